@@ -1,0 +1,162 @@
+from django import forms
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer, Invitation, Organization, Role, User
+from accounts.models_org import RESERVED_SLUGS
+
+CURRENCIES = ["EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "JPY", "CAD",
+              "AUD", "NZD", "KWD", "BHD", "JOD"]
+CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
+
+
+class OrganizationFieldsMixin:
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"].lower()
+        if slug in RESERVED_SLUGS:
+            raise ValidationError(_("This address is reserved. Please choose another."))
+        others = Organization.objects.filter(slug=slug)
+        if getattr(self, "instance", None) and self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise ValidationError(_("This address is already taken. Please choose another."))
+        return slug
+
+
+class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
+    base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
+
+    class Meta:
+        model = Organization
+        fields = ["name", "slug", "base_currency", "country", "address", "tax_id"]
+        help_texts = {"slug": _("Used in your web address: /o/<address>/")}
+
+
+class SignupForm(OrganizationFieldsMixin, forms.Form):
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    name = forms.CharField(label=_("Organization name"), max_length=200)
+    slug = forms.SlugField(label=_("Organization address"), max_length=50,
+                           help_text=_("Lowercase letters, digits and hyphens; used in /o/<address>/"))
+    base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
+    country = forms.CharField(label=_("Country code"), max_length=2, required=False)
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email=email).exists():
+            raise ValidationError(_("An account with this e-mail exists. Sign in instead."))
+        return email
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password"):
+            user = User(email=data.get("email", ""), full_name=data.get("full_name", ""))
+            try:
+                password_validation.validate_password(data["password"], user)
+            except ValidationError as e:
+                self.add_error("password", e)
+        slug = data.get("slug")
+        if slug:
+            Organization(slug=slug).clean_fields(exclude=[f.name for f in Organization._meta.fields
+                                                          if f.name != "slug"])
+        return data
+
+
+class EmailAuthenticationForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+
+
+def validate_email_list(value: str) -> None:
+    for address in [e.strip() for e in value.split(",") if e.strip()]:
+        try:
+            validate_email(address)
+        except ValidationError as e:
+            raise ValidationError(_("“%(address)s” is not a valid e-mail address."),
+                                  params={"address": address}) from e
+
+
+class CustomerForm(forms.ModelForm):
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+
+    class Meta:
+        model = Customer
+        fields = ["name", "code", "billing_emails", "contact_person", "phone", "billing_address",
+                  "tax_id", "currency", "payment_terms_days", "credit_limit", "language", "tags",
+                  "notes"]
+        widgets = {"billing_address": forms.Textarea(attrs={"rows": 3}),
+                   "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, org, **kwargs):
+        self.org = org
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
+        self.fields["code"].help_text = _("Leave empty to have one suggested from the name.")
+        self.fields["payment_terms_days"].max_value = 365
+        if self.instance.pk and self._has_activity():
+            self.fields["currency"].disabled = True
+            self.fields["currency"].help_text = _("Fixed once the customer has ledger activity.")
+
+    def _has_activity(self) -> bool:
+        from accounts.customer_activity import has_financial_activity
+
+        return has_financial_activity(self.instance)
+
+    def clean_billing_emails(self):
+        value = self.cleaned_data["billing_emails"]
+        validate_email_list(value)
+        return ", ".join(e.strip().lower() for e in value.split(",") if e.strip())
+
+    def clean_code(self):
+        code = self.cleaned_data.get("code", "").strip().upper()
+        if not code:
+            from accounts.services import suggest_customer_code
+
+            code = suggest_customer_code(self.org, self.data.get("name", "") or "CUST")
+        clash = Customer.objects.filter(organization=self.org, code=code)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError(_("Another customer already uses the code %(code)s."),
+                                  params={"code": code})
+        return code
+
+    def clean_payment_terms_days(self):
+        days = self.cleaned_data["payment_terms_days"]
+        if days > 365:
+            raise ValidationError(_("Payment terms can be at most 365 days."))
+        return days
+
+    def save(self, commit=True):
+        self.instance.organization = self.org
+        return super().save(commit)
+
+
+class InviteForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "role"]
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class InviteeForm(forms.Form):
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    password = forms.CharField(label=_("Choose a password"), widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, *args, email, **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password, User(email=self.email))
+        return password

@@ -1,0 +1,36 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.demo_data import demo_customers
+from accounts.models import Customer, Organization, User
+from accounts.services import create_organization, suggest_customer_code
+from ledger_site.tenancy import tenant_context
+
+DEMO_EMAIL = "owner@demo.example"
+DEMO_PASSWORD = "demo-ledger-2026"  # noqa: S105 - printed on purpose: it is the demo login
+DEMO_HOOKS = []  # callables(org, owner): other apps add invoices, payments, reminders
+
+
+class Command(BaseCommand):
+    help = "Create the demo organization “Demo Co” with an owner and ~50 customers (idempotent)."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            owner = User.objects.filter(email=DEMO_EMAIL).first()
+            if owner is None:
+                owner = User.objects.create_user(DEMO_EMAIL, DEMO_PASSWORD, full_name="Dana Owner")
+            org = Organization.objects.filter(slug="demo").first()
+            if org is None:
+                org = create_organization(owner, name="Demo Co", slug="demo", base_currency="EUR",
+                                          country="IE", address="12 Dock Street\nDublin 2",
+                                          tax_id="IE1234567T")
+                with tenant_context(org, owner):
+                    for fields in demo_customers():
+                        code = suggest_customer_code(org, fields["name"])
+                        Customer.objects.create(organization=org, code=code, currency="EUR", **fields)
+                    for hook in DEMO_HOOKS:
+                        hook(org, owner)
+                self.stdout.write("Demo data created.")
+            else:
+                self.stdout.write("Demo data already present.")
+        self.stdout.write(f"Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")

@@ -1,0 +1,67 @@
+"""Customers: the people and businesses an organization bills."""
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models_org import Organization
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code, e.g. EUR."))
+
+
+class CustomerQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class Customer(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="customers")
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("code"), max_length=20)
+    billing_emails = models.CharField(
+        _("billing e-mails"), max_length=500, blank=True,
+        help_text=_("One or more addresses, separated by commas."),
+    )
+    contact_person = models.CharField(_("contact person"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    billing_address = models.TextField(_("billing address"), max_length=1000, blank=True)
+    tax_id = models.CharField(_("tax id"), max_length=50, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, validators=[currency_validator])
+    payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
+    credit_limit = models.DecimalField(
+        _("credit limit"), max_digits=18, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("0 means no limit."),
+    )
+    language = models.CharField(_("preferred language"), max_length=10, default="en")
+    notes = models.TextField(_("notes"), max_length=5000, blank=True)
+    tags = models.CharField(_("tags"), max_length=300, blank=True,
+                            help_text=_("Comma-separated, e.g. wholesale, eu"))
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="customer_code_unique_per_org")
+        ]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    @property
+    def email_list(self) -> list[str]:
+        return [e.strip() for e in self.billing_emails.split(",") if e.strip()]
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in self.tags.split(",") if t.strip()]
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None

@@ -1,0 +1,16 @@
+"""After every migrate: grant the application role the rights it needs, nothing more."""
+
+from django.conf import settings
+from django.db import connection
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+
+@receiver(post_migrate)
+def grant_application_role(sender, using="default", **kwargs):
+    if sender.name != "accounts":
+        return
+    role = connection.ops.quote_name(settings.APP_DB_USER)
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+        cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")

@@ -1,0 +1,102 @@
+"""Customers: list, create, edit, archive. The detail page is filled by the ledger."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.customer_activity import has_financial_activity
+from accounts.forms import CustomerForm
+from accounts.models import Customer, Role
+from accounts.permissions import org_view
+
+SORTS = {"name": "name", "-name": "-name", "code": "code", "-code": "-code",
+         "created": "created_at", "-created": "-created_at"}
+CUSTOMER_DETAIL_PANELS = []  # callables(request, customer) -> (template, context) from other apps
+
+
+def customer_queryset(request):
+    return Customer.objects.filter(organization=request.org)
+
+
+@org_view(Role.VIEWER)
+def customer_list(request):
+    customers = customer_queryset(request)
+    q = request.GET.get("q", "").strip()
+    if q:
+        customers = customers.filter(
+            Q(name__icontains=q) | Q(code__icontains=q) | Q(billing_emails__icontains=q)
+        )
+    status = request.GET.get("status", "active")
+    if status == "active":
+        customers = customers.filter(archived_at__isnull=True)
+    elif status == "archived":
+        customers = customers.filter(archived_at__isnull=False)
+    tag = request.GET.get("tag", "").strip()
+    if tag:
+        customers = customers.filter(tags__icontains=tag)
+    sort = request.GET.get("sort", "name")
+    customers = customers.order_by(SORTS.get(sort, "name"), "pk")
+    page = Paginator(customers, 25).get_page(request.GET.get("page"))
+    return render(request, "accounts/customer_list.html", {
+        "page": page, "q": q, "status": status, "tag": tag, "sort": sort,
+        "total_count": customer_queryset(request).count(),
+    })
+
+
+@org_view(Role.FINANCE)
+def customer_create(request):
+    initial = {"currency": request.org.base_currency}
+    form = CustomerForm(request.POST or None, org=request.org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        customer = form.save()
+        messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
+        return redirect("customer_detail", org_slug=request.org.slug, pk=customer.pk)
+    return render(request, "accounts/customer_form.html", {"form": form, "creating": True})
+
+
+@org_view(Role.FINANCE)
+def customer_edit(request, pk):
+    customer = get_object_or_404(customer_queryset(request), pk=pk)
+    form = CustomerForm(request.POST or None, instance=customer, org=request.org)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Changes saved."))
+        return redirect("customer_detail", org_slug=request.org.slug, pk=customer.pk)
+    return render(request, "accounts/customer_form.html", {"form": form, "customer": customer})
+
+
+@org_view(Role.VIEWER)
+def customer_detail(request, pk):
+    customer = get_object_or_404(customer_queryset(request), pk=pk)
+    panels = [panel(request, customer) for panel in CUSTOMER_DETAIL_PANELS]
+    return render(request, "accounts/customer_detail.html", {
+        "customer": customer, "panels": panels,
+        "has_activity": has_financial_activity(customer),
+    })
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def customer_archive(request, pk):
+    customer = get_object_or_404(customer_queryset(request), pk=pk)
+    archive = request.POST.get("archive", "1") == "1"
+    customer.archived_at = timezone.now() if archive else None
+    customer.save(update_fields=["archived_at"])
+    messages.success(request, _("Customer archived.") if archive else _("Customer restored."))
+    return redirect("customer_detail", org_slug=request.org.slug, pk=customer.pk)
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def customer_delete(request, pk):
+    customer = get_object_or_404(customer_queryset(request), pk=pk)
+    if has_financial_activity(customer):
+        messages.error(request, _("This customer has financial activity and can only be archived."))
+        return redirect("customer_detail", org_slug=request.org.slug, pk=customer.pk)
+    customer.delete()
+    messages.success(request, _("Customer deleted."))
+    return redirect("customer_list", org_slug=request.org.slug)

@@ -1,0 +1,40 @@
+"""Where the database is and which role we log in as.
+
+`DATABASE_URL` names the database and its *owner* (who runs migrations). The application
+itself logs in as `APP_DB_USER`, a role that is neither superuser nor BYPASSRLS, so that
+PostgreSQL row-level security applies to every query it makes. Without `DATABASE_URL` we use
+the embedded server that `scripts/devdb.py` keeps in `.pgdata/`.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+EMBEDDED_DIR = BASE_DIR / ".pgdata"
+DEFAULT_DB_NAME = "ledgerline"
+
+
+def owner_url(env: environ.Env) -> str:
+    url = env.str("DATABASE_URL", default="")
+    if url:
+        return url
+    return f"postgres://postgres@/{DEFAULT_DB_NAME}?host={EMBEDDED_DIR}"
+
+
+def database_settings(env: environ.Env) -> dict:
+    owner = environ.Env.db_url_config(owner_url(env))
+    owner["ENGINE"] = "django.db.backends.postgresql"
+    owner["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    owner["ATOMIC_REQUESTS"] = True
+    owner["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{owner['NAME']}")}
+    owner["OWNER_USER"] = owner.get("USER") or "postgres"
+    owner["OWNER_PASSWORD"] = owner.get("PASSWORD") or ""
+    if not env.bool("LEDGER_DB_AS_OWNER", default=False):
+        owner["USER"] = app_user(env)
+        owner["PASSWORD"] = env.str("APP_DB_PASSWORD", default="ledgerline-app")
+    return owner
+
+
+def app_user(env: environ.Env) -> str:
+    return env.str("APP_DB_USER", default="ledgerline_app")

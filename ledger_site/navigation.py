@@ -1,0 +1,33 @@
+"""The main navigation, in one place. An entry whose page does not exist yet is left out."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+MAIN_NAV = [
+    (_("Dashboard"), "dashboard", "viewer"),
+    (_("Customers"), "customer_list", "viewer"),
+    (_("Invoices"), "invoice_list", "viewer"),
+    (_("Payments"), "payment_list", "viewer"),
+    (_("Reminders"), "reminder_list", "viewer"),
+    (_("Reports"), "report_index", "viewer"),
+    (_("Ledger"), "journal", "viewer"),
+    (_("Settings"), "org_settings", "owner"),
+]
+
+
+def nav_items(request):
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return []
+    items = []
+    for label, name, role in MAIN_NAV:
+        if not membership.has_role(role):
+            continue
+        try:
+            url = reverse(name, kwargs={"org_slug": request.org.slug})
+        except NoReverseMatch:
+            continue
+        home = reverse("dashboard", kwargs={"org_slug": request.org.slug})
+        current = request.path == url if url == home else request.path.startswith(url)
+        items.append({"label": label, "url": url, "current": current})
+    return items

@@ -1,0 +1,106 @@
+"""Tenant context: which organization (and user) the current database session acts for.
+
+Two layers keep organizations apart. The application resolves the organization from the URL
+(`/o/<org_slug>/...`), checks membership and scopes its queries. Underneath, PostgreSQL
+row-level security policies compare every tenant row's `organization_id` with the session
+setting `app.organization_id` set here, so a query that forgets its filter sees nothing foreign.
+"""
+
+from contextlib import contextmanager
+
+from django.db import connection
+from django.http import Http404
+from django.urls import Resolver404, resolve
+
+
+def set_db_context(org_id=None, user_id=None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('app.organization_id', %s, false),"
+            " set_config('app.user_id', %s, false)",
+            ["" if org_id is None else str(org_id), "" if user_id is None else str(user_id)],
+        )
+
+
+def current_org_id() -> int | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT NULLIF(current_setting('app.organization_id', true), '')")
+        value = cursor.fetchone()[0]
+    return int(value) if value else None
+
+
+@contextmanager
+def tenant_context(org, user=None):
+    """Act for `org` (an Organization or its id) inside the block: background tasks,
+    management commands, public links. Restores the previous context afterwards."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('app.organization_id', true), current_setting('app.user_id', true)"
+        )
+        previous = cursor.fetchone()
+    set_db_context(getattr(org, "pk", org), getattr(user, "pk", user))
+    try:
+        yield
+    finally:
+        set_db_context(previous[0] or None, previous[1] or None)
+
+
+class TenantMiddleware:
+    """Sets the database context for every request and attaches `request.org` and
+    `request.membership` for URLs under /o/<org_slug>/. A non-member gets 404, so an
+    organization's existence is never revealed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from accounts.models import Membership
+
+        request.org = None
+        request.membership = None
+        user_id = request.user.pk if request.user.is_authenticated else None
+        set_db_context(None, user_id)
+        try:
+            slug = self._org_slug(request)
+            if slug and user_id:
+                membership = (
+                    Membership.objects.select_related("organization")
+                    .filter(user_id=user_id, organization__slug=slug)
+                    .first()
+                )
+                if membership is None:
+                    raise Http404
+                request.membership = membership
+                request.org = membership.organization
+                set_db_context(request.org.pk, user_id)
+            return self.get_response(request)
+        finally:
+            set_db_context(None, None)
+
+    @staticmethod
+    def _org_slug(request):
+        try:
+            return resolve(request.path_info).kwargs.get("org_slug")
+        except Resolver404:
+            return None
+
+
+def tenant_context_processor(request):
+    org = getattr(request, "org", None)
+    memberships = []
+    if request.user.is_authenticated:
+        from accounts.models import Membership
+
+        memberships = list(
+            Membership.objects.filter(user=request.user)
+            .select_related("organization")
+            .order_by("organization__name")
+        )
+    from ledger_site.navigation import nav_items
+
+    return {
+        "org": org,
+        "nav_items": nav_items(request),
+        "membership": getattr(request, "membership", None),
+        "my_memberships": memberships,
+    }

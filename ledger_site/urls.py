@@ -1,0 +1,28 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from accounts.views import auth, members
+
+# Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
+org_patterns = [
+    path("", include("accounts.urls_org")),
+]
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    path("signup/", auth.signup, name="signup"),
+    path("login/", auth.sign_in, name="login"),
+    path("logout/", auth.sign_out, name="logout"),
+    path("orgs/new/", auth.org_create, name="org_create"),
+    path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(
+        template_name="accounts/password_reset.html",
+        email_template_name="accounts/password_reset_email.txt"), name="password_reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="accounts/password_reset_done.html"), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="accounts/password_reset_confirm.html"), name="password_reset_confirm"),
+    path("password-reset/complete/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="accounts/password_reset_complete.html"), name="password_reset_complete"),
+    path("o/<slug:org_slug>/", include(org_patterns)),
+]

@@ -1,0 +1,49 @@
+"""Test database set-up: created and migrated as the owner, then used as the application role.
+
+So every test runs under row-level security exactly as the product does. `owner_sql` gives a
+test the superuser connection for what only an owner may do (tamper tests, flushing
+append-only tables between transactional tests).
+"""
+
+import psycopg
+import pytest
+from django.db import connections
+
+from tests.db_roles import owner_conninfo, use_app_role, use_owner_role
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        use_owner_role()
+        old_config = setup_databases(verbosity=0, interactive=False, keepdb=False)
+        use_app_role()
+        _flush_as_owner()
+    yield
+    with django_db_blocker.unblock():
+        use_owner_role()
+        teardown_databases(old_config, verbosity=0)
+
+
+def _flush_as_owner():
+    """Django flushes between transactional tests with TRUNCATE, which the journal's
+    triggers rightly refuse. In tests only, flush through the superuser connection with
+    triggers off (session_replication_role = replica)."""
+    ops = connections["default"].ops
+
+    def execute_sql_flush(sql_list):
+        with psycopg.connect(owner_conninfo(), autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")
+            for statement in sql_list:
+                conn.execute(statement)
+
+    ops.execute_sql_flush = execute_sql_flush
+
+
+@pytest.fixture
+def owner_sql():
+    """A superuser psycopg connection to the test database (autocommit)."""
+    with psycopg.connect(owner_conninfo(), autocommit=True) as conn:
+        yield conn
