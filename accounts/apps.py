@@ -7,3 +7,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import signals  # noqa: F401
+        from accounts.chart import seed_chart
+        from accounts.customer_activity import ACTIVITY_CHECKS
+        from accounts.models import JournalLine
+        from accounts.services import ORG_CREATED_HOOKS
+
+        ORG_CREATED_HOOKS.append(seed_chart)
+        ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())

@@ -14,3 +14,5 @@ def grant_application_role(sender, using="default", **kwargs):
     with connection.cursor() as cursor:
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        # The journal is append-only: the role cannot even ask (the triggers refuse everyone else).
+        cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON accounts_journalentry, accounts_journalline FROM {role}")

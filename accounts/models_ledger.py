@@ -1,0 +1,160 @@
+"""The chart of accounts and the append-only, hash-chained journal (DESIGN.md, The ledger).
+
+Only `accounts.ledger` writes these tables. Journal rows are never updated or deleted: the
+database refuses it (triggers in migration 0004). Maintained balances are derived data that
+the posting transaction keeps exact and `verify_ledger` recomputes.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models_customer import Customer
+from accounts.models_org import Organization
+
+AMOUNT = {"max_digits": 18, "decimal_places": 3}
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", _("Asset")
+    LIABILITY = "liability", _("Liability")
+    EQUITY = "equity", _("Equity")
+    INCOME = "income", _("Income")
+    EXPENSE = "expense", _("Expense")
+
+
+class Account(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="accounts")
+    code = models.CharField(_("code"), max_length=10)
+    name = models.CharField(_("name"), max_length=100)
+    type = models.CharField(_("type"), max_length=10, choices=AccountType.choices)
+    # Set on the accounts the posting rules use (ar, bank, revenue, ...): those cannot be deleted.
+    system_key = models.CharField(max_length=20, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="account_code_unique_per_org"),
+            models.UniqueConstraint(fields=["organization", "system_key"], name="account_system_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_system(self) -> bool:
+        return self.system_key is not None
+
+    @property
+    def is_receivable(self) -> bool:
+        return self.system_key == "ar"
+
+
+class LedgerHead(models.Model):
+    """One row per organization: the last sequence number and hash. Locking it serializes
+    postings so that sequence numbers are gapless and the chain has one order."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.PROTECT, related_name="ledger_head")
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_ok = models.BooleanField(null=True)
+    verified_message = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return f"ledger head of {self.organization_id} at {self.last_seq}"
+
+
+class JournalEntry(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    seq = models.BigIntegerField()
+    effective_date = models.DateField()
+    posted_at = models.DateTimeField()
+    memo = models.CharField(max_length=500, blank=True)
+    source_type = models.CharField(max_length=40, blank=True)
+    source_id = models.BigIntegerField(null=True, blank=True)
+    source_label = models.CharField(max_length=100, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    idempotency_key = models.CharField(max_length=100)
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, related_name="reversed_by")
+    reason = models.CharField(max_length=500, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "seq"], name="journal_seq_unique"),
+            models.UniqueConstraint(fields=["organization", "idempotency_key"], name="journal_idempotency_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "effective_date"]),
+            models.Index(fields=["organization", "source_type", "source_id"]),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.effective_date} {self.memo}"
+
+
+class JournalLine(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    line_no = models.PositiveSmallIntegerField()
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT)  # debit positive, credit negative
+    effective_date = models.DateField()  # the entry's, repeated for index-only as-of sums
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "line_no"], name="journal_line_unique_no"),
+            models.CheckConstraint(condition=~models.Q(amount=0), name="journal_line_not_zero"),
+        ]
+        indexes = [
+            # Customer balance as of a date: an index-only sum over the customer's lines.
+            models.Index(fields=["customer", "effective_date"], name="jline_customer_date",
+                         include=["amount"], condition=models.Q(customer__isnull=False)),
+            models.Index(fields=["account", "effective_date"], name="jline_account_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.amount} {self.currency}"
+
+
+class CustomerBalance(models.Model):
+    """A customer's current AR balance per currency, kept by the posting transaction."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="balances")
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency"], name="customer_balance_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.amount} {self.currency}"
+
+
+class AccountDayTotal(models.Model):
+    """Net movement of an account per currency per effective day, kept by the posting
+    transaction: an account's balance as of any date is a sum over few rows."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    amount = models.DecimalField(**AMOUNT, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "currency", "day"], name="account_day_unique")
+        ]
+        indexes = [models.Index(fields=["organization", "day"], include=["account", "currency", "amount"],
+                                name="account_day_org_day")]
+
+    def __str__(self):
+        return f"{self.account_id} {self.day} {self.amount}"
