@@ -145,7 +145,8 @@ def test_reversal_mirrors_the_entry_once_and_never_reverses_a_reversal(org_ctx):
 def test_database_refuses_changes_to_journal_rows_as_the_application_role(org_ctx, statement):
     org, _, customer = org_ctx
     sale(org, customer, "10.00")
-    with pytest.raises(DatabaseError, match="append-only|permission denied"), transaction.atomic(), connection.cursor() as c:
+    refused = pytest.raises(DatabaseError, match="append-only|permission denied")
+    with refused, transaction.atomic(), connection.cursor() as c:
         c.execute(statement)
 
 
