@@ -1,0 +1,134 @@
+"""Credit notes: against an invoice (some lines and quantities, or an amount) or standalone.
+
+A credit note posts Dr sales returns (net) and Dr tax payable (tax), Cr AR (customer) total.
+Against an invoice, as much as the invoice still owes is applied to it at once (an allocation
+row); anything beyond stays as the customer's unapplied credit, like a standalone note.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import ledger
+from accounts.chart import system_accounts
+from accounts.ledger import Line
+from accounts.money import MoneyError, check_exact, round_money
+from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
+from invoicing.numbering import take_number
+from invoicing.services import InvoiceError, record_event
+
+
+@dataclass(frozen=True)
+class CreditItem:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    net: Decimal
+    tax_percent: Decimal
+    tax: Decimal
+    invoice_line_id: int | None = None
+
+
+def credited_quantities(invoice: Invoice) -> dict[int, Decimal]:
+    rows = (CreditNoteLine.objects.filter(credit_note__invoice=invoice, invoice_line__isnull=False)
+            .values("invoice_line_id").annotate(q=Sum("quantity")))
+    return {r["invoice_line_id"]: r["q"] for r in rows}
+
+
+def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reason: str, actor=None,
+                         idempotency_key: str | None = None) -> CreditNote:
+    """Credit some quantities of some of the invoice's lines, at the prices invoiced."""
+    lines = {li.pk: li for li in invoice.lines.all()}
+    already = credited_quantities(invoice)
+    items = []
+    for line_id, qty in quantities.items():
+        line = lines.get(int(line_id))
+        if line is None:
+            raise InvoiceError(_("That line is not on this invoice."))
+        if qty is None or qty == 0:
+            continue
+        if qty < 0 or qty > line.quantity - already.get(line.pk, Decimal(0)):
+            raise InvoiceError(_("Line “%(d)s”: credit between 0 and %(max)s.")
+                               % {"d": line.description, "max": line.quantity - already.get(line.pk, Decimal(0))})
+        net = line.net_amount if qty == line.quantity else round_money(line.net_amount * qty / line.quantity,
+                                                                       invoice.currency)
+        tax = line.tax_amount if qty == line.quantity else round_money(net * line.tax_percent / 100,
+                                                                       invoice.currency)
+        items.append(CreditItem(line.description, qty, line.unit_price, net, line.tax_percent, tax, line.pk))
+    return _issue(invoice.organization, invoice.customer, invoice, items, reason, actor, idempotency_key)
+
+
+def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: Invoice | None = None,
+                  tax_percent: Decimal = Decimal(0), idempotency_key: str | None = None) -> CreditNote:
+    """Credit a gross amount (tax included at `tax_percent`), against an invoice or standalone."""
+    try:
+        amount = check_exact(amount, customer.currency)
+    except MoneyError as e:
+        raise InvoiceError(str(e)) from e
+    if amount <= 0:
+        raise InvoiceError(_("Credit an amount greater than zero."))
+    net = round_money(amount * 100 / (100 + tax_percent), customer.currency)
+    item = CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)
+    return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key)
+
+
+@transaction.atomic
+def _issue(org, customer, invoice, items, reason, actor, idempotency_key) -> CreditNote:
+    if not reason.strip():
+        raise InvoiceError(_("A credit note needs a reason."))
+    if not items:
+        raise InvoiceError(_("Choose what to credit."))
+    subtotal = sum((i.net for i in items), Decimal(0))
+    tax = sum((i.tax for i in items), Decimal(0))
+    total = subtotal + tax
+    if total <= 0:
+        raise InvoiceError(_("The credit must be more than zero."))
+    if invoice is not None:
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != InvoiceStatus.ISSUED:
+            raise InvoiceError(_("Only an issued invoice can be credited."))
+        credited = invoice.credit_notes.aggregate(s=Sum("total"))["s"] or Decimal(0)
+        if credited + total > invoice.total:
+            raise InvoiceError(_("That would credit %(t)s, more than the %(left)s not yet credited on %(n)s.")
+                               % {"t": total, "left": invoice.total - credited, "n": invoice.number})
+    today = timezone.localdate()
+    acc = system_accounts(org)
+    number = take_number(org, "credit_note", today)
+    lines = [Line(acc["ar"], -total, customer)]
+    if subtotal:
+        lines.append(Line(acc["returns"], subtotal, currency=customer.currency))
+    if tax:
+        lines.append(Line(acc["tax"], tax, currency=customer.currency))
+    key = idempotency_key or f"credit_note:{org.pk}:{number}"
+    entry = ledger.post(org, lines, effective_date=today, idempotency_key=key, memo=f"Credit note {number}",
+                        actor=actor, source_label=number, reason=reason[:500])
+    existing = CreditNote.objects.filter(entry=entry).first()
+    if existing:
+        return existing
+    note = CreditNote.objects.create(
+        organization=org, customer=customer, invoice=invoice, number=number, currency=customer.currency,
+        issue_date=today, reason=reason[:500], subtotal=subtotal, tax_total=tax, total=total, entry=entry,
+        created_by=actor,
+        snapshot={"seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id},
+                  "buyer": {"name": customer.name, "address": customer.billing_address, "tax_id": customer.tax_id},
+                  "invoice": invoice.number if invoice else None},
+    )
+    CreditNoteLine.objects.bulk_create([
+        CreditNoteLine(organization=org, credit_note=note, invoice_line_id=i.invoice_line_id, position=n,
+                       description=i.description, quantity=i.quantity, unit_price=i.unit_price,
+                       tax_percent=i.tax_percent, net_amount=i.net, tax_amount=i.tax)
+        for n, i in enumerate(items, start=1)
+    ])
+    if invoice is not None:
+        from payments.allocation import apply
+
+        record_event(invoice, "credited", _("Credit note %(n)s for %(t)s %(c)s: %(r)s")
+                     % {"n": number, "t": total, "c": invoice.currency, "r": reason}, actor)
+        applicable = min(total, invoice.amount_due)
+        if applicable > 0:
+            apply(invoice, note, applicable, actor=actor, effective_date=today)
+    return note

@@ -1,0 +1,324 @@
+"""Invoices, their lines, tax rates, numbering, credit notes, write-offs and the timeline.
+
+An invoice is editable while it is a draft. Issuing freezes it: it gets its number, a snapshot
+of seller, buyer and lines, and posts to the ledger. What is then owed on it follows from the
+rows that apply money to it (payments.Allocation), credit notes and write-offs; the maintained
+amounts on the invoice are updated in the same transaction as those rows, and a database
+CHECK keeps `amount_due = total - paid - credited - written off >= 0`.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer, JournalEntry, Organization
+
+AMOUNT = {"max_digits": 18, "decimal_places": 3}
+PERCENT = {"max_digits": 7, "decimal_places": 4,
+           "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]}
+ZERO = Decimal("0")
+
+
+class TaxRate(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tax_rates")
+    name = models.CharField(_("name"), max_length=60)
+    percent = models.DecimalField(_("rate (%)"), **PERCENT)
+    archived = models.BooleanField(_("archived"), default=False)
+
+    class Meta:
+        ordering = ["percent", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="taxrate_name_unique"),
+            models.CheckConstraint(condition=Q(percent__gte=0, percent__lte=100), name="taxrate_percent_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.percent.normalize()}%)"
+
+
+class PaperSize(models.TextChoices):
+    A4 = "A4", "A4"
+    LETTER = "Letter", "Letter"
+
+
+class InvoiceSettings(models.Model):
+    """Per-organization numbering, layout, payment instructions and e-mail templates."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="invoice_settings")
+    invoice_prefix = models.CharField(_("invoice number prefix"), max_length=10, default="INV-")
+    credit_note_prefix = models.CharField(_("credit note prefix"), max_length=10, default="CN-")
+    late_fee_prefix = models.CharField(_("late fee prefix"), max_length=10, default="LF-")
+    number_includes_year = models.BooleanField(_("include the year in numbers"), default=True)
+    number_padding = models.PositiveSmallIntegerField(
+        _("digits"), default=5, validators=[MinValueValidator(1), MaxValueValidator(10)])
+    reset_yearly = models.BooleanField(_("restart numbering every year"), default=True)
+    paper_size = models.CharField(_("paper size"), max_length=6, choices=PaperSize.choices, default=PaperSize.A4)
+    payment_methods = models.CharField(_("accepted payment methods"), max_length=200,
+                                       default="Bank transfer, card")
+    bank_details = models.TextField(_("bank details"), max_length=1000, blank=True)
+    default_terms = models.TextField(_("default terms"), max_length=2000, blank=True)
+    default_notes = models.TextField(_("default notes"), max_length=2000, blank=True)
+    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    email_subject = models.CharField(_("e-mail subject"), max_length=200,
+                                     default="Invoice {number} from {organization}")
+    email_body = models.TextField(
+        _("e-mail body"), max_length=5000,
+        default=("Dear {customer},\n\nPlease find attached invoice {number} for {amount_due}, "
+                 "due on {due_date}.\n\nYou can also view it online: {link}\n\nKind regards,\n{organization}"),
+    )
+
+    def __str__(self):
+        return f"invoice settings of {self.organization_id}"
+
+
+class NumberSeries(models.Model):
+    """The last number used per organization, document kind and (with yearly reset) year.
+    Locked FOR UPDATE while a number is taken, inside the issuing transaction: no gaps, no
+    duplicates, also under concurrent issuing."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20)
+    year = models.PositiveSmallIntegerField()  # 0 when numbering does not restart yearly
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind", "year"], name="number_series_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.year}: {self.last_number}"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ISSUED = "issued", _("Issued")
+    VOID = "void", _("Void")
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    LATE_FEE = "late_fee", _("Late fee")
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+
+    def overdue(self, today=None):
+        return self.open().filter(due_date__lt=today or timezone.localdate())
+
+
+class Invoice(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="invoices")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    kind = models.CharField(max_length=10, choices=InvoiceKind.choices, default=InvoiceKind.INVOICE)
+    status = models.CharField(max_length=10, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT)
+    number = models.CharField(_("number"), max_length=40, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    reference = models.CharField(_("reference / PO number"), max_length=100, blank=True)
+    discount_percent = models.DecimalField(_("invoice discount (%)"), default=ZERO, **PERCENT)
+    notes = models.TextField(_("notes"), max_length=5000, blank=True)
+    terms = models.TextField(_("terms"), max_length=5000, blank=True)
+    # Totals: recomputed from the lines while a draft, frozen when issued.
+    subtotal = models.DecimalField(default=ZERO, **AMOUNT)
+    discount_total = models.DecimalField(default=ZERO, **AMOUNT)
+    tax_total = models.DecimalField(default=ZERO, **AMOUNT)
+    total = models.DecimalField(default=ZERO, **AMOUNT)
+    # Maintained with the allocation / credit / write-off rows, in the same transaction.
+    amount_paid = models.DecimalField(default=ZERO, **AMOUNT)
+    amount_credited = models.DecimalField(default=ZERO, **AMOUNT)
+    amount_written_off = models.DecimalField(default=ZERO, **AMOUNT)
+    amount_due = models.DecimalField(default=ZERO, **AMOUNT)
+    snapshot = models.JSONField(null=True, blank=True, editable=False)  # seller, buyer, lines as issued
+    issue_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
+    void_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    related_invoice = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="late_fees")  # a late fee's invoice
+    # Dispute hold: shown everywhere, respected by reminders.
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    dispute_reason = models.CharField(max_length=500, blank=True)
+    disputed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    dispute_until = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issue_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="invoice_number_unique_per_org"),
+            models.CheckConstraint(
+                name="invoice_amount_due_consistent",
+                condition=(Q(status="void", amount_due=0)
+                           | (~Q(status="void")
+                              & Q(amount_due=F("total") - F("amount_paid") - F("amount_credited")
+                                  - F("amount_written_off")))),
+            ),
+            models.CheckConstraint(name="invoice_amounts_not_negative",
+                                   condition=Q(amount_due__gte=0, amount_paid__gte=0, amount_credited__gte=0,
+                                               amount_written_off__gte=0, total__gte=0)),
+            models.CheckConstraint(name="invoice_due_after_issue", condition=Q(due_date__gte=F("issue_date"))),
+            models.CheckConstraint(name="invoice_issued_has_number",
+                                   condition=Q(status="draft") | Q(number__isnull=False)),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "customer", "due_date"], name="invoice_open_by_customer",
+                         condition=Q(status="issued", amount_due__gt=0)),
+            models.Index(fields=["organization", "status", "issue_date"]),
+        ]
+
+    def __str__(self):
+        return self.number or f"Draft #{self.pk}"
+
+    @property
+    def is_draft(self):
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
+    def is_disputed(self):
+        return self.disputed_at is not None and (self.dispute_until is None
+                                                 or self.dispute_until >= timezone.localdate())
+
+    @property
+    def is_overdue(self):
+        return self.status == InvoiceStatus.ISSUED and self.amount_due > 0 and self.due_date < timezone.localdate()
+
+    @property
+    def days_overdue(self) -> int:
+        return max(0, (timezone.localdate() - self.due_date).days) if self.is_overdue else 0
+
+    @property
+    def display_status(self) -> str:
+        """draft, void, paid, written_off, partially_paid, overdue or open."""
+        if self.status != InvoiceStatus.ISSUED:
+            return self.status
+        if self.amount_due == 0:
+            return "written_off" if self.amount_written_off and not self.amount_paid else "paid"
+        if self.is_overdue:
+            return "overdue"
+        if self.amount_due < self.total:
+            return "partially_paid"
+        return "open"
+
+
+class InvoiceLine(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    description = models.CharField(_("description"), max_length=500)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3,
+                                   validators=[MinValueValidator(Decimal("0.001"))])
+    unit = models.CharField(_("unit"), max_length=20, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=4,
+                                     validators=[MinValueValidator(Decimal("0"))])
+    discount_percent = models.DecimalField(_("discount (%)"), default=ZERO, **PERCENT)
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    tax_percent = models.DecimalField(default=ZERO, **PERCENT)  # the rate's percent, frozen on the line
+    gross_amount = models.DecimalField(default=ZERO, **AMOUNT)  # quantity × price less the line discount
+    net_amount = models.DecimalField(default=ZERO, **AMOUNT)  # after the invoice-level discount too
+    tax_amount = models.DecimalField(default=ZERO, **AMOUNT)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.description
+
+
+class CreditNote(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="credit_notes")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="credit_notes")
+    number = models.CharField(max_length=40)
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField()
+    reason = models.CharField(_("reason"), max_length=500)
+    subtotal = models.DecimalField(default=ZERO, **AMOUNT)
+    tax_total = models.DecimalField(default=ZERO, **AMOUNT)
+    total = models.DecimalField(default=ZERO, **AMOUNT)
+    amount_applied = models.DecimalField(default=ZERO, **AMOUNT)  # maintained with allocation rows
+    snapshot = models.JSONField(null=True, editable=False)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-issue_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="credit_note_number_unique_per_org"),
+            models.CheckConstraint(name="credit_note_applied_within_total",
+                                   condition=Q(amount_applied__gte=0, amount_applied__lte=F("total"))),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def unapplied(self) -> Decimal:
+        return self.total - self.amount_applied
+
+
+class CreditNoteLine(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    invoice_line = models.ForeignKey(InvoiceLine, on_delete=models.PROTECT, null=True, related_name="+")
+    position = models.PositiveIntegerField()
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=4)
+    tax_percent = models.DecimalField(default=ZERO, **PERCENT)
+    net_amount = models.DecimalField(**AMOUNT)
+    tax_amount = models.DecimalField(**AMOUNT)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self):
+        return self.description
+
+
+class WriteOff(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="write_offs")
+    amount = models.DecimalField(**AMOUNT)
+    reason = models.CharField(max_length=500)
+    effective_date = models.DateField()
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        constraints = [models.CheckConstraint(name="write_off_positive", condition=Q(amount__gt=0))]
+
+    def __str__(self):
+        return f"write-off {self.amount} of {self.invoice_id}"
+
+
+class InvoiceEvent(models.Model):
+    """One line of an invoice's timeline: issued, e-mailed, viewed, paid, credited, reminded..."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=30)
+    message = models.CharField(max_length=500)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["invoice", "at"])]
+
+    def __str__(self):
+        return f"{self.kind}: {self.message}"

@@ -1,0 +1,226 @@
+"""What happens to invoices: drafting, issuing, voiding, writing off, disputing, duplicating.
+
+Each function is one transaction and the only place its rule lives. Amounts post through
+`accounts.ledger.post` (DESIGN.md posting rules); idempotency keys make a retried request a
+no-op.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import ledger
+from accounts.chart import system_accounts
+from accounts.ledger import LedgerError, Line
+from accounts.money import MoneyError, check_exact
+from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, WriteOff
+from invoicing.numbering import take_number
+from invoicing.totals import LineAmounts, line_amounts, sum_lines
+
+MAX_LINES = 500
+
+
+class InvoiceError(LedgerError):
+    """A refused invoice action; nothing was changed."""
+
+
+def record_event(invoice, kind: str, message: str, actor=None, at=None) -> InvoiceEvent:
+    return InvoiceEvent.objects.create(organization_id=invoice.organization_id, invoice=invoice, kind=kind,
+                                       message=message[:500], actor=actor, at=at or timezone.now())
+
+
+def recompute_totals(invoice: Invoice) -> None:
+    """Recompute every line's amounts and the invoice totals (drafts only)."""
+    lines = list(invoice.lines.all())
+    amounts = []
+    for line in lines:
+        line.tax_percent = line.tax_rate.percent if line.tax_rate_id else Decimal(0)
+        a = line_amounts(line.quantity, line.unit_price, line.discount_percent, invoice.discount_percent,
+                         line.tax_percent, invoice.currency)
+        line.gross_amount, line.net_amount, line.tax_amount = a.gross, a.net, a.tax
+        amounts.append((line.tax_percent, a))
+    InvoiceLine.objects.bulk_update(lines, ["tax_percent", "gross_amount", "net_amount", "tax_amount"])
+    totals = sum_lines(amounts)
+    invoice.subtotal, invoice.discount_total = totals.subtotal, totals.discount
+    invoice.tax_total, invoice.total = totals.tax, totals.total
+    invoice.amount_due = invoice.total
+    invoice.save(update_fields=["subtotal", "discount_total", "tax_total", "total", "amount_due"])
+
+
+def tax_summary(invoice: Invoice):
+    amounts = [(line.tax_percent, LineAmounts(line.gross_amount, line.net_amount, line.tax_amount))
+               for line in invoice.lines.all()]
+    return sum_lines(amounts).tax_summary
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().select_related("customer", "organization").get(pk=invoice.pk)
+
+
+@transaction.atomic
+def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None) -> Invoice:
+    invoice = _locked(invoice)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise InvoiceError(_("Only a draft can be issued; this invoice is already %(status)s.")
+                           % {"status": invoice.get_status_display()})
+    if issue_date:
+        terms = (invoice.due_date - invoice.issue_date).days
+        invoice.issue_date, invoice.due_date = issue_date, issue_date + timezone.timedelta(days=terms)
+    recompute_totals(invoice)
+    lines = list(invoice.lines.all())
+    if not lines:
+        raise InvoiceError(_("Add at least one line before issuing."))
+    if invoice.total <= 0:
+        raise InvoiceError(_("The invoice total must be more than zero."))
+    if invoice.customer.is_archived:
+        raise InvoiceError(_("The customer is archived; restore it before invoicing."))
+    invoice.number = take_number(invoice.organization, invoice.kind, invoice.issue_date)
+    invoice.snapshot = _snapshot(invoice, lines)
+    invoice.issue_entry = _post_issue(invoice, actor)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.issued_at, invoice.issued_by = timezone.now(), actor
+    invoice.save()
+    record_event(invoice, "issued", _("Issued as %(number)s for %(total)s %(currency)s")
+                 % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency}, actor)
+    return invoice
+
+
+def _post_issue(invoice: Invoice, actor):
+    """AR (customer) debit total; revenue credit net; tax payable credit tax."""
+    acc = system_accounts(invoice.organization)
+    revenue_key = "late_fee" if invoice.kind == "late_fee" else "revenue"
+    lines = [Line(acc["ar"], invoice.total, invoice.customer)]
+    net = invoice.total - invoice.tax_total
+    if net:
+        lines.append(Line(acc[revenue_key], -net, currency=invoice.currency))
+    if invoice.tax_total:
+        lines.append(Line(acc["tax"], -invoice.tax_total, currency=invoice.currency))
+    return ledger.post(invoice.organization, lines, effective_date=invoice.issue_date,
+                       idempotency_key=f"invoice:{invoice.pk}:issue", memo=f"Invoice {invoice.number}",
+                       actor=actor, source=invoice, source_label=invoice.number)
+
+
+def _snapshot(invoice: Invoice, lines) -> dict:
+    org, customer = invoice.organization, invoice.customer
+    settings = InvoiceSettings.objects.get(organization=org)
+    return {
+        "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id, "country": org.country},
+        "buyer": {"name": customer.name, "code": customer.code, "address": customer.billing_address,
+                  "tax_id": customer.tax_id, "emails": customer.email_list, "contact": customer.contact_person},
+        "payment": {"methods": settings.payment_methods, "bank_details": settings.bank_details},
+        "lines": [{"description": li.description, "quantity": str(li.quantity), "unit": li.unit,
+                   "unit_price": str(li.unit_price), "discount_percent": str(li.discount_percent),
+                   "tax_percent": str(li.tax_percent), "gross": str(li.gross_amount), "net": str(li.net_amount),
+                   "tax": str(li.tax_amount)} for li in lines],
+    }
+
+
+@transaction.atomic
+def void_invoice(invoice: Invoice, reason: str, actor=None) -> Invoice:
+    invoice = _locked(invoice)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise InvoiceError(_("Only an issued invoice can be voided."))
+    if invoice.amount_paid or invoice.amount_credited or invoice.amount_written_off:
+        raise InvoiceError(_("Payments, credits or write-offs are applied to this invoice; remove them before "
+                             "voiding, or issue a credit note instead."))
+    if not reason.strip():
+        raise InvoiceError(_("Say why the invoice is voided."))
+    invoice.void_entry = ledger.reverse(invoice.issue_entry, reason=reason, actor=actor,
+                                        idempotency_key=f"invoice:{invoice.pk}:void")
+    invoice.status, invoice.amount_due = InvoiceStatus.VOID, Decimal(0)
+    invoice.save(update_fields=["void_entry", "status", "amount_due"])
+    record_event(invoice, "voided", _("Voided: %(reason)s") % {"reason": reason}, actor)
+    return invoice
+
+
+@transaction.atomic
+def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effective_date: date | None = None,
+              idempotency_key: str | None = None) -> WriteOff:
+    invoice = _locked(invoice)
+    try:
+        amount = check_exact(amount, invoice.currency)
+    except MoneyError as e:
+        raise InvoiceError(str(e)) from e
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise InvoiceError(_("Only an issued invoice can be written off."))
+    if amount <= 0 or amount > invoice.amount_due:
+        raise InvoiceError(_("Write off between 0 and the amount due (%(due)s).") % {"due": invoice.amount_due})
+    if not reason.strip():
+        raise InvoiceError(_("A write-off needs a reason."))
+    acc = system_accounts(invoice.organization)
+    key = idempotency_key or f"invoice:{invoice.pk}:writeoff:{invoice.write_offs.count() + 1}"
+    entry = ledger.post(invoice.organization,
+                        [Line(acc["bad_debt"], amount, currency=invoice.currency),
+                         Line(acc["ar"], -amount, invoice.customer)],
+                        effective_date=effective_date or timezone.localdate(), idempotency_key=key,
+                        memo=f"Write-off of {invoice.number}", actor=actor, source=invoice,
+                        source_label=invoice.number, reason=reason)
+    existing = WriteOff.objects.filter(entry=entry).first()
+    if existing:
+        return existing
+    wo = WriteOff.objects.create(organization=invoice.organization, invoice=invoice, amount=amount,
+                                 reason=reason[:500], effective_date=entry.effective_date, entry=entry,
+                                 created_by=actor)
+    invoice.amount_written_off += amount
+    invoice.amount_due -= amount
+    invoice.save(update_fields=["amount_written_off", "amount_due"])
+    record_event(invoice, "written_off", _("Wrote off %(amount)s: %(reason)s") % {"amount": amount,
+                                                                                  "reason": reason}, actor)
+    return wo
+
+
+@transaction.atomic
+def set_dispute(invoice: Invoice, reason: str, actor=None, until: date | None = None) -> Invoice:
+    invoice = _locked(invoice)
+    if not reason.strip():
+        raise InvoiceError(_("Say what the dispute is about."))
+    if until and until < timezone.localdate():
+        raise InvoiceError(_("The hold must end today or later."))
+    invoice.disputed_at, invoice.dispute_reason = timezone.now(), reason[:500]
+    invoice.disputed_by, invoice.dispute_until = actor, until
+    invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until"])
+    record_event(invoice, "disputed", _("Disputed: %(reason)s") % {"reason": reason}, actor)
+    return invoice
+
+
+@transaction.atomic
+def clear_dispute(invoice: Invoice, actor=None) -> Invoice:
+    invoice = _locked(invoice)
+    invoice.disputed_at, invoice.dispute_reason, invoice.disputed_by, invoice.dispute_until = None, "", None, None
+    invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until"])
+    record_event(invoice, "dispute_resolved", _("Dispute resolved"), actor)
+    return invoice
+
+
+@transaction.atomic
+def duplicate_invoice(invoice: Invoice, actor=None) -> Invoice:
+    today = timezone.localdate()
+    copy = Invoice.objects.create(
+        organization=invoice.organization, customer=invoice.customer, currency=invoice.currency,
+        issue_date=today, due_date=today + timezone.timedelta(days=invoice.customer.payment_terms_days),
+        reference=invoice.reference, discount_percent=invoice.discount_percent, notes=invoice.notes,
+        terms=invoice.terms, created_by=actor,
+    )
+    InvoiceLine.objects.bulk_create([
+        InvoiceLine(organization=invoice.organization, invoice=copy, position=li.position,
+                    description=li.description, quantity=li.quantity, unit=li.unit, unit_price=li.unit_price,
+                    discount_percent=li.discount_percent, tax_rate=li.tax_rate)
+        for li in invoice.lines.all()
+    ])
+    recompute_totals(copy)
+    record_event(copy, "created", _("Duplicated from %(number)s") % {"number": invoice}, actor)
+    return copy
+
+
+def new_draft(org, customer, actor=None, **fields) -> Invoice:
+    today = timezone.localdate()
+    settings = InvoiceSettings.objects.get(organization=org)
+    fields.setdefault("issue_date", today)
+    fields.setdefault("due_date", fields["issue_date"] + timezone.timedelta(days=customer.payment_terms_days))
+    fields.setdefault("terms", settings.default_terms)
+    fields.setdefault("notes", settings.default_notes)
+    return Invoice.objects.create(organization=org, customer=customer, currency=customer.currency,
+                                  created_by=actor, **fields)

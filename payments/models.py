@@ -1,0 +1,103 @@
+"""Payments received and the allocation rows that apply payments and credit notes to invoices.
+
+Allocation is sub-ledger matching (DESIGN.md): it changes which items are open, not the
+balance, so it posts nothing. Allocation rows are append-only (database triggers); un-applying
+adds a negative row that points at the one it undoes.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Account, Customer, JournalEntry, Organization
+from invoicing.models import CreditNote, Invoice
+
+AMOUNT = {"max_digits": 18, "decimal_places": 3}
+ZERO = Decimal("0")
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    CARD = "card", _("Card")
+    CASH = "cash", _("Cash")
+    CHEQUE = "cheque", _("Cheque")
+    OTHER = "other", _("Other")
+
+
+class Payment(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="payments")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    currency = models.CharField(_("currency"), max_length=3)
+    received_date = models.DateField(_("date received"))
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    deposit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+",
+                                        verbose_name=_("deposited to"))
+    notes = models.TextField(_("notes"), max_length=2000, blank=True)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    # Maintained with the allocation and refund rows, in the same transaction.
+    amount_allocated = models.DecimalField(default=ZERO, **AMOUNT)
+    amount_refunded = models.DecimalField(default=ZERO, **AMOUNT)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
+    reversal_reason = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-received_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "idempotency_key"], name="payment_idempotency_unique"),
+            models.CheckConstraint(name="payment_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="payment_not_overallocated",
+                condition=Q(amount_allocated__gte=0, amount_refunded__gte=0,
+                            amount_allocated__lte=F("amount") - F("amount_refunded")),
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "customer", "received_date"])]
+
+    def __str__(self):
+        return f"Payment {self.reference or self.pk} {self.amount} {self.currency}"
+
+    @property
+    def unapplied(self) -> Decimal:
+        if self.reversed_at:
+            return ZERO
+        return self.amount - self.amount_allocated - self.amount_refunded
+
+
+class Allocation(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, related_name="allocations")
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, null=True, related_name="allocations")
+    amount = models.DecimalField(**AMOUNT)  # positive applies, negative un-applies
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, related_name="reversed_by")
+    reason = models.CharField(max_length=500, blank=True)
+    effective_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(name="allocation_one_source",
+                                   condition=(Q(payment__isnull=False, credit_note__isnull=True)
+                                              | Q(payment__isnull=True, credit_note__isnull=False))),
+            models.CheckConstraint(name="allocation_not_zero", condition=~Q(amount=0)),
+            models.CheckConstraint(name="allocation_negative_only_as_reversal",
+                                   condition=Q(amount__gt=0, reverses__isnull=True)
+                                   | Q(amount__lt=0, reverses__isnull=False)),
+        ]
+        indexes = [
+            models.Index(fields=["invoice", "effective_date"], include=["amount"], name="allocation_invoice_date")
+        ]
+
+    def __str__(self):
+        return f"{self.amount} to {self.invoice_id}"
