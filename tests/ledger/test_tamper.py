@@ -1,0 +1,192 @@
+"""Tamper tests: a superuser goes around the triggers and edits committed journal rows.
+
+`verify_ledger` must notice, exit non-zero and name the entry. The rows are committed (a
+transactional test), changed through the superuser connection (`owner_sql`) with the
+append-only triggers switched off for one statement, and the triggers switched back on.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from ledger_site.tenancy import tenant_context
+from tests.factories import CustomerFactory, make_org
+from tests.ledger_helpers import receipt, sale
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def ledger_of_six():
+    """Six committed entries over two customers; returns (org, customers, entries by seq)."""
+    org, owner = make_org()
+    with tenant_context(org, owner):
+        a = CustomerFactory(organization=org)
+        b = CustomerFactory(organization=org)
+        entries = [sale(org, a, "100.00"), sale(org, b, "250.00"), receipt(org, a, "40.00"),
+                   sale(org, a, "12.34"), receipt(org, b, "50.00"), sale(org, b, "9.99")]
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
+    return org, (a, b), {e.seq: e for e in entries}
+
+
+@contextmanager
+def triggers_off(owner_sql, *tables):
+    for table in tables:
+        owner_sql.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+    try:
+        yield
+    finally:
+        for table in tables:
+            owner_sql.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+
+
+def verify(org):
+    """Run the command; return (error message or None, stdout, stderr)."""
+    from io import StringIO
+
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("verify_ledger", "--org", org.slug, stdout=out, stderr=err)
+    except CommandError as e:
+        return str(e), out.getvalue(), err.getvalue()
+    return None, out.getvalue(), err.getvalue()
+
+
+def names_entry(text: str, seq: int) -> bool:
+    return re.search(rf"entry #{seq}\b", text) is not None
+
+
+def test_clean_ledger_verifies(ledger_of_six):
+    org, _, _ = ledger_of_six
+    error, out, _ = verify(org)
+    assert error is None
+    assert "6 entries" in out and "OK" in out
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE accounts_journalline SET amount = amount + 1 WHERE entry_id = %s AND line_no = 1",
+    # Both lines: the entry still balances and the balances are off; the hash still catches it.
+    "UPDATE accounts_journalline SET amount = amount * 2 WHERE entry_id = %s",
+    "UPDATE accounts_journalline SET currency = 'USD' WHERE entry_id = %s",
+])
+def test_changed_line_is_found_and_named(ledger_of_six, owner_sql, change):
+    org, _, entries = ledger_of_six
+    target = entries[4]
+    with triggers_off(owner_sql, "accounts_journalline"):
+        assert owner_sql.execute(change, [target.pk]).rowcount >= 1
+    # The triggers are back: the application role still cannot change anything.
+    error, _out, err = verify(org)
+    assert error is not None
+    assert names_entry(error, 4), error
+    assert "hash does not match" in err
+    named = {m for m in re.findall(r"entry #(\d+):", err)}
+    assert named == {"4"}, err
+
+
+def test_changed_memo_is_found_and_named(ledger_of_six, owner_sql):
+    org, _, entries = ledger_of_six
+    with triggers_off(owner_sql, "accounts_journalentry"):
+        owner_sql.execute("UPDATE accounts_journalentry SET memo = 'nothing to see' WHERE id = %s",
+                          [entries[2].pk])
+    error, _, err = verify(org)
+    assert error is not None and names_entry(error, 2), error
+    assert "entry #2: hash does not match" in err
+    # Only the hash broke: balances were not touched, so nothing else is reported.
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_triggers_are_back_after_tampering(ledger_of_six, owner_sql):
+    import psycopg
+
+    _, _, entries = ledger_of_six
+    with triggers_off(owner_sql, "accounts_journalline"):
+        owner_sql.execute("UPDATE accounts_journalline SET amount = amount WHERE entry_id = %s", [entries[1].pk])
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+        owner_sql.execute("UPDATE accounts_journalline SET amount = amount WHERE entry_id = %s", [entries[1].pk])
+
+
+def test_deleted_middle_entry_shows_as_a_sequence_gap(ledger_of_six, owner_sql):
+    org, _, entries = ledger_of_six
+    with triggers_off(owner_sql, "accounts_journalline", "accounts_journalentry"):
+        owner_sql.execute("DELETE FROM accounts_journalline WHERE entry_id = %s", [entries[3].pk])
+        owner_sql.execute("DELETE FROM accounts_journalentry WHERE id = %s", [entries[3].pk])
+    error, _, err = verify(org)
+    assert error is not None
+    assert names_entry(error, 4), error
+    assert "entry #4: sequence gap, expected #3" in err
+    assert "entry #4: does not link to the previous entry's hash" in err
+
+
+def test_deleted_last_entry_is_noticed_by_the_head(ledger_of_six, owner_sql):
+    org, _, entries = ledger_of_six
+    with triggers_off(owner_sql, "accounts_journalline", "accounts_journalentry"):
+        owner_sql.execute("DELETE FROM accounts_journalline WHERE entry_id = %s", [entries[6].pk])
+        owner_sql.execute("DELETE FROM accounts_journalentry WHERE id = %s", [entries[6].pk])
+    error, _, err = verify(org)
+    assert error is not None
+    assert "ledger head says #6, the journal ends at #5" in err
+
+
+def test_changed_maintained_customer_balance_is_reported(ledger_of_six, owner_sql):
+    org, (a, _b), _ = ledger_of_six
+    # Maintained balances carry no append-only trigger; RLS is what keeps the app role honest,
+    # the superuser is not stopped. verify_ledger recomputes them from the journal.
+    owner_sql.execute("UPDATE accounts_customerbalance SET amount = amount + 0.01 WHERE customer_id = %s", [a.pk])
+    error, _, err = verify(org)
+    assert error is not None
+    assert f"customer {a.pk}: maintained balance 72.350 EUR differs from its journal lines 72.340" in err
+    assert f"customer {a.pk}" in error
+    assert "AR control" in err
+
+
+def test_changed_account_day_total_is_reported(ledger_of_six, owner_sql):
+    org, _, _ = ledger_of_six
+    owner_sql.execute("UPDATE accounts_accountdaytotal SET amount = amount - 5 WHERE id = "
+                      "(SELECT min(id) FROM accounts_accountdaytotal WHERE organization_id = %s)", [org.pk])
+    error, _, err = verify(org)
+    assert error is not None
+    assert "day total differs from its journal lines" in err
+
+
+def _subprocess_env() -> dict:
+    """Point a child `manage.py` at the test database (as its owner, like DATABASE_URL does)."""
+    s = connection.settings_dict
+    user, password = s["OWNER_USER"], s["OWNER_PASSWORD"]
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    host, port = s.get("HOST") or "", s.get("PORT") or ""
+    if host.startswith("/"):
+        url = f"postgres://{auth}/{s['NAME']}?host={host}" + (f"&port={port}" if port else "")
+    else:
+        url = f"postgres://{auth}{host}{':' + str(port) if port else ''}/{s['NAME']}"
+    env = dict(os.environ, DATABASE_URL=url, APP_DB_USER=s["USER"], APP_DB_PASSWORD=s["PASSWORD"] or "")
+    env.pop("LEDGER_DB_AS_OWNER", None)
+    return env
+
+
+def run_command(org):
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), "verify_ledger", "--org", org.slug],
+                          cwd=ROOT, env=_subprocess_env(), capture_output=True, text=True, timeout=120)
+
+
+def test_the_real_command_exits_zero_then_non_zero_after_tampering(ledger_of_six, owner_sql):
+    org, _, entries = ledger_of_six
+    clean = run_command(org)
+    assert clean.returncode == 0, clean.stderr
+    assert "6 entries" in clean.stdout and "OK" in clean.stdout
+    with triggers_off(owner_sql, "accounts_journalline"):
+        owner_sql.execute("UPDATE accounts_journalline SET amount = amount - 1 WHERE entry_id = %s AND line_no = 2",
+                          [entries[5].pk])
+    broken = run_command(org)
+    assert broken.returncode != 0
+    assert "BROKEN" in broken.stdout
+    assert names_entry(broken.stderr, 5), broken.stderr
+    assert "first bad: entry #5" in broken.stderr
