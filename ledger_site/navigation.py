@@ -31,3 +31,13 @@ def nav_items(request):
         current = request.path == url if url == home else request.path.startswith(url)
         items.append({"label": label, "url": url, "current": current})
     return items
+
+
+# Extra tabs on the owner's settings pages: (label, url name). Apps append in AppConfig.ready();
+# templates/accounts/settings_tabs.html reads them as `settings_tabs_extra`.
+SETTINGS_TABS_EXTRA = []
+
+
+def settings_tabs(request):
+    """Context processor: the settings tabs other apps registered."""
+    return {"settings_tabs_extra": SETTINGS_TABS_EXTRA}

@@ -61,6 +61,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "ledger_site.tenancy.tenant_context_processor",
+                "ledger_site.navigation.settings_tabs",
             ],
         },
     },
@@ -70,6 +71,8 @@ DATABASES = {"default": database_settings(env)}
 APP_DB_USER = app_user(env)
 APP_DB_PASSWORD = env.str("APP_DB_PASSWORD", default="ledgerline-app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The invoice editor posts up to 500 lines of 7 fields each (invoicing.services.MAX_LINES).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.auth.EmailBackend"]
