@@ -101,3 +101,53 @@ class Allocation(models.Model):
 
     def __str__(self):
         return f"{self.amount} to {self.invoice_id}"
+
+
+class Refund(models.Model):
+    """Money paid back out of a payment's unapplied amount: Dr AR (customer) / Cr the account paid from.
+    Append-only (database triggers), like the allocation rows."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    currency = models.CharField(_("currency"), max_length=3)
+    refund_date = models.DateField(_("refund date"))
+    method = models.CharField(_("method"), max_length=20, choices=PaymentMethod.choices)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("paid from"))
+    notes = models.CharField(_("notes"), max_length=500, blank=True)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["refund_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "idempotency_key"], name="refund_idempotency_unique"),
+            models.CheckConstraint(name="refund_positive", condition=Q(amount__gt=0)),
+        ]
+
+    def __str__(self):
+        return f"Refund {self.amount} {self.currency} of payment {self.payment_id}"
+
+
+class Submission(models.Model):
+    """One row per submitted form that changes allocations (apply, un-apply, reverse): a second
+    submission of the same rendered form (double click, retried request) finds its key taken
+    and changes nothing. The insert blocks on the unique index until the first commits."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=100)
+    kind = models.CharField(max_length=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="payments_submission_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"
