@@ -1,9 +1,10 @@
 from django.urls import path
 
 from accounts.views import customers, members
+from reports.views import dashboard
 
 urlpatterns = [
-    path("", members.dashboard, name="dashboard"),
+    path("", dashboard, name="dashboard"),
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/new/", customers.customer_create, name="customer_create"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
