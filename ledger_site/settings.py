@@ -89,6 +89,9 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
+# Payments: how many days after today a payment's "date received" may lie (a post-dated cheque,
+# a time-zone edge); a later date is refused as a typo. 0 = nothing after today.
+PAYMENT_FUTURE_DAYS = env.int("PAYMENT_FUTURE_DAYS", default=3)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]
