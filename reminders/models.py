@@ -1,0 +1,285 @@
+"""Reminder policies, holds and the outbox of reminder messages.
+
+The outbox is the state machine: one row per invoice and schedule point (its offset from the
+due date), written by the scan before anything is sent, then claimed, sent and marked by the
+sender (reminders/outbox.py). The unique key on (invoice, offset) is what makes a point fire at
+most once per invoice, whatever runs twice.
+"""
+
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer, Organization
+from invoicing.models import Invoice
+from reminders.policy import MAX_TEMPLATE_LENGTH, TemplateError, parse
+
+AMOUNT = {"max_digits": 18, "decimal_places": 3}
+MAX_FIXED_FEE = Decimal("10000")
+MAX_FEE_PERCENT = Decimal("25")
+MIN_OFFSET, MAX_OFFSET = -60, 365
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        raise ValidationError(_("“%(tz)s” is not a time zone name such as Europe/Berlin.") % {"tz": value}) from e
+
+
+def validate_template(value: str) -> None:
+    try:
+        parse(value)
+    except TemplateError as e:
+        raise ValidationError(str(e), code="template") from e
+
+
+class ReminderSettings(models.Model):
+    """Per organization: its local time zone, the earliest local hour to send, and the pause switch."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="reminder_settings")
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone],
+                                help_text=_("IANA name, e.g. Europe/Berlin or America/New_York."))
+    send_hour = models.PositiveSmallIntegerField(
+        _("send from (local hour)"), default=8, validators=[MinValueValidator(0), MaxValueValidator(22)],
+        help_text=_("Reminders due on a day go out from this hour, local time."))
+    paused = models.BooleanField(_("pause all reminders"), default=False)
+    paused_reason = models.CharField(_("why paused"), max_length=200, blank=True)
+    last_scan_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"reminder settings of {self.organization_id}"
+
+    @property
+    def zone(self):
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class ReminderPolicy(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="reminder_policies")
+    name = models.CharField(_("name"), max_length=100)
+    is_default = models.BooleanField(_("default for customers without their own policy"), default=False)
+    repeat_every_days = models.PositiveSmallIntegerField(
+        _("then repeat every (days)"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_("After the last step, send its message again every N days. Leave empty for no repeats."))
+    repeat_limit = models.PositiveSmallIntegerField(
+        _("at most (repeats)"), default=0, validators=[MaxValueValidator(20)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="reminder_policy_name_unique"),
+            models.UniqueConstraint(fields=["organization"], condition=Q(is_default=True),
+                                    name="reminder_policy_one_default"),
+            models.CheckConstraint(name="reminder_policy_repeat_sane",
+                                   condition=Q(repeat_limit__lte=20) & (Q(repeat_every_days__isnull=True)
+                                                                        | Q(repeat_every_days__gte=1))),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Tone(models.TextChoices):
+    FRIENDLY = "friendly", _("Friendly")
+    FIRM = "firm", _("Firm")
+    FINAL = "final", _("Final")
+
+
+class FeeType(models.TextChoices):
+    NONE = "none", _("No fee")
+    FIXED = "fixed", _("Fixed amount")
+    PERCENT = "percent", _("Percentage of the amount due")
+
+
+class ReminderStep(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    policy = models.ForeignKey(ReminderPolicy, on_delete=models.CASCADE, related_name="steps")
+    offset_days = models.SmallIntegerField(
+        _("days from due date"), validators=[MinValueValidator(MIN_OFFSET), MaxValueValidator(MAX_OFFSET)],
+        help_text=_("Negative: before the due date; 0: on the due date; positive: days overdue."))
+    tone = models.CharField(_("tone"), max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
+    subject = models.CharField(_("subject"), max_length=200, validators=[validate_template])
+    body = models.TextField(_("body"), max_length=MAX_TEMPLATE_LENGTH, validators=[validate_template])
+    attach_pdf = models.BooleanField(_("attach the invoice PDF"), default=False)
+    fee_type = models.CharField(_("late fee"), max_length=10, choices=FeeType.choices, default=FeeType.NONE)
+    fee_value = models.DecimalField(_("fee (amount or %)"), null=True, blank=True, **AMOUNT)
+    fee_cap = models.DecimalField(_("fee cap"), null=True, blank=True, **AMOUNT,
+                                  help_text=_("For a percentage: the most one fee may be."))
+
+    class Meta:
+        ordering = ["offset_days"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "offset_days"], name="reminder_step_offset_unique"),
+            models.CheckConstraint(
+                name="reminder_step_fee_sane",
+                condition=(Q(fee_type="none")
+                           | Q(fee_type="fixed", fee_value__gt=0, fee_value__lte=MAX_FIXED_FEE)
+                           | Q(fee_type="percent", fee_value__gt=0, fee_value__lte=MAX_FEE_PERCENT,
+                               fee_cap__gt=0, fee_cap__lte=MAX_FIXED_FEE)),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.policy_id} day {self.offset_days:+d}"
+
+    def clean(self):
+        errors = {}
+        if self.fee_type == FeeType.NONE:
+            self.fee_value, self.fee_cap = None, None
+        elif self.fee_value is None or self.fee_value <= 0:
+            errors["fee_value"] = _("A late fee must be more than zero.")
+        elif self.fee_type == FeeType.FIXED:
+            self.fee_cap = None
+            if self.fee_value > MAX_FIXED_FEE:
+                errors["fee_value"] = _("A fixed fee of more than %(max)s is refused.") % {"max": MAX_FIXED_FEE}
+        elif self.fee_type == FeeType.PERCENT:
+            if self.fee_value > MAX_FEE_PERCENT:
+                errors["fee_value"] = _("A fee of more than %(max)s%% of the amount due is refused.") % {
+                    "max": MAX_FEE_PERCENT}
+            if self.fee_cap is None or self.fee_cap <= 0:
+                errors["fee_cap"] = _("A percentage fee needs a cap above zero.")
+            elif self.fee_cap > MAX_FIXED_FEE:
+                errors["fee_cap"] = _("A cap of more than %(max)s is refused.") % {"max": MAX_FIXED_FEE}
+        if errors:
+            raise ValidationError(errors)
+
+
+class CustomerReminderSettings(models.Model):
+    """A customer's own policy (instead of the default) and the do-not-remind hold."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="reminder_settings")
+    policy = models.ForeignKey(ReminderPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("reminder policy"), help_text=_("Empty: the default policy."))
+    do_not_remind = models.BooleanField(_("do not send reminders"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    def __str__(self):
+        return f"reminder settings of customer {self.customer_id}"
+
+
+class PromiseToPay(models.Model):
+    """A hold: the customer promised to pay by a date; no reminder goes out until that date has passed."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="promises")
+    until = models.DateField(_("promised to pay by"))
+    promised_by = models.CharField(_("who promised"), max_length=150)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["invoice", "until"], condition=Q(cancelled_at__isnull=True),
+                                name="promise_active_by_invoice")]
+
+    def __str__(self):
+        return f"promise on {self.invoice_id} until {self.until}"
+
+    def is_active(self, today) -> bool:
+        return self.cancelled_at is None and self.until >= today
+
+
+class OutboxKind(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    MANUAL = "manual", _("Sent by hand")
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to send")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ReminderMessage(models.Model):
+    """One reminder in the outbox, from the moment it is due until it is sent (or given up)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="reminders")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=OutboxKind.choices, default=OutboxKind.SCHEDULED)
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    step = models.ForeignKey(ReminderStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    offset_days = models.SmallIntegerField(null=True)  # the schedule point; null for a manual reminder
+    repeat = models.PositiveSmallIntegerField(default=0)
+    tone = models.CharField(max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
+    due_at = models.DateTimeField()  # when the point became due (local send hour on its day)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Delivery: the sender claims a row (pending -> sending) with a lease, sends, marks it sent.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    to_emails = models.CharField(max_length=500, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    amount_due = models.DecimalField(null=True, blank=True, **AMOUNT)  # as stated in the message
+    late_fee = models.DecimalField(null=True, blank=True, **AMOUNT)
+    late_fee_invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                            related_name="+")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=500, blank=True)  # what happened, in words
+    last_error = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # manual sends: one per form
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-due_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "offset_days"], condition=Q(kind="scheduled"),
+                                    name="reminder_once_per_invoice_and_step"),
+            models.UniqueConstraint(fields=["organization", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False), name="reminder_manual_once"),
+            models.CheckConstraint(name="reminder_scheduled_has_offset",
+                                   condition=Q(kind="manual") | Q(offset_days__isnull=False)),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "next_attempt_at"], name="reminder_claimable",
+                         condition=Q(status__in=["pending", "sending"])),
+            models.Index(fields=["organization", "due_at"], name="reminder_log"),
+            models.Index(fields=["invoice", "offset_days"], name="reminder_by_invoice"),
+        ]
+
+    def __str__(self):
+        return f"reminder {self.pk} for invoice {self.invoice_id} ({self.status})"
+
+    @property
+    def point_label(self) -> str:
+        if self.offset_days is None:
+            return str(_("manual"))
+        sign = "+" if self.offset_days > 0 else ""
+        return f"{sign}{self.offset_days}" + (f" (r{self.repeat})" if self.repeat else "")
+
+
+class LateFeeCharge(models.Model):
+    """The late-fee document posted for one invoice and schedule point: at most one, ever."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="late_fee_charges")
+    offset_days = models.SmallIntegerField()
+    fee_invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**AMOUNT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "offset_days"], name="late_fee_once_per_invoice_and_step"),
+        ]
+
+    def __str__(self):
+        return f"late fee {self.amount} on {self.invoice_id} at {self.offset_days:+d}"
