@@ -1,8 +1,11 @@
 """The one place that decides who may open an organization's page.
 
-Every view under /o/<org_slug>/ is wrapped in `org_view(role)`. The tenancy middleware has
-already answered 404 to non-members; here anonymous users go to sign-in and members whose
-role is below what the view needs get 403.
+Every view under /o/<org_slug>/ is wrapped in `org_view(role)`, which marks it with
+`.required_role`. The tenancy middleware has already answered 404 to non-members; the same
+check then runs twice: in `TenantMiddleware.process_view` (before any other decorator, so
+`@require_POST` above `@org_view` still answers a viewer 403 and an anonymous visitor with the
+sign-in redirect rather than 405) and in the wrapper itself (for direct calls).
+Anonymous users go to sign-in; members whose role is below what the view needs get 403.
 """
 
 from functools import wraps
@@ -14,16 +17,24 @@ from django.http import Http404
 from accounts.models import Role
 
 
+def check_access(request, role: str):
+    """None if the request may proceed; else a redirect to sign-in, or raises 404/403."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if getattr(request, "membership", None) is None:
+        raise Http404
+    if not request.membership.has_role(role):
+        raise PermissionDenied
+    return None
+
+
 def org_view(role: str = Role.VIEWER):
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if request.membership is None:
-                raise Http404
-            if not request.membership.has_role(role):
-                raise PermissionDenied
+            refusal = check_access(request, role)
+            if refusal is not None:
+                return refusal
             kwargs.pop("org_slug", None)
             return view(request, *args, **kwargs)
 

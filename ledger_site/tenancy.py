@@ -77,6 +77,16 @@ class TenantMiddleware:
         finally:
             set_db_context(None, None)
 
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """Check the role a view declares (`org_view` sets `.required_role`) before the view's
+        other decorators run, so a method check never answers before the role check does."""
+        role = getattr(view_func, "required_role", None)
+        if role is None:
+            return None
+        from accounts.permissions import check_access
+
+        return check_access(request, role)
+
     @staticmethod
     def _org_slug(request):
         try:
