@@ -322,3 +322,6 @@ class InvoiceEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.message}"
+
+
+from invoicing.models_documents import EmailDelivery, PublicLink, StoredDocument  # noqa: E402, F401
