@@ -6,6 +6,8 @@ from accounts.views import auth, members
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
 org_patterns = [
     path("", include("accounts.urls_org")),
+    path("invoices/", include("invoicing.urls")),
+    path("settings/", include("invoicing.urls_settings")),
 ]
 
 urlpatterns = [
