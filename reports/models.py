@@ -1,0 +1,184 @@
+"""Reports: per-organization report settings, the item-span summary, statement runs, credit overrides.
+
+`ItemSpan` is derived data the database keeps exact: one row per issued invoice, payment and
+credit note with the first and last effective day of anything that changes what is open on it
+(issue, void, allocation, un-allocation, write-off, receipt, reversal, refund). Triggers on the
+source tables (migration 0002) maintain it in the same transaction as the change, whichever
+code path writes the rows (services, bulk loaders). An item whose last day is on or before D has,
+as of D, exactly its amount open today; only items with `first_day <= D < last_day` need the
+sums of their rows up to D. That keeps the aging as of any past date exact and fast.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer, Organization
+
+AMOUNT = {"max_digits": 18, "decimal_places": 3}
+DEFAULT_LIMITS = "30,60,90"
+
+
+def parse_limits(text: str) -> list[int]:
+    """"30,60,90" -> [30, 60, 90]; strictly increasing positive day counts, one to six of them."""
+    try:
+        limits = [int(p) for p in str(text).replace(" ", "").split(",") if p != ""]
+    except ValueError as e:
+        raise ValidationError(_("Use whole numbers of days separated by commas, e.g. 30,60,90.")) from e
+    if not 1 <= len(limits) <= 6:
+        raise ValidationError(_("Give between one and six bucket limits."))
+    if any(n <= 0 or n > 3650 for n in limits) or limits != sorted(set(limits)):
+        raise ValidationError(_("Bucket limits must be increasing numbers of days between 1 and 3650."))
+    return limits
+
+
+def validate_limits(text: str) -> None:
+    parse_limits(text)
+
+
+class AgingBasis(models.TextChoices):
+    DUE = "due", _("Days past due date")
+    ISSUE = "issue", _("Days since invoice date")
+
+
+class ReportSettings(models.Model):
+    """Aging buckets and credit-control thresholds of one organization."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="report_settings")
+    aging_limits = models.CharField(
+        _("aging buckets (upper limits in days)"), max_length=60, default=DEFAULT_LIMITS,
+        validators=[validate_limits],
+        help_text=_("Comma-separated, e.g. 30,60,90 gives current, 1–30, 31–60, 61–90 and over 90."))
+    aging_basis = models.CharField(_("age invoices by"), max_length=5, choices=AgingBasis.choices,
+                                   default=AgingBasis.DUE)
+    credit_overdue_days = models.PositiveSmallIntegerField(
+        _("credit control: flag invoices overdue by more than (days)"), default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)])
+
+    def __str__(self):
+        return f"report settings of {self.organization_id}"
+
+    @property
+    def limits(self) -> list[int]:
+        return parse_limits(self.aging_limits)
+
+    @classmethod
+    def for_org(cls, org) -> "ReportSettings":
+        found = cls.objects.filter(organization=org).first()
+        return found or cls(organization=org)
+
+
+class ItemKind(models.TextChoices):
+    INVOICE = "i", _("Invoice")
+    PAYMENT = "p", _("Payment")
+    CREDIT_NOTE = "c", _("Credit note")
+
+
+class ItemSpan(models.Model):
+    """First and last effective day of the rows that move an item's open amount (see module doc).
+    Written only by database triggers; `reports.spans.rebuild` derives it from scratch."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=1, choices=ItemKind.choices)
+    item_id = models.BigIntegerField()
+    first_day = models.DateField()
+    last_day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "item_id"], name="reports_itemspan_unique"),
+            models.CheckConstraint(condition=models.Q(first_day__lte=models.F("last_day")),
+                                   name="reports_itemspan_ordered"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "kind", "last_day"], include=["first_day", "item_id"],
+                         name="reports_itemspan_last"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}{self.item_id} {self.first_day}..{self.last_day}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class StatementRun(models.Model):
+    """A bulk statement job: which customers, which period and style, and how far it got."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    style = models.CharField(max_length=20)
+    start = models.DateField()
+    end = models.DateField()
+    tag = models.CharField(max_length=50, blank=True)
+    send = models.BooleanField(default=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # no e-mail address on file
+    failed = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"statement run {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(self.done * 100 / self.total)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class StatementRunItem(models.Model):
+    """One customer of a bulk run: what happened to its statement."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(StatementRun, on_delete=models.CASCADE, related_name="items")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, blank=True)  # sent, rendered, skipped, failed
+    detail = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="statement_run_item_unique")]
+
+    def __str__(self):
+        return f"{self.run_id}/{self.customer_id}: {self.outcome}"
+
+
+class CreditOverride(models.Model):
+    """An owner's decision to let an invoice take a customer over its credit limit (or past the
+    overdue threshold), with the reason: the audit trail of credit control."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    amount = models.DecimalField(**AMOUNT)  # the new exposure asked for
+    balance = models.DecimalField(**AMOUNT)  # the customer's balance at the time
+    credit_limit = models.DecimalField(**AMOUNT)
+    problems = models.CharField(max_length=500)
+    reason = models.CharField(max_length=500)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"credit override for {self.customer_id} by {self.approved_by_id}"
