@@ -61,7 +61,7 @@ def parse(text: str) -> list[tuple[str, str]]:
             if name not in PLACEHOLDERS:
                 raise TemplateError(
                     _("Unknown placeholder {%(name)s}; use one of %(names)s")
-                    % {"name": name[:40], "names": ", ".join("{%s}" % p for p in PLACEHOLDERS)}, i, text)
+                    % {"name": name[:40], "names": ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)}, i, text)
             if buf:
                 parts.append(("text", "".join(buf)))
                 buf = []

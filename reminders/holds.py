@@ -1,0 +1,84 @@
+"""Holds: while one is active no reminder goes out for the invoice; when it ends the schedule resumes.
+
+* the invoice is disputed (invoicing: disputed_at set and dispute_until not yet passed);
+* a promise to pay until a date (PromiseToPay, with who promised and a note);
+* the customer is marked "do not remind" (CustomerReminderSettings);
+* the organization has paused reminders (ReminderSettings.paused).
+
+The scan checks the same conditions in SQL (reminders/scheduler.py); the sender checks them again
+just before sending (a hold placed after the scan still stops the message). When a hold ends,
+the next scan applies the catch-up rule: the latest point that became due meanwhile is sent once,
+the ones in between are recorded as skipped.
+"""
+
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoicing.models import Invoice, InvoiceKind, InvoiceStatus
+from invoicing.services import record_event
+from reminders.models import CustomerReminderSettings, PromiseToPay, ReminderSettings
+
+
+class HoldError(ValueError):
+    pass
+
+
+def active_holds(invoice: Invoice, today: date, settings: ReminderSettings | None = None) -> list[str]:
+    """Why nothing may be sent for the invoice today, in words (empty: nothing holds it)."""
+    reasons = []
+    settings = settings or ReminderSettings.objects.filter(organization_id=invoice.organization_id).first()
+    if settings is not None and settings.paused:
+        reasons.append(_("reminders are paused for the organization"))
+    if invoice.disputed_at is not None and (invoice.dispute_until is None or invoice.dispute_until >= today):
+        reasons.append(_("the invoice is disputed"))
+    promise = (PromiseToPay.objects.filter(invoice=invoice, cancelled_at__isnull=True, until__gte=today)
+               .order_by("-until").first())
+    if promise is not None:
+        reasons.append(_("%(who)s promised to pay by %(date)s") % {"who": promise.promised_by, "date": promise.until})
+    if CustomerReminderSettings.objects.filter(customer_id=invoice.customer_id, do_not_remind=True).exists():
+        reasons.append(_("the customer is marked “do not remind”"))
+    return reasons
+
+
+def not_open_reason(invoice: Invoice) -> str | None:
+    if invoice.status != InvoiceStatus.ISSUED:
+        return _("the invoice is %(status)s") % {"status": invoice.get_status_display().lower()}
+    if invoice.amount_due <= 0:
+        return _("the invoice is paid")
+    return None
+
+
+@transaction.atomic
+def promise_to_pay(invoice: Invoice, until: date, promised_by: str, note: str = "", actor=None,
+                   today: date | None = None) -> PromiseToPay:
+    today = today or timezone.localdate()
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.kind != InvoiceKind.INVOICE or not_open_reason(invoice):
+        raise HoldError(_("Only an open invoice can have a promise to pay."))
+    if until < today:
+        raise HoldError(_("The promised date must be today or later."))
+    if (until - today).days > 366:
+        raise HoldError(_("A promise more than a year ahead is refused; use “do not remind” instead."))
+    if not promised_by.strip():
+        raise HoldError(_("Say who made the promise."))
+    promise = PromiseToPay.objects.create(organization_id=invoice.organization_id, invoice=invoice, until=until,
+                                          promised_by=promised_by.strip()[:150], note=note.strip()[:500],
+                                          created_by=actor)
+    record_event(invoice, "promise", _("Promise to pay by %(date)s from %(who)s%(note)s")
+                 % {"date": until, "who": promise.promised_by, "note": f": {promise.note}" if promise.note else ""},
+                 actor)
+    return promise
+
+
+@transaction.atomic
+def cancel_promise(promise: PromiseToPay, actor=None) -> PromiseToPay:
+    promise = PromiseToPay.objects.select_for_update().get(pk=promise.pk)
+    if promise.cancelled_at is None:
+        promise.cancelled_at = timezone.now()
+        promise.save(update_fields=["cancelled_at"])
+        record_event(promise.invoice, "promise", _("Promise to pay by %(date)s withdrawn") % {"date": promise.until},
+                     actor)
+    return promise

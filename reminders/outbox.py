@@ -1,0 +1,287 @@
+"""The sender: claims outbox rows, sends them, marks them sent (or retries with backoff).
+
+Life of a row: the scan (or a "send reminder" click) writes it as *pending*. `deliver()`
+claims a batch in a short transaction (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+LOCKED)`: pending → *sending*, attempts + 1, a lease of LEASE and a fresh claim token), commits,
+and only then talks to the mail server, outside any transaction or lock. After the server
+accepted the message a second transaction marks the row *sent* (only if our claim token is still
+on it) and, if the step carries one, posts the late fee in that same transaction.
+
+Crashes:
+* killed after the row was written, before any claim: the row is pending; the next delivery
+  (queued by every scan that finds claimable rows) sends it once.
+* killed after the claim, before or during the SMTP conversation: the row is *sending* with a
+  lease; once the lease has run out it is claimable again and is sent once.
+* the mail server refuses or is down: the row goes back to pending with `next_attempt_at` moved
+  out by BACKOFF and the error in `last_error` (shown in the log); after MAX_ATTEMPTS it is
+  *failed*.
+
+At-most-once or at-least-once? Over SMTP exactly-once cannot be had: the server's "250 OK"
+and our COMMIT are two events, and a crash between them leaves us not knowing whether the
+message went. We choose **at-least-once**: a message is marked sent only after the server
+accepted it, so a reminder is never silently lost; the price is that a crash in that window
+(milliseconds) sends it a second time when the lease expires. The retry carries the *same*
+Message-ID (one per outbox row, fixed at the first attempt, as are subject and body), so a mail
+server or client can recognise and drop the duplicate, and so can we when reading bounces. The
+alternative, marking sent before talking to the server, would turn that rare duplicate into a
+rare lost reminder (and a late fee charged without its notice), which is worse here.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+
+from django.conf import settings as django_settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization
+from accounts.money import format_money
+from invoicing.models import Invoice
+from invoicing.services import record_event
+from ledger_site.tenancy import tenant_context
+from reminders import integration
+from reminders.holds import active_holds, not_open_reason
+from reminders.late_fees import charge_late_fee, fee_amount
+from reminders.models import FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
+from reminders.policy import render
+from reminders.scheduler import local_today
+
+log = logging.getLogger("reminders.outbox")
+LEASE = timedelta(minutes=5)
+BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]  # after attempt 1, 2, ...
+MAX_ATTEMPTS = len(BACKOFF) + 1
+BATCH = 50
+
+_CLAIM = """
+UPDATE reminders_remindermessage m
+SET status = 'sending', attempts = m.attempts + 1, lease_until = %(lease)s, claim_token = %(token)s
+WHERE m.id IN (
+    SELECT id FROM reminders_remindermessage
+    WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
+      AND ((status = 'pending' AND next_attempt_at <= %(now)s) OR (status = 'sending' AND lease_until < %(now)s))
+      {only}
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING m.id
+"""
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    def __iadd__(self, other):
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.cancelled += other.cancelled
+        return self
+
+
+def backoff(attempts: int) -> timedelta:
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int | None = None,
+            mail_connection=None) -> DeliveryReport:
+    """Send every claimable row of the organization (or just `ids`). Safe to run many at once:
+    each row is claimed by exactly one of them."""
+    report = DeliveryReport()
+    batches = 0
+    with tenant_context(org_id):
+        while max_batches is None or batches < max_batches:
+            clock = now or timezone.now()
+            claimed = claim(org_id, clock, ids=ids)
+            if not claimed:
+                break
+            batches += 1
+            for row_id, token in claimed:
+                report += send_one(row_id, token, now=clock, mail_connection=mail_connection)
+    return report
+
+
+def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tuple[int, str]]:
+    token = uuid.uuid4().hex
+    only = "AND id = ANY(%(ids)s)" if ids is not None else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM.format(only=only), {"org": org_id, "now": now, "lease": now + LEASE, "token": token,
+                                                  "limit": limit, "ids": list(ids or [])})
+        return [(row[0], token) for row in cursor.fetchall()]
+
+
+def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> DeliveryReport:
+    report = DeliveryReport()
+    prepared = _prepare(row_id, token, now)
+    if prepared is None:  # cancelled, undeliverable or no longer ours: _prepare recorded why
+        row = ReminderMessage.objects.only("status").get(pk=row_id)
+        report.cancelled += row.status == OutboxStatus.CANCELLED
+        report.failed += row.status == OutboxStatus.FAILED
+        return report
+    row, message = prepared
+    try:
+        message.connection = mail_connection or get_connection()
+        message.send(fail_silently=False)
+    except Exception as e:  # noqa: BLE001 - any failure to hand over the message is retried
+        log.warning("reminder %s: sending failed (attempt %s): %s", row_id, row.attempts, e)
+        if _retry_later(row_id, token, now, e) == OutboxStatus.FAILED:
+            report.failed += 1
+        else:
+            report.retrying += 1
+        return report
+    if _mark_sent(row_id, token, now):
+        report.sent += 1
+    return report
+
+
+def _prepare(row_id: int, token: str, now: datetime):
+    """Re-check the row under lock, render the message once, return (row, EmailMessage) or None."""
+    with transaction.atomic():
+        row = (ReminderMessage.objects.select_for_update(of=("self",))
+               .select_related("invoice", "customer", "step").get(pk=row_id))
+        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+            return None
+        invoice, customer = row.invoice, row.customer
+        settings = ReminderSettings.objects.get(organization_id=row.organization_id)
+        today = local_today(now, settings)
+        reason = not_open_reason(invoice)
+        if reason is None and row.kind == OutboxKind.SCHEDULED:
+            holds = active_holds(invoice, today, settings)
+            reason = holds[0] if holds else None
+        if reason is not None:
+            row.status, row.result, row.lease_until = OutboxStatus.CANCELLED, _("Not sent: %s") % reason, None
+            row.save(update_fields=["status", "result", "lease_until"])
+            return None
+        emails = customer.email_list
+        if not emails:
+            row.status, row.lease_until = OutboxStatus.FAILED, None
+            row.result = row.last_error = _("Cannot send: the customer has no billing e-mail address.")
+            row.save(update_fields=["status", "result", "last_error", "lease_until"])
+            return None
+        if not row.message_id:  # first attempt: fix the message, later attempts send the very same one
+            step = row.step
+            if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
+                row.late_fee = fee_amount(step.fee_type, step.fee_value, step.fee_cap, invoice.amount_due,
+                                          invoice.currency) or None
+            row.amount_due = invoice.amount_due
+            row.subject, row.body = render_message(invoice, step, today, row.late_fee)
+            row.to_emails = ", ".join(emails)
+            row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{_mail_domain()}>"
+            row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
+    message = EmailMessage(subject=row.subject, body=row.body, to=row.to_emails.split(", "),
+                           headers={"Message-ID": row.message_id, "X-Ledgerline-Reminder": str(row.pk)})
+    if row.step is not None and row.step.attach_pdf:
+        pdf = integration.invoice_pdf(invoice)
+        if pdf is not None:
+            message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+    return row, message
+
+
+def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=None) -> tuple[str, str]:
+    """Subject and body of the step's templates for this invoice, as of `today` (local)."""
+    if step is None:
+        raise ValueError("a reminder needs a step to take its template from")
+    return render(step.subject, placeholder_values(invoice, today, late_fee)), render(
+        step.body, placeholder_values(invoice, today, late_fee))
+
+
+def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]:
+    with translation.override(invoice.customer.language or "en"):
+        due = date_format(invoice.due_date, "DATE_FORMAT")
+    return {
+        "customer": invoice.customer.name,
+        "invoice_number": invoice.number or "",
+        "amount_due": format_money(invoice.amount_due, invoice.currency),
+        "due_date": due,
+        "days_overdue": str(max(0, (today - invoice.due_date).days)),
+        "link": integration.public_link(invoice) or "",
+        "organization": Organization.objects.get(pk=invoice.organization_id).name,
+        "late_fee": format_money(late_fee, invoice.currency) if late_fee else "",
+    }
+
+
+def _retry_later(row_id: int, token: str, now: datetime, error: Exception) -> str | None:
+    with transaction.atomic():
+        row = ReminderMessage.objects.select_for_update().get(pk=row_id)
+        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+            return None
+        row.last_error = f"{type(error).__name__}: {error}"[:500]
+        row.lease_until = None
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = OutboxStatus.FAILED
+            row.result = _("Gave up after %(n)s attempts.") % {"n": row.attempts}
+        else:
+            row.status = OutboxStatus.PENDING
+            row.next_attempt_at = now + backoff(row.attempts)
+            row.result = _("Attempt %(n)s failed; retrying at %(at)s.") % {
+                "n": row.attempts, "at": timezone.localtime(row.next_attempt_at).strftime("%Y-%m-%d %H:%M %Z")}
+        row.save(update_fields=["last_error", "lease_until", "status", "next_attempt_at", "result"])
+        return row.status
+
+
+def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
+    with transaction.atomic():
+        row = (ReminderMessage.objects.select_for_update(of=("self",))
+               .select_related("invoice", "step").get(pk=row_id))
+        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+            return False  # our lease ran out and another sender took over; it will record the outcome
+        row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, now, None
+        row.result = _("Accepted by the mail server for %(to)s.") % {"to": row.to_emails}
+        fields = ["status", "sent_at", "lease_until", "result"]
+        if row.late_fee and row.kind == OutboxKind.SCHEDULED:
+            settings = ReminderSettings.objects.get(organization_id=row.organization_id)
+            try:
+                with transaction.atomic():
+                    charge = charge_late_fee(row.invoice, row.offset_days, row.late_fee, local_today(now, settings))
+                row.late_fee_invoice = charge.fee_invoice
+                fields.append("late_fee_invoice")
+            except Exception as e:  # noqa: BLE001 - the message went; say plainly that the fee did not
+                log.exception("reminder %s: late fee not posted", row_id)
+                row.result += " " + _("Late fee not posted: %s") % e
+        row.save(update_fields=fields)
+        what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
+                else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
+        message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
+        if row.late_fee_invoice_id:
+            message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}
+        record_event(row.invoice, "reminder", message, actor=row.created_by, at=now)
+        integration.log_delivery(row)
+    return True
+
+
+def _mail_domain() -> str:
+    address = parseaddr(django_settings.DEFAULT_FROM_EMAIL)[1]
+    return address.rpartition("@")[2] or "ledgerline.local"
+
+
+# --- Sending by hand ------------------------------------------------------------------------
+
+@transaction.atomic
+def queue_manual(invoice: Invoice, step: ReminderStep, actor, idempotency_key: str,
+                 now: datetime | None = None) -> tuple[ReminderMessage, bool]:
+    """A "send reminder" click: one outbox row per rendered form (idempotency key), so a double
+    click or a resubmitted form sends once. Returns (row, created). The caller sends it after
+    commit (deliver(ids=[row.pk]))."""
+    now = now or timezone.now()
+    # Lock the invoice first: a second submit of the same form waits here, then finds the row.
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    existing = ReminderMessage.objects.filter(organization_id=invoice.organization_id,
+                                              idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    if not_open_reason(invoice):
+        raise ValueError(_("Not sent: %s.") % not_open_reason(invoice))
+    row = ReminderMessage.objects.create(
+        organization_id=invoice.organization_id, invoice=invoice, customer_id=invoice.customer_id,
+        kind=OutboxKind.MANUAL, step=step, tone=step.tone, due_at=now, created_at=now, next_attempt_at=now,
+        idempotency_key=idempotency_key, created_by=actor)
+    return row, True

@@ -1,0 +1,300 @@
+"""The reminder scan: which invoices reach a schedule point now, written to the outbox in one statement.
+
+`scan(now)` runs every 15 minutes (django-q2 schedule, reminders.tasks.run_scan). For each
+organization that is not paused it enters that organization's tenant context and, in one
+transaction, runs one INSERT … SELECT over its open invoices:
+
+* eligible: issued, amount due > 0, an ordinary invoice (late-fee documents get no reminders of
+  their own), no active dispute, no active promise to pay, customer not marked "do not remind";
+* the policy: the customer's own, else the organization's default;
+* the day: the organization's local date, and a point due today only counts from the local send
+  hour (default 08:00), so nobody is reminded at 03:00 their time;
+* **the catch-up rule**: of the points not yet handled for an invoice (offset above the highest
+  offset already in its outbox) that are due by today, only the latest is sent; the earlier ones
+  are written as *skipped*. After a 10-day outage, or when a hold ends, a customer gets one
+  message, never a burst, and never one that the schedule has already passed;
+* one row per invoice and point: a partial unique index on (invoice, offset) and
+  `ON CONFLICT DO NOTHING`. Two scans running at once both try the insert; the second waits on
+  the first's uncommitted index entry and then inserts nothing.
+
+Rows are only written here; sending happens after commit (`transaction.on_commit` queues the
+delivery task), in reminders/outbox.py. The scan reads invoices through the partial index
+`reminders_open_invoice_due (organization_id, due_date) WHERE open`, restricted to the due-date
+window in which any point of any policy can still fire: the cost grows with the open invoices in
+that window, never with all invoices.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from ledger_site.tenancy import tenant_context
+from reminders.setup import ensure_setup
+
+log = logging.getLogger("reminders.scan")
+SKIP_NOTE = "skipped by the catch-up rule: a later step was due at the same time"
+
+# The schedule points of every policy of the organization: the steps, then the repeats of each
+# policy's last step. RLS limits every table to the organization; the filters say it again.
+_POINTS = """
+pol AS (
+    SELECT id, is_default, repeat_every_days, repeat_limit
+    FROM reminders_reminderpolicy WHERE organization_id = %(org)s
+), pts AS (
+    SELECT s.policy_id, s.id AS step_id, s.offset_days, 0 AS rep, s.tone
+    FROM reminders_reminderstep s WHERE s.organization_id = %(org)s
+    UNION ALL
+    SELECT p.id, l.id, l.offset_days + g * p.repeat_every_days, g, l.tone
+    FROM pol p
+    JOIN LATERAL (SELECT id, offset_days, tone FROM reminders_reminderstep s
+                  WHERE s.policy_id = p.id ORDER BY offset_days DESC LIMIT 1) l ON true
+    CROSS JOIN LATERAL generate_series(1, p.repeat_limit) g
+    WHERE p.repeat_every_days IS NOT NULL
+), bounds AS (
+    SELECT min(offset_days) AS lo, max(offset_days) AS hi FROM pts
+)"""
+
+# Open invoices in the window where a point can still fire, with their policy and the highest
+# offset already handled. `held` says why nothing may go out now (NULL: nothing holds it).
+_CANDIDATES = """
+cand AS (
+    SELECT i.id AS invoice_id, i.customer_id, i.due_date,
+           COALESCE(cs.policy_id, (SELECT id FROM pol WHERE is_default)) AS policy_id,
+           (%(today)s::date - i.due_date) AS days,
+           (SELECT max(m.offset_days) FROM reminders_remindermessage m
+            WHERE m.invoice_id = i.id AND m.kind = 'scheduled') AS last_offset,
+           CASE WHEN i.disputed_at IS NOT NULL AND (i.dispute_until IS NULL OR i.dispute_until >= %(today)s::date)
+                    THEN 'disputed'
+                WHEN COALESCE(cs.do_not_remind, false) THEN 'do_not_remind'
+                WHEN EXISTS (SELECT 1 FROM reminders_promisetopay pp WHERE pp.invoice_id = i.id
+                             AND pp.cancelled_at IS NULL AND pp.until >= %(today)s::date) THEN 'promise'
+           END AS held
+    FROM invoicing_invoice i
+    LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id
+    WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due > 0 AND i.kind = 'invoice'
+      AND i.due_date >= %(today)s::date - (SELECT hi FROM bounds) - %(ahead)s
+      AND i.due_date <= %(today)s::date - (SELECT lo FROM bounds) + %(ahead)s
+)"""
+
+_DUE = """
+due AS (
+    SELECT c.invoice_id, c.customer_id, c.due_date, pts.step_id, pts.offset_days, pts.rep, pts.tone,
+           row_number() OVER (PARTITION BY c.invoice_id ORDER BY pts.offset_days DESC) AS rn
+    FROM cand c JOIN pts ON pts.policy_id = c.policy_id
+    WHERE c.held IS NULL AND pts.offset_days <= c.days
+      AND (c.last_offset IS NULL OR pts.offset_days > c.last_offset)
+)"""
+
+# Composed of the constant parts above; every value is a bound parameter.
+_INSERT = "".join(["WITH ", _POINTS, ", ", _CANDIDATES, ", ", _DUE, """
+INSERT INTO reminders_remindermessage
+    (organization_id, invoice_id, customer_id, kind, status, step_id, offset_days, "repeat", tone, due_at,
+     created_at, attempts, next_attempt_at, claim_token, message_id, to_emails, subject, body, result, last_error)
+SELECT %(org)s, invoice_id, customer_id, 'scheduled', CASE WHEN rn = 1 THEN 'pending' ELSE 'skipped' END,
+       step_id, offset_days, rep, tone,
+       ((due_date + offset_days) + make_interval(hours => %(hour)s)) AT TIME ZONE %(tz)s,
+       %(now)s, 0, %(now)s, '', '', '', '', '', CASE WHEN rn = 1 THEN '' ELSE %(skip_note)s END, ''
+FROM due
+ORDER BY invoice_id, offset_days
+ON CONFLICT (invoice_id, offset_days) WHERE kind = 'scheduled' DO NOTHING
+RETURNING id, status
+"""])
+
+_PREVIEW = "".join(["WITH ", _POINTS, ", ", _CANDIDATES, ", ", _DUE, """
+SELECT d.invoice_id, i.number, c.name, c.billing_emails, i.amount_due, i.currency, d.due_date,
+       d.offset_days, d.rep, d.tone, d.rn
+FROM due d JOIN invoicing_invoice i ON i.id = d.invoice_id JOIN accounts_customer c ON c.id = d.customer_id
+ORDER BY d.due_date, d.invoice_id, d.offset_days
+"""])
+
+# What the coming days hold: every point not yet handled up to `today + ahead`, holds included.
+_UPCOMING = "".join(["WITH ", _POINTS, ", ", _CANDIDATES, """
+SELECT c.invoice_id, i.number, cu.id, cu.name, cu.billing_emails, i.amount_due, i.currency, c.due_date,
+       pts.offset_days, pts.rep, pts.tone, c.held, pts.step_id
+FROM cand c
+JOIN pts ON pts.policy_id = c.policy_id
+JOIN invoicing_invoice i ON i.id = c.invoice_id
+JOIN accounts_customer cu ON cu.id = c.customer_id
+WHERE (c.last_offset IS NULL OR pts.offset_days > c.last_offset)
+  AND c.due_date + pts.offset_days <= %(today)s::date + %(ahead)s
+ORDER BY c.due_date + pts.offset_days, i.number, pts.offset_days
+"""])
+
+_CLAIMABLE = """
+SELECT EXISTS (SELECT 1 FROM reminders_remindermessage
+               WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
+                 AND ((status = 'pending' AND next_attempt_at <= %(now)s)
+                      OR (status = 'sending' AND lease_until < %(now)s)))
+"""
+
+
+def send_day(now: datetime, settings) -> date:
+    """The local day whose points may go out at `now`: today from the send hour on, else yesterday."""
+    local = now.astimezone(settings.zone)
+    return local.date() if local.hour >= settings.send_hour else local.date() - timedelta(days=1)
+
+
+def local_today(now: datetime, settings) -> date:
+    return now.astimezone(settings.zone).date()
+
+
+def _params(org_id, settings, now, today, ahead=0):
+    return {"org": org_id, "today": today, "now": now, "hour": settings.send_hour, "tz": settings.timezone,
+            "ahead": ahead, "skip_note": SKIP_NOTE}
+
+
+@dataclass
+class OrgScan:
+    organization_id: int
+    paused: bool = False
+    queued: int = 0
+    skipped: int = 0
+    redeliver: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class ScanResult:
+    now: datetime
+    orgs: list[OrgScan] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def queued(self) -> int:
+        return sum(o.queued for o in self.orgs)
+
+    @property
+    def skipped(self) -> int:
+        return sum(o.skipped for o in self.orgs)
+
+
+def scan(now: datetime | None = None, org_ids=None, enqueue=None) -> ScanResult:
+    """One scan over every organization (or `org_ids`). `now` is injectable for tests and tools.
+    `enqueue(org_id, count)` is called after each organization's commit (default: queue the
+    django-q2 delivery task)."""
+    now = now or timezone.now()
+    enqueue = enqueue or _enqueue_delivery
+    started = time.perf_counter()
+    result = ScanResult(now=now)
+    orgs = Organization.objects.order_by("pk").values_list("pk", flat=True)
+    if org_ids is not None:
+        orgs = orgs.filter(pk__in=org_ids)
+    for org_id in orgs:
+        result.orgs.append(scan_organization(org_id, now, enqueue))
+    result.seconds = time.perf_counter() - started
+    log.info("reminder scan: %s queued, %s skipped in %.2fs", result.queued, result.skipped, result.seconds)
+    return result
+
+
+def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
+    enqueue = enqueue or _enqueue_delivery
+    started = time.perf_counter()
+    outcome = OrgScan(org_id)
+    with tenant_context(org_id), transaction.atomic():
+        settings = ensure_setup(Organization(pk=org_id))
+        if settings.paused:
+            outcome.paused = True
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_INSERT, _params(org_id, settings, now, send_day(now, settings)))
+                statuses = [status for _id, status in cursor.fetchall()]
+                outcome.queued = statuses.count("pending")
+                outcome.skipped = statuses.count("skipped")
+                cursor.execute(_CLAIMABLE, {"org": org_id, "now": now})
+                outcome.redeliver = cursor.fetchone()[0]
+        settings.last_scan_at = now
+        settings.save(update_fields=["last_scan_at"])
+        if outcome.redeliver:
+            count = outcome.queued
+            transaction.on_commit(lambda: enqueue(org_id, count))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _enqueue_delivery(org_id: int, count: int) -> None:
+    from reminders.tasks import enqueue_delivery
+
+    enqueue_delivery(org_id, count)
+
+
+@dataclass(frozen=True)
+class Planned:
+    invoice_id: int
+    number: str
+    customer: str
+    emails: str
+    amount_due: object
+    currency: str
+    due_date: date
+    offset_days: int
+    repeat: int
+    tone: str
+    send: bool  # False: recorded as skipped by the catch-up rule
+
+
+def plan(org_id: int, now: datetime) -> list[Planned]:
+    """What a scan at `now` would write, without writing it (run_reminders --dry-run)."""
+    with tenant_context(org_id):
+        settings = ensure_setup(Organization(pk=org_id))
+        if settings.paused:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(_PREVIEW, _params(org_id, settings, now, send_day(now, settings)))
+            rows = cursor.fetchall()
+    return [Planned(*row[:10], send=row[10] == 1) for row in rows]
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    invoice_id: int
+    number: str
+    customer_id: int
+    customer: str
+    emails: str
+    amount_due: object
+    currency: str
+    due_date: date
+    offset_days: int
+    repeat: int
+    tone: str
+    held: str | None
+    step_id: int | None
+    on: date
+
+    @property
+    def cannot_send(self) -> bool:
+        return not any(e.strip() for e in self.emails.split(","))
+
+    @property
+    def label(self) -> str:
+        sign = "+" if self.offset_days > 0 else ""
+        return f"{sign}{self.offset_days}" + (f" (r{self.repeat})" if self.repeat else "")
+
+
+def upcoming(org_id: int, now: datetime, days: int = 7, limit: int = 500) -> tuple[list[Upcoming], int]:
+    """Points that will fire from now to `days` ahead, by date. Points already overdue are collapsed
+    by the catch-up rule into the one the next scan sends (shown on today's date)."""
+    with tenant_context(org_id):
+        settings = ensure_setup(Organization(pk=org_id))
+        today = local_today(now, settings)
+        with connection.cursor() as cursor:
+            cursor.execute(_UPCOMING, _params(org_id, settings, now, today, ahead=days))
+            rows = cursor.fetchall()
+    by_invoice_overdue: dict[int, Upcoming] = {}
+    result = []
+    for row in rows:
+        item = Upcoming(*row, on=row[7] + timedelta(days=row[8]))
+        if item.on <= today:
+            current = by_invoice_overdue.get(item.invoice_id)
+            if current is None or item.offset_days > current.offset_days:
+                by_invoice_overdue[item.invoice_id] = item
+        else:
+            result.append(item)
+    overdue = [Upcoming(**{**u.__dict__, "on": today}) for u in by_invoice_overdue.values()]
+    items = sorted(overdue, key=lambda u: (u.number or "")) + result
+    return items[:limit], len(items)

@@ -1,0 +1,41 @@
+"""django-q2 entry points: the 15-minute scan and the delivery of an organization's outbox."""
+
+import logging
+import time
+
+from django_q.tasks import async_task
+
+from reminders.outbox import BATCH, deliver
+from reminders.scheduler import scan
+
+log = logging.getLogger("reminders")
+MAX_PARALLEL = 8  # delivery tasks queued for one organization at once
+TIME_BUDGET = 90  # seconds one delivery task works before handing over (Q_CLUSTER timeout is 120)
+
+
+def run_scan():
+    """The schedule's function: one scan now. Returns a short summary for django-q's task log."""
+    result = scan()
+    return {"queued": result.queued, "skipped": result.skipped, "orgs": len(result.orgs),
+            "seconds": round(result.seconds, 3)}
+
+
+def enqueue_delivery(org_id: int, count: int = 0) -> int:
+    """Queue enough delivery tasks to work through `count` new rows in parallel (at least one,
+    which also picks up rows waiting for a retry). Each task claims its own rows."""
+    tasks = max(1, min(MAX_PARALLEL, -(-count // (BATCH * 4))))
+    for _ in range(tasks):
+        async_task("reminders.tasks.deliver_organization", org_id, group=f"reminders-{org_id}")
+    return tasks
+
+
+def deliver_organization(org_id: int):
+    started = time.monotonic()
+    total = None
+    while time.monotonic() - started < TIME_BUDGET:
+        report = deliver(org_id, max_batches=1)
+        total = report if total is None else total.__iadd__(report)
+        if not (report.sent or report.retrying or report.failed or report.cancelled):
+            return total.__dict__
+    async_task("reminders.tasks.deliver_organization", org_id, group=f"reminders-{org_id}")  # more to do
+    return total.__dict__ if total else {}
