@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
         from accounts.customer_activity import ACTIVITY_CHECKS
         from accounts.models import JournalLine
         from accounts.services import ORG_CREATED_HOOKS
+        from accounts.views import ledger as _ledger_pages  # noqa: F401 - adds the customer page's ledger panels
 
         ORG_CREATED_HOOKS.append(seed_chart)
         ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())

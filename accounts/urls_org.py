@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import customers, members
+from accounts.views import chart, customers, ledger, members
 from reports.views import dashboard
 
 urlpatterns = [
@@ -16,4 +16,16 @@ urlpatterns = [
     path("members/<int:pk>/role/", members.member_role, name="member_role"),
     path("members/<int:pk>/remove/", members.member_remove, name="member_remove"),
     path("invitations/<int:pk>/revoke/", members.invitation_revoke, name="invitation_revoke"),
+    # The ledger's pages (accounts/views/ledger.py, accounts/views/chart.py)
+    path("ledger/", ledger.journal, name="journal"),
+    path("ledger/entries/<int:pk>/", ledger.journal_entry, name="journal_entry"),
+    path("ledger/entries/<int:pk>/reverse/", ledger.journal_reverse, name="journal_reverse"),
+    path("ledger/new/", ledger.journal_new, name="journal_new"),
+    path("ledger/trial-balance/", ledger.trial_balance, name="trial_balance"),
+    path("ledger/verify/", ledger.ledger_verify, name="ledger_verify"),
+    path("ledger/accounts/", chart.chart_of_accounts, name="chart_of_accounts"),
+    path("ledger/accounts/new/", chart.account_create, name="account_create"),
+    path("ledger/accounts/<int:pk>/edit/", chart.account_edit, name="account_edit"),
+    path("ledger/accounts/<int:pk>/delete/", chart.account_delete, name="account_delete"),
+    path("customers/<int:pk>/ledger.csv", ledger.customer_ledger_csv, name="customer_ledger_csv"),
 ]

@@ -1,0 +1,262 @@
+"""Forms of the ledger pages: the chart of accounts, the general journal, reversals, filters.
+
+Amounts are typed as text and parsed strictly into Decimal (digits and one decimal point): an
+exponent, a comma, a sign, "NaN" or more decimals than the currency has are refused with a
+message, never rounded.
+"""
+
+import re
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import CURRENCY_CHOICES
+from accounts.models import Customer
+from accounts.models_ledger import Account, AccountType
+from accounts.money import MAX_ABS, minor_units, quantum
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+CODE_RE = r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,9}$"
+MAX_GJ_LINES = 50
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+def parse_amount(text: str, currency: str) -> Decimal:
+    """'1234.5' -> Decimal('1234.5'); anything else raises ValidationError with a clear message."""
+    text = text.strip().replace(" ", "")
+    if not AMOUNT_RE.match(text):
+        if "," in text:
+            raise ValidationError(_("Use a point as the decimal separator and no thousands separator, "
+                                    "e.g. 1234.56."))
+        if text.startswith("-"):
+            raise ValidationError(_("Enter a positive amount; use the other column for the opposite side."))
+        raise ValidationError(_("Enter an amount in digits with an optional decimal point, e.g. 1234.56."))
+    amount = Decimal(text)
+    places = minor_units(currency)
+    if amount > MAX_ABS:
+        raise ValidationError(_("This amount is larger than the ledger stores."))
+    exact = amount.quantize(quantum(currency))
+    if exact != amount:
+        if places == 0:
+            raise ValidationError(_("%(cur)s has no decimals.") % {"cur": currency})
+        raise ValidationError(_("Use at most %(n)s decimals for %(cur)s.") % {"n": places, "cur": currency})
+    if exact == 0:
+        raise ValidationError(_("A line cannot be zero; leave the row empty instead."))
+    return exact
+
+
+class IdempotencyKeyField(forms.RegexField):
+    """A hidden token made when the form is rendered: a double submission carries the same one."""
+
+    def __init__(self, **kwargs):
+        message = _("This form expired; reload the page and try again.")
+        super().__init__(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput,
+                         error_messages={"invalid": message, "required": message}, **kwargs)
+
+
+# --- Filters -------------------------------------------------------------------------------
+
+class DateRangeForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
+    end = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise ValidationError(_("The start date is after the end date."))
+        # Ledger dates fit in a year ±1 of today's range; keep arithmetic (start - 1 day) safe.
+        if start and start <= date.min.replace(year=2):
+            self.add_error("start", _("Enter a later date."))
+        return data
+
+    def range(self):
+        if not self.is_valid():
+            return None, None
+        return self.cleaned_data.get("start"), self.cleaned_data.get("end")
+
+
+class JournalFilterForm(DateRangeForm):
+    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none(), required=False,
+                                     empty_label=_("All accounts"))
+    customer = forms.CharField(label=_("Customer code"), required=False, max_length=20)
+    source = forms.ChoiceField(label=_("Source"), required=False)
+
+    def __init__(self, *args, org, source_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+        self.fields["account"].queryset = Account.objects.filter(organization=org).order_by("code")
+        self.fields["source"].choices = [("", _("All sources"))] + source_choices
+
+    def clean_customer(self):
+        code = self.cleaned_data["customer"].strip()
+        if not code:
+            return None
+        customer = Customer.objects.filter(organization=self.org, code__iexact=code).first()
+        if customer is None:
+            raise ValidationError(_("No customer has the code “%(code)s”.") % {"code": code})
+        return customer
+
+
+class AsOfForm(forms.Form):
+    as_of = forms.DateField(label=_("As of"), required=False, widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
+
+
+# --- Chart of accounts ---------------------------------------------------------------------
+
+class AccountForm(forms.ModelForm):
+    code = forms.RegexField(label=_("Code"), regex=CODE_RE, max_length=10,
+                            error_messages={"invalid": _("Use 1–10 letters, digits, points or hyphens, "
+                                                         "starting with a letter or digit.")})
+
+    class Meta:
+        model = Account
+        fields = ["code", "name", "type"]
+
+    def __init__(self, *args, org, type_locked=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+        self.fields["name"].widget.attrs["maxlength"] = 100
+        self.fields["type"].choices = [("", _("Choose a type…")), *AccountType.choices]
+        if type_locked:
+            self.fields["type"].disabled = True
+            self.fields["type"].help_text = _("Fixed: the account is used by the posting rules or has postings.")
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip()
+        clash = Account.objects.filter(organization=self.org, code__iexact=code)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        other = clash.first()
+        if other is not None:
+            raise ValidationError(_("Code %(code)s is already used by “%(name)s”.")
+                                  % {"code": other.code, "name": other.name})
+        return code
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError(_("Enter a name."))
+        return name
+
+
+# --- General journal -----------------------------------------------------------------------
+
+class JournalHeaderForm(forms.Form):
+    effective_date = forms.DateField(label=_("Date"), widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES,
+                                 help_text=_("For every line."))
+    memo = forms.CharField(label=_("Description"), max_length=500, required=False,
+                           help_text=_("Shown in the journal and in the customer's history."))
+    reason = forms.CharField(label=_("Reason for the adjustment"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text=_("Required: kept with the entry for the audit trail."))
+    idempotency_key = IdempotencyKeyField()
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(_("Say why this adjustment is made."))
+        return reason
+
+
+class JournalLineForm(forms.Form):
+    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none(), required=False,
+                                     empty_label="—")
+    customer = forms.CharField(label=_("Customer code"), required=False, max_length=20,
+                               widget=forms.TextInput(attrs={"size": 10, "list": "gj-customers"}))
+    debit = forms.CharField(label=_("Debit"), required=False, max_length=30,
+                            widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}))
+    credit = forms.CharField(label=_("Credit"), required=False, max_length=30,
+                             widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}))
+
+    def __init__(self, *args, org, currency, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org, self.currency = org, currency
+        self.fields["account"].queryset = Account.objects.filter(organization=org).order_by("code")
+
+    def clean_customer(self):
+        code = self.cleaned_data["customer"].strip()
+        if not code:
+            return None
+        customer = Customer.objects.filter(organization=self.org, code__iexact=code).first()
+        if customer is None:
+            raise ValidationError(_("No customer has the code “%(code)s”.") % {"code": code})
+        return customer
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        account, customer = data.get("account"), data.get("customer")
+        debit_text, credit_text = data.get("debit", "").strip(), data.get("credit", "").strip()
+        if not (account or customer or debit_text or credit_text):
+            data["empty"] = True
+            return data
+        if account is None:
+            self.add_error("account", _("Choose an account."))
+        if debit_text and credit_text:
+            raise ValidationError(_("Enter either a debit or a credit on a line, not both."))
+        if not debit_text and not credit_text:
+            raise ValidationError(_("Enter a debit or a credit amount."))
+        field, text = ("debit", debit_text) if debit_text else ("credit", credit_text)
+        try:
+            amount = parse_amount(text, self.currency)
+        except ValidationError as e:
+            self.add_error(field, e)
+            return data
+        data["amount"] = amount if field == "debit" else -amount
+        if account is not None:
+            if account.is_receivable and customer is None:
+                self.add_error("customer", _("Accounts receivable lines need a customer."))
+            elif customer is not None and not account.is_receivable:
+                self.add_error("customer", _("Only accounts receivable lines take a customer."))
+        return data
+
+
+class BaseJournalLineFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        lines = [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("empty")]
+        if len(lines) < 2:
+            raise ValidationError(_("An entry needs at least two lines."))
+        total = sum((line["amount"] for line in lines), Decimal(0))
+        if total != 0:
+            debits = sum((line["amount"] for line in lines if line["amount"] > 0), Decimal(0))
+            raise ValidationError(
+                _("Debits (%(d)s) and credits (%(c)s) differ by %(diff)s; the entry must balance.")
+                % {"d": debits, "c": debits - total, "diff": abs(total)})
+
+    def lines(self):
+        return [f.cleaned_data for f in self.forms if f.cleaned_data and not f.cleaned_data.get("empty")]
+
+
+JournalLineFormSet = forms.formset_factory(
+    JournalLineForm, formset=BaseJournalLineFormSet, extra=0, max_num=MAX_GJ_LINES, validate_max=True,
+    absolute_max=MAX_GJ_LINES)
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    effective_date = forms.DateField(label=_("Date of the reversal"), widget=DATE_WIDGET,
+                                     input_formats=["%Y-%m-%d"], required=False,
+                                     help_text=_("Empty means today."))
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise ValidationError(_("Say why this entry is reversed."))
+        return reason
+
+    def clean_effective_date(self):
+        return self.cleaned_data.get("effective_date") or timezone.localdate()

@@ -1,0 +1,385 @@
+"""The ledger's pages: the journal, an entry with its audit trail, the general journal form,
+reversals, the trial balance, ledger verification, and the customer page's balance and
+transaction history (with its CSV export).
+
+Every amount shown here is read from the journal (or the balances the posting transaction
+maintains); every write goes through `accounts.ledger`.
+"""
+
+import csv
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import ledger
+from accounts.forms_ledger import (
+    AsOfForm,
+    DateRangeForm,
+    JournalFilterForm,
+    JournalHeaderForm,
+    JournalLineFormSet,
+    ReverseForm,
+    new_idempotency_key,
+)
+from accounts.ledger_queries import (
+    MANUAL_SOURCE,
+    customer_lines,
+    customer_lines_chronological,
+    entry_url,
+    journal_entries,
+    opening_balance,
+    overdue_amount,
+    reversed_by,
+    source_label,
+    source_types_in_use,
+    source_url,
+    with_details,
+)
+from accounts.ledger_verify import verify_organization
+from accounts.management.commands.verify_ledger import record_verification
+from accounts.models import Customer, JournalEntry, LedgerHead, Role
+from accounts.money import quantum
+from accounts.permissions import can, org_view
+from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+from ledger_site.tenancy import tenant_context
+
+JOURNAL_PAGE_SIZE = 25
+HISTORY_PAGE_SIZE = 25
+GJ_START_LINES = 4
+GJ_MORE_LINES = 2
+
+
+# --- Shared bits ---------------------------------------------------------------------------
+
+def verification(org):
+    """The organization's last recorded `verify_ledger` run, for the "Ledger verified" line."""
+    return LedgerHead.objects.filter(organization=org).only(
+        "verified_at", "verified_ok", "verified_message").first()
+
+
+def split(amount: Decimal) -> tuple[Decimal | None, Decimal | None]:
+    """A signed amount as (debit, credit) columns, the empty side None."""
+    return (amount, None) if amount > 0 else (None, -amount)
+
+
+class EntryView:
+    """What the templates show for one entry: its lines as debit/credit and its links."""
+
+    def __init__(self, org, entry):
+        self.entry = entry
+        self.lines = [(line, *split(line.amount)) for line in entry.lines.all()]
+        self.url = entry_url(org, entry)
+        self.source_label = entry.source_label
+        self.source_kind = source_label(entry.source_type)
+        self.source_url = source_url(org, entry)
+        self.reversed_by = reversed_by(entry)
+        totals = defaultdict(Decimal)
+        for line in entry.lines.all():
+            if line.amount > 0:
+                totals[line.currency] += line.amount
+        self.totals = sorted(totals.items())
+
+
+# --- The journal ---------------------------------------------------------------------------
+
+@org_view(Role.VIEWER)
+def journal(request):
+    org = request.org
+    sources = source_types_in_use(org)
+    form = JournalFilterForm(request.GET or None, org=org,
+                             source_choices=[(s or "-", source_label(s) or _("No source")) for s in sources])
+    filters = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {"start": data.get("start"), "end": data.get("end"), "account": data.get("account"),
+                   "customer": data.get("customer")}
+        if data.get("source"):
+            filters["source_type"] = "" if data["source"] == "-" else data["source"]
+    entries = journal_entries(org, **filters)
+    page = Paginator(entries, JOURNAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "ledger/journal.html", {
+        "form": form, "page": page, "rows": [EntryView(org, e) for e in page.object_list],
+        "filtered": bool(request.GET.keys() - {"page"}), "verification": verification(org),
+        "can_post": can(request, Role.FINANCE), "can_verify": can(request, Role.OWNER),
+    })
+
+
+@org_view(Role.VIEWER)
+def journal_entry(request, pk):
+    org = request.org
+    entry = get_object_or_404(with_details(JournalEntry.objects.filter(organization=org)), pk=pk)
+    view = EntryView(org, entry)
+    reversible = entry.source_type == MANUAL_SOURCE and entry.reverses_id is None and view.reversed_by is None
+    return render(request, "ledger/entry.html", {
+        "e": view, "entry": entry, "reversible": reversible,
+        "reverse_form": ReverseForm() if reversible and can(request, Role.FINANCE) else None,
+    })
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def journal_reverse(request, pk):
+    org = request.org
+    entry = get_object_or_404(JournalEntry.objects.filter(organization=org), pk=pk)
+    if entry.source_type != MANUAL_SOURCE:
+        messages.error(request, _("This entry was posted by a document; correct it from that document "
+                                  "(for example void the invoice or reverse the payment)."))
+        return redirect("journal_entry", org_slug=org.slug, pk=entry.pk)
+    form = ReverseForm(request.POST)
+    if not form.is_valid():
+        view = EntryView(org, get_object_or_404(with_details(JournalEntry.objects.filter(organization=org)),
+                                                pk=pk))
+        return render(request, "ledger/entry.html", {
+            "e": view, "entry": view.entry, "reversible": True, "reverse_form": form}, status=400)
+    try:
+        with transaction.atomic():
+            reversal = ledger.reverse(entry, reason=form.cleaned_data["reason"], actor=request.user,
+                                      effective_date=form.cleaned_data["effective_date"])
+    except ledger.LedgerError as e:
+        messages.error(request, " ".join(e.messages))
+        return redirect("journal_entry", org_slug=org.slug, pk=entry.pk)
+    messages.success(request, _("Entry #%(seq)s reversed by entry #%(rev)s.")
+                     % {"seq": entry.seq, "rev": reversal.seq})
+    return redirect("journal_entry", org_slug=org.slug, pk=reversal.pk)
+
+
+# --- The general journal form --------------------------------------------------------------
+
+@org_view(Role.FINANCE)
+def journal_new(request):
+    org = request.org
+    if request.method != "POST":
+        key = new_idempotency_key()
+        header = JournalHeaderForm(initial={"effective_date": timezone.localdate(),
+                                            "currency": org.base_currency, "idempotency_key": key})
+        initial_lines = _prefill_lines(request)
+        lines = JournalLineFormSet(prefix="lines", initial=initial_lines,
+                                   form_kwargs={"org": org, "currency": org.base_currency})
+        lines.extra = max(GJ_START_LINES - len(initial_lines), 0)
+        return _render_gj(request, header, lines, show_errors=False)
+
+    header = JournalHeaderForm(request.POST)
+    currency = header.data.get("currency") or org.base_currency
+    if currency not in dict(header.fields["currency"].choices):
+        currency = org.base_currency
+    data = request.POST
+    if "add_lines" in data:
+        data = data.copy()
+        total = _int(data.get("lines-TOTAL_FORMS"), GJ_START_LINES)
+        data["lines-TOTAL_FORMS"] = str(min(total + GJ_MORE_LINES, JournalLineFormSet.max_num))
+    lines = JournalLineFormSet(data, prefix="lines", form_kwargs={"org": org, "currency": currency})
+    if "add_lines" in data:
+        return _render_gj(request, header, lines, show_errors=False)
+
+    post_error = None
+    if header.is_valid() & lines.is_valid():
+        key = f"gj:{header.cleaned_data['idempotency_key']}"
+        already = JournalEntry.objects.filter(organization=org, idempotency_key=key).first()
+        if already is not None:
+            messages.info(request, _("This form was already posted as entry #%(seq)s; nothing was posted "
+                                     "again.") % {"seq": already.seq})
+            return redirect("journal_entry", org_slug=org.slug, pk=already.pk)
+        h = header.cleaned_data
+        try:
+            with transaction.atomic():
+                entry = ledger.post(
+                    org, [ledger.Line(line["account"], line["amount"], line["customer"], h["currency"])
+                          for line in lines.lines()],
+                    effective_date=h["effective_date"], idempotency_key=key, memo=h["memo"] or h["reason"],
+                    actor=request.user, source=(MANUAL_SOURCE, None), reason=h["reason"])
+        except ledger.LedgerError as e:
+            post_error = " ".join(e.messages)
+        else:
+            messages.success(request, _("Entry #%(seq)s posted.") % {"seq": entry.seq})
+            return redirect("journal_entry", org_slug=org.slug, pk=entry.pk)
+    return _render_gj(request, header, lines, show_errors=True, post_error=post_error, status=400)
+
+
+def _prefill_lines(request):
+    """From a customer page's "Adjust balance" link: the first line on AR for that customer."""
+    customer_id = _int(request.GET.get("customer"), None)
+    if customer_id is None:
+        return []
+    customer = Customer.objects.filter(organization=request.org, pk=customer_id).first()
+    if customer is None:
+        return []
+    ar = request.org.accounts.filter(system_key="ar").first()
+    return [{"account": ar, "customer": customer.code}]
+
+
+def _render_gj(request, header, lines, *, show_errors, post_error=None, status=200):
+    customers = Customer.objects.filter(organization=request.org, archived_at__isnull=True)
+    return render(request, "ledger/journal_form.html", {
+        "header": header, "lines": lines, "show_errors": show_errors, "post_error": post_error,
+        # A suggestion list for the customer code field, only while it stays small.
+        "customer_choices": customers.order_by("code").only("code", "name")[:300]
+        if customers.count() <= 300 else [],
+    }, status=status)
+
+
+def _int(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# --- Trial balance -------------------------------------------------------------------------
+
+@org_view(Role.VIEWER)
+def trial_balance(request):
+    org = request.org
+    form = AsOfForm(request.GET or None)
+    as_of = timezone.localdate()
+    if form.is_bound and form.is_valid() and form.cleaned_data.get("as_of"):
+        as_of = form.cleaned_data["as_of"]
+    rows = ledger.trial_balance(org, as_of=as_of)
+    accounts = list(org.accounts.order_by("code"))
+    by_currency = defaultdict(dict)
+    for row in rows:
+        by_currency[row.currency][row.account.pk] = row
+    currencies = sorted(by_currency, key=lambda c: (c != org.base_currency, c))
+    if org.base_currency not in currencies:
+        currencies.insert(0, org.base_currency)
+    tables = []
+    for currency in currencies:
+        found = by_currency.get(currency, {})
+        # The base currency lists every account; another currency lists those it moved.
+        shown = accounts if currency == org.base_currency else [a for a in accounts if a.pk in found]
+        table_rows = [(a, found[a.pk].debit if a.pk in found else None,
+                       found[a.pk].credit if a.pk in found else None) for a in shown]
+        debit = sum((r.debit for r in found.values()), Decimal(0))
+        credit = sum((r.credit for r in found.values()), Decimal(0))
+        tables.append({"currency": currency, "rows": table_rows, "debit": debit, "credit": credit,
+                       "balanced": debit == credit, "difference": abs(debit - credit)})
+    return render(request, "ledger/trial_balance.html", {
+        "form": form, "as_of": as_of, "tables": tables, "verification": verification(org),
+        "can_verify": can(request, Role.OWNER),
+    })
+
+
+# --- Verification --------------------------------------------------------------------------
+
+@transaction.non_atomic_requests
+@require_POST
+@org_view(Role.OWNER)
+def ledger_verify(request):
+    """Run verify_ledger for this organization now. Outside the request's transaction, so that
+    verify_organization reads the whole ledger in one REPEATABLE READ snapshot."""
+    org = request.org
+    result = verify_organization(org)
+    record_verification(org, result)
+    if result.ok:
+        messages.success(request, _("Ledger verified: %(n)s entries and %(l)s lines check out.")
+                         % {"n": result.entries, "l": result.lines})
+    else:
+        messages.error(request, _("Ledger verification failed: %(problem)s") % {"problem": result.problems[0]})
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()) or not target.startswith("/"):
+        target = reverse("journal", kwargs={"org_slug": org.slug})
+    return redirect(target)
+
+
+# --- The customer page ---------------------------------------------------------------------
+
+def customer_balance_panel(request, customer):
+    """Balance now (owed or in credit) and, once invoicing registers it, the overdue amount."""
+    balance = ledger.customer_balance(customer)
+    return "ledger/customer_balance_panel.html", {
+        "balance": balance, "abs_balance": abs(balance), "overdue": overdue_amount(customer),
+        "currency": customer.currency, "can_post": can(request, Role.FINANCE),
+    }
+
+
+def customer_history_panel(request, customer):
+    """The transaction history: newest first, with the balance after each line, paginated."""
+    form = DateRangeForm(request.GET, prefix="h")
+    start, end = form.range()
+    opening = opening_balance(customer, start)
+    page = Paginator(customer_lines(customer, start, end), HISTORY_PAGE_SIZE).get_page(request.GET.get("h-page"))
+    rows = []
+    for line in page.object_list:
+        debit, credit = split(line.amount)
+        entry = line.entry
+        rows.append({"line": line, "entry": entry, "debit": debit, "credit": credit,
+                     "balance": opening + line.running, "entry_url": entry_url(request.org, entry),
+                     "document": entry.source_label or source_label(entry.source_type),
+                     "document_url": source_url(request.org, entry)})
+    query = request.GET.copy()
+    query.pop("h-page", None)
+    range_query = urlencode({k: v.isoformat() for k, v in (("h-start", start), ("h-end", end)) if v})
+    return "ledger/customer_history_panel.html", {
+        "form": form, "page": page, "rows": rows, "opening": opening, "start": start, "end": end,
+        "currency": customer.currency, "other_params": query.urlencode(), "range_query": range_query,
+        "filtered": bool(start or end), "customer": customer,
+    }
+
+
+CUSTOMER_DETAIL_PANELS.extend([customer_balance_panel, customer_history_panel])
+
+
+@org_view(Role.VIEWER)
+def customer_ledger_csv(request, pk):
+    """The customer's history in the date range as CSV, oldest first, streamed."""
+    org = request.org
+    customer = get_object_or_404(Customer.objects.filter(organization=org), pk=pk)
+    form = DateRangeForm(request.GET, prefix="h")
+    start, end = form.range()
+    opening = opening_balance(customer, start)
+    name = f"{customer.code}-ledger" + (f"-from-{start}" if start else "") + (f"-to-{end}" if end else "")
+    response = StreamingHttpResponse(_csv_rows(org, customer, start, end, opening),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_safe_filename(name)}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_rows(org, customer, start, end, opening):
+    """Runs after the view returned (and after the tenancy middleware cleared the database
+    context), so it sets the organization's context itself while it reads."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow([_("Date"), _("Entry"), _("Document"), _("Description"), _("Debit"), _("Credit"),
+                           _("Balance"), _("Currency")])
+    running, currency = opening, customer.currency
+    if start is not None:
+        yield writer.writerow([start.isoformat(), "", "", _("Opening balance"), "", "", _plain(running, currency),
+                               currency])
+    with tenant_context(org):
+        for line in customer_lines_chronological(customer, start, end).iterator(chunk_size=2000):
+            running += line.amount
+            debit, credit = split(line.amount)
+            entry = line.entry
+            yield writer.writerow([
+                line.effective_date.isoformat(), entry.seq,
+                _cell(entry.source_label or source_label(entry.source_type)), _cell(entry.memo),
+                _plain(debit, currency), _plain(credit, currency), _plain(running, currency), currency,
+            ])
+
+
+def _plain(amount: Decimal | None, currency: str) -> str:
+    """1234.5 → "1234.50": the currency's decimals, no grouping (for spreadsheets)."""
+    return "" if amount is None else str(amount.quantize(quantum(currency)))
+
+
+def _cell(text: str) -> str:
+    """Text cells never start like a spreadsheet formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _safe_filename(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:120]
