@@ -1,11 +1,24 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InvoicingConfig(AppConfig):
     name = "invoicing"
 
     def ready(self):
+        from accounts.customer_activity import ACTIVITY_CHECKS
+        from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.services import ORG_CREATED_HOOKS
+        from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+        from invoicing.demo import seed_demo_invoices
+        from invoicing.models import Invoice
         from invoicing.setup import seed_invoicing
+        from invoicing.views.panels import customer_invoices_panel
+        from ledger_site.navigation import SETTINGS_TABS_EXTRA
 
         ORG_CREATED_HOOKS.append(seed_invoicing)
+        CUSTOMER_DETAIL_PANELS.append(customer_invoices_panel)
+        # Drafts too: a customer with any invoice can be archived, not deleted (the rows are protected).
+        ACTIVITY_CHECKS.append(lambda customer: Invoice.objects.filter(customer=customer).exists())
+        SETTINGS_TABS_EXTRA.extend([(_("Invoicing"), "invoice_settings"), (_("Tax rates"), "tax_rate_list")])
+        DEMO_HOOKS.append(seed_demo_invoices)

@@ -6,6 +6,7 @@ row); anything beyond stays as the customer's unapplied credit, like a standalon
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import Line
+from accounts.models import Customer
 from accounts.money import MoneyError, check_exact, round_money
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
 from invoicing.numbering import take_number
@@ -40,7 +42,7 @@ def credited_quantities(invoice: Invoice) -> dict[int, Decimal]:
 
 
 def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reason: str, actor=None,
-                         idempotency_key: str | None = None) -> CreditNote:
+                         idempotency_key: str | None = None, issue_date: date | None = None) -> CreditNote:
     """Credit some quantities of some of the invoice's lines, at the prices invoiced."""
     lines = {li.pk: li for li in invoice.lines.all()}
     already = credited_quantities(invoice)
@@ -59,11 +61,13 @@ def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reaso
         tax = line.tax_amount if qty == line.quantity else round_money(net * line.tax_percent / 100,
                                                                        invoice.currency)
         items.append(CreditItem(line.description, qty, line.unit_price, net, line.tax_percent, tax, line.pk))
-    return _issue(invoice.organization, invoice.customer, invoice, items, reason, actor, idempotency_key)
+    return _issue(invoice.organization, invoice.customer, invoice, items, reason, actor, idempotency_key,
+                  issue_date)
 
 
 def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: Invoice | None = None,
-                  tax_percent: Decimal = Decimal(0), idempotency_key: str | None = None) -> CreditNote:
+                  tax_percent: Decimal = Decimal(0), idempotency_key: str | None = None,
+                  issue_date: date | None = None) -> CreditNote:
     """Credit a gross amount (tax included at `tax_percent`), against an invoice or standalone."""
     try:
         amount = check_exact(amount, customer.currency)
@@ -73,11 +77,21 @@ def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: I
         raise InvoiceError(_("Credit an amount greater than zero."))
     net = round_money(amount * 100 / (100 + tax_percent), customer.currency)
     item = CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)
-    return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key)
+    return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key, issue_date)
 
 
 @transaction.atomic
-def _issue(org, customer, invoice, items, reason, actor, idempotency_key) -> CreditNote:
+def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_date=None) -> CreditNote:
+    if invoice is not None:
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    # The customer row lock serializes credit notes per customer, so a retried request with the
+    # same idempotency key sees the first one's note and neither posts nor takes a number again.
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    if idempotency_key:
+        done = CreditNote.objects.filter(organization=org, entry__organization_id=org.pk,
+                                         entry__idempotency_key=idempotency_key).first()
+        if done is not None:
+            return done
     if not reason.strip():
         raise InvoiceError(_("A credit note needs a reason."))
     if not items:
@@ -88,14 +102,20 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key) -> Cre
     if total <= 0:
         raise InvoiceError(_("The credit must be more than zero."))
     if invoice is not None:
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status != InvoiceStatus.ISSUED:
             raise InvoiceError(_("Only an issued invoice can be credited."))
         credited = invoice.credit_notes.aggregate(s=Sum("total"))["s"] or Decimal(0)
         if credited + total > invoice.total:
             raise InvoiceError(_("That would credit %(t)s, more than the %(left)s not yet credited on %(n)s.")
                                % {"t": total, "left": invoice.total - credited, "n": invoice.number})
-    today = timezone.localdate()
+        already = credited_quantities(invoice)  # again, under the lock: concurrent notes queue here
+        for i in items:
+            if i.invoice_line_id is not None:
+                line = invoice.lines.get(pk=i.invoice_line_id)
+                if already.get(line.pk, Decimal(0)) + i.quantity > line.quantity:
+                    raise InvoiceError(_("Line “%(d)s” was credited meanwhile; reload and try again.")
+                                       % {"d": line.description})
+    today = issue_date or timezone.localdate()
     acc = system_accounts(org)
     number = take_number(org, "credit_note", today)
     lines = [Line(acc["ar"], -total, customer)]

@@ -119,7 +119,7 @@ def _snapshot(invoice: Invoice, lines) -> dict:
 
 
 @transaction.atomic
-def void_invoice(invoice: Invoice, reason: str, actor=None) -> Invoice:
+def void_invoice(invoice: Invoice, reason: str, actor=None, effective_date: date | None = None) -> Invoice:
     invoice = _locked(invoice)
     if invoice.status != InvoiceStatus.ISSUED:
         raise InvoiceError(_("Only an issued invoice can be voided."))
@@ -129,6 +129,7 @@ def void_invoice(invoice: Invoice, reason: str, actor=None) -> Invoice:
     if not reason.strip():
         raise InvoiceError(_("Say why the invoice is voided."))
     invoice.void_entry = ledger.reverse(invoice.issue_entry, reason=reason, actor=actor,
+                                        effective_date=effective_date,
                                         idempotency_key=f"invoice:{invoice.pk}:void")
     invoice.status, invoice.amount_due = InvoiceStatus.VOID, Decimal(0)
     invoice.save(update_fields=["void_entry", "status", "amount_due"])
@@ -140,6 +141,12 @@ def void_invoice(invoice: Invoice, reason: str, actor=None) -> Invoice:
 def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effective_date: date | None = None,
               idempotency_key: str | None = None) -> WriteOff:
     invoice = _locked(invoice)
+    if idempotency_key:
+        # A retried request (double submit): return what the first one did, post nothing.
+        done = WriteOff.objects.filter(invoice=invoice, entry__organization_id=invoice.organization_id,
+                                       entry__idempotency_key=idempotency_key).first()
+        if done is not None:
+            return done
     try:
         amount = check_exact(amount, invoice.currency)
     except MoneyError as e:
@@ -224,3 +231,52 @@ def new_draft(org, customer, actor=None, **fields) -> Invoice:
     fields.setdefault("notes", settings.default_notes)
     return Invoice.objects.create(organization=org, customer=customer, currency=customer.currency,
                                   created_by=actor, **fields)
+
+
+@transaction.atomic
+def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], actor=None) -> Invoice:
+    """Create a draft or replace an existing draft's fields and lines, then recompute its totals.
+
+    fields: customer, issue_date, due_date, reference, discount_percent, notes, terms.
+    lines: dicts of description, quantity, unit, unit_price, discount_percent, tax_rate.
+    Refused (InvoiceError, nothing changed) once the invoice is no longer a draft.
+    """
+    if len(lines) > MAX_LINES:
+        raise InvoiceError(_("An invoice can have at most %(n)s lines.") % {"n": MAX_LINES})
+    customer = fields["customer"]
+    if customer.organization_id != org.pk:
+        raise InvoiceError(_("That customer belongs to another organization."))
+    if invoice is None:
+        invoice = Invoice(organization=org, created_by=actor)
+        created = True
+    else:
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk, organization=org)
+        if invoice.status != InvoiceStatus.DRAFT:
+            raise InvoiceError(_("Invoice %(number)s is issued and can no longer be edited.")
+                               % {"number": invoice.number})
+        created = False
+    for name, value in fields.items():
+        setattr(invoice, name, value)
+    invoice.currency = customer.currency
+    invoice.save()
+    if not created:
+        invoice.lines.all().delete()
+    InvoiceLine.objects.bulk_create([
+        InvoiceLine(organization=org, invoice=invoice, position=n, description=line["description"],
+                    quantity=line["quantity"], unit=line.get("unit", ""), unit_price=line["unit_price"],
+                    discount_percent=line.get("discount_percent") or Decimal(0), tax_rate=line.get("tax_rate"))
+        for n, line in enumerate(lines, start=1)
+    ])
+    recompute_totals(invoice)
+    if created:
+        record_event(invoice, "created", _("Draft created"), actor)
+    return invoice
+
+
+@transaction.atomic
+def delete_draft(invoice: Invoice) -> None:
+    """Delete a draft with its lines and timeline. Issued invoices are never deleted (void them)."""
+    invoice = _locked(invoice)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise InvoiceError(_("Only a draft can be deleted; void an issued invoice instead."))
+    invoice.delete()

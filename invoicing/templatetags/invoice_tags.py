@@ -1,0 +1,79 @@
+"""Money and status display for invoicing templates."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from accounts.money import format_money
+
+register = template.Library()
+
+STATUS = {
+    "draft": (_("Draft"), ""),
+    "open": (_("Open"), "badge-info"),
+    "partially_paid": (_("Partially paid"), "badge-info"),
+    "overdue": (_("Overdue"), "badge-danger"),
+    "paid": (_("Paid"), "badge-ok"),
+    "written_off": (_("Written off"), "badge-warn"),
+    "void": (_("Void"), ""),
+}
+
+
+@register.filter
+def money(amount, currency):
+    """{{ invoice.total|money:invoice.currency }} → 1,234.50 EUR"""
+    if amount is None or amount == "":
+        return "—"
+    try:
+        return format_money(Decimal(amount), currency or "")
+    except (InvalidOperation, TypeError, ValueError):
+        return amount
+
+
+@register.filter
+def percent(value):
+    """20.0000 → 20; 7.5000 → 7.5"""
+    try:
+        d = Decimal(value).normalize()
+    except (InvalidOperation, TypeError, ValueError):
+        return value
+    return f"{d:f}"
+
+
+@register.filter
+def qty(value):
+    return percent(value)
+
+
+@register.simple_tag
+def status_badge(invoice):
+    status = invoice.display_status
+    label, css = STATUS.get(status, (status, ""))
+    html = format_html('<span class="badge {}" data-status="{}">{}</span>', css, status, label)
+    if invoice.status == "issued" and invoice.is_disputed:
+        html += format_html(' <span class="badge badge-warn" data-status="disputed">{}</span>', _("Disputed"))
+    return html
+
+
+EVENT_LABELS = {
+    "created": _("Created"), "issued": _("Issued"), "voided": _("Voided"), "written_off": _("Written off"),
+    "disputed": _("Disputed"), "dispute_resolved": _("Dispute resolved"), "credited": _("Credit note"),
+    "payment_applied": _("Payment"), "credit_applied": _("Credit applied"), "allocation_removed": _("Un-applied"),
+    "emailed": _("E-mailed"), "email_failed": _("E-mail failed"), "viewed": _("Viewed"), "reminder": _("Reminder"),
+    "late_fee": _("Late fee"),
+}
+EVENT_CSS = {"issued": "badge-info", "voided": "", "written_off": "badge-warn", "disputed": "badge-warn",
+             "payment_applied": "badge-ok", "credit_applied": "badge-ok", "credited": "badge-info",
+             "viewed": "badge-ok", "email_failed": "badge-danger", "reminder": "badge-warn"}
+
+
+@register.filter
+def event_label(kind):
+    return EVENT_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
+@register.filter
+def event_css(kind):
+    return EVENT_CSS.get(kind, "")

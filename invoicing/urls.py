@@ -1,0 +1,24 @@
+"""Invoicing pages under /o/<org_slug>/invoices/, credit notes included (settings: urls_settings)."""
+
+from django.urls import path
+
+from invoicing.views import detail, editor, lists
+
+urlpatterns = [
+    path("", lists.invoice_list, name="invoice_list"),
+    path("export.csv", lists.invoice_export, name="invoice_export"),
+    path("new/", editor.invoice_create, name="invoice_create"),
+    path("<int:pk>/", detail.invoice_detail, name="invoice_detail"),
+    path("<int:pk>/edit/", editor.invoice_edit, name="invoice_edit"),
+    path("<int:pk>/delete/", detail.invoice_delete, name="invoice_delete"),
+    path("<int:pk>/issue/", detail.invoice_issue, name="invoice_issue"),
+    path("<int:pk>/void/", detail.invoice_void, name="invoice_void"),
+    path("<int:pk>/write-off/", detail.invoice_write_off, name="invoice_write_off"),
+    path("<int:pk>/dispute/", detail.invoice_dispute, name="invoice_dispute"),
+    path("<int:pk>/dispute/resolve/", detail.invoice_resolve_dispute, name="invoice_resolve_dispute"),
+    path("<int:pk>/duplicate/", detail.invoice_duplicate, name="invoice_duplicate"),
+    path("<int:pk>/credit/", detail.invoice_credit, name="invoice_credit"),
+    path("credit-notes/", lists.credit_note_list, name="credit_note_list"),
+    path("credit-notes/<int:pk>/", lists.credit_note_detail, name="credit_note_detail"),
+    path("credit-notes/new/<int:customer_pk>/", lists.credit_note_create, name="credit_note_create"),
+]

@@ -1,0 +1,189 @@
+"""The invoice list (filters, search, totals of the filtered set, CSV export) and credit notes.
+
+A page costs a fixed number of queries whatever its size: the rows with their customer, the
+count, and one grouped sum per currency for the totals.
+"""
+
+import csv
+from datetime import date
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.ledger import LedgerError
+from accounts.models import Customer, Role
+from accounts.permissions import can, org_view
+from invoicing.credit_notes import credit_amount
+from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, new_idempotency_key, percent_value
+from invoicing.models import CreditNote, Invoice, InvoiceStatus, TaxRate
+from ledger_site.tenancy import tenant_context
+
+PAGE_SIZE = 50
+
+
+def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
+    form = InvoiceFilterForm(data, org=org)
+    invoices = Invoice.objects.filter(organization=org)
+    if not form.is_valid():
+        return form, invoices.none() if form.errors else invoices
+    f = form.cleaned_data
+    today = timezone.localdate()
+    status = f.get("status")
+    if status == "draft":
+        invoices = invoices.filter(status=InvoiceStatus.DRAFT)
+    elif status == "open":
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+    elif status == "overdue":
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0, due_date__lt=today)
+    elif status == "paid":
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due=0).exclude(
+            amount_written_off__gt=0, amount_paid=0)
+    elif status == "written_off":
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_written_off__gt=0)
+    elif status == "void":
+        invoices = invoices.filter(status=InvoiceStatus.VOID)
+    elif status == "disputed":
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED, disputed_at__isnull=False).filter(
+            Q(dispute_until__isnull=True) | Q(dispute_until__gte=today))
+    if f.get("customer"):
+        invoices = invoices.filter(customer=f["customer"])
+    if f.get("date_from"):
+        invoices = invoices.filter(issue_date__gte=f["date_from"])
+    if f.get("date_to"):
+        invoices = invoices.filter(issue_date__lte=f["date_to"])
+    if f.get("amount_min") is not None:
+        invoices = invoices.filter(total__gte=f["amount_min"])
+    if f.get("amount_max") is not None:
+        invoices = invoices.filter(total__lte=f["amount_max"])
+    q = (f.get("q") or "").strip()
+    if q:
+        invoices = invoices.filter(Q(number__icontains=q) | Q(customer__name__icontains=q)
+                                   | Q(customer__code__iexact=q) | Q(reference__icontains=q))
+    return form, invoices
+
+
+@org_view(Role.VIEWER)
+def invoice_list(request):
+    form, invoices = filter_invoices(request.org, request.GET or None)
+    totals = list(invoices.exclude(status=InvoiceStatus.VOID).values("currency")
+                  .annotate(total=Sum("total"), due=Sum("amount_due"), n=Count("pk")).order_by("currency"))
+    rows = invoices.select_related("customer").order_by("-issue_date", "-pk")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "invoicing/invoice_list.html", {
+        "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page"}),
+        "any_invoice": Invoice.objects.filter(organization=request.org).exists(),
+        "can_act": can(request, Role.FINANCE), "query": request.GET.urlencode(),
+    })
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+CSV_HEADER = ["number", "status", "customer_code", "customer", "reference", "issue_date", "due_date", "currency",
+              "subtotal", "discount", "tax", "total", "paid", "credited", "written_off", "amount_due", "disputed"]
+
+
+@org_view(Role.VIEWER)
+def invoice_export(request):
+    """The filtered set as CSV, streamed in chunks; works for any size."""
+    form, invoices = filter_invoices(request.org, request.GET or None)
+    ids = invoices.values("pk")
+    org, user = request.org, request.user
+
+    def rows():
+        writer = csv.writer(_Echo())
+        yield writer.writerow(CSV_HEADER)
+        # The response streams after the view (and the tenancy middleware) returned:
+        # act for the organization again while reading.
+        with tenant_context(org, user):
+            qs = (Invoice.objects.filter(organization=org, pk__in=ids).select_related("customer")
+                  .order_by("issue_date", "pk"))
+            for inv in qs.iterator(chunk_size=2000):
+                yield writer.writerow([
+                    inv.number or "", inv.display_status, inv.customer.code, _csv_safe(inv.customer.name),
+                    _csv_safe(inv.reference), inv.issue_date.isoformat(), inv.due_date.isoformat(), inv.currency,
+                    inv.subtotal, inv.discount_total, inv.tax_total, inv.total, inv.amount_paid,
+                    inv.amount_credited, inv.amount_written_off, inv.amount_due, "yes" if inv.is_disputed else "",
+                ])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="invoices-{org.slug}-{date.today():%Y%m%d}.csv"'
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    """Keep spreadsheet apps from running user text as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# --- Credit notes ------------------------------------------------------------------------
+
+@org_view(Role.VIEWER)
+def credit_note_list(request):
+    notes = CreditNote.objects.filter(organization=request.org).select_related("customer", "invoice")
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        notes = notes.filter(Q(number__icontains=q) | Q(customer__name__icontains=q)
+                             | Q(invoice__number__icontains=q) | Q(reason__icontains=q))
+    customer_id = request.GET.get("customer", "")
+    if customer_id.isdigit():
+        notes = notes.filter(customer_id=int(customer_id))
+    page = Paginator(notes.order_by("-issue_date", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "invoicing/credit_note_list.html", {
+        "page": page, "q": q, "can_act": can(request, Role.FINANCE),
+        "any_note": CreditNote.objects.filter(organization=request.org).exists(),
+    })
+
+
+@org_view(Role.VIEWER)
+def credit_note_detail(request, pk):
+    note = get_object_or_404(CreditNote.objects.select_related("customer", "invoice", "created_by"),
+                             organization=request.org, pk=pk)
+    from payments.models import Allocation
+
+    return render(request, "invoicing/credit_note_detail.html", {
+        "note": note, "lines": list(note.lines.all()),
+        "allocations": list(Allocation.objects.filter(credit_note=note).select_related("invoice")
+                            .order_by("created_at", "pk")),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def credit_note_create(request, customer_pk):
+    """A standalone credit note for a customer: it stays as unapplied credit."""
+    customer = get_object_or_404(Customer, organization=request.org, pk=customer_pk)
+    percents = sorted(set(TaxRate.objects.filter(organization=request.org, archived=False)
+                          .values_list("percent", flat=True)) | {Decimal(0)}, reverse=True)
+    if request.method == "POST":
+        form = StandaloneCreditForm(request.POST, currency=customer.currency, percents=percents)
+        key = f"ui:credit:{customer.pk}:{request.POST.get('idempotency_key', '')}"
+        done = CreditNote.objects.filter(organization=request.org, entry__idempotency_key=key).first()
+        if done is not None:
+            messages.info(request, _("Credit note %(number)s was already issued.") % {"number": done.number})
+            return redirect("credit_note_detail", org_slug=request.org.slug, pk=done.pk)
+        if form.is_valid():
+            try:
+                note = credit_amount(customer, form.cleaned_data["amount"], form.cleaned_data["reason"],
+                                     actor=request.user, tax_percent=form.cleaned_data["tax_percent"],
+                                     idempotency_key=f"ui:credit:{customer.pk}:{form.cleaned_data['idempotency_key']}")
+            except LedgerError as e:
+                form.add_error(None, " ".join(e.messages))
+            else:
+                messages.success(request, _("Credit note %(number)s issued for %(total)s %(currency)s.")
+                                 % {"number": note.number, "total": note.total, "currency": note.currency})
+                return redirect("credit_note_detail", org_slug=request.org.slug, pk=note.pk)
+    else:
+        form = StandaloneCreditForm(currency=customer.currency, percents=percents,
+                                    initial={"idempotency_key": new_idempotency_key(),
+                                             "tax_percent": percent_value(percents[0])})
+    return render(request, "invoicing/credit_note_form.html", {"customer": customer, "form": form})

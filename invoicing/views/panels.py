@@ -1,0 +1,33 @@
+"""The customer page's invoicing panel: this customer's invoices, open ones first, and what is overdue."""
+
+from decimal import Decimal
+
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.utils import timezone
+
+from accounts.models import Role
+from accounts.permissions import can
+from invoicing.models import CreditNote, Invoice, InvoiceStatus
+
+PANEL_ROWS = 10
+
+
+def customer_invoices_panel(request, customer):
+    today = timezone.localdate()
+    invoices = Invoice.objects.filter(organization=request.org, customer=customer)
+    sums = invoices.filter(status=InvoiceStatus.ISSUED).aggregate(
+        open=Sum("amount_due"), overdue=Sum("amount_due", filter=Q(due_date__lt=today)),
+        open_count=Sum(Case(When(amount_due__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField())),
+    )
+    rows = list(invoices.annotate(rank=Case(
+        When(status=InvoiceStatus.ISSUED, amount_due__gt=0, then=Value(0)),
+        When(status=InvoiceStatus.DRAFT, then=Value(1)),
+        default=Value(2), output_field=IntegerField(),
+    )).order_by("rank", "due_date", "-pk")[:PANEL_ROWS])
+    unapplied = CreditNote.objects.filter(organization=request.org, customer=customer).aggregate(
+        s=Sum(F("total") - F("amount_applied")))["s"] or Decimal(0)
+    return "invoicing/_customer_panel.html", {
+        "customer": customer, "invoices": rows, "open_amount": sums["open"] or Decimal(0),
+        "overdue_amount": sums["overdue"] or Decimal(0), "open_count": sums["open_count"] or 0,
+        "total_count": invoices.count(), "unapplied_credit": unapplied, "can_act": can(request, Role.FINANCE),
+    }

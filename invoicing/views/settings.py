@@ -1,0 +1,64 @@
+"""Owner settings: tax rates and invoice settings (numbering, layout, payment instructions, e-mail)."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.permissions import org_view
+from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example
+from invoicing.models import InvoiceSettings, NumberSeries, TaxRate
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def tax_rate_list(request):
+    form = TaxRateForm(request.POST or None, org=request.org)
+    if request.method == "POST" and form.is_valid():
+        rate = form.save()
+        messages.success(request, _("Tax rate “%(name)s” added.") % {"name": rate})
+        return redirect("tax_rate_list", org_slug=request.org.slug)
+    rates = TaxRate.objects.filter(organization=request.org)
+    return render(request, "invoicing/tax_rates.html", {
+        "form": form, "rates": rates.order_by("archived", "percent", "name"), "active": "tax_rate_list",
+    })
+
+
+@require_POST
+@org_view(Role.OWNER)
+def tax_rate_archive(request, pk):
+    rate = get_object_or_404(TaxRate, organization=request.org, pk=pk)
+    archive = request.POST.get("archive", "1") == "1"
+    rate.archived = archive
+    rate.save(update_fields=["archived"])
+    messages.success(request, (_("“%(name)s” archived: it is no longer offered on new lines.") if archive
+                               else _("“%(name)s” restored.")) % {"name": rate})
+    return redirect("tax_rate_list", org_slug=request.org.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.OWNER)
+def invoice_settings(request):
+    settings = InvoiceSettings.objects.get(organization=request.org)
+    form = InvoiceSettingsForm(request.POST or None, instance=settings)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Invoice settings saved."))
+        return redirect("invoice_settings", org_slug=request.org.slug)
+    saved = InvoiceSettings.objects.get(organization=request.org)
+    return render(request, "invoicing/invoice_settings.html", {
+        "form": form, "active": "invoice_settings",
+        "next_invoice": next_number_example(request.org, saved, "invoice"),
+        "next_credit_note": next_number_example(request.org, saved, "credit_note"),
+        "series": _series(request.org), "year": timezone.localdate().year,
+    })
+
+
+def _series(org) -> dict:
+    """The next counter value per kind, for a yearly and for a continuous series (the live example)."""
+    year = timezone.localdate().year
+    last = {(s.kind, s.year): s.last_number for s in NumberSeries.objects.filter(organization=org, year__in=[0, year])}
+    return {kind: {"yearly": last.get((kind, year), 0) + 1, "continuous": last.get((kind, 0), 0) + 1}
+            for kind in ("invoice", "credit_note")}

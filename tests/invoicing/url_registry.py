@@ -1,0 +1,80 @@
+"""How the URL × role matrix (tests/urlmatrix.py) builds and posts the invoicing pages."""
+
+import uuid
+from decimal import Decimal
+
+from django.utils import timezone
+
+from invoicing.models import TaxRate
+from invoicing.services import set_dispute
+from tests.invoicing_helpers import draft, issued
+from tests.urlmatrix import register_object, register_url
+
+
+@register_object("draft_invoice")
+def _draft(world):
+    return draft(world.org, world.get("customer"), actor=world.owner)
+
+
+@register_object("issued_invoice")
+def _issued(world):
+    return issued(world.org, world.get("customer"), actor=world.owner)
+
+
+@register_object("disputed_invoice")
+def _disputed(world):
+    return set_dispute(issued(world.org, world.get("customer"), actor=world.owner), "hours", actor=world.owner)
+
+
+@register_object("credit_note")
+def _credit_note(world):
+    from invoicing.credit_notes import credit_amount
+
+    return credit_amount(world.get("customer"), Decimal("5.00"), "goodwill", actor=world.owner)
+
+
+@register_object("tax_rate")
+def _tax_rate(world):
+    return TaxRate.objects.create(organization=world.org, name="Matrix rate", percent=Decimal("7"))
+
+
+def invoice_form(world, description="Posted work"):
+    return {
+        "action": "save", "customer": world.get("customer").pk, "issue_date": timezone.localdate().isoformat(),
+        "due_date": "", "reference": "PO-1", "discount_percent": "0", "notes": "", "terms": "",
+        "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "500", "lines-0-description": description, "lines-0-quantity": "2",
+        "lines-0-unit": "h", "lines-0-unit_price": "50", "lines-0-discount_percent": "0", "lines-0-tax_rate": "",
+    }
+
+
+def _key():
+    return uuid.uuid4().hex
+
+
+register_url("invoice_create", post=invoice_form)
+register_url("invoice_detail", pk="draft_invoice")
+register_url("invoice_edit", pk="draft_invoice", post=lambda w: invoice_form(w, "Edited work"))
+register_url("invoice_delete", pk="draft_invoice", post=lambda w: {})
+register_url("invoice_issue", pk="draft_invoice", post=lambda w: {})
+register_url("invoice_void", pk="issued_invoice", post=lambda w: {"reason": "wrong customer"})
+register_url("invoice_write_off", pk="issued_invoice",
+             post=lambda w: {"amount": "10.00", "reason": "small balance", "idempotency_key": _key()})
+register_url("invoice_dispute", pk="issued_invoice", post=lambda w: {"reason": "hours too high", "until": ""})
+register_url("invoice_resolve_dispute", pk="disputed_invoice", post=lambda w: {})
+register_url("invoice_duplicate", pk="issued_invoice", post=lambda w: {})
+register_url("invoice_credit", pk="issued_invoice",
+             post=lambda w: {"mode": "amount", "amount-amount": "10.00", "amount-tax_percent": "0",
+                             "amount-reason": "goodwill", "amount-idempotency_key": _key()})
+register_url("credit_note_detail", pk="credit_note")
+register_url("credit_note_create", customer_pk="customer",
+             post=lambda w: {"amount": "5.00", "tax_percent": "0", "reason": "goodwill",
+                             "idempotency_key": _key()})
+register_url("tax_rate_list", post=lambda w: {"name": "Reduced", "percent": "9"})
+register_url("tax_rate_archive", pk="tax_rate", post=lambda w: {"archive": "1"})
+register_url("invoice_settings", post=lambda w: {
+    "invoice_prefix": "F-", "credit_note_prefix": "CN-", "number_includes_year": "on", "number_padding": "4",
+    "reset_yearly": "on", "paper_size": "Letter", "payment_methods": "Bank transfer", "bank_details": "IBAN X",
+    "default_terms": "", "default_notes": "", "email_subject": "Invoice {number}",
+    "email_body": "Dear {customer}, {link}",
+})
