@@ -2,10 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.views import auth, members
+from invoicing.urls_documents import public_urlpatterns as invoice_public_urls
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
 org_patterns = [
     path("", include("accounts.urls_org")),
+    path("", include("invoicing.urls_documents")),  # invoice PDF, e-mail, public link, logo
     path("invoices/", include("invoicing.urls")),
     path("settings/", include("invoicing.urls_settings")),
 ]
@@ -27,4 +29,6 @@ urlpatterns = [
     path("password-reset/complete/", auth_views.PasswordResetCompleteView.as_view(
         template_name="accounts/password_reset_complete.html"), name="password_reset_complete"),
     path("o/<slug:org_slug>/", include(org_patterns)),
+    # The customer's signed link: outside /o/, no login; the token sets the tenant (invoicing.public).
+    path("p/", include(invoice_public_urls)),
 ]

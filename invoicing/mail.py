@@ -1,0 +1,254 @@
+"""E-mailing documents to customers, with a delivery log that never loses a failure.
+
+The flow: `queue_invoice_email` (in the request's transaction) writes an EmailDelivery row,
+status "queued", and after commit hands its id to django-q2 (`invoicing.tasks.send_email_delivery`).
+The task enters the organization's tenant context, claims the row, attaches the stored PDF,
+sends through Django's e-mail backend (EMAIL_URL), and marks the row sent — or records the
+error and schedules the next attempt with backoff (a one-off django-q2 Schedule in the same
+transaction as the row), up to `max_attempts`; after that the row stays "failed" and is shown
+with a Retry button. Nothing is retried silently and nothing is dropped.
+
+Reuse for statements and reminders: create an EmailDelivery with `kind="statement"` (customer,
+no invoice) or `kind="reminder"` (invoice), point `document` at a StoredDocument to attach (or
+leave it empty for no attachment), then call `queue_delivery(delivery)`; the same task, retry
+policy and log apply. Only kind "invoice" renders its PDF itself when it is sent.
+
+At most once: a row is claimed (status "sending", attempts + 1) and committed before the SMTP
+conversation, so a crash mid-send never sends it twice; such a row shows as stuck after
+SENDING_STALE and can be retried by hand.
+"""
+
+import hashlib
+import logging
+import re
+from datetime import timedelta
+from email.utils import formataddr, parseaddr
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.message import make_msgid
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext as _
+
+from accounts.money import format_money
+from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
+from invoicing.models_documents import DeliveryKind, DeliveryStatus, EmailDelivery
+from invoicing.services import InvoiceError, record_event
+
+logger = logging.getLogger(__name__)
+
+TASK = "invoicing.tasks.send_email_delivery"
+BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)]
+SENDING_STALE = timedelta(minutes=10)
+MAX_RECIPIENTS = 10
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PLACEHOLDERS = ("customer", "number", "amount_due", "due_date", "organization", "link")
+
+
+def fill(template: str, values: dict) -> str:
+    """Replace {name} with values[name]; unknown names stay as written. No format-string
+    mini-language (no attribute access), so a template cannot reach into objects."""
+    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+
+
+def invoice_values(invoice: Invoice, link: str | None = None) -> dict:
+    buyer = (invoice.snapshot or {}).get("buyer") or {}
+    values = {
+        "customer": buyer.get("name") or invoice.customer.name,
+        "number": invoice.number or "",
+        "amount_due": format_money(invoice.amount_due, invoice.currency),
+        "due_date": dateformat.format(invoice.due_date, "j M Y"),
+        "organization": ((invoice.snapshot or {}).get("seller") or {}).get("name") or invoice.organization.name,
+    }
+    if link is not None:
+        values["link"] = link
+    return values
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def draft_message(invoice: Invoice) -> dict:
+    """The send form's initial values: recipients from the customer's billing e-mails, subject
+    and body from the organization's templates. {link} is kept: it is filled in when queued."""
+    inv_settings = InvoiceSettings.objects.get(organization_id=invoice.organization_id)
+    values = invoice_values(invoice)
+    return {"recipients": ", ".join(invoice.customer.email_list),
+            "subject": one_line(fill(inv_settings.email_subject, values)),
+            "body": fill(inv_settings.email_body, values)}
+
+
+def parse_recipients(text: str) -> list[str]:
+    """Comma-, semicolon- or space-separated addresses, each validated; 1 to MAX_RECIPIENTS."""
+    addresses, seen = [], set()
+    for raw in re.split(r"[,;\s]+", text or ""):
+        if not raw:
+            continue
+        try:
+            validate_email(raw)
+        except ValidationError as e:
+            raise ValidationError(_("“%(address)s” is not a valid e-mail address.") % {"address": raw[:100]}) from e
+        if raw.lower() not in seen:
+            seen.add(raw.lower())
+            addresses.append(raw)
+    if not addresses:
+        raise ValidationError(_("Enter at least one e-mail address."))
+    if len(addresses) > MAX_RECIPIENTS:
+        raise ValidationError(_("At most %(n)s recipients.") % {"n": MAX_RECIPIENTS})
+    return addresses
+
+
+def queue_invoice_email(invoice: Invoice, recipients: list[str], subject: str, body: str, actor=None,
+                        base_url: str = "") -> EmailDelivery:
+    """Log and queue the e-mail of an issued invoice (its PDF attached, its public link in the
+    text). Call inside the request's transaction: the task is queued when it commits."""
+    from invoicing.public import ensure_link, link_path
+
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise InvoiceError(_("Only an issued invoice can be e-mailed."))
+    link = ensure_link(invoice, actor)
+    values = invoice_values(invoice, link=base_url.rstrip("/") + link_path(link))
+    delivery = EmailDelivery.objects.create(
+        organization_id=invoice.organization_id, kind=DeliveryKind.INVOICE, invoice=invoice,
+        customer_id=invoice.customer_id, recipients=recipients, subject=one_line(fill(subject, values)),
+        body=fill(body, values)[:10000], created_by=actor, max_attempts=len(BACKOFF) + 1,
+    )
+    queue_delivery(delivery)
+    return delivery
+
+
+def queue_delivery(delivery: EmailDelivery) -> None:
+    """Hand a queued delivery to django-q2 once the current transaction commits."""
+    org_id, pk = delivery.organization_id, delivery.pk
+    transaction.on_commit(lambda: _enqueue(org_id, pk))
+
+
+def _enqueue(org_id: int, delivery_id: int) -> None:
+    from django_q.tasks import async_task
+
+    try:
+        async_task(TASK, org_id, delivery_id, task_name=f"email-delivery-{delivery_id}", group="email")
+    except Exception:
+        # The row stays "queued" and shows on the invoice page with a Retry button.
+        logger.exception("could not queue e-mail delivery %s", delivery_id)
+
+
+def retry_now(delivery: EmailDelivery, actor=None) -> None:
+    """A person's retry: another full round of attempts, queued after commit."""
+    delivery = EmailDelivery.objects.select_for_update().get(pk=delivery.pk)
+    if not can_retry(delivery):
+        raise InvoiceError(_("This e-mail is %(status)s; there is nothing to retry.")
+                           % {"status": delivery.get_status_display().lower()})
+    delivery.status = DeliveryStatus.QUEUED
+    delivery.max_attempts = delivery.attempts + len(BACKOFF) + 1
+    delivery.next_attempt_at = None
+    delivery.save(update_fields=["status", "max_attempts", "next_attempt_at"])
+    queue_delivery(delivery)
+
+
+def can_retry(delivery: EmailDelivery, now=None) -> bool:
+    now = now or timezone.now()
+    if delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.RETRYING):
+        return True
+    # Claimed but never finished (a worker died mid-send), or queued but never picked up.
+    stale_since = delivery.next_attempt_at or (delivery.created_at + SENDING_STALE)
+    return delivery.status in (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) and stale_since < now
+
+
+# --- the worker side --------------------------------------------------------------------
+
+def deliver(delivery_id: int) -> str:
+    """Send one delivery (the caller has entered its organization's tenant context)."""
+    with transaction.atomic():
+        delivery = (EmailDelivery.objects.select_for_update(skip_locked=True)
+                    .select_related("invoice", "invoice__organization", "invoice__customer", "organization")
+                    .filter(pk=delivery_id).first())
+        if delivery is None:
+            return "missing or busy"
+        if delivery.status not in (DeliveryStatus.QUEUED, DeliveryStatus.RETRYING):
+            return f"nothing to do: {delivery.status}"
+        delivery.status = DeliveryStatus.SENDING
+        delivery.attempts += 1
+        delivery.next_attempt_at = timezone.now() + SENDING_STALE
+        delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+    try:
+        message = build_message(delivery)
+        timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 30
+        with get_connection(fail_silently=False, timeout=timeout) as connection:
+            sent = connection.send_messages([message])
+        if not sent:
+            raise RuntimeError("the e-mail backend accepted no message")
+    except Exception as error:  # every failure is logged on the row and retried or shown
+        logger.warning("e-mail delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error)
+        _mark_failed(delivery, error)
+        return "failed"
+    _mark_sent(delivery)
+    return "sent"
+
+
+def build_message(delivery: EmailDelivery) -> EmailMessage:
+    org_name = delivery.organization.name
+    from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@localhost"
+    message = EmailMessage(subject=delivery.subject, body=delivery.body,
+                           from_email=formataddr((org_name, from_address)), to=delivery.recipients)
+    delivery.message_id = make_msgid(domain=from_address.rpartition("@")[2] or None)
+    message.extra_headers["Message-ID"] = delivery.message_id
+    document = _attachment(delivery)
+    if document is not None:
+        content = bytes(document.content)
+        message.attach(document.filename, content, "application/pdf")
+        delivery.document = document
+        delivery.pdf_sha256 = hashlib.sha256(content).hexdigest()
+    return message
+
+
+def _attachment(delivery: EmailDelivery):
+    if delivery.kind == DeliveryKind.INVOICE:
+        from invoicing.pdf import stored_invoice_pdf
+
+        # The invoice as it stands now (amounts paid so far), rendered once and stored.
+        return stored_invoice_pdf(delivery.invoice)
+    return delivery.document
+
+
+def _mark_sent(delivery: EmailDelivery) -> None:
+    with transaction.atomic():
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = timezone.now()
+        delivery.next_attempt_at = None
+        delivery.save(update_fields=["status", "sent_at", "next_attempt_at", "document", "pdf_sha256", "message_id"])
+        if delivery.invoice_id:
+            what = _("Reminder e-mailed") if delivery.kind == DeliveryKind.REMINDER else _("E-mailed")
+            record_event(delivery.invoice, "emailed",
+                         _("%(what)s to %(to)s") % {"what": what, "to": delivery.recipient_list},
+                         actor=delivery.created_by)
+
+
+def _mark_failed(delivery: EmailDelivery, error: Exception) -> None:
+    from django_q.models import Schedule
+
+    with transaction.atomic():
+        delivery.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if delivery.attempts < delivery.max_attempts:
+            delay = BACKOFF[min(delivery.attempts, len(BACKOFF)) - 1]
+            delivery.status = DeliveryStatus.RETRYING
+            delivery.next_attempt_at = timezone.now() + delay
+            Schedule.objects.create(
+                name=f"email-delivery-{delivery.pk}-retry-{delivery.attempts}", func=TASK,
+                args=repr((delivery.organization_id, delivery.pk)), schedule_type=Schedule.ONCE, repeats=-1,
+                next_run=delivery.next_attempt_at,
+            )
+        else:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+            if delivery.invoice_id:
+                record_event(delivery.invoice, "email_failed",
+                             _("E-mail to %(to)s failed after %(n)s attempts: %(error)s")
+                             % {"to": delivery.recipient_list, "n": delivery.attempts, "error": delivery.last_error},
+                             actor=delivery.created_by)
+        delivery.save(update_fields=["status", "last_error", "next_attempt_at", "document", "pdf_sha256",
+                                     "message_id"])

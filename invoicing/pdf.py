@@ -1,0 +1,289 @@
+"""Invoice PDFs: HTML template → WeasyPrint, with a restricted URL fetcher, stored once per state.
+
+Reproducible: an issued invoice is rendered from its issued snapshot (seller, buyer, lines,
+payment instructions) and its frozen totals; only the amounts paid / credited / written off and
+the status change later. `state_key()` hashes every input of the rendering, so the same state is
+rendered once, stored (invoicing.models_documents.StoredDocument) and served from storage; a
+payment makes a new state and a new stored PDF, and the earlier ones (which may have been
+e-mailed) are kept. Drafts are never stored: they render on the fly with a DRAFT watermark.
+
+The renderer fetches nothing the template does not own (`RestrictedFetcher`): files under the
+project's static/ directory, the organization's own logo file in MEDIA_ROOT, and small data:
+URLs. file:///etc/passwd, http(s)://, ftp:// and anything else are refused.
+"""
+
+import functools
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from accounts.money import format_money, quantum
+from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
+from invoicing.models_documents import DocumentKind, StoredDocument
+from invoicing.totals import LineAmounts, sum_lines
+
+logger = logging.getLogger(__name__)
+
+# Bump when the template or this context changes what an issued invoice looks like: states
+# rendered before keep their stored PDF, new requests render (and store) the new layout.
+TEMPLATE_VERSION = "1"
+TEMPLATE = "invoicing/pdf/invoice.html"
+MAX_DATA_URL = 256 * 1024  # bytes of a data: URL the renderer accepts
+
+
+def static_dir() -> Path:
+    return (Path(settings.BASE_DIR) / "static").resolve()
+
+
+class FetchRefused(ValueError):
+    """The template asked for something the renderer may not fetch."""
+
+
+@functools.cache
+def _fetcher_class():
+    from weasyprint import URLFetcher
+    from weasyprint.urls import URLFetcherResponse
+
+    class RestrictedFetcher(URLFetcher):
+        """Only opens what the invoice template owns.
+
+        Allowed: `data:` URLs up to MAX_DATA_URL; `file://` paths that resolve (symlinks and `..`
+        followed) inside the project's static/ directory, or to exactly the given logo file.
+        Everything else raises FetchRefused; WeasyPrint logs it and leaves the resource out."""
+
+        def __init__(self, logo_path: Path | None = None):
+            super().__init__(timeout=1, allowed_protocols=("file", "data"), allow_redirects=False)
+            self.logo_path = logo_path.resolve() if logo_path else None
+            self.static = static_dir()
+
+        def fetch(self, url, headers=None):
+            check_url(url, self.static, self.logo_path)
+            if url.lower().startswith("data:"):
+                return super().fetch(url, headers)
+            path = file_url_path(url)
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": _content_type(path)})
+
+    return RestrictedFetcher
+
+
+def restricted_fetcher(logo_path: Path | None = None):
+    """A WeasyPrint URL fetcher limited to static/, this logo file and small data: URLs."""
+    return _fetcher_class()(logo_path)
+
+
+def file_url_path(url: str) -> Path:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise FetchRefused(f"Refused to fetch {url[:80]}: remote file host")
+    return Path(unquote(parts.path)).resolve()
+
+
+def check_url(url: str, static: Path, logo_path: Path | None) -> None:
+    """Raise FetchRefused unless the renderer may open `url`."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "data":
+        if len(url) > MAX_DATA_URL:
+            raise FetchRefused("Refused a data: URL larger than the limit")
+        return
+    if scheme != "file":
+        raise FetchRefused(f"Refused to fetch {url[:80]}: only the template's own files are allowed")
+    path = file_url_path(url)
+    if path.is_relative_to(static) and path.is_file():
+        return
+    if logo_path is not None and path == logo_path and path.is_file():
+        return
+    raise FetchRefused(f"Refused to fetch {url[:80]}: not a file the template owns")
+
+
+def _content_type(path: Path) -> str:
+    return {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".css": "text/css",
+            ".svg": "image/svg+xml"}.get(path.suffix.lower(), "application/octet-stream")
+
+
+# --- what the template shows ----------------------------------------------------------------
+
+@dataclass
+class Party:
+    name: str
+    address: str = ""
+    tax_id: str = ""
+    code: str = ""
+    contact: str = ""
+    emails: str = ""
+
+
+def _d(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _plain(value: Decimal) -> str:
+    """20.0000 → 20, 7.5000 → 7.5 (quantities and percentages)."""
+    return f"{value.normalize():f}"
+
+
+def _unit_price(price: Decimal, currency: str) -> str:
+    """Unit prices may have more decimals than the currency (4): shown in full only then."""
+    if price == price.quantize(quantum(currency)):
+        return format_money(price, currency)
+    return f"{price.normalize():,f} {currency}"
+
+
+def invoice_lines(invoice: Invoice) -> list[dict]:
+    """The lines as printed: from the snapshot once issued, from the rows while a draft."""
+    if invoice.snapshot and invoice.status != InvoiceStatus.DRAFT:
+        return [{"description": li["description"], "quantity": _d(li["quantity"]), "unit": li.get("unit", ""),
+                 "unit_price": _d(li["unit_price"]), "discount_percent": _d(li.get("discount_percent", "0")),
+                 "tax_percent": _d(li.get("tax_percent", "0")), "gross": _d(li["gross"]), "net": _d(li["net"]),
+                 "tax": _d(li["tax"])} for li in invoice.snapshot["lines"]]
+    return [{"description": li.description, "quantity": li.quantity, "unit": li.unit, "unit_price": li.unit_price,
+             "discount_percent": li.discount_percent, "tax_percent": li.tax_percent, "gross": li.gross_amount,
+             "net": li.net_amount, "tax": li.tax_amount} for li in invoice.lines.all()]
+
+
+def _parties(invoice: Invoice, inv_settings: InvoiceSettings):
+    snap = invoice.snapshot if invoice.status != InvoiceStatus.DRAFT else None
+    if snap:
+        s, b, p = snap["seller"], snap["buyer"], snap.get("payment", {})
+        seller = Party(s.get("name", ""), s.get("address", ""), s.get("tax_id", ""))
+        buyer = Party(b.get("name", ""), b.get("address", ""), b.get("tax_id", ""), b.get("code", ""),
+                      b.get("contact", ""), ", ".join(b.get("emails", [])))
+        return seller, buyer, p.get("methods", ""), p.get("bank_details", "")
+    org, c = invoice.organization, invoice.customer
+    return (Party(org.name, org.address, org.tax_id),
+            Party(c.name, c.billing_address, c.tax_id, c.code, c.contact_person, ", ".join(c.email_list)),
+            inv_settings.payment_methods, inv_settings.bank_details)
+
+
+def logo_path(inv_settings: InvoiceSettings) -> Path | None:
+    if not inv_settings.logo:
+        return None
+    try:
+        path = Path(inv_settings.logo.path).resolve()
+    except (ValueError, NotImplementedError):
+        return None
+    media = Path(settings.MEDIA_ROOT).resolve()
+    return path if path.is_relative_to(media) and path.is_file() else None
+
+
+def document_context(invoice: Invoice, inv_settings: InvoiceSettings) -> dict:
+    cur = invoice.currency
+    lines = invoice_lines(invoice)
+    summary = sum_lines([(li["tax_percent"], LineAmounts(li["gross"], li["net"], li["tax"]))
+                         for li in lines]).tax_summary
+    seller, buyer, methods, bank = _parties(invoice, inv_settings)
+    logo = logo_path(inv_settings)
+
+    def money(x):
+        return format_money(x, cur)
+
+    watermark = {InvoiceStatus.DRAFT: "DRAFT", InvoiceStatus.VOID: "VOID"}.get(invoice.status, "")
+    return {
+        "invoice": invoice, "number": invoice.number or "", "seller": seller, "buyer": buyer,
+        "paper": "letter" if inv_settings.paper_size == "Letter" else "A4",
+        "logo_url": logo.as_uri() if logo else "",
+        "watermark": watermark,
+        "lines": [{"n": n, "description": li["description"], "quantity": _plain(li["quantity"]), "unit": li["unit"],
+                   "unit_price": _unit_price(li["unit_price"], cur),
+                   "discount": _plain(li["discount_percent"]) if li["discount_percent"] else "",
+                   "tax": _plain(li["tax_percent"]), "amount": money(li["gross"])}
+                  for n, li in enumerate(lines, start=1)],
+        "show_discount_column": any(li["discount_percent"] for li in lines),
+        "tax_summary": [{"rate": _plain(p), "base": money(b), "tax": money(t)} for p, b, t in summary],
+        "subtotal": money(invoice.subtotal), "discount": money(invoice.discount_total),
+        "has_discount": bool(invoice.discount_total), "discount_percent": _plain(invoice.discount_percent),
+        "tax_total": money(invoice.tax_total), "total": money(invoice.total),
+        "amount_paid": money(invoice.amount_paid), "amount_credited": money(invoice.amount_credited),
+        "amount_written_off": money(invoice.amount_written_off), "amount_due": money(invoice.amount_due),
+        "payment_methods": methods, "bank_details": bank,
+        "is_paid": invoice.status == InvoiceStatus.ISSUED and invoice.amount_due == 0,
+    }
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+def html_to_pdf(html: str, fetcher=None) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=static_dir().as_uri() + "/",
+                url_fetcher=fetcher or restricted_fetcher()).write_pdf()
+
+
+def render_invoice_html(invoice: Invoice, inv_settings: InvoiceSettings | None = None) -> str:
+    inv_settings = inv_settings or InvoiceSettings.objects.get(organization_id=invoice.organization_id)
+    # Documents are in the organization's language (one for now), whatever the viewer's is.
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string(TEMPLATE, document_context(invoice, inv_settings))
+
+
+def render_invoice_pdf(invoice: Invoice, inv_settings: InvoiceSettings | None = None) -> bytes:
+    inv_settings = inv_settings or InvoiceSettings.objects.get(organization_id=invoice.organization_id)
+    html = render_invoice_html(invoice, inv_settings)
+    return html_to_pdf(html, restricted_fetcher(logo_path(inv_settings)))
+
+
+def state_key(invoice: Invoice, inv_settings: InvoiceSettings) -> str:
+    """SHA-256 of every input the rendering of an issued invoice depends on."""
+    state = {
+        "v": TEMPLATE_VERSION, "invoice": invoice.pk, "number": invoice.number, "status": invoice.status,
+        "snapshot": invoice.snapshot, "dates": [str(invoice.issue_date), str(invoice.due_date)],
+        "texts": [invoice.reference, invoice.notes, invoice.terms],
+        "amounts": [str(a) for a in (invoice.subtotal, invoice.discount_total, invoice.tax_total, invoice.total,
+                                     invoice.amount_paid, invoice.amount_credited, invoice.amount_written_off,
+                                     invoice.amount_due, invoice.discount_percent)],
+        "paper": inv_settings.paper_size, "logo": inv_settings.logo.name if inv_settings.logo else "",
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def pdf_filename(invoice: Invoice) -> str:
+    name = invoice.number or f"draft-{invoice.pk}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+    return f"invoice-{safe}.pdf"
+
+
+def stored_invoice_pdf(invoice: Invoice, inv_settings: InvoiceSettings | None = None) -> StoredDocument:
+    """The stored PDF of an issued (or void) invoice in its current state; rendered and stored
+    on first need. Must run in the invoice's tenant context."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise ValueError("Drafts are rendered on the fly, never stored.")
+    inv_settings = inv_settings or InvoiceSettings.objects.get(organization_id=invoice.organization_id)
+    key = state_key(invoice, inv_settings)
+    found = StoredDocument.objects.filter(organization_id=invoice.organization_id, kind=DocumentKind.INVOICE,
+                                          state_key=key).first()
+    if found is not None:
+        return found
+    content = render_invoice_pdf(invoice, inv_settings)
+    doc = StoredDocument(organization_id=invoice.organization_id, kind=DocumentKind.INVOICE, invoice=invoice,
+                         customer_id=invoice.customer_id, state_key=key, filename=pdf_filename(invoice),
+                         content=content, sha256=hashlib.sha256(content).hexdigest(), size=len(content),
+                         created_at=timezone.now())
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent first render may have stored it already
+            doc.save()
+    except IntegrityError:
+        return StoredDocument.objects.get(organization_id=invoice.organization_id, kind=DocumentKind.INVOICE,
+                                          state_key=key)
+    return doc
+
+
+def stored_pdf_for_serving(invoice: Invoice):
+    """(bytes, sha256, filename) of an issued invoice's current PDF, reading only what is needed."""
+    inv_settings = InvoiceSettings.objects.only("paper_size", "logo").get(organization_id=invoice.organization_id)
+    key = state_key(invoice, inv_settings)
+    row = (StoredDocument.objects.filter(organization_id=invoice.organization_id, kind=DocumentKind.INVOICE,
+                                         state_key=key).values_list("content", "sha256", "filename").first())
+    if row is None:
+        doc = stored_invoice_pdf(invoice, InvoiceSettings.objects.get(organization_id=invoice.organization_id))
+        return bytes(doc.content), doc.sha256, doc.filename
+    content, sha, filename = row
+    return bytes(content), sha, filename

@@ -1,0 +1,22 @@
+"""Document URLs. `urlpatterns` is included under /o/<org_slug>/ (PDF, e-mail, public link,
+logo); `public_urlpatterns` under /p/ outside any organization prefix (the customer's link)."""
+
+from django.urls import path
+
+from invoicing import views_documents as views
+
+urlpatterns = [
+    path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:pk>/send/", views.invoice_send, name="invoice_send"),
+    path("invoices/<int:pk>/link/", views.link_create, name="invoice_link_create"),
+    path("invoices/<int:pk>/link/revoke/", views.link_revoke, name="invoice_link_revoke"),
+    path("invoices/<int:pk>/deliveries/<int:delivery_pk>/retry/", views.delivery_retry, name="invoice_delivery_retry"),
+    path("settings/logo/", views.logo_settings, name="invoice_logo"),
+    path("settings/logo/remove/", views.logo_remove, name="invoice_logo_remove"),
+    path("settings/logo/image/", views.logo_image, name="invoice_logo_image"),
+]
+
+public_urlpatterns = [
+    path("<str:token>/", views.public_invoice, name="public_invoice"),
+    path("<str:token>/pdf", views.public_invoice_pdf, name="public_invoice_pdf"),
+]
