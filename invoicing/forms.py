@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
 from accounts.models import Customer
-from accounts.money import MAX_ABS, MoneyError, check_exact, minor_units
+from accounts.money import MAX_ABS, MoneyError, check_exact, format_money, minor_units
 from invoicing.models import Invoice, InvoiceSettings, TaxRate
 from invoicing.numbering import format_number
 from invoicing.services import MAX_LINES
@@ -32,6 +32,21 @@ EMAIL_PLACEHOLDERS = ("number", "organization", "customer", "amount_due", "due_d
 
 def new_idempotency_key() -> str:
     return uuid.uuid4().hex
+
+
+class HiddenErrorsMixin:
+    """Errors of hidden fields (the idempotency key) are shown at the top of the form."""
+
+    def full_clean(self):
+        super().full_clean()
+        for field in self.hidden_fields():
+            for error in self.errors.get(field.name, []):
+                if error not in self.non_field_errors():
+                    self.errors.setdefault("__all__", self.error_class(error_class="nonfield")).append(error)
+
+
+def qty_text(value: Decimal) -> str:
+    return f"{Decimal(value).normalize():f}"
 
 
 class IdempotencyKeyField(forms.RegexField):
@@ -377,7 +392,7 @@ class MoneyFormMixin:
                                   % {"n": minor_units(self.currency), "cur": self.currency}) from None
 
 
-class WriteOffForm(MoneyFormMixin, forms.Form):
+class WriteOffForm(HiddenErrorsMixin, MoneyFormMixin, forms.Form):
     amount = forms.DecimalField(label=_("Amount to write off"), max_digits=18, decimal_places=3,
                                 min_value=Decimal("0.001"),
                                 error_messages={"min_value": _("Write off an amount greater than zero.")})
@@ -391,7 +406,8 @@ class WriteOffForm(MoneyFormMixin, forms.Form):
     def clean_amount(self):
         amount = self._clean_money("amount")
         if amount > self.invoice.amount_due:
-            raise ValidationError(_("At most the amount due (%(due)s).") % {"due": self.invoice.amount_due})
+            raise ValidationError(_("At most the amount due (%(due)s).")
+                                  % {"due": format_money(self.invoice.amount_due, self.currency)})
         return amount
 
 
@@ -408,7 +424,7 @@ class DisputeForm(forms.Form):
         return until
 
 
-class CreditLinesForm(forms.Form):
+class CreditLinesForm(HiddenErrorsMixin, forms.Form):
     """One quantity field per invoice line, up to what is not yet credited."""
 
     reason = forms.CharField(label=_("Reason"), max_length=500)
@@ -423,7 +439,7 @@ class CreditLinesForm(forms.Form):
             self.fields[name] = forms.DecimalField(
                 label=line.description, required=False, max_digits=12, decimal_places=3, min_value=Decimal(0),
                 max_value=left, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
-                error_messages={"max_value": _("At most %(left)s can still be credited.") % {"left": left},
+                error_messages={"max_value": _("At most %(left)s can still be credited.") % {"left": qty_text(left)},
                                 "min_value": _("Enter a quantity of 0 or more.")})
             self.rows.append((line, left, name))
 
@@ -440,7 +456,7 @@ class CreditLinesForm(forms.Form):
         return data
 
 
-class CreditAmountForm(MoneyFormMixin, forms.Form):
+class CreditAmountForm(HiddenErrorsMixin, MoneyFormMixin, forms.Form):
     amount = forms.DecimalField(label=_("Amount to credit (tax included)"), max_digits=18, decimal_places=3,
                                 min_value=Decimal("0.001"),
                                 error_messages={"min_value": _("Credit an amount greater than zero.")})
@@ -457,7 +473,7 @@ class CreditAmountForm(MoneyFormMixin, forms.Form):
         amount = self._clean_money("amount")
         if self.limit is not None and amount > self.limit:
             raise ValidationError(_("At most %(limit)s can still be credited on this invoice.")
-                                  % {"limit": self.limit})
+                                  % {"limit": format_money(self.limit, self.currency)})
         return amount
 
 

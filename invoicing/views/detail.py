@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.ledger import LedgerError
 from accounts.models import Role
+from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount, credit_invoice_lines, credited_quantities
 from invoicing.forms import (
@@ -157,9 +158,8 @@ def invoice_void(request, pk):
     blocked = bool(invoice.amount_paid or invoice.amount_credited or invoice.amount_written_off)
     return render(request, "invoicing/confirm.html", {
         "invoice": invoice, "form": form, "title": _("Void invoice %(number)s?") % {"number": invoice.number},
-        "question": _("Voiding reverses the invoice in the ledger: the customer no longer owes %(total)s "
-                      "%(currency)s. The number stays used.") % {"total": invoice.total,
-                                                                  "currency": invoice.currency},
+        "question": _("Voiding reverses the invoice in the ledger: the customer no longer owes %(total)s. "
+                      "The number stays used.") % {"total": format_money(invoice.total, invoice.currency)},
         "blocked": _("Payments, credits or write-offs are applied to this invoice, so it cannot be voided. "
                      "Issue a credit note instead.") if blocked else "",
         "button": _("Void invoice"), "danger": True,
@@ -186,8 +186,8 @@ def invoice_write_off(request, pk):
             except LedgerError as e:
                 form.add_error(None, " ".join(e.messages))
             else:
-                messages.success(request, _("Written off %(amount)s %(currency)s.")
-                                 % {"amount": form.cleaned_data["amount"], "currency": invoice.currency})
+                messages.success(request, _("Written off %(amount)s.")
+                                 % {"amount": format_money(form.cleaned_data["amount"], invoice.currency)})
                 return _back(request, invoice)
     else:
         form = WriteOffForm(invoice=invoice, initial={"amount": invoice.amount_due,
@@ -196,8 +196,8 @@ def invoice_write_off(request, pk):
         "invoice": invoice, "form": form,
         "title": _("Write off on %(number)s") % {"number": invoice.number},
         "question": _("A write-off posts the amount to bad-debt expense and reduces what the customer owes. "
-                      "At most the amount due (%(due)s %(currency)s).") % {"due": invoice.amount_due,
-                                                                            "currency": invoice.currency},
+                      "At most the amount due (%(due)s).") % {"due": format_money(invoice.amount_due,
+                                                                                  invoice.currency)},
         "button": _("Write off"), "danger": True,
     })
 
@@ -293,8 +293,8 @@ def invoice_credit(request, pk):
             except LedgerError as e:
                 form.add_error(None, " ".join(e.messages))
             else:
-                messages.success(request, _("Credit note %(number)s issued for %(total)s %(currency)s.")
-                                 % {"number": note.number, "total": note.total, "currency": note.currency})
+                messages.success(request, _("Credit note %(number)s issued for %(total)s.")
+                                 % {"number": note.number, "total": format_money(note.total, note.currency)})
                 return _back(request, invoice)
     return render(request, "invoicing/credit_form.html", {
         "invoice": invoice, "lines_form": lines_form, "amount_form": amount_form, "mode": mode,

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.ledger import LedgerError
 from accounts.models import Customer, Role
+from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
 from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, new_idempotency_key, percent_value
@@ -179,8 +180,8 @@ def credit_note_create(request, customer_pk):
             except LedgerError as e:
                 form.add_error(None, " ".join(e.messages))
             else:
-                messages.success(request, _("Credit note %(number)s issued for %(total)s %(currency)s.")
-                                 % {"number": note.number, "total": note.total, "currency": note.currency})
+                messages.success(request, _("Credit note %(number)s issued for %(total)s.")
+                                 % {"number": note.number, "total": format_money(note.total, note.currency)})
                 return redirect("credit_note_detail", org_slug=request.org.slug, pk=note.pk)
     else:
         form = StandaloneCreditForm(currency=customer.currency, percents=percents,
