@@ -27,16 +27,28 @@ def _spare_account(world):
     return Account.objects.create(organization=world.org, code="7777", name="Spare", type=AccountType.EXPENSE)
 
 
+@register_object("ar_account")
+def _ar_account(world):
+    return system_accounts(world.org)["ar"]
+
+
+@register_object("late_fee_account")
+def _late_fee_account(world):
+    return system_accounts(world.org)["late_fee"]
+
+
 def journal_form(world):
-    acc = system_accounts(world.org)
+    """A valid general journal POST (post data is built outside the tenant context: objects come
+    through world.get, which enters it)."""
     return {
         "effective_date": timezone.localdate().isoformat(), "currency": world.org.base_currency,
         "memo": "Matrix adjustment", "reason": "testing the matrix", "idempotency_key": uuid.uuid4().hex,
         "lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "50",
-        "lines-0-account": acc["ar"].pk, "lines-0-customer": world.get("customer").code,
+        "lines-0-account": world.get("ar_account").pk, "lines-0-customer": world.get("customer").code,
         "lines-0-debit": "5.00", "lines-0-credit": "",
-        "lines-1-account": acc["late_fee"].pk, "lines-1-customer": "", "lines-1-debit": "", "lines-1-credit": "5.00",
+        "lines-1-account": world.get("late_fee_account").pk, "lines-1-customer": "", "lines-1-debit": "",
+        "lines-1-credit": "5.00",
     }
 
 

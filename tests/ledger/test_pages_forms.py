@@ -1,0 +1,381 @@
+"""The ledger's write pages: the general journal form (posts once, refuses bad input without
+posting), reversals, the chart of accounts, and who may do what."""
+
+import re
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from accounts import ledger
+from accounts.chart import system_accounts
+from accounts.ledger_queries import MANUAL_SOURCE
+from accounts.models import Account, AccountType, JournalEntry
+from tests.factories import CustomerFactory
+from tests.ledger.pages_fixtures import book_fixture  # noqa: F401 - the `book` fixture
+from tests.ledger_helpers import sale
+
+pytestmark = pytest.mark.django_db
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def entry_count(book) -> int:
+    with book.ctx():
+        return JournalEntry.objects.filter(organization=book.org).count()
+
+
+def gj(book, lines, **header):
+    """A general journal POST: lines are (account key, customer code, debit, credit)."""
+    with book.ctx():
+        acc = system_accounts(book.org)
+    data = {"effective_date": date.today().isoformat(), "currency": "EUR", "memo": "Adjustment",
+            "reason": "agreed with the customer", "idempotency_key": uuid.uuid4().hex,
+            "lines-TOTAL_FORMS": str(len(lines)), "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "50", **header}
+    for i, (key, customer, debit, credit) in enumerate(lines):
+        data.update({f"lines-{i}-account": acc[key].pk if key else "", f"lines-{i}-customer": customer,
+                     f"lines-{i}-debit": debit, f"lines-{i}-credit": credit})
+    return data
+
+
+GOOD = [("ar", "BLUE", "", "12.50"), ("returns", "", "12.50", "")]
+
+
+# --- General journal -----------------------------------------------------------------------
+
+def test_form_renders_with_a_fresh_idempotency_key_each_time(book):
+    client = book.client(book.finance)
+    keys = [re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', html(client.get(book.url("journal_new"))))
+            for _ in range(2)]
+    assert all(keys) and keys[0].group(1) != keys[1].group(1)
+
+
+def test_form_prefills_the_receivable_line_from_the_customer_page(book):
+    page = html(book.client(book.finance).get(book.url("journal_new"), {"customer": book.customer.pk}))
+    assert 'name="lines-0-customer" value="BLUE"' in page
+
+
+def test_posts_a_balanced_adjustment_with_reason_and_actor(book):
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, GOOD))
+    assert response.status_code == 302
+    with book.ctx():
+        entry = JournalEntry.objects.filter(organization=book.org).order_by("-seq").first()
+        assert response.url == book.url("journal_entry", pk=entry.pk)
+        assert entry.source_type == MANUAL_SOURCE and entry.reason == "agreed with the customer"
+        assert entry.actor_id == book.finance.pk and entry.memo == "Adjustment"
+        amounts = sorted((line.account.system_key, line.amount, line.customer_id) for line in entry.lines.all())
+        assert amounts == [("ar", Decimal("-12.50"), book.customer.pk), ("returns", Decimal("12.50"), None)]
+        assert ledger.customer_balance(book.customer) == Decimal("-72.00")
+
+
+def test_a_double_submit_posts_once(book):
+    client = book.client(book.finance)
+    data = gj(book, GOOD)
+    before = entry_count(book)
+    first = client.post(book.url("journal_new"), data)
+    second = client.post(book.url("journal_new"), data)
+    assert first.status_code == second.status_code == 302
+    assert first.url == second.url
+    assert entry_count(book) == before + 1
+    page = html(client.get(second.url))
+    assert "already posted" in page
+
+
+def test_a_blank_reason_is_refused(book):
+    before = entry_count(book)
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, GOOD, reason="   "))
+    assert response.status_code == 400 and entry_count(book) == before
+    assert "This field is required." in html(response) or "Say why" in html(response)
+
+
+@pytest.mark.parametrize(("lines", "header", "message"), [
+    ([("ar", "BLUE", "", "12.50"), ("returns", "", "12.00", "")], {},
+     "Debits (12.00) and credits (12.50) differ by 0.50"),
+    ([("ar", "", "", "12.50"), ("returns", "", "12.50", "")], {}, "Accounts receivable lines need a customer."),
+    ([("ar", "BLUE", "", "12.50"), ("returns", "BLUE", "12.50", "")], {},
+     "Only accounts receivable lines take a customer."),
+    ([("ar", "BLUE", "", "1e3"), ("returns", "", "1000", "")], {}, "Enter an amount in digits"),
+    ([("ar", "BLUE", "", "NaN"), ("returns", "", "1", "")], {}, "Enter an amount in digits"),
+    ([("ar", "BLUE", "", "Infinity"), ("returns", "", "1", "")], {}, "Enter an amount in digits"),
+    ([("ar", "BLUE", "", "0x10"), ("returns", "", "16", "")], {}, "Enter an amount in digits"),
+    ([("ar", "BLUE", "", "1,50"), ("returns", "", "1.50", "")], {}, "Use a point as the decimal separator"),
+    ([("ar", "BLUE", "", "-5"), ("returns", "", "5", "")], {}, "Enter a positive amount"),
+    ([("ar", "BLUE", "", "12.345"), ("returns", "", "12.345", "")], {}, "Use at most 2 decimals for EUR."),
+    ([("ar", "BLUE", "", "0.00"), ("returns", "", "0", "")], {}, "A line cannot be zero"),
+    ([("ar", "BLUE", "", "1" * 20), ("returns", "", "1" * 20, "")], {}, "larger than the ledger stores"),
+    ([("ar", "BLUE", "5", "5"), ("returns", "", "5", "")], {}, "either a debit or a credit"),
+    ([("ar", "NOBODY", "", "5"), ("returns", "", "5", "")], {}, "No customer has the code"),
+    ([("", "", "", "5"), ("returns", "", "5", "")], {}, "Choose an account."),
+    ([("ar", "BLUE", "", "5")], {}, "An entry needs at least two lines."),
+    (GOOD, {"effective_date": (date.today() - timedelta(days=11 * 366)).isoformat()}, "more than ten years ago"),
+    (GOOD, {"effective_date": (date.today() + timedelta(days=400)).isoformat()}, "more than a year ahead"),
+    (GOOD, {"effective_date": "31/12/2026"}, "Enter a valid date."),
+    (GOOD, {"currency": "USD"}, "USD does not match the customer&#x27;s currency EUR"),
+    (GOOD, {"idempotency_key": "not-a-key"}, "This form expired"),
+    (GOOD, {"reason": ""}, "This field is required."),
+])
+def test_bad_input_is_refused_with_a_message_and_posts_nothing(book, lines, header, message):
+    before = entry_count(book)
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, lines, **header))
+    assert response.status_code == 400
+    page = html(response)
+    assert message in page, page[page.find('class="flash'):][:600]
+    assert entry_count(book) == before
+
+
+def test_posting_to_an_archived_customer_shows_the_ledgers_error(book):
+    from django.utils import timezone
+
+    with book.ctx():
+        book.customer.archived_at = timezone.now()
+        book.customer.save(update_fields=["archived_at"])
+    before = entry_count(book)
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, GOOD))
+    assert response.status_code == 400
+    assert "Nothing was posted:" in html(response) and "is archived" in html(response)
+    assert entry_count(book) == before
+
+
+def test_more_lines_adds_rows_keeps_input_and_posts_nothing(book):
+    data = gj(book, [("ar", "BLUE", "", "12.50"), ("returns", "", "", "")])
+    data["add_lines"] = "1"
+    before = entry_count(book)
+    response = book.client(book.finance).post(book.url("journal_new"), data)
+    page = html(response)
+    assert response.status_code == 200 and entry_count(book) == before
+    assert 'name="lines-TOTAL_FORMS" value="4"' in page and 'name="lines-0-credit" value="12.50"' in page
+    assert 'class="error"' not in page
+
+
+def test_blank_rows_are_ignored(book):
+    lines = [("ar", "BLUE", "", "3.00"), ("", "", "", ""), ("late_fee", "", "", ""), ("returns", "", "3.00", "")]
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, lines))
+    assert response.status_code == 400  # an account chosen with no amount is not a blank row
+    assert "Enter a debit or a credit amount." in html(response)
+    lines[2] = ("", "", "", "")
+    assert book.client(book.finance).post(book.url("journal_new"), gj(book, lines)).status_code == 302
+
+
+def test_a_three_decimal_currency_accepts_three_decimals(book):
+    with book.ctx():
+        CustomerFactory(organization=book.org, code="KW", currency="KWD")
+    lines = [("ar", "KW", "1.234", ""), ("revenue", "", "", "1.234")]
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, lines, currency="KWD"))
+    assert response.status_code == 302
+    with book.ctx():
+        entry = JournalEntry.objects.filter(organization=book.org).order_by("-seq").first()
+        assert {line.currency for line in entry.lines.all()} == {"KWD"}
+
+
+# --- Reversal ------------------------------------------------------------------------------
+
+def manual_entry(book):
+    with book.ctx():
+        acc = system_accounts(book.org)
+        return ledger.post(book.org, [ledger.Line(acc["ar"], Decimal("8.00"), book.customer),
+                                      ledger.Line(acc["late_fee"], Decimal("-8.00"))],
+                           effective_date=date.today(), idempotency_key=f"gj:{uuid.uuid4().hex}", memo="Fee",
+                           source=(MANUAL_SOURCE, None), reason="late", actor=book.owner)
+
+
+def test_finance_reverses_a_manual_entry_once_with_a_reason(book):
+    entry = manual_entry(book)
+    client = book.client(book.finance)
+    page = html(client.get(book.url("journal_entry", pk=entry.pk)))
+    assert "Reverse this entry" in page and "data-confirm" in page
+    response = client.post(book.url("journal_reverse", pk=entry.pk), {"reason": "charged by mistake"})
+    assert response.status_code == 302
+    with book.ctx():
+        reversal = JournalEntry.objects.get(reverses=entry)
+        assert reversal.reason == "charged by mistake" and reversal.actor_id == book.finance.pk
+        assert response.url == book.url("journal_entry", pk=reversal.pk)
+        assert ledger.customer_balance(book.customer) == Decimal("-59.50")
+    again = client.post(book.url("journal_reverse", pk=entry.pk), {"reason": "twice"}, follow=True)
+    assert "already been reversed" in html(again)
+    with book.ctx():
+        assert JournalEntry.objects.filter(reverses=entry).count() == 1
+    page = html(client.get(book.url("journal_entry", pk=entry.pk)))
+    assert "Reverse this entry" not in page
+
+
+def test_a_reversal_needs_a_reason(book):
+    entry = manual_entry(book)
+    before = entry_count(book)
+    response = book.client(book.finance).post(book.url("journal_reverse", pk=entry.pk), {"reason": "  "})
+    assert response.status_code == 400 and entry_count(book) == before
+    assert "This field is required." in html(response) or "Say why" in html(response)
+
+
+def test_a_reversal_itself_cannot_be_reversed(book):
+    entry = manual_entry(book)
+    with book.ctx():
+        reversal = ledger.reverse(entry, reason="oops")
+    before = entry_count(book)
+    client = book.client(book.owner)
+    assert "Reverse this entry" not in html(client.get(book.url("journal_entry", pk=reversal.pk)))
+    response = client.post(book.url("journal_reverse", pk=reversal.pk), {"reason": "x"}, follow=True)
+    assert "is itself a reversal" in html(response) and entry_count(book) == before
+
+
+def test_an_entry_posted_by_a_document_is_not_reversed_from_the_journal(book):
+    entry = book.entries[0]
+    before = entry_count(book)
+    client = book.client(book.owner)
+    assert "Reverse this entry" not in html(client.get(book.url("journal_entry", pk=entry.pk)))
+    response = client.post(book.url("journal_reverse", pk=entry.pk), {"reason": "x"}, follow=True)
+    assert "posted by a document" in html(response) and entry_count(book) == before
+
+
+# --- Chart of accounts ---------------------------------------------------------------------
+
+def test_everyone_sees_the_chart_with_balances_only_owners_get_the_controls(book):
+    page = html(book.client(book.viewer).get(book.url("chart_of_accounts")))
+    assert "Accounts receivable" in page and "59.50" in page and "Cr" in page
+    assert "Add an account" not in page
+    assert "Add an account" not in html(book.client(book.finance).get(book.url("chart_of_accounts")))
+    assert "Add an account" in html(book.client(book.owner).get(book.url("chart_of_accounts")))
+
+
+def test_owner_adds_renames_and_deletes_an_unused_account(book):
+    client = book.client(book.owner)
+    response = client.post(book.url("account_create"), {"new-code": "6200", "new-name": "  Bank   fees ",
+                                                         "new-type": "expense"})
+    assert response.status_code == 302
+    with book.ctx():
+        account = Account.objects.get(organization=book.org, code="6200")
+        assert account.name == "Bank fees" and account.type == AccountType.EXPENSE and not account.is_system
+    response = client.post(book.url("account_edit", pk=account.pk), {"code": "6210", "name": "Card fees",
+                                                                     "type": "expense"})
+    assert response.status_code == 302
+    page = html(client.get(book.url("chart_of_accounts")))
+    assert book.url("account_delete", pk=account.pk) in page
+    assert client.post(book.url("account_delete", pk=account.pk)).status_code == 302
+    with book.ctx():
+        assert not Account.objects.filter(pk=account.pk).exists()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"new-code": "1100", "new-name": "Other", "new-type": "asset"}, "Code 1100 is already used by"),
+    ({"new-code": "", "new-name": "Other", "new-type": "asset"}, "This field is required."),
+    ({"new-code": "12 34", "new-name": "Other", "new-type": "asset"}, "Use 1–10 letters"),
+    ({"new-code": "12345678901", "new-name": "Other", "new-type": "asset"}, "at most 10 characters"),
+    ({"new-code": "7000", "new-name": "   ", "new-type": "asset"}, "This field is required."),
+    ({"new-code": "7000", "new-name": "Other", "new-type": "gold"}, "Select a valid choice."),
+])
+def test_adding_a_bad_account_is_refused_with_a_clear_error(book, data, message):
+    with book.ctx():
+        before = Account.objects.filter(organization=book.org).count()
+    response = book.client(book.owner).post(book.url("account_create"), data)
+    assert response.status_code == 400 and message in html(response)
+    with book.ctx():
+        assert Account.objects.filter(organization=book.org).count() == before
+
+
+def test_a_code_is_unique_ignoring_case_also_when_renaming(book):
+    client = book.client(book.owner)
+    client.post(book.url("account_create"), {"new-code": "AB-1", "new-name": "One", "new-type": "expense"})
+    response = client.post(book.url("account_create"), {"new-code": "ab-1", "new-name": "Two", "new-type": "expense"})
+    assert response.status_code == 400 and "Code AB-1 is already used by “One”" in html(response)
+    with book.ctx():
+        bank = system_accounts(book.org)["bank"]
+    response = client.post(book.url("account_edit", pk=bank.pk), {"code": "1100", "name": "Bank", "type": "asset"})
+    assert response.status_code == 400 and "already used by" in html(response)
+
+
+def test_a_system_account_can_be_renamed_but_not_retyped_or_deleted(book):
+    client = book.client(book.owner)
+    with book.ctx():
+        ar = system_accounts(book.org)["ar"]
+    response = client.post(book.url("account_edit", pk=ar.pk), {"code": "1100", "name": "Debtors",
+                                                                "type": "expense"})
+    assert response.status_code == 302
+    with book.ctx():
+        ar.refresh_from_db()
+        assert (ar.name, ar.type, ar.system_key) == ("Debtors", AccountType.ASSET, "ar")
+    assert book.url("account_delete", pk=ar.pk) not in html(client.get(book.url("chart_of_accounts")))
+    response = client.post(book.url("account_delete", pk=ar.pk), follow=True)
+    assert "system account" in html(response)
+    with book.ctx():
+        assert Account.objects.filter(pk=ar.pk).exists()
+
+
+def test_an_account_with_postings_is_not_deleted(book):
+    with book.ctx():
+        account = Account.objects.create(organization=book.org, code="4300", name="Other income",
+                                         type=AccountType.INCOME)
+        acc = system_accounts(book.org)
+        ledger.post(book.org, [ledger.Line(acc["bank"], Decimal("1.00")), ledger.Line(account, Decimal("-1.00"))],
+                    effective_date=date.today(), idempotency_key="other-income")
+    client = book.client(book.owner)
+    assert book.url("account_delete", pk=account.pk) not in html(client.get(book.url("chart_of_accounts")))
+    response = client.post(book.url("account_delete", pk=account.pk), follow=True)
+    assert "has journal entries" in html(response)
+    with book.ctx():
+        assert Account.objects.filter(pk=account.pk).exists()
+    # ...and its type is fixed.
+    response = client.post(book.url("account_edit", pk=account.pk), {"code": "4300", "name": "Misc income",
+                                                                     "type": "expense"})
+    with book.ctx():
+        account.refresh_from_db()
+        assert (account.name, account.type) == ("Misc income", AccountType.INCOME)
+
+
+def test_another_organizations_account_is_404(book):
+    from tests.factories import make_org
+
+    other, _ = make_org()
+    from ledger_site.tenancy import tenant_context
+
+    with tenant_context(other):
+        foreign = system_accounts(other)["bank"]
+    client = book.client(book.owner)
+    assert client.get(book.url("account_edit", pk=foreign.pk)).status_code == 404
+    assert client.post(book.url("account_delete", pk=foreign.pk)).status_code == 404
+
+
+# --- Who may write -------------------------------------------------------------------------
+
+def test_viewer_gets_403_on_every_ledger_write_and_nothing_changes(book):
+    entry = manual_entry(book)
+    with book.ctx():
+        spare = Account.objects.create(organization=book.org, code="7777", name="Spare", type=AccountType.EXPENSE)
+    before = entry_count(book)
+    client = book.client(book.viewer)
+    writes = [
+        ("get", book.url("journal_new"), None),
+        ("post", book.url("journal_new"), gj(book, GOOD)),
+        ("post", book.url("journal_reverse", pk=entry.pk), {"reason": "x"}),
+        ("post", book.url("ledger_verify"), {}),
+        ("post", book.url("account_create"), {"new-code": "7000", "new-name": "X", "new-type": "asset"}),
+        ("get", book.url("account_edit", pk=spare.pk), None),
+        ("post", book.url("account_edit", pk=spare.pk), {"code": "7777", "name": "Y", "type": "expense"}),
+        ("post", book.url("account_delete", pk=spare.pk), {}),
+    ]
+    for method, url, data in writes:
+        response = getattr(client, method)(url, data) if data is not None else getattr(client, method)(url)
+        assert response.status_code == 403, (method, url)
+    assert entry_count(book) == before
+    with book.ctx():
+        spare.refresh_from_db()
+        assert spare.name == "Spare"
+    page = html(client.get(book.url("journal_entry", pk=entry.pk)))
+    assert "Reverse this entry" not in page
+
+
+def test_finance_may_post_but_not_change_the_chart_or_verify(book):
+    client = book.client(book.finance)
+    assert client.get(book.url("journal_new")).status_code == 200
+    assert client.post(book.url("account_create"), {"new-code": "7000", "new-name": "X",
+                                                    "new-type": "asset"}).status_code == 403
+    assert client.post(book.url("ledger_verify")).status_code == 403
+
+
+def test_journal_sale_from_helpers_is_listed_for_viewers(book):
+    with book.ctx():
+        extra = sale(book.org, book.customer, "1.00")
+    page = html(book.client(book.viewer).get(book.url("journal")))
+    assert f">#{extra.seq}</a>" in page
