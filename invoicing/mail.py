@@ -164,7 +164,7 @@ def can_retry(delivery: EmailDelivery, now=None) -> bool:
 def deliver(delivery_id: int) -> str:
     """Send one delivery (the caller has entered its organization's tenant context)."""
     with transaction.atomic():
-        delivery = (EmailDelivery.objects.select_for_update(skip_locked=True)
+        delivery = (EmailDelivery.objects.select_for_update(skip_locked=True, of=("self",))
                     .select_related("invoice", "invoice__organization", "invoice__customer", "organization")
                     .filter(pk=delivery_id).first())
         if delivery is None:

@@ -1,6 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on 127.0.0.1, on a free port, collecting messages.
 
-    def test_x(smtp_server, settings):      # the fixture also points Django's e-mail at it
+    smtp_server = pytest.fixture(smtp_server_fixture)
+    def test_x(smtp_server):                # the fixture also points Django's e-mail at it
         ...
         message = smtp_server.messages[0]   # email.message.EmailMessage (policy=default)
 
@@ -14,7 +15,6 @@ import socket
 import threading
 import time
 
-import pytest
 from aiosmtpd.controller import Controller
 
 
@@ -77,8 +77,8 @@ def use_smtp(settings, port: int) -> None:
     settings.EMAIL_TIMEOUT = 5
 
 
-@pytest.fixture
-def smtp_server(settings):
+def smtp_server_fixture(settings):
+    """Fixture body: `smtp_server = pytest.fixture(smtp_server_fixture)` in a test module."""
     server = SmtpServer().start()
     use_smtp(settings, server.port)
     try:
