@@ -1,0 +1,171 @@
+"""The customer's signed public link: opens one invoice without login; tampered, revoked or
+foreign tokens get 404; the first view is recorded once."""
+
+import hashlib
+
+import pytest
+from django.core import signing
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from invoicing import public
+from invoicing.models import InvoiceEvent
+from invoicing.models_documents import PublicLink, StoredDocument
+from invoicing.services import InvoiceError, void_invoice
+from ledger_site.tenancy import tenant_context
+from tests.documents_helpers import documents_world, make_billing_customer, make_billing_org, pdf_pages_text
+from tests.invoicing_helpers import draft, issued
+
+world = pytest.fixture(documents_world)
+
+LINES = (("Consulting — March", "12.5", "95.00", "20"), ("Hosting", "1", "49.00", "20"))
+
+
+def link_for(world, invoice):
+    with world.ctx():
+        return public.ensure_link(invoice)
+
+
+def test_the_link_shows_the_invoice_and_its_pdf_without_login(world, client):
+    invoice = issued(world.org, world.customer, lines=LINES)
+    link = link_for(world, invoice)
+    url = public.link_path(link)
+    response = client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert invoice.number in page and "Consulting — March" in page and "Hosting" in page
+    assert "1,483.80 EUR" in page  # amount due: (1,187.50 + 49.00) × 1.2
+    assert 'data-status="open"' in page and "Northwind Tools Ltd" in page
+    assert response["X-Robots-Tag"] == "noindex, nofollow" and response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+
+    pdf = client.get(url + "pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    with world.ctx():
+        stored = StoredDocument.objects.get(invoice=invoice)
+    assert hashlib.sha256(pdf.content).hexdigest() == stored.sha256
+    assert invoice.number in pdf_pages_text(pdf.content)[0]
+
+
+def test_the_first_view_is_recorded_as_viewed_once(world, client):
+    invoice = issued(world.org, world.customer, lines=LINES)
+    link = link_for(world, invoice)
+    url = public.link_path(link)
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    assert client.get(url + "pdf").status_code == 200
+    with world.ctx():
+        events = list(InvoiceEvent.objects.filter(invoice=invoice, kind="viewed"))
+        link.refresh_from_db()
+    assert len(events) == 1 and events[0].actor is None
+    assert link.view_count == 4 and link.first_viewed_at is not None and link.last_viewed_at >= link.first_viewed_at
+
+
+def test_a_member_previewing_the_link_is_not_the_customer_viewing_it(world, client):
+    invoice = issued(world.org, world.customer, lines=LINES)
+    url = public.link_path(link_for(world, invoice))
+    client.force_login(world.viewer)
+    assert client.get(url).status_code == 200
+    with world.ctx():
+        assert not InvoiceEvent.objects.filter(invoice=invoice, kind="viewed").exists()
+
+
+def test_a_tampered_token_is_404_before_any_query(world, client, django_assert_num_queries):
+    invoice = issued(world.org, world.customer, lines=LINES)
+    link = link_for(world, invoice)
+    token = public.make_token(link)
+    value, signature = token.rsplit(":", 1)
+    org_id, link_id, nonce = value.split(".")
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for bad in [f"{value}:{flipped}", f"{org_id}.{int(link_id) + 1}.{nonce}:{signature}",
+                f"{org_id}.{link_id}.{nonce}x:{signature}", value, "nonsense", token + "x"]:
+        assert client.get(f"/p/{bad}/").status_code == 404, bad
+        assert client.get(f"/p/{bad}/pdf").status_code == 404, bad
+    with django_assert_num_queries(0):
+        assert public.parse_token(f"{value}:{flipped}") is None
+    with world.ctx():
+        assert not InvoiceEvent.objects.filter(invoice=invoice, kind="viewed").exists()
+
+
+def test_a_revoked_link_is_404_and_a_new_link_is_a_new_url(world, client):
+    invoice = issued(world.org, world.customer, lines=LINES)
+    old_url = public.link_path(link_for(world, invoice))
+    assert client.get(old_url).status_code == 200
+    client.force_login(world.finance)
+    revoke = world.url("invoice_link_revoke", pk=invoice.pk)
+    assert client.get(revoke).status_code == 200  # the confirmation step changes nothing
+    client.logout()
+    assert client.get(old_url).status_code == 200
+    client.force_login(world.finance)
+    assert client.post(revoke).status_code == 302
+    client.logout()
+    assert client.get(old_url).status_code == 404
+    assert client.get(old_url + "pdf").status_code == 404
+    client.force_login(world.finance)
+    assert client.post(world.url("invoice_link_create", pk=invoice.pk)).status_code == 302
+    with world.ctx():
+        new = PublicLink.objects.get(invoice=invoice, revoked_at__isnull=True)
+        assert InvoiceEvent.objects.filter(invoice=invoice, kind="link_revoked").count() == 1
+    client.logout()
+    assert public.link_path(new) != old_url
+    assert client.get(public.link_path(new)).status_code == 200
+    assert client.get(old_url).status_code == 404
+
+
+def test_another_organizations_token_is_404(world, client):
+    mine = issued(world.org, world.customer, lines=LINES)
+    my_link = link_for(world, mine)
+    other, _ = make_billing_org(name="Other Ltd")
+    with tenant_context(other):
+        theirs_invoice = issued(other, make_billing_customer(other), lines=LINES)
+        theirs = public.ensure_link(theirs_invoice)
+    # A genuinely signed token that names my organization with their link's id and nonce:
+    forged = signing.Signer(salt=public.SALT, algorithm="sha256").sign(f"{world.org.pk}.{theirs.pk}.{theirs.nonce}")
+    assert client.get(f"/p/{forged}/").status_code == 404
+    assert client.get(f"/p/{forged}/pdf").status_code == 404
+    # ... and theirs with my link's id: also 404
+    forged = signing.Signer(salt=public.SALT, algorithm="sha256").sign(f"{other.pk}.{my_link.pk}.{my_link.nonce}")
+    assert client.get(f"/p/{forged}/").status_code == 404
+    # their real token works: it is the organization that decides, not the id
+    assert client.get(public.link_path(theirs)).status_code == 200
+
+
+def test_row_level_security_hides_other_organizations_links_even_without_a_filter(world):
+    other, _ = make_billing_org(name="Other Ltd")
+    with tenant_context(other):
+        theirs = public.ensure_link(issued(other, make_billing_customer(other), lines=LINES))
+    with world.ctx():
+        assert not PublicLink.objects.filter(pk=theirs.pk).exists()
+        assert public.find_link(world.org.pk, theirs.pk, theirs.nonce) is None
+    with tenant_context(other):
+        assert public.find_link(other.pk, theirs.pk, theirs.nonce) is not None
+
+
+def test_drafts_have_no_link_and_void_invoices_show_as_void(world, client):
+    with pytest.raises(InvoiceError):
+        public.ensure_link(draft(world.org, world.customer))
+    invoice = issued(world.org, world.customer, lines=LINES)
+    link = link_for(world, invoice)
+    with world.ctx():
+        void_invoice(invoice, "Issued by mistake")
+    page = client.get(public.link_path(link)).content.decode()
+    assert 'data-status="void"' in page and "Nothing is owed" in page
+
+
+def test_one_active_link_per_invoice_and_only_finance_creates_or_revokes(world, client):
+    invoice = issued(world.org, world.customer, lines=LINES)
+    client.force_login(world.viewer)
+    assert client.post(world.url("invoice_link_create", pk=invoice.pk)).status_code == 403
+    assert client.post(world.url("invoice_link_revoke", pk=invoice.pk)).status_code == 403
+    client.force_login(world.finance)
+    assert client.get(world.url("invoice_link_create", pk=invoice.pk)).status_code == 405
+    client.post(world.url("invoice_link_create", pk=invoice.pk))
+    client.post(world.url("invoice_link_create", pk=invoice.pk))
+    with world.ctx():
+        assert PublicLink.objects.filter(invoice=invoice).count() == 1
+
+
+@settings(deadline=None, max_examples=200)
+@given(token=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=120))
+def test_property_no_made_up_token_parses(token):
+    assert public.parse_token(token) is None
