@@ -10,6 +10,7 @@ org_patterns = [
     path("", include("invoicing.urls_documents")),  # invoice PDF, e-mail, public link, logo
     path("invoices/", include("invoicing.urls")),
     path("settings/", include("invoicing.urls_settings")),
+    path("payments/", include("payments.urls")),
 ]
 
 urlpatterns = [

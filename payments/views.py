@@ -1,0 +1,472 @@
+"""Payments pages: the list (filters, totals, CSV), recording a payment with its allocation,
+the payment page, applying credit later, un-applying, refunds, reversals and the receipt PDF.
+
+Reading is for every member; every change is a POST by finance staff or owners, and the
+destructive ones (reverse, un-apply) first show a confirmation page holding the form. Every
+write form carries a per-rendered-form key, so a double submission acts once.
+"""
+
+import csv
+from datetime import date
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.ledger import LedgerError
+from accounts.models import Customer, Role
+from accounts.money import format_money, quantum
+from accounts.permissions import can, org_view
+from invoicing.models import CreditNote, Invoice
+from ledger_site.tenancy import tenant_context
+from payments.forms import (
+    AllocationModeForm,
+    PaymentFilterForm,
+    PaymentForm,
+    RefundForm,
+    ReverseForm,
+    UnapplyForm,
+    manual_amounts,
+    new_key,
+)
+from payments.models import Allocation, Payment
+from payments.services import (
+    _OPEN,
+    AUTO,
+    MANUAL,
+    DuplicateSubmission,
+    apply_source,
+    apply_unapplied_credit,
+    build_plan,
+    customer_unapplied_credit,
+    open_invoices,
+    record_payment,
+    refund_payment,
+    reverse_payment,
+    unapply_allocation,
+)
+
+PAGE_SIZE = 50
+
+
+def get_payment(request, pk) -> Payment:
+    return get_object_or_404(
+        Payment.objects.select_related("customer", "deposit_account", "entry", "reversal_entry", "created_by"),
+        organization=request.org, pk=pk)
+
+
+def _detail(request, payment):
+    return redirect("payment_detail", org_slug=request.org.slug, pk=payment.pk)
+
+
+def _error_text(e: LedgerError) -> str:
+    return " ".join(e.messages)
+
+
+# --- List and export ---------------------------------------------------------------------------
+
+def filter_payments(org, data):
+    form = PaymentFilterForm(data or None, org=org)
+    payments = Payment.objects.filter(organization=org)
+    if form.is_valid():
+        f = form.cleaned_data
+        if f["q"]:
+            payments = payments.filter(reference__icontains=f["q"].strip())
+        if f["date_from"]:
+            payments = payments.filter(received_date__gte=f["date_from"])
+        if f["date_to"]:
+            payments = payments.filter(received_date__lte=f["date_to"])
+        if f["customer"]:
+            payments = payments.filter(customer=f["customer"])
+        if f["method"]:
+            payments = payments.filter(method=f["method"])
+        if f["account"]:
+            payments = payments.filter(deposit_account=f["account"])
+        if f["unapplied"]:
+            payments = payments.filter(reversed_at__isnull=True).annotate(open_amount=_OPEN).filter(
+                open_amount__gt=0)
+    return form, payments
+
+
+@org_view(Role.VIEWER)
+def payment_list(request):
+    form, payments = filter_payments(request.org, request.GET)
+    live = Q(reversed_at__isnull=True)
+    totals = list(payments.order_by().values("currency").annotate(
+        count=Count("pk"), received=Sum("amount", filter=live), unapplied=Sum(_OPEN, filter=live),
+        reversed=Count("pk", filter=~live)).order_by("currency"))
+    rows = payments.select_related("customer", "deposit_account").order_by("-received_date", "-pk")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "payments/payment_list.html", {
+        "form": form, "page": page, "totals": totals, "query": query.urlencode(),
+        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "any_payment": Payment.objects.filter(organization=request.org).exists(),
+        "can_act": can(request, Role.FINANCE),
+    })
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_safe(text: str) -> str:
+    """Keep spreadsheet apps from running user text as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+CSV_HEADER = ["id", "received_date", "customer_code", "customer", "currency", "amount", "allocated", "refunded",
+              "unapplied", "method", "reference", "deposited_to", "status", "reversed_on", "reversal_reason"]
+
+
+@org_view(Role.VIEWER)
+def payment_export(request):
+    """The filtered payments as CSV, streamed in chunks: works for any size."""
+    _form, payments = filter_payments(request.org, request.GET)
+    ids = payments.values("pk")
+    org, user = request.org, request.user
+
+    def rows():
+        writer = csv.writer(_Echo())
+        yield writer.writerow(CSV_HEADER)
+        # The body streams after the view and the tenancy middleware returned: act for the
+        # organization again while reading.
+        with tenant_context(org, user):
+            qs = (Payment.objects.filter(organization=org, pk__in=ids)
+                  .select_related("customer", "deposit_account").order_by("received_date", "pk"))
+            for p in qs.iterator(chunk_size=2000):
+                yield writer.writerow([
+                    p.pk, p.received_date.isoformat(), _csv_safe(p.customer.code), _csv_safe(p.customer.name),
+                    p.currency, p.amount, p.amount_allocated, p.amount_refunded, p.unapplied, p.method,
+                    _csv_safe(p.reference), p.deposit_account.code, status_of(p),
+                    timezone.localtime(p.reversed_at).date().isoformat() if p.reversed_at else "",
+                    _csv_safe(p.reversal_reason),
+                ])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="payments-{org.slug}-{date.today():%Y%m%d}.csv"'
+    return response
+
+
+def status_of(payment: Payment) -> str:
+    if payment.reversed_at:
+        return "reversed"
+    if payment.unapplied == 0:
+        return "applied"
+    if payment.amount_allocated or payment.amount_refunded:
+        return "partly_applied"
+    return "unapplied"
+
+
+# --- Record a payment (with its allocation) ------------------------------------------------------
+
+def _chosen_customer(org, raw):
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, Customer):
+        return raw
+    raw = str(raw)
+    if not raw.isdigit():
+        return None
+    return Customer.objects.filter(organization=org, archived_at__isnull=True, pk=int(raw)).first()
+
+
+def _allocation_screen(invoices, available, currency, mode, manual, preview, data=None):
+    plan = build_plan(invoices, available, currency, mode, manual)
+    if mode == MANUAL and data is not None:
+        for row in plan.rows:
+            row.raw = data.get(f"alloc-{row.invoice.pk}", "")[:40]
+    return {"plan": plan, "mode": mode, "preview": preview, "currency": currency}
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def payment_create(request):
+    org = request.org
+    if request.method == "POST":
+        data = request.POST.copy()
+        action = data.get("action", "save")
+        customer = _chosen_customer(org, data.get("customer"))
+        adjusted = False
+        if action == "preview" and customer and data.get("currency", "").upper() != customer.currency:
+            data["currency"] = customer.currency  # the preview follows the chosen customer
+            adjusted = True
+        form = PaymentForm(data, org=org)
+        valid = form.is_valid()
+        if adjusted:
+            messages.info(request, _("Currency set to %(cur)s, the currency %(name)s pays in.")
+                          % {"cur": customer.currency, "name": customer.name})
+        mode = data.get("mode") if data.get("mode") in (AUTO, MANUAL) else AUTO
+        manual = manual_amounts(data) if mode == MANUAL else {}
+    else:
+        action, valid, mode, manual = None, False, AUTO, {}
+        customer = _chosen_customer(org, request.GET.get("customer"))
+        form = PaymentForm(org=org, initial={
+            "customer": customer, "currency": customer.currency if customer else org.base_currency,
+            "received_date": timezone.localdate(), "mode": AUTO, "idempotency_key": new_key(),
+        })
+        form.initial["deposit_account"] = next((a.pk for a in form.accounts if a.system_key == "bank"), None)
+    amount = form.cleaned_data.get("amount") if valid or hasattr(form, "cleaned_data") else None
+    currency = customer.currency if customer else org.base_currency
+    invoices = list(open_invoices(customer)) if customer else []
+    screen = _allocation_screen(invoices, amount or Decimal(0), currency, mode, manual,
+                                preview=action == "preview", data=request.POST if action else None)
+    if action == "save" and valid:
+        key = form.cleaned_data["idempotency_key"]
+        done = Payment.objects.filter(organization=org, idempotency_key=key).first()
+        if done is not None:
+            messages.info(request, _("This payment was already recorded; it was not recorded again."))
+            return _detail(request, done)
+        plan = screen["plan"]
+        if mode == MANUAL and not plan.ok:
+            form.add_error(None, _("Fix the amounts to apply below."))
+        else:
+            f = form.cleaned_data
+            try:
+                payment = record_payment(
+                    org, f["customer"], amount=f["amount"], currency=f["currency"], received_date=f["received_date"],
+                    method=f["method"], deposit_account=f["deposit_account"], reference=f["reference"],
+                    notes=f["notes"], idempotency_key=key, actor=request.user,
+                    allocation=AUTO if mode == AUTO else {k: v for k, v in manual.items() if v},
+                )
+            except LedgerError as e:
+                form.add_error(None, _error_text(e))
+            else:
+                messages.success(request, _recorded_message(payment))
+                return _detail(request, payment)
+    return render(request, "payments/payment_form.html", {
+        "form": form, "customer": customer, **screen,
+        "existing_credit": customer_unapplied_credit(customer) if customer else Decimal(0),
+    })
+
+
+def _recorded_message(payment: Payment) -> str:
+    cur = payment.currency
+    if payment.amount_allocated and payment.unapplied:
+        return _("Payment of %(amount)s recorded: %(applied)s applied, %(left)s left as unapplied credit.") % {
+            "amount": format_money(payment.amount, cur), "applied": format_money(payment.amount_allocated, cur),
+            "left": format_money(payment.unapplied, cur)}
+    if payment.amount_allocated:
+        return _("Payment of %(amount)s recorded and applied in full.") % {"amount": format_money(payment.amount,
+                                                                                                   cur)}
+    return _("Payment of %(amount)s recorded as unapplied credit.") % {"amount": format_money(payment.amount, cur)}
+
+
+# --- The payment page ------------------------------------------------------------------------------
+
+@org_view(Role.VIEWER)
+def payment_detail(request, pk):
+    payment = get_payment(request, pk)
+    allocations = list(Allocation.objects.filter(payment=payment).select_related("invoice", "reversed_by")
+                       .order_by("created_at", "pk"))
+    return render(request, "payments/payment_detail.html", {
+        "payment": payment, "allocations": allocations, "status": status_of(payment),
+        "refunds": list(payment.refunds.select_related("account").order_by("refund_date", "pk")),
+        "can_act": can(request, Role.FINANCE),
+    })
+
+
+# --- Apply credit later ----------------------------------------------------------------------------
+
+def _apply_screen(request, source, back_url, title):
+    invoices = list(open_invoices(source.customer))
+    post = request.method == "POST"
+    form = AllocationModeForm(request.POST if post else None, initial={"mode": AUTO, "idempotency_key": new_key()})
+    mode = request.POST.get("mode") if post and request.POST.get("mode") in (AUTO, MANUAL) else AUTO
+    manual = manual_amounts(request.POST) if post and mode == MANUAL else {}
+    action = request.POST.get("action", "save") if post else None
+    screen = _allocation_screen(invoices, source.unapplied, source.currency, mode, manual,
+                                preview=action == "preview", data=request.POST if post else None)
+    if action == "save" and form.is_valid():
+        plan = screen["plan"]
+        if mode == MANUAL and not plan.ok:
+            form.add_error(None, _("Fix the amounts to apply below."))
+        else:
+            try:
+                made = apply_source(source, AUTO if mode == AUTO else {k: v for k, v in manual.items() if v},
+                                    actor=request.user, idempotency_key=form.cleaned_data["idempotency_key"])
+            except DuplicateSubmission as e:
+                messages.info(request, _error_text(e))
+                return redirect(back_url)
+            except LedgerError as e:
+                form.add_error(None, _error_text(e))
+            else:
+                total = sum((m.amount for m in made), Decimal(0))
+                messages.success(request, _("%(amount)s applied to %(n)s invoice(s).")
+                                 % {"amount": format_money(total, source.currency), "n": len(made)})
+                return redirect(back_url)
+    return render(request, "payments/apply.html", {
+        "form": form, "source": source, "customer": source.customer, "back_url": back_url, "title": title,
+        "is_payment": isinstance(source, Payment), **screen,
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def payment_apply(request, pk):
+    payment = get_payment(request, pk)
+    back = reverse("payment_detail", kwargs={"org_slug": request.org.slug, "pk": payment.pk})
+    if payment.reversed_at or payment.unapplied <= 0:
+        messages.info(request, _("This payment has nothing left to apply."))
+        return redirect(back)
+    return _apply_screen(request, payment, back, _("Apply payment %(ref)s") % {
+        "ref": payment.reference or f"#{payment.pk}"})
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def credit_note_apply(request, pk):
+    note = get_object_or_404(CreditNote.objects.select_related("customer"), organization=request.org, pk=pk)
+    back = reverse("customer_detail", kwargs={"org_slug": request.org.slug, "pk": note.customer_id})
+    if note.unapplied <= 0:
+        messages.info(request, _("Credit note %(n)s has nothing left to apply.") % {"n": note.number})
+        return redirect(back)
+    return _apply_screen(request, note, back, _("Apply credit note %(n)s") % {"n": note.number})
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def invoice_apply_credit(request, pk):
+    """Apply the customer's unapplied credit to one invoice (offered when the invoice is issued)."""
+    invoice = get_object_or_404(Invoice, organization=request.org, pk=pk)
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        target = reverse("invoice_detail", kwargs={"org_slug": request.org.slug, "pk": invoice.pk})
+    try:
+        made = apply_unapplied_credit(invoice, actor=request.user,
+                                      idempotency_key=request.POST.get("idempotency_key", ""))
+    except DuplicateSubmission as e:
+        messages.info(request, _error_text(e))
+    except LedgerError as e:
+        messages.error(request, _error_text(e))
+    else:
+        if made:
+            total = sum((m.amount for m in made), Decimal(0))
+            messages.success(request, _("%(amount)s of unapplied credit applied to %(n)s.")
+                             % {"amount": format_money(total, invoice.currency), "n": invoice})
+        else:
+            messages.info(request, _("There was no unapplied credit to apply, or nothing is due."))
+    return redirect(target)
+
+
+# --- Un-apply, refund, reverse -----------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def allocation_unapply(request, pk):
+    allocation = get_object_or_404(Allocation.objects.select_related("invoice", "payment", "credit_note",
+                                                                     "reversed_by"),
+                                   organization=request.org, pk=pk, amount__gt=0)
+    if allocation.payment_id:
+        back = reverse("payment_detail", kwargs={"org_slug": request.org.slug, "pk": allocation.payment_id})
+    else:
+        back = reverse("invoice_detail", kwargs={"org_slug": request.org.slug, "pk": allocation.invoice_id})
+    if hasattr(allocation, "reversed_by"):
+        messages.info(request, _("This application was already undone."))
+        return redirect(back)
+    form = UnapplyForm(request.POST or None, initial={"idempotency_key": new_key()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            unapply_allocation(allocation, form.cleaned_data["reason"], actor=request.user,
+                               idempotency_key=form.cleaned_data["idempotency_key"])
+        except DuplicateSubmission as e:
+            messages.info(request, _error_text(e))
+            return redirect(back)
+        except LedgerError as e:
+            form.add_error(None, _error_text(e))
+        else:
+            messages.success(request, _("%(amount)s un-applied from %(n)s; it is unapplied credit again.")
+                             % {"amount": format_money(allocation.amount, allocation.invoice.currency),
+                                "n": allocation.invoice})
+            return redirect(back)
+    return render(request, "payments/confirm.html", {
+        "form": form, "back_url": back, "danger": True, "button": _("Un-apply"),
+        "title": _("Un-apply %(amount)s from %(n)s?") % {
+            "amount": format_money(allocation.amount, allocation.invoice.currency), "n": allocation.invoice},
+        "question": _("The invoice owes this amount again and the money becomes unapplied credit. The original "
+                      "application stays on record, with a reversing row next to it."),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def payment_refund(request, pk):
+    payment = get_payment(request, pk)
+    if payment.reversed_at or payment.unapplied <= 0:
+        messages.info(request, _("This payment has no unapplied credit to refund."))
+        return _detail(request, payment)
+    form = RefundForm(request.POST or None, payment=payment, initial={
+        "amount": payment.unapplied.quantize(quantum(payment.currency)), "refund_date": timezone.localdate(),
+        "method": payment.method, "account": payment.deposit_account, "idempotency_key": new_key()})
+    if request.method == "POST" and form.is_valid():
+        f = form.cleaned_data
+        try:
+            refund = refund_payment(payment, amount=f["amount"], refund_date=f["refund_date"], method=f["method"],
+                                    account=f["account"], reference=f["reference"], notes=f["notes"],
+                                    idempotency_key=f["idempotency_key"], actor=request.user)
+        except LedgerError as e:
+            form.add_error(None, _error_text(e))
+        else:
+            messages.success(request, _("Refund of %(amount)s recorded.") % {
+                "amount": format_money(refund.amount, refund.currency)})
+            return _detail(request, payment)
+    open_due = sum((i.amount_due for i in open_invoices(payment.customer).only("amount_due")), Decimal(0))
+    return render(request, "payments/refund_form.html", {"form": form, "payment": payment, "open_due": open_due})
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def payment_reverse(request, pk):
+    payment = get_payment(request, pk)
+    if payment.reversed_at:
+        messages.info(request, _("This payment was already reversed."))
+        return _detail(request, payment)
+    form = ReverseForm(request.POST or None, initial={"effective_date": timezone.localdate(),
+                                                      "idempotency_key": new_key()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            reverse_payment(payment, reason=form.cleaned_data["reason"], actor=request.user,
+                            effective_date=form.cleaned_data["effective_date"],
+                            idempotency_key=form.cleaned_data["idempotency_key"])
+        except DuplicateSubmission as e:
+            messages.info(request, _error_text(e))
+            return _detail(request, payment)
+        except LedgerError as e:
+            form.add_error(None, _error_text(e))
+        else:
+            messages.success(request, _("Payment reversed. The invoices it paid are open again."))
+            return _detail(request, payment)
+    live = list(Allocation.objects.filter(payment=payment, amount__gt=0, reversed_by__isnull=True)
+                .select_related("invoice").order_by("pk"))
+    return render(request, "payments/confirm.html", {
+        "form": form, "back_url": reverse("payment_detail", kwargs={"org_slug": request.org.slug, "pk": payment.pk}),
+        "danger": True, "button": _("Reverse payment"), "payment": payment, "live": live,
+        "title": _("Reverse payment %(ref)s?") % {"ref": payment.reference or f"#{payment.pk}"},
+        "question": _("Use this when the payment bounced or was recorded by mistake. The receipt is reversed in "
+                      "the ledger (%(amount)s back onto the customer's account), every invoice it paid is "
+                      "open again, and the invoice timelines say why.") % {
+            "amount": format_money(payment.amount, payment.currency)},
+        "blocked": _("Part of this payment was refunded, so it cannot bounce.") if payment.amount_refunded else "",
+    })
+
+
+@org_view(Role.VIEWER)
+def payment_receipt(request, pk):
+    from payments.receipt import render_receipt
+
+    payment = get_payment(request, pk)
+    pdf = render_receipt(payment)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{payment.pk}.pdf"'
+    return response

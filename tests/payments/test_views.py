@@ -1,0 +1,429 @@
+"""Payments pages: recording with preview, the allocation screen, double submits, forged ids,
+refund / reverse / un-apply pages, list filters and CSV, the customer panel, the receipt PDF."""
+
+import io
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts import ledger
+from accounts.chart import system_accounts
+from accounts.models import Role
+from invoicing.credit_notes import credit_amount
+from invoicing.models import Invoice
+from ledger_site.tenancy import tenant_context
+from payments.models import Allocation, Payment, Refund
+from tests.factories import CustomerFactory, add_member, make_org
+from tests.invoicing_helpers import issued
+from tests.payments.helpers import check_invariants, pay, snapshot
+
+pytestmark = pytest.mark.django_db
+TODAY = date.today()
+D = Decimal
+
+
+class Shop:
+    def __init__(self):
+        self.org, self.owner = make_org()
+        self.finance = add_member(self.org, Role.FINANCE)
+        self.viewer = add_member(self.org, Role.VIEWER)
+        with tenant_context(self.org, self.owner):
+            self.customer = CustomerFactory(organization=self.org, name="Acme Ltd")
+            self.bank = system_accounts(self.org)["bank"]
+
+    def ctx(self):
+        return tenant_context(self.org, self.owner)
+
+    def client(self, user=None):
+        c = Client()
+        c.force_login(user or self.finance)
+        return c
+
+    def url(self, name, **kwargs):
+        return reverse(name, kwargs={"org_slug": self.org.slug, **kwargs})
+
+    def invoice(self, amount="100.00", days_ago=0):
+        issue = TODAY - timedelta(days=days_ago)
+        with self.ctx():
+            return issued(self.org, self.customer, [("Work", "1", amount, None)], issue_date=issue,
+                          due_date=issue + timedelta(days=30))
+
+    def form(self, **changes):
+        data = {"customer": self.customer.pk, "amount": "150.00", "currency": "EUR",
+                "received_date": TODAY.isoformat(), "method": "bank_transfer", "deposit_account": self.bank.pk,
+                "reference": "TRX-1", "notes": "", "mode": "auto", "idempotency_key": uuid.uuid4().hex,
+                "action": "save"}
+        data.update(changes)
+        return data
+
+
+@pytest.fixture
+def shop():
+    return Shop()
+
+
+def due(invoice):
+    return Invoice.objects.get(pk=invoice.pk).amount_due
+
+
+def test_record_a_payment_auto_allocated_through_the_form(shop):
+    old, new = shop.invoice("100.00", days_ago=40), shop.invoice("100.00")
+    client = shop.client()
+    response = client.post(shop.url("payment_create"), shop.form())
+    with shop.ctx():
+        payment = Payment.objects.get(organization=shop.org)
+        assert response.status_code == 302 and response.url == shop.url("payment_detail", pk=payment.pk)
+        assert (due(old), due(new)) == (D("0.00"), D("50.00"))
+        assert payment.created_by == shop.finance and payment.reference == "TRX-1"
+        check_invariants(shop.org)
+    page = client.get(response.url)
+    assert "150.00 EUR recorded and applied in full" in page.content.decode()
+
+
+def test_preview_shows_each_invoices_new_amount_due_and_changes_nothing(shop):
+    a, b = shop.invoice("100.00", days_ago=40), shop.invoice("100.00")
+    with shop.ctx():
+        before = snapshot(shop.org)
+    response = shop.client().post(shop.url("payment_create"),
+                                  shop.form(action="preview", mode="manual", **{f"alloc-{a.pk}": "30",
+                                                                                f"alloc-{b.pk}": "100"}))
+    assert response.status_code == 200
+    rows = {r.invoice.pk: r for r in response.context["plan"].rows}
+    assert (rows[a.pk].new_due, rows[b.pk].new_due) == (D("70.00"), D("0.00"))
+    assert response.context["plan"].remaining == D("20.00")
+    html = response.content.decode()
+    assert "70.00 EUR" in html and "20.00 EUR" in html
+    with shop.ctx():
+        assert snapshot(shop.org) == before
+
+
+def test_manual_amounts_through_the_form(shop):
+    a, b = shop.invoice("100.00", days_ago=40), shop.invoice("100.00")
+    response = shop.client().post(shop.url("payment_create"), shop.form(
+        amount="90.00", mode="manual", **{f"alloc-{a.pk}": "", f"alloc-{b.pk}": "60.00"}))
+    assert response.status_code == 302
+    with shop.ctx():
+        assert (due(a), due(b)) == (D("100.00"), D("40.00"))
+        assert Payment.objects.get().unapplied == D("30.00")
+
+
+def test_double_submit_of_one_rendered_form_records_once(shop):
+    invoice = shop.invoice("100.00")
+    data = shop.form(amount="40.00")
+    client = shop.client()
+    first = client.post(shop.url("payment_create"), data)
+    second = client.post(shop.url("payment_create"), data, follow=True)
+    assert first.status_code == 302
+    assert "already recorded" in second.content.decode()
+    with shop.ctx():
+        assert Payment.objects.filter(organization=shop.org).count() == 1
+        assert due(invoice) == D("60.00")
+
+
+def test_the_create_page_renders_a_fresh_key_each_time(shop):
+    client = shop.client()
+    k1 = client.get(shop.url("payment_create")).context["form"]["idempotency_key"].value()
+    k2 = client.get(shop.url("payment_create")).context["form"]["idempotency_key"].value()
+    assert k1 != k2 and len(k1) == 32
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"amount": "0"}, "greater than zero"),
+    ({"amount": "-10"}, "greater than zero"),
+    ({"amount": "1.005"}, "more decimals"),
+    ({"currency": "USD"}, "pays in EUR"),
+    ({"received_date": (TODAY + timedelta(days=30)).isoformat()}, "in the future"),
+    ({"mode": "manual", "alloc-999999": "10"}, "not an open invoice of this customer"),
+    ({"idempotency_key": "not-a-key"}, "submission key"),
+])
+def test_bad_input_in_the_form_gives_a_message_and_changes_nothing(shop, changes, message):
+    shop.invoice("100.00")
+    with shop.ctx():
+        before = snapshot(shop.org)
+    response = shop.client().post(shop.url("payment_create"), shop.form(**changes))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    with shop.ctx():
+        assert snapshot(shop.org) == before
+
+
+def test_manual_amounts_above_the_payment_or_the_amount_due_are_refused(shop):
+    a, b = shop.invoice("100.00"), shop.invoice("100.00")
+    with shop.ctx():
+        before = snapshot(shop.org)
+    client = shop.client()
+    over_due = client.post(shop.url("payment_create"), shop.form(mode="manual", **{f"alloc-{a.pk}": "100.01"}))
+    assert "More than the amount due" in over_due.content.decode()
+    over_payment = client.post(shop.url("payment_create"), shop.form(
+        amount="50.00", mode="manual", **{f"alloc-{a.pk}": "30", f"alloc-{b.pk}": "30"}))
+    assert "more than the 50.00 EUR available" in over_payment.content.decode()
+    with shop.ctx():
+        assert snapshot(shop.org) == before
+
+
+def test_another_organizations_or_customers_invoice_id_is_refused(shop):
+    mine = shop.invoice("100.00")
+    with shop.ctx():
+        theirs = issued(shop.org, CustomerFactory(organization=shop.org), [("W", "1", "80.00", None)])
+    other_org, other_owner = make_org()
+    with tenant_context(other_org, other_owner):
+        foreign = issued(other_org, CustomerFactory(organization=other_org), [("W", "1", "80.00", None)])
+    with shop.ctx():
+        before = snapshot(shop.org)
+    for forged in (theirs.pk, foreign.pk):
+        response = shop.client().post(shop.url("payment_create"), shop.form(
+            mode="manual", **{f"alloc-{forged}": "50.00", f"alloc-{mine.pk}": "10.00"}))
+        assert "not an open invoice of this customer" in response.content.decode()
+    with shop.ctx():
+        assert snapshot(shop.org) == before
+
+
+def test_another_organizations_payment_is_not_found(shop):
+    other_org, other_owner = make_org()
+    with tenant_context(other_org, other_owner):
+        theirs = pay(other_org, CustomerFactory(organization=other_org), "10.00")
+    client = shop.client()
+    for name in ("payment_detail", "payment_refund", "payment_reverse", "payment_apply", "payment_receipt"):
+        assert client.get(shop.url(name, pk=theirs.pk)).status_code == 404
+
+
+def test_viewer_can_read_but_not_write(shop):
+    invoice = shop.invoice()
+    with shop.ctx():
+        payment = pay(shop.org, shop.customer, "30.00", allocation="none")
+    viewer = shop.client(shop.viewer)
+    assert viewer.get(shop.url("payment_list")).status_code == 200
+    assert viewer.get(shop.url("payment_detail", pk=payment.pk)).status_code == 200
+    with shop.ctx():
+        before = snapshot(shop.org)
+    assert viewer.get(shop.url("payment_create")).status_code == 403
+    assert viewer.post(shop.url("payment_create"), shop.form()).status_code == 403
+    assert viewer.post(shop.url("payment_reverse", pk=payment.pk), {"reason": "x"}).status_code == 403
+    assert viewer.post(shop.url("invoice_apply_credit", pk=invoice.pk), {}).status_code == 403
+    with shop.ctx():
+        assert snapshot(shop.org) == before
+    page = viewer.get(shop.url("payment_detail", pk=payment.pk)).content.decode()
+    assert "Reverse (bounced)" not in page and "Receipt PDF" in page
+
+
+def test_reverse_page_confirms_then_reverses_once(shop):
+    invoice = shop.invoice("100.00", days_ago=45)
+    with shop.ctx():
+        payment = pay(shop.org, shop.customer, "100.00", reference="CHQ-77")
+    client = shop.client()
+    page = client.get(shop.url("payment_reverse", pk=payment.pk))
+    assert page.status_code == 200 and invoice.number in page.content.decode()
+    key = page.context["form"]["idempotency_key"].value()
+    data = {"reason": "returned by the bank", "effective_date": TODAY.isoformat(), "idempotency_key": key}
+    assert client.post(shop.url("payment_reverse", pk=payment.pk), data).status_code == 302
+    again = client.post(shop.url("payment_reverse", pk=payment.pk), data, follow=True)
+    assert "already reversed" in again.content.decode()
+    with shop.ctx():
+        assert Payment.objects.get(pk=payment.pk).reversed_at is not None
+        inv = Invoice.objects.get(pk=invoice.pk)
+        assert inv.display_status == "overdue" and inv.amount_due == D("100.00")
+        assert inv.events.filter(kind="payment_reversed").count() == 1
+        check_invariants(shop.org)
+
+
+def test_refund_page(shop):
+    with shop.ctx():
+        payment = pay(shop.org, shop.customer, "80.00", allocation="none")
+    client = shop.client()
+    page = client.get(shop.url("payment_refund", pk=payment.pk))
+    form = page.context["form"]
+    assert form["amount"].value() == D("80.00")
+    data = {"amount": "80.01", "refund_date": TODAY.isoformat(), "method": "bank_transfer", "account": shop.bank.pk,
+            "reference": "RF-9", "notes": "closing the account",
+            "idempotency_key": form["idempotency_key"].value()}
+    refused = client.post(shop.url("payment_refund", pk=payment.pk), data)
+    assert "At most the unapplied 80.00 EUR can be refunded" in refused.content.decode()
+    data["amount"] = "30.00"
+    assert client.post(shop.url("payment_refund", pk=payment.pk), data).status_code == 302
+    assert client.post(shop.url("payment_refund", pk=payment.pk), data).status_code == 302  # the double click
+    with shop.ctx():
+        assert Refund.objects.get().amount == D("30.00")
+        assert Payment.objects.get(pk=payment.pk).unapplied == D("50.00")
+        assert ledger.customer_balance(shop.customer) == D("-50.00")
+
+
+def test_apply_later_and_unapply_pages(shop):
+    with shop.ctx():
+        payment = pay(shop.org, shop.customer, "70.00", allocation="none")
+    a, b = shop.invoice("50.00", days_ago=40), shop.invoice("50.00")
+    client = shop.client()
+    page = client.get(shop.url("payment_apply", pk=payment.pk))
+    key = page.context["form"]["idempotency_key"].value()
+    assert [r.amount for r in page.context["plan"].rows] == [D("50.00"), D("20.00")]
+    data = {"mode": "auto", "idempotency_key": key, "action": "save"}
+    assert client.post(shop.url("payment_apply", pk=payment.pk), data).status_code == 302
+    dup = client.post(shop.url("payment_apply", pk=payment.pk), data, follow=True)
+    assert "nothing left to apply" in dup.content.decode() or "already submitted" in dup.content.decode()
+    with shop.ctx():
+        assert (due(a), due(b)) == (D("0.00"), D("30.00"))
+        allocation = Allocation.objects.get(invoice=a)
+    page = client.get(shop.url("allocation_unapply", pk=allocation.pk))
+    assert page.status_code == 200
+    data = {"reason": "wrong invoice", "idempotency_key": page.context["form"]["idempotency_key"].value()}
+    assert client.post(shop.url("allocation_unapply", pk=allocation.pk), data).status_code == 302
+    with shop.ctx():
+        assert due(a) == D("50.00")
+        assert Allocation.objects.filter(reverses=allocation, amount=D("-50.00")).exists()
+        check_invariants(shop.org)
+
+
+def test_credit_note_apply_page_and_the_issue_offer(shop):
+    with shop.ctx():
+        note = credit_amount(shop.customer, D("25.00"), "goodwill")
+    invoice = shop.invoice("100.00")
+    client = shop.client()
+    page = client.get(shop.url("credit_note_apply", pk=note.pk))
+    assert page.status_code == 200 and page.context["plan"].total == D("25.00")
+    # The offer on an invoice page (an inclusion tag the invoice pages show after issuing).
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.org, request.user = shop.org, shop.finance
+    with shop.ctx():
+        from accounts.models import Membership
+
+        request.membership = Membership.objects.get(organization=shop.org, user=shop.finance)
+        html = Template("{% load payment_tags %}{% unapplied_credit_offer invoice %}").render(
+            Context({"invoice": invoice, "org": shop.org, "request": request, "csrf_token": "t"}))
+    assert "has 25.00 EUR of unapplied credit" in html and "Apply credit" in html
+    response = client.post(shop.url("invoice_apply_credit", pk=invoice.pk),
+                           {"idempotency_key": uuid.uuid4().hex, "next": "https://evil.example/"})
+    assert response.url == shop.url("invoice_detail", pk=invoice.pk)  # no open redirect
+    with shop.ctx():
+        assert due(invoice) == D("75.00")
+        html = Template("{% load payment_tags %}{% unapplied_credit_offer invoice %}").render(
+            Context({"invoice": Invoice.objects.get(pk=invoice.pk), "org": shop.org, "request": request}))
+    assert "unapplied credit" not in html
+
+
+def test_list_filters_totals_and_search(shop):
+    other = None
+    with shop.ctx():
+        other = CustomerFactory(organization=shop.org, name="Zeta GmbH")
+        pay(shop.org, shop.customer, "10.00", reference="ALPHA-1", received_date=TODAY - timedelta(days=10))
+        pay(shop.org, shop.customer, "20.00", reference="BETA-2", account="cash", method="cash")
+        pay(shop.org, other, "40.00", reference="ALPHA-3")
+        bounced = pay(shop.org, other, "5.00", reference="GAMMA")
+        from payments.services import reverse_payment
+
+        reverse_payment(bounced, reason="bounced")
+    client = shop.client(shop.viewer)
+
+    def refs(**params):
+        response = client.get(shop.url("payment_list"), params)
+        return sorted(p.reference for p in response.context["page"]), response.context["totals"]
+
+    assert refs(q="alpha")[0] == ["ALPHA-1", "ALPHA-3"]
+    assert refs(customer=other.pk)[0] == ["ALPHA-3", "GAMMA"]
+    assert refs(method="cash")[0] == ["BETA-2"]
+    assert refs(account=shop.bank.pk)[0] == ["ALPHA-1", "ALPHA-3", "GAMMA"]
+    assert refs(date_from=(TODAY - timedelta(days=1)).isoformat())[0] == ["ALPHA-3", "BETA-2", "GAMMA"]
+    assert refs(date_to=(TODAY - timedelta(days=1)).isoformat())[0] == ["ALPHA-1"]
+    assert refs(unapplied="on")[0] == ["ALPHA-1", "ALPHA-3", "BETA-2"]
+    _, totals = refs()
+    assert totals == [{"currency": "EUR", "count": 4, "received": D("70.00"), "unapplied": D("70.00"),
+                       "reversed": 1}]
+
+
+def test_list_is_paginated(shop):
+    with shop.ctx():
+        for n in range(55):
+            pay(shop.org, shop.customer, "1.00", reference=f"P{n:02d}", allocation="none")
+    client = shop.client()
+    first = client.get(shop.url("payment_list"))
+    second = client.get(shop.url("payment_list"), {"page": 2})
+    assert len(first.context["page"]) == 50 and len(second.context["page"]) == 5
+
+
+def test_csv_export_streams_the_filtered_payments(shop):
+    with shop.ctx():
+        pay(shop.org, shop.customer, "12.34", reference="=HYPERLINK(1)")
+        pay(shop.org, shop.customer, "1.00", reference="OTHER", method="cash", account="cash")
+    response = shop.client(shop.viewer).get(shop.url("payment_export"), {"method": "bank_transfer"})
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("id,received_date,customer_code")
+    assert len(lines) == 2
+    assert "12.34" in lines[1] and "'=HYPERLINK(1)" in lines[1] and "OTHER" not in lines[1]
+
+
+def test_customer_page_shows_balance_and_unapplied_credit(shop):
+    shop.invoice("100.00")
+    with shop.ctx():
+        pay(shop.org, shop.customer, "130.00", reference="OVERPAID")
+        credit_amount(shop.customer, D("5.00"), "goodwill")
+    page = shop.client().get(reverse("customer_detail", kwargs={"org_slug": shop.org.slug, "pk": shop.customer.pk}))
+    html = page.content.decode()
+    assert 'data-testid="unapplied-credit">35.00 EUR' in html
+    assert 'data-testid="customer-balance">-35.00 EUR' in html
+    assert "OVERPAID" in html
+
+
+def test_receipt_pdf(shop):
+    from pypdf import PdfReader
+
+    invoice = shop.invoice("100.00")
+    with shop.ctx():
+        payment = pay(shop.org, shop.customer, "120.00", reference="RCPT-TEST")
+    response = shop.client(shop.viewer).get(shop.url("payment_receipt", pk=payment.pk))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert f"R-{payment.pk:06d}" in text and "120.00 EUR" in text and invoice.number in text
+    assert "20.00 EUR" in text  # the credit remaining
+
+
+def test_receipt_renderer_fetches_nothing_outside_the_template(shop, tmp_path):
+    from payments.receipt import render_receipt
+
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not an image")
+    with shop.ctx():
+        payment = pay(shop.org, shop.customer, "1.00", reference=f'<img src="file://{secret}">')
+        fetched = []
+        import invoicing.pdf as pdf
+
+        original = pdf.check_url
+
+        def spy(url, *args):
+            fetched.append(url)
+            return original(url, *args)
+
+        pdf.check_url = spy
+        try:
+            assert render_receipt(payment).startswith(b"%PDF")
+        finally:
+            pdf.check_url = original
+    assert fetched == []  # the reference is escaped text, not markup: nothing is even asked for
+
+
+def test_allocation_screen_query_count_does_not_grow_with_open_invoices(shop, django_assert_max_num_queries):
+    """Pinned: the record-payment screen for a customer with many open invoices (and its Preview)
+    reads the invoices in one query; 5 or 40 open invoices cost the same number of queries."""
+    client = shop.client()
+    url = shop.url("payment_create") + f"?customer={shop.customer.pk}"
+    counts = []
+    for batch in (5, 35):
+        for n in range(batch):
+            shop.invoice("10.00", days_ago=n)
+        client.get(url)  # warm the session
+        with django_assert_max_num_queries(QUERY_PIN) as captured:
+            response = client.get(url)
+        counts.append(len(captured))
+        with django_assert_max_num_queries(QUERY_PIN + 2):  # + the chosen customer and account, validated
+            preview = client.post(shop.url("payment_create"), shop.form(action="preview", amount="45.00"))
+        assert preview.context["plan"].total == D("45.00")
+    assert len(response.context["plan"].rows) == 40
+    assert counts[0] == counts[1], counts
+
+
+QUERY_PIN = 15
