@@ -25,3 +25,20 @@ def money(value, currency):
     """{{ balance|money:"EUR" }} → 1,234.50 EUR"""
     text = amount(value, currency)
     return f"{text} {currency}" if text != "" else "—"
+
+
+@register.inclusion_tag("ledger/_verification.html", takes_context=True)
+def ledger_verification(context):
+    """The "Ledger verified ✓ at …" line with the owners' "Verify now" button, for any page of
+    an organization (the journal, the trial balance, a dashboard): {% ledger_verification %}"""
+    from accounts.models import LedgerHead, Role
+    from accounts.permissions import can
+
+    request = context.get("request")
+    org = getattr(request, "org", None)
+    if org is None:
+        return {"verification": None}
+    head = LedgerHead.objects.filter(organization=org).only(
+        "verified_at", "verified_ok", "verified_message").first()
+    return {"verification": head, "can_verify": can(request, Role.OWNER), "org": org, "request": request,
+            "csrf_token": context.get("csrf_token")}

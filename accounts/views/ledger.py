@@ -47,7 +47,7 @@ from accounts.ledger_queries import (
 )
 from accounts.ledger_verify import verify_organization
 from accounts.management.commands.verify_ledger import record_verification
-from accounts.models import Customer, JournalEntry, LedgerHead, Role
+from accounts.models import Customer, JournalEntry, Role
 from accounts.money import quantum
 from accounts.permissions import can, org_view
 from accounts.views.customers import CUSTOMER_DETAIL_PANELS
@@ -60,12 +60,6 @@ GJ_MORE_LINES = 2
 
 
 # --- Shared bits ---------------------------------------------------------------------------
-
-def verification(org):
-    """The organization's last recorded `verify_ledger` run, for the "Ledger verified" line."""
-    return LedgerHead.objects.filter(organization=org).only(
-        "verified_at", "verified_ok", "verified_message").first()
-
 
 def split(amount: Decimal) -> tuple[Decimal | None, Decimal | None]:
     """A signed amount as (debit, credit) columns, the empty side None."""
@@ -109,8 +103,7 @@ def journal(request):
     page = Paginator(entries, JOURNAL_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "ledger/journal.html", {
         "form": form, "page": page, "rows": [EntryView(org, e) for e in page.object_list],
-        "filtered": bool(request.GET.keys() - {"page"}), "verification": verification(org),
-        "can_post": can(request, Role.FINANCE), "can_verify": can(request, Role.OWNER),
+        "filtered": bool(request.GET.keys() - {"page"}), "can_post": can(request, Role.FINANCE),
     })
 
 
@@ -263,8 +256,7 @@ def trial_balance(request):
         tables.append({"currency": currency, "rows": table_rows, "debit": debit, "credit": credit,
                        "balanced": debit == credit, "difference": abs(debit - credit)})
     return render(request, "ledger/trial_balance.html", {
-        "form": form, "as_of": as_of, "tables": tables, "verification": verification(org),
-        "can_verify": can(request, Role.OWNER),
+        "form": form, "as_of": as_of, "tables": tables,
     })
 
 
