@@ -1,7 +1,6 @@
-"""The customer page's payments panel: balance, unapplied credit (payments and credit notes)
+"""The customer page's payments panel: unapplied credit (payments and credit notes)
 with Apply / Refund buttons, and the latest payments."""
 
-from accounts import ledger
 from accounts.models import Role
 from accounts.permissions import can
 from payments.models import Payment
@@ -16,7 +15,6 @@ def customer_payments_panel(request, customer):
                   .order_by("-received_date", "-pk")[:RECENT])
     return "payments/_customer_panel.html", {
         "customer": customer,
-        "balance": ledger.customer_balance(customer),
         "unapplied": sum((s.unapplied for s in sources), 0),
         "sources": [{"kind": "payment" if isinstance(s, Payment) else "credit_note", "obj": s} for s in sources],
         "recent": recent, "payment_count": len(recent),
