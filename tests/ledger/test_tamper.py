@@ -190,3 +190,22 @@ def test_the_real_command_exits_zero_then_non_zero_after_tampering(ledger_of_six
     assert "BROKEN" in broken.stdout
     assert names_entry(broken.stderr, 5), broken.stderr
     assert "first bad: entry #5" in broken.stderr
+
+
+@pytest.mark.parametrize("change, message", [
+    ("UPDATE accounts_journalline SET customer_id = NULL WHERE entry_id = %s AND line_no = 2",  # the AR line
+     "a customer must be on receivable lines and only there"),
+    ("UPDATE accounts_journalline SET effective_date = effective_date - 1 WHERE entry_id = %s AND line_no = 2",
+     "a line's date differs from the entry's"),
+    ("UPDATE accounts_journalline SET currency = 'USD' WHERE entry_id = %s AND line_no = 2",
+     "does not balance to zero per currency"),
+])
+def test_each_entry_rule_is_checked_and_names_the_entry(ledger_of_six, owner_sql, change, message):
+    org, _, entries = ledger_of_six
+    with triggers_off(owner_sql, "accounts_journalline"):
+        owner_sql.execute(change, [entries[3].pk])
+    error, _, err = verify(org)
+    assert error is not None and names_entry(error, 3), error
+    assert f"entry #3: {message}" in err
+    # A line's date repeats the entry's for indexing and is not part of the hash; the rest is.
+    assert ("entry #3: hash does not match" in err) == ("date" not in message)
