@@ -14,7 +14,8 @@ Idempotency: a payment and a refund carry the key of the form that was rendered 
 organization, and the ledger key derives from it); apply / un-apply / reverse claim their form's
 key in `Submission`. A double submission or a retried request therefore acts once.
 
-Lock order: invoices (by id), then the payment or credit note, then the ledger head.
+Lock order: the customer's payments advisory lock (`lock_customer_payments`), then invoices
+(by id), then the payment or credit note, then the ledger head.
 """
 
 import re
@@ -271,6 +272,18 @@ def claim_submission(org, key: str, kind: str, actor=None) -> None:
         raise DuplicateSubmission(_("This form was already submitted; nothing was done again.")) from e
 
 
+_LOCK_NAMESPACE = 0x70617920  # "pay ": the first key of the per-customer advisory lock
+
+
+def lock_customer_payments(customer_id: int) -> None:
+    """Serialize this transaction's payment work for one customer (a transaction-scoped advisory
+    lock, taken before any row lock). Automatic allocation locks invoices in due-date order, in
+    steps; holding this first means two allocations for one customer never wait on each other
+    in a circle. Nothing else takes it, so it adds no cycle with invoicing's locks."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, customer_id & 0x7FFFFFFF])
+
+
 def _next_id(model) -> int:
     """Reserve the row's id first, so the ledger entry can name its source document."""
     with connection.cursor() as cursor:
@@ -329,6 +342,7 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
     with transaction.atomic():
         if customer.organization_id != org.pk:
             raise PaymentError(_("That customer belongs to another organization."))
+        lock_customer_payments(customer.pk)
         if customer.is_archived:
             raise PaymentError(_("%(name)s is archived; restore the customer first.") % {"name": customer.name})
         if currency != customer.currency:
@@ -387,7 +401,8 @@ def apply_source(source: Payment | CreditNote, allocation, *, actor=None, idempo
     allocation "auto" (oldest due first) or {invoice id: amount}."""
     with transaction.atomic():
         if idempotency_key is not None:
-            claim_submission(source.organization, idempotency_key, "apply", actor)
+            claim_submission(source.organization_id, idempotency_key, "apply", actor)
+        lock_customer_payments(source.customer_id)
         if allocation == AUTO:
             available = type(source).objects.get(pk=source.pk).unapplied
             invoices = _lock_for_auto(source.customer, available)
@@ -418,7 +433,8 @@ def apply_unapplied_credit(invoice: Invoice, actor=None, idempotency_key: str | 
     (none when there is no credit or nothing is due)."""
     with transaction.atomic():
         if idempotency_key is not None:
-            claim_submission(invoice.organization, idempotency_key, "apply_credit", actor)
+            claim_submission(invoice.organization_id, idempotency_key, "apply_credit", actor)
+        lock_customer_payments(invoice.customer_id)
         invoice = lock_invoices(invoice.organization_id, [invoice.pk]).get(invoice.pk)
         if invoice is None or invoice.status != InvoiceStatus.ISSUED or invoice.amount_due <= 0:
             return []
@@ -452,6 +468,7 @@ def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, meth
     The same idempotency key refunds once."""
     key = check_key(idempotency_key)
     with transaction.atomic():
+        lock_customer_payments(payment.customer_id)
         payment = Payment.objects.select_for_update().select_related("customer", "organization").get(pk=payment.pk)
         done = Refund.objects.filter(organization_id=payment.organization_id, idempotency_key=key).first()
         if done is not None:
@@ -496,7 +513,8 @@ def reverse_payment(payment: Payment, *, reason: str, actor=None, effective_date
     reopen), post the mirror image of its receipt, and mark it reversed. Once only."""
     with transaction.atomic():
         if idempotency_key is not None:
-            claim_submission(payment.organization, idempotency_key, "reverse", actor)
+            claim_submission(payment.organization_id, idempotency_key, "reverse", actor)
+        lock_customer_payments(payment.customer_id)
         live = list(Allocation.objects.filter(payment_id=payment.pk, amount__gt=0, reversed_by__isnull=True)
                     .values_list("invoice_id", flat=True))
         lock_invoices(payment.organization_id, live)
