@@ -16,13 +16,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Prefetch, Sum, Window
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Sum, Window
 from django.db.models.expressions import RowRange
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.ledger import customer_balance
-from accounts.models_ledger import AccountDayTotal, JournalEntry, JournalLine
+from accounts.models_ledger import AccountDayTotal, JournalEntry, JournalLine, LedgerHead
 
 # The general journal form posts with this source type (no document behind it).
 MANUAL_SOURCE = "manual"
@@ -160,15 +160,35 @@ def journal_entries(org, *, start=None, end=None, account=None, customer=None, s
 
 
 def with_details(entries):
-    return entries.select_related("actor", "reverses", "reversed_by").prefetch_related(
+    """The entry's actor and lines (one query for all lines). The reversal partners come from
+    `attach_reversal_links`, a separate small query: joining the journal to itself in the page
+    query lets a planner with stale statistics pick a plan that reads the whole journal."""
+    return entries.select_related("actor").prefetch_related(
         Prefetch("lines", queryset=JournalLine.objects.select_related("account", "customer").order_by("line_no")))
 
 
-def reversed_by(entry) -> JournalEntry | None:
-    try:
-        return entry.reversed_by
-    except JournalEntry.reversed_by.RelatedObjectDoesNotExist:
-        return None
+def attach_reversal_links(org, entries) -> list:
+    """Set `reverses_entry` (what the entry reverses) and `reversed_by_entry` (its reversal) on
+    each entry, in one query. Returns the entries as a list."""
+    entries = list(entries)
+    ids = [e.pk for e in entries]
+    targets = [e.reverses_id for e in entries if e.reverses_id]
+    partners = []
+    if entries:
+        partners = list(JournalEntry.objects.filter(organization=org)
+                        .filter(Q(pk__in=targets) | Q(reverses_id__in=ids)).select_related("actor"))
+    by_id = {p.pk: p for p in partners}
+    by_target = {p.reverses_id: p for p in partners if p.reverses_id}
+    for entry in entries:
+        entry.reverses_entry = by_id.get(entry.reverses_id) if entry.reverses_id else None
+        entry.reversed_by_entry = by_target.get(entry.pk)
+    return entries
+
+
+def entry_count(org) -> int:
+    """How many entries the organization has: the last sequence number (gapless from 1), O(1)."""
+    head = LedgerHead.objects.filter(organization=org).values_list("last_seq", flat=True).first()
+    return head or 0
 
 
 # --- Accounts ------------------------------------------------------------------------------

@@ -33,13 +33,14 @@ from accounts.forms_ledger import (
 )
 from accounts.ledger_queries import (
     MANUAL_SOURCE,
+    attach_reversal_links,
     customer_lines,
     customer_lines_chronological,
+    entry_count,
     entry_url,
     journal_entries,
     opening_balance,
     overdue_amount,
-    reversed_by,
     source_label,
     source_types_in_use,
     source_url,
@@ -76,12 +77,33 @@ class EntryView:
         self.source_label = entry.source_label
         self.source_kind = source_label(entry.source_type)
         self.source_url = source_url(org, entry)
-        self.reversed_by = reversed_by(entry)
+        self.reverses = entry.reverses_entry  # set by attach_reversal_links
+        self.reversed_by = entry.reversed_by_entry
         totals = defaultdict(Decimal)
         for line in entry.lines.all():
             if line.amount > 0:
                 totals[line.currency] += line.amount
         self.totals = sorted(totals.items())
+
+
+class JournalPage:
+    """A page of entries. With a known total (`count`) it knows its number of pages; without,
+    it reads one row more than it shows to learn whether there is a next page."""
+
+    def __init__(self, queryset, number, size, count=None):
+        try:
+            number = max(int(number), 1)
+        except (TypeError, ValueError):
+            number = 1
+        self.count = count
+        self.num_pages = max((count + size - 1) // size, 1) if count is not None else None
+        if self.num_pages is not None:
+            number = min(number, self.num_pages)
+        offset = (number - 1) * size
+        rows = list(queryset[offset:offset + size + 1])
+        self.number, self.object_list = number, rows[:size]
+        self.has_next, self.has_previous = len(rows) > size, number > 1
+        self.next_page_number, self.previous_page_number = number + 1, number - 1
 
 
 # --- The journal ---------------------------------------------------------------------------
@@ -100,9 +122,13 @@ def journal(request):
         if data.get("source"):
             filters["source_type"] = "" if data["source"] == "-" else data["source"]
     entries = journal_entries(org, **filters)
-    page = Paginator(entries, JOURNAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Unfiltered, the count is the last sequence number (gapless); filtered, counting could read
+    # much of the journal, so the page only learns whether a next page exists.
+    count = entry_count(org) if not any(v is not None for v in filters.values()) else None
+    page = JournalPage(entries, request.GET.get("page"), JOURNAL_PAGE_SIZE, count)
     return render(request, "ledger/journal.html", {
-        "form": form, "page": page, "rows": [EntryView(org, e) for e in page.object_list],
+        "form": form, "page": page,
+        "rows": [EntryView(org, e) for e in attach_reversal_links(org, page.object_list)],
         "filtered": bool(request.GET.keys() - {"page"}), "can_post": can(request, Role.FINANCE),
     })
 
@@ -111,7 +137,7 @@ def journal(request):
 def journal_entry(request, pk):
     org = request.org
     entry = get_object_or_404(with_details(JournalEntry.objects.filter(organization=org)), pk=pk)
-    view = EntryView(org, entry)
+    view = EntryView(org, attach_reversal_links(org, [entry])[0])
     reversible = entry.source_type == MANUAL_SOURCE and entry.reverses_id is None and view.reversed_by is None
     return render(request, "ledger/entry.html", {
         "e": view, "entry": entry, "reversible": reversible,
@@ -130,8 +156,8 @@ def journal_reverse(request, pk):
         return redirect("journal_entry", org_slug=org.slug, pk=entry.pk)
     form = ReverseForm(request.POST)
     if not form.is_valid():
-        view = EntryView(org, get_object_or_404(with_details(JournalEntry.objects.filter(organization=org)),
-                                                pk=pk))
+        found = get_object_or_404(with_details(JournalEntry.objects.filter(organization=org)), pk=pk)
+        view = EntryView(org, attach_reversal_links(org, [found])[0])
         return render(request, "ledger/entry.html", {
             "e": view, "entry": view.entry, "reversible": True, "reverse_form": form}, status=400)
     try:

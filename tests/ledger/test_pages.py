@@ -4,6 +4,7 @@ journal and the trial balance; and they stay inside the organization."""
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -195,7 +196,7 @@ def test_journal_filters_by_date_account_customer_and_source(book):
                                      ledger.Line(acc["late_fee"], Decimal("-7.00"))],
                           effective_date=date.today(), idempotency_key="fee", memo="Fee",
                           source=(MANUAL_SOURCE, None), reason="late")
-    seqs = lambda page: sorted(int(s) for s in __import__("re").findall(r'>#(\d+)</a></td>', page))  # noqa: E731
+    seqs = lambda page: sorted(int(s) for s in re.findall(r'>#(\d+)</a></td>', page))  # noqa: E731
     everything = sorted([e.seq for e in book.entries] + [fee.seq])
     assert seqs(html(client.get(book.url("journal")))) == everything
     start, end = book.d0 + timedelta(days=10), book.d0 + timedelta(days=20)
@@ -275,8 +276,6 @@ def test_html_in_memo_and_reason_is_escaped_everywhere(book):
 # --- Trial balance -------------------------------------------------------------------------
 
 def tb_totals(page):
-    import re
-
     return [Decimal(v.replace(",", "")) for v in re.findall(r'class="num tb-total">([^<]+)<', page)]
 
 
@@ -365,3 +364,23 @@ def test_only_owners_may_run_verification(book):
         assert LedgerHead.objects.get(organization=book.org).verified_at is None
     page = html(book.client(book.finance).get(book.url("journal")))
     assert "Verify now" not in page
+
+
+def test_journal_pages_unfiltered_with_a_total_and_filtered_without_counting(book, monkeypatch):
+    monkeypatch.setattr(ledger_views, "JOURNAL_PAGE_SIZE", 2)
+    client = book.client(book.viewer)
+    seqs = lambda page: [int(s) for s in re.findall(r'>#(\d+)</a></td>', page)]  # noqa: E731
+    first = html(client.get(book.url("journal")))
+    assert seqs(first) == [5, 4] and "Page 1 of 3 · 5 entries" in first and "page=2" in first
+    last = html(client.get(book.url("journal"), {"page": 3}))
+    assert seqs(last) == [1] and "page=2" in last and "page=4" not in last
+    assert seqs(html(client.get(book.url("journal"), {"page": 99}))) == [1]
+    assert seqs(html(client.get(book.url("journal"), {"page": "x"}))) == [5, 4]
+    with book.ctx():
+        acc = system_accounts(book.org)
+    filtered = html(client.get(book.url("journal"), {"account": acc["bank"].pk}))
+    assert seqs(filtered) == [5, 3] and 'class="pagination"' not in filtered
+    filtered = html(client.get(book.url("journal"), {"account": acc["ar"].pk}))
+    assert seqs(filtered) == [5, 4] and "Page 1</span>" in filtered and " entries</span>" not in filtered
+    filtered = html(client.get(book.url("journal"), {"account": acc["ar"].pk, "page": 3}))
+    assert seqs(filtered) == [1] and "Page 3</span>" in filtered and "page=4" not in filtered
