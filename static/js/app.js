@@ -7,7 +7,8 @@ document.addEventListener("submit", (event) => {
     return;
   }
   // Guard against double submission; the server also refuses duplicates (idempotency keys).
-  if (form.method.toLowerCase() === "post") {
+  // getAttribute, not form.method: a field named "method" (e.g. a payment method) shadows the property.
+  if ((form.getAttribute("method") || "get").toLowerCase() === "post") {
     window.setTimeout(() => {
       form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
     }, 0);
