@@ -392,6 +392,8 @@ def allocation_unapply(request, pk):
             return redirect(back)
     return render(request, "payments/confirm.html", {
         "form": form, "back_url": back, "danger": True, "button": _("Un-apply"),
+        "crumb": allocation.payment.reference or f"#{allocation.payment_id}" if allocation.payment_id
+        else str(allocation.invoice),
         "title": _("Un-apply %(amount)s from %(n)s?") % {
             "amount": format_money(allocation.amount, allocation.invoice.currency), "n": allocation.invoice},
         "question": _("The invoice owes this amount again and the money becomes unapplied credit. The original "
@@ -452,6 +454,7 @@ def payment_reverse(request, pk):
     return render(request, "payments/confirm.html", {
         "form": form, "back_url": reverse("payment_detail", kwargs={"org_slug": request.org.slug, "pk": payment.pk}),
         "danger": True, "button": _("Reverse payment"), "payment": payment, "live": live,
+        "crumb": payment.reference or f"#{payment.pk}",
         "title": _("Reverse payment %(ref)s?") % {"ref": payment.reference or f"#{payment.pk}"},
         "question": _("Use this when the payment bounced or was recorded by mistake. The receipt is reversed in "
                       "the ledger (%(amount)s back onto the customer's account), every invoice it paid is "

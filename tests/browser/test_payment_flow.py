@@ -1,0 +1,146 @@
+"""In a real browser: record a partial payment against two invoices (manual amounts, with the live
+preview), see both invoices' statuses and the customer's balance change; reverse the payment as
+bounced and see the invoices reopen (the older one overdue again) and the balance come back.
+
+Screenshots go to $SCREENSHOT_DIR (default /tmp/ledgerline-shots), never into the repository.
+"""
+
+import os
+import re
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from ledger_site.tenancy import tenant_context
+from tests.factories import CustomerFactory, make_org
+from tests.invoicing_helpers import issued
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/ledgerline-shots"))
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        yield page
+        assert errors == [], f"JavaScript errors: {errors}"
+        context.close()
+        browser.close()
+
+
+@pytest.fixture
+def shop(transactional_db):
+    """Made before the browser starts: Playwright's event loop makes the thread async."""
+    org, owner = make_org(name="Browser Payments", slug="browser-payments")
+    today = timezone.localdate()
+    with tenant_context(org, owner):
+        customer = CustomerFactory(organization=org, name="Maple Joinery", code="MAPLE")
+        old = issued(org, customer, [("Cabinets", "1", "100.00", None)], issue_date=today - timedelta(days=45),
+                     due_date=today - timedelta(days=15))
+        new = issued(org, customer, [("Shelves", "1", "200.00", None)])
+    return org, owner, customer, old, new
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def balance(page, base, customer):
+    page.goto(f"{base}/customers/{customer.pk}/")
+    return Decimal(page.get_attribute("[data-panel=ledger-balance] [data-balance]", "data-balance"))
+
+
+def status_of(page, invoice_number):
+    row = page.locator("tr", has_text=invoice_number).first
+    return row.locator("[data-status]").first.get_attribute("data-status")
+
+
+def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, live_server, browser_page):
+    org, owner, customer, old, new = shop
+    page = browser_page
+    base = f"{live_server.url}/o/{org.slug}"
+
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=email]", owner.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/o/.*|.*/$"))
+    assert balance(page, base, customer) == Decimal("300.00")
+
+    # 1. Record 150.00: 80.00 to the overdue invoice, 70.00 to the new one, typed by hand.
+    page.goto(f"{base}/customers/{customer.pk}/")
+    page.click("#payments >> text=Record payment")
+    page.wait_for_url(re.compile(r".*/payments/new/\?customer=\d+"))
+    assert page.locator("tr.alloc-row").count() == 2
+    page.fill("input[name=amount]", "150")
+    page.fill("input[name=reference]", "BANK-4471")
+    # Automatic allocation (oldest due first) is previewed live as the amount is typed ...
+    assert page.input_value(f"#alloc-{old.pk}") == "100.00"
+    assert page.input_value(f"#alloc-{new.pk}") == "50.00"
+    # ... typing an amount switches to manual.
+    page.fill(f"#alloc-{old.pk}", "80")
+    page.fill(f"#alloc-{new.pk}", "70")
+    assert page.is_checked("input[name=mode][value=manual]")
+    row = page.locator(f"tr.alloc-row[data-pk='{old.pk}']")
+    assert row.locator(".alloc-new").inner_text() == "20.00 EUR"
+    assert page.locator(f"tr.alloc-row[data-pk='{new.pk}'] .alloc-new").inner_text() == "130.00 EUR"
+    assert page.locator(".alloc-remaining").inner_text() == "0.00 EUR"
+    shot(page, "payment-01-manual-preview")
+    # The server-side Preview agrees, and saves nothing.
+    page.click("button[value=preview]:not(.pay-implicit)")
+    page.wait_for_load_state()
+    assert page.locator(f"tr.alloc-row[data-pk='{new.pk}'] .alloc-new").inner_text() == "130.00 EUR"
+    page.click("button[value=save]")
+    page.wait_for_url(re.compile(r".*/payments/\d+/$"))
+    assert "150.00 EUR recorded and applied in full" in page.inner_text(".messages")
+    shot(page, "payment-02-detail")
+    assert status_of(page, old.number) == "overdue"  # still past due, 20.00 left
+    assert status_of(page, new.number) == "partially_paid"
+    payment_url = page.url
+
+    # 2. The invoices and the customer's balance changed.
+    page.goto(f"{base}/invoices/{new.pk}/")
+    assert "applied from payment BANK-4471" in page.content()
+    assert balance(page, base, customer) == Decimal("150.00")
+    assert page.inner_text("[data-testid=unapplied-credit]") == "0.00 EUR"
+    shot(page, "payment-03-customer")
+
+    # 3. The bank returns it: reverse with a reason, after a confirmation page.
+    page.goto(payment_url)
+    page.click("text=Reverse (bounced)")
+    page.wait_for_url(re.compile(r".*/reverse/$"))
+    assert old.number in page.inner_text("main") and new.number in page.inner_text("main")
+    page.fill("input[name=reason]", "Returned by the bank: account closed")
+    shot(page, "payment-04-reverse-confirm")
+    page.click("button.btn-danger")
+    page.wait_for_url(payment_url)
+    assert "Payment reversed" in page.inner_text(".messages")
+    assert page.locator("h1 [data-status=reversed]").count() == 1
+    shot(page, "payment-05-reversed")
+
+    # 4. Both invoices are open again (the older one overdue), the balance is back.
+    page.goto(f"{base}/invoices/{old.pk}/")
+    assert "account closed" in page.content()  # on the timeline
+    assert balance(page, base, customer) == Decimal("300.00")
+    page.goto(f"{base}/payments/new/?customer={customer.pk}")
+    assert page.locator(f"tr.alloc-row[data-pk='{old.pk}'] [data-status]").first.get_attribute(
+        "data-status") == "overdue"
+    assert page.locator(f"tr.alloc-row[data-pk='{new.pk}'] [data-status]").first.get_attribute(
+        "data-status") == "open"
+    assert page.locator(f"tr.alloc-row[data-pk='{old.pk}'] td.num").first.inner_text() == "100.00 EUR"
