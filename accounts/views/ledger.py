@@ -17,6 +17,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -36,6 +37,7 @@ from accounts.ledger_queries import (
     attach_reversal_links,
     customer_lines,
     customer_lines_chronological,
+    customer_lines_in_range,
     entry_count,
     entry_url,
     journal_entries,
@@ -84,6 +86,18 @@ class EntryView:
             if line.amount > 0:
                 totals[line.currency] += line.amount
         self.totals = sorted(totals.items())
+
+
+class CountedPaginator(Paginator):
+    """Counts a cheaper queryset with the same rows (e.g. without a window annotation)."""
+
+    def __init__(self, object_list, per_page, *, counted):
+        super().__init__(object_list, per_page)
+        self.counted = counted
+
+    @cached_property
+    def count(self):
+        return self.counted.count()
 
 
 class JournalPage:
@@ -325,7 +339,9 @@ def customer_history_panel(request, customer):
     form = DateRangeForm(request.GET, prefix="h")
     start, end = form.range()
     opening = opening_balance(customer, start)
-    page = Paginator(customer_lines(customer, start, end), HISTORY_PAGE_SIZE).get_page(request.GET.get("h-page"))
+    paginator = CountedPaginator(customer_lines(customer, start, end), HISTORY_PAGE_SIZE,
+                                 counted=customer_lines_in_range(customer, start, end))
+    page = paginator.get_page(request.GET.get("h-page"))
     rows = []
     for line in page.object_list:
         debit, credit = split(line.amount)
