@@ -74,6 +74,16 @@ class CustomerSelect(forms.Select):
         return option
 
 
+def tax_rate_label(rate) -> str:
+    """"Standard (20%)" (TaxRate.__str__ prints 2E+1 for 20.0000)."""
+    return f"{rate.name} ({Decimal(rate.percent).normalize():f}%)"
+
+
+class TaxRateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return tax_rate_label(obj)
+
+
 class TaxRateSelect(forms.Select):
     def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
@@ -150,7 +160,7 @@ class InvoiceLineForm(forms.Form):
                                           widget=forms.TextInput(attrs={"inputmode": "decimal",
                                                                         "class": "line-discount"}),
                                           **PERCENT_FIELD)
-    tax_rate = forms.ModelChoiceField(label=_("Tax"), queryset=TaxRate.objects.none(), required=False,
+    tax_rate = TaxRateChoiceField(label=_("Tax"), queryset=TaxRate.objects.none(), required=False,
                                       empty_label=_("No tax"), widget=TaxRateSelect(attrs={"class": "line-tax"}),
                                       error_messages={"invalid_choice": _("Choose one of your tax rates.")})
 

@@ -77,3 +77,17 @@ def event_label(kind):
 @register.filter
 def event_css(kind):
     return EVENT_CSS.get(kind, "")
+
+
+@register.filter
+def price(value, currency):
+    """A unit price with at least the currency's decimals and no trailing zeros beyond: 85.5 → 85.50,
+    0.3330 → 0.333, 1000 → 1,000.00."""
+    from accounts.money import minor_units
+
+    try:
+        d = Decimal(value).normalize()
+    except (InvalidOperation, TypeError, ValueError):
+        return value
+    places = max(minor_units(currency or ""), -d.as_tuple().exponent if d.as_tuple().exponent < 0 else 0)
+    return f"{d:,.{places}f}"

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.ledger import LedgerError
 from accounts.models import Role
-from accounts.money import format_money
+from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount, credit_invoice_lines, credited_quantities
 from invoicing.forms import (
@@ -190,7 +190,7 @@ def invoice_write_off(request, pk):
                                  % {"amount": format_money(form.cleaned_data["amount"], invoice.currency)})
                 return _back(request, invoice)
     else:
-        form = WriteOffForm(invoice=invoice, initial={"amount": invoice.amount_due,
+        form = WriteOffForm(invoice=invoice, initial={"amount": invoice.amount_due.quantize(quantum(invoice.currency)),
                                                       "idempotency_key": new_idempotency_key()})
     return render(request, "invoicing/confirm.html", {
         "invoice": invoice, "form": form,

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import org_view
-from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example
+from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example, tax_rate_label
 from invoicing.models import InvoiceSettings, NumberSeries, TaxRate
 
 
@@ -18,7 +18,7 @@ def tax_rate_list(request):
     form = TaxRateForm(request.POST or None, org=request.org)
     if request.method == "POST" and form.is_valid():
         rate = form.save()
-        messages.success(request, _("Tax rate “%(name)s” added.") % {"name": rate})
+        messages.success(request, _("Tax rate “%(name)s” added.") % {"name": tax_rate_label(rate)})
         return redirect("tax_rate_list", org_slug=request.org.slug)
     rates = TaxRate.objects.filter(organization=request.org)
     return render(request, "invoicing/tax_rates.html", {
@@ -34,7 +34,7 @@ def tax_rate_archive(request, pk):
     rate.archived = archive
     rate.save(update_fields=["archived"])
     messages.success(request, (_("“%(name)s” archived: it is no longer offered on new lines.") if archive
-                               else _("“%(name)s” restored.")) % {"name": rate})
+                               else _("“%(name)s” restored.")) % {"name": tax_rate_label(rate)})
     return redirect("tax_rate_list", org_slug=request.org.slug)
 
 

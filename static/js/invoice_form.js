@@ -121,7 +121,8 @@
       return;
     }
     out.subtotal.textContent = format(subtotal, currency);
-    out.discount.textContent = "−" + format({ n: subtotal.n - net.n, s: places }, currency);
+    const discount = { n: subtotal.n - net.n, s: places };
+    out.discount.textContent = (discount.n > 0 ? "−" : "") + format(discount, currency);
     out.total.textContent = format(add(net, tax), currency);
     const rows = Array.from(byRate.values()).sort(function (a, b) {
       const sa = Math.max(a.p.s, b.p.s);
@@ -185,6 +186,6 @@
   form.addEventListener("input", recalc);
   form.addEventListener("change", recalc);
   const recalcButton = document.getElementById("recalculate");
-  if (recalcButton) recalcButton.hidden = true; // totals are live
+  if (recalcButton) { recalcButton.hidden = true; recalcButton.style.display = "none"; } // totals are live
   recalc();
 })();

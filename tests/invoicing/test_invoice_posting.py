@@ -132,3 +132,89 @@ def test_due_date_before_issue_date_is_refused_by_the_database(ctx):
     org, _, customer = ctx
     with pytest.raises(IntegrityError), transaction.atomic():
         draft(org, customer, issue_date=date.today(), due_date=date.today() - timedelta(days=1))
+
+
+def test_void_posts_the_exact_mirror_of_the_issue_entry(ctx):
+    org, owner, customer = ctx
+    inv = issued(org, customer, [("Design", "3", "33.333", "20"), ("Hosting", "1", "10", None)], actor=owner)
+    inv = void_invoice(inv, "wrong customer", actor=owner)
+    assert lines_by_account(inv.void_entry_id, org) == {
+        "ar": Decimal("-130.00"), "revenue": Decimal("110.00"), "tax": Decimal("20.00")}
+    customers = set(JournalLine.objects.filter(entry_id=inv.void_entry_id, customer__isnull=False)
+                    .values_list("customer_id", flat=True))
+    assert customers == {customer.pk}
+    assert verify_organization(org).ok
+
+
+def test_issue_with_line_and_invoice_discounts_posts_the_rounded_lines(ctx):
+    org, owner, customer = ctx
+    inv = draft(org, customer, [("A", "3", "19.99", "20"), ("B", "7", "0.333", "9")], discount_percent=Decimal("5"))
+    line_b = inv.lines.get(description="B")
+    line_b.discount_percent = Decimal("12.5")
+    line_b.save()
+    inv = issue_invoice(inv, actor=owner)
+    # A: gross 59.97, net 56.9715 → 56.97, tax 11.394 → 11.39
+    # B: 7 × 0.333 × 0.875 = 2.039625 → gross 2.04; net 1.93764375 → 1.94; tax 0.1746 → 0.17
+    assert (inv.subtotal, inv.discount_total, inv.tax_total, inv.total) == (
+        Decimal("62.01"), Decimal("3.10"), Decimal("11.56"), Decimal("70.47"))
+    assert lines_by_account(inv.issue_entry_id, org) == {
+        "ar": Decimal("70.47"), "revenue": Decimal("-58.91"), "tax": Decimal("-11.56")}
+
+
+def test_credit_amount_with_tax_against_an_invoice_posts_returns_tax_and_ar(ctx):
+    org, owner, customer = ctx
+    inv = issued(org, customer)  # 240.00
+    note = credit_amount(customer, Decimal("100.00"), "price adjustment", invoice=inv, tax_percent=Decimal("20"))
+    # net = 100 × 100 / 120 = 83.333… → 83.33; tax = 16.67
+    assert lines_by_account(note.entry_id, org) == {
+        "returns": Decimal("83.33"), "tax": Decimal("16.67"), "ar": Decimal("-100.00")}
+    inv.refresh_from_db()
+    assert inv.amount_credited == Decimal("100.00") and inv.amount_due == Decimal("140.00")
+    assert ledger.customer_balance(customer) == Decimal("140.00")
+
+
+def test_standalone_credit_note_posts_returns_against_ar(ctx):
+    org, owner, customer = ctx
+    note = credit_amount(customer, Decimal("50.00"), "goodwill", actor=owner)
+    assert lines_by_account(note.entry_id, org) == {"returns": Decimal("50.00"), "ar": Decimal("-50.00")}
+    assert note.invoice is None and note.amount_applied == 0
+
+
+def test_credit_beyond_the_amount_due_leaves_customer_credit(ctx):
+    org, owner, customer = ctx
+    inv = issued(org, customer)  # 240.00
+    write_off(inv, Decimal("200.00"), "mostly gone", actor=owner)
+    note = credit_amount(customer, Decimal("100.00"), "returned", invoice=inv)
+    inv.refresh_from_db()
+    note.refresh_from_db()
+    assert inv.amount_due == 0 and inv.amount_credited == Decimal("40.00")
+    assert note.amount_applied == Decimal("40.00") and note.unapplied == Decimal("60.00")
+    assert ledger.customer_balance(customer) == Decimal("-60.00")
+    assert verify_organization(org).ok
+
+
+def test_credit_note_retry_with_the_same_key_takes_no_number_and_posts_nothing(ctx):
+    from invoicing.models import CreditNote, NumberSeries
+
+    org, owner, customer = ctx
+    inv = issued(org, customer)
+    first = credit_amount(customer, Decimal("240.00"), "all back", invoice=inv, idempotency_key="retry-1")
+    again = credit_amount(customer, Decimal("240.00"), "all back", invoice=inv, idempotency_key="retry-1")
+    assert again.pk == first.pk and CreditNote.objects.count() == 1
+    assert NumberSeries.objects.get(organization=org, kind="credit_note").last_number == 1
+    standalone = credit_amount(customer, Decimal("5.00"), "goodwill", idempotency_key="retry-2")
+    assert credit_amount(customer, Decimal("5.00"), "goodwill", idempotency_key="retry-2").pk == standalone.pk
+    year = date.today().year
+    assert sorted(CreditNote.objects.values_list("number", flat=True)) == [f"CN-{year}-00001", f"CN-{year}-00002"]
+
+
+def test_credit_notes_and_void_can_be_dated_in_the_past(ctx):
+    org, owner, customer = ctx
+    past = date.today() - timedelta(days=40)
+    inv = issued(org, customer, issue_date=past - timedelta(days=5), due_date=past + timedelta(days=25))
+    line = inv.lines.get()
+    note = credit_invoice_lines(inv, {line.pk: Decimal("1")}, "returned", issue_date=past)
+    assert note.issue_date == past and note.entry.effective_date == past
+    other = issued(org, customer, issue_date=past, due_date=past)
+    other = void_invoice(other, "mistake", effective_date=past)
+    assert other.void_entry.effective_date == past
