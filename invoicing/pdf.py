@@ -276,14 +276,20 @@ def stored_invoice_pdf(invoice: Invoice, inv_settings: InvoiceSettings | None = 
     return doc
 
 
+def settings_of(invoice: Invoice) -> InvoiceSettings:
+    """The organization's invoice settings; no query when loaded with
+    select_related("organization__invoice_settings")."""
+    return invoice.organization.invoice_settings
+
+
 def stored_pdf_for_serving(invoice: Invoice):
     """(bytes, sha256, filename) of an issued invoice's current PDF, reading only what is needed."""
-    inv_settings = InvoiceSettings.objects.only("paper_size", "logo").get(organization_id=invoice.organization_id)
+    inv_settings = settings_of(invoice)
     key = state_key(invoice, inv_settings)
     row = (StoredDocument.objects.filter(organization_id=invoice.organization_id, kind=DocumentKind.INVOICE,
                                          state_key=key).values_list("content", "sha256", "filename").first())
     if row is None:
-        doc = stored_invoice_pdf(invoice, InvoiceSettings.objects.get(organization_id=invoice.organization_id))
+        doc = stored_invoice_pdf(invoice, inv_settings)
         return bytes(doc.content), doc.sha256, doc.filename
     content, sha, filename = row
     return bytes(content), sha, filename

@@ -89,8 +89,9 @@ def revoke_link(link: PublicLink, actor=None) -> None:
 
 def find_link(org_id: int, link_id: int, nonce: str) -> PublicLink | None:
     """Inside tenant_context(org_id): the active link, if it exists there."""
-    link = (PublicLink.objects.select_related("invoice", "invoice__organization", "invoice__customer")
-            .filter(pk=link_id, revoked_at__isnull=True).first())
+    link = (PublicLink.objects
+            .select_related("invoice", "invoice__organization__invoice_settings", "invoice__customer")
+            .filter(pk=link_id, organization_id=org_id, revoked_at__isnull=True).first())
     if link is None or not secrets.compare_digest(link.nonce, nonce) or link.invoice.status == InvoiceStatus.DRAFT:
         return None
     return link

@@ -72,7 +72,7 @@ class LogoForm(forms.Form):
 # --- helpers --------------------------------------------------------------------------------
 
 def _invoice(request, pk) -> Invoice:
-    return get_object_or_404(Invoice.objects.select_related("organization", "customer"),
+    return get_object_or_404(Invoice.objects.select_related("organization__invoice_settings", "customer"),
                              organization=request.org, pk=pk)
 
 
@@ -280,7 +280,7 @@ def public_invoice(request, token):
         from invoicing.pdf import document_context
 
         invoice = link.invoice
-        ctx = document_context(invoice, InvoiceSettings.objects.get(organization_id=org_id))
+        ctx = document_context(invoice, invoice.organization.invoice_settings)
         ctx.update({"token": token, "status": invoice.display_status, "is_void": invoice.status == InvoiceStatus.VOID,
                     "is_overdue": invoice.is_overdue})
         response = render(request, "public/invoice.html", ctx)
