@@ -11,6 +11,7 @@ org_patterns = [
     path("invoices/", include("invoicing.urls")),
     path("settings/", include("invoicing.urls_settings")),
     path("payments/", include("payments.urls")),
+    path("reminders/", include("reminders.urls")),
 ]
 
 urlpatterns = [

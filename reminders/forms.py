@@ -1,0 +1,110 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms import BaseInlineFormSet, inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from reminders.models import (
+    CustomerReminderSettings,
+    ReminderPolicy,
+    ReminderSettings,
+    ReminderStep,
+)
+
+MAX_STEPS = 12
+
+
+class ReminderSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ReminderSettings
+        fields = ["timezone", "send_hour", "paused", "paused_reason"]
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = ReminderPolicy
+        fields = ["name", "is_default", "repeat_every_days", "repeat_limit"]
+
+    def __init__(self, *args, org=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        others = ReminderPolicy.objects.filter(organization=self.org, name__iexact=name)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise ValidationError(_("Another policy already has this name."))
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("repeat_every_days") and not data.get("repeat_limit"):
+            self.add_error("repeat_limit", _("Say how many repeats at most (1–20)."))
+        if data.get("repeat_limit") and not data.get("repeat_every_days"):
+            self.add_error("repeat_every_days", _("Say every how many days the last step repeats."))
+        if self.instance.pk and self.instance.is_default and not data.get("is_default"):
+            self.add_error("is_default", _("Make another policy the default instead; one is always the default."))
+        return data
+
+
+class StepForm(forms.ModelForm):
+    class Meta:
+        model = ReminderStep
+        fields = ["offset_days", "tone", "subject", "body", "attach_pdf", "fee_type", "fee_value", "fee_cap"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6}), "offset_days": forms.NumberInput(attrs={"size": 5})}
+
+
+class BaseStepFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        offsets = []
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            offsets.append(form.cleaned_data["offset_days"])
+        if not offsets:
+            raise ValidationError(_("A policy needs at least one step."))
+        for n in range(1, len(offsets)):
+            if offsets[n] <= offsets[n - 1]:
+                raise ValidationError(
+                    _("Steps must be in order of their day, each later than the one before: step %(n)s "
+                      "(day %(this)+d) does not come after step %(prev_n)s (day %(prev)+d).")
+                    % {"n": n + 1, "this": offsets[n], "prev_n": n, "prev": offsets[n - 1]})
+
+
+StepFormSet = inlineformset_factory(ReminderPolicy, ReminderStep, form=StepForm, formset=BaseStepFormSet,
+                                    extra=1, can_delete=True, max_num=MAX_STEPS, validate_max=True)
+
+
+class CustomerReminderForm(forms.ModelForm):
+    class Meta:
+        model = CustomerReminderSettings
+        fields = ["policy", "do_not_remind", "note"]
+
+    def __init__(self, *args, org=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["policy"].queryset = ReminderPolicy.objects.filter(organization=org)
+        self.fields["policy"].empty_label = _("The default policy")
+
+
+class PromiseForm(forms.Form):
+    until = forms.DateField(label=_("Promised to pay by"), widget=forms.DateInput(attrs={"type": "date"}))
+    promised_by = forms.CharField(label=_("Who promised"), max_length=150,
+                                  help_text=_("The person at the customer, e.g. “Jane Roe (accounts)”."))
+    note = forms.CharField(label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ManualSendForm(forms.Form):
+    step = forms.ModelChoiceField(label=_("Template"), queryset=ReminderStep.objects.none(), empty_label=None)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, org=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["step"].queryset = (ReminderStep.objects.filter(organization=org)
+                                        .select_related("policy").order_by("policy__name", "offset_days"))
+        self.fields["step"].label_from_instance = lambda s: (
+            f"{s.policy.name}: " + (_("day %(d)+d") % {"d": s.offset_days}) + f" · {s.get_tone_display()} · "
+            + s.subject[:60])

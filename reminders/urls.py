@@ -1,0 +1,22 @@
+"""Reminder pages under /o/<org_slug>/reminders/."""
+
+from django.urls import path
+
+from reminders import views
+
+urlpatterns = [
+    path("", views.reminder_list, name="reminder_list"),
+    path("skip/", views.reminder_skip, name="reminder_skip"),
+    path("log/", views.reminder_log, name="reminder_log"),
+    path("log/<int:pk>/retry/", views.reminder_retry, name="reminder_retry"),
+    path("policies/", views.reminder_policies, name="reminder_policies"),
+    path("policies/new/", views.reminder_policy_edit, name="reminder_policy_create"),
+    path("policies/<int:pk>/", views.reminder_policy, name="reminder_policy"),
+    path("policies/<int:pk>/edit/", views.reminder_policy_edit, name="reminder_policy_edit"),
+    path("settings/", views.reminder_settings, name="reminder_settings"),
+    path("health/", views.reminder_health, name="reminder_health"),
+    path("customers/<int:pk>/", views.reminder_customer, name="reminder_customer"),
+    path("invoices/<int:pk>/send/", views.reminder_send, name="reminder_send"),
+    path("invoices/<int:pk>/promise/", views.reminder_promise, name="reminder_promise"),
+    path("promises/<int:pk>/cancel/", views.reminder_promise_cancel, name="reminder_promise_cancel"),
+]
