@@ -1,27 +1,34 @@
-"""Where reminders meet the documents work (PDF, public links, the e-mail delivery log).
+"""Where reminders meet the documents work: PDF renderer, public links, the e-mail delivery log.
 
-Those modules are written by another engineer; each hook here uses them when they exist and
-degrades plainly when they do not (no link text, no attachment, no log row), so wiring them in is
-a change to this file only.
+Each hook uses invoicing's modules (invoicing.pdf, invoicing.public, invoicing.models_documents)
+and degrades plainly if one is missing (no link text, no attachment, no log row), so a change on
+either side stays a change to this one file.
+
+Links in e-mails need an absolute address but a background task has no request: the base is
+`settings.PUBLIC_BASE_URL`, else the environment variable PUBLIC_BASE_URL, else
+http://127.0.0.1:8000.
 """
 
 import logging
+import os
+
+from django.conf import settings
 
 log = logging.getLogger("reminders")
 
 
+def base_url() -> str:
+    return (getattr(settings, "PUBLIC_BASE_URL", None) or os.environ.get("PUBLIC_BASE_URL")
+            or "http://127.0.0.1:8000").rstrip("/")
+
+
 def public_link(invoice) -> str | None:
-    """An absolute URL the customer can open without signing in, or None."""
+    """The invoice's public link (created if it has none), as an absolute URL; None if unavailable."""
     try:
-        from invoicing import public
+        from invoicing.public import ensure_link, link_path
     except ImportError:
         return None
-    for name in ("invoice_public_url", "public_url", "create_public_link"):
-        fn = getattr(public, name, None)
-        if fn is not None:
-            link = fn(invoice)
-            return link if isinstance(link, str) else getattr(link, "url", None)
-    return None
+    return base_url() + link_path(ensure_link(invoice))
 
 
 def invoice_pdf(invoice) -> bytes | None:
@@ -33,8 +40,13 @@ def invoice_pdf(invoice) -> bytes | None:
 
 
 def log_delivery(row) -> None:
-    """Record the sent reminder in the generic e-mail delivery log, if there is one."""
+    """Record the sent reminder in invoicing's e-mail delivery log (kind "reminder")."""
     try:
-        from invoicing import models_documents  # noqa: F401
+        from invoicing.models_documents import DeliveryKind, DeliveryStatus, EmailDelivery
     except ImportError:
         return
+    EmailDelivery.objects.create(
+        organization_id=row.organization_id, kind=DeliveryKind.REMINDER, invoice_id=row.invoice_id,
+        customer_id=row.customer_id, recipients=row.to_emails.split(", "), subject=row.subject[:300],
+        body=row.body[:10000], status=DeliveryStatus.SENT, attempts=row.attempts, message_id=row.message_id,
+        sent_at=row.sent_at, created_by=row.created_by)
