@@ -110,7 +110,6 @@ class PlanRow:
     invoice: Invoice
     amount: Decimal = ZERO
     error: str = ""
-    raw: str | None = None  # what was typed, shown back as typed (pages only)
 
     @property
     def new_due(self) -> Decimal:

@@ -38,6 +38,7 @@ from payments.forms import (
     new_key,
 )
 from payments.models import Allocation, Payment
+from payments.screen import allocation_rows
 from payments.services import (
     _OPEN,
     AUTO,
@@ -181,12 +182,19 @@ def _chosen_customer(org, raw):
     return Customer.objects.filter(organization=org, archived_at__isnull=True, pk=int(raw)).first()
 
 
-def _allocation_screen(invoices, available, currency, mode, manual, preview, data=None):
+SCREEN_FIELDS = ("pk", "organization_id", "customer_id", "number", "status", "currency", "issue_date", "due_date",
+                 "total", "amount_paid", "amount_written_off", "amount_due", "disputed_at", "dispute_until")
+
+
+def screen_invoices(customer) -> list:
+    """The customer's open invoices for the allocation screen: one query, only what it shows."""
+    return list(open_invoices(customer).only(*SCREEN_FIELDS))
+
+
+def _allocation_screen(org, invoices, available, currency, mode, manual, preview, data=None):
     plan = build_plan(invoices, available, currency, mode, manual)
-    if mode == MANUAL and data is not None:
-        for row in plan.rows:
-            row.raw = data.get(f"alloc-{row.invoice.pk}", "")[:40]
-    return {"plan": plan, "mode": mode, "preview": preview, "currency": currency}
+    rows = allocation_rows(org, plan, currency, typed=data if mode == MANUAL else None)
+    return {"plan": plan, "rows_html": rows, "mode": mode, "preview": preview, "currency": currency}
 
 
 @require_http_methods(["GET", "POST"])
@@ -218,8 +226,8 @@ def payment_create(request):
         form.initial["deposit_account"] = next((a.pk for a in form.accounts if a.system_key == "bank"), None)
     amount = form.cleaned_data.get("amount") if valid or hasattr(form, "cleaned_data") else None
     currency = customer.currency if customer else org.base_currency
-    invoices = list(open_invoices(customer)) if customer else []
-    screen = _allocation_screen(invoices, amount or Decimal(0), currency, mode, manual,
+    invoices = screen_invoices(customer) if customer else []
+    screen = _allocation_screen(org, invoices, amount or Decimal(0), currency, mode, manual,
                                 preview=action == "preview", data=request.POST if action else None)
     if action == "save" and valid:
         key = form.cleaned_data["idempotency_key"]
@@ -279,13 +287,13 @@ def payment_detail(request, pk):
 # --- Apply credit later ----------------------------------------------------------------------------
 
 def _apply_screen(request, source, back_url, title):
-    invoices = list(open_invoices(source.customer))
+    invoices = screen_invoices(source.customer)
     post = request.method == "POST"
     form = AllocationModeForm(request.POST if post else None, initial={"mode": AUTO, "idempotency_key": new_key()})
     mode = request.POST.get("mode") if post and request.POST.get("mode") in (AUTO, MANUAL) else AUTO
     manual = manual_amounts(request.POST) if post and mode == MANUAL else {}
     action = request.POST.get("action", "save") if post else None
-    screen = _allocation_screen(invoices, source.unapplied, source.currency, mode, manual,
+    screen = _allocation_screen(request.org, invoices, source.unapplied, source.currency, mode, manual,
                                 preview=action == "preview", data=request.POST if post else None)
     if action == "save" and form.is_valid():
         plan = screen["plan"]

@@ -428,3 +428,18 @@ def test_allocation_screen_query_count_does_not_grow_with_open_invoices(shop, dj
 
 
 QUERY_PIN = 15
+
+
+def test_allocation_rows_escape_invoice_numbers_and_typed_amounts(shop):
+    from invoicing.models import InvoiceSettings
+
+    with shop.ctx():
+        InvoiceSettings.objects.filter(organization=shop.org).update(invoice_prefix='<i>"X')
+    invoice = shop.invoice("10.00")
+    assert invoice.number.startswith('<i>"X')
+    response = shop.client().post(shop.url("payment_create"), shop.form(
+        action="preview", mode="manual", **{f"alloc-{invoice.pk}": '"><script>alert(1)</script>'}))
+    html = response.content.decode()
+    assert "<script>alert(1)" not in html and '<i>"X' not in html
+    assert "&lt;i&gt;&quot;X" in html and "&quot;&gt;&lt;script&gt;" in html
+    assert "Enter a number." in html
