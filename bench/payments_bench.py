@@ -218,7 +218,7 @@ def measure_screen(org, owner, big, sizes):
     ):
         captured = []
 
-        def count(execute, sql, params, many, context):
+        def count(execute, sql, params, many, context, captured=captured):
             captured.append(sql)
             return execute(sql, params, many, context)
 

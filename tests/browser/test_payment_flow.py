@@ -7,6 +7,7 @@ Screenshots go to $SCREENSHOT_DIR (default /tmp/ledgerline-shots), never into th
 
 import os
 import re
+import tempfile
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from tests.invoicing_helpers import issued
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/ledgerline-shots"))
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ledgerline-shots")
 PASSWORD = "correct-horse-battery"
 
 
