@@ -21,8 +21,7 @@ nonce alone is useless without SECRET_KEY). Rotating SECRET_KEY invalidates all 
 import secrets
 
 from django.core import signing
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -97,11 +96,18 @@ def find_link(org_id: int, link_id: int, nonce: str) -> PublicLink | None:
     return link
 
 
+@transaction.atomic
 def record_view(link: PublicLink) -> bool:
-    """Count a view; the first one goes on the invoice's timeline as "viewed". True if first."""
+    """Count a view; the first one goes on the invoice's timeline as "viewed". True if first.
+    One UPDATE: the row lock makes concurrent first views agree on which one was first."""
     now = timezone.now()
-    first = PublicLink.objects.filter(pk=link.pk, first_viewed_at__isnull=True).update(first_viewed_at=now)
-    PublicLink.objects.filter(pk=link.pk).update(last_viewed_at=now, view_count=F("view_count") + 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_publiclink SET view_count = view_count + 1, last_viewed_at = %s,"
+            " first_viewed_at = COALESCE(first_viewed_at, %s) WHERE id = %s RETURNING first_viewed_at = %s",
+            [now, now, link.pk, now])
+        row = cursor.fetchone()
+    first = bool(row and row[0])
     if first:
         record_event(link.invoice, "viewed", _("Viewed by the customer through the public link"))
-    return bool(first)
+    return first

@@ -107,6 +107,7 @@ def _invoice_pdf(invoice: Invoice) -> tuple[bytes, str, str]:
 
 # --- organization pages -------------------------------------------------------------------
 
+@transaction.non_atomic_requests  # read-only but for the first render, which stores in its own transaction
 @require_GET
 @org_view(Role.VIEWER)
 def invoice_pdf(request, pk):
@@ -287,6 +288,7 @@ def public_invoice(request, token):
     return _public_headers(response)
 
 
+@transaction.non_atomic_requests  # writes: the view count (its own transaction) and a first render
 @require_GET
 def public_invoice_pdf(request, token):
     org_id, link_id, nonce = _public_link_or_404(token)
