@@ -33,12 +33,13 @@ MAX_TEMPLATE_LENGTH = 5000
 class TemplateError(ValueError):
     """A template that cannot be used; `position` is the 0-based character offset."""
 
-    def __init__(self, message: str, position: int, text: str):
+    def __init__(self, message: str, position: int, text: str, hint: str = ""):
         line = text.count("\n", 0, position) + 1
         column = position - (text.rfind("\n", 0, position) + 1) + 1
         self.position, self.line, self.column = position, line, column
         super().__init__(_("%(message)s at line %(line)s, column %(column)s (character %(pos)s).")
-                         % {"message": message, "line": line, "column": column, "pos": position + 1})
+                         % {"message": message, "line": line, "column": column, "pos": position + 1}
+                         + (f" {hint}" if hint else ""))
 
 
 def parse(text: str) -> list[tuple[str, str]]:
