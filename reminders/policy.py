@@ -61,8 +61,8 @@ def parse(text: str) -> list[tuple[str, str]]:
                 raise TemplateError(_("Empty placeholder {}"), i, text)
             if name not in PLACEHOLDERS:
                 raise TemplateError(
-                    _("Unknown placeholder {%(name)s}; use one of %(names)s")
-                    % {"name": name[:40], "names": ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)}, i, text)
+                    _("Unknown placeholder {%(name)s}") % {"name": name[:40]}, i, text,
+                    hint=_("Use one of %(names)s.") % {"names": ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)})
             if buf:
                 parts.append(("text", "".join(buf)))
                 buf = []
