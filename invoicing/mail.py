@@ -175,6 +175,10 @@ def deliver(delivery_id: int) -> str:
         delivery.attempts += 1
         delivery.next_attempt_at = timezone.now() + SENDING_STALE
         delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+    if delivery.kind == DeliveryKind.INVOICE and delivery.invoice.status != InvoiceStatus.ISSUED:
+        _mark_failed(delivery, InvoiceError(_("The invoice was voided before the e-mail went out; it was not sent.")),
+                     final=True)
+        return "failed"
     try:
         message = build_message(delivery)
         timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 30
@@ -228,12 +232,12 @@ def _mark_sent(delivery: EmailDelivery) -> None:
                          actor=delivery.created_by)
 
 
-def _mark_failed(delivery: EmailDelivery, error: Exception) -> None:
+def _mark_failed(delivery: EmailDelivery, error: Exception, final: bool = False) -> None:
     from django_q.models import Schedule
 
     with transaction.atomic():
-        delivery.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if delivery.attempts < delivery.max_attempts:
+        delivery.last_error = (str(error) if final else f"{type(error).__name__}: {error}")[:2000]
+        if delivery.attempts < delivery.max_attempts and not final:
             delay = BACKOFF[min(delivery.attempts, len(BACKOFF)) - 1]
             delivery.status = DeliveryStatus.RETRYING
             delivery.next_attempt_at = timezone.now() + delay

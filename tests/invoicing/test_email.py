@@ -210,6 +210,22 @@ def test_after_the_last_attempt_it_is_failed_on_the_timeline_and_a_person_can_re
         assert delivery.status == DeliveryStatus.SENT
 
 
+def test_an_invoice_voided_before_the_worker_runs_is_not_sent(world, smtp_server,
+                                                               django_capture_on_commit_callbacks):
+    from invoicing.services import void_invoice
+
+    invoice = issued(world.org, world.customer)
+    with django_capture_on_commit_callbacks(execute=False):
+        delivery = mail.queue_invoice_email(invoice, ["ap@contoso.example"], "Invoice {number}", "{link}")
+    void_invoice(invoice, "wrong customer")
+    assert send_email_delivery(world.org.pk, delivery.pk) == "failed"
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and "voided" in delivery.last_error
+    assert not Schedule.objects.filter(func=mail.TASK).exists()  # not retried
+    assert smtp_server.envelopes == []
+    assert InvoiceEvent.objects.filter(invoice=invoice, kind="email_failed").count() == 1
+
+
 @pytest.mark.parametrize("recipients, error", [
     ("", "This field is required"),
     ("not-an-address", "is not a valid e-mail address"),
