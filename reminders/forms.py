@@ -51,7 +51,7 @@ class PolicyForm(forms.ModelForm):
 class StepForm(forms.ModelForm):
     class Meta:
         model = ReminderStep
-        fields = ["offset_days", "tone", "subject", "body", "attach_pdf", "fee_type", "fee_value", "fee_cap"]
+        fields = ["offset_days", "tone", "fee_type", "fee_value", "fee_cap", "subject", "body", "attach_pdf"]
         widgets = {"body": forms.Textarea(attrs={"rows": 6}), "offset_days": forms.NumberInput(attrs={"size": 5})}
 
 
