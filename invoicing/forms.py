@@ -79,17 +79,23 @@ def tax_rate_label(rate) -> str:
     return f"{rate.name} ({Decimal(rate.percent).normalize():f}%)"
 
 
-class TaxRateChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return tax_rate_label(obj)
+class LineTaxField(forms.ChoiceField):
+    """A line's tax rate, from a list of rates read once per formset (not once per line)."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.rates = {}
 
-class TaxRateSelect(forms.Select):
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
-        option = super().create_option(name, value, label, selected, index, subindex, attrs)
-        rate = getattr(value, "instance", None)
-        option["attrs"]["data-percent"] = str(rate.percent) if rate is not None else "0"
-        return option
+    def set_rates(self, rates):
+        self.rates = {str(r.pk): r for r in rates}
+        self.choices = [("", _("No tax"))] + [(pk, tax_rate_label(r)) for pk, r in self.rates.items()]
+
+    def prepare_value(self, value):
+        return str(getattr(value, "pk", value) or "")
+
+    def clean(self, value):
+        value = super().clean(value)
+        return self.rates.get(value) if value else None
 
 
 class InvoiceForm(forms.ModelForm):
@@ -160,9 +166,8 @@ class InvoiceLineForm(forms.Form):
                                           widget=forms.TextInput(attrs={"inputmode": "decimal",
                                                                         "class": "line-discount"}),
                                           **PERCENT_FIELD)
-    tax_rate = TaxRateChoiceField(label=_("Tax"), queryset=TaxRate.objects.none(), required=False,
-                                      empty_label=_("No tax"), widget=TaxRateSelect(attrs={"class": "line-tax"}),
-                                      error_messages={"invalid_choice": _("Choose one of your tax rates.")})
+    tax_rate = LineTaxField(label=_("Tax"), required=False,
+                            error_messages={"invalid_choice": _("Choose one of your tax rates.")})
 
     MEANINGFUL = ("description", "quantity", "unit_price")
 
@@ -170,10 +175,7 @@ class InvoiceLineForm(forms.Form):
         kwargs["empty_permitted"] = True
         kwargs["use_required_attribute"] = False
         super().__init__(*args, **kwargs)
-        if tax_rates is not None:
-            self.fields["tax_rate"].queryset = tax_rates
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("aria-label", field.label)
+        self.fields["tax_rate"].set_rates(tax_rates or [])
 
     def has_changed(self):
         """A row counts only when it has a description, quantity or price; blank rows are dropped."""
@@ -192,8 +194,12 @@ class BaseLineFormSet(forms.BaseFormSet):
     }
 
     def __init__(self, *args, tax_rates=None, **kwargs):
-        self.tax_rates = tax_rates
+        self.tax_rates = list(tax_rates) if tax_rates is not None else []
         super().__init__(*args, **kwargs)
+
+    def tax_options(self):
+        """[(value, label, percent)] for the hand-written line rows (rendering 500 selects is slow)."""
+        return [("", _("No tax"), "0")] + [(str(r.pk), tax_rate_label(r), str(r.percent)) for r in self.tax_rates]
 
     def get_form_kwargs(self, index):
         return {"tax_rates": self.tax_rates}

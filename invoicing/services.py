@@ -32,17 +32,27 @@ def record_event(invoice, kind: str, message: str, actor=None, at=None) -> Invoi
                                        message=message[:500], actor=actor, at=at or timezone.now())
 
 
-def recompute_totals(invoice: Invoice) -> None:
-    """Recompute every line's amounts and the invoice totals (drafts only)."""
-    lines = list(invoice.lines.all())
-    amounts = []
+def recompute_totals(invoice: Invoice, new_lines: list[InvoiceLine] | None = None) -> None:
+    """Recompute every line's amounts and the invoice totals (drafts only).
+
+    `new_lines`: unsaved line objects about to be bulk-created; their amounts are set in place.
+    Otherwise the invoice's stored lines are read (one query) and only lines whose amounts
+    changed are written back.
+    """
+    lines = new_lines if new_lines is not None else list(invoice.lines.select_related("tax_rate"))
+    amounts, changed = [], []
     for line in lines:
-        line.tax_percent = line.tax_rate.percent if line.tax_rate_id else Decimal(0)
+        tax_percent = line.tax_rate.percent if line.tax_rate_id else Decimal(0)
         a = line_amounts(line.quantity, line.unit_price, line.discount_percent, invoice.discount_percent,
-                         line.tax_percent, invoice.currency)
-        line.gross_amount, line.net_amount, line.tax_amount = a.gross, a.net, a.tax
-        amounts.append((line.tax_percent, a))
-    InvoiceLine.objects.bulk_update(lines, ["tax_percent", "gross_amount", "net_amount", "tax_amount"])
+                         tax_percent, invoice.currency)
+        if (line.tax_percent, line.gross_amount, line.net_amount, line.tax_amount) != (tax_percent, a.gross,
+                                                                                         a.net, a.tax):
+            line.tax_percent, line.gross_amount, line.net_amount, line.tax_amount = tax_percent, a.gross, a.net, a.tax
+            changed.append(line)
+        amounts.append((tax_percent, a))
+    if new_lines is None and changed:
+        InvoiceLine.objects.bulk_update(changed, ["tax_percent", "gross_amount", "net_amount", "tax_amount"],
+                                        batch_size=500)
     totals = sum_lines(amounts)
     invoice.subtotal, invoice.discount_total = totals.subtotal, totals.discount
     invoice.tax_total, invoice.total = totals.tax, totals.total
@@ -261,13 +271,12 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     invoice.save()
     if not created:
         invoice.lines.all().delete()
-    InvoiceLine.objects.bulk_create([
-        InvoiceLine(organization=org, invoice=invoice, position=n, description=line["description"],
-                    quantity=line["quantity"], unit=line.get("unit", ""), unit_price=line["unit_price"],
-                    discount_percent=line.get("discount_percent") or Decimal(0), tax_rate=line.get("tax_rate"))
-        for n, line in enumerate(lines, start=1)
-    ])
-    recompute_totals(invoice)
+    objs = [InvoiceLine(organization=org, invoice=invoice, position=n, description=line["description"],
+                        quantity=line["quantity"], unit=line.get("unit", ""), unit_price=line["unit_price"],
+                        discount_percent=line.get("discount_percent") or Decimal(0), tax_rate=line.get("tax_rate"))
+            for n, line in enumerate(lines, start=1)]
+    recompute_totals(invoice, new_lines=objs)  # amounts set before the insert: one statement, no update
+    InvoiceLine.objects.bulk_create(objs, batch_size=500)
     if created:
         record_event(invoice, "created", _("Draft created"), actor)
     return invoice

@@ -91,3 +91,10 @@ def price(value, currency):
         return value
     places = max(minor_units(currency or ""), -d.as_tuple().exponent if d.as_tuple().exponent < 0 else 0)
     return f"{d:,.{places}f}"
+
+
+@register.filter
+def tax_value(value):
+    """A line's tax rate as the option value it selects: a pk, a TaxRate, None or ""."""
+    value = getattr(value, "pk", value)
+    return "" if value in (None, "") else str(value)

@@ -53,7 +53,7 @@ def default_tax_rate(org):
 def _editor(request, invoice):
     org = request.org
     keep = set(invoice.lines.exclude(tax_rate=None).values_list("tax_rate_id", flat=True)) if invoice else set()
-    rates = active_tax_rates(org, keep)
+    rates = list(active_tax_rates(org, keep))
     action = request.POST.get("action", "save") if request.method == "POST" else None
     preview = None
     if request.method == "POST":
@@ -156,7 +156,8 @@ def _render(request, invoice, form, formset, preview, rates):
     return render(request, "invoicing/invoice_form.html", {
         "invoice": invoice, "form": form, "formset": formset, "rows": rows, "totals": totals,
         "currency": currency, "minor_units": minor_units(currency) if currency else 2,
-        "settings": settings, "max_lines": MAX_LINES, "has_rates": rates.exists(),
+        "settings": settings, "max_lines": MAX_LINES, "has_rates": bool(formset.tax_rates),
+        "tax_options": formset.tax_options(),
         "creating": invoice is None,
     })
 
