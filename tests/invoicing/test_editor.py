@@ -186,6 +186,7 @@ def test_ten_thousand_lines_change_nothing(shop):
     lines = [(f"Line {n}", "1", "1", "", "") for n in range(10_000)]
     response = shop.client(shop.finance).post(shop.url("invoice_create"), form_data(shop, lines))
     assert response.status_code == 400
+    assert "at most 500 lines" in response.content.decode() and "Nothing was saved." in response.content.decode()
     assert invoice_count(shop) == (0, 0)
 
 
