@@ -12,6 +12,15 @@ from django.db import connections
 from tests.db_roles import owner_conninfo, use_app_role, use_owner_role
 
 
+def pytest_configure(config):
+    """Tests create many users; the production password hasher's deliberate slowness
+    (hundreds of milliseconds each) would dominate the run. Login throttling and password
+    reset behave the same with a fast hasher."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     from django.test.utils import setup_databases, teardown_databases
