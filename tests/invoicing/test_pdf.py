@@ -202,3 +202,17 @@ def test_the_pdf_html_escapes_markup_from_descriptions_and_notes(world):
     assert '<img src="file:///etc/passwd">' not in html and "<script>" not in html
     text = squash(pdf_pages_text(render_invoice_pdf(invoice))[0])
     assert '<img src="file:///etc/passwd"> & <b>bold</b>' in text
+
+
+def test_long_unbroken_text_wraps_inside_the_page(world):
+    word = "Supercalifragilistic" * 25  # 500 characters, no break opportunity
+    invoice = issued(world.org, world.customer, lines=((word, "1", "10.00", "20"),), notes="N" * 3000)
+    pdf = render_invoice_pdf(invoice)
+    pdf_to_pngs(pdf, "invoice-long-words")
+    import subprocess
+
+    raw = subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    text = "".join(raw.decode().split())
+    assert word in text and "N" * 3000 in text  # wrapped, not cut off at the page edge
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        assert round(float(page.mediabox.width)) == 595
