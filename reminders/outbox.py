@@ -27,6 +27,7 @@ alternative, marking sent before talking to the server, would turn that rare dup
 rare lost reminder (and a late fee charged without its notice), which is worse here.
 """
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -98,16 +99,28 @@ def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int
     each row is claimed by exactly one of them."""
     report = DeliveryReport()
     batches = 0
-    with tenant_context(org_id):
-        while max_batches is None or batches < max_batches:
-            clock = now or timezone.now()
-            claimed = claim(org_id, clock, ids=ids)
-            if not claimed:
-                break
-            batches += 1
-            for row_id, token in claimed:
-                report += send_one(row_id, token, now=clock, mail_connection=mail_connection)
+    # One mail connection for the whole run (not one per message); after a failure it is closed
+    # and the next message opens a new one.
+    conn = mail_connection or get_connection()
+    try:
+        with tenant_context(org_id):
+            while max_batches is None or batches < max_batches:
+                clock = now or timezone.now()
+                claimed = claim(org_id, clock, ids=ids)
+                if not claimed:
+                    break
+                batches += 1
+                for row_id, token in claimed:
+                    report += send_one(row_id, token, now=clock, mail_connection=conn)
+    finally:
+        if mail_connection is None:
+            _close_quietly(conn)
     return report
+
+
+def _close_quietly(conn) -> None:
+    with contextlib.suppress(Exception):  # closing a broken connection may fail; nothing to do then
+        conn.close()
 
 
 def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tuple[int, str]]:
@@ -132,6 +145,7 @@ def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> De
         message.connection = mail_connection or get_connection()
         message.send(fail_silently=False)
     except Exception as e:  # noqa: BLE001 - any failure to hand over the message is retried
+        _close_quietly(message.connection)
         log.warning("reminder %s: sending failed (attempt %s): %s", row_id, row.attempts, e)
         if _retry_later(row_id, token, now, e) == OutboxStatus.FAILED:
             report.failed += 1
