@@ -2,11 +2,12 @@
 live, issue it, and find it in the invoice list. (The PDF, e-mail and public-link steps are
 covered by the documents tests.)
 
-Screenshots go to $SCREENSHOT_DIR (default /tmp/ledgerline-shots), never into the repository.
+Screenshots go to $SCREENSHOT_DIR (default <tmp>/ledgerline-shots), never into the repository.
 """
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from tests.factories import make_org
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/ledgerline-shots"))
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ledgerline-shots")
 PASSWORD = "correct-horse-battery"
 
 
