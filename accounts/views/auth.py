@@ -1,5 +1,6 @@
 """Sign-up, sign-in (throttled), sign-out and the landing redirect."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
@@ -45,7 +46,9 @@ def sign_in(request):
     if request.method == "POST" and form.is_valid():
         email, ip = form.cleaned_data["email"], client_ip(request)
         if is_throttled(email, ip):
-            form.add_error(None, _("Too many failed attempts. Please wait 15 minutes or reset your password."))
+            minutes = max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)
+            form.add_error(None, _("Too many failed attempts. Please wait %(minutes)d minutes or reset your "
+                                   "password.") % {"minutes": minutes})
         else:
             user = authenticate(request, email=email, password=form.cleaned_data["password"])
             if user is None:
