@@ -4,10 +4,13 @@
                         effective_date=date, memo="Invoice INV-0001", idempotency_key="invoice:7:issue",
                         actor=user, source=invoice)
 
-`post` validates, then, inside the caller's transaction, locks the organization's ledger head
-(which makes sequence numbers gapless and the hash chain linear), re-checks the idempotency
-key, and writes the entry, its lines, the customer balances and the account day totals in one
-statement. A key already used returns the first entry and posts nothing.
+`post` validates, then, inside the caller's transaction and in one statement (one round trip),
+locks the organization's ledger head (which makes sequence numbers gapless and the hash chain
+linear), writes the entry unless its idempotency key is already used, its lines, the customer
+balances and the account day totals, and moves the head. A key already used returns the first
+entry and posts nothing, also when two requests with it arrive at the same moment (the second
+waits for the head lock, then finds the key taken). accounts.ledger_bulk is the bulk door for
+opening balances and migrations: same rules, same chain.
 """
 
 from collections import defaultdict
@@ -15,14 +18,15 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.ledger_chain import chain_hash
+from accounts.ledger_chain import canonical_after_seq, chain_hash
 from accounts.models_customer import Customer
-from accounts.models_ledger import Account, AccountDayTotal, CustomerBalance, JournalEntry, JournalLine
+from accounts.models_ledger import Account, AccountDayTotal, CustomerBalance, JournalEntry, JournalLine, LedgerHead
 from accounts.money import MoneyError, check_exact
 
 # The date rule: an entry may be dated at most this far back (opening balances of an older
@@ -47,34 +51,37 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
          source=None, source_label: str = "", reverses: JournalEntry | None = None,
          reason: str = "") -> JournalEntry:
     prepared = _validate(org, lines, effective_date, idempotency_key, memo)
+    if reverses is not None and reverses.reverses_id is not None:
+        raise LedgerError(f"Entry #{reverses.seq} is itself a reversal and cannot be reversed.")
     source_type, source_id = _source_ref(source)
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT last_seq, last_hash FROM accounts_ledgerhead WHERE organization_id = %s FOR UPDATE",
-            [org.pk],
-        )
-        row = cursor.fetchone()
+    head = {
+        "seq": None, "organization_id": org.pk, "effective_date": effective_date.isoformat(), "memo": memo,
+        "source_type": source_type, "source_id": source_id, "idempotency_key": idempotency_key,
+        "reverses_id": reverses.pk if reverses is not None else None,
+    }
+    params = _post_params(org.pk, head, prepared, effective_date, actor, source_label[:100], reason)
+    with transaction.atomic(savepoint=False):
+        row = _execute_post(params)
         if row is None:
-            raise LedgerError("This organization has no ledger.")
-        last_seq, last_hash = row
-        existing = JournalEntry.objects.filter(organization=org, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
-        if reverses is not None:
-            _check_reversible(reverses)
-        seq = last_seq + 1
-        head = {
-            "seq": seq, "organization_id": org.pk, "effective_date": effective_date.isoformat(),
-            "memo": memo, "source_type": source_type, "source_id": source_id,
-            "idempotency_key": idempotency_key, "reverses_id": reverses.pk if reverses else None,
-        }
-        digest = chain_hash(last_hash, head, [(n, a, c, cur, amt) for n, a, c, cur, amt in prepared])
-        entry_id = _write(cursor, org.pk, head, prepared, last_hash, digest, actor, source_label, reason)
+            # Nothing was written. Decide why here, but raise a refusal only after the block:
+            # raising inside would mark the caller's transaction as broken.
+            existing, refusal = _not_posted(org, idempotency_key, reverses)
+        else:
+            entry_id, seq, prev_hash, digest, posted_at = row
+            # The database hashed what Python rendered; recompute the whole hash here too, so
+            # that a posting can never store a hash that verify_ledger would not reproduce.
+            head["seq"] = seq
+            if chain_hash(prev_hash, head, prepared) != digest:
+                raise LedgerError("Internal error: the entry's hash does not reproduce; nothing was posted.")
+    if row is None:
+        if refusal:
+            raise LedgerError(refusal)
+        return existing
     entry = JournalEntry(
         pk=entry_id, organization_id=org.pk, seq=seq, effective_date=effective_date, memo=memo,
-        source_type=source_type, source_id=source_id, source_label=source_label, idempotency_key=idempotency_key,
-        actor_id=getattr(actor, "pk", None), reverses=reverses, reason=reason, prev_hash=last_hash, hash=digest,
-        posted_at=timezone.now(),
+        source_type=source_type, source_id=source_id, source_label=source_label[:100],
+        idempotency_key=idempotency_key, actor_id=getattr(actor, "pk", None), reverses=reverses, reason=reason,
+        prev_hash=prev_hash, hash=digest, posted_at=posted_at,
     )
     entry._state.adding = False
     return entry
@@ -161,64 +168,103 @@ def _validate(org, lines, effective_date, idempotency_key, memo):
     return prepared
 
 
-_WRITE_SQL = """
-WITH e AS (
+# One statement per posting. Under the ledger head's row lock (h) it takes the next sequence
+# number, chains the hash (sha256 over prev_hash || canonical form; Python renders the canonical
+# form after the sequence number, the database prefixes the number it assigns), writes the entry,
+# its lines and the maintained balances, and moves the head. ON CONFLICT DO NOTHING turns an
+# idempotency key already used (or an entry already reversed) into "no row", and then nothing
+# else is written: every other part reads from e. The text never changes, so psycopg prepares
+# it once per connection and the server plans it once.
+_POST_SQL = """
+WITH h AS (
+    SELECT last_seq + 1 AS seq, last_hash FROM accounts_ledgerhead
+    WHERE organization_id = %(org)s::bigint FOR UPDATE
+), e AS (
     INSERT INTO accounts_journalentry (organization_id, seq, effective_date, posted_at, memo, source_type,
         source_id, source_label, actor_id, idempotency_key, reverses_id, reason, prev_hash, hash)
-    VALUES (%s, %s, %s, now(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-    RETURNING id
+    SELECT %(org)s::bigint, h.seq, %(day)s::date, now(), %(memo)s::varchar, %(source_type)s::varchar,
+        %(source_id)s::bigint, %(source_label)s::varchar, %(actor)s::bigint, %(key)s::varchar,
+        %(reverses)s::bigint, %(reason)s::varchar, h.last_hash,
+        encode(sha256(convert_to(h.last_hash || '[' || h.seq::text || %(tail)s::text, 'UTF8')), 'hex')
+    FROM h
+    ON CONFLICT DO NOTHING
+    RETURNING id, seq, prev_hash, hash, posted_at
 ), l AS (
     INSERT INTO accounts_journalline (organization_id, entry_id, line_no, account_id, customer_id, currency,
         amount, effective_date)
-    SELECT %s, e.id, v.line_no, v.account_id, v.customer_id, v.currency, v.amount, %s
-    FROM e, (VALUES {lines}) AS v(line_no, account_id, customer_id, currency, amount)
+    SELECT %(org)s::bigint, e.id, v.line_no, v.account_id, v.customer_id, v.currency, v.amount, %(day)s::date
+    FROM e, unnest(%(l_no)s::smallint[], %(l_account)s::bigint[], %(l_customer)s::bigint[],
+                   %(l_currency)s::varchar[], %(l_amount)s::numeric[])
+            AS v(line_no, account_id, customer_id, currency, amount)
 ), c AS (
-    {customer_balances}
-), d AS (
-    INSERT INTO accounts_accountdaytotal (organization_id, account_id, currency, day, amount)
-    VALUES {day_totals}
-    ON CONFLICT (account_id, currency, day)
-    DO UPDATE SET amount = accounts_accountdaytotal.amount + EXCLUDED.amount
-), h AS (
-    UPDATE accounts_ledgerhead SET last_seq = %s, last_hash = %s WHERE organization_id = %s
-)
-SELECT id FROM e
-"""
-_CUSTOMER_SQL = """
     INSERT INTO accounts_customerbalance (organization_id, customer_id, currency, amount)
-    VALUES {rows}
+    SELECT %(org)s::bigint, v.customer_id, v.currency, v.amount
+    FROM e, unnest(%(c_customer)s::bigint[], %(c_currency)s::varchar[], %(c_amount)s::numeric[])
+            AS v(customer_id, currency, amount)
     ON CONFLICT (customer_id, currency)
     DO UPDATE SET amount = accounts_customerbalance.amount + EXCLUDED.amount
+), d AS (
+    INSERT INTO accounts_accountdaytotal (organization_id, account_id, currency, day, amount)
+    SELECT %(org)s::bigint, v.account_id, v.currency, %(day)s::date, v.amount
+    FROM e, unnest(%(d_account)s::bigint[], %(d_currency)s::varchar[], %(d_amount)s::numeric[])
+            AS v(account_id, currency, amount)
+    ON CONFLICT (account_id, currency, day)
+    DO UPDATE SET amount = accounts_accountdaytotal.amount + EXCLUDED.amount
+), u AS (
+    UPDATE accounts_ledgerhead SET last_seq = e.seq, last_hash = e.hash FROM e
+    WHERE accounts_ledgerhead.organization_id = %(org)s::bigint
+)
+SELECT id, seq, prev_hash, hash, posted_at FROM e
 """
 
 
-def _write(cursor, org_id, head, prepared, prev_hash, digest, actor, source_label, reason):
-    params = [org_id, head["seq"], head["effective_date"], head["memo"], head["source_type"],
-              head["source_id"], source_label[:100], getattr(actor, "pk", None), head["idempotency_key"],
-              head["reverses_id"], reason, prev_hash, digest, org_id, head["effective_date"]]
-    line_rows = []
-    for no, account_id, customer_id, currency, amount in prepared:
-        line_rows.append("(%s::smallint, %s::bigint, %s::bigint, %s, %s::numeric)")
-        params += [no, account_id, customer_id, currency, amount]
+def _post_params(org_id, head, prepared, effective_date, actor, source_label, reason) -> dict:
     per_customer, per_account = defaultdict(Decimal), defaultdict(Decimal)
     for _no, account_id, customer_id, currency, amount in prepared:
         per_account[(account_id, currency)] += amount
         if customer_id is not None:
             per_customer[(customer_id, currency)] += amount
-    customer_sql = "SELECT 1"
-    if per_customer:
-        customer_sql = _CUSTOMER_SQL.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(per_customer)))
-        for (customer_id, currency), amount in per_customer.items():
-            params += [org_id, customer_id, currency, amount]
-    day_rows = []
-    for (account_id, currency), amount in per_account.items():
-        day_rows.append("(%s, %s, %s, %s, %s)")
-        params += [org_id, account_id, currency, head["effective_date"], amount]
-    params += [head["seq"], digest, org_id]
-    sql = _WRITE_SQL.format(lines=", ".join(line_rows), customer_balances=customer_sql,
-                            day_totals=", ".join(day_rows))
-    cursor.execute(sql, params)
-    return cursor.fetchone()[0]
+    return {
+        "org": org_id, "day": effective_date, "memo": head["memo"], "source_type": head["source_type"],
+        "source_id": head["source_id"], "source_label": source_label, "actor": getattr(actor, "pk", None),
+        "key": head["idempotency_key"], "reverses": head["reverses_id"], "reason": reason,
+        "tail": canonical_after_seq(head, prepared),
+        "l_no": [p[0] for p in prepared], "l_account": [p[1] for p in prepared],
+        "l_customer": [p[2] for p in prepared], "l_currency": [p[3] for p in prepared],
+        "l_amount": [p[4] for p in prepared],
+        "c_customer": [k[0] for k in per_customer], "c_currency": [k[1] for k in per_customer],
+        "c_amount": list(per_customer.values()),
+        "d_account": [k[0] for k in per_account], "d_currency": [k[1] for k in per_account],
+        "d_amount": list(per_account.values()),
+    }
+
+
+def _execute_post(params):
+    """Run _POST_SQL on Django's connection, in its current transaction, in one round trip.
+
+    A psycopg cursor with server-side binding (prepared after a few uses) rather than Django's
+    cursor wrapper, and in pipeline mode, so that a BEGIN psycopg owes the server travels with
+    the statement. Database errors still arrive as Django's exceptions; the statement does not
+    appear in connection.queries (DEBUG query logging) or pass through execute_wrappers."""
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors:
+        pg = connection.connection
+        with pg.pipeline(), psycopg.Cursor(pg) as cursor:
+            cursor.execute(_POST_SQL, params)
+            return cursor.fetchone()
+
+
+def _not_posted(org, idempotency_key, reverses) -> tuple[JournalEntry | None, str]:
+    """The statement wrote nothing: the entry that already has the key, or why not."""
+    existing = JournalEntry.objects.filter(organization=org, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, ""
+    if reverses is not None and JournalEntry.objects.filter(reverses=reverses).exists():
+        return None, f"Entry #{reverses.seq} has already been reversed."
+    if not LedgerHead.objects.filter(organization=org).exists():
+        return None, "This organization has no ledger."
+    return None, "The ledger head is out of step with the journal; nothing was posted. Run verify_ledger."
 
 
 # --- Balances ---------------------------------------------------------------------------

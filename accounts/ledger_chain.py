@@ -64,8 +64,23 @@ def line_text(no, account, customer, currency, amount) -> str:
 def head_text(seq, organization_id, effective_date, memo, source_type, source_id, idempotency_key,
               reverses_id) -> str:
     """The entry's part of the canonical form, up to and including the opening of the line list."""
-    return (f"[{_scalar(seq)},{_scalar(organization_id)},{_scalar(effective_date)},{_scalar(memo)},"
+    return f"[{_scalar(seq)}" + head_tail(organization_id, effective_date, memo, source_type, source_id,
+                                          idempotency_key, reverses_id)
+
+
+def head_tail(organization_id, effective_date, memo, source_type, source_id, idempotency_key, reverses_id) -> str:
+    """head_text after its first element (the sequence number, which the database assigns)."""
+    return (f",{_scalar(organization_id)},{_scalar(effective_date)},{_scalar(memo)},"
             f"{_scalar(source_type)},{_scalar(source_id)},{_scalar(idempotency_key)},{_scalar(reverses_id)},[")
+
+
+def canonical_after_seq(entry: dict, lines: list[tuple]) -> str:
+    """The canonical form without its opening "[" and sequence number: canonical(entry, lines) is
+    ("[" + str(entry["seq"]) + canonical_after_seq(entry, lines)).encode(). Posting sends this to
+    the database, which prefixes the sequence number it assigns under the ledger head lock."""
+    head = head_tail(entry["organization_id"], entry["effective_date"], entry["memo"], entry["source_type"],
+                     entry["source_id"], entry["idempotency_key"], entry["reverses_id"])
+    return f"{head}{','.join([line_text(*line) for line in sorted(lines)])}]]"
 
 
 def canonical(entry: dict, lines: list[tuple]) -> bytes:
@@ -80,8 +95,3 @@ def canonical(entry: dict, lines: list[tuple]) -> bytes:
 def chain_hash(prev_hash: str, entry: dict, lines: list[tuple]) -> str:
     return _sha256(prev_hash.encode() + canonical(entry, lines)).hexdigest()
 
-
-def hash_rendered(prev_hash: str, head: str, line_texts: list[str]) -> str:
-    """The chain hash from pieces already rendered with head_text / line_text (lines in
-    line_no order): what verification uses to avoid building dicts and tuples per entry."""
-    return _sha256(f"{prev_hash}{head}{','.join(line_texts)}]]".encode()).hexdigest()

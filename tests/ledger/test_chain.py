@@ -6,7 +6,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounts.ledger_chain import canonical, chain_hash, reference_canonical
+from accounts.ledger_chain import canonical, canonical_after_seq, chain_hash, reference_canonical
 
 GOLDEN_ENTRY = {
     "seq": 7, "organization_id": 3, "effective_date": "2026-01-31", "memo": 'Invoice "INV-7" — naïve\n\ttab',
@@ -55,3 +55,12 @@ def test_amounts_are_normalized_to_three_decimals(amount, scale):
     a = [(1, 1, None, "EUR", amount), (2, 2, None, "EUR", -amount)]
     b = [(1, 1, None, "EUR", amount * Decimal(scale)), (2, 2, None, "EUR", -amount * Decimal(scale))]
     assert canonical(entry, a) == canonical(entry, b) == reference_canonical(entry, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(entry=entries, entry_lines=lines)
+def test_the_part_after_the_sequence_number_completes_the_canonical_form(entry, entry_lines):
+    """Posting sends canonical_after_seq to the database, which puts "[" and the sequence number
+    it assigns in front and hashes it: that must be the canonical form."""
+    assert ("[" + str(entry["seq"]) + canonical_after_seq(entry, entry_lines)).encode() == reference_canonical(
+        entry, entry_lines)
