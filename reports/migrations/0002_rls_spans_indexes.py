@@ -131,7 +131,7 @@ CREATE TRIGGER reports_span_refund_insert AFTER INSERT ON payments_refund
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_span_refund_rows();
 CREATE TRIGGER reports_span_credit_note_insert AFTER INSERT ON invoicing_creditnote
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION reports_span_credit_note_rows();
-"""
+"""  # noqa: S608 - built from constants only
 
 DROP_FUNCTIONS = """
 DROP TRIGGER IF EXISTS reports_span_invoice_insert ON invoicing_invoice;
@@ -145,7 +145,7 @@ DROP TRIGGER IF EXISTS reports_span_credit_note_insert ON invoicing_creditnote;
 DROP FUNCTION IF EXISTS reports_span_invoice_rows(), reports_span_invoice_status(), reports_span_writeoff_rows(),
     reports_span_allocation_rows(), reports_span_payment_rows(), reports_span_payment_change(),
     reports_span_refund_rows(), reports_span_credit_note_rows();
-"""
+"""  # noqa: S608 - built from constants only
 
 # Derive every span from the rows (an existing database gets its spans when this migration runs).
 REBUILD = """
