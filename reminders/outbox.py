@@ -41,7 +41,6 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from accounts.models import Organization
 from accounts.money import format_money
 from invoicing.models import Invoice
 from invoicing.services import record_event
@@ -161,7 +160,7 @@ def _prepare(row_id: int, token: str, now: datetime):
     """Re-check the row under lock, render the message once, return (row, EmailMessage) or None."""
     with transaction.atomic():
         row = (ReminderMessage.objects.select_for_update(of=("self",))
-               .select_related("invoice", "customer", "step").get(pk=row_id))
+               .select_related("invoice__customer", "invoice__organization", "customer", "step").get(pk=row_id))
         if row.status != OutboxStatus.SENDING or row.claim_token != token:
             return None
         invoice, customer = row.invoice, row.customer
@@ -204,8 +203,8 @@ def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=
     """Subject and body of the step's templates for this invoice, as of `today` (local)."""
     if step is None:
         raise ValueError("a reminder needs a step to take its template from")
-    return render(step.subject, placeholder_values(invoice, today, late_fee)), render(
-        step.body, placeholder_values(invoice, today, late_fee))
+    values = placeholder_values(invoice, today, late_fee)
+    return render(step.subject, values), render(step.body, values)
 
 
 def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]:
@@ -218,7 +217,7 @@ def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]
         "due_date": due,
         "days_overdue": str(max(0, (today - invoice.due_date).days)),
         "link": integration.public_link(invoice) or "",
-        "organization": Organization.objects.get(pk=invoice.organization_id).name,
+        "organization": invoice.organization.name,
         "late_fee": format_money(late_fee, invoice.currency) if late_fee else "",
     }
 

@@ -55,8 +55,6 @@ pol AS (
                   WHERE s.policy_id = p.id ORDER BY offset_days DESC LIMIT 1) l ON true
     CROSS JOIN LATERAL generate_series(1, p.repeat_limit) g
     WHERE p.repeat_every_days IS NOT NULL
-), bounds AS (
-    SELECT min(offset_days) AS lo, max(offset_days) AS hi FROM pts
 )"""
 
 # Open invoices in the window where a point can still fire, with their policy and the highest
@@ -77,8 +75,7 @@ cand AS (
     FROM invoicing_invoice i
     LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id
     WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due > 0 AND i.kind = 'invoice'
-      AND i.due_date >= %(today)s::date - (SELECT hi FROM bounds) - %(ahead)s
-      AND i.due_date <= %(today)s::date - (SELECT lo FROM bounds) + %(ahead)s
+      AND i.due_date BETWEEN %(first_due)s AND %(last_due)s
 )"""
 
 _DUE = """
@@ -125,6 +122,10 @@ WHERE (c.last_offset IS NULL OR pts.offset_days > c.last_offset)
 ORDER BY c.due_date + pts.offset_days, i.number, pts.offset_days
 """])
 
+# The due dates for which some point can still fire: computed first and passed as constants, so the
+# planner can range-scan the partial index reminders_open_invoice_due.
+_BOUNDS = "".join(["WITH ", _POINTS, " SELECT min(offset_days), max(offset_days) FROM pts"])
+
 _CLAIMABLE = """
 SELECT EXISTS (SELECT 1 FROM reminders_remindermessage
                WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
@@ -144,8 +145,16 @@ def local_today(now: datetime, settings) -> date:
 
 
 def _params(org_id, settings, now, today, ahead=0):
-    return {"org": org_id, "today": today, "now": now, "hour": settings.send_hour, "tz": settings.timezone,
-            "ahead": ahead, "skip_note": SKIP_NOTE}
+    params = {"org": org_id, "today": today, "now": now, "hour": settings.send_hour, "tz": settings.timezone,
+              "ahead": ahead, "skip_note": SKIP_NOTE}
+    with connection.cursor() as cursor:
+        cursor.execute(_BOUNDS, params)
+        lo, hi = cursor.fetchone()
+    if lo is None:  # no steps at all: an empty window
+        params.update(first_due=today + timedelta(days=1), last_due=today)
+    else:
+        params.update(first_due=today - timedelta(days=hi), last_due=today - timedelta(days=lo - ahead))
+    return params
 
 
 @dataclass
