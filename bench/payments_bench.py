@@ -2,7 +2,7 @@
 """Payments benchmark: recording and auto-allocating payments for a customer with 1,000+ open
 invoices, and the allocation screen's query count and time.
 
-    .venv/bin/python bench/payments_bench.py            # 1,500 open invoices, 300 payments
+    .venv/bin/python bench/payments_bench.py            # 1,600 open invoices, 300 payments
     .venv/bin/python bench/payments_bench.py --quick    # a smoke run (1,000 invoices, 60 payments)
 
 What it does, in order, on a fresh database `ledgerline_paybench` on the server DATABASE_URL names
@@ -43,7 +43,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DB_NAME = "ledgerline_paybench"
-FULL = {"invoices": 1500, "payments": 300, "others": 200, "requests": 30}
+FULL = {"invoices": 1600, "payments": 300, "others": 200, "requests": 30}
 QUICK = {"invoices": 1000, "payments": 60, "others": 20, "requests": 10}
 SEED = 5
 
@@ -267,6 +267,8 @@ def report(r: dict) -> str:
         f"Payments benchmark · {r['when']} · {r['where']} (PostgreSQL {r['database']['server_version']}, "
         f"shared_buffers {r['database']['shared_buffers']}, synchronous_commit "
         f"{r['database']['synchronous_commit']}) · {r['machine']['cpus']} CPUs · Python {r['machine']['python']}",
+        f"machine load average (1, 5, 15 min) before {r['machine']['load_before']}, after "
+        f"{r['machine'].get('load_after')}: other work on the machine shows in the latencies",
         f"load: {r['sizes']['invoices']} invoices for one customer + {r['sizes']['others'] * 3} for "
         f"{r['sizes']['others']} others through issue_invoice in {r['load_seconds']:.1f} s, then ANALYZE",
         "",
@@ -310,12 +312,14 @@ def main(argv=None) -> int:
         results = {
             "when": datetime.now().isoformat(timespec="seconds"), "where": where, "sizes": sizes,
             "database": server_facts(bench_url), "load_seconds": round(load_seconds, 1),
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                        "load_before": [round(x, 2) for x in os.getloadavg()]},
         }
         results["payments"] = measure_payments(org, owner, big, sizes, rng)
         owner_sql(bench_url, "ANALYZE")
         results["screen"] = measure_screen(org, owner, big, sizes)
         results["checks"] = check(org)
+        results["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         from django.db import connections
 

@@ -64,13 +64,17 @@ def apply(invoice: Invoice, source: Payment | CreditNote, amount: Decimal, actor
 
 @transaction.atomic
 def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], actor=None,
-               effective_date: date | None = None, at: datetime | None = None) -> list[Allocation]:
+               effective_date: date | None = None, at: datetime | None = None,
+               locked: dict[int, Invoice] | None = None) -> list[Allocation]:
     """Apply `source` to several invoices at once ({invoice id: amount}), all or nothing.
 
     Zero amounts are skipped. Refused (AllocationError, nothing changed): a negative amount or one
     with more decimals than the currency has, an invoice that is not the same customer's open
     invoice, more than an invoice's amount due, more in total than the source has unapplied,
     a reversed payment.
+
+    `locked`: only for a caller that has, in this same transaction, locked these invoices (fresh
+    rows, by id) and created or locked `source` itself; then neither is read again.
     """
     wanted: dict[int, Decimal] = {}
     for invoice_id, amount in amounts.items():
@@ -81,8 +85,11 @@ def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], act
         wanted[int(invoice_id)] = amount
     if not wanted:
         return []
-    invoices = lock_invoices(source.organization_id, wanted)
-    source = type(source).objects.select_for_update().get(pk=source.pk)
+    if locked is not None and set(wanted) <= set(locked):
+        invoices = locked
+    else:
+        invoices = lock_invoices(source.organization_id, wanted)
+        source = type(source).objects.select_for_update().get(pk=source.pk)
     if isinstance(source, Payment) and source.reversed_at:
         raise AllocationError(_("This payment was reversed; it has nothing to apply."))
     total = Decimal(0)

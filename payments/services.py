@@ -357,8 +357,9 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         if allocation == AUTO:
             invoices = _lock_for_auto(customer, amount)
             amounts = auto_amounts(invoices, amount)
+            locked = {i.pk: i for i in invoices}
         elif allocation in (NONE, None):
-            amounts = {}
+            amounts, locked = {}, {}
         else:
             wanted = {int(k): v for k, v in dict(allocation).items()}
             locked = lock_invoices(org.pk, wanted)
@@ -378,10 +379,10 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
             memo=f"Payment {label} from {customer.name}"[:500], actor=actor,
             source=("payments.payment", pk), source_label=label[:100],
         )
-        done = Payment.objects.filter(entry=entry).first()
-        if done is not None:  # a concurrent request with the same key got here first
-            return done
-        if entry.source_id != pk:
+        if entry.source_id != pk:  # the key had posted before: a concurrent request with it got here first
+            done = Payment.objects.filter(entry=entry).first()
+            if done is not None:
+                return done
             raise PaymentError(_("This submission key was already used; reload the page."))
         payment = Payment.objects.create(
             pk=pk, organization=org, customer=customer, amount=amount, currency=currency,
@@ -389,8 +390,8 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
             notes=notes, entry=entry, idempotency_key=key, created_by=actor,
         )
         if amounts:
-            apply_many(payment, amounts, actor=actor, effective_date=received_date, at=at)
-            payment.refresh_from_db(fields=["amount_allocated"])
+            # The invoices were locked above, the payment is this transaction's own row.
+            apply_many(payment, amounts, actor=actor, effective_date=received_date, at=at, locked=locked)
     return payment
 
 
