@@ -93,8 +93,9 @@ class ItemSpan(models.Model):
                                    name="reports_itemspan_ordered"),
         ]
         indexes = [
-            models.Index(fields=["organization", "kind", "last_day"], include=["first_day", "item_id"],
-                         name="reports_itemspan_last"),
+            # Items whose span straddles a date D: last_day > D (range), first_day <= D (filter).
+            models.Index(fields=["organization", "last_day"], include=["first_day", "kind", "item_id"],
+                         name="reports_itemspan_org_last"),
         ]
 
     def __str__(self):
