@@ -1,0 +1,360 @@
+#!/usr/bin/env python
+"""Reports benchmark: aging, dashboard, statements, insights and forecast at a million invoices.
+
+    .venv/bin/python bench/reports_bench.py            # full size (about 10-15 minutes on 2 cores)
+    .venv/bin/python bench/reports_bench.py --quick    # a smoke run at a small size
+    .venv/bin/python bench/reports_bench.py --keep     # keep the database afterwards (ledgerline_repbench)
+    .venv/bin/python bench/reports_bench.py --reuse    # measure an existing, kept database again
+
+What it does, on a fresh database `ledgerline_repbench` on the server DATABASE_URL names:
+
+1. create and migrate the database (as the owner), then act as the application role under
+   row-level security, like the product;
+2. one organization with 100,000 customers and 1,000,000 invoices over two years (about a third
+   open, with partial payments, credit notes, write-offs, money on account) and the payments to
+   match, plus nine small organizations (bench/reports_data.py says how it is written: the
+   journal through the bulk posting door, the documents with COPY), then a few hundred voids,
+   payment reversals, refunds and un-applications through the product's services;
+3. checks: Σ customer balances = AR control, aging totals = AR control (today and a year ago);
+4. VACUUM ANALYZE, then measures (warm, median of several runs, server side, in process):
+   aging for all customers today and as of a year ago (first page sorted by name, and by total),
+   the dashboard (the whole request through Django's test client), a customer statement of about
+   1,000 lines as a page and as a PDF next to a bare WeasyPrint 1,000-row table rendered in the
+   same run, the insights report and the 13-week forecast;
+5. writes the EXPLAIN (ANALYZE, BUFFERS) plans of the aging queries and a JSON of the figures to
+   bench/results/, and prints a table against the targets.
+
+Not run by `make test`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+RESULTS = ROOT / "bench" / "results"
+DB_NAME = "ledgerline_repbench"
+
+FULL = {"customers": 100_000, "invoices": 1_000_000, "whale": 1_400, "small_orgs": 9, "small_customers": 400,
+        "small_invoices": 4_000, "services": 200, "runs": 5}
+QUICK = {"customers": 3_000, "invoices": 30_000, "whale": 1_400, "small_orgs": 2, "small_customers": 50,
+         "small_invoices": 400, "services": 20, "runs": 3}
+TARGETS = {"aging_today_s": 1.0, "aging_year_ago_s": 2.0, "dashboard_s": 0.3, "statement_pdf_ratio": 1.3}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def owner_url() -> str:
+    import environ
+
+    from ledger_site.database import owner_url as configured
+
+    env = environ.Env()
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
+    if not env.str("DATABASE_URL", default=""):
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "devdb.py")], check=True, cwd=ROOT)
+    return configured(env)
+
+
+def with_db(url: str, name: str) -> str:
+    return urlparse(url)._replace(path=f"/{name}").geturl()
+
+
+def fresh_database(url: str) -> str:
+    import psycopg
+    from psycopg import sql
+
+    bench_url = with_db(url, DB_NAME)
+    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
+    env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+                   check=True, cwd=ROOT, env=env)
+    return bench_url
+
+
+def django_setup(bench_url: str) -> None:
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ.pop("LEDGER_DB_AS_OWNER", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledger_site.settings")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    import django
+
+    django.setup()
+
+
+def timed(fn, runs: int):
+    """Warm up once, then time `runs` calls: (median seconds, min seconds, last result)."""
+    result = fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times), result
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+def load_org(bench_url, owner, name, slug, size, seed, today):
+    import psycopg
+    from django.db import transaction
+
+    from accounts.chart import system_accounts
+    from accounts.ledger_bulk import bulk_post
+    from accounts.models import Customer
+    from accounts.services import create_organization
+    from bench import reports_data as data
+    from ledger_site.tenancy import tenant_context
+
+    org = create_organization(owner, name=name, slug=slug, base_currency="EUR", country="IE",
+                              address="1 Bench Street\nDublin")
+    t0 = time.perf_counter()
+    plan = data.make_plan(size, seed, today)
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        customer_first = data.write_customers(conn, org.pk, plan)
+        ids = {"invoice": data.reserve_ids(conn, "invoicing_invoice", len(plan.invoices)),
+               "payment": data.reserve_ids(conn, "payments_payment", len(plan.payments)),
+               "credit_note": data.reserve_ids(conn, "invoicing_creditnote", len(plan.credit_notes))}
+    planned = time.perf_counter() - t0
+    with tenant_context(org, owner):
+        acc = system_accounts(org)
+        customers = [Customer(pk=customer_first + n, organization_id=org.pk, currency="EUR", name=c[1], code=c[0])
+                     for n, c in enumerate(plan.customers)]
+        t1 = time.perf_counter()
+        with transaction.atomic():
+            result = bulk_post(org, data.bulk_entries(org, plan, ids, customers, acc), actor=owner,
+                               collect_ids=True)
+        posted = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        counts = data.write_documents(conn, org.pk, plan, ids, result.entry_ids, customer_first, acc["bank"].pk,
+                                      owner.pk)
+    written = time.perf_counter() - t2
+    counts.update(customers=len(plan.customers), entries=result.posted, lines=result.lines)
+    log(f"{slug}: {counts} — plan {planned:.0f}s, bulk_post {posted:.0f}s, documents {written:.0f}s")
+    return org, counts
+
+
+def service_activity(org, owner, n: int, today):
+    """Voids, reversals, refunds and un-applications through the product's own services."""
+    import uuid
+
+    from django.db import transaction
+
+    from accounts.chart import system_accounts
+    from invoicing.models import Invoice
+    from invoicing.services import void_invoice
+    from ledger_site.tenancy import tenant_context
+    from payments.models import Allocation, Payment
+    from payments.services import refund_payment, reverse_payment, unapply_allocation
+
+    done = {"voided": 0, "reversed": 0, "refunded": 0, "unapplied": 0}
+    with tenant_context(org, owner), transaction.atomic():
+        bank = system_accounts(org)["bank"]
+        for invoice in Invoice.objects.filter(organization=org, status="issued", amount_paid=0, amount_credited=0,
+                                              amount_written_off=0, issue_date__gte=today - timedelta(days=60))[:n]:
+            void_invoice(invoice, "Issued in error (bench)", actor=owner,
+                         effective_date=invoice.issue_date + timedelta(days=2))
+            done["voided"] += 1
+        for payment in Payment.objects.filter(organization=org, reversed_at=None, amount_refunded=0,
+                                              received_date__gte=today - timedelta(days=200))[:n]:
+            reverse_payment(payment, reason="Bounced (bench)", actor=owner,
+                            effective_date=min(today, payment.received_date + timedelta(days=5)))
+            done["reversed"] += 1
+        unapplied = [p for p in Payment.objects.filter(organization=org, reversed_at=None, amount_allocated=0,
+                                                       amount_refunded=0)[: n // 2]]
+        for payment in unapplied:
+            refund_payment(payment, amount=payment.amount, refund_date=today, method="bank_transfer", account=bank,
+                           idempotency_key=uuid.uuid4().hex, actor=owner)
+            done["refunded"] += 1
+        for allocation in Allocation.objects.filter(organization=org, amount__gt=0, reversed_by__isnull=True,
+                                                    payment__isnull=False,
+                                                    effective_date__gte=today - timedelta(days=90))[: n // 2]:
+            unapply_allocation(allocation, "Applied to the wrong invoice (bench)", actor=owner)
+            done["unapplied"] += 1
+    return done
+
+
+# --- measuring -------------------------------------------------------------------------------------
+
+def explain(sql: str, params) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+        return "\n".join(r[0] for r in cursor.fetchall())
+
+
+def measure(org, owner, cfg, results, today):
+    from django.db import transaction
+
+    from ledger_site.tenancy import tenant_context
+    from reports import aging as aging_mod
+    from reports.aging import aging, query_for
+    from reports.asof import ar_control
+
+    runs = cfg["runs"]
+    year_ago = today - timedelta(days=365)
+    plans = {}
+    with tenant_context(org, owner):
+        for label, day in (("today", today), ("year_ago", year_ago)):
+            report = aging(org, query_for(org, day))
+            control = ar_control(org, day, "EUR")
+            log(f"aging {label}: {report.row_count} customers, total {report.everything.total}, AR control {control}, "
+                f"difference {report.difference}")
+            assert report.reconciles, f"aging {label} does not reconcile"
+            results[f"aging_{label}_customers"] = report.row_count
+            for sort in ("name", "-total"):
+                med, best, _ = timed(lambda d=day, s=sort: aging(org, query_for(org, d, sort=s)), runs)
+                key = f"aging_{label}_s" if sort == "name" else f"aging_{label}_by_total_s"
+                results[key] = round(med, 3)
+                log(f"aging {label} sorted by {sort}: median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
+            with transaction.atomic():
+                plans[label] = explain_aging(org, day, aging_mod)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for label, text in plans.items():
+        (RESULTS / f"reports-plan-aging-{label}.txt").write_text(text)
+
+
+def explain_aging(org, day, aging_mod):
+    """The plan of the aging statement exactly as aging() builds it (first page by name)."""
+    captured = {}
+    from django.db.backends.utils import CursorWrapper
+
+    original = CursorWrapper.execute
+
+    def capture(self, sql, params=None):
+        if "aged AS" in sql:
+            captured["sql"], captured["params"] = sql, params
+        return original(self, sql, params)
+
+    CursorWrapper.execute = capture
+    try:
+        aging_mod.aging(org, aging_mod.query_for(org, day))
+    finally:
+        CursorWrapper.execute = original
+    return explain(captured["sql"], captured["params"])
+
+
+def check_balances(org, owner):
+    from django.db.models import Sum
+
+    from accounts.models import CustomerBalance
+    from ledger_site.tenancy import tenant_context
+    from reports.asof import ar_control
+
+    today = date.today()
+    with tenant_context(org, owner):
+        balances = CustomerBalance.objects.filter(organization=org, currency="EUR").aggregate(s=Sum("amount"))["s"]
+        control = ar_control(org, today + timedelta(days=400), "EUR")
+    assert balances == control, (balances, control)
+    log(f"{org.slug}: Σ customer balances {balances} = AR control {control}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure the kept database again, load nothing")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    url = owner_url()
+    results = {"size": "quick" if args.quick else "full", "machine": platform.platform(),
+               "cpus": os.cpu_count(), "python": platform.python_version()}
+    if args.reuse:
+        bench_url = with_db(url, DB_NAME)
+    else:
+        log(f"creating {DB_NAME} and migrating")
+        bench_url = fresh_database(url)
+    django_setup(bench_url)
+    import psycopg
+
+    from accounts.models import Organization, User
+    from bench.reports_data import Size
+
+    today = date.today()
+    if args.reuse:
+        owner = User.objects.get(email="bench-owner@example.com")
+        from ledger_site.tenancy import tenant_context
+
+        with tenant_context(None, owner):
+            org = Organization.objects.get(slug="bench-big")
+    else:
+        owner = User.objects.create_user("bench-owner@example.com", "bench-password-123", full_name="Bench Owner")
+        t0 = time.perf_counter()
+        org, counts = load_org(bench_url, owner, "Bench Big Co", "bench-big",
+                               Size(cfg["customers"], cfg["invoices"], cfg["whale"]), 1, today)
+        results["big_org"] = counts
+        for n in range(cfg["small_orgs"]):
+            load_org(bench_url, owner, f"Bench Small {n + 1}", f"bench-small-{n + 1}",
+                     Size(cfg["small_customers"], cfg["small_invoices"]), 100 + n, today)
+        results["load_s"] = round(time.perf_counter() - t0, 1)
+        t1 = time.perf_counter()
+        results["service_activity"] = service_activity(org, owner, cfg["services"], today)
+        log(f"through the services: {results['service_activity']} in {time.perf_counter() - t1:.0f}s")
+        check_balances(org, owner)
+        t2 = time.perf_counter()
+        with psycopg.connect(bench_url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        log(f"VACUUM ANALYZE {time.perf_counter() - t2:.0f}s")
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        open_count = conn.execute("SELECT count(*) FILTER (WHERE status = 'issued' AND amount_due > 0), count(*) "
+                                  "FROM invoicing_invoice WHERE organization_id = %s", [org.pk]).fetchone()
+    results["open_invoices"], results["invoices"] = open_count
+    log(f"open invoices in the big organization: {open_count[0]} of {open_count[1]}")
+    measure(org, owner, cfg, results, today)
+    results["total_s"] = round(time.perf_counter() - started, 1)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"reports-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
+    print_summary(results)
+    if not args.keep and not args.reuse:
+        with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
+            from django.db import connections
+
+            connections.close_all()
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    return 0
+
+
+def print_summary(results):
+    rows = [("aging, all customers, today", "aging_today_s", TARGETS["aging_today_s"]),
+            ("aging, all customers, by total, today", "aging_today_by_total_s", TARGETS["aging_today_s"]),
+            ("aging, as of a year ago", "aging_year_ago_s", TARGETS["aging_year_ago_s"]),
+            ("aging, by total, a year ago", "aging_year_ago_by_total_s", TARGETS["aging_year_ago_s"]),
+            ("dashboard (whole request)", "dashboard_s", TARGETS["dashboard_s"]),
+            ("statement page (~1,000 lines)", "statement_page_s", None),
+            ("statement PDF (~1,000 lines)", "statement_pdf_s", None),
+            ("bare WeasyPrint 1,000-row table", "bare_pdf_s", None),
+            ("statement PDF / bare", "statement_pdf_ratio", TARGETS["statement_pdf_ratio"]),
+            ("insights report", "insights_s", None),
+            ("13-week forecast", "forecast_s", None)]
+    print("\n| measurement | result | target |\n|---|---:|---:|")
+    for label, key, target in rows:
+        if key in results:
+            value = results[key]
+            shown = f"{value:.2f}×" if key.endswith("ratio") else f"{value * 1000:.0f} ms"
+            goal = "" if target is None else (f"≤ {target}×" if key.endswith("ratio") else f"≤ {target * 1000:.0f} ms")
+            print(f"| {label} | {shown} | {goal} |")
+    print(f"\ntotal run time {results.get('total_s', 0):.0f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
