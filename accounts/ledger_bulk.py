@@ -13,6 +13,13 @@ subject to it (our application role is), so COPY fills session-temporary staging
 one `INSERT ... SELECT` per chunk moves the rows into the journal; RLS's WITH CHECK still
 applies to that insert.
 
+The database work runs in a helper thread on the same connection (and transaction), one chunk
+behind: while the server stores chunk n and checks its foreign keys (set IMMEDIATE for the
+duration, so the checks happen then rather than all at commit), Python validates and hashes
+chunk n + 1. The ledger's tables carry eight indexes and four foreign keys per line, so the
+server's share dominates; the overlap hides Python's. After the call every deferrable
+constraint of the transaction is DEFERRED again (Django's foreign keys start that way).
+
 An entry whose idempotency key is already in the journal is skipped (it posts nothing, as
 `post` would); a key used twice within one call is refused. Reversals go through
 `ledger.reverse`, not through here. Any refused entry refuses the whole call: nothing is written.
@@ -20,6 +27,7 @@ An entry whose idempotency key is already in the journal is skipped (it posts no
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -103,97 +111,167 @@ def bulk_post(org, entries: Iterable[BulkEntry], *, actor=None, chunk_size: int 
     actor_id = getattr(actor, "pk", actor)
     per_customer, per_day = defaultdict(Decimal), defaultdict(Decimal)
     seen_keys = set()
-    entries = iter(entries)
+    chunks = _chunks(entries, chunk_size)
     # A savepoint when the caller has a transaction: a refused entry rolls back only this call.
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT last_seq, last_hash FROM accounts_ledgerhead WHERE organization_id = %s FOR UPDATE",
-            [org.pk],
-        )
-        row = cursor.fetchone()
+    with transaction.atomic(), connection.wrap_database_errors:
+        connection.validate_no_broken_transaction()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT last_seq, last_hash FROM accounts_ledgerhead WHERE organization_id = %s FOR UPDATE",
+                [org.pk],
+            )
+            row = cursor.fetchone()
         if row is None:
             raise LedgerError("This organization has no ledger.")
         seq, last_hash = row
-        raw = cursor.cursor  # the psycopg cursor, for COPY
-        raw.execute(_STAGING)
-        index = 0
-        while True:
-            chunk = list(islice(entries, chunk_size))
-            if not chunk:
-                break
-            prepared = []
-            for entry in chunk:
-                index += 1
-                key = entry.idempotency_key
-                try:
-                    lines = _validate(org, entry.lines, entry.effective_date, key, entry.memo)
-                except LedgerError as e:
-                    raise LedgerError(f"Entry {index} ({key!r}): {e.message}") from e
-                if key in seen_keys:
-                    raise LedgerError(f"Entry {index}: the idempotency key {key!r} is used twice in this batch.")
-                seen_keys.add(key)
-                prepared.append((entry, lines))
-            used = _keys_in_journal(cursor, org.pk, [entry.idempotency_key for entry, _ in prepared])
-            if used:
-                result.skipped += len(used)
-                if collect_ids:
-                    result.entry_ids.update(used)
-                prepared = [(entry, lines) for entry, lines in prepared if entry.idempotency_key not in used]
-            if not prepared:
-                continue
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence('accounts_journalentry', 'id')) FROM generate_series(1, %s)",
-                [len(prepared)],
-            )
-            ids = [r[0] for r in cursor.fetchall()]
-            if result.first_seq is None:
-                result.first_seq = seq + 1
-            entry_rows, line_rows = [], []
-            for entry_id, (entry, lines) in zip(ids, prepared, strict=True):
-                seq += 1
-                source_type, source_id = _source_ref(entry.source)
-                day = entry.effective_date.isoformat()
-                head = {
-                    "seq": seq, "organization_id": org.pk, "effective_date": day, "memo": entry.memo,
-                    "source_type": source_type, "source_id": source_id,
-                    "idempotency_key": entry.idempotency_key, "reverses_id": None,
-                }
-                digest = chain_hash(last_hash, head, lines)
-                entry_rows.append((entry_id, seq, entry.effective_date, entry.memo, source_type, source_id,
-                                   entry.source_label[:100], entry.idempotency_key, last_hash, digest))
-                for no, account_id, customer_id, currency, amount in lines:
-                    line_rows.append((entry_id, no, account_id, customer_id, currency, amount, entry.effective_date))
-                    per_day[(account_id, currency, entry.effective_date)] += amount
-                    if customer_id is not None:
-                        per_customer[(customer_id, currency)] += amount
-                last_hash = digest
-                if collect_ids:
-                    result.entry_ids[entry.idempotency_key] = entry_id
-            _copy(raw, "ledger_bulk_entry", entry_rows)
-            _copy(raw, "ledger_bulk_line", line_rows)
-            raw.execute(_MOVE_ENTRIES, [org.pk, actor_id])
-            raw.execute(_MOVE_LINES, [org.pk])
-            raw.execute("TRUNCATE ledger_bulk_entry, ledger_bulk_line")
-            result.posted += len(entry_rows)
-            result.lines += len(line_rows)
-            result.last_seq = seq
-        if result.posted:
-            _copy(raw, "ledger_bulk_customer", [(c, cur, a) for (c, cur), a in per_customer.items()])
-            _copy(raw, "ledger_bulk_day", [(acc, cur, d, a) for (acc, cur, d), a in per_day.items()])
-            raw.execute(_UPSERT_CUSTOMERS, [org.pk])
-            raw.execute(_UPSERT_DAYS, [org.pk])
-            raw.execute("UPDATE accounts_ledgerhead SET last_seq = %s, last_hash = %s WHERE organization_id = %s",
-                        [seq, last_hash, org.pk])
+        writer = _Writer(connection.connection)
+        try:
+            writer.submit(_start)
+            chunk = next(chunks, None)
+            ahead = writer.submit(_look_up, org.pk, chunk) if chunk else None
+            index = 0
+            while chunk:
+                # Ask for the next chunk's used keys and ids now: that query runs before this chunk's
+                # rows are stored, and the answer is ready when Python gets there.
+                following = next(chunks, None)
+                following_ahead = writer.submit(_look_up, org.pk, following) if following else None
+                prepared = []
+                for entry in chunk:
+                    index += 1
+                    key = entry.idempotency_key
+                    try:
+                        lines = _validate(org, entry.lines, entry.effective_date, key, entry.memo)
+                    except LedgerError as e:
+                        raise LedgerError(f"Entry {index} ({key!r}): {e.message}") from e
+                    if key in seen_keys:
+                        raise LedgerError(f"Entry {index}: the idempotency key {key!r} is used twice in this batch.")
+                    seen_keys.add(key)
+                    prepared.append((entry, lines))
+                used, ids = ahead.result()
+                if used:
+                    result.skipped += len(used)
+                    if collect_ids:
+                        result.entry_ids.update(used)
+                    prepared = [(entry, lines) for entry, lines in prepared if entry.idempotency_key not in used]
+                if prepared and result.first_seq is None:
+                    result.first_seq = seq + 1
+                entry_rows, line_rows = [], []
+                for entry_id, (entry, lines) in zip(ids, prepared, strict=True):
+                    seq += 1
+                    source_type, source_id = _source_ref(entry.source)
+                    head = {
+                        "seq": seq, "organization_id": org.pk, "effective_date": entry.effective_date.isoformat(),
+                        "memo": entry.memo, "source_type": source_type, "source_id": source_id,
+                        "idempotency_key": entry.idempotency_key, "reverses_id": None,
+                    }
+                    digest = chain_hash(last_hash, head, lines)
+                    entry_rows.append((entry_id, seq, entry.effective_date, entry.memo, source_type, source_id,
+                                       entry.source_label[:100], entry.idempotency_key, last_hash, digest))
+                    for no, account_id, customer_id, currency, amount in lines:
+                        line_rows.append((entry_id, no, account_id, customer_id, currency, amount,
+                                          entry.effective_date))
+                        per_day[(account_id, currency, entry.effective_date)] += amount
+                        if customer_id is not None:
+                            per_customer[(customer_id, currency)] += amount
+                    last_hash = digest
+                    if collect_ids:
+                        result.entry_ids[entry.idempotency_key] = entry_id
+                if entry_rows:
+                    writer.submit(_store, org.pk, actor_id, entry_rows, line_rows)
+                    result.posted += len(entry_rows)
+                    result.lines += len(line_rows)
+                    result.last_seq = seq
+                chunk, ahead = following, following_ahead
+            if result.posted:
+                writer.submit(_finish, org.pk, seq, last_hash,
+                              [(c, cur, a) for (c, cur), a in per_customer.items()],
+                              [(acc, cur, d, a) for (acc, cur, d), a in per_day.items()])
+            writer.submit(_end)
+            writer.wait()
+        finally:
+            writer.close()  # waits for what was submitted: the connection is ours again
     return result
 
 
-def _keys_in_journal(cursor, org_id, keys) -> dict[str, int]:
+def _chunks(entries, size):
+    entries = iter(entries)
+    while True:
+        chunk = list(islice(entries, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+class _Writer:
+    """Runs database work on the transaction's connection in one helper thread, in the order it
+    was submitted, so that Python validates and hashes the next chunk while the server stores
+    this one (psycopg releases the GIL while it waits for the server). The calling thread does
+    no database work until close(). A job's error is raised by wait() or by its result()."""
+
+    def __init__(self, pg):
+        self.pg = pg
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-bulk")
+        self.futures = []
+
+    def submit(self, job, *args):
+        future = self.pool.submit(self._run, job, *args)
+        self.futures.append(future)
+        return future
+
+    def _run(self, job, *args):
+        with self.pg.cursor() as cursor:
+            return job(cursor, *args)
+
+    def wait(self):
+        for future in self.futures:
+            future.result()
+
+    def close(self):
+        self.pool.shutdown(wait=True)
+
+
+def _start(cursor):
+    cursor.execute(_STAGING)
+    # Foreign keys are checked as each chunk is stored (in the helper thread, while Python works
+    # on the next chunk) rather than all at commit; _end puts them back to deferred.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _look_up(cursor, org_id, chunk):
+    """Keys of the chunk already in the journal ({key: id}) and one entry id per entry."""
+    keys = [entry.idempotency_key for entry in chunk]
     cursor.execute(
         "SELECT idempotency_key, id FROM accounts_journalentry WHERE organization_id = %s "
         "AND idempotency_key = ANY(%s)",
         [org_id, keys],
     )
-    return dict(cursor.fetchall())
+    used = dict(cursor.fetchall())
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence('accounts_journalentry', 'id')) FROM generate_series(1, %s)",
+        [len(chunk) - len(used)],
+    )
+    return used, [r[0] for r in cursor.fetchall()]
+
+
+def _store(cursor, org_id, actor_id, entry_rows, line_rows):
+    _copy(cursor, "ledger_bulk_entry", entry_rows)
+    _copy(cursor, "ledger_bulk_line", line_rows)
+    cursor.execute(_MOVE_ENTRIES, [org_id, actor_id])
+    cursor.execute(_MOVE_LINES, [org_id])
+    cursor.execute("TRUNCATE ledger_bulk_entry, ledger_bulk_line")
+
+
+def _finish(cursor, org_id, seq, last_hash, customer_rows, day_rows):
+    _copy(cursor, "ledger_bulk_customer", customer_rows)
+    _copy(cursor, "ledger_bulk_day", day_rows)
+    cursor.execute(_UPSERT_CUSTOMERS, [org_id])
+    cursor.execute(_UPSERT_DAYS, [org_id])
+    cursor.execute("UPDATE accounts_ledgerhead SET last_seq = %s, last_hash = %s WHERE organization_id = %s",
+                   [seq, last_hash, org_id])
+
+
+def _end(cursor):
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _copy(raw_cursor, table, rows) -> None:
