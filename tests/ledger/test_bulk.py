@@ -197,3 +197,28 @@ def test_committed_bulk_load_passes_verify_ledger(capsys):
     call_command("verify_ledger", "--org", org.slug)
     out = capsys.readouterr().out
     assert "301 entries" in out and "OK" in out
+
+
+def test_a_database_error_while_storing_rolls_back_the_batch_and_leaves_the_caller_usable(ctx):
+    """The rows are stored by a helper thread; its error reaches the caller as Django's error,
+    the batch is rolled back to its savepoint and the caller's transaction goes on."""
+    from django.db import IntegrityError
+
+    from accounts.models import Account
+
+    org, _, customers, acc = ctx
+    sale(org, customers[0], "10.00")
+    before = snapshot(org)
+    ghost = Account(organization=org, code="9999", name="never saved", type="asset")  # no id: NOT NULL fails
+    entries = entries_for(customers, acc, 12)
+    entries[9] = BulkEntry([Line(ghost, Decimal("1.00")), Line(acc["revenue"], Decimal("-1.00"))],
+                           effective_date=TODAY, idempotency_key="ghost")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            bulk_post(org, entries, chunk_size=4)
+        assert JournalEntry.objects.count() == 1
+        assert LedgerHead.objects.get(organization=org).last_seq == 1
+        assert snapshot(org) == before
+        sale(org, customers[0], "1.00")  # the transaction is still usable
+    check = verify_organization(org)
+    assert check.ok and check.entries == 2
