@@ -54,6 +54,7 @@ from payments.services import (
     reverse_payment,
     unapply_allocation,
 )
+from payments.templatetags.payment_tags import INVOICE_STATUS
 
 PAGE_SIZE = 50
 
@@ -194,7 +195,9 @@ def screen_invoices(customer) -> list:
 def _allocation_screen(org, invoices, available, currency, mode, manual, preview, data=None):
     plan = build_plan(invoices, available, currency, mode, manual)
     rows = allocation_rows(org, plan, currency, typed=data if mode == MANUAL else None)
-    return {"plan": plan, "rows_html": rows, "mode": mode, "preview": preview, "currency": currency}
+    labels = {status: str(label) for status, (label, _css) in INVOICE_STATUS.items()}
+    return {"plan": plan, "rows_html": rows, "mode": mode, "preview": preview, "currency": currency,
+            "status_labels": labels}
 
 
 @require_http_methods(["GET", "POST"])

@@ -50,7 +50,8 @@
   const amountInput = form.querySelector("input[name=amount]");
   const modeInputs = Array.from(form.querySelectorAll("input[name=mode]"));
   const mode = () => (modeInputs.find((i) => i.checked) || {}).value || "auto";
-  const labels = { paid: "Paid", partially_paid: "Partially paid", overdue: "Overdue", open: "Open" };
+  const labelsNode = document.getElementById("alloc-labels");
+  const labels = labelsNode ? JSON.parse(labelsNode.textContent) : {};
 
   function available() {
     if (amountInput) return toMinor(amountInput.value) ?? 0n;
@@ -82,7 +83,7 @@
         const status = bad || apply === 0n ? after.dataset.orig
           : (newDue === 0n ? "paid" : (row.dataset.overdue ? "overdue" : "partially_paid"));
         const source = status === after.dataset.orig ? row.querySelector("td:nth-child(3) .badge") : null;
-        after.textContent = source ? source.textContent : labels[status];
+        after.textContent = source ? source.textContent : (labels[status] || status);
         after.dataset.status = status;
         after.className = source ? source.className
           : "badge " + (status === "paid" ? "badge-ok" : status === "overdue" ? "badge-danger" : "badge-info");
