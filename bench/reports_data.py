@@ -21,7 +21,7 @@ AR control per currency) and the aging totals = AR control, today and a year ago
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -165,7 +165,7 @@ def copy_rows(owner_conn, table: str, columns: list[str], rows) -> int:
                       0 if dtype in ("integer", "bigint", "smallint", "numeric") else
                       False if dtype == "boolean" else
                       "{}" if dtype in ("jsonb", "json") else
-                      datetime.now(timezone.utc) if "timestamp" in dtype else
+                      datetime.now(UTC) if "timestamp" in dtype else
                       date.today() if dtype == "date" else "")
     names = columns + list(fill)
     extra = tuple(fill.values())
@@ -179,7 +179,7 @@ def copy_rows(owner_conn, table: str, columns: list[str], rows) -> int:
 
 def write_customers(owner_conn, org_id: int, plan: Plan, currency: str = "EUR") -> int:
     first = reserve_ids(owner_conn, "accounts_customer", len(plan.customers))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     copy_rows(owner_conn, "accounts_customer",
               ["id", "organization_id", "name", "code", "billing_emails", "contact_person", "phone",
                "billing_address", "tax_id", "currency", "payment_terms_days", "credit_limit", "language", "notes",
@@ -226,10 +226,11 @@ def bulk_entries(org, plan: Plan, ids: dict, customers: list, acc: dict):
                             day, f"payment:bench-{pk}", f"Payment #{pk}", ("payments.payment", pk), f"#{pk}")
         else:
             idx, amount, _ = plan.write_offs[n]
-            inv_pk = ids["invoice"] + idx
-            yield BulkEntry([Line(acc["bad_debt"], amount), Line(acc["ar"], -amount, customers[plan.invoices[idx]["c"]])],
-                            day, f"invoice:{inv_pk}:writeoff:1", f"Write-off of {invoice_number(plan.invoices[idx], idx)}",
-                            ("invoicing.invoice", inv_pk), invoice_number(plan.invoices[idx], idx))
+            inv_pk, number = ids["invoice"] + idx, invoice_number(plan.invoices[idx], idx)
+            customer = customers[plan.invoices[idx]["c"]]
+            yield BulkEntry([Line(acc["bad_debt"], amount), Line(acc["ar"], -amount, customer)],
+                            day, f"invoice:{inv_pk}:writeoff:1", f"Write-off of {number}",
+                            ("invoicing.invoice", inv_pk), number)
 
 
 def invoice_number(inv: dict, n: int) -> str:
@@ -238,7 +239,7 @@ def invoice_number(inv: dict, n: int) -> str:
 
 def write_documents(owner_conn, org_id: int, plan: Plan, ids: dict, entry_ids: dict, customer_first: int,
                     bank_id: int, owner_id: int) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     counts = {}
     inv_first, pay_first, cn_first = ids["invoice"], ids["payment"], ids["credit_note"]
 
@@ -248,8 +249,8 @@ def write_documents(owner_conn, org_id: int, plan: Plan, ids: dict, entry_ids: d
             due = inv["total"] - inv["paid"] - inv["credited"] - inv["written_off"]
             yield (pk, org_id, customer_first + inv["c"], "invoice", "issued", invoice_number(inv, n), "EUR",
                    inv["issue"], inv["due"], "", ZERO, "", "", inv["net"], ZERO, inv["tax"], inv["total"],
-                   inv["paid"], inv["credited"], inv["written_off"], due, now, "", now, entry_ids[f"invoice:{pk}:issue"],
-                   owner_id, owner_id)
+                   inv["paid"], inv["credited"], inv["written_off"], due, now, "", now,
+                   entry_ids[f"invoice:{pk}:issue"], owner_id, owner_id)
 
     counts["invoices"] = copy_rows(owner_conn, "invoicing_invoice", [
         "id", "organization_id", "customer_id", "kind", "status", "number", "currency", "issue_date", "due_date",
@@ -303,7 +304,8 @@ def write_documents(owner_conn, org_id: int, plan: Plan, ids: dict, entry_ids: d
         per_year[inv["issue"].year] = max(per_year[inv["issue"].year], n + 1)
     for year, last in per_year.items():
         owner_conn.execute(
-            "INSERT INTO invoicing_numberseries (organization_id, kind, year, last_number) VALUES (%s, 'invoice', %s, %s)"
-            " ON CONFLICT (organization_id, kind, year) DO UPDATE SET last_number = EXCLUDED.last_number",
+            "INSERT INTO invoicing_numberseries (organization_id, kind, year, last_number)"
+            " VALUES (%s, 'invoice', %s, %s) ON CONFLICT (organization_id, kind, year)"
+            " DO UPDATE SET last_number = EXCLUDED.last_number",
             [org_id, year, last])
     return counts

@@ -12,6 +12,7 @@ org_patterns = [
     path("settings/", include("invoicing.urls_settings")),
     path("payments/", include("payments.urls")),
     path("reminders/", include("reminders.urls")),
+    path("reports/", include("reports.urls")),
 ]
 
 urlpatterns = [

@@ -381,6 +381,13 @@ def test_receipt_pdf(shop):
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert f"R-{payment.pk:06d}" in text and "120.00 EUR" in text and invoice.number in text
     assert "20.00 EUR" in text  # the credit remaining
+    with shop.ctx():
+        from payments.services import reverse_payment
+
+        reverse_payment(payment, reason="cheque bounced")
+    response = shop.client(shop.viewer).get(shop.url("payment_receipt", pk=payment.pk))
+    text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert "REVERSED" in text and "cheque bounced" in text and "No longer applied to any invoice" in text
 
 
 def test_receipt_renderer_fetches_nothing_outside_the_template(shop, tmp_path):

@@ -1,0 +1,98 @@
+"""Exports of the aging report: CSV, XLSX (openpyxl) and PDF (WeasyPrint, the invoice renderer's
+restricted fetcher). Amounts are written as exact decimals, never through float text."""
+
+import csv
+import io
+from decimal import Decimal
+
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from accounts.money import minor_units, quantum
+
+PDF_MAX_ROWS = 5000  # a printable report; CSV and XLSX carry every row
+
+
+def _plain(value: Decimal, currency: str) -> str:
+    return str(value.quantize(quantum(currency)))
+
+
+def aging_table(report) -> tuple[list[str], list[list], list[list]]:
+    """(header, customer rows, summary rows) with Decimal amounts."""
+    header = [_("Code"), _("Customer")] + [b.label for b in report.buckets] + [_("Unapplied credits"), _("Total")]
+    rows = [[r.code, r.name, *r.buckets, -r.unapplied, r.total] for r in report.rows]
+    summary = []
+    if report.filters_active:
+        t = report.filtered
+        summary.append(["", _("Total of the rows shown"), *t.buckets, -t.unapplied, t.total])
+    t = report.everything
+    summary.append(["", _("Total, all customers"), *t.buckets, -t.unapplied, t.total])
+    blanks = [""] * (len(report.buckets) + 1)
+    summary.append(["", _("AR control account as of %(d)s") % {"d": report.as_of.isoformat()}, *blanks,
+                    report.control])
+    summary.append(["", _("Difference"), *blanks, report.difference])
+    return header, rows, summary
+
+
+def aging_csv(report) -> bytes:
+    header, rows, summary = aging_table(report)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Aging report as of %(d)s, %(cur)s, %(basis)s") % {
+        "d": report.as_of.isoformat(), "cur": report.currency, "basis": report.basis}])
+    writer.writerow(header)
+    for row in rows + summary:
+        writer.writerow([_plain(v, report.currency) if isinstance(v, Decimal) else _safe(v) for v in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _safe(value):
+    """Keep spreadsheet programs from reading a customer name as a formula."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def aging_xlsx(report) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    header, rows, summary = aging_table(report)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Aging")[:31]
+    ws.append([_("Aging report as of %(d)s, %(cur)s") % {"d": report.as_of.isoformat(), "cur": report.currency}])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(header)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    places = minor_units(report.currency)
+    fmt = "#,##0" + ("." + "0" * places if places else "")
+    for n, row in enumerate(rows + summary):
+        ws.append([v if isinstance(v, Decimal) else _safe(v) for v in row])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = fmt
+            if n >= len(rows):
+                cell.font = Font(bold=True)
+    ws.column_dimensions["A"].width = 12
+    ws.column_dimensions["B"].width = 36
+    for col in range(3, len(header) + 1):
+        ws.column_dimensions[ws.cell(row=2, column=col).column_letter].width = 15
+    ws.freeze_panes = "C3"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def aging_pdf(report, org) -> bytes:
+    from django.conf import settings
+
+    from invoicing.pdf import html_to_pdf
+
+    with translation.override(settings.LANGUAGE_CODE):
+        html = render_to_string("reports/pdf/aging.html", {
+            "report": report, "org": org, "rows": report.rows[:PDF_MAX_ROWS],
+            "truncated": len(report.rows) > PDF_MAX_ROWS, "max_rows": PDF_MAX_ROWS,
+        })
+    return html_to_pdf(html)

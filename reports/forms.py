@@ -1,0 +1,115 @@
+"""Report filters (GET forms) and the report settings form."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from reports.models import AgingBasis, ReportSettings
+
+DATE = forms.DateInput(attrs={"type": "date"})
+MAX_RANGE_DAYS = 3700
+
+
+def bound(form_class, request, **kwargs):
+    """Bind a filter form to the query string (empty query: the defaults) and validate it."""
+    data = request.GET.copy() if request.GET else None
+    form = form_class(data, **kwargs)
+    if data is None:
+        form = form_class(form.initial_data(), **kwargs)
+    form.is_valid()
+    return form
+
+
+class FilterForm(forms.Form):
+    def initial_data(self) -> dict:
+        return {name: (f.initial() if callable(f.initial) else f.initial) for name, f in self.fields.items()
+                if f.initial is not None}
+
+    def value(self, name):
+        """The cleaned value, or the field's default when the input was invalid."""
+        if hasattr(self, "cleaned_data") and name in self.cleaned_data and self.cleaned_data[name] not in (None, ""):
+            return self.cleaned_data[name]
+        initial = self.fields[name].initial
+        return initial() if callable(initial) else initial
+
+
+class AgingForm(FilterForm):
+    as_of = forms.DateField(label=_("As of"), widget=DATE, initial=timezone.localdate)
+    basis = forms.ChoiceField(label=_("Age by"), choices=AgingBasis.choices, required=False)
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+    tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
+    min_amount = forms.DecimalField(label=_("Minimum owed"), max_digits=18, decimal_places=3, required=False,
+                                    min_value=Decimal("-999999999999"))
+    overdue = forms.BooleanField(label=_("Only customers with overdue invoices"), required=False)
+    sort = forms.CharField(max_length=12, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, currencies=(), basis="due", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]
+        self.fields["currency"].initial = currencies[0] if currencies else None
+        self.fields["basis"].initial = basis
+
+    def clean_as_of(self):
+        day = self.cleaned_data["as_of"]
+        if abs((day - timezone.localdate()).days) > MAX_RANGE_DAYS:
+            raise forms.ValidationError(_("Choose a date within ten years of today."))
+        return day
+
+
+class AsOfForm(FilterForm):
+    as_of = forms.DateField(label=_("As of"), widget=DATE, initial=timezone.localdate)
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+    q = forms.CharField(label=_("Customer"), max_length=100, required=False)
+
+    def __init__(self, *args, currencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]
+        self.fields["currency"].initial = currencies[0] if currencies else None
+
+
+def _month_start():
+    return timezone.localdate().replace(day=1)
+
+
+def _year_ago():
+    return timezone.localdate() - timedelta(days=365)
+
+
+class PeriodForm(FilterForm):
+    start = forms.DateField(label=_("From"), widget=DATE, initial=_month_start)
+    end = forms.DateField(label=_("To"), widget=DATE, initial=timezone.localdate)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if start > end:
+                raise forms.ValidationError(_("The start date is after the end date."))
+            if (end - start).days > MAX_RANGE_DAYS:
+                raise forms.ValidationError(_("Choose a period of at most ten years."))
+        return data
+
+    def period(self) -> tuple[date, date]:
+        if self.errors:
+            return self.fields["start"].initial(), self.fields["end"].initial()
+        return self.value("start"), self.value("end")
+
+
+class StatementForm(PeriodForm):
+    STYLES = [("balance_forward", _("Balance forward")), ("open_item", _("Open item"))]
+    style = forms.ChoiceField(label=_("Style"), choices=STYLES, initial="balance_forward")
+    start = forms.DateField(label=_("From"), widget=DATE, initial=lambda: timezone.localdate() - timedelta(days=90))
+
+
+class BulkStatementForm(StatementForm):
+    tag = forms.CharField(label=_("Only customers tagged"), max_length=50, required=False)
+    send = forms.BooleanField(label=_("E-mail each statement to the customer"), required=False, initial=True)
+
+
+class ReportSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ReportSettings
+        fields = ["aging_limits", "aging_basis", "credit_overdue_days"]

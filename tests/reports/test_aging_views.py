@@ -1,0 +1,132 @@
+"""The aging pages: the report, the drill-down to invoices, CSV / XLSX / PDF exports, settings."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import Role
+from ledger_site.tenancy import tenant_context
+from reports.models import ReportSettings
+from tests.factories import CustomerFactory, add_member, make_org
+from tests.reports import helpers as h
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    org, owner = make_org(name="Views Co", slug="views-co")
+    with tenant_context(org):
+        a = CustomerFactory(organization=org, name="Alpha =Ltd", code="ALPHA")
+        b = CustomerFactory(organization=org, name="Beta", code="BETA")
+        i1 = h.invoice(org, a, "100.00", h.ago(50), h.ago(40))
+        i2 = h.invoice(org, a, "30.00", h.ago(5), h.ago(-25))
+        h.pay(org, a, "25.00", h.ago(3))
+        h.invoice(org, b, "400.00", h.ago(120), h.ago(100))
+    client = Client()
+    client.force_login(owner)
+    return {"org": org, "owner": owner, "a": a, "b": b, "i1": i1, "i2": i2, "client": client}
+
+
+def url(world, name, **kwargs):
+    return reverse(name, kwargs={"org_slug": world["org"].slug, **kwargs})
+
+
+def test_aging_page_shows_buckets_totals_and_reconciliation(world):
+    response = world["client"].get(url(world, "aging_report"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-reconciles="yes"' in html
+    report = response.context["report"]
+    assert report.everything.total == report.control == Decimal("505.00")
+    assert [r.code for r in report.rows] == ["ALPHA", "BETA"]
+    assert "Alpha =Ltd" in html and "Over 90" in html
+    cell = url(world, "aging_cell", pk=world["a"].pk)
+    assert cell in html  # amounts link to their invoices
+
+
+def test_drill_down_from_a_cell_to_the_invoice(world):
+    response = world["client"].get(url(world, "aging_cell", pk=world["a"].pk) + "?bucket=2")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert world["i1"].number in html
+    assert url(world, "invoice_detail", pk=world["i1"].pk) in html
+    assert world["i2"].number not in html
+    unapplied = world["client"].get(url(world, "aging_cell", pk=world["a"].pk) + "?bucket=u")
+    assert "25.00" in unapplied.content.decode()
+
+
+def test_drill_down_of_another_organizations_customer_is_404(world):
+    other, _ = make_org()
+    with tenant_context(other):
+        stranger = CustomerFactory(organization=other)
+    response = world["client"].get(url(world, "aging_cell", pk=stranger.pk))
+    assert response.status_code == 404
+    assert world["client"].get(url(world, "aging_cell", pk=world["a"].pk) + "?bucket=99").status_code == 404
+
+
+def test_csv_export_has_every_row_totals_and_control(world):
+    response = world["client"].get(url(world, "aging_export", fmt="csv") + "?sort=-total")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[1][:3] == ["Code", "Customer", "Current"]
+    assert rows[2][0] == "BETA" and rows[2][-1] == "400.00"
+    alpha = rows[3]
+    assert alpha[1] == "Alpha =Ltd" and alpha[-2] == "-25.00" and alpha[-1] == "105.00"
+    assert rows[-2][1].startswith("AR control") and rows[-2][-1] == "505.00"
+    assert rows[-1][1] == "Difference" and rows[-1][-1] == "0.00"
+
+
+def test_xlsx_export_has_exact_amounts(world):
+    from openpyxl import load_workbook
+
+    response = world["client"].get(url(world, "aging_export", fmt="xlsx"))
+    assert response.status_code == 200
+    ws = load_workbook(io.BytesIO(response.content)).active
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    alpha = next(r for r in values if r[0] == "ALPHA")
+    assert Decimal(str(alpha[-1])) == Decimal("105") and Decimal(str(alpha[2])) == Decimal("30")
+    assert ws["C4"].number_format == "#,##0.00"
+
+
+def test_pdf_export_text(world):
+    from pypdf import PdfReader
+
+    response = world["client"].get(url(world, "aging_export", fmt="pdf"))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+    assert "Views Co — Aging report" in text
+    assert "Alpha =Ltd (ALPHA)" in text and "505.00" in text
+    assert "Totals equal the AR control account." in text
+
+
+def test_filters_in_the_page(world):
+    response = world["client"].get(url(world, "aging_report") + "?min_amount=200&overdue=on")
+    report = response.context["report"]
+    assert [r.code for r in report.rows] == ["BETA"]
+    assert report.filtered.total == Decimal("400.00")
+    bad = world["client"].get(url(world, "aging_report") + "?as_of=not-a-date")
+    assert bad.status_code == 200 and "Showing the defaults instead" in bad.content.decode()
+
+
+def test_settings_change_the_buckets_and_viewers_cannot(world):
+    client = world["client"]
+    response = client.post(url(world, "report_settings"), {"aging_limits": "10,20", "aging_basis": "issue",
+                                                           "credit_overdue_days": "30"})
+    assert response.status_code == 302
+    with tenant_context(world["org"]):
+        assert ReportSettings.objects.get(organization=world["org"]).limits == [10, 20]
+    report = client.get(url(world, "aging_report")).context["report"]
+    assert [b.label for b in report.buckets] == ["0–10", "11–20", "Over 20"]
+    bad = client.post(url(world, "report_settings"), {"aging_limits": "60,30", "aging_basis": "due",
+                                                      "credit_overdue_days": "30"})
+    assert bad.status_code == 200 and "increasing" in bad.content.decode()
+    viewer = add_member(world["org"], Role.VIEWER)
+    other = Client()
+    other.force_login(viewer)
+    assert other.get(url(world, "report_settings")).status_code == 403
+    assert other.get(url(world, "aging_report")).status_code == 200
