@@ -60,12 +60,11 @@ pol AS (
 # Open invoices in the window where a point can still fire, with their policy and the highest
 # offset already handled. `held` says why nothing may go out now (NULL: nothing holds it).
 _CANDIDATES = """
-cand AS (
+cand AS MATERIALIZED (
     SELECT i.id AS invoice_id, i.customer_id, i.due_date,
            COALESCE(cs.policy_id, (SELECT id FROM pol WHERE is_default)) AS policy_id,
            (%(today)s::date - i.due_date) AS days,
-           (SELECT max(m.offset_days) FROM reminders_remindermessage m
-            WHERE m.invoice_id = i.id AND m.kind = 'scheduled') AS last_offset,
+           handled.last_offset,
            CASE WHEN i.disputed_at IS NOT NULL AND (i.dispute_until IS NULL OR i.dispute_until >= %(today)s::date)
                     THEN 'disputed'
                 WHEN COALESCE(cs.do_not_remind, false) THEN 'do_not_remind'
@@ -74,6 +73,8 @@ cand AS (
            END AS held
     FROM invoicing_invoice i
     LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id
+    CROSS JOIN LATERAL (SELECT max(m.offset_days) AS last_offset FROM reminders_remindermessage m
+                        WHERE m.invoice_id = i.id AND m.kind = 'scheduled') handled
     WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due > 0 AND i.kind = 'invoice'
       AND i.due_date BETWEEN %(first_due)s AND %(last_due)s
 )"""
