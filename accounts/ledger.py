@@ -14,6 +14,7 @@ opening balances and migrations: same rules, same chain.
 """
 
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -60,7 +61,10 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         "reverses_id": reverses.pk if reverses is not None else None,
     }
     params = _post_params(org.pk, head, prepared, effective_date, actor, source_label[:100], reason)
-    with transaction.atomic(savepoint=False):
+    # In the caller's transaction when there is one. Without one, the single statement is a
+    # transaction of its own: one round trip, commit included, instead of BEGIN, it, COMMIT.
+    in_transaction = connection.in_atomic_block
+    with transaction.atomic(savepoint=False) if in_transaction else nullcontext():
         row = _execute_post(params)
         if row is None:
             # Nothing was written. Decide why here, but raise a refusal only after the block:
@@ -69,10 +73,12 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         else:
             entry_id, seq, prev_hash, digest, posted_at = row
             # The database hashed what Python rendered; recompute the whole hash here too, so
-            # that a posting can never store a hash that verify_ledger would not reproduce.
+            # that a posting can never store, unnoticed, a hash verify_ledger would not reproduce.
             head["seq"] = seq
             if chain_hash(prev_hash, head, prepared) != digest:
-                raise LedgerError("Internal error: the entry's hash does not reproduce; nothing was posted.")
+                raise LedgerError(
+                    "Internal error: the entry's hash does not reproduce"
+                    + ("; nothing was posted." if in_transaction else f" (entry #{seq}); run verify_ledger."))
     if row is None:
         if refusal:
             raise LedgerError(refusal)
@@ -240,19 +246,17 @@ def _post_params(org_id, head, prepared, effective_date, actor, source_label, re
 
 
 def _execute_post(params):
-    """Run _POST_SQL on Django's connection, in its current transaction, in one round trip.
+    """Run _POST_SQL on Django's connection, in its current transaction if any.
 
-    A psycopg cursor with server-side binding (prepared after a few uses) rather than Django's
-    cursor wrapper, and in pipeline mode, so that a BEGIN psycopg owes the server travels with
-    the statement. Database errors still arrive as Django's exceptions; the statement does not
-    appear in connection.queries (DEBUG query logging) or pass through execute_wrappers."""
+    A psycopg cursor with server-side binding (so psycopg prepares the statement after a few
+    uses and the server plans it once per connection) rather than Django's cursor wrapper.
+    Database errors still arrive as Django's exceptions; the statement does not appear in
+    connection.queries (DEBUG query logging) or pass through execute_wrappers."""
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors:
-        pg = connection.connection
-        with pg.pipeline(), psycopg.Cursor(pg) as cursor:
-            cursor.execute(_POST_SQL, params)
-            return cursor.fetchone()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_POST_SQL, params)
+        return cursor.fetchone()
 
 
 def _not_posted(org, idempotency_key, reverses) -> tuple[JournalEntry | None, str]:
