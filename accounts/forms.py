@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Invitation, Organization, Role, User
@@ -10,6 +10,14 @@ from accounts.models_org import RESERVED_SLUGS
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "JPY", "CAD",
               "AUD", "NZD", "KWD", "BHD", "JOD"]
 CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
+CUSTOMER_LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French")), ("es", _("Spanish")),
+                      ("it", _("Italian")), ("nl", _("Dutch")), ("pt", _("Portuguese")), ("ga", _("Irish")),
+                      ("sv", _("Swedish")), ("da", _("Danish")), ("nb", _("Norwegian")), ("fi", _("Finnish")),
+                      ("pl", _("Polish")), ("cs", _("Czech"))]
+country_validator = RegexValidator(r"^[A-Za-z]{2}$", _("Use the two-letter ISO code, e.g. IE or DE."))
+SLUG_LABEL = _("Web address")
+SLUG_HELP = _("Lowercase letters, digits and hyphens. Your pages will live at /o/<web address>/.")
+COUNTRY_HELP = _("Two letters, e.g. IE, DE, US.")
 
 
 class OrganizationFieldsMixin:
@@ -24,14 +32,21 @@ class OrganizationFieldsMixin:
             raise ValidationError(_("This address is already taken. Please choose another."))
         return slug
 
+    def clean_country(self):
+        return (self.cleaned_data.get("country") or "").upper()
+
 
 class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
     base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
+    country = forms.CharField(label=_("Country code"), max_length=2, required=False,
+                              validators=[country_validator], help_text=COUNTRY_HELP)
 
     class Meta:
         model = Organization
         fields = ["name", "slug", "base_currency", "country", "address", "tax_id"]
-        help_texts = {"slug": _("Used in your web address: /o/<address>/")}
+        labels = {"slug": SLUG_LABEL, "address": _("Postal address"), "tax_id": _("Tax id (VAT number)")}
+        help_texts = {"slug": SLUG_HELP, "address": _("Printed on invoices and statements.")}
+        widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 
 class SignupForm(OrganizationFieldsMixin, forms.Form):
@@ -39,10 +54,10 @@ class SignupForm(OrganizationFieldsMixin, forms.Form):
     email = forms.EmailField(label=_("E-mail"))
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
     name = forms.CharField(label=_("Organization name"), max_length=200)
-    slug = forms.SlugField(label=_("Organization address"), max_length=50,
-                           help_text=_("Lowercase letters, digits and hyphens; used in /o/<address>/"))
+    slug = forms.SlugField(label=SLUG_LABEL, max_length=50, help_text=SLUG_HELP)
     base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
-    country = forms.CharField(label=_("Country code"), max_length=2, required=False)
+    country = forms.CharField(label=_("Country code"), max_length=2, required=False,
+                              validators=[country_validator], help_text=COUNTRY_HELP)
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
@@ -81,11 +96,13 @@ def validate_email_list(value: str) -> None:
 
 class CustomerForm(forms.ModelForm):
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+    language = forms.ChoiceField(label=_("Preferred language"), choices=CUSTOMER_LANGUAGES,
+                                 help_text=_("For reminders and documents, where a translation exists."))
 
     class Meta:
         model = Customer
-        fields = ["name", "code", "billing_emails", "contact_person", "phone", "billing_address",
-                  "tax_id", "currency", "payment_terms_days", "credit_limit", "language", "tags",
+        fields = ["name", "code", "contact_person", "billing_emails", "phone", "tax_id",
+                  "billing_address", "currency", "payment_terms_days", "credit_limit", "language", "tags",
                   "notes"]
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3}),
                    "notes": forms.Textarea(attrs={"rows": 3})}
@@ -96,6 +113,9 @@ class CustomerForm(forms.ModelForm):
         self.fields["code"].required = False
         self.fields["code"].help_text = _("Leave empty to have one suggested from the name.")
         self.fields["payment_terms_days"].max_value = 365
+        language = self.instance.language
+        if language and language not in dict(CUSTOMER_LANGUAGES):
+            self.fields["language"].choices = [*CUSTOMER_LANGUAGES, (language, language)]
         if self.instance.pk and self._has_activity():
             self.fields["currency"].disabled = True
             self.fields["currency"].help_text = _("Fixed once the customer has ledger activity.")

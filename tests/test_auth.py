@@ -306,10 +306,24 @@ def test_the_last_owner_can_be_neither_demoted_nor_removed(owned):
     assert "at least one owner" in response.content.decode()
     assert members_of(org)[owner.email] == Role.OWNER
 
-    # With a second owner, the first may step down.
+    page = owner_client.get(reverse("member_list", kwargs={"org_slug": org.slug})).content.decode()
+    assert "Only owner" in page and remove_url not in page
+
+    # With a second owner, the first may step down, and then leave.
     second = add_member(org, Role.OWNER)
+    assert remove_url in owner_client.get(reverse("member_list", kwargs={"org_slug": org.slug})).content.decode()
     assert owner_client.post(role_url, {"role": Role.FINANCE}).status_code == 302
     assert members_of(org) == {owner.email: Role.FINANCE, second.email: Role.OWNER}
+    second_client = Client()
+    second_client.force_login(second)
+    with tenant_context(org):
+        theirs = Membership.objects.get(organization=org, user=second)
+    leave = second_client.post(reverse("member_remove", kwargs={"org_slug": org.slug, "pk": theirs.pk}))
+    assert "at least one owner" in second_client.get(leave.url).content.decode()
+    assert second_client.post(role_url, {"role": Role.OWNER}).status_code == 302
+    leave = second_client.post(reverse("member_remove", kwargs={"org_slug": org.slug, "pk": theirs.pk}))
+    assert leave.url == reverse("home")
+    assert members_of(org) == {owner.email: Role.OWNER}
 
 
 def test_a_user_in_two_organizations_can_switch(client):

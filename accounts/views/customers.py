@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.customer_activity import has_financial_activity
-from accounts.forms import CustomerForm
+from accounts.forms import CUSTOMER_LANGUAGES, CustomerForm
 from accounts.models import Customer, Role
 from accounts.permissions import org_view
 
@@ -76,6 +76,7 @@ def customer_detail(request, pk):
     return render(request, "accounts/customer_detail.html", {
         "customer": customer, "panels": panels,
         "has_activity": has_financial_activity(customer),
+        "language_name": dict(CUSTOMER_LANGUAGES).get(customer.language, customer.language),
     })
 
 

@@ -64,6 +64,7 @@ def member_list(request):
         "invitations": Invitation.objects.filter(organization=request.org, accepted_at=None,
                                                  revoked_at=None).order_by("-created_at"),
         "roles": Role.choices,
+        "owner_count": Membership.objects.filter(organization=request.org, role=Role.OWNER).count(),
     })
 
 
@@ -110,12 +111,17 @@ def member_role(request, pk):
 @org_view(Role.OWNER)
 def member_remove(request, pk):
     membership = get_object_or_404(Membership, organization=request.org, pk=pk)
+    leaving = membership.user_id == request.user.pk
     try:
         with transaction.atomic():
             remove_member(membership)
-        messages.success(request, _("Member removed."))
     except ValidationError as e:
         messages.error(request, e.messages[0])
+        return redirect("member_list", org_slug=request.org.slug)
+    if leaving:
+        messages.success(request, _("You left %(org)s.") % {"org": request.org.name})
+        return redirect("home")
+    messages.success(request, _("Member removed."))
     return redirect("member_list", org_slug=request.org.slug)
 
 
