@@ -183,3 +183,43 @@ class CreditOverride(models.Model):
 
     def __str__(self):
         return f"credit override for {self.customer_id} by {self.approved_by_id}"
+
+
+class OpenByDueDate(models.Model):
+    """Σ amount due and count of the issued, unpaid invoices per due date and currency: the
+    dashboard's aging chart, overdue figures and "due in the next 7 days" read a few hundred of
+    these rows instead of every open invoice. Kept by triggers on invoicing_invoice (migration
+    0004) in the same transaction as the change; `reports.summaries` derives it from scratch."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    due_date = models.DateField()
+    amount = models.DecimalField(**AMOUNT, default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "currency", "due_date"],
+                                               name="reports_openbyduedate_unique")]
+
+    def __str__(self):
+        return f"{self.due_date} {self.amount} {self.currency} ({self.count})"
+
+
+class DailyFlow(models.Model):
+    """Per day and currency: invoiced (issued invoices' totals by issue date, voided ones not)
+    and collected (payments by date received, reversed ones not). Kept by triggers on
+    invoicing_invoice and payments_payment (migration 0004): DSO, "collected this month vs last"
+    and the 12-month collections chart sum a few hundred rows."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    invoiced = models.DecimalField(**AMOUNT, default=0)
+    collected = models.DecimalField(**AMOUNT, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "currency", "day"],
+                                               name="reports_dailyflow_unique")]
+
+    def __str__(self):
+        return f"{self.day} +{self.invoiced} -{self.collected} {self.currency}"
