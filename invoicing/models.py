@@ -38,7 +38,8 @@ class TaxRate(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.percent.normalize()}%)"
+        percent = f"{self.percent:f}".rstrip("0").rstrip(".")  # 20.0000 → "20", never "2E+1"
+        return f"{self.name} ({percent}%)"
 
 
 class PaperSize(models.TextChoices):
