@@ -48,7 +48,7 @@ def rebuild(org) -> None:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM reports_openbyduedate WHERE organization_id = %s", [org.pk])
         cursor.execute("DELETE FROM reports_dailyflow WHERE organization_id = %s", [org.pk])
-        cursor.execute("INSERT INTO reports_openbyduedate (organization_id, currency, due_date, amount, count) "
-                       "SELECT %(org)s, d.* FROM (" + OPEN_BY_DUE + ") AS d", {"org": org.pk})  # noqa: S608
-        cursor.execute("INSERT INTO reports_dailyflow (organization_id, currency, day, invoiced, collected) "
-                       "SELECT %(org)s, d.* FROM (" + DAILY_FLOW + ") AS d", {"org": org.pk})  # noqa: S608
+        cursor.execute("INSERT INTO reports_openbyduedate (organization_id, currency, due_date, amount, count) "  # noqa: S608
+                       "SELECT %(org)s, d.* FROM (" + OPEN_BY_DUE + ") AS d", {"org": org.pk})
+        cursor.execute("INSERT INTO reports_dailyflow (organization_id, currency, day, invoiced, collected) "  # noqa: S608
+                       "SELECT %(org)s, d.* FROM (" + DAILY_FLOW + ") AS d", {"org": org.pk})
