@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.money import format_money
 from reminders.outbox import deliver
 from reminders.scheduler import plan, scan
 
@@ -66,7 +67,8 @@ class Command(BaseCommand):
                 sign = "+" if r.offset_days > 0 else ""
                 what = "SEND" if r.send else "skip"
                 to = r.emails or "CANNOT SEND: no e-mail"
+                amount = format_money(r.amount_due, r.currency)
                 self.stdout.write(f"  {what} {r.number:<18} day {sign}{r.offset_days:<4} {r.tone:<8} "
-                                  f"{r.amount_due} {r.currency}  {r.customer} <{to}>")
+                                  f"{amount:>16}  {r.customer} <{to}>")
                 total += r.send
         self.stdout.write(f"dry run at {moment:%Y-%m-%d %H:%M %Z}: {total} reminders would be sent; nothing written.")
