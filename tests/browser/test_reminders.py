@@ -17,7 +17,7 @@ from tests.invoicing_helpers import issued
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/ledgerline-shots"))
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/ledgerline-shots"))  # noqa: S108 - screenshots only
 PASSWORD = "correct-horse-battery"
 
 
