@@ -156,7 +156,7 @@ class JournalHeaderForm(forms.Form):
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES,
                                  help_text=_("For every line."))
     memo = forms.CharField(label=_("Description"), max_length=500, required=False,
-                           help_text=_("Shown in the journal and in the customer's history."))
+                           help_text=_("Shown in the journal; empty means the reason."))
     reason = forms.CharField(label=_("Reason for the adjustment"), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 2}),
                              help_text=_("Required: kept with the entry for the audit trail."))
@@ -169,11 +169,30 @@ class JournalHeaderForm(forms.Form):
         return reason
 
 
+RECEIVABLE_REFUSED = _("Accounts receivable changes only through invoices, credit notes, payments and write-offs, "
+                       "so each customer's open items always add up to their balance.")
+
+
+class JournalAccountField(forms.ModelChoiceField):
+    """The accounts a manual entry may use: all of the organization's but Accounts receivable.
+    A posted AR account id (a forged form) gets its own message rather than "not a valid choice"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Account.objects.none(), **kwargs)
+        self.receivable = Account.objects.none()
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as e:
+            if e.code == "invalid_choice" and re.fullmatch(r"[0-9]{1,18}", str(value)) \
+                    and self.receivable.filter(pk=int(value)).exists():
+                raise ValidationError(RECEIVABLE_REFUSED, code="receivable") from e
+            raise
+
+
 class JournalLineForm(forms.Form):
-    account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.none(), required=False,
-                                     empty_label="—")
-    customer = forms.CharField(label=_("Customer code"), required=False, max_length=20,
-                               widget=forms.TextInput(attrs={"size": 10, "list": "gj-customers"}))
+    account = JournalAccountField(label=_("Account"), required=False, empty_label="—")
     debit = forms.CharField(label=_("Debit"), required=False, max_length=30,
                             widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 10}))
     credit = forms.CharField(label=_("Credit"), required=False, max_length=30,
@@ -182,24 +201,17 @@ class JournalLineForm(forms.Form):
     def __init__(self, *args, org, currency, **kwargs):
         super().__init__(*args, **kwargs)
         self.org, self.currency = org, currency
-        self.fields["account"].queryset = Account.objects.filter(organization=org).order_by("code")
-
-    def clean_customer(self):
-        code = self.cleaned_data["customer"].strip()
-        if not code:
-            return None
-        customer = Customer.objects.filter(organization=self.org, code__iexact=code).first()
-        if customer is None:
-            raise ValidationError(_("No customer has the code “%(code)s”.") % {"code": code})
-        return customer
+        accounts = Account.objects.filter(organization=org)
+        self.fields["account"].queryset = accounts.exclude(system_key="ar").order_by("code")
+        self.fields["account"].receivable = accounts.filter(system_key="ar")
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
-        account, customer = data.get("account"), data.get("customer")
+        account = data.get("account")
         debit_text, credit_text = data.get("debit", "").strip(), data.get("credit", "").strip()
-        if not (account or customer or debit_text or credit_text):
+        if not (account or debit_text or credit_text):
             data["empty"] = True
             return data
         if account is None:
@@ -215,11 +227,6 @@ class JournalLineForm(forms.Form):
             self.add_error(field, e)
             return data
         data["amount"] = amount if field == "debit" else -amount
-        if account is not None:
-            if account.is_receivable and customer is None:
-                self.add_error("customer", _("Accounts receivable lines need a customer."))
-            elif customer is not None and not account.is_receivable:
-                self.add_error("customer", _("Only accounts receivable lines take a customer."))
         return data
 
 

@@ -195,10 +195,8 @@ def journal_new(request):
         key = new_idempotency_key()
         header = JournalHeaderForm(initial={"effective_date": timezone.localdate(),
                                             "currency": org.base_currency, "idempotency_key": key})
-        initial_lines = _prefill_lines(request)
-        lines = JournalLineFormSet(prefix="lines", initial=initial_lines,
-                                   form_kwargs={"org": org, "currency": org.base_currency})
-        lines.extra = max(GJ_START_LINES - len(initial_lines), 0)
+        lines = JournalLineFormSet(prefix="lines", form_kwargs={"org": org, "currency": org.base_currency})
+        lines.extra = GJ_START_LINES
         return _render_gj(request, header, lines, show_errors=False)
 
     header = JournalHeaderForm(request.POST)
@@ -226,7 +224,7 @@ def journal_new(request):
         try:
             with transaction.atomic():
                 entry = ledger.post(
-                    org, [ledger.Line(line["account"], line["amount"], line["customer"], h["currency"])
+                    org, [ledger.Line(line["account"], line["amount"], currency=h["currency"])
                           for line in lines.lines()],
                     effective_date=h["effective_date"], idempotency_key=key, memo=h["memo"] or h["reason"],
                     actor=request.user, source=(MANUAL_SOURCE, None), reason=h["reason"])
@@ -238,25 +236,9 @@ def journal_new(request):
     return _render_gj(request, header, lines, show_errors=True, post_error=post_error, status=400)
 
 
-def _prefill_lines(request):
-    """From a customer page's "Adjust balance" link: the first line on AR for that customer."""
-    customer_id = _int(request.GET.get("customer"), None)
-    if customer_id is None:
-        return []
-    customer = Customer.objects.filter(organization=request.org, pk=customer_id).first()
-    if customer is None:
-        return []
-    ar = request.org.accounts.filter(system_key="ar").first()
-    return [{"account": ar, "customer": customer.code}]
-
-
 def _render_gj(request, header, lines, *, show_errors, post_error=None, status=200):
-    customers = Customer.objects.filter(organization=request.org, archived_at__isnull=True)
     return render(request, "ledger/journal_form.html", {
         "header": header, "lines": lines, "show_errors": show_errors, "post_error": post_error,
-        # A suggestion list for the customer code field, only while it stays small.
-        "customer_choices": customers.order_by("code").only("code", "name")[:300]
-        if customers.count() <= 300 else [],
     }, status=status)
 
 
@@ -330,7 +312,7 @@ def customer_balance_panel(request, customer):
     balance = ledger.customer_balance(customer)
     return "ledger/customer_balance_panel.html", {
         "balance": balance, "abs_balance": abs(balance), "overdue": overdue_amount(customer),
-        "currency": customer.currency, "can_post": can(request, Role.FINANCE),
+        "currency": customer.currency,
     }
 
 

@@ -49,6 +49,15 @@ def test_customer_page_says_owed_when_the_balance_is_positive(book):
     assert "Balance owed" in page and "40.50 EUR" in page
 
 
+def test_balance_panel_offers_no_manual_adjustment_of_the_balance(book):
+    """What a customer owes changes only through documents: the panel links to the customer's
+    journal entries, never to the general journal form, whatever the role."""
+    for user in (book.owner, book.finance, book.viewer):
+        page = html(book.client(user).get(book.url("customer_detail", pk=book.customer.pk)))
+        assert 'data-panel="ledger-balance"' in page and f'{book.url("journal")}?customer=BLUE' in page
+        assert book.url("journal_new") not in page and "Adjust the balance" not in page
+
+
 def test_running_balance_is_right_across_pages(book, monkeypatch):
     monkeypatch.setattr(ledger_views, "HISTORY_PAGE_SIZE", 2)
     client = book.client(book.viewer)
@@ -161,8 +170,7 @@ def test_csv_cells_cannot_start_a_spreadsheet_formula(book):
         acc = system_accounts(book.org)
         ledger.post(book.org, [ledger.Line(acc["ar"], Decimal("1.00"), book.customer),
                                ledger.Line(acc["late_fee"], Decimal("-1.00"))],
-                    effective_date=date.today(), idempotency_key="formula", memo='=HYPERLINK("http://x")',
-                    source=(MANUAL_SOURCE, None), reason="r")
+                    effective_date=date.today(), idempotency_key="formula", memo='=HYPERLINK("http://x")')
     rows = read_csv(book.client(book.viewer).get(book.url("customer_ledger_csv", pk=book.customer.pk)))
     assert rows[-1][3] == "'=HYPERLINK(\"http://x\")"
 
@@ -192,21 +200,23 @@ def test_journal_filters_by_date_account_customer_and_source(book):
     with book.ctx():
         acc = system_accounts(book.org)
         other = CustomerFactory(organization=book.org, code="OTHER")
-        fee = ledger.post(book.org, [ledger.Line(acc["ar"], Decimal("7.00"), other),
-                                     ledger.Line(acc["late_fee"], Decimal("-7.00"))],
-                          effective_date=date.today(), idempotency_key="fee", memo="Fee",
-                          source=(MANUAL_SOURCE, None), reason="late")
+        other_sale = sale(book.org, other, "7.00")
+        deposit = ledger.post(book.org, [ledger.Line(acc["bank"], Decimal("7.00")),
+                                         ledger.Line(acc["cash"], Decimal("-7.00"))],
+                              effective_date=date.today(), idempotency_key="gj:deposit", memo="Deposit",
+                              source=(MANUAL_SOURCE, None), reason="till counted")
     seqs = lambda page: sorted(int(s) for s in re.findall(r'>#(\d+)</a></td>', page))  # noqa: E731
-    everything = sorted([e.seq for e in book.entries] + [fee.seq])
+    everything = sorted([e.seq for e in book.entries] + [other_sale.seq, deposit.seq])
     assert seqs(html(client.get(book.url("journal")))) == everything
     start, end = book.d0 + timedelta(days=10), book.d0 + timedelta(days=20)
     assert seqs(html(client.get(book.url("journal"), {"start": start, "end": end}))) == [
         book.entries[1].seq, book.entries[2].seq]
     assert seqs(html(client.get(book.url("journal"), {"account": acc["bank"].pk}))) == [
-        book.entries[2].seq, book.entries[4].seq]
-    assert seqs(html(client.get(book.url("journal"), {"customer": "other"}))) == [fee.seq]
-    assert seqs(html(client.get(book.url("journal"), {"source": MANUAL_SOURCE}))) == [fee.seq]
-    assert seqs(html(client.get(book.url("journal"), {"source": "-"}))) == [e.seq for e in book.entries]
+        book.entries[2].seq, book.entries[4].seq, deposit.seq]
+    assert seqs(html(client.get(book.url("journal"), {"customer": "other"}))) == [other_sale.seq]
+    assert seqs(html(client.get(book.url("journal"), {"source": MANUAL_SOURCE}))) == [deposit.seq]
+    assert seqs(html(client.get(book.url("journal"), {"source": "-"}))) == sorted(
+        [e.seq for e in book.entries] + [other_sale.seq])
     page = html(client.get(book.url("journal"), {"customer": "NOBODY"}))
     assert "No customer has the code" in page
 
@@ -228,19 +238,19 @@ def test_journal_reads_a_bounded_number_of_queries(book):
 def test_entry_page_shows_the_audit_trail_and_reversal_links(book):
     with book.ctx():
         acc = system_accounts(book.org)
-        entry = ledger.post(book.org, [ledger.Line(acc["bad_debt"], Decimal("5.00")),
-                                       ledger.Line(acc["ar"], Decimal("-5.00"), book.customer)],
-                            effective_date=date.today(), idempotency_key="gj:x", memo="Write down",
+        entry = ledger.post(book.org, [ledger.Line(acc["bank"], Decimal("5.00")),
+                                       ledger.Line(acc["cash"], Decimal("-5.00"))],
+                            effective_date=date.today(), idempotency_key="gj:x", memo="Deposit",
                             actor=book.finance, source=(MANUAL_SOURCE, None), reason="small balance")
-        reversal = ledger.reverse(entry, reason="wrong customer", actor=book.owner)
+        reversal = ledger.reverse(entry, reason="wrong account", actor=book.owner)
     client = book.client(book.viewer)
     page = html(client.get(book.url("journal_entry", pk=entry.pk)))
     assert str(book.finance) in page and "small balance" in page
     assert f"reversed by <a href=\"{book.url('journal_entry', pk=reversal.pk)}\">entry #{reversal.seq}</a>" in page
-    assert "wrong customer" in page
+    assert "wrong account" in page
     page = html(client.get(book.url("journal_entry", pk=reversal.pk)))
     assert f"reverses <a href=\"{book.url('journal_entry', pk=entry.pk)}\">entry #{entry.seq}</a>" in page
-    assert "wrong customer" in page and str(book.owner) in page
+    assert "wrong account" in page and str(book.owner) in page
     page = html(client.get(book.url("journal")))
     assert f"reverses #{entry.seq}" in page and f"reversed by #{reversal.seq}" in page
 
@@ -263,7 +273,7 @@ def test_html_in_memo_and_reason_is_escaped_everywhere(book):
         entry = ledger.post(book.org, [ledger.Line(acc["ar"], Decimal("3.00"), book.customer),
                                        ledger.Line(acc["late_fee"], Decimal("-3.00"))],
                             effective_date=date.today(), idempotency_key="xss", memo="<script>alert(1)</script>",
-                            source=(MANUAL_SOURCE, None), reason="<b>bold</b>", source_label="<i>doc</i>")
+                            reason="<b>bold</b>", source_label="<i>doc</i>")
     client = book.client(book.viewer)
     for url in (book.url("journal"), book.url("journal_entry", pk=entry.pk),
                 book.url("customer_detail", pk=book.customer.pk)):

@@ -7,12 +7,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils.html import escape
 
 from accounts import ledger
 from accounts.chart import system_accounts
+from accounts.forms_ledger import RECEIVABLE_REFUSED
 from accounts.ledger_queries import MANUAL_SOURCE
 from accounts.models import Account, AccountType, JournalEntry
-from tests.factories import CustomerFactory
 from tests.ledger.pages_fixtures import book_fixture  # noqa: F401 - the `book` fixture
 from tests.ledger_helpers import sale
 
@@ -29,20 +30,32 @@ def entry_count(book) -> int:
 
 
 def gj(book, lines, **header):
-    """A general journal POST: lines are (account key, customer code, debit, credit)."""
+    """A general journal POST: lines are (account key or raw account id, debit, credit)."""
     with book.ctx():
         acc = system_accounts(book.org)
     data = {"effective_date": date.today().isoformat(), "currency": "EUR", "memo": "Adjustment",
-            "reason": "agreed with the customer", "idempotency_key": uuid.uuid4().hex,
+            "reason": "till counted", "idempotency_key": uuid.uuid4().hex,
             "lines-TOTAL_FORMS": str(len(lines)), "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
             "lines-MAX_NUM_FORMS": "50", **header}
-    for i, (key, customer, debit, credit) in enumerate(lines):
-        data.update({f"lines-{i}-account": acc[key].pk if key else "", f"lines-{i}-customer": customer,
-                     f"lines-{i}-debit": debit, f"lines-{i}-credit": credit})
+    for i, (key, debit, credit) in enumerate(lines):
+        account = acc[key].pk if isinstance(key, str) and key else key
+        data.update({f"lines-{i}-account": account or "", f"lines-{i}-debit": debit, f"lines-{i}-credit": credit})
     return data
 
 
-GOOD = [("ar", "BLUE", "", "12.50"), ("returns", "", "12.50", "")]
+def account_options(page: str) -> set[int]:
+    select = re.search(r'<select name="lines-0-account".*?</select>', page, re.S).group(0)
+    return {int(v) for v in re.findall(r'<option value="(\d+)"', select)}
+
+
+def balances(book, *keys):
+    with book.ctx():
+        acc = system_accounts(book.org)
+        return [ledger.account_balance(acc[key]) for key in keys]
+
+
+# Cash paid into the bank: the usual manual entry that touches no customer.
+GOOD = [("bank", "12.50", ""), ("cash", "", "12.50")]
 
 
 # --- General journal -----------------------------------------------------------------------
@@ -54,22 +67,58 @@ def test_form_renders_with_a_fresh_idempotency_key_each_time(book):
     assert all(keys) and keys[0].group(1) != keys[1].group(1)
 
 
-def test_form_prefills_the_receivable_line_from_the_customer_page(book):
+def test_the_receivable_account_is_not_offered_and_no_customer_column(book):
+    with book.ctx():
+        acc = system_accounts(book.org)
+    # The old "Adjust the balance" link's parameter no longer prefills anything.
     page = html(book.client(book.finance).get(book.url("journal_new"), {"customer": book.customer.pk}))
-    assert 'name="lines-0-customer" value="BLUE"' in page
+    offered = account_options(page)
+    assert acc["ar"].pk not in offered
+    assert offered == {a.pk for key, a in acc.items() if key != "ar"}
+    assert "lines-0-customer" not in page and "<datalist" not in page and "Accounts receivable is not offered" in page
 
 
-def test_posts_a_balanced_adjustment_with_reason_and_actor(book):
-    response = book.client(book.finance).post(book.url("journal_new"), gj(book, GOOD))
+@pytest.mark.parametrize("side", ["debit", "credit"])
+def test_a_forged_receivable_line_is_refused_and_nothing_is_posted(book, side):
+    with book.ctx():
+        ar = system_accounts(book.org)["ar"]
+    ar_line = (ar.pk, "12.50", "") if side == "debit" else (ar.pk, "", "12.50")
+    other = ("late_fee", "", "12.50") if side == "debit" else ("returns", "12.50", "")
+    data = gj(book, [ar_line, other])
+    data["lines-0-customer"] = "BLUE"  # what the old form sent with an AR line
+    before, ar_before = entry_count(book), balances(book, "ar")
+    response = book.client(book.finance).post(book.url("journal_new"), data)
+    assert response.status_code == 400
+    page = html(response)
+    assert escape(str(RECEIVABLE_REFUSED)) in page and "Nothing was posted." in page
+    assert entry_count(book) == before and balances(book, "ar") == ar_before
+    with book.ctx():
+        assert ledger.customer_balance(book.customer) == Decimal("-59.50")
+
+
+@pytest.mark.parametrize(("lines", "moved"), [
+    (GOOD, {"bank": Decimal("12.50"), "cash": Decimal("-12.50")}),
+    ([("returns", "40.00", ""), ("revenue", "", "40.00")], {"returns": Decimal("40.00"),
+                                                           "revenue": Decimal("-40.00")}),
+], ids=["cash-to-bank", "reclassify-revenue"])
+def test_posts_a_balanced_adjustment_with_reason_and_actor(book, lines, moved):
+    keys = sorted(moved)
+    before = dict(zip(keys, balances(book, *keys), strict=True))
+    data = gj(book, lines)
+    data["lines-0-customer"] = "BLUE"  # a stray customer field is ignored, never attached
+    response = book.client(book.finance).post(book.url("journal_new"), data)
     assert response.status_code == 302
     with book.ctx():
         entry = JournalEntry.objects.filter(organization=book.org).order_by("-seq").first()
         assert response.url == book.url("journal_entry", pk=entry.pk)
-        assert entry.source_type == MANUAL_SOURCE and entry.reason == "agreed with the customer"
+        assert entry.source_type == MANUAL_SOURCE and entry.reason == "till counted"
         assert entry.actor_id == book.finance.pk and entry.memo == "Adjustment"
-        amounts = sorted((line.account.system_key, line.amount, line.customer_id) for line in entry.lines.all())
-        assert amounts == [("ar", Decimal("-12.50"), book.customer.pk), ("returns", Decimal("12.50"), None)]
-        assert ledger.customer_balance(book.customer) == Decimal("-72.00")
+        amounts = sorted((line.account.system_key, line.amount, line.customer_id, line.currency)
+                         for line in entry.lines.all())
+        assert amounts == sorted((key, amount, None, "EUR") for key, amount in moved.items())
+        assert ledger.customer_balance(book.customer) == Decimal("-59.50")
+    after = dict(zip(keys, balances(book, *keys), strict=True))
+    assert {k: after[k] - before[k] for k in keys} == moved
 
 
 def test_a_double_submit_posts_once(book):
@@ -93,28 +142,26 @@ def test_a_blank_reason_is_refused(book):
 
 
 @pytest.mark.parametrize(("lines", "header", "message"), [
-    ([("ar", "BLUE", "", "12.50"), ("returns", "", "12.00", "")], {},
-     "Debits (12.00) and credits (12.50) differ by 0.50"),
-    ([("ar", "", "", "12.50"), ("returns", "", "12.50", "")], {}, "Accounts receivable lines need a customer."),
-    ([("ar", "BLUE", "", "12.50"), ("returns", "BLUE", "12.50", "")], {},
-     "Only accounts receivable lines take a customer."),
-    ([("ar", "BLUE", "", "1e3"), ("returns", "", "1000", "")], {}, "Enter an amount in digits"),
-    ([("ar", "BLUE", "", "NaN"), ("returns", "", "1", "")], {}, "Enter an amount in digits"),
-    ([("ar", "BLUE", "", "Infinity"), ("returns", "", "1", "")], {}, "Enter an amount in digits"),
-    ([("ar", "BLUE", "", "0x10"), ("returns", "", "16", "")], {}, "Enter an amount in digits"),
-    ([("ar", "BLUE", "", "1,50"), ("returns", "", "1.50", "")], {}, "Use a point as the decimal separator"),
-    ([("ar", "BLUE", "", "-5"), ("returns", "", "5", "")], {}, "Enter a positive amount"),
-    ([("ar", "BLUE", "", "12.345"), ("returns", "", "12.345", "")], {}, "Use at most 2 decimals for EUR."),
-    ([("ar", "BLUE", "", "0.00"), ("returns", "", "0", "")], {}, "A line cannot be zero"),
-    ([("ar", "BLUE", "", "1" * 20), ("returns", "", "1" * 20, "")], {}, "larger than the ledger stores"),
-    ([("ar", "BLUE", "5", "5"), ("returns", "", "5", "")], {}, "either a debit or a credit"),
-    ([("ar", "NOBODY", "", "5"), ("returns", "", "5", "")], {}, "No customer has the code"),
-    ([("", "", "", "5"), ("returns", "", "5", "")], {}, "Choose an account."),
-    ([("ar", "BLUE", "", "5")], {}, "An entry needs at least two lines."),
+    ([("bank", "12.00", ""), ("cash", "", "12.50")], {}, "Debits (12.00) and credits (12.50) differ by 0.50"),
+    ([("bank", "", "1e3"), ("cash", "1000", "")], {}, "Enter an amount in digits"),
+    ([("bank", "", "NaN"), ("cash", "1", "")], {}, "Enter an amount in digits"),
+    ([("bank", "", "Infinity"), ("cash", "1", "")], {}, "Enter an amount in digits"),
+    ([("bank", "", "0x10"), ("cash", "16", "")], {}, "Enter an amount in digits"),
+    ([("bank", "", "1,50"), ("cash", "1.50", "")], {}, "Use a point as the decimal separator"),
+    ([("bank", "", "-5"), ("cash", "5", "")], {}, "Enter a positive amount"),
+    ([("bank", "", "12.345"), ("cash", "12.345", "")], {}, "Use at most 2 decimals for EUR."),
+    ([("bank", "", "0.00"), ("cash", "0", "")], {}, "A line cannot be zero"),
+    ([("bank", "", "1" * 20), ("cash", "1" * 20, "")], {}, "larger than the ledger stores"),
+    ([("bank", "5", "5"), ("cash", "", "5")], {}, "either a debit or a credit"),
+    ([("", "", "5"), ("cash", "5", "")], {}, "Choose an account."),
+    ([("bank", "", "x"), ("cash", "", "")], {}, "Enter an amount in digits"),
+    ([(999999999, "5", ""), ("cash", "", "5")], {}, "Select a valid choice."),
+    ([("bank", "5", "")], {}, "An entry needs at least two lines."),
     (GOOD, {"effective_date": (date.today() - timedelta(days=11 * 366)).isoformat()}, "more than ten years ago"),
     (GOOD, {"effective_date": (date.today() + timedelta(days=400)).isoformat()}, "more than a year ahead"),
     (GOOD, {"effective_date": "31/12/2026"}, "Enter a valid date."),
-    (GOOD, {"currency": "USD"}, "USD does not match the customer&#x27;s currency EUR"),
+    (GOOD, {"currency": "JPY"}, "JPY has no decimals."),
+    (GOOD, {"currency": "XXX"}, "Select a valid choice. XXX is not one of the available choices."),
     (GOOD, {"idempotency_key": "not-a-key"}, "This form expired"),
     (GOOD, {"reason": ""}, "This field is required."),
 ])
@@ -127,21 +174,26 @@ def test_bad_input_is_refused_with_a_message_and_posts_nothing(book, lines, head
     assert entry_count(book) == before
 
 
-def test_posting_to_an_archived_customer_shows_the_ledgers_error(book):
-    from django.utils import timezone
+def test_another_organizations_account_is_refused_and_nothing_is_posted(book):
+    from tests.factories import make_org
 
-    with book.ctx():
-        book.customer.archived_at = timezone.now()
-        book.customer.save(update_fields=["archived_at"])
+    other, other_owner = make_org()
+    from ledger_site.tenancy import tenant_context
+
+    with tenant_context(other, other_owner):
+        foreign = system_accounts(other)["bank"]
     before = entry_count(book)
-    response = book.client(book.finance).post(book.url("journal_new"), gj(book, GOOD))
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, [(foreign.pk, "5", ""),
+                                                                                 ("cash", "", "5")]))
     assert response.status_code == 400
-    assert "Nothing was posted:" in html(response) and "is archived" in html(response)
+    assert "Select a valid choice." in html(response)
     assert entry_count(book) == before
+    with tenant_context(other, other_owner):
+        assert not JournalEntry.objects.filter(organization=other).exists()
 
 
 def test_more_lines_adds_rows_keeps_input_and_posts_nothing(book):
-    data = gj(book, [("ar", "BLUE", "", "12.50"), ("returns", "", "", "")])
+    data = gj(book, [("bank", "", "12.50"), ("cash", "", "")])
     data["add_lines"] = "1"
     before = entry_count(book)
     response = book.client(book.finance).post(book.url("journal_new"), data)
@@ -152,23 +204,25 @@ def test_more_lines_adds_rows_keeps_input_and_posts_nothing(book):
 
 
 def test_blank_rows_are_ignored(book):
-    lines = [("ar", "BLUE", "", "3.00"), ("", "", "", ""), ("late_fee", "", "", ""), ("returns", "", "3.00", "")]
+    lines = [("bank", "3.00", ""), ("", "", ""), ("late_fee", "", ""), ("cash", "", "3.00")]
     response = book.client(book.finance).post(book.url("journal_new"), gj(book, lines))
     assert response.status_code == 400  # an account chosen with no amount is not a blank row
     assert "Enter a debit or a credit amount." in html(response)
-    lines[2] = ("", "", "", "")
+    lines[2] = ("", "", "")
     assert book.client(book.finance).post(book.url("journal_new"), gj(book, lines)).status_code == 302
-
-
-def test_a_three_decimal_currency_accepts_three_decimals(book):
     with book.ctx():
-        CustomerFactory(organization=book.org, code="KW", currency="KWD")
-    lines = [("ar", "KW", "1.234", ""), ("revenue", "", "", "1.234")]
-    response = book.client(book.finance).post(book.url("journal_new"), gj(book, lines, currency="KWD"))
+        entry = JournalEntry.objects.filter(organization=book.org).order_by("-seq").first()
+        assert entry.lines.count() == 2
+
+
+@pytest.mark.parametrize(("currency", "amount"), [("KWD", "1.234"), ("JPY", "1500")])
+def test_each_currency_takes_its_own_decimals_on_every_line(book, currency, amount):
+    lines = [("bank", amount, ""), ("revenue", "", amount)]
+    response = book.client(book.finance).post(book.url("journal_new"), gj(book, lines, currency=currency))
     assert response.status_code == 302
     with book.ctx():
         entry = JournalEntry.objects.filter(organization=book.org).order_by("-seq").first()
-        assert {line.currency for line in entry.lines.all()} == {"KWD"}
+        assert {(line.currency, abs(line.amount)) for line in entry.lines.all()} == {(currency, Decimal(amount))}
 
 
 # --- Reversal ------------------------------------------------------------------------------
@@ -176,10 +230,10 @@ def test_a_three_decimal_currency_accepts_three_decimals(book):
 def manual_entry(book):
     with book.ctx():
         acc = system_accounts(book.org)
-        return ledger.post(book.org, [ledger.Line(acc["ar"], Decimal("8.00"), book.customer),
-                                      ledger.Line(acc["late_fee"], Decimal("-8.00"))],
-                           effective_date=date.today(), idempotency_key=f"gj:{uuid.uuid4().hex}", memo="Fee",
-                           source=(MANUAL_SOURCE, None), reason="late", actor=book.owner)
+        return ledger.post(book.org, [ledger.Line(acc["bank"], Decimal("8.00")),
+                                      ledger.Line(acc["cash"], Decimal("-8.00"))],
+                           effective_date=date.today(), idempotency_key=f"gj:{uuid.uuid4().hex}", memo="Deposit",
+                           source=(MANUAL_SOURCE, None), reason="till counted", actor=book.owner)
 
 
 def test_finance_reverses_a_manual_entry_once_with_a_reason(book):
@@ -193,7 +247,7 @@ def test_finance_reverses_a_manual_entry_once_with_a_reason(book):
         reversal = JournalEntry.objects.get(reverses=entry)
         assert reversal.reason == "charged by mistake" and reversal.actor_id == book.finance.pk
         assert response.url == book.url("journal_entry", pk=reversal.pk)
-        assert ledger.customer_balance(book.customer) == Decimal("-59.50")
+    assert balances(book, "bank", "cash") == [Decimal("230.00"), Decimal("0.00")]
     again = client.post(book.url("journal_reverse", pk=entry.pk), {"reason": "twice"}, follow=True)
     assert "already been reversed" in html(again)
     with book.ctx():
