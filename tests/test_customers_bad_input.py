@@ -362,6 +362,10 @@ def test_filter_by_status_and_tag(listed):
     assert names(client.get(target, {"tag": "food"})) == ["Alpha Apples"]
     assert names(client.get(target, {"tag": "food", "status": "archived"})) == ["Mu Mothballed"]
     assert names(client.get(target, {"tag": "food", "status": "all"})) == ["Alpha Apples", "Mu Mothballed"]
+    assert names(client.get(target, {"tag": "EU"})) == ["Alpha Apples"]
+    assert names(client.get(target, {"tag": "e"})) == []  # whole tags only: not "metal" or "eu"
+    assert names(client.get(target, {"tag": "fo.d"})) == []  # no pattern syntax
+    assert client.get(target, {"tag": "(["}).status_code == 200
 
 
 def test_sort_and_paginate(listed):

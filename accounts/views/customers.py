@@ -1,5 +1,7 @@
 """Customers: list, create, edit, archive. The detail page is filled by the ledger."""
 
+import re
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -36,8 +38,8 @@ def customer_list(request):
     elif status == "archived":
         customers = customers.filter(archived_at__isnull=False)
     tag = request.GET.get("tag", "").strip()
-    if tag:
-        customers = customers.filter(tags__icontains=tag)
+    if tag:  # a whole tag of the comma-separated list: "eu" finds "retail, eu", not "europe"
+        customers = customers.filter(tags__iregex=r"(^|,)\s*" + re.escape(tag) + r"\s*(,|$)")
     sort = request.GET.get("sort", "name")
     customers = customers.order_by(SORTS.get(sort, "name"), "pk")
     page = Paginator(customers, 25).get_page(request.GET.get("page"))
