@@ -209,3 +209,13 @@ def test_each_entry_rule_is_checked_and_names_the_entry(ledger_of_six, owner_sql
     assert f"entry #3: {message}" in err
     # A line's date repeats the entry's for indexing and is not part of the hash; the rest is.
     assert ("entry #3: hash does not match" in err) == ("date" not in message)
+
+
+def test_with_several_broken_entries_the_first_in_sequence_is_named(ledger_of_six, owner_sql):
+    org, _, entries = ledger_of_six
+    with triggers_off(owner_sql, "accounts_journalentry"):
+        owner_sql.execute("UPDATE accounts_journalentry SET memo = 'x' WHERE id = ANY(%s)",
+                          [[entries[5].pk, entries[2].pk]])
+    error, _, err = verify(org)
+    assert error is not None and names_entry(error, 2) and not names_entry(error, 5), error
+    assert err.index("entry #2:") < err.index("entry #5:")
