@@ -12,3 +12,16 @@ urlpatterns = [
     path("aging/export.<str:fmt>", views.aging_export, name="aging_export"),
     path("open-items/", views.open_items_report, name="open_items_report"),
 ]
+urlpatterns += [
+    path("customers/<int:pk>/statement/", views.customer_statement, name="customer_statement"),
+    path("customers/<int:pk>/statement.pdf", views.customer_statement_pdf, name="customer_statement_pdf"),
+    path("customers/<int:pk>/statement/email/", views.customer_statement_email, name="customer_statement_email"),
+    path("statements/", views.statement_bulk, name="statement_bulk"),
+    path("statements/start/", views.statement_bulk_start, name="statement_bulk_start"),
+    path("statements/runs/<int:pk>/", views.statement_run, name="statement_run"),
+    path("insights/", views.insights_report, name="insights_report"),
+    path("forecast/", views.forecast_report, name="forecast_report"),
+    path("forecast/weeks/<str:week>/", views.forecast_week, name="forecast_week"),
+    path("credit-control/", views.credit_control, name="credit_control"),
+    path("profit-and-loss/", views.profit_and_loss, name="profit_and_loss"),
+]

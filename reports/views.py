@@ -7,12 +7,14 @@ sending statements (finance). Everything is scoped to request.org (and RLS under
 from decimal import Decimal
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from accounts.models import Customer, Role
 from accounts.permissions import org_view
@@ -20,7 +22,7 @@ from reports import exports
 from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
 from reports.asof import open_items, org_currencies
 from reports.forms import AgingForm, AsOfForm, ReportSettingsForm, bound
-from reports.models import ReportSettings
+from reports.models import ReportSettings, StatementRun, StatementRunItem
 
 
 def safe_url(name: str, **kwargs) -> str | None:
@@ -126,13 +128,20 @@ def aging_cell(request, pk):
     if raw == "u":
         bucket = None
         title = _("Unapplied payments and credits")
+    elif raw == "o":
+        bucket = "overdue"
+        title = _("Overdue invoices")
     else:
         try:
             bucket = int(raw)
             title = buckets[bucket].label
         except (ValueError, IndexError) as e:
             raise Http404 from e
-    items = cell_items(request.org, customer.pk, q, bucket)
+    if bucket == "overdue":
+        items = [it for it in open_items(request.org, q.as_of, [customer.pk], currency=q.currency)
+                 if it.kind == "i" and it.due_date < q.as_of]
+    else:
+        items = cell_items(request.org, customer.pk, q, bucket)
     rows = [{"item": it, "url": item_url(request.org, it), "age": it.age(q.as_of, "due")} for it in items]
     return render(request, "reports/aging_cell.html", {
         "customer": customer, "q": q, "title": title, "rows": rows, "bucket": bucket,
@@ -198,6 +207,242 @@ def open_items_report(request):
 
 @org_view(Role.VIEWER)
 def dashboard(request):
+    from reports import dashboard as dash
+    from reports.charts import Bar, bar_chart
+
+    org = request.org
+    if not Customer.objects.filter(organization=org).exists():
+        return render(request, "reports/dashboard.html", {"empty": True})
+    currencies = org_currencies(org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    d = dash.build(org, currency)
+    aging_url = reverse("aging_report", kwargs={"org_slug": org.slug})
+    css = ["", "late", "late", "bad", "bad", "bad", "bad", "bad"]
+    aging_chart = bar_chart(
+        [Bar(b.label, amount, css[min(b.index, len(css) - 1)], href=f"{aging_url}?currency={currency}&sort=-b{b.index}")
+         for b, amount in zip(d.buckets, d.bucket_amounts, strict=True)],
+        currency, title=_("Open invoices by days past due"))
+    month_names = [m.strftime("%b") for m, _amount in d.months]
+    collections_chart = bar_chart([Bar(name, amount) for name, (_m, amount) in zip(month_names, d.months, strict=True)],
+                                  currency, title=_("Collections per month, last 12 months"))
     return render(request, "reports/dashboard.html", {
-        "customer_count": Customer.objects.filter(organization=request.org).count(),
+        "d": d, "currencies": currencies, "aging_chart": aging_chart, "collections_chart": collections_chart,
+        "aging_rows": list(zip(d.buckets, d.bucket_amounts, strict=True)),
+        "dso_days": dash.DSO_DAYS,
     })
+
+
+# --- statements ------------------------------------------------------------------------------------
+
+def _statement(request, pk):
+    from reports import statements
+    from reports.forms import StatementForm
+
+    customer = get_object_or_404(Customer.objects.select_related("organization"), organization=request.org, pk=pk)
+    form = bound(StatementForm, request)
+    start, end = form.period()
+    style = form.value("style") or statements.BALANCE_FORWARD
+    return customer, form, statements.build(customer, style, start, end)
+
+
+@org_view(Role.VIEWER)
+def customer_statement(request, pk):
+    from accounts.permissions import can
+    from reports import statements
+
+    customer, form, st = _statement(request, pk)
+    return render(request, "reports/statement.html", {
+        "customer": customer, "form": form, "st": st, "qs": query_string(request),
+        "lines": [(line, statements.kind_label(line.kind), _line_url(request.org, line)) for line in st.lines],
+        "items": [{"item": r["item"], "days_overdue": r["days_overdue"], "url": item_url(request.org, r["item"])}
+                  for r in st.item_rows],
+        "message": statements.default_message(st) if can(request, Role.FINANCE) else None,
+    })
+
+
+def _line_url(org, line) -> str | None:
+    if line.source_type == "invoicing.invoice" and line.source_id:
+        return safe_url("invoice_detail", org_slug=org.slug, pk=line.source_id)
+    if line.source_type == "payments.payment" and line.source_id:
+        return safe_url("payment_detail", org_slug=org.slug, pk=line.source_id)
+    return safe_url("journal_entry", org_slug=org.slug, pk=line.entry_id)
+
+
+@org_view(Role.VIEWER)
+def customer_statement_pdf(request, pk):
+    from reports import statements
+
+    _customer, _form, st = _statement(request, pk)
+    doc = statements.stored_pdf(st)
+    response = HttpResponse(bytes(doc.content), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
+    return response
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def customer_statement_email(request, pk):
+    from invoicing.mail import parse_recipients
+    from reports import statements
+
+    customer, _form, st = _statement(request, pk)
+    back = reverse("customer_statement", kwargs={"org_slug": request.org.slug, "pk": customer.pk}) \
+        + "?" + query_string(request)
+    try:
+        recipients = parse_recipients(request.POST.get("recipients", ""))
+        subject = (request.POST.get("subject") or "").strip()
+        body = (request.POST.get("body") or "").strip()
+        if not subject or not body:
+            raise ValidationError(_("Write a subject and a message."))
+        statements.email_statement(st, recipients=recipients, subject=subject, body=body, actor=request.user)
+    except (ValidationError, statements.StatementError) as e:
+        messages.error(request, " ".join(getattr(e, "messages", [str(e)])))
+        return redirect(back)
+    messages.success(request, _("The statement is on its way to %(to)s.") % {"to": ", ".join(recipients)})
+    return redirect(back)
+
+
+@org_view(Role.VIEWER)
+def statement_bulk(request):
+    from reports.forms import BulkStatementForm
+
+    runs = StatementRun.objects.filter(organization=request.org).select_related("created_by")[:10]
+    return render(request, "reports/statement_bulk.html", {"form": BulkStatementForm(initial={"send": True}),
+                                                           "runs": runs})
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def statement_bulk_start(request):
+    from reports.forms import BulkStatementForm
+    from reports.tasks import start_run
+
+    form = BulkStatementForm(request.POST)
+    if not form.is_valid():
+        runs = StatementRun.objects.filter(organization=request.org).select_related("created_by")[:10]
+        return render(request, "reports/statement_bulk.html", {"form": form, "runs": runs})
+    start, end = form.period()
+    run = start_run(request.org, request.user, style=form.cleaned_data["style"], start=start, end=end,
+                    tag=(form.cleaned_data.get("tag") or "").strip(), send=bool(form.cleaned_data.get("send")))
+    return redirect("statement_run", org_slug=request.org.slug, pk=run.pk)
+
+
+@org_view(Role.VIEWER)
+def statement_run(request, pk):
+    run = get_object_or_404(StatementRun, organization=request.org, pk=pk)
+    items = (StatementRunItem.objects.filter(run=run).exclude(outcome="").select_related("customer")
+             .order_by("-at", "-pk")[:50])
+    return render(request, "reports/statement_run.html", {"run": run, "items": items})
+
+
+# --- payment behaviour, forecast, credit control, profit and loss ---------------------------------
+
+@org_view(Role.VIEWER)
+def insights_report(request):
+    from reports.charts import sparkline
+    from reports.insights import SORTS, add_months, behaviour_report
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    sort = request.GET.get("sort", "-days_late")
+    if sort.lstrip("-") not in SORTS:
+        sort = "-days_late"
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows, count = behaviour_report(request.org, currency, sort=sort, page=page, page_size=50)
+    add_months(request.org, rows, currency)
+    for row in rows:
+        row.spark = sparkline([v for _m, v in row.months],
+                              title=_("Average days late per month, last 12 months"))
+    links = {}
+    for key in SORTS:
+        first = key if key in ("name", "code") else "-" + key
+        links[key] = "?" + query_string(request, drop=("page", "sort"), sort=("-" + key if sort == key else
+                                                                              key if sort == "-" + key else first))
+    pages = max(1, -(-count // 50))
+    return render(request, "reports/insights.html", {
+        "rows": rows, "count": count, "sort": sort, "links": links, "currency": currency, "currencies": currencies,
+        "page": page, "pages": pages, "prev_qs": query_string(request, page=page - 1),
+        "next_qs": query_string(request, page=page + 1),
+    })
+
+
+def customer_panel(request, customer):
+    """On the customer's page: payment behaviour and links to its statement and aging."""
+    from reports.charts import sparkline
+    from reports.insights import customer_behaviour
+
+    behaviour = customer_behaviour(customer)
+    return "reports/_customer_panel.html", {
+        "b": behaviour, "customer": customer,
+        "spark": sparkline([v for _m, v in behaviour.months], width=180, height=36,
+                           title=_("Average days late per month, last 12 months")),
+    }
+
+
+@org_view(Role.VIEWER)
+def forecast_report(request):
+    from reports.charts import Bar, bar_chart
+    from reports.forecast import forecast
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    f = forecast(request.org, currency)
+    base = reverse("forecast_week", kwargs={"org_slug": request.org.slug, "week": "0"})[:-2]
+    chart = bar_chart([Bar(w.start.strftime("%d %b"), w.amount, href=f"{base}{w.index}/?currency={currency}")
+                       for w in f.weeks], currency, title=_("Expected collections per week"), width=760)
+    return render(request, "reports/forecast.html", {"f": f, "chart": chart, "currency": currency,
+                                                     "currencies": currencies})
+
+
+@org_view(Role.VIEWER)
+def forecast_week(request, week):
+    from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
+
+    index = {"overdue": OVERDUE, "later": LATER}.get(week)
+    if index is None:
+        try:
+            index = int(week)
+        except ValueError as e:
+            raise Http404 from e
+        if not 0 <= index < WEEKS:
+            raise Http404
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    f = forecast(request.org, currency)
+    chosen = f.overdue if index == OVERDUE else f.later if index == LATER else f.weeks[index]
+    invoices, count = week_invoices(request.org, index, currency)
+    return render(request, "reports/forecast_week.html", {"f": f, "week": chosen, "invoices": invoices,
+                                                          "count": count, "currency": currency})
+
+
+@org_view(Role.VIEWER)
+def credit_control(request):
+    from reports.credit_control import control_list, recent_overrides
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    settings = ReportSettings.for_org(request.org)
+    try:
+        days = max(1, min(3650, int(request.GET.get("days", settings.credit_overdue_days))))
+    except ValueError:
+        days = settings.credit_overdue_days
+    return render(request, "reports/credit_control.html", {
+        "rows": control_list(request.org, currency, days), "days": days, "currency": currency,
+        "currencies": currencies, "overrides": recent_overrides(request.org),
+    })
+
+
+@org_view(Role.VIEWER)
+def profit_and_loss(request):
+    from reports.forms import PeriodForm
+    from reports.pnl import profit_and_loss as build_pnl
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    form = bound(PeriodForm, request)
+    start, end = form.period()
+    return render(request, "reports/pnl.html", {"form": form, "pnl": build_pnl(request.org, start, end, currency),
+                                                "currency": currency, "currencies": currencies})

@@ -1,0 +1,162 @@
+"""The owner's dashboard: what is owed, what is late, what came in, what is coming.
+
+Reads only small or indexed things, so it stays fast at a million invoices: the AR control
+account's day totals, the open-by-due-date and daily-flow summaries (kept exact by triggers),
+the maintained customer balances (top debtors), a range of the open-invoice index (due soon)
+and the last journal entries.
+
+DSO (days sales outstanding), as the page says: what is owed today (the AR control balance)
+divided by what was invoiced over the last 90 days, times 90 — how many days of sales are
+still unpaid.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import CustomerBalance, JournalEntry, JournalLine
+from invoicing.models import Invoice
+from reports.aging import Bucket, bucket_of, make_buckets
+from reports.asof import ZERO, ar_control
+from reports.models import AgingBasis, DailyFlow, OpenByDueDate, ReportSettings
+
+DSO_DAYS = 90
+
+
+def month_start(day: date, back: int = 0) -> date:
+    """The first day of the month `back` months before day's month."""
+    y, m = day.year, day.month - back
+    while m <= 0:
+        m += 12
+        y -= 1
+    return date(y, m, 1)
+
+
+@dataclass
+class Dashboard:
+    currency: str
+    today: date
+    outstanding: Decimal = ZERO
+    open_invoices: Decimal = ZERO
+    open_count: int = 0
+    unapplied: Decimal = ZERO
+    overdue: Decimal = ZERO
+    overdue_count: int = 0
+    due_soon: Decimal = ZERO
+    due_soon_count: int = 0
+    collected_this_month: Decimal = ZERO
+    collected_last_month: Decimal = ZERO
+    collected_last_month_to_date: Decimal = ZERO
+    invoiced_dso_window: Decimal = ZERO
+    dso: Decimal | None = None
+    buckets: list[Bucket] = field(default_factory=list)
+    bucket_amounts: list[Decimal] = field(default_factory=list)
+    months: list[tuple[date, Decimal]] = field(default_factory=list)
+    top_debtors: list = field(default_factory=list)
+    due_soon_invoices: list = field(default_factory=list)
+    recent: list = field(default_factory=list)
+
+    @property
+    def collected_change(self) -> Decimal | None:
+        """This month so far against last month over the same days, in percent."""
+        if not self.collected_last_month_to_date:
+            return None
+        change = (self.collected_this_month - self.collected_last_month_to_date) * 100
+        return (change / self.collected_last_month_to_date).quantize(Decimal(1), ROUND_HALF_UP)
+
+
+def build(org, currency: str | None = None, today: date | None = None) -> Dashboard:
+    today = today or timezone.localdate()
+    cur = currency or org.base_currency
+    d = Dashboard(currency=cur, today=today)
+    settings = ReportSettings.for_org(org)
+    d.outstanding = ar_control(org, today, cur)
+    _open_summary(org, d, settings.limits)
+    _flows(org, d)
+    d.unapplied = unapplied_now(org, cur)
+    if d.invoiced_dso_window > 0:
+        d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    d.top_debtors = _top_debtors(org, cur, today)
+    d.due_soon_invoices = list(
+        Invoice.objects.filter(organization=org, status="issued", amount_due__gt=0, currency=cur,
+                               due_date__gte=today, due_date__lte=today + timedelta(days=7))
+        .select_related("customer").order_by("due_date", "-amount_due", "pk")[:10])
+    d.recent = _recent(org)
+    return d
+
+
+def unapplied_now(org, cur: str) -> Decimal:
+    """Payments and credit notes not yet applied today (read through the partial indexes)."""
+    from reports.asof import PAYMENT_NOW, PAYMENT_NOW_PREDICATE, report_cursor
+
+    with report_cursor() as cursor:
+        cursor.execute(
+            f"SELECT coalesce(sum({PAYMENT_NOW}), 0) FROM payments_payment p "  # noqa: S608 - constants
+            f"WHERE p.organization_id = %(org)s AND {PAYMENT_NOW_PREDICATE} AND p.currency = %(cur)s",
+            {"org": org.pk, "cur": cur})
+        payments = cursor.fetchone()[0]
+        cursor.execute("SELECT coalesce(sum(total - amount_applied), 0) FROM invoicing_creditnote "
+                       "WHERE organization_id = %(org)s AND amount_applied <> total AND currency = %(cur)s",
+                       {"org": org.pk, "cur": cur})
+        return payments + cursor.fetchone()[0]
+
+
+def _open_summary(org, d: Dashboard, limits) -> None:
+    d.buckets = make_buckets(limits, AgingBasis.DUE)
+    amounts = [ZERO] * len(d.buckets)
+    soon_end = d.today + timedelta(days=7)
+    rows = OpenByDueDate.objects.filter(organization=org, currency=d.currency, count__gt=0) \
+        .values_list("due_date", "amount", "count")
+    for due, amount, count in rows:
+        amounts[bucket_of((d.today - due).days, d.buckets)] += amount
+        d.open_invoices += amount
+        d.open_count += count
+        if due < d.today:
+            d.overdue += amount
+            d.overdue_count += count
+        elif due <= soon_end:
+            d.due_soon += amount
+            d.due_soon_count += count
+    d.bucket_amounts = amounts
+
+
+def _flows(org, d: Dashboard) -> None:
+    first = month_start(d.today, 11)
+    window = d.today - timedelta(days=DSO_DAYS - 1)
+    start = min(first, window, month_start(d.today, 1))
+    rows = DailyFlow.objects.filter(organization=org, currency=d.currency, day__gte=start, day__lte=d.today) \
+        .values_list("day", "invoiced", "collected")
+    months = {month_start(d.today, back): ZERO for back in range(11, -1, -1)}
+    this_month, last_month = month_start(d.today), month_start(d.today, 1)
+    same_day_last_month = last_month + timedelta(days=d.today.day - 1)
+    for day, invoiced, collected in rows:
+        if day >= window:
+            d.invoiced_dso_window += invoiced
+        key = day.replace(day=1)
+        if key in months:
+            months[key] += collected
+        if key == last_month and day <= same_day_last_month:
+            d.collected_last_month_to_date += collected
+    d.months = list(months.items())
+    d.collected_this_month = months[this_month]
+    d.collected_last_month = months[last_month]
+
+
+def _top_debtors(org, cur: str, today: date) -> list[dict]:
+    top = list(CustomerBalance.objects.filter(organization=org, currency=cur, amount__gt=0)
+               .select_related("customer").order_by("-amount", "customer_id")[:10])
+    overdue = dict(Invoice.objects.filter(organization=org, customer_id__in=[b.customer_id for b in top],
+                                          status="issued", amount_due__gt=0, due_date__lt=today)
+                   .values("customer_id").annotate(s=Sum("amount_due")).values_list("customer_id", "s"))
+    return [{"customer": b.customer, "balance": b.amount, "overdue": overdue.get(b.customer_id, ZERO)} for b in top]
+
+
+def _recent(org) -> list[dict]:
+    entries = list(JournalEntry.objects.filter(organization=org).order_by("-seq")[:10])
+    ar = {}
+    for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
+        ar.setdefault(line.entry_id, line)
+    return [{"entry": e, "line": ar.get(e.pk)} for e in entries]

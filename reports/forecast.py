@@ -1,0 +1,123 @@
+"""Cash-in forecast: expected collections per week for the next 13 weeks.
+
+How (the page says the same): every invoice open today is expected to be paid on its due date
+shifted by its customer's own average days late over the last 12 months (reports.insights:
+0 for customers who pay on time; customers with no paid invoice in the window get the
+organization's average). Week 1 is today and the next six days. Invoices whose expected day is
+already past are shown apart ("expected before today": late even by the customer's standards),
+as are those expected after the 13 weeks. Unapplied credits are not cash to come and are left out.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from reports.asof import ZERO, report_cursor
+from reports.insights import PAID_ORG, RECENT_DAYS, WINDOW_DAYS
+
+WEEKS = 13
+OVERDUE, LATER = -1, WEEKS
+
+FORECAST_SQL = """
+WITH {paid},
+lateness AS (SELECT customer_id, avg(greatest(paid_on - due_date, 0)) AS late FROM paid GROUP BY customer_id),
+org_late AS (SELECT coalesce(avg(greatest(paid_on - due_date, 0)), 0) AS late FROM paid),
+expected AS (
+    SELECT i.id, i.customer_id, i.due_date, i.amount_due,
+           i.due_date + round(coalesce(l.late, o.late))::int AS expected_on,
+           round(coalesce(l.late, o.late))::int AS shift, l.late IS NULL AS org_average
+    FROM invoicing_invoice i LEFT JOIN lateness l ON l.customer_id = i.customer_id CROSS JOIN org_late o
+    WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due > 0 AND i.currency = %(cur)s
+      AND i.issue_date <= %(today)s
+),
+weeks AS (
+    SELECT e.*, CASE WHEN expected_on < %(today)s THEN -1
+                     WHEN expected_on >= %(today)s + {days} THEN {weeks}
+                     ELSE (expected_on - %(today)s) / 7 END AS week
+    FROM expected e
+)
+"""
+
+
+@dataclass
+class Week:
+    index: int  # -1 expected before today, 0..12 the weeks, 13 later
+    start: date | None
+    end: date | None
+    amount: Decimal = ZERO
+    count: int = 0
+
+
+@dataclass
+class Forecast:
+    today: date
+    currency: str
+    weeks: list[Week] = field(default_factory=list)
+    overdue: Week | None = None
+    later: Week | None = None
+    org_late: Decimal = ZERO
+
+    @property
+    def total_13_weeks(self) -> Decimal:
+        return sum((w.amount for w in self.weeks), ZERO)
+
+
+def _params(org, currency, today):
+    today = today or timezone.localdate()
+    return {"org": org.pk, "cur": currency or org.base_currency, "today": today,
+            "since": today - timedelta(days=WINDOW_DAYS), "recent": today - timedelta(days=RECENT_DAYS)}
+
+
+def _sql(select: str) -> str:
+    return FORECAST_SQL.format(paid=PAID_ORG, days=WEEKS * 7, weeks=WEEKS) + select
+
+
+def forecast(org, currency=None, today: date | None = None) -> Forecast:
+    params = _params(org, currency, today)
+    today = params["today"]
+    result = Forecast(today=today, currency=params["cur"])
+    result.weeks = [Week(i, today + timedelta(days=7 * i), today + timedelta(days=7 * i + 6)) for i in range(WEEKS)]
+    result.overdue, result.later = Week(OVERDUE, None, today - timedelta(days=1)), Week(LATER, today + timedelta(
+        days=7 * WEEKS), None)
+    with report_cursor() as cursor:
+        cursor.execute(_sql("SELECT week, sum(amount_due), count(*) FROM weeks GROUP BY week "
+                            "UNION ALL SELECT -99, (SELECT late FROM org_late), 0"), params)
+        for week, amount, count in cursor.fetchall():
+            if week == -99:
+                result.org_late = Decimal(amount).quantize(Decimal("0.1"))
+            elif week == OVERDUE:
+                result.overdue.amount, result.overdue.count = amount, count
+            elif week == LATER:
+                result.later.amount, result.later.count = amount, count
+            else:
+                result.weeks[week].amount, result.weeks[week].count = amount, count
+    return result
+
+
+@dataclass
+class ExpectedInvoice:
+    invoice_id: int
+    number: str
+    customer_id: int
+    customer_name: str
+    due_date: date
+    expected_on: date
+    shift: int
+    org_average: bool
+    amount: Decimal
+
+
+def week_invoices(org, week: int, currency=None, today: date | None = None, limit: int = 500):
+    """The invoices behind one week of the forecast (largest first)."""
+    params = _params(org, currency, today)
+    params.update(week=week, limit=limit)
+    with report_cursor() as cursor:
+        cursor.execute(_sql("""
+            SELECT w.id, i.number, w.customer_id, c.name, w.due_date, w.expected_on, w.shift, w.org_average,
+                   w.amount_due, count(*) OVER ()
+            FROM weeks w JOIN invoicing_invoice i ON i.id = w.id JOIN accounts_customer c ON c.id = w.customer_id
+            WHERE w.week = %(week)s ORDER BY w.amount_due DESC, w.expected_on, w.id LIMIT %(limit)s"""), params)
+        raw = cursor.fetchall()
+    return [ExpectedInvoice(*r[:9]) for r in raw], (raw[0][9] if raw else 0)

@@ -1,0 +1,183 @@
+"""Payment behaviour: who pays on time and who pays late.
+
+Per customer, over the invoices it settled in the last 12 months (as of a day):
+
+* an invoice counts as paid when it is issued, nothing is due on it any more, payments (not
+  only credit notes) went into it and nothing of it was written off; the day it was paid is the
+  last day anything moved its open amount (its item span's last day: the final allocation);
+* days to pay = paid day − invoice date; days late = paid day − due date, counted as 0 when paid
+  on or before the due date (so early payers do not hide late ones); on time = paid by the due date;
+* averages are per invoice (each invoice weighs the same, whatever its amount);
+* trend: the average days late per month of payment, and the last 3 months against the 9 before;
+* current overdue: what is open today past its due date, and the oldest of it in days.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from reports.asof import ZERO, report_cursor
+
+WINDOW_DAYS = 365
+RECENT_DAYS = 90
+SORTS = {"name": "lower(c.name)", "code": "lower(c.code)", "paid": "s.paid", "days_to_pay": "s.days_to_pay",
+         "days_late": "s.days_late", "on_time": "s.on_time_share", "overdue": "o.overdue",
+         "oldest": "o.oldest_days", "trend": "s.trend"}
+
+# The whole organization: the spans that ended in the window (an index range), then their invoices.
+PAID_ORG = """
+paid AS (
+    SELECT i.customer_id, i.issue_date, i.due_date, s.last_day AS paid_on
+    FROM reports_itemspan s JOIN invoicing_invoice i ON i.id = s.item_id
+    WHERE s.organization_id = %(org)s AND s.kind = 'i' AND s.last_day > %(since)s AND s.last_day <= %(today)s
+      AND i.status = 'issued' AND i.amount_due = 0 AND i.amount_paid > 0 AND i.amount_written_off = 0
+      AND i.currency = %(cur)s
+)
+"""
+# A few customers: their invoices, then each one's span.
+PAID_CUSTOMERS = """
+paid AS (
+    SELECT i.customer_id, i.issue_date, i.due_date, s.last_day AS paid_on
+    FROM invoicing_invoice i JOIN reports_itemspan s ON s.kind = 'i' AND s.item_id = i.id
+    WHERE i.organization_id = %(org)s AND i.customer_id = ANY(%(customers)s)
+      AND i.status = 'issued' AND i.amount_due = 0 AND i.amount_paid > 0 AND i.amount_written_off = 0
+      AND i.currency = %(cur)s AND s.last_day > %(since)s AND s.last_day <= %(today)s
+)
+"""
+STATS_CTE = """
+stats AS (
+    SELECT customer_id, count(*) AS paid,
+           avg(paid_on - issue_date) AS days_to_pay,
+           avg(greatest(paid_on - due_date, 0)) AS days_late,
+           avg(CASE WHEN paid_on <= due_date THEN 1.0 ELSE 0.0 END) AS on_time_share,
+           avg(greatest(paid_on - due_date, 0)) FILTER (WHERE paid_on > %(recent)s)
+             - avg(greatest(paid_on - due_date, 0)) FILTER (WHERE paid_on <= %(recent)s) AS trend
+    FROM paid GROUP BY customer_id
+),
+overdue AS (
+    SELECT customer_id, sum(amount_due) AS overdue, count(*) AS overdue_count,
+           %(today)s - min(due_date) AS oldest_days
+    FROM invoicing_invoice
+    WHERE organization_id = %(org)s AND status = 'issued' AND amount_due > 0 AND due_date < %(today)s
+      AND currency = %(cur)s {customer_filter}
+    GROUP BY customer_id
+)
+"""
+
+
+@dataclass
+class Behaviour:
+    customer_id: int
+    name: str
+    code: str
+    paid: int
+    days_to_pay: Decimal | None
+    days_late: Decimal | None
+    on_time_share: Decimal | None  # 0..1
+    trend: Decimal | None  # recent minus earlier average days late; positive = getting later
+    overdue: Decimal
+    overdue_count: int
+    oldest_days: int | None
+    months: list = field(default_factory=list)  # (month start, average days late or None), oldest first
+
+    @property
+    def on_time_percent(self) -> Decimal | None:
+        return None if self.on_time_share is None else (self.on_time_share * 100).quantize(Decimal(1), ROUND_HALF_UP)
+
+    @property
+    def trend_word(self) -> str:
+        if self.trend is None:
+            return ""
+        if self.trend > 3:
+            return "worse"
+        if self.trend < -3:
+            return "better"
+        return "steady"
+
+
+def _one(value) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def _params(org, currency, today, customer_ids=None):
+    today = today or timezone.localdate()
+    params = {"org": org.pk, "cur": currency or org.base_currency, "today": today,
+              "since": today - timedelta(days=WINDOW_DAYS), "recent": today - timedelta(days=RECENT_DAYS)}
+    if customer_ids is None:
+        return params, PAID_ORG, ""
+    params["customers"] = list(customer_ids)
+    return params, PAID_CUSTOMERS, "AND customer_id = ANY(%(customers)s)"
+
+
+def behaviour_report(org, currency=None, today: date | None = None, *, sort: str = "-days_late", page: int = 1,
+                     page_size: int | None = 50, customer_ids=None) -> tuple[list[Behaviour], int]:
+    """(rows of the page, number of customers with any paid or overdue invoice)."""
+    params, paid_cte, customer_filter = _params(org, currency, today, customer_ids)
+    key = sort.lstrip("-")
+    order = SORTS.get(key, SORTS["days_late"])
+    direction = "DESC" if sort.startswith("-") or key not in SORTS else "ASC"
+    nulls = "NULLS LAST"
+    limit = ""
+    if page_size:
+        limit = "LIMIT %(limit)s OFFSET %(offset)s"
+        params["limit"], params["offset"] = page_size, (max(page, 1) - 1) * page_size
+    sql = ("WITH " + paid_cte + ", " + STATS_CTE.format(customer_filter=customer_filter) + f"""
+        SELECT c.id, c.name, c.code, coalesce(s.paid, 0), s.days_to_pay, s.days_late, s.on_time_share, s.trend,
+               coalesce(o.overdue, 0), coalesce(o.overdue_count, 0), o.oldest_days, count(*) OVER ()
+        FROM stats s FULL JOIN overdue o ON o.customer_id = s.customer_id
+        JOIN accounts_customer c ON c.id = coalesce(s.customer_id, o.customer_id)
+        ORDER BY {order} {direction} {nulls}, lower(c.name), c.id {limit}
+    """)  # noqa: S608 - the ORDER BY comes from the SORTS whitelist
+    with report_cursor() as cursor:
+        cursor.execute(sql, params)
+        raw = cursor.fetchall()
+    rows = [Behaviour(r[0], r[1], r[2], r[3], _one(r[4]), _one(r[5]), r[6], _one(r[7]), r[8], r[9], r[10])
+            for r in raw]
+    return rows, (raw[0][11] if raw else 0)
+
+
+MONTHS_SQL = """
+WITH {paid}
+SELECT customer_id, date_trunc('month', paid_on)::date, avg(greatest(paid_on - due_date, 0)), count(*)
+FROM paid GROUP BY 1, 2
+"""
+
+
+def add_months(org, rows: list[Behaviour], currency=None, today: date | None = None) -> None:
+    """Fill each row's 12-month trend (average days late per month of payment)."""
+    if not rows:
+        return
+    params, paid_cte, _filter = _params(org, currency, today, [r.customer_id for r in rows])
+    with report_cursor() as cursor:
+        cursor.execute(MONTHS_SQL.format(paid=paid_cte), params)
+        found = {(c, m): Decimal(v).quantize(Decimal("0.1"), ROUND_HALF_UP) for c, m, v, _n in cursor.fetchall()}
+    today = params["today"]
+    months = []
+    y, m = today.year, today.month
+    for _ in range(12):
+        months.append(date(y, m, 1))
+        m -= 1
+        if m == 0:
+            y, m = y - 1, 12
+    months.reverse()
+    for row in rows:
+        row.months = [(month, found.get((row.customer_id, month))) for month in months]
+
+
+def customer_behaviour(customer, today: date | None = None) -> Behaviour:
+    rows, _n = behaviour_report(customer.organization, customer.currency, today, customer_ids=[customer.pk],
+                                page_size=None)
+    row = rows[0] if rows else Behaviour(customer.pk, customer.name, customer.code, 0, None, None, None, None,
+                                         ZERO, 0, None)
+    add_months(customer.organization, [row], customer.currency, today)
+    return row
+
+
+def org_average_days_late(org, currency=None, today: date | None = None) -> Decimal:
+    params, paid_cte, _filter = _params(org, currency, today)
+    with report_cursor() as cursor:
+        cursor.execute("WITH " + paid_cte + "SELECT avg(greatest(paid_on - due_date, 0)) FROM paid", params)  # noqa: S608
+        value = cursor.fetchone()[0]
+    return _one(value) if value is not None else ZERO

@@ -1,0 +1,268 @@
+"""Customer statements, in two styles, as a page, a PDF and an e-mail.
+
+* Balance forward: the balance owed before the period (the customer's AR balance the day before
+  it starts), every receivable posting in the period with a running balance, and the closing
+  balance. Read from the journal, so opening + Σ lines = closing = the customer's balance as of
+  the end date, always.
+* Open item: what is still open at the end date — each invoice with its amount open and its
+  age, the unapplied payments and credit notes, and an aging summary; it totals to the same
+  closing balance.
+
+The PDF carries the organization's branding (name, address, tax id, logo, payment details) and
+is rendered with the invoice renderer's restricted URL fetcher; e-mails go through the invoice
+e-mail machinery (invoicing.mail: EmailDelivery log, django-q2 task, retries).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.ledger import customer_balance
+from accounts.models import JournalLine
+from reports.aging import bucket_of, make_buckets
+from reports.asof import ZERO, open_items
+from reports.models import AgingBasis, ReportSettings
+
+BALANCE_FORWARD, OPEN_ITEM = "balance_forward", "open_item"
+STYLES = {BALANCE_FORWARD: gettext_lazy("Balance forward"), OPEN_ITEM: gettext_lazy("Open item")}
+TEMPLATE_VERSION = "1"
+
+
+@dataclass
+class StatementLine:
+    day: date
+    kind: str  # invoice, payment, credit, write-off, refund, reversal, void, adjustment
+    reference: str
+    description: str
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal
+    entry_id: int
+    source_type: str = ""
+    source_id: int | None = None
+    due_date: date | None = None
+
+
+@dataclass
+class Statement:
+    customer: object
+    style: str
+    start: date
+    end: date
+    currency: str
+    opening: Decimal = ZERO
+    closing: Decimal = ZERO
+    lines: list[StatementLine] = field(default_factory=list)
+    items: list = field(default_factory=list)  # open item style: OpenItem rows
+    aging: list[tuple[str, Decimal]] = field(default_factory=list)
+    last_entry_id: int = 0
+
+    @property
+    def total_debits(self) -> Decimal:
+        return sum((line.debit for line in self.lines), ZERO)
+
+    @property
+    def total_credits(self) -> Decimal:
+        return sum((line.credit for line in self.lines), ZERO)
+
+    @property
+    def open_invoices(self):
+        return [it for it in self.items if it.kind == "i"]
+
+    @property
+    def unapplied(self):
+        return [it for it in self.items if it.kind != "i"]
+
+    @property
+    def unapplied_total(self) -> Decimal:
+        return sum((it.amount for it in self.unapplied), ZERO)
+
+    @property
+    def item_rows(self) -> list[dict]:
+        return [{"item": it, "days_overdue": max(0, (self.end - it.due_date).days) if it.due_date else 0}
+                for it in self.items]
+
+    @property
+    def overdue(self) -> Decimal:
+        return sum((it.amount for it in self.open_invoices if it.due_date and it.due_date < self.end), ZERO)
+
+    @property
+    def style_label(self) -> str:
+        return str(STYLES.get(self.style, self.style))
+
+
+def _kind(line, entry) -> str:
+    source = entry.source_type
+    if entry.reverses_id:
+        return "void" if source == "invoicing.invoice" else "reversal"
+    if source == "invoicing.invoice":
+        return "invoice" if line.amount > 0 else "write-off"
+    if source == "payments.payment":
+        return "payment"
+    if source == "payments.refund":
+        return "refund"
+    if entry.idempotency_key.startswith("credit_note:") or entry.memo.startswith("Credit note"):
+        return "credit"
+    return "adjustment"
+
+
+KIND_LABELS = {
+    "invoice": gettext_lazy("Invoice"), "payment": gettext_lazy("Payment"), "credit": gettext_lazy("Credit note"),
+    "write-off": gettext_lazy("Write-off"), "refund": gettext_lazy("Refund"),
+    "reversal": gettext_lazy("Payment reversed"), "void": gettext_lazy("Invoice voided"),
+    "adjustment": gettext_lazy("Adjustment"),
+}
+
+
+def build(customer, style: str, start: date, end: date) -> Statement:
+    st = Statement(customer=customer, style=style, start=start, end=end, currency=customer.currency)
+    st.opening = customer_balance(customer, start - timedelta(days=1))
+    running = st.opening
+    rows = (JournalLine.objects.filter(customer=customer, currency=customer.currency,
+                                       effective_date__gte=start, effective_date__lte=end)
+            .select_related("entry").order_by("effective_date", "entry__seq", "line_no"))
+    invoice_ids = set()
+    for line in rows:
+        entry = line.entry
+        running += line.amount
+        kind = _kind(line, entry)
+        st.lines.append(StatementLine(
+            day=line.effective_date, kind=kind, reference=entry.source_label or f"#{entry.seq}",
+            description=entry.memo, debit=max(line.amount, ZERO), credit=max(-line.amount, ZERO), balance=running,
+            entry_id=entry.pk, source_type=entry.source_type, source_id=entry.source_id,
+        ))
+        st.last_entry_id = max(st.last_entry_id, entry.pk)
+        if kind == "invoice" and entry.source_id:
+            invoice_ids.add(entry.source_id)
+    if invoice_ids:
+        from invoicing.models import Invoice
+
+        due = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "due_date"))
+        for line in st.lines:
+            if line.kind == "invoice":
+                line.due_date = due.get(line.source_id)
+    st.closing = running
+    if style == OPEN_ITEM:
+        st.items = open_items(customer.organization, end, [customer.pk], currency=customer.currency)
+        buckets = make_buckets(ReportSettings.for_org(customer.organization).limits, AgingBasis.DUE)
+        amounts = [ZERO] * len(buckets)
+        for it in st.open_invoices:
+            amounts[bucket_of(it.age(end), buckets)] += it.amount
+        st.aging = [(b.label, a) for b, a in zip(buckets, amounts, strict=True)]
+    return st
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+def branding(org) -> dict:
+    from invoicing.models import InvoiceSettings
+    from invoicing.pdf import logo_path
+
+    inv_settings = InvoiceSettings.objects.filter(organization=org).first()
+    logo = logo_path(inv_settings) if inv_settings else None
+    return {"org": org, "logo_url": logo.as_uri() if logo else "", "logo_path": logo,
+            "payment_methods": inv_settings.payment_methods if inv_settings else "",
+            "bank_details": inv_settings.bank_details if inv_settings else "",
+            "paper": "letter" if inv_settings and inv_settings.paper_size == "Letter" else "A4"}
+
+
+def render_html(st: Statement, brand: dict | None = None) -> str:
+    brand = brand or branding(st.customer.organization)
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string("reports/pdf/statement.html", {
+            "st": st, "brand": brand, "org": brand["org"], "customer": st.customer,
+            "lines": [(line, kind_label(line.kind)) for line in st.lines],
+            "generated": timezone.localdate(),
+        })
+
+
+def render_pdf(st: Statement) -> bytes:
+    from invoicing.pdf import html_to_pdf, restricted_fetcher
+
+    brand = branding(st.customer.organization)
+    return html_to_pdf(render_html(st, brand), restricted_fetcher(brand["logo_path"]))
+
+
+def state_key(st: Statement) -> str:
+    state = {"v": TEMPLATE_VERSION, "customer": st.customer.pk, "style": st.style, "start": str(st.start),
+             "end": str(st.end), "closing": str(st.closing), "opening": str(st.opening),
+             "lines": len(st.lines), "last": st.last_entry_id,
+             "items": [[it.kind, it.item_id, str(it.amount)] for it in st.items]}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+
+
+def filename(st: Statement) -> str:
+    code = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in st.customer.code)
+    return f"statement-{code}-{st.end.isoformat()}.pdf"
+
+
+def stored_pdf(st: Statement):
+    """The statement's PDF as a StoredDocument (kind statement), rendered once per state."""
+    from invoicing.models_documents import DocumentKind, StoredDocument
+
+    org_id = st.customer.organization_id
+    key = state_key(st)
+    found = StoredDocument.objects.filter(organization_id=org_id, kind=DocumentKind.STATEMENT, state_key=key).first()
+    if found is not None:
+        return found
+    content = render_pdf(st)
+    doc = StoredDocument(organization_id=org_id, kind=DocumentKind.STATEMENT, customer=st.customer, state_key=key,
+                         filename=filename(st), content=content, sha256=hashlib.sha256(content).hexdigest(),
+                         size=len(content), created_at=timezone.now())
+    try:
+        with transaction.atomic():
+            doc.save()
+    except IntegrityError:
+        return StoredDocument.objects.get(organization_id=org_id, kind=DocumentKind.STATEMENT, state_key=key)
+    return doc
+
+
+# --- e-mail --------------------------------------------------------------------------------------
+
+class StatementError(ValueError):
+    pass
+
+
+def default_message(st: Statement) -> dict:
+    org = st.customer.organization
+    values = {"customer": st.customer.name, "organization": org.name,
+              "balance": f"{st.closing:,.2f} {st.currency}", "end": st.end.strftime("%d %b %Y")}
+    subject = _("Statement of account from %(organization)s") % values
+    body = _("Dear %(customer)s,\n\nPlease find attached your statement of account as of %(end)s. "
+             "The balance is %(balance)s.\n\nIf anything looks wrong, just reply to this e-mail.\n\n"
+             "Kind regards,\n%(organization)s") % values
+    return {"recipients": ", ".join(st.customer.email_list), "subject": subject, "body": body}
+
+
+def email_statement(st: Statement, *, recipients: list[str] | None = None, subject: str | None = None,
+                    body: str | None = None, actor=None):
+    """Store the PDF, log an EmailDelivery (kind statement) and queue it on commit (invoicing.mail)."""
+    from invoicing.mail import one_line, queue_delivery
+    from invoicing.models_documents import DeliveryKind, EmailDelivery
+
+    draft = default_message(st)
+    recipients = recipients if recipients is not None else st.customer.email_list
+    if not recipients:
+        raise StatementError(_("%(name)s has no billing e-mail address.") % {"name": st.customer.name})
+    doc = stored_pdf(st)
+    delivery = EmailDelivery.objects.create(
+        organization_id=st.customer.organization_id, kind=DeliveryKind.STATEMENT, customer=st.customer,
+        document=doc, recipients=list(recipients), subject=one_line(subject or draft["subject"]),
+        body=(body or draft["body"])[:10000], created_by=actor if getattr(actor, "pk", None) else None,
+        max_attempts=5, pdf_sha256=doc.sha256,
+    )
+    queue_delivery(delivery)
+    return delivery
