@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import Customer, Role
 from accounts.permissions import org_view
@@ -268,6 +268,7 @@ def _line_url(org, line) -> str | None:
     return safe_url("journal_entry", org_slug=org.slug, pk=line.entry_id)
 
 
+@require_safe
 @org_view(Role.VIEWER)
 def customer_statement_pdf(request, pk):
     from reports import statements

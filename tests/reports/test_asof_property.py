@@ -16,9 +16,11 @@ from accounts.ledger import customer_balance
 from invoicing.models import CreditNote, Invoice
 from ledger_site.tenancy import tenant_context
 from payments.models import Allocation, Payment
+from reports import statements
 from reports.aging import aging, query_for
 from reports.asof import ar_control, customer_net, open_items
 from reports.spans import derived_spans, stored_spans
+from reports.summaries import derived_daily_flow, derived_open_by_due, stored_daily_flow, stored_open_by_due
 from tests.factories import CustomerFactory, make_org
 from tests.reports import helpers as h
 
@@ -99,6 +101,8 @@ def test_aging_totals_equal_ar_control_on_every_date(history):
             with contextlib.suppress(ValidationError):
                 _run(org, customers, *step)
         assert stored_spans(org) == derived_spans(org)
+        assert stored_open_by_due(org) == derived_open_by_due(org)
+        assert stored_daily_flow(org) == derived_daily_flow(org)
         days = sorted({h.ago(76), h.ago(75), h.today(), h.ago(-4)} | {h.ago(s[1]) for s in history}
                       | {h.ago(s[1]) - timedelta(days=1) for s in history})
         days = days[::max(1, len(days) // 12)]  # a dozen dates spread over the history, the ends included
@@ -117,3 +121,11 @@ def test_aging_totals_equal_ar_control_on_every_date(history):
                 assert report.everything.total == ar_control(org, day, currency) == report.control, (day, currency)
                 assert report.reconciles
                 assert sum(r.total for r in report.rows) == report.everything.total
+        # Statements: opening + Σ transactions = closing = the customer's balance at the end.
+        for c in customers:
+            for start, end in ((days[0], days[-1]), (days[len(days) // 2], h.today())):
+                st = statements.build(c, statements.BALANCE_FORWARD, start, end)
+                assert st.opening == customer_balance(c, start - timedelta(days=1))
+                assert st.opening + st.total_debits - st.total_credits == st.closing == customer_balance(c, end)
+                open_st = statements.build(c, statements.OPEN_ITEM, start, end)
+                assert customer_net(open_st.items) == open_st.closing == st.closing

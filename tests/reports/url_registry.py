@@ -1,8 +1,39 @@
 """How the URL × role matrix (tests/urlmatrix.py) builds and posts the reports pages."""
 
-from tests.urlmatrix import register_url
+from django.utils import timezone
+
+from tests.urlmatrix import register_object, register_url
 
 register_url("aging_cell", pk="customer")
 register_url("aging_export", fmt=lambda world: "csv")
 register_url("report_settings", post=lambda world: {"aging_limits": "15,45,90", "aging_basis": "due",
                                                     "credit_overdue_days": "45"})
+
+
+@register_object("statement_run")
+def _statement_run(world):
+    from reports.models import StatementRun
+
+    return StatementRun.objects.create(organization=world.org, created_by=world.owner, style="balance_forward",
+                                       start=timezone.localdate(), end=timezone.localdate(), status="done")
+
+
+def _statement_email(world):
+    world.get("customer")
+    return {"recipients": "ap@matrix.example", "subject": "Statement", "body": "Attached."}
+
+
+def _bulk(world):
+    from tests.invoicing_helpers import issued
+
+    issued(world.org, world.get("customer"), [("Work", "1", "10.00", None)], actor=world.owner)
+    today = timezone.localdate().isoformat()
+    return {"style": "balance_forward", "start": today, "end": today, "tag": "", "send": ""}
+
+
+register_url("customer_statement", pk="customer")
+register_url("customer_statement_pdf", pk="customer")
+register_url("customer_statement_email", pk="customer", post=_statement_email)
+register_url("statement_bulk_start", post=_bulk)
+register_url("statement_run", pk="statement_run")
+register_url("forecast_week", week=lambda world: "0")
