@@ -25,6 +25,12 @@ def owner_url(env: environ.Env) -> str:
 def database_settings(env: environ.Env) -> dict:
     owner = environ.Env.db_url_config(owner_url(env))
     owner["ENGINE"] = "django.db.backends.postgresql"
+    # `?host=/socket/dir` (the embedded server) arrives in OPTIONS; HOST is where Django, the
+    # tests' owner connection and child processes all look for it.
+    options = owner.setdefault("OPTIONS", {})
+    for key in ("host", "port"):
+        if options.get(key) and not owner.get(key.upper()):
+            owner[key.upper()] = options.pop(key)
     owner["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     owner["ATOMIC_REQUESTS"] = True
     owner["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{owner['NAME']}")}

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import connections
+from psycopg.conninfo import make_conninfo
 
 _APP = {}
 
@@ -24,6 +25,8 @@ def use_app_role():
 
 def owner_conninfo() -> str:
     s = connections["default"].settings_dict
+    options = s.get("OPTIONS") or {}
     parts = {"dbname": s["NAME"], "user": s["OWNER_USER"], "password": s["OWNER_PASSWORD"],
-             "host": s.get("HOST") or "", "port": str(s.get("PORT") or "")}
-    return " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
+             "host": s.get("HOST") or options.get("host") or "",
+             "port": str(s.get("PORT") or options.get("port") or "")}
+    return make_conninfo(**{k: v for k, v in parts.items() if v})
