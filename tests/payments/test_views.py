@@ -450,3 +450,11 @@ def test_allocation_rows_escape_invoice_numbers_and_typed_amounts(shop):
     assert "<script>alert(1)" not in html and '<i>"X' not in html
     assert "&lt;i&gt;&quot;X" in html and "&quot;&gt;&lt;script&gt;" in html
     assert "Enter a number." in html
+
+
+def test_invoice_page_offers_unapplied_credit_to_finance(shop):
+    with shop.ctx():  # a deposit, before any invoice exists
+        pay(shop.org, shop.customer, "25.00", reference="DEPOSIT")
+    invoice = shop.invoice("100.00", days_ago=5)
+    page = shop.client().get(shop.url("invoice_detail", pk=invoice.pk)).content.decode()
+    assert "unapplied credit" in page and shop.url("invoice_apply_credit", pk=invoice.pk) in page
