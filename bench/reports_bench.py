@@ -230,6 +230,82 @@ def measure(org, owner, cfg, results, today):
     RESULTS.mkdir(parents=True, exist_ok=True)
     for label, text in plans.items():
         (RESULTS / f"reports-plan-aging-{label}.txt").write_text(text)
+    measure_pages(org, owner, runs, results, today)
+
+
+BARE_ROW = ("<tr><td>{d}</td><td>Invoice</td><td>INV-{n:07d}</td><td>{d}</td><td>1,234.56</td><td></td>"
+            "<td>9,876.54</td></tr>")
+
+
+def bare_table_pdf(rows: int) -> bytes:
+    """The yardstick: WeasyPrint rendering a plain table of as many rows, nothing else."""
+    from weasyprint import HTML
+
+    body = "".join(BARE_ROW.format(d="2026-01-01", n=n) for n in range(rows))
+    return HTML(string=f"<html><body><table>{body}</table></body></html>").write_pdf()
+
+
+def measure_pages(org, owner, runs, results, today):
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import Customer, JournalLine
+    from ledger_site.tenancy import tenant_context
+    from reports import statements
+    from reports.forecast import forecast
+    from reports.insights import behaviour_report
+
+    client = Client()
+    client.force_login(owner)
+    dash_url = reverse("dashboard", kwargs={"org_slug": org.slug})
+
+    def dashboard():
+        response = client.get(dash_url)
+        assert response.status_code == 200 and b'<svg class="chart"' in response.content
+        return response
+
+    med, best, _ = timed(dashboard, runs)
+    results["dashboard_s"] = round(med, 3)
+    log(f"dashboard request: median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
+    with tenant_context(org, owner):
+        whale = Customer.objects.get(organization=org, code="C000000")
+        days = list(JournalLine.objects.filter(customer=whale, effective_date__lte=today)
+                    .order_by("-effective_date").values_list("effective_date", flat=True)[:1000])
+        start = days[-1]
+        st = statements.build(whale, statements.BALANCE_FORWARD, start, today)
+    results["statement_lines"] = len(st.lines)
+    log(f"statement of {whale.name}: {len(st.lines)} lines from {start}")
+    url = reverse("customer_statement", kwargs={"org_slug": org.slug, "pk": whale.pk})
+    qs = f"?style=balance_forward&start={start.isoformat()}&end={today.isoformat()}"
+    med, best, _ = timed(lambda: client.get(url + qs), max(3, runs // 2))
+    results["statement_page_s"] = round(med, 3)
+    log(f"statement page ({len(st.lines)} lines): median {med * 1000:.0f} ms")
+    pdf_runs = 3
+    pdf_times, bare_times = [], []
+    with tenant_context(org, owner):
+        statements.render_pdf(st), bare_table_pdf(len(st.lines))  # warm up fonts and caches
+        for _ in range(pdf_runs):  # interleaved, so both see the same machine
+            t0 = time.perf_counter()
+            pdf = statements.render_pdf(st)
+            pdf_times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            bare = bare_table_pdf(len(st.lines))
+            bare_times.append(time.perf_counter() - t0)
+    results["statement_pdf_s"] = round(statistics.median(pdf_times), 3)
+    results["bare_pdf_s"] = round(statistics.median(bare_times), 3)
+    results["statement_pdf_ratio"] = round(results["statement_pdf_s"] / results["bare_pdf_s"], 2)
+    results["statement_pdf_bytes"], results["bare_pdf_bytes"] = len(pdf), len(bare)
+    (RESULTS / "reports-statement-1000.pdf").write_bytes(pdf)
+    log(f"statement PDF {results['statement_pdf_s']:.2f} s vs bare table {results['bare_pdf_s']:.2f} s: "
+        f"{results['statement_pdf_ratio']}×")
+    with tenant_context(org, owner):
+        med, best, (rows, count) = timed(lambda: behaviour_report(org, sort="-days_late"), max(3, runs // 2))
+        results["insights_s"] = round(med, 3)
+        results["insights_customers"] = count
+        log(f"insights report ({count} customers): median {med * 1000:.0f} ms")
+        med, best, f = timed(lambda: forecast(org), max(3, runs // 2))
+        results["forecast_s"] = round(med, 3)
+        log(f"13-week forecast ({f.total_13_weeks} expected): median {med * 1000:.0f} ms")
 
 
 def explain_aging(org, day, aging_mod):
@@ -280,6 +356,9 @@ def main(argv=None):
                "cpus": os.cpu_count(), "python": platform.python_version()}
     if args.reuse:
         bench_url = with_db(url, DB_NAME)
+        env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
+                       check=True, cwd=ROOT, env=env)
     else:
         log(f"creating {DB_NAME} and migrating")
         bench_url = fresh_database(url)
