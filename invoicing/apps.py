@@ -20,5 +20,6 @@ class InvoicingConfig(AppConfig):
         CUSTOMER_DETAIL_PANELS.append(customer_invoices_panel)
         # Drafts too: a customer with any invoice can be archived, not deleted (the rows are protected).
         ACTIVITY_CHECKS.append(lambda customer: Invoice.objects.filter(customer=customer).exists())
-        SETTINGS_TABS_EXTRA.extend([(_("Invoicing"), "invoice_settings"), (_("Tax rates"), "tax_rate_list")])
+        SETTINGS_TABS_EXTRA.extend([(_("Invoicing"), "invoice_settings"), (_("Tax rates"), "tax_rate_list"),
+                                    (_("Logo"), "invoice_logo")])
         DEMO_HOOKS.append(seed_demo_invoices)
