@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
-DB_NAME = "ledgerline_repbench"
+DB_NAME = os.environ.get("REPORTS_BENCH_DB", "ledgerline_repbench")
 
 FULL = {"customers": 100_000, "invoices": 1_000_000, "whale": 1_400, "small_orgs": 9, "small_customers": 400,
         "small_invoices": 4_000, "services": 200, "runs": 5}
