@@ -6,9 +6,12 @@ class ReportsConfig(AppConfig):
     name = "reports"
 
     def ready(self):
+        from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
+        from reports.demo import seed_demo_reports
         from reports.views import customer_panel
 
         SETTINGS_TABS_EXTRA.append((_("Reports"), "report_settings"))
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
+        DEMO_HOOKS.append(seed_demo_reports)  # after invoicing and payments (apps order in INSTALLED_APPS)

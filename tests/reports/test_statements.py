@@ -160,3 +160,19 @@ def test_bulk_statements_run_with_progress(book):
         queued = StatementRun.objects.exclude(pk=run.pk).get()
     assert queued.send is False and queued.total == 2
     assert 'http-equiv="refresh"' in client.get(response["Location"]).content.decode()
+
+
+def test_demo_hook_leaves_a_finished_statement_run():
+    from accounts.management.commands.seed_demo import DEMO_HOOKS
+    from reports.demo import seed_demo_reports
+
+    assert seed_demo_reports in DEMO_HOOKS
+    org, owner = make_org()
+    with tenant_context(org):
+        key = CustomerFactory(organization=org, tags="key-account, eu")
+        h.invoice(org, key, "12.00", h.ago(3))
+        CustomerFactory(organization=org, tags="retail")
+        result = seed_demo_reports(org, owner)
+        run = StatementRun.objects.get(pk=result["statement_run"])
+        assert (run.status, run.total, run.done, run.sent) == ("done", 1, 1, 0)
+        assert StoredDocument.objects.filter(kind="statement", customer=key).count() == 1
