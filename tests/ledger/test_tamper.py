@@ -219,3 +219,21 @@ def test_with_several_broken_entries_the_first_in_sequence_is_named(ledger_of_si
     error, _, err = verify(org)
     assert error is not None and names_entry(error, 2) and not names_entry(error, 5), error
     assert err.index("entry #2:") < err.index("entry #5:")
+
+
+def test_entries_whose_ids_are_not_in_sequence_order_are_checked_in_sequence_order(ledger_of_six, owner_sql):
+    """verify walks the journal in id order; when ids and sequence numbers disagree it checks the
+    chain's order in sequence order instead (here: #2 and #3 swapped, so the links break)."""
+    org, _, entries = ledger_of_six
+    with triggers_off(owner_sql, "accounts_journalentry"):
+        owner_sql.execute("UPDATE accounts_journalentry SET seq = -seq WHERE id = ANY(%s)",
+                          [[entries[2].pk, entries[3].pk]])
+        owner_sql.execute("UPDATE accounts_journalentry SET seq = CASE seq WHEN -2 THEN 3 ELSE 2 END "
+                          "WHERE id = ANY(%s)", [[entries[2].pk, entries[3].pk]])
+    error, _, err = verify(org)
+    assert error is not None and names_entry(error, 2), error
+    assert "sequence gap" not in err
+    for seq in (2, 3, 4):
+        assert f"entry #{seq}: does not link to the previous entry's hash" in err
+    for seq in (2, 3):
+        assert f"entry #{seq}: hash does not match" in err
