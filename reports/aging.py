@@ -134,18 +134,22 @@ def query_for(org, as_of: date, currency: str | None = None, **kwargs) -> AgingQ
     return AgingQuery(as_of=as_of, currency=currency or org.base_currency, limits=settings.limits, **kwargs)
 
 
+# Amounts are summed as whole thousandths in bigint (numeric(18,3) scaled by 1,000 is an exact
+# integer): PostgreSQL sums bigint in a 128-bit accumulator, several times faster than numeric
+# aggregates over a quarter of a million rows, and just as exact. Python scales them back.
 AGING_SQL = """
 WITH {items},
 aged AS (
-    SELECT it.customer_id, it.kind, it.amount, it.due_date,
-           CASE WHEN it.kind <> 'i' THEN -1 ELSE {bucket} END AS b
+    SELECT it.customer_id, (it.amount * 1000)::bigint AS m,
+           CASE WHEN it.kind <> 'i' THEN -1 ELSE {bucket} END AS b,
+           it.kind = 'i' AND it.due_date < %(d)s AS late
     FROM items it WHERE it.amount <> 0 AND it.currency = %(cur)s
 ),
 per AS (
     SELECT customer_id, {bucket_sums},
-           coalesce(sum(amount) FILTER (WHERE b = -1), 0) AS unapplied,
-           sum(CASE WHEN b = -1 THEN -amount ELSE amount END) AS total,
-           coalesce(sum(amount) FILTER (WHERE b >= 0 AND due_date < %(d)s), 0) AS overdue,
+           coalesce(sum(m) FILTER (WHERE b = -1), 0) AS unapplied,
+           sum(CASE WHEN b = -1 THEN -m ELSE m END) AS total,
+           coalesce(sum(m) FILTER (WHERE late), 0) AS overdue,
            count(*) FILTER (WHERE b >= 0) AS open_count
     FROM aged GROUP BY customer_id
 ),
@@ -169,6 +173,11 @@ page AS (
 )
 SELECT * FROM everything UNION ALL SELECT * FROM filtered UNION ALL SELECT * FROM page
 """
+
+
+def _thousandths(value) -> Decimal:
+    return Decimal(value or 0).scaleb(-3)
+
 
 
 def _order(sort: str, n_buckets: int) -> tuple[str, str]:
@@ -195,7 +204,7 @@ def aging(org, q: AgingQuery) -> AgingReport:
         params["tag"] = q.tag.strip()
     if q.min_amount is not None:
         filters.append("per.total >= %(min)s")
-        params["min"] = q.min_amount
+        params["min"] = q.min_amount * 1000
     if q.only_overdue:
         filters.append("per.overdue > 0")
     order, sort = _order(q.sort, len(buckets))
@@ -206,7 +215,7 @@ def aging(org, q: AgingQuery) -> AgingReport:
         params["limit"], params["offset"] = q.page_size, (page - 1) * q.page_size
     sql = AGING_SQL.format(
         items=items, bucket=_bucket_sql(buckets, age_sql),
-        bucket_sums=", ".join(f"coalesce(sum(amount) FILTER (WHERE b = {b.index}), 0) AS b{b.index}"
+        bucket_sums=", ".join(f"coalesce(sum(m) FILTER (WHERE b = {b.index}), 0) AS b{b.index}"
                               for b in buckets),
         sum_buckets=", ".join(f"sum(b{b.index})" for b in buckets),
         plain_buckets=", ".join(f"b{b.index}" for b in buckets),
@@ -220,8 +229,9 @@ def aging(org, q: AgingQuery) -> AgingReport:
     rows = []
     for r in raw:
         part, customer_id, name, code = r[:4]
-        amounts = [v or ZERO for v in r[4:4 + n]]
-        unapplied, total, overdue, count = (r[4 + n] or ZERO, r[5 + n] or ZERO, r[6 + n] or ZERO, r[7 + n] or 0)
+        amounts = [_thousandths(v) for v in r[4:4 + n]]
+        unapplied, total, overdue = _thousandths(r[4 + n]), _thousandths(r[5 + n]), _thousandths(r[6 + n])
+        count = r[7 + n] or 0
         if part == "all":
             everything = AgingTotals(amounts, unapplied, total, overdue, count)
         elif part == "filtered":

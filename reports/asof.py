@@ -34,28 +34,42 @@ from accounts.ledger import account_balance
 
 ZERO = Decimal("0")
 
+# The exact amounts, as of %(d)s. The sums are LATERAL subqueries so that each is evaluated once
+# per item (a subquery in the select list is evaluated again for every filter on its column).
 INVOICE_EXACT = """
     (CASE WHEN i.issue_date <= %(d)s AND NOT coalesce(v.effective_date <= %(d)s, false) THEN i.total ELSE 0 END)
-    - coalesce((SELECT sum(a.amount) FROM payments_allocation a
-                WHERE a.invoice_id = i.id AND a.effective_date <= %(d)s), 0)
-    - coalesce((SELECT sum(w.amount) FROM invoicing_writeoff w
-                WHERE w.invoice_id = i.id AND w.effective_date <= %(d)s), 0)
+    - ia.amount - iw.amount
+"""
+INVOICE_JOINS = """
+    LEFT JOIN accounts_journalentry v ON v.id = i.void_entry_id
+    CROSS JOIN LATERAL (SELECT coalesce(sum(a.amount), 0) AS amount FROM payments_allocation a
+                        WHERE a.invoice_id = i.id AND a.effective_date <= %(d)s) ia
+    CROSS JOIN LATERAL (SELECT coalesce(sum(w.amount), 0) AS amount FROM invoicing_writeoff w
+                        WHERE w.invoice_id = i.id AND w.effective_date <= %(d)s) iw
 """
 PAYMENT_EXACT = """
     (CASE WHEN p.received_date <= %(d)s AND NOT coalesce(r.effective_date <= %(d)s, false) THEN p.amount ELSE 0 END)
-    - coalesce((SELECT sum(a.amount) FROM payments_allocation a
-                WHERE a.payment_id = p.id AND a.effective_date <= %(d)s), 0)
-    - coalesce((SELECT sum(f.amount) FROM payments_refund f
-                WHERE f.payment_id = p.id AND f.refund_date <= %(d)s), 0)
+    - pa.amount - pf.amount
+"""
+PAYMENT_JOINS = """
+    LEFT JOIN accounts_journalentry r ON r.id = p.reversal_entry_id
+    CROSS JOIN LATERAL (SELECT coalesce(sum(a.amount), 0) AS amount FROM payments_allocation a
+                        WHERE a.payment_id = p.id AND a.effective_date <= %(d)s) pa
+    CROSS JOIN LATERAL (SELECT coalesce(sum(f.amount), 0) AS amount FROM payments_refund f
+                        WHERE f.payment_id = p.id AND f.refund_date <= %(d)s) pf
 """
 CREDIT_EXACT = """
-    (CASE WHEN c.issue_date <= %(d)s THEN c.total ELSE 0 END)
-    - coalesce((SELECT sum(a.amount) FROM payments_allocation a
-                WHERE a.credit_note_id = c.id AND a.effective_date <= %(d)s), 0)
+    (CASE WHEN c.issue_date <= %(d)s THEN c.total ELSE 0 END) - ca.amount
 """
-# Today's unapplied amount of a payment, exactly as the partial index rep_payment_unapplied is defined.
-PAYMENT_NOW_PREDICATE = "(CASE WHEN p.reversal_entry_id IS NULL THEN p.amount ELSE 0 END) <> " \
-                        "p.amount_allocated + p.amount_refunded"
+CREDIT_JOINS = """
+    CROSS JOIN LATERAL (SELECT coalesce(sum(a.amount), 0) AS amount FROM payments_allocation a
+                        WHERE a.credit_note_id = c.id AND a.effective_date <= %(d)s) ca
+"""
+# Today's unapplied amount of a payment / credit note, written exactly as the partial indexes
+# rep_payment_unapplied and rep_creditnote_unapplied are defined (migration 0006).
+PAYMENT_NOW_PREDICATE = "(CASE WHEN p.reversal_entry_id IS NULL THEN p.amount ELSE 0 END) " \
+                        "- p.amount_allocated - p.amount_refunded <> 0"
+CREDIT_NOW_PREDICATE = "c.total - c.amount_applied <> 0"
 PAYMENT_NOW = "(CASE WHEN p.reversal_entry_id IS NULL THEN p.amount ELSE 0 END) " \
               "- p.amount_allocated - p.amount_refunded"
 
@@ -73,8 +87,7 @@ items AS (
       AND NOT EXISTS (SELECT 1 FROM moving m WHERE m.kind = 'i' AND m.item_id = i.id)
     UNION ALL
     SELECT 'i', i.id, i.customer_id, i.currency, i.issue_date, i.due_date, {INVOICE_EXACT}
-    FROM moving m JOIN invoicing_invoice i ON i.id = m.item_id
-    LEFT JOIN accounts_journalentry v ON v.id = i.void_entry_id
+    FROM moving m JOIN invoicing_invoice i ON i.id = m.item_id {INVOICE_JOINS}
     WHERE m.kind = 'i'
     UNION ALL
     SELECT 'p', p.id, p.customer_id, p.currency, p.received_date, NULL::date, {PAYMENT_NOW}
@@ -83,17 +96,16 @@ items AS (
       AND NOT EXISTS (SELECT 1 FROM moving m WHERE m.kind = 'p' AND m.item_id = p.id)
     UNION ALL
     SELECT 'p', p.id, p.customer_id, p.currency, p.received_date, NULL::date, {PAYMENT_EXACT}
-    FROM moving m JOIN payments_payment p ON p.id = m.item_id
-    LEFT JOIN accounts_journalentry r ON r.id = p.reversal_entry_id
+    FROM moving m JOIN payments_payment p ON p.id = m.item_id {PAYMENT_JOINS}
     WHERE m.kind = 'p'
     UNION ALL
     SELECT 'c', c.id, c.customer_id, c.currency, c.issue_date, NULL::date, c.total - c.amount_applied
     FROM invoicing_creditnote c
-    WHERE c.organization_id = %(org)s AND c.amount_applied <> c.total AND c.issue_date <= %(d)s
+    WHERE c.organization_id = %(org)s AND {CREDIT_NOW_PREDICATE} AND c.issue_date <= %(d)s
       AND NOT EXISTS (SELECT 1 FROM moving m WHERE m.kind = 'c' AND m.item_id = c.id)
     UNION ALL
     SELECT 'c', c.id, c.customer_id, c.currency, c.issue_date, NULL::date, {CREDIT_EXACT}
-    FROM moving m JOIN invoicing_creditnote c ON c.id = m.item_id
+    FROM moving m JOIN invoicing_creditnote c ON c.id = m.item_id {CREDIT_JOINS}
     WHERE m.kind = 'c'
 )
 """  # noqa: S608 - built from constants only
@@ -102,15 +114,15 @@ DIRECT_ITEMS = f"""
 items AS (
     SELECT 'i'::text AS kind, i.id AS item_id, i.customer_id, i.currency, i.issue_date AS doc_date, i.due_date,
            {INVOICE_EXACT} AS amount
-    FROM invoicing_invoice i LEFT JOIN accounts_journalentry v ON v.id = i.void_entry_id
+    FROM invoicing_invoice i {INVOICE_JOINS}
     WHERE i.organization_id = %(org)s AND i.customer_id = ANY(%(customers)s) AND i.status <> 'draft'
     UNION ALL
     SELECT 'p', p.id, p.customer_id, p.currency, p.received_date, NULL::date, {PAYMENT_EXACT}
-    FROM payments_payment p LEFT JOIN accounts_journalentry r ON r.id = p.reversal_entry_id
+    FROM payments_payment p {PAYMENT_JOINS}
     WHERE p.organization_id = %(org)s AND p.customer_id = ANY(%(customers)s)
     UNION ALL
     SELECT 'c', c.id, c.customer_id, c.currency, c.issue_date, NULL::date, {CREDIT_EXACT}
-    FROM invoicing_creditnote c
+    FROM invoicing_creditnote c {CREDIT_JOINS}
     WHERE c.organization_id = %(org)s AND c.customer_id = ANY(%(customers)s)
 )
 """  # noqa: S608 - built from constants only
@@ -193,9 +205,11 @@ def customer_net(items: list[OpenItem]) -> Decimal:
 
 
 def org_currencies(org) -> list[str]:
-    """Currencies the organization's customers use, the base currency first."""
-    from accounts.models import Customer
+    """Currencies the organization has receivable postings in, the base currency first (read
+    from the day totals: a few hundred rows, where customers could be a hundred thousand)."""
+    from accounts.models import AccountDayTotal
 
-    found = set(Customer.objects.filter(organization=org).values_list("currency", flat=True).distinct())
+    found = set(AccountDayTotal.objects.filter(organization=org).order_by().values_list("currency", flat=True)
+                .distinct())
     found.add(org.base_currency)
     return sorted(found, key=lambda c: (c != org.base_currency, c))

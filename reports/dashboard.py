@@ -98,8 +98,8 @@ def unapplied_now(org, cur: str) -> Decimal:
             f"WHERE p.organization_id = %(org)s AND {PAYMENT_NOW_PREDICATE} AND p.currency = %(cur)s",
             {"org": org.pk, "cur": cur})
         payments = cursor.fetchone()[0]
-        cursor.execute("SELECT coalesce(sum(total - amount_applied), 0) FROM invoicing_creditnote "
-                       "WHERE organization_id = %(org)s AND amount_applied <> total AND currency = %(cur)s",
+        cursor.execute("SELECT coalesce(sum(c.total - c.amount_applied), 0) FROM invoicing_creditnote c "
+                       "WHERE c.organization_id = %(org)s AND c.total - c.amount_applied <> 0 AND c.currency = %(cur)s",
                        {"org": org.pk, "cur": cur})
         return payments + cursor.fetchone()[0]
 
