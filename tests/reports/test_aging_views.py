@@ -101,7 +101,8 @@ def test_pdf_export_text(world):
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
     assert "Views Co — Aging report" in text
     assert "Alpha =Ltd (ALPHA)" in text and "505.00" in text
-    assert "Totals equal the AR control account." in text
+    # pypdf may split a kerned word ("T otals"): compare this sentence without whitespace.
+    assert "TotalsequaltheARcontrolaccount." in "".join(text.split())
 
 
 def test_filters_in_the_page(world):
