@@ -54,7 +54,7 @@ NAMES_A = ["Northwind", "Bluebird", "Harbor", "Summit", "Juniper", "Cedar", "Lig
 NAMES_B = ["Bakery", "Logistics", "Dental", "Architects", "Print", "Consulting", "Florists", "Motors", "Brewing",
            "Design", "Legal", "Outfitters", "Analytics", "Catering", "Books", "Labs"]
 # (share of customers, mean days late, chance an invoice is never fully paid)
-PROFILES = [(0.30, -2, 0.06), (0.30, 4, 0.12), (0.20, 12, 0.30), (0.12, 30, 0.55), (0.08, 70, 0.85)]
+PROFILES = [(0.30, -2, 0.10), (0.30, 4, 0.18), (0.20, 12, 0.40), (0.12, 30, 0.65), (0.08, 70, 0.90)]
 
 
 def money(value) -> Decimal:
