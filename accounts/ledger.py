@@ -18,14 +18,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from hashlib import sha256
 
 import psycopg
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.ledger_chain import canonical_after_seq, chain_hash
+from accounts.ledger_chain import canonical_after_seq
 from accounts.models_customer import Customer
 from accounts.models_ledger import Account, AccountDayTotal, JournalEntry, LedgerHead
 from accounts.money import MoneyError, check_exact
@@ -72,10 +74,10 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
             existing, refusal = _not_posted(org, idempotency_key, reverses)
         else:
             entry_id, seq, prev_hash, digest, posted_at = row
-            # The database hashed what Python rendered; recompute the whole hash here too, so
-            # that a posting can never store, unnoticed, a hash verify_ledger would not reproduce.
-            head["seq"] = seq
-            if chain_hash(prev_hash, head, prepared) != digest:
+            # The database hashed what Python rendered; hash it here too, so that a posting can
+            # never store, unnoticed, a hash verify_ledger would not reproduce. ("[" + seq + tail
+            # is the canonical form: tests/ledger/test_chain.py.)
+            if sha256(f"{prev_hash}[{seq}{params['tail']}".encode()).hexdigest() != digest:
                 raise LedgerError(
                     "Internal error: the entry's hash does not reproduce"
                     + ("; nothing was posted." if in_transaction else f" (entry #{seq}); run verify_ledger."))
@@ -179,8 +181,8 @@ def _validate(org, lines, effective_date, idempotency_key, memo):
 # form after the sequence number, the database prefixes the number it assigns), writes the entry,
 # its lines and the maintained balances, and moves the head. ON CONFLICT DO NOTHING turns an
 # idempotency key already used (or an entry already reversed) into "no row", and then nothing
-# else is written: every other part reads from e. The text never changes, so psycopg prepares
-# it once per connection and the server plans it once.
+# else is written: every other part reads from e. The text never changes, so it is prepared
+# once per connection and the server plans it once.
 _POST_SQL = """
 WITH h AS (
     SELECT last_seq + 1 AS seq, last_hash FROM accounts_ledgerhead
@@ -230,32 +232,55 @@ def _post_params(org_id, head, prepared, effective_date, actor, source_label, re
         per_account[(account_id, currency)] += amount
         if customer_id is not None:
             per_customer[(customer_id, currency)] += amount
+    # The arrays travel as PostgreSQL array literals (cast in the statement): psycopg's list
+    # adaptation costs several times more than these joins, and it is per posting.
     return {
         "org": org_id, "day": effective_date, "memo": head["memo"], "source_type": head["source_type"],
         "source_id": head["source_id"], "source_label": source_label, "actor": getattr(actor, "pk", None),
         "key": head["idempotency_key"], "reverses": head["reverses_id"], "reason": reason,
         "tail": canonical_after_seq(head, prepared),
-        "l_no": [p[0] for p in prepared], "l_account": [p[1] for p in prepared],
-        "l_customer": [p[2] for p in prepared], "l_currency": [p[3] for p in prepared],
-        "l_amount": [p[4] for p in prepared],
-        "c_customer": [k[0] for k in per_customer], "c_currency": [k[1] for k in per_customer],
-        "c_amount": list(per_customer.values()),
-        "d_account": [k[0] for k in per_account], "d_currency": [k[1] for k in per_account],
-        "d_amount": list(per_account.values()),
+        "l_no": _ints([p[0] for p in prepared]), "l_account": _ints([p[1] for p in prepared]),
+        "l_customer": _ints([p[2] for p in prepared]), "l_currency": _texts([p[3] for p in prepared]),
+        "l_amount": _numbers([p[4] for p in prepared]),
+        "c_customer": _ints([k[0] for k in per_customer]), "c_currency": _texts([k[1] for k in per_customer]),
+        "c_amount": _numbers(per_customer.values()),
+        "d_account": _ints([k[0] for k in per_account]), "d_currency": _texts([k[1] for k in per_account]),
+        "d_amount": _numbers(per_account.values()),
     }
+
+
+def _ints(values) -> str:
+    return "{" + ",".join(["NULL" if v is None else str(int(v)) for v in values]) + "}"
+
+
+def _numbers(values) -> str:
+    # Validated Decimals (finite, quantized to the currency): their str is a plain numeral.
+    return "{" + ",".join([str(v) for v in values]) + "}"
+
+
+def _texts(values) -> str:
+    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]) + "}"
 
 
 def _execute_post(params):
     """Run _POST_SQL on Django's connection, in its current transaction if any.
 
-    A psycopg cursor with server-side binding (so psycopg prepares the statement after a few
-    uses and the server plans it once per connection) rather than Django's cursor wrapper.
+    A psycopg cursor with server-side binding and an explicitly prepared statement: the server
+    parses and plans this statement once per connection instead of on every posting. Behind a
+    pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21),
+    set LEDGER_PREPARED_POSTING = False in the settings.
     Database errors still arrive as Django's exceptions; the statement does not appear in
     connection.queries (DEBUG query logging) or pass through execute_wrappers."""
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_POST_SQL, params)
+    pg = connection.connection
+    prepare = getattr(settings, "LEDGER_PREPARED_POSTING", True)
+    if prepare and pg.prepare_threshold is None:
+        # Django switches psycopg's preparing off (None), which also ignores prepare=True. A
+        # threshold nobody reaches keeps automatic preparing off and honours prepare=True.
+        pg.prepare_threshold = 2**31 - 1
+    with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
+        cursor.execute(_POST_SQL, params, prepare=prepare)
         return cursor.fetchone()
 
 
