@@ -176,3 +176,13 @@ def test_demo_hook_leaves_a_finished_statement_run():
         run = StatementRun.objects.get(pk=result["statement_run"])
         assert (run.status, run.total, run.done, run.sent) == ("done", 1, 1, 0)
         assert StoredDocument.objects.filter(kind="statement", customer=key).count() == 1
+
+
+def test_pdf_footer_shows_names_with_quotes_and_hyphens_verbatim():
+    org, _ = make_org(name='Smith & "Sons" </style>')
+    with tenant_context(org):
+        c = CustomerFactory(organization=org, code="AC-ME")
+        h.invoice(org, c, "10.00", h.ago(2))
+        st = statements.build(c, statements.BALANCE_FORWARD, h.ago(10), h.today())
+        text = PdfReader(io.BytesIO(statements.render_pdf(st))).pages[0].extract_text()
+    assert 'Smith & "Sons" </style> · Statement AC-ME' in text
