@@ -223,3 +223,29 @@ class DailyFlow(models.Model):
 
     def __str__(self):
         return f"{self.day} +{self.invoiced} -{self.collected} {self.currency}"
+
+
+class PaidInvoice(models.Model):
+    """Invoices paid in full by payments (nothing due, something paid, nothing written off) and
+    the day they were paid (their item span's last day: the final allocation). Payment behaviour
+    and the forecast read these instead of joining every span to its invoice. Kept by triggers on
+    invoicing_invoice and on the span changes (migration 0010); `reports.summaries` derives it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice_id = models.BigIntegerField(unique=True)
+    customer_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    paid_on = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "paid_on"], include=["customer_id", "currency", "issue_date",
+                                                                       "due_date"], name="reports_paid_org_day"),
+            models.Index(fields=["customer_id", "paid_on"], include=["organization", "currency", "issue_date",
+                                                                      "due_date"], name="reports_paid_customer_day"),
+        ]
+
+    def __str__(self):
+        return f"invoice {self.invoice_id} paid {self.paid_on}"
