@@ -26,24 +26,18 @@ SORTS = {"name": "lower(c.name)", "code": "lower(c.code)", "paid": "s.paid", "da
          "days_late": "s.days_late", "on_time": "s.on_time_share", "overdue": "o.overdue",
          "oldest": "o.oldest_days", "trend": "s.trend"}
 
-# The whole organization: the spans that ended in the window (an index range), then their invoices.
+# Paid invoices come from reports_paidinvoice (kept by triggers: paid day = the span's last day).
 PAID_ORG = """
 paid AS (
-    SELECT i.customer_id, i.issue_date, i.due_date, s.last_day AS paid_on
-    FROM reports_itemspan s JOIN invoicing_invoice i ON i.id = s.item_id
-    WHERE s.organization_id = %(org)s AND s.kind = 'i' AND s.last_day > %(since)s AND s.last_day <= %(today)s
-      AND i.status = 'issued' AND i.amount_due = 0 AND i.amount_paid > 0 AND i.amount_written_off = 0
-      AND i.currency = %(cur)s
+    SELECT customer_id, issue_date, due_date, paid_on FROM reports_paidinvoice
+    WHERE organization_id = %(org)s AND currency = %(cur)s AND paid_on > %(since)s AND paid_on <= %(today)s
 )
 """
-# A few customers: their invoices, then each one's span.
 PAID_CUSTOMERS = """
 paid AS (
-    SELECT i.customer_id, i.issue_date, i.due_date, s.last_day AS paid_on
-    FROM invoicing_invoice i JOIN reports_itemspan s ON s.kind = 'i' AND s.item_id = i.id
-    WHERE i.organization_id = %(org)s AND i.customer_id = ANY(%(customers)s)
-      AND i.status = 'issued' AND i.amount_due = 0 AND i.amount_paid > 0 AND i.amount_written_off = 0
-      AND i.currency = %(cur)s AND s.last_day > %(since)s AND s.last_day <= %(today)s
+    SELECT customer_id, issue_date, due_date, paid_on FROM reports_paidinvoice
+    WHERE organization_id = %(org)s AND customer_id = ANY(%(customers)s) AND currency = %(cur)s
+      AND paid_on > %(since)s AND paid_on <= %(today)s
 )
 """
 STATS_CTE = """

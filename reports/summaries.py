@@ -20,6 +20,27 @@ SELECT currency, day, sum(invoiced), sum(collected) FROM (
 """
 
 
+PAID = """
+SELECT i.id, i.customer_id, i.currency, i.issue_date, i.due_date, coalesce(s.last_day, i.issue_date)
+FROM invoicing_invoice i LEFT JOIN reports_itemspan s ON s.kind = 'i' AND s.item_id = i.id
+WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due = 0 AND i.amount_paid > 0
+  AND i.amount_written_off = 0
+"""
+
+
+def derived_paid_invoices(org) -> set[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(PAID, {"org": org.pk})
+        return set(cursor.fetchall())
+
+
+def stored_paid_invoices(org) -> set[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT invoice_id, customer_id, currency, issue_date, due_date, paid_on "
+                       "FROM reports_paidinvoice WHERE organization_id = %s", [org.pk])
+        return set(cursor.fetchall())
+
+
 def _rows(sql, org, drop_zero):
     with connection.cursor() as cursor:
         cursor.execute(sql, {"org": org.pk})
@@ -46,6 +67,9 @@ def stored_daily_flow(org):
 
 def rebuild(org) -> None:
     with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reports_paidinvoice WHERE organization_id = %s", [org.pk])
+        cursor.execute("INSERT INTO reports_paidinvoice (organization_id, invoice_id, customer_id, currency, "  # noqa: S608
+                       "issue_date, due_date, paid_on) SELECT %(org)s, d.* FROM (" + PAID + ") AS d", {"org": org.pk})
         cursor.execute("DELETE FROM reports_openbyduedate WHERE organization_id = %s", [org.pk])
         cursor.execute("DELETE FROM reports_dailyflow WHERE organization_id = %s", [org.pk])
         cursor.execute("INSERT INTO reports_openbyduedate (organization_id, currency, due_date, amount, count) "  # noqa: S608

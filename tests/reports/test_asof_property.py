@@ -20,7 +20,14 @@ from reports import statements
 from reports.aging import aging, query_for
 from reports.asof import ar_control, customer_net, open_items
 from reports.spans import derived_spans, stored_spans
-from reports.summaries import derived_daily_flow, derived_open_by_due, stored_daily_flow, stored_open_by_due
+from reports.summaries import (
+    derived_daily_flow,
+    derived_open_by_due,
+    derived_paid_invoices,
+    stored_daily_flow,
+    stored_open_by_due,
+    stored_paid_invoices,
+)
 from tests.factories import CustomerFactory, make_org
 from tests.reports import helpers as h
 
@@ -103,6 +110,7 @@ def test_aging_totals_equal_ar_control_on_every_date(history):
         assert stored_spans(org) == derived_spans(org)
         assert stored_open_by_due(org) == derived_open_by_due(org)
         assert stored_daily_flow(org) == derived_daily_flow(org)
+        assert stored_paid_invoices(org) == derived_paid_invoices(org)
         days = sorted({h.ago(76), h.ago(75), h.today(), h.ago(-4)} | {h.ago(s[1]) for s in history}
                       | {h.ago(s[1]) - timedelta(days=1) for s in history})
         days = days[::max(1, len(days) // 12)]  # a dozen dates spread over the history, the ends included

@@ -8,7 +8,14 @@ from django.urls import reverse
 
 from ledger_site.tenancy import tenant_context
 from reports import dashboard
-from reports.summaries import derived_daily_flow, derived_open_by_due, stored_daily_flow, stored_open_by_due
+from reports.summaries import (
+    derived_daily_flow,
+    derived_open_by_due,
+    derived_paid_invoices,
+    stored_daily_flow,
+    stored_open_by_due,
+    stored_paid_invoices,
+)
 from tests.factories import CustomerFactory, make_org
 from tests.reports import helpers as h
 
@@ -78,6 +85,7 @@ def test_summaries_are_exact(book):
     with tenant_context(org):
         assert stored_open_by_due(org) == derived_open_by_due(org)
         assert stored_daily_flow(org) == derived_daily_flow(org)
+        assert stored_paid_invoices(org) == derived_paid_invoices(org)
 
 
 def test_dashboard_page_renders_charts(book):
