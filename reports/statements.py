@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.ledger import customer_balance
 from accounts.models import JournalLine
+from accounts.money import format_money
 from reports.aging import bucket_of, make_buckets
 from reports.asof import ZERO, open_items
 from reports.models import AgingBasis, ReportSettings
@@ -239,7 +240,7 @@ class StatementError(ValueError):
 def default_message(st: Statement) -> dict:
     org = st.customer.organization
     values = {"customer": st.customer.name, "organization": org.name,
-              "balance": f"{st.closing:,.2f} {st.currency}", "end": st.end.strftime("%d %b %Y")}
+              "balance": format_money(st.closing, st.currency), "end": st.end.strftime("%d %b %Y")}
     subject = _("Statement of account from %(organization)s") % values
     body = _("Dear %(customer)s,\n\nPlease find attached your statement of account as of %(end)s. "
              "The balance is %(balance)s.\n\nIf anything looks wrong, just reply to this e-mail.\n\n"
