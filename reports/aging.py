@@ -116,6 +116,7 @@ class AgingQuery:
     basis: str = AgingBasis.DUE
     limits: list[int] = field(default_factory=lambda: [30, 60, 90])
     tag: str = ""
+    search: str = ""  # part of the customer's name or code
     min_amount: Decimal | None = None
     only_overdue: bool = False
     sort: str = "name"  # a SORTS key or b<i>; "-" prefix for descending
@@ -124,7 +125,7 @@ class AgingQuery:
 
     @property
     def filters_active(self) -> bool:
-        return bool(self.tag or self.min_amount is not None or self.only_overdue)
+        return bool(self.tag or self.search or self.min_amount is not None or self.only_overdue)
 
 
 def query_for(org, as_of: date, currency: str | None = None, **kwargs) -> AgingQuery:
@@ -178,6 +179,11 @@ TAG_MATCH = ("(',' || lower(replace(c.tags, ' ', '')) || ',') LIKE "
 NAME_ORDER = {"name": "lower(c.name)", "code": "c.code"}
 
 
+def _like(text: str) -> str:
+    """Text for a LIKE pattern, its wildcards taken literally."""
+    return text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _thousandths(value) -> Decimal:
     return Decimal(value or 0).scaleb(-3)
 
@@ -196,8 +202,13 @@ def aging(org, q: AgingQuery) -> AgingReport:
     items, params = items_cte(org.pk, q.as_of)
     params["cur"] = q.currency
     filters = ["true"]
+    customer_filters = []
     if q.tag:
-        params["tag"] = q.tag.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["tag"] = _like(q.tag)
+        customer_filters.append(TAG_MATCH)
+    if q.search:
+        params["search"] = "%" + _like(q.search).lower() + "%"
+        customer_filters.append("(lower(c.name) LIKE %(search)s OR lower(c.code) LIKE %(search)s)")
     if q.min_amount is not None:
         filters.append("per.total >= %(min)s")
         params["min"] = q.min_amount * 1000
@@ -205,9 +216,10 @@ def aging(org, q: AgingQuery) -> AgingReport:
         filters.append("per.overdue > 0")
     # Every piece of SQL below is a constant or built from whitelisted names; values are parameters.
     where = " AND ".join(filters)
-    if q.tag:
+    if customer_filters:
+        on_customer = " AND ".join(customer_filters)
         matching = ("SELECT per.* FROM reports_aging_per per JOIN accounts_customer c "  # noqa: S608
-                    f"ON c.id = per.customer_id WHERE c.organization_id = %(org)s AND {TAG_MATCH} AND {where}")
+                    f"ON c.id = per.customer_id WHERE c.organization_id = %(org)s AND {on_customer} AND {where}")
     elif q.filters_active:
         matching = f"SELECT per.* FROM reports_aging_per per WHERE {where}"  # noqa: S608
     else:

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -183,23 +182,23 @@ def open_items_report(request):
     form = bound(AsOfForm, request, currencies=currencies)
     as_of, currency = form.value("as_of"), form.value("currency") or request.org.base_currency
     search = (form.value("q") or "").strip()
-    # Customers with anything open, from the aging (one fast query), then their items (direct).
-    report = aging(request.org, AgingQuery(as_of=as_of, currency=currency, page_size=None, sort="name"))
-    rows = report.rows
-    if search:
-        needle = search.lower()
-        rows = [r for r in rows if needle in r.name.lower() or needle in r.code.lower()]
-    page = Paginator(rows, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
-    items = open_items(request.org, as_of, [r.customer_id for r in page], currency=currency)
+    # One page of customers with anything open, from the aging (fast), then their items (direct).
+    try:
+        page_no = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    report = aging(request.org, AgingQuery(as_of=as_of, currency=currency, search=search, sort="name",
+                                           page=page_no, page_size=CUSTOMERS_PER_PAGE))
+    items = open_items(request.org, as_of, [r.customer_id for r in report.rows], currency=currency)
     by_customer = {}
     for it in items:
         by_customer.setdefault(it.customer_id, []).append(
             {"item": it, "url": item_url(request.org, it), "age": it.age(as_of, "due")})
-    groups = [{"row": r, "items": by_customer.get(r.customer_id, []),
-               "open": r.total + r.unapplied} for r in page]
+    groups = [{"row": r, "items": by_customer.get(r.customer_id, [])} for r in report.rows]
     return render(request, "reports/open_items.html", {
-        "form": form, "as_of": as_of, "currency": currency, "page": page, "groups": groups, "report": report,
+        "form": form, "as_of": as_of, "currency": currency, "groups": groups, "report": report,
         "search": search, "open_total": sum(report.everything.buckets, Decimal(0)),
+        "prev_qs": query_string(request, page=report.page - 1), "next_qs": query_string(request, page=report.page + 1),
     })
 
 

@@ -131,3 +131,17 @@ def test_settings_change_the_buckets_and_viewers_cannot(world):
     other.force_login(viewer)
     assert other.get(url(world, "report_settings")).status_code == 403
     assert other.get(url(world, "aging_report")).status_code == 200
+
+
+def test_open_items_page_lists_each_customers_open_documents(world):
+    response = world["client"].get(url(world, "open_items_report"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert world["i1"].number in html and world["i2"].number in html and "Beta" in html
+    assert [g["row"].code for g in response.context["groups"]] == ["ALPHA", "BETA"]
+    alpha = response.context["groups"][0]
+    assert sorted(r["item"].amount for r in alpha["items"]) == [Decimal("25.00"), Decimal("30.00"), Decimal("100.00")]
+    searched = world["client"].get(url(world, "open_items_report") + "?q=bet")
+    assert [g["row"].code for g in searched.context["groups"]] == ["BETA"]
+    past = world["client"].get(url(world, "open_items_report") + f"?as_of={h.ago(60).isoformat()}")
+    assert [g["row"].code for g in past.context["groups"]] == ["BETA"]  # Alpha's invoices came later
