@@ -191,16 +191,6 @@ def service_activity(org, owner, n: int, today):
 
 # --- measuring -------------------------------------------------------------------------------------
 
-def explain(sql: str, params) -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
-        return "\n".join(r[0] for r in cursor.fetchall())
-
-
 def measure(org, owner, cfg, results, today):
     from django.db import transaction
 
@@ -309,15 +299,21 @@ def measure_pages(org, owner, runs, results, today):
 
 
 def explain_aging(org, day, aging_mod):
-    """The plan of the aging statement exactly as aging() builds it (first page by name)."""
-    captured = {}
+    """The plans of the aging's two statements exactly as aging() runs them (first page by name):
+    the per-customer aggregate (the SELECT of its CREATE TEMP TABLE) and the page/totals query."""
     from django.db.backends.utils import CursorWrapper
 
+    plans = []
     original = CursorWrapper.execute
 
     def capture(self, sql, params=None):
-        if "aged AS" in sql:
-            captured["sql"], captured["params"] = sql, params
+        text = sql.lstrip()
+        if text.startswith("CREATE TEMP TABLE reports_aging_per"):
+            original(self, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + text.split(" AS\n", 1)[1], params)
+            plans.append("-- per-customer aggregate\n" + "\n".join(r[0] for r in self.fetchall()))
+        elif text.startswith("WITH everything"):
+            original(self, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + text, params)
+            plans.append("-- totals and the page\n" + "\n".join(r[0] for r in self.fetchall()))
         return original(self, sql, params)
 
     CursorWrapper.execute = capture
@@ -325,7 +321,7 @@ def explain_aging(org, day, aging_mod):
         aging_mod.aging(org, aging_mod.query_for(org, day))
     finally:
         CursorWrapper.execute = original
-    return explain(captured["sql"], captured["params"])
+    return "\n\n".join(plans)
 
 
 def check_balances(org, owner):
