@@ -21,7 +21,6 @@ from decimal import Decimal
 from hashlib import sha256
 
 import psycopg
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -31,6 +30,7 @@ from accounts.ledger_chain import canonical_after_seq
 from accounts.models_customer import Customer
 from accounts.models_ledger import Account, AccountDayTotal, JournalEntry, LedgerHead
 from accounts.money import MoneyError, check_exact
+from ledger_site.pg import prepared, raw_connection
 
 # The date rule: an entry may be dated at most this far back (opening balances of an older
 # system fit) or ahead (a post-dated payment) of today.
@@ -263,24 +263,14 @@ def _texts(values) -> str:
 
 
 def _execute_post(params):
-    """Run _POST_SQL on Django's connection, in its current transaction if any.
-
-    A psycopg cursor with server-side binding and an explicitly prepared statement: the server
-    parses and plans this statement once per connection instead of on every posting. Behind a
-    pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21),
-    set LEDGER_PREPARED_POSTING = False in the settings.
-    Database errors still arrive as Django's exceptions; the statement does not appear in
-    connection.queries (DEBUG query logging) or pass through execute_wrappers."""
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    pg = connection.connection
-    prepare = getattr(settings, "LEDGER_PREPARED_POSTING", True)
-    if prepare and pg.prepare_threshold is None:
-        # Django switches psycopg's preparing off (None), which also ignores prepare=True. A
-        # threshold nobody reaches keeps automatic preparing off and honours prepare=True.
-        pg.prepare_threshold = 2**31 - 1
+    """Run _POST_SQL on Django's connection, in its current transaction if any: a psycopg
+    cursor with server-side binding and a prepared statement, so the server parses and plans it
+    once per connection instead of on every posting (ledger_site.pg). Database errors still
+    arrive as Django's exceptions; the statement does not appear in connection.queries (DEBUG
+    query logging) or pass through execute_wrappers."""
+    pg = raw_connection()
     with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
-        cursor.execute(_POST_SQL, params, prepare=prepare)
+        cursor.execute(_POST_SQL, params, prepare=prepared())
         return cursor.fetchone()
 
 

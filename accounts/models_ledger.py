@@ -66,8 +66,12 @@ class LedgerHead(models.Model):
         return f"ledger head of {self.organization_id} at {self.last_seq}"
 
 
+# Foreign keys below with db_index=False: a composite index or unique constraint already starts
+# with that column, and every index is one more write per posted line.
+
+
 class JournalEntry(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
     seq = models.BigIntegerField()
     effective_date = models.DateField()
     posted_at = models.DateTimeField()
@@ -97,11 +101,15 @@ class JournalEntry(models.Model):
 
 
 class JournalLine(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    # Lines are always reached through their entry, account or customer, never by organization
+    # alone (RLS adds the organization as a filter); an organization is never deleted.
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", db_index=False)
     line_no = models.PositiveSmallIntegerField()
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # The partial (customer, effective_date) index serves "lines of this customer" (NULLs are
+    # never looked up).
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(**AMOUNT)  # debit positive, credit negative
     effective_date = models.DateField()  # the entry's, repeated for index-only as-of sums
@@ -125,8 +133,8 @@ class JournalLine(models.Model):
 class CustomerBalance(models.Model):
     """A customer's current AR balance per currency, kept by the posting transaction."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="balances")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="balances", db_index=False)
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(**AMOUNT, default=0)
 
@@ -143,8 +151,8 @@ class AccountDayTotal(models.Model):
     """Net movement of an account per currency per effective day, kept by the posting
     transaction: an account's balance as of any date is a sum over few rows."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
     currency = models.CharField(max_length=3)
     day = models.DateField()
     amount = models.DecimalField(**AMOUNT, default=0)

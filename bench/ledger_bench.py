@@ -42,7 +42,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import RESULTS, django_setup, drop_database, fresh_database, log, owner_url, with_db  # noqa: E402
+
 DB_NAME = "ledgerline_bench"
 
 FULL = {"customers": 10_000, "entries": 100_000, "single": 10_000, "per_worker": 5_000, "bulk": 40_000,
@@ -54,24 +58,6 @@ TARGETS = {"ratio": 0.40, "bulk_lines_per_s": 20_000, "balance_read_ms": 2.0, "v
 
 
 # --- database set-up (no Django yet) ------------------------------------------------------
-
-def owner_url() -> tuple[str, str]:
-    """The owner's URL of the server we measure, and a description of it."""
-    sys.path.insert(0, str(ROOT))
-    import environ
-
-    from ledger_site.database import owner_url as configured
-
-    env = environ.Env()
-    environ.Env.read_env(ROOT / ".env", overwrite=False)
-    if env.str("DATABASE_URL", default=""):
-        return configured(env), "PostgreSQL at DATABASE_URL"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "devdb.py")], check=True, cwd=ROOT)
-    return configured(env), f"embedded PostgreSQL (pgserver) in {ROOT / '.pgdata'}"
-
-
-def with_db(url: str, name: str) -> str:
-    return urlparse(url)._replace(path=f"/{name}").geturl()
 
 
 def libpq_env(url: str) -> dict:
@@ -89,45 +75,12 @@ def libpq_env(url: str) -> dict:
     return env
 
 
-def fresh_database(url: str, name: str) -> str:
-    import psycopg
-    from psycopg import sql
-
-    bench_url = with_db(url, name)
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                   check=True, cwd=ROOT, env=env)
-    return bench_url
-
-
-def drop_database(url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 def owner_sql(bench_url: str, *statements: str) -> None:
     import psycopg
 
     with psycopg.connect(bench_url, autocommit=True) as conn:
         for statement in statements:
             conn.execute(statement)
-
-
-def django_setup(bench_url: str) -> None:
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.pop("LEDGER_DB_AS_OWNER", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledger_site.settings")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 # --- the workload ---------------------------------------------------------------------------
@@ -320,9 +273,6 @@ def run_pgbench(bench_url: str, embedded: bool, seconds: int) -> dict:
 
 # --- the run ------------------------------------------------------------------------------
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -459,12 +409,20 @@ def run(bench_url: str, sizes: dict, embedded: bool) -> dict:
         total_entries = JournalEntry.objects.filter(organization=org).count()
         total_lines = JournalLine.objects.filter(organization=org).count()
 
-    t0, cpu = time.perf_counter(), time.process_time()
-    with tenant_context(org):
-        check = verify_organization(org)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    # The first full read after loading sets the rows' hint bits (a write per page); a running
+    # server's autovacuum has done that long before an owner presses "verify". Measured: the
+    # first run, then the median of three more.
+    runs = []
+    for _ in range(4):
+        t0, cpu = time.perf_counter(), time.process_time()
+        with tenant_context(org):
+            check = verify_organization(org)
+        runs.append((time.perf_counter() - t0, time.process_time() - cpu))
+    first = runs[0][0]
+    seconds, cpu = sorted(runs[1:])[1]
     r["verify"] = {"entries": check.entries, "lines": check.lines, "seconds": seconds, "client_cpu_seconds": cpu,
-                   "entries_per_s": check.entries / seconds, "ok": check.ok, "problems": check.problems[:5]}
+                   "entries_per_s": check.entries / seconds, "first_run_seconds": first,
+                   "first_run_entries_per_s": check.entries / first, "ok": check.ok, "problems": check.problems[:5]}
     log(f"verify_organization: {r['verify']['entries_per_s']:.0f} entries/s, ok={check.ok}")
     t0 = time.perf_counter()
     from io import StringIO
@@ -524,7 +482,9 @@ def report(r: dict) -> None:
             f"{r['reads']['trial_balance_ms']:.1f} / {r['reads']['trial_balance_as_of_ms']:.1f} ms"),
         row(f"verify_ledger ({r['verify']['entries']:,} entries)", f"{r['verify']['entries_per_s']:,.0f} /s",
             f"≥ {TARGETS['verify_entries_per_s']:,}", r["verify"]["entries_per_s"] >= TARGETS["verify_entries_per_s"]),
-        row("  verify: wall / client CPU", f"{r['verify']['seconds']:.2f} / {r['verify']['client_cpu_seconds']:.2f} s"),
+        row("  verify: wall / client CPU (median of 3)",
+            f"{r['verify']['seconds']:.2f} / {r['verify']['client_cpu_seconds']:.2f} s"),
+        row("  verify: first run after loading", f"{r['verify']['first_run_entries_per_s']:,.0f} /s"),
         row("  verify result", "OK" if r["verify"]["ok"] else "BROKEN", "OK", r["verify"]["ok"]),
         row("peak memory: bench / worker (maxrss)",
             f"{r['memory']['bench_maxrss_mb']:.0f} / {r['memory']['worker_maxrss_mb']:.0f} MB"),

@@ -31,53 +31,23 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import RESULTS, django_setup, fresh_database, owner_url, with_db  # noqa: E402
+
 DB_NAME = "ledgerline_paybench"
 FULL = {"invoices": 1600, "payments": 300, "others": 200, "requests": 30}
 QUICK = {"invoices": 1000, "payments": 60, "others": 20, "requests": 10}
 SEED = 5
-
-
-def owner_url() -> tuple[str, str]:
-    sys.path.insert(0, str(ROOT))
-    import environ
-
-    from ledger_site.database import owner_url as configured
-
-    env = environ.Env()
-    environ.Env.read_env(ROOT / ".env", overwrite=False)
-    if env.str("DATABASE_URL", default=""):
-        return configured(env), "PostgreSQL at DATABASE_URL"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "devdb.py")], check=True, cwd=ROOT)
-    return configured(env), f"embedded PostgreSQL (pgserver) in {ROOT / '.pgdata'}"
-
-
-def with_db(url: str, name: str) -> str:
-    return urlparse(url)._replace(path=f"/{name}").geturl()
-
-
-def fresh_database(url: str) -> str:
-    import psycopg
-    from psycopg import sql
-
-    bench_url = with_db(url, DB_NAME)
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
-    env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                   check=True, cwd=ROOT, env=env)
-    return bench_url
 
 
 def owner_sql(bench_url: str, statement: str):
@@ -94,17 +64,6 @@ def server_facts(bench_url: str) -> dict:
     with psycopg.connect(bench_url) as conn:
         return {s: conn.execute(f"SHOW {s}").fetchone()[0]
                 for s in ("server_version", "shared_buffers", "synchronous_commit", "fsync")}
-
-
-def django_setup(bench_url: str) -> None:
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.pop("LEDGER_DB_AS_OWNER", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledger_site.settings")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def pct(values, p):
@@ -145,7 +104,7 @@ def load(sizes, rng):
                 draft = save_draft(org, None, {"customer": customer, "issue_date": issue,
                                                "due_date": issue + timedelta(days=30), "reference": "",
                                                "discount_percent": Decimal(0), "notes": "", "terms": ""}, lines)
-                return issue_invoice(draft, actor=owner)
+                return issue_invoice(draft, actor=owner, credit_control=False)  # loading a year of history
 
         started = time.perf_counter()
         for n in range(sizes["invoices"]):
@@ -302,7 +261,7 @@ def main(argv=None) -> int:
 
     url, where = owner_url()
     print(f"database: {where}; fresh database {DB_NAME} …", flush=True)
-    bench_url = fresh_database(url)
+    bench_url = fresh_database(url, DB_NAME)
     try:
         django_setup(bench_url)
         rng = random.Random(SEED)

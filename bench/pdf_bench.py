@@ -10,15 +10,19 @@ application role under row-level security, like the product:
 
 1. render, warm, in the same process and run, interleaved:
    - a 1-page invoice (3 lines) through `invoicing.pdf.render_invoice_pdf` (settings query,
-     context, Django template, WeasyPrint with the restricted fetcher) — median of 50 —
-     beside a bare WeasyPrint render of a minimal one-page A4 HTML;
+     context, Django template, WeasyPrint with the restricted fetcher and the parsed invoice
+     stylesheet) — median of 50 — beside a bare render of a minimal one-page A4 HTML through
+     the same `html_to_pdf` (reused FontConfiguration), beside the same minimal page with
+     WeasyPrint's defaults (a new FontConfiguration per render), and beside the invoice's own
+     HTML without its stylesheet;
    - a 200-line invoice beside a bare 200-row, 7-column table — median of 10;
 2. peak memory: each of the four documents rendered 3 times in its own fresh process
    (ru_maxrss, and the growth over that process's baseline after imports);
 3. serving a stored PDF through the Django test client (middleware, session, membership,
    tenant context, the query) — median of 200 — for the signed-in page and the public link;
-4. issuing throughput: N prepared 3-line drafts issued one by one (totals, gapless number,
-   snapshot, ledger posting, timeline event), invoices/s.
+4. issuing throughput: N prepared 3-line drafts issued one by one by the owner, each its own
+   transaction (totals, credit check, gapless number, snapshot, ledger posting, timeline event,
+   PDF render queued), invoices/s.
 
 Results are printed as a table and written to bench/results/pdf-<timestamp>.json.
 """
@@ -34,13 +38,14 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
-DB_NAME = "ledgerline_pdfbench"
+
+from bench.common import RESULTS, django_setup, drop_database, fresh_database, owner_url, server_version  # noqa: E402
+
+DB_NAME = os.environ.get("PDF_BENCH_DB", "ledgerline_pdfbench")  # own name per worktree to avoid collisions
 
 FULL = {"one_page": 50, "long": 10, "serve": 200, "issue": 300}
 QUICK = {"one_page": 8, "long": 2, "serve": 40, "issue": 40}
@@ -51,7 +56,8 @@ BARE_ONE_PAGE = """<!doctype html><html><head><meta charset="utf-8"><style>@page
 
 
 def unstyled_html(html: str) -> str:
-    """The invoice's own HTML without its stylesheet: the same text and tables, browser defaults."""
+    """The invoice's own HTML without its stylesheet (static/css/invoice_pdf.css, and the @page
+    rule left in the template): the same text and tables, browser defaults."""
     import re
 
     return re.sub(r"<style>.*?</style>", "<style>@page { size: A4 }</style>", html, flags=re.S)
@@ -67,55 +73,6 @@ def bare_table(rows: int) -> str:
 
 # --- database ----------------------------------------------------------------------------
 
-def owner_url() -> tuple[str, str]:
-    import environ
-
-    from ledger_site.database import owner_url as configured
-
-    env = environ.Env()
-    environ.Env.read_env(ROOT / ".env", overwrite=False)
-    if env.str("DATABASE_URL", default=""):
-        return configured(env), "PostgreSQL at DATABASE_URL"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "devdb.py")], check=True, cwd=ROOT)
-    return configured(env), f"embedded PostgreSQL (pgserver) in {ROOT / '.pgdata'}"
-
-
-def with_db(url: str, name: str) -> str:
-    return urlparse(url)._replace(path=f"/{name}").geturl()
-
-
-def fresh_database(url: str) -> str:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
-        version = conn.execute("SHOW server_version").fetchone()[0]
-    bench_url = with_db(url, DB_NAME)
-    env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                   check=True, cwd=ROOT, env=env)
-    return bench_url, version
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-
-
-def django_setup(bench_url: str | None) -> None:
-    if bench_url:
-        os.environ["DATABASE_URL"] = bench_url
-    os.environ.pop("LEDGER_DB_AS_OWNER", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledger_site.settings")
-    import django
-
-    django.setup()
-
 
 # --- measurements ------------------------------------------------------------------------
 
@@ -128,15 +85,22 @@ def median_ms(fn, n: int) -> float:
     return statistics.median(times) * 1000
 
 
-def interleaved(pairs: dict, n: int) -> dict:
-    """Median ms of each callable, run alternately so both see the same machine state."""
+def interleaved(pairs: dict, n: int, cpu: bool = False) -> dict:
+    """Median ms of each callable, run alternately so both see the same machine state. With
+    `cpu`, also the median of this process's CPU time as `<name>_cpu`: a render is one thread of
+    pure CPU, so its CPU time hardly depends on what the other users of a shared machine do."""
     times = {name: [] for name in pairs}
+    cpu_times = {name: [] for name in pairs}
     for _ in range(n):
         for name, fn in pairs.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) * 1000 for name, ts in times.items()}
+            cpu_times[name].append(time.process_time() - c0)
+    out = {name: statistics.median(ts) * 1000 for name, ts in times.items()}
+    if cpu:
+        out.update({f"{name}_cpu": statistics.median(ts) * 1000 for name, ts in cpu_times.items()})
+    return out
 
 
 def make_world():
@@ -188,12 +152,13 @@ def memory_child(kind: str, html_path: str) -> None:
     django_setup(None)
     import weasyprint  # noqa: F401  (the baseline includes the imports)
 
-    from invoicing.pdf import html_to_pdf, restricted_fetcher
+    from invoicing.pdf import html_to_pdf, invoice_stylesheet, restricted_fetcher
 
     html = Path(html_path).read_text()
+    sheets = [invoice_stylesheet()] if kind.startswith("invoice") else []  # its CSS is a static file
     base = high_water_kib()
     for _ in range(3):
-        html_to_pdf(html, restricted_fetcher())
+        html_to_pdf(html, restricted_fetcher(), sheets)
     print(json.dumps({"kind": kind, "baseline_kib": base, "peak_kib": high_water_kib()}))
 
 
@@ -223,7 +188,8 @@ def main(argv: list[str]) -> int:
     size = QUICK if args.quick else FULL
     url, where = owner_url()
     print(f"database: {where} (benchmark database {DB_NAME})", flush=True)
-    bench_url, pg_version = fresh_database(url)
+    bench_url = fresh_database(url, DB_NAME)
+    pg_version = server_version(bench_url)
     try:
         django_setup(bench_url)
         return run(size, where, pg_version, args.quick)
@@ -232,7 +198,7 @@ def main(argv: list[str]) -> int:
             from django.db import connections
 
             connections.close_all()
-            drop_database(url)
+            drop_database(url, DB_NAME)
 
 
 def run(size: dict, where: str, pg_version: str, quick: bool) -> int:
@@ -268,11 +234,13 @@ def run(size: dict, where: str, pg_version: str, quick: bool) -> int:
         unstyled = unstyled_html(render_invoice_html(one, inv_settings))
         r1 = interleaved({"invoice": lambda: render_invoice_pdf(one),
                           "bare": lambda: html_to_pdf(BARE_ONE_PAGE, restricted_fetcher()),
-                          "bare_same_content": lambda: html_to_pdf(unstyled, restricted_fetcher())}, size["one_page"])
+                          "bare_defaults": lambda: weasyprint.HTML(string=BARE_ONE_PAGE).write_pdf(),
+                          "bare_same_content": lambda: html_to_pdf(unstyled, restricted_fetcher())}, size["one_page"],
+                         cpu=True)
         r1["template_only"] = median_ms(lambda: render_invoice_html(one, inv_settings), size["one_page"])
         print(f"200-line renders ×{size['long']}…", flush=True)
         r200 = interleaved({"invoice": lambda: render_invoice_pdf(long),
-                            "bare": lambda: html_to_pdf(bare_long, restricted_fetcher())}, size["long"])
+                            "bare": lambda: html_to_pdf(bare_long, restricted_fetcher())}, size["long"], cpu=True)
         import io
 
         from pypdf import PdfReader
@@ -309,13 +277,14 @@ def run(size: dict, where: str, pg_version: str, quick: bool) -> int:
     with tenant_context(org), connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('synchronous_commit'), current_setting('fsync')")
         results["synchronous_commit, fsync"] = ", ".join(cursor.fetchone())
-    with tenant_context(org):
+    with tenant_context(org, owner):
         print(f"issuing ×{size['issue']}…", flush=True)
         drafts = [make_draft(org, customer, [("Consulting", "2", "100.00"), ("Hosting", "1", "49.00"),
                                              ("Support", "3", "25.00")]) for _ in range(size["issue"])]
         t0 = time.perf_counter()
         for d in drafts:
-            issue_invoice(d)
+            # As a person issues: with the credit check, and the PDF render queued.
+            issue_invoice(d, actor=owner)
         elapsed = time.perf_counter() - t0
         results["issue_per_s"] = size["issue"] / elapsed
     results["peak_rss_this_process_mib"] = high_water_kib() / 1024
@@ -340,14 +309,25 @@ def report(r: dict) -> None:
         ("1-page invoice render (median, warm)", f"{r1['invoice']:.1f} ms", "", ""),
         ("  bare WeasyPrint, minimal A4 page", f"{r1['bare']:.1f} ms", "", ""),
         ("  ratio invoice / bare", f"{ratio1:.2f}×", f"≤ {TARGETS['ratio']}×", ok(ratio1 <= TARGETS["ratio"])),
+        ("  bare WeasyPrint defaults (new FontConfiguration each)", f"{r1['bare_defaults']:.1f} ms", "", ""),
+        ("  ratio invoice / bare defaults", f"{r1['invoice'] / r1['bare_defaults']:.2f}×", "", ""),
         ("  bare WeasyPrint, same HTML without CSS", f"{r1['bare_same_content']:.1f} ms", "", ""),
         ("  ratio invoice / same content unstyled", f"{r1['invoice'] / r1['bare_same_content']:.2f}×",
          f"≤ {TARGETS['ratio']}×", ok(r1["invoice"] / r1["bare_same_content"] <= TARGETS["ratio"])),
         ("  of which Django template + context", f"{r1['template_only']:.2f} ms", "", ""),
+        *((f"  CPU time (median), {label}", f"{r1[key + '_cpu']:.1f} ms", "", "")
+          for key, label in (("invoice", "invoice"), ("bare", "bare minimal page"),
+                             ("bare_defaults", "bare defaults"), ("bare_same_content", "same HTML without CSS"))),
+        ("  CPU ratio invoice / bare", f"{r1['invoice_cpu'] / r1['bare_cpu']:.2f}×", f"≤ {TARGETS['ratio']}×",
+         ok(r1["invoice_cpu"] / r1["bare_cpu"] <= TARGETS["ratio"])),
+        ("  CPU ratio invoice / same content unstyled", f"{r1['invoice_cpu'] / r1['bare_same_content_cpu']:.2f}×",
+         f"≤ {TARGETS['ratio']}×", ok(r1["invoice_cpu"] / r1["bare_same_content_cpu"] <= TARGETS["ratio"])),
         (f"200-line invoice render ({r['pages_200_lines']} pages)", f"{r200['invoice']:.0f} ms", "", ""),
         ("  bare WeasyPrint, 200-row table", f"{r200['bare']:.0f} ms", "", ""),
         ("  ratio invoice / bare", f"{ratio200:.2f}×", f"≤ {TARGETS['ratio']}×",
          ok(ratio200 <= TARGETS["ratio"])),
+        ("  CPU ratio invoice / bare", f"{r200['invoice_cpu'] / r200['bare_cpu']:.2f}×", f"≤ {TARGETS['ratio']}×",
+         ok(r200["invoice_cpu"] / r200["bare_cpu"] <= TARGETS["ratio"])),
     ]
     for kind in ("invoice_1_page", "bare_1_page", "invoice_200_lines", "bare_200_rows"):
         m = mem[kind]

@@ -30,50 +30,20 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import RESULTS, fresh_database, owner_url, with_db  # noqa: E402
+
 DB_NAME = "ledgerline_rembench"
 ORGS = 20
 CUSTOMERS_PER_ORG = 500
-
-
-def owner_url() -> tuple[str, str]:
-    sys.path.insert(0, str(ROOT))
-    import environ
-
-    from ledger_site.database import owner_url as configured
-
-    env = environ.Env()
-    environ.Env.read_env(ROOT / ".env", overwrite=False)
-    if env.str("DATABASE_URL", default=""):
-        return configured(env), "PostgreSQL at DATABASE_URL"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "devdb.py")], check=True, cwd=ROOT)
-    return configured(env), f"embedded PostgreSQL (pgserver) in {ROOT / '.pgdata'}"
-
-
-def with_db(url: str, name: str) -> str:
-    return urlparse(url)._replace(path=f"/{name}").geturl()
-
-
-def fresh_database(url: str) -> str:
-    import psycopg
-    from psycopg import sql
-
-    bench_url = with_db(url, DB_NAME)
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
-    env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                   check=True, cwd=ROOT, env=env)
-    return bench_url
 
 
 # Settled and open invoices in one statement. n = 1..N, spread over the organizations by a hash of n;
@@ -155,7 +125,7 @@ def main(argv=None) -> int:
             conn.execute("DELETE FROM django_q_ormq")
             conn.execute("ANALYZE")
     else:
-        bench_url = fresh_database(url)
+        bench_url = fresh_database(url, DB_NAME)
     out["migrate_s"] = round(time.perf_counter() - t0, 1)
 
     os.environ["DATABASE_URL"] = bench_url

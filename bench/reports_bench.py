@@ -37,12 +37,13 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+
+from bench.common import RESULTS, django_setup, fresh_database, log, owner_url, with_db  # noqa: E402
+
 DB_NAME = os.environ.get("REPORTS_BENCH_DB", "ledgerline_repbench")
 
 FULL = {"customers": 100_000, "invoices": 1_000_000, "whale": 1_400, "small_orgs": 9, "small_customers": 400,
@@ -50,50 +51,6 @@ FULL = {"customers": 100_000, "invoices": 1_000_000, "whale": 1_400, "small_orgs
 QUICK = {"customers": 3_000, "invoices": 30_000, "whale": 1_400, "small_orgs": 2, "small_customers": 50,
          "small_invoices": 400, "services": 20, "runs": 3}
 TARGETS = {"aging_today_s": 1.0, "aging_year_ago_s": 2.0, "dashboard_s": 0.3, "statement_pdf_ratio": 1.3}
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def owner_url() -> str:
-    import environ
-
-    from ledger_site.database import owner_url as configured
-
-    env = environ.Env()
-    environ.Env.read_env(ROOT / ".env", overwrite=False)
-    if not env.str("DATABASE_URL", default=""):
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "devdb.py")], check=True, cwd=ROOT)
-    return configured(env)
-
-
-def with_db(url: str, name: str) -> str:
-    return urlparse(url)._replace(path=f"/{name}").geturl()
-
-
-def fresh_database(url: str) -> str:
-    import psycopg
-    from psycopg import sql
-
-    bench_url = with_db(url, DB_NAME)
-    with psycopg.connect(with_db(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB_NAME)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_NAME)))
-    env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                   check=True, cwd=ROOT, env=env)
-    return bench_url
-
-
-def django_setup(bench_url: str) -> None:
-    os.environ["DATABASE_URL"] = bench_url
-    os.environ.pop("LEDGER_DB_AS_OWNER", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ledger_site.settings")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
-    import django
-
-    django.setup()
 
 
 def timed(fn, runs: int):
@@ -347,7 +304,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     started = time.perf_counter()
-    url = owner_url()
+    url, _where = owner_url()
     results = {"size": "quick" if args.quick else "full", "machine": platform.platform(),
                "cpus": os.cpu_count(), "python": platform.python_version()}
     if args.reuse:
@@ -357,7 +314,7 @@ def main(argv=None):
                        check=True, cwd=ROOT, env=env)
     else:
         log(f"creating {DB_NAME} and migrating")
-        bench_url = fresh_database(url)
+        bench_url = fresh_database(url, DB_NAME)
     django_setup(bench_url)
     import psycopg
 

@@ -19,6 +19,7 @@ from accounts.chart import system_accounts
 from accounts.ledger import Line
 from accounts.models import Customer
 from accounts.money import MoneyError, check_exact, round_money
+from invoicing import documents
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
 from invoicing.numbering import take_number
 from invoicing.services import InvoiceError, record_event
@@ -151,4 +152,5 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
         applicable = min(total, invoice.amount_due)
         if applicable > 0:
             apply(invoice, note, applicable, actor=actor, effective_date=today)
+    documents.queue_render(note)
     return note

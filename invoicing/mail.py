@@ -37,6 +37,7 @@ from accounts.money import format_money
 from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DeliveryKind, DeliveryStatus, EmailDelivery
 from invoicing.services import InvoiceError, record_event
+from ledger_site.queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -128,13 +129,8 @@ def queue_delivery(delivery: EmailDelivery) -> None:
 
 
 def _enqueue(org_id: int, delivery_id: int) -> None:
-    from django_q.tasks import async_task
-
-    try:
-        async_task(TASK, org_id, delivery_id, task_name=f"email-delivery-{delivery_id}", group="email")
-    except Exception:
-        # The row stays "queued" and shows on the invoice page with a Retry button.
-        logger.exception("could not queue e-mail delivery %s", delivery_id)
+    # If it cannot be queued, the row stays "queued" and shows on the invoice page with a Retry button.
+    enqueue(TASK, org_id, delivery_id, task_name=f"email-delivery-{delivery_id}", group="email")
 
 
 def retry_now(delivery: EmailDelivery, actor=None) -> None:

@@ -22,6 +22,7 @@ import secrets
 
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -86,20 +87,30 @@ def revoke_link(link: PublicLink, actor=None) -> None:
         record_event(link.invoice, "link_revoked", _("Public link revoked"), actor)
 
 
-def find_link(org_id: int, link_id: int, nonce: str) -> PublicLink | None:
-    """Inside tenant_context(org_id): the active link, if it exists there."""
-    link = (PublicLink.objects
-            .select_related("invoice", "invoice__organization__invoice_settings", "invoice__customer")
-            .filter(pk=link_id, organization_id=org_id, revoked_at__isnull=True).first())
+def find_link(org_id: int, link_id: int, nonce: str, annotate=None) -> PublicLink | None:
+    """Inside tenant_context(org_id): the active link, if it exists there. `annotate` may add
+    to the same query (the PDF view loads the stored PDF with it)."""
+    links = (PublicLink.objects
+             .select_related("invoice", "invoice__organization__invoice_settings", "invoice__customer")
+             .filter(pk=link_id, organization_id=org_id, revoked_at__isnull=True))
+    link = (annotate(links) if annotate else links).first()
     if link is None or not secrets.compare_digest(link.nonce, nonce) or link.invoice.status == InvoiceStatus.DRAFT:
         return None
     return link
 
 
-@transaction.atomic
 def record_view(link: PublicLink) -> bool:
     """Count a view; the first one goes on the invoice's timeline as "viewed". True if first.
-    One UPDATE: the row lock makes concurrent first views agree on which one was first."""
+    A link loaded as already viewed only counts: one UPDATE, no transaction around it."""
+    if link.first_viewed_at is not None:
+        PublicLink.objects.filter(pk=link.pk).update(view_count=F("view_count") + 1, last_viewed_at=timezone.now())
+        return False
+    return _record_first_view(link)
+
+
+@transaction.atomic
+def _record_first_view(link: PublicLink) -> bool:
+    """One UPDATE: the row lock makes concurrent first views agree on which one was first."""
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(

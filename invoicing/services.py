@@ -16,9 +16,11 @@ from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import LedgerError, Line
 from accounts.money import MoneyError, check_exact
+from invoicing import documents, issuing
 from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, WriteOff
-from invoicing.numbering import take_number
+from invoicing.numbering import format_number
 from invoicing.totals import LineAmounts, line_amounts, sum_lines
+from reports.credit_control import check_on_issue
 
 MAX_LINES = 500
 
@@ -33,13 +35,23 @@ def record_event(invoice, kind: str, message: str, actor=None, at=None) -> Invoi
 
 
 def recompute_totals(invoice: Invoice, new_lines: list[InvoiceLine] | None = None) -> None:
-    """Recompute every line's amounts and the invoice totals (drafts only).
+    """Recompute every line's amounts and the invoice totals (drafts only), and save them.
 
     `new_lines`: unsaved line objects about to be bulk-created; their amounts are set in place.
     Otherwise the invoice's stored lines are read (one query) and only lines whose amounts
     changed are written back.
     """
     lines = new_lines if new_lines is not None else list(invoice.lines.select_related("tax_rate"))
+    _apply_totals(invoice, lines, write_lines=new_lines is None)
+    invoice.save(update_fields=TOTAL_FIELDS)
+
+
+TOTAL_FIELDS = ["subtotal", "discount_total", "tax_total", "total", "amount_due"]
+
+
+def _apply_totals(invoice: Invoice, lines: list[InvoiceLine], write_lines: bool) -> None:
+    """Set each line's amounts and the invoice's totals in memory (the one rule: invoicing.totals);
+    with `write_lines`, store the lines whose amounts changed."""
     amounts, changed = [], []
     for line in lines:
         tax_percent = line.tax_rate.percent if line.tax_rate_id else Decimal(0)
@@ -50,14 +62,13 @@ def recompute_totals(invoice: Invoice, new_lines: list[InvoiceLine] | None = Non
             line.tax_percent, line.gross_amount, line.net_amount, line.tax_amount = tax_percent, a.gross, a.net, a.tax
             changed.append(line)
         amounts.append((tax_percent, a))
-    if new_lines is None and changed:
+    if write_lines and changed:
         InvoiceLine.objects.bulk_update(changed, ["tax_percent", "gross_amount", "net_amount", "tax_amount"],
                                         batch_size=500)
     totals = sum_lines(amounts)
     invoice.subtotal, invoice.discount_total = totals.subtotal, totals.discount
     invoice.tax_total, invoice.total = totals.tax, totals.total
     invoice.amount_due = invoice.total
-    invoice.save(update_fields=["subtotal", "discount_total", "tax_total", "total", "amount_due"])
 
 
 def tax_summary(invoice: Invoice):
@@ -67,40 +78,53 @@ def tax_summary(invoice: Invoice):
 
 
 def _locked(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().select_related("customer", "organization").get(pk=invoice.pk)
+    """The invoice, row-locked (only its own row), with its customer and organization."""
+    return Invoice.objects.select_for_update(of=("self",)).select_related("customer", "organization").get(
+        pk=invoice.pk)
 
 
 @transaction.atomic
-def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None) -> Invoice:
-    invoice = _locked(invoice)
+def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, *, credit_override: str | None = None,
+                  credit_control: bool = True) -> Invoice:
+    """Freeze a draft: totals, number, seller and buyer snapshot, ledger posting, timeline event.
+    The rows move in three round trips (invoicing.issuing); the rules are here.
+
+    credit_override: an owner's reason to issue past credit control (reports.credit_control);
+    credit_control=False only for replays of history (the demo), where today's balances mean nothing."""
+    draft = issuing.load_draft(invoice.pk, issue_date)
+    if draft is None:
+        raise InvoiceError(_("This invoice does not exist."))
+    invoice, lines = draft.invoice, draft.lines
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceError(_("Only a draft can be issued; this invoice is already %(status)s.")
                            % {"status": invoice.get_status_display()})
     if issue_date:
         terms = (invoice.due_date - invoice.issue_date).days
         invoice.issue_date, invoice.due_date = issue_date, issue_date + timezone.timedelta(days=terms)
-    recompute_totals(invoice)
-    lines = list(invoice.lines.all())
     if not lines:
         raise InvoiceError(_("Add at least one line before issuing."))
+    _apply_totals(invoice, lines, write_lines=True)
     if invoice.total <= 0:
         raise InvoiceError(_("The invoice total must be more than zero."))
     if invoice.customer.is_archived:
         raise InvoiceError(_("The customer is archived; restore it before invoicing."))
-    invoice.number = take_number(invoice.organization, invoice.kind, invoice.issue_date)
-    invoice.snapshot = _snapshot(invoice, lines)
-    invoice.issue_entry = _post_issue(invoice, actor)
+    if credit_control:
+        # A refusal rolls the transaction back, and with it the number already taken.
+        check_on_issue(invoice, actor, credit_override)
+    settings = invoice.organization.invoice_settings
+    invoice.number = format_number(settings, invoice.kind, invoice.issue_date.year, draft.number)
+    invoice.snapshot = _snapshot(invoice, lines, settings)
+    invoice.issue_entry = _post_issue(invoice, actor, draft.accounts)
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at, invoice.issued_by = timezone.now(), actor
-    invoice.save()
-    record_event(invoice, "issued", _("Issued as %(number)s for %(total)s %(currency)s")
-                 % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency}, actor)
+    issuing.store_issued(invoice, _("Issued as %(number)s for %(total)s %(currency)s")
+                         % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
+    documents.queue_render(invoice)
     return invoice
 
 
-def _post_issue(invoice: Invoice, actor):
+def _post_issue(invoice: Invoice, actor, acc: dict):
     """AR (customer) debit total; revenue credit net; tax payable credit tax."""
-    acc = system_accounts(invoice.organization)
     revenue_key = "late_fee" if invoice.kind == "late_fee" else "revenue"
     lines = [Line(acc["ar"], invoice.total, invoice.customer)]
     net = invoice.total - invoice.tax_total
@@ -113,9 +137,8 @@ def _post_issue(invoice: Invoice, actor):
                        actor=actor, source=invoice, source_label=invoice.number)
 
 
-def _snapshot(invoice: Invoice, lines) -> dict:
+def _snapshot(invoice: Invoice, lines, settings: InvoiceSettings) -> dict:
     org, customer = invoice.organization, invoice.customer
-    settings = InvoiceSettings.objects.get(organization=org)
     return {
         "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id, "country": org.country},
         "buyer": {"name": customer.name, "code": customer.code, "address": customer.billing_address,

@@ -13,10 +13,25 @@ def send_email_delivery(org_id: int, delivery_id: int) -> str:
 
 
 def render_invoice_pdf(org_id: int, invoice_id: int) -> str:
-    """Render and store an issued invoice's PDF ahead of its first download (optional warm-up)."""
+    """Render and store an issued invoice's PDF in its current state, ahead of its first download
+    (queued on issue by invoicing.documents.queue_render). A no-op if it is stored already."""
     from invoicing.models import Invoice
     from invoicing.pdf import stored_invoice_pdf
 
     with tenant_context(org_id):
-        invoice = Invoice.objects.select_related("organization", "customer").get(pk=invoice_id)
-        return stored_invoice_pdf(invoice).sha256
+        invoice = Invoice.objects.select_related("organization__invoice_settings").get(pk=invoice_id)
+        return stored_invoice_pdf(invoice, invoice.organization.invoice_settings).sha256
+
+
+def render_credit_note_pdf(org_id: int, note_id: int) -> str:
+    """Render and store an issued credit note's PDF and, when it credits an invoice, that
+    invoice's PDF in its new state (queued on issue by invoicing.documents.queue_render)."""
+    from invoicing.models import CreditNote
+    from invoicing.pdf import stored_credit_note_pdf, stored_invoice_pdf
+
+    with tenant_context(org_id):
+        note = CreditNote.objects.select_related("organization__invoice_settings", "invoice").get(pk=note_id)
+        inv_settings = note.organization.invoice_settings
+        if note.invoice is not None:
+            stored_invoice_pdf(note.invoice, inv_settings)
+        return stored_credit_note_pdf(note, inv_settings).sha256

@@ -7,6 +7,7 @@ from invoicing import views_documents as views
 
 urlpatterns = [
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/credit-notes/<int:pk>/pdf/", views.credit_note_pdf, name="credit_note_pdf"),
     path("invoices/<int:pk>/send/", views.invoice_send, name="invoice_send"),
     path("invoices/<int:pk>/link/", views.link_create, name="invoice_link_create"),
     path("invoices/<int:pk>/link/revoke/", views.link_revoke, name="invoice_link_revoke"),

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.ledger import LedgerError
 from accounts.models import Membership, Role
 from accounts.permissions import org_view
-from invoicing import mail, public
-from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
+from invoicing import documents, mail, public
+from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import EmailDelivery
 from ledger_site.tenancy import tenant_context
 
@@ -81,28 +81,17 @@ def _back(request, invoice):
                     + "#documents")
 
 
-def pdf_response(request, content: bytes, filename: str, sha256: str, download: bool) -> HttpResponse:
-    etag = f'"{sha256}"'
-    if request.headers.get("If-None-Match") == etag:
+def pdf_response(request, pdf, download: bool) -> HttpResponse:
+    """The PDF, or 304 when the client's ETag (the SHA-256) says it has these bytes already."""
+    if pdf.content is None or request.headers.get("If-None-Match") == f'"{pdf.sha256}"':
         response = HttpResponseNotModified()
     else:
-        response = HttpResponse(content, content_type="application/pdf")
-        response["Content-Length"] = str(len(content))
-    response["ETag"] = etag
+        response = HttpResponse(pdf.content, content_type="application/pdf")
+        response["Content-Length"] = str(len(pdf.content))
+    response["ETag"] = f'"{pdf.sha256}"'
     response["Cache-Control"] = "private, no-cache"
-    response["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{filename}"'
+    response["Content-Disposition"] = f'{"attachment" if download else "inline"}; filename="{pdf.filename}"'
     return response
-
-
-def _invoice_pdf(invoice: Invoice) -> tuple[bytes, str, str]:
-    from invoicing.pdf import pdf_filename, render_invoice_pdf, stored_pdf_for_serving
-
-    if invoice.status == InvoiceStatus.DRAFT:
-        import hashlib
-
-        content = render_invoice_pdf(invoice)  # drafts change: rendered each time, never stored
-        return content, hashlib.sha256(content).hexdigest(), pdf_filename(invoice)
-    return stored_pdf_for_serving(invoice)
 
 
 # --- organization pages -------------------------------------------------------------------
@@ -111,9 +100,24 @@ def _invoice_pdf(invoice: Invoice) -> tuple[bytes, str, str]:
 @require_GET
 @org_view(Role.VIEWER)
 def invoice_pdf(request, pk):
-    invoice = _invoice(request, pk)
-    content, sha, filename = _invoice_pdf(invoice)
-    return pdf_response(request, content, filename, sha, download=request.GET.get("download") == "1")
+    etag = request.headers.get("If-None-Match")
+    invoices = Invoice.objects.select_related("organization__invoice_settings").filter(organization=request.org)
+    invoice = get_object_or_404(documents.with_latest_pdf(invoices, content=etag is None), pk=pk)
+    pdf = documents.current_pdf(invoice, invoice, etag)
+    return pdf_response(request, pdf, download=request.GET.get("download") == "1")
+
+
+@transaction.non_atomic_requests  # as above
+@require_GET
+@org_view(Role.VIEWER)
+def credit_note_pdf(request, pk):
+    from invoicing.pdf import stored_credit_note_pdf
+
+    note = get_object_or_404(CreditNote.objects.select_related("organization__invoice_settings"),
+                             organization=request.org, pk=pk)
+    doc = stored_credit_note_pdf(note, note.organization.invoice_settings)
+    pdf = documents.ServedPdf(bytes(doc.content), doc.sha256, doc.filename)
+    return pdf_response(request, pdf, download=request.GET.get("download") == "1")
 
 
 @require_http_methods(["GET", "POST"])
@@ -292,12 +296,14 @@ def public_invoice(request, token):
 @require_GET
 def public_invoice_pdf(request, token):
     org_id, link_id, nonce = _public_link_or_404(token)
+    etag = request.headers.get("If-None-Match")
     with tenant_context(org_id):
-        link = public.find_link(org_id, link_id, nonce)
+        link = public.find_link(org_id, link_id, nonce, annotate=lambda links: documents.with_latest_pdf(
+            links, "invoice_id", content=etag is None))
         if link is None:
             raise Http404
         if not _is_member(request, org_id):
             public.record_view(link)
-        content, sha, filename = _invoice_pdf(link.invoice)
-    return _public_headers(pdf_response(request, content, filename, sha, download=request.GET.get("download") == "1"))
+        pdf = documents.current_pdf(link.invoice, link, etag)
+    return _public_headers(pdf_response(request, pdf, download=request.GET.get("download") == "1"))
 

@@ -121,6 +121,9 @@ STORAGES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ledgerline <no-reply@ledgerline.local>")
+# Where customers reach this site: links in e-mails sent by background tasks (no request to ask).
+# scripts/serve.py sets it to the address it serves when it is not set.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.str('PORT', default='8000')}").rstrip("/")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security: cookies only over HTTPS outside development, HSTS, no sniffing, no framing.

@@ -5,12 +5,10 @@ and degrades plainly if one is missing (no link text, no attachment, no log row)
 either side stays a change to this one file.
 
 Links in e-mails need an absolute address but a background task has no request: the base is
-`settings.PUBLIC_BASE_URL`, else the environment variable PUBLIC_BASE_URL, else
-http://127.0.0.1:8000.
+`settings.PUBLIC_BASE_URL` (from the environment; see ledger_site/settings.py).
 """
 
 import logging
-import os
 
 from django.conf import settings
 
@@ -18,8 +16,7 @@ log = logging.getLogger("reminders")
 
 
 def base_url() -> str:
-    return (getattr(settings, "PUBLIC_BASE_URL", None) or os.environ.get("PUBLIC_BASE_URL")
-            or "http://127.0.0.1:8000").rstrip("/")
+    return settings.PUBLIC_BASE_URL.rstrip("/")
 
 
 def public_link(invoice) -> str | None:

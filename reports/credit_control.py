@@ -1,33 +1,32 @@
 """Credit control: who is over their credit limit or long overdue, and the check on issuing.
 
-For the invoicing engineer (call it inside `issue_invoice`, before posting):
+The rule lives here once: `credit_check` (a customer whose balance plus the new invoice exceeds
+its credit limit, 0 = no limit, or who has invoices overdue by more than the organization's
+`credit_overdue_days`). `invoicing.services.issue_invoice` calls `check_on_issue` after it has
+locked the draft and computed its totals:
 
-    from reports.credit_control import require_credit_ok, CreditLimitExceeded
+    check_on_issue(invoice, actor, override_reason)
+    # within limits → the check; not checked (None) for late fees and system issuing (no actor);
+    # otherwise raises CreditLimitExceeded (a LedgerError: .check has the figures) unless an owner
+    # gives a reason: then a CreditOverride row and a "credit_override" event on the invoice's
+    # timeline are written in the issuing transaction.
 
-    check = require_credit_ok(invoice.customer, invoice.total, actor=user,
-                              override_reason=reason_or_none, invoice=invoice)
-    # returns a CreditCheck when the customer is within its limit and has nothing overdue
-    # beyond the organization's threshold, or when an owner overrides with a reason (the
-    # override is recorded: a CreditOverride row and an "credit_override" event on the invoice);
-    # raises CreditLimitExceeded (a ValidationError; .check has the figures, .messages the
-    # problems) otherwise — e.g. a finance user without an override, or an override without a reason.
-
-`credit_check(customer, extra_amount)` alone answers without recording anything (for the
-warning shown on the issue confirmation page).
+`credit_check(customer, extra_amount)` alone answers without recording anything (the warning on
+the invoice page).
 """
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db.models import Min, Sum
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerBalance, Membership, Role
+from accounts.ledger import LedgerError
+from accounts.models import Membership, Role
 from accounts.money import format_money
-from invoicing.models import Invoice
+from invoicing.models import InvoiceKind
 from reports.asof import ZERO, report_cursor
 from reports.models import CreditOverride, ReportSettings
 
@@ -58,68 +57,125 @@ class CreditCheck:
         return not self.problems
 
 
-class CreditLimitExceeded(ValidationError):
+class CreditLimitExceeded(LedgerError):
+    """Issuing refused by credit control; nothing was written. `.check` has the figures."""
+
     def __init__(self, check: CreditCheck, message: str | None = None):
         self.check = check
-        super().__init__(message or " ".join(check.problems))
+        super().__init__(message or " ".join(check.problems) + " " + _("An owner must approve it, with a reason."))
 
 
-def credit_check(customer, extra_amount: Decimal = ZERO, today: date | None = None) -> CreditCheck:
+# One statement: the customer's limit, its balance, the organization's overdue threshold and what is
+# open beyond it (index invoice_open_by_customer).
+CHECK_SQL = """
+SELECT c.credit_limit, coalesce(b.amount, 0), s.days, late.amount, late.oldest
+FROM accounts_customer c
+LEFT JOIN accounts_customerbalance b
+       ON b.organization_id = c.organization_id AND b.customer_id = c.id AND b.currency = c.currency
+CROSS JOIN LATERAL (SELECT coalesce((SELECT r.credit_overdue_days FROM reports_reportsettings r
+                                     WHERE r.organization_id = c.organization_id), %(default_days)s) AS days) s
+CROSS JOIN LATERAL (SELECT sum(i.amount_due) AS amount, min(i.due_date) AS oldest FROM invoicing_invoice i
+                    WHERE i.organization_id = c.organization_id AND i.customer_id = c.id AND i.status = 'issued'
+                      AND i.amount_due > 0 AND i.due_date < %(today)s::date - s.days) late
+WHERE c.id = %(customer)s AND c.organization_id = %(org)s
+"""
+LOCK_SQL = "SELECT 1 FROM accounts_customer WHERE id = %(customer)s AND organization_id = %(org)s FOR NO KEY UPDATE"
+
+
+def credit_check(customer, extra_amount: Decimal = ZERO, today: date | None = None, lock: bool = False) -> CreditCheck:
+    """The rule: `extra_amount` more would take the customer over its credit limit (0 = none), or it
+    has invoices overdue by more than the organization's credit_overdue_days. Records nothing."""
     today = today or timezone.localdate()
-    org = customer.organization
-    settings = ReportSettings.for_org(org)
-    balance = (CustomerBalance.objects.filter(customer=customer, currency=customer.currency)
-               .values_list("amount", flat=True).first()) or ZERO
-    check = CreditCheck(customer, extra_amount, balance, customer.credit_limit or ZERO, settings.credit_overdue_days)
+    params = {"customer": customer.pk, "org": customer.organization_id, "today": today,
+              "default_days": ReportSettings._meta.get_field("credit_overdue_days").default}
+    with connection.cursor() as cursor:
+        if lock:
+            # Issuing: two invoices for one customer issued at once must not both pass against the
+            # same balance. Lock the customer first, then read in a statement of its own: under READ
+            # COMMITTED that statement's snapshot includes what the other issue committed.
+            cursor.execute(LOCK_SQL, params)
+        cursor.execute(CHECK_SQL, params)
+        credit_limit, balance, days, late_amount, oldest_due = cursor.fetchone()
+    check = CreditCheck(customer, extra_amount, balance, credit_limit or ZERO, days)
     cur = customer.currency
     if check.credit_limit and check.exposure > check.credit_limit:
         check.problems.append(_("This takes %(name)s to %(exposure)s, over its credit limit of %(limit)s by %(over)s.")
                               % {"name": customer.name, "exposure": format_money(check.exposure, cur),
                                  "limit": format_money(check.credit_limit, cur),
                                  "over": format_money(check.over_limit_by, cur)})
-    cutoff = today - timedelta(days=settings.credit_overdue_days)
-    late = Invoice.objects.filter(organization=org, customer=customer, status="issued", amount_due__gt=0,
-                                  due_date__lt=cutoff).aggregate(s=Sum("amount_due"), d=Min("due_date"))
-    if late["s"]:
-        check.overdue_beyond = late["s"]
-        check.oldest_days = (today - late["d"]).days
+    if late_amount:
+        check.overdue_beyond = late_amount
+        check.oldest_days = (today - oldest_due).days
         check.problems.append(_("%(name)s has %(amount)s overdue by more than %(n)s days (the oldest by %(d)s days).")
-                              % {"name": customer.name, "amount": format_money(late["s"], cur),
-                                 "n": settings.credit_overdue_days, "d": check.oldest_days})
+                              % {"name": customer.name, "amount": format_money(late_amount, cur),
+                                 "n": days, "d": check.oldest_days})
     return check
+
+
+def is_owner(actor, org) -> bool:
+    return actor is not None and Membership.objects.filter(organization=org, user=actor, role=Role.OWNER).exists()
+
+
+REASON_MAX = CreditOverride._meta.get_field("reason").max_length
 
 
 def approve_override(check: CreditCheck, *, actor, reason: str, invoice=None) -> CreditOverride:
     """Record an owner's decision to go ahead despite the check's problems."""
     reason = (reason or "").strip()
     org = check.customer.organization
-    if not reason:
-        raise CreditLimitExceeded(check, _("An override needs a reason."))
-    if actor is None or not Membership.objects.filter(organization=org, user=actor, role=Role.OWNER).exists():
+    if not is_owner(actor, org):
         raise CreditLimitExceeded(check, _("Only an owner can override credit control.") + " "
                                   + " ".join(check.problems))
+    if not reason:
+        raise CreditLimitExceeded(check, _("An override needs a reason."))
+    if len(reason) > REASON_MAX:
+        raise CreditLimitExceeded(check, _("Keep the reason within %(n)s characters.") % {"n": REASON_MAX})
     override = CreditOverride.objects.create(
         organization=org, customer=check.customer, invoice=invoice, amount=check.extra_amount,
         balance=check.balance, credit_limit=check.credit_limit, problems=" ".join(check.problems)[:500],
-        reason=reason[:500], approved_by=actor,
+        reason=reason, approved_by=actor,
     )
     if invoice is not None:
         from invoicing.services import record_event
 
-        record_event(invoice, "credit_override", _("Credit control overridden by %(who)s: %(reason)s (%(problems)s)")
-                     % {"who": actor, "reason": reason, "problems": " ".join(check.problems)}, actor)
+        cur, figures = check.customer.currency, []
+        if check.over_limit_by:
+            figures.append(_("over the limit of %(limit)s by %(over)s")
+                           % {"limit": format_money(check.credit_limit, cur),
+                              "over": format_money(check.over_limit_by, cur)})
+        if check.overdue_beyond:
+            figures.append(_("%(amount)s overdue by more than %(n)s days")
+                           % {"amount": format_money(check.overdue_beyond, cur), "n": check.overdue_days_limit})
+        # The reason comes last: the event message is cut at 500 characters, the override row keeps it whole.
+        record_event(invoice, "credit_override",
+                     (_("Credit limit overridden by %(who)s (%(figures)s): %(reason)s") if check.over_limit_by
+                      else _("Credit control overridden by %(who)s (%(figures)s): %(reason)s"))
+                     % {"who": actor, "figures": "; ".join(figures), "reason": reason}, actor)
     return override
 
 
 def require_credit_ok(customer, extra_amount: Decimal, *, actor=None, override_reason: str | None = None,
-                      invoice=None) -> CreditCheck:
-    check = credit_check(customer, extra_amount)
+                      invoice=None, lock: bool = False) -> CreditCheck:
+    check = credit_check(customer, extra_amount, lock=lock)
     if check.ok:
         return check
     if override_reason is None:
         raise CreditLimitExceeded(check)
     approve_override(check, actor=actor, reason=override_reason, invoice=invoice)
     return check
+
+
+def check_on_issue(invoice, actor, override_reason: str | None = None) -> CreditCheck | None:
+    """Called by issue_invoice with the draft locked and its total known (two queries when within limits).
+
+    Not checked: late fees (a charge under terms the customer already agreed to, owed whatever its
+    limit; refusing it would only lose the fee and fail the reminder that announces it) and issuing
+    without an actor (system code: the reminder scheduler, imports — nobody to warn, nobody who could
+    approve)."""
+    if actor is None or invoice.kind == InvoiceKind.LATE_FEE:
+        return None
+    return require_credit_ok(invoice.customer, invoice.total, actor=actor, override_reason=override_reason,
+                             invoice=invoice, lock=True)
 
 
 # --- the list ----------------------------------------------------------------------------------

@@ -14,11 +14,15 @@ MAX_RANGE_DAYS = 3700
 
 
 def bound(form_class, request, **kwargs):
-    """Bind a filter form to the query string (empty query: the defaults) and validate it."""
-    data = request.GET.copy() if request.GET else None
+    """Bind a filter form to the query string and validate it. A parameter the query leaves out takes
+    its default (a link such as the dashboard's ?currency=EUR&overdue=on is not an error)."""
+    data = request.GET.copy()
+    blank = form_class(**kwargs)
+    for name, value in blank.initial_data().items():
+        # A checkbox left out of a submitted query is unticked, not defaulted.
+        if not request.GET or not isinstance(blank.fields[name], forms.BooleanField):
+            data.setdefault(name, value)
     form = form_class(data, **kwargs)
-    if data is None:
-        form = form_class(form.initial_data(), **kwargs)
     form.is_valid()
     return form
 

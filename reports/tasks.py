@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Customer
+from ledger_site import queue
 from ledger_site.tenancy import tenant_context
 from reports.models import RunStatus, StatementRun, StatementRunItem
 
@@ -49,12 +50,7 @@ def start_run(org, actor, *, style: str, start, end, tag: str = "", send: bool =
 
 
 def enqueue(org_id: int, run_id: int) -> None:
-    from django_q.tasks import async_task
-
-    try:
-        async_task(TASK, org_id, run_id, task_name=f"statements-{run_id}", group="statements")
-    except Exception:
-        logger.exception("could not queue statement run %s", run_id)
+    queue.enqueue(TASK, org_id, run_id, task_name=f"statements-{run_id}", group="statements")
 
 
 def run_statements(org_id: int, run_id: int) -> str:

@@ -364,6 +364,7 @@ def insights_report(request):
     pages = max(1, -(-count // 50))
     return render(request, "reports/insights.html", {
         "rows": rows, "count": count, "sort": sort, "links": links, "currency": currency, "currencies": currencies,
+        "arrows": {key: " ▲" if sort == key else " ▼" if sort == "-" + key else "" for key in SORTS},
         "page": page, "pages": pages, "prev_qs": query_string(request, page=page - 1),
         "next_qs": query_string(request, page=page + 1),
     })
@@ -432,6 +433,7 @@ def credit_control(request):
     return render(request, "reports/credit_control.html", {
         "rows": control_list(request.org, currency, days), "days": days, "currency": currency,
         "currencies": currencies, "overrides": recent_overrides(request.org),
+        "issue_days": settings.credit_overdue_days,
     })
 
 

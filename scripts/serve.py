@@ -12,6 +12,8 @@ import time
 
 PORT = os.environ.get("PORT", "8000")
 HOST = os.environ.get("HOST", "127.0.0.1")
+# Links in e-mails the worker sends point here unless the environment says otherwise.
+os.environ.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
 
 
 def main():

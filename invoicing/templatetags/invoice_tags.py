@@ -62,11 +62,12 @@ EVENT_LABELS = {
     "disputed": _("Disputed"), "dispute_resolved": _("Dispute resolved"), "credited": _("Credit note"),
     "payment_applied": _("Payment"), "credit_applied": _("Credit applied"), "allocation_removed": _("Un-applied"),
     "emailed": _("E-mailed"), "email_failed": _("E-mail failed"), "viewed": _("Viewed"), "reminder": _("Reminder"),
-    "late_fee": _("Late fee"),
+    "late_fee": _("Late fee"), "credit_override": _("Credit override"),
 }
 EVENT_CSS = {"issued": "badge-info", "voided": "", "written_off": "badge-warn", "disputed": "badge-warn",
              "payment_applied": "badge-ok", "credit_applied": "badge-ok", "credited": "badge-info",
-             "viewed": "badge-ok", "email_failed": "badge-danger", "reminder": "badge-warn"}
+             "viewed": "badge-ok", "email_failed": "badge-danger", "reminder": "badge-warn",
+             "credit_override": "badge-danger"}
 
 
 @register.filter

@@ -31,7 +31,7 @@ from invoicing.forms import (
     new_idempotency_key,
     percent_value,
 )
-from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus
+from invoicing.models import CreditNote, Invoice, InvoiceKind, InvoiceSettings, InvoiceStatus
 from invoicing.services import (
     clear_dispute,
     delete_draft,
@@ -42,6 +42,7 @@ from invoicing.services import (
     write_off,
 )
 from invoicing.totals import LineAmounts, sum_lines
+from reports.credit_control import credit_check
 
 DOCUMENT_ACTIONS = "invoicing/_document_actions.html"
 logger = logging.getLogger(__name__)
@@ -87,6 +88,10 @@ def invoice_detail(request, pk):
 
     allocations = list(Allocation.objects.filter(invoice=invoice).select_related("payment", "credit_note")
                        .order_by("created_at", "pk"))
+    credit = None
+    if invoice.is_draft and invoice.kind != InvoiceKind.LATE_FEE and can(request, Role.FINANCE):
+        # The same check issue_invoice makes, without recording anything: warn before the click.
+        credit = credit_check(customer, invoice.total)
     return render(request, "invoicing/invoice_detail.html", {
         "invoice": invoice, "lines": lines, "tax_summary": summary, "seller": seller, "buyer": buyer,
         "payment": payment, "events": list(invoice.events.select_related("actor")),
@@ -95,6 +100,8 @@ def invoice_detail(request, pk):
         "write_offs": list(invoice.write_offs.select_related("created_by").order_by("created_at")),
         "late_fees": list(invoice.late_fees.order_by("issue_date")),
         "can_act": can(request, Role.FINANCE),
+        "credit": credit if credit is not None and not credit.ok else None,
+        "is_owner": can(request, Role.OWNER),
         "has_document_actions": has_template(DOCUMENT_ACTIONS),
     })
 
@@ -108,7 +115,8 @@ def invoice_issue(request, pk):
         messages.info(request, _("Invoice %(number)s is already issued.") % {"number": invoice.number})
         return _back(request, invoice)
     try:
-        invoice = issue_invoice(invoice, actor=request.user)
+        # Present only when an owner used "Issue anyway" (credit control); None otherwise.
+        invoice = issue_invoice(invoice, actor=request.user, credit_override=request.POST.get("credit_override"))
     except LedgerError as e:
         messages.error(request, " ".join(e.messages))
         return _back(request, invoice)

@@ -133,3 +133,51 @@ def test_create_customer_draft_invoice_with_live_total_issue_and_list(shop_owner
     assert page.locator(f"text={number}").count() == 1
     assert "400.13 EUR" in page.inner_text(".list-totals")
     shot(page, "invoice_list")
+
+
+@pytest.fixture
+def over_limit_draft(shop_owner):
+    """A customer with a 1,000.00 limit owing 800.00, and a 500.00 draft for it."""
+    from decimal import Decimal
+
+    from ledger_site.tenancy import tenant_context
+    from tests.factories import CustomerFactory
+    from tests.invoicing_helpers import draft, issued
+
+    org, owner = shop_owner
+    with tenant_context(org, owner):
+        customer = CustomerFactory(organization=org, name="Maple Catering", credit_limit=Decimal("1000.00"))
+        issued(org, customer, (("Catering", "1", "800.00", None),))
+        return draft(org, customer, (("Banquet", "1", "500.00", None),), actor=owner)
+
+
+def test_owner_overrides_credit_control_and_sees_it_on_the_timeline(shop_owner, over_limit_draft, live_server,
+                                                                     browser_page):
+    org, owner = shop_owner
+    page = browser_page
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=email]", owner.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/o/.*|.*/$"))
+
+    page.goto(f"{live_server.url}/o/{org.slug}/invoices/{over_limit_draft.pk}/")
+    warning = page.locator("#credit-warning")
+    assert "needs an owner’s approval" in warning.inner_text()
+    assert page.inner_text("#credit-over-by") == "300.00 EUR"
+    assert page.locator("#issue-invoice").count() == 0  # only "Issue anyway", with a reason
+    page.click("#issue-anyway")  # an empty reason: the browser keeps the form (required), nothing is sent
+    assert page.locator("#credit-warning").count() == 1
+    page.fill("#id_credit_override", "Deposit of 500 received by card")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # cancelling the confirmation sends nothing
+    page.click("#issue-anyway")
+    assert page.locator("#credit-warning").count() == 1 and "Draft" in page.inner_text("h1")
+    shot(page, "invoice_credit_warning")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#issue-anyway")
+    page.wait_for_selector("text=issued.")
+    timeline = page.inner_text(".timeline")
+    assert "Credit override" in timeline
+    assert "Credit limit overridden by" in timeline and "Deposit of 500 received by card" in timeline
+    assert page.locator("#credit-warning").count() == 0
+    shot(page, "invoice_credit_override")

@@ -37,3 +37,16 @@ register_url("invoice_delivery_retry", pk="doc_invoice", delivery_pk="doc_failed
 # test_pdf_fetcher.py covers uploads by role). Without a logo, removing redirects and the image is 404.
 register_url("invoice_logo_remove", get_status=302)
 register_url("invoice_logo_image", get_status=404)
+
+
+@register_object("doc_credit_note")
+def _doc_credit_note(world):
+    from decimal import Decimal
+
+    from invoicing.credit_notes import credit_amount
+
+    return credit_amount(world.get("customer"), Decimal("5.00"), "Matrix credit", actor=world.owner,
+                         invoice=world.get("doc_invoice"))
+
+
+register_url("credit_note_pdf", pk="doc_credit_note")

@@ -110,8 +110,23 @@ def test_filters_in_the_page(world):
     report = response.context["report"]
     assert [r.code for r in report.rows] == ["BETA"]
     assert report.filtered.total == Decimal("400.00")
+    assert report.filtered.unapplied == 0 and "−0.00" not in response.content.decode()  # no minus on nothing
     bad = world["client"].get(url(world, "aging_report") + "?as_of=not-a-date")
     assert bad.status_code == 200 and "Showing the defaults instead" in bad.content.decode()
+
+
+def test_links_without_a_date_take_the_defaults_not_an_error(world):
+    """The dashboard links to ?currency=EUR&overdue=on&sort=-total: no as_of, not an error."""
+    client = world["client"]
+    dashboard = client.get(reverse("dashboard", kwargs={"org_slug": world["org"].slug})).content.decode()
+    link = f'{url(world, "aging_report")}?currency=EUR&amp;overdue=on&amp;sort=-total'
+    assert link in dashboard
+    response = client.get(link.replace("&amp;", "&"))
+    assert not response.context["form"].errors and "Showing the defaults" not in response.content.decode()
+    report = response.context["report"]
+    assert report.as_of == h.today() and [r.code for r in report.rows] == ["BETA", "ALPHA"]  # overdue, by total
+    unticked = client.get(url(world, "aging_report") + "?as_of=" + h.today().isoformat() + "&min_amount=")
+    assert [r.code for r in unticked.context["report"].rows] == ["ALPHA", "BETA"]  # no overdue filter
 
 
 def test_settings_change_the_buckets_and_viewers_cannot(world):

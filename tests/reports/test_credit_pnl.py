@@ -80,6 +80,8 @@ def test_control_list_and_page(book):
     client.force_login(book["owner"])
     html = client.get(reverse("credit_control", kwargs={"org_slug": org.slug}) + "?days=90").content.decode()
     assert "Limited" in html and "Slow Payer" not in html  # 60 days late is within 90
+    # What blocks issuing is the organization's threshold (30 here), whatever the list shows.
+    assert "or for a customer with invoices more than 30 days overdue, needs an owner’s override" in html
 
 
 def test_profit_and_loss(book):

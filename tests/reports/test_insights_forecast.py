@@ -90,6 +90,9 @@ def test_pages(book):
     insights = client.get(reverse("insights_report", kwargs={"org_slug": slug}) + "?sort=days_to_pay")
     assert insights.status_code == 200 and "Late Larry" in insights.content.decode()
     assert '<svg class="spark"' in insights.content.decode()
+    assert "Days to pay ▲" in insights.content.decode()  # the current sort is shown
+    default = client.get(reverse("insights_report", kwargs={"org_slug": slug})).content.decode()
+    assert "Days late ▼" in default and "Days to pay ▲" not in default
     page = client.get(reverse("forecast_report", kwargs={"org_slug": slug})).content.decode()
     assert "How this is computed" in page and '<svg class="chart"' in page and "8.3 days" in page
     week = client.get(reverse("forecast_week", kwargs={"org_slug": slug, "week": "overdue"}))

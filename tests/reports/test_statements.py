@@ -186,3 +186,29 @@ def test_pdf_footer_shows_names_with_quotes_and_hyphens_verbatim():
         st = statements.build(c, statements.BALANCE_FORWARD, h.ago(10), h.today())
         text = PdfReader(io.BytesIO(statements.render_pdf(st))).pages[0].extract_text()
     assert 'Smith & "Sons" </style> · Statement AC-ME' in text
+
+
+def ink(png) -> float:
+    """Share of dark pixels: a blank or a solid-black page is a broken render."""
+    from PIL import Image
+
+    image = Image.open(png).convert("L")
+    return sum(image.histogram()[:128]) / (image.width * image.height)
+
+
+def test_report_pdfs_render_to_pages_people_can_look_at(book):
+    """The statement (both styles) and the aging PDF as PNGs under <tmp>/ledgerline-pdf-pngs/."""
+    from reports import exports
+    from reports.aging import AgingQuery, aging
+    from tests.documents_helpers import pdf_to_pngs
+
+    org = book["org"]
+    with tenant_context(org):
+        pdfs = {f"statement-{style}": statements.render_pdf(statements.build(book["a"], style, h.ago(60), h.ago(1)))
+                for style in (statements.BALANCE_FORWARD, statements.OPEN_ITEM)}
+        report = aging(org, AgingQuery(as_of=h.today(), currency="EUR", basis="due", limits=[30, 60, 90]))
+        pdfs["aging"] = exports.aging_pdf(report, org)
+    for name, pdf in pdfs.items():
+        pngs = pdf_to_pngs(pdf, name, resolution=50)
+        assert len(pngs) == 1, name
+        assert 0.003 < ink(pngs[0]) < 0.3, name
