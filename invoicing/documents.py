@@ -1,7 +1,8 @@
 """Issued documents' PDFs: rendered once, stored, served from storage.
 
-- **When issued.** `queue_render(document)` is the one line issuing calls. It queues
-  `invoicing.tasks.render_invoice_pdf` on django-q2 inside the issuing transaction (the ORM
+- **When issued.** Issuing queues `invoicing.tasks.render_invoice_pdf` on django-q2
+  (`queue_render`, or for invoices `render_task_row`, inserted by issuing's own last statement)
+  inside the issuing transaction (the ORM
   broker's queue is a table of the same database: the task exists exactly when the issue
   commits, and costs no commit of its own), so the PDF is usually stored before anyone asks.
   If the task has not run yet (or was lost), the first download renders and stores it
@@ -22,19 +23,30 @@ from django.db.models.functions import JSONObject
 
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
 from invoicing.models_documents import DocumentKind, StoredDocument
-from ledger_site.queue import enqueue
+from ledger_site.queue import TaskRow, enqueue, task_row
 
 RENDER_TASK = "invoicing.tasks.render_invoice_pdf"
 CREDIT_NOTE_TASK = "invoicing.tasks.render_credit_note_pdf"
+
+
+def _render_task(document: Invoice | CreditNote) -> tuple[str, tuple, dict]:
+    task = RENDER_TASK if isinstance(document, Invoice) else CREDIT_NOTE_TASK
+    return task, (document.organization_id, document.pk), {"task_name": f"{task.rsplit('.', 1)[1]}-{document.pk}",
+                                                           "group": "pdf"}
 
 
 def queue_render(document: Invoice | CreditNote) -> None:
     """Queue the rendering and storing of an issued document's PDF in the caller's transaction
     (for a credit note, also the new state of the invoice it credits). If it cannot be queued,
     nothing is lost: the first download renders and stores it."""
-    task = RENDER_TASK if isinstance(document, Invoice) else CREDIT_NOTE_TASK
-    enqueue(task, document.organization_id, document.pk, task_name=f"{task.rsplit('.', 1)[1]}-{document.pk}",
-            group="pdf")
+    task, args, options = _render_task(document)
+    enqueue(task, *args, **options)
+
+
+def render_task_row(document: Invoice | CreditNote) -> TaskRow:
+    """The same task as a row, for issuing to insert with the invoice (invoicing.issuing)."""
+    task, args, options = _render_task(document)
+    return task_row(task, *args, **options)
 
 
 # --- serving ----------------------------------------------------------------------------------

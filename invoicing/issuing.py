@@ -3,12 +3,16 @@
 Issuing is the busiest write of the product (a month-end run issues thousands), and through
 the ORM it took eight statements, each compiled in Python and waited for in turn. Here:
 
-1. `load_draft`: one psycopg pipeline, one wait, for four statements that run in order on the
-   server: lock the invoice row (with its customer, organization and settings), read its lines,
-   take the next number (only if the locked row is still a draft; the upsert keeps the series
-   row locked until commit, see invoicing.numbering), read the system accounts.
+1. `load_draft`: one psycopg pipeline, one wait, for five statements that run in order on the
+   server: lock the invoice row and its customer's (read with its organization and settings),
+   read its lines, take the next number (only if the locked row is still a draft; the upsert
+   keeps the series row locked until commit, see invoicing.numbering), read the system
+   accounts, read the customer's credit figures (reports.credit_control).
 2. the ledger posting (accounts.ledger.post, one prepared statement).
-3. `store_issued`: one statement updating the invoice and inserting its timeline event.
+3. `store_issued`: one statement updating the invoice, inserting its timeline event and queueing
+   its PDF render (the django-q2 task row, ledger_site.queue.task_row).
+
+Every statement is prepared (ledger_site.pg): planning the joins cost more than running them.
 
 The rules themselves (what may be issued, totals, snapshot, posting lines) stay in
 invoicing.services.issue_invoice; this module only moves rows.
@@ -16,14 +20,18 @@ invoicing.services.issue_invoice; this module only moves rows.
 
 import json
 from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 from django.db import connection
+from django.utils import timezone
 
 from accounts.models import Account, Customer, Organization
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
 from invoicing.numbering import NEXT_NUMBER
 from ledger_site.pg import prepared, raw_connection
+from ledger_site.queue import TASK_TABLE, TaskRow
+from reports import credit_control
 
 
 def _columns(model, alias: str) -> tuple[list[str], str]:
@@ -39,7 +47,7 @@ _LINE, _LINE_SQL = _columns(InvoiceLine, "l")
 _RATE, _RATE_SQL = _columns(TaxRate, "r")
 _ACCOUNT, _ACCOUNT_SQL = _columns(Account, "a")
 
-# The f-strings below only splice in column and table names from the models' metadata.
+# The f-strings in this module only splice in column and table names from the models' metadata.
 _LOCK_SQL = f"""
 SELECT {_INVOICE_SQL}, {_CUSTOMER_SQL}, {_ORG_SQL}, {_SETTINGS_SQL}
 FROM invoicing_invoice i
@@ -47,7 +55,7 @@ JOIN accounts_customer c ON c.id = i.customer_id
 JOIN accounts_organization o ON o.id = i.organization_id
 JOIN invoicing_invoicesettings s ON s.organization_id = i.organization_id
 WHERE i.id = %(invoice)s
-FOR UPDATE OF i
+FOR UPDATE OF i FOR NO KEY UPDATE OF c
 """
 _LINES_SQL = f"""
 SELECT {_LINE_SQL}, {_RATE_SQL}
@@ -63,10 +71,11 @@ SELECT i.organization_id, i.kind,
 FROM invoicing_invoice i JOIN invoicing_invoicesettings s ON s.organization_id = i.organization_id
 WHERE i.id = %(invoice)s AND i.status = 'draft'
 """ + NEXT_NUMBER
+ISSUE_ACCOUNTS = ("ar", "revenue", "late_fee", "tax")  # what invoicing.services._post_issue posts to
 _ACCOUNTS_SQL = f"""
 SELECT {_ACCOUNT_SQL} FROM accounts_account a
 WHERE a.organization_id = (SELECT organization_id FROM invoicing_invoice WHERE id = %(invoice)s)
-  AND a.system_key IS NOT NULL
+  AND a.system_key IN ({", ".join(f"'{key}'" for key in ISSUE_ACCOUNTS)})
 """
 
 
@@ -75,23 +84,28 @@ class Draft:
     invoice: Invoice  # with .customer and .organization (and its .invoice_settings) attached
     lines: list[InvoiceLine]  # with .tax_rate attached
     number: int | None  # the series' next number; None when the invoice was no longer a draft
-    accounts: dict[str, Account]  # by system key
+    accounts: dict[str, Account]  # ISSUE_ACCOUNTS, by system key
+    credit_figures: tuple  # credit_control.ISSUE_CHECK_SQL's row, read on `today`
+    today: date
 
 
 def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
     """Lock and read everything issuing needs; None if there is no such invoice (or it is not
     visible to this organization). Call inside the issuing transaction."""
-    params = {"invoice": invoice_pk, "issue_date": issue_date}
+    today = timezone.localdate()
+    params = {"invoice": invoice_pk, "issue_date": issue_date, **credit_control.figures_params(today)}
     pg = raw_connection()
     with connection.wrap_database_errors, pg.pipeline(), \
-            psycopg.Cursor(pg) as lock, psycopg.Cursor(pg) as lines, \
-            psycopg.Cursor(pg) as number, psycopg.Cursor(pg) as accounts:
+            psycopg.Cursor(pg) as lock, psycopg.Cursor(pg) as lines, psycopg.Cursor(pg) as number, \
+            psycopg.Cursor(pg) as accounts, psycopg.Cursor(pg) as credit:
         lock.execute(_LOCK_SQL, params, prepare=prepared())
         lines.execute(_LINES_SQL, params, prepare=prepared())
         number.execute(_NUMBER_SQL, params, prepare=prepared())
         accounts.execute(_ACCOUNTS_SQL, params, prepare=prepared())
+        credit.execute(credit_control.ISSUE_CHECK_SQL, params, prepare=prepared())
         head = lock.fetchone()
         line_rows, number_row, account_rows = lines.fetchall(), number.fetchone(), accounts.fetchall()
+        credit_figures = credit.fetchone()
     if head is None:
         return None
     invoice = _build(Invoice, _INVOICE, head, 0)
@@ -111,10 +125,10 @@ def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
     for row in account_rows:
         account = _build(Account, _ACCOUNT, row, 0)
         by_key[account.system_key] = account
-    return Draft(invoice, loaded, number_row[0] if number_row else None, by_key)
+    return Draft(invoice, loaded, number_row[0] if number_row else None, by_key, credit_figures, today)
 
 
-_STORE_SQL = """
+_STORE_SQL = f"""
 WITH u AS (
     UPDATE invoicing_invoice SET status = 'issued', number = %(number)s, issue_date = %(issue_date)s,
         due_date = %(due_date)s, subtotal = %(subtotal)s, discount_total = %(discount_total)s,
@@ -123,21 +137,28 @@ WITH u AS (
         issued_by_id = %(actor)s
     WHERE id = %(invoice)s AND status = 'draft'
     RETURNING id, organization_id
+),
+event AS (
+    INSERT INTO invoicing_invoiceevent (organization_id, invoice_id, at, kind, message, actor_id)
+    SELECT organization_id, id, %(issued_at)s, 'issued', %(message)s, %(actor)s FROM u
+),
+task AS (
+    INSERT INTO {TASK_TABLE} (key, payload, lock) SELECT %(task_key)s, %(task_payload)s, %(issued_at)s FROM u
 )
-INSERT INTO invoicing_invoiceevent (organization_id, invoice_id, at, kind, message, actor_id)
-SELECT organization_id, id, %(issued_at)s, 'issued', %(message)s, %(actor)s FROM u
-RETURNING id
+SELECT id FROM u
 """
 
 
-def store_issued(invoice: Invoice, message: str) -> None:
-    """Write the issued invoice's frozen fields and its "issued" event (one statement)."""
+def store_issued(invoice: Invoice, message: str, render: TaskRow) -> None:
+    """Write the issued invoice's frozen fields, its "issued" event and its `render` task row (one
+    statement)."""
     params = {
         "invoice": invoice.pk, "number": invoice.number, "issue_date": invoice.issue_date,
         "due_date": invoice.due_date, "subtotal": invoice.subtotal, "discount_total": invoice.discount_total,
         "tax_total": invoice.tax_total, "total": invoice.total, "amount_due": invoice.amount_due,
         "snapshot": json.dumps(invoice.snapshot), "entry": invoice.issue_entry_id,
         "issued_at": invoice.issued_at, "actor": invoice.issued_by_id, "message": message[:500],
+        "task_key": render.key, "task_payload": render.payload,
     }
     pg = raw_connection()
     with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:

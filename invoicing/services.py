@@ -110,7 +110,7 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
         raise InvoiceError(_("The customer is archived; restore it before invoicing."))
     if credit_control:
         # A refusal rolls the transaction back, and with it the number already taken.
-        check_on_issue(invoice, actor, credit_override)
+        check_on_issue(invoice, actor, credit_override, draft.credit_figures, draft.today)
     settings = invoice.organization.invoice_settings
     invoice.number = format_number(settings, invoice.kind, invoice.issue_date.year, draft.number)
     invoice.snapshot = _snapshot(invoice, lines, settings)
@@ -118,8 +118,8 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at, invoice.issued_by = timezone.now(), actor
     issuing.store_issued(invoice, _("Issued as %(number)s for %(total)s %(currency)s")
-                         % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency})
-    documents.queue_render(invoice)
+                         % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency},
+                         documents.render_task_row(invoice))
     return invoice
 
 

@@ -14,7 +14,7 @@ def send_email_delivery(org_id: int, delivery_id: int) -> str:
 
 def render_invoice_pdf(org_id: int, invoice_id: int) -> str:
     """Render and store an issued invoice's PDF in its current state, ahead of its first download
-    (queued on issue by invoicing.documents.queue_render). A no-op if it is stored already."""
+    (queued on issue by invoicing.issuing.store_issued). A no-op if it is stored already."""
     from invoicing.models import Invoice
     from invoicing.pdf import stored_invoice_pdf
 

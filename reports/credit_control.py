@@ -2,10 +2,10 @@
 
 The rule lives here once: `credit_check` (a customer whose balance plus the new invoice exceeds
 its credit limit, 0 = no limit, or who has invoices overdue by more than the organization's
-`credit_overdue_days`). `invoicing.services.issue_invoice` calls `check_on_issue` after it has
-locked the draft and computed its totals:
+`credit_overdue_days`). Issuing reads the customer's figures (ISSUE_CHECK_SQL) in the same round
+trip that locks the draft and its customer (invoicing.issuing), computes the totals, then calls:
 
-    check_on_issue(invoice, actor, override_reason)
+    check_on_issue(invoice, actor, override_reason, figures, today)
     # within limits → the check; not checked (None) for late fees and system issuing (no actor);
     # otherwise raises CreditLimitExceeded (a LedgerError: .check has the figures) unless an owner
     # gives a reason: then a CreditOverride row and a "credit_override" event on the invoice's
@@ -66,8 +66,9 @@ class CreditLimitExceeded(LedgerError):
 
 
 # One statement: the customer's limit, its balance, the organization's overdue threshold and what is
-# open beyond it (index invoice_open_by_customer).
-CHECK_SQL = """
+# open beyond it (index invoice_open_by_customer). {customer} is the customer's id: a parameter, or
+# for issuing the draft's customer, so that it can run in issuing's pipeline before the draft is read.
+_FIGURES_SQL = """
 SELECT c.credit_limit, coalesce(b.amount, 0), s.days, late.amount, late.oldest
 FROM accounts_customer c
 LEFT JOIN accounts_customerbalance b
@@ -77,25 +78,31 @@ CROSS JOIN LATERAL (SELECT coalesce((SELECT r.credit_overdue_days FROM reports_r
 CROSS JOIN LATERAL (SELECT sum(i.amount_due) AS amount, min(i.due_date) AS oldest FROM invoicing_invoice i
                     WHERE i.organization_id = c.organization_id AND i.customer_id = c.id AND i.status = 'issued'
                       AND i.amount_due > 0 AND i.due_date < %(today)s::date - s.days) late
-WHERE c.id = %(customer)s AND c.organization_id = %(org)s
+WHERE c.id = {customer}
 """
-LOCK_SQL = "SELECT 1 FROM accounts_customer WHERE id = %(customer)s AND organization_id = %(org)s FOR NO KEY UPDATE"
+CHECK_SQL = _FIGURES_SQL.format(customer="%(customer)s AND c.organization_id = %(org)s")
+# Issuing's: the invoice's customer. Run it after the customer row is locked (two invoices for one
+# customer issued at once must not both pass against the same balance): under READ COMMITTED a later
+# statement's snapshot includes what the other issue committed.
+ISSUE_CHECK_SQL = _FIGURES_SQL.format(customer="(SELECT customer_id FROM invoicing_invoice WHERE id = %(invoice)s)")
 
 
-def credit_check(customer, extra_amount: Decimal = ZERO, today: date | None = None, lock: bool = False) -> CreditCheck:
+def figures_params(today: date) -> dict:
+    return {"today": today, "default_days": ReportSettings._meta.get_field("credit_overdue_days").default}
+
+
+def credit_check(customer, extra_amount: Decimal = ZERO, today: date | None = None,
+                 figures: tuple | None = None) -> CreditCheck:
     """The rule: `extra_amount` more would take the customer over its credit limit (0 = none), or it
-    has invoices overdue by more than the organization's credit_overdue_days. Records nothing."""
+    has invoices overdue by more than the organization's credit_overdue_days. Records nothing.
+    `figures`: the row of the check statement, when the caller has read it (issuing, on `today`)."""
     today = today or timezone.localdate()
-    params = {"customer": customer.pk, "org": customer.organization_id, "today": today,
-              "default_days": ReportSettings._meta.get_field("credit_overdue_days").default}
-    with connection.cursor() as cursor:
-        if lock:
-            # Issuing: two invoices for one customer issued at once must not both pass against the
-            # same balance. Lock the customer first, then read in a statement of its own: under READ
-            # COMMITTED that statement's snapshot includes what the other issue committed.
-            cursor.execute(LOCK_SQL, params)
-        cursor.execute(CHECK_SQL, params)
-        credit_limit, balance, days, late_amount, oldest_due = cursor.fetchone()
+    if figures is None:
+        params = {"customer": customer.pk, "org": customer.organization_id, **figures_params(today)}
+        with connection.cursor() as cursor:
+            cursor.execute(CHECK_SQL, params)
+            figures = cursor.fetchone()
+    credit_limit, balance, days, late_amount, oldest_due = figures
     check = CreditCheck(customer, extra_amount, balance, credit_limit or ZERO, days)
     cur = customer.currency
     if check.credit_limit and check.exposure > check.credit_limit:
@@ -155,8 +162,8 @@ def approve_override(check: CreditCheck, *, actor, reason: str, invoice=None) ->
 
 
 def require_credit_ok(customer, extra_amount: Decimal, *, actor=None, override_reason: str | None = None,
-                      invoice=None, lock: bool = False) -> CreditCheck:
-    check = credit_check(customer, extra_amount, lock=lock)
+                      invoice=None, figures: tuple | None = None, today: date | None = None) -> CreditCheck:
+    check = credit_check(customer, extra_amount, today, figures)
     if check.ok:
         return check
     if override_reason is None:
@@ -165,8 +172,9 @@ def require_credit_ok(customer, extra_amount: Decimal, *, actor=None, override_r
     return check
 
 
-def check_on_issue(invoice, actor, override_reason: str | None = None) -> CreditCheck | None:
-    """Called by issue_invoice with the draft locked and its total known (two queries when within limits).
+def check_on_issue(invoice, actor, override_reason: str | None, figures: tuple, today: date) -> CreditCheck | None:
+    """Called by issue_invoice with the draft and its customer locked, its total known and `figures`
+    (ISSUE_CHECK_SQL's row on `today`) read with the draft: no query when within limits.
 
     Not checked: late fees (a charge under terms the customer already agreed to, owed whatever its
     limit; refusing it would only lose the fee and fail the reminder that announces it) and issuing
@@ -175,7 +183,7 @@ def check_on_issue(invoice, actor, override_reason: str | None = None) -> Credit
     if actor is None or invoice.kind == InvoiceKind.LATE_FEE:
         return None
     return require_credit_ok(invoice.customer, invoice.total, actor=actor, override_reason=override_reason,
-                             invoice=invoice, lock=True)
+                             invoice=invoice, figures=figures, today=today)
 
 
 # --- the list ----------------------------------------------------------------------------------
