@@ -66,25 +66,33 @@ class CreditLimitExceeded(LedgerError):
 
 
 # One statement: the customer's limit, its balance, the organization's overdue threshold and what is
-# open beyond it (index invoice_open_by_customer). {customer} is the customer's id: a parameter, or
-# for issuing the draft's customer, so that it can run in issuing's pipeline before the draft is read.
+# open beyond it. {customer} and {org} are the customer's and its organization's ids: parameters, or
+# for issuing the draft's, so that it can run in issuing's pipeline before the draft is read.
+# The cutoff date is computed once (an uncorrelated subquery) so that it bounds the scan of index
+# invoice_open_by_customer: written as `due_date < today - days` inside the lateral join it stays a
+# filter (date - integer is not leakproof, and row-level security keeps such a test above the
+# policy's), and every open invoice of the customer is read.
 _FIGURES_SQL = """
-SELECT c.credit_limit, coalesce(b.amount, 0), s.days, late.amount, late.oldest
+WITH s AS MATERIALIZED (
+    SELECT days, %(today)s::date - days AS cutoff
+    FROM (SELECT coalesce((SELECT r.credit_overdue_days FROM reports_reportsettings r
+                           WHERE r.organization_id = {org}), %(default_days)s) AS days) d
+)
+SELECT c.credit_limit, coalesce(b.amount, 0), (SELECT days FROM s), late.amount, late.oldest
 FROM accounts_customer c
 LEFT JOIN accounts_customerbalance b
        ON b.organization_id = c.organization_id AND b.customer_id = c.id AND b.currency = c.currency
-CROSS JOIN LATERAL (SELECT coalesce((SELECT r.credit_overdue_days FROM reports_reportsettings r
-                                     WHERE r.organization_id = c.organization_id), %(default_days)s) AS days) s
 CROSS JOIN LATERAL (SELECT sum(i.amount_due) AS amount, min(i.due_date) AS oldest FROM invoicing_invoice i
                     WHERE i.organization_id = c.organization_id AND i.customer_id = c.id AND i.status = 'issued'
-                      AND i.amount_due > 0 AND i.due_date < %(today)s::date - s.days) late
-WHERE c.id = {customer}
+                      AND i.amount_due > 0 AND i.due_date < (SELECT cutoff FROM s)) late
+WHERE c.id = {customer} AND c.organization_id = {org}
 """
-CHECK_SQL = _FIGURES_SQL.format(customer="%(customer)s AND c.organization_id = %(org)s")
+CHECK_SQL = _FIGURES_SQL.format(customer="%(customer)s", org="%(org)s")
 # Issuing's: the invoice's customer. Run it after the customer row is locked (two invoices for one
 # customer issued at once must not both pass against the same balance): under READ COMMITTED a later
 # statement's snapshot includes what the other issue committed.
-ISSUE_CHECK_SQL = _FIGURES_SQL.format(customer="(SELECT customer_id FROM invoicing_invoice WHERE id = %(invoice)s)")
+ISSUE_CHECK_SQL = _FIGURES_SQL.format(customer="(SELECT customer_id FROM invoicing_invoice WHERE id = %(invoice)s)",
+                                      org="(SELECT organization_id FROM invoicing_invoice WHERE id = %(invoice)s)")
 
 
 def figures_params(today: date) -> dict:

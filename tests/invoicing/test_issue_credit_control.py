@@ -19,8 +19,8 @@ from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus, NumberSeries
 from invoicing.services import issue_invoice
 from ledger_site.tenancy import tenant_context
 from reminders.late_fees import charge_late_fee
-from reports.credit_control import CreditLimitExceeded
-from reports.models import CreditOverride
+from reports.credit_control import CreditLimitExceeded, credit_check
+from reports.models import CreditOverride, ReportSettings
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
 
@@ -137,6 +137,24 @@ def test_long_overdue_invoices_block_too_and_the_override_says_so(shop):
         assert inv.events.get(kind="credit_override").message == (
             f"Credit control overridden by {shop.owner} (120.00 EUR overdue by more than 60 days): "
             "Old invoice is disputed")
+
+
+def test_the_organizations_own_overdue_threshold_and_the_cutoff_day(shop):
+    """Issuing reads the threshold from the organization's report settings, and the cutoff is
+    strict: due exactly `days` ago is not yet beyond it, one day more is (the issuing statement's
+    index-bounded scan must draw the same line as the rule's own statement)."""
+    today = timezone.localdate()
+    with shop.ctx():
+        ReportSettings.objects.create(organization=shop.org, credit_overdue_days=10)
+        issued(shop.org, shop.customer, untaxed("70.00"), issue_date=today - timedelta(days=40),
+               due_date=today - timedelta(days=10))
+        assert issue_invoice(draft(shop.org, shop.customer, untaxed("1.00")), actor=shop.finance).number
+        assert credit_check(shop.customer).ok
+        issued(shop.org, shop.customer, untaxed("30.00"), issue_date=today - timedelta(days=41),
+               due_date=today - timedelta(days=11))
+        assert not credit_check(shop.customer).ok
+        with pytest.raises(CreditLimitExceeded, match="30.00 EUR overdue by more than 10 days"):
+            issue_invoice(draft(shop.org, shop.customer, untaxed("1.00")), actor=shop.finance)
 
 
 def test_late_fees_and_system_issuing_are_not_blocked(shop, limited):
