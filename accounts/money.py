@@ -58,8 +58,19 @@ def check_exact(amount, currency: str) -> Decimal:
     return exact
 
 
-def format_money(amount: Decimal, currency: str) -> str:
+# Amounts shown to people (pages, PDFs, charts, messages, e-mails) write a negative with the minus
+# sign U+2212, which matches the "−" the templates put before credits. Exports and form inputs
+# never go through these functions: they write str(Decimal), an ASCII "-" that spreadsheets parse.
+MINUS = "\u2212"
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """-1234.5 in EUR → "−1,234.50": the currency's decimals, thousands grouped, no currency code."""
     places = minor_units(currency)
     value = amount.quantize(quantum(currency))
-    sign = "-" if value < 0 else ""
-    return f"{sign}{abs(value):,.{places}f} {currency}"
+    sign = MINUS if value < 0 else ""
+    return f"{sign}{abs(value):,.{places}f}"
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    return f"{format_amount(amount, currency)} {currency}"

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 
 from django.utils.safestring import mark_safe
 
-from accounts.money import format_money
+from accounts.money import MINUS, format_money
 
 
 @dataclass
@@ -24,8 +24,8 @@ class Bar:
 
 
 def compact(value: Decimal) -> str:
-    """12,345.67 → 12.3k; 2,500,000 → 2.5M (axis labels only)."""
-    sign = "-" if value < 0 else ""
+    """12,345.67 → 12.3k; 2,500,000 → 2.5M; −1,200 → −1.2k (axis and bar labels)."""
+    sign = MINUS if value < 0 else ""
     value = abs(value)
     for limit, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(1000), "k")):
         if value >= limit:

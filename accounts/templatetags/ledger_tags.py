@@ -4,20 +4,25 @@ from decimal import Decimal
 
 from django import template
 
-from accounts.money import minor_units, quantum
+from accounts.money import MINUS, format_amount
 
 register = template.Library()
 
 
 @register.filter
 def amount(value, currency):
-    """{{ line.amount|amount:"EUR" }} → 1,234.50 (no currency code; None and "" → empty)."""
+    """{{ line.amount|amount:"EUR" }} → 1,234.50, −1,234.50 (no currency code; None and "" → empty)."""
     if value is None or value == "" or not isinstance(value, Decimal):
         return "" if value in (None, "") else value
-    places = minor_units(currency or "")
-    exact = value.quantize(quantum(currency or ""))
-    sign = "-" if exact < 0 else ""
-    return f"{sign}{abs(exact):,.{places}f}"
+    return format_amount(value, currency or "")
+
+
+@register.filter
+def signed(value):
+    """A change with its sign, minus as the amounts write it: 12 → +12, -12 → −12, 0 → +0."""
+    if value is None or value == "":
+        return ""
+    return f"{MINUS}{-value}" if value < 0 else f"+{value}"
 
 
 @register.filter

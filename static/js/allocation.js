@@ -38,7 +38,8 @@
     const neg = minor < 0n; let v = neg ? -minor : minor;
     const whole = (v / scale).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
     const frac = places ? "." + (v % scale).toString().padStart(places, "0") : "";
-    return (neg ? "-" : "") + whole + frac + " " + currency;
+    // The minus sign U+2212, as the server writes amounts (accounts.money.format_amount).
+    return (neg ? "\u2212" : "") + whole + frac + " " + currency;
   }
   function plain(minor) {
     if (minor === 0n) return "";

@@ -48,7 +48,8 @@
     let intPart = digits.slice(0, digits.length - a.s);
     const frac = a.s ? "." + digits.slice(digits.length - a.s) : "";
     intPart = intPart.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return (neg ? "-" : "") + intPart + frac + (currency ? " " + currency : "");
+    // The minus sign U+2212, as the server writes amounts (accounts.money.format_amount).
+    return (neg ? "\u2212" : "") + intPart + frac + (currency ? " " + currency : "");
   }
   function percentLabel(p) {
     let t = format(p, "").replace(/,/g, "");

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -103,6 +104,35 @@ def test_pdf_export_text(world):
     assert "Alpha =Ltd (ALPHA)" in text and "505.00" in text
     # pypdf may split a kerned word ("T otals"): compare this sentence without whitespace.
     assert "TotalsequaltheARcontrolaccount." in "".join(text.split())
+
+
+def ascii_negative(html):
+    """An amount written with the ASCII hyphen (dates in links, 2026-11-23, have no decimals)."""
+    return re.search(r"-\d[\d,]*\.\d\d", html)
+
+
+def test_a_customer_in_credit_is_shown_with_one_minus_sign_and_exported_with_ascii(world):
+    """Pages write every negative amount with "−" (U+2212): the unapplied column (a credit the
+    template signs) and a negative total (signed by the amount filter) alike. CSV keeps "-"."""
+    org = world["org"]
+    with tenant_context(org):
+        gamma = CustomerFactory(organization=org, name="Gamma", code="GAMMA")
+        h.invoice(org, gamma, "1234.00", h.ago(2))
+        h.pay(org, gamma, "1274.50", h.ago(1))  # unapplied: in credit by 40.50
+    html = world["client"].get(url(world, "aging_report")).content.decode()
+    row = html[html.index("GAMMA"):]
+    row = row[:row.index("</tr>")]
+    assert "−1,274.50" in row and "<strong>−40.50</strong>" in row and "1,234.00" in row
+    assert not ascii_negative(row)
+    totals = html[html.index("<tfoot>"):html.index("</tfoot>")]
+    assert "−1,299.50" in totals and "464.50" in totals and not ascii_negative(totals)
+    items = world["client"].get(url(world, "open_items_report") + "?q=gamma").content.decode()
+    assert "−1,274.50" in items and not ascii_negative(items)
+    statement = world["client"].get(url(world, "customer_statement", pk=gamma.pk)).content.decode()
+    assert "−40.50 EUR" in statement and "-40.50" not in statement
+    exported = world["client"].get(url(world, "aging_export", fmt="csv")).content.decode("utf-8-sig")
+    gamma_row = next(r for r in csv.reader(io.StringIO(exported)) if r[0] == "GAMMA")
+    assert gamma_row[-2:] == ["-1274.50", "-40.50"] and "−" not in exported
 
 
 def test_filters_in_the_page(world):

@@ -105,3 +105,18 @@ def test_new_organization_sees_the_welcome():
     client.force_login(owner)
     html = client.get(reverse("dashboard", kwargs={"org_slug": org.slug})).content.decode()
     assert "Let’s get your ledger started" in html and "<svg" not in html
+
+
+@pytest.mark.parametrize("value, shown", [(D("-12"), "−12"), (D("7"), "+7"), (D("0"), "+0"), (None, "")])
+def test_a_change_is_signed_with_the_minus_sign_of_amounts(value, shown):
+    from accounts.templatetags.ledger_tags import signed
+
+    assert signed(value) == shown
+
+
+def test_chart_labels_write_negatives_like_the_pages():
+    from reports.charts import Bar, bar_chart, compact
+
+    assert (compact(D("-1260")), compact(D("-40.70")), compact(D("2500000"))) == ("−1.3k", "−41", "2.5M")
+    svg = bar_chart([Bar("Refunds", D("-40.70"))], "EUR", title="t")
+    assert "Refunds: −40.70 EUR" in svg and ">−41<" in svg and "-4" not in svg
