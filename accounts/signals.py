@@ -5,6 +5,10 @@ from django.db import connection
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+# Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011).
+APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
+                      "reports_creditoverride")
+
 
 @receiver(post_migrate)
 def grant_application_role(sender, using="default", **kwargs):
@@ -14,5 +18,5 @@ def grant_application_role(sender, using="default", **kwargs):
     with connection.cursor() as cursor:
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
-        # The journal is append-only: the role cannot even ask (the triggers refuse everyone else).
-        cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON accounts_journalentry, accounts_journalline FROM {role}")
+        # Append-only tables: the role cannot even ask (their triggers refuse everyone else).
+        cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {', '.join(APPEND_ONLY_TABLES)} FROM {role}")
