@@ -3,6 +3,8 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import Customer, Membership, Organization, Role, User
 
+PASSWORD = "correct-horse-battery"  # every UserFactory user's
+
 
 class UserFactory(DjangoModelFactory):
     class Meta:
@@ -11,7 +13,7 @@ class UserFactory(DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def saved(obj, create, extracted, **kwargs):

@@ -1,14 +1,16 @@
 """Playwright (sync API) driving Debian's Chromium against pytest-django's live server.
 
-Fixtures: `page` (a fresh browser context per test; JavaScript errors fail the test; on
-failure a full-page screenshot goes to tests/artifacts/, which git ignores) and `capture`
-(saves a named screenshot to tests/artifacts/pages/ for people to look at).
+Fixtures: `page` (a page in a fresh browser context; JavaScript errors fail the test; on failure
+a full-page screenshot goes to tests/artifacts/, which git ignores), `new_page` (opens more such
+pages, each in its own context: another person, with no session) and `capture` (saves a named
+screenshot to $SCREENSHOT_DIR, default tests/artifacts/pages/, for people to look at). `sign_in`
+signs in through the login form.
 
-Playwright's sync API runs an event loop in the test's thread, so Django's async-safety check
-would refuse the ORM there; the test thread is never really async, hence the switch below.
-While that loop runs, Django also keeps a separate connection for the thread; the fixture
-closes it before Playwright stops.
-Playwright is started per test, so other modules' own Playwright fixtures never overlap it.
+Take the fixtures that make data before `page`: Playwright's sync API runs an event loop in the
+test's thread, so Django's async-safety check would refuse the ORM there; the test thread is
+never really async, hence the switch below. While that loop runs, Django also keeps a separate
+connection for the thread; the `browser` fixture closes it before Playwright stops.
+Playwright is started per test, so no two tests' Playwright instances ever overlap.
 """
 
 import os
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+
+from tests.factories import PASSWORD
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -41,28 +45,15 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(request, live_server):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server.url,
-                                      locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        errors = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
-            yield page
-            failed = getattr(request.node, "report_call", None)
-            if failed is not None and failed.failed:
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
-                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-            assert errors == [], f"JavaScript errors on the page: {errors}"
+            yield chromium
         finally:
-            context.close()
-            browser.close()
+            chromium.close()
             # While Playwright's loop runs, Django keeps this thread's connections in a
             # separate (context-local) slot; close them now or they outlive the test and
             # block dropping the test database.
@@ -70,8 +61,37 @@ def page(request, live_server):
 
 
 @pytest.fixture
+def new_page(request, live_server, browser):
+    """new_page() opens a page in a fresh browser context; the pages' JavaScript errors fail the test."""
+    pages, errors = [], []
+
+    def open_page():
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server.url,
+                                      locale="en-GB")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        pages.append(page)
+        return page
+
+    yield open_page
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)
+        for n, page in enumerate(pages):
+            page.screenshot(path=str(ARTIFACTS / f"{name}{f'-{n}' if n else ''}.png"), full_page=True)
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
 def capture():
-    folder = ARTIFACTS / "pages"
+    folder = Path(os.environ.get("SCREENSHOT_DIR") or ARTIFACTS / "pages")
     folder.mkdir(parents=True, exist_ok=True)
 
     def save(page, name: str):
@@ -87,3 +107,12 @@ def assert_every_control_is_labelled(page):
         .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
         .map(el => el.name || el.id || el.outerHTML.slice(0, 60))""")
     assert unlabelled == [], f"controls without a label: {unlabelled}"
+
+
+def sign_in(page, email, password=PASSWORD, landing="**/o/*/"):
+    """Sign in through the login form; waits until it has led to `landing` (an organization's dashboard)."""
+    page.goto("/login/")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(landing)

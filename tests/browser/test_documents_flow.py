@@ -2,27 +2,21 @@
 (through a real SMTP server and the django-q2 task), open the customer's link in a fresh browser
 context, and see "viewed" on the invoice page; the logo settings page.
 
-Screenshots go to $SCREENSHOT_DIR (default /tmp/ledgerline-shots), never into the repository.
+Screenshots go to $SCREENSHOT_DIR (default tests/artifacts/pages/, which git ignores).
 """
 
 import hashlib
 import io
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import sign_in
 from tests.smtp import SmtpServer, use_smtp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ledgerline-shots")
-PASSWORD = "correct-horse-battery"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def off_thread(fn, *args):
@@ -63,11 +57,6 @@ def run_worker():
     return results
 
 
-def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 @pytest.fixture
 def invoice_world(transactional_db, settings, tmp_path):
     """Made before the browser starts: Playwright's event loop makes the thread async."""
@@ -93,35 +82,11 @@ def smtp(settings):
     server.stop()
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
-
-
-def new_page(browser, errors):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return page
-
-
-def test_download_send_open_the_link_and_see_viewed(invoice_world, smtp, live_server, browser):
+def test_download_send_open_the_link_and_see_viewed(invoice_world, smtp, live_server, page, new_page, capture):
     from tests.documents_helpers import pdf_pages_text
 
     org, owner, invoice = invoice_world
-    errors = []
-    page = new_page(browser, errors)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*|.*/$"))
+    sign_in(page, owner.email)
     invoice_url = f"{live_server.url}/o/{org.slug}/invoices/{invoice.pk}/"
     page.goto(invoice_url)
     panel = page.locator("#documents")
@@ -139,7 +104,7 @@ def test_download_send_open_the_link_and_see_viewed(invoice_world, smtp, live_se
     assert page.input_value("#documents input[name=recipients]") == "ap@contoso.example, finance@contoso.example"
     assert invoice.number in page.input_value("#documents input[name=subject]")
     assert "{link}" in page.input_value("#documents textarea[name=body]")
-    shot(page, "documents_panel_send_form")
+    capture(page, "documents_panel_send_form")
     page.click("#send-invoice")
     page.wait_for_selector("text=is on its way")
     assert "Queued" in page.inner_text(".delivery-log")
@@ -159,12 +124,12 @@ def test_download_send_open_the_link_and_see_viewed(invoice_world, smtp, live_se
     link = page.input_value("#public-link-url")
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert link in body
-    customer_page = new_page(browser, errors)
+    customer_page = new_page()
     customer_page.goto(link)
     assert invoice.number in customer_page.inner_text("h1")
     assert customer_page.inner_text("#public-amount-due") == "1,699.80 EUR"  # (1,187.50 + 49.00 + 180.00) × 1.2
     assert "Consulting — March" in customer_page.inner_text(".public-lines")
-    shot(customer_page, "public_invoice")
+    capture(customer_page, "public_invoice")
     with customer_page.expect_download() as download_info:
         customer_page.click("#public-download")
     assert hashlib.sha256(Path(download_info.value.path()).read_bytes()).hexdigest() == sha
@@ -174,21 +139,14 @@ def test_download_send_open_the_link_and_see_viewed(invoice_world, smtp, live_se
     page.reload()
     assert page.inner_text("body").count("Viewed by the customer") == 1
     assert "Opened 2 times" in page.inner_text("#link-views")
-    shot(page, "invoice_page_documents")
-    assert errors == [], f"JavaScript errors: {errors}"
+    capture(page, "invoice_page_documents")
 
 
-def test_copy_and_revoke_the_link_and_upload_a_logo(invoice_world, live_server, browser):
+def test_copy_and_revoke_the_link_and_upload_a_logo(invoice_world, live_server, page, new_page, capture):
     from PIL import Image
 
     org, owner, invoice = invoice_world
-    errors = []
-    page = new_page(browser, errors)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*|.*/$"))
+    sign_in(page, owner.email)
     page.goto(f"{live_server.url}/o/{org.slug}/invoices/{invoice.pk}/")
     page.click("#create-link")
     page.wait_for_selector("#public-link-url")
@@ -203,10 +161,10 @@ def test_copy_and_revoke_the_link_and_upload_a_logo(invoice_world, live_server, 
 
     page.click("text=Revoke link")
     page.wait_for_url(re.compile(r".*/link/revoke/$"))
-    shot(page, "revoke_link_confirm")
+    capture(page, "revoke_link_confirm")
     page.click("button.btn-danger")
     page.wait_for_selector("text=Public link revoked")
-    other = new_page(browser, errors)
+    other = new_page()
     response = other.goto(link)
     assert response.status == 404
 
@@ -223,9 +181,8 @@ def test_copy_and_revoke_the_link_and_upload_a_logo(invoice_world, live_server, 
     # the preview loads after the page: wait for it to finish, loaded or broken
     page.wait_for_function("() => document.querySelector('.logo-preview img')?.complete")
     assert page.locator(".logo-preview img").evaluate("img => img.naturalWidth") == 360
-    shot(page, "logo_settings")
+    capture(page, "logo_settings")
     page.set_input_files("input[name=logo]", files=[{"name": "notes.png", "mimeType": "image/png",
                                                     "buffer": b"not an image"}])
     page.click("#upload-logo")
     assert "Upload a valid image" in page.inner_text(".logo-form")
-    assert errors == [], f"JavaScript errors: {errors}"

@@ -8,7 +8,7 @@ import pytest
 
 from accounts.models import Customer, Membership, Organization, Role, User
 from ledger_site.tenancy import tenant_context
-from tests.browser.conftest import assert_every_control_is_labelled
+from tests.browser.conftest import assert_every_control_is_labelled, sign_in
 from tests.factories import CustomerFactory, add_member, make_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -131,11 +131,7 @@ def test_another_organizations_customer_url_shows_not_found(page):
     org_b, _ = make_org(name="Beta", slug="beta")
     with tenant_context(org_b):
         theirs = CustomerFactory(organization=org_b, name="Beta Secret")
-    page.goto("/login/")
-    page.fill("#id_email", owner_a.email)
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/o/alpha/")
+    sign_in(page, owner_a.email, landing="**/o/alpha/")
     for path in (f"/o/beta/customers/{theirs.pk}/", f"/o/alpha/customers/{theirs.pk}/"):
         response = page.goto(path)
         assert response.status == 404
@@ -157,11 +153,7 @@ def test_main_pages_for_people_to_look_at(page, capture):
                             tags=["wholesale", "retail, eu", ""][n % 3], contact_person="Pat Doe",
                             billing_address="4 Mill Street\nCork", notes="Prefers e-mail.")
         first = Customer.objects.filter(organization=org).order_by("name").first()
-    page.goto("/login/")
-    page.fill("#id_email", owner.email)
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/o/demo-trading/")
+    sign_in(page, owner.email, landing="**/o/demo-trading/")
     capture(page, "10-dashboard")
     page.goto("/o/demo-trading/customers/")
     assert page.locator("table.table tbody tr").count() == 25

@@ -2,42 +2,18 @@
 live, issue it, and find it in the invoice list. (The PDF, e-mail and public-link steps are
 covered by the documents tests.)
 
-Screenshots go to $SCREENSHOT_DIR (default <tmp>/ledgerline-shots), never into the repository.
+Screenshots go to $SCREENSHOT_DIR (default tests/artifacts/pages/, which git ignores).
 """
 
-import os
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+from tests.browser.conftest import sign_in
 from tests.factories import make_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ledgerline-shots")
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page
-        assert errors == [], f"JavaScript errors: {errors}"
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
@@ -46,21 +22,11 @@ def shop_owner(transactional_db):
     return make_org(name="Browser Bakery", slug="browser-bakery")
 
 
-def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def test_create_customer_draft_invoice_with_live_total_issue_and_list(shop_owner, live_server, browser_page):
+def test_create_customer_draft_invoice_with_live_total_issue_and_list(shop_owner, live_server, page, capture):
     org, owner = shop_owner
-    page = browser_page
     base = f"{live_server.url}/o/{org.slug}"
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*|.*/$"))
+    sign_in(page, owner.email)
 
     # 1. a customer
     page.goto(f"{base}/customers/new/")
@@ -112,7 +78,7 @@ def test_create_customer_draft_invoice_with_live_total_issue_and_list(shop_owner
     rows.nth(3).locator("input[name$=DELETE]").check()
     assert page.inner_text("#t-total") == "400.13 EUR"
     page.fill("input[name=reference]", "PO-2024-117")
-    shot(page, "invoice_editor")
+    capture(page, "invoice_editor")
     page.click("#save-draft")
     page.wait_for_url(re.compile(r".*/invoices/\d+/$"))
     assert "Draft created." in page.inner_text(".messages")
@@ -125,14 +91,14 @@ def test_create_customer_draft_invoice_with_live_total_issue_and_list(shop_owner
     number = re.search(r"INV-\d{4}-\d{5}", page.inner_text(".messages")).group(0)
     assert page.inner_text("#amount-due") == "400.13 EUR"
     assert "Issued as" in page.inner_text(".timeline")
-    shot(page, "invoice_page")
+    capture(page, "invoice_page")
 
     # 4. it is in the list, with the totals of the filtered set
     page.click("nav.mainnav >> text=Invoices")
     page.wait_for_url(re.compile(r".*/invoices/$"))
     assert page.locator(f"text={number}").count() == 1
     assert "400.13 EUR" in page.inner_text(".list-totals")
-    shot(page, "invoice_list")
+    capture(page, "invoice_list")
 
 
 @pytest.fixture
@@ -152,14 +118,9 @@ def over_limit_draft(shop_owner):
 
 
 def test_owner_overrides_credit_control_and_sees_it_on_the_timeline(shop_owner, over_limit_draft, live_server,
-                                                                     browser_page):
+                                                                     page, capture):
     org, owner = shop_owner
-    page = browser_page
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*|.*/$"))
+    sign_in(page, owner.email)
 
     page.goto(f"{live_server.url}/o/{org.slug}/invoices/{over_limit_draft.pk}/")
     warning = page.locator("#credit-warning")
@@ -172,7 +133,7 @@ def test_owner_overrides_credit_control_and_sees_it_on_the_timeline(shop_owner, 
     page.once("dialog", lambda dialog: dialog.dismiss())  # cancelling the confirmation sends nothing
     page.click("#issue-anyway")
     assert page.locator("#credit-warning").count() == 1 and "Draft" in page.inner_text("h1")
-    shot(page, "invoice_credit_warning")
+    capture(page, "invoice_credit_warning")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#issue-anyway")
     page.wait_for_selector("text=issued.")
@@ -180,4 +141,4 @@ def test_owner_overrides_credit_control_and_sees_it_on_the_timeline(shop_owner, 
     assert "Credit override" in timeline
     assert "Credit limit overridden by" in timeline and "Deposit of 500 received by card" in timeline
     assert page.locator("#credit-warning").count() == 0
-    shot(page, "invoice_credit_override")
+    capture(page, "invoice_credit_override")

@@ -2,46 +2,22 @@
 preview), see both invoices' statuses and the customer's balance change; reverse the payment as
 bounced and see the invoices reopen (the older one overdue again) and the balance come back.
 
-Screenshots go to $SCREENSHOT_DIR (default /tmp/ledgerline-shots), never into the repository.
+Screenshots go to $SCREENSHOT_DIR (default tests/artifacts/pages/, which git ignores).
 """
 
-import os
 import re
-import tempfile
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from ledger_site.tenancy import tenant_context
+from tests.browser.conftest import sign_in
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import issued
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "ledgerline-shots")
-PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page
-        assert errors == [], f"JavaScript errors: {errors}"
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
@@ -57,11 +33,6 @@ def shop(transactional_db):
     return org, owner, customer, old, new
 
 
-def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def balance(page, base, customer):
     page.goto(f"{base}/customers/{customer.pk}/")
     return Decimal(page.get_attribute("[data-panel=ledger-balance] [data-balance]", "data-balance"))
@@ -72,16 +43,11 @@ def status_of(page, invoice_number):
     return row.locator("[data-status]").first.get_attribute("data-status")
 
 
-def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, live_server, browser_page):
+def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, live_server, page, capture):
     org, owner, customer, old, new = shop
-    page = browser_page
     base = f"{live_server.url}/o/{org.slug}"
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*|.*/$"))
+    sign_in(page, owner.email)
     assert balance(page, base, customer) == Decimal("300.00")
 
     # 1. Record 150.00: 80.00 to the overdue invoice, 70.00 to the new one, typed by hand.
@@ -102,7 +68,7 @@ def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, l
     assert row.locator(".alloc-new").inner_text() == "20.00 EUR"
     assert page.locator(f"tr.alloc-row[data-pk='{new.pk}'] .alloc-new").inner_text() == "130.00 EUR"
     assert page.locator(".alloc-remaining").inner_text() == "0.00 EUR"
-    shot(page, "payment-01-manual-preview")
+    capture(page, "payment-01-manual-preview")
     # The server-side Preview agrees, and saves nothing.
     page.click("button[value=preview]:not(.pay-implicit)")
     page.wait_for_load_state()
@@ -110,7 +76,7 @@ def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, l
     page.click("button[value=save]")
     page.wait_for_url(re.compile(r".*/payments/\d+/$"))
     assert "150.00 EUR recorded and applied in full" in page.inner_text(".messages")
-    shot(page, "payment-02-detail")
+    capture(page, "payment-02-detail")
     assert status_of(page, old.number) == "overdue"  # still past due, 20.00 left
     assert status_of(page, new.number) == "partially_paid"
     payment_url = page.url
@@ -120,7 +86,7 @@ def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, l
     assert "applied from payment BANK-4471" in page.content()
     assert balance(page, base, customer) == Decimal("150.00")
     assert page.inner_text("[data-testid=unapplied-credit]") == "0.00 EUR"
-    shot(page, "payment-03-customer")
+    capture(page, "payment-03-customer")
 
     # 3. The bank returns it: reverse with a reason, after a confirmation page.
     page.goto(payment_url)
@@ -128,12 +94,12 @@ def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, l
     page.wait_for_url(re.compile(r".*/reverse/$"))
     assert old.number in page.inner_text("main") and new.number in page.inner_text("main")
     page.fill("input[name=reason]", "Returned by the bank: account closed")
-    shot(page, "payment-04-reverse-confirm")
+    capture(page, "payment-04-reverse-confirm")
     page.click("button.btn-danger")
     page.wait_for_url(payment_url)
     assert "Payment reversed" in page.inner_text(".messages")
     assert page.locator("h1 [data-status=reversed]").count() == 1
-    shot(page, "payment-05-reversed")
+    capture(page, "payment-05-reversed")
 
     # 4. Both invoices are open again (the older one overdue), the balance is back.
     page.goto(f"{base}/invoices/{old.pk}/")

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.management.commands.seed_demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.browser.conftest import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,16 +19,8 @@ def demo(transactional_db):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 - closed with the process
 
 
-def sign_in(page, live_server):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username], input[name=email]", DEMO_EMAIL)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/o/demo/")
-
-
 def test_dashboard_loads_with_charts_for_the_demo_organization(demo, page, live_server, capture):
-    sign_in(page, live_server)
+    sign_in(page, DEMO_EMAIL, DEMO_PASSWORD, landing="**/o/demo/")
     assert page.locator("h1").first.inner_text() == "Demo Co"
     charts = page.locator("svg.chart")
     assert charts.count() == 2
@@ -44,7 +37,7 @@ def test_dashboard_loads_with_charts_for_the_demo_organization(demo, page, live_
 
 
 def test_drill_down_from_the_aging_report_to_an_invoice(demo, page, live_server, capture):
-    sign_in(page, live_server)
+    sign_in(page, DEMO_EMAIL, DEMO_PASSWORD, landing="**/o/demo/")
     page.click("text=Aging report")
     page.wait_for_url("**/reports/aging/**")
     assert page.locator("[data-reconciles=yes]").is_visible()

@@ -21,6 +21,7 @@ from ledger_site.tenancy import tenant_context
 from reminders.late_fees import charge_late_fee
 from reports.credit_control import CreditLimitExceeded, credit_check
 from reports.models import CreditOverride, ReportSettings
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
 
@@ -182,7 +183,7 @@ def test_two_invoices_issued_at_once_cannot_both_pass_against_the_same_balance(m
         customer = CustomerFactory(organization=org, credit_limit=D("1000.00"))
         issued(org, customer, untaxed("500.00"))
         drafts = [draft(org, customer, untaxed("300.00")) for _ in range(2)]  # each fits alone, not both
-    start, passed, outcomes = threading.Barrier(2), threading.Barrier(2), []
+    passed = threading.Barrier(2)
     format_number = services.format_number
 
     def format_number_once_both_passed(*args):
@@ -197,24 +198,16 @@ def test_two_invoices_issued_at_once_cannot_both_pass_against_the_same_balance(m
     # Dated in different years, so that they take numbers from different series: the series row's
     # lock must not be what serializes them.
     today = timezone.localdate()
-    dates = iter([today, today.replace(year=today.year - 1)])
+    dates = [today, today - timedelta(days=366)]  # always another year, 29 February included
 
-    def issue(d, issue_date):
+    def issue(i):
         try:
-            with tenant_context(org, owner):
-                start.wait(timeout=30)
-                issue_invoice(d, actor=owner, issue_date=issue_date)
-                outcomes.append("issued")
+            issue_invoice(drafts[i], actor=owner, issue_date=dates[i])
         except CreditLimitExceeded:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+            return "refused"
+        return "issued"
 
-    threads = [threading.Thread(target=issue, args=(d, next(dates))) for d in drafts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = run_at_once(2, issue, org=org, actor=owner, timeout=60)
     assert sorted(outcomes) == ["issued", "refused"]
     with tenant_context(org, owner):
         assert customer.balances.get().amount == D("800.00")

@@ -1,15 +1,13 @@
 """Numbering and idempotency under concurrency: several threads issue in one organization at once.
 
-Each thread has its own database connection and enters the tenant context itself; rows are
-committed, so these are transactional tests.
+Threads run through tests.concurrency.run_at_once (one connection each, in the organization's
+context); rows are committed, so these are transactional tests.
 """
 
-import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts.ledger_verify import verify_organization
 from accounts.models import JournalEntry
@@ -17,6 +15,7 @@ from invoicing.credit_notes import credit_amount
 from invoicing.models import CreditNote, Invoice, NumberSeries, WriteOff
 from invoicing.services import InvoiceError, issue_invoice, write_off
 from ledger_site.tenancy import tenant_context
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
 
@@ -24,30 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 6
 PER_THREAD = 8
-
-
-def run_threads(n, target):
-    """Start n threads at the same moment; re-raise the first unexpected exception."""
-    barrier, errors, results = threading.Barrier(n), [], [None] * n
-
-    def wrapper(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = target(i)
-        except BaseException as e:  # noqa: BLE001 - handed to the main thread
-            errors.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.fixture
@@ -63,10 +38,9 @@ def test_concurrent_issuing_gives_gapless_unique_numbers(org_and_drafts):
     org, owner, drafts = org_and_drafts
 
     def issue_share(i):
-        with tenant_context(org, owner):
-            return [issue_invoice(d).number for d in drafts[i::THREADS]]
+        return [issue_invoice(d).number for d in drafts[i::THREADS]]
 
-    numbers = [n for share in run_threads(THREADS, issue_share) for n in share]
+    numbers = [n for share in run_at_once(THREADS, issue_share, org=org, actor=owner) for n in share]
     year = date.today().year
     expected = {f"INV-{year}-{n:05d}" for n in range(1, THREADS * PER_THREAD + 1)}
     assert len(numbers) == len(set(numbers)) == THREADS * PER_THREAD
@@ -82,14 +56,13 @@ def test_concurrent_double_issue_of_one_draft_posts_once(org_and_drafts):
     org, owner, drafts = org_and_drafts
     target = drafts[0]
 
-    def try_issue(i):
-        with tenant_context(org, owner):
-            try:
-                return issue_invoice(target).number
-            except InvoiceError:
-                return None
+    def try_issue(_i):
+        try:
+            return issue_invoice(target).number
+        except InvoiceError:
+            return None
 
-    numbers = [n for n in run_threads(THREADS, try_issue) if n]
+    numbers = [n for n in run_at_once(THREADS, try_issue, org=org, actor=owner) if n]
     assert len(numbers) == 1
     with tenant_context(org, owner):
         assert JournalEntry.objects.filter(organization=org).count() == 1
@@ -102,14 +75,12 @@ def test_concurrent_write_offs_and_credit_notes_with_one_key_post_once():
         customer = CustomerFactory(organization=org)
         inv = issued(org, customer)  # 240.00
 
-    def submit(i):
-        with tenant_context(org, owner):
-            wo = write_off(inv, Decimal("40.00"), "double click", idempotency_key="ui:wo:same")
-            note = credit_amount(customer, Decimal("50.00"), "double click", invoice=inv,
-                                 idempotency_key="ui:cn:same")
-            return wo.pk, note.pk
+    def submit(_i):
+        wo = write_off(inv, Decimal("40.00"), "double click", idempotency_key="ui:wo:same")
+        note = credit_amount(customer, Decimal("50.00"), "double click", invoice=inv, idempotency_key="ui:cn:same")
+        return wo.pk, note.pk
 
-    results = run_threads(THREADS, submit)
+    results = run_at_once(THREADS, submit, org=org, actor=owner)
     assert len(set(results)) == 1
     with tenant_context(org, owner):
         assert WriteOff.objects.filter(invoice=inv).count() == 1

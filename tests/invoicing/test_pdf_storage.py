@@ -2,11 +2,10 @@
 and served from storage: no re-render, ETag/304, one query for the document."""
 
 import hashlib
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
@@ -16,6 +15,7 @@ from invoicing.models_documents import StoredDocument
 from invoicing.public import ensure_link, link_path
 from invoicing.services import issue_invoice
 from ledger_site.tenancy import current_org_id, set_db_context, tenant_context
+from tests.concurrency import run_at_once
 from tests.documents_helpers import documents_world
 from tests.invoicing_helpers import draft, issued
 
@@ -224,24 +224,7 @@ def test_two_simultaneous_first_requests_store_one_document_and_render_once(rend
     org, owner = make_billing_org(name="Race Ltd")
     with tenant_context(org, owner):
         invoice = issued(org, make_billing_customer(org), lines=LINES)
-    barrier, results, errors = threading.Barrier(2), [None, None], []
-
-    def first_request(i):
-        try:
-            with tenant_context(org):
-                barrier.wait(timeout=30)
-                results[i] = pdf.stored_invoice_pdf(invoice)
-        except BaseException as e:  # noqa: BLE001 - handed to the main thread
-            errors.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=first_request, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    results = run_at_once(2, lambda _: pdf.stored_invoice_pdf(invoice), org=org, timeout=120)
     assert results[0].pk == results[1].pk and results[0].sha256 == results[1].sha256
     assert len(renders) == 1
     with tenant_context(org):

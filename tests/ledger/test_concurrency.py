@@ -1,16 +1,14 @@
 """Concurrency: many threads post to one organization at once (DESIGN.md invariants 6 and 7).
 
-Each thread has its own database connection (Django connections are per thread), enters the
-tenant context itself and closes its connection at the end. Rows are committed, so these are
-transactional tests.
+Threads run through tests.concurrency.run_at_once (one connection each, in the organization's
+context). Rows are committed, so these are transactional tests.
 """
 
-import threading
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 
 from accounts import ledger
 from accounts.chart import system_accounts
@@ -18,6 +16,7 @@ from accounts.ledger import LedgerError, Line
 from accounts.ledger_verify import verify_organization
 from accounts.models import CustomerBalance, JournalEntry, JournalLine
 from ledger_site.tenancy import tenant_context
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, make_org
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,29 +25,6 @@ THREADS = 8
 # 8 × 500 = 4,000 postings run in about 10-20 s on a 2-core machine (postings to one
 # organization serialize on its ledger head; the test measures correctness, not speed).
 PER_THREAD = 500
-
-
-def run_threads(n, target, *args):
-    """Start n threads running target(i, *args); re-raise the first exception any of them hit."""
-    errors, results = [], [None] * n
-
-    def wrapper(i):
-        try:
-            results[i] = target(i, *args)
-        except BaseException as e:  # noqa: BLE001 - handed to the main thread
-            errors.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    assert not any(t.is_alive() for t in threads), "a posting thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.fixture
@@ -65,22 +41,21 @@ def test_eight_threads_posting_at_once_leave_no_gaps_and_exact_balances(org_with
 
     def poster(i):
         expected = defaultdict(Decimal)
-        with tenant_context(org):
-            for n in range(PER_THREAD):
-                customer = customers[(i + n) % len(customers)]
-                amount = Decimal(n % 97 + 1) + Decimal(i) / 100
-                if n % 3 == 2:  # a receipt
-                    lines = [Line(acc["bank"], amount), Line(acc["ar"], -amount, customer)]
-                    expected[customer.pk] -= amount
-                else:  # a taxed sale, three lines
-                    tax = (amount / 5).quantize(Decimal("0.01"))
-                    lines = [Line(acc["ar"], amount + tax, customer), Line(acc["revenue"], -amount),
-                             Line(acc["tax"], -tax)]
-                    expected[customer.pk] += amount + tax
-                ledger.post(org, lines, effective_date=_today(), idempotency_key=f"t{i}:{n}", memo=f"t{i} #{n}")
+        for n in range(PER_THREAD):
+            customer = customers[(i + n) % len(customers)]
+            amount = Decimal(n % 97 + 1) + Decimal(i) / 100
+            if n % 3 == 2:  # a receipt
+                lines = [Line(acc["bank"], amount), Line(acc["ar"], -amount, customer)]
+                expected[customer.pk] -= amount
+            else:  # a taxed sale, three lines
+                tax = (amount / 5).quantize(Decimal("0.01"))
+                lines = [Line(acc["ar"], amount + tax, customer), Line(acc["revenue"], -amount),
+                         Line(acc["tax"], -tax)]
+                expected[customer.pk] += amount + tax
+            ledger.post(org, lines, effective_date=_today(), idempotency_key=f"t{i}:{n}", memo=f"t{i} #{n}")
         return expected
 
-    results = run_threads(THREADS, poster)
+    results = run_at_once(THREADS, poster, org=org, timeout=600)
     expected = defaultdict(Decimal)
     for partial in results:
         for pk, amount in partial.items():
@@ -105,18 +80,13 @@ def test_eight_threads_posting_at_once_leave_no_gaps_and_exact_balances(org_with
 def test_fifty_posts_with_one_idempotency_key_give_exactly_one_entry(org_with_customers):
     org, customers, acc = org_with_customers
     customer = customers[0]
-    n = 50
-    barrier = threading.Barrier(n, timeout=60)
+    lines = [Line(acc["ar"], Decimal("99.95"), customer), Line(acc["revenue"], Decimal("-99.95"))]
 
     def poster(i):
-        with tenant_context(org):  # opens this thread's connection before the race starts
-            lines = [Line(acc["ar"], Decimal("99.95"), customer), Line(acc["revenue"], Decimal("-99.95"))]
-            barrier.wait()
-            entry = ledger.post(org, lines, effective_date=_today(), idempotency_key="one-key",
-                                memo=f"caller {i}")
-            return entry.pk, entry.seq
+        entry = ledger.post(org, lines, effective_date=_today(), idempotency_key="one-key", memo=f"caller {i}")
+        return entry.pk, entry.seq
 
-    results = run_threads(n, poster)
+    results = run_at_once(50, poster, org=org)
     assert len(set(results)) == 1, "every caller gets the same entry"
     with tenant_context(org):
         assert JournalEntry.objects.filter(organization=org).count() == 1
@@ -133,19 +103,16 @@ def test_two_concurrent_reversals_of_one_entry_write_one_reversal(org_with_custo
         entry = ledger.post(org, [Line(acc["ar"], Decimal("40.00"), customer), Line(acc["revenue"], Decimal("-40"))],
                             effective_date=_today(), idempotency_key="to-reverse")
         entry = JournalEntry.objects.get(pk=entry.pk)
-    barrier = threading.Barrier(2, timeout=60)
 
     def reverser(i):
-        with tenant_context(org):
-            barrier.wait()
-            try:
-                # Different keys: not an idempotent retry but two people pressing "reverse".
-                rev = ledger.reverse(entry, reason=f"clerk {i}", idempotency_key=f"reverse-by-{i}")
-            except (LedgerError, IntegrityError) as e:
-                return ("refused", str(e))
-            return ("posted", rev.pk)
+        try:
+            # Different keys: not an idempotent retry but two people pressing "reverse".
+            rev = ledger.reverse(entry, reason=f"clerk {i}", idempotency_key=f"reverse-by-{i}")
+        except (LedgerError, IntegrityError) as e:
+            return ("refused", str(e))
+        return ("posted", rev.pk)
 
-    outcomes = run_threads(2, reverser)
+    outcomes = run_at_once(2, reverser, org=org)
     assert sorted(kind for kind, _ in outcomes) == ["posted", "refused"], outcomes
     with tenant_context(org):
         assert JournalEntry.objects.filter(organization=org).count() == 2
@@ -162,18 +129,15 @@ def test_two_concurrent_retries_of_one_reversal_return_the_same_entry(org_with_c
         entry = ledger.post(org, [Line(acc["ar"], Decimal("15.00"), customer), Line(acc["revenue"], Decimal("-15"))],
                             effective_date=_today(), idempotency_key="to-reverse")
         entry = JournalEntry.objects.get(pk=entry.pk)
-    barrier = threading.Barrier(2, timeout=60)
 
     def reverser(_i):
-        with tenant_context(org):
-            barrier.wait()
-            try:
-                return ("posted", ledger.reverse(entry, reason="double click").pk)
-            except LedgerError as e:
-                # The loser may also see the winner's committed reversal before posting.
-                return ("refused", str(e))
+        try:
+            return ("posted", ledger.reverse(entry, reason="double click").pk)
+        except LedgerError as e:
+            # The loser may also see the winner's committed reversal before posting.
+            return ("refused", str(e))
 
-    outcomes = run_threads(2, reverser)
+    outcomes = run_at_once(2, reverser, org=org)
     posted = {pk for kind, pk in outcomes if kind == "posted"}
     assert len(posted) == 1, outcomes
     assert all("already been reversed" in msg for kind, msg in outcomes if kind == "refused")

@@ -1,17 +1,15 @@
 """Concurrency: payments allocated to the same invoice at the same moment never over-pay it; the
 same idempotency key recorded twice at once records once; a double-clicked reversal reverses once.
 
-Threads each have their own database connection, enter the tenant context themselves and close
-their connection at the end; rows are committed, so these are transactional tests.
+Threads run through tests.concurrency.run_at_once (one connection each, in the organization's
+context); rows are committed, so these are transactional tests.
 """
 
-import threading
 import uuid
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from accounts import ledger
 from accounts.chart import system_accounts
@@ -22,35 +20,13 @@ from ledger_site.tenancy import tenant_context
 from payments.allocation import apply
 from payments.models import Allocation, Payment
 from payments.services import record_payment, reverse_payment
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import issued
 from tests.payments.helpers import check_invariants
 
 pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
-
-
-def run_threads(n, target):
-    errors, results = [], [None] * n
-    barrier = threading.Barrier(n, timeout=60)
-
-    def wrapper(i):
-        try:
-            results[i] = target(i, barrier)
-        except BaseException as e:  # noqa: BLE001 - handed to the main thread
-            errors.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 @pytest.fixture
@@ -74,15 +50,13 @@ def test_two_payments_applied_to_one_invoice_at_once_never_overpay_it(shop):
         invoice = issued(org, customer, [("Work", "1", "100.00", None)])
         payments = [_pay(org, customer, bank, "70.00") for _ in range(2)]
 
-    def applier(i, barrier):
-        with tenant_context(org):
-            barrier.wait()
-            try:
-                return ("applied", apply(invoice, payments[i], D("70.00")).pk)
-            except LedgerError as e:
-                return ("refused", str(e))
+    def applier(i):
+        try:
+            return ("applied", apply(invoice, payments[i], D("70.00")).pk)
+        except LedgerError as e:
+            return ("refused", str(e))
 
-    outcomes = run_threads(2, applier)
+    outcomes = run_at_once(2, applier, org=org)
     assert sorted(kind for kind, _ in outcomes) == ["applied", "refused"], outcomes
     assert "more than" in next(msg for kind, msg in outcomes if kind == "refused")
     with tenant_context(org):
@@ -98,12 +72,7 @@ def test_many_auto_allocated_payments_at_once_pay_exactly_what_is_due(shop):
     with tenant_context(org, owner):
         invoices = [issued(org, customer, [("Work", "1", "100.00", None)]) for _ in range(3)]
 
-    def payer(i, barrier):
-        with tenant_context(org):
-            barrier.wait()
-            return _pay(org, customer, bank, "40.00", allocation="auto").pk
-
-    run_threads(8, payer)
+    run_at_once(8, lambda _: _pay(org, customer, bank, "40.00", allocation="auto"), org=org)
     with tenant_context(org):
         assert all(Invoice.objects.get(pk=i.pk).amount_due == 0 for i in invoices)
         assert sum(p.amount_allocated for p in Payment.objects.filter(organization=org)) == D("300.00")
@@ -118,12 +87,7 @@ def test_the_same_idempotency_key_at_once_records_one_payment(shop):
         invoice = issued(org, customer, [("Work", "1", "100.00", None)])
     key = uuid.uuid4().hex
 
-    def payer(i, barrier):
-        with tenant_context(org):
-            barrier.wait()
-            return _pay(org, customer, bank, "60.00", key=key, allocation="auto").pk
-
-    results = run_threads(6, payer)
+    results = run_at_once(6, lambda _: _pay(org, customer, bank, "60.00", key=key, allocation="auto").pk, org=org)
     assert len(set(results)) == 1, results
     with tenant_context(org):
         assert Payment.objects.filter(organization=org).count() == 1
@@ -140,16 +104,14 @@ def test_a_double_clicked_reversal_reverses_once(shop):
         payment = _pay(org, customer, bank, "100.00", allocation="auto")
     key = uuid.uuid4().hex
 
-    def reverser(i, barrier):
-        with tenant_context(org):
-            barrier.wait()
-            try:
-                reverse_payment(payment, reason=f"clerk {i}", idempotency_key=key if i < 2 else uuid.uuid4().hex)
-            except LedgerError as e:
-                return ("refused", str(e))
-            return ("reversed", None)
+    def reverser(i):
+        try:
+            reverse_payment(payment, reason=f"clerk {i}", idempotency_key=key if i < 2 else uuid.uuid4().hex)
+        except LedgerError as e:
+            return ("refused", str(e))
+        return ("reversed", None)
 
-    outcomes = run_threads(3, reverser)
+    outcomes = run_at_once(3, reverser, org=org)
     assert sorted(kind for kind, _ in outcomes) == ["refused", "refused", "reversed"], outcomes
     with tenant_context(org):
         assert JournalEntry.objects.filter(reverses_id=payment.entry_id).count() == 1

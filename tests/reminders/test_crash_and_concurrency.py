@@ -1,19 +1,18 @@
 """Two scanners and two senders at once, a mail server that fails, a worker killed mid-way."""
 
 import smtplib
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
-from django.db import connection
 
 from ledger_site.tenancy import tenant_context
 from reminders import outbox
 from reminders.models import OutboxStatus, ReminderMessage
 from reminders.outbox import BACKOFF, LEASE, MAX_ATTEMPTS, claim, deliver
 from reminders.scheduler import scan
+from tests.concurrency import run_at_once
 from tests.reminders.helpers import TODAY, at, invoice_due, org_with_customer
 
 NO_QUEUE = lambda *args: None  # noqa: E731 - tests deliver by hand
@@ -31,39 +30,18 @@ def _rows(org, **filters):
         return list(ReminderMessage.objects.filter(**filters).order_by("pk"))
 
 
-def _in_threads(n, target):
-    errors, barrier = [], threading.Barrier(n)
-
-    def body():
-        try:
-            barrier.wait()
-            target()
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_scans_and_two_senders_running_at_once_send_nothing_twice():
     org, _, customer = org_with_customer()
     due = TODAY + timedelta(days=3)
     invoices = [invoice_due(org, customer, due) for _ in range(40)]
     now = at(due + timedelta(days=7))
-    results = []
-    _in_threads(4, lambda: results.append(scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)))
+    results = run_at_once(4, lambda _: scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE))
     assert sum(r.queued for r in results) == 40, "each invoice's step written by exactly one scanner"
     rows = _rows(org, status=OutboxStatus.PENDING)
     assert sorted(r.invoice_id for r in rows) == sorted(i.pk for i in invoices)
     assert {r.offset_days for r in rows} == {7}
-    _in_threads(3, lambda: deliver(org.pk, now=now))
+    run_at_once(3, lambda _: deliver(org.pk, now=now))
     assert len(mail.outbox) == 40
     assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 40
     assert {m.to[0] for m in mail.outbox} == {customer.email_list[0]}
