@@ -20,4 +20,5 @@ urlpatterns = [
 public_urlpatterns = [
     path("<str:token>/", views.public_invoice, name="public_invoice"),
     path("<str:token>/pdf", views.public_invoice_pdf, name="public_invoice_pdf"),
+    path("<str:token>/seen", views.public_invoice_seen, name="public_invoice_seen"),
 ]

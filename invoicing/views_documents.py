@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.ledger import LedgerError
@@ -280,8 +281,8 @@ def public_invoice(request, token):
         link = public.find_link(org_id, link_id, nonce)
         if link is None:
             raise Http404
-        if not _is_member(request, org_id):
-            public.record_view(link)
+        # Not a view yet: mail scanners fetch every link. The page's script reports one
+        # (public_invoice_seen) once a person has it on screen; a PDF download is one too.
         from invoicing.pdf import document_context
 
         invoice = link.invoice
@@ -290,6 +291,21 @@ def public_invoice(request, token):
                     "is_overdue": invoice.is_overdue})
         response = render(request, "public/invoice.html", ctx)
     return _public_headers(response)
+
+
+@csrf_exempt  # the customer has no session; the unguessable token in the URL is the credential
+@transaction.non_atomic_requests  # the view count: its own transaction
+@require_POST
+def public_invoice_seen(request, token):
+    """The public page's script: the invoice has been on a person's screen for a moment."""
+    org_id, link_id, nonce = _public_link_or_404(token)
+    with tenant_context(org_id):
+        link = public.find_link(org_id, link_id, nonce)
+        if link is None:
+            raise Http404
+        if not _is_member(request, org_id):
+            public.record_view(link)
+    return _public_headers(HttpResponse(status=204))
 
 
 @transaction.non_atomic_requests  # writes: the view count (its own transaction) and a first render

@@ -125,7 +125,9 @@ def test_download_send_open_the_link_and_see_viewed(invoice_world, smtp, live_se
     body = message.get_body(preferencelist=("plain",)).get_content()
     assert link in body
     customer_page = new_page()
-    customer_page.goto(link)
+    # The page reports the view itself after a moment on screen (a scanner's GET does not count).
+    with customer_page.expect_response(lambda r: r.url.endswith("/seen") and r.status == 204):
+        customer_page.goto(link)
     assert invoice.number in customer_page.inner_text("h1")
     assert customer_page.inner_text("#public-amount-due") == "1,699.80 EUR"  # (1,187.50 + 49.00 + 180.00) × 1.2
     assert "Consulting — March" in customer_page.inner_text(".public-lines")

@@ -51,14 +51,29 @@ def test_the_first_view_is_recorded_as_viewed_once(world, client):
     invoice = issued(world.org, world.customer, lines=LINES)
     link = link_for(world, invoice)
     url = public.link_path(link)
+    # A mail scanner fetches the link: no script runs, nothing is recorded.
     for _ in range(3):
         assert client.get(url).status_code == 200
+    with world.ctx():
+        link.refresh_from_db()
+        assert link.view_count == 0 and not InvoiceEvent.objects.filter(invoice=invoice, kind="viewed").exists()
+    # The page's script once the customer has it on screen, twice; then a PDF download.
+    assert client.post(url + "seen").status_code == 204
+    assert client.post(url + "seen").status_code == 204
     assert client.get(url + "pdf").status_code == 200
     with world.ctx():
         events = list(InvoiceEvent.objects.filter(invoice=invoice, kind="viewed"))
         link.refresh_from_db()
     assert len(events) == 1 and events[0].actor is None
-    assert link.view_count == 4 and link.first_viewed_at is not None and link.last_viewed_at >= link.first_viewed_at
+    assert link.view_count == 3 and link.first_viewed_at is not None and link.last_viewed_at >= link.first_viewed_at
+
+
+def test_the_page_asks_its_script_to_report_the_view(world, client):
+    invoice = issued(world.org, world.customer, lines=LINES)
+    url = public.link_path(link_for(world, invoice))
+    page = client.get(url).content.decode()
+    assert f'data-seen-url="{url}seen"' in page and "js/public_seen.js" in page
+    assert client.get(url + "seen").status_code == 405  # a GET (a scanner following links) changes nothing
 
 
 def test_a_member_previewing_the_link_is_not_the_customer_viewing_it(world, client):
@@ -66,6 +81,8 @@ def test_a_member_previewing_the_link_is_not_the_customer_viewing_it(world, clie
     url = public.link_path(link_for(world, invoice))
     client.force_login(world.viewer)
     assert client.get(url).status_code == 200
+    assert client.post(url + "seen").status_code == 204
+    assert client.get(url + "pdf").status_code == 200
     with world.ctx():
         assert not InvoiceEvent.objects.filter(invoice=invoice, kind="viewed").exists()
 
@@ -81,6 +98,7 @@ def test_a_tampered_token_is_404_before_any_query(world, client, django_assert_n
                 f"{org_id}.{link_id}.{nonce}x:{signature}", value, "nonsense", token + "x"]:
         assert client.get(f"/p/{bad}/").status_code == 404, bad
         assert client.get(f"/p/{bad}/pdf").status_code == 404, bad
+        assert client.post(f"/p/{bad}/seen").status_code == 404, bad
     with django_assert_num_queries(0):
         assert public.parse_token(f"{value}:{flipped}") is None
     with world.ctx():
@@ -101,6 +119,7 @@ def test_a_revoked_link_is_404_and_a_new_link_is_a_new_url(world, client):
     client.logout()
     assert client.get(old_url).status_code == 404
     assert client.get(old_url + "pdf").status_code == 404
+    assert client.post(old_url + "seen").status_code == 404
     client.force_login(world.finance)
     assert client.post(world.url("invoice_link_create", pk=invoice.pk)).status_code == 302
     with world.ctx():
