@@ -209,6 +209,6 @@ def customer_field(org, *, select_widget=forms.Select, **kwargs):
     if uses_picker(org):
         return CustomerPickerField(org=org, lookup_url=reverse("customer_lookup", kwargs={"org_slug": org.slug}),
                                    **kwargs)
-    return CustomerChoiceField(queryset=active_customers(org), widget=select_widget,
+    return CustomerChoiceField(queryset=active_customers(org).order_by("name", "pk"), widget=select_widget,
                                empty_label=_("Choose a customer…"),
                                error_messages={"invalid_choice": _("Choose one of your active customers.")}, **kwargs)

@@ -101,3 +101,51 @@ def test_pick_a_customer_by_typing_then_save_the_draft(big_shop, page, capture):
     assert chosen.input_value() == str(juniper.pk)
     expect(page.locator("#currency-display")).to_have_text("GBP")
     expect(page.locator("#t-total")).to_have_text("205.20 GBP")
+
+
+@pytest.fixture
+def payments_shop(transactional_db, settings):
+    """Above a lowered threshold: three customers, two open invoices for Maple Joinery."""
+    from tests.factories import CustomerFactory
+    from tests.invoicing_helpers import issued
+
+    settings.CUSTOMER_SELECT_MAX = 2
+    org, owner = make_org(name="Joinery Supplies", slug="joinery")
+    with tenant_context(org, owner):
+        maple = CustomerFactory(organization=org, name="Maple Joinery", code="MAPLE", currency="GBP")
+        CustomerFactory(organization=org, name="Oak Joinery", code="OAK")
+        CustomerFactory(organization=org, name="Birch Bakery", code="BIRCH")
+        invoices = [issued(org, maple, [("Cabinets", "1", amount, None)]) for amount in ("100.00", "60.00")]
+    return org, owner, invoices
+
+
+def test_pick_the_customer_of_a_payment_by_typing(payments_shop, page, capture):
+    org, owner, invoices = payments_shop
+    page.goto("/login/")
+    page.fill("input[name=email]", owner.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/o/.*"))
+
+    page.goto(f"/o/{org.slug}/payments/new/")
+    assert page.locator("select[name=customer]").count() == 0
+    text = page.locator("input[name=customer_text]")
+    text.press_sequentially("join")
+    options = page.locator("#id_customer-list [role=option]")
+    expect(options).to_have_count(2)
+    text.press("Escape")  # closes the list; nothing is chosen, nothing is submitted
+    expect(page.locator("#id_customer-list")).to_be_hidden()
+    assert page.locator("tr.alloc-row").count() == 0
+    text.press("ArrowDown")  # opens it again
+    expect(options).to_have_count(2)
+    options.filter(has_text="Maple Joinery").click()
+    # Choosing reloads the allocation screen (a Preview) with the customer's open invoices.
+    expect(page.locator("tr.alloc-row")).to_have_count(2)
+    expect(text).to_have_value("Maple Joinery (MAPLE)")
+    assert page.input_value("input[name=currency]") == "GBP"
+    page.fill("input[name=amount]", "130")
+    assert page.input_value(f"#alloc-{invoices[0].pk}") == "100.00"
+    capture(page, "customer-picker-payment")
+    page.click("button[value=save]")
+    page.wait_for_url(re.compile(r".*/payments/\d+/$"))
+    assert "130.00 GBP recorded" in page.inner_text(".messages")
