@@ -26,6 +26,8 @@
     let items = [], active = -1, timer = null, controller = null;
 
     function choose(item) {
+      window.clearTimeout(timer); // a lookup still pending for the typed text is moot now
+      if (controller) controller.abort();
       hidden.value = item ? String(item.id) : "";
       Object.keys(hidden.dataset).forEach(function (key) { delete hidden.dataset[key]; });
       if (item) {
@@ -105,7 +107,7 @@
     input.addEventListener("keydown", function (event) {
       const open = !list.hidden && items.length > 0;
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-        if (!open) { lookup(); return; }
+        if (!open) { if (!hidden.value) lookup(); return; }
         event.preventDefault();
         const step = event.key === "ArrowDown" ? 1 : -1;
         highlight((active + step + items.length) % items.length);
