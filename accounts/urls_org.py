@@ -7,6 +7,7 @@ urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/new/", customers.customer_create, name="customer_create"),
+    path("customers/lookup/", customers.customer_lookup, name="customer_lookup"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
     path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
     path("customers/<int:pk>/archive/", customers.customer_archive, name="customer_archive"),

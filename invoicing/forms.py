@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.customer_picker import customer_field, live_data
 from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
 from accounts.models import Customer
 from accounts.money import MAX_ABS, MoneyError, check_exact, format_money, minor_units
@@ -62,15 +63,14 @@ class IdempotencyKeyField(forms.RegexField):
 # --- The draft editor -------------------------------------------------------------------
 
 class CustomerSelect(forms.Select):
-    """Each option carries the customer's currency and terms for the live editor."""
+    """Each option carries the customer's currency and terms for the live editor (the picker of a
+    large organization puts the same attributes on its hidden input)."""
 
     def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         customer = getattr(value, "instance", None)
         if customer is not None:
-            option["attrs"].update({"data-currency": customer.currency,
-                                    "data-minor-units": str(minor_units(customer.currency)),
-                                    "data-terms": str(customer.payment_terms_days)})
+            option["attrs"].update({f"data-{k}": v for k, v in live_data(customer).items()})
         return option
 
 
@@ -99,9 +99,6 @@ class LineTaxField(forms.ChoiceField):
 
 
 class InvoiceForm(forms.ModelForm):
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), label=_("Customer"), widget=CustomerSelect,
-                                      empty_label=_("Choose a customer…"),
-                                      error_messages={"invalid_choice": _("Choose one of your active customers.")})
     due_date = forms.DateField(label=_("Due date"), required=False, widget=DATE_WIDGET,
                                help_text=_("Leave empty to use the customer's payment terms."))
     discount_percent = forms.DecimalField(label=_("Invoice discount (%)"), required=False,
@@ -116,7 +113,7 @@ class InvoiceForm(forms.ModelForm):
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
         self.org = org
-        self.fields["customer"].queryset = Customer.objects.filter(organization=org, archived_at__isnull=True)
+        self.fields["customer"] = customer_field(org, label=_("Customer"), select_widget=CustomerSelect)
         self.fields["issue_date"].input_formats = ["%Y-%m-%d"]
         self.fields["due_date"].input_formats = ["%Y-%m-%d"]
 

@@ -92,6 +92,10 @@ INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
 # Payments: how many days after today a payment's "date received" may lie (a post-dated cheque,
 # a time-zone edge); a later date is refused as a typo. 0 = nothing after today.
 PAYMENT_FUTURE_DAYS = env.int("PAYMENT_FUTURE_DAYS", default=3)
+# Customer fields (invoice editor, payment form): an organization with at most this many active
+# customers gets a plain <select>; above it, a type-ahead field (accounts/customer_picker.py),
+# because a select of thousands of customers is megabytes of page and unusable.
+CUSTOMER_SELECT_MAX = env.int("CUSTOMER_SELECT_MAX", default=200)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]

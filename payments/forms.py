@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.customer_picker import customer_field
 from accounts.models import Customer
 from accounts.money import MoneyError, check_exact, format_money
 from payments.models import PaymentMethod
@@ -60,8 +61,7 @@ class AllocationModeForm(forms.Form):
 
 
 class PaymentForm(DateNotFutureMixin, AllocationModeForm):
-    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none(),
-                                      empty_label=_("Choose a customer…"))
+    customer = forms.ModelChoiceField(label=_("Customer"), queryset=Customer.objects.none())  # set per organization
     amount = _money_field(_("Amount"))
     currency = forms.CharField(label=_("Currency"), max_length=3, min_length=3,
                                widget=forms.TextInput(attrs={"size": 4, "autocomplete": "off",
@@ -80,15 +80,17 @@ class PaymentForm(DateNotFutureMixin, AllocationModeForm):
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
         self.org = org
-        self.fields["customer"].queryset = (Customer.objects.filter(organization=org, archived_at__isnull=True)
-                                            .only("pk", "name", "code", "currency", "organization_id")
-                                            .order_by("name", "pk"))
+        self.fields["customer"] = customer_field(org, label=_("Customer"))
         # Three accounts, read once: the choices and the view's default come from this list.
         self.accounts = list(deposit_accounts(org))
         self.fields["deposit_account"].queryset = deposit_accounts(org)
         self.fields["deposit_account"].choices = [(a.pk, a.name) for a in self.accounts]
         self.fields["received_date"].help_text = _("At most %(n)s day(s) ahead of today.") % {
             "n": (future_limit() - timezone.localdate()).days}
+
+    def chosen_customer(self):
+        """The customer the submitted field names, before (and whether or not) the form validates."""
+        return self.fields["customer"].customer_for(self["customer"].data)
 
     def clean_amount(self):
         amount = self.cleaned_data["amount"]

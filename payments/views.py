@@ -207,12 +207,12 @@ def payment_create(request):
     if request.method == "POST":
         data = request.POST.copy()
         action = data.get("action", "save")
-        customer = _chosen_customer(org, data.get("customer"))
+        form = PaymentForm(data, org=org)
+        customer = form.chosen_customer()
         adjusted = False
         if action == "preview" and customer and data.get("currency", "").upper() != customer.currency:
-            data["currency"] = customer.currency  # the preview follows the chosen customer
+            data["currency"] = customer.currency  # the preview follows the chosen customer (form.data is data)
             adjusted = True
-        form = PaymentForm(data, org=org)
         valid = form.is_valid()
         if adjusted:
             messages.info(request, _("Currency set to %(cur)s, the currency %(name)s pays in.")

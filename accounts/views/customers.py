@@ -5,12 +5,15 @@ import re
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.customer_activity import has_financial_activity
+from accounts.customer_picker import live_data, suggest
 from accounts.forms import CUSTOMER_LANGUAGES, CustomerForm
 from accounts.models import Customer, Role
 from accounts.permissions import org_view
@@ -47,6 +50,17 @@ def customer_list(request):
         "page": page, "q": q, "status": status, "tag": tag, "sort": sort,
         "total_count": customer_queryset(request).count(),
     })
+
+
+@require_GET
+@never_cache
+@org_view(Role.VIEWER)
+def customer_lookup(request):
+    """The customer picker's suggestions: up to 20 active customers of this organization whose
+    code starts with, or whose name contains, ?q= (static/js/customer_picker.js)."""
+    results = [{"id": c.pk, "label": str(c), "name": c.name, "code": c.code, "data": live_data(c)}
+               for c in suggest(request.org, request.GET.get("q", ""))]
+    return JsonResponse({"results": results})
 
 
 @org_view(Role.FINANCE)

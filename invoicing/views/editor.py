@@ -128,7 +128,7 @@ def _plain(value) -> str:
 
 def _unbound_copy(request, form, formset, rates, org, invoice):
     """Re-render what was typed, plus one blank row, without validating (the no-JS "Add line")."""
-    header = {name: request.POST.get(name, "") for name in form.fields}
+    header = {name: form[name].data for name in form.fields}  # the customer picker reads two inputs
     rows = []
     for f in formset.forms:
         if f.data.get(f.add_prefix("DELETE")):
@@ -163,11 +163,12 @@ def _render(request, invoice, form, formset, preview, rates):
 
 
 def _currency(form, invoice):
-    customer_id = form.data.get("customer") if form.is_bound else form.initial.get("customer")
-    if customer_id and str(customer_id).isdigit():
-        customer = form.fields["customer"].queryset.filter(pk=customer_id).first()
-        if customer is not None:
-            return customer.currency
+    if form.is_bound:
+        customer = form.cleaned_data.get("customer") if hasattr(form, "cleaned_data") else None
+    else:
+        customer = form.fields["customer"].customer_for(form.initial.get("customer"))
+    if customer is not None:
+        return customer.currency
     if invoice is not None:
         return invoice.currency
     return None

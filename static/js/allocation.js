@@ -7,9 +7,12 @@
   const table = form && form.querySelector(".alloc-table");
   if (!form) return;
 
-  const customer = form.querySelector("select[name=customer]");
+  // A <select>, or the hidden input of the customer picker (customer_picker.js), which also
+  // changes (to empty) while a new name is typed: only a chosen customer reloads the screen.
+  const customer = form.querySelector("[name=customer]");
   if (customer) {
     customer.addEventListener("change", () => {
+      if (customer.tagName !== "SELECT" && !customer.value) return;
       const action = document.createElement("input");
       action.type = "hidden"; action.name = "action"; action.value = "preview";
       form.appendChild(action);

@@ -62,7 +62,7 @@
   const template = document.getElementById("line-template");
   const total = form.querySelector("input[name$='-TOTAL_FORMS']");
   const maxLines = parseInt(form.dataset.maxLines || "500", 10);
-  const customer = form.querySelector("select[name='customer']");
+  const customer = form.querySelector("[name='customer']"); // a <select>, or the picker's hidden input
   const issueDate = form.querySelector("input[name='issue_date']");
   const dueDate = form.querySelector("input[name='due_date']");
   const invoiceDiscount = form.querySelector("input[name='discount_percent']");
@@ -80,8 +80,12 @@
   function field(row, name) { return row.querySelector("[name$='-" + name + "']"); }
   function isRemoved(row) { const d = field(row, "DELETE"); return d && d.checked; }
 
+  // The chosen customer's element carries data-currency, data-minor-units and data-terms: the
+  // selected <option>, or the hidden input that customer_picker.js fills for large organizations.
   function selectedCustomer() {
-    return customer && customer.selectedOptions.length ? customer.selectedOptions[0] : null;
+    if (!customer) return null;
+    if (customer.tagName === "SELECT") return customer.selectedOptions.length ? customer.selectedOptions[0] : null;
+    return customer.value ? customer : null;
   }
 
   function recalc() {
