@@ -53,6 +53,17 @@ def drop_database(url: str, name: str, create: bool = False) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def owner_sql(bench_url: str, *statements: str):
+    """Run statements as the database's owner, outside any transaction (ANALYZE, CHECKPOINT);
+    the last one's rows, if it returns any."""
+    import psycopg
+
+    with psycopg.connect(bench_url, autocommit=True) as conn:
+        for statement in statements:
+            cursor = conn.execute(statement)
+        return cursor.fetchall() if statements and cursor.description else None
+
+
 def server_version(url: str) -> str:
     import psycopg
 

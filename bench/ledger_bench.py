@@ -45,7 +45,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, django_setup, drop_database, fresh_database, log, owner_url, with_db  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    django_setup,
+    drop_database,
+    fresh_database,
+    log,
+    owner_sql,
+    owner_url,
+    with_db,
+)
 
 DB_NAME = "ledgerline_bench"
 
@@ -73,14 +82,6 @@ def libpq_env(url: str) -> dict:
     if p.password:
         env["PGPASSWORD"] = unquote(p.password)
     return env
-
-
-def owner_sql(bench_url: str, *statements: str) -> None:
-    import psycopg
-
-    with psycopg.connect(bench_url, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
 
 
 # --- the workload ---------------------------------------------------------------------------

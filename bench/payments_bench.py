@@ -42,20 +42,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, django_setup, fresh_database, owner_url, with_db  # noqa: E402
+from bench.common import RESULTS, django_setup, fresh_database, owner_sql, owner_url, with_db  # noqa: E402
 
 DB_NAME = "ledgerline_paybench"
 FULL = {"invoices": 1600, "payments": 300, "others": 200, "requests": 30}
 QUICK = {"invoices": 1000, "payments": 60, "others": 20, "requests": 10}
 SEED = 5
-
-
-def owner_sql(bench_url: str, statement: str):
-    import psycopg
-
-    with psycopg.connect(bench_url, autocommit=True) as conn:
-        cur = conn.execute(statement)
-        return cur.fetchall() if cur.description else None
 
 
 def server_facts(bench_url: str) -> dict:
