@@ -16,10 +16,13 @@ and lines in id order, chunk by chunk (two index range scans per chunk, no join,
 through one psycopg pipeline that asks for the next chunk before Python works on the current
 one, so the server reads while Python checks. Python recomputes each hash, compares each line's
 date with its entry's, and sums the lines per entry and customer and compares them with the
-maintained balances (read once); the account day totals are summed by the server meanwhile, in
-the same pipeline. Each amount arrives twice, as the column's text (what the hash covers:
-numeric(18, 3) prints exactly as the canonical form's Decimal) and as an integer count of
-thousandths (what is summed): no Decimal is built or printed per line.
+maintained balances (read once); the account day totals are summed by the server meanwhile: on a
+second connection that shares this transaction's snapshot, so on another server process (and
+core) instead of between two chunks of the stream, when verify started the transaction itself
+(an imported snapshot would not see a caller's uncommitted rows); else in the same pipeline.
+Each amount arrives twice, as the column's text (what the hash covers: numeric(18, 3) prints
+exactly as the canonical form's Decimal) and as an integer count of thousandths (what is
+summed): no Decimal is built or printed per line.
 Entries are posted in id order, so the chain's order is checked on the way too; only if the ids
 are not in sequence order (data loaded some other way) does one SQL window query over the
 (organization, seq) index check the order instead. An entry whose hash does not match is
@@ -31,11 +34,14 @@ Problems are reported in sequence order; `first_bad_seq` names the first broken 
 
 import hashlib
 from collections import defaultdict
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from json.encoder import encode_basestring as _json_str
 
+import psycopg
 from django.db import connection, transaction
+from psycopg import sql
 
 from accounts.chart import GENESIS_HASH
 from accounts.ledger_chain import chain_hash
@@ -125,7 +131,7 @@ def verify_organization(org) -> VerifyResult:
     ar_ids = list(Account.objects.filter(organization=org, system_key="ar").values_list("pk", flat=True))
     fresh_transaction = not connection.in_atomic_block
     connection.ensure_connection()
-    with transaction.atomic(), connection.wrap_database_errors:
+    with transaction.atomic(), connection.wrap_database_errors, ExitStack() as stack:
         pg = connection.connection
         with pg.cursor() as c:
             if fresh_transaction:
@@ -133,25 +139,49 @@ def verify_organization(org) -> VerifyResult:
                 c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             # The aggregates are cheap to run and not worth compiling: no JIT for this transaction.
             jit = c.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)").fetchone()[0]
+            side = stack.enter_context(_side_connection(c, org.pk)) if fresh_transaction else pg
         try:
-            _verify(pg, org.pk, ar_ids, result)
+            with side.pipeline() if side is not pg else nullcontext():
+                _verify(pg, side, org.pk, ar_ids, result)
         finally:
             with pg.cursor() as c:
                 c.execute("SELECT set_config('jit', %s, true)", [jit])
     return result
 
 
-def _verify(pg, org_id, ar_ids, result):
+@contextmanager
+def _side_connection(cursor, org_id):
+    """A second connection in the snapshot of `cursor`'s (REPEATABLE READ) transaction, acting
+    for the same organization: what it sums is exactly what this transaction sees."""
+    snapshot = cursor.execute("SELECT pg_export_snapshot()").fetchone()[0]
+    params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
+    with psycopg.connect(**params, autocommit=True) as side:
+        side.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        side.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        side.execute("SELECT set_config('app.organization_id', %s, true), set_config('jit', 'off', true)",
+                     [str(org_id)])
+        try:
+            yield side
+        finally:
+            side.execute("ROLLBACK")  # it only read
+
+
+def _verify(pg, side, org_id, ar_ids, result):
+    """`side`: the connection (in this snapshot, in pipeline mode) that sums the day totals."""
     entry_problems = []  # (seq, message)
     with pg.pipeline():
-        head, balances, days, ar = pg.cursor(), pg.cursor(), pg.cursor(), pg.cursor()
+        head, balances, days, ar = pg.cursor(), pg.cursor(), side.cursor(), side.cursor()
+        if side is not pg:
+            days.execute(_DAY_SUMS_SQL, [org_id, org_id])
+            ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
         head.execute(_HEAD_SQL, [org_id, org_id])
         balances.execute(_CUSTOMER_BALANCES_SQL, [org_id])
         stream = _Stream(pg, org_id)
         stream.request(0)
-        # Server-side sums, computed while Python walks the first chunk.
-        days.execute(_DAY_SUMS_SQL, [org_id, org_id])
-        ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
+        if side is pg:
+            # Server-side sums, computed while Python walks the first chunk.
+            days.execute(_DAY_SUMS_SQL, [org_id, org_id])
+            ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
         head_seq, head_hash, last_seq, last_hash = head.fetchone()
         stored_balances = {(c, cur): amount for c, cur, amount in balances.fetchall()}
         walk = _Walk(org_id, frozenset(ar_ids), result, entry_problems)

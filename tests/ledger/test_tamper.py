@@ -157,6 +157,35 @@ def test_changed_account_day_total_is_reported(ledger_of_six, owner_sql):
     assert "day total differs from its journal lines" in err
 
 
+@pytest.mark.parametrize("in_callers_transaction", [False, True], ids=["own snapshot", "caller's transaction"])
+def test_day_totals_are_summed_in_the_snapshot_of_the_check(ledger_of_six, owner_sql, in_callers_transaction):
+    """On its own, verify sums the day totals on a second connection that imported its snapshot;
+    inside a caller's transaction, in that transaction (which an imported snapshot would not
+    see into). Both find the tampered total, and a posting the check cannot see is not half-seen."""
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.ledger_verify import verify_organization
+
+    org, (a, _), _ = ledger_of_six
+    owner_sql.execute("UPDATE accounts_accountdaytotal SET amount = amount + 1 WHERE id = "
+                      "(SELECT min(id) FROM accounts_accountdaytotal WHERE organization_id = %s)", [org.pk])
+    with tenant_context(org), (transaction.atomic() if in_callers_transaction else contextmanager(lambda: (yield))()):
+        if in_callers_transaction:
+            sale(org, a, "5.00")  # uncommitted: the caller's own posting, seen by the whole check
+        result = verify_organization(org)
+        if in_callers_transaction:
+            transaction.set_rollback(True)
+    # The tampered row is AR's day total: AR control then disagrees with the customers too, by 1.
+    ar_control = "288.330" if in_callers_transaction else "283.330"  # + the uncommitted 5.00, seen
+    assert [re.sub(r"account \d+", "account", p) for p in result.problems] == [
+        f"account on {timezone.localdate().isoformat()}: day total differs from its journal lines",
+        f"AR control {ar_control} EUR differs from the sum of customer balances {Decimal(ar_control) - 1}"]
+    assert result.entries == (7 if in_callers_transaction else 6)
+
+
 def _subprocess_env() -> dict:
     """Point a child `manage.py` at the test database (as its owner, like DATABASE_URL does)."""
     s = connection.settings_dict
