@@ -5,6 +5,7 @@ link create (finance, POST), link revoke (finance, confirmation then POST), logo
 Public pages (/p/<token>/, no login): see invoicing.public for how the token sets the tenant.
 """
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from django import forms
@@ -267,20 +268,24 @@ def _is_member(request, org_id) -> bool:
                                                                         organization_id=org_id).exists()
 
 
-def _public_link_or_404(token: str):
+@contextmanager
+def _public_link(token: str, annotate=None):
+    """The live link a token names, in its organization's tenant context for the block; 404 for
+    a tampered or malformed token (before any query), a revoked link or a draft."""
     parsed = public.parse_token(token)
     if parsed is None:
-        raise Http404  # tampered or malformed: refused before any query
-    return parsed
+        raise Http404
+    org_id, link_id, nonce = parsed
+    with tenant_context(org_id):
+        link = public.find_link(org_id, link_id, nonce, annotate=annotate)
+        if link is None:
+            raise Http404
+        yield link
 
 
 @require_GET
 def public_invoice(request, token):
-    org_id, link_id, nonce = _public_link_or_404(token)
-    with tenant_context(org_id):
-        link = public.find_link(org_id, link_id, nonce)
-        if link is None:
-            raise Http404
+    with _public_link(token) as link:
         # Not a view yet: mail scanners fetch every link. The page's script reports one
         # (public_invoice_seen) once a person has it on screen; a PDF download is one too.
         from invoicing.pdf import document_context
@@ -298,12 +303,8 @@ def public_invoice(request, token):
 @require_POST
 def public_invoice_seen(request, token):
     """The public page's script: the invoice has been on a person's screen for a moment."""
-    org_id, link_id, nonce = _public_link_or_404(token)
-    with tenant_context(org_id):
-        link = public.find_link(org_id, link_id, nonce)
-        if link is None:
-            raise Http404
-        if not _is_member(request, org_id):
+    with _public_link(token) as link:
+        if not _is_member(request, link.organization_id):
             public.record_view(link)
     return _public_headers(HttpResponse(status=204))
 
@@ -311,14 +312,10 @@ def public_invoice_seen(request, token):
 @transaction.non_atomic_requests  # writes: the view count (its own transaction) and a first render
 @require_GET
 def public_invoice_pdf(request, token):
-    org_id, link_id, nonce = _public_link_or_404(token)
     etag = request.headers.get("If-None-Match")
-    with tenant_context(org_id):
-        link = public.find_link(org_id, link_id, nonce, annotate=lambda links: documents.with_latest_pdf(
-            links, "invoice_id", content=etag is None))
-        if link is None:
-            raise Http404
-        if not _is_member(request, org_id):
+    with _public_link(token, annotate=lambda links: documents.with_latest_pdf(
+            links, "invoice_id", content=etag is None)) as link:
+        if not _is_member(request, link.organization_id):
             public.record_view(link)
         pdf = documents.current_pdf(link.invoice, link, etag)
     return _public_headers(pdf_response(request, pdf, download=request.GET.get("download") == "1"))

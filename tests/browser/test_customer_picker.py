@@ -11,12 +11,11 @@ from playwright.sync_api import expect
 
 from accounts.models import Customer
 from ledger_site.tenancy import tenant_context
-from tests.browser.conftest import assert_every_control_is_labelled
+from tests.browser.conftest import assert_every_control_is_labelled, sign_in
 from tests.factories import make_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery"
 CUSTOMERS = 10_000
 
 
@@ -38,11 +37,7 @@ def big_shop(transactional_db):
 
 def test_pick_a_customer_by_typing_then_save_the_draft(big_shop, page, capture):
     org, owner, juniper = big_shop
-    page.goto("/login/")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*"))
+    sign_in(page, owner.email)
 
     page.goto(f"/o/{org.slug}/invoices/new/")
     assert page.locator("select[name=customer]").count() == 0  # no select of 10,000 options
@@ -121,11 +116,7 @@ def payments_shop(transactional_db, settings):
 
 def test_pick_the_customer_of_a_payment_by_typing(payments_shop, page, capture):
     org, owner, invoices = payments_shop
-    page.goto("/login/")
-    page.fill("input[name=email]", owner.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/o/.*"))
+    sign_in(page, owner.email)
 
     page.goto(f"/o/{org.slug}/payments/new/")
     assert page.locator("select[name=customer]").count() == 0
