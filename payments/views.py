@@ -78,7 +78,11 @@ def _error_text(e: LedgerError) -> str:
 def filter_payments(org, data):
     form = PaymentFilterForm(data or None, org=org)
     payments = Payment.objects.filter(organization=org)
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        # As the invoice list: a filter that could not be read (an ambiguous customer name, a bad
+        # date) shows its message and no rows, never the unfiltered set as if it were filtered.
+        return form, payments.none()
+    if form.is_bound:
         f = form.cleaned_data
         if f["q"]:
             payments = payments.filter(reference__icontains=f["q"].strip())
