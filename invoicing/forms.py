@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.customer_picker import customer_field, live_data
+from accounts.customer_picker import customer_field, customer_filter_field, live_data
 from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
 from accounts.models import Customer
 from accounts.money import MAX_ABS, MoneyError, check_exact, format_money, minor_units
@@ -510,8 +510,7 @@ STATUS_FILTERS = [
 class InvoiceFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label=_("Search"))
     status = forms.ChoiceField(required=False, choices=STATUS_FILTERS, label=_("Status"))
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, label=_("Customer"),
-                                      empty_label=_("Any customer"))
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False)  # set per organization
     date_from = forms.DateField(required=False, label=_("Issued from"), widget=DATE_WIDGET,
                                 input_formats=["%Y-%m-%d"])
     date_to = forms.DateField(required=False, label=_("to"), widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
@@ -522,4 +521,6 @@ class InvoiceFilterForm(forms.Form):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = Customer.objects.filter(organization=org).order_by("name")
+        # Archived customers too: their invoices are history worth finding.
+        self.fields["customer"] = customer_filter_field(org, archived=True, label=_("Customer"),
+                                                        empty_label=_("Any customer"))

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.customer_picker import customer_field
+from accounts.customer_picker import customer_field, customer_filter_field
 from accounts.models import Customer
 from accounts.money import MoneyError, check_exact, format_money
 from payments.models import PaymentMethod
@@ -187,8 +187,7 @@ class PaymentFilterForm(forms.Form):
     q = forms.CharField(label=_("Reference"), required=False, max_length=100)
     date_from = forms.DateField(label=_("From"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=DateInput())
-    customer = forms.ModelChoiceField(label=_("Customer"), required=False, queryset=Customer.objects.none(),
-                                      empty_label=_("All customers"))
+    customer = forms.ModelChoiceField(required=False, queryset=Customer.objects.none())  # set per organization
     method = forms.ChoiceField(label=_("Method"), required=False,
                                choices=[("", _("All methods")), *PaymentMethod.choices])
     account = forms.ModelChoiceField(label=_("Deposited to"), required=False, queryset=None,
@@ -197,7 +196,8 @@ class PaymentFilterForm(forms.Form):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = (Customer.objects.filter(organization=org).only("pk", "name", "code")
-                                            .order_by("name", "pk"))
+        # Archived customers too, as before: their payments are history worth finding.
+        self.fields["customer"] = customer_filter_field(org, archived=True, label=_("Customer"),
+                                                        empty_label=_("All customers"))
         self.fields["account"].queryset = deposit_accounts(org)
         self.fields["account"].label_from_instance = lambda a: a.name

@@ -78,7 +78,11 @@ def _error_text(e: LedgerError) -> str:
 def filter_payments(org, data):
     form = PaymentFilterForm(data or None, org=org)
     payments = Payment.objects.filter(organization=org)
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        # As the invoice list: a filter that could not be read (an ambiguous customer name, a bad
+        # date) shows its message and no rows, never the unfiltered set as if it were filtered.
+        return form, payments.none()
+    if form.is_bound:
         f = form.cleaned_data
         if f["q"]:
             payments = payments.filter(reference__icontains=f["q"].strip())
@@ -207,6 +211,11 @@ def payment_create(request):
     if request.method == "POST":
         data = request.POST.copy()
         action = data.get("action", "save")
+        # "reload": allocation.js re-renders the screen for a newly chosen customer. It previews
+        # like the button, but the user has not asked to check the form: see _hide_required_errors.
+        reload = action == "reload"
+        if reload:
+            action = "preview"
         form = PaymentForm(data, org=org)
         customer = form.chosen_customer()
         adjusted = False
@@ -214,6 +223,8 @@ def payment_create(request):
             data["currency"] = customer.currency  # the preview follows the chosen customer (form.data is data)
             adjusted = True
         valid = form.is_valid()
+        if reload:
+            _hide_required_errors(form)
         if adjusted:
             messages.info(request, _("Currency set to %(cur)s, the currency %(name)s pays in.")
                           % {"cur": customer.currency, "name": customer.name})
@@ -259,6 +270,15 @@ def payment_create(request):
         "form": form, "customer": customer, **screen,
         "existing_credit": customer_unapplied_credit(customer) if customer else Decimal(0),
     })
+
+
+def _hide_required_errors(form):
+    """Drop "This field is required" for fields not filled in yet (the amount, right after choosing
+    the customer); keep what is wrong with what was typed. The form stays invalid: nothing saves."""
+    for name, errors in list(form.errors.items()):
+        errors.data = [e for e in errors.as_data() if e.code != "required"]
+        if not errors:
+            del form.errors[name]
 
 
 def _recorded_message(payment: Payment) -> str:

@@ -57,9 +57,12 @@ def customer_list(request):
 @org_view(Role.VIEWER)
 def customer_lookup(request):
     """The customer picker's suggestions: up to 20 active customers of this organization whose
-    code starts with, or whose name contains, ?q= (static/js/customer_picker.js)."""
-    results = [{"id": c.pk, "label": str(c), "name": c.name, "code": c.code, "data": live_data(c)}
-               for c in suggest(request.org, request.GET.get("q", ""))]
+    code starts with, or whose name contains, ?q= (static/js/customer_picker.js); with
+    ?archived=1 (a list's filter) archived customers too, flagged `archived`."""
+    archived = request.GET.get("archived") == "1"
+    results = [{"id": c.pk, "label": str(c), "name": c.name, "code": c.code, "archived": c.is_archived,
+                "data": live_data(c)}
+               for c in suggest(request.org, request.GET.get("q", ""), archived=archived)]
     return JsonResponse({"results": results})
 
 

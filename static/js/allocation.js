@@ -1,6 +1,7 @@
 // Allocation screen, progressive enhancement: live preview of each invoice's new amount due and
 // of what stays unapplied; typing an amount switches to manual; choosing another customer reloads
-// the open invoices (a Preview submit). Without this file, the Preview button does the same.
+// the open invoices (a "reload": a Preview that shows no "required" errors for fields not filled
+// in yet). Without this file, the Preview button does the same.
 (function () {
   "use strict";
   const form = document.querySelector("[data-alloc-form]");
@@ -14,7 +15,7 @@
     customer.addEventListener("change", () => {
       if (customer.tagName !== "SELECT" && !customer.value) return;
       const action = document.createElement("input");
-      action.type = "hidden"; action.name = "action"; action.value = "preview";
+      action.type = "hidden"; action.name = "action"; action.value = "reload";
       form.appendChild(action);
       form.submit();
     });

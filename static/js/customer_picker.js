@@ -66,6 +66,12 @@
         const meta = document.createElement("span");
         meta.className = "picker-meta";
         meta.textContent = item.code + " · " + (item.data.currency || "");
+        if (item.archived) {  // only a list's filter (?archived=1) suggests archived customers
+          const mark = document.createElement("span");
+          mark.className = "badge picker-archived";
+          mark.textContent = input.dataset.archivedLabel || "archived";
+          meta.append(" ", mark);
+        }
         li.append(name, meta);
         // mousedown, not click: it comes before the input's blur closes the list
         li.addEventListener("mousedown", function (event) { event.preventDefault(); choose(item); close(); });
@@ -87,7 +93,9 @@
       if (controller) controller.abort();
       if (!text) { close(); return; }
       controller = new AbortController();
-      fetch(url + "?q=" + encodeURIComponent(text), {
+      const query = new URL(url, window.location.href); // may carry ?archived=1 already
+      query.searchParams.set("q", text);
+      fetch(query, {
         headers: { Accept: "application/json" }, credentials: "same-origin", signal: controller.signal,
       }).then(function (response) {
         if (!response.ok) throw new Error("lookup failed: " + response.status);

@@ -133,6 +133,7 @@ def test_pick_the_customer_of_a_payment_by_typing(payments_shop, page, capture):
     # Choosing reloads the allocation screen (a Preview) with the customer's open invoices.
     expect(page.locator("tr.alloc-row")).to_have_count(2)
     expect(text).to_have_value("Maple Joinery (MAPLE)")
+    expect(page.locator("small.error")).to_have_count(0)  # no "required" for the amount not typed yet
     assert page.input_value("input[name=currency]") == "GBP"
     page.fill("input[name=amount]", "130")
     assert page.input_value(f"#alloc-{invoices[0].pk}") == "100.00"
@@ -140,3 +141,56 @@ def test_pick_the_customer_of_a_payment_by_typing(payments_shop, page, capture):
     page.click("button[value=save]")
     page.wait_for_url(re.compile(r".*/payments/\d+/$"))
     assert "130.00 GBP recorded" in page.inner_text(".messages")
+
+
+@pytest.fixture
+def lists_shop(payments_shop):
+    """Birch Bakery's invoice and a payment from Maple; Birch archived since."""
+    from tests.invoicing_helpers import issued
+    from tests.payments.helpers import pay
+
+    org, owner, invoices = payments_shop
+    with tenant_context(org, owner):
+        birch = Customer.objects.get(organization=org, code="BIRCH")
+        issued(org, birch, [("Rolls", "1", "12.00", None)])
+        birch.archived_at = timezone.now()
+        birch.save(update_fields=["archived_at"])
+        pay(org, invoices[0].customer, "25.00", reference="MAPLE-PAY", allocation="none")
+    return org, owner
+
+
+def test_filter_the_lists_by_typing_a_customer(lists_shop, page, capture):
+    org, owner = lists_shop
+    sign_in(page, owner.email)
+
+    page.goto(f"/o/{org.slug}/invoices/")
+    assert page.locator("select[name=customer]").count() == 0
+    assert_every_control_is_labelled(page)
+    expect(page.locator("table.invoice-table tbody tr")).to_have_count(3)
+    text = page.locator("input[name=customer_text]")
+    text.press_sequentially("birch")
+    options = page.locator("#id_customer-list [role=option]")
+    expect(options).to_have_count(1)  # archived, and still offered: its invoices are history
+    assert options.first.inner_text() == "Birch Bakery\nBIRCH · EUR archived"
+    capture(page, "invoice-list-customer-filter")
+    bar, box = page.locator("form.invoice-filters").bounding_box(), text.bounding_box()
+    assert box["width"] >= 200 and box["y"] + box["height"] <= bar["y"] + bar["height"]  # fits the bar
+    text.press("Enter")  # chooses; does not submit
+    expect(text).to_have_value("Birch Bakery (BIRCH)")
+    page.click("form.invoice-filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*customer_text=Birch.*"))
+    expect(page.locator("table.invoice-table tbody tr")).to_have_count(1)
+    assert "Birch Bakery" in page.inner_text("table.invoice-table tbody")
+    expect(text).to_have_value("Birch Bakery (BIRCH)")
+
+    page.goto(f"/o/{org.slug}/payments/")
+    text.press_sequentially("mapl")
+    expect(options).to_have_count(1)
+    capture(page, "payment-list-customer-filter")
+    bar, box = page.locator("form.pay-filters").bounding_box(), text.bounding_box()
+    assert box["width"] >= 200 and box["y"] + box["height"] <= bar["y"] + bar["height"]
+    options.first.click()
+    page.click("form.pay-filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*customer_text=Maple.*"))
+    assert "MAPLE-PAY" in page.inner_text("main")
+    expect(text).to_have_value("Maple Joinery (MAPLE)")
