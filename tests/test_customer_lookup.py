@@ -59,7 +59,7 @@ def test_a_suggestion_carries_what_the_live_editor_needs(shop):
     with tenant_context(org, owner):
         customer = Customer.objects.get(organization=org, code="BLUE")
     assert bluebird == {"id": customer.pk, "label": "Bluebird Bakery (BLUE)", "name": "Bluebird Bakery", "code": "BLUE",
-                        "data": {"currency": "GBP", "minor-units": "2", "terms": "14"}}
+                        "data": {"currency": "GBP", "minor-units": "2", "terms": "14"}, "archived": False}
 
 
 def test_archived_customers_are_not_offered(shop):
