@@ -54,6 +54,15 @@ class StepForm(forms.ModelForm):
         fields = ["offset_days", "tone", "fee_type", "fee_value", "fee_cap", "subject", "body", "attach_pdf"]
         widgets = {"body": forms.Textarea(attrs={"rows": 6}), "offset_days": forms.NumberInput(attrs={"size": 5})}
 
+    def __init__(self, *args, currency=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if currency:  # the policy's amounts are in the organization's base currency: say which
+            self.fields["fee_value"].label = _("Fee (amount in %(currency)s, or %%)") % {"currency": currency}
+            self.fields["fee_cap"].label = _("Fee cap (%(currency)s)") % {"currency": currency}
+            self.fields["fee_value"].help_text = _(
+                "Amounts are in %(currency)s. On an invoice in another currency the reminder is sent "
+                "without a fee.") % {"currency": currency}
+
 
 class BaseStepFormSet(BaseInlineFormSet):
     def clean(self):

@@ -12,6 +12,9 @@ has its own idempotency key besides.
 Rule: a fee is charged only together with the reminder that announces it (reminders/outbox.py
 posts it in the transaction that marks the message sent). A point skipped by the catch-up rule,
 cancelled by a hold, or never sendable (no e-mail address) charges nothing.
+
+Currency: a policy's amounts are in the organization's base currency; an invoice in another
+currency gets its reminder but no fee (currency_mismatch says why, the outbox records it).
 """
 
 from datetime import date
@@ -26,9 +29,25 @@ from invoicing.services import issue_invoice, new_draft, recompute_totals
 from reminders.models import FeeType, LateFeeCharge
 
 
+def currency_mismatch(fee_type: str, currency: str, base_currency: str) -> str | None:
+    """Why a step's fee cannot be charged on an invoice in `currency`, or None if it can.
+
+    A policy's amounts (the fixed fee, a percentage's cap) are in the organization's base
+    currency. There are no exchange rates, so on an invoice in another currency a fixed fee has
+    no amount, and a percentage fee could only be charged without its cap (which the policy
+    promises) or with the cap read in the wrong currency: in both cases no fee is charged."""
+    if fee_type == FeeType.NONE or currency == base_currency:
+        return None
+    return _("No late fee: the policy's fee is in %(base)s and this invoice is in %(currency)s.") % {
+        "base": base_currency, "currency": currency}
+
+
 def fee_amount(fee_type: str, value: Decimal | None, cap: Decimal | None, amount_due: Decimal,
-               currency: str) -> Decimal:
-    """The fee for an amount due, rounded once to the currency's minor unit (accounts.money rule)."""
+               currency: str, base_currency: str) -> Decimal:
+    """The fee for an amount due in `currency`, rounded once to its minor unit (accounts.money rule).
+    Zero on an invoice in another currency than the policy's (base_currency): see currency_mismatch."""
+    if currency_mismatch(fee_type, currency, base_currency):
+        return Decimal(0)
     if fee_type == FeeType.FIXED and value:
         return round_money(value, currency)
     if fee_type == FeeType.PERCENT and value:

@@ -47,7 +47,7 @@ from invoicing.services import record_event
 from ledger_site.tenancy import tenant_context
 from reminders import integration
 from reminders.holds import active_holds, not_open_reason
-from reminders.late_fees import charge_late_fee, fee_amount
+from reminders.late_fees import charge_late_fee, currency_mismatch, fee_amount
 from reminders.models import FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
 from reminders.policy import render
 from reminders.scheduler import local_today
@@ -184,7 +184,7 @@ def _prepare(row_id: int, token: str, now: datetime):
             step = row.step
             if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
                 row.late_fee = fee_amount(step.fee_type, step.fee_value, step.fee_cap, invoice.amount_due,
-                                          invoice.currency) or None
+                                          invoice.currency, invoice.organization.base_currency) or None
             row.amount_due = invoice.amount_due
             row.subject, row.body = render_message(invoice, step, today, row.late_fee)
             row.to_emails = ", ".join(emails)
@@ -204,7 +204,9 @@ def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=
     if step is None:
         raise ValueError("a reminder needs a step to take its template from")
     values = placeholder_values(invoice, today, late_fee)
-    return render(step.subject, values), render(step.body, values)
+    # A subject that was all about the fee is left out by render(); a message still needs one.
+    subject = render(step.subject, values) or _("Reminder: invoice %(number)s") % {"number": invoice.number}
+    return subject, render(step.body, values)
 
 
 def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]:
@@ -244,7 +246,7 @@ def _retry_later(row_id: int, token: str, now: datetime, error: Exception) -> st
 def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
     with transaction.atomic():
         row = (ReminderMessage.objects.select_for_update(of=("self",))
-               .select_related("invoice", "step").get(pk=row_id))
+               .select_related("invoice__organization", "step").get(pk=row_id))
         if row.status != OutboxStatus.SENDING or row.claim_token != token:
             return False  # our lease ran out and another sender took over; it will record the outcome
         row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, now, None
@@ -260,15 +262,28 @@ def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
             except Exception as e:  # noqa: BLE001 - the message went; say plainly that the fee did not
                 log.exception("reminder %s: late fee not posted", row_id)
                 row.result += " " + _("Late fee not posted: %s") % e
+        skipped = _fee_skipped(row)
+        if skipped:
+            row.result = (row.result + " " + skipped)[:500]
         row.save(update_fields=fields)
         what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
                 else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
         message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
         if row.late_fee_invoice_id:
             message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}
+        elif skipped:
+            message += ". " + skipped
         record_event(row.invoice, "reminder", message, actor=row.created_by, at=now)
         integration.log_delivery(row)
     return True
+
+
+def _fee_skipped(row: ReminderMessage) -> str | None:
+    """Why the step's fee was not charged with this reminder because of the invoice's currency."""
+    step = row.step
+    if row.kind != OutboxKind.SCHEDULED or step is None or row.late_fee:
+        return None
+    return currency_mismatch(step.fee_type, row.invoice.currency, row.invoice.organization.base_currency)
 
 
 def _mail_domain() -> str:

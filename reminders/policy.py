@@ -83,7 +83,15 @@ def parse(text: str) -> list[tuple[str, str]]:
 
 
 def render(text: str, values: dict[str, str]) -> str:
-    return "".join(value if kind == "text" else str(values.get(value, "")) for kind, value in parse(text))
+    """Fill the placeholders. Without a fee (`late_fee` empty) every line that uses {late_fee} is
+    left out, so a message never announces a fee that is not charged ("A late fee of  was added")."""
+    lines = []
+    for line in text.split("\n"):  # a placeholder never spans lines, so each line parses alone
+        parts = parse(line)
+        if not values.get("late_fee") and ("field", "late_fee") in parts:
+            continue
+        lines.append("".join(value if kind == "text" else str(values.get(value, "")) for kind, value in parts))
+    return "\n".join(lines)
 
 
 # --- The schedule --------------------------------------------------------------------------

@@ -167,7 +167,8 @@ def _sample_schedule(org, policy, steps, settings):
     rows = []
     for point in points(policy, steps):
         on = point.on(due)
-        fee = fee_amount(point.fee_type, point.fee_value, point.fee_cap, amount, org.base_currency)
+        fee = fee_amount(point.fee_type, point.fee_value, point.fee_cap, amount, org.base_currency,
+                         org.base_currency)
         values = {**PLACEHOLDERS, "amount_due": format_money(amount, org.base_currency),
                   "due_date": due.isoformat(), "days_overdue": str(max(0, (on - due).days)),
                   "organization": org.name, "late_fee": format_money(fee, org.base_currency) if fee else ""}
@@ -177,7 +178,8 @@ def _sample_schedule(org, policy, steps, settings):
             subject = point.subject
         rows.append({"point": point, "on": on, "subject": subject,
                      "fee": format_money(fee, org.base_currency) if fee else ""})
-    return {"due": due, "amount": format_money(amount, org.base_currency), "rows": rows}
+    return {"due": due, "amount": format_money(amount, org.base_currency), "rows": rows,
+            "currency": org.base_currency}
 
 
 @org_view(Role.FINANCE)
@@ -186,7 +188,7 @@ def reminder_policy_edit(request, pk=None):
     policy = get_object_or_404(ReminderPolicy.objects.filter(organization=request.org), pk=pk) if pk else None
     form = PolicyForm(request.POST or None, instance=policy, org=request.org)
     formset = StepFormSet(request.POST or None, instance=policy or ReminderPolicy(organization=request.org),
-                          prefix="steps")
+                          prefix="steps", form_kwargs={"currency": request.org.base_currency})
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         with transaction.atomic():
             saved = form.save(commit=False)

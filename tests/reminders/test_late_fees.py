@@ -62,7 +62,7 @@ def test_the_fee_is_posted_once_with_the_exact_amount_as_an_open_late_fee_invoic
 def test_the_cap_limits_a_percentage_fee_and_charging_twice_returns_the_first_charge():
     org, _, customer = org_with_customer()
     invoice = invoice_due(org, customer, TODAY - timedelta(days=20), price="10000.00", tax=None)
-    amount = fee_amount(FeeType.PERCENT, Decimal("5"), Decimal("250"), invoice.amount_due, "EUR")
+    amount = fee_amount(FeeType.PERCENT, Decimal("5"), Decimal("250"), invoice.amount_due, "EUR", "EUR")
     assert amount == Decimal("250.00")
     with tenant_context(org):
         first = charge_late_fee(invoice, 14, amount, TODAY)
@@ -90,7 +90,7 @@ def test_a_step_skipped_by_the_catch_up_rule_charges_no_fee():
 def test_a_percentage_fee_is_exact_in_the_currency_and_never_above_the_cap(due, percent, cap, currency):
     from accounts.money import check_exact, round_money
 
-    fee = fee_amount(FeeType.PERCENT, percent, cap, due, currency)
+    fee = fee_amount(FeeType.PERCENT, percent, cap, due, currency, currency)
     assert check_exact(fee, currency) == fee
     assert fee <= round_money(cap, currency)
     assert fee >= 0
