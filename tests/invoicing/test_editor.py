@@ -290,3 +290,13 @@ def test_issued_invoice_cannot_be_deleted(shop):
     response = shop.client(shop.owner).post(shop.url("invoice_delete", pk=inv.pk), follow=True)
     assert "Only a draft can be deleted" in response.content.decode()
     assert invoice_count(shop)[0] == 1
+
+
+def test_a_draft_page_does_not_call_the_draft_issued(shop):
+    data = form_data(shop, [("Work", "1", "10", "", "")])
+    assert shop.client(shop.finance).post(shop.url("invoice_create"), data).status_code == 302
+    with shop.ctx():
+        inv = Invoice.objects.get(organization=shop.org)
+    page = shop.client(shop.viewer).get(shop.url("invoice_detail", pk=inv.pk)).content.decode()
+    day = f"{inv.issue_date.day} {inv.issue_date:%b %Y}"
+    assert f"to be dated {day}" in page and f"issued {day}" not in page

@@ -97,6 +97,8 @@ def test_dashboard_page_renders_charts(book):
     assert html.count('<svg class="chart"') == 2
     assert "1,050.00 EUR" in html and "189.0 days" in html and "Days sales outstanding" in html
     assert "Alpha" in html and "Top 10 debtors" in html
+    # Recent activity is in posting order; a backdated entry says which day it is for.
+    assert f"dated {h.ago(2).day} {h.ago(2):%b %Y}" in html  # the bounced payment's reversal
 
 
 def test_new_organization_sees_the_welcome():
