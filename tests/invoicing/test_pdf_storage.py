@@ -170,6 +170,7 @@ def test_a_credit_note_queues_its_own_pdf_and_the_credited_invoices_new_state(wo
                      "Northwind Tools Ltd", "Hosting", "49.00 EUR", "Net 49.00 EUR", "Tax 9.80 EUR",
                      "Total credited 58.80 EUR", "Returned: damaged in transit"):
         assert expected in text, expected
+    assert "credit to contoso trading gmbh" in text.lower()  # the buyer block, under its label
     assert "Consulting" not in text  # only the credited line
     assert len(renders) == 2  # the first invoice state and its credited state; the note is not an invoice
 
