@@ -19,7 +19,8 @@ date with its entry's, and sums the lines per entry and customer and compares th
 maintained balances (read once); the account day totals are summed by the server meanwhile: on a
 second connection that shares this transaction's snapshot, so on another server process (and
 core) instead of between two chunks of the stream, when verify started the transaction itself
-(an imported snapshot would not see a caller's uncommitted rows); else in the same pipeline.
+(an imported snapshot would not see a caller's uncommitted rows) and the journal is longer than
+one chunk; else in the same pipeline.
 Each amount arrives twice, as the column's text (what the hash covers: numeric(18, 3) prints
 exactly as the canonical form's Decimal) and as an integer count of thousandths (what is
 summed): no Decimal is built or printed per line.
@@ -34,7 +35,7 @@ Problems are reported in sequence order; `first_bad_seq` names the first broken 
 
 import hashlib
 from collections import defaultdict
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from json.encoder import encode_basestring as _json_str
@@ -126,12 +127,17 @@ class VerifyResult:
         self.problems.append(message)
 
 
+# Below this many entries the journal is one chunk: nothing to overlap the sums with, and a second
+# connection would cost more than it saves.
+SIDE_CONNECTION_FROM = CHUNK
+
+
 def verify_organization(org) -> VerifyResult:
     result = VerifyResult(organization=org.slug)
     ar_ids = list(Account.objects.filter(organization=org, system_key="ar").values_list("pk", flat=True))
     fresh_transaction = not connection.in_atomic_block
     connection.ensure_connection()
-    with transaction.atomic(), connection.wrap_database_errors, ExitStack() as stack:
+    with transaction.atomic(), connection.wrap_database_errors:
         pg = connection.connection
         with pg.cursor() as c:
             if fresh_transaction:
@@ -139,9 +145,12 @@ def verify_organization(org) -> VerifyResult:
                 c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             # The aggregates are cheap to run and not worth compiling: no JIT for this transaction.
             jit = c.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)").fetchone()[0]
-            side = stack.enter_context(_side_connection(c, org.pk)) if fresh_transaction else pg
+            sums_aside = fresh_transaction and c.execute(
+                "SELECT coalesce(max(last_seq), 0) FROM accounts_ledgerhead WHERE organization_id = %s",
+                [org.pk]).fetchone()[0] >= SIDE_CONNECTION_FROM
         try:
-            with side.pipeline() if side is not pg else nullcontext():
+            with _side_connection(pg, org.pk) if sums_aside else nullcontext(pg) as side, \
+                    side.pipeline() if side is not pg else nullcontext():
                 _verify(pg, side, org.pk, ar_ids, result)
         finally:
             with pg.cursor() as c:
@@ -150,10 +159,10 @@ def verify_organization(org) -> VerifyResult:
 
 
 @contextmanager
-def _side_connection(cursor, org_id):
-    """A second connection in the snapshot of `cursor`'s (REPEATABLE READ) transaction, acting
-    for the same organization: what it sums is exactly what this transaction sees."""
-    snapshot = cursor.execute("SELECT pg_export_snapshot()").fetchone()[0]
+def _side_connection(pg, org_id):
+    """A second connection in the snapshot of `pg`'s (REPEATABLE READ) transaction, acting for
+    the same organization: what it sums is exactly what this transaction sees."""
+    snapshot = pg.execute("SELECT pg_export_snapshot()").fetchone()[0]
     params = {k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"}
     with psycopg.connect(**params, autocommit=True) as side:
         side.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")

@@ -158,7 +158,8 @@ def test_changed_account_day_total_is_reported(ledger_of_six, owner_sql):
 
 
 @pytest.mark.parametrize("in_callers_transaction", [False, True], ids=["own snapshot", "caller's transaction"])
-def test_day_totals_are_summed_in_the_snapshot_of_the_check(ledger_of_six, owner_sql, in_callers_transaction):
+def test_day_totals_are_summed_in_the_snapshot_of_the_check(ledger_of_six, owner_sql, in_callers_transaction,
+                                                             monkeypatch):
     """On its own, verify sums the day totals on a second connection that imported its snapshot;
     inside a caller's transaction, in that transaction (which an imported snapshot would not
     see into). Both find the tampered total, and a posting the check cannot see is not half-seen."""
@@ -167,9 +168,13 @@ def test_day_totals_are_summed_in_the_snapshot_of_the_check(ledger_of_six, owner
     from django.db import transaction
     from django.utils import timezone
 
+    from accounts import ledger_verify
     from accounts.ledger_verify import verify_organization
 
     org, (a, _), _ = ledger_of_six
+    monkeypatch.setattr(ledger_verify, "SIDE_CONNECTION_FROM", 0)  # a second connection even for six entries
+    opened = []
+    monkeypatch.setattr(ledger_verify, "_side_connection", spy(ledger_verify._side_connection, opened))
     owner_sql.execute("UPDATE accounts_accountdaytotal SET amount = amount + 1 WHERE id = "
                       "(SELECT min(id) FROM accounts_accountdaytotal WHERE organization_id = %s)", [org.pk])
     with tenant_context(org), (transaction.atomic() if in_callers_transaction else contextmanager(lambda: (yield))()):
@@ -184,6 +189,14 @@ def test_day_totals_are_summed_in_the_snapshot_of_the_check(ledger_of_six, owner
         f"account on {timezone.localdate().isoformat()}: day total differs from its journal lines",
         f"AR control {ar_control} EUR differs from the sum of customer balances {Decimal(ar_control) - 1}"]
     assert result.entries == (7 if in_callers_transaction else 6)
+    assert len(opened) == (0 if in_callers_transaction else 1)
+
+
+def spy(fn, calls):
+    def wrapper(*args):
+        calls.append(args)
+        return fn(*args)
+    return wrapper
 
 
 def _subprocess_env() -> dict:
