@@ -12,12 +12,12 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import CURRENCY_CHOICES
 from accounts.models import Customer
 from accounts.models_ledger import Account, AccountType
+from accounts.models_org import today_in
 from accounts.money import MAX_ABS, minor_units, quantum
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -266,4 +266,4 @@ class ReverseForm(forms.Form):
         return reason
 
     def clean_effective_date(self):
-        return self.cleaned_data.get("effective_date") or timezone.localdate()
+        return self.cleaned_data.get("effective_date") or today_in()

@@ -24,11 +24,11 @@ import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from accounts.ledger_chain import canonical_after_seq
 from accounts.models_customer import Customer
 from accounts.models_ledger import Account, AccountDayTotal, JournalEntry, LedgerHead
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact
 from ledger_site.pg import prepared, raw_connection
 
@@ -107,7 +107,7 @@ def reverse(entry: JournalEntry, *, reason: str, actor=None, effective_date: dat
     if source is None and entry.source_type:
         source = (entry.source_type, entry.source_id)
     return post(
-        entry.organization, lines, effective_date=effective_date or timezone.localdate(),
+        entry.organization, lines, effective_date=effective_date or today_in(entry.organization),
         idempotency_key=idempotency_key or f"reversal:{entry.pk}",
         memo=f"Reversal of #{entry.seq}: {entry.memo}"[:500], actor=actor, reverses=entry,
         reason=reason.strip()[:500], source=source, source_label=source_label or entry.source_label,
@@ -137,7 +137,7 @@ def _validate(org, lines, effective_date, idempotency_key, memo):
         raise LedgerError("The memo is longer than 500 characters.")
     if not isinstance(effective_date, date):
         raise LedgerError("The effective date must be a date.")
-    today = timezone.localdate()
+    today = today_in(org)
     if effective_date < today - timedelta(days=MAX_DAYS_BACK):
         raise LedgerError(f"{effective_date} is more than ten years ago; the ledger refuses it.")
     if effective_date > today + timedelta(days=MAX_DAYS_AHEAD):

@@ -11,13 +11,13 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import Line
 from accounts.models import Customer
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, round_money
 from invoicing import documents
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
@@ -116,7 +116,7 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
                 if already.get(line.pk, Decimal(0)) + i.quantity > line.quantity:
                     raise InvoiceError(_("Line “%(d)s” was credited meanwhile; reload and try again.")
                                        % {"d": line.description})
-    today = issue_date or timezone.localdate()
+    today = issue_date or today_in(org)
     acc = system_accounts(org)
     number = take_number(org, "credit_note", today)
     lines = [Line(acc["ar"], -total, customer)]

@@ -24,9 +24,9 @@ from datetime import date
 
 import psycopg
 from django.db import connection
-from django.utils import timezone
 
 from accounts.models import Account, Customer, Organization
+from accounts.models_org import today_in
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
 from invoicing.numbering import NEXT_NUMBER
 from ledger_site.pg import prepared, raw_connection
@@ -92,7 +92,7 @@ class Draft:
 def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
     """Lock and read everything issuing needs; None if there is no such invoice (or it is not
     visible to this organization). Call inside the issuing transaction."""
-    today = timezone.localdate()
+    today = today_in()
     params = {"invoice": invoice_pk, "issue_date": issue_date, **credit_control.figures_params(today)}
     pg = raw_connection()
     with connection.wrap_database_errors, pg.pipeline(), \

@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, JournalEntry, Organization
+from accounts.models_org import today_in
+from ledger_site.tenancy import organization_of
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 PERCENT = {"max_digits": 7, "decimal_places": 4,
@@ -107,12 +109,49 @@ class InvoiceKind(models.TextChoices):
     LATE_FEE = "late_fee", _("Late fee")
 
 
+# The invoice rules, one home each (docs/architecture.md "Where each rule lives"). The same rules
+# for raw SQL are in invoicing/invoice_sql.py; tests/invoicing/test_rule_homes.py proves both
+# select the same invoices. `today`/`day` is always the organization's date (Organization.today).
+OPEN_Q = Q(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+
+
+def overdue_q(today) -> Q:
+    return OPEN_Q & Q(due_date__lt=today)
+
+
+def disputed_q(day) -> Q:
+    """Disputed on `day`: a dispute is recorded and its end date, if any, is not yet past."""
+    return Q(disputed_at__isnull=False) & (Q(dispute_until__isnull=True) | Q(dispute_until__gte=day))
+
+
+def not_disputed_q(day) -> Q:
+    return Q(disputed_at__isnull=True) | Q(dispute_until__lt=day)
+
+
+# Void: only an issued invoice to which nothing is applied (payments, credits, write-offs).
+CAN_VOID_Q = Q(status=InvoiceStatus.ISSUED, amount_paid=0, amount_credited=0, amount_written_off=0)
+# Write off: an issued invoice with an amount due (an open one).
+CAN_WRITE_OFF_Q = OPEN_Q
+
+
 class InvoiceQuerySet(models.QuerySet):
     def open(self):
-        return self.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+        return self.filter(OPEN_Q)
 
     def overdue(self, today=None):
-        return self.open().filter(due_date__lt=today or timezone.localdate())
+        return self.filter(overdue_q(today or today_in()))
+
+    def disputed_on(self, day):
+        return self.filter(disputed_q(day))
+
+    def not_disputed_on(self, day):
+        return self.filter(not_disputed_q(day))
+
+    def can_void(self):
+        return self.filter(CAN_VOID_Q)
+
+    def can_write_off(self):
+        return self.filter(CAN_WRITE_OFF_Q)
 
 
 class Invoice(models.Model):
@@ -187,17 +226,45 @@ class Invoice(models.Model):
         return self.status == InvoiceStatus.DRAFT
 
     @property
+    def today(self):
+        """Today in the invoice's organization (its time zone), not the server's date."""
+        return organization_of(self).today()
+
+    @property
+    def is_open(self) -> bool:
+        """OPEN_Q: issued and something is still due."""
+        return self.status == InvoiceStatus.ISSUED and self.amount_due > 0
+
+    def is_overdue_on(self, today) -> bool:
+        """overdue_q: open and the due date is before `today`."""
+        return self.is_open and self.due_date < today
+
+    def is_disputed_on(self, day) -> bool:
+        """disputed_q: a dispute is recorded and its end date, if any, is not before `day`."""
+        return self.disputed_at is not None and (self.dispute_until is None or self.dispute_until >= day)
+
+    @property
+    def can_void(self) -> bool:
+        """CAN_VOID_Q: issued, and no payment, credit or write-off is applied to it."""
+        return (self.status == InvoiceStatus.ISSUED and not self.amount_paid and not self.amount_credited
+                and not self.amount_written_off)
+
+    @property
+    def can_write_off(self) -> bool:
+        """CAN_WRITE_OFF_Q: an open invoice."""
+        return self.is_open
+
+    @property
     def is_disputed(self):
-        return self.disputed_at is not None and (self.dispute_until is None
-                                                 or self.dispute_until >= timezone.localdate())
+        return self.is_disputed_on(self.today)
 
     @property
     def is_overdue(self):
-        return self.status == InvoiceStatus.ISSUED and self.amount_due > 0 and self.due_date < timezone.localdate()
+        return self.is_overdue_on(self.today)
 
     @property
     def days_overdue(self) -> int:
-        return max(0, (timezone.localdate() - self.due_date).days) if self.is_overdue else 0
+        return max(0, (self.today - self.due_date).days) if self.is_overdue else 0
 
     @property
     def display_status(self) -> str:

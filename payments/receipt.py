@@ -9,8 +9,9 @@ refunded, and a REVERSED watermark once the payment bounced.
 from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 
+from accounts.models_org import today_in
 from accounts.money import format_money
 from payments.models import Allocation, Payment
 
@@ -35,7 +36,7 @@ def receipt_context(payment: Payment) -> dict:
         "refunded": format_money(payment.amount_refunded, cur) if payment.amount_refunded else "",
         "unapplied": format_money(payment.unapplied, cur),
         "reversed": payment.reversed_at is not None,
-        "printed": timezone.localdate(),
+        "printed": today_in(),
     }
 
 

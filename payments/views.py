@@ -7,7 +7,6 @@ write form carries a per-rendered-form key, so a double submission acts once.
 """
 
 import csv
-from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.ledger import LedgerError
 from accounts.models import Customer, Role
+from accounts.models_org import today_in
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
@@ -160,7 +160,7 @@ def payment_export(request):
                 ])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="payments-{org.slug}-{date.today():%Y%m%d}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="payments-{org.slug}-{today_in(org):%Y%m%d}.csv"'
     return response
 
 
@@ -235,7 +235,7 @@ def payment_create(request):
         customer = _chosen_customer(org, request.GET.get("customer"))
         form = PaymentForm(org=org, initial={
             "customer": customer, "currency": customer.currency if customer else org.base_currency,
-            "received_date": timezone.localdate(), "mode": AUTO, "idempotency_key": new_key(),
+            "received_date": today_in(request.org), "mode": AUTO, "idempotency_key": new_key(),
         })
         form.initial["deposit_account"] = next((a.pk for a in form.accounts if a.system_key == "bank"), None)
     amount = form.cleaned_data.get("amount") if valid or hasattr(form, "cleaned_data") else None
@@ -440,7 +440,7 @@ def payment_refund(request, pk):
         messages.info(request, _("This payment has no unapplied credit to refund."))
         return _detail(request, payment)
     form = RefundForm(request.POST or None, payment=payment, initial={
-        "amount": payment.unapplied.quantize(quantum(payment.currency)), "refund_date": timezone.localdate(),
+        "amount": payment.unapplied.quantize(quantum(payment.currency)), "refund_date": today_in(request.org),
         "method": payment.method, "account": payment.deposit_account, "idempotency_key": new_key()})
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data
@@ -465,7 +465,7 @@ def payment_reverse(request, pk):
     if payment.reversed_at:
         messages.info(request, _("This payment was already reversed."))
         return _detail(request, payment)
-    form = ReverseForm(request.POST or None, initial={"effective_date": timezone.localdate(),
+    form = ReverseForm(request.POST or None, initial={"effective_date": today_in(request.org),
                                                       "idempotency_key": new_key()})
     if request.method == "POST" and form.is_valid():
         try:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import Customer, Role
+from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.models import Invoice, InvoiceEvent, InvoiceKind
@@ -40,7 +41,7 @@ from reminders.models import (
 from reminders.outbox import deliver, queue_manual, render_message
 from reminders.policy import PLACEHOLDERS, points
 from reminders.policy import render as render_template
-from reminders.scheduler import local_today, send_day, upcoming
+from reminders.scheduler import local_today, next_step_id, upcoming
 from reminders.setup import ensure_setup
 
 HOLD_LABELS = {"disputed": gettext_lazy("disputed"), "promise": gettext_lazy("promise to pay"),
@@ -161,7 +162,7 @@ def reminder_policies(request):
 
 def _sample_schedule(org, policy, steps, settings):
     """The schedule for a sample invoice of 1,250.00 due a week from today: date, tone, subject, fee."""
-    today = timezone.localdate(timezone=settings.zone)
+    today = today_in(org)
     due = today + timedelta(days=7)
     amount = Decimal("1250.00")
     rows = []
@@ -307,23 +308,10 @@ def reminder_promise_cancel(request, pk):
 # --- Send reminder now ----------------------------------------------------------------------
 
 def next_step(invoice, settings, now):
-    """The step the schedule would use next for this invoice (the default choice to send by hand)."""
-    own = CustomerReminderSettings.objects.filter(customer_id=invoice.customer_id).select_related("policy").first()
-    policy = (own.policy if own and own.policy else
-              ReminderPolicy.objects.filter(organization_id=invoice.organization_id, is_default=True).first())
-    if policy is None:
-        return None
-    steps = list(policy.steps.all())
-    if not steps:
-        return None
-    days = (send_day(now, settings) - invoice.due_date).days
-    done = (ReminderMessage.objects.filter(invoice=invoice, kind=OutboxKind.SCHEDULED)
-            .order_by("-offset_days").values_list("offset_days", flat=True).first())
-    due = [s for s in steps if s.offset_days <= days and (done is None or s.offset_days > done)]
-    if due:
-        return due[-1]
-    later = [s for s in steps if done is None or s.offset_days > done]
-    return later[0] if later else steps[-1]
+    """The step the schedule would use next for this invoice (the default choice to send by hand):
+    what the scheduler decides (reminders.scheduler.next_step_id), never re-derived here."""
+    step_id = next_step_id(invoice, now)
+    return ReminderStep.objects.filter(organization_id=invoice.organization_id, pk=step_id).first() if step_id else None
 
 
 @org_view(Role.FINANCE)

@@ -20,13 +20,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
 from accounts.models import Membership, Role
+from accounts.models_org import today_in
 from accounts.money import format_money
+from invoicing import invoice_sql
 from invoicing.models import InvoiceKind
+from ledger_site.tenancy import organization_of
 from reports.asof import ZERO, report_cursor
 from reports.models import CreditOverride, ReportSettings
 
@@ -83,10 +85,10 @@ FROM accounts_customer c
 LEFT JOIN accounts_customerbalance b
        ON b.organization_id = c.organization_id AND b.customer_id = c.id AND b.currency = c.currency
 CROSS JOIN LATERAL (SELECT sum(i.amount_due) AS amount, min(i.due_date) AS oldest FROM invoicing_invoice i
-                    WHERE i.organization_id = c.organization_id AND i.customer_id = c.id AND i.status = 'issued'
-                      AND i.amount_due > 0 AND i.due_date < (SELECT cutoff FROM s)) late
+                    WHERE i.organization_id = c.organization_id AND i.customer_id = c.id
+                      AND """ + invoice_sql.is_overdue("i", "(SELECT cutoff FROM s)") + """) late
 WHERE c.id = {customer} AND c.organization_id = {org}
-"""
+"""  # noqa: S608 - built from constants only
 CHECK_SQL = _FIGURES_SQL.format(customer="%(customer)s", org="%(org)s")
 # Issuing's: the invoice's customer. Run it after the customer row is locked (two invoices for one
 # customer issued at once must not both pass against the same balance): under READ COMMITTED a later
@@ -104,7 +106,7 @@ def credit_check(customer, extra_amount: Decimal = ZERO, today: date | None = No
     """The rule: `extra_amount` more would take the customer over its credit limit (0 = none), or it
     has invoices overdue by more than the organization's credit_overdue_days. Records nothing.
     `figures`: the row of the check statement, when the caller has read it (issuing, on `today`)."""
-    today = today or timezone.localdate()
+    today = today or organization_of(customer).today()
     if figures is None:
         params = {"customer": customer.pk, "org": customer.organization_id, **figures_params(today)}
         with connection.cursor() as cursor:
@@ -200,7 +202,7 @@ CONTROL_SQL = """
 WITH late AS (
     SELECT customer_id, sum(amount_due) AS late_amount, %(today)s - min(due_date) AS oldest_days
     FROM invoicing_invoice
-    WHERE organization_id = %(org)s AND status = 'issued' AND amount_due > 0 AND due_date < %(cutoff)s
+    WHERE organization_id = %(org)s AND """ + invoice_sql.is_overdue("", "%(cutoff)s") + """
       AND currency = %(cur)s
     GROUP BY customer_id
 ),
@@ -215,7 +217,7 @@ LEFT JOIN accounts_customerbalance b ON b.customer_id = c.id AND b.currency = %(
 LEFT JOIN late l ON l.customer_id = c.id
 ORDER BY greatest(coalesce(b.amount, 0) - CASE WHEN c.credit_limit > 0 THEN c.credit_limit ELSE coalesce(b.amount, 0)
          END, 0) DESC, coalesce(l.late_amount, 0) DESC, lower(c.name)
-"""
+"""  # noqa: S608 - built from constants only
 
 
 @dataclass
@@ -234,7 +236,7 @@ class ControlRow:
 
 
 def control_list(org, currency=None, days: int | None = None, today: date | None = None) -> list[ControlRow]:
-    today = today or timezone.localdate()
+    today = today or today_in(org)
     days = days if days is not None else ReportSettings.for_org(org).credit_overdue_days
     params = {"org": org.pk, "cur": currency or org.base_currency, "today": today,
               "cutoff": today - timedelta(days=days)}

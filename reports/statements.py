@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.ledger import customer_balance
 from accounts.models import JournalLine
+from accounts.models_org import today_in
 from accounts.money import format_money
 from reports.aging import bucket_of, make_buckets
 from reports.asof import ZERO, open_items
@@ -186,7 +187,7 @@ def render_html(st: Statement, brand: dict | None = None) -> str:
         return render_to_string("reports/pdf/statement.html", {
             "st": st, "brand": brand, "org": brand["org"], "customer": st.customer,
             "lines": [(line, kind_label(line.kind)) for line in st.lines],
-            "generated": timezone.localdate(),
+            "generated": today_in(),
         })
 
 

@@ -163,7 +163,7 @@ def invoice_void(request, pk):
         else:
             messages.success(request, _("Invoice %(number)s voided.") % {"number": invoice.number})
             return _back(request, invoice)
-    blocked = bool(invoice.amount_paid or invoice.amount_credited or invoice.amount_written_off)
+    blocked = not invoice.can_void
     return render(request, "invoicing/confirm.html", {
         "invoice": invoice, "form": form, "title": _("Void invoice %(number)s?") % {"number": invoice.number},
         "question": _("Voiding reverses the invoice in the ledger: the customer no longer owes %(total)s. "
@@ -182,7 +182,7 @@ def invoice_write_off(request, pk):
     if request.method == "POST" and _already_done(request.org, f"ui:writeoff:{invoice.pk}:{key}"):
         messages.info(request, _("This write-off was already recorded."))
         return _back(request, invoice)
-    if invoice.status != InvoiceStatus.ISSUED or invoice.amount_due <= 0:
+    if not invoice.can_write_off:
         messages.error(request, _("Only an issued invoice with an amount due can be written off."))
         return _back(request, invoice)
     if request.method == "POST":

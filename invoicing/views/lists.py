@@ -5,7 +5,6 @@ count, and one grouped sum per currency for the totals.
 """
 
 import csv
-from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -13,12 +12,12 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.ledger import LedgerError
 from accounts.models import Customer, Role
+from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
@@ -35,14 +34,14 @@ def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
     if not form.is_valid():
         return form, invoices.none() if form.errors else invoices
     f = form.cleaned_data
-    today = timezone.localdate()
+    today = today_in(org)
     status = f.get("status")
     if status == "draft":
         invoices = invoices.filter(status=InvoiceStatus.DRAFT)
     elif status == "open":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+        invoices = invoices.open()
     elif status == "overdue":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0, due_date__lt=today)
+        invoices = invoices.overdue(today)
     elif status == "paid":
         invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due=0).exclude(
             amount_written_off__gt=0, amount_paid=0)
@@ -51,8 +50,7 @@ def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
     elif status == "void":
         invoices = invoices.filter(status=InvoiceStatus.VOID)
     elif status == "disputed":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, disputed_at__isnull=False).filter(
-            Q(dispute_until__isnull=True) | Q(dispute_until__gte=today))
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED).disputed_on(today)
     if f.get("customer"):
         invoices = invoices.filter(customer=f["customer"])
     if f.get("date_from"):
@@ -117,7 +115,7 @@ def invoice_export(request):
                 ])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="invoices-{org.slug}-{date.today():%Y%m%d}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="invoices-{org.slug}-{today_in(org):%Y%m%d}.csv"'
     return response
 
 

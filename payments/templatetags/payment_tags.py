@@ -99,7 +99,7 @@ def unapplied_credit_offer(context, invoice, next_url=None):
 
     request = context.get("request")
     credit = Decimal(0)
-    if invoice is not None and invoice.status == "issued" and invoice.amount_due > 0:
+    if invoice is not None and invoice.is_open:
         credit = customer_unapplied_credit(invoice.customer)
     return {
         "invoice": invoice, "credit": credit, "applicable": min(credit, invoice.amount_due) if credit else 0,
