@@ -20,6 +20,7 @@ from accounts.models import Customer
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, round_money
 from invoicing import documents
+from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
 from invoicing.numbering import take_number
 from invoicing.services import InvoiceError, record_event
@@ -145,12 +146,10 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
         for n, i in enumerate(items, start=1)
     ])
     if invoice is not None:
-        from payments.allocation import apply
-
         record_event(invoice, "credited", _("Credit note %(n)s for %(t)s %(c)s: %(r)s")
                      % {"n": number, "t": total, "c": invoice.currency, "r": reason}, actor)
         applicable = min(total, invoice.amount_due)
         if applicable > 0:
-            apply(invoice, note, applicable, actor=actor, effective_date=today)
+            ALLOCATIONS.apply(invoice, note, applicable, actor=actor, effective_date=today)
     documents.queue_render(note)
     return note

@@ -392,4 +392,34 @@ class InvoiceEvent(models.Model):
         return f"{self.kind}: {self.message}"
 
 
+# Credit control flags invoices overdue by more than this many days, where the organization has not
+# chosen its own threshold (reports.ReportSettings.credit_overdue_days).
+DEFAULT_CREDIT_OVERDUE_DAYS = 60
+
+
+class CreditOverride(models.Model):
+    """An owner's decision to let an invoice take a customer over its credit limit (or past the
+    overdue threshold), with the reason: the audit trail of credit control (invoicing.credit_control).
+    Append-only: triggers reject UPDATE, DELETE and TRUNCATE."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    amount = models.DecimalField(**AMOUNT)  # the new exposure asked for
+    balance = models.DecimalField(**AMOUNT)  # the customer's balance at the time
+    credit_limit = models.DecimalField(**AMOUNT)
+    problems = models.CharField(max_length=500)
+    reason = models.CharField(max_length=500)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "reports_creditoverride"  # created by reports (migration 0001) before the model moved here
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"credit override for {self.customer_id} by {self.approved_by_id}"
+
+
 from invoicing.models_documents import EmailDelivery, PublicLink, StoredDocument  # noqa: E402, F401

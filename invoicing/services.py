@@ -19,10 +19,10 @@ from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact
 from invoicing import documents, issuing
 from invoicing.amounts import amount_due_of, change_amounts
+from invoicing.credit_control import check_on_issue
 from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, WriteOff
 from invoicing.numbering import format_number
 from invoicing.totals import LineAmounts, line_amounts, sum_lines
-from reports.credit_control import check_on_issue
 
 MAX_LINES = 500
 
@@ -91,7 +91,7 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     """Freeze a draft: totals, number, seller and buyer snapshot, ledger posting, timeline event.
     The rows move in three round trips (invoicing.issuing); the rules are here.
 
-    credit_override: an owner's reason to issue past credit control (reports.credit_control);
+    credit_override: an owner's reason to issue past credit control (invoicing.credit_control);
     credit_control=False only for replays of history (the demo), where today's balances mean nothing."""
     draft = issuing.load_draft(invoice.pk, issue_date)
     if draft is None:

@@ -53,6 +53,17 @@ def describe_source(source) -> str:
     return _("credit note %(n)s") % {"n": source.number}
 
 
+def allocations_of_invoice(invoice: Invoice) -> list[Allocation]:
+    """The rows applying money to an invoice, oldest first (invoicing.hooks.ALLOCATIONS.of_invoice)."""
+    return list(Allocation.objects.filter(invoice=invoice).select_related("payment", "credit_note")
+                .order_by("created_at", "pk"))
+
+
+def allocations_of_credit_note(note: CreditNote) -> list[Allocation]:
+    """The rows applying a credit note, oldest first (invoicing.hooks.ALLOCATIONS.of_credit_note)."""
+    return list(Allocation.objects.filter(credit_note=note).select_related("invoice").order_by("created_at", "pk"))
+
+
 def apply(invoice: Invoice, source: Payment | CreditNote, amount: Decimal, actor=None,
           effective_date: date | None = None) -> Allocation:
     """Apply `amount` of `source` to one invoice."""

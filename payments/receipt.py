@@ -1,7 +1,7 @@
 """The printable PDF receipt of a payment.
 
 Rendered from an HTML template with WeasyPrint through the invoice renderer's restricted URL
-fetcher (invoicing.pdf.html_to_pdf): nothing outside the project's static files is fetched.
+fetcher (invoicing.outgoing.render_pdf): nothing outside the project's static files is fetched.
 The receipt shows what the payment is applied to now (live allocations), what is unapplied or
 refunded, and a REVERSED watermark once the payment bounced.
 """
@@ -13,6 +13,7 @@ from django.utils import translation
 
 from accounts.models_org import today_in
 from accounts.money import format_money
+from invoicing import outgoing
 from payments.models import Allocation, Payment
 
 TEMPLATE = "payments/receipt_pdf.html"
@@ -46,6 +47,4 @@ def render_receipt_html(payment: Payment) -> str:
 
 
 def render_receipt(payment: Payment) -> bytes:
-    from invoicing.pdf import html_to_pdf
-
-    return html_to_pdf(render_receipt_html(payment))
+    return outgoing.render_pdf(render_receipt_html(payment))

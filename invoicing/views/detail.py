@@ -21,6 +21,7 @@ from accounts.ledger import LedgerError
 from accounts.models import Role
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
+from invoicing.credit_control import credit_check
 from invoicing.credit_notes import credit_amount, credit_invoice_lines, credited_quantities
 from invoicing.forms import (
     CreditAmountForm,
@@ -31,6 +32,7 @@ from invoicing.forms import (
     new_idempotency_key,
     percent_value,
 )
+from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, Invoice, InvoiceKind, InvoiceSettings, InvoiceStatus
 from invoicing.services import (
     clear_dispute,
@@ -42,7 +44,6 @@ from invoicing.services import (
     write_off,
 )
 from invoicing.totals import LineAmounts, sum_lines
-from reports.credit_control import credit_check
 
 DOCUMENT_ACTIONS = "invoicing/_document_actions.html"
 logger = logging.getLogger(__name__)
@@ -84,10 +85,7 @@ def invoice_detail(request, pk):
                                       "emails": customer.email_list, "contact": customer.contact_person}
     settings = InvoiceSettings.objects.get(organization=org)
     payment = snapshot.get("payment") or {"methods": settings.payment_methods, "bank_details": settings.bank_details}
-    from payments.models import Allocation
-
-    allocations = list(Allocation.objects.filter(invoice=invoice).select_related("payment", "credit_note")
-                       .order_by("created_at", "pk"))
+    allocations = ALLOCATIONS.of_invoice(invoice)
     credit = None
     if invoice.is_draft and invoice.kind != InvoiceKind.LATE_FEE and can(request, Role.FINANCE):
         # The same check issue_invoice makes, without recording anything: warn before the click.

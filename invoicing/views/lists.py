@@ -22,6 +22,7 @@ from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
 from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, new_idempotency_key, percent_value
+from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site.tenancy import tenant_context
 
@@ -147,12 +148,8 @@ def credit_note_list(request):
 def credit_note_detail(request, pk):
     note = get_object_or_404(CreditNote.objects.select_related("customer", "invoice", "created_by"),
                              organization=request.org, pk=pk)
-    from payments.models import Allocation
-
     return render(request, "invoicing/credit_note_detail.html", {
-        "note": note, "lines": list(note.lines.all()),
-        "allocations": list(Allocation.objects.filter(credit_note=note).select_related("invoice")
-                            .order_by("created_at", "pk")),
+        "note": note, "lines": list(note.lines.all()), "allocations": ALLOCATIONS.of_credit_note(note),
     })
 
 
