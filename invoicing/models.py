@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -216,6 +217,19 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "customer", "due_date"], name="invoice_open_by_customer",
                          condition=Q(status="issued", amount_due__gt=0)),
             models.Index(fields=["organization", "status", "issue_date"]),
+            # For reports: open invoices by due date (aging, dashboard, forecast), sales by day, by id
+            # with what the as-of sums read (index-only under row-level security).
+            models.Index(fields=["organization", "due_date"], name="rep_invoice_open_due",
+                         include=["customer", "amount_due", "issue_date", "currency", "id"],
+                         condition=Q(status="issued", amount_due__gt=0)),
+            models.Index(fields=["organization", "issue_date"], name="rep_invoice_issued_day",
+                         include=["total", "currency", "status", "customer"], condition=~Q(status="draft")),
+            models.Index(fields=["id"], name="rep_invoice_id_cover",
+                         include=["organization", "customer", "currency", "issue_date", "due_date", "total", "status",
+                                  "void_entry"]),
+            # For the reminder scan: open ordinary invoices by due date.
+            models.Index(fields=["organization", "due_date"], name="reminders_open_invoice_due", include=["customer"],
+                         condition=Q(status="issued", amount_due__gt=0, kind="invoice")),
         ]
 
     def __str__(self):
@@ -329,6 +343,10 @@ class CreditNote(models.Model):
             models.CheckConstraint(name="credit_note_applied_within_total",
                                    condition=Q(amount_applied__gte=0, amount_applied__lte=F("total"))),
         ]
+        # For reports: credit notes with something unapplied.
+        indexes = [models.Index(fields=["organization", "customer"], name="rep_creditnote_unapplied",
+                                include=["currency", "issue_date", "total", "amount_applied"],
+                                condition=~Q(Exact(F("total") - F("amount_applied"), 0)))]
 
     def __str__(self):
         return self.number
