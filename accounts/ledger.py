@@ -71,7 +71,7 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         if row is None:
             # Nothing was written. Decide why here, but raise a refusal only after the block:
             # raising inside would mark the caller's transaction as broken.
-            existing, refusal = _not_posted(org, idempotency_key, reverses)
+            existing, refusal = _not_posted(org, idempotency_key, reverses, prepared)
         else:
             entry_id, seq, prev_hash, digest, posted_at = row
             # The database hashed what Python rendered; hash it here too, so that a posting can
@@ -274,10 +274,17 @@ def _execute_post(params):
         return cursor.fetchone()
 
 
-def _not_posted(org, idempotency_key, reverses) -> tuple[JournalEntry | None, str]:
-    """The statement wrote nothing: the entry that already has the key, or why not."""
+def _not_posted(org, idempotency_key, reverses, prepared) -> tuple[JournalEntry | None, str]:
+    """The statement wrote nothing: the entry that already has the key (a replay of the same
+    posting), or why not. A key already used for different lines is refused, never answered
+    with the first entry: that would report as posted what was not."""
     existing = JournalEntry.objects.filter(organization=org, idempotency_key=idempotency_key).first()
     if existing is not None:
+        posted = list(existing.lines.order_by("line_no").values_list(
+            "line_no", "account_id", "customer_id", "currency", "amount"))
+        if posted != [tuple(p) for p in prepared]:
+            return None, (f"The idempotency key “{idempotency_key}” was already used by entry #{existing.seq} "
+                          "with different lines; nothing was posted. Use a new key for a new posting.")
         return existing, ""
     if reverses is not None and JournalEntry.objects.filter(reverses=reverses).exists():
         return None, f"Entry #{reverses.seq} has already been reversed."
