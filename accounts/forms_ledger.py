@@ -6,7 +6,6 @@ message, never rounded.
 """
 
 import re
-import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -24,10 +23,6 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 CODE_RE = r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,9}$"
 MAX_GJ_LINES = 50
-
-
-def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
 
 
 def parse_amount(text: str, currency: str) -> Decimal:

@@ -13,6 +13,7 @@ waits for the head lock, then finds the key taken). accounts.ledger_bulk is the 
 opening balances and migrations: same rules, same chain.
 """
 
+import uuid
 from collections import defaultdict
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -36,6 +37,12 @@ from ledger_site.pg import prepared, raw_connection
 # system fit) or ahead (a post-dated payment) of today.
 MAX_DAYS_BACK = 10 * 366
 MAX_DAYS_AHEAD = 366
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for a form that posts: rendered into the form, so a double submit posts once.
+    The one helper for every app's forms."""
+    return uuid.uuid4().hex
 
 
 class LedgerError(ValidationError):

@@ -5,7 +5,6 @@ Every form validates completely before anything is saved: a refused submission c
 """
 
 import string
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -29,10 +28,6 @@ PERCENT_ERRORS = {"min_value": _("Enter a percentage from 0 to 100."),
                   "max_value": _("Enter a percentage from 0 to 100.")}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 EMAIL_PLACEHOLDERS = ("number", "organization", "customer", "amount_due", "due_date", "link", "total")
-
-
-def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
 
 
 class HiddenErrorsMixin:

@@ -2,7 +2,6 @@
 give field-level messages early. Every write form carries a per-rendered-form key."""
 
 import re
-import uuid
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -15,10 +14,6 @@ from payments.models import PaymentMethod
 from payments.services import AUTO, MANUAL, deposit_accounts, future_limit, parse_amount
 
 ALLOC_FIELD = re.compile(r"^alloc-(.+)$")
-
-
-def new_key() -> str:
-    return uuid.uuid4().hex
 
 
 class KeyField(forms.RegexField):

@@ -1,6 +1,5 @@
 """Reminder pages: upcoming, the sent log, policies, holds, "send reminder", worker health."""
 
-import uuid
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.ledger import new_idempotency_key
 from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money
@@ -341,7 +341,7 @@ def reminder_send(request, pk):
     else:
         default = next_step(invoice, settings, now)
         form = ManualSendForm(request.GET or None, org=request.org,
-                              initial={"step": default.pk if default else None, "key": uuid.uuid4().hex})
+                              initial={"step": default.pk if default else None, "key": new_idempotency_key()})
         if request.GET:
             form.is_valid()
     step = form.cleaned_data.get("step") if hasattr(form, "cleaned_data") else None
@@ -353,7 +353,7 @@ def reminder_send(request, pk):
     if holds.not_open_reason(invoice):
         problems.append(holds.not_open_reason(invoice))
     problems += holds.active_holds(invoice, local_today(now, settings), settings)
-    key = request.POST.get("key") or request.GET.get("key") or uuid.uuid4().hex
+    key = request.POST.get("key") or request.GET.get("key") or new_idempotency_key()
     recent = (ReminderMessage.objects.filter(invoice=invoice).exclude(status=OutboxStatus.SKIPPED)
               .order_by("-due_at")[:5])
     events = InvoiceEvent.objects.filter(invoice=invoice, kind="reminder").order_by("-at")[:5]

@@ -29,8 +29,8 @@ from accounts.forms_ledger import (
     JournalHeaderForm,
     JournalLineFormSet,
     ReverseForm,
-    new_idempotency_key,
 )
+from accounts.ledger import new_idempotency_key
 from accounts.ledger_queries import (
     MANUAL_SOURCE,
     attach_reversal_links,

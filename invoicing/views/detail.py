@@ -17,7 +17,7 @@ from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.ledger import LedgerError
+from accounts.ledger import LedgerError, new_idempotency_key
 from accounts.models import Role
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
@@ -29,7 +29,6 @@ from invoicing.forms import (
     DisputeForm,
     VoidForm,
     WriteOffForm,
-    new_idempotency_key,
     percent_value,
 )
 from invoicing.hooks import ALLOCATIONS

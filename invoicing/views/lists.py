@@ -15,13 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.ledger import LedgerError
+from accounts.ledger import LedgerError, new_idempotency_key
 from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
-from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, new_idempotency_key, percent_value
+from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site.tenancy import tenant_context
