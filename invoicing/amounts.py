@@ -31,7 +31,10 @@ MAINTAINED = {
 def amount_due_of(invoice: Invoice) -> Decimal:
     if invoice.status == InvoiceStatus.VOID:
         return ZERO
-    return invoice.total - invoice.amount_paid - invoice.amount_credited - invoice.amount_written_off
+    applied = (invoice.amount_paid, invoice.amount_credited, invoice.amount_written_off)
+    if not any(applied):
+        return invoice.total  # as issued (its Decimal as totals rounded it, not widened by 0.000)
+    return invoice.total - sum(applied, ZERO)
 
 
 def _add(document, deltas: dict) -> list[str]:

@@ -4,6 +4,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from accounts.models_org import validate_timezone
 from reminders.models import (
     CustomerReminderSettings,
     ReminderPolicy,
@@ -18,7 +19,9 @@ class ReminderSettingsForm(forms.ModelForm):
     """The send hour and pause switch, and the organization's time zone (kept on the organization:
     it is the one "today" of every page, not only of reminders)."""
 
-    timezone = Organization._meta.get_field("timezone").formfield()
+    timezone = forms.CharField(label=Organization._meta.get_field("timezone").verbose_name, max_length=64,
+                               validators=[validate_timezone],
+                               help_text=Organization._meta.get_field("timezone").help_text)
 
     class Meta:
         model = ReminderSettings

@@ -91,3 +91,19 @@ def _assert_list_filter(user, org, status, numbers):
     response = client.get(f"/o/{org.slug}/invoices/", {"status": status})
     assert response.status_code == 200
     assert [i.number for i in response.context["page"].object_list] == numbers
+
+
+def test_the_reminder_settings_page_sets_the_organizations_time_zone():
+    org, owner = make_org()
+    client = Client()
+    client.force_login(owner)
+    page = client.get(f"/o/{org.slug}/reminders/settings/")
+    assert page.status_code == 200 and page.context["form"]["timezone"].value() == "UTC"
+    response = client.post(f"/o/{org.slug}/reminders/settings/", {"timezone": TONGA, "send_hour": "9"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.timezone == TONGA
+    bad = client.post(f"/o/{org.slug}/reminders/settings/", {"timezone": "Mars/Olympus", "send_hour": "9"})
+    assert bad.status_code == 200 and "is not a time zone name" in bad.content.decode()
+    org.refresh_from_db()
+    assert org.timezone == TONGA  # bad input: nothing changed

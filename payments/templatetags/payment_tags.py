@@ -19,18 +19,11 @@ from accounts.ledger import new_idempotency_key
 from accounts.models import Role
 from accounts.money import money_filter, quantum
 from accounts.permissions import can
+from invoicing.templatetags.invoice_tags import STATUS
 
 register = template.Library()
 
-INVOICE_STATUS = {
-    "draft": (_("Draft"), ""),
-    "open": (_("Open"), "badge-info"),
-    "partially_paid": (_("Partially paid"), "badge-info"),
-    "overdue": (_("Overdue"), "badge-danger"),
-    "paid": (_("Paid"), "badge-ok"),
-    "written_off": (_("Written off"), "badge-warn"),
-    "void": (_("Void"), ""),
-}
+INVOICE_STATUS = STATUS  # an invoice's status labels and badges: invoicing's
 PAYMENT_STATUS = {
     "applied": (_("Applied"), "badge-ok"),
     "partly_applied": (_("Partly applied"), "badge-info"),
