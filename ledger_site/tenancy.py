@@ -61,6 +61,9 @@ def tenant_context(org, user=None):
         previous = cursor.fetchone()
     set_db_context(getattr(org, "pk", org), getattr(user, "pk", user))
     loaded = hasattr(org, "_state") and not org._state.adding  # not a bare Organization(pk=...)
+    current = _current_org.get()
+    if not loaded and current is not None and current.pk == getattr(org, "pk", org):
+        org, loaded = current, True  # the same organization by id: keep the loaded one
     token = _current_org.set(org if loaded else None)
     try:
         yield
