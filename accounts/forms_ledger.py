@@ -6,28 +6,23 @@ message, never rounded.
 """
 
 import re
-import uuid
 from datetime import date
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import CURRENCY_CHOICES
 from accounts.models import Customer
 from accounts.models_ledger import Account, AccountType
+from accounts.models_org import today_in
 from accounts.money import MAX_ABS, minor_units, quantum
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 CODE_RE = r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,9}$"
 MAX_GJ_LINES = 50
-
-
-def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
 
 
 def parse_amount(text: str, currency: str) -> Decimal:
@@ -266,4 +261,4 @@ class ReverseForm(forms.Form):
         return reason
 
     def clean_effective_date(self):
-        return self.cleaned_data.get("effective_date") or timezone.localdate()
+        return self.cleaned_data.get("effective_date") or today_in()

@@ -13,6 +13,7 @@ waits for the head lock, then finds the key taken). accounts.ledger_bulk is the 
 opening balances and migrations: same rules, same chain.
 """
 
+import uuid
 from collections import defaultdict
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -24,11 +25,11 @@ import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from accounts.ledger_chain import canonical_after_seq
 from accounts.models_customer import Customer
 from accounts.models_ledger import Account, AccountDayTotal, JournalEntry, LedgerHead
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact
 from ledger_site.pg import prepared, raw_connection
 
@@ -36,6 +37,12 @@ from ledger_site.pg import prepared, raw_connection
 # system fit) or ahead (a post-dated payment) of today.
 MAX_DAYS_BACK = 10 * 366
 MAX_DAYS_AHEAD = 366
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for a form that posts: rendered into the form, so a double submit posts once.
+    The one helper for every app's forms."""
+    return uuid.uuid4().hex
 
 
 class LedgerError(ValidationError):
@@ -71,7 +78,7 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         if row is None:
             # Nothing was written. Decide why here, but raise a refusal only after the block:
             # raising inside would mark the caller's transaction as broken.
-            existing, refusal = _not_posted(org, idempotency_key, reverses)
+            existing, refusal = _not_posted(org, idempotency_key, reverses, prepared)
         else:
             entry_id, seq, prev_hash, digest, posted_at = row
             # The database hashed what Python rendered; hash it here too, so that a posting can
@@ -107,7 +114,7 @@ def reverse(entry: JournalEntry, *, reason: str, actor=None, effective_date: dat
     if source is None and entry.source_type:
         source = (entry.source_type, entry.source_id)
     return post(
-        entry.organization, lines, effective_date=effective_date or timezone.localdate(),
+        entry.organization, lines, effective_date=effective_date or today_in(entry.organization),
         idempotency_key=idempotency_key or f"reversal:{entry.pk}",
         memo=f"Reversal of #{entry.seq}: {entry.memo}"[:500], actor=actor, reverses=entry,
         reason=reason.strip()[:500], source=source, source_label=source_label or entry.source_label,
@@ -137,7 +144,7 @@ def _validate(org, lines, effective_date, idempotency_key, memo):
         raise LedgerError("The memo is longer than 500 characters.")
     if not isinstance(effective_date, date):
         raise LedgerError("The effective date must be a date.")
-    today = timezone.localdate()
+    today = today_in(org)
     if effective_date < today - timedelta(days=MAX_DAYS_BACK):
         raise LedgerError(f"{effective_date} is more than ten years ago; the ledger refuses it.")
     if effective_date > today + timedelta(days=MAX_DAYS_AHEAD):
@@ -274,10 +281,17 @@ def _execute_post(params):
         return cursor.fetchone()
 
 
-def _not_posted(org, idempotency_key, reverses) -> tuple[JournalEntry | None, str]:
-    """The statement wrote nothing: the entry that already has the key, or why not."""
+def _not_posted(org, idempotency_key, reverses, prepared) -> tuple[JournalEntry | None, str]:
+    """The statement wrote nothing: the entry that already has the key (a replay of the same
+    posting), or why not. A key already used for different lines is refused, never answered
+    with the first entry: that would report as posted what was not."""
     existing = JournalEntry.objects.filter(organization=org, idempotency_key=idempotency_key).first()
     if existing is not None:
+        posted = list(existing.lines.order_by("line_no").values_list(
+            "line_no", "account_id", "customer_id", "currency", "amount"))
+        if posted != [tuple(p) for p in prepared]:
+            return None, (f"The idempotency key “{idempotency_key}” was already used by entry #{existing.seq} "
+                          "with different lines; nothing was posted. Use a new key for a new posting.")
         return existing, ""
     if reverses is not None and JournalEntry.objects.filter(reverses=reverses).exists():
         return None, f"Entry #{reverses.seq} has already been reversed."

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models_org import Organization
@@ -49,7 +51,11 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "code"], name="customer_code_unique_per_org")
         ]
-        indexes = [models.Index(fields=["organization", "name"])]
+        indexes = [
+            models.Index(fields=["organization", "name"]),
+            # For reports: customers in case-insensitive name order (the aging report's default sort).
+            models.Index(F("organization"), Lower("name"), F("id"), name="rep_customer_lower_name"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.code})"

@@ -142,6 +142,8 @@ class CustomerBalance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "currency"], name="customer_balance_unique")
         ]
+        # For reports: the top debtors (the largest balances).
+        indexes = [models.Index(fields=["organization", "currency", "amount"], name="rep_customerbalance_amount")]
 
     def __str__(self):
         return f"{self.customer_id} {self.amount} {self.currency}"

@@ -1,10 +1,16 @@
 """Users, organizations (the tenants) and who belongs to which, with what role."""
 
+import zoneinfo
+from datetime import date, datetime
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from ledger_site.tenancy import current_organization
 
 RESERVED_SLUGS = {"admin", "api", "app", "static", "media", "login", "logout", "signup", "o",
                   "settings", "www", "help", "support", "public", "new"}
@@ -12,6 +18,24 @@ slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
     _("Use 1–50 lowercase letters, digits and hyphens, not starting or ending with a hyphen."),
 )
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        raise ValidationError(_("“%(tz)s” is not a time zone name such as Europe/Berlin.") % {"tz": value}) from e
+
+
+def today_in(org=None, now: datetime | None = None) -> date:
+    """Today in an organization: `org.today(now)`. Without `org`, the organization the current
+    request or task acts for (ledger_site.tenancy); outside any, the server's date (TIME_ZONE).
+    The one "today" of the application: pages, forms, defaults, the reminder scan."""
+    if org is None:
+        org = current_organization()
+    if org is None:
+        return timezone.localdate(now)
+    return org.today(now)
 
 
 class UserManager(BaseUserManager):
@@ -56,10 +80,22 @@ class Organization(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True)
     address = models.TextField(_("address"), blank=True, max_length=1000)
     tax_id = models.CharField(_("tax id"), max_length=50, blank=True)
+    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone],
+                                help_text=_("IANA name, e.g. Europe/Berlin or America/New_York."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
         return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self, now: datetime | None = None) -> date:
+        """Today in this organization: the date on its wall clock at `now` (default: this instant).
+        Every "today" of the application (overdue, due today, disputes, the reminder scan, report
+        defaults) is this one, never the server's date."""
+        return (now or timezone.now()).astimezone(self.zone).date()
 
 
 class Role(models.TextChoices):

@@ -74,3 +74,14 @@ def format_amount(amount: Decimal, currency: str) -> str:
 
 def format_money(amount: Decimal, currency: str) -> str:
     return f"{format_amount(amount, currency)} {currency}"
+
+
+def money_filter(amount, currency):
+    """The `money` template filter of every app's tag library (one implementation):
+    {{ invoice.total|money:invoice.currency }} → 1,234.50 EUR; None and "" → —."""
+    if amount is None or amount == "":
+        return "—"
+    try:
+        return format_money(Decimal(amount), currency or "")
+    except (InvalidOperation, TypeError, ValueError):
+        return amount

@@ -1,10 +1,8 @@
 from django.urls import path
 
 from accounts.views import chart, customers, ledger, members
-from reports.views import dashboard
 
 urlpatterns = [
-    path("", dashboard, name="dashboard"),
     path("customers/", customers.customer_list, name="customer_list"),
     path("customers/new/", customers.customer_create, name="customer_create"),
     path("customers/lookup/", customers.customer_lookup, name="customer_lookup"),

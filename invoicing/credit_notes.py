@@ -11,15 +11,16 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import Line
 from accounts.models import Customer
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, round_money
 from invoicing import documents
+from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
 from invoicing.numbering import take_number
 from invoicing.services import InvoiceError, record_event
@@ -116,7 +117,7 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
                 if already.get(line.pk, Decimal(0)) + i.quantity > line.quantity:
                     raise InvoiceError(_("Line “%(d)s” was credited meanwhile; reload and try again.")
                                        % {"d": line.description})
-    today = issue_date or timezone.localdate()
+    today = issue_date or today_in(org)
     acc = system_accounts(org)
     number = take_number(org, "credit_note", today)
     lines = [Line(acc["ar"], -total, customer)]
@@ -145,12 +146,10 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
         for n, i in enumerate(items, start=1)
     ])
     if invoice is not None:
-        from payments.allocation import apply
-
         record_event(invoice, "credited", _("Credit note %(n)s for %(t)s %(c)s: %(r)s")
                      % {"n": number, "t": total, "c": invoice.currency, "r": reason}, actor)
         applicable = min(total, invoice.amount_due)
         if applicable > 0:
-            apply(invoice, note, applicable, actor=actor, effective_date=today)
+            ALLOCATIONS.apply(invoice, note, applicable, actor=actor, effective_date=today)
     documents.queue_render(note)
     return note

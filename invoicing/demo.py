@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.models import Customer
+from accounts.models_org import today_in
 from invoicing.credit_notes import credit_invoice_lines
 from invoicing.models import InvoiceEvent, InvoiceSettings, TaxRate
 from invoicing.services import issue_invoice, save_draft, set_dispute, void_invoice, write_off
@@ -47,7 +48,7 @@ def _when(invoice, kind, day, hour):
 
 def seed_demo_invoices(org, owner, months: int = 12, per_month: int = 16) -> dict:
     rng = random.Random(SEED)
-    today = timezone.localdate()
+    today = today_in(org)
     customers = list(Customer.objects.filter(organization=org, archived_at__isnull=True).order_by("code"))
     if not customers:
         return {}

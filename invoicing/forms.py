@@ -5,19 +5,18 @@ Every form validates completely before anything is saved: a refused submission c
 """
 
 import string
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field, customer_filter_field, live_data
 from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
 from accounts.models import Customer
+from accounts.models_org import today_in
 from accounts.money import MAX_ABS, MoneyError, check_exact, format_money, minor_units
 from invoicing.models import Invoice, InvoiceSettings, TaxRate
 from invoicing.numbering import format_number
@@ -29,10 +28,6 @@ PERCENT_ERRORS = {"min_value": _("Enter a percentage from 0 to 100."),
                   "max_value": _("Enter a percentage from 0 to 100.")}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 EMAIL_PLACEHOLDERS = ("number", "organization", "customer", "amount_due", "due_date", "link", "total")
-
-
-def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
 
 
 class HiddenErrorsMixin:
@@ -119,7 +114,7 @@ class InvoiceForm(forms.ModelForm):
 
     def clean_issue_date(self):
         issued = self.cleaned_data["issue_date"]
-        today = timezone.localdate()
+        today = today_in()
         if issued < today - timedelta(days=MAX_DAYS_BACK) or issued > today + timedelta(days=MAX_DAYS_AHEAD):
             raise ValidationError(_("Use an issue date within the last ten years and at most a year ahead."))
         return issued
@@ -357,14 +352,14 @@ class InvoiceSettingsForm(forms.ModelForm):
         candidate = InvoiceSettings(**{f: data[f] for f in self.Meta.fields if f in data})
         for kind, model in (("invoice", Invoice), ("credit_note", CreditNote)):
             n = next_number_value(self.instance.organization, candidate, kind)
-            prefix = format_number(candidate, kind, timezone.localdate().year, 0)[:-candidate.number_padding]
+            prefix = format_number(candidate, kind, today_in().year, 0)[:-candidate.number_padding]
             used = model.objects.filter(organization=self.instance.organization, number__startswith=prefix)
             highest = max((_suffix(num, prefix) for num in used.values_list("number", flat=True)), default=0)
             if highest >= n:
                 field = "invoice_prefix" if kind == "invoice" else "credit_note_prefix"
                 self.add_error(field, _("With these settings the next number would be %(next)s, but numbers up "
                                         "to %(prefix)s%(highest)s are already used. Choose another prefix.")
-                               % {"next": format_number(candidate, kind, timezone.localdate().year, n),
+                               % {"next": format_number(candidate, kind, today_in().year, n),
                                   "prefix": prefix, "highest": highest})
 
 
@@ -376,13 +371,13 @@ def _suffix(number: str, prefix: str) -> int:
 def next_number_value(org, settings: InvoiceSettings, kind: str) -> int:
     from invoicing.models import NumberSeries
 
-    year = timezone.localdate().year if settings.reset_yearly else 0
+    year = today_in(org).year if settings.reset_yearly else 0
     series = NumberSeries.objects.filter(organization=org, kind=kind, year=year).first()
     return (series.last_number if series else 0) + 1
 
 
 def next_number_example(org, settings: InvoiceSettings, kind: str = "invoice") -> str:
-    return format_number(settings, kind, timezone.localdate().year, next_number_value(org, settings, kind))
+    return format_number(settings, kind, today_in(org).year, next_number_value(org, settings, kind))
 
 
 
@@ -432,7 +427,7 @@ class DisputeForm(forms.Form):
 
     def clean_until(self):
         until = self.cleaned_data.get("until")
-        if until and until < timezone.localdate():
+        if until and until < today_in():
             raise ValidationError(_("The hold must end today or later."))
         return until
 

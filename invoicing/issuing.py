@@ -7,7 +7,7 @@ the ORM it took eight statements, each compiled in Python and waited for in turn
    server: lock the invoice row and its customer's (read with its organization and settings),
    read its lines, take the next number (only if the locked row is still a draft; the upsert
    keeps the series row locked until commit, see invoicing.numbering), read the system
-   accounts, read the customer's credit figures (reports.credit_control).
+   accounts, read the customer's credit figures (invoicing.credit_control).
 2. the ledger posting (accounts.ledger.post, one prepared statement).
 3. `store_issued`: one statement updating the invoice, inserting its timeline event and queueing
    its PDF render (the django-q2 task row, ledger_site.queue.task_row).
@@ -24,14 +24,14 @@ from datetime import date
 
 import psycopg
 from django.db import connection
-from django.utils import timezone
 
 from accounts.models import Account, Customer, Organization
+from accounts.models_org import today_in
+from invoicing import credit_control
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
 from invoicing.numbering import NEXT_NUMBER
 from ledger_site.pg import prepared, raw_connection
 from ledger_site.queue import TASK_TABLE, TaskRow
-from reports import credit_control
 
 
 def _columns(model, alias: str) -> tuple[list[str], str]:
@@ -92,7 +92,7 @@ class Draft:
 def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
     """Lock and read everything issuing needs; None if there is no such invoice (or it is not
     visible to this organization). Call inside the issuing transaction."""
-    today = timezone.localdate()
+    today = today_in()
     params = {"invoice": invoice_pk, "issue_date": issue_date, **credit_control.figures_params(today)}
     pg = raw_connection()
     with connection.wrap_database_errors, pg.pipeline(), \

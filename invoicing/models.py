@@ -13,10 +13,13 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, JournalEntry, Organization
+from accounts.models_org import today_in
+from ledger_site.tenancy import organization_of
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 PERCENT = {"max_digits": 7, "decimal_places": 4,
@@ -107,12 +110,49 @@ class InvoiceKind(models.TextChoices):
     LATE_FEE = "late_fee", _("Late fee")
 
 
+# The invoice rules, one home each (docs/architecture.md "Where each rule lives"). The same rules
+# for raw SQL are in invoicing/invoice_sql.py; tests/invoicing/test_rule_homes.py proves both
+# select the same invoices. `today`/`day` is always the organization's date (Organization.today).
+OPEN_Q = Q(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+
+
+def overdue_q(today) -> Q:
+    return OPEN_Q & Q(due_date__lt=today)
+
+
+def disputed_q(day) -> Q:
+    """Disputed on `day`: a dispute is recorded and its end date, if any, is not yet past."""
+    return Q(disputed_at__isnull=False) & (Q(dispute_until__isnull=True) | Q(dispute_until__gte=day))
+
+
+def not_disputed_q(day) -> Q:
+    return Q(disputed_at__isnull=True) | Q(dispute_until__lt=day)
+
+
+# Void: only an issued invoice to which nothing is applied (payments, credits, write-offs).
+CAN_VOID_Q = Q(status=InvoiceStatus.ISSUED, amount_paid=0, amount_credited=0, amount_written_off=0)
+# Write off: an issued invoice with an amount due (an open one).
+CAN_WRITE_OFF_Q = OPEN_Q
+
+
 class InvoiceQuerySet(models.QuerySet):
     def open(self):
-        return self.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+        return self.filter(OPEN_Q)
 
     def overdue(self, today=None):
-        return self.open().filter(due_date__lt=today or timezone.localdate())
+        return self.filter(overdue_q(today or today_in()))
+
+    def disputed_on(self, day):
+        return self.filter(disputed_q(day))
+
+    def not_disputed_on(self, day):
+        return self.filter(not_disputed_q(day))
+
+    def can_void(self):
+        return self.filter(CAN_VOID_Q)
+
+    def can_write_off(self):
+        return self.filter(CAN_WRITE_OFF_Q)
 
 
 class Invoice(models.Model):
@@ -177,6 +217,19 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "customer", "due_date"], name="invoice_open_by_customer",
                          condition=Q(status="issued", amount_due__gt=0)),
             models.Index(fields=["organization", "status", "issue_date"]),
+            # For reports: open invoices by due date (aging, dashboard, forecast), sales by day, by id
+            # with what the as-of sums read (index-only under row-level security).
+            models.Index(fields=["organization", "due_date"], name="rep_invoice_open_due",
+                         include=["customer", "amount_due", "issue_date", "currency", "id"],
+                         condition=Q(status="issued", amount_due__gt=0)),
+            models.Index(fields=["organization", "issue_date"], name="rep_invoice_issued_day",
+                         include=["total", "currency", "status", "customer"], condition=~Q(status="draft")),
+            models.Index(fields=["id"], name="rep_invoice_id_cover",
+                         include=["organization", "customer", "currency", "issue_date", "due_date", "total", "status",
+                                  "void_entry"]),
+            # For the reminder scan: open ordinary invoices by due date.
+            models.Index(fields=["organization", "due_date"], name="reminders_open_invoice_due", include=["customer"],
+                         condition=Q(status="issued", amount_due__gt=0, kind="invoice")),
         ]
 
     def __str__(self):
@@ -187,17 +240,45 @@ class Invoice(models.Model):
         return self.status == InvoiceStatus.DRAFT
 
     @property
+    def today(self):
+        """Today in the invoice's organization (its time zone), not the server's date."""
+        return organization_of(self).today()
+
+    @property
+    def is_open(self) -> bool:
+        """OPEN_Q: issued and something is still due."""
+        return self.status == InvoiceStatus.ISSUED and self.amount_due > 0
+
+    def is_overdue_on(self, today) -> bool:
+        """overdue_q: open and the due date is before `today`."""
+        return self.is_open and self.due_date < today
+
+    def is_disputed_on(self, day) -> bool:
+        """disputed_q: a dispute is recorded and its end date, if any, is not before `day`."""
+        return self.disputed_at is not None and (self.dispute_until is None or self.dispute_until >= day)
+
+    @property
+    def can_void(self) -> bool:
+        """CAN_VOID_Q: issued, and no payment, credit or write-off is applied to it."""
+        return (self.status == InvoiceStatus.ISSUED and not self.amount_paid and not self.amount_credited
+                and not self.amount_written_off)
+
+    @property
+    def can_write_off(self) -> bool:
+        """CAN_WRITE_OFF_Q: an open invoice."""
+        return self.is_open
+
+    @property
     def is_disputed(self):
-        return self.disputed_at is not None and (self.dispute_until is None
-                                                 or self.dispute_until >= timezone.localdate())
+        return self.is_disputed_on(self.today)
 
     @property
     def is_overdue(self):
-        return self.status == InvoiceStatus.ISSUED and self.amount_due > 0 and self.due_date < timezone.localdate()
+        return self.is_overdue_on(self.today)
 
     @property
     def days_overdue(self) -> int:
-        return max(0, (timezone.localdate() - self.due_date).days) if self.is_overdue else 0
+        return max(0, (self.today - self.due_date).days) if self.is_overdue else 0
 
     @property
     def display_status(self) -> str:
@@ -262,6 +343,10 @@ class CreditNote(models.Model):
             models.CheckConstraint(name="credit_note_applied_within_total",
                                    condition=Q(amount_applied__gte=0, amount_applied__lte=F("total"))),
         ]
+        # For reports: credit notes with something unapplied.
+        indexes = [models.Index(fields=["organization", "customer"], name="rep_creditnote_unapplied",
+                                include=["currency", "issue_date", "total", "amount_applied"],
+                                condition=~Q(Exact(F("total") - F("amount_applied"), 0)))]
 
     def __str__(self):
         return self.number
@@ -323,6 +408,36 @@ class InvoiceEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.message}"
+
+
+# Credit control flags invoices overdue by more than this many days, where the organization has not
+# chosen its own threshold (reports.ReportSettings.credit_overdue_days).
+DEFAULT_CREDIT_OVERDUE_DAYS = 60
+
+
+class CreditOverride(models.Model):
+    """An owner's decision to let an invoice take a customer over its credit limit (or past the
+    overdue threshold), with the reason: the audit trail of credit control (invoicing.credit_control).
+    Append-only: triggers reject UPDATE, DELETE and TRUNCATE."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+    amount = models.DecimalField(**AMOUNT)  # the new exposure asked for
+    balance = models.DecimalField(**AMOUNT)  # the customer's balance at the time
+    credit_limit = models.DecimalField(**AMOUNT)
+    problems = models.CharField(max_length=500)
+    reason = models.CharField(max_length=500)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "reports_creditoverride"  # created by reports (migration 0001) before the model moved here
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"credit override for {self.customer_id} by {self.approved_by_id}"
 
 
 from invoicing.models_documents import EmailDelivery, PublicLink, StoredDocument  # noqa: E402, F401

@@ -15,12 +15,14 @@ from django.utils.translation import gettext as _
 from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import LedgerError, Line
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact
 from invoicing import documents, issuing
+from invoicing.amounts import amount_due_of, change_amounts
+from invoicing.credit_control import check_on_issue
 from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, WriteOff
 from invoicing.numbering import format_number
 from invoicing.totals import LineAmounts, line_amounts, sum_lines
-from reports.credit_control import check_on_issue
 
 MAX_LINES = 500
 
@@ -68,7 +70,7 @@ def _apply_totals(invoice: Invoice, lines: list[InvoiceLine], write_lines: bool)
     totals = sum_lines(amounts)
     invoice.subtotal, invoice.discount_total = totals.subtotal, totals.discount
     invoice.tax_total, invoice.total = totals.tax, totals.total
-    invoice.amount_due = invoice.total
+    invoice.amount_due = amount_due_of(invoice)
 
 
 def tax_summary(invoice: Invoice):
@@ -89,7 +91,7 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     """Freeze a draft: totals, number, seller and buyer snapshot, ledger posting, timeline event.
     The rows move in three round trips (invoicing.issuing); the rules are here.
 
-    credit_override: an owner's reason to issue past credit control (reports.credit_control);
+    credit_override: an owner's reason to issue past credit control (invoicing.credit_control);
     credit_control=False only for replays of history (the demo), where today's balances mean nothing."""
     draft = issuing.load_draft(invoice.pk, issue_date)
     if draft is None:
@@ -156,7 +158,7 @@ def void_invoice(invoice: Invoice, reason: str, actor=None, effective_date: date
     invoice = _locked(invoice)
     if invoice.status != InvoiceStatus.ISSUED:
         raise InvoiceError(_("Only an issued invoice can be voided."))
-    if invoice.amount_paid or invoice.amount_credited or invoice.amount_written_off:
+    if not invoice.can_void:
         raise InvoiceError(_("Payments, credits or write-offs are applied to this invoice; remove them before "
                              "voiding, or issue a credit note instead."))
     if not reason.strip():
@@ -164,8 +166,8 @@ def void_invoice(invoice: Invoice, reason: str, actor=None, effective_date: date
     invoice.void_entry = ledger.reverse(invoice.issue_entry, reason=reason, actor=actor,
                                         effective_date=effective_date,
                                         idempotency_key=f"invoice:{invoice.pk}:void")
-    invoice.status, invoice.amount_due = InvoiceStatus.VOID, Decimal(0)
-    invoice.save(update_fields=["void_entry", "status", "amount_due"])
+    invoice.status = InvoiceStatus.VOID
+    change_amounts(invoice, also=["void_entry", "status"])  # amount due: 0 once void
     record_event(invoice, "voided", _("Voided: %(reason)s") % {"reason": reason}, actor)
     return invoice
 
@@ -195,7 +197,7 @@ def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effect
     entry = ledger.post(invoice.organization,
                         [Line(acc["bad_debt"], amount, currency=invoice.currency),
                          Line(acc["ar"], -amount, invoice.customer)],
-                        effective_date=effective_date or timezone.localdate(), idempotency_key=key,
+                        effective_date=effective_date or invoice.today, idempotency_key=key,
                         memo=f"Write-off of {invoice.number}", actor=actor, source=invoice,
                         source_label=invoice.number, reason=reason)
     existing = WriteOff.objects.filter(entry=entry).first()
@@ -204,9 +206,7 @@ def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effect
     wo = WriteOff.objects.create(organization=invoice.organization, invoice=invoice, amount=amount,
                                  reason=reason[:500], effective_date=entry.effective_date, entry=entry,
                                  created_by=actor)
-    invoice.amount_written_off += amount
-    invoice.amount_due -= amount
-    invoice.save(update_fields=["amount_written_off", "amount_due"])
+    change_amounts(invoice, amount_written_off=amount)
     record_event(invoice, "written_off", _("Wrote off %(amount)s: %(reason)s") % {"amount": amount,
                                                                                   "reason": reason}, actor)
     return wo
@@ -217,7 +217,7 @@ def set_dispute(invoice: Invoice, reason: str, actor=None, until: date | None = 
     invoice = _locked(invoice)
     if not reason.strip():
         raise InvoiceError(_("Say what the dispute is about."))
-    if until and until < timezone.localdate():
+    if until and until < invoice.today:
         raise InvoiceError(_("The hold must end today or later."))
     invoice.disputed_at, invoice.dispute_reason = timezone.now(), reason[:500]
     invoice.disputed_by, invoice.dispute_until = actor, until
@@ -237,7 +237,7 @@ def clear_dispute(invoice: Invoice, actor=None) -> Invoice:
 
 @transaction.atomic
 def duplicate_invoice(invoice: Invoice, actor=None) -> Invoice:
-    today = timezone.localdate()
+    today = invoice.today
     copy = Invoice.objects.create(
         organization=invoice.organization, customer=invoice.customer, currency=invoice.currency,
         issue_date=today, due_date=today + timezone.timedelta(days=invoice.customer.payment_terms_days),
@@ -256,7 +256,7 @@ def duplicate_invoice(invoice: Invoice, actor=None) -> Invoice:
 
 
 def new_draft(org, customer, actor=None, **fields) -> Invoice:
-    today = timezone.localdate()
+    today = today_in(org)
     settings = InvoiceSettings.objects.get(organization=org)
     fields.setdefault("issue_date", today)
     fields.setdefault("due_date", fields["issue_date"] + timezone.timedelta(days=customer.payment_terms_days))

@@ -1,10 +1,12 @@
-"""Invoicing pages under /o/<org_slug>/invoices/, credit notes included (settings: urls_settings)."""
+"""Invoicing's URLs, in one module. `urlpatterns` is included under /o/<org_slug>/ (invoices and
+credit notes, their documents, the owner's invoicing settings); `public_urlpatterns` under /p/,
+outside any organization prefix (the customer's link: invoicing.public sets the tenant)."""
 
-from django.urls import path
+from django.urls import include, path
 
-from invoicing.views import detail, editor, lists
+from invoicing.views import detail, documents, editor, lists, settings
 
-urlpatterns = [
+invoice_patterns = [
     path("", lists.invoice_list, name="invoice_list"),
     path("export.csv", lists.invoice_export, name="invoice_export"),
     path("new/", editor.invoice_create, name="invoice_create"),
@@ -21,4 +23,31 @@ urlpatterns = [
     path("credit-notes/", lists.credit_note_list, name="credit_note_list"),
     path("credit-notes/<int:pk>/", lists.credit_note_detail, name="credit_note_detail"),
     path("credit-notes/new/<int:customer_pk>/", lists.credit_note_create, name="credit_note_create"),
+    # Documents: PDF, e-mail, public link, delivery retry.
+    path("<int:pk>/pdf/", documents.invoice_pdf, name="invoice_pdf"),
+    path("credit-notes/<int:pk>/pdf/", documents.credit_note_pdf, name="credit_note_pdf"),
+    path("<int:pk>/send/", documents.invoice_send, name="invoice_send"),
+    path("<int:pk>/link/", documents.link_create, name="invoice_link_create"),
+    path("<int:pk>/link/revoke/", documents.link_revoke, name="invoice_link_revoke"),
+    path("<int:pk>/deliveries/<int:delivery_pk>/retry/", documents.delivery_retry, name="invoice_delivery_retry"),
+]
+
+settings_patterns = [
+    path("tax-rates/", settings.tax_rate_list, name="tax_rate_list"),
+    path("tax-rates/<int:pk>/archive/", settings.tax_rate_archive, name="tax_rate_archive"),
+    path("invoicing/", settings.invoice_settings, name="invoice_settings"),
+    path("logo/", documents.logo_settings, name="invoice_logo"),
+    path("logo/remove/", documents.logo_remove, name="invoice_logo_remove"),
+    path("logo/image/", documents.logo_image, name="invoice_logo_image"),
+]
+
+urlpatterns = [
+    path("invoices/", include(invoice_patterns)),
+    path("settings/", include(settings_patterns)),
+]
+
+public_urlpatterns = [
+    path("<str:token>/", documents.public_invoice, name="public_invoice"),
+    path("<str:token>/pdf", documents.public_invoice_pdf, name="public_invoice_pdf"),
+    path("<str:token>/seen", documents.public_invoice_seen, name="public_invoice_seen"),
 ]

@@ -7,10 +7,31 @@ setting `app.organization_id` set here, so a query that forgets its filter sees 
 """
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import connection
 from django.http import Http404
 from django.urls import Resolver404, resolve
+
+# The Organization instance the current request or task acts for, when one was loaded: lets
+# `organization_of()` answer "today in this organization" without a query per row.
+_current_org: ContextVar = ContextVar("ledgerline_current_org", default=None)
+
+
+def current_organization():
+    return _current_org.get()
+
+
+def organization_of(obj):
+    """`obj.organization` for a tenant row, without a query when the row's organization is
+    already loaded or is the one the current request/task acts for."""
+    field = type(obj)._meta.get_field("organization")
+    if field.is_cached(obj):
+        return obj.organization
+    current = _current_org.get()
+    if current is not None and current.pk == obj.organization_id:
+        return current
+    return obj.organization
 
 
 def set_db_context(org_id=None, user_id=None) -> None:
@@ -39,9 +60,15 @@ def tenant_context(org, user=None):
         )
         previous = cursor.fetchone()
     set_db_context(getattr(org, "pk", org), getattr(user, "pk", user))
+    loaded = hasattr(org, "_state") and not org._state.adding  # not a bare Organization(pk=...)
+    current = _current_org.get()
+    if not loaded and current is not None and current.pk == getattr(org, "pk", org):
+        org, loaded = current, True  # the same organization by id: keep the loaded one
+    token = _current_org.set(org if loaded else None)
     try:
         yield
     finally:
+        _current_org.reset(token)
         set_db_context(previous[0] or None, previous[1] or None)
 
 
@@ -73,7 +100,11 @@ class TenantMiddleware:
                 request.membership = membership
                 request.org = membership.organization
                 set_db_context(request.org.pk, user_id)
-            return self.get_response(request)
+            token = _current_org.set(request.org)
+            try:
+                return self.get_response(request)
+            finally:
+                _current_org.reset(token)
         finally:
             set_db_context(None, None)
 

@@ -2,14 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts.views import auth, members
-from invoicing.urls_documents import public_urlpatterns as invoice_public_urls
+from invoicing.urls import public_urlpatterns as invoice_public_urls
+from reports.views import dashboard
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
 org_patterns = [
+    path("", dashboard, name="dashboard"),  # the organization's home page: reports' dashboard
     path("", include("accounts.urls_org")),
-    path("", include("invoicing.urls_documents")),  # invoice PDF, e-mail, public link, logo
-    path("invoices/", include("invoicing.urls")),
-    path("settings/", include("invoicing.urls_settings")),
+    path("", include("invoicing.urls")),  # invoices/ and credit notes, their documents; settings/ for invoicing
     path("payments/", include("payments.urls")),
     path("reminders/", include("reminders.urls")),
     path("reports/", include("reports.urls")),

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money
+from invoicing.amounts import change_amounts, change_invoice_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
 from invoicing.services import record_event
 from payments.models import Allocation, Payment
@@ -50,6 +51,17 @@ def describe_source(source) -> str:
     if isinstance(source, Payment):
         return _("payment %(ref)s") % {"ref": source.reference or f"#{source.pk}"}
     return _("credit note %(n)s") % {"n": source.number}
+
+
+def allocations_of_invoice(invoice: Invoice) -> list[Allocation]:
+    """The rows applying money to an invoice, oldest first (invoicing.hooks.ALLOCATIONS.of_invoice)."""
+    return list(Allocation.objects.filter(invoice=invoice).select_related("payment", "credit_note")
+                .order_by("created_at", "pk"))
+
+
+def allocations_of_credit_note(note: CreditNote) -> list[Allocation]:
+    """The rows applying a credit note, oldest first (invoicing.hooks.ALLOCATIONS.of_credit_note)."""
+    return list(Allocation.objects.filter(credit_note=note).select_related("invoice").order_by("created_at", "pk"))
 
 
 def apply(invoice: Invoice, source: Payment | CreditNote, amount: Decimal, actor=None,
@@ -114,29 +126,16 @@ def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], act
         raise AllocationError(_("%(amount)s is more than the %(unapplied)s still unapplied.")
                               % {"amount": total, "unapplied": source_unapplied(source)})
     is_payment = isinstance(source, Payment)
-    when = effective_date or timezone.localdate()
+    when = effective_date or today_in()
     rows = Allocation.objects.bulk_create([
         Allocation(organization_id=source.organization_id, invoice_id=invoice_id, amount=amount,
                    payment=source if is_payment else None, credit_note=None if is_payment else source,
                    effective_date=when, created_by=actor)
         for invoice_id, amount in wanted.items()
     ])
-    changed = []
-    for invoice_id, amount in wanted.items():
-        invoice = invoices[invoice_id]
-        if is_payment:
-            invoice.amount_paid += amount
-        else:
-            invoice.amount_credited += amount
-        invoice.amount_due -= amount
-        changed.append(invoice)
-    Invoice.objects.bulk_update(changed, ["amount_paid", "amount_credited", "amount_due"])
-    if is_payment:
-        source.amount_allocated += total
-        source.save(update_fields=["amount_allocated"])
-    else:
-        source.amount_applied += total
-        source.save(update_fields=["amount_applied"])
+    field = "amount_paid" if is_payment else "amount_credited"
+    change_invoice_amounts((invoices[invoice_id], {field: amount}) for invoice_id, amount in wanted.items())
+    change_amounts(source, **{_source_field(source): total})
     what = describe_source(source)
     for invoice_id, amount in wanted.items():
         record_event(invoices[invoice_id], "payment_applied" if is_payment else "credit_applied",
@@ -161,7 +160,7 @@ def unapply(allocation: Allocation, reason: str, actor=None, *, kind: str = "all
     undo = Allocation.objects.create(
         organization_id=allocation.organization_id, invoice=invoice, payment=allocation.payment,
         credit_note=allocation.credit_note, amount=-allocation.amount, reverses=allocation,
-        reason=reason.strip()[:500], effective_date=effective_date or timezone.localdate(), created_by=actor,
+        reason=reason.strip()[:500], effective_date=effective_date or today_in(), created_by=actor,
     )
     _move(invoice, source, -allocation.amount)
     record_event(invoice, kind, message or _("%(amount)s un-applied from %(what)s: %(reason)s")
@@ -170,14 +169,10 @@ def unapply(allocation: Allocation, reason: str, actor=None, *, kind: str = "all
     return undo
 
 
+def _source_field(source) -> str:
+    return "amount_allocated" if isinstance(source, Payment) else "amount_applied"
+
+
 def _move(invoice: Invoice, source, amount: Decimal) -> None:
-    if isinstance(source, Payment):
-        invoice.amount_paid += amount
-        source.amount_allocated += amount
-        source.save(update_fields=["amount_allocated"])
-    else:
-        invoice.amount_credited += amount
-        source.amount_applied += amount
-        source.save(update_fields=["amount_applied"])
-    invoice.amount_due -= amount
-    invoice.save(update_fields=["amount_paid", "amount_credited", "amount_due"])
+    change_amounts(source, **{_source_field(source): amount})
+    change_amounts(invoice, **{"amount_paid" if isinstance(source, Payment) else "amount_credited": amount})

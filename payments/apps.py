@@ -8,9 +8,14 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+        from invoicing.hooks import ALLOCATIONS
+        from payments.allocation import allocations_of_credit_note, allocations_of_invoice, apply
         from payments.demo import seed_demo_payments
         from payments.panels import customer_payments_panel
 
+        ALLOCATIONS.apply = apply
+        ALLOCATIONS.of_invoice = allocations_of_invoice
+        ALLOCATIONS.of_credit_note = allocations_of_credit_note
         CUSTOMER_DETAIL_PANELS.append(customer_payments_panel)
         # After the invoicing hook (invoicing is earlier in INSTALLED_APPS): it pays those invoices.
         DEMO_HOOKS.append(seed_demo_payments)

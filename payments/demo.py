@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from accounts.chart import system_accounts
 from accounts.models import Customer
-from invoicing.models import Invoice, InvoiceStatus
+from accounts.models_org import today_in
+from invoicing.models import Invoice
 from payments.models import PaymentMethod
 from payments.services import NONE, record_payment, refund_payment, reverse_payment
 
@@ -42,10 +43,10 @@ def _reference(rng, method, day):
 
 def seed_demo_payments(org, owner) -> dict:
     rng = random.Random(SEED)
-    today = timezone.localdate()
+    today = today_in(org)
     acc = system_accounts(org)
     counts = {"payments": 0, "partial": 0, "overpaid": 0, "late": 0, "refunds": 0, "reversed": 0}
-    invoices = list(Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED, amount_due__gt=0)
+    invoices = list(Invoice.objects.filter(organization=org).open()
                     .select_related("customer").order_by("issue_date", "pk"))
     overpaid, cheques = [], []
 

@@ -2,23 +2,18 @@
 give field-level messages early. Every write form carries a per-rendered-form key."""
 
 import re
-import uuid
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field, customer_filter_field
 from accounts.models import Customer
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money
 from payments.models import PaymentMethod
 from payments.services import AUTO, MANUAL, deposit_accounts, future_limit, parse_amount
 
 ALLOC_FIELD = re.compile(r"^alloc-(.+)$")
-
-
-def new_key() -> str:
-    return uuid.uuid4().hex
 
 
 class KeyField(forms.RegexField):
@@ -86,7 +81,7 @@ class PaymentForm(DateNotFutureMixin, AllocationModeForm):
         self.fields["deposit_account"].queryset = deposit_accounts(org)
         self.fields["deposit_account"].choices = [(a.pk, a.name) for a in self.accounts]
         self.fields["received_date"].help_text = _("At most %(n)s day(s) ahead of today.") % {
-            "n": (future_limit() - timezone.localdate()).days}
+            "n": (future_limit() - today_in()).days}
 
     def chosen_customer(self):
         """The customer the submitted field names, before (and whether or not) the form validates."""

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Customer, JournalEntry, Organization
@@ -60,7 +61,19 @@ class Payment(models.Model):
                             amount_allocated__lte=F("amount") - F("amount_refunded")),
             ),
         ]
-        indexes = [models.Index(fields=["organization", "customer", "received_date"])]
+        indexes = [
+            models.Index(fields=["organization", "customer", "received_date"]),
+            # For reports: collections by day, and payments with something unapplied.
+            models.Index(fields=["organization", "received_date"], include=["amount", "currency", "customer",
+                                                                           "reversal_entry"],
+                         name="rep_payment_received_day"),
+            models.Index(fields=["organization", "customer"], name="rep_payment_unapplied",
+                         include=["currency", "received_date", "amount", "amount_allocated", "amount_refunded",
+                                  "reversal_entry"],
+                         condition=~Q(Exact(Case(When(reversal_entry__isnull=True, then=F("amount")), default=Value(0),
+                                                  output_field=models.DecimalField())
+                                            - F("amount_allocated") - F("amount_refunded"), 0))),
+        ]
 
     def __str__(self):
         return f"Payment {self.reference or self.pk} {self.amount} {self.currency}"
@@ -96,7 +109,14 @@ class Allocation(models.Model):
                                    | Q(amount__lt=0, reverses__isnull=False)),
         ]
         indexes = [
-            models.Index(fields=["invoice", "effective_date"], include=["amount"], name="allocation_invoice_date")
+            models.Index(fields=["invoice", "effective_date"], include=["amount"], name="allocation_invoice_date"),
+            # For reports' as-of sums: a source's rows up to a day; an invoice's, index-only under RLS.
+            models.Index(fields=["payment", "effective_date"], include=["amount"], name="rep_allocation_payment_day",
+                         condition=Q(payment__isnull=False)),
+            models.Index(fields=["credit_note", "effective_date"], include=["amount"],
+                         name="rep_allocation_credit_day", condition=Q(credit_note__isnull=False)),
+            models.Index(fields=["invoice", "effective_date"], include=["amount", "organization"],
+                         name="rep_allocation_invoice_cover"),
         ]
 
     def __str__(self):

@@ -1,7 +1,7 @@
 """The printable PDF receipt of a payment.
 
 Rendered from an HTML template with WeasyPrint through the invoice renderer's restricted URL
-fetcher (invoicing.pdf.html_to_pdf): nothing outside the project's static files is fetched.
+fetcher (invoicing.outgoing.render_pdf): nothing outside the project's static files is fetched.
 The receipt shows what the payment is applied to now (live allocations), what is unapplied or
 refunded, and a REVERSED watermark once the payment bounced.
 """
@@ -9,9 +9,11 @@ refunded, and a REVERSED watermark once the payment bounced.
 from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 
+from accounts.models_org import today_in
 from accounts.money import format_money
+from invoicing import outgoing
 from payments.models import Allocation, Payment
 
 TEMPLATE = "payments/receipt_pdf.html"
@@ -35,7 +37,7 @@ def receipt_context(payment: Payment) -> dict:
         "refunded": format_money(payment.amount_refunded, cur) if payment.amount_refunded else "",
         "unapplied": format_money(payment.unapplied, cur),
         "reversed": payment.reversed_at is not None,
-        "printed": timezone.localdate(),
+        "printed": today_in(),
     }
 
 
@@ -45,6 +47,4 @@ def render_receipt_html(payment: Payment) -> str:
 
 
 def render_receipt(payment: Payment) -> bytes:
-    from invoicing.pdf import html_to_pdf
-
-    return html_to_pdf(render_receipt_html(payment))
+    return outgoing.render_pdf(render_receipt_html(payment))

@@ -13,10 +13,11 @@ from datetime import date
 from html import escape
 
 from django.urls import reverse
-from django.utils import dateformat, timezone, translation
+from django.utils import dateformat, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from accounts.models_org import today_in
 from accounts.money import format_money, quantum
 from payments.templatetags.payment_tags import INVOICE_STATUS
 
@@ -36,7 +37,7 @@ def _badge(status: str, language: str) -> str:
 
 def allocation_rows(org, plan, currency: str, typed=None) -> SafeString:
     """<tr> rows of the plan; `typed` (the POSTed form, manual mode) shows amounts as typed."""
-    today, language = timezone.localdate(), translation.get_language()
+    today, language = today_in(org), translation.get_language()
     invoices_url = escape(reverse("invoice_detail", kwargs={"org_slug": org.slug, "pk": 0})[:-2])  # …/invoices/
     q = quantum(currency)
     issued, apply_to = escape(_("issued")), escape(_("Amount to apply to"))
@@ -46,8 +47,7 @@ def allocation_rows(org, plan, currency: str, typed=None) -> SafeString:
     for row in plan.rows:
         invoice = row.invoice
         pk, number = invoice.pk, escape(invoice.number or "")
-        disputed = invoice.disputed_at is not None and (invoice.dispute_until is None
-                                                        or invoice.dispute_until >= today)
+        disputed = invoice.is_disputed_on(today)
         if typed is not None:
             value = escape(typed.get(f"alloc-{pk}", "")[:40])
         else:

@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,8 +33,11 @@ from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import LedgerError, Line
 from accounts.models import Account, JournalEntry
+from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money
+from invoicing.amounts import change_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
+from ledger_site.tenancy import organization_of
 from payments.allocation import AllocationError, apply_many, describe_source, lock_invoices, unapply
 from payments.models import Allocation, Payment, PaymentMethod, Refund, Submission
 
@@ -60,7 +63,7 @@ class DuplicateSubmission(PaymentError):
 
 def future_limit() -> date:
     """The latest acceptable "date received": today plus settings.PAYMENT_FUTURE_DAYS."""
-    return timezone.localdate() + timedelta(days=settings.PAYMENT_FUTURE_DAYS)
+    return today_in() + timedelta(days=settings.PAYMENT_FUTURE_DAYS)
 
 
 def deposit_accounts(org):
@@ -72,10 +75,6 @@ def open_invoices(customer):
     """The customer's open invoices, oldest due first (the automatic allocation order)."""
     return (Invoice.objects.filter(organization_id=customer.organization_id, customer=customer).open()
             .order_by("due_date", "issue_date", "pk"))
-
-
-def _not_disputed(today: date) -> Q:
-    return Q(disputed_at__isnull=True) | Q(dispute_until__lt=today)
 
 
 def unapplied_payments(customer):
@@ -155,12 +154,12 @@ class Plan:
 def auto_amounts(invoices, available: Decimal, today: date | None = None) -> dict[int, Decimal]:
     """Oldest due first: pay each invoice in full while money lasts, the last one partly.
     Invoices under an active dispute hold are skipped (apply to them by hand)."""
-    today = today or timezone.localdate()
+    today = today or today_in()
     left, out = available, {}
     for invoice in invoices:
         if left <= 0:
             break
-        if invoice.disputed_at and (invoice.dispute_until is None or invoice.dispute_until >= today):
+        if invoice.is_disputed_on(today):
             continue
         amount = min(left, invoice.amount_due)
         if amount > 0:
@@ -233,9 +232,9 @@ def _lock_for_auto(customer, needed: Decimal) -> list[Invoice]:
     under the lock, so a concurrent payment's effect is seen) and return them, oldest first."""
     locked: dict[int, Invoice] = {}
     left = needed
-    today = timezone.localdate()
+    today = organization_of(customer).today()
     while left > 0:
-        candidates = list(open_invoices(customer).filter(_not_disputed(today)).exclude(pk__in=list(locked))
+        candidates = list(open_invoices(customer).not_disputed_on(today).exclude(pk__in=list(locked))
                           .values_list("pk", "amount_due")[:200])
         if not candidates:
             break
@@ -363,8 +362,7 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         else:
             wanted = {int(k): v for k, v in dict(allocation).items()}
             locked = lock_invoices(org.pk, wanted)
-            mine = [i for i in locked.values() if i.customer_id == customer.pk
-                    and i.status == InvoiceStatus.ISSUED and i.amount_due > 0]
+            mine = [i for i in locked.values() if i.customer_id == customer.pk and i.is_open]
             mine.sort(key=lambda i: (i.due_date, i.issue_date, i.pk))
             plan = build_plan(mine, amount, currency, MANUAL, wanted)
             if not plan.ok:
@@ -412,8 +410,7 @@ def apply_source(source: Payment | CreditNote, allocation, *, actor=None, idempo
             wanted = {int(k): v for k, v in dict(allocation).items()}
             locked = lock_invoices(source.organization_id, wanted)
             source = type(source).objects.select_for_update().get(pk=source.pk)
-            mine = [i for i in locked.values() if i.customer_id == source.customer_id
-                    and i.status == InvoiceStatus.ISSUED and i.amount_due > 0]
+            mine = [i for i in locked.values() if i.customer_id == source.customer_id and i.is_open]
             mine.sort(key=lambda i: (i.due_date, i.issue_date, i.pk))
             plan = build_plan(mine, source.unapplied, source.currency, MANUAL, wanted)
             if not plan.ok:
@@ -436,7 +433,7 @@ def apply_unapplied_credit(invoice: Invoice, actor=None, idempotency_key: str | 
             claim_submission(invoice.organization_id, idempotency_key, "apply_credit", actor)
         lock_customer_payments(invoice.customer_id)
         invoice = lock_invoices(invoice.organization_id, [invoice.pk]).get(invoice.pk)
-        if invoice is None or invoice.status != InvoiceStatus.ISSUED or invoice.amount_due <= 0:
+        if invoice is None or not invoice.is_open:
             return []
         due, made = invoice.amount_due, []
         for source in unapplied_sources(invoice.customer):
@@ -502,8 +499,7 @@ def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, meth
             refund_date=refund_date, method=method, reference=reference, account=account, notes=notes,
             entry=entry, idempotency_key=key, created_by=actor,
         )
-        payment.amount_refunded += amount
-        payment.save(update_fields=["amount_refunded"])
+        change_amounts(payment, amount_refunded=amount)
     return refund
 
 
@@ -529,7 +525,7 @@ def reverse_payment(payment: Payment, *, reason: str, actor=None, effective_date
             raise PaymentError(_("%(amount)s of this payment was refunded; a refunded payment cannot bounce. "
                                  "Record a new charge instead.")
                                % {"amount": format_money(payment.amount_refunded, payment.currency)})
-        day = effective_date or timezone.localdate()
+        day = effective_date or today_in()
         if day < payment.received_date:
             raise PaymentError(_("The reversal cannot be dated before the payment was received (%(d)s).")
                                % {"d": payment.received_date.isoformat()})

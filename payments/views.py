@@ -7,7 +7,6 @@ write form carries a per-rendered-form key, so a double submission acts once.
 """
 
 import csv
-from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -21,8 +20,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.ledger import LedgerError
+from accounts.ledger import LedgerError, new_idempotency_key
 from accounts.models import Customer, Role
+from accounts.models_org import today_in
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
@@ -35,7 +35,6 @@ from payments.forms import (
     ReverseForm,
     UnapplyForm,
     manual_amounts,
-    new_key,
 )
 from payments.models import Allocation, Payment
 from payments.screen import allocation_rows
@@ -160,7 +159,7 @@ def payment_export(request):
                 ])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="payments-{org.slug}-{date.today():%Y%m%d}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="payments-{org.slug}-{today_in(org):%Y%m%d}.csv"'
     return response
 
 
@@ -235,7 +234,7 @@ def payment_create(request):
         customer = _chosen_customer(org, request.GET.get("customer"))
         form = PaymentForm(org=org, initial={
             "customer": customer, "currency": customer.currency if customer else org.base_currency,
-            "received_date": timezone.localdate(), "mode": AUTO, "idempotency_key": new_key(),
+            "received_date": today_in(request.org), "mode": AUTO, "idempotency_key": new_idempotency_key(),
         })
         form.initial["deposit_account"] = next((a.pk for a in form.accounts if a.system_key == "bank"), None)
     amount = form.cleaned_data.get("amount") if valid or hasattr(form, "cleaned_data") else None
@@ -312,7 +311,8 @@ def payment_detail(request, pk):
 def _apply_screen(request, source, back_url, title):
     invoices = screen_invoices(source.customer)
     post = request.method == "POST"
-    form = AllocationModeForm(request.POST if post else None, initial={"mode": AUTO, "idempotency_key": new_key()})
+    form = AllocationModeForm(request.POST if post else None,
+                              initial={"mode": AUTO, "idempotency_key": new_idempotency_key()})
     mode = request.POST.get("mode") if post and request.POST.get("mode") in (AUTO, MANUAL) else AUTO
     manual = manual_amounts(request.POST) if post and mode == MANUAL else {}
     action = request.POST.get("action", "save") if post else None
@@ -406,7 +406,7 @@ def allocation_unapply(request, pk):
     if hasattr(allocation, "reversed_by"):
         messages.info(request, _("This application was already undone."))
         return redirect(back)
-    form = UnapplyForm(request.POST or None, initial={"idempotency_key": new_key()})
+    form = UnapplyForm(request.POST or None, initial={"idempotency_key": new_idempotency_key()})
     if request.method == "POST" and form.is_valid():
         try:
             unapply_allocation(allocation, form.cleaned_data["reason"], actor=request.user,
@@ -440,8 +440,8 @@ def payment_refund(request, pk):
         messages.info(request, _("This payment has no unapplied credit to refund."))
         return _detail(request, payment)
     form = RefundForm(request.POST or None, payment=payment, initial={
-        "amount": payment.unapplied.quantize(quantum(payment.currency)), "refund_date": timezone.localdate(),
-        "method": payment.method, "account": payment.deposit_account, "idempotency_key": new_key()})
+        "amount": payment.unapplied.quantize(quantum(payment.currency)), "refund_date": today_in(request.org),
+        "method": payment.method, "account": payment.deposit_account, "idempotency_key": new_idempotency_key()})
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data
         try:
@@ -465,8 +465,8 @@ def payment_reverse(request, pk):
     if payment.reversed_at:
         messages.info(request, _("This payment was already reversed."))
         return _detail(request, payment)
-    form = ReverseForm(request.POST or None, initial={"effective_date": timezone.localdate(),
-                                                      "idempotency_key": new_key()})
+    form = ReverseForm(request.POST or None, initial={"effective_date": today_in(request.org),
+                                                      "idempotency_key": new_idempotency_key()})
     if request.method == "POST" and form.is_valid():
         try:
             reverse_payment(payment, reason=form.cleaned_data["reason"], actor=request.user,

@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization
+from accounts.models_org import validate_timezone
 from reminders.models import (
     CustomerReminderSettings,
     ReminderPolicy,
@@ -14,9 +16,29 @@ MAX_STEPS = 12
 
 
 class ReminderSettingsForm(forms.ModelForm):
+    """The send hour and pause switch, and the organization's time zone (kept on the organization:
+    it is the one "today" of every page, not only of reminders)."""
+
+    timezone = forms.CharField(label=Organization._meta.get_field("timezone").verbose_name, max_length=64,
+                               validators=[validate_timezone],
+                               help_text=Organization._meta.get_field("timezone").help_text)
+
     class Meta:
         model = ReminderSettings
         fields = ["timezone", "send_hour", "paused", "paused_reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].initial = self.instance.organization.timezone
+        self.order_fields(self.Meta.fields)
+
+    def save(self, commit=True):
+        settings = super().save(commit=commit)
+        org = settings.organization
+        if commit and org.timezone != self.cleaned_data["timezone"]:
+            org.timezone = self.cleaned_data["timezone"]
+            org.save(update_fields=["timezone"])
+        return settings
 
 
 class PolicyForm(forms.ModelForm):

@@ -32,7 +32,7 @@ def active_holds(invoice: Invoice, today: date, settings: ReminderSettings | Non
     settings = settings or ReminderSettings.objects.filter(organization_id=invoice.organization_id).first()
     if settings is not None and settings.paused:
         reasons.append(_("reminders are paused for the organization"))
-    if invoice.disputed_at is not None and (invoice.dispute_until is None or invoice.dispute_until >= today):
+    if invoice.is_disputed_on(today):
         reasons.append(_("the invoice is disputed"))
     promise = (PromiseToPay.objects.filter(invoice=invoice, cancelled_at__isnull=True, until__gte=today)
                .order_by("-until").first())
@@ -54,7 +54,7 @@ def not_open_reason(invoice: Invoice) -> str | None:
 @transaction.atomic
 def promise_to_pay(invoice: Invoice, until: date, promised_by: str, note: str = "", actor=None,
                    today: date | None = None) -> PromiseToPay:
-    today = today or timezone.localdate()
+    today = today or invoice.today
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.kind != InvoiceKind.INVOICE or not_open_reason(invoice):
         raise HoldError(_("Only an open invoice can have a promise to pay."))

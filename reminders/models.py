@@ -6,7 +6,6 @@ sender (reminders/outbox.py). The unique key on (invoice, offset) is what makes 
 most once per invoice, whatever runs twice.
 """
 
-import zoneinfo
 from decimal import Decimal
 
 from django.conf import settings
@@ -18,20 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
+from accounts.models_org import validate_timezone  # noqa: F401 (migration 0001 names it here)
 from invoicing.models import Invoice
+from ledger_site.tenancy import organization_of
 from reminders.policy import MAX_TEMPLATE_LENGTH, TemplateError, parse
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 MAX_FIXED_FEE = Decimal("10000")
 MAX_FEE_PERCENT = Decimal("25")
 MIN_OFFSET, MAX_OFFSET = -60, 365
-
-
-def validate_timezone(value: str) -> None:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
-        raise ValidationError(_("“%(tz)s” is not a time zone name such as Europe/Berlin.") % {"tz": value}) from e
 
 
 def validate_template(value: str) -> None:
@@ -42,11 +36,10 @@ def validate_template(value: str) -> None:
 
 
 class ReminderSettings(models.Model):
-    """Per organization: its local time zone, the earliest local hour to send, and the pause switch."""
+    """Per organization: the earliest local hour to send, and the pause switch. The time zone is the
+    organization's own (`Organization.timezone`), shared with every other "today"."""
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="reminder_settings")
-    timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone],
-                                help_text=_("IANA name, e.g. Europe/Berlin or America/New_York."))
     send_hour = models.PositiveSmallIntegerField(
         _("send from (local hour)"), default=8, validators=[MinValueValidator(0), MaxValueValidator(22)],
         help_text=_("Reminders due on a day go out from this hour, local time."))
@@ -58,8 +51,12 @@ class ReminderSettings(models.Model):
         return f"reminder settings of {self.organization_id}"
 
     @property
+    def timezone(self) -> str:
+        return organization_of(self).timezone
+
+    @property
     def zone(self):
-        return zoneinfo.ZoneInfo(self.timezone)
+        return organization_of(self).zone
 
 
 class ReminderPolicy(models.Model):

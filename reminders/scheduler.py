@@ -33,10 +33,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from ledger_site.tenancy import tenant_context
+from invoicing import invoice_sql
+from ledger_site.tenancy import organization_of, tenant_context
 from reminders.setup import ensure_setup
 
 log = logging.getLogger("reminders.scan")
+NEXT_STEP_HORIZON = 3650  # days ahead next_step_id looks for a point to come
 SKIP_NOTE = "skipped by the catch-up rule: a later step was due at the same time"
 
 # The schedule points of every policy of the organization: the steps, then the repeats of each
@@ -57,16 +59,18 @@ pol AS (
     WHERE p.repeat_every_days IS NOT NULL
 )"""
 
+# Which policy applies to an invoice: its customer's own, else the organization's default.
+_POLICY_OF = "COALESCE(cs.policy_id, (SELECT id FROM pol WHERE is_default))"
+
 # Open invoices in the window where a point can still fire, with their policy and the highest
 # offset already handled. `held` says why nothing may go out now (NULL: nothing holds it).
 _CANDIDATES = """
 cand AS MATERIALIZED (
     SELECT i.id AS invoice_id, i.customer_id, i.due_date,
-           COALESCE(cs.policy_id, (SELECT id FROM pol WHERE is_default)) AS policy_id,
+           """ + _POLICY_OF + """ AS policy_id,
            (%(today)s::date - i.due_date) AS days,
            handled.last_offset,
-           CASE WHEN i.disputed_at IS NOT NULL AND (i.dispute_until IS NULL OR i.dispute_until >= %(today)s::date)
-                    THEN 'disputed'
+           CASE WHEN """ + invoice_sql.is_disputed("i", "%(today)s") + """ THEN 'disputed'
                 WHEN COALESCE(cs.do_not_remind, false) THEN 'do_not_remind'
                 WHEN EXISTS (SELECT 1 FROM reminders_promisetopay pp WHERE pp.invoice_id = i.id
                              AND pp.cancelled_at IS NULL AND pp.until >= %(today)s::date) THEN 'promise'
@@ -75,9 +79,10 @@ cand AS MATERIALIZED (
     LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id
     CROSS JOIN LATERAL (SELECT max(m.offset_days) AS last_offset FROM reminders_remindermessage m
                         WHERE m.invoice_id = i.id AND m.kind = 'scheduled') handled
-    WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due > 0 AND i.kind = 'invoice'
+    WHERE i.organization_id = %(org)s AND """ + invoice_sql.is_open("i") + """ AND i.kind = 'invoice'
       AND i.due_date BETWEEN %(first_due)s AND %(last_due)s
-)"""
+      AND (%(invoice)s::bigint IS NULL OR i.id = %(invoice)s::bigint)
+)"""  # noqa: S608 - built from constants only
 
 _DUE = """
 due AS (
@@ -142,12 +147,13 @@ def send_day(now: datetime, settings) -> date:
 
 
 def local_today(now: datetime, settings) -> date:
-    return now.astimezone(settings.zone).date()
+    """Today in the organization at `now`: `Organization.today`, the one "today" of every page."""
+    return organization_of(settings).today(now)
 
 
 def _params(org_id, settings, now, today, ahead=0):
     params = {"org": org_id, "today": today, "now": now, "hour": settings.send_hour, "tz": settings.timezone,
-              "ahead": ahead, "skip_note": SKIP_NOTE}
+              "ahead": ahead, "skip_note": SKIP_NOTE, "invoice": None}
     with connection.cursor() as cursor:
         cursor.execute(_BOUNDS, params)
         lo, hi = cursor.fetchone()
@@ -308,3 +314,37 @@ def upcoming(org_id: int, now: datetime, days: int = 7, limit: int = 500) -> tup
     overdue = [Upcoming(**{**u.__dict__, "on": today}) for u in by_invoice_overdue.values()]
     items = sorted(overdue, key=lambda u: (u.number or "")) + result
     return items[:limit], len(items)
+
+
+# The last step of the policy that applies to one invoice (when no point is left to fire).
+_LAST_STEP = "".join(["WITH ", _POINTS, """
+SELECT s.id FROM invoicing_invoice i
+LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id
+JOIN reminders_reminderstep s ON s.policy_id = """, _POLICY_OF, """
+WHERE i.id = %(invoice)s AND i.organization_id = %(org)s
+ORDER BY s.offset_days DESC LIMIT 1
+"""])
+
+
+def next_step_id(invoice, now: datetime) -> int | None:
+    """The step the scan would use next for `invoice` (the default choice to send by hand): of the
+    points due by the send day and not yet handled, the latest (the catch-up rule); else the next
+    one to come; else the last step of its policy. The scan's own query decides, for one invoice."""
+    org_id = invoice.organization_id
+    with tenant_context(org_id):
+        settings = ensure_setup(Organization(pk=org_id))
+        day = send_day(now, settings)
+        params = {**_params(org_id, settings, now, day, ahead=NEXT_STEP_HORIZON), "invoice": invoice.pk}
+        with connection.cursor() as cursor:
+            cursor.execute(_UPCOMING, params)
+            rows = [(row[7] + timedelta(days=row[8]), row[8], row[12]) for row in cursor.fetchall()]
+            due = [r for r in rows if r[0] <= day and r[2] is not None]
+            if due:
+                return max(due, key=lambda r: r[1])[2]
+            later = [r for r in rows if r[2] is not None]
+            if later:
+                return min(later, key=lambda r: (r[0], r[1]))[2]
+            cursor.execute(_LAST_STEP, params)
+            row = cursor.fetchone()
+    return row[0] if row else None
+

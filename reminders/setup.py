@@ -40,4 +40,6 @@ def ensure_setup(org) -> ReminderSettings:
     if settings is None or not ReminderPolicy.objects.filter(organization=org, is_default=True).exists():
         seed_reminders(org)
         settings = ReminderSettings.objects.get(organization=org)
+    if not org._state.adding:  # a loaded Organization: its time zone needs no second query
+        settings.organization = org
     return settings

@@ -1,6 +1,5 @@
 """Reminder pages: upcoming, the sent log, policies, holds, "send reminder", worker health."""
 
-import uuid
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -14,7 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.ledger import new_idempotency_key
 from accounts.models import Customer, Role
+from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.models import Invoice, InvoiceEvent, InvoiceKind
@@ -40,7 +41,7 @@ from reminders.models import (
 from reminders.outbox import deliver, queue_manual, render_message
 from reminders.policy import PLACEHOLDERS, points
 from reminders.policy import render as render_template
-from reminders.scheduler import local_today, send_day, upcoming
+from reminders.scheduler import local_today, next_step_id, upcoming
 from reminders.setup import ensure_setup
 
 HOLD_LABELS = {"disputed": gettext_lazy("disputed"), "promise": gettext_lazy("promise to pay"),
@@ -161,7 +162,7 @@ def reminder_policies(request):
 
 def _sample_schedule(org, policy, steps, settings):
     """The schedule for a sample invoice of 1,250.00 due a week from today: date, tone, subject, fee."""
-    today = timezone.localdate(timezone=settings.zone)
+    today = today_in(org)
     due = today + timedelta(days=7)
     amount = Decimal("1250.00")
     rows = []
@@ -307,23 +308,10 @@ def reminder_promise_cancel(request, pk):
 # --- Send reminder now ----------------------------------------------------------------------
 
 def next_step(invoice, settings, now):
-    """The step the schedule would use next for this invoice (the default choice to send by hand)."""
-    own = CustomerReminderSettings.objects.filter(customer_id=invoice.customer_id).select_related("policy").first()
-    policy = (own.policy if own and own.policy else
-              ReminderPolicy.objects.filter(organization_id=invoice.organization_id, is_default=True).first())
-    if policy is None:
-        return None
-    steps = list(policy.steps.all())
-    if not steps:
-        return None
-    days = (send_day(now, settings) - invoice.due_date).days
-    done = (ReminderMessage.objects.filter(invoice=invoice, kind=OutboxKind.SCHEDULED)
-            .order_by("-offset_days").values_list("offset_days", flat=True).first())
-    due = [s for s in steps if s.offset_days <= days and (done is None or s.offset_days > done)]
-    if due:
-        return due[-1]
-    later = [s for s in steps if done is None or s.offset_days > done]
-    return later[0] if later else steps[-1]
+    """The step the schedule would use next for this invoice (the default choice to send by hand):
+    what the scheduler decides (reminders.scheduler.next_step_id), never re-derived here."""
+    step_id = next_step_id(invoice, now)
+    return ReminderStep.objects.filter(organization_id=invoice.organization_id, pk=step_id).first() if step_id else None
 
 
 @org_view(Role.FINANCE)
@@ -353,7 +341,7 @@ def reminder_send(request, pk):
     else:
         default = next_step(invoice, settings, now)
         form = ManualSendForm(request.GET or None, org=request.org,
-                              initial={"step": default.pk if default else None, "key": uuid.uuid4().hex})
+                              initial={"step": default.pk if default else None, "key": new_idempotency_key()})
         if request.GET:
             form.is_valid()
     step = form.cleaned_data.get("step") if hasattr(form, "cleaned_data") else None
@@ -365,7 +353,7 @@ def reminder_send(request, pk):
     if holds.not_open_reason(invoice):
         problems.append(holds.not_open_reason(invoice))
     problems += holds.active_holds(invoice, local_today(now, settings), settings)
-    key = request.POST.get("key") or request.GET.get("key") or uuid.uuid4().hex
+    key = request.POST.get("key") or request.GET.get("key") or new_idempotency_key()
     recent = (ReminderMessage.objects.filter(invoice=invoice).exclude(status=OutboxStatus.SKIPPED)
               .order_by("-due_at")[:5])
     events = InvoiceEvent.objects.filter(invoice=invoice, kind="reminder").order_by("-at")[:5]

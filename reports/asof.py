@@ -31,6 +31,7 @@ from django.db import connection, transaction
 
 from accounts.chart import system_account
 from accounts.ledger import account_balance
+from invoicing import invoice_sql
 
 ZERO = Decimal("0")
 
@@ -93,7 +94,7 @@ items AS (
     SELECT 'i'::text AS kind, i.id AS item_id, i.customer_id, i.currency, i.issue_date AS doc_date, i.due_date,
            i.amount_due AS amount
     FROM invoicing_invoice i
-    WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due > 0 AND i.issue_date <= %(d)s
+    WHERE i.organization_id = %(org)s AND {invoice_sql.is_open("i")} AND i.issue_date <= %(d)s
       AND NOT EXISTS (SELECT 1 FROM moving m WHERE m.kind = 'i' AND m.item_id = i.id)
     UNION ALL
     SELECT 'i', i.id, i.customer_id, i.currency, i.issue_date, i.due_date, {INVOICE_EXACT}

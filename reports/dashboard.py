@@ -15,9 +15,9 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
-from django.utils import timezone
 
 from accounts.models import CustomerBalance, JournalEntry, JournalLine
+from accounts.models_org import today_in
 from invoicing.models import Invoice
 from reports.aging import Bucket, bucket_of, make_buckets
 from reports.asof import ZERO, ar_control
@@ -69,7 +69,7 @@ class Dashboard:
 
 
 def build(org, currency: str | None = None, today: date | None = None) -> Dashboard:
-    today = today or timezone.localdate()
+    today = today or today_in(org)
     cur = currency or org.base_currency
     d = Dashboard(currency=cur, today=today)
     settings = ReportSettings.for_org(org)
@@ -81,8 +81,8 @@ def build(org, currency: str | None = None, today: date | None = None) -> Dashbo
         d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
     d.top_debtors = _top_debtors(org, cur, today)
     d.due_soon_invoices = list(
-        Invoice.objects.filter(organization=org, status="issued", amount_due__gt=0, currency=cur,
-                               due_date__gte=today, due_date__lte=today + timedelta(days=7))
+        Invoice.objects.open().filter(organization=org, currency=cur,
+                                      due_date__gte=today, due_date__lte=today + timedelta(days=7))
         .select_related("customer").order_by("due_date", "-amount_due", "pk")[:10])
     d.recent = _recent(org)
     return d
@@ -148,8 +148,8 @@ def _flows(org, d: Dashboard) -> None:
 def _top_debtors(org, cur: str, today: date) -> list[dict]:
     top = list(CustomerBalance.objects.filter(organization=org, currency=cur, amount__gt=0)
                .select_related("customer").order_by("-amount", "customer_id")[:10])
-    overdue = dict(Invoice.objects.filter(organization=org, customer_id__in=[b.customer_id for b in top],
-                                          status="issued", amount_due__gt=0, due_date__lt=today)
+    overdue = dict(Invoice.objects.overdue(today).filter(organization=org,
+                                                         customer_id__in=[b.customer_id for b in top])
                    .values("customer_id").annotate(s=Sum("amount_due")).values_list("customer_id", "s"))
     return [{"customer": b.customer, "balance": b.amount, "overdue": overdue.get(b.customer_id, ZERO)} for b in top]
 

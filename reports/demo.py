@@ -3,13 +3,13 @@ has something to show. Invoices and payments come from the invoicing and payment
 
 from datetime import timedelta
 
-from django.utils import timezone
+from accounts.models_org import today_in
 
 
 def seed_demo_reports(org, owner) -> dict:
     from reports.tasks import run_statements, start_run
 
-    today = timezone.localdate()
+    today = today_in(org)
     run = start_run(org, owner, style="balance_forward", start=today - timedelta(days=90), end=today,
                     tag="key-account", send=False)
     if run.total:

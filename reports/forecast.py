@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
+from accounts.models_org import today_in
+from invoicing import invoice_sql
 from reports.asof import ZERO, report_cursor
 from reports.insights import PAID_ORG, RECENT_DAYS, WINDOW_DAYS
 
@@ -29,7 +29,7 @@ expected AS (
            i.due_date + round(coalesce(l.late, o.late))::int AS expected_on,
            round(coalesce(l.late, o.late))::int AS shift, l.late IS NULL AS org_average
     FROM invoicing_invoice i LEFT JOIN lateness l ON l.customer_id = i.customer_id CROSS JOIN org_late o
-    WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due > 0 AND i.currency = %(cur)s
+    WHERE i.organization_id = %(org)s AND """ + invoice_sql.is_open("i") + """ AND i.currency = %(cur)s
       AND i.issue_date <= %(today)s
 ),
 weeks AS (
@@ -38,7 +38,7 @@ weeks AS (
                      ELSE (expected_on - %(today)s) / 7 END AS week
     FROM expected e
 )
-"""
+"""  # noqa: S608 - built from constants only
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Forecast:
 
 
 def _params(org, currency, today):
-    today = today or timezone.localdate()
+    today = today or today_in(org)
     return {"org": org.pk, "cur": currency or org.base_currency, "today": today,
             "since": today - timedelta(days=WINDOW_DAYS), "recent": today - timedelta(days=RECENT_DAYS)}
 

@@ -4,9 +4,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models_org import today_in
 from reports.models import AgingBasis, ReportSettings
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -41,7 +41,7 @@ class FilterForm(forms.Form):
 
 
 class AgingForm(FilterForm):
-    as_of = forms.DateField(label=_("As of"), widget=DATE, initial=timezone.localdate)
+    as_of = forms.DateField(label=_("As of"), widget=DATE, initial=today_in)
     basis = forms.ChoiceField(label=_("Age by"), choices=AgingBasis.choices, required=False)
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
@@ -58,13 +58,13 @@ class AgingForm(FilterForm):
 
     def clean_as_of(self):
         day = self.cleaned_data["as_of"]
-        if abs((day - timezone.localdate()).days) > MAX_RANGE_DAYS:
+        if abs((day - today_in()).days) > MAX_RANGE_DAYS:
             raise forms.ValidationError(_("Choose a date within ten years of today."))
         return day
 
 
 class AsOfForm(FilterForm):
-    as_of = forms.DateField(label=_("As of"), widget=DATE, initial=timezone.localdate)
+    as_of = forms.DateField(label=_("As of"), widget=DATE, initial=today_in)
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     q = forms.CharField(label=_("Customer"), max_length=100, required=False)
 
@@ -75,16 +75,16 @@ class AsOfForm(FilterForm):
 
 
 def _month_start():
-    return timezone.localdate().replace(day=1)
+    return today_in().replace(day=1)
 
 
 def _year_ago():
-    return timezone.localdate() - timedelta(days=365)
+    return today_in() - timedelta(days=365)
 
 
 class PeriodForm(FilterForm):
     start = forms.DateField(label=_("From"), widget=DATE, initial=_month_start)
-    end = forms.DateField(label=_("To"), widget=DATE, initial=timezone.localdate)
+    end = forms.DateField(label=_("To"), widget=DATE, initial=today_in)
 
     def clean(self):
         data = super().clean()
@@ -105,7 +105,7 @@ class PeriodForm(FilterForm):
 class StatementForm(PeriodForm):
     STYLES = [("balance_forward", _("Balance forward")), ("open_item", _("Open item"))]
     style = forms.ChoiceField(label=_("Style"), choices=STYLES, initial="balance_forward")
-    start = forms.DateField(label=_("From"), widget=DATE, initial=lambda: timezone.localdate() - timedelta(days=90))
+    start = forms.DateField(label=_("From"), widget=DATE, initial=lambda: today_in() - timedelta(days=90))
 
 
 class BulkStatementForm(StatementForm):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
-
+from accounts.models_org import today_in
+from invoicing import invoice_sql
 from reports.asof import ZERO, report_cursor
 
 WINDOW_DAYS = 365
@@ -54,11 +54,11 @@ overdue AS (
     SELECT customer_id, sum(amount_due) AS overdue, count(*) AS overdue_count,
            %(today)s - min(due_date) AS oldest_days
     FROM invoicing_invoice
-    WHERE organization_id = %(org)s AND status = 'issued' AND amount_due > 0 AND due_date < %(today)s
+    WHERE organization_id = %(org)s AND """ + invoice_sql.is_overdue("", "%(today)s") + """
       AND currency = %(cur)s {customer_filter}
     GROUP BY customer_id
 )
-"""
+"""  # noqa: S608 - built from constants only
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _one(value) -> Decimal | None:
 
 
 def _params(org, currency, today, customer_ids=None):
-    today = today or timezone.localdate()
+    today = today or today_in(org)
     params = {"org": org.pk, "cur": currency or org.base_currency, "today": today,
               "since": today - timedelta(days=WINDOW_DAYS), "recent": today - timedelta(days=RECENT_DAYS)}
     if customer_ids is None:

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
+from invoicing.models import DEFAULT_CREDIT_OVERDUE_DAYS
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 DEFAULT_LIMITS = "30,60,90"
@@ -54,7 +55,7 @@ class ReportSettings(models.Model):
     aging_basis = models.CharField(_("age invoices by"), max_length=5, choices=AgingBasis.choices,
                                    default=AgingBasis.DUE)
     credit_overdue_days = models.PositiveSmallIntegerField(
-        _("credit control: flag invoices overdue by more than (days)"), default=60,
+        _("credit control: flag invoices overdue by more than (days)"), default=DEFAULT_CREDIT_OVERDUE_DAYS,
         validators=[MinValueValidator(1), MaxValueValidator(3650)])
 
     def __str__(self):
@@ -160,29 +161,6 @@ class StatementRunItem(models.Model):
 
     def __str__(self):
         return f"{self.run_id}/{self.customer_id}: {self.outcome}"
-
-
-class CreditOverride(models.Model):
-    """An owner's decision to let an invoice take a customer over its credit limit (or past the
-    overdue threshold), with the reason: the audit trail of credit control."""
-
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
-    invoice = models.ForeignKey("invoicing.Invoice", on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+")
-    amount = models.DecimalField(**AMOUNT)  # the new exposure asked for
-    balance = models.DecimalField(**AMOUNT)  # the customer's balance at the time
-    credit_limit = models.DecimalField(**AMOUNT)
-    problems = models.CharField(max_length=500)
-    reason = models.CharField(max_length=500)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-
-    def __str__(self):
-        return f"credit override for {self.customer_id} by {self.approved_by_id}"
 
 
 class OpenByDueDate(models.Model):

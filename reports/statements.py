@@ -20,15 +20,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.ledger import customer_balance
 from accounts.models import JournalLine
+from accounts.models_org import today_in
 from accounts.money import format_money
+from invoicing import outgoing
+from invoicing.models import Invoice
+from invoicing.models_documents import DeliveryKind, DocumentKind
 from reports.aging import bucket_of, make_buckets
 from reports.asof import ZERO, open_items
 from reports.models import AgingBasis, ReportSettings
@@ -145,8 +148,6 @@ def build(customer, style: str, start: date, end: date) -> Statement:
         if kind == "invoice" and entry.source_id:
             invoice_ids.add(entry.source_id)
     if invoice_ids:
-        from invoicing.models import Invoice
-
         due = dict(Invoice.objects.filter(pk__in=invoice_ids).values_list("pk", "due_date"))
         for line in st.lines:
             if line.kind == "invoice":
@@ -168,33 +169,19 @@ def kind_label(kind: str) -> str:
 
 # --- PDF ---------------------------------------------------------------------------------------
 
-def branding(org) -> dict:
-    from invoicing.models import InvoiceSettings
-    from invoicing.pdf import logo_path
-
-    inv_settings = InvoiceSettings.objects.filter(organization=org).first()
-    logo = logo_path(inv_settings) if inv_settings else None
-    return {"org": org, "logo_url": logo.as_uri() if logo else "", "logo_path": logo,
-            "payment_methods": inv_settings.payment_methods if inv_settings else "",
-            "bank_details": inv_settings.bank_details if inv_settings else "",
-            "paper": "letter" if inv_settings and inv_settings.paper_size == "Letter" else "A4"}
-
-
 def render_html(st: Statement, brand: dict | None = None) -> str:
-    brand = brand or branding(st.customer.organization)
+    brand = brand or outgoing.branding(st.customer.organization)
     with translation.override(settings.LANGUAGE_CODE):
         return render_to_string("reports/pdf/statement.html", {
             "st": st, "brand": brand, "org": brand["org"], "customer": st.customer,
             "lines": [(line, kind_label(line.kind)) for line in st.lines],
-            "generated": timezone.localdate(),
+            "generated": today_in(),
         })
 
 
 def render_pdf(st: Statement) -> bytes:
-    from invoicing.pdf import html_to_pdf, restricted_fetcher
-
-    brand = branding(st.customer.organization)
-    return html_to_pdf(render_html(st, brand), restricted_fetcher(brand["logo_path"]))
+    brand = outgoing.branding(st.customer.organization)
+    return outgoing.render_pdf(render_html(st, brand), brand["logo_path"])
 
 
 def state_key(st: Statement) -> str:
@@ -212,23 +199,8 @@ def filename(st: Statement) -> str:
 
 def stored_pdf(st: Statement):
     """The statement's PDF as a StoredDocument (kind statement), rendered once per state."""
-    from invoicing.models_documents import DocumentKind, StoredDocument
-
-    org_id = st.customer.organization_id
-    key = state_key(st)
-    found = StoredDocument.objects.filter(organization_id=org_id, kind=DocumentKind.STATEMENT, state_key=key).first()
-    if found is not None:
-        return found
-    content = render_pdf(st)
-    doc = StoredDocument(organization_id=org_id, kind=DocumentKind.STATEMENT, customer=st.customer, state_key=key,
-                         filename=filename(st), content=content, sha256=hashlib.sha256(content).hexdigest(),
-                         size=len(content), created_at=timezone.now())
-    try:
-        with transaction.atomic():
-            doc.save()
-    except IntegrityError:
-        return StoredDocument.objects.get(organization_id=org_id, kind=DocumentKind.STATEMENT, state_key=key)
-    return doc
+    return outgoing.store_pdf(st.customer.organization_id, DocumentKind.STATEMENT, state_key(st),
+                              lambda: render_pdf(st), filename=filename(st), customer=st.customer)
 
 
 # --- e-mail --------------------------------------------------------------------------------------
@@ -250,20 +222,13 @@ def default_message(st: Statement) -> dict:
 
 def email_statement(st: Statement, *, recipients: list[str] | None = None, subject: str | None = None,
                     body: str | None = None, actor=None):
-    """Store the PDF, log an EmailDelivery (kind statement) and queue it on commit (invoicing.mail)."""
-    from invoicing.mail import one_line, queue_delivery
-    from invoicing.models_documents import DeliveryKind, EmailDelivery
-
+    """Store the PDF, log an e-mail (kind statement) and queue it on commit (invoicing.outgoing)."""
     draft = default_message(st)
     recipients = recipients if recipients is not None else st.customer.email_list
     if not recipients:
         raise StatementError(_("%(name)s has no billing e-mail address.") % {"name": st.customer.name})
     doc = stored_pdf(st)
-    delivery = EmailDelivery.objects.create(
-        organization_id=st.customer.organization_id, kind=DeliveryKind.STATEMENT, customer=st.customer,
-        document=doc, recipients=list(recipients), subject=one_line(subject or draft["subject"]),
-        body=(body or draft["body"])[:10000], created_by=actor if getattr(actor, "pk", None) else None,
-        max_attempts=5, pdf_sha256=doc.sha256,
-    )
-    queue_delivery(delivery)
+    delivery = outgoing.queue_email(
+        st.customer.organization_id, DeliveryKind.STATEMENT, customer=st.customer, document=doc,
+        recipients=recipients, subject=subject or draft["subject"], body=body or draft["body"], actor=actor)
     return delivery

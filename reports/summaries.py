@@ -6,10 +6,12 @@ replaces an organization's rows (for a load that bypassed the triggers).
 
 from django.db import connection
 
-OPEN_BY_DUE = """
+from invoicing import invoice_sql
+
+OPEN_BY_DUE = f"""
 SELECT currency, due_date, sum(amount_due), count(*) FROM invoicing_invoice
-WHERE organization_id = %(org)s AND status = 'issued' AND amount_due > 0 GROUP BY currency, due_date
-"""
+WHERE organization_id = %(org)s AND {invoice_sql.is_open("")} GROUP BY currency, due_date
+"""  # noqa: S608 - built from constants only
 DAILY_FLOW = """
 SELECT currency, day, sum(invoiced), sum(collected) FROM (
     SELECT currency, issue_date AS day, total AS invoiced, 0 AS collected

@@ -10,34 +10,46 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import Customer, Role
-from accounts.permissions import org_view
-from reports import exports
+from accounts.permissions import can, org_view
+from invoicing.mail import parse_recipients
+from reports import dashboard as dash
+from reports import exports, statements
 from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
 from reports.asof import open_items, org_currencies
-from reports.forms import AgingForm, AsOfForm, ReportSettingsForm, bound
+from reports.charts import Bar, bar_chart, sparkline
+from reports.credit_control import control_list, recent_overrides
+from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
+from reports.forms import (
+    AgingForm,
+    AsOfForm,
+    BulkStatementForm,
+    PeriodForm,
+    ReportSettingsForm,
+    StatementForm,
+    bound,
+)
+from reports.insights import SORTS, add_months, behaviour_report, customer_behaviour
 from reports.models import ReportSettings, StatementRun, StatementRunItem
+from reports.pnl import profit_and_loss as build_pnl
+from reports.tasks import start_run
 
 
-def safe_url(name: str, **kwargs) -> str | None:
-    """The URL of another app's page, or None while that page does not exist."""
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return None
+def url(name: str, **kwargs) -> str:
+    return reverse(name, kwargs=kwargs)
 
 
-def item_url(org, item) -> str | None:
+def item_url(org, item) -> str:
     if item.kind == "i":
-        return safe_url("invoice_detail", org_slug=org.slug, pk=item.item_id)
+        return url("invoice_detail", org_slug=org.slug, pk=item.item_id)
     if item.kind == "p":
-        return safe_url("payment_detail", org_slug=org.slug, pk=item.item_id)
-    return safe_url("credit_note_detail", org_slug=org.slug, pk=item.item_id)
+        return url("payment_detail", org_slug=org.slug, pk=item.item_id)
+    return url("credit_note_detail", org_slug=org.slug, pk=item.item_id)
 
 
 def query_string(request, drop=("page",), **changes) -> str:
@@ -51,7 +63,7 @@ def query_string(request, drop=("page",), **changes) -> str:
 @org_view(Role.VIEWER)
 def report_index(request):
     return render(request, "reports/index.html", {
-        "trial_balance_url": safe_url("trial_balance", org_slug=request.org.slug),
+        "trial_balance_url": url("trial_balance", org_slug=request.org.slug),
     })
 
 
@@ -114,7 +126,7 @@ def aging_report(request):
         "bucket_headers": bucket_headers,
         "export_qs": query_string(request, drop=("page",)),
         "prev_qs": query_string(request, page=report.page - 1), "next_qs": query_string(request, page=report.page + 1),
-        "trial_balance_url": safe_url("trial_balance", org_slug=request.org.slug),
+        "trial_balance_url": url("trial_balance", org_slug=request.org.slug),
     })
 
 
@@ -206,9 +218,6 @@ def open_items_report(request):
 
 @org_view(Role.VIEWER)
 def dashboard(request):
-    from reports import dashboard as dash
-    from reports.charts import Bar, bar_chart
-
     org = request.org
     if not Customer.objects.filter(organization=org).exists():
         return render(request, "reports/dashboard.html", {"empty": True})
@@ -234,9 +243,6 @@ def dashboard(request):
 # --- statements ------------------------------------------------------------------------------------
 
 def _statement(request, pk):
-    from reports import statements
-    from reports.forms import StatementForm
-
     customer = get_object_or_404(Customer.objects.select_related("organization"), organization=request.org, pk=pk)
     form = bound(StatementForm, request)
     start, end = form.period()
@@ -246,9 +252,6 @@ def _statement(request, pk):
 
 @org_view(Role.VIEWER)
 def customer_statement(request, pk):
-    from accounts.permissions import can
-    from reports import statements
-
     customer, form, st = _statement(request, pk)
     return render(request, "reports/statement.html", {
         "customer": customer, "form": form, "st": st, "qs": query_string(request),
@@ -261,17 +264,15 @@ def customer_statement(request, pk):
 
 def _line_url(org, line) -> str | None:
     if line.source_type == "invoicing.invoice" and line.source_id:
-        return safe_url("invoice_detail", org_slug=org.slug, pk=line.source_id)
+        return url("invoice_detail", org_slug=org.slug, pk=line.source_id)
     if line.source_type == "payments.payment" and line.source_id:
-        return safe_url("payment_detail", org_slug=org.slug, pk=line.source_id)
-    return safe_url("journal_entry", org_slug=org.slug, pk=line.entry_id)
+        return url("payment_detail", org_slug=org.slug, pk=line.source_id)
+    return url("journal_entry", org_slug=org.slug, pk=line.entry_id)
 
 
 @require_safe
 @org_view(Role.VIEWER)
 def customer_statement_pdf(request, pk):
-    from reports import statements
-
     _customer, _form, st = _statement(request, pk)
     doc = statements.stored_pdf(st)
     response = HttpResponse(bytes(doc.content), content_type="application/pdf")
@@ -282,9 +283,6 @@ def customer_statement_pdf(request, pk):
 @require_POST
 @org_view(Role.FINANCE)
 def customer_statement_email(request, pk):
-    from invoicing.mail import parse_recipients
-    from reports import statements
-
     customer, _form, st = _statement(request, pk)
     back = reverse("customer_statement", kwargs={"org_slug": request.org.slug, "pk": customer.pk}) \
         + "?" + query_string(request)
@@ -304,8 +302,6 @@ def customer_statement_email(request, pk):
 
 @org_view(Role.VIEWER)
 def statement_bulk(request):
-    from reports.forms import BulkStatementForm
-
     runs = StatementRun.objects.filter(organization=request.org).select_related("created_by")[:10]
     return render(request, "reports/statement_bulk.html", {"form": BulkStatementForm(initial={"send": True}),
                                                            "runs": runs})
@@ -314,9 +310,6 @@ def statement_bulk(request):
 @require_POST
 @org_view(Role.FINANCE)
 def statement_bulk_start(request):
-    from reports.forms import BulkStatementForm
-    from reports.tasks import start_run
-
     form = BulkStatementForm(request.POST)
     if not form.is_valid():
         runs = StatementRun.objects.filter(organization=request.org).select_related("created_by")[:10]
@@ -339,9 +332,6 @@ def statement_run(request, pk):
 
 @org_view(Role.VIEWER)
 def insights_report(request):
-    from reports.charts import sparkline
-    from reports.insights import SORTS, add_months, behaviour_report
-
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
     sort = request.GET.get("sort", "-days_late")
@@ -372,9 +362,6 @@ def insights_report(request):
 
 def customer_panel(request, customer):
     """On the customer's page: payment behaviour and links to its statement and aging."""
-    from reports.charts import sparkline
-    from reports.insights import customer_behaviour
-
     behaviour = customer_behaviour(customer)
     return "reports/_customer_panel.html", {
         "b": behaviour, "customer": customer,
@@ -385,9 +372,6 @@ def customer_panel(request, customer):
 
 @org_view(Role.VIEWER)
 def forecast_report(request):
-    from reports.charts import Bar, bar_chart
-    from reports.forecast import forecast
-
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
     f = forecast(request.org, currency)
@@ -400,8 +384,6 @@ def forecast_report(request):
 
 @org_view(Role.VIEWER)
 def forecast_week(request, week):
-    from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
-
     index = {"overdue": OVERDUE, "later": LATER}.get(week)
     if index is None:
         try:
@@ -421,8 +403,6 @@ def forecast_week(request, week):
 
 @org_view(Role.VIEWER)
 def credit_control(request):
-    from reports.credit_control import control_list, recent_overrides
-
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
     settings = ReportSettings.for_org(request.org)
@@ -439,9 +419,6 @@ def credit_control(request):
 
 @org_view(Role.VIEWER)
 def profit_and_loss(request):
-    from reports.forms import PeriodForm
-    from reports.pnl import profit_and_loss as build_pnl
-
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
     form = bound(PeriodForm, request)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from accounts.money import MINUS, format_amount
+from accounts.money import MINUS, format_amount, money_filter
 
 register = template.Library()
 
@@ -25,11 +25,7 @@ def signed(value):
     return f"{MINUS}{-value}" if value < 0 else f"+{value}"
 
 
-@register.filter
-def money(value, currency):
-    """{{ balance|money:"EUR" }} → 1,234.50 EUR"""
-    text = amount(value, currency)
-    return f"{text} {currency}" if text != "" else "—"
+register.filter("money", money_filter)  # accounts.money: the one money filter
 
 
 @register.inclusion_tag("ledger/_verification.html", takes_context=True)

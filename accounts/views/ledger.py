@@ -16,7 +16,6 @@ from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
@@ -30,8 +29,8 @@ from accounts.forms_ledger import (
     JournalHeaderForm,
     JournalLineFormSet,
     ReverseForm,
-    new_idempotency_key,
 )
+from accounts.ledger import new_idempotency_key
 from accounts.ledger_queries import (
     MANUAL_SOURCE,
     attach_reversal_links,
@@ -51,6 +50,7 @@ from accounts.ledger_queries import (
 from accounts.ledger_verify import verify_organization
 from accounts.management.commands.verify_ledger import record_verification
 from accounts.models import Customer, JournalEntry, Role
+from accounts.models_org import today_in
 from accounts.money import quantum
 from accounts.permissions import can, org_view
 from accounts.views.customers import CUSTOMER_DETAIL_PANELS
@@ -193,7 +193,7 @@ def journal_new(request):
     org = request.org
     if request.method != "POST":
         key = new_idempotency_key()
-        header = JournalHeaderForm(initial={"effective_date": timezone.localdate(),
+        header = JournalHeaderForm(initial={"effective_date": today_in(request.org),
                                             "currency": org.base_currency, "idempotency_key": key})
         lines = JournalLineFormSet(prefix="lines", form_kwargs={"org": org, "currency": org.base_currency})
         lines.extra = GJ_START_LINES
@@ -255,7 +255,7 @@ def _int(value, default):
 def trial_balance(request):
     org = request.org
     form = AsOfForm(request.GET or None)
-    as_of = timezone.localdate()
+    as_of = today_in(request.org)
     if form.is_bound and form.is_valid() and form.cleaned_data.get("as_of"):
         as_of = form.cleaned_data["as_of"]
     rows = ledger.trial_balance(org, as_of=as_of)

@@ -22,7 +22,7 @@ DELIVERY_BADGE = {"sent": "badge-ok", "queued": "badge-info", "sending": "badge-
 def document_actions(context, invoice):
     from invoicing import mail, public
     from invoicing.models_documents import EmailDelivery
-    from invoicing.views_documents import SendInvoiceForm
+    from invoicing.views.documents import SendInvoiceForm
 
     request = context["request"]
     can_act = can(request, Role.FINANCE)

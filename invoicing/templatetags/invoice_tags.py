@@ -6,7 +6,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.money import format_money
+from accounts.money import money_filter
 
 register = template.Library()
 
@@ -21,15 +21,7 @@ STATUS = {
 }
 
 
-@register.filter
-def money(amount, currency):
-    """{{ invoice.total|money:invoice.currency }} → 1,234.50 EUR"""
-    if amount is None or amount == "":
-        return "—"
-    try:
-        return format_money(Decimal(amount), currency or "")
-    except (InvalidOperation, TypeError, ValueError):
-        return amount
+register.filter("money", money_filter)  # accounts.money: the one money filter
 
 
 @register.filter

@@ -17,10 +17,11 @@ from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.ledger import LedgerError
+from accounts.ledger import LedgerError, new_idempotency_key
 from accounts.models import Role
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
+from invoicing.credit_control import credit_check
 from invoicing.credit_notes import credit_amount, credit_invoice_lines, credited_quantities
 from invoicing.forms import (
     CreditAmountForm,
@@ -28,9 +29,9 @@ from invoicing.forms import (
     DisputeForm,
     VoidForm,
     WriteOffForm,
-    new_idempotency_key,
     percent_value,
 )
+from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, Invoice, InvoiceKind, InvoiceSettings, InvoiceStatus
 from invoicing.services import (
     clear_dispute,
@@ -42,7 +43,6 @@ from invoicing.services import (
     write_off,
 )
 from invoicing.totals import LineAmounts, sum_lines
-from reports.credit_control import credit_check
 
 DOCUMENT_ACTIONS = "invoicing/_document_actions.html"
 logger = logging.getLogger(__name__)
@@ -84,10 +84,7 @@ def invoice_detail(request, pk):
                                       "emails": customer.email_list, "contact": customer.contact_person}
     settings = InvoiceSettings.objects.get(organization=org)
     payment = snapshot.get("payment") or {"methods": settings.payment_methods, "bank_details": settings.bank_details}
-    from payments.models import Allocation
-
-    allocations = list(Allocation.objects.filter(invoice=invoice).select_related("payment", "credit_note")
-                       .order_by("created_at", "pk"))
+    allocations = ALLOCATIONS.of_invoice(invoice)
     credit = None
     if invoice.is_draft and invoice.kind != InvoiceKind.LATE_FEE and can(request, Role.FINANCE):
         # The same check issue_invoice makes, without recording anything: warn before the click.
@@ -163,7 +160,7 @@ def invoice_void(request, pk):
         else:
             messages.success(request, _("Invoice %(number)s voided.") % {"number": invoice.number})
             return _back(request, invoice)
-    blocked = bool(invoice.amount_paid or invoice.amount_credited or invoice.amount_written_off)
+    blocked = not invoice.can_void
     return render(request, "invoicing/confirm.html", {
         "invoice": invoice, "form": form, "title": _("Void invoice %(number)s?") % {"number": invoice.number},
         "question": _("Voiding reverses the invoice in the ledger: the customer no longer owes %(total)s. "
@@ -182,7 +179,7 @@ def invoice_write_off(request, pk):
     if request.method == "POST" and _already_done(request.org, f"ui:writeoff:{invoice.pk}:{key}"):
         messages.info(request, _("This write-off was already recorded."))
         return _back(request, invoice)
-    if invoice.status != InvoiceStatus.ISSUED or invoice.amount_due <= 0:
+    if not invoice.can_write_off:
         messages.error(request, _("Only an issued invoice with an amount due can be written off."))
         return _back(request, invoice)
     if request.method == "POST":

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.ledger import LedgerError
 from accounts.models import Customer, Role
+from accounts.models_org import today_in
 from accounts.money import minor_units
 from accounts.permissions import org_view
 from invoicing.forms import InvoiceForm, LineFormSet, active_tax_rates, check_preview, preview_totals
@@ -96,7 +97,7 @@ def _initial_forms(request, org, invoice, rates):
     default_rate = default_tax_rate(org)
     if invoice is None:
         settings = InvoiceSettings.objects.get(organization=org)
-        today = timezone.localdate()
+        today = today_in(org)
         initial = {"issue_date": today, "notes": settings.default_notes, "terms": settings.default_terms,
                    "discount_percent": "0"}
         customer = Customer.objects.filter(organization=org, archived_at__isnull=True,

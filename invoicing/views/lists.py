@@ -5,7 +5,6 @@ count, and one grouped sum per currency for the totals.
 """
 
 import csv
-from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
@@ -13,16 +12,17 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from accounts.ledger import LedgerError
+from accounts.ledger import LedgerError, new_idempotency_key
 from accounts.models import Customer, Role
+from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
-from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, new_idempotency_key, percent_value
+from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
+from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site.tenancy import tenant_context
 
@@ -35,14 +35,14 @@ def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
     if not form.is_valid():
         return form, invoices.none() if form.errors else invoices
     f = form.cleaned_data
-    today = timezone.localdate()
+    today = today_in(org)
     status = f.get("status")
     if status == "draft":
         invoices = invoices.filter(status=InvoiceStatus.DRAFT)
     elif status == "open":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+        invoices = invoices.open()
     elif status == "overdue":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due__gt=0, due_date__lt=today)
+        invoices = invoices.overdue(today)
     elif status == "paid":
         invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due=0).exclude(
             amount_written_off__gt=0, amount_paid=0)
@@ -51,8 +51,7 @@ def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
     elif status == "void":
         invoices = invoices.filter(status=InvoiceStatus.VOID)
     elif status == "disputed":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, disputed_at__isnull=False).filter(
-            Q(dispute_until__isnull=True) | Q(dispute_until__gte=today))
+        invoices = invoices.filter(status=InvoiceStatus.ISSUED).disputed_on(today)
     if f.get("customer"):
         invoices = invoices.filter(customer=f["customer"])
     if f.get("date_from"):
@@ -117,7 +116,7 @@ def invoice_export(request):
                 ])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="invoices-{org.slug}-{date.today():%Y%m%d}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="invoices-{org.slug}-{today_in(org):%Y%m%d}.csv"'
     return response
 
 
@@ -149,12 +148,8 @@ def credit_note_list(request):
 def credit_note_detail(request, pk):
     note = get_object_or_404(CreditNote.objects.select_related("customer", "invoice", "created_by"),
                              organization=request.org, pk=pk)
-    from payments.models import Allocation
-
     return render(request, "invoicing/credit_note_detail.html", {
-        "note": note, "lines": list(note.lines.all()),
-        "allocations": list(Allocation.objects.filter(credit_note=note).select_related("invoice")
-                            .order_by("created_at", "pk")),
+        "note": note, "lines": list(note.lines.all()), "allocations": ALLOCATIONS.of_credit_note(note),
     })
 
 

@@ -3,24 +3,24 @@
 from decimal import Decimal
 
 from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
-from django.utils import timezone
 
 from accounts.models import Role
+from accounts.models_org import today_in
 from accounts.permissions import can
-from invoicing.models import CreditNote, Invoice, InvoiceStatus
+from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus
 
 PANEL_ROWS = 10
 
 
 def customer_invoices_panel(request, customer):
-    today = timezone.localdate()
+    today = today_in(request.org)
     invoices = Invoice.objects.filter(organization=request.org, customer=customer)
     sums = invoices.filter(status=InvoiceStatus.ISSUED).aggregate(
         open=Sum("amount_due"), overdue=Sum("amount_due", filter=Q(due_date__lt=today)),
-        open_count=Sum(Case(When(amount_due__gt=0, then=Value(1)), default=Value(0), output_field=IntegerField())),
+        open_count=Sum(Case(When(OPEN_Q, then=Value(1)), default=Value(0), output_field=IntegerField())),
     )
     rows = list(invoices.annotate(rank=Case(
-        When(status=InvoiceStatus.ISSUED, amount_due__gt=0, then=Value(0)),
+        When(OPEN_Q, then=Value(0)),
         When(status=InvoiceStatus.DRAFT, then=Value(1)),
         default=Value(2), output_field=IntegerField(),
     )).order_by("rank", "due_date", "-pk")[:PANEL_ROWS])

@@ -2,11 +2,11 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
+from accounts.models_org import today_in
 from accounts.permissions import org_view
 from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example, tax_rate_label
 from invoicing.models import InvoiceSettings, NumberSeries, TaxRate
@@ -52,13 +52,13 @@ def invoice_settings(request):
         "form": form, "active": "invoice_settings",
         "next_invoice": next_number_example(request.org, saved, "invoice"),
         "next_credit_note": next_number_example(request.org, saved, "credit_note"),
-        "series": _series(request.org), "year": timezone.localdate().year,
+        "series": _series(request.org), "year": today_in(request.org).year,
     })
 
 
 def _series(org) -> dict:
     """The next counter value per kind, for a yearly and for a continuous series (the live example)."""
-    year = timezone.localdate().year
+    year = today_in(org).year
     last = {(s.kind, s.year): s.last_number for s in NumberSeries.objects.filter(organization=org, year__in=[0, year])}
     return {kind: {"yearly": last.get((kind, year), 0) + 1, "continuous": last.get((kind, 0), 0) + 1}
             for kind in ("invoice", "credit_note")}

@@ -11,44 +11,28 @@ applies it, oldest first, up to the amount due.
 from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.ledger import new_idempotency_key
 from accounts.models import Role
-from accounts.money import format_money, quantum
+from accounts.money import money_filter, quantum
 from accounts.permissions import can
+from invoicing.templatetags.invoice_tags import STATUS
 
 register = template.Library()
 
-INVOICE_STATUS = {
-    "draft": (_("Draft"), ""),
-    "open": (_("Open"), "badge-info"),
-    "partially_paid": (_("Partially paid"), "badge-info"),
-    "overdue": (_("Overdue"), "badge-danger"),
-    "paid": (_("Paid"), "badge-ok"),
-    "written_off": (_("Written off"), "badge-warn"),
-    "void": (_("Void"), ""),
-}
+INVOICE_STATUS = STATUS  # an invoice's status labels and badges: invoicing's
 PAYMENT_STATUS = {
     "applied": (_("Applied"), "badge-ok"),
     "partly_applied": (_("Partly applied"), "badge-info"),
     "unapplied": (_("Unapplied"), "badge-warn"),
     "reversed": (_("Reversed"), "badge-danger"),
 }
-# URL names of a journal entry page, if the ledger pages provide one.
-ENTRY_URL_NAMES = ("journal_entry", "journal_entry_detail", "ledger_entry")
 
 
-@register.filter
-def money(amount, currency):
-    """{{ payment.amount|money:payment.currency }} → 1,234.50 EUR"""
-    if amount is None or amount == "":
-        return "—"
-    try:
-        return format_money(Decimal(amount), currency or "")
-    except (InvalidOperation, TypeError, ValueError):
-        return amount
+register.filter("money", money_filter)  # accounts.money: the one money filter
 
 
 @register.filter
@@ -79,31 +63,27 @@ def payment_status(payment):
 
 @register.simple_tag(takes_context=True)
 def entry_link(context, entry):
-    """#seq of a journal entry, linked to its page when the ledger pages have one."""
+    """#seq of a journal entry, linked to its page in the ledger (accounts' journal_entry)."""
     if entry is None:
         return "—"
     org = context.get("org")
-    for name in ENTRY_URL_NAMES:
-        try:
-            url = reverse(name, kwargs={"org_slug": org.slug, "pk": entry.pk})
-        except (NoReverseMatch, AttributeError):
-            continue
-        return format_html('<a class="mono" href="{}">#{}</a>', url, entry.seq)
-    return format_html('<span class="mono">#{}</span>', entry.seq)
+    if org is None:  # a page outside an organization (none renders this tag today)
+        return format_html('<span class="mono">#{}</span>', entry.seq)
+    url = reverse("journal_entry", kwargs={"org_slug": org.slug, "pk": entry.pk})
+    return format_html('<a class="mono" href="{}">#{}</a>', url, entry.seq)
 
 
 @register.inclusion_tag("payments/_credit_offer.html", takes_context=True)
 def unapplied_credit_offer(context, invoice, next_url=None):
-    from payments.forms import new_key
     from payments.services import customer_unapplied_credit
 
     request = context.get("request")
     credit = Decimal(0)
-    if invoice is not None and invoice.status == "issued" and invoice.amount_due > 0:
+    if invoice is not None and invoice.is_open:
         credit = customer_unapplied_credit(invoice.customer)
     return {
         "invoice": invoice, "credit": credit, "applicable": min(credit, invoice.amount_due) if credit else 0,
         "org": context.get("org"), "csrf_token": context.get("csrf_token"),
         "can_act": request is not None and can(request, Role.FINANCE),
-        "next_url": next_url or (request.get_full_path() if request else ""), "key": new_key(),
+        "next_url": next_url or (request.get_full_path() if request else ""), "key": new_idempotency_key(),
     }

@@ -4,7 +4,7 @@ from django import template
 
 from accounts.models import Role
 from accounts.permissions import can
-from invoicing.models import InvoiceKind, InvoiceStatus
+from invoicing.models import InvoiceKind
 
 register = template.Library()
 
@@ -13,5 +13,5 @@ register = template.Library()
 def reminder_actions(context, invoice):
     request = context.get("request")
     show = (request is not None and can(request, Role.FINANCE) and invoice.kind == InvoiceKind.INVOICE
-            and invoice.status == InvoiceStatus.ISSUED and invoice.amount_due > 0)
+            and invoice.is_open)
     return {"show": show, "invoice": invoice, "org": getattr(request, "org", None)}

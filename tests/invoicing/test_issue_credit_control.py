@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from accounts.models import Customer, JournalEntry
 from invoicing import services
-from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus, NumberSeries
+from invoicing.credit_control import CreditLimitExceeded, credit_check
+from invoicing.models import CreditOverride, Invoice, InvoiceEvent, InvoiceStatus, NumberSeries
 from invoicing.services import issue_invoice
 from ledger_site.tenancy import tenant_context
 from reminders.late_fees import charge_late_fee
-from reports.credit_control import CreditLimitExceeded, credit_check
-from reports.models import CreditOverride, ReportSettings
+from reports.models import ReportSettings
 from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
@@ -126,7 +126,7 @@ def test_no_limit_means_no_limit_check(shop):
 
 
 def test_long_overdue_invoices_block_too_and_the_override_says_so(shop):
-    """The second rule of reports.credit_control: invoices overdue by more than 60 days (default)."""
+    """The second rule of invoicing.credit_control: invoices overdue by more than 60 days (default)."""
     today = timezone.localdate()
     with shop.ctx():
         issued(shop.org, shop.customer, untaxed("120.00"), issue_date=today - timedelta(days=100),

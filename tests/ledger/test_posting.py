@@ -47,6 +47,19 @@ def test_idempotency_key_posts_once(org_ctx):
     assert ledger.customer_balance(customer) == Decimal("10.00")
 
 
+def test_a_used_idempotency_key_with_different_lines_is_refused_not_answered_with_the_first_entry(org_ctx):
+    org, _, customer = org_ctx
+    first = sale(org, customer, "10.00", key="reused")
+    with pytest.raises(LedgerError, match="already used by entry #1 with different lines"):
+        sale(org, customer, "12.00", key="reused")
+    other = CustomerFactory(organization=org)
+    with pytest.raises(LedgerError, match="different lines"):
+        sale(org, other, "10.00", key="reused")  # same amount, another customer
+    assert sale(org, customer, "10.00", key="reused").pk == first.pk  # the same posting again: a replay
+    assert JournalEntry.objects.filter(organization=org).count() == 1
+    assert ledger.customer_balance(customer) == Decimal("10.00") and ledger.customer_balance(other) == 0
+
+
 def test_balance_as_of_a_past_date(org_ctx):
     org, _, customer = org_ctx
     today = date.today()

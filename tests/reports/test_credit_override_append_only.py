@@ -10,10 +10,9 @@ from django.db import DatabaseError, connection, transaction
 
 from accounts.ledger import LedgerError
 from invoicing import services
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import CreditOverride, Invoice, InvoiceStatus
 from invoicing.services import issue_invoice
 from ledger_site.tenancy import tenant_context
-from reports.models import CreditOverride
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
 

@@ -7,10 +7,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role
-from invoicing.models import InvoiceEvent
+from invoicing.credit_control import CreditLimitExceeded, credit_check, require_credit_ok
+from invoicing.models import CreditOverride, InvoiceEvent
 from ledger_site.tenancy import tenant_context
-from reports.credit_control import CreditLimitExceeded, control_list, credit_check, require_credit_ok
-from reports.models import CreditOverride, ReportSettings
+from reports.credit_control import control_list
+from reports.models import ReportSettings
 from reports.pnl import profit_and_loss
 from tests.factories import CustomerFactory, add_member, make_org
 from tests.invoicing_helpers import draft

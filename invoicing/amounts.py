@@ -1,0 +1,66 @@
+"""The one writer of the amounts kept on documents.
+
+An invoice keeps what was paid, credited and written off on it, and its amount due; a payment
+what of it is allocated and refunded; a credit note what of it is applied. Those columns change
+only here: `change_amounts` (one document) and `change_invoice_amounts` (several invoices at
+once), called by payments and credit applications (payments.allocation), un-applications and
+payment reversals, write-offs, refunds, voiding and issuing (late fees too, which are issued
+invoices). The caller holds the documents' row locks and writes the rows behind the amounts
+(allocations, write-offs, refunds) in the same transaction.
+
+An invoice's amount due is never written on its own: it is `amount_due_of(invoice)`, total −
+paid − credited − written off, 0 once void; the CHECK `invoice_amount_due_consistent` repeats
+the rule in the database.
+"""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from invoicing.models import Invoice, InvoiceStatus
+
+ZERO = Decimal(0)
+INVOICE_AMOUNTS = ("amount_paid", "amount_credited", "amount_written_off")
+# Which maintained amounts each kind of document has (by model label: payments is not imported).
+MAINTAINED = {
+    "invoicing.Invoice": INVOICE_AMOUNTS,
+    "invoicing.CreditNote": ("amount_applied",),
+    "payments.Payment": ("amount_allocated", "amount_refunded"),
+}
+
+
+def amount_due_of(invoice: Invoice) -> Decimal:
+    if invoice.status == InvoiceStatus.VOID:
+        return ZERO
+    applied = (invoice.amount_paid, invoice.amount_credited, invoice.amount_written_off)
+    if not any(applied):
+        return invoice.total  # as issued (its Decimal as totals rounded it, not widened by 0.000)
+    return invoice.total - sum(applied, ZERO)
+
+
+def _add(document, deltas: dict) -> list[str]:
+    allowed = MAINTAINED.get(document._meta.label, ())
+    for field, delta in deltas.items():
+        if field not in allowed:
+            raise ValueError(f"{field} is not a maintained amount of {document._meta.label}")
+        setattr(document, field, getattr(document, field) + delta)
+    fields = list(deltas)
+    if isinstance(document, Invoice):
+        document.amount_due = amount_due_of(document)
+        fields.append("amount_due")
+    return fields
+
+
+def change_amounts(document, *, also: Iterable[str] = (), **deltas: Decimal) -> None:
+    """Add the signed `deltas` (field=amount) to one document's maintained amounts and save them,
+    with the other fields named in `also` (e.g. an invoice's status when it is voided)."""
+    document.save(update_fields=[*_add(document, deltas), *also])
+
+
+def change_invoice_amounts(changes: Iterable[tuple[Invoice, dict]]) -> None:
+    """`change_amounts` for several invoices in one statement: (invoice, {field: delta}) pairs."""
+    invoices = []
+    for invoice, deltas in changes:
+        _add(invoice, deltas)
+        invoices.append(invoice)
+    if invoices:
+        Invoice.objects.bulk_update(invoices, [*INVOICE_AMOUNTS, "amount_due"])
