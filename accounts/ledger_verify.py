@@ -46,6 +46,7 @@ from psycopg import sql
 
 from accounts.chart import GENESIS_HASH
 from accounts.ledger_chain import chain_hash
+from accounts.ledger_verify_seals import verify_seals_and_subledger
 from accounts.models_ledger import Account
 
 CHUNK = 20_000
@@ -114,6 +115,8 @@ class VerifyResult:
     organization: str
     entries: int = 0
     lines: int = 0
+    seals: int = 0
+    documents: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
 
@@ -149,9 +152,16 @@ def verify_organization(org) -> VerifyResult:
                 "SELECT coalesce(max(last_seq), 0) FROM accounts_ledgerhead WHERE organization_id = %s",
                 [org.pk]).fetchone()[0] >= SIDE_CONNECTION_FROM
         try:
+            if not fresh_transaction:
+                # Inside a caller's transaction: seal what it wrote (the deferred seal triggers)
+                # before checking, as its commit would.
+                with pg.cursor() as c:
+                    c.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    c.execute("SET CONSTRAINTS ALL DEFERRED")
             with _side_connection(pg, org.pk) if sums_aside else nullcontext(pg) as side, \
                     side.pipeline() if side is not pg else nullcontext():
                 _verify(pg, side, org.pk, ar_ids, result)
+            verify_seals_and_subledger(pg, org.pk, result)
         finally:
             with pg.cursor() as c:
                 c.execute("SELECT set_config('jit', %s, true)", [jit])

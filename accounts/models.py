@@ -10,7 +10,8 @@ from accounts.models_ledger import (  # noqa: E402
     JournalEntry,
     JournalLine,
     LedgerHead,
+    SealRecord,
 )
 
 __all__ += ["Account", "AccountDayTotal", "AccountType", "CustomerBalance", "JournalEntry", "JournalLine",
-            "LedgerHead"]
+            "LedgerHead", "SealRecord"]
