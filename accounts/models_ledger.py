@@ -88,6 +88,8 @@ class JournalEntry(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # Which canonical form the hash covers (accounts.ledger_chain): 2 adds actor, reason, posted_at.
+    hash_version = models.PositiveSmallIntegerField(db_default=1)
 
     class Meta:
         constraints = [

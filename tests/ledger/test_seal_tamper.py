@@ -202,3 +202,31 @@ def seal_seq(org, kind, object_id) -> int:
     with tenant_context(org), connection.cursor() as c:
         c.execute("SELECT seq FROM accounts_sealrecord WHERE kind = %s AND object_id = %s", [kind, object_id])
         return c.fetchone()[0]
+
+
+# --- The entry's hash covers who posted it, why, and when (ledger_chain version 2) -------------
+
+@pytest.mark.parametrize("change", [
+    "UPDATE accounts_journalentry SET actor_id = (SELECT max(id) FROM accounts_user) WHERE id = %s",
+    "UPDATE accounts_journalentry SET reason = 'approved by the board' WHERE id = %s",
+    "UPDATE accounts_journalentry SET posted_at = posted_at - interval '1 day' WHERE id = %s",
+    "UPDATE accounts_journalentry SET posted_at = posted_at + interval '1 microsecond' WHERE id = %s",
+])
+def test_changed_posted_by_reason_or_time_is_named(books, owner_sql, change):
+    org, d = books
+    entry_id = d["payment"].entry_id
+    with triggers_off(owner_sql, "accounts_journalentry"):
+        owner_sql.execute(change, [entry_id])
+    seq = owner_sql.execute("SELECT seq FROM accounts_journalentry WHERE id = %s", [entry_id]).fetchone()[0]
+    error, _, err = verify(org)
+    assert error is not None and f"entry #{seq}" in error, error
+    assert f"entry #{seq}: hash does not match its contents" in err
+
+
+def test_a_version_1_entry_still_verifies_and_cannot_be_passed_off_as_another_version(books, owner_sql):
+    org, d = books
+    entry_id = d["payment"].entry_id
+    with triggers_off(owner_sql, "accounts_journalentry"):
+        owner_sql.execute("UPDATE accounts_journalentry SET hash_version = 1 WHERE id = %s", [entry_id])
+    error, _, err = verify(org)
+    assert error is not None and "hash does not match its contents" in err
