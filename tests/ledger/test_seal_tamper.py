@@ -230,3 +230,46 @@ def test_a_version_1_entry_still_verifies_and_cannot_be_passed_off_as_another_ve
         owner_sql.execute("UPDATE accounts_journalentry SET hash_version = 1 WHERE id = %s", [entry_id])
     error, _, err = verify(org)
     assert error is not None and "hash does not match its contents" in err
+
+
+# --- Nothing is rendered from or served as a document that differs from its seal -------------
+
+@pytest.fixture
+def pdf_url(books, client):
+    from django.urls import reverse
+
+    from accounts.models import Role
+    from tests.factories import add_member
+
+    org, d = books
+    with tenant_context(org):
+        viewer = add_member(org, Role.VIEWER)
+    client.force_login(viewer)
+    return reverse("invoice_pdf", kwargs={"org_slug": org.slug, "pk": d["inv2"].pk})
+
+
+def test_a_changed_invoice_is_not_rendered_but_refused_and_logged(books, owner_sql, client, pdf_url, caplog):
+    org, d = books
+    with triggers_off(owner_sql, "invoicing_invoice"):
+        owner_sql.execute("UPDATE invoicing_invoice SET snapshot = jsonb_set(snapshot, '{buyer,name}', '\"Someone\"') "
+                          "WHERE id = %s", [d["inv2"].pk])
+    with tenant_context(org):
+        before = StoredDocument.objects.count()
+    response = client.get(pdf_url)
+    assert response.status_code == 409
+    assert f"{d['inv2'].number}: the invoice no longer matches the hash sealed in seal #" in response.content.decode()
+    assert any("Refused to render" in r.message for r in caplog.records)
+    with tenant_context(org):
+        assert StoredDocument.objects.count() == before  # nothing rendered, nothing stored
+
+
+def test_changed_stored_bytes_are_not_served(books, owner_sql, client, pdf_url):
+    org, d = books
+    first = client.get(pdf_url)
+    assert first.status_code == 200 and first.content.startswith(b"%PDF")
+    with triggers_off(owner_sql, "invoicing_storeddocument"):
+        owner_sql.execute("UPDATE invoicing_storeddocument SET content = 'forged'::bytea, "
+                          "sha256 = encode(sha256('forged'::bytea), 'hex') WHERE invoice_id = %s", [d["inv2"].pk])
+    response = client.get(pdf_url)
+    assert response.status_code == 409 and b"forged" not in response.content
+    assert "the stored PDF no longer matches the hash sealed in seal #" in response.content.decode()
