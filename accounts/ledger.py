@@ -71,7 +71,7 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         if row is None:
             # Nothing was written. Decide why here, but raise a refusal only after the block:
             # raising inside would mark the caller's transaction as broken.
-            existing, refusal = _not_posted(org, idempotency_key, reverses)
+            existing, refusal = _not_posted(org, idempotency_key, reverses, effective_date)
         else:
             entry_id, seq, prev_hash, digest, posted_at = row
             # The database hashed what Python rendered; hash it here too, so that a posting can
@@ -185,7 +185,7 @@ def _validate(org, lines, effective_date, idempotency_key, memo):
 # once per connection and the server plans it once.
 _POST_SQL = """
 WITH h AS (
-    SELECT last_seq + 1 AS seq, last_hash FROM accounts_ledgerhead
+    SELECT last_seq + 1 AS seq, last_hash, lock_date, books_start FROM accounts_ledgerhead
     WHERE organization_id = %(org)s::bigint FOR UPDATE
 ), e AS (
     INSERT INTO accounts_journalentry (organization_id, seq, effective_date, posted_at, memo, source_type,
@@ -198,6 +198,10 @@ WITH h AS (
                                  || '"]', 'UTF8')), 'hex'),
         2
     FROM h
+    -- The period lock, as the head's lock sees it (closing a period takes that lock too): outside
+    -- the open period no row, nothing written.
+    WHERE (h.lock_date IS NULL OR %(day)s::date > h.lock_date)
+      AND (h.books_start IS NULL OR %(day)s::date >= h.books_start)
     ON CONFLICT DO NOTHING
     RETURNING id, seq, prev_hash, hash, posted_at
 ), l AS (
@@ -279,15 +283,21 @@ def _execute_post(params):
         return cursor.fetchone()
 
 
-def _not_posted(org, idempotency_key, reverses) -> tuple[JournalEntry | None, str]:
+def _not_posted(org, idempotency_key, reverses, effective_date) -> tuple[JournalEntry | None, str]:
     """The statement wrote nothing: the entry that already has the key, or why not."""
     existing = JournalEntry.objects.filter(organization=org, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, ""
     if reverses is not None and JournalEntry.objects.filter(reverses=reverses).exists():
         return None, f"Entry #{reverses.seq} has already been reversed."
-    if not LedgerHead.objects.filter(organization=org).exists():
+    head = LedgerHead.objects.filter(organization=org).values("lock_date", "books_start").first()
+    if head is None:
         return None, "This organization has no ledger."
+    from accounts.period import closed_message
+
+    closed = closed_message(head["lock_date"], head["books_start"], effective_date)
+    if closed:
+        return None, closed
     return None, "The ledger head is out of step with the journal; nothing was posted. Run verify_ledger."
 
 

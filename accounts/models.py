@@ -10,8 +10,9 @@ from accounts.models_ledger import (  # noqa: E402
     JournalEntry,
     JournalLine,
     LedgerHead,
+    PeriodLockEvent,
     SealRecord,
 )
 
 __all__ += ["Account", "AccountDayTotal", "AccountType", "CustomerBalance", "JournalEntry", "JournalLine",
-            "LedgerHead", "SealRecord"]
+            "LedgerHead", "PeriodLockEvent", "SealRecord"]

@@ -64,6 +64,10 @@ class LedgerHead(models.Model):
     # The seal chain's head (accounts.seals): written only by the database's ledger_seal().
     seal_seq = models.BigIntegerField(default=0)
     seal_hash = models.CharField(max_length=64, default="0" * 64)
+    # The period lock (accounts.period): nothing dated on or before lock_date, or before
+    # books_start, is posted or allocated. Here, so posting reads them under the lock it takes anyway.
+    lock_date = models.DateField(null=True, blank=True)
+    books_start = models.DateField(null=True, blank=True)
 
     def __str__(self):
         return f"ledger head of {self.organization_id} at {self.last_seq}"
@@ -198,3 +202,28 @@ class SealRecord(models.Model):
 
     def __str__(self):
         return f"seal #{self.seq} {self.kind} {self.label}"
+
+
+class PeriodLockEvent(models.Model):
+    """Every change of an organization's lock date or books-start date: who, when, from where,
+    what it was and became, and why (a reopening always says why). Append-only."""
+
+    class Action(models.TextChoices):
+        CLOSE = "close", _("Closed")
+        REOPEN = "reopen", _("Reopened")
+        BOOKS_START = "books_start", _("Books start moved")
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    old_date = models.DateField(null=True)
+    new_date = models.DateField(null=True)
+    reason = models.CharField(max_length=500, blank=True)
+    ip = models.GenericIPAddressField(null=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.action} {self.old_date} → {self.new_date}"

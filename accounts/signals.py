@@ -8,7 +8,7 @@ from django.dispatch import receiver
 # Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011).
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
                       "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
-                      "invoicing_storeddocument", "accounts_sealrecord")
+                      "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the
 # ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns).
 FROZEN_TABLES = {
@@ -25,7 +25,8 @@ CHILD_TABLES = {
     "invoicing_invoiceline": ("invoicing_invoice", "invoice_id", "status", "draft", "UPDATE,DELETE"),
     "invoicing_invoiceevent": ("invoicing_invoice", "invoice_id", "status", "draft", "DELETE"),
 }
-LEDGER_HEAD_UPDATABLE = ("last_seq", "last_hash", "verified_at", "verified_ok", "verified_message")
+LEDGER_HEAD_UPDATABLE = ("last_seq", "last_hash", "verified_at", "verified_ok", "verified_message", "lock_date",
+                         "books_start")
 # What the application never does to them (a draft invoice and its lines and events are deleted;
 # everything else issued stays).
 NEVER_DELETED = ("invoicing_creditnote", "invoicing_emaildelivery", "payments_payment", "reminders_remindermessage")
