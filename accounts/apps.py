@@ -17,5 +17,9 @@ class AccountsConfig(AppConfig):
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
 
         ORG_CREATED_HOOKS.append(seed_chart)
-        SETTINGS_TABS_EXTRA.append((_("Period lock"), "period_lock"))
+        SETTINGS_TABS_EXTRA.extend([(_("Period lock"), "period_lock"), (_("Audit log"), "audit_log")])
+        from accounts.views.audit import customer_audit_panel
+        from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+
+        CUSTOMER_DETAIL_PANELS.append(customer_audit_panel)
         ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())

@@ -16,3 +16,6 @@ from accounts.models_ledger import (  # noqa: E402
 
 __all__ += ["Account", "AccountDayTotal", "AccountType", "CustomerBalance", "JournalEntry", "JournalLine",
             "LedgerHead", "PeriodLockEvent", "SealRecord"]
+from accounts.models_audit import AuditEvent  # noqa: E402
+
+__all__ += ["AuditEvent"]

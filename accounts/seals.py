@@ -113,9 +113,15 @@ def trigger_sql(kind: SealKind) -> migrations.RunSQL:
     name = f"ledger_seal_{kind.kind}"
     function = f"""
     CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        acting text := current_setting('app.organization_id', true);
     BEGIN
+        -- Act for the row's own organization (row-level security already let it be written): a
+        -- deferred seal runs at commit, when the code that wrote the row may have left its context.
+        PERFORM set_config('app.organization_id', NEW.organization_id::text, true);
         PERFORM ledger_seal(d.organization_id, '{kind.kind}', d.id, {kind.label}, {kind.entry}, {kind.hash_sql()})
         FROM {kind.table} d WHERE d.id = NEW.id AND ({kind.sealed_when});
+        PERFORM set_config('app.organization_id', coalesce(acting, ''), true);
         RETURN NULL;
     END;
     $$;

@@ -8,7 +8,8 @@ from django.dispatch import receiver
 # Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011).
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
                       "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
-                      "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent")
+                      "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",
+                      "accounts_auditevent")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the
 # ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns).
 FROZEN_TABLES = {
@@ -44,7 +45,7 @@ def grant_application_role(sender, using="default", **kwargs):
         cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {', '.join(APPEND_ONLY_TABLES)} FROM {role}")
         # Seals are written only by the database's ledger_seal() (SECURITY DEFINER): the role can
         # neither forge a seal nor move the seal chain's head.
-        cursor.execute(f"REVOKE INSERT ON accounts_sealrecord FROM {role}")
+        cursor.execute(f"REVOKE INSERT ON accounts_sealrecord, accounts_auditevent FROM {role}")
         cursor.execute(f"REVOKE UPDATE ON accounts_ledgerhead FROM {role}")
         cursor.execute(f"GRANT UPDATE ({', '.join(LEDGER_HEAD_UPDATABLE)}) ON accounts_ledgerhead TO {role}")
         present = _existing(cursor, NEVER_DELETED)

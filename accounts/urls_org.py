@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import chart, customers, ledger, members, period
+from accounts.views import audit, chart, customers, ledger, members, period
 from reports.views import dashboard
 
 urlpatterns = [
@@ -25,6 +25,7 @@ urlpatterns = [
     path("ledger/trial-balance/", ledger.trial_balance, name="trial_balance"),
     path("ledger/verify/", ledger.ledger_verify, name="ledger_verify"),
     path("settings/period-lock/", period.period_lock, name="period_lock"),
+    path("settings/audit/", audit.audit_log, name="audit_log"),
     path("ledger/accounts/", chart.chart_of_accounts, name="chart_of_accounts"),
     path("ledger/accounts/new/", chart.account_create, name="account_create"),
     path("ledger/accounts/<int:pk>/edit/", chart.account_edit, name="account_edit"),

@@ -273,3 +273,17 @@ def test_changed_stored_bytes_are_not_served(books, owner_sql, client, pdf_url):
     response = client.get(pdf_url)
     assert response.status_code == 409 and b"forged" not in response.content
     assert "the stored PDF no longer matches the hash sealed in seal #" in response.content.decode()
+
+
+def test_a_credit_note_is_sealed_even_when_the_transaction_commits_outside_the_tenant_context():
+    """Credit notes are sealed at commit (their lines come after them); a command or task that
+    wraps its work in a transaction may have left the tenant context by then."""
+    from django.db import transaction
+
+    org, owner = make_org()
+    with transaction.atomic(), tenant_context(org, owner):
+        customer = CustomerFactory(organization=org)
+        note = credit_amount(customer, Decimal("5.00"), "Goodwill")
+    with tenant_context(org):
+        assert seal_seq(org, "credit_note", note.pk) >= 1
+        assert verify_organization(org).ok
