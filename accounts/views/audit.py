@@ -36,6 +36,8 @@ def describe(event: AuditEvent) -> list[tuple[str, str, str]]:
             continue
         before = (event.before or {}).get(column)
         after = (event.after or {}).get(column)
+        if event.action != "update" and (before if after is None else after) in (None, ""):
+            continue  # a new or deleted row: its empty fields say nothing
         rows.append((column, "" if before is None else str(before), "" if after is None else str(after)))
     return rows
 
