@@ -18,6 +18,9 @@ from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import issued
 from tests.ledger.test_tamper import triggers_off, verify
 from tests.payments.helpers import pay
+from tests.smtp import smtp_server_fixture
+
+smtp_server = pytest.fixture(smtp_server_fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -287,3 +290,38 @@ def test_a_credit_note_is_sealed_even_when_the_transaction_commits_outside_the_t
     with tenant_context(org):
         assert seal_seq(org, "credit_note", note.pk) >= 1
         assert verify_organization(org).ok
+
+
+# --- The scheduled check: a break is recorded and e-mailed to the owners once -----------------
+
+def test_the_schedule_finds_a_break_and_mails_the_owners_exactly_once(books, owner_sql, smtp_server):
+    from accounts.models import LedgerHead, Role
+    from accounts.tasks import verify_all
+    from tests.factories import add_member
+
+    org, d = books
+    with tenant_context(org):
+        second_owner = add_member(org, Role.OWNER)
+        add_member(org, Role.FINANCE)
+    assert verify_all()["broken"] == 0 and smtp_server.messages == []
+    with triggers_off(owner_sql, "invoicing_invoice"):
+        owner_sql.execute("UPDATE invoicing_invoice SET amount_due = amount_due - 1, amount_paid = amount_paid + 1 "
+                          "WHERE id = %s", [d["inv3"].pk])
+    found = verify_all()
+    assert (found["broken"], found["mailed"]) == (1, 1)
+    again = verify_all()  # found again: recorded, not mailed again
+    assert (again["broken"], again["mailed"]) == (1, 0)
+    assert len(smtp_server.messages) == 1
+    message = smtp_server.messages[0]
+    assert sorted(a.strip() for a in message["To"].split(",")) == sorted([org_owner_email(org), second_owner.email])
+    assert d["inv3"].number in message.get_content() and "Bolt plc" in message.get_content()
+    with tenant_context(org):
+        head = LedgerHead.objects.get(organization=org)
+    assert head.verified_ok is False and d["inv3"].number in head.verified_message
+
+
+def org_owner_email(org):
+    from accounts.models import Membership, Role
+
+    with tenant_context(org):
+        return Membership.objects.filter(organization=org, role=Role.OWNER).order_by("pk").first().user.email
