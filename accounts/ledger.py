@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from accounts.ledger_chain import canonical_after_seq
+from accounts.ledger_chain import VERSION, canonical_after_seq, posted_text, v2_middle
 from accounts.models_customer import Customer
 from accounts.models_ledger import Account, AccountDayTotal, JournalEntry, LedgerHead
 from accounts.models_org import today_in
@@ -78,13 +78,13 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         if row is None:
             # Nothing was written. Decide why here, but raise a refusal only after the block:
             # raising inside would mark the caller's transaction as broken.
-            existing, refusal = _not_posted(org, idempotency_key, reverses, prepared)
+            existing, refusal = _not_posted(org, idempotency_key, reverses, prepared, effective_date)
         else:
             entry_id, seq, prev_hash, digest, posted_at = row
             # The database hashed what Python rendered; hash it here too, so that a posting can
             # never store, unnoticed, a hash verify_ledger would not reproduce. ("[" + seq + tail
-            # is the canonical form: tests/ledger/test_chain.py.)
-            if sha256(f"{prev_hash}[{seq}{params['tail']}".encode()).hexdigest() != digest:
+            # + the posting time is the canonical form, version 2: tests/ledger/test_chain.py.)
+            if sha256(f'{prev_hash}[{seq}{params["tail"]}"{posted_text(posted_at)}"]'.encode()).hexdigest() != digest:
                 raise LedgerError(
                     "Internal error: the entry's hash does not reproduce"
                     + ("; nothing was posted." if in_transaction else f" (entry #{seq}); run verify_ledger."))
@@ -96,7 +96,7 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         pk=entry_id, organization_id=org.pk, seq=seq, effective_date=effective_date, memo=memo,
         source_type=source_type, source_id=source_id, source_label=source_label[:100],
         idempotency_key=idempotency_key, actor_id=getattr(actor, "pk", None), reverses=reverses, reason=reason,
-        prev_hash=prev_hash, hash=digest, posted_at=posted_at,
+        prev_hash=prev_hash, hash=digest, posted_at=posted_at, hash_version=VERSION,
     )
     entry._state.adding = False
     return entry
@@ -192,16 +192,23 @@ def _validate(org, lines, effective_date, idempotency_key, memo):
 # once per connection and the server plans it once.
 _POST_SQL = """
 WITH h AS (
-    SELECT last_seq + 1 AS seq, last_hash FROM accounts_ledgerhead
+    SELECT last_seq + 1 AS seq, last_hash, lock_date, books_start FROM accounts_ledgerhead
     WHERE organization_id = %(org)s::bigint FOR UPDATE
 ), e AS (
     INSERT INTO accounts_journalentry (organization_id, seq, effective_date, posted_at, memo, source_type,
-        source_id, source_label, actor_id, idempotency_key, reverses_id, reason, prev_hash, hash)
+        source_id, source_label, actor_id, idempotency_key, reverses_id, reason, prev_hash, hash, hash_version)
     SELECT %(org)s::bigint, h.seq, %(day)s::date, now(), %(memo)s::varchar, %(source_type)s::varchar,
         %(source_id)s::bigint, %(source_label)s::varchar, %(actor)s::bigint, %(key)s::varchar,
         %(reverses)s::bigint, %(reason)s::varchar, h.last_hash,
-        encode(sha256(convert_to(h.last_hash || '[' || h.seq::text || %(tail)s::text, 'UTF8')), 'hex')
+        encode(sha256(convert_to(h.last_hash || '[' || h.seq::text || %(tail)s::text
+                                 || '"' || to_char((now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                                 || '"]', 'UTF8')), 'hex'),
+        2
     FROM h
+    -- The period lock, as the head's lock sees it (closing a period takes that lock too): outside
+    -- the open period no row, nothing written.
+    WHERE (h.lock_date IS NULL OR %(day)s::date > h.lock_date)
+      AND (h.books_start IS NULL OR %(day)s::date >= h.books_start)
     ON CONFLICT DO NOTHING
     RETURNING id, seq, prev_hash, hash, posted_at
 ), l AS (
@@ -245,7 +252,9 @@ def _post_params(org_id, head, prepared, effective_date, actor, source_label, re
         "org": org_id, "day": effective_date, "memo": head["memo"], "source_type": head["source_type"],
         "source_id": head["source_id"], "source_label": source_label, "actor": getattr(actor, "pk", None),
         "key": head["idempotency_key"], "reverses": head["reverses_id"], "reason": reason,
-        "tail": canonical_after_seq(head, prepared),
+        # Version 2: the canonical form less its closing bracket, then who and why; the database
+        # appends the posting time (now(), the same value it stores in posted_at) and the bracket.
+        "tail": canonical_after_seq(head, prepared)[:-1] + v2_middle(getattr(actor, "pk", None), reason),
         "l_no": _ints([p[0] for p in prepared]), "l_account": _ints([p[1] for p in prepared]),
         "l_customer": _ints([p[2] for p in prepared]), "l_currency": _texts([p[3] for p in prepared]),
         "l_amount": _numbers([p[4] for p in prepared]),
@@ -281,7 +290,7 @@ def _execute_post(params):
         return cursor.fetchone()
 
 
-def _not_posted(org, idempotency_key, reverses, prepared) -> tuple[JournalEntry | None, str]:
+def _not_posted(org, idempotency_key, reverses, prepared, effective_date) -> tuple[JournalEntry | None, str]:
     """The statement wrote nothing: the entry that already has the key (a replay of the same
     posting), or why not. A key already used for different lines is refused, never answered
     with the first entry: that would report as posted what was not."""
@@ -295,8 +304,14 @@ def _not_posted(org, idempotency_key, reverses, prepared) -> tuple[JournalEntry 
         return existing, ""
     if reverses is not None and JournalEntry.objects.filter(reverses=reverses).exists():
         return None, f"Entry #{reverses.seq} has already been reversed."
-    if not LedgerHead.objects.filter(organization=org).exists():
+    head = LedgerHead.objects.filter(organization=org).values("lock_date", "books_start").first()
+    if head is None:
         return None, "This organization has no ledger."
+    from accounts.period import closed_message
+
+    closed = closed_message(head["lock_date"], head["books_start"], effective_date)
+    if closed:
+        return None, closed
     return None, "The ledger head is out of step with the journal; nothing was posted. Run verify_ledger."
 
 

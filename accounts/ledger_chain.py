@@ -14,14 +14,44 @@ amount as the string of the Decimal quantized to 0.001 (`reference_canonical` sp
 `canonical` produces the same bytes several times faster by formatting the few scalar types
 directly and leaving string escaping to the json module's own C escaper; anything of another
 type falls back to `json.dumps`. tests/ledger/test_chain.py checks the two agree.
+
+Version 2 (every entry `ledger.post` writes since the seal, `hash_version` = 2) appends who posted
+it, why, and when, so none of them can be changed unnoticed either:
+
+    [..., [[line], ...], actor_id, "reason", "posted_at"]
+
+posted_at in UTC as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (POSTED_AT_SQL renders the same in the
+database). Entries written before (and by the bulk door, which has no actor or reason) stay
+version 1; verify_ledger checks each entry by its own version.
 """
 
 import hashlib
 import json
+from datetime import UTC
 from decimal import Decimal
 from json.encoder import encode_basestring as _json_str  # exactly what json.dumps(ensure_ascii=False) uses
 
 SCALE = Decimal("0.001")
+VERSION = 2  # what ledger.post writes
+# posted_at as the version-2 canonical form writes it, in SQL, for a timestamptz expression.
+POSTED_AT_SQL = "to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def posted_text(posted_at) -> str:
+    if isinstance(posted_at, str):
+        return posted_at
+    return posted_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def v2_middle(actor_id, reason) -> str:
+    """What version 2 puts between the line list and the posting time."""
+    return f",{_scalar(actor_id)},{_scalar(reason)},"
+
+
+def _v2(text: str, entry: dict) -> str:
+    if entry.get("version", 1) == 1:
+        return text
+    return f'{text[:-1]}{v2_middle(entry["actor_id"], entry["reason"])}"{posted_text(entry["posted_at"])}"]'
 
 _sha256 = hashlib.sha256
 
@@ -34,6 +64,8 @@ def reference_canonical(entry: dict, lines: list[tuple]) -> bytes:
         [[no, account, customer, currency, str(Decimal(amount).quantize(SCALE))]
          for no, account, customer, currency, amount in sorted(lines)],
     ]
+    if entry.get("version", 1) == 2:
+        payload += [entry["actor_id"], entry["reason"], posted_text(entry["posted_at"])]
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -89,7 +121,7 @@ def canonical(entry: dict, lines: list[tuple]) -> bytes:
     head = head_text(entry["seq"], entry["organization_id"], entry["effective_date"], entry["memo"],
                      entry["source_type"], entry["source_id"], entry["idempotency_key"], entry["reverses_id"])
     body = ",".join([line_text(*line) for line in sorted(lines)])
-    return f"{head}{body}]]".encode()
+    return _v2(f"{head}{body}]]", entry).encode()
 
 
 def chain_hash(prev_hash: str, entry: dict, lines: list[tuple]) -> str:

@@ -46,6 +46,7 @@ from psycopg import sql
 
 from accounts.chart import GENESIS_HASH
 from accounts.ledger_chain import chain_hash
+from accounts.ledger_verify_seals import verify_seals_and_subledger
 from accounts.models_ledger import Account
 
 CHUNK = 20_000
@@ -87,7 +88,8 @@ SELECT currency, sum(ar), sum(customers) FROM (
 ) t GROUP BY currency HAVING sum(ar) <> sum(customers) ORDER BY currency
 """
 _ENTRIES_SQL = """
-SELECT id, seq, effective_date, memo, source_type, source_id, idempotency_key, reverses_id, prev_hash, hash
+SELECT id, seq, effective_date, memo, source_type, source_id, idempotency_key, reverses_id, prev_hash, hash,
+       hash_version, actor_id, reason, to_char((posted_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 FROM accounts_journalentry WHERE organization_id = %s AND id > %s ORDER BY id LIMIT %s
 """
 # The lines of the same chunk: up to the chunk's last entry id, without waiting to know it.
@@ -101,7 +103,8 @@ ORDER BY entry_id, line_no
 """
 _ORPHAN_LINES_SQL = "SELECT DISTINCT entry_id FROM accounts_journalline WHERE organization_id = %s AND entry_id > %s"
 _ONE_ENTRY_SQL = """
-SELECT organization_id, seq, effective_date, memo, source_type, source_id, idempotency_key, reverses_id, prev_hash, hash
+SELECT organization_id, seq, effective_date, memo, source_type, source_id, idempotency_key, reverses_id, prev_hash,
+       hash, hash_version, actor_id, reason, posted_at
 FROM accounts_journalentry WHERE id = %s
 """
 _ONE_ENTRY_LINES_SQL = """
@@ -114,6 +117,8 @@ class VerifyResult:
     organization: str
     entries: int = 0
     lines: int = 0
+    seals: int = 0
+    documents: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
 
@@ -149,9 +154,16 @@ def verify_organization(org) -> VerifyResult:
                 "SELECT coalesce(max(last_seq), 0) FROM accounts_ledgerhead WHERE organization_id = %s",
                 [org.pk]).fetchone()[0] >= SIDE_CONNECTION_FROM
         try:
+            if not fresh_transaction:
+                # Inside a caller's transaction: seal what it wrote (the deferred seal triggers)
+                # before checking, as its commit would.
+                with pg.cursor() as c:
+                    c.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    c.execute("SET CONSTRAINTS ALL DEFERRED")
             with _side_connection(pg, org.pk) if sums_aside else nullcontext(pg) as side, \
                     side.pipeline() if side is not pg else nullcontext():
                 _verify(pg, side, org.pk, ar_ids, result)
+            verify_seals_and_subledger(pg, org.pk, result)
         finally:
             with pg.cursor() as c:
                 c.execute("SELECT set_config('jit', %s, true)", [jit])
@@ -283,7 +295,8 @@ class _Walk:
             self.result.entries += len(entries)
             self.result.lines += len(lines)
             n, i = len(lines), 0
-            for entry_id, seq, eff, memo, source_type, source_id, key, reverses_id, prev_hash, stored in entries:
+            for (entry_id, seq, eff, memo, source_type, source_id, key, reverses_id, prev_hash, stored, version,
+                 actor_id, reason, posted) in entries:
                 if seq != prev_seq + 1 or prev_hash != prev_stored:
                     if seq <= prev_seq:
                         self.in_order = False
@@ -326,7 +339,12 @@ class _Walk:
                     day = iso[eff] = eff.isoformat()
                 text = (f'{prev_hash}[{seq},{org_id},"{day}",{esc(memo)},{esc(source_type)},'
                         f'{"null" if source_id is None else source_id},{esc(key)},'
-                        f'{"null" if reverses_id is None else reverses_id},[{",".join(texts)}]]')
+                        f'{"null" if reverses_id is None else reverses_id},[{",".join(texts)}]')
+                if version == 1:
+                    text += "]"
+                else:  # ledger_chain version 2: who, why and when
+                    text += f',{"null" if actor_id is None else actor_id},{esc(reason)},"{posted}"]'
+
                 if sha256(text.encode()).hexdigest() != stored:
                     self.mismatched.append(entry_id)
                 if not texts:
@@ -354,10 +372,11 @@ def _imbalance_per_currency(lines) -> bool:
 def _recheck_hash(pg, entry_id) -> int | None:
     """The general path for an entry the fast path flagged: its seq if the hash is really wrong."""
     with pg.cursor() as c:
-        org_id, seq, eff, memo, source_type, source_id, key, reverses_id, prev_hash, stored = c.execute(
-            _ONE_ENTRY_SQL, [entry_id]).fetchone()
+        (org_id, seq, eff, memo, source_type, source_id, key, reverses_id, prev_hash, stored, version, actor_id,
+         reason, posted_at) = c.execute(_ONE_ENTRY_SQL, [entry_id]).fetchone()
         lines = c.execute(_ONE_ENTRY_LINES_SQL, [entry_id]).fetchall()
     header = {"seq": seq, "organization_id": org_id, "effective_date": eff.isoformat(), "memo": memo,
               "source_type": source_type, "source_id": source_id, "idempotency_key": key,
-              "reverses_id": reverses_id}
+              "reverses_id": reverses_id, "version": version, "actor_id": actor_id, "reason": reason,
+              "posted_at": posted_at}
     return None if chain_hash(prev_hash, header, lines) == stored else seq

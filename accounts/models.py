@@ -10,7 +10,12 @@ from accounts.models_ledger import (  # noqa: E402
     JournalEntry,
     JournalLine,
     LedgerHead,
+    PeriodLockEvent,
+    SealRecord,
 )
 
 __all__ += ["Account", "AccountDayTotal", "AccountType", "CustomerBalance", "JournalEntry", "JournalLine",
-            "LedgerHead"]
+            "LedgerHead", "PeriodLockEvent", "SealRecord"]
+from accounts.models_audit import AuditEvent  # noqa: E402
+
+__all__ += ["AuditEvent"]

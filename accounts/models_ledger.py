@@ -61,6 +61,13 @@ class LedgerHead(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_ok = models.BooleanField(null=True)
     verified_message = models.CharField(max_length=500, blank=True)
+    # The seal chain's head (accounts.seals): written only by the database's ledger_seal().
+    seal_seq = models.BigIntegerField(default=0)
+    seal_hash = models.CharField(max_length=64, default="0" * 64)
+    # The period lock (accounts.period): nothing dated on or before lock_date, or before
+    # books_start, is posted or allocated. Here, so posting reads them under the lock it takes anyway.
+    lock_date = models.DateField(null=True, blank=True)
+    books_start = models.DateField(null=True, blank=True)
 
     def __str__(self):
         return f"ledger head of {self.organization_id} at {self.last_seq}"
@@ -85,6 +92,8 @@ class JournalEntry(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # Which canonical form the hash covers (accounts.ledger_chain): 2 adds actor, reason, posted_at.
+    hash_version = models.PositiveSmallIntegerField(db_default=1)
 
     class Meta:
         constraints = [
@@ -168,3 +177,55 @@ class AccountDayTotal(models.Model):
 
     def __str__(self):
         return f"{self.account_id} {self.day} {self.amount}"
+
+
+class SealRecord(models.Model):
+    """One link of the seal chain (accounts.seals): the content hash of a sealed row (an issued
+    invoice or credit note, a stored PDF, a payment, an allocation...) and the hash of the journal
+    entry it is tied to. Written only by the database (ledger_seal()); append-only."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    seq = models.BigIntegerField()
+    kind = models.CharField(max_length=20)
+    object_id = models.BigIntegerField()
+    label = models.CharField(max_length=200, blank=True)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
+    entry_hash = models.CharField(max_length=64, null=True)
+    content_hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "seq"], name="seal_seq_unique"),
+            models.UniqueConstraint(fields=["organization", "kind", "object_id"], name="seal_object_unique"),
+        ]
+
+    def __str__(self):
+        return f"seal #{self.seq} {self.kind} {self.label}"
+
+
+class PeriodLockEvent(models.Model):
+    """Every change of an organization's lock date or books-start date: who, when, from where,
+    what it was and became, and why (a reopening always says why). Append-only."""
+
+    class Action(models.TextChoices):
+        CLOSE = "close", _("Closed")
+        REOPEN = "reopen", _("Reopened")
+        BOOKS_START = "books_start", _("Books start moved")
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    action = models.CharField(max_length=12, choices=Action.choices)
+    old_date = models.DateField(null=True)
+    new_date = models.DateField(null=True)
+    reason = models.CharField(max_length=500, blank=True)
+    ip = models.GenericIPAddressField(null=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.action} {self.old_date} → {self.new_date}"

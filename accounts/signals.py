@@ -7,7 +7,30 @@ from django.dispatch import receiver
 
 # Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011).
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
-                      "reports_creditoverride")
+                      "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
+                      "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",
+                      "accounts_auditevent")
+# Tables frozen once issued except for maintained running figures (accounts.frozen): the
+# ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns).
+FROZEN_TABLES = {
+    "invoicing_invoice": ("status", "draft", "amount_paid,amount_credited,amount_written_off,amount_due,status,"
+                          "void_entry_id,disputed_at,dispute_reason,disputed_by_id,dispute_until"),
+    "invoicing_creditnote": ("", "", "amount_applied"),
+    "invoicing_emaildelivery": ("", "", "status,attempts,max_attempts,last_error,next_attempt_at,message_id,sent_at,"
+                                           "document_id,pdf_sha256"),
+    "payments_payment": ("", "", "amount_allocated,amount_refunded,reversed_at,reversal_entry_id,reversal_reason"),
+    "reminders_remindermessage": ("status", "pending,sending,failed", ""),
+}
+# Rows of a document, changeable only while it is a draft (ledger_guard_child()'s arguments).
+CHILD_TABLES = {
+    "invoicing_invoiceline": ("invoicing_invoice", "invoice_id", "status", "draft", "UPDATE,DELETE"),
+    "invoicing_invoiceevent": ("invoicing_invoice", "invoice_id", "status", "draft", "DELETE"),
+}
+LEDGER_HEAD_UPDATABLE = ("last_seq", "last_hash", "verified_at", "verified_ok", "verified_message", "lock_date",
+                         "books_start")
+# What the application never does to them (a draft invoice and its lines and events are deleted;
+# everything else issued stays).
+NEVER_DELETED = ("invoicing_creditnote", "invoicing_emaildelivery", "payments_payment", "reminders_remindermessage")
 
 
 @receiver(post_migrate)
@@ -20,3 +43,16 @@ def grant_application_role(sender, using="default", **kwargs):
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
         # Append-only tables: the role cannot even ask (their triggers refuse everyone else).
         cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {', '.join(APPEND_ONLY_TABLES)} FROM {role}")
+        # Seals are written only by the database's ledger_seal() (SECURITY DEFINER): the role can
+        # neither forge a seal nor move the seal chain's head.
+        cursor.execute(f"REVOKE INSERT ON accounts_sealrecord, accounts_auditevent FROM {role}")
+        cursor.execute(f"REVOKE UPDATE ON accounts_ledgerhead FROM {role}")
+        cursor.execute(f"GRANT UPDATE ({', '.join(LEDGER_HEAD_UPDATABLE)}) ON accounts_ledgerhead TO {role}")
+        present = _existing(cursor, NEVER_DELETED)
+        if present:
+            cursor.execute(f"REVOKE DELETE, TRUNCATE ON {', '.join(present)} FROM {role}")
+
+
+def _existing(cursor, tables) -> list[str]:
+    cursor.execute("SELECT relname FROM pg_class WHERE relname = ANY(%s) AND relkind = 'r'", [list(tables)])
+    return sorted(row[0] for row in cursor.fetchall())

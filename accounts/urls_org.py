@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import chart, customers, ledger, members
+from accounts.views import audit, chart, customers, ledger, members, period
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -22,6 +22,8 @@ urlpatterns = [
     path("ledger/new/", ledger.journal_new, name="journal_new"),
     path("ledger/trial-balance/", ledger.trial_balance, name="trial_balance"),
     path("ledger/verify/", ledger.ledger_verify, name="ledger_verify"),
+    path("settings/period-lock/", period.period_lock, name="period_lock"),
+    path("settings/audit/", audit.audit_log, name="audit_log"),
     path("ledger/accounts/", chart.chart_of_accounts, name="chart_of_accounts"),
     path("ledger/accounts/new/", chart.account_create, name="account_create"),
     path("ledger/accounts/<int:pk>/edit/", chart.account_edit, name="account_edit"),

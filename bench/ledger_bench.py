@@ -15,7 +15,12 @@ DATABASE_URL names (or the embedded PostgreSQL in .pgdata/ when DATABASE_URL is 
    connection), all to the same organization;
 6. bulk_post of opening balances (lines/s);
 7. a customer's balance read, now and as of a date (median of many), an account balance,
-   the trial balance, and verify_ledger over the whole journal (entries/s);
+   the trial balance, and verify_ledger over the whole journal (entries/s; it includes the
+   seal chain and the sub-ledger checks, which find no documents in this organization);
+7b. documents: a second organization where `documents` invoices are issued through the product's
+   issuing service and two in three paid (a payment and an allocation each), every one sealed by
+   the database's triggers; issued/s and paid/s, then verify_ledger there with the seal chain,
+   every document's re-derived hash and the sub-ledger (entries/s, sealed rows/s);
 8. peak memory (maxrss) of the benchmark process and of its worker processes.
 
 Results go to bench/results/ledger-<timestamp>.json and .txt, and a summary table is printed.
@@ -59,9 +64,9 @@ from bench.common import (  # noqa: E402
 DB_NAME = "ledgerline_bench"
 
 FULL = {"customers": 10_000, "entries": 100_000, "single": 10_000, "per_worker": 5_000, "bulk": 40_000,
-        "reads": 2_000, "pgbench_seconds": 10}
+        "reads": 2_000, "pgbench_seconds": 10, "documents": 20_000}
 QUICK = {"customers": 500, "entries": 3_000, "single": 1_000, "per_worker": 500, "bulk": 3_000,
-         "reads": 300, "pgbench_seconds": 3}
+         "reads": 300, "pgbench_seconds": 3, "documents": 600}
 
 TARGETS = {"ratio": 0.40, "bulk_lines_per_s": 20_000, "balance_read_ms": 2.0, "verify_entries_per_s": 100_000}
 
@@ -437,7 +442,65 @@ def run(bench_url: str, sizes: dict, embedded: bool) -> dict:
     r["memory"] = {"bench_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "worker_maxrss_mb": r["two_processes"]["maxrss_kb"] / 1024}
     r["ratio"] = r["single"]["per_s"] / r["pgbench"]["tps"]
+    r["documents"] = documents_run(bench_url, owner, sizes["documents"])
     return r
+
+
+def documents_run(bench_url, owner, n: int) -> dict:
+    """Issue n invoices and pay two in three through the services, then verify that organization."""
+    from accounts.chart import system_accounts
+    from accounts.ledger_verify import verify_organization
+    from accounts.models import Customer
+    from accounts.services import create_organization
+    from invoicing.models import InvoiceLine, TaxRate
+    from invoicing.services import issue_invoice, new_draft, recompute_totals
+    from ledger_site.tenancy import tenant_context
+    from payments.services import record_payment
+
+    org = create_organization(owner, name="Bench Documents Ltd", slug="bench-docs", base_currency="EUR")
+    rng = random.Random(11)
+    with tenant_context(org, owner):
+        customers = Customer.objects.bulk_create(
+            [Customer(organization=org, name=f"Buyer {i:04d}", code=f"B{i:04d}", currency="EUR") for i in range(200)])
+        rate = TaxRate.objects.filter(organization=org).first()
+        bank = system_accounts(org)["bank"]
+        t0 = time.perf_counter()
+        invoices = []
+        for i in range(n):
+            customer = customers[i % len(customers)]
+            invoice = new_draft(org, customer, actor=owner)
+            for pos in range(1, rng.randint(1, 4) + 1):
+                InvoiceLine.objects.create(organization=org, invoice=invoice, position=pos,
+                                           description=f"Item {pos}", quantity=Decimal(rng.randint(1, 5)),
+                                           unit_price=Decimal(rng.randint(10, 900)), tax_rate=rate)
+            recompute_totals(invoice)
+            invoices.append(issue_invoice(invoice, actor=owner, credit_control=False))
+        issue_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        paid = 0
+        for i, invoice in enumerate(invoices):
+            if i % 3 == 2:
+                continue
+            amount = invoice.total if i % 3 == 0 else (invoice.total / 2).quantize(Decimal("0.01"))
+            record_payment(org, invoice.customer, amount=amount, currency="EUR", received_date=date.today(),
+                           method="bank_transfer", reference=f"P{i}", deposit_account=bank,
+                           idempotency_key=f"bench-pay-{i}", actor=owner, allocation={invoice.pk: amount})
+            paid += 1
+        pay_seconds = time.perf_counter() - t0
+    owner_sql(bench_url, "VACUUM (ANALYZE)")  # as before the journal's verify: a running server's autovacuum has
+    runs = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        with tenant_context(org):
+            check = verify_organization(org)
+        runs.append(time.perf_counter() - t0)
+    seconds = sorted(runs)[1]
+    result = {"invoices": n, "issued_per_s": n / issue_seconds, "payments": paid, "paid_per_s": paid / pay_seconds,
+              "verify_entries": check.entries, "verify_seals": check.seals, "verify_sealed_rows": check.documents,
+              "verify_seconds": seconds, "verify_entries_per_s": check.entries / seconds,
+              "verify_sealed_rows_per_s": check.documents / seconds, "ok": check.ok, "problems": check.problems[:5]}
+    log(f"documents: {result}")
+    return result
 
 
 def report(r: dict) -> None:
@@ -487,6 +550,14 @@ def report(r: dict) -> None:
             f"{r['verify']['seconds']:.2f} / {r['verify']['client_cpu_seconds']:.2f} s"),
         row("  verify: first run after loading", f"{r['verify']['first_run_entries_per_s']:,.0f} /s"),
         row("  verify result", "OK" if r["verify"]["ok"] else "BROKEN", "OK", r["verify"]["ok"]),
+        row(f"documents: issued ({r['documents']['invoices']:,} invoices)",
+            f"{r['documents']['issued_per_s']:,.0f} /s"),
+        row(f"documents: paid + allocated ({r['documents']['payments']:,})", f"{r['documents']['paid_per_s']:,.0f} /s"),
+        row(f"verify with seals + sub-ledger ({r['documents']['verify_entries']:,} entries)",
+            f"{r['documents']['verify_entries_per_s']:,.0f} /s"),
+        row(f"  sealed rows re-derived ({r['documents']['verify_sealed_rows']:,})",
+            f"{r['documents']['verify_sealed_rows_per_s']:,.0f} /s"),
+        row("  verify result (documents)", "OK" if r["documents"]["ok"] else "BROKEN", "OK", r["documents"]["ok"]),
         row("peak memory: bench / worker (maxrss)",
             f"{r['memory']['bench_maxrss_mb']:.0f} / {r['memory']['worker_maxrss_mb']:.0f} MB"),
     ]

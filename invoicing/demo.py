@@ -6,15 +6,17 @@ dates spread over the past twelve months. Payments are added by the payments app
 """
 
 import random
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from unittest import mock
 
 from django.utils import timezone
 
 from accounts.models import Customer
 from accounts.models_org import today_in
 from invoicing.credit_notes import credit_invoice_lines
-from invoicing.models import InvoiceEvent, InvoiceSettings, TaxRate
+from invoicing.models import InvoiceSettings, TaxRate
 from invoicing.services import issue_invoice, save_draft, set_dispute, void_invoice, write_off
 
 SEED = 20240611
@@ -42,8 +44,14 @@ def _at(day, hour=10, minute=0):
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
-def _when(invoice, kind, day, hour):
-    InvoiceEvent.objects.filter(invoice=invoice, kind=kind).update(at=_at(day, hour))
+@contextmanager
+def _clock(day, hour):
+    """Replay history: what happens inside is stamped (timeline, issued at) at that day and hour.
+    The timeline is append-only in the database, so it is written at the right time rather than
+    moved there afterwards."""
+    at = _at(day, hour)
+    with mock.patch.object(timezone, "now", lambda: at):
+        yield
 
 
 def seed_demo_invoices(org, owner, months: int = 12, per_month: int = 16) -> dict:
@@ -71,42 +79,41 @@ def seed_demo_invoices(org, owner, months: int = 12, per_month: int = 16) -> dic
 
     counts = {"issued": 0, "void": 0, "credit_notes": 0, "written_off": 0, "disputed": 0, "drafts": 0}
     for day in dates:
-        invoice = _draft(rng, org, owner, rng.choice(regulars if rng.random() < 0.8 else customers), day,
-                         standard, zero)
-        _when(invoice, "created", day - timedelta(days=rng.randint(0, 2)), 9)
-        invoice = issue_invoice(invoice, actor=owner, credit_control=False)  # a replay: payments come later
-        _when(invoice, "issued", day, 10)
+        customer = rng.choice(regulars if rng.random() < 0.8 else customers)
+        with _clock(day - timedelta(days=rng.randint(0, 2)), 9):
+            invoice = _draft(rng, org, owner, customer, day, standard, zero)
+        with _clock(day, 10):
+            invoice = issue_invoice(invoice, actor=owner, credit_control=False)  # a replay: payments come later
         counts["issued"] += 1
         age = (today - day).days
         roll = rng.random()
         if roll < 0.03:
             when = min(today, day + timedelta(days=rng.randint(1, 5)))
-            void_invoice(invoice, rng.choice(VOID_REASONS), actor=owner, effective_date=when)
-            _when(invoice, "voided", when, 15)
+            with _clock(when, 15):
+                void_invoice(invoice, rng.choice(VOID_REASONS), actor=owner, effective_date=when)
             counts["void"] += 1
         elif roll < 0.09:
             when = min(today, day + timedelta(days=rng.randint(3, 20)))
             line = invoice.lines.order_by("-quantity").first()
             qty = max(Decimal(1), (line.quantity / 2).quantize(Decimal(1)))
-            credit_invoice_lines(invoice, {line.pk: min(qty, line.quantity)}, rng.choice(CREDIT_REASONS),
-                                 actor=owner, issue_date=when)
-            for kind in ("credited", "credit_applied"):
-                _when(invoice, kind, when, 11)
+            with _clock(when, 11):
+                credit_invoice_lines(invoice, {line.pk: min(qty, line.quantity)}, rng.choice(CREDIT_REASONS),
+                                     actor=owner, issue_date=when)
             counts["credit_notes"] += 1
         elif roll < 0.11 and age > 150:
             when = day + timedelta(days=rng.randint(90, 140))
             invoice.refresh_from_db()
-            write_off(invoice, invoice.amount_due, "Customer ceased trading; not recoverable", actor=owner,
-                      effective_date=when)
-            _when(invoice, "written_off", when, 16)
+            with _clock(when, 16):
+                write_off(invoice, invoice.amount_due, "Customer ceased trading; not recoverable", actor=owner,
+                          effective_date=when)
             counts["written_off"] += 1
         elif roll < 0.14 and 10 < age < 120:
             set_dispute(invoice, rng.choice(DISPUTE_REASONS), actor=owner)
             counts["disputed"] += 1
     for n in range(8):  # work in progress: recent drafts
         day = today - timedelta(days=rng.randint(0, 10))
-        draft = _draft(rng, org, owner, rng.choice(regulars), day, standard, zero)
-        _when(draft, "created", day, 9 + n % 8)
+        with _clock(day, 9 + n % 8):
+            _draft(rng, org, owner, rng.choice(regulars), day, standard, zero)
         counts["drafts"] += 1
     return counts
 

@@ -78,12 +78,17 @@ def current_pdf(invoice: Invoice, annotated, if_none_match: str | None = None) -
     if invoice.status == InvoiceStatus.DRAFT:
         content = render_invoice_pdf(invoice, inv_settings)
         return ServedPdf(content, hashlib.sha256(content).hexdigest(), pdf_filename(invoice))
+    from invoicing.seal_check import check_invoice, check_stored
+
+    check_invoice(invoice)  # SealBroken: the issued invoice was changed behind the product's back
     meta = annotated.pdf_meta
     if meta and meta["key"] == state_key(invoice, inv_settings):
         if if_none_match == f'"{meta["sha"]}"':
             return ServedPdf(None, meta["sha"], meta["name"])
         content = getattr(annotated, "pdf_content", None)
         if content is not None:
+            check_stored(invoice.organization_id, DocumentKind.INVOICE, meta["key"], meta["name"])
             return ServedPdf(bytes(content), meta["sha"], meta["name"])
     doc = stored_invoice_pdf(invoice, inv_settings)  # an older state, or not rendered yet
+    check_stored(invoice.organization_id, DocumentKind.INVOICE, doc.state_key, doc.filename)
     return ServedPdf(bytes(doc.content), doc.sha256, doc.filename)

@@ -292,6 +292,9 @@ def stored_invoice_pdf(invoice: Invoice, inv_settings: InvoiceSettings | None = 
     if invoice.status == InvoiceStatus.DRAFT:
         raise ValueError("Drafts are rendered on the fly, never stored.")
     inv_settings = inv_settings or InvoiceSettings.objects.get(organization_id=invoice.organization_id)
+    from invoicing.seal_check import check_invoice
+
+    check_invoice(invoice)  # never render (or store) an issued invoice that differs from its seal
     return _store_once(invoice.organization_id, DocumentKind.INVOICE, state_key(invoice, inv_settings),
                        lambda: render_invoice_pdf(invoice, inv_settings), invoice=invoice,
                        customer_id=invoice.customer_id, filename=pdf_filename(invoice))

@@ -34,13 +34,20 @@ def organization_of(obj):
     return obj.organization
 
 
-def set_db_context(org_id=None, user_id=None) -> None:
+def set_db_context(org_id=None, user_id=None, client=("", "")) -> None:
+    """`client`: (IP address, user agent) of the request, for the audit log (accounts.audit)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('app.organization_id', %s, false),"
-            " set_config('app.user_id', %s, false)",
-            ["" if org_id is None else str(org_id), "" if user_id is None else str(user_id)],
+            " set_config('app.user_id', %s, false),"
+            " set_config('app.client_ip', %s, false), set_config('app.user_agent', %s, false)",
+            ["" if org_id is None else str(org_id), "" if user_id is None else str(user_id),
+             client[0], client[1]],
         )
+
+
+def request_client(request) -> tuple[str, str]:
+    return (request.META.get("REMOTE_ADDR") or "")[:45], (request.META.get("HTTP_USER_AGENT") or "")[:300]
 
 
 def current_org_id() -> int | None:
@@ -86,7 +93,8 @@ class TenantMiddleware:
         request.org = None
         request.membership = None
         user_id = request.user.pk if request.user.is_authenticated else None
-        set_db_context(None, user_id)
+        client = request_client(request)
+        set_db_context(None, user_id, client)
         try:
             slug = self._org_slug(request)
             if slug and user_id:
@@ -99,7 +107,7 @@ class TenantMiddleware:
                     raise Http404
                 request.membership = membership
                 request.org = membership.organization
-                set_db_context(request.org.pk, user_id)
+                set_db_context(request.org.pk, user_id, client)
             token = _current_org.set(request.org)
             try:
                 return self.get_response(request)

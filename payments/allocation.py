@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.ledger import LedgerError
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money
+from accounts.period import check_open
 from invoicing.amounts import change_amounts, change_invoice_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
 from invoicing.services import record_event
@@ -127,6 +128,7 @@ def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], act
                               % {"amount": total, "unapplied": source_unapplied(source)})
     is_payment = isinstance(source, Payment)
     when = effective_date or today_in()
+    check_open(source.organization_id, when, AllocationError)  # the period lock: nothing allocated in a closed period
     rows = Allocation.objects.bulk_create([
         Allocation(organization_id=source.organization_id, invoice_id=invoice_id, amount=amount,
                    payment=source if is_payment else None, credit_note=None if is_payment else source,
@@ -153,6 +155,7 @@ def unapply(allocation: Allocation, reason: str, actor=None, *, kind: str = "all
     if not reason.strip():
         raise AllocationError(_("Say why the application is undone."))
     source = allocation.payment or allocation.credit_note
+    check_open(allocation.organization_id, effective_date or today_in(), AllocationError)
     invoice, source = _lock_pair(allocation.invoice, source)
     # Checked under the locks: a concurrent un-apply of the same row queues behind this one.
     if Allocation.objects.filter(reverses=allocation).exists():

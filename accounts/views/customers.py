@@ -3,6 +3,7 @@
 import re
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import JsonResponse
@@ -16,10 +17,11 @@ from accounts.customer_activity import has_financial_activity
 from accounts.customer_picker import live_data, suggest
 from accounts.forms import CUSTOMER_LANGUAGES, CustomerForm
 from accounts.models import Customer, Role
-from accounts.permissions import org_view
+from accounts.permissions import can, org_view
 
 SORTS = {"name": "name", "-name": "-name", "code": "code", "-code": "-code",
          "created": "created_at", "-created": "-created_at"}
+OWNER_ONLY_FIELDS = ("credit_limit", "payment_terms_days")
 CUSTOMER_DETAIL_PANELS = []  # callables(request, customer) -> (template, context) from other apps
 
 
@@ -80,8 +82,13 @@ def customer_create(request):
 @org_view(Role.FINANCE)
 def customer_edit(request, pk):
     customer = get_object_or_404(customer_queryset(request), pk=pk)
+    before = {name: getattr(customer, name) for name in OWNER_ONLY_FIELDS}
     form = CustomerForm(request.POST or None, instance=customer, org=request.org)
     if request.method == "POST" and form.is_valid():
+        if not can(request, Role.OWNER) and any(form.cleaned_data.get(name, before[name]) != before[name]
+                                                for name in OWNER_ONLY_FIELDS):
+            # Credit limit and payment terms are the owner's decision; nothing is saved.
+            raise PermissionDenied(_("Only an owner can change the credit limit or payment terms."))
         form.save()
         messages.success(request, _("Changes saved."))
         return redirect("customer_detail", org_slug=request.org.slug, pk=customer.pk)

@@ -26,6 +26,7 @@ from accounts.permissions import org_view
 from invoicing import documents, mail, public
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import EmailDelivery
+from invoicing.seal_check import SealBroken, refused
 from ledger_site.tenancy import tenant_context
 
 MAX_LOGO_BYTES = 1024 * 1024
@@ -105,7 +106,10 @@ def invoice_pdf(request, pk):
     etag = request.headers.get("If-None-Match")
     invoices = Invoice.objects.select_related("organization__invoice_settings").filter(organization=request.org)
     invoice = get_object_or_404(documents.with_latest_pdf(invoices, content=etag is None), pk=pk)
-    pdf = documents.current_pdf(invoice, invoice, etag)
+    try:
+        pdf = documents.current_pdf(invoice, invoice, etag)
+    except SealBroken as exc:
+        return refused(exc)
     return pdf_response(request, pdf, download=request.GET.get("download") == "1")
 
 
@@ -317,6 +321,9 @@ def public_invoice_pdf(request, token):
             links, "invoice_id", content=etag is None)) as link:
         if not _is_member(request, link.organization_id):
             public.record_view(link)
-        pdf = documents.current_pdf(link.invoice, link, etag)
+        try:
+            pdf = documents.current_pdf(link.invoice, link, etag)
+        except SealBroken as exc:
+            return refused(exc)
     return _public_headers(pdf_response(request, pdf, download=request.GET.get("download") == "1"))
 

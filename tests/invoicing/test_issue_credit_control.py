@@ -160,12 +160,11 @@ def test_the_organizations_own_overdue_threshold_and_the_cutoff_day(shop):
 
 def test_late_fees_and_system_issuing_are_not_blocked(shop, limited):
     """A late fee is owed under terms already agreed, whatever the limit; system code has nobody to ask."""
-    first, _ = limited
     today = timezone.localdate()
     with shop.ctx():
-        Invoice.objects.filter(pk=first.pk).update(issue_date=today - timedelta(days=120),
-                                                   due_date=today - timedelta(days=90))
-        first.refresh_from_db()
+        # An issued invoice is frozen (its dates too): this one is issued 120 days ago, by system code.
+        first = issued(shop.org, shop.customer, untaxed("800.00"), issue_date=today - timedelta(days=120),
+                       due_date=today - timedelta(days=90))
         for actor in (None, shop.finance):  # the scheduler, and a person sending a reminder
             charge = charge_late_fee(first, 90 if actor else 60, D("40.00"), today, actor=actor)
             assert charge.fee_invoice.status == InvoiceStatus.ISSUED

@@ -127,10 +127,11 @@ def test_serving_a_stored_pdf_reads_the_invoice_and_its_document_in_one_query(wo
     client.force_login(world.viewer)
     url = world.url("invoice_pdf", pk=invoice.pk)
     etag = client.get(url)["ETag"]
-    # session, user, tenant context, membership, tenant context, THE query, tenant context reset
-    with django_assert_num_queries(7):
+    # session, user, tenant context, membership, tenant context, THE query, the invoice's seal check,
+    # (with content) the stored PDF's seal check, tenant context reset
+    with django_assert_num_queries(9):
         assert client.get(url).status_code == 200
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 

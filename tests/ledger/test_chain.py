@@ -64,3 +64,24 @@ def test_the_part_after_the_sequence_number_completes_the_canonical_form(entry, 
     it assigns in front and hashes it: that must be the canonical form."""
     assert ("[" + str(entry["seq"]) + canonical_after_seq(entry, entry_lines)).encode() == reference_canonical(
         entry, entry_lines)
+
+
+# --- Version 2: who, why and when -------------------------------------------------------------
+
+def test_the_database_and_verify_render_the_posting_time_as_the_canonical_form_defines_it():
+    from accounts import ledger, ledger_verify
+    from accounts.ledger_chain import POSTED_AT_SQL
+
+    assert POSTED_AT_SQL.format("now()") in ledger._POST_SQL
+    assert POSTED_AT_SQL.format("posted_at") in ledger_verify._ENTRIES_SQL
+
+
+@given(entry=entries, entry_lines=lines, actor=st.none() | ids, reason=text, micro=st.integers(0, 999_999))
+def test_version_2_is_the_definition_plus_actor_reason_and_time(entry, entry_lines, actor, reason, micro):
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 7, 3, 4, 5, micro, tzinfo=UTC)
+    v2 = {**entry, "version": 2, "actor_id": actor, "reason": reason, "posted_at": at}
+    assert canonical(v2, entry_lines) == reference_canonical(v2, entry_lines)
+    assert canonical(v2, entry_lines) != canonical(entry, entry_lines)
+    assert canonical(v2, entry_lines).endswith(f'"{at.strftime("%Y-%m-%dT%H:%M:%S.%f")}Z"]'.encode())

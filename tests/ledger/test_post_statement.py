@@ -35,14 +35,15 @@ def test_the_returned_entry_is_the_stored_row(ctx):
                         actor=owner, source=("invoicing.invoice", 1), source_label="INV-1")
     stored = JournalEntry.objects.get(pk=entry.pk)
     fields = ["organization_id", "seq", "effective_date", "posted_at", "memo", "source_type", "source_id",
-              "source_label", "actor_id", "idempotency_key", "reverses_id", "reason", "prev_hash", "hash"]
+              "source_label", "actor_id", "idempotency_key", "reverses_id", "reason", "prev_hash", "hash",
+              "hash_version"]
     assert {f: getattr(entry, f) for f in fields} == {f: getattr(stored, f) for f in fields}
     assert (entry.seq, entry.prev_hash) == (2, first.hash)
     lines = [(line.line_no, line.account_id, line.customer_id, line.currency, line.amount)
              for line in JournalLine.objects.filter(entry_id=entry.pk).order_by("line_no")]
     head = {"seq": 2, "organization_id": org.pk, "effective_date": date.today().isoformat(), "memo": entry.memo,
             "source_type": "invoicing.invoice", "source_id": 1, "idempotency_key": "invoice:1:issue",
-            "reverses_id": None}
+            "reverses_id": None, "version": 2, "actor_id": owner.pk, "reason": "", "posted_at": stored.posted_at}
     # The database computed the hash; the Python definition reproduces it.
     assert chain_hash(first.hash, head, lines) == stored.hash
     assert LedgerHead.objects.get(organization=org).last_hash == stored.hash

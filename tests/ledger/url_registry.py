@@ -59,3 +59,5 @@ register_url("account_edit", pk="spare_account", post=lambda w: {"code": "7777",
                                                                  "type": "expense"})
 register_url("account_delete", pk="spare_account", post=lambda w: {})
 register_url("customer_ledger_csv", pk="customer")
+register_url("period_lock", post=lambda w: {"action": "books_start", "day": "2000-01-01", "reason": "matrix"})
+register_url("audit_log")

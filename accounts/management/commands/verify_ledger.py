@@ -29,9 +29,10 @@ class Command(BaseCommand):
                 record_verification(organization, result)
             seconds = time.perf_counter() - started
             self.stdout.write(
-                f"{organization.slug}: {result.entries} entries, {result.lines} lines checked "
-                f"(sequence, hash chain, balance per currency, AR lines, customer balances, day totals, "
-                f"AR control) in {seconds:.2f}s: {'OK' if result.ok else 'BROKEN'}"
+                f"{organization.slug}: {result.entries} entries, {result.lines} lines, {result.seals} seals, "
+                f"{result.documents} sealed rows checked (sequence, hash chain, balance per currency, AR lines, "
+                f"customer balances, day totals, AR control, seal chain, documents, sub-ledger) "
+                f"in {seconds:.2f}s: {'OK' if result.ok else 'BROKEN'}"
             )
             for problem in result.problems[:20]:
                 self.stderr.write(f"  {problem}")

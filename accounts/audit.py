@@ -1,0 +1,59 @@
+"""The audit log of master data and settings (DESIGN.md: accounts owns it).
+
+Every INSERT, UPDATE and DELETE of a customer, the organization, a membership (members and
+roles) and the invoice settings (bank details, numbering, e-mail templates) writes one
+AuditEvent: who (`app.user_id`), when, from where (`app.client_ip`, `app.user_agent`: set per
+request by the tenancy middleware), the row before and after, and which columns changed.
+
+Written by an AFTER trigger (`ledger_audit()`, SECURITY DEFINER), so nothing escapes it: not a
+view that forgets, not the admin, not a script; the application role may read the log (its own
+organization's, under RLS) but holds no right to write, change or delete it.
+
+Why not django-pghistory: it is a good library built on the same idea (triggers), but it creates
+one event table per tracked model and carries its context in its own session variable; here the
+request context (user, organization) is already in session settings that RLS reads, one table with
+before/after JSON serves the customer page, the organization-wide page and the CSV alike, and it
+adds no dependency. The trigger is fifteen lines.
+"""
+
+from django.db import migrations
+
+FUNCTION = r"""
+CREATE OR REPLACE FUNCTION ledger_audit() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+    row_now jsonb := coalesce(new_row, old_row);
+BEGIN
+    IF TG_OP = 'UPDATE' AND old_row = new_row THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO accounts_auditevent (organization_id, at, actor_id, ip, user_agent, table_name, object_id, action,
+                                     before, after, changed)
+    VALUES ((row_now ->> TG_ARGV[0])::bigint, clock_timestamp(),
+            NULLIF(current_setting('app.user_id', true), '')::bigint,
+            left(coalesce(current_setting('app.client_ip', true), ''), 45),
+            left(coalesce(current_setting('app.user_agent', true), ''), 300),
+            TG_TABLE_NAME, (row_now ->> 'id')::bigint, lower(TG_OP), old_row, new_row,
+            coalesce((SELECT jsonb_agg(key ORDER BY key) FROM jsonb_object_keys(row_now) AS key
+                      WHERE (new_row -> key) IS DISTINCT FROM (old_row -> key)), '[]'::jsonb));
+    RETURN NULL;
+END;
+$$;
+"""
+
+# The log itself: read under the usual tenant policy; written only through ledger_audit() (the
+# role has no INSERT right), which may log a row of an organization other than the session's
+# (creating an organization, signing up).
+POLICIES = """
+CREATE POLICY audit_written_by_trigger ON accounts_auditevent FOR INSERT WITH CHECK (true);
+"""
+
+
+def audit_sql(table: str, org_column: str = "organization_id") -> migrations.RunSQL:
+    return migrations.RunSQL(
+        f"CREATE TRIGGER {table}_audit AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION ledger_audit('{org_column}');",
+        f"DROP TRIGGER {table}_audit ON {table};",
+    )

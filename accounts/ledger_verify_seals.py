@@ -1,0 +1,121 @@
+"""The part of verify_ledger beyond the journal: the seal chain and the sub-ledger.
+
+Run by accounts.ledger_verify.verify_organization in the same snapshot as the journal check:
+
+- the seal chain (accounts.seals): sequence 1, 2, 3 ... without gaps, each record links to the
+  previous one's hash and its own hash recomputes, the ledger head's seal_seq/seal_hash points
+  at the last record;
+- every sealed row, as it is now: it still exists, its content re-derives to the sealed hash,
+  it is still tied to the same journal entry, and that entry's hash is the one sealed; every row
+  that must be sealed is (a row inserted with the triggers off is not);
+- the sub-ledger checks the apps register (payments.subledger): each invoice's amounts against
+  its allocations, credit notes and write-offs, each customer's open items against its AR
+  balance. Each problem names the document and its customer.
+"""
+
+import hashlib
+
+from accounts.seals import GENESIS, SealKind, chain_text, load_kinds
+
+# Callables (cursor, org_id, result, names) registered by the apps that own the sub-ledger.
+SUBLEDGER_CHECKS = []
+
+_CHAIN_SQL = """
+SELECT seq, kind, object_id, label, entry_hash, content_hash, prev_hash, hash
+FROM accounts_sealrecord WHERE organization_id = %s ORDER BY seq
+"""
+_HEAD_SQL = "SELECT seal_seq, seal_hash FROM accounts_ledgerhead WHERE organization_id = %s"
+
+
+def _sealed_sql(kind: SealKind) -> str:
+    return f"""
+    SELECT s.seq, s.object_id, s.label, s.content_hash, s.entry_id, s.entry_hash,
+           d.id IS NOT NULL, CASE WHEN d.id IS NOT NULL THEN {kind.hash_sql()} END,
+           CASE WHEN d.id IS NOT NULL THEN {kind.entry} END, je.hash, je.seq,
+           CASE WHEN d.id IS NOT NULL THEN {kind.customer} END
+    FROM accounts_sealrecord s
+    LEFT JOIN {kind.table} d ON d.id = s.object_id
+    LEFT JOIN accounts_journalentry je ON je.id = s.entry_id
+    WHERE s.organization_id = %(org)s AND s.kind = %(kind)s
+    """
+
+
+def _unsealed_sql(kind: SealKind) -> str:
+    return f"""
+    SELECT d.id, {kind.label}, {kind.customer} FROM {kind.table} d
+    WHERE d.organization_id = %(org)s AND ({kind.sealed_when}) AND NOT EXISTS (
+        SELECT 1 FROM accounts_sealrecord s
+        WHERE s.organization_id = d.organization_id AND s.kind = %(kind)s AND s.object_id = d.id)
+    """
+
+
+class Names:
+    """Customer names for messages, read only when a message needs one."""
+
+    def __init__(self, cursor, org_id):
+        self.cursor, self.org_id, self.cache = cursor, org_id, None
+
+    def customer(self, customer_id) -> str:
+        if customer_id is None:
+            return ""
+        return f" (customer {self.name(customer_id)})"
+
+    def name(self, customer_id) -> str:
+        if self.cache is None:
+            self.cursor.execute("SELECT id, name FROM accounts_customer WHERE organization_id = %s", [self.org_id])
+            self.cache = dict(self.cursor.fetchall())
+        return self.cache.get(customer_id, f"#{customer_id}")
+
+
+def verify_seals_and_subledger(pg, org_id, result) -> None:
+    kinds = load_kinds()
+    with pg.cursor() as cursor:
+        names = Names(cursor, org_id)
+        _chain(cursor, org_id, result)
+        for kind in kinds.values():
+            _documents(cursor, org_id, kind, result, names)
+        for check in SUBLEDGER_CHECKS:
+            check(cursor, org_id, result, names)
+
+
+def _chain(cursor, org_id, result) -> None:
+    sha256 = hashlib.sha256
+    prev_seq, prev_hash = 0, GENESIS
+    for seq, kind, object_id, label, entry_hash, content_hash, stored_prev, stored in cursor.execute(
+            _CHAIN_SQL, [org_id]).fetchall():
+        result.seals += 1
+        if seq != prev_seq + 1:
+            result.fail(f"seal #{seq}: sequence gap, expected #{prev_seq + 1}")
+        if stored_prev != prev_hash:
+            result.fail(f"seal #{seq}: does not link to the previous seal's hash")
+        text = chain_text(stored_prev, seq, kind, object_id, entry_hash, content_hash, label)
+        if sha256(text.encode()).hexdigest() != stored:
+            result.fail(f"seal #{seq} ({label}): its hash does not match its contents (the seal was altered)")
+        prev_seq, prev_hash = seq, stored
+    head = cursor.execute(_HEAD_SQL, [org_id]).fetchone()
+    if head is not None and (head[0], head[1]) != (prev_seq, prev_hash):
+        result.fail(f"the seal chain's head says seal #{head[0]}, the chain ends at seal #{prev_seq}")
+
+
+def _documents(cursor, org_id, kind: SealKind, result, names) -> None:
+    params = {"org": org_id, "kind": kind.kind}
+    rows = cursor.execute(_sealed_sql(kind), params).fetchall()
+    for (seq, _object_id, label, sealed_hash, entry_id, entry_hash, present, content_hash, now_entry, je_hash,
+         je_seq, customer_id) in rows:
+        result.documents += 1
+        entry = f"entry #{je_seq}" if je_seq is not None else "no entry"
+        if not present:
+            result.fail(f"{label}: {kind.noun} sealed in seal #{seq} has been deleted")
+            continue
+        who = names.customer(customer_id) if (content_hash != sealed_hash or now_entry != entry_id
+                                              or je_hash != entry_hash) else ""
+        if content_hash != sealed_hash:
+            result.fail(f"{label}{who}: {kind.noun} no longer matches the hash sealed in seal #{seq} ({entry})")
+        if now_entry != entry_id:
+            result.fail(f"{label}{who}: {kind.noun} now points at another journal entry than the one sealed in "
+                        f"seal #{seq} ({entry})")
+        elif entry_id is not None and je_hash != entry_hash:
+            result.fail(f"{label}{who}: its journal {entry} no longer has the hash sealed in seal #{seq}")
+    for object_id, label, customer_id in cursor.execute(_unsealed_sql(kind), params).fetchall():
+        result.fail(f"{label or f'{kind.kind} #{object_id}'}{names.customer(customer_id)}: {kind.noun} "
+                    f"was never sealed (written past the database's triggers)")

@@ -1,0 +1,144 @@
+"""The seal chain: what each issued document, stored PDF, payment and allocation said, bound to
+the journal (DESIGN.md invariant 9).
+
+Every sealed row gets one `SealRecord`, written by the database itself (a trigger per kind, so
+no code path and no role escapes it): the SHA-256 of the row's canonical content (for an
+invoice: number, dates, customer, totals, the issued snapshot and every line; for a stored PDF:
+its bytes), the hash of the journal entry the row is tied to (an invoice's issue entry, a
+payment's receipt entry), and its place in a per-organization hash chain:
+
+    hash = sha256(prev_hash | seq | kind | object_id | entry_hash | content_hash | label)
+
+The chain's head lives on the organization's ledger head row, so sealing takes the same lock as
+posting (one lock order: invoices, payment or credit note, ledger head) and the seal of an issue
+and its journal entry are made under one lock in one transaction. `verify_ledger` walks this
+chain, re-derives every content hash from the rows as they are now, checks each sealed row still
+exists and still points at the same journal entry, and that every row that must be sealed is:
+"INV-2026-00179: the invoice no longer matches the hash sealed in seal #12 (entry #412)".
+
+Each app declares the kinds it owns in its `seals.py` (`register(SealKind(...))`); the content
+expression is SQL over the row alias `d`, used verbatim by the trigger and by the check, so the
+two cannot drift apart. Dates are rendered with to_char (not DateStyle), numerics and jsonb by
+their canonical text. A kind's expression never changes once rows are sealed with it: a new
+rule is a new kind version (`content_version` in the record).
+"""
+
+from dataclasses import dataclass
+
+from django.db import migrations
+from django.utils.module_loading import autodiscover_modules
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class SealKind:
+    kind: str  # 'invoice', 'credit_note', 'pdf', 'payment', ...
+    table: str
+    content: str  # SQL text expression over `d`: what is sealed
+    label: str  # SQL text expression over `d`: how a problem names the row
+    sealed_when: str = "true"  # SQL condition over `d`: rows that must carry a seal
+    entry: str = "NULL::bigint"  # SQL expression over `d`: the journal entry the row is tied to
+    customer: str = "d.customer_id"  # SQL expression over `d`: whose it is
+    update_of: str = ""  # a column whose change (to sealed_when) seals an existing row; "" = on insert only
+    deferred: bool = False  # seal at commit (the row's children are inserted after it)
+    noun: str = ""  # how a message calls it: "the invoice"
+
+    def hash_sql(self) -> str:
+        return f"encode(sha256(convert_to({self.content}, 'UTF8')), 'hex')"
+
+
+KINDS: dict[str, SealKind] = {}
+
+
+def register(kind: SealKind) -> SealKind:
+    KINDS[kind.kind] = kind
+    return kind
+
+
+def load_kinds() -> dict[str, SealKind]:
+    autodiscover_modules("seals")
+    return KINDS
+
+
+def iso(expr: str) -> str:
+    return f"to_char({expr}, 'YYYY-MM-DD')"
+
+
+def chain_text(prev_hash: str, seq: int, kind: str, object_id: int, entry_hash: str | None,
+               content_hash: str, label: str) -> str:
+    """What a seal record's hash covers; `ledger_seal()` in the database builds the same text."""
+    return f"{prev_hash}|{seq}|{kind}|{object_id}|{entry_hash or '-'}|{content_hash}|{label}"
+
+
+SEAL_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_seal(org bigint, seal_kind text, obj bigint, obj_label text, entry bigint,
+                                       content text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    next_seq bigint;
+    prev text;
+    entry_hash text;
+    digest text;
+BEGIN
+    IF EXISTS (SELECT 1 FROM accounts_sealrecord
+               WHERE organization_id = org AND kind = seal_kind AND object_id = obj) THEN
+        RETURN;
+    END IF;
+    UPDATE accounts_ledgerhead SET seal_seq = seal_seq + 1 WHERE organization_id = org
+        RETURNING seal_seq, seal_hash INTO next_seq, prev;
+    IF next_seq IS NULL THEN
+        RAISE EXCEPTION 'organization % has no ledger head to seal %', org, seal_kind;
+    END IF;
+    IF entry IS NOT NULL THEN
+        SELECT hash INTO entry_hash FROM accounts_journalentry WHERE id = entry;
+    END IF;
+    digest := encode(sha256(convert_to(prev || '|' || next_seq || '|' || seal_kind || '|' || obj || '|'
+                                       || coalesce(entry_hash, '-') || '|' || content || '|'
+                                       || coalesce(obj_label, ''), 'UTF8')), 'hex');
+    INSERT INTO accounts_sealrecord (organization_id, seq, kind, object_id, label, entry_id, entry_hash,
+                                     content_hash, prev_hash, hash, sealed_at)
+    VALUES (org, next_seq, seal_kind, obj, coalesce(obj_label, ''), entry, entry_hash, content, prev, digest,
+            now());
+    UPDATE accounts_ledgerhead SET seal_hash = digest WHERE organization_id = org;
+END;
+$$;
+"""
+DROP_SEAL_FUNCTION = "DROP FUNCTION ledger_seal(bigint, text, bigint, text, bigint, text);"
+
+
+def trigger_sql(kind: SealKind) -> migrations.RunSQL:
+    """The trigger that seals `kind`'s rows: after insert (and after `update_of` changes), with
+    the row as it is then (at commit for a deferred kind)."""
+    name = f"ledger_seal_{kind.kind}"
+    function = f"""
+    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        acting text := current_setting('app.organization_id', true);
+    BEGIN
+        -- Act for the row's own organization (row-level security already let it be written): a
+        -- deferred seal runs at commit, when the code that wrote the row may have left its context.
+        PERFORM set_config('app.organization_id', NEW.organization_id::text, true);
+        PERFORM ledger_seal(d.organization_id, '{kind.kind}', d.id, {kind.label}, {kind.entry}, {kind.hash_sql()})
+        FROM {kind.table} d WHERE d.id = NEW.id AND ({kind.sealed_when});
+        PERFORM set_config('app.organization_id', coalesce(acting, ''), true);
+        RETURN NULL;
+    END;
+    $$;
+    """
+    timing = "DEFERRABLE INITIALLY DEFERRED" if kind.deferred else "NOT DEFERRABLE"
+    events = "INSERT" + (f" OR UPDATE OF {kind.update_of}" if kind.update_of else "")
+    trigger = (f"CREATE CONSTRAINT TRIGGER {name} AFTER {events} ON {kind.table} {timing} "
+               f"FOR EACH ROW EXECUTE FUNCTION {name}();")
+    return migrations.RunSQL(function + trigger,
+                             f"DROP TRIGGER {name} ON {kind.table}; DROP FUNCTION {name}();")
+
+
+def backfill_sql(kind: SealKind) -> migrations.RunSQL:
+    """Seal the rows that existed before the trigger (run by the migration's owner role, which
+    sees every organization's rows), oldest first."""
+    return migrations.RunSQL(
+        f"SELECT ledger_seal(d.organization_id, '{kind.kind}', d.id, {kind.label}, {kind.entry}, {kind.hash_sql()}) "
+        f"FROM {kind.table} d WHERE ({kind.sealed_when}) ORDER BY d.organization_id, d.id;",
+        migrations.RunSQL.noop,
+    )

@@ -1,0 +1,52 @@
+"""The scheduled check (django-q2, accounts migration 0011): verify_ledger for every organization,
+recorded on its ledger head (what the dashboard's verification line shows), and one e-mail to the
+organization's owners when it finds a break that was not already known (verified_ok was not
+already False): a break found again on the next run is not mailed again; a repaired ledger that
+breaks later is."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from accounts.ledger_verify import verify_organization
+from accounts.management.commands.verify_ledger import record_verification
+from accounts.models import LedgerHead, Membership, Organization, Role
+from ledger_site.tenancy import tenant_context
+
+log = logging.getLogger("ledgerline.seal")
+
+
+def verify_all() -> dict:
+    checked, broken, mailed = 0, 0, 0
+    started = time.perf_counter()
+    for org in Organization.objects.order_by("pk"):
+        with tenant_context(org):
+            known_broken = LedgerHead.objects.filter(organization=org, verified_ok=False).exists()
+            result = verify_organization(org)
+            record_verification(org, result)
+            checked += 1
+            if not result.ok:
+                broken += 1
+                log.error("verify_ledger: %s is broken: %s", org.slug, result.problems[0])
+                if not known_broken:
+                    mailed += _tell_owners(org, result)
+    return {"organizations": checked, "broken": broken, "mailed": mailed,
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _tell_owners(org, result) -> int:
+    emails = list(Membership.objects.filter(organization=org, role=Role.OWNER).values_list("user__email", flat=True))
+    if not emails:
+        return 0
+    listed = "\n".join(f"- {p}" for p in result.problems[:20])
+    more = f"\n… and {len(result.problems) - 20} more." if len(result.problems) > 20 else ""
+    send_mail(
+        subject=f"{org.name}: the ledger check found a break",
+        message=(f"The scheduled check of {org.name}'s ledger found {len(result.problems)} problem(s):\n\n"
+                 f"{listed}{more}\n\nRun verify_ledger --org {org.slug} for the full list. This e-mail is sent "
+                 "once; the ledger page shows the state of every check."),
+        from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=emails,
+    )
+    return 1

@@ -1,0 +1,45 @@
+"""What invoicing seals (accounts.seals): issued invoices and credit notes with their lines,
+write-offs and stored PDFs. Each content expression is fixed once rows are sealed with it."""
+
+from accounts.seals import SealKind, iso, register
+
+INVOICE = register(SealKind(
+    kind="invoice", table="invoicing_invoice", noun="the invoice",
+    sealed_when="d.status <> 'draft'", update_of="status",
+    label="d.number", entry="d.issue_entry_id",
+    content=f"""concat_ws('|', 'invoice-v1', d.number, d.kind, d.currency, {iso('d.issue_date')}, {iso('d.due_date')},
+        d.customer_id, d.reference, d.discount_percent, d.subtotal, d.discount_total, d.tax_total, d.total,
+        d.issue_entry_id, coalesce(d.related_invoice_id, 0), d.notes, d.terms, d.snapshot::text,
+        (SELECT string_agg(concat_ws('~', l.position, l.description, l.quantity, l.unit, l.unit_price,
+                                     l.discount_percent, l.tax_percent, l.gross_amount, l.net_amount, l.tax_amount),
+                           '^' ORDER BY l.position, l.id)
+         FROM invoicing_invoiceline l WHERE l.invoice_id = d.id))""",
+))
+
+CREDIT_NOTE = register(SealKind(
+    kind="credit_note", table="invoicing_creditnote", noun="the credit note", deferred=True,
+    label="d.number", entry="d.entry_id",
+    content=f"""concat_ws('|', 'credit-note-v1', d.number, d.currency, {iso('d.issue_date')}, d.customer_id,
+        coalesce(d.invoice_id, 0), d.reason, d.subtotal, d.tax_total, d.total, d.entry_id, d.snapshot::text,
+        (SELECT string_agg(concat_ws('~', l.position, l.description, l.quantity, l.unit_price, l.tax_percent,
+                                     l.net_amount, l.tax_amount, coalesce(l.invoice_line_id, 0)),
+                           '^' ORDER BY l.position, l.id)
+         FROM invoicing_creditnoteline l WHERE l.credit_note_id = d.id))""",
+))
+
+WRITE_OFF = register(SealKind(
+    kind="write_off", table="invoicing_writeoff", noun="the write-off",
+    label="'write-off of ' || (SELECT number FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
+    entry="d.entry_id", customer="(SELECT customer_id FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
+    content=f"concat_ws('|', 'write-off-v1', d.invoice_id, d.amount, d.reason, {iso('d.effective_date')}, d.entry_id)",
+))
+
+PDF = register(SealKind(
+    kind="pdf", table="invoicing_storeddocument", noun="the stored PDF",
+    label="d.filename",
+    entry="(SELECT issue_entry_id FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
+    customer="coalesce(d.customer_id, (SELECT customer_id FROM invoicing_invoice i WHERE i.id = d.invoice_id))",
+    # The bytes' own hash (recomputed from the content, not the stored sha256 column) and what names them.
+    content="""concat_ws('|', 'pdf-v1', d.kind, coalesce(d.invoice_id, 0), coalesce(d.customer_id, 0), d.state_key,
+        d.filename, d.size, encode(sha256(d.content), 'hex'))""",
+))
