@@ -8,6 +8,7 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+        from payments import importers  # noqa: F401 - registers the payments import
         from payments.demo import seed_demo_payments
         from payments.panels import customer_payments_panel
 

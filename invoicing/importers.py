@@ -1,0 +1,234 @@
+"""The invoices importer: issued invoices from another system, with their original numbers.
+
+One row per invoice line; rows sharing an invoice number are one invoice (one row per invoice is
+the one-line case). Each invoice keeps its number, dates, currency, lines and tax; its totals
+follow the one rounding rule (invoicing.totals) and it posts the same entry as issuing does
+(Dr AR total, Cr revenue net, Cr tax payable tax), through the ledger's bulk door
+(accounts.ledger_bulk), dated its issue date, with the idempotency key `import:invoice:<number>`.
+
+Numbering: an imported number lives in the invoice's number field as it was. If it has the form
+of the organization's own series (prefix, year if numbered per year, digits), that series moves
+on past the highest imported number, so the next invoice issued here continues the sequence and
+never collides; other numbers (another system's scheme) leave the series alone.
+
+Re-importing: an invoice whose number the organization already has, for the same customer and
+total, is reported as already imported and skipped; the same number with different content is
+an error.
+"""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.chart import system_accounts
+from accounts.imports import Field, Importer, Record, register
+from accounts.ledger import MAX_DAYS_BACK, Line
+from accounts.ledger_bulk import BulkEntry, bulk_post
+from accounts.models import Customer
+from accounts.money import MAX_ABS, MoneyError, check_exact
+from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, TaxRate
+from invoicing.services import MAX_LINES, _snapshot
+from invoicing.totals import line_amounts, sum_lines
+
+HUNDRED = Decimal(100)
+PRICE_PLACES = Decimal("0.0001")
+QTY_PLACES = Decimal("0.001")
+
+
+@register
+class InvoiceImporter(Importer):
+    kind = "invoices"
+    label = "Invoices"
+    group_by = "number"
+    fields = (
+        Field("number", "Invoice number", "code", required=True, max_length=40,
+              aliases=("invoice number", "invoice no", "invoice", "inv no", "invoice_number")),
+        Field("customer_code", "Customer code", "code", required=True, max_length=20,
+              aliases=("customer", "customer code", "customer_code", "account")),
+        Field("issue_date", "Issue date", "date", required=True, aliases=("date", "invoice date", "issued")),
+        Field("due_date", "Due date", "date", help="Empty: issue date plus the customer's payment terms.",
+              aliases=("due",)),
+        Field("currency", "Currency", "code", max_length=3, help="Empty: the customer's currency."),
+        Field("description", "Line description", required=True, max_length=500,
+              aliases=("item", "line", "details")),
+        Field("quantity", "Quantity", "number", help="Empty: 1.", aliases=("qty",)),
+        Field("unit_price", "Unit price", "number", required=True, aliases=("price", "amount", "net")),
+        Field("discount_percent", "Line discount (%)", "number", aliases=("discount",)),
+        Field("tax_percent", "Tax (%)", "number", aliases=("tax", "vat", "tax rate", "vat %")),
+        Field("reference", "Reference / PO", max_length=100, aliases=("po", "po number")),
+    )
+
+    def begin(self, org, actor):
+        today = timezone.localdate()
+        return {
+            "org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+            "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+            "existing": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__isnull=False)
+                         .values_list("number", "customer_id", "total")},
+            "rates": {r.percent: r for r in TaxRate.objects.filter(organization=org, archived=False)},
+            "settings": InvoiceSettings.objects.get(organization=org),
+        }
+
+    def check(self, state, rows):
+        first = rows[0]
+        v = first.values
+        number = v["number"].strip()
+        errors = []
+        if len(rows) > MAX_LINES:
+            return None, [first.error("number", f"Invoice {number} has more than {MAX_LINES} lines.")]
+        for row in rows[1:]:
+            for name in ("customer_code", "issue_date", "due_date", "currency", "reference"):
+                if row.values.get(name) not in (None, v.get(name)):
+                    errors.append(row.error(name, f"Differs from row {first.number}, the first line of "
+                                                  f"invoice {number}."))
+        code = v["customer_code"].strip().upper()
+        customer = state["customers"].get(code)
+        if customer is None:
+            errors.append(first.error("customer_code", f"No customer has the code {code}; import the customers "
+                                                       f"first."))
+            return None, errors
+        currency = (v.get("currency") or customer.currency).upper()
+        if currency != customer.currency:
+            errors.append(first.error("currency", f"{customer.name} is billed in {customer.currency}, not "
+                                                  f"{currency}."))
+        if customer.is_archived:
+            errors.append(first.error("customer_code", f"{customer.name} is archived; restore it first."))
+        issue, due = v["issue_date"], v.get("due_date")
+        if issue > state["today"]:
+            errors.append(first.error("issue_date", "The issue date is in the future."))
+        if issue < state["earliest"]:
+            errors.append(first.error("issue_date", f"The issue date is before {state['earliest']}, the oldest "
+                                                    f"date the ledger accepts."))
+        if due is None:
+            due = issue + timedelta(days=customer.payment_terms_days)
+        elif due < issue:
+            errors.append(first.error("due_date", "The due date is before the issue date."))
+        lines, amounts = [], []
+        for position, row in enumerate(rows, start=1):
+            line, line_errors = self._line(row, position, currency)
+            errors.extend(line_errors)
+            if line is not None:
+                lines.append(line)
+                amounts.append((line.tax_percent, line_amounts(line.quantity, line.unit_price,
+                                                                line.discount_percent, Decimal(0),
+                                                                line.tax_percent, currency)))
+        if errors:
+            return None, errors
+        totals = sum_lines(amounts)
+        if totals.total <= 0:
+            return None, [first.error("unit_price", f"Invoice {number} totals {totals.total}; it must be more "
+                                                    f"than zero.")]
+        if totals.total > MAX_ABS:
+            return None, [first.error("unit_price", f"Invoice {number} totals more than the ledger stores.")]
+        if number in state["existing"]:
+            customer_id, total = state["existing"][number]
+            if customer_id == customer.pk and total == totals.total:
+                return Record(key=number, rows=[r.number for r in rows], data=None, exists=True), []
+            return None, [first.error("number", f"The organization already has an invoice {number} (for another "
+                                                f"customer or amount).")]
+        state["existing"][number] = (customer.pk, totals.total)
+        for line, (_percent, a) in zip(lines, amounts, strict=True):
+            line.gross_amount, line.net_amount, line.tax_amount = a.gross, a.net, a.tax
+            line.tax_rate = state["rates"].get(line.tax_percent)
+        invoice = Invoice(organization=state["org"], customer=customer, status=InvoiceStatus.ISSUED,
+                          number=number, currency=currency, issue_date=issue, due_date=due,
+                          reference=v.get("reference") or "", subtotal=totals.subtotal,
+                          discount_total=totals.discount, tax_total=totals.tax, total=totals.total,
+                          amount_due=totals.total, created_by=state["actor"], issued_by=state["actor"])
+        return Record(key=number, rows=[r.number for r in rows], data=(invoice, lines), currency=currency,
+                      amount=totals.total, day=issue), []
+
+    def _line(self, row, position, currency):
+        v, errors = row.values, []
+        quantity = v.get("quantity") if v.get("quantity") is not None else Decimal(1)
+        price = v["unit_price"]
+        discount = v.get("discount_percent") or Decimal(0)
+        tax = v.get("tax_percent") or Decimal(0)
+        if quantity <= 0 or quantity != quantity.quantize(QTY_PLACES) or quantity >= Decimal(10) ** 9:
+            errors.append(row.error("quantity", "The quantity must be more than 0, with at most 3 decimals."))
+        if price < 0:
+            errors.append(row.error("unit_price", "The unit price cannot be negative; import a credit note "
+                                                  "instead."))
+        elif price != price.quantize(PRICE_PLACES) or price > MAX_ABS:
+            errors.append(row.error("unit_price", "The unit price has more than 4 decimals or is too large."))
+        for name, value in (("discount_percent", discount), ("tax_percent", tax)):
+            if not Decimal(0) <= value <= HUNDRED or value != value.quantize(PRICE_PLACES):
+                errors.append(row.error(name, "A percentage is between 0 and 100, with at most 4 decimals."))
+        if errors:
+            return None, errors
+        try:
+            check_exact(line_amounts(quantity, price, discount, Decimal(0), tax, currency).gross, currency)
+        except MoneyError as e:
+            return None, [row.error("unit_price", str(e))]
+        return InvoiceLine(position=position, description=v["description"],
+                           quantity=quantity, unit_price=price, discount_percent=discount, tax_percent=tax), []
+
+    def write(self, state, records, progress):
+        org, actor = state["org"], state["actor"]
+        acc = system_accounts(org)
+        settings = state["settings"]
+        written = 0
+        for start in range(0, len(records), 2000):
+            batch = records[start:start + 2000]
+            invoices = [r.data[0] for r in batch]
+            for invoice, record in zip(invoices, batch, strict=True):
+                invoice.snapshot = _snapshot(invoice, record.data[1], settings)
+                invoice.issued_at = timezone.now()
+            Invoice.objects.bulk_create(invoices)
+            lines = []
+            for invoice, record in zip(invoices, batch, strict=True):
+                for line in record.data[1]:
+                    line.organization, line.invoice = org, invoice
+                    lines.append(line)
+            InvoiceLine.objects.bulk_create(lines, batch_size=5000)
+            result = bulk_post(org, (_entry(invoice, acc) for invoice in invoices), actor=actor, collect_ids=True)
+            for invoice in invoices:
+                invoice.issue_entry_id = result.entry_ids[f"import:invoice:{invoice.number}"]
+            Invoice.objects.bulk_update(invoices, ["issue_entry"], batch_size=2000)
+            InvoiceEvent.objects.bulk_create([
+                InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor,
+                             message=f"Imported as {invoice.number} for {invoice.total} {invoice.currency}")
+                for invoice in invoices], batch_size=5000)
+            written += len(batch)
+            progress(len(batch))
+        _advance_series(org, settings, [r.data[0] for r in records])
+        return {"invoices": written}
+
+
+def _entry(invoice: Invoice, acc) -> BulkEntry:
+    lines = [Line(acc["ar"], invoice.total, invoice.customer)]
+    net = invoice.total - invoice.tax_total
+    if net:
+        lines.append(Line(acc["revenue"], -net, currency=invoice.currency))
+    if invoice.tax_total:
+        lines.append(Line(acc["tax"], -invoice.tax_total, currency=invoice.currency))
+    return BulkEntry(lines, effective_date=invoice.issue_date, idempotency_key=f"import:invoice:{invoice.number}",
+                     memo=f"Invoice {invoice.number} (imported)", source=("invoicing.invoice", invoice.pk),
+                     source_label=invoice.number)
+
+
+def _advance_series(org, settings: InvoiceSettings, invoices) -> None:
+    """Move the organization's invoice series past imported numbers that have its own form."""
+    prefix = re.escape(settings.invoice_prefix)
+    pattern = re.compile(rf"^{prefix}(\d{{4}})-(\d+)$" if settings.number_includes_year else rf"^{prefix}(\d+)$")
+    highest: dict[int, int] = {}
+    for invoice in invoices:
+        match = pattern.match(invoice.number)
+        if not match:
+            continue
+        if settings.number_includes_year:
+            year, n = int(match.group(1)), int(match.group(2))
+        else:
+            year, n = invoice.issue_date.year, int(match.group(1))
+        key = year if settings.reset_yearly else 0
+        highest[key] = max(highest.get(key, 0), n)
+    with connection.cursor() as cursor:
+        for year, n in highest.items():
+            cursor.execute(
+                "INSERT INTO invoicing_numberseries (organization_id, kind, year, last_number) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (organization_id, kind, year) DO UPDATE SET last_number ="
+                " GREATEST(invoicing_numberseries.last_number, EXCLUDED.last_number)",
+                [org.pk, "invoice", year, n])
