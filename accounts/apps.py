@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
@@ -12,6 +13,8 @@ class AccountsConfig(AppConfig):
         from accounts.models import JournalLine
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views import ledger as _ledger_pages  # noqa: F401 - adds the customer page's ledger panels
+        from ledger_site.navigation import SETTINGS_TABS_EXTRA
 
         ORG_CREATED_HOOKS.append(seed_chart)
+        SETTINGS_TABS_EXTRA.append((_("Import"), "import_list"))
         ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())
