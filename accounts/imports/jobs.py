@@ -87,7 +87,10 @@ class ProgressWriter:
                           " progress_total = %s WHERE id = %s", [phase, done, total, self.job.pk])
 
     def close(self):
-        self.conn.close()
+        try:
+            self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, self.job.pk])
+        finally:
+            self.conn.close()
 
 
 def is_running(job: ImportJob) -> bool:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from accounts.forms_import import MappingForm, UploadForm
 from accounts.imports import get_importer
@@ -123,6 +124,7 @@ def _act(request, job, form):
     return back
 
 
+@require_GET
 @org_view(Role.FINANCE)
 def import_errors_csv(request, pk):
     job = _job(request, pk)
