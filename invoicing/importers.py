@@ -174,28 +174,37 @@ class InvoiceImporter(Importer):
         for start in range(0, len(records), 2000):
             batch = records[start:start + 2000]
             invoices = [r.data[0] for r in batch]
-            for invoice, record in zip(invoices, batch, strict=True):
-                invoice.snapshot = _snapshot(invoice, record.data[1], settings)
-                invoice.issued_at = timezone.now()
-            Invoice.objects.bulk_create(invoices)
+            # The ids first, so the entries can name their invoice and the invoices their entry:
+            # no UPDATE afterwards (the foreign keys are checked at commit).
+            for invoice, pk in zip(invoices, _next_ids(Invoice, len(invoices)), strict=True):
+                invoice.pk = pk
+            result = bulk_post(org, (_entry(invoice, acc) for invoice in invoices), actor=actor, collect_ids=True)
+            now = timezone.now()
             lines = []
             for invoice, record in zip(invoices, batch, strict=True):
+                invoice.issue_entry_id = result.entry_ids[f"import:invoice:{invoice.number}"]
+                invoice.snapshot = _snapshot(invoice, record.data[1], settings)
+                invoice.issued_at = now
                 for line in record.data[1]:
                     line.organization, line.invoice = org, invoice
                     lines.append(line)
+            Invoice.objects.bulk_create(invoices)
             InvoiceLine.objects.bulk_create(lines, batch_size=5000)
-            result = bulk_post(org, (_entry(invoice, acc) for invoice in invoices), actor=actor, collect_ids=True)
-            for invoice in invoices:
-                invoice.issue_entry_id = result.entry_ids[f"import:invoice:{invoice.number}"]
-            Invoice.objects.bulk_update(invoices, ["issue_entry"], batch_size=2000)
             InvoiceEvent.objects.bulk_create([
-                InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor,
+                InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor, at=now,
                              message=f"Imported as {invoice.number} for {invoice.total} {invoice.currency}")
                 for invoice in invoices], batch_size=5000)
             written += len(batch)
             progress(len(batch))
         _advance_series(org, settings, [r.data[0] for r in records])
         return {"invoices": written}
+
+
+def _next_ids(model, n: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [model._meta.db_table, n])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _entry(invoice: Invoice, acc) -> BulkEntry:
