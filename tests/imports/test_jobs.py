@@ -170,3 +170,15 @@ def test_two_workers_never_run_one_job():
     finally:
         first.close()
     assert not is_running(job)
+
+
+@pytest.mark.django_db
+def test_the_demo_has_one_completed_import():
+    from accounts.imports.demo import seed_demo_import
+
+    org, owner = make_org()
+    with tenant_context(org, owner):
+        job = seed_demo_import(org, owner)
+    assert job.status == "done" and job.report["new"] == 3
+    with tenant_context(org):
+        assert Customer.objects.get(code="000917").payment_terms_days == 7
