@@ -19,6 +19,7 @@ an error.
 import re
 from datetime import timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.utils import timezone
@@ -130,16 +131,10 @@ class InvoiceImporter(Importer):
             return None, [first.error("number", f"The organization already has an invoice {number} (for another "
                                                 f"customer or amount).")]
         state["existing"][number] = (customer.pk, totals.total)
-        for line, (_percent, a) in zip(lines, amounts, strict=True):
-            line.gross_amount, line.net_amount, line.tax_amount = a.gross, a.net, a.tax
-            line.tax_rate = state["rates"].get(line.tax_percent)
-        invoice = Invoice(organization=state["org"], customer=customer, status=InvoiceStatus.ISSUED,
-                          number=number, currency=currency, issue_date=issue, due_date=due,
-                          reference=v.get("reference") or "", subtotal=totals.subtotal,
-                          discount_total=totals.discount, tax_total=totals.tax, total=totals.total,
-                          amount_due=totals.total, created_by=state["actor"], issued_by=state["actor"])
-        return Record(key=number, rows=[r.number for r in rows], data=(invoice, lines), currency=currency,
-                      amount=totals.total, day=issue), []
+        head = {"customer": customer, "number": number, "currency": currency, "issue_date": issue, "due_date": due,
+                "reference": v.get("reference") or "", "totals": totals}
+        return Record(key=number, rows=[r.number for r in rows], data=(head, list(zip(lines, amounts, strict=True))),
+                      currency=currency, amount=totals.total, day=issue), []
 
     def _line(self, row, position, currency):
         v, errors = row.values, []
@@ -159,12 +154,9 @@ class InvoiceImporter(Importer):
                 errors.append(row.error(name, "A percentage is between 0 and 100, with at most 4 decimals."))
         if errors:
             return None, errors
-        try:
-            check_exact(line_amounts(quantity, price, discount, Decimal(0), tax, currency).gross, currency)
-        except MoneyError as e:
-            return None, [row.error("unit_price", str(e))]
-        return InvoiceLine(position=position, description=v["description"],
-                           quantity=quantity, unit_price=price, discount_percent=discount, tax_percent=tax), []
+        if quantity * price > MAX_ABS:
+            return None, [row.error("unit_price", "The line's amount is beyond what the ledger stores.")]
+        return _LineData(position, v["description"], quantity, price, discount, tax), []
 
     def write(self, state, records, progress):
         org, actor = state["org"], state["actor"]
@@ -173,7 +165,7 @@ class InvoiceImporter(Importer):
         written = 0
         for start in range(0, len(records), 2000):
             batch = records[start:start + 2000]
-            invoices = [r.data[0] for r in batch]
+            invoices = [_invoice(org, actor, record.data[0]) for record in batch]
             # The ids first, so the entries can name their invoice and the invoices their entry:
             # no UPDATE afterwards (the foreign keys are checked at commit).
             for invoice, pk in zip(invoices, _next_ids(Invoice, len(invoices)), strict=True):
@@ -183,11 +175,10 @@ class InvoiceImporter(Importer):
             lines = []
             for invoice, record in zip(invoices, batch, strict=True):
                 invoice.issue_entry_id = result.entry_ids[f"import:invoice:{invoice.number}"]
-                invoice.snapshot = _snapshot(invoice, record.data[1], settings)
+                mine = [_invoice_line(org, invoice, data, a, state["rates"]) for data, (_p, a) in record.data[1]]
+                invoice.snapshot = _snapshot(invoice, mine, settings)
                 invoice.issued_at = now
-                for line in record.data[1]:
-                    line.organization, line.invoice = org, invoice
-                    lines.append(line)
+                lines.extend(mine)
             Invoice.objects.bulk_create(invoices)
             InvoiceLine.objects.bulk_create(lines, batch_size=5000)
             InvoiceEvent.objects.bulk_create([
@@ -196,8 +187,32 @@ class InvoiceImporter(Importer):
                 for invoice in invoices], batch_size=5000)
             written += len(batch)
             progress(len(batch))
-        _advance_series(org, settings, [r.data[0] for r in records])
+        _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
         return {"invoices": written}
+
+
+class _LineData(NamedTuple):
+    position: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    tax_percent: Decimal
+
+
+def _invoice(org, actor, head) -> Invoice:
+    t = head["totals"]
+    return Invoice(organization=org, customer=head["customer"], status=InvoiceStatus.ISSUED, number=head["number"],
+                   currency=head["currency"], issue_date=head["issue_date"], due_date=head["due_date"],
+                   reference=head["reference"], subtotal=t.subtotal, discount_total=t.discount, tax_total=t.tax,
+                   total=t.total, amount_due=t.total, created_by=actor, issued_by=actor)
+
+
+def _invoice_line(org, invoice, data: _LineData, a, rates) -> InvoiceLine:
+    return InvoiceLine(organization=org, invoice=invoice, position=data.position, description=data.description,
+                       quantity=data.quantity, unit_price=data.unit_price, discount_percent=data.discount_percent,
+                       tax_percent=data.tax_percent, tax_rate=rates.get(data.tax_percent), gross_amount=a.gross,
+                       net_amount=a.net, tax_amount=a.tax)
 
 
 def _next_ids(model, n: int) -> list[int]:
@@ -224,14 +239,14 @@ def _advance_series(org, settings: InvoiceSettings, invoices) -> None:
     prefix = re.escape(settings.invoice_prefix)
     pattern = re.compile(rf"^{prefix}(\d{{4}})-(\d+)$" if settings.number_includes_year else rf"^{prefix}(\d+)$")
     highest: dict[int, int] = {}
-    for invoice in invoices:
-        match = pattern.match(invoice.number)
+    for number, issue_date in invoices:
+        match = pattern.match(number)
         if not match:
             continue
         if settings.number_includes_year:
             year, n = int(match.group(1)), int(match.group(2))
         else:
-            year, n = invoice.issue_date.year, int(match.group(1))
+            year, n = issue_date.year, int(match.group(1))
         key = year if settings.reset_yearly else 0
         highest[key] = max(highest.get(key, 0), n)
     with connection.cursor() as cursor:
@@ -241,3 +256,106 @@ def _advance_series(org, settings: InvoiceSettings, invoices) -> None:
                 " ON CONFLICT (organization_id, kind, year) DO UPDATE SET last_number ="
                 " GREATEST(invoicing_numberseries.last_number, EXCLUDED.last_number)",
                 [org.pk, "invoice", year, n])
+
+
+@register
+class CreditNoteImporter(Importer):
+    """Credit notes from another system, with their own numbers: a gross amount (tax included at
+    the row's tax %), against an invoice (applied to what it still owes, the rest stays as the
+    customer's credit) or standalone. Each goes through invoicing.credit_notes.credit_amount, the
+    credit screen's door, keyed `import:credit_note:<number>`."""
+
+    kind = "credit_notes"
+    label = "Credit notes"
+    fields = (
+        Field("number", "Credit note number", "code", required=True, max_length=40,
+              aliases=("credit note number", "credit note", "cn number", "number")),
+        Field("customer_code", "Customer code", "code", required=True, max_length=20,
+              aliases=("customer", "customer code", "account")),
+        Field("issue_date", "Issue date", "date", required=True, aliases=("date",)),
+        Field("amount", "Amount (tax included)", "number", required=True, aliases=("total", "gross")),
+        Field("tax_percent", "Tax (%)", "number", aliases=("tax", "vat")),
+        Field("invoice_number", "Invoice credited", "code", max_length=40,
+              aliases=("invoice", "invoice number")),
+        Field("reason", "Reason", max_length=500, help="Empty: “Imported credit note”."),
+    )
+
+    def begin(self, org, actor):
+        from invoicing.models import CreditNote
+
+        today = timezone.localdate()
+        invoices = {}
+        for pk, number, customer_id, total, status in Invoice.objects.filter(
+                organization=org, number__isnull=False).values_list("pk", "number", "customer_id", "total", "status"):
+            invoices[number] = [pk, customer_id, total if status == InvoiceStatus.ISSUED else Decimal(0)]
+        by_id = {entry[0]: entry for entry in invoices.values()}
+        for invoice_id, total in CreditNote.objects.filter(organization=org, invoice__isnull=False).values_list(
+                "invoice_id", "total"):
+            if invoice_id in by_id:
+                by_id[invoice_id][2] -= total
+        return {"org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+                "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+                "existing": {n: (c, t) for n, c, t in CreditNote.objects.filter(organization=org)
+                             .values_list("number", "customer_id", "total")},
+                "invoices": invoices}
+
+    def check(self, state, rows):
+        row = rows[0]
+        v, errors = row.values, []
+        number = v["number"].strip()
+        code = v["customer_code"].strip().upper()
+        customer = state["customers"].get(code)
+        if customer is None:
+            return None, [row.error("customer_code", f"No customer has the code {code}; import the customers first.")]
+        try:
+            amount = check_exact(v["amount"], customer.currency)
+            if amount <= 0:
+                errors.append(row.error("amount", "The amount must be more than zero."))
+        except MoneyError as e:
+            return None, [row.error("amount", str(e))]
+        tax = v.get("tax_percent") or Decimal(0)
+        if not Decimal(0) <= tax <= HUNDRED:
+            errors.append(row.error("tax_percent", "A percentage is between 0 and 100."))
+        day = v["issue_date"]
+        if day > state["today"]:
+            errors.append(row.error("issue_date", "The issue date is in the future."))
+        if day < state["earliest"]:
+            errors.append(row.error("issue_date", f"The issue date is before {state['earliest']}, the oldest date "
+                                                  f"the ledger accepts."))
+        invoice_id = None
+        if v.get("invoice_number"):
+            found = state["invoices"].get(v["invoice_number"].strip())
+            if found is None or found[1] != customer.pk:
+                errors.append(row.error("invoice_number", f"{customer.name} has no invoice "
+                                                          f"{v['invoice_number'].strip()} in this organization."))
+            elif not errors and amount > found[2]:
+                errors.append(row.error("amount", f"That credits more than the {found[2]} not yet credited on "
+                                                  f"{v['invoice_number'].strip()}."))
+            elif not errors:
+                invoice_id = found[0]
+                found[2] -= amount
+        if errors:
+            return None, errors
+        if number in state["existing"]:
+            customer_id, total = state["existing"][number]
+            if customer_id == customer.pk and total == amount:
+                return Record(key=number, rows=[row.number], data=None, exists=True), []
+            return None, [row.error("number", f"The organization already has a credit note {number} (for another "
+                                              f"customer or amount).")]
+        state["existing"][number] = (customer.pk, amount)
+        data = {"customer": customer, "amount": amount, "tax_percent": tax, "invoice_id": invoice_id,
+                "issue_date": day, "number": number, "reason": v.get("reason") or "Imported credit note"}
+        return Record(key=number, rows=[row.number], data=data, currency=customer.currency, amount=amount,
+                      day=day), []
+
+    def write(self, state, records, progress):
+        from invoicing.credit_notes import credit_amount
+
+        for record in records:
+            d = record.data
+            invoice = Invoice.objects.get(pk=d["invoice_id"]) if d["invoice_id"] else None
+            credit_amount(d["customer"], d["amount"], d["reason"], actor=state["actor"], invoice=invoice,
+                          tax_percent=d["tax_percent"], idempotency_key=f"import:credit_note:{d['number']}",
+                          issue_date=d["issue_date"], number=d["number"])
+            progress(1)
+        return {"credit_notes": len(records)}

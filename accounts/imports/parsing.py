@@ -25,6 +25,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -215,6 +216,7 @@ def _xlsx_text(value) -> str:
 
 _NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f'’]|[A-Z]{3}|[$€£¥₹]")
 _SHAPE = re.compile(r"^[0-9.,]+$")
+_DIGIT = re.compile(r"\d")
 
 
 class ParseError(ValueError):
@@ -233,7 +235,7 @@ def _strip_number(raw: str) -> tuple[str, bool]:
         text, negative = text[1:], not negative
     elif text.startswith("+"):
         text = text[1:]
-    if not text or not _SHAPE.match(text) or not any(ch.isdigit() for ch in text):
+    if not text or not _SHAPE.match(text) or not _DIGIT.search(text):
         raise ParseError(f"{raw!r} is not a number.")
     return text, negative
 
@@ -323,15 +325,25 @@ _TWO_DIGIT_YEAR = {"%d.%m.%y", "%d/%m/%y", "%m/%d/%y", "%d-%b-%y"}
 
 
 def parse_date(raw: str, fmt: str) -> date:
-    text = raw.strip()
+    """The date `raw` writes in `fmt` (ParseError if it does not). Files repeat their dates a lot:
+    the answers are cached."""
+    result = _parse_date(raw.strip(), fmt)
+    if isinstance(result, str):
+        raise ParseError(result)
+    return result
+
+
+@lru_cache(maxsize=8192)
+def _parse_date(text: str, fmt: str) -> date | str:
+    raw = text
     if fmt in _TWO_DIGIT_YEAR and re.search(r"\d{4}$", text):
-        raise ParseError(f"{raw!r} does not match {DATE_FORMATS[fmt]}.")
+        return f"{raw!r} does not match {DATE_FORMATS[fmt]}."
     if " " in text and fmt == "%Y-%m-%d":
         text = text.split(" ")[0]  # 2013-03-01 00:00:00 from a spreadsheet
     try:
         return datetime.strptime(text, fmt).date()
-    except ValueError as e:
-        raise ParseError(f"{raw!r} is not a date in the form {DATE_FORMATS.get(fmt, fmt)}.") from e
+    except ValueError:
+        return f"{raw!r} is not a date in the form {DATE_FORMATS.get(fmt, fmt)}."
 
 
 @dataclass

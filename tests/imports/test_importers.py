@@ -217,3 +217,46 @@ def test_imported_balances_equal_the_sum_of_the_files_rows(rows):
         expected[code] += net + (net * tax / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
     assert do_import(org, "invoices", ("\n".join(lines) + "\n").encode()).committed
     assert {k: v for k, v in balances(org).items() if v} == {k: v for k, v in expected.items() if v}
+
+
+CREDIT_NOTES = ("number,customer_code,issue_date,amount,tax,invoice_number,reason\n"
+                "OLDCN-7,0042,2025-03-30,120.00,20,OLD-001,Damaged goods\n"
+                "OLDCN-8,0043,2025-03-31,10.00,0,,Goodwill\n")
+
+
+def test_it_imports_credit_notes_with_their_numbers_applied_to_their_invoices(org):
+    from invoicing.models import CreditNote
+
+    do_import(org, "customers", CUSTOMERS.encode())
+    do_import(org, "invoices", INVOICES.encode())
+    report = do_import(org, "credit_notes", CREDIT_NOTES.encode())
+    assert report.committed, report.errors
+    with tenant_context(org):
+        note = CreditNote.objects.get(number="OLDCN-7")
+        assert (note.subtotal, note.tax_total, note.total) == (Decimal("100.00"), Decimal("20.00"),
+                                                               Decimal("120.00"))
+        assert note.issue_date.isoformat() == "2025-03-30" and note.amount_applied == Decimal("120.00")
+        assert Invoice.objects.get(number="OLD-001").amount_due == Decimal("1130.00")
+        assert CreditNote.objects.get(number="OLDCN-8").amount_applied == 0
+        assert verify_organization(org).ok
+    assert balances(org) == {"0042": Decimal("1130.00"), "0043": Decimal("110.00")}
+    before = counts(org), balances(org)
+    again = do_import(org, "credit_notes", CREDIT_NOTES.encode())
+    assert again.ok and again.new == 0 and (counts(org), balances(org)) == before
+
+
+@pytest.mark.parametrize(("line", "column", "message"), [
+    ("CN-X,0042,2025-03-30,2000.00,0,OLD-001,Too much", "amount", "not yet credited on OLD-001"),
+    ("CN-X,0042,2025-03-30,10.00,0,OLD-002,Wrong customer", "invoice_number", "has no invoice OLD-002"),
+    ("OLDCN-7,0043,2025-03-30,10.00,0,,Reused number", "number", "already has a credit note OLDCN-7"),
+])
+def test_a_bad_credit_note_row_is_reported_and_nothing_is_imported(org, line, column, message):
+    do_import(org, "customers", CUSTOMERS.encode())
+    do_import(org, "invoices", INVOICES.encode())
+    do_import(org, "credit_notes", CREDIT_NOTES.encode())
+    before = counts(org), balances(org)
+    text = "number,customer_code,issue_date,amount,tax,invoice_number,reason\nCN-OK,0043,2025-04-01,1,0,,Fine\n"
+    report = do_import(org, "credit_notes", (text + line + "\n").encode())
+    assert not report.committed
+    assert (report.errors[0].row, report.errors[0].column) == (3, column) and message in report.errors[0].message
+    assert (counts(org), balances(org)) == before
