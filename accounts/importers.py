@@ -73,3 +73,13 @@ class CustomerImporter(Importer):
             Customer.objects.bulk_create(batch)
             progress(len(batch))
         return {"customers": len(records)}
+
+
+def _customer_rows(org):
+    yield [f.name for f in CustomerImporter.fields]
+    for c in Customer.objects.filter(organization=org).order_by("code"):
+        yield [c.code, c.name, c.currency, c.billing_emails, c.contact_person, c.phone, c.billing_address, c.tax_id,
+               str(c.payment_terms_days), f"{c.credit_limit.normalize():f}", c.language, c.tags, c.notes]
+
+
+CustomerImporter.export_rows = staticmethod(_customer_rows)

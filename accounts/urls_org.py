@@ -31,6 +31,7 @@ urlpatterns = [
     # Imports (accounts/views/imports.py)
     path("settings/import/", imports.import_list, name="import_list"),
     path("settings/import/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("settings/import/export/<slug:kind>.<slug:fmt>", imports.import_export, name="import_export"),
     path("settings/import/<int:pk>/errors.csv", imports.import_errors_csv, name="import_errors_csv"),
     path("customers/<int:pk>/ledger.csv", ledger.customer_ledger_csv, name="customer_ledger_csv"),
 ]

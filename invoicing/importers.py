@@ -359,3 +359,38 @@ class CreditNoteImporter(Importer):
                           issue_date=d["issue_date"], number=d["number"])
             progress(1)
         return {"credit_notes": len(records)}
+
+
+def plain(value: Decimal) -> str:
+    """1.000 → 1, 2.5000 → 2.5: no trailing zeros that could read as a thousands group (1.000)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _invoice_rows(org):
+    """Issued invoices, one row per line (void ones and drafts are left out: they owe nothing)."""
+    yield [f.name for f in InvoiceImporter.fields]
+    invoices = (Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED)
+                .select_related("customer").prefetch_related("lines").order_by("issue_date", "pk"))
+    for invoice in invoices.iterator(chunk_size=1000):
+        for line in invoice.lines.all():
+            yield [invoice.number, invoice.customer.code, invoice.issue_date.isoformat(),
+                   invoice.due_date.isoformat(), invoice.currency, line.description, plain(line.quantity),
+                   plain(line.unit_price), plain(line.discount_percent), plain(line.tax_percent), invoice.reference]
+
+
+def _credit_note_rows(org):
+    from invoicing.models import CreditNote
+
+    yield [f.name for f in CreditNoteImporter.fields]
+    notes = (CreditNote.objects.filter(organization=org).select_related("customer", "invoice")
+             .prefetch_related("lines").order_by("issue_date", "pk"))
+    for note in notes:
+        rates = {line.tax_percent for line in note.lines.all()}
+        tax = rates.pop() if len(rates) == 1 else (note.tax_total * 100 / note.subtotal if note.subtotal else 0)
+        yield [note.number, note.customer.code, note.issue_date.isoformat(), plain(note.total), plain(Decimal(tax)),
+               note.invoice.number if note.invoice else "", note.reason]
+
+
+InvoiceImporter.export_rows = staticmethod(_invoice_rows)
+CreditNoteImporter.export_rows = staticmethod(_credit_note_rows)

@@ -8,9 +8,9 @@ file again records nothing new.
 
 Allocation: the `invoices` column lists invoice numbers, each optionally with an amount
 (`INV-1=100.00; INV-2`); a number without an amount takes what is left of the payment, in the
-order given. An empty cell allocates oldest due first, as the payment screen's automatic mode.
-The dry run follows every explicit allocation against what each invoice still owes, counting the
-rows above it in the file.
+order given. An empty cell allocates oldest due first, as the payment screen's automatic mode;
+`none` leaves the whole payment unapplied (the customer's credit). The dry run follows every
+explicit allocation against what each invoice still owes, counting the rows above it in the file.
 """
 
 import hashlib
@@ -26,7 +26,7 @@ from accounts.models import Customer
 from accounts.money import MoneyError, check_exact
 from invoicing.models import Invoice, InvoiceStatus
 from payments.models import Payment, PaymentMethod
-from payments.services import AUTO, deposit_accounts, future_limit, record_payment
+from payments.services import AUTO, NONE, deposit_accounts, future_limit, record_payment
 
 METHODS = {**{m.value: m.value for m in PaymentMethod}, **{str(m.label).lower(): m.value for m in PaymentMethod},
            "transfer": "bank_transfer", "bank": "bank_transfer", "check": "cheque", "credit card": "card"}
@@ -47,7 +47,8 @@ class PaymentImporter(Importer):
                                                       "bank transfer.", aliases=("payment method",)),
         Field("reference", "Reference", max_length=100, aliases=("ref", "payment reference")),
         Field("invoices", "Invoices paid", max_length=2000,
-              help="Invoice numbers separated by ; each optionally =amount. Empty: oldest due first.",
+              help="Invoice numbers separated by ; each optionally =amount. Empty: oldest due first; "
+                   "“none”: left unapplied.",
               aliases=("invoice", "invoice numbers", "applied to")),
     )
 
@@ -114,6 +115,8 @@ class PaymentImporter(Importer):
         text = (row.values.get("invoices") or "").strip()
         if not text:
             return AUTO, []
+        if text.lower() == "none":
+            return NONE, []
         wanted, left, errors = {}, amount, []
         for part in [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]:
             number, _, raw = part.partition("=")
@@ -152,3 +155,31 @@ class PaymentImporter(Importer):
                 progress(200)
         progress(done % 200)
         return {"payments": done}
+
+
+def _payment_rows(org):
+    """Payments not reversed, net of refunds, with what they pay: the customer's balance and each
+    invoice's amount due come out the same when the rows are imported elsewhere."""
+    from django.db.models import Sum
+
+    from invoicing.importers import plain
+    from payments.models import Allocation
+
+    yield [f.name for f in PaymentImporter.fields]
+    applied: dict = {}
+    for payment_id, number, amount in (Allocation.objects.filter(organization=org, payment__isnull=False)
+                                       .values_list("payment_id", "invoice__number")
+                                       .annotate(net=Sum("amount")).order_by("payment_id", "invoice__number")):
+        if amount > 0:
+            applied.setdefault(payment_id, []).append(f"{number}={plain(amount)}")
+    payments = (Payment.objects.filter(organization=org, reversed_at__isnull=True).select_related("customer")
+                .order_by("received_date", "pk"))
+    for p in payments:
+        net = p.amount - p.amount_refunded
+        if net <= 0:
+            continue
+        yield [p.customer.code, p.received_date.isoformat(), plain(net), p.currency, p.method, p.reference,
+               "; ".join(applied.get(p.pk, [])) or "none"]
+
+
+PaymentImporter.export_rows = staticmethod(_payment_rows)

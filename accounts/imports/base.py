@@ -69,6 +69,12 @@ class Importer:
         Return counts for the report."""
         raise NotImplementedError
 
+    @staticmethod
+    def export_rows(org):
+        """The organization's records in this import's layout (header first): export, then import
+        into another organization, gives the same books. None: no export."""
+        return None
+
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
 

@@ -9,13 +9,13 @@ import csv
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.forms_import import MappingForm, UploadForm
-from accounts.imports import get_importer
+from accounts.imports import get_importer, kinds
 from accounts.imports.engine import MappingError, suggest_mapping
 from accounts.imports.jobs import create_job, inline_max_bytes, is_running, queue_job, run_job, table_of
 from accounts.imports.parsing import DATE_FORMATS, ImportFileError, max_bytes
@@ -45,7 +45,7 @@ def import_list(request):
                 return redirect("import_detail", org_slug=request.org.slug, pk=job.pk)
     jobs = ImportJob.objects.filter(organization=request.org).defer("content")[:20]
     return render(request, "accounts/import_list.html", {"form": form, "jobs": jobs, "active": "import_list",
-                                                         "limit_mb": max_bytes() // 1048576})
+                                                         "limit_mb": max_bytes() // 1048576, "kinds": kinds()})
 
 
 def _job(request, pk) -> ImportJob:
@@ -140,3 +140,21 @@ def import_errors_csv(request, pk):
 def _safe(value: str) -> str:
     """A cell a spreadsheet would run as a formula is written as text."""
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@require_GET
+@org_view(Role.FINANCE)
+def import_export(request, kind, fmt):
+    """The organization's customers, invoices, credit notes or payments in the import's layout."""
+    from accounts.imports import REGISTRY
+    from accounts.imports.exports import export_csv, export_xlsx
+
+    if kind not in REGISTRY or fmt not in ("csv", "xlsx") or REGISTRY[kind].export_rows(request.org) is None:
+        raise Http404
+    if fmt == "csv":
+        response = HttpResponse(export_csv(request.org, kind), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(export_xlsx(request.org, kind), content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    response["Content-Disposition"] = f'attachment; filename="{request.org.slug}-{kind}.{fmt}"'
+    return response

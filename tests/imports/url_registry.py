@@ -27,3 +27,4 @@ register_url("import_list", post=lambda world: {
 register_url("import_detail", pk="import_job", post=lambda world: {
     "action": "check", "map_code": "code", "map_name": "name", "save_as": ""})
 register_url("import_errors_csv", pk="import_job")
+register_url("import_export", kind=lambda world: "invoices", fmt=lambda world: "csv")
