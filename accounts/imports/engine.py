@@ -15,7 +15,7 @@ error, a refusal from a service or an interrupted worker rolls all of it back.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.imports.base import Report, Row, RowError
 from accounts.imports.parsing import DateColumn, ImportFileError, NumberColumn, ParseError, parse_date, parse_number
@@ -85,6 +85,10 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
                 report.written = importer.write(state, new, advance) if new else {}
         except ValidationError as e:  # a service refused a record the checks let through
             report.add_error(RowError(None, "", "", "Nothing was imported: " + " ".join(e.messages)))
+            return report
+        except IntegrityError:  # another import wrote the same numbers meanwhile
+            report.add_error(RowError(None, "", "", "Nothing was imported: records with the same numbers were "
+                                                    "written meanwhile (another import?). Run the dry run again."))
             return report
         report.committed = True
         progress("write", len(new), len(new))

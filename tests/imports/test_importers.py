@@ -260,3 +260,29 @@ def test_a_bad_credit_note_row_is_reported_and_nothing_is_imported(org, line, co
     assert not report.committed
     assert (report.errors[0].row, report.errors[0].column) == (3, column) and message in report.errors[0].message
     assert (counts(org), balances(org)) == before
+
+
+def test_numbers_written_meanwhile_by_another_import_refuse_the_whole_file(org, monkeypatch):
+    """The checks read the numbers the organization had; if another import writes one of them
+    before this one writes, the database's unique constraint refuses, and nothing is imported."""
+    from invoicing.importers import InvoiceImporter
+
+    do_import(org, "customers", CUSTOMERS.encode())
+    real_begin = InvoiceImporter.begin
+    done = []
+
+    def begin_then_someone_imports(self, org_, actor):
+        state = real_begin(self, org_, actor)
+        if done:
+            return state
+        done.append(True)
+        with tenant_context(org_):
+            do_import(org_, "invoices", ("number,customer_code,issue_date,description,unit_price\n"
+                                         "OLD-002,0042,2025-01-01,Elsewhere,5\n").encode())
+        return state
+
+    monkeypatch.setattr(InvoiceImporter, "begin", begin_then_someone_imports)
+    report = do_import(org, "invoices", INVOICES.encode())
+    assert not report.committed and "written meanwhile" in report.errors[0].message
+    with tenant_context(org):
+        assert list(Invoice.objects.values_list("number", flat=True)) == ["OLD-002"]
