@@ -277,8 +277,8 @@ def test_numbers_written_meanwhile_by_another_import_refuse_the_whole_file(org, 
             return state
         done.append(True)
         with tenant_context(org_):
-            do_import(org_, "invoices", ("number,customer_code,issue_date,description,unit_price\n"
-                                         "OLD-002,0042,2025-01-01,Elsewhere,5\n").encode())
+            do_import(org_, "invoices", (b"number,customer_code,issue_date,description,unit_price\n"
+                                         b"OLD-002,0042,2025-01-01,Elsewhere,5\n"))
         return state
 
     monkeypatch.setattr(InvoiceImporter, "begin", begin_then_someone_imports)
