@@ -346,6 +346,10 @@ def _parse_date(text: str, fmt: str) -> date | str:
         return f"{raw!r} is not a date in the form {DATE_FORMATS.get(fmt, fmt)}."
 
 
+def _readable(raw: str, fmt: str) -> bool:
+    return not isinstance(_parse_date(raw.strip(), fmt), str)
+
+
 @dataclass
 class DateColumn:
     """Narrows one column's possible formats with every value (streamed through `see`)."""
@@ -369,8 +373,9 @@ class DateColumn:
             self.candidates = left
             if len(left) > 1 and not self.example:
                 self.example = raw.strip()
-        else:
-            self.candidates = set()
+        elif any(_readable(raw, fmt) for fmt in DATE_FORMATS):
+            self.candidates = set()  # a date, but in another form than the values before it
+        # else: not a date in any form (31.02.2025, "soon"): its row reports it; the column's form stands
 
     def decided(self) -> tuple[str | None, str]:
         if self.chosen:

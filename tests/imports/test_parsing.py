@@ -153,3 +153,14 @@ def test_any_amount_written_in_any_style_reads_back_exactly(amount, style):
        st.sampled_from(["%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%b-%Y"]))
 def test_any_date_reads_back_in_its_format(day, fmt):
     assert parse_date(day.strftime(fmt), fmt) == day
+
+
+def test_a_value_that_is_no_date_at_all_leaves_the_column_format_to_the_others():
+    column = DateColumn()
+    for v in ("13.01.2025", "31.02.2025", "soon", "01.02.2025"):
+        column.see(v)
+    assert column.decided() == ("%d.%m.%Y", "")
+    column = DateColumn()
+    for v in ("2025-01-13", "13.01.2025"):
+        column.see(v)
+    assert column.decided()[0] is None and "more than one form" in column.decided()[1]
