@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.chart import system_accounts
 from accounts.imports import Field, Importer, Record, register
+from accounts.imports.copy import copy_insert
 from accounts.ledger import MAX_DAYS_BACK, Line
 from accounts.ledger_bulk import BulkEntry, bulk_post
 from accounts.models import Customer
@@ -179,16 +180,25 @@ class InvoiceImporter(Importer):
                 invoice.snapshot = _snapshot(invoice, mine, settings)
                 invoice.issued_at = now
                 lines.extend(mine)
-            Invoice.objects.bulk_create(invoices)
-            InvoiceLine.objects.bulk_create(lines, batch_size=5000)
-            InvoiceEvent.objects.bulk_create([
+            copy_insert(Invoice, invoices, INVOICE_COLUMNS)
+            copy_insert(InvoiceLine, lines, LINE_COLUMNS)
+            copy_insert(InvoiceEvent, [
                 InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor, at=now,
                              message=f"Imported as {invoice.number} for {invoice.total} {invoice.currency}")
-                for invoice in invoices], batch_size=5000)
+                for invoice in invoices], ["organization", "invoice", "at", "kind", "message", "actor"])
             written += len(batch)
             progress(len(batch))
         _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
         return {"invoices": written}
+
+
+# What an imported invoice and line set; every other column takes the table's default.
+INVOICE_COLUMNS = ["id", "organization", "customer", "kind", "status", "number", "currency", "issue_date", "due_date",
+                   "reference", "discount_percent", "notes", "terms", "subtotal", "discount_total", "tax_total",
+                   "total", "amount_paid", "amount_credited", "amount_written_off", "amount_due", "snapshot",
+                   "issue_entry", "issued_at", "issued_by", "dispute_reason", "created_at", "created_by"]
+LINE_COLUMNS = ["organization", "invoice", "position", "description", "quantity", "unit", "unit_price",
+                "discount_percent", "tax_rate", "tax_percent", "gross_amount", "net_amount", "tax_amount"]
 
 
 class _LineData(NamedTuple):
@@ -205,7 +215,7 @@ def _invoice(org, actor, head) -> Invoice:
     return Invoice(organization=org, customer=head["customer"], status=InvoiceStatus.ISSUED, number=head["number"],
                    currency=head["currency"], issue_date=head["issue_date"], due_date=head["due_date"],
                    reference=head["reference"], subtotal=t.subtotal, discount_total=t.discount, tax_total=t.tax,
-                   total=t.total, amount_due=t.total, created_by=actor, issued_by=actor)
+                   total=t.total, amount_due=t.total, created_by=actor, issued_by=actor, created_at=timezone.now())
 
 
 def _invoice_line(org, invoice, data: _LineData, a, rates) -> InvoiceLine:
