@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
@@ -6,9 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Organizations, people, customers and the ledger"
 
     def ready(self):
-        from django.utils.translation import gettext_lazy as _
-
-        from accounts import signals  # noqa: F401
+        from accounts import importers, signals  # noqa: F401 - importers registers the customers import
         from accounts.chart import seed_chart
         from accounts.customer_activity import ACTIVITY_CHECKS
         from accounts.models import JournalLine
@@ -22,4 +21,5 @@ class AccountsConfig(AppConfig):
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
 
         CUSTOMER_DETAIL_PANELS.append(customer_audit_panel)
+        SETTINGS_TABS_EXTRA.append((_("Import"), "import_list"))
         ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())

@@ -19,3 +19,6 @@ __all__ += ["Account", "AccountDayTotal", "AccountType", "CustomerBalance", "Jou
 from accounts.models_audit import AuditEvent  # noqa: E402
 
 __all__ += ["AuditEvent"]
+from accounts.models_import import ImportJob, ImportMapping, ImportStatus  # noqa: E402
+
+__all__ += ["ImportJob", "ImportMapping", "ImportStatus"]

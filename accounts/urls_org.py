@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import audit, chart, customers, ledger, members, period
+from accounts.views import audit, chart, customers, imports, ledger, members, period
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -28,5 +28,10 @@ urlpatterns = [
     path("ledger/accounts/new/", chart.account_create, name="account_create"),
     path("ledger/accounts/<int:pk>/edit/", chart.account_edit, name="account_edit"),
     path("ledger/accounts/<int:pk>/delete/", chart.account_delete, name="account_delete"),
+    # Imports (accounts/views/imports.py)
+    path("settings/import/", imports.import_list, name="import_list"),
+    path("settings/import/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("settings/import/export/<slug:kind>.<slug:fmt>", imports.import_export, name="import_export"),
+    path("settings/import/<int:pk>/errors.csv", imports.import_errors_csv, name="import_errors_csv"),
     path("customers/<int:pk>/ledger.csv", ledger.customer_ledger_csv, name="customer_ledger_csv"),
 ]

@@ -69,8 +69,10 @@ def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reaso
 
 def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: Invoice | None = None,
                   tax_percent: Decimal = Decimal(0), idempotency_key: str | None = None,
-                  issue_date: date | None = None) -> CreditNote:
-    """Credit a gross amount (tax included at `tax_percent`), against an invoice or standalone."""
+                  issue_date: date | None = None, number: str | None = None) -> CreditNote:
+    """Credit a gross amount (tax included at `tax_percent`), against an invoice or standalone.
+    `number`: a credit note brought in from another system keeps its own number (the imports);
+    otherwise the organization's series gives the next one."""
     try:
         amount = check_exact(amount, customer.currency)
     except MoneyError as e:
@@ -79,11 +81,13 @@ def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: I
         raise InvoiceError(_("Credit an amount greater than zero."))
     net = round_money(amount * 100 / (100 + tax_percent), customer.currency)
     item = CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)
-    return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key, issue_date)
+    return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key, issue_date,
+                  number)
 
 
 @transaction.atomic
-def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_date=None) -> CreditNote:
+def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_date=None,
+           number=None) -> CreditNote:
     if invoice is not None:
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     # The customer row lock serializes credit notes per customer, so a retried request with the
@@ -119,7 +123,7 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
                                        % {"d": line.description})
     today = issue_date or today_in(org)
     acc = system_accounts(org)
-    number = take_number(org, "credit_note", today)
+    number = number or take_number(org, "credit_note", today)
     lines = [Line(acc["ar"], -total, customer)]
     if subtotal:
         lines.append(Line(acc["returns"], subtotal, currency=customer.currency))

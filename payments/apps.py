@@ -9,6 +9,7 @@ class PaymentsConfig(AppConfig):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
         from invoicing.hooks import ALLOCATIONS
+        from payments import importers  # noqa: F401 - registers the payments import
         from payments.allocation import allocations_of_credit_note, allocations_of_invoice, apply
         from payments.demo import seed_demo_payments
         from payments.panels import customer_payments_panel

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.demo_data import demo_customers
+from accounts.imports.demo import seed_demo_import
 from accounts.models import Customer, Organization, User
 from accounts.services import create_organization, suggest_customer_code
 from ledger_site.tenancy import tenant_context
@@ -30,7 +31,8 @@ class Command(BaseCommand):
                         Customer.objects.create(organization=org, code=code, currency="EUR", **fields)
                     for hook in DEMO_HOOKS:
                         hook(org, owner)
-                    _close_old_months(org, owner)
+                    seed_demo_import(org, owner)  # a completed import on Settings → Import
+                    _close_old_months(org, owner)  # last: the books closed up to six months ago
                 self.stdout.write("Demo data created.")
             else:
                 self.stdout.write("Demo data already present.")

@@ -1,0 +1,31 @@
+"""The import framework: files in, documents through the real services, all or nothing.
+
+Each app contributes importers for the data it owns and registers them here at start-up
+(`register`, from its AppConfig.ready): accounts the customers, invoicing the invoices,
+payments the payments. The framework (this package) knows nothing of invoices or payments, so
+accounts never imports from the apps that depend on it.
+
+    parsing   file → rows of text; the number and date rules, decided per column
+    base      Field, Row, Record, Importer: what an importer declares and implements
+    engine    mapping → row checks → records → (commit) write, with the report and progress
+    jobs      ImportJob runs: in the request for a small file, as a django-q2 task for a large one
+"""
+
+from accounts.imports.base import Field, Importer, Record, Row, RowError  # noqa: F401
+
+REGISTRY: dict = {}
+
+
+def register(importer_class):
+    """Class decorator: make the importer available by its kind."""
+    REGISTRY[importer_class.kind] = importer_class()
+    return importer_class
+
+
+def get_importer(kind: str):
+    return REGISTRY[kind]
+
+
+def kinds() -> list[tuple[str, str]]:
+    order = {"customers": 0, "invoices": 1, "credit_notes": 2, "payments": 3}
+    return sorted(((k, i.label) for k, i in REGISTRY.items()), key=lambda kv: (order.get(kv[0], 9), kv[0]))

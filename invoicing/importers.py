@@ -1,0 +1,406 @@
+"""The invoices importer: issued invoices from another system, with their original numbers.
+
+One row per invoice line; rows sharing an invoice number are one invoice (one row per invoice is
+the one-line case). Each invoice keeps its number, dates, currency, lines and tax; its totals
+follow the one rounding rule (invoicing.totals) and it posts the same entry as issuing does
+(Dr AR total, Cr revenue net, Cr tax payable tax), through the ledger's bulk door
+(accounts.ledger_bulk), dated its issue date, with the idempotency key `import:invoice:<number>`.
+
+Numbering: an imported number lives in the invoice's number field as it was. If it has the form
+of the organization's own series (prefix, year if numbered per year, digits), that series moves
+on past the highest imported number, so the next invoice issued here continues the sequence and
+never collides; other numbers (another system's scheme) leave the series alone.
+
+Re-importing: an invoice whose number the organization already has, for the same customer and
+total, is reported as already imported and skipped; the same number with different content is
+an error.
+"""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.chart import system_accounts
+from accounts.imports import Field, Importer, Record, register
+from accounts.imports.copy import copy_insert
+from accounts.ledger import MAX_DAYS_BACK, Line
+from accounts.ledger_bulk import BulkEntry, bulk_post
+from accounts.models import Customer
+from accounts.money import MAX_ABS, MoneyError, check_exact
+from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, TaxRate
+from invoicing.services import MAX_LINES, _snapshot
+from invoicing.totals import line_amounts, sum_lines
+
+HUNDRED = Decimal(100)
+PRICE_PLACES = Decimal("0.0001")
+QTY_PLACES = Decimal("0.001")
+
+
+@register
+class InvoiceImporter(Importer):
+    kind = "invoices"
+    label = "Invoices"
+    group_by = "number"
+    fields = (
+        Field("number", "Invoice number", "code", required=True, max_length=40,
+              aliases=("invoice number", "invoice no", "invoice", "inv no", "invoice_number")),
+        Field("customer_code", "Customer code", "code", required=True, max_length=20,
+              aliases=("customer", "customer code", "customer_code", "account")),
+        Field("issue_date", "Issue date", "date", required=True, aliases=("date", "invoice date", "issued")),
+        Field("due_date", "Due date", "date", help="Empty: issue date plus the customer's payment terms.",
+              aliases=("due",)),
+        Field("currency", "Currency", "code", max_length=3, help="Empty: the customer's currency."),
+        Field("description", "Line description", required=True, max_length=500,
+              aliases=("item", "line", "details")),
+        Field("quantity", "Quantity", "number", help="Empty: 1.", aliases=("qty",)),
+        Field("unit_price", "Unit price", "number", required=True, aliases=("price", "amount", "net")),
+        Field("discount_percent", "Line discount (%)", "number", aliases=("discount",)),
+        Field("tax_percent", "Tax (%)", "number", aliases=("tax", "vat", "tax rate", "vat %")),
+        Field("reference", "Reference / PO", max_length=100, aliases=("po", "po number")),
+    )
+
+    def begin(self, org, actor):
+        today = timezone.localdate()
+        return {
+            "org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+            "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+            "existing": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__isnull=False)
+                         .values_list("number", "customer_id", "total")},
+            "rates": {r.percent: r for r in TaxRate.objects.filter(organization=org, archived=False)},
+            "settings": InvoiceSettings.objects.get(organization=org),
+        }
+
+    def check(self, state, rows):
+        first = rows[0]
+        v = first.values
+        number = v["number"].strip()
+        errors = []
+        if len(rows) > MAX_LINES:
+            return None, [first.error("number", f"Invoice {number} has more than {MAX_LINES} lines.")]
+        for row in rows[1:]:
+            for name in ("customer_code", "issue_date", "due_date", "currency", "reference"):
+                if row.values.get(name) not in (None, v.get(name)):
+                    errors.append(row.error(name, f"Differs from row {first.number}, the first line of "
+                                                  f"invoice {number}."))
+        code = v["customer_code"].strip().upper()
+        customer = state["customers"].get(code)
+        if customer is None:
+            errors.append(first.error("customer_code", f"No customer has the code {code}; import the customers "
+                                                       f"first."))
+            return None, errors
+        currency = (v.get("currency") or customer.currency).upper()
+        if currency != customer.currency:
+            errors.append(first.error("currency", f"{customer.name} is billed in {customer.currency}, not "
+                                                  f"{currency}."))
+        if customer.is_archived:
+            errors.append(first.error("customer_code", f"{customer.name} is archived; restore it first."))
+        issue, due = v["issue_date"], v.get("due_date")
+        if issue > state["today"]:
+            errors.append(first.error("issue_date", "The issue date is in the future."))
+        if issue < state["earliest"]:
+            errors.append(first.error("issue_date", f"The issue date is before {state['earliest']}, the oldest "
+                                                    f"date the ledger accepts."))
+        if due is None:
+            due = issue + timedelta(days=customer.payment_terms_days)
+        elif due < issue:
+            errors.append(first.error("due_date", "The due date is before the issue date."))
+        lines, amounts = [], []
+        for position, row in enumerate(rows, start=1):
+            line, line_errors = self._line(row, position, currency)
+            errors.extend(line_errors)
+            if line is not None:
+                lines.append(line)
+                amounts.append((line.tax_percent, line_amounts(line.quantity, line.unit_price,
+                                                                line.discount_percent, Decimal(0),
+                                                                line.tax_percent, currency)))
+        if errors:
+            return None, errors
+        totals = sum_lines(amounts)
+        if totals.total <= 0:
+            return None, [first.error("unit_price", f"Invoice {number} totals {totals.total}; it must be more "
+                                                    f"than zero.")]
+        if totals.total > MAX_ABS:
+            return None, [first.error("unit_price", f"Invoice {number} totals more than the ledger stores.")]
+        if number in state["existing"]:
+            customer_id, total = state["existing"][number]
+            if customer_id == customer.pk and total == totals.total:
+                return Record(key=number, rows=[r.number for r in rows], data=None, exists=True), []
+            return None, [first.error("number", f"The organization already has an invoice {number} (for another "
+                                                f"customer or amount).")]
+        state["existing"][number] = (customer.pk, totals.total)
+        head = {"customer": customer, "number": number, "currency": currency, "issue_date": issue, "due_date": due,
+                "reference": v.get("reference") or "", "totals": totals}
+        return Record(key=number, rows=[r.number for r in rows], data=(head, list(zip(lines, amounts, strict=True))),
+                      currency=currency, amount=totals.total, day=issue), []
+
+    def _line(self, row, position, currency):
+        v, errors = row.values, []
+        quantity = v.get("quantity") if v.get("quantity") is not None else Decimal(1)
+        price = v["unit_price"]
+        discount = v.get("discount_percent") or Decimal(0)
+        tax = v.get("tax_percent") or Decimal(0)
+        if quantity <= 0 or quantity != quantity.quantize(QTY_PLACES) or quantity >= Decimal(10) ** 9:
+            errors.append(row.error("quantity", "The quantity must be more than 0, with at most 3 decimals."))
+        if price < 0:
+            errors.append(row.error("unit_price", "The unit price cannot be negative; import a credit note "
+                                                  "instead."))
+        elif price != price.quantize(PRICE_PLACES) or price > MAX_ABS:
+            errors.append(row.error("unit_price", "The unit price has more than 4 decimals or is too large."))
+        for name, value in (("discount_percent", discount), ("tax_percent", tax)):
+            if not Decimal(0) <= value <= HUNDRED or value != value.quantize(PRICE_PLACES):
+                errors.append(row.error(name, "A percentage is between 0 and 100, with at most 4 decimals."))
+        if errors:
+            return None, errors
+        if quantity * price > MAX_ABS:
+            return None, [row.error("unit_price", "The line's amount is beyond what the ledger stores.")]
+        return _LineData(position, v["description"], quantity, price, discount, tax), []
+
+    def write(self, state, records, progress):
+        org, actor = state["org"], state["actor"]
+        acc = system_accounts(org)
+        settings = state["settings"]
+        written = 0
+        for start in range(0, len(records), 2000):
+            batch = records[start:start + 2000]
+            invoices = [_invoice(org, actor, record.data[0]) for record in batch]
+            # The ids first, so the entries can name their invoice and the invoices their entry:
+            # no UPDATE afterwards (the foreign keys are checked at commit).
+            for invoice, pk in zip(invoices, _next_ids(Invoice, len(invoices)), strict=True):
+                invoice.pk = pk
+            result = bulk_post(org, (_entry(invoice, acc) for invoice in invoices), actor=actor, collect_ids=True)
+            now = timezone.now()
+            lines = []
+            for invoice, record in zip(invoices, batch, strict=True):
+                invoice.issue_entry_id = result.entry_ids[f"import:invoice:{invoice.number}"]
+                mine = [_invoice_line(org, invoice, data, a, state["rates"]) for data, (_p, a) in record.data[1]]
+                invoice.snapshot = _snapshot(invoice, mine, settings)
+                invoice.issued_at = now
+                lines.extend(mine)
+            copy_insert(Invoice, invoices, INVOICE_COLUMNS)
+            copy_insert(InvoiceLine, lines, LINE_COLUMNS)
+            copy_insert(InvoiceEvent, [
+                InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor, at=now,
+                             message=f"Imported as {invoice.number} for {invoice.total} {invoice.currency}")
+                for invoice in invoices], ["organization", "invoice", "at", "kind", "message", "actor"])
+            written += len(batch)
+            progress(len(batch))
+        _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
+        return {"invoices": written}
+
+
+# What an imported invoice and line set; every other column takes the table's default.
+INVOICE_COLUMNS = ["id", "organization", "customer", "kind", "status", "number", "currency", "issue_date", "due_date",
+                   "reference", "discount_percent", "notes", "terms", "subtotal", "discount_total", "tax_total",
+                   "total", "amount_paid", "amount_credited", "amount_written_off", "amount_due", "snapshot",
+                   "issue_entry", "issued_at", "issued_by", "dispute_reason", "created_at", "created_by"]
+LINE_COLUMNS = ["organization", "invoice", "position", "description", "quantity", "unit", "unit_price",
+                "discount_percent", "tax_rate", "tax_percent", "gross_amount", "net_amount", "tax_amount"]
+
+
+class _LineData(NamedTuple):
+    position: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    tax_percent: Decimal
+
+
+def _invoice(org, actor, head) -> Invoice:
+    t = head["totals"]
+    return Invoice(organization=org, customer=head["customer"], status=InvoiceStatus.ISSUED, number=head["number"],
+                   currency=head["currency"], issue_date=head["issue_date"], due_date=head["due_date"],
+                   reference=head["reference"], subtotal=t.subtotal, discount_total=t.discount, tax_total=t.tax,
+                   total=t.total, amount_due=t.total, created_by=actor, issued_by=actor, created_at=timezone.now())
+
+
+def _invoice_line(org, invoice, data: _LineData, a, rates) -> InvoiceLine:
+    return InvoiceLine(organization=org, invoice=invoice, position=data.position, description=data.description,
+                       quantity=data.quantity, unit_price=data.unit_price, discount_percent=data.discount_percent,
+                       tax_percent=data.tax_percent, tax_rate=rates.get(data.tax_percent), gross_amount=a.gross,
+                       net_amount=a.net, tax_amount=a.tax)
+
+
+def _next_ids(model, n: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [model._meta.db_table, n])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _entry(invoice: Invoice, acc) -> BulkEntry:
+    lines = [Line(acc["ar"], invoice.total, invoice.customer)]
+    net = invoice.total - invoice.tax_total
+    if net:
+        lines.append(Line(acc["revenue"], -net, currency=invoice.currency))
+    if invoice.tax_total:
+        lines.append(Line(acc["tax"], -invoice.tax_total, currency=invoice.currency))
+    return BulkEntry(lines, effective_date=invoice.issue_date, idempotency_key=f"import:invoice:{invoice.number}",
+                     memo=f"Invoice {invoice.number} (imported)", source=("invoicing.invoice", invoice.pk),
+                     source_label=invoice.number)
+
+
+def _advance_series(org, settings: InvoiceSettings, invoices) -> None:
+    """Move the organization's invoice series past imported numbers that have its own form."""
+    prefix = re.escape(settings.invoice_prefix)
+    pattern = re.compile(rf"^{prefix}(\d{{4}})-(\d+)$" if settings.number_includes_year else rf"^{prefix}(\d+)$")
+    highest: dict[int, int] = {}
+    for number, issue_date in invoices:
+        match = pattern.match(number)
+        if not match:
+            continue
+        if settings.number_includes_year:
+            year, n = int(match.group(1)), int(match.group(2))
+        else:
+            year, n = issue_date.year, int(match.group(1))
+        key = year if settings.reset_yearly else 0
+        highest[key] = max(highest.get(key, 0), n)
+    with connection.cursor() as cursor:
+        for year, n in highest.items():
+            cursor.execute(
+                "INSERT INTO invoicing_numberseries (organization_id, kind, year, last_number) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (organization_id, kind, year) DO UPDATE SET last_number ="
+                " GREATEST(invoicing_numberseries.last_number, EXCLUDED.last_number)",
+                [org.pk, "invoice", year, n])
+
+
+@register
+class CreditNoteImporter(Importer):
+    """Credit notes from another system, with their own numbers: a gross amount (tax included at
+    the row's tax %), against an invoice (applied to what it still owes, the rest stays as the
+    customer's credit) or standalone. Each goes through invoicing.credit_notes.credit_amount, the
+    credit screen's door, keyed `import:credit_note:<number>`."""
+
+    kind = "credit_notes"
+    label = "Credit notes"
+    fields = (
+        Field("number", "Credit note number", "code", required=True, max_length=40,
+              aliases=("credit note number", "credit note", "cn number", "number")),
+        Field("customer_code", "Customer code", "code", required=True, max_length=20,
+              aliases=("customer", "customer code", "account")),
+        Field("issue_date", "Issue date", "date", required=True, aliases=("date",)),
+        Field("amount", "Amount (tax included)", "number", required=True, aliases=("total", "gross")),
+        Field("tax_percent", "Tax (%)", "number", aliases=("tax", "vat")),
+        Field("invoice_number", "Invoice credited", "code", max_length=40,
+              aliases=("invoice", "invoice number")),
+        Field("reason", "Reason", max_length=500, help="Empty: “Imported credit note”."),
+    )
+
+    def begin(self, org, actor):
+        from invoicing.models import CreditNote
+
+        today = timezone.localdate()
+        invoices = {}
+        for pk, number, customer_id, total, status in Invoice.objects.filter(
+                organization=org, number__isnull=False).values_list("pk", "number", "customer_id", "total", "status"):
+            invoices[number] = [pk, customer_id, total if status == InvoiceStatus.ISSUED else Decimal(0)]
+        by_id = {entry[0]: entry for entry in invoices.values()}
+        for invoice_id, total in CreditNote.objects.filter(organization=org, invoice__isnull=False).values_list(
+                "invoice_id", "total"):
+            if invoice_id in by_id:
+                by_id[invoice_id][2] -= total
+        return {"org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+                "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+                "existing": {n: (c, t) for n, c, t in CreditNote.objects.filter(organization=org)
+                             .values_list("number", "customer_id", "total")},
+                "invoices": invoices}
+
+    def check(self, state, rows):
+        row = rows[0]
+        v, errors = row.values, []
+        number = v["number"].strip()
+        code = v["customer_code"].strip().upper()
+        customer = state["customers"].get(code)
+        if customer is None:
+            return None, [row.error("customer_code", f"No customer has the code {code}; import the customers first.")]
+        try:
+            amount = check_exact(v["amount"], customer.currency)
+            if amount <= 0:
+                errors.append(row.error("amount", "The amount must be more than zero."))
+        except MoneyError as e:
+            return None, [row.error("amount", str(e))]
+        tax = v.get("tax_percent") or Decimal(0)
+        if not Decimal(0) <= tax <= HUNDRED:
+            errors.append(row.error("tax_percent", "A percentage is between 0 and 100."))
+        day = v["issue_date"]
+        if day > state["today"]:
+            errors.append(row.error("issue_date", "The issue date is in the future."))
+        if day < state["earliest"]:
+            errors.append(row.error("issue_date", f"The issue date is before {state['earliest']}, the oldest date "
+                                                  f"the ledger accepts."))
+        invoice_id = None
+        if v.get("invoice_number"):
+            found = state["invoices"].get(v["invoice_number"].strip())
+            if found is None or found[1] != customer.pk:
+                errors.append(row.error("invoice_number", f"{customer.name} has no invoice "
+                                                          f"{v['invoice_number'].strip()} in this organization."))
+            elif not errors and amount > found[2]:
+                errors.append(row.error("amount", f"That credits more than the {found[2]} not yet credited on "
+                                                  f"{v['invoice_number'].strip()}."))
+            elif not errors:
+                invoice_id = found[0]
+                found[2] -= amount
+        if errors:
+            return None, errors
+        if number in state["existing"]:
+            customer_id, total = state["existing"][number]
+            if customer_id == customer.pk and total == amount:
+                return Record(key=number, rows=[row.number], data=None, exists=True), []
+            return None, [row.error("number", f"The organization already has a credit note {number} (for another "
+                                              f"customer or amount).")]
+        state["existing"][number] = (customer.pk, amount)
+        data = {"customer": customer, "amount": amount, "tax_percent": tax, "invoice_id": invoice_id,
+                "issue_date": day, "number": number, "reason": v.get("reason") or "Imported credit note"}
+        return Record(key=number, rows=[row.number], data=data, currency=customer.currency, amount=amount,
+                      day=day), []
+
+    def write(self, state, records, progress):
+        from invoicing.credit_notes import credit_amount
+
+        for record in records:
+            d = record.data
+            invoice = Invoice.objects.get(pk=d["invoice_id"]) if d["invoice_id"] else None
+            credit_amount(d["customer"], d["amount"], d["reason"], actor=state["actor"], invoice=invoice,
+                          tax_percent=d["tax_percent"], idempotency_key=f"import:credit_note:{d['number']}",
+                          issue_date=d["issue_date"], number=d["number"])
+            progress(1)
+        return {"credit_notes": len(records)}
+
+
+def plain(value: Decimal) -> str:
+    """1.000 → 1, 2.5000 → 2.5: no trailing zeros that could read as a thousands group (1.000)."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _invoice_rows(org):
+    """Issued invoices, one row per line (void ones and drafts are left out: they owe nothing)."""
+    yield [f.name for f in InvoiceImporter.fields]
+    invoices = (Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED)
+                .select_related("customer").prefetch_related("lines").order_by("issue_date", "pk"))
+    for invoice in invoices.iterator(chunk_size=1000):
+        for line in invoice.lines.all():
+            yield [invoice.number, invoice.customer.code, invoice.issue_date.isoformat(),
+                   invoice.due_date.isoformat(), invoice.currency, line.description, plain(line.quantity),
+                   plain(line.unit_price), plain(line.discount_percent), plain(line.tax_percent), invoice.reference]
+
+
+def _credit_note_rows(org):
+    from invoicing.models import CreditNote
+
+    yield [f.name for f in CreditNoteImporter.fields]
+    notes = (CreditNote.objects.filter(organization=org).select_related("customer", "invoice")
+             .prefetch_related("lines").order_by("issue_date", "pk"))
+    for note in notes:
+        rates = {line.tax_percent for line in note.lines.all()}
+        tax = rates.pop() if len(rates) == 1 else (note.tax_total * 100 / note.subtotal if note.subtotal else 0)
+        yield [note.number, note.customer.code, note.issue_date.isoformat(), plain(note.total), plain(Decimal(tax)),
+               note.invoice.number if note.invoice else "", note.reason]
+
+
+InvoiceImporter.export_rows = staticmethod(_invoice_rows)
+CreditNoteImporter.export_rows = staticmethod(_credit_note_rows)
