@@ -14,3 +14,6 @@ from accounts.models_ledger import (  # noqa: E402
 
 __all__ += ["Account", "AccountDayTotal", "AccountType", "CustomerBalance", "JournalEntry", "JournalLine",
             "LedgerHead"]
+from accounts.models_api import ApiKey, ApiScope, IdempotentRequest  # noqa: E402
+
+__all__ += ["ApiKey", "ApiScope", "IdempotentRequest"]

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models_org import Organization
@@ -41,6 +42,8 @@ class Customer(models.Model):
                             help_text=_("Comma-separated, e.g. wholesale, eu"))
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by a database trigger on every UPDATE (whatever writes the row): the API's updated_since.
+    updated_at = models.DateTimeField(db_default=Now(), editable=False)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -49,7 +52,8 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "code"], name="customer_code_unique_per_org")
         ]
-        indexes = [models.Index(fields=["organization", "name"])]
+        indexes = [models.Index(fields=["organization", "name"]),
+                   models.Index(fields=["organization", "updated_at"], name="customer_updated")]
 
     def __str__(self):
         return f"{self.name} ({self.code})"
