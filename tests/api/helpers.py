@@ -25,10 +25,8 @@ class Api:
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def _call(self, method, path, body=None, headers=None, raw=None):
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        kwargs = {"headers": {**self.headers, **(headers or {})}}
-        if data is not None:
-            kwargs.update(data=data, content_type="application/json")
+        data = raw if raw is not None else (json.dumps(body) if body is not None else "")
+        kwargs = {"headers": {**self.headers, **(headers or {})}, "data": data, "content_type": "application/json"}
         return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
 
     def get(self, path, params=None, headers=None):
