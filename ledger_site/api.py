@@ -107,3 +107,13 @@ def urls():
     for pattern in patterns:
         pattern.callback._non_atomic_requests = {"default"}
     return patterns, app_name, namespace
+
+
+def not_found_handler(request, exception):
+    """Django's 404 (handler404): a JSON error body under /api/ (a path no operation matches, e.g. a
+    negative id), the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(404, [{"field": None, "code": "not_found", "message": "No such API path."}])
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

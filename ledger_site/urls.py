@@ -38,3 +38,5 @@ urlpatterns = [
     # The JSON API: an API key (not a session) sets the organization; see ledger_site/api.py.
     path("api/v1/", api_urls()),
 ]
+
+handler404 = "ledger_site.api.not_found_handler"
