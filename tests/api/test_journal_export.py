@@ -20,7 +20,7 @@ from accounts.ledger import Line
 from accounts.models import JournalEntry
 from ledger_site.tenancy import tenant_context
 from reports import journal_export
-from tests.factories import CustomerFactory, make_org
+from tests.factories import PASSWORD, CustomerFactory, make_org
 from tests.ledger_helpers import receipt, sale
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)
@@ -173,3 +173,16 @@ def test_through_the_api_with_the_chain_head_header_and_bad_periods_refused(book
     assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_period"
     r = api.get("/journal/export", {"start": "2026-03-01", "end": "2026-03-31", "format": "pdf"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "format"
+
+
+def test_the_export_page_shows_the_period_and_downloads(client, booked):
+    org, owner = booked
+    client.login(email=owner.email, password=PASSWORD)
+    url = f"/o/{org.slug}/reports/journal-export/"
+    assert client.get(url).status_code == 200
+    r = client.get(url, {"start": "2026-03-01", "end": "2026-03-31", "format": "xlsx"})
+    assert r.status_code == 200 and b"4 journal lines" in r.content
+    r = client.get(url, {"start": "2026-03-01", "end": "2026-03-31", "format": "csv", "download": "1"})
+    assert r.status_code == 200 and r.content.startswith(b"# Ledgerline journal; organization=books")
+    r = client.get(url, {"start": "2026-03-31", "end": "2026-03-01", "format": "csv", "download": "1"})
+    assert r.status_code == 200 and b"ends before it starts" in r.content
