@@ -359,3 +359,104 @@ def tax_rates(request):
 
     return [TaxRateOut(id=r.pk, name=r.name, percent=_plain(r.percent), archived=r.archived)
             for r in TaxRate.objects.filter(organization=request.org).order_by("pk")]
+
+
+# --- Credit notes -------------------------------------------------------------------------------
+
+class CreditIn(InputSchema):
+    amount: DecimalStr = Field(description="The gross amount credited, tax included.")
+    reason: str = Field(min_length=1, max_length=500)
+    tax_percent: DecimalStr = Field("0", description="The tax rate included in the amount.")
+
+
+class StandaloneCreditIn(CreditIn):
+    customer_id: int
+
+
+class CreditNoteOut(Schema):
+    id: int
+    number: str
+    customer_id: int
+    invoice_id: int | None
+    currency: str
+    issue_date: date
+    reason: str
+    subtotal: str
+    tax_total: str
+    total: str
+    amount_applied: str
+    unapplied: str
+    created_at: datetime
+
+
+class CreditNotePage(Schema):
+    items: list[CreditNoteOut]
+    next_cursor: str | None
+
+
+def credit_note_out(n) -> CreditNoteOut:
+    c = n.currency
+    return CreditNoteOut(id=n.pk, number=n.number, customer_id=n.customer_id, invoice_id=n.invoice_id, currency=c,
+                         issue_date=n.issue_date, reason=n.reason, subtotal=money(n.subtotal, c),
+                         tax_total=money(n.tax_total, c), total=money(n.total, c),
+                         amount_applied=money(n.amount_applied, c), unapplied=money(n.unapplied, c),
+                         created_at=n.created_at)
+
+
+def _credit(request, customer, invoice, payload: CreditIn):
+    from invoicing.credit_notes import credit_amount
+    from ledger_site.api_support import service_key
+
+    tax = Decimal(payload.tax_percent)
+    if tax > 100:
+        raise ApiError(422, "invalid", "Enter a percentage from 0 to 100.", "tax_percent")
+    note = credit_amount(customer, Decimal(payload.amount), payload.reason, actor=request.actor, invoice=invoice,
+                         tax_percent=tax, idempotency_key=service_key(request, "credit"))
+    note.refresh_from_db()  # the allocation to the invoice changed its amount applied
+    return 201, credit_note_out(note)
+
+
+@router.post("/invoices/{invoice_id}/credit-notes", response=responses(201, CreditNoteOut),
+             summary="Credit an issued invoice")
+@write
+def credit_invoice(request, invoice_id: int, payload: CreditIn):
+    """Issues a credit note against the invoice and applies it to what is due."""
+    invoice = Invoice.objects.select_related("customer").filter(organization=request.org, pk=invoice_id).first()
+    if invoice is None:
+        raise not_found("invoice")
+    return _credit(request, invoice.customer, invoice, payload)
+
+
+@router.post("/credit-notes", response=responses(201, CreditNoteOut), summary="A credit note without an invoice")
+@write
+def credit_customer(request, payload: StandaloneCreditIn):
+    """The credit stays unapplied on the customer's account until a payment allocation uses it."""
+    from accounts.models import Customer
+
+    customer = Customer.objects.filter(organization=request.org, pk=payload.customer_id).first()
+    if customer is None:
+        raise ApiError(422, "not_found", "No such customer.", "customer_id")
+    return _credit(request, customer, None, payload)
+
+
+@router.get("/credit-notes", response=responses(200, CreditNotePage), summary="List credit notes")
+def list_credit_notes(request, cursor: str | None = None, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+                      customer_id: int | None = None, invoice_id: int | None = None):
+    from invoicing.models import CreditNote
+
+    notes = CreditNote.objects.filter(organization=request.org)
+    if customer_id is not None:
+        notes = notes.filter(customer_id=customer_id)
+    if invoice_id is not None:
+        notes = notes.filter(invoice_id=invoice_id)
+    return paginate(notes, cursor, limit, credit_note_out)
+
+
+@router.get("/credit-notes/{credit_note_id}", response=responses(200, CreditNoteOut), summary="Get a credit note")
+def get_credit_note(request, credit_note_id: int):
+    from invoicing.models import CreditNote
+
+    note = CreditNote.objects.filter(organization=request.org, pk=credit_note_id).first()
+    if note is None:
+        raise not_found("credit note")
+    return credit_note_out(note)

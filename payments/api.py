@@ -53,6 +53,27 @@ class ReverseIn(InputSchema):
     effective_date: date | None = Field(None, description="Default: today.")
 
 
+class RefundIn(InputSchema):
+    amount: DecimalStr
+    refund_date: date
+    method: Literal[tuple(PaymentMethod.values)]  # type: ignore[valid-type]
+    account: Literal["bank", "cash", "card"] = "bank"
+    reference: str = Field("", max_length=100)
+    notes: str = Field("", max_length=500)
+
+
+class RefundOut(Schema):
+    id: int
+    payment_id: int
+    customer_id: int
+    amount: str
+    currency: str
+    refund_date: date
+    method: str
+    reference: str
+    created_at: datetime
+
+
 class AllocationOut(Schema):
     invoice_id: int
     amount: str
@@ -169,3 +190,22 @@ def reverse(request, payment_id: int, payload: ReverseIn):
     services.reverse_payment(payment, reason=payload.reason, actor=request.actor,
                              effective_date=payload.effective_date)
     return 200, _fresh(payment.pk)
+
+
+@router.post("/payments/{payment_id}/refunds", response=responses(201, RefundOut),
+             summary="Refund part or all of a payment's unapplied amount")
+@write
+def refund(request, payment_id: int, payload: RefundIn):
+    """Posts Dr AR (customer), Cr the account paid from."""
+    payment = Payment.objects.filter(organization=request.org, pk=payment_id).first()
+    if payment is None:
+        raise not_found("payment")
+    account = services.deposit_accounts(request.org).filter(system_key=payload.account).first()
+    done = services.refund_payment(payment, amount=Decimal(payload.amount), refund_date=payload.refund_date,
+                                   method=payload.method, account=account,
+                                   idempotency_key=service_key(request, "refund"), reference=payload.reference,
+                                   notes=payload.notes, actor=request.actor)
+    c = done.currency
+    return 201, RefundOut(id=done.pk, payment_id=done.payment_id, customer_id=done.customer_id,
+                          amount=money(done.amount, c), currency=c, refund_date=done.refund_date, method=done.method,
+                          reference=done.reference, created_at=done.created_at)
