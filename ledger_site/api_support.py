@@ -298,8 +298,14 @@ def _replay(request, key: str, fingerprint: str) -> HttpResponse:
     return response
 
 
-def since(value: datetime | None) -> datetime | None:
-    """A naive `updated_since` is read as UTC."""
-    if value is not None and timezone.is_naive(value):
+def since(value: datetime | None, field: str = "updated_since") -> datetime | None:
+    """`updated_since` in UTC (a naive time is read as UTC). PostgreSQL takes offsets up to
+    ±15:59 only, Python up to ±23:59: converting first accepts every offset Python does."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
         return value.replace(tzinfo=UTC)
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(422, "out_of_range", "This time is outside the range the API handles.", field) from None

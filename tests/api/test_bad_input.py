@@ -89,3 +89,12 @@ def test_an_issued_invoice_cannot_be_replaced(shop):
     shop.api.post(f"/invoices/{invoice['id']}/issue")
     r = shop.api.put(f"/invoices/{invoice['id']}", draft_body(customer.pk))
     assert r.status_code == 409 and r.json()["errors"][0]["code"] == "not_a_draft"
+
+
+def test_updated_since_takes_any_offset_python_does_and_refuses_what_cannot_be_converted(shop):
+    _customer(shop)
+    r = shop.api.get("/invoices", {"updated_since": "0863-05-20T02:38:23-22:09"})
+    assert r.status_code == 200
+    assert len(shop.api.get("/customers", {"updated_since": "2000-01-01T00:00:00+15:00"}).json()["items"]) == 1
+    r = shop.api.get("/customers", {"updated_since": "0001-01-01T00:00:00+05:00"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "updated_since"
