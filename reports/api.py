@@ -110,3 +110,31 @@ def export_journal(request, start: date, end: date,
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Ledger-Chain-Head"] = export.head_text
     return response
+
+
+PDF_RESPONSE = {200: {"description": "The customer's statement as PDF.",
+                      "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/customers/{customer_id}/statement", response=ERRORS, summary="A customer's statement (PDF)",
+            openapi_extra={"responses": PDF_RESPONSE})
+def statement_pdf(request, customer_id: int, start: date | None = None, end: date | None = None,
+                  style: str = Query("balance_forward", pattern="^(balance_forward|open_item)$")):
+    """The statement the customer page renders: `start` defaults to 90 days ago, `end` to today."""
+    from accounts.models import Customer
+    from ledger_site.api_support import not_found
+    from reports import statements
+
+    end = end or timezone.localdate()
+    start = start or end - timezone.timedelta(days=90)
+    try:
+        journal_export.check_period(start, end)
+    except journal_export.ExportError as e:
+        raise ApiError(422, "invalid_period", str(e), "start") from e
+    customer = Customer.objects.select_related("organization").filter(organization=request.org, pk=customer_id).first()
+    if customer is None:
+        raise not_found("customer")
+    doc = statements.stored_pdf(statements.build(customer, style, start, end))
+    response = HttpResponse(bytes(doc.content), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{doc.filename}"'
+    return response

@@ -51,3 +51,11 @@ def test_refunding_an_unapplied_payment(shop):
     assert shop.api.get(f"/customers/{customer.pk}/balance").json()["balance"] == "-50.00"
     r = shop.api.post(f"/payments/{payment['id']}/refunds", {**body, "amount": "60.00"})
     assert r.status_code == 422
+
+
+def test_a_customers_statement_as_pdf(shop):
+    customer, _invoice = _issued(shop)
+    r = shop.api.get(f"/customers/{customer.pk}/statement", {"style": "open_item"})
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf" and r.content[:5] == b"%PDF-"
+    r = shop.api.get(f"/customers/{customer.pk}/statement", {"start": "2026-05-01", "end": "2026-04-01"})
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_period"
