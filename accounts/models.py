@@ -22,3 +22,6 @@ __all__ += ["AuditEvent"]
 from accounts.models_import import ImportJob, ImportMapping, ImportStatus  # noqa: E402
 
 __all__ += ["ImportJob", "ImportMapping", "ImportStatus"]
+from accounts.models_api import ApiKey, ApiScope, IdempotentRequest  # noqa: E402
+
+__all__ += ["ApiKey", "ApiScope", "IdempotentRequest"]

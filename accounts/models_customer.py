@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models_org import Organization
@@ -43,6 +43,8 @@ class Customer(models.Model):
                             help_text=_("Comma-separated, e.g. wholesale, eu"))
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by a database trigger on every UPDATE (whatever writes the row): the API's updated_since.
+    updated_at = models.DateTimeField(db_default=Now(), editable=False)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -55,6 +57,7 @@ class Customer(models.Model):
             models.Index(fields=["organization", "name"]),
             # For reports: customers in case-insensitive name order (the aging report's default sort).
             models.Index(F("organization"), Lower("name"), F("id"), name="rep_customer_lower_name"),
+            models.Index(fields=["organization", "updated_at"], name="customer_updated"),
         ]
 
     def __str__(self):

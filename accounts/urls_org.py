@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import audit, chart, customers, imports, ledger, members, period
+from accounts.views import api_keys, audit, chart, customers, imports, ledger, members, period
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("customers/<int:pk>/archive/", customers.customer_archive, name="customer_archive"),
     path("customers/<int:pk>/delete/", customers.customer_delete, name="customer_delete"),
     path("settings/", members.org_settings, name="org_settings"),
+    path("settings/api-keys/", api_keys.api_key_list, name="api_key_list"),
+    path("settings/api-keys/<int:pk>/revoke/", api_keys.api_key_revoke, name="api_key_revoke"),
     path("members/", members.member_list, name="member_list"),
     path("members/<int:pk>/role/", members.member_role, name="member_role"),
     path("members/<int:pk>/remove/", members.member_remove, name="member_remove"),

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -192,6 +193,8 @@ class Invoice(models.Model):
     dispute_until = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    # Set by a database trigger on every UPDATE (issuing, payments, credits...): the API's updated_since.
+    updated_at = models.DateTimeField(db_default=Now(), editable=False)
 
     objects = InvoiceQuerySet.as_manager()
 
@@ -230,6 +233,7 @@ class Invoice(models.Model):
             # For the reminder scan: open ordinary invoices by due date.
             models.Index(fields=["organization", "due_date"], name="reminders_open_invoice_due", include=["customer"],
                          condition=Q(status="issued", amount_due__gt=0, kind="invoice")),
+            models.Index(fields=["organization", "updated_at"], name="invoice_updated"),
         ]
 
     def __str__(self):

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_q",
+    "ninja",  # the API docs page's own static files (no CDN)
     "accounts",
     "invoicing",
     "payments",
@@ -96,6 +97,9 @@ PAYMENT_FUTURE_DAYS = env.int("PAYMENT_FUTURE_DAYS", default=3)
 # customers gets a plain <select>; above it, a type-ahead field (accounts/customer_picker.py),
 # because a select of thousands of customers is megabytes of page and unusable.
 CUSTOMER_SELECT_MAX = env.int("CUSTOMER_SELECT_MAX", default=200)
+# JSON API (ledger_site.api): requests per key in a fixed window; more get 429 with Retry-After.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
+API_RATE_WINDOW_SECONDS = env.int("API_RATE_WINDOW_SECONDS", default=60)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English")]

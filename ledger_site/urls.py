@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts.views import auth, members
 from invoicing.urls import public_urlpatterns as invoice_public_urls
+from ledger_site.api import urls as api_urls
 from reports.views import dashboard
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
@@ -34,4 +35,8 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(org_patterns)),
     # The customer's signed link: outside /o/, no login; the token sets the tenant (invoicing.public).
     path("p/", include(invoice_public_urls)),
+    # The JSON API: an API key (not a session) sets the organization; see ledger_site/api.py.
+    path("api/v1/", api_urls()),
 ]
+
+handler404 = "ledger_site.api.not_found_handler"

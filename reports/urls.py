@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports import views
+from reports import views, views_journal
 
 urlpatterns = [
     path("", views.report_index, name="report_index"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("aging/customers/<int:pk>/", views.aging_cell, name="aging_cell"),
     path("aging/export.<str:fmt>", views.aging_export, name="aging_export"),
     path("open-items/", views.open_items_report, name="open_items_report"),
+    path("journal-export/", views_journal.journal_export_page, name="journal_export"),
 ]
 urlpatterns += [
     path("customers/<int:pk>/statement/", views.customer_statement, name="customer_statement"),

@@ -1,0 +1,311 @@
+"""What every part of the JSON API shares: API-key authentication in the organization's
+row-level-security context, the per-key rate limit, error bodies, decimal-string money,
+cursor pagination and idempotent writes. The API itself is wired in ledger_site/api.py; each
+app's operations are in its own `api.py`.
+"""
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import wraps
+from typing import Annotated
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.utils import timezone
+from ninja import Schema
+from ninja.security import HttpBearer
+from pydantic import BeforeValidator, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from accounts.money import quantum
+from ledger_site.tenancy import set_db_context
+
+KEY_PREFIX = "llk"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+# --- Errors -------------------------------------------------------------------------------------
+
+class ErrorItem(Schema):
+    field: str | None = None
+    code: str
+    message: str
+
+
+class ErrorBody(Schema):
+    errors: list[ErrorItem]
+
+
+class ApiError(Exception):
+    """An error answered with a body of (field, code, message) items."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None, headers=None):
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+        self.items = [{"field": field, "code": code, "message": message}]
+
+
+def error_response(status: int, items: list[dict], headers=None) -> HttpResponse:
+    response = HttpResponse(json.dumps({"errors": items}), status=status, content_type="application/json")
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def not_found(what: str = "object") -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}.")
+
+
+# Every operation documents these, so a schema-driven client (and Schemathesis) knows them.
+ERRORS = {400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody,
+          429: ErrorBody}
+
+
+def responses(status: int, schema) -> dict:
+    return {status: schema, **ERRORS}
+
+
+# --- Money and decimals -------------------------------------------------------------------------
+
+FLOAT_MESSAGE = ('Send amounts and quantities as decimal strings, e.g. "120.50". JSON numbers are refused: '
+                 "binary floating point cannot hold most decimal amounts exactly.")
+
+
+def _no_json_numbers(value):
+    if isinstance(value, bool | int | float):
+        raise PydanticCustomError("float_money", FLOAT_MESSAGE)
+    return value
+
+
+DecimalStr = Annotated[str, BeforeValidator(_no_json_numbers),
+                       StringConstraints(pattern=r"^\d{1,15}(\.\d{1,4})?$")]
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """An amount as a decimal string with the currency's minor units: Decimal('120.000') → '120.00'."""
+    return str(amount.quantize(quantum(currency)))
+
+
+class InputSchema(Schema):
+    """Request bodies: unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- Cursor pagination --------------------------------------------------------------------------
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+
+
+def encode_cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{value}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, value = text.split(":", 1)
+        if kind != "id" or not value.isdigit() or len(value) > 18:
+            raise ValueError
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(422, "invalid_cursor", "This cursor is not one the API gave out.", "cursor") from None
+
+
+def paginate(queryset, cursor: str | None, limit: int, serialize: Callable) -> dict:
+    """Items after the cursor in ascending id order, and the cursor of the next page (None at the end).
+    Ids only grow, so a page never repeats or skips a row however the list changes meanwhile."""
+    after = decode_cursor(cursor)
+    rows = list(queryset.filter(pk__gt=after).order_by("pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [serialize(r) for r in rows], "next_cursor": encode_cursor(rows[-1].pk) if more else None}
+
+
+# --- API keys -----------------------------------------------------------------------------------
+
+def hash_secret(secret: str) -> str:
+    # The secret is 256 random bits: a plain SHA-256 cannot be brute-forced, and a slow password
+    # hash would cost every request a hundred milliseconds.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_key_token(org_id: int, key_id: int) -> tuple[str, str]:
+    """(the token to show once, the secret part whose hash is stored)."""
+    secret = secrets.token_urlsafe(32)
+    return f"{KEY_PREFIX}_{org_id}_{key_id}_{secret}", secret
+
+
+def parse_token(token: str) -> tuple[int, int, str] | None:
+    parts = (token or "").split("_", 3)
+    if len(parts) != 4 or parts[0] != KEY_PREFIX or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    if len(parts[1]) > 18 or len(parts[2]) > 18 or not 20 <= len(parts[3]) <= 100:
+        return None
+    return int(parts[1]), int(parts[2]), parts[3]
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# One statement: count the request in the key's current window (or start a new one) and record
+# its use. Autocommitted before the operation runs, so the row lock is held for microseconds.
+_USE_SQL = """
+UPDATE accounts_apikey SET
+    window_count = CASE WHEN window_start > now() - %(window)s THEN window_count + 1 ELSE 1 END,
+    window_start = CASE WHEN window_start > now() - %(window)s THEN window_start ELSE now() END,
+    last_used_at = now(), last_used_ip = %(ip)s
+WHERE id = %(id)s AND organization_id = %(org)s AND revoked_at IS NULL
+RETURNING window_count, extract(epoch FROM window_start + %(window)s - now())
+"""
+
+
+class ApiKeyAuth(HttpBearer):
+    """`Authorization: Bearer llk_<org>_<key>_<secret>`. The organization in the token only says
+    where to look: the key row is read under that organization's row-level security, its hash
+    compared in constant time, and the request then runs in that organization's context exactly
+    like a signed-in web request (ledger_site.tenancy), the key's creator as the actor."""
+
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request, token):
+        from accounts.models import ApiKey
+
+        parsed = parse_token(token)
+        if parsed is None:
+            raise ApiError(401, "invalid_key", "This API key is malformed. Send 'Authorization: Bearer llk_...'.")
+        org_id, key_id, secret = parsed
+        set_db_context(org_id, None)
+        key = ApiKey.objects.select_related("organization").filter(pk=key_id, organization_id=org_id).first()
+        if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
+            raise ApiError(401, "invalid_key", "This API key is not valid.")
+        if key.revoked_at is not None:
+            raise ApiError(401, "revoked_key", "This API key was revoked.")
+        window = timedelta(seconds=settings.API_RATE_WINDOW_SECONDS)
+        # Its own short transaction, not waiting for the WAL flush: a lost count or last-use time
+        # after a crash costs nothing, and every request would otherwise wait for one more fsync.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute(_USE_SQL, {"window": window, "ip": client_ip(request), "id": key.pk, "org": org_id})
+            row = cursor.fetchone()
+        if row is None:  # revoked between the read and the count
+            raise ApiError(401, "revoked_key", "This API key was revoked.")
+        count, seconds_left = row
+        if count > settings.API_RATE_LIMIT:
+            retry = max(1, int(-(-Decimal(seconds_left) // 1)))
+            raise ApiError(429, "rate_limited",
+                           f"More than {settings.API_RATE_LIMIT} requests in {settings.API_RATE_WINDOW_SECONDS} "
+                           f"seconds with this key; retry in {retry} seconds.", headers={"Retry-After": str(retry)})
+        if request.method in WRITE_METHODS and not key.can_write:
+            raise ApiError(403, "read_only_key", "This API key may only read; create a read-write key to change data.")
+        set_db_context(org_id, key.created_by_id)
+        request.org, request.api_key, request.actor = key.organization, key, key.created_by
+        return key
+
+
+# --- Idempotent writes --------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_CLAIM_SQL = """
+INSERT INTO accounts_idempotentrequest (organization_id, key, request_hash, status_code, response_body, created_at)
+VALUES (%s, %s, %s, 0, '', now())
+ON CONFLICT (organization_id, key) DO NOTHING
+RETURNING id
+"""
+
+
+def request_hash(request) -> str:
+    """The method, path and body; a JSON body in canonical form (key order and spacing do not count)."""
+    body = request.body
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
+def service_key(request, kind: str) -> str:
+    """A key for a service's own idempotency (payments' form keys): derived from the request's
+    Idempotency-Key when there is one, else fresh."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if not key:
+        return f"api-{kind}-{secrets.token_hex(16)}"
+    return "api-" + hashlib.sha256(f"{request.org.pk}:{kind}:{key}".encode()).hexdigest()[:40]
+
+
+def json_response(status: int, schema_obj) -> HttpResponse:
+    return HttpResponse(schema_obj.model_dump_json(), status=status, content_type="application/json")
+
+
+def write(handler):
+    """Wrap a write operation: one transaction; with an `Idempotency-Key` header, the first
+    response is stored and replayed for a retry with the same body (409 for another body).
+
+    The handler returns (status, schema instance). The key is claimed by inserting its row
+    first, in the same transaction: a concurrent duplicate waits on the unique index until the
+    first commits, then reads and replays its response. A refused request (an error) rolls the
+    claim back with everything else, so the key may be retried."""
+
+    @wraps(handler)
+    def wrapper(request, *args, **kwargs):
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        with transaction.atomic():
+            if key is None:
+                status, body = handler(request, *args, **kwargs)
+                return json_response(status, body)
+            if not 1 <= len(key) <= 255 or not key.isprintable():
+                raise ApiError(400, "invalid_idempotency_key", "An Idempotency-Key is 1 to 255 printable characters.",
+                               IDEMPOTENCY_HEADER)
+            fingerprint = request_hash(request)
+            with connection.cursor() as cursor:
+                cursor.execute(_CLAIM_SQL, [request.org.pk, key, fingerprint])
+                claimed = cursor.fetchone()
+            if claimed is None:
+                return _replay(request, key, fingerprint)
+            status, body = handler(request, *args, **kwargs)
+            response = json_response(status, body)
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE accounts_idempotentrequest SET status_code = %s, response_body = %s "
+                               "WHERE id = %s", [status, response.content.decode(), claimed[0]])
+            return response
+
+    return wrapper
+
+
+def _replay(request, key: str, fingerprint: str) -> HttpResponse:
+    from accounts.models import IdempotentRequest
+
+    first = IdempotentRequest.objects.get(organization=request.org, key=key)
+    if first.request_hash != fingerprint:
+        raise ApiError(409, "idempotency_key_reused",
+                       "This Idempotency-Key was used with another request body or operation; use a new key.",
+                       IDEMPOTENCY_HEADER)
+    response = HttpResponse(first.response_body, status=first.status_code, content_type="application/json")
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def since(value: datetime | None, field: str = "updated_since") -> datetime | None:
+    """`updated_since` in UTC (a naive time is read as UTC). PostgreSQL takes offsets up to
+    ±15:59 only, Python up to ±23:59: converting first accepts every offset Python does."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ApiError(422, "out_of_range", "This time is outside the range the API handles.", field) from None

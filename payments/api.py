@@ -1,0 +1,211 @@
+"""API operations on payments (ledger_site.api wires them): record with automatic or explicit
+allocation, reverse, list, get. The rules are `payments.services`'; the payment's own
+idempotency key derives from the request's `Idempotency-Key` (ledger_site.api_support.service_key)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from accounts.models import Customer
+from ledger_site.api_support import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    ApiError,
+    DecimalStr,
+    InputSchema,
+    money,
+    not_found,
+    paginate,
+    responses,
+    service_key,
+    write,
+)
+from payments import services
+from payments.models import Allocation, Payment, PaymentMethod
+
+router = Router(tags=["payments"])
+
+
+class AllocationIn(InputSchema):
+    invoice_id: int
+    amount: DecimalStr
+
+
+class PaymentIn(InputSchema):
+    customer_id: int
+    amount: DecimalStr
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="Must be the customer's currency.")
+    received_date: date
+    method: Literal[tuple(PaymentMethod.values)]  # type: ignore[valid-type]
+    deposit_account: Literal["bank", "cash", "card"] = "bank"
+    reference: str = Field("", max_length=100)
+    notes: str = Field("", max_length=2000)
+    allocation: Literal["auto", "none"] | list[AllocationIn] = Field(
+        "auto", description='"auto": oldest due first; "none": all stays unapplied credit; or a list of '
+                            "{invoice_id, amount}.")
+
+
+class ReverseIn(InputSchema):
+    reason: str = Field(min_length=1, max_length=500)
+    effective_date: date | None = Field(None, description="Default: today.")
+
+
+class RefundIn(InputSchema):
+    amount: DecimalStr
+    refund_date: date
+    method: Literal[tuple(PaymentMethod.values)]  # type: ignore[valid-type]
+    account: Literal["bank", "cash", "card"] = "bank"
+    reference: str = Field("", max_length=100)
+    notes: str = Field("", max_length=500)
+
+
+class RefundOut(Schema):
+    id: int
+    payment_id: int
+    customer_id: int
+    amount: str
+    currency: str
+    refund_date: date
+    method: str
+    reference: str
+    created_at: datetime
+
+
+class AllocationOut(Schema):
+    invoice_id: int
+    amount: str
+    effective_date: date
+
+
+class PaymentOut(Schema):
+    id: int
+    customer_id: int
+    amount: str
+    currency: str
+    received_date: date
+    method: str
+    reference: str
+    deposit_account: str
+    amount_allocated: str
+    amount_refunded: str
+    unapplied: str
+    reversed: bool
+    reversed_at: datetime | None
+    reversal_reason: str
+    created_at: datetime
+    allocations: list[AllocationOut]
+
+
+class PaymentPage(Schema):
+    items: list[PaymentOut]
+    next_cursor: str | None
+
+
+def payment_out(p: Payment) -> PaymentOut:
+    c = p.currency
+    allocations = [AllocationOut(invoice_id=a.invoice_id, amount=money(a.amount, c), effective_date=a.effective_date)
+                   for a in p.allocations.all()]
+    return PaymentOut(
+        id=p.pk, customer_id=p.customer_id, amount=money(p.amount, c), currency=c, received_date=p.received_date,
+        method=p.method, reference=p.reference, deposit_account=p.deposit_account.system_key or "",
+        amount_allocated=money(p.amount_allocated, c), amount_refunded=money(p.amount_refunded, c),
+        unapplied=money(p.unapplied, c), reversed=p.reversed_at is not None, reversed_at=p.reversed_at,
+        reversal_reason=p.reversal_reason, created_at=p.created_at, allocations=allocations,
+    )
+
+
+def _payments(request):
+    return (Payment.objects.filter(organization=request.org).select_related("deposit_account")
+            .prefetch_related(_allocations()))
+
+
+def _allocations():
+    from django.db.models import Prefetch
+
+    return Prefetch("allocations", queryset=Allocation.objects.order_by("pk"))
+
+
+def _fresh(payment_id: int) -> PaymentOut:
+    return payment_out(Payment.objects.select_related("deposit_account").prefetch_related(_allocations())
+                       .get(pk=payment_id))
+
+
+@router.get("/payments", response=responses(200, PaymentPage), summary="List payments")
+def list_payments(request, cursor: str | None = None, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+                  customer_id: int | None = None, received_from: date | None = None, received_to: date | None = None):
+    payments = _payments(request)
+    if customer_id is not None:
+        payments = payments.filter(customer_id=customer_id)
+    if received_from is not None:
+        payments = payments.filter(received_date__gte=received_from)
+    if received_to is not None:
+        payments = payments.filter(received_date__lte=received_to)
+    return paginate(payments, cursor, limit, payment_out)
+
+
+@router.get("/payments/{payment_id}", response=responses(200, PaymentOut), summary="Get a payment")
+def get_payment(request, payment_id: int):
+    payment = _payments(request).filter(pk=payment_id).first()
+    if payment is None:
+        raise not_found("payment")
+    return payment_out(payment)
+
+
+@router.post("/payments", response=responses(201, PaymentOut), summary="Record a payment")
+@write
+def record(request, payload: PaymentIn):
+    """Posts Dr Bank/Cash/Card clearing, Cr AR (customer) and applies the money as asked."""
+    org = request.org
+    customer = Customer.objects.filter(organization=org, pk=payload.customer_id).first()
+    if customer is None:
+        raise ApiError(422, "not_found", "No such customer.", "customer_id")
+    account = services.deposit_accounts(org).filter(system_key=payload.deposit_account).first()
+    if isinstance(payload.allocation, list):
+        allocation: dict | str = {}
+        for n, item in enumerate(payload.allocation):
+            if item.invoice_id in allocation:
+                raise ApiError(422, "duplicate", "Each invoice once.", f"allocation.{n}.invoice_id")
+            allocation[item.invoice_id] = Decimal(item.amount)
+    else:
+        allocation = payload.allocation
+    payment = services.record_payment(
+        org, customer, amount=Decimal(payload.amount), currency=payload.currency,
+        received_date=payload.received_date, method=payload.method, deposit_account=account,
+        idempotency_key=service_key(request, "payment"), reference=payload.reference, notes=payload.notes,
+        actor=request.actor, allocation=allocation)
+    return 201, _fresh(payment.pk)
+
+
+@router.post("/payments/{payment_id}/reverse", response=responses(200, PaymentOut),
+             summary="Reverse a bounced or mistaken payment")
+@write
+def reverse(request, payment_id: int, payload: ReverseIn):
+    """Un-applies it (the invoices reopen) and posts the mirror image of the receipt. Once only."""
+    payment = Payment.objects.filter(organization=request.org, pk=payment_id).first()
+    if payment is None:
+        raise not_found("payment")
+    services.reverse_payment(payment, reason=payload.reason, actor=request.actor,
+                             effective_date=payload.effective_date)
+    return 200, _fresh(payment.pk)
+
+
+@router.post("/payments/{payment_id}/refunds", response=responses(201, RefundOut),
+             summary="Refund part or all of a payment's unapplied amount")
+@write
+def refund(request, payment_id: int, payload: RefundIn):
+    """Posts Dr AR (customer), Cr the account paid from."""
+    payment = Payment.objects.filter(organization=request.org, pk=payment_id).first()
+    if payment is None:
+        raise not_found("payment")
+    account = services.deposit_accounts(request.org).filter(system_key=payload.account).first()
+    done = services.refund_payment(payment, amount=Decimal(payload.amount), refund_date=payload.refund_date,
+                                   method=payload.method, account=account,
+                                   idempotency_key=service_key(request, "refund"), reference=payload.reference,
+                                   notes=payload.notes, actor=request.actor)
+    c = done.currency
+    return 201, RefundOut(id=done.pk, payment_id=done.payment_id, customer_id=done.customer_id,
+                          amount=money(done.amount, c), currency=c, refund_date=done.refund_date, method=done.method,
+                          reference=done.reference, created_at=done.created_at)

@@ -1,0 +1,134 @@
+"""API keys: hashed, scoped, revocable, rate-limited, and each acts only inside its organization."""
+
+import pytest
+from django.test import override_settings
+
+from accounts.api_keys import revoke_api_key
+from accounts.models import ApiKey, Customer
+from invoicing.models import Invoice
+from ledger_site.tenancy import tenant_context
+from payments.models import Payment
+from tests.api.helpers import Api, draft_body, make_key, payment_body
+from tests.factories import CustomerFactory, make_org
+
+
+def _customer(org):
+    with tenant_context(org):
+        return CustomerFactory(organization=org)
+
+
+def test_only_the_hash_of_the_secret_is_stored_and_the_token_works(shop):
+    with tenant_context(shop.org):
+        row = ApiKey.objects.values_list("secret_hash", "hint").get(pk=shop.key.pk)
+    secret = shop.token.split("_", 3)[3]
+    assert secret not in row[0] and secret not in row[1] and len(row[0]) == 64
+    assert shop.api.get("/customers").status_code == 200
+
+
+def test_the_key_records_when_and_from_where_it_was_last_used(shop):
+    assert shop.api.get("/customers", headers={}).status_code == 200
+    with tenant_context(shop.org):
+        key = ApiKey.objects.get(pk=shop.key.pk)
+    assert key.last_used_at is not None and key.last_used_ip == "127.0.0.1"
+
+
+@pytest.mark.parametrize("token", ["", "llk_1_2", "nonsense", "llk_x_1_" + "a" * 43, "Basic abc"])
+def test_a_missing_or_malformed_key_gets_401_with_an_error_body(db, token):
+    r = Api(token).get("/customers")
+    assert r.status_code == 401
+    assert r.json()["errors"][0]["code"] in ("not_authenticated", "invalid_key")
+
+
+def test_a_wrong_secret_gets_401(shop):
+    org_id, key_id, secret = shop.token.split("_", 3)[1:]
+    wrong = "B" if secret[-1] != "B" else "C"
+    r = Api(f"llk_{org_id}_{key_id}_{secret[:-1]}{wrong}").get("/customers")
+    assert r.status_code == 401 and r.json()["errors"][0]["code"] == "invalid_key"
+
+
+def test_a_revoked_key_gets_401_at_once(shop):
+    assert shop.api.get("/customers").status_code == 200
+    with tenant_context(shop.org, shop.owner):
+        revoke_api_key(shop.key, actor=shop.owner)
+    r = shop.api.get("/customers")
+    assert r.status_code == 401 and r.json()["errors"][0]["code"] == "revoked_key"
+
+
+def test_a_read_key_can_read_but_not_write_and_nothing_changes(shop):
+    _key, token = make_key(shop.org, shop.owner, scope="read")
+    reader = Api(token)
+    customer = _customer(shop.org)
+    assert reader.get(f"/customers/{customer.pk}").status_code == 200
+    writes = [
+        reader.post("/customers", {"name": "Sneaky"}),
+        reader.patch(f"/customers/{customer.pk}", {"name": "Renamed"}),
+        reader.post(f"/customers/{customer.pk}/archive"),
+        reader.post("/invoices", draft_body(customer.pk)),
+        reader.post("/payments", payment_body(customer.pk, "10.00", allocation="none")),
+    ]
+    assert [r.status_code for r in writes] == [403] * 5
+    assert {r.json()["errors"][0]["code"] for r in writes} == {"read_only_key"}
+    with tenant_context(shop.org):
+        assert list(Customer.objects.values_list("name", flat=True)) == [customer.name]
+        assert not Customer.objects.get(pk=customer.pk).is_archived
+        assert not Invoice.objects.exists() and not Payment.objects.exists()
+
+
+def test_a_key_of_one_organization_gets_404_for_every_object_of_another_also_by_guessed_ids(shop):
+    other, other_owner = make_org()
+    theirs = Api(make_key(other, other_owner)[1])
+    customer = theirs.post("/customers", {"name": "Their Customer"}).json()
+    invoice = theirs.post("/invoices", draft_body(customer["id"])).json()
+    theirs.post(f"/invoices/{invoice['id']}/issue", {})
+    payment = theirs.post("/payments", payment_body(customer["id"], "50.00", allocation="none")).json()
+
+    mine = shop.api
+    reads = [f"/customers/{customer['id']}", f"/customers/{customer['id']}/balance",
+             f"/customers/{customer['id']}/transactions", f"/invoices/{invoice['id']}",
+             f"/invoices/{invoice['id']}/pdf", f"/payments/{payment['id']}"]
+    for path in reads:
+        r = mine.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["errors"][0]["code"] == "not_found"
+    writes = [mine.patch(f"/customers/{customer['id']}", {"name": "Mine now"}),
+              mine.post(f"/customers/{customer['id']}/archive"),
+              mine.post(f"/invoices/{invoice['id']}/void", {"reason": "x"}),
+              mine.put(f"/invoices/{invoice['id']}", draft_body(customer["id"])),
+              mine.post(f"/payments/{payment['id']}/reverse", {"reason": "x"})]
+    assert [r.status_code for r in writes] == [404] * 5
+    # Another organization's customer cannot be invoiced or paid by id either.
+    r = mine.post("/invoices", draft_body(customer["id"]))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "customer_id"
+    r = mine.post("/payments", payment_body(customer["id"], "5.00"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "customer_id"
+    # Guessed ids around theirs: nothing of theirs appears, in lists either.
+    for guess in range(1, max(customer["id"], invoice["id"], payment["id"]) + 3):
+        for path in (f"/customers/{guess}", f"/invoices/{guess}", f"/payments/{guess}"):
+            assert mine.get(path).status_code == 404
+    assert mine.get("/customers").json()["items"] == []
+    assert mine.get("/invoices").json()["items"] == []
+    assert mine.get("/payments").json()["items"] == []
+    # Their data is untouched.
+    with tenant_context(other):
+        assert Customer.objects.get(pk=customer["id"]).name == "Their Customer"
+        assert Invoice.objects.get(pk=invoice["id"]).status == "issued"
+        assert Payment.objects.get(pk=payment["id"]).reversed_at is None
+
+
+def test_a_token_naming_another_organization_finds_no_key(shop):
+    other, _ = make_org()
+    _org, key_id, secret = shop.token.split("_", 3)[1:]
+    r = Api(f"llk_{other.pk}_{key_id}_{secret}").get("/customers")
+    assert r.status_code == 401
+
+
+@override_settings(API_RATE_LIMIT=3, API_RATE_WINDOW_SECONDS=60)
+def test_more_requests_than_the_limit_get_429_with_retry_after_per_key(shop):
+    codes = [shop.api.get("/customers").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    r = shop.api.get("/customers")
+    assert r.status_code == 429 and r.json()["errors"][0]["code"] == "rate_limited"
+    assert 1 <= int(r["Retry-After"]) <= 60
+    # Another key of the same organization has its own allowance.
+    other = Api(make_key(shop.org, shop.owner)[1])
+    assert other.get("/customers").status_code == 200
