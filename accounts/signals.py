@@ -7,7 +7,7 @@ from django.dispatch import receiver
 
 # Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011).
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
-                      "reports_creditoverride")
+                      "reports_creditoverride", "payments_banklineevent")
 
 
 @receiver(post_migrate)
