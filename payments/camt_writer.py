@@ -34,7 +34,8 @@ def camt053_document(*, iban: str, currency: str, opening: Decimal, entries: lis
         return (f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"{currency}\">{abs(amount):.2f}</Amt>"
                 f"<CdtDbtInd>{ind}</CdtDbtInd><Dt><Dt>{day.isoformat()}</Dt></Dt></Bal>")
 
-    out = [f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\">"
+    out = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+           "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\">"
            f"<BkToCstmrStmt><GrpHdr><MsgId>{escape(statement_id)}</MsgId><CreDtTm>{last.isoformat()}T18:00:00</CreDtTm>"
            f"</GrpHdr><Stmt><Id>{escape(statement_id)}</Id><Acct><Id><IBAN>{escape(iban)}</IBAN></Id>"
            f"<Ccy>{currency}</Ccy></Acct>", bal("OPBD", opening, first), bal("CLBD", closing, last)]
@@ -48,7 +49,8 @@ def camt053_document(*, iban: str, currency: str, opening: Decimal, entries: lis
         if e.creditor_reference:
             rmt += f"<Strd><CdtrRefInf><Ref>{escape(e.creditor_reference)}</Ref></CdtrRefInf></Strd>"
         out.append(
-            f"<Ntry><Amt Ccy=\"{currency}\">{abs(e.amount):.2f}</Amt><CdtDbtInd>{'CRDT' if credit else 'DBIT'}</CdtDbtInd>"
+            f"<Ntry><Amt Ccy=\"{currency}\">{abs(e.amount):.2f}</Amt>"
+            f"<CdtDbtInd>{'CRDT' if credit else 'DBIT'}</CdtDbtInd>"
             f"<Sts>BOOK</Sts><BookgDt><Dt>{e.day.isoformat()}</Dt></BookgDt><ValDt><Dt>{e.day.isoformat()}</Dt></ValDt>"
             + (f"<AcctSvcrRef>{escape(e.ref)}</AcctSvcrRef>" if e.ref else "")
             + f"<NtryDtls><TxDtls><RltdPties>{parties}</RltdPties><RmtInf>{rmt}</RmtInf></TxDtls></NtryDtls></Ntry>")

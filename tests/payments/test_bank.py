@@ -175,8 +175,9 @@ def test_amount_equal_to_a_combination_of_open_invoices(ctx):
     line, = import_lines(account, [("121.00", "ACME Trading", "March invoices", "B-1")])
     best = suggestions_for(line)[0]
     assert best.key == f"inv:{a.pk},{c.pk}" and best.score == 70
-    assert best.reason == ("By payer: the payer name \u201cACME Trading\u201d matches customer Acme Trading GmbH "
-                           f"({customer.code}), and the credit equals {a.number} (100.00 EUR) + {c.number} (21.00 EUR).")
+    assert best.reason == ("By payer: the payer name \u201cACME Trading\u201d matches customer Acme Trading "
+                           f"GmbH ({customer.code}), and the credit equals {a.number} (100.00 EUR) + "
+                           f"{c.number} (21.00 EUR).")
     assert best.allocation == {a.pk: D("100.00"), c.pk: D("21.00")}
     assert b.pk not in best.allocation
 
@@ -216,7 +217,8 @@ def test_two_customers_with_the_same_name_are_both_offered_and_flagged(ctx):
 
 def test_a_recorded_payment_not_yet_seen_in_the_bank(ctx):
     org, owner, customer, account = ctx
-    payment = pay(org, customer, "75.00", allocation="none", reference="TRX-991", received_date=TODAY - timedelta(days=2))
+    payment = pay(org, customer, "75.00", allocation="none", reference="TRX-991",
+                  received_date=TODAY - timedelta(days=2))
     line, = import_lines(account, [("75.00", "Acme", "TRX-991", "B-1")])
     best = suggestions_for(line)[0]
     assert (best.key, best.score, best.action) == (f"pay:{payment.pk}", 93, "link")
