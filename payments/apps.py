@@ -8,9 +8,11 @@ class PaymentsConfig(AppConfig):
     def ready(self):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+        from payments.bank_demo import seed_demo_bank
         from payments.demo import seed_demo_payments
         from payments.panels import customer_payments_panel
 
         CUSTOMER_DETAIL_PANELS.append(customer_payments_panel)
         # After the invoicing hook (invoicing is earlier in INSTALLED_APPS): it pays those invoices.
         DEMO_HOOKS.append(seed_demo_payments)
+        DEMO_HOOKS.append(seed_demo_bank)  # after the payments: matches some of what is still open
