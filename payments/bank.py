@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts import ledger
 from accounts.ledger import LedgerError, Line
-from accounts.models import Account, AccountType
+from accounts.models import Account, AccountType, Customer
 from accounts.money import MoneyError, check_exact, format_money
 from payments.matching import MatchContext, Suggestion
 from payments.models import Payment, PaymentMethod
@@ -247,8 +247,9 @@ def confirm_match(line: BankLine, suggestion_key: str, *, actor=None) -> BankLin
                 raise BankError(_("That payment is reversed or already seen on another bank line."))
             created = False
         else:
+            customer = Customer.objects.get(organization_id=line.organization_id, pk=chosen.customer.pk)
             payment = record_payment(
-                line.bank_account.organization, chosen.customer, amount=line.amount, currency=line.currency,
+                line.bank_account.organization, customer, amount=line.amount, currency=line.currency,
                 received_date=line.booking_date, method=PaymentMethod.BANK_TRANSFER,
                 deposit_account=line.bank_account.account,
                 idempotency_key=f"bankline-{line.pk}-{line.match_count}",

@@ -24,8 +24,9 @@ Only credits (money in) get suggestions; a debit is posted to an account instead
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from accounts.models import Customer
 from accounts.money import format_money
@@ -62,13 +63,31 @@ def text_candidates(text: str, max_join: int = 4) -> set[str]:
     return out
 
 
+class OpenInvoice(NamedTuple):
+    """What matching reads of an open invoice: plain tuples, since building 50,000 model instances
+    costs seconds where the tuples cost a tenth of that."""
+
+    pk: int
+    number: str
+    customer_id: int
+    amount_due: Decimal
+    due_date: date
+    issue_date: date
+
+
+class Payer(NamedTuple):
+    pk: int
+    name: str
+    code: str
+
+
 @dataclass
 class Suggestion:
     key: str
     kind: str  # "payment" | "invoices" | "customer"
     score: int
     reason: str
-    customer: Customer | None = None
+    customer: Payer | None = None  # confirm loads the Customer row itself
     payment: Payment | None = None
     allocation: dict = field(default_factory=dict)  # {invoice id: Decimal}
     invoices: list = field(default_factory=list)
@@ -148,11 +167,11 @@ class MatchContext:
         from payments.models_bank import BankLine
 
         org_id, cur = bank_account.organization_id, bank_account.currency
-        invoices = list(Invoice.objects.filter(organization_id=org_id, currency=cur).open()
-                        .only("pk", "organization_id", "customer_id", "number", "currency", "issue_date", "due_date",
-                              "total", "amount_due", "status"))
-        customers = list(Customer.objects.filter(organization_id=org_id, currency=cur, archived_at__isnull=True)
-                         .only("pk", "organization_id", "name", "code", "currency", "archived_at"))
+        invoices = [OpenInvoice(*row) for row in Invoice.objects.filter(organization_id=org_id, currency=cur).open()
+                    .order_by().values_list("pk", "number", "customer_id", "amount_due", "due_date", "issue_date")]
+        customers = [Payer(*row) for row in Customer.objects.filter(
+            organization_id=org_id, currency=cur, archived_at__isnull=True).order_by()
+            .values_list("pk", "name", "code")]
         days = [li.booking_date for li in lines]
         payments = []
         if days:
@@ -260,8 +279,9 @@ class MatchContext:
                                                    "when": when}
             if same_ref:
                 reason += " " + _("Its reference appears in the bank text.")
+            customer = Payer(p.customer.pk, p.customer.name, p.customer.code)
             yield Suggestion(key=f"pay:{p.pk}", kind="payment", score=90 - days + (5 if same_ref else 0),
-                             reason=reason, customer=p.customer, payment=p)
+                             reason=reason, customer=customer, payment=p)
 
     def _payer_customers(self, line) -> tuple[list, str]:
         ids = self.iban_customers.get(line.counterparty_iban) if line.counterparty_iban else None
