@@ -37,6 +37,9 @@ from payments.statements import CsvMapping, ParsedStatement, StatementError, det
 
 ZERO = Decimal(0)
 MAX_BYTES = getattr(settings, "BANK_STATEMENT_MAX_BYTES", 20 * 1024 * 1024)
+# Files with more lines than this are committed by a background job, in batches, with progress.
+BACKGROUND_LINES = getattr(settings, "BANK_IMPORT_BACKGROUND_LINES", 2000)
+BATCH = 1000
 
 
 class BankError(LedgerError):
@@ -169,6 +172,70 @@ def stage_import(bank_account: BankAccount, *, filename: str, data: bytes, fmt: 
     return imp
 
 
+def _new_lines(imp: StatementImport, lines) -> list[BankLine]:
+    return [BankLine(organization_id=imp.organization_id, bank_account_id=imp.bank_account_id, statement=imp,
+                     dedupe_key=li.dedupe_key, booking_date=li.booking_date, value_date=li.value_date,
+                     amount=li.amount, currency=li.currency, bank_reference=li.bank_reference,
+                     end_to_end_id=li.end_to_end_id, creditor_reference=li.creditor_reference,
+                     remittance=li.remittance, counterparty_name=li.counterparty_name,
+                     counterparty_iban=li.counterparty_iban)
+            for li in lines]
+
+
+def start_import(imp: StatementImport, *, actor=None) -> StatementImport:
+    """Commit now, or, for a file of more than BACKGROUND_LINES lines, hand it to a background
+    job (django-q2) that commits in batches and counts its progress. Claimed once: the status
+    moves preview → importing in one conditional UPDATE, so a double click starts one job."""
+    if imp.lines_total <= BACKGROUND_LINES:
+        return commit_import(imp, actor=actor)
+    from django_q.tasks import async_task
+
+    claimed = StatementImport.objects.filter(pk=imp.pk, status=StatementImport.Status.PREVIEW).update(
+        status=StatementImport.Status.IMPORTING, progress=0, job_error="")
+    if not claimed:
+        raise BankError(_("This file is already being imported, or was imported."))
+    transaction.on_commit(lambda: async_task("payments.bank.run_import_job", imp.organization_id, imp.pk,
+                                             getattr(actor, "pk", None), group=f"bank-import-{imp.organization_id}"))
+    imp.refresh_from_db()
+    return imp
+
+
+def run_import_job(org_id: int, import_id: int, user_id: int | None = None) -> int:
+    """The background commit: parse the held file once, then add the new lines BATCH at a time,
+    each batch its own transaction under the bank account's lock (duplicates checked again per
+    batch, so an overlapping import running alongside never doubles a line), the progress saved
+    after each. If it stops (a crash, a lost connection), the import goes back to preview with
+    the reason; importing again adds only what is still missing."""
+    from ledger_site.tenancy import tenant_context
+
+    with tenant_context(org_id, user_id):
+        imp = StatementImport.objects.select_related("bank_account").get(pk=import_id)
+        if imp.status != StatementImport.Status.IMPORTING:
+            return 0
+        try:
+            statement = read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+            added = 0
+            for start in range(0, len(statement.lines), BATCH):
+                chunk = statement.lines[start:start + BATCH]
+                with transaction.atomic():
+                    BankAccount.objects.select_for_update().get(pk=imp.bank_account_id)
+                    known = set(BankLine.objects.filter(
+                        organization_id=org_id, bank_account_id=imp.bank_account_id,
+                        dedupe_key__in=[li.dedupe_key for li in chunk]).values_list("dedupe_key", flat=True))
+                    fresh = [li for li in chunk if li.dedupe_key not in known]
+                    BankLine.objects.bulk_create(_new_lines(imp, fresh), batch_size=BATCH)
+                    added += len(fresh)
+                    StatementImport.objects.filter(pk=imp.pk).update(progress=start + len(chunk), lines_added=added)
+            StatementImport.objects.filter(pk=imp.pk).update(
+                status=StatementImport.Status.COMMITTED, lines_added=added,
+                lines_duplicate=len(statement.lines) - added, committed_at=timezone.now())
+            return added
+        except Exception as e:
+            StatementImport.objects.filter(pk=imp.pk).update(
+                status=StatementImport.Status.PREVIEW, job_error=f"{type(e).__name__}: {e}"[:500])
+            raise
+
+
 def commit_import(imp: StatementImport, *, actor=None) -> StatementImport:
     """Add the held file's lines that the account does not have yet. Once: a second commit is refused.
     The bank account's row lock serializes imports into one account, so two overlapping files
@@ -182,15 +249,7 @@ def commit_import(imp: StatementImport, *, actor=None) -> StatementImport:
             summary = summarize(imp)
         except StatementError as e:
             raise BankError(str(e)) from None
-        BankLine.objects.bulk_create([
-            BankLine(organization_id=imp.organization_id, bank_account_id=imp.bank_account_id, statement=imp,
-                     dedupe_key=li.dedupe_key, booking_date=li.booking_date, value_date=li.value_date,
-                     amount=li.amount, currency=li.currency, bank_reference=li.bank_reference,
-                     end_to_end_id=li.end_to_end_id, creditor_reference=li.creditor_reference,
-                     remittance=li.remittance, counterparty_name=li.counterparty_name,
-                     counterparty_iban=li.counterparty_iban)
-            for li in summary.new
-        ], batch_size=2000)
+        BankLine.objects.bulk_create(_new_lines(imp, summary.new), batch_size=2000)
         imp.status = StatementImport.Status.COMMITTED
         imp.lines_added, imp.lines_duplicate = len(summary.new), summary.duplicates
         imp.committed_at = timezone.now()

@@ -49,6 +49,7 @@ class StatementImport(models.Model):
 
     class Status(models.TextChoices):
         PREVIEW = "preview", _("Preview")
+        IMPORTING = "importing", _("Importing")
         COMMITTED = "committed", _("Imported")
         DISCARDED = "discarded", _("Discarded")
 
@@ -71,6 +72,9 @@ class StatementImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     committed_at = models.DateTimeField(null=True, blank=True)
+    # A large file is committed by a background job (django-q2) in batches: lines looked at so far.
+    progress = models.PositiveIntegerField(default=0)
+    job_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -20,7 +20,6 @@ from accounts.permissions import can, org_view
 from payments.bank import (
     MAX_BYTES,
     BankError,
-    commit_import,
     confirm_match,
     create_bank_account,
     discard_import,
@@ -29,6 +28,7 @@ from payments.bank import (
     reconcile_lines,
     reconciliation,
     stage_import,
+    start_import,
     summarize,
     unmatch_line,
 )
@@ -166,9 +166,12 @@ def statement_commit(request, pk):
         messages.info(request, _("The file was discarded; nothing was imported."))
         return redirect("bank_account_detail", org_slug=request.org.slug, pk=imp.bank_account_id)
     try:
-        imp = commit_import(imp, actor=request.user)
+        imp = start_import(imp, actor=request.user)
     except BankError as e:
         messages.error(request, _error(e))
+        return redirect("statement_preview", org_slug=request.org.slug, pk=imp.pk)
+    if imp.status == StatementImport.Status.IMPORTING:
+        messages.info(request, _("A large file: it is imported in the background. This page shows the progress."))
         return redirect("statement_preview", org_slug=request.org.slug, pk=imp.pk)
     messages.success(request, _("Imported %(n)s new line(s); %(d)s already known were skipped.")
                      % {"n": imp.lines_added, "d": imp.lines_duplicate})
@@ -187,6 +190,7 @@ def statement_preview(request, pk):
     new_keys = {li.dedupe_key for li in summary.new} if summary else set()
     return render(request, "payments/bank/preview.html", {
         "imp": imp, "summary": summary, "error": error, "new_keys": new_keys,
+        "percent": int(100 * imp.progress / imp.lines_total) if imp.lines_total else 0,
         "can_act": can(request, Role.FINANCE),
     })
 
