@@ -185,17 +185,21 @@ def _new_lines(imp: StatementImport, lines) -> list[BankLine]:
 def start_import(imp: StatementImport, *, actor=None) -> StatementImport:
     """Commit now, or, for a file of more than BACKGROUND_LINES lines, hand it to a background
     job (django-q2) that commits in batches and counts its progress. Claimed once: the status
-    moves preview → importing in one conditional UPDATE, so a double click starts one job."""
+    moves preview → importing in one conditional UPDATE, so a double click starts one job. The
+    claim and the task row are written in one transaction (ledger_site.queue.enqueue), so the
+    job exists exactly when the claim does."""
     if imp.lines_total <= BACKGROUND_LINES:
         return commit_import(imp, actor=actor)
-    from django_q.tasks import async_task
+    from ledger_site.queue import enqueue
 
-    claimed = StatementImport.objects.filter(pk=imp.pk, status=StatementImport.Status.PREVIEW).update(
-        status=StatementImport.Status.IMPORTING, progress=0, job_error="")
-    if not claimed:
-        raise BankError(_("This file is already being imported, or was imported."))
-    transaction.on_commit(lambda: async_task("payments.bank.run_import_job", imp.organization_id, imp.pk,
-                                             getattr(actor, "pk", None), group=f"bank-import-{imp.organization_id}"))
+    with transaction.atomic():
+        claimed = StatementImport.objects.filter(pk=imp.pk, status=StatementImport.Status.PREVIEW).update(
+            status=StatementImport.Status.IMPORTING, progress=0, job_error="")
+        if not claimed:
+            raise BankError(_("This file is already being imported, or was imported."))
+        if not enqueue("payments.bank.run_import_job", imp.organization_id, imp.pk, getattr(actor, "pk", None),
+                       task_name=f"bank-import-{imp.pk}", group=f"bank-import-{imp.organization_id}"):
+            raise BankError(_("The background import could not be started; try again."))
     imp.refresh_from_db()
     return imp
 
