@@ -286,8 +286,7 @@ def suggestions_for(line: BankLine, context: MatchContext | None = None) -> list
 
 def _refuse_if_matched(line: BankLine) -> None:
     if line.status != BankLineStatus.UNMATCHED:
-        who = line.matched_by.get_full_name() if line.matched_by_id and hasattr(line.matched_by, "get_full_name") \
-            else ""
+        who = str(line.matched_by) if line.matched_by_id else ""
         when = timezone.localtime(line.matched_at).strftime("%Y-%m-%d %H:%M") if line.matched_at else ""
         raise BankError(_("This bank line was already matched%(by)s%(at)s; nothing was done again.")
                         % {"by": f" by {who}" if who else "", "at": f" at {when}" if when else ""})

@@ -476,6 +476,8 @@ def _camt_entry(ntry, where) -> list[ParsedLine]:
     if status and status not in ("BOOK",):
         return []  # pending or informational entries are not yet on the account
     value, currency = _camt_amount(_child(ntry, "Amt"), where)
+    if value == 0:
+        return []  # a zero entry (an information line) moves no money
     indicator = _text(ntry, "CdtDbtInd")
     amount = _signed(value, indicator, where)
     booking = _camt_date(_child(ntry, "BookgDt"), where)
@@ -510,7 +512,8 @@ def _camt_entry(ntry, where) -> list[ParsedLine]:
         parts["bank_reference"] = (f"{entry_ref}/{k}" if entry_ref else tx_ref)[:100]
         line = ParsedLine(amount=_signed(tx_value, tx_indicator, where), **base, **parts)
         total += line.amount
-        lines.append(line)
+        if line.amount:
+            lines.append(line)
     if total != amount:
         raise StatementError(f"{where}: its {len(details)} transactions add up to {total}, the entry says {amount}.")
     return lines

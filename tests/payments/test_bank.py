@@ -271,7 +271,7 @@ def test_confirm_records_the_payment_through_the_service_and_allocates_it(ctx):
     assert ledger.account_balance(account.account, currency="EUR") == D("121.00")
     check_invariants(org)
     before = snapshot(org)
-    with pytest.raises(BankError, match="already matched"):
+    with pytest.raises(BankError, match=f"already matched by {owner} at "):
         confirm_match(line, f"inv:{invoice.pk}", actor=owner)
     assert snapshot(org) == before
 

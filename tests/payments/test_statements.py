@@ -67,6 +67,11 @@ def test_camt053_batch_whose_parts_do_not_add_up_is_refused():
         parse(data, "camt053")
 
 
+def test_camt053_zero_entries_are_left_out():
+    data = read("camt053_basic.xml").replace(b'<Amt Ccy="EUR">45.75</Amt>', b'<Amt Ccy="EUR">0.00</Amt>')
+    assert [li.amount for li in parse(data, "camt053").lines] == [D("121.00"), D("250.00")]
+
+
 def test_camt053_other_currency_is_read_as_such():
     s = parse(read("camt053_usd.xml"), "camt053")
     assert (s.currency, s.account_id, s.lines[0].currency, s.lines[0].amount) == ("USD", "US-7788", "USD", D("500.00"))
