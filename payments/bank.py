@@ -151,7 +151,7 @@ def stage_import(bank_account: BankAccount, *, filename: str, data: bytes, fmt: 
     """Parse and check the file and hold it as a preview. Raises StatementError; nothing is kept then."""
     if len(data) > MAX_BYTES:
         raise StatementError(_("The file is %(size).1f MB; at most %(max).0f MB is accepted. Export a shorter "
-                               "period.") % {"size": len(data) / 1e6, "max": MAX_BYTES / 1e6})
+                               "period.") % {"size": len(data) / 2**20, "max": MAX_BYTES / 2**20})
     if not data.strip():
         raise StatementError(_("The file is empty."))
     fmt = fmt or detect_format(data, filename)

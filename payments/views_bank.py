@@ -128,7 +128,7 @@ def statement_upload(request, pk):
                 raise StatementError(_("Choose a statement file to upload."))
             if upload.size > MAX_BYTES:
                 raise StatementError(_("The file is %(size).1f MB; at most %(max).0f MB is accepted. Export a "
-                                       "shorter period.") % {"size": upload.size / 1e6, "max": MAX_BYTES / 1e6})
+                                       "shorter period.") % {"size": upload.size / 2**20, "max": MAX_BYTES / 2**20})
             data = upload.read()
             if fmt not in ("", "csv", "camt053", "ofx"):
                 raise StatementError(_("Unknown format."))
@@ -149,7 +149,7 @@ def statement_upload(request, pk):
             error = str(e)
     return render(request, "payments/bank/upload.html", {
         "account": account, "mapping": mapping, "error": error, "columns": columns,
-        "date_formats": DATE_FORMATS.items(), "encodings": ENCODINGS.items(), "max_mb": MAX_BYTES / 1e6,
+        "date_formats": DATE_FORMATS.items(), "encodings": ENCODINGS.items(), "max_mb": round(MAX_BYTES / 2**20),
     }, status=400 if error else 200)
 
 

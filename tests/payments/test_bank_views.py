@@ -103,3 +103,24 @@ def test_a_large_file_goes_to_the_background_with_a_progress_page(shop, monkeypa
         bank.run_import_job(org.pk, imp.pk, owner.pk)
     page = client.get(url("statement_preview", pk=imp.pk)).content.decode()
     assert "2 line(s) added, 0 already known skipped." in page and "refresh" not in page
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(shop):
+    org, owner, account, invoice, client, url = shop
+    big = SimpleUploadedFile("huge.xml", b"<" + b"x" * (bank.MAX_BYTES + 10))
+    response = client.post(url("statement_upload", pk=account.pk), {"file": big})
+    assert response.status_code == 400
+    assert "at most 20 MB is accepted" in response.content.decode()
+    with look(org, owner):
+        assert StatementImport.objects.count() == 0
+
+
+def test_a_statement_in_another_currency_is_refused_on_the_page(shop):
+    org, owner, account, invoice, client, url = shop
+    usd = camt([("10.00", "A", "x", "B-1")]).replace(b'Ccy="EUR"', b'Ccy="USD"').replace(b"<Ccy>EUR", b"<Ccy>USD")
+    response = client.post(url("statement_upload", pk=account.pk), {"file": SimpleUploadedFile("usd.xml", usd)})
+    assert response.status_code == 400
+    assert "The statement is in USD; the bank account Main account is in EUR. Nothing was imported." in \
+        response.content.decode()
+    with look(org, owner):
+        assert StatementImport.objects.count() == 0 and BankLine.objects.count() == 0
