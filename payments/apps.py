@@ -11,6 +11,7 @@ class PaymentsConfig(AppConfig):
         from invoicing.hooks import ALLOCATIONS
         from payments import importers  # noqa: F401 - registers the payments import
         from payments.allocation import allocations_of_credit_note, allocations_of_invoice, apply
+        from payments.bank_demo import seed_demo_bank
         from payments.demo import seed_demo_payments
         from payments.panels import customer_payments_panel
 
@@ -20,3 +21,4 @@ class PaymentsConfig(AppConfig):
         CUSTOMER_DETAIL_PANELS.append(customer_payments_panel)
         # After the invoicing hook (invoicing is earlier in INSTALLED_APPS): it pays those invoices.
         DEMO_HOOKS.append(seed_demo_payments)
+        DEMO_HOOKS.append(seed_demo_bank)  # after the payments: matches some of what is still open

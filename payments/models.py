@@ -171,3 +171,6 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.key}"
+
+
+from payments.models_bank import BankAccount, BankLine, BankLineEvent, BankLineStatus, StatementImport  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments import views
+from payments import views, views_bank
 
 urlpatterns = [
     path("", views.payment_list, name="payment_list"),
@@ -14,4 +14,16 @@ urlpatterns = [
     path("allocations/<int:pk>/unapply/", views.allocation_unapply, name="allocation_unapply"),
     path("credit-notes/<int:pk>/apply/", views.credit_note_apply, name="credit_note_apply"),
     path("invoices/<int:pk>/apply-credit/", views.invoice_apply_credit, name="invoice_apply_credit"),
+    path("bank/", views_bank.bank_account_list, name="bank_account_list"),
+    path("bank/new/", views_bank.bank_account_create, name="bank_account_create"),
+    path("bank/<int:pk>/", views_bank.bank_account_detail, name="bank_account_detail"),
+    path("bank/<int:pk>/import/", views_bank.statement_upload, name="statement_upload"),
+    path("bank/<int:pk>/reconciliation/", views_bank.bank_reconciliation, name="bank_reconciliation"),
+    path("bank/<int:pk>/reconcile/", views_bank.bank_reconcile, name="bank_reconcile"),
+    path("bank/imports/<int:pk>/", views_bank.statement_preview, name="statement_preview"),
+    path("bank/imports/<int:pk>/commit/", views_bank.statement_commit, name="statement_commit"),
+    path("bank/lines/<int:pk>/", views_bank.bank_line_detail, name="bank_line_detail"),
+    path("bank/lines/<int:pk>/confirm/", views_bank.bank_line_confirm, name="bank_line_confirm"),
+    path("bank/lines/<int:pk>/post/", views_bank.bank_line_post, name="bank_line_post"),
+    path("bank/lines/<int:pk>/unmatch/", views_bank.bank_line_unmatch, name="bank_line_unmatch"),
 ]

@@ -1,0 +1,470 @@
+"""Bank accounts, statement import and the actions on bank lines.
+
+    stage_import(bank_account, filename=, data=, ...)   parse, check, hold as a preview (no lines yet)
+    commit_import(statement_import, actor=)             add the lines not seen before, once
+    confirm_match(line, suggestion_key, actor=)         link or record the payment (payments service)
+    unmatch_line(line, reason=, actor=)                 undo: reverse the payment it recorded
+    post_line(line, account=, reason=, actor=)          a fee or transfer, through the ledger's door
+    reconcile_lines(bank_account, ids, actor=)          matched → reconciled (who, when)
+
+Every action is one transaction and takes the bank line's row lock first (then the payments
+service's own lock order: customer, invoices, payment, ledger head). A second confirm of the same
+line waits for the first, then finds the line matched and is refused: a receipt posts once. The
+payment it records carries the key `bankline-<line id>-<match count>`, so even a retried request
+that slipped past the row lock could not post twice.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import ledger
+from accounts.ledger import LedgerError, Line
+from accounts.models import Account, AccountType, Customer
+from accounts.money import MoneyError, check_exact, format_money
+from payments.matching import MatchContext, Suggestion
+from payments.models import Payment, PaymentMethod
+from payments.models_bank import BankAccount, BankLine, BankLineEvent, BankLineStatus, StatementImport
+from payments.services import NONE, record_payment, reverse_payment
+from payments.statements import CsvMapping, ParsedStatement, StatementError, detect_format, parse
+
+ZERO = Decimal(0)
+MAX_BYTES = getattr(settings, "BANK_STATEMENT_MAX_BYTES", 20 * 1024 * 1024)
+# Files with more lines than this are committed by a background job, in batches, with progress.
+BACKGROUND_LINES = getattr(settings, "BANK_IMPORT_BACKGROUND_LINES", 2000)
+BATCH = 1000
+
+
+class BankError(LedgerError):
+    """A refused bank action; nothing was changed."""
+
+
+# --- Bank accounts -------------------------------------------------------------------------------
+
+def ledger_accounts(org):
+    """The asset accounts a bank account can be booked on (Bank, or another asset account)."""
+    return Account.objects.filter(organization=org, type=AccountType.ASSET).exclude(system_key="ar").order_by("code")
+
+
+def create_bank_account(org, *, name: str, currency: str, account: Account, iban: str = "") -> BankAccount:
+    name, currency = (name or "").strip(), (currency or "").strip().upper()
+    if not name:
+        raise BankError(_("Give the bank account a name."))
+    if len(currency) != 3 or not currency.isalpha():
+        raise BankError(_("Use a three-letter ISO 4217 currency code, e.g. EUR."))
+    if account.organization_id != org.pk or not ledger_accounts(org).filter(pk=account.pk).exists():
+        raise BankError(_("Choose one of this organization's asset accounts (e.g. 1000 Bank)."))
+    if BankAccount.objects.filter(organization=org, name__iexact=name).exists():
+        raise BankError(_("A bank account named %(name)s exists already.") % {"name": name})
+    if BankAccount.objects.filter(organization=org, account=account, currency=currency).exists():
+        raise BankError(_("%(acc)s already has a %(cur)s bank account; one ledger account per bank account and "
+                          "currency keeps the reconciliation exact.") % {"acc": account, "cur": currency})
+    return BankAccount.objects.create(organization=org, name=name, currency=currency, account=account,
+                                      iban="".join(iban.split()).upper()[:40])
+
+
+# --- Import --------------------------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    statement: ParsedStatement
+    new: list  # ParsedLine not yet on the account
+    duplicates: int
+    balance_note: str = ""
+
+    @property
+    def new_credits(self):
+        return sum((li.amount for li in self.new if li.amount > 0), ZERO)
+
+    @property
+    def new_debits(self):
+        return sum((li.amount for li in self.new if li.amount < 0), ZERO)
+
+
+def _check(bank_account: BankAccount, statement: ParsedStatement) -> None:
+    cur = bank_account.currency
+    if statement.currency and statement.currency != cur:
+        raise StatementError(_("The statement is in %(other)s; the bank account %(name)s is in %(cur)s. "
+                               "Nothing was imported.") % {"other": statement.currency, "name": bank_account.name,
+                                                            "cur": cur})
+    for n, line in enumerate(statement.lines, start=1):
+        if line.currency and line.currency != cur:
+            raise StatementError(_("Line %(n)s (%(day)s) is in %(other)s; the bank account is in %(cur)s. "
+                                   "Nothing was imported.") % {"n": n, "day": line.booking_date, "other": line.currency,
+                                                               "cur": cur})
+        line.currency = cur
+        try:
+            check_exact(line.amount, cur)
+        except MoneyError:
+            raise StatementError(_("Line %(n)s: %(amount)s has more decimals than %(cur)s allows.")
+                                 % {"n": n, "amount": line.amount, "cur": cur}) from None
+        if line.booking_date > timezone.localdate() + ledger_ahead():
+            raise StatementError(_("Line %(n)s is booked on %(day)s, in the future.") % {"n": n,
+                                                                                          "day": line.booking_date})
+    theirs, ours = statement.account_id, bank_account.iban
+    if theirs and ours and not (ours.endswith(theirs) or theirs.endswith(ours)):
+        raise StatementError(_("This statement is for account %(theirs)s, not %(ours)s (%(name)s). Nothing was "
+                               "imported.") % {"theirs": theirs, "ours": ours, "name": bank_account.name})
+
+
+def ledger_ahead():
+    from datetime import timedelta
+
+    return timedelta(days=settings.PAYMENT_FUTURE_DAYS)
+
+
+def read_statement(bank_account: BankAccount, data: bytes, fmt: str, mapping: dict | None) -> ParsedStatement:
+    csv_mapping = CsvMapping.from_dict(mapping) if fmt == "csv" else None
+    statement = parse(data, fmt, csv_mapping, currency=bank_account.currency)
+    _check(bank_account, statement)
+    return statement
+
+
+def summarize(imp: StatementImport) -> Summary:
+    """What committing would add: parsed again from the held file, against the lines there now."""
+    statement = read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+    keys = [li.dedupe_key for li in statement.lines]
+    existing = set(BankLine.objects.filter(organization_id=imp.organization_id, bank_account=imp.bank_account,
+                                           dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    new = [li for li in statement.lines if li.dedupe_key not in existing]
+    note = ""
+    if statement.opening_balance is not None and statement.closing_balance is not None:
+        moved = sum((li.amount for li in statement.lines), ZERO)
+        if statement.opening_balance + moved != statement.closing_balance:
+            note = _("Opening %(o)s plus the lines (%(m)s) is not the closing balance %(c)s: the file may hold "
+                     "pending entries or be incomplete.") % {
+                "o": format_money(statement.opening_balance, imp.bank_account.currency),
+                "m": format_money(moved, imp.bank_account.currency),
+                "c": format_money(statement.closing_balance, imp.bank_account.currency)}
+    return Summary(statement=statement, new=new, duplicates=len(statement.lines) - len(new), balance_note=note)
+
+
+def stage_import(bank_account: BankAccount, *, filename: str, data: bytes, fmt: str = "", mapping: dict | None = None,
+                 actor=None) -> StatementImport:
+    """Parse and check the file and hold it as a preview. Raises StatementError; nothing is kept then."""
+    if len(data) > MAX_BYTES:
+        raise StatementError(_("The file is %(size).1f MB; at most %(max).0f MB is accepted. Export a shorter "
+                               "period.") % {"size": len(data) / 2**20, "max": MAX_BYTES / 2**20})
+    if not data.strip():
+        raise StatementError(_("The file is empty."))
+    fmt = fmt or detect_format(data, filename)
+    mapping = mapping or {}
+    statement = read_statement(bank_account, data, fmt, mapping)
+    if not statement.lines:
+        raise StatementError(_("The statement holds no booked transaction."))
+    with transaction.atomic():
+        imp = StatementImport.objects.create(
+            organization_id=bank_account.organization_id, bank_account=bank_account, filename=filename[:200],
+            format=fmt, mapping=mapping if fmt == "csv" else {}, content=data,
+            sha256=hashlib.sha256(data).hexdigest(), statement_id=statement.statement_id,
+            opening_balance=statement.opening_balance, closing_balance=statement.closing_balance,
+            date_from=statement.date_from, date_to=statement.date_to, lines_total=len(statement.lines),
+            created_by=actor)
+        if fmt == "csv":
+            BankAccount.objects.filter(pk=bank_account.pk).update(csv_mapping=mapping)
+    return imp
+
+
+def _new_lines(imp: StatementImport, lines) -> list[BankLine]:
+    return [BankLine(organization_id=imp.organization_id, bank_account_id=imp.bank_account_id, statement=imp,
+                     dedupe_key=li.dedupe_key, booking_date=li.booking_date, value_date=li.value_date,
+                     amount=li.amount, currency=li.currency, bank_reference=li.bank_reference,
+                     end_to_end_id=li.end_to_end_id, creditor_reference=li.creditor_reference,
+                     remittance=li.remittance, counterparty_name=li.counterparty_name,
+                     counterparty_iban=li.counterparty_iban)
+            for li in lines]
+
+
+def start_import(imp: StatementImport, *, actor=None) -> StatementImport:
+    """Commit now, or, for a file of more than BACKGROUND_LINES lines, hand it to a background
+    job (django-q2) that commits in batches and counts its progress. Claimed once: the status
+    moves preview → importing in one conditional UPDATE, so a double click starts one job. The
+    claim and the task row are written in one transaction (ledger_site.queue.enqueue), so the
+    job exists exactly when the claim does."""
+    if imp.lines_total <= BACKGROUND_LINES:
+        return commit_import(imp, actor=actor)
+    from ledger_site.queue import enqueue
+
+    with transaction.atomic():
+        claimed = StatementImport.objects.filter(pk=imp.pk, status=StatementImport.Status.PREVIEW).update(
+            status=StatementImport.Status.IMPORTING, progress=0, job_error="")
+        if not claimed:
+            raise BankError(_("This file is already being imported, or was imported."))
+        if not enqueue("payments.bank.run_import_job", imp.organization_id, imp.pk, getattr(actor, "pk", None),
+                       task_name=f"bank-import-{imp.pk}", group=f"bank-import-{imp.organization_id}"):
+            raise BankError(_("The background import could not be started; try again."))
+    imp.refresh_from_db()
+    return imp
+
+
+def run_import_job(org_id: int, import_id: int, user_id: int | None = None) -> int:
+    """The background commit: parse the held file once, then add the new lines BATCH at a time,
+    each batch its own transaction under the bank account's lock (duplicates checked again per
+    batch, so an overlapping import running alongside never doubles a line), the progress saved
+    after each. If it stops (a crash, a lost connection), the import goes back to preview with
+    the reason; importing again adds only what is still missing."""
+    from ledger_site.tenancy import tenant_context
+
+    with tenant_context(org_id, user_id):
+        imp = StatementImport.objects.select_related("bank_account").get(pk=import_id)
+        if imp.status != StatementImport.Status.IMPORTING:
+            return 0
+        try:
+            statement = read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+            added = 0
+            for start in range(0, len(statement.lines), BATCH):
+                chunk = statement.lines[start:start + BATCH]
+                with transaction.atomic():
+                    BankAccount.objects.select_for_update().get(pk=imp.bank_account_id)
+                    known = set(BankLine.objects.filter(
+                        organization_id=org_id, bank_account_id=imp.bank_account_id,
+                        dedupe_key__in=[li.dedupe_key for li in chunk]).values_list("dedupe_key", flat=True))
+                    fresh = [li for li in chunk if li.dedupe_key not in known]
+                    BankLine.objects.bulk_create(_new_lines(imp, fresh), batch_size=BATCH)
+                    added += len(fresh)
+                    StatementImport.objects.filter(pk=imp.pk).update(progress=start + len(chunk), lines_added=added)
+            StatementImport.objects.filter(pk=imp.pk).update(
+                status=StatementImport.Status.COMMITTED, lines_added=added,
+                lines_duplicate=len(statement.lines) - added, committed_at=timezone.now())
+            return added
+        except Exception as e:
+            StatementImport.objects.filter(pk=imp.pk).update(
+                status=StatementImport.Status.PREVIEW, job_error=f"{type(e).__name__}: {e}"[:500])
+            raise
+
+
+def commit_import(imp: StatementImport, *, actor=None) -> StatementImport:
+    """Add the held file's lines that the account does not have yet. Once: a second commit is refused.
+    The bank account's row lock serializes imports into one account, so two overlapping files
+    committed at the same moment still add each line once."""
+    with transaction.atomic():
+        BankAccount.objects.select_for_update().get(pk=imp.bank_account_id)
+        imp = StatementImport.objects.select_for_update().select_related("bank_account").get(pk=imp.pk)
+        if imp.status != StatementImport.Status.PREVIEW:
+            raise BankError(_("This file was already %(status)s.") % {"status": imp.get_status_display().lower()})
+        try:
+            summary = summarize(imp)
+        except StatementError as e:
+            raise BankError(str(e)) from None
+        BankLine.objects.bulk_create(_new_lines(imp, summary.new), batch_size=2000)
+        imp.status = StatementImport.Status.COMMITTED
+        imp.lines_added, imp.lines_duplicate = len(summary.new), summary.duplicates
+        imp.committed_at = timezone.now()
+        imp.created_by = imp.created_by or actor
+        imp.save(update_fields=["status", "lines_added", "lines_duplicate", "committed_at", "created_by"])
+    return imp
+
+
+def discard_import(imp: StatementImport) -> None:
+    StatementImport.objects.filter(pk=imp.pk, status=StatementImport.Status.PREVIEW).update(
+        status=StatementImport.Status.DISCARDED, content=b"")
+
+
+# --- Matching actions ----------------------------------------------------------------------------
+
+def _event(line: BankLine, action: str, detail: str, actor) -> None:
+    BankLineEvent.objects.create(organization_id=line.organization_id, line=line, action=action,
+                                 detail=detail[:500], created_by=actor)
+
+
+def _lock_line(line: BankLine) -> BankLine:
+    return (BankLine.objects.select_for_update(of=("self",)).select_related("bank_account", "bank_account__account")
+            .get(pk=line.pk, organization_id=line.organization_id))
+
+
+def suggestions_for(line: BankLine, context: MatchContext | None = None) -> list[Suggestion]:
+    context = context or MatchContext.for_lines(line.bank_account, [line])
+    return context.suggest(line)
+
+
+def _refuse_if_matched(line: BankLine) -> None:
+    if line.status != BankLineStatus.UNMATCHED:
+        who = str(line.matched_by) if line.matched_by_id else ""
+        when = timezone.localtime(line.matched_at).strftime("%Y-%m-%d %H:%M") if line.matched_at else ""
+        raise BankError(_("This bank line was already matched%(by)s%(at)s; nothing was done again.")
+                        % {"by": f" by {who}" if who else "", "at": f" at {when}" if when else ""})
+
+
+def confirm_match(line: BankLine, suggestion_key: str, *, actor=None) -> BankLine:
+    """Confirm one of the line's current suggestions: link the payment it names, or record a new
+    payment for the customer allocated as suggested. The suggestion is computed again under the
+    lock, so a stale or forged key is refused rather than trusted."""
+    with transaction.atomic():
+        line = _lock_line(line)
+        _refuse_if_matched(line)
+        chosen = next((s for s in suggestions_for(line) if s.key == suggestion_key), None)
+        if chosen is None:
+            raise BankError(_("That suggestion no longer applies (an invoice or payment changed since the page "
+                              "was shown). Look at the line again."))
+        if chosen.payment is not None:
+            payment = Payment.objects.select_for_update().get(pk=chosen.payment.pk)
+            if payment.reversed_at or BankLine.objects.filter(payment=payment).exists():
+                raise BankError(_("That payment is reversed or already seen on another bank line."))
+            created = False
+        else:
+            customer = Customer.objects.get(organization_id=line.organization_id, pk=chosen.customer.pk)
+            payment = record_payment(
+                line.bank_account.organization, customer, amount=line.amount, currency=line.currency,
+                received_date=line.booking_date, method=PaymentMethod.BANK_TRANSFER,
+                deposit_account=line.bank_account.account,
+                idempotency_key=f"bankline-{line.pk}-{line.match_count}",
+                reference=(line.creditor_reference or line.end_to_end_id or line.bank_reference
+                           or line.remittance)[:100],
+                notes=_("Recorded from bank statement line of %(day)s (%(name)s). %(reason)s")
+                % {"day": line.booking_date, "name": line.counterparty_name or "-", "reason": chosen.reason},
+                actor=actor, allocation=chosen.allocation or NONE,
+            )
+            created = True
+        line.payment, line.payment_created, line.customer = payment, created, payment.customer
+        line.status, line.match_reason = BankLineStatus.MATCHED, chosen.reason[:500]
+        line.matched_at, line.matched_by = timezone.now(), actor
+        line.save(update_fields=["payment", "payment_created", "customer", "status", "match_reason", "matched_at",
+                                 "matched_by"])
+        _event(line, "matched", f"{'recorded' if created else 'linked'} payment #{payment.pk}: {chosen.reason}", actor)
+    return line
+
+
+def unmatch_line(line: BankLine, *, reason: str, actor=None) -> BankLine:
+    """Undo a match: a payment the match recorded is reversed (through the payments service, never
+    deleted; its allocations are un-applied); a linked existing payment is only unlinked; a posting
+    to another account is reversed through the ledger. Reconciled lines must stay as they are."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise BankError(_("Say why the match is undone."))
+    with transaction.atomic():
+        line = _lock_line(line)
+        if line.status == BankLineStatus.UNMATCHED:
+            raise BankError(_("This bank line is not matched."))
+        if line.status == BankLineStatus.RECONCILED:
+            raise BankError(_("This bank line is reconciled; a reconciled line is not un-matched."))
+        if line.payment_id and line.payment_created:
+            payment = Payment.objects.get(pk=line.payment_id)
+            if not payment.reversed_at:
+                reverse_payment(payment, reason=_("Bank match undone: %(r)s") % {"r": reason}, actor=actor,
+                                effective_date=payment.received_date)
+            detail = f"reversed payment #{payment.pk}: {reason}"
+        elif line.payment_id:
+            detail = f"unlinked payment #{line.payment_id}: {reason}"
+        else:
+            from accounts.models import JournalEntry
+
+            ledger.reverse(JournalEntry.objects.get(pk=line.entry_id), reason=reason, actor=actor,
+                           effective_date=line.booking_date,
+                           idempotency_key=f"bankline:{line.pk}:{line.match_count}:undo")
+            detail = f"reversed entry #{line.entry_id}: {reason}"
+        line.payment, line.payment_created, line.customer = None, False, None
+        line.entry, line.posted_account = None, None
+        line.status, line.match_reason, line.matched_at, line.matched_by = BankLineStatus.UNMATCHED, "", None, None
+        line.match_count += 1
+        line.save()
+        _event(line, "unmatched", detail, actor)
+    return line
+
+
+def post_line(line: BankLine, *, account: Account, reason: str, actor=None) -> BankLine:
+    """A line that is no customer receipt (a bank fee, a transfer): posted against another account
+    through the ledger's one door. Dr bank / Cr account for money in, the mirror for money out."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise BankError(_("Say what the line is (e.g. monthly account fee)."))
+    with transaction.atomic():
+        line = _lock_line(line)
+        _refuse_if_matched(line)
+        bank = line.bank_account.account
+        if account.organization_id != line.organization_id or account.pk == bank.pk or account.is_receivable:
+            raise BankError(_("Choose another account of this organization (not the bank's own, not receivables: "
+                              "customer receipts are matched, not posted)."))
+        entry = ledger.post(
+            line.bank_account.organization,
+            [Line(bank, line.amount, currency=line.currency), Line(account, -line.amount, currency=line.currency)],
+            effective_date=line.booking_date, idempotency_key=f"bankline:{line.pk}:{line.match_count}:post",
+            memo=f"Bank line {line.booking_date} {line.counterparty_name or ''}: {reason}"[:500], actor=actor,
+            source=("payments.bankline", line.pk), source_label=(line.bank_reference or f"bank line {line.pk}")[:100],
+            reason=reason[:500],
+        )
+        line.entry, line.posted_account, line.status = entry, account, BankLineStatus.MATCHED
+        line.match_reason = _("Posted to %(acc)s: %(reason)s") % {"acc": account, "reason": reason}
+        line.matched_at, line.matched_by = timezone.now(), actor
+        line.save(update_fields=["entry", "posted_account", "status", "match_reason", "matched_at", "matched_by"])
+        _event(line, "posted", f"entry #{entry.pk} to {account}: {reason}", actor)
+    return line
+
+
+def reconcile_lines(bank_account: BankAccount, line_ids, *, actor=None) -> int:
+    """Mark matched lines reconciled (who, when). Lines not matched are left as they are."""
+    with transaction.atomic():
+        lines = list(BankLine.objects.select_for_update().filter(
+            organization_id=bank_account.organization_id, bank_account=bank_account, pk__in=list(line_ids),
+            status=BankLineStatus.MATCHED).order_by("pk"))
+        now = timezone.now()
+        for line in lines:
+            line.status, line.reconciled_at, line.reconciled_by = BankLineStatus.RECONCILED, now, actor
+            line.save(update_fields=["status", "reconciled_at", "reconciled_by"])
+            _event(line, "reconciled", "", actor)
+    return len(lines)
+
+
+# --- Reconciliation ------------------------------------------------------------------------------
+
+@dataclass
+class Reconciliation:
+    bank_account: BankAccount
+    as_of: date
+    statement_balance: Decimal | None
+    statement_source: str
+    book_balance: Decimal
+    unmatched_lines: list
+    unmatched_total: Decimal
+    unseen_payments: list
+    unseen_total: Decimal
+    counts: dict
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.statement_balance is None:
+            return None
+        return self.statement_balance - self.book_balance
+
+    @property
+    def unexplained(self) -> Decimal | None:
+        """What the open items on both sides do not explain: zero when the account reconciles."""
+        if self.statement_balance is None:
+            return None
+        return self.statement_balance - self.unmatched_total - (self.book_balance - self.unseen_total)
+
+
+def reconciliation(bank_account: BankAccount, as_of: date | None = None) -> Reconciliation:
+    as_of = as_of or timezone.localdate()
+    org_id = bank_account.organization_id
+    imports = StatementImport.objects.filter(organization_id=org_id, bank_account=bank_account,
+                                             status=StatementImport.Status.COMMITTED, date_to__lte=as_of)
+    last = imports.exclude(closing_balance__isnull=True).order_by("-date_to", "-pk").first()
+    statement_balance, source = None, ""
+    if last is not None:
+        # The bank's own closing balance, plus any lines of later-imported files up to as_of.
+        later = BankLine.objects.filter(organization_id=org_id, bank_account=bank_account,
+                                        booking_date__gt=last.date_to, booking_date__lte=as_of)
+        statement_balance = last.closing_balance + (later.aggregate(s=Sum("amount"))["s"] or ZERO)
+        source = _("closing balance of %(file)s (%(day)s)") % {"file": last.filename, "day": last.date_to}
+    lines = BankLine.objects.filter(organization_id=org_id, bank_account=bank_account, booking_date__lte=as_of)
+    unmatched = list(lines.filter(status=BankLineStatus.UNMATCHED).order_by("booking_date", "pk"))
+    seen = BankLine.objects.filter(organization_id=org_id, payment__isnull=False).values("payment_id")
+    unseen = list(Payment.objects.filter(organization_id=org_id, deposit_account=bank_account.account,
+                                         currency=bank_account.currency, reversed_at__isnull=True,
+                                         received_date__lte=as_of).exclude(pk__in=seen)
+                  .select_related("customer").order_by("received_date", "pk"))
+    counts = dict.fromkeys(BankLineStatus.values, 0)
+    counts.update({row["status"]: row["n"] for row in lines.order_by().values("status").annotate(n=Count("pk"))})
+    return Reconciliation(
+        bank_account=bank_account, as_of=as_of, statement_balance=statement_balance, statement_source=source,
+        book_balance=ledger.account_balance(bank_account.account, as_of=as_of, currency=bank_account.currency),
+        unmatched_lines=unmatched, unmatched_total=sum((li.amount for li in unmatched), ZERO),
+        unseen_payments=unseen, unseen_total=sum((p.amount for p in unseen), ZERO), counts=counts,
+    )
