@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from invoicing.views import detail, editor, lists
+from invoicing.views import detail, editor, items, lists
 
 urlpatterns = [
     path("", lists.invoice_list, name="invoice_list"),
@@ -18,6 +18,11 @@ urlpatterns = [
     path("<int:pk>/dispute/resolve/", detail.invoice_resolve_dispute, name="invoice_resolve_dispute"),
     path("<int:pk>/duplicate/", detail.invoice_duplicate, name="invoice_duplicate"),
     path("<int:pk>/credit/", detail.invoice_credit, name="invoice_credit"),
+    path("items/", items.item_list, name="item_list"),
+    path("items/new/", items.item_create, name="item_create"),
+    path("items/lookup/", items.item_lookup, name="item_lookup"),
+    path("items/<int:pk>/edit/", items.item_edit, name="item_edit"),
+    path("items/<int:pk>/archive/", items.item_archive, name="item_archive"),
     path("credit-notes/", lists.credit_note_list, name="credit_note_list"),
     path("credit-notes/<int:pk>/", lists.credit_note_detail, name="credit_note_detail"),
     path("credit-notes/new/<int:customer_pk>/", lists.credit_note_create, name="credit_note_create"),

@@ -78,3 +78,20 @@ register_url("invoice_settings", post=lambda w: {
     "default_terms": "", "default_notes": "", "email_subject": "Invoice {number}",
     "email_body": "Dear {customer}, {link}",
 })
+
+
+@register_object("item")
+def _item(world):
+    from invoicing.items import save_item
+
+    return save_item(world.org, None, {"code": "MATRIX", "name": "Matrix item", "description": "", "unit": "",
+                                       "tax_rate": None}, {})
+
+
+register_url("item_list")
+register_url("item_create", post=lambda w: {"code": "NEW-1", "name": "New item", "description": "", "unit": "",
+                                            "tax_rate": "", "price_EUR": "10"})
+register_url("item_edit", pk="item", post=lambda w: {"code": "MATRIX", "name": "Renamed", "description": "",
+                                                     "unit": "", "tax_rate": "", "price_EUR": "10"})
+register_url("item_archive", pk="item", post=lambda w: {"archive": "1"})
+register_url("item_lookup")
