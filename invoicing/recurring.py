@@ -166,6 +166,8 @@ def save_schedule(org, schedule: RecurringSchedule | None, fields: dict, lines: 
         raise RecurringError(_("The end date is before the start date."))
     if not lines:
         raise RecurringError(_("Add at least one line."))
+    if not 1 <= fields.get("interval", 1) <= 24 or not 0 <= fields.get("day_of_month", 1) <= 31:
+        raise RecurringError(_("Bill every 1 to 24 periods, on a day from 1 to 31 or the last day."))
     if any(li.get("item") is not None and li["item"].organization_id != org.pk for li in lines):
         raise RecurringError(_("That item belongs to another organization."))
     if schedule is None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from invoicing.views import detail, editor, items, lists
+from invoicing.views import detail, editor, items, lists, recurring
 
 urlpatterns = [
     path("", lists.invoice_list, name="invoice_list"),
@@ -23,6 +23,12 @@ urlpatterns = [
     path("items/lookup/", items.item_lookup, name="item_lookup"),
     path("items/<int:pk>/edit/", items.item_edit, name="item_edit"),
     path("items/<int:pk>/archive/", items.item_archive, name="item_archive"),
+    path("recurring/", recurring.schedule_list, name="schedule_list"),
+    path("recurring/new/", recurring.schedule_create, name="schedule_create"),
+    path("recurring/<int:pk>/", recurring.schedule_detail, name="schedule_detail"),
+    path("recurring/<int:pk>/edit/", recurring.schedule_edit, name="schedule_edit"),
+    path("recurring/<int:pk>/pause/", recurring.schedule_pause, name="schedule_pause"),
+    path("recurring/<int:pk>/run/", recurring.schedule_run, name="schedule_run"),
     path("credit-notes/", lists.credit_note_list, name="credit_note_list"),
     path("credit-notes/<int:pk>/", lists.credit_note_detail, name="credit_note_detail"),
     path("credit-notes/new/<int:customer_pk>/", lists.credit_note_create, name="credit_note_create"),

@@ -95,3 +95,33 @@ register_url("item_edit", pk="item", post=lambda w: {"code": "MATRIX", "name": "
                                                      "unit": "", "tax_rate": "", "price_EUR": "10"})
 register_url("item_archive", pk="item", post=lambda w: {"archive": "1"})
 register_url("item_lookup")
+
+
+@register_object("schedule")
+def _schedule(world):
+    from datetime import date
+
+    from invoicing.recurring import save_schedule
+
+    return save_schedule(world.org, None, {
+        "customer": world.get("customer"), "name": "Matrix schedule", "frequency": "monthly", "interval": 1,
+        "day_of_month": 1, "start_date": date(2026, 1, 1), "end_date": None, "max_count": None, "action": "issue",
+        "payment_terms_days": 14, "reference": "", "notes": ""},
+        [{"description": "Support", "quantity": Decimal("1"), "unit_price": Decimal("10"), "tax_rate": None}])
+
+
+def schedule_form(world, name="Matrix monthly"):
+    return {"do": "save", "customer": world.get("customer").pk, "name": name, "frequency": "monthly",
+            "interval": "1", "day_of_month": "1", "start_date": timezone.localdate().isoformat(), "end_date": "",
+            "max_count": "", "action": "issue", "payment_terms_days": "14", "reference": "", "notes": "",
+            "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "500", "lines-0-description": "Support", "lines-0-quantity": "1",
+            "lines-0-unit": "", "lines-0-unit_price": "10", "lines-0-discount_percent": "0", "lines-0-tax_rate": ""}
+
+
+register_url("schedule_list")
+register_url("schedule_create", post=schedule_form)
+register_url("schedule_detail", pk="schedule")
+register_url("schedule_edit", pk="schedule", post=lambda w: schedule_form(w, "Renamed"))
+register_url("schedule_pause", pk="schedule", post=lambda w: {"pause": "1"})
+register_url("schedule_run", pk="schedule", post=lambda w: {})
