@@ -329,4 +329,5 @@ class InvoiceEvent(models.Model):
 
 from invoicing.models_documents import EmailDelivery, PublicLink, StoredDocument  # noqa: E402, F401
 from invoicing.models_items import Item, ItemPrice  # noqa: E402, F401
+from invoicing.models_quotes import Quote, QuoteLine  # noqa: E402, F401
 from invoicing.models_recurring import RecurringLine, RecurringRun, RecurringSchedule  # noqa: E402, F401

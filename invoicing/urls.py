@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from invoicing.views import detail, editor, items, lists, recurring
+from invoicing.views import detail, editor, items, lists, quotes, recurring
 
 urlpatterns = [
     path("", lists.invoice_list, name="invoice_list"),
@@ -29,6 +29,13 @@ urlpatterns = [
     path("recurring/<int:pk>/edit/", recurring.schedule_edit, name="schedule_edit"),
     path("recurring/<int:pk>/pause/", recurring.schedule_pause, name="schedule_pause"),
     path("recurring/<int:pk>/run/", recurring.schedule_run, name="schedule_run"),
+    path("quotes/", quotes.quote_list, name="quote_list"),
+    path("quotes/new/", quotes.quote_create, name="quote_create"),
+    path("quotes/<int:pk>/", quotes.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", quotes.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/send/", quotes.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/convert/", quotes.quote_convert, name="quote_convert"),
+    path("quotes/<int:pk>/pdf/", quotes.quote_pdf, name="quote_pdf"),
     path("credit-notes/", lists.credit_note_list, name="credit_note_list"),
     path("credit-notes/<int:pk>/", lists.credit_note_detail, name="credit_note_detail"),
     path("credit-notes/new/<int:customer_pk>/", lists.credit_note_create, name="credit_note_create"),

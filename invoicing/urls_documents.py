@@ -4,6 +4,7 @@ logo); `public_urlpatterns` under /p/ outside any organization prefix (the custo
 from django.urls import path
 
 from invoicing import views_documents as views
+from invoicing.views import quotes as quote_views
 
 urlpatterns = [
     path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
@@ -18,6 +19,8 @@ urlpatterns = [
 ]
 
 public_urlpatterns = [
+    path("q/<str:token>/", quote_views.public_quote, name="public_quote"),
+    path("q/<str:token>/pdf", quote_views.public_quote_pdf, name="public_quote_pdf"),
     path("<str:token>/", views.public_invoice, name="public_invoice"),
     path("<str:token>/pdf", views.public_invoice_pdf, name="public_invoice_pdf"),
     path("<str:token>/seen", views.public_invoice_seen, name="public_invoice_seen"),

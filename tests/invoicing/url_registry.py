@@ -125,3 +125,40 @@ register_url("schedule_detail", pk="schedule")
 register_url("schedule_edit", pk="schedule", post=lambda w: schedule_form(w, "Renamed"))
 register_url("schedule_pause", pk="schedule", post=lambda w: {"pause": "1"})
 register_url("schedule_run", pk="schedule", post=lambda w: {})
+
+
+def _quote(world, send=False, accept=False):
+    from invoicing.quotes import decide, save_quote, send_quote
+
+    today = timezone.localdate()
+    quote = save_quote(world.org, None, {"customer": world.get("customer"), "issue_date": today,
+                                         "valid_until": today, "reference": "", "notes": ""},
+                       [{"description": "Work", "quantity": Decimal("1"), "unit_price": Decimal("10"),
+                         "tax_rate": None}])
+    if send:
+        quote = send_quote(quote)
+    if accept:
+        quote = decide(quote, True, "192.0.2.1")[0]
+    return quote
+
+
+register_object("quote")(lambda w: _quote(w))
+register_object("accepted_quote")(lambda w: _quote(w, send=True, accept=True))
+
+
+def quote_form(world, description="Quoted work"):
+    today = timezone.localdate().isoformat()
+    return {"do": "save", "customer": world.get("customer").pk, "issue_date": today, "valid_until": today,
+            "reference": "", "notes": "", "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "500", "lines-0-description": description,
+            "lines-0-quantity": "1", "lines-0-unit": "", "lines-0-unit_price": "10", "lines-0-discount_percent": "0",
+            "lines-0-tax_rate": ""}
+
+
+register_url("quote_list")
+register_url("quote_create", post=quote_form)
+register_url("quote_detail", pk="quote")
+register_url("quote_edit", pk="quote", post=lambda w: quote_form(w, "Edited"))
+register_url("quote_send", pk="quote", post=lambda w: {})
+register_url("quote_convert", pk="accepted_quote", post=lambda w: {})
+register_url("quote_pdf", pk="quote")
