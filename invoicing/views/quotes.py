@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.ledger import LedgerError
@@ -185,6 +186,8 @@ def _public(token):
     return parsed
 
 
+@csrf_exempt  # the customer has no session, and the page's no-referrer policy sends "Origin: null";
+# the unguessable signed token in the URL is the credential (as for the invoice link's "seen" post)
 @require_http_methods(["GET", "POST"])
 def public_quote(request, token):
     """The quote with Accept / Decline. The decision is recorded once (time and IP); a second
