@@ -142,6 +142,7 @@ def _snapshot(invoice: Invoice, lines, settings: InvoiceSettings) -> dict:
     return {
         "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id, "country": org.country},
         "buyer": {"name": customer.name, "code": customer.code, "address": customer.billing_address,
+                  "country": customer.country,
                   "tax_id": customer.tax_id, "emails": customer.email_list, "contact": customer.contact_person},
         "payment": {"methods": settings.payment_methods, "bank_details": settings.bank_details},
         "lines": [{"description": li.description, "quantity": str(li.quantity), "unit": li.unit,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from invoicing.views import detail, editor, items, lists, quotes, recurring
+from invoicing.views import detail, editor, einvoice, items, lists, quotes, recurring
 
 urlpatterns = [
     path("", lists.invoice_list, name="invoice_list"),
@@ -18,6 +18,9 @@ urlpatterns = [
     path("<int:pk>/dispute/resolve/", detail.invoice_resolve_dispute, name="invoice_resolve_dispute"),
     path("<int:pk>/duplicate/", detail.invoice_duplicate, name="invoice_duplicate"),
     path("<int:pk>/credit/", detail.invoice_credit, name="invoice_credit"),
+    path("<int:pk>/e-invoice/", einvoice.einvoice_page, name="einvoice_page"),
+    path("<int:pk>/e-invoice/facturx.pdf", einvoice.einvoice_pdf, name="einvoice_pdf"),
+    path("<int:pk>/e-invoice/cii.xml", einvoice.einvoice_xml, name="einvoice_xml"),
     path("items/", items.item_list, name="item_list"),
     path("items/new/", items.item_create, name="item_create"),
     path("items/lookup/", items.item_lookup, name="item_lookup"),

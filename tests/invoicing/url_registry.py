@@ -162,3 +162,7 @@ register_url("quote_edit", pk="quote", post=lambda w: quote_form(w, "Edited"))
 register_url("quote_send", pk="quote", post=lambda w: {})
 register_url("quote_convert", pk="accepted_quote", post=lambda w: {})
 register_url("quote_pdf", pk="quote")
+
+register_url("einvoice_page", pk="issued_invoice")
+register_url("einvoice_xml", pk="issued_invoice", get_status=409)
+register_url("einvoice_pdf", pk="issued_invoice", get_status=409)
