@@ -96,16 +96,21 @@ def validate_email_list(value: str) -> None:
 
 class CustomerForm(forms.ModelForm):
     currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+    country = forms.CharField(label=_("Country code"), max_length=2, required=False, validators=[country_validator],
+                              help_text=_("Two letters (FR, DE, IE …); e-invoices need it."))
     language = forms.ChoiceField(label=_("Preferred language"), choices=CUSTOMER_LANGUAGES,
                                  help_text=_("For reminders and documents, where a translation exists."))
 
     class Meta:
         model = Customer
         fields = ["name", "code", "contact_person", "billing_emails", "phone", "tax_id",
-                  "billing_address", "currency", "payment_terms_days", "credit_limit", "language", "tags",
+                  "billing_address", "country", "currency", "payment_terms_days", "credit_limit", "language", "tags",
                   "notes"]
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3}),
                    "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_country(self):
+        return (self.cleaned_data.get("country") or "").upper()
 
     def __init__(self, *args, org, **kwargs):
         self.org = org

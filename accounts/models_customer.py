@@ -29,6 +29,7 @@ class Customer(models.Model):
     contact_person = models.CharField(_("contact person"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     billing_address = models.TextField(_("billing address"), max_length=1000, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)  # ISO 3166 alpha-2; e-invoices need it
     tax_id = models.CharField(_("tax id"), max_length=50, blank=True)
     currency = models.CharField(_("currency"), max_length=3, validators=[currency_validator])
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)

@@ -24,3 +24,6 @@ class InvoicingConfig(AppConfig):
         SETTINGS_TABS_EXTRA.extend([(_("Invoicing"), "invoice_settings"), (_("Tax rates"), "tax_rate_list"),
                                     (_("Logo"), "invoice_logo")])
         DEMO_HOOKS.append(seed_demo_invoices)
+        from invoicing.demo_billing import seed_demo_billing
+
+        DEMO_HOOKS.append(seed_demo_billing)  # items, a recurring schedule, quotes (issue 18)

@@ -160,6 +160,9 @@ class InvoiceLineForm(forms.Form):
                                           **PERCENT_FIELD)
     tax_rate = LineTaxField(label=_("Tax"), required=False,
                             error_messages={"invalid_choice": _("Choose one of your tax rates.")})
+    # The catalogue item the line was filled from (static/js/item_picker.js); resolved to this
+    # organization's item by the editor, dropped if it is not one.
+    item = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     MEANINGFUL = ("description", "quantity", "unit_price")
 

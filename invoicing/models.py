@@ -311,6 +311,8 @@ class InvoiceLine(models.Model):
     discount_percent = models.DecimalField(_("discount (%)"), default=ZERO, **PERCENT)
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     tax_percent = models.DecimalField(default=ZERO, **PERCENT)  # the rate's percent, frozen on the line
+    # The catalogue item the line was filled from (invoicing.models_items); the line keeps its own copy.
+    item = models.ForeignKey("invoicing.Item", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     gross_amount = models.DecimalField(default=ZERO, **AMOUNT)  # quantity × price less the line discount
     net_amount = models.DecimalField(default=ZERO, **AMOUNT)  # after the invoice-level discount too
     tax_amount = models.DecimalField(default=ZERO, **AMOUNT)
@@ -445,3 +447,6 @@ class CreditOverride(models.Model):
 
 
 from invoicing.models_documents import EmailDelivery, PublicLink, StoredDocument  # noqa: E402, F401
+from invoicing.models_items import Item, ItemPrice  # noqa: E402, F401
+from invoicing.models_quotes import Quote, QuoteLine  # noqa: E402, F401
+from invoicing.models_recurring import RecurringLine, RecurringRun, RecurringSchedule  # noqa: E402, F401

@@ -144,6 +144,7 @@ def _snapshot(invoice: Invoice, lines, settings: InvoiceSettings) -> dict:
     return {
         "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id, "country": org.country},
         "buyer": {"name": customer.name, "code": customer.code, "address": customer.billing_address,
+                  "country": customer.country,
                   "tax_id": customer.tax_id, "emails": customer.email_list, "contact": customer.contact_person},
         "payment": {"methods": settings.payment_methods, "bank_details": settings.bank_details},
         "lines": [{"description": li.description, "quantity": str(li.quantity), "unit": li.unit,
@@ -247,7 +248,7 @@ def duplicate_invoice(invoice: Invoice, actor=None) -> Invoice:
     InvoiceLine.objects.bulk_create([
         InvoiceLine(organization=invoice.organization, invoice=copy, position=li.position,
                     description=li.description, quantity=li.quantity, unit=li.unit, unit_price=li.unit_price,
-                    discount_percent=li.discount_percent, tax_rate=li.tax_rate)
+                    discount_percent=li.discount_percent, tax_rate=li.tax_rate, item_id=li.item_id)
         for li in invoice.lines.all()
     ])
     recompute_totals(copy)
@@ -271,7 +272,8 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     """Create a draft or replace an existing draft's fields and lines, then recompute its totals.
 
     fields: customer, issue_date, due_date, reference, discount_percent, notes, terms.
-    lines: dicts of description, quantity, unit, unit_price, discount_percent, tax_rate.
+    lines: dicts of description, quantity, unit, unit_price, discount_percent, tax_rate and
+    optionally item (the catalogue item the line was filled from; its text is the line's own copy).
     Refused (InvoiceError, nothing changed) once the invoice is no longer a draft.
     """
     if len(lines) > MAX_LINES:
@@ -279,6 +281,8 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     customer = fields["customer"]
     if customer.organization_id != org.pk:
         raise InvoiceError(_("That customer belongs to another organization."))
+    if any(line.get("item") is not None and line["item"].organization_id != org.pk for line in lines):
+        raise InvoiceError(_("That item belongs to another organization."))
     if invoice is None:
         invoice = Invoice(organization=org, created_by=actor)
         created = True
@@ -296,7 +300,8 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
         invoice.lines.all().delete()
     objs = [InvoiceLine(organization=org, invoice=invoice, position=n, description=line["description"],
                         quantity=line["quantity"], unit=line.get("unit", ""), unit_price=line["unit_price"],
-                        discount_percent=line.get("discount_percent") or Decimal(0), tax_rate=line.get("tax_rate"))
+                        discount_percent=line.get("discount_percent") or Decimal(0), tax_rate=line.get("tax_rate"),
+                        item=line.get("item"))
             for n, line in enumerate(lines, start=1)]
     recompute_totals(invoice, new_lines=objs)  # amounts set before the insert: one statement, no update
     InvoiceLine.objects.bulk_create(objs, batch_size=500)

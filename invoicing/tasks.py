@@ -35,3 +35,11 @@ def render_credit_note_pdf(org_id: int, note_id: int) -> str:
         if note.invoice is not None:
             stored_invoice_pdf(note.invoice, inv_settings)
         return stored_credit_note_pdf(note, inv_settings).sha256
+
+
+def run_recurring() -> str:
+    """The hourly schedule (migration 0005): bill every due period of every recurring schedule."""
+    from invoicing.recurring import run_due
+
+    result = run_due()
+    return f"{len(result.runs)} runs"

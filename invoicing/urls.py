@@ -4,7 +4,7 @@ outside any organization prefix (the customer's link: invoicing.public sets the 
 
 from django.urls import include, path
 
-from invoicing.views import detail, documents, editor, lists, settings
+from invoicing.views import detail, documents, editor, einvoice, items, lists, quotes, recurring, settings
 
 invoice_patterns = [
     path("", lists.invoice_list, name="invoice_list"),
@@ -20,6 +20,27 @@ invoice_patterns = [
     path("<int:pk>/dispute/resolve/", detail.invoice_resolve_dispute, name="invoice_resolve_dispute"),
     path("<int:pk>/duplicate/", detail.invoice_duplicate, name="invoice_duplicate"),
     path("<int:pk>/credit/", detail.invoice_credit, name="invoice_credit"),
+    path("<int:pk>/e-invoice/", einvoice.einvoice_page, name="einvoice_page"),
+    path("<int:pk>/e-invoice/facturx.pdf", einvoice.einvoice_pdf, name="einvoice_pdf"),
+    path("<int:pk>/e-invoice/cii.xml", einvoice.einvoice_xml, name="einvoice_xml"),
+    path("items/", items.item_list, name="item_list"),
+    path("items/new/", items.item_create, name="item_create"),
+    path("items/lookup/", items.item_lookup, name="item_lookup"),
+    path("items/<int:pk>/edit/", items.item_edit, name="item_edit"),
+    path("items/<int:pk>/archive/", items.item_archive, name="item_archive"),
+    path("recurring/", recurring.schedule_list, name="schedule_list"),
+    path("recurring/new/", recurring.schedule_create, name="schedule_create"),
+    path("recurring/<int:pk>/", recurring.schedule_detail, name="schedule_detail"),
+    path("recurring/<int:pk>/edit/", recurring.schedule_edit, name="schedule_edit"),
+    path("recurring/<int:pk>/pause/", recurring.schedule_pause, name="schedule_pause"),
+    path("recurring/<int:pk>/run/", recurring.schedule_run, name="schedule_run"),
+    path("quotes/", quotes.quote_list, name="quote_list"),
+    path("quotes/new/", quotes.quote_create, name="quote_create"),
+    path("quotes/<int:pk>/", quotes.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/edit/", quotes.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/send/", quotes.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/convert/", quotes.quote_convert, name="quote_convert"),
+    path("quotes/<int:pk>/pdf/", quotes.quote_pdf, name="quote_pdf"),
     path("credit-notes/", lists.credit_note_list, name="credit_note_list"),
     path("credit-notes/<int:pk>/", lists.credit_note_detail, name="credit_note_detail"),
     path("credit-notes/new/<int:customer_pk>/", lists.credit_note_create, name="credit_note_create"),
@@ -47,6 +68,8 @@ urlpatterns = [
 ]
 
 public_urlpatterns = [
+    path("q/<str:token>/", quotes.public_quote, name="public_quote"),
+    path("q/<str:token>/pdf", quotes.public_quote_pdf, name="public_quote_pdf"),
     path("<str:token>/", documents.public_invoice, name="public_invoice"),
     path("<str:token>/pdf", documents.public_invoice_pdf, name="public_invoice_pdf"),
     path("<str:token>/seen", documents.public_invoice_seen, name="public_invoice_seen"),

@@ -6,6 +6,7 @@ form (nothing is saved); static/js/invoice_form.js handles both in the page when
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -16,6 +17,7 @@ from accounts.models_org import today_in
 from accounts.money import minor_units
 from accounts.permissions import org_view
 from invoicing.forms import InvoiceForm, LineFormSet, active_tax_rates, check_preview, preview_totals
+from invoicing.items import items_by_id
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
 from invoicing.services import MAX_LINES, save_draft
 from invoicing.totals import LineAmounts, sum_lines
@@ -82,6 +84,9 @@ def _save(request, invoice, form, formset):
                                                   "discount_percent", "notes", "terms")}
     lines = [{k: line[k] for k in ("description", "quantity", "unit", "unit_price", "discount_percent",
                                    "tax_rate")} for line in formset.lines()]
+    known = items_by_id(request.org, [line.get("item") for line in formset.lines()])
+    for line, cleaned in zip(lines, formset.lines(), strict=True):
+        line["item"] = known.get(cleaned.get("item"))
     try:
         saved = save_draft(request.org, invoice, fields, lines, actor=request.user)
     except LedgerError as e:
@@ -113,7 +118,7 @@ def _initial_forms(request, org, invoice, rates):
                            initial={"discount_percent": _plain(invoice.discount_percent)})
         rows = [{"description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
                  "unit_price": _plain(li.unit_price), "discount_percent": _plain(li.discount_percent),
-                 "tax_rate": li.tax_rate_id} for li in invoice.lines.all()]
+                 "tax_rate": li.tax_rate_id, "item": li.item_id} for li in invoice.lines.all()]
         rows.append({"tax_rate": rows[-1]["tax_rate"] if rows else default_rate, "discount_percent": "0"})
     formset = LineFormSet(prefix=PREFIX, initial=rows[:MAX_LINES], tax_rates=rates)
     return form, formset
@@ -160,6 +165,7 @@ def _render(request, invoice, form, formset, preview, rates):
         "settings": settings, "max_lines": MAX_LINES, "has_rates": bool(formset.tax_rates),
         "tax_options": formset.tax_options(),
         "creating": invoice is None,
+        "item_lookup_url": reverse("item_lookup", kwargs={"org_slug": request.org.slug}),
     })
 
 

@@ -78,3 +78,91 @@ register_url("invoice_settings", post=lambda w: {
     "default_terms": "", "default_notes": "", "email_subject": "Invoice {number}",
     "email_body": "Dear {customer}, {link}",
 })
+
+
+@register_object("item")
+def _item(world):
+    from invoicing.items import save_item
+
+    return save_item(world.org, None, {"code": "MATRIX", "name": "Matrix item", "description": "", "unit": "",
+                                       "tax_rate": None}, {})
+
+
+register_url("item_list")
+register_url("item_create", post=lambda w: {"code": "NEW-1", "name": "New item", "description": "", "unit": "",
+                                            "tax_rate": "", "price_EUR": "10"})
+register_url("item_edit", pk="item", post=lambda w: {"code": "MATRIX", "name": "Renamed", "description": "",
+                                                     "unit": "", "tax_rate": "", "price_EUR": "10"})
+register_url("item_archive", pk="item", post=lambda w: {"archive": "1"})
+register_url("item_lookup")
+
+
+@register_object("schedule")
+def _schedule(world):
+    from datetime import date
+
+    from invoicing.recurring import save_schedule
+
+    return save_schedule(world.org, None, {
+        "customer": world.get("customer"), "name": "Matrix schedule", "frequency": "monthly", "interval": 1,
+        "day_of_month": 1, "start_date": date(2026, 1, 1), "end_date": None, "max_count": None, "action": "issue",
+        "payment_terms_days": 14, "reference": "", "notes": ""},
+        [{"description": "Support", "quantity": Decimal("1"), "unit_price": Decimal("10"), "tax_rate": None}])
+
+
+def schedule_form(world, name="Matrix monthly"):
+    return {"do": "save", "customer": world.get("customer").pk, "name": name, "frequency": "monthly",
+            "interval": "1", "day_of_month": "1", "start_date": timezone.localdate().isoformat(), "end_date": "",
+            "max_count": "", "action": "issue", "payment_terms_days": "14", "reference": "", "notes": "",
+            "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
+            "lines-MAX_NUM_FORMS": "500", "lines-0-description": "Support", "lines-0-quantity": "1",
+            "lines-0-unit": "", "lines-0-unit_price": "10", "lines-0-discount_percent": "0", "lines-0-tax_rate": ""}
+
+
+register_url("schedule_list")
+register_url("schedule_create", post=schedule_form)
+register_url("schedule_detail", pk="schedule")
+register_url("schedule_edit", pk="schedule", post=lambda w: schedule_form(w, "Renamed"))
+register_url("schedule_pause", pk="schedule", post=lambda w: {"pause": "1"})
+register_url("schedule_run", pk="schedule", post=lambda w: {})
+
+
+def _quote(world, send=False, accept=False):
+    from invoicing.quotes import decide, save_quote, send_quote
+
+    today = timezone.localdate()
+    quote = save_quote(world.org, None, {"customer": world.get("customer"), "issue_date": today,
+                                         "valid_until": today, "reference": "", "notes": ""},
+                       [{"description": "Work", "quantity": Decimal("1"), "unit_price": Decimal("10"),
+                         "tax_rate": None}])
+    if send:
+        quote = send_quote(quote)
+    if accept:
+        quote = decide(quote, True, "192.0.2.1")[0]
+    return quote
+
+
+register_object("quote")(lambda w: _quote(w))
+register_object("accepted_quote")(lambda w: _quote(w, send=True, accept=True))
+
+
+def quote_form(world, description="Quoted work"):
+    today = timezone.localdate().isoformat()
+    return {"do": "save", "customer": world.get("customer").pk, "issue_date": today, "valid_until": today,
+            "reference": "", "notes": "", "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0",
+            "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "500", "lines-0-description": description,
+            "lines-0-quantity": "1", "lines-0-unit": "", "lines-0-unit_price": "10", "lines-0-discount_percent": "0",
+            "lines-0-tax_rate": ""}
+
+
+register_url("quote_list")
+register_url("quote_create", post=quote_form)
+register_url("quote_detail", pk="quote")
+register_url("quote_edit", pk="quote", post=lambda w: quote_form(w, "Edited"))
+register_url("quote_send", pk="quote", post=lambda w: {})
+register_url("quote_convert", pk="accepted_quote", post=lambda w: {})
+register_url("quote_pdf", pk="quote")
+
+register_url("einvoice_page", pk="issued_invoice")
+register_url("einvoice_xml", pk="issued_invoice", get_status=409)
+register_url("einvoice_pdf", pk="issued_invoice", get_status=409)

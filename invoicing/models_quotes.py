@@ -1,0 +1,86 @@
+"""Quotes (estimates): drafted like invoices, numbered in their own gapless series when sent,
+accepted or declined by the customer from a signed link, converted to an invoice in one click.
+Quotes never post to the ledger. Imported at the bottom of invoicing/models.py."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Customer, Organization
+from invoicing.models import AMOUNT, PERCENT, ZERO, Invoice, TaxRate
+from invoicing.models_items import Item
+
+
+class QuoteStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENT = "sent", _("Sent")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+class Quote(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="quotes")
+    status = models.CharField(max_length=10, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT)
+    number = models.CharField(max_length=40, null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField(_("date"))
+    valid_until = models.DateField(_("valid until"))
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    notes = models.TextField(_("notes"), max_length=5000, blank=True)
+    subtotal = models.DecimalField(default=ZERO, **AMOUNT)
+    tax_total = models.DecimalField(default=ZERO, **AMOUNT)
+    total = models.DecimalField(default=ZERO, **AMOUNT)
+    nonce = models.CharField(max_length=64, blank=True)  # the signed public link's; set when sent
+    sent_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_ip = models.GenericIPAddressField(null=True, blank=True)
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="source_quote")
+    converted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+
+    class Meta:
+        ordering = ["-issue_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="quote_number_unique_per_org"),
+            models.CheckConstraint(name="quote_sent_has_number", condition=Q(status="draft") | Q(number__isnull=False)),
+            models.CheckConstraint(name="quote_decision_recorded",
+                                   condition=~Q(status__in=["accepted", "declined"]) | Q(decided_at__isnull=False)),
+            models.CheckConstraint(name="quote_converted_when_accepted",
+                                   condition=Q(invoice__isnull=True) | Q(status="accepted")),
+            models.CheckConstraint(name="quote_valid_after_date", condition=Q(valid_until__gte=models.F("issue_date"))),
+        ]
+
+    def __str__(self):
+        return self.number or f"Draft quote #{self.pk}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == QuoteStatus.SENT and self.valid_until < timezone.localdate()
+
+
+class QuoteLine(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3, validators=[MinValueValidator(0)])
+    unit = models.CharField(max_length=20, blank=True)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=4, validators=[MinValueValidator(0)])
+    discount_percent = models.DecimalField(default=ZERO, **PERCENT)
+    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    tax_percent = models.DecimalField(default=ZERO, **PERCENT)
+    gross_amount = models.DecimalField(default=ZERO, **AMOUNT)
+    tax_amount = models.DecimalField(default=ZERO, **AMOUNT)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.description

@@ -1,0 +1,234 @@
+"""Quotes: drafting, sending (the number and the signed link), the customer's decision, the PDF
+and the conversion to an invoice. Quotes never post to the ledger: nothing here calls
+accounts.ledger; the invoice a quote becomes is an ordinary draft, issued the usual way.
+
+Numbers: "Q-" + the invoice settings' year and padding, from the same gapless series table as
+invoices (kind "quote"), taken inside the sending transaction: no gaps, no duplicates.
+
+The public link carries `<org id>.<quote id>.<nonce>` signed (django.core.signing, own salt),
+like invoice links (invoicing.public): the signature is checked before any query, then the
+organization's tenant context is entered and the quote looked up by id and nonce under RLS.
+
+The decision and the conversion each run under the quote's row lock and are decided by its
+state: a second click, a second tab or a retried request finds the first outcome and changes
+nothing (`decide` and `convert_to_invoice` say whether they changed anything).
+"""
+
+import secrets
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.ledger import LedgerError
+from accounts.money import format_money
+from invoicing.models import InvoiceSettings
+from invoicing.models_quotes import Quote, QuoteLine, QuoteStatus
+from invoicing.numbering import NEXT_NUMBER
+from invoicing.totals import line_amounts, sum_lines
+
+SALT = "ledgerline.invoicing.quote-link"
+PREFIX = "Q-"
+MAX_LINES = 500
+_TAKE = ("INSERT INTO invoicing_numberseries (organization_id, kind, year, last_number) "  # noqa: S608 - constants
+         "VALUES (%s, 'quote', %s, 1)" + NEXT_NUMBER)
+
+
+class QuoteError(LedgerError):
+    """A refused quote action; nothing was changed."""
+
+
+# --- drafting ----------------------------------------------------------------------------
+
+@transaction.atomic
+def save_quote(org, quote: Quote | None, fields: dict, lines: list[dict], actor=None) -> Quote:
+    """Create a draft quote or replace a draft's fields and lines; totals by invoicing.totals."""
+    customer = fields["customer"]
+    if customer.organization_id != org.pk:
+        raise QuoteError(_("That customer belongs to another organization."))
+    if not lines or len(lines) > MAX_LINES:
+        raise QuoteError(_("A quote has 1 to %(n)s lines.") % {"n": MAX_LINES})
+    if fields["valid_until"] < fields["issue_date"]:
+        raise QuoteError(_("“Valid until” is before the quote's date."))
+    if any(li.get("item") is not None and li["item"].organization_id != org.pk for li in lines):
+        raise QuoteError(_("That item belongs to another organization."))
+    if quote is None:
+        quote = Quote(organization=org, created_by=actor)
+    else:
+        quote = Quote.objects.select_for_update().get(pk=quote.pk, organization=org)
+        if quote.status != QuoteStatus.DRAFT:
+            raise QuoteError(_("Quote %(number)s is sent and can no longer be edited.") % {"number": quote.number})
+    for name, value in fields.items():
+        setattr(quote, name, value)
+    quote.currency = customer.currency
+    rows, amounts = [], []
+    for n, li in enumerate(lines, start=1):
+        tax = li["tax_rate"].percent if li.get("tax_rate") else Decimal(0)
+        a = line_amounts(li["quantity"], li["unit_price"], li.get("discount_percent") or Decimal(0), Decimal(0), tax,
+                         quote.currency)
+        amounts.append((tax, a))
+        rows.append(QuoteLine(organization=org, position=n, item=li.get("item"), description=li["description"],
+                              quantity=li["quantity"], unit=li.get("unit", ""), unit_price=li["unit_price"],
+                              discount_percent=li.get("discount_percent") or Decimal(0), tax_rate=li.get("tax_rate"),
+                              tax_percent=tax, gross_amount=a.gross, tax_amount=a.tax))
+    totals = sum_lines(amounts)
+    quote.subtotal, quote.tax_total, quote.total = totals.subtotal, totals.tax, totals.total
+    quote.save()
+    quote.lines.all().delete()
+    for row in rows:
+        row.quote = quote
+    QuoteLine.objects.bulk_create(rows)
+    return quote
+
+
+def _locked(quote_id: int) -> Quote:
+    return Quote.objects.select_for_update(of=("self",)).select_related("customer", "organization").get(pk=quote_id)
+
+
+def format_quote_number(inv_settings: InvoiceSettings, year: int, n: int) -> str:
+    middle = f"{year}-" if inv_settings.number_includes_year else ""
+    return f"{PREFIX}{middle}{n:0{inv_settings.number_padding}d}"
+
+
+@transaction.atomic
+def send_quote(quote: Quote, actor=None) -> Quote:
+    """Number a draft and open its signed link (idempotent: a sent quote is returned as it is)."""
+    quote = _locked(quote.pk)
+    if quote.status != QuoteStatus.DRAFT:
+        return quote
+    if not quote.lines.exists():
+        raise QuoteError(_("Add at least one line before sending."))
+    inv_settings = InvoiceSettings.objects.get(organization_id=quote.organization_id)
+    year = quote.issue_date.year if inv_settings.reset_yearly else 0
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE, [quote.organization_id, year])
+        (n,) = cursor.fetchone()
+    quote.number = format_quote_number(inv_settings, quote.issue_date.year, n)
+    quote.status, quote.sent_at, quote.nonce = QuoteStatus.SENT, timezone.now(), secrets.token_urlsafe(24)
+    quote.save(update_fields=["number", "status", "sent_at", "nonce"])
+    return quote
+
+
+# --- the signed link and the customer's decision -----------------------------------------
+
+def make_token(quote: Quote) -> str:
+    return signing.Signer(salt=SALT, algorithm="sha256").sign(f"{quote.organization_id}.{quote.pk}.{quote.nonce}")
+
+
+def parse_token(token: str) -> tuple[int, int, str] | None:
+    if not token or len(token) > 200:
+        return None
+    try:
+        value = signing.Signer(salt=SALT, algorithm="sha256").unsign(token)
+    except signing.BadSignature:
+        return None
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+        return None
+    return int(parts[0]), int(parts[1]), parts[2]
+
+
+def link_path(quote: Quote) -> str:
+    return reverse("public_quote", kwargs={"token": make_token(quote)})
+
+
+def find(quote_id: int, nonce: str) -> Quote | None:
+    """The sent quote a token names (call inside its organization's tenant context)."""
+    return (Quote.objects.filter(pk=quote_id, nonce=nonce).exclude(status=QuoteStatus.DRAFT)
+            .select_related("customer", "organization").first())
+
+
+@transaction.atomic
+def decide(quote: Quote, accept: bool, ip: str | None, today: date | None = None) -> tuple[Quote, bool]:
+    """The customer accepts or declines a sent quote: recorded once with the time and IP. Returns
+    (quote, changed); a second decision changes nothing. An expired quote cannot be accepted."""
+    quote = _locked(quote.pk)
+    if quote.status in (QuoteStatus.ACCEPTED, QuoteStatus.DECLINED):
+        return quote, False
+    if quote.status != QuoteStatus.SENT:
+        raise QuoteError(_("This quote cannot be answered."))
+    if accept and quote.valid_until < (today or timezone.localdate()):
+        raise QuoteError(_("This quote expired on %(date)s; ask for a new one.")
+                         % {"date": quote.valid_until.strftime("%d %b %Y")})
+    quote.status = QuoteStatus.ACCEPTED if accept else QuoteStatus.DECLINED
+    quote.decided_at, quote.decided_ip = timezone.now(), ip
+    quote.save(update_fields=["status", "decided_at", "decided_ip"])
+    return quote, True
+
+
+# --- conversion ------------------------------------------------------------------------------
+
+@transaction.atomic
+def convert_to_invoice(quote: Quote, actor=None) -> tuple:
+    """An accepted quote becomes a draft invoice with its lines (and their items), once: the
+    quote keeps the invoice, a second conversion returns it. Returns (invoice, created)."""
+    from invoicing.services import record_event, save_draft
+
+    quote = _locked(quote.pk)
+    if quote.invoice_id is not None:
+        return quote.invoice, False
+    if quote.status != QuoteStatus.ACCEPTED:
+        raise QuoteError(_("Only an accepted quote can become an invoice."))
+    if quote.customer.is_archived:
+        raise QuoteError(_("The customer is archived; restore it before invoicing."))
+    today = timezone.localdate()
+    fields = {"customer": quote.customer, "issue_date": today,
+              "due_date": today + timezone.timedelta(days=quote.customer.payment_terms_days),
+              "reference": (quote.reference or quote.number)[:100], "discount_percent": Decimal(0),
+              "notes": quote.notes, "terms": InvoiceSettings.objects.get(organization_id=quote.organization_id)
+              .default_terms}
+    lines = [{"description": li.description, "quantity": li.quantity, "unit": li.unit, "unit_price": li.unit_price,
+              "discount_percent": li.discount_percent, "tax_rate": li.tax_rate, "item": li.item}
+             for li in quote.lines.select_related("tax_rate", "item")]
+    invoice = save_draft(quote.organization, None, fields, lines, actor=actor)
+    record_event(invoice, "from_quote", _("From quote %(number)s, accepted %(date)s")
+                 % {"number": quote.number, "date": timezone.localtime(quote.decided_at).strftime("%d %b %Y %H:%M")},
+                 actor)
+    quote.invoice, quote.converted_at = invoice, timezone.now()
+    quote.save(update_fields=["invoice", "converted_at"])
+    return invoice, True
+
+
+# --- the PDF ---------------------------------------------------------------------------------
+
+def render_quote_html(quote: Quote) -> str:
+    from invoicing.pdf import _plain, _unit_price
+
+    org, customer = quote.organization, quote.customer
+    inv_settings = InvoiceSettings.objects.get(organization_id=quote.organization_id)
+    cur = quote.currency
+    lines = list(quote.lines.all())
+    summary = sum_lines([(li.tax_percent, line_amounts(li.quantity, li.unit_price, li.discount_percent, Decimal(0),
+                                                       li.tax_percent, cur)) for li in lines]).tax_summary
+    ctx = {
+        "quote": quote, "number": quote.number or "",
+        "paper": "letter" if inv_settings.paper_size == "Letter" else "A4",
+        "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id},
+        "buyer": {"name": customer.name, "address": customer.billing_address, "tax_id": customer.tax_id,
+                  "code": customer.code, "contact": customer.contact_person, "emails": ", ".join(customer.email_list)},
+        "watermark": "DRAFT" if quote.status == QuoteStatus.DRAFT else "",
+        "lines": [{"n": n, "description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
+                   "unit_price": _unit_price(li.unit_price, cur), "tax": _plain(li.tax_percent),
+                   "discount": _plain(li.discount_percent) if li.discount_percent else "",
+                   "amount": format_money(li.gross_amount, cur)} for n, li in enumerate(lines, start=1)],
+        "show_discount_column": any(li.discount_percent for li in lines),
+        "tax_summary": [{"rate": _plain(p), "base": format_money(b, cur), "tax": format_money(t, cur)}
+                        for p, b, t in summary],
+        "subtotal": format_money(quote.subtotal, cur), "tax_total": format_money(quote.tax_total, cur),
+        "total": format_money(quote.total, cur),
+        "link": settings.PUBLIC_BASE_URL + link_path(quote) if quote.nonce else "",
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string("invoicing/pdf/quote.html", ctx)
+
+
+def render_quote_pdf(quote: Quote) -> bytes:
+    from invoicing.pdf import html_to_pdf, invoice_stylesheet
+
+    return html_to_pdf(render_quote_html(quote), stylesheets=[invoice_stylesheet()])
