@@ -85,9 +85,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Login throttling: this many failures for one e-mail or address within the window lock it.
-LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Sign-in throttling (accounts/auth.py): progressive delays per (account, client) and per client,
+# never a lock on an account. Failures older than the window are forgotten.
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3600)
+LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=3)  # per (account, client) before delays
+LOGIN_CLIENT_FREE_FAILURES = env.int("LOGIN_CLIENT_FREE_FAILURES", default=20)  # per client, all accounts
+LOGIN_DELAY_BASE_SECONDS = env.float("LOGIN_DELAY_BASE_SECONDS", default=2.0)
+LOGIN_DELAY_MAX_SECONDS = env.float("LOGIN_DELAY_MAX_SECONDS", default=300.0)
+KNOWN_DEVICE_MAX_AGE_SECONDS = env.int("KNOWN_DEVICE_MAX_AGE_SECONDS", default=180 * 24 * 3600)
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
 # Payments: how many days after today a payment's "date received" may lie (a post-dated cheque,
 # a time-zone edge); a later date is refused as a typo. 0 = nothing after today.

@@ -27,7 +27,7 @@ urlpatterns = [
         email_template_name="accounts/password_reset_email.txt"), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="accounts/password_reset_done.html"), name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+    path("password-reset/<uidb64>/<token>/", auth.PasswordResetConfirm.as_view(
         template_name="accounts/password_reset_confirm.html"), name="password_reset_confirm"),
     path("password-reset/complete/", auth_views.PasswordResetCompleteView.as_view(
         template_name="accounts/password_reset_complete.html"), name="password_reset_complete"),

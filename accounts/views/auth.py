@@ -1,15 +1,15 @@
 """Sign-up, sign-in (throttled), sign-out and the landing redirect."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.auth import clear_failures, client_ip, is_throttled, record_failure
+from accounts.auth import clear_failures, client_ip, record_failure, remember_device, retry_after
 from accounts.forms import EmailAuthenticationForm, OrganizationForm, SignupForm
 from accounts.models import Membership, User
 from accounts.services import create_organization
@@ -45,10 +45,10 @@ def sign_in(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
         email, ip = form.cleaned_data["email"], client_ip(request)
-        if is_throttled(email, ip):
-            minutes = max(1, settings.LOGIN_FAILURE_WINDOW_SECONDS // 60)
-            form.add_error(None, _("Too many failed attempts. Please wait %(minutes)d minutes or reset your "
-                                   "password.") % {"minutes": minutes})
+        wait = retry_after(email, ip, request)
+        if wait:
+            form.add_error(None, _("Too many failed attempts from this device. Try again in %(seconds)d seconds, "
+                                   "or reset your password.") % {"seconds": wait})
         else:
             user = authenticate(request, email=email, password=form.cleaned_data["password"])
             if user is None:
@@ -60,9 +60,19 @@ def sign_in(request):
                 if not url_has_allowed_host_and_scheme(next_url, {request.get_host()},
                                                        require_https=request.is_secure()):
                     next_url = ""
-                return redirect(next_url or "home")
+                response = redirect(next_url or "home")
+                remember_device(response, user)
+                return response
     status = 200 if not form.errors else 400
     return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    """Setting a new password through the e-mailed link also clears the account's failed sign-ins."""
+
+    def form_valid(self, form):
+        clear_failures(form.user.email)
+        return super().form_valid(form)
 
 
 @require_POST
