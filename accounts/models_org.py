@@ -1,5 +1,7 @@
 """Users, organizations (the tenants) and who belongs to which, with what role."""
 
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
@@ -90,8 +92,13 @@ class Membership(models.Model):
         return Role.rank(self.role) >= Role.rank(role)
 
 
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Invitation(models.Model):
-    """An owner's invitation; the e-mailed link carries a signed, expiring token of its id."""
+    """An owner's invitation; the e-mailed link carries a signed, expiring token of its id and its
+    random nonce, so a token cannot be made from ids alone, even by someone holding SECRET_KEY."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(_("e-mail"))
@@ -100,6 +107,7 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    nonce = models.CharField(max_length=40, default=new_nonce, editable=False)
 
     def __str__(self):
         return f"{self.email} → {self.organization_id} ({self.role})"
@@ -115,6 +123,9 @@ class LoginAttempt(models.Model):
     email = models.CharField(max_length=254, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, db_index=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ip_address", "email", "at"], name="loginattempt_client_account")]
 
     def __str__(self):
         return f"{self.email} at {self.at:%Y-%m-%d %H:%M}"

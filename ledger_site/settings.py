@@ -4,9 +4,13 @@ Development defaults are safe to run locally; production sets DEBUG=False, a rea
 SECRET_KEY and ALLOWED_HOSTS, and `manage.py check --deploy` then reports nothing.
 """
 
+import os
+import secrets
+import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from ledger_site.database import app_user, database_settings
 
@@ -15,7 +19,31 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-for-production-0123456789")
+# Test runs (pytest, manage.py test) are development too: they never serve anyone.
+RUNNING_TESTS = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+
+
+def _local_secret_key() -> str:
+    """Development only: a random key made once per checkout (.dev_secret_key, git-ignored), so
+    the web server, the worker and test subprocesses agree. Never a key anyone has published."""
+    path = BASE_DIR / ".dev_secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (DEBUG or RUNNING_TESTS):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production needs 50+ random characters, e.g. "
+            "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))'); "
+            "for local development set DEBUG=True (a random key is then kept in .dev_secret_key).")
+    SECRET_KEY = _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
