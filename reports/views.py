@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import Customer, Role
 from accounts.permissions import org_view
+from ledger_site.exports import XLSX_TYPE, download
 from reports import exports
 from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
 from reports.asof import open_items, org_currencies
@@ -150,9 +151,7 @@ def aging_cell(request, pk):
 
 
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(content, content_type, filename)
 
 
 @org_view(Role.VIEWER)
@@ -163,8 +162,7 @@ def aging_export(request, fmt):
     if fmt == "csv":
         return _download(exports.aging_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
     if fmt == "xlsx":
-        return _download(exports.aging_xlsx(report),
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{name}.xlsx")
+        return _download(exports.aging_xlsx(report), XLSX_TYPE, f"{name}.xlsx")
     if fmt == "pdf":
         return _download(exports.aging_pdf(report, request.org), "application/pdf", f"{name}.pdf")
     raise Http404
