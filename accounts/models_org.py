@@ -129,3 +129,18 @@ class LoginAttempt(models.Model):
 
     def __str__(self):
         return f"{self.email} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class RateLimitEvent(models.Model):
+    """One counted request for a rate limit (accounts.ratelimit): password-reset e-mails, public
+    link views and the like, keyed by scope and what is limited (an address, a link and client)."""
+
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=300)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"], name="ratelimit_scope_key_at")]
+
+    def __str__(self):
+        return f"{self.scope}:{self.key} at {self.at:%Y-%m-%d %H:%M}"

@@ -124,6 +124,12 @@ KNOWN_DEVICE_MAX_AGE_SECONDS = env.int("KNOWN_DEVICE_MAX_AGE_SECONDS", default=1
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: none.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
+# Public invoice links (invoicing.public): they stop working this many days after the invoice is
+# settled or voided; PUBLIC_LINK_MAX_AGE_DAYS (0 = no limit) caps any link's age. A view is counted
+# at most once per link and client in PUBLIC_LINK_VIEW_INTERVAL_SECONDS.
+PUBLIC_LINK_DAYS_AFTER_SETTLED = env.int("PUBLIC_LINK_DAYS_AFTER_SETTLED", default=90)
+PUBLIC_LINK_MAX_AGE_DAYS = env.int("PUBLIC_LINK_MAX_AGE_DAYS", default=0)
+PUBLIC_LINK_VIEW_INTERVAL_SECONDS = env.int("PUBLIC_LINK_VIEW_INTERVAL_SECONDS", default=600)
 # Payments: how many days after today a payment's "date received" may lie (a post-dated cheque,
 # a time-zone edge); a later date is refused as a typo. 0 = nothing after today.
 PAYMENT_FUTURE_DAYS = env.int("PAYMENT_FUTURE_DAYS", default=3)
