@@ -41,6 +41,19 @@ def item_url(org, item) -> str | None:
     return safe_url("credit_note_detail", org_slug=org.slug, pk=item.item_id)
 
 
+MAX_PAGE = 100_000  # far past any real list; keeps OFFSET inside bigint (issue 22: ?page=10**20 was a 500)
+
+
+def page_number(request) -> int:
+    """?page= as 1..MAX_PAGE; anything else is page 1 (a page past the end shows no rows)."""
+    raw = request.GET.get("page", "1").strip()
+    if not raw.isascii() or not raw.isdigit():  # "²".isdigit() is True, and int() refuses it
+        return 1
+    if len(raw) > 12:  # also keeps int() clear of Python's 4,300-digit limit
+        return MAX_PAGE
+    return min(max(1, int(raw)), MAX_PAGE)
+
+
 def query_string(request, drop=("page",), **changes) -> str:
     params = {k: v for k, v in request.GET.items() if k not in drop}
     params.update({k: v for k, v in changes.items() if v is not None})
@@ -75,10 +88,7 @@ def _aging_query(request, page_size=PAGE_SIZE) -> tuple[AgingForm, AgingQuery]:
     settings = ReportSettings.for_org(request.org)
     currencies = org_currencies(request.org)
     form = bound(AgingForm, request, currencies=currencies, basis=settings.aging_basis)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     q = AgingQuery(
         as_of=form.value("as_of"), currency=form.value("currency") or request.org.base_currency,
         basis=form.value("basis") or settings.aging_basis, limits=settings.limits,
@@ -181,10 +191,7 @@ def open_items_report(request):
     as_of, currency = form.value("as_of"), form.value("currency") or request.org.base_currency
     search = (form.value("q") or "").strip()
     # One page of customers with anything open, from the aging (fast), then their items (direct).
-    try:
-        page_no = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page_no = 1
+    page_no = page_number(request)
     report = aging(request.org, AgingQuery(as_of=as_of, currency=currency, search=search, sort="name",
                                            page=page_no, page_size=CUSTOMERS_PER_PAGE))
     items = open_items(request.org, as_of, [r.customer_id for r in report.rows], currency=currency)
@@ -345,10 +352,7 @@ def insights_report(request):
     sort = request.GET.get("sort", "-days_late")
     if sort.lstrip("-") not in SORTS:
         sort = "-days_late"
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     rows, count = behaviour_report(request.org, currency, sort=sort, page=page, page_size=50)
     add_months(request.org, rows, currency)
     for row in rows:
