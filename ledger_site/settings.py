@@ -125,6 +125,12 @@ LOGIN_CLIENT_FREE_FAILURES = env.int("LOGIN_CLIENT_FREE_FAILURES", default=20)  
 LOGIN_DELAY_BASE_SECONDS = env.float("LOGIN_DELAY_BASE_SECONDS", default=2.0)
 LOGIN_DELAY_MAX_SECONDS = env.float("LOGIN_DELAY_MAX_SECONDS", default=300.0)
 KNOWN_DEVICE_MAX_AGE_SECONDS = env.int("KNOWN_DEVICE_MAX_AGE_SECONDS", default=180 * 24 * 3600)
+# Abuse limits per window (accounts.ratelimit): password-reset e-mails per address and per client,
+# sign-ups per client. Over a limit nothing is sent and the page says the same as always.
+ABUSE_WINDOW_SECONDS = env.int("ABUSE_WINDOW_SECONDS", default=3600)
+PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=3)
+PASSWORD_RESET_PER_CLIENT = env.int("PASSWORD_RESET_PER_CLIENT", default=10)
+SIGNUP_PER_CLIENT = env.int("SIGNUP_PER_CLIENT", default=10)
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: none.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600

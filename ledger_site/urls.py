@@ -22,7 +22,7 @@ urlpatterns = [
     path("logout/", auth.sign_out, name="logout"),
     path("orgs/new/", auth.org_create, name="org_create"),
     path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(
+    path("password-reset/", auth.PasswordReset.as_view(
         template_name="accounts/password_reset.html",
         email_template_name="accounts/password_reset_email.txt"), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
