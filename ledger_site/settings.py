@@ -175,6 +175,9 @@ STORAGES = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Below the reminder outbox's lease (reminders/outbox.py LEASE, 20 s): a hung SMTP conversation
+# ends before another worker may take the message over.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ledgerline <no-reply@ledgerline.local>")
 # Where customers reach this site: links in e-mails sent by background tasks (no request to ask).
 # scripts/serve.py sets it to the address it serves when it is not set.
