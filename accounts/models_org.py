@@ -144,3 +144,17 @@ class RateLimitEvent(models.Model):
 
     def __str__(self):
         return f"{self.scope}:{self.key} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TwoFactor(models.Model):
+    """A user's TOTP second factor (accounts.two_factor): the shared secret, the last time step
+    accepted (a code works once) and the hashes of the unused recovery codes."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(default=timezone.now)
+    last_step = models.BigIntegerField(default=0)
+    recovery_hashes = models.JSONField(default=list)
+
+    def __str__(self):
+        return f"two-factor for {self.user}"

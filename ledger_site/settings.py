@@ -131,6 +131,8 @@ ABUSE_WINDOW_SECONDS = env.int("ABUSE_WINDOW_SECONDS", default=3600)
 PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=3)
 PASSWORD_RESET_PER_CLIENT = env.int("PASSWORD_RESET_PER_CLIENT", default=10)
 SIGNUP_PER_CLIENT = env.int("SIGNUP_PER_CLIENT", default=10)
+# Two-factor sign-in: wrong codes allowed per user in five minutes before the second step refuses.
+TWO_FACTOR_TRIES = env.int("TWO_FACTOR_TRIES", default=5)
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: none.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600

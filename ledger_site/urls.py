@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.views import auth, members
+from accounts.views import auth, members, two_factor
 from invoicing.urls_documents import public_urlpatterns as invoice_public_urls
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
@@ -20,6 +20,8 @@ urlpatterns = [
     path("signup/", auth.signup, name="signup"),
     path("login/", auth.sign_in, name="login"),
     path("logout/", auth.sign_out, name="logout"),
+    path("login/two-factor/", two_factor.login_two_factor, name="login_two_factor"),
+    path("account/two-factor/", two_factor.two_factor_settings, name="two_factor_settings"),
     path("orgs/new/", auth.org_create, name="org_create"),
     path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
     path("password-reset/", auth.PasswordReset.as_view(

@@ -12,11 +12,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import ratelimit
+from accounts import ratelimit, two_factor
 from accounts.auth import clear_failures, client_ip, record_failure, remember_device, retry_after
 from accounts.forms import EmailAuthenticationForm, OrganizationForm, SignupForm
 from accounts.models import Membership, User
 from accounts.services import create_organization
+from accounts.views.two_factor import start_second_step
 
 
 def home(request):
@@ -109,6 +110,8 @@ def sign_in(request):
                 form.add_error(None, _("E-mail or password is not correct."))
             else:
                 clear_failures(email)
+                if two_factor.is_enabled(user):
+                    return start_second_step(request, user, next_url)
                 login(request, user)
                 if not url_has_allowed_host_and_scheme(next_url, {request.get_host()},
                                                        require_https=request.is_secure()):
