@@ -5,6 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# Local runs are development: DEBUG=True lets settings keep a random key in .dev_secret_key
+# (production must set SECRET_KEY; without it and without DEBUG the settings refuse to start).
+migrate run bench: export DEBUG ?= True
+
 .PHONY: run test setup db migrate lint bench system-deps stop-db clean
 
 $(STAMP): pyproject.toml

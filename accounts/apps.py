@@ -13,6 +13,7 @@ class AccountsConfig(AppConfig):
         from accounts.models import JournalLine
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views import ledger as _ledger_pages  # noqa: F401 - adds the customer page's ledger panels
+        from ledger_site import checks as _site_checks  # noqa: F401 - registers the secret-key check
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
 
         ORG_CREATED_HOOKS.append(seed_chart)

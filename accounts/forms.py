@@ -60,10 +60,9 @@ class SignupForm(OrganizationFieldsMixin, forms.Form):
                               validators=[country_validator], help_text=COUNTRY_HELP)
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email=email).exists():
-            raise ValidationError(_("An account with this e-mail exists. Sign in instead."))
-        return email
+        # Whether an account exists is not said here (issue 22: enumeration): the view answers a
+        # taken address with "check your e-mail" and tells that address's owner instead.
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         data = super().clean()

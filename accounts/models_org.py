@@ -1,5 +1,6 @@
 """Users, organizations (the tenants) and who belongs to which, with what role."""
 
+import secrets
 import zoneinfo
 from datetime import date, datetime
 
@@ -126,8 +127,13 @@ class Membership(models.Model):
         return Role.rank(self.role) >= Role.rank(role)
 
 
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class Invitation(models.Model):
-    """An owner's invitation; the e-mailed link carries a signed, expiring token of its id."""
+    """An owner's invitation; the e-mailed link carries a signed, expiring token of its id and its
+    random nonce, so a token cannot be made from ids alone, even by someone holding SECRET_KEY."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(_("e-mail"))
@@ -136,6 +142,7 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    nonce = models.CharField(max_length=40, default=new_nonce, editable=False)
 
     def __str__(self):
         return f"{self.email} → {self.organization_id} ({self.role})"
@@ -152,5 +159,37 @@ class LoginAttempt(models.Model):
     ip_address = models.GenericIPAddressField(null=True, db_index=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["ip_address", "email", "at"], name="loginattempt_client_account")]
+
     def __str__(self):
         return f"{self.email} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class RateLimitEvent(models.Model):
+    """One counted request for a rate limit (accounts.ratelimit): password-reset e-mails, public
+    link views and the like, keyed by scope and what is limited (an address, a link and client)."""
+
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=300)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"], name="ratelimit_scope_key_at")]
+
+    def __str__(self):
+        return f"{self.scope}:{self.key} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class TwoFactor(models.Model):
+    """A user's TOTP second factor (accounts.two_factor): the shared secret, the last time step
+    accepted (a code works once) and the hashes of the unused recovery codes."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(default=timezone.now)
+    last_step = models.BigIntegerField(default=0)
+    recovery_hashes = models.JSONField(default=list)
+
+    def __str__(self):
+        return f"two-factor for {self.user}"

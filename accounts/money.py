@@ -14,7 +14,11 @@ _MINOR_UNITS = {
 }
 MAX_DIGITS = 18  # numeric(18, 3) in the database
 DECIMAL_PLACES = 3
-MAX_ABS = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES) - Decimal("0.001")
+# One amount (a line, a document, a payment) is at most a thousandth of what the column holds, so
+# the sums the database keeps (day totals, balances, invoice totals) cannot overflow numeric(18, 3)
+# (issue 22: a payment near 10**15 was a 500 in the day totals).
+COLUMN_MAX = Decimal(10) ** (MAX_DIGITS - DECIMAL_PLACES) - Decimal("0.001")
+MAX_ABS = Decimal(10) ** 12 - Decimal("0.001")
 
 
 class MoneyError(ValueError):
@@ -54,7 +58,7 @@ def check_exact(amount, currency: str) -> Decimal:
     if exact != amount:
         raise MoneyError(f"{amount} has more decimals than {currency} allows ({minor_units(currency)}).")
     if abs(amount) > MAX_ABS:
-        raise MoneyError(f"{amount} is beyond the largest amount the ledger stores.")
+        raise MoneyError(f"{amount} is too large: beyond the largest amount the ledger accepts ({MAX_ABS:,}).")
     return exact
 
 

@@ -1,45 +1,65 @@
-"""Signed public links: a customer opens one invoice without signing in.
+"""Public links: a customer opens one invoice without signing in.
 
-Why a signed token rather than a random one stored hashed: the public request arrives with no
-tenant, and row-level security hides every PublicLink row until a tenant context is set. The
-token therefore carries what is needed to set it — `<org id>.<link id>.<nonce>` signed with
-HMAC-SHA256 under SECRET_KEY (django.core.signing, own salt) — and the view:
+The public request arrives with no tenant, and row-level security hides every PublicLink row until a
+tenant context is set. The token therefore carries what is needed to set it — the organization id,
+the link id and the link's random nonce — but opaquely (issue 22): it is a deterministic
+authenticated encryption of those values (SIV construction over HMAC-SHA256 keyed from SECRET_KEY,
+django.utils.crypto.salted_hmac with its own salts). Nothing in the token is readable; changing any
+bit fails the synthetic-IV check before any query is made. The view then:
 
-1. checks the signature before touching the database (tampered → 404, no query made);
+1. decrypts and checks the token (tampered → 404, no query made);
 2. enters `tenant_context(org id)`;
 3. looks the row up by id *and* nonce *and* not revoked, under RLS: a link of another
-   organization is invisible in this context even if the token named its id, so → 404.
+   organization is invisible in this context even if the token named its id, so → 404;
+4. refuses an expired link (410): PUBLIC_LINK_DAYS_AFTER_SETTLED days after the invoice was
+   settled (paid, credited, written off) or voided, and PUBLIC_LINK_MAX_AGE_DAYS after the link was
+   made when that is set.
 
-No SECURITY DEFINER function that maps tokens to organizations across tenants is needed, and
-RLS stays the backstop for the lookup itself. The token is unguessable (256-bit HMAC) and
-scoped to one row, hence one document; revoking sets `revoked_at`, and a new link gets a new
-nonce, so a revoked URL never works again. Because the token is derived from the row and the
-secret, the owner can copy the same link again later (nothing secret is stored in clear: the
-nonce alone is useless without SECRET_KEY). Rotating SECRET_KEY invalidates all links.
+Deterministic, so the owner can copy the same link again later without storing it; revoking sets
+`revoked_at` and a new link gets a new nonce. Rotating SECRET_KEY invalidates all links.
 """
 
+import base64
+import binascii
 import secrets
+import struct
+from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from invoicing.models import Invoice, InvoiceStatus
+from accounts import ratelimit
+from invoicing.models import Invoice, InvoiceEvent, InvoiceStatus
 from invoicing.models_documents import PublicLink
 from invoicing.services import InvoiceError, record_event
 
 SALT = "ledgerline.invoicing.public-link"
+_IV = 16
 
 
-def _signer() -> signing.Signer:
-    return signing.Signer(salt=SALT, algorithm="sha256")
+def _prf(purpose: str, data: bytes) -> bytes:
+    return salted_hmac(f"{SALT}.{purpose}", data, algorithm="sha256").digest()
+
+
+def _stream(iv: bytes, length: int) -> bytes:
+    blocks = (length + 31) // 32
+    return b"".join(_prf("ctr", iv + bytes([n])) for n in range(blocks))[:length]
+
+
+def _xor(data: bytes, pad: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(data, pad, strict=True))
 
 
 def make_token(link: PublicLink) -> str:
-    return _signer().sign(f"{link.organization_id}.{link.pk}.{link.nonce}")
+    plain = struct.pack(">QQ", link.organization_id, link.pk) + link.nonce.encode()
+    iv = _prf("siv", plain)[:_IV]
+    return base64.urlsafe_b64encode(iv + _xor(plain, _stream(iv, len(plain)))).rstrip(b"=").decode()
 
 
 def parse_token(token: str) -> tuple[int, int, str] | None:
@@ -47,13 +67,43 @@ def parse_token(token: str) -> tuple[int, int, str] | None:
     if not token or len(token) > 200:
         return None
     try:
-        value = _signer().unsign(token)
-    except signing.BadSignature:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
         return None
-    parts = value.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+    if len(raw) <= _IV + 16:
         return None
-    return int(parts[0]), int(parts[1]), parts[2]
+    iv, sealed = raw[:_IV], raw[_IV:]
+    plain = _xor(sealed, _stream(iv, len(sealed)))
+    if not constant_time_compare(iv, _prf("siv", plain)[:_IV]):
+        return None
+    org_id, link_id = struct.unpack(">QQ", plain[:16])
+    try:
+        nonce = plain[16:].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return org_id, link_id, nonce
+
+
+# What settles an invoice (its amount due reaching zero) or ends it: the last such event is when.
+SETTLING_EVENTS = ("payment_applied", "credit_applied", "credited", "written_off", "voided")
+
+
+def expires_at(link: PublicLink):
+    """When the link stops working, or None while the invoice is open and no maximum age is set."""
+    invoice = link.invoice
+    ends = []
+    if settings.PUBLIC_LINK_MAX_AGE_DAYS:
+        ends.append(link.created_at + timedelta(days=settings.PUBLIC_LINK_MAX_AGE_DAYS))
+    if invoice.status == InvoiceStatus.VOID or (invoice.status == InvoiceStatus.ISSUED and invoice.amount_due == 0):
+        settled = (InvoiceEvent.objects.filter(invoice=invoice, kind__in=SETTLING_EVENTS)
+                   .aggregate(at=Max("at"))["at"] or invoice.issued_at or link.created_at)
+        ends.append(settled + timedelta(days=settings.PUBLIC_LINK_DAYS_AFTER_SETTLED))
+    return min(ends) if ends else None
+
+
+def is_expired(link: PublicLink) -> bool:
+    end = expires_at(link)
+    return end is not None and timezone.now() >= end
 
 
 def link_path(link: PublicLink) -> str:
@@ -122,3 +172,37 @@ def _record_first_view(link: PublicLink) -> bool:
     if first:
         record_event(link.invoice, "viewed", _("Viewed by the customer through the public link"))
     return first
+
+
+# --- counting views -------------------------------------------------------------------------
+# The page hands its script a ticket signed for this link and this page view; /seen counts a view
+# only with an unused, fresh ticket, and at most once per link and client in the interval. So
+# holding the link is not enough to inflate the count: each counted view costs a page load, and
+# repeats from one client count once.
+
+SEEN_SALT = "ledgerline.invoicing.public-seen"
+SEEN_TICKET_MAX_AGE = 24 * 3600
+
+
+def seen_ticket(link: PublicLink) -> str:
+    return signing.TimestampSigner(salt=SEEN_SALT).sign(f"{link.pk}.{secrets.token_urlsafe(12)}")
+
+
+def ticket_is_fresh(link: PublicLink, ticket: str) -> bool:
+    try:
+        value = signing.TimestampSigner(salt=SEEN_SALT).unsign(ticket or "", max_age=SEEN_TICKET_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    link_id, _sep, nonce = value.partition(".")
+    if link_id != str(link.pk) or not nonce:
+        return False
+    return ratelimit.hit("public-seen-ticket", value, limit=1, window_seconds=SEEN_TICKET_MAX_AGE)
+
+
+def count_view(link: PublicLink, client: str | None) -> bool:
+    """Count a view unless this client was counted for this link within the interval."""
+    if not ratelimit.hit("public-view", f"{link.pk}:{client}", limit=1,
+                         window_seconds=settings.PUBLIC_LINK_VIEW_INTERVAL_SECONDS):
+        return False
+    record_view(link)
+    return True

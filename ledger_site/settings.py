@@ -4,9 +4,14 @@ Development defaults are safe to run locally; production sets DEBUG=False, a rea
 SECRET_KEY and ALLOWED_HOSTS, and `manage.py check --deploy` then reports nothing.
 """
 
+import os
+import secrets
+import sys
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from ledger_site.database import app_user, database_settings
 
@@ -15,7 +20,31 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-for-production-0123456789")
+# Test runs (pytest, manage.py test) are development too: they never serve anyone.
+RUNNING_TESTS = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
+
+
+def _local_secret_key() -> str:
+    """Development only: a random key made once per checkout (.dev_secret_key, git-ignored), so
+    the web server, the worker and test subprocesses agree. Never a key anyone has published."""
+    path = BASE_DIR / ".dev_secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (DEBUG or RUNNING_TESTS):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production needs 50+ random characters, e.g. "
+            "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))'); "
+            "for local development set DEBUG=True (a random key is then kept in .dev_secret_key).")
+    SECRET_KEY = _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -28,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_q",
     "ninja",  # the API docs page's own static files (no CDN)
+    "csp",
     "accounts",
     "invoicing",
     "payments",
@@ -45,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "ledger_site.headers.SecurityHeadersMiddleware",
     "ledger_site.tenancy.TenantMiddleware",
 ]
 
@@ -86,10 +118,31 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-# Login throttling: this many failures for one e-mail or address within the window lock it.
-LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Sign-in throttling (accounts/auth.py): progressive delays per (account, client) and per client,
+# never a lock on an account. Failures older than the window are forgotten.
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3600)
+LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=3)  # per (account, client) before delays
+LOGIN_CLIENT_FREE_FAILURES = env.int("LOGIN_CLIENT_FREE_FAILURES", default=20)  # per client, all accounts
+LOGIN_DELAY_BASE_SECONDS = env.float("LOGIN_DELAY_BASE_SECONDS", default=2.0)
+LOGIN_DELAY_MAX_SECONDS = env.float("LOGIN_DELAY_MAX_SECONDS", default=300.0)
+KNOWN_DEVICE_MAX_AGE_SECONDS = env.int("KNOWN_DEVICE_MAX_AGE_SECONDS", default=180 * 24 * 3600)
+# Abuse limits per window (accounts.ratelimit): password-reset e-mails per address and per client,
+# sign-ups per client. Over a limit nothing is sent and the page says the same as always.
+ABUSE_WINDOW_SECONDS = env.int("ABUSE_WINDOW_SECONDS", default=3600)
+PASSWORD_RESET_PER_ADDRESS = env.int("PASSWORD_RESET_PER_ADDRESS", default=3)
+PASSWORD_RESET_PER_CLIENT = env.int("PASSWORD_RESET_PER_CLIENT", default=10)
+SIGNUP_PER_CLIENT = env.int("SIGNUP_PER_CLIENT", default=10)
+# Two-factor sign-in: wrong codes allowed per user in five minutes before the second step refuses.
+TWO_FACTOR_TRIES = env.int("TWO_FACTOR_TRIES", default=5)
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: none.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
+# Public invoice links (invoicing.public): they stop working this many days after the invoice is
+# settled or voided; PUBLIC_LINK_MAX_AGE_DAYS (0 = no limit) caps any link's age. A view is counted
+# at most once per link and client in PUBLIC_LINK_VIEW_INTERVAL_SECONDS.
+PUBLIC_LINK_DAYS_AFTER_SETTLED = env.int("PUBLIC_LINK_DAYS_AFTER_SETTLED", default=90)
+PUBLIC_LINK_MAX_AGE_DAYS = env.int("PUBLIC_LINK_MAX_AGE_DAYS", default=0)
+PUBLIC_LINK_VIEW_INTERVAL_SECONDS = env.int("PUBLIC_LINK_VIEW_INTERVAL_SECONDS", default=600)
 # Payments: how many days after today a payment's "date received" may lie (a post-dated cheque,
 # a time-zone edge); a later date is refused as a typo. 0 = nothing after today.
 PAYMENT_FUTURE_DAYS = env.int("PAYMENT_FUTURE_DAYS", default=3)
@@ -128,6 +181,9 @@ STORAGES = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Below the reminder outbox's lease (reminders/outbox.py LEASE, 20 s): a hung SMTP conversation
+# ends before another worker may take the message over.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ledgerline <no-reply@ledgerline.local>")
 # Where customers reach this site: links in e-mails sent by background tasks (no request to ask).
 # scripts/serve.py sets it to the address it serves when it is not set.
@@ -150,6 +206,24 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles, images and fetches from this site only; no
+# inline script, no inline style, no eval, no framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+                      "microphone=(), payment=(), usb=(), interest-cohort=()")
 
 Q_CLUSTER = {
     "name": "ledgerline",

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.views import auth, members
+from accounts.views import auth, members, two_factor
 from invoicing.urls import public_urlpatterns as invoice_public_urls
 from ledger_site.api import urls as api_urls
 from reports.views import dashboard
@@ -21,14 +21,16 @@ urlpatterns = [
     path("signup/", auth.signup, name="signup"),
     path("login/", auth.sign_in, name="login"),
     path("logout/", auth.sign_out, name="logout"),
+    path("login/two-factor/", two_factor.login_two_factor, name="login_two_factor"),
+    path("account/two-factor/", two_factor.two_factor_settings, name="two_factor_settings"),
     path("orgs/new/", auth.org_create, name="org_create"),
     path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
-    path("password-reset/", auth_views.PasswordResetView.as_view(
+    path("password-reset/", auth.PasswordReset.as_view(
         template_name="accounts/password_reset.html",
         email_template_name="accounts/password_reset_email.txt"), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
         template_name="accounts/password_reset_done.html"), name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+    path("password-reset/<uidb64>/<token>/", auth.PasswordResetConfirm.as_view(
         template_name="accounts/password_reset_confirm.html"), name="password_reset_confirm"),
     path("password-reset/complete/", auth_views.PasswordResetCompleteView.as_view(
         template_name="accounts/password_reset_complete.html"), name="password_reset_complete"),

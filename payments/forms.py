@@ -34,7 +34,9 @@ class DateInput(forms.DateInput):
 
 
 def _money_field(label, **kwargs):
+    too_large = _("This amount is too large.")
     return forms.DecimalField(label=label, max_digits=18, decimal_places=3,
+                              error_messages={"max_digits": too_large, "max_whole_digits": too_large},
                               widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
                                                             "class": "num"}), **kwargs)
 

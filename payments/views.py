@@ -6,13 +6,12 @@ destructive ones (reverse, un-apply) first show a confirmation page holding the 
 write form carries a per-rendered-form key, so a double submission acts once.
 """
 
-import csv
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +25,7 @@ from accounts.models_org import today_in
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
+from ledger_site.exports import csv_stream_response
 from ledger_site.tenancy import tenant_context
 from payments.forms import (
     AllocationModeForm,
@@ -120,16 +120,6 @@ def payment_list(request):
     })
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_safe(text: str) -> str:
-    """Keep spreadsheet apps from running user text as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 CSV_HEADER = ["id", "received_date", "customer_code", "customer", "currency", "amount", "allocated", "refunded",
               "unapplied", "method", "reference", "deposited_to", "status", "reversed_on", "reversal_reason"]
 
@@ -142,25 +132,22 @@ def payment_export(request):
     org, user = request.org, request.user
 
     def rows():
-        writer = csv.writer(_Echo())
-        yield writer.writerow(CSV_HEADER)
+        yield CSV_HEADER
         # The body streams after the view and the tenancy middleware returned: act for the
         # organization again while reading.
         with tenant_context(org, user):
             qs = (Payment.objects.filter(organization=org, pk__in=ids)
                   .select_related("customer", "deposit_account").order_by("received_date", "pk"))
             for p in qs.iterator(chunk_size=2000):
-                yield writer.writerow([
-                    p.pk, p.received_date.isoformat(), _csv_safe(p.customer.code), _csv_safe(p.customer.name),
+                yield [
+                    p.pk, p.received_date, p.customer.code, p.customer.name,
                     p.currency, p.amount, p.amount_allocated, p.amount_refunded, p.unapplied, p.method,
-                    _csv_safe(p.reference), p.deposit_account.code, status_of(p),
-                    timezone.localtime(p.reversed_at).date().isoformat() if p.reversed_at else "",
-                    _csv_safe(p.reversal_reason),
-                ])
+                    p.reference, p.deposit_account.code, status_of(p),
+                    timezone.localtime(p.reversed_at).date() if p.reversed_at else "",
+                    p.reversal_reason,
+                ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="payments-{org.slug}-{today_in(org):%Y%m%d}.csv"'
-    return response
+    return csv_stream_response(rows(), f"payments-{org.slug}-{today_in(org):%Y%m%d}.csv")
 
 
 def status_of(payment: Payment) -> str:

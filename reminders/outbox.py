@@ -53,18 +53,25 @@ from reminders.policy import render
 from reminders.scheduler import local_today
 
 log = logging.getLogger("reminders.outbox")
-LEASE = timedelta(minutes=5)
+# Leases are in database time (clock_timestamp()), never a worker's clock, and short: each message
+# renews its row's lease just before it talks to the mail server (a heartbeat), so a live sender
+# never loses a row it is sending, while a dead sender's rows are claimable LEASE after its last
+# heartbeat. The recovery schedule (reminders.tasks.recover_outbox, every minute) queues delivery
+# for them. EMAIL_TIMEOUT stays below LEASE, so one SMTP conversation cannot outlive its lease.
+LEASE = timedelta(seconds=20)
 BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]  # after attempt 1, 2, ...
 MAX_ATTEMPTS = len(BACKOFF) + 1
 BATCH = 50
 
 _CLAIM = """
 UPDATE reminders_remindermessage m
-SET status = 'sending', attempts = m.attempts + 1, lease_until = %(lease)s, claim_token = %(token)s
+SET status = 'sending', attempts = m.attempts + 1, lease_until = clock_timestamp() + %(lease)s,
+    claim_token = %(token)s
 WHERE m.id IN (
     SELECT id FROM reminders_remindermessage
     WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
-      AND ((status = 'pending' AND next_attempt_at <= %(now)s) OR (status = 'sending' AND lease_until < %(now)s))
+      AND ((status = 'pending' AND next_attempt_at <= %(now)s)
+           OR (status = 'sending' AND lease_until < clock_timestamp()))
       {only}
     ORDER BY next_attempt_at, id
     LIMIT %(limit)s
@@ -126,7 +133,7 @@ def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tupl
     token = uuid.uuid4().hex
     only = "AND id = ANY(%(ids)s)" if ids is not None else ""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM.format(only=only), {"org": org_id, "now": now, "lease": now + LEASE, "token": token,
+        cursor.execute(_CLAIM.format(only=only), {"org": org_id, "now": now, "lease": LEASE, "token": token,
                                                   "limit": limit, "ids": list(ids or [])})
         return [(row[0], token) for row in cursor.fetchall()]
 
@@ -163,6 +170,7 @@ def _prepare(row_id: int, token: str, now: datetime):
                .select_related("invoice__customer", "invoice__organization", "customer", "step").get(pk=row_id))
         if row.status != OutboxStatus.SENDING or row.claim_token != token:
             return None
+        _heartbeat(row_id)
         invoice, customer = row.invoice, row.customer
         settings = ReminderSettings.objects.get(organization_id=row.organization_id)
         today = local_today(now, settings)
@@ -197,6 +205,13 @@ def _prepare(row_id: int, token: str, now: datetime):
         if pdf is not None:
             message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return row, message
+
+
+def _heartbeat(row_id: int) -> None:
+    """Renew the claimed row's lease from now (database time): the send that follows has LEASE."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE reminders_remindermessage SET lease_until = clock_timestamp() + %s WHERE id = %s",
+                       [LEASE, row_id])
 
 
 def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=None) -> tuple[str, str]:

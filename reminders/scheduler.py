@@ -136,7 +136,7 @@ _CLAIMABLE = """
 SELECT EXISTS (SELECT 1 FROM reminders_remindermessage
                WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
                  AND ((status = 'pending' AND next_attempt_at <= %(now)s)
-                      OR (status = 'sending' AND lease_until < %(now)s)))
+                      OR (status = 'sending' AND lease_until < clock_timestamp())))
 """
 
 

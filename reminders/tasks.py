@@ -39,3 +39,29 @@ def deliver_organization(org_id: int):
             return total.__dict__
     async_task("reminders.tasks.deliver_organization", org_id, group=f"reminders-{org_id}")  # more to do
     return total.__dict__ if total else {}
+
+
+_STALE = """
+SELECT EXISTS (SELECT 1 FROM reminders_remindermessage
+               WHERE organization_id = %s AND status = 'sending' AND lease_until < clock_timestamp())
+"""
+
+
+def recover_outbox() -> dict:
+    """Every minute (schedule "reminders: recover"): queue delivery for every organization with a
+    row whose sender died (its lease ran out, in database time). Rows waiting for a retry are the
+    scan's business; this only shortens recovery after a crash from a scan interval to a minute."""
+    from django.db import connection
+
+    from accounts.models import Organization
+    from ledger_site.tenancy import tenant_context
+
+    recovered = []
+    for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True).iterator():
+        with tenant_context(org_id), connection.cursor() as cursor:
+            cursor.execute(_STALE, [org_id])
+            stale = cursor.fetchone()[0]
+        if stale:
+            enqueue_delivery(org_id)
+            recovered.append(org_id)
+    return {"organizations": recovered}

@@ -1,8 +1,6 @@
 """Exports of the aging report: CSV, XLSX (openpyxl) and PDF (WeasyPrint, the invoice renderer's
 restricted fetcher). Amounts are written as exact decimals, never through float text."""
 
-import csv
-import io
 from decimal import Decimal
 
 from django.template.loader import render_to_string
@@ -10,12 +8,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.money import minor_units, quantum
+from ledger_site.exports import csv_bytes, xlsx_append, xlsx_bytes, xlsx_workbook
 
 PDF_MAX_ROWS = 5000  # a printable report; CSV and XLSX carry every row
 
 
-def _plain(value: Decimal, currency: str) -> str:
-    return str(value.quantize(quantum(currency)))
+def _plain(value: Decimal, currency: str) -> Decimal:
+    return value.quantize(quantum(currency))
 
 
 def aging_table(report) -> tuple[list[str], list[list], list[list]]:
@@ -37,39 +36,28 @@ def aging_table(report) -> tuple[list[str], list[list], list[list]]:
 
 def aging_csv(report) -> bytes:
     header, rows, summary = aging_table(report)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Aging report as of %(d)s, %(cur)s, %(basis)s") % {
-        "d": report.as_of.isoformat(), "cur": report.currency, "basis": report.basis}])
-    writer.writerow(header)
-    for row in rows + summary:
-        writer.writerow([_plain(v, report.currency) if isinstance(v, Decimal) else _safe(v) for v in row])
-    return out.getvalue().encode("utf-8-sig")
-
-
-def _safe(value):
-    """Keep spreadsheet programs from reading a customer name as a formula."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    title = [_("Aging report as of %(d)s, %(cur)s, %(basis)s") % {
+        "d": report.as_of.isoformat(), "cur": report.currency, "basis": report.basis}]
+    return csv_bytes([title, header, *([_plain(v, report.currency) if isinstance(v, Decimal) else v for v in row]
+                                       for row in rows + summary)])
 
 
 def aging_xlsx(report) -> bytes:
-    from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     header, rows, summary = aging_table(report)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("Aging")[:31]
-    ws.append([_("Aging report as of %(d)s, %(cur)s") % {"d": report.as_of.isoformat(), "cur": report.currency}])
+    wb, ws = xlsx_workbook(_("Aging"))
+    xlsx_append(ws, [_("Aging report as of %(d)s, %(cur)s") % {"d": report.as_of.isoformat(),
+                                                                "cur": report.currency}])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append(header)
+    xlsx_append(ws, header)
     for cell in ws[2]:
         cell.font = Font(bold=True)
     places = minor_units(report.currency)
     fmt = "#,##0" + ("." + "0" * places if places else "")
     for n, row in enumerate(rows + summary):
-        ws.append([v if isinstance(v, Decimal) else _safe(v) for v in row])
+        xlsx_append(ws, row)
         for cell in ws[ws.max_row]:
             if isinstance(cell.value, Decimal):
                 cell.number_format = fmt
@@ -78,11 +66,9 @@ def aging_xlsx(report) -> bytes:
     ws.column_dimensions["A"].width = 12
     ws.column_dimensions["B"].width = 36
     for col in range(3, len(header) + 1):
-        ws.column_dimensions[ws.cell(row=2, column=col).column_letter].width = 15
+        ws.column_dimensions[get_column_letter(col)].width = 15
     ws.freeze_panes = "C3"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx_bytes(wb)
 
 
 def aging_pdf(report, org) -> bytes:

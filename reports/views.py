@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import Customer, Role
 from accounts.permissions import can, org_view
 from invoicing.mail import parse_recipients
+from ledger_site.exports import XLSX_TYPE, download
 from reports import dashboard as dash
 from reports import exports, statements
 from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
@@ -50,6 +51,19 @@ def item_url(org, item) -> str:
     if item.kind == "p":
         return url("payment_detail", org_slug=org.slug, pk=item.item_id)
     return url("credit_note_detail", org_slug=org.slug, pk=item.item_id)
+
+
+MAX_PAGE = 100_000  # far past any real list; keeps OFFSET inside bigint (issue 22: ?page=10**20 was a 500)
+
+
+def page_number(request) -> int:
+    """?page= as 1..MAX_PAGE; anything else is page 1 (a page past the end shows no rows)."""
+    raw = request.GET.get("page", "1").strip()
+    if not raw.isascii() or not raw.isdigit():  # "²".isdigit() is True, and int() refuses it
+        return 1
+    if len(raw) > 12:  # also keeps int() clear of Python's 4,300-digit limit
+        return MAX_PAGE
+    return min(max(1, int(raw)), MAX_PAGE)
 
 
 def query_string(request, drop=("page",), **changes) -> str:
@@ -86,10 +100,7 @@ def _aging_query(request, page_size=PAGE_SIZE) -> tuple[AgingForm, AgingQuery]:
     settings = ReportSettings.for_org(request.org)
     currencies = org_currencies(request.org)
     form = bound(AgingForm, request, currencies=currencies, basis=settings.aging_basis)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     q = AgingQuery(
         as_of=form.value("as_of"), currency=form.value("currency") or request.org.base_currency,
         basis=form.value("basis") or settings.aging_basis, limits=settings.limits,
@@ -162,9 +173,7 @@ def aging_cell(request, pk):
 
 
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return download(content, content_type, filename)
 
 
 @org_view(Role.VIEWER)
@@ -175,8 +184,7 @@ def aging_export(request, fmt):
     if fmt == "csv":
         return _download(exports.aging_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
     if fmt == "xlsx":
-        return _download(exports.aging_xlsx(report),
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"{name}.xlsx")
+        return _download(exports.aging_xlsx(report), XLSX_TYPE, f"{name}.xlsx")
     if fmt == "pdf":
         return _download(exports.aging_pdf(report, request.org), "application/pdf", f"{name}.pdf")
     raise Http404
@@ -195,10 +203,7 @@ def open_items_report(request):
     as_of, currency = form.value("as_of"), form.value("currency") or request.org.base_currency
     search = (form.value("q") or "").strip()
     # One page of customers with anything open, from the aging (fast), then their items (direct).
-    try:
-        page_no = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page_no = 1
+    page_no = page_number(request)
     report = aging(request.org, AgingQuery(as_of=as_of, currency=currency, search=search, sort="name",
                                            page=page_no, page_size=CUSTOMERS_PER_PAGE))
     items = open_items(request.org, as_of, [r.customer_id for r in report.rows], currency=currency)
@@ -337,10 +342,7 @@ def insights_report(request):
     sort = request.GET.get("sort", "-days_late")
     if sort.lstrip("-") not in SORTS:
         sort = "-days_late"
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     rows, count = behaviour_report(request.org, currency, sort=sort, page=page, page_size=50)
     add_months(request.org, rows, currency)
     for row in rows:

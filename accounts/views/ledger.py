@@ -6,14 +6,12 @@ Every amount shown here is read from the journal (or the balances the posting tr
 maintains); every write goes through `accounts.ledger`.
 """
 
-import csv
 from collections import defaultdict
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -54,6 +52,7 @@ from accounts.models_org import today_in
 from accounts.money import quantum
 from accounts.permissions import can, org_view
 from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+from ledger_site.exports import csv_stream_response
 from ledger_site.tenancy import tenant_context
 
 JOURNAL_PAGE_SIZE = 25
@@ -354,47 +353,31 @@ def customer_ledger_csv(request, pk):
     start, end = form.range()
     opening = opening_balance(customer, start)
     name = f"{customer.code}-ledger" + (f"-from-{start}" if start else "") + (f"-to-{end}" if end else "")
-    response = StreamingHttpResponse(_csv_rows(org, customer, start, end, opening),
-                                     content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_safe_filename(name)}.csv"'
-    return response
-
-
-class _Echo:
-    def write(self, value):
-        return value
+    return csv_stream_response(_csv_rows(org, customer, start, end, opening), f"{_safe_filename(name)}.csv")
 
 
 def _csv_rows(org, customer, start, end, opening):
     """Runs after the view returned (and after the tenancy middleware cleared the database
     context), so it sets the organization's context itself while it reads."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow([_("Date"), _("Entry"), _("Document"), _("Description"), _("Debit"), _("Credit"),
-                           _("Balance"), _("Currency")])
+    yield [_("Date"), _("Entry"), _("Document"), _("Description"), _("Debit"), _("Credit"), _("Balance"),
+           _("Currency")]
     running, currency = opening, customer.currency
     if start is not None:
-        yield writer.writerow([start.isoformat(), "", "", _("Opening balance"), "", "", _plain(running, currency),
-                               currency])
+        yield [start, "", "", _("Opening balance"), "", "", _plain(running, currency), currency]
     with tenant_context(org):
         for line in customer_lines_chronological(customer, start, end).iterator(chunk_size=2000):
             running += line.amount
             debit, credit = split(line.amount)
             entry = line.entry
-            yield writer.writerow([
-                line.effective_date.isoformat(), entry.seq,
-                _cell(entry.source_label or source_label(entry.source_type)), _cell(entry.memo),
+            yield [
+                line.effective_date, entry.seq, entry.source_label or source_label(entry.source_type), entry.memo,
                 _plain(debit, currency), _plain(credit, currency), _plain(running, currency), currency,
-            ])
+            ]
 
 
-def _plain(amount: Decimal | None, currency: str) -> str:
-    """1234.5 → "1234.50": the currency's decimals, no grouping (for spreadsheets)."""
-    return "" if amount is None else str(amount.quantize(quantum(currency)))
-
-
-def _cell(text: str) -> str:
-    """Text cells never start like a spreadsheet formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _plain(amount: Decimal | None, currency: str) -> Decimal | str:
+    """1234.5 → 1234.50: the currency's decimals, no grouping (for spreadsheets)."""
+    return "" if amount is None else amount.quantize(quantum(currency))
 
 
 def _safe_filename(name: str) -> str:

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -69,7 +70,8 @@ def member_list(request):
 
 
 def _send_invitation(request, invitation):
-    token = signing.dumps({"i": invitation.pk, "o": invitation.organization_id}, salt=INVITE_SALT)
+    token = signing.dumps({"i": invitation.pk, "o": invitation.organization_id, "n": invitation.nonce},
+                          salt=INVITE_SALT)
     link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
     send_mail(
         _("You are invited to %(org)s on Ledgerline") % {"org": invitation.organization.name},
@@ -128,12 +130,13 @@ def member_remove(request, pk):
 def invitation_accept(request, token):
     try:
         data = signing.loads(token, salt=INVITE_SALT, max_age=settings.INVITATION_MAX_AGE_SECONDS)
-    except signing.BadSignature as e:
+        org_id, pk, nonce = int(data["o"]), int(data["i"]), str(data["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as e:
         raise Http404 from e
-    with tenant_context(data["o"], request.user if request.user.is_authenticated else None):
+    with tenant_context(org_id, request.user if request.user.is_authenticated else None):
         invitation = Invitation.objects.select_related("organization").filter(
-            pk=data["i"], organization_id=data["o"]).first()
-        if invitation is None or not invitation.is_pending:
+            pk=pk, organization_id=org_id).first()
+        if invitation is None or not invitation.is_pending or not constant_time_compare(invitation.nonce, nonce):
             raise Http404
         if not request.user.is_authenticated:
             return _accept_as_newcomer(request, invitation)

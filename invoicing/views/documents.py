@@ -5,6 +5,7 @@ link create (finance, POST), link revoke (finance, confirmation then POST), logo
 Public pages (/p/<token>/, no login): see invoicing.public for how the token sets the tenant.
 """
 
+import functools
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.auth import client_ip
 from accounts.ledger import LedgerError
 from accounts.models import Membership, Role
 from accounts.permissions import org_view
@@ -272,10 +274,15 @@ def _is_member(request, org_id) -> bool:
                                                                         organization_id=org_id).exists()
 
 
+class _LinkExpired(Exception):
+    pass
+
+
 @contextmanager
 def _public_link(token: str, annotate=None):
     """The live link a token names, in its organization's tenant context for the block; 404 for
-    a tampered or malformed token (before any query), a revoked link or a draft."""
+    a tampered or malformed token (before any query), a revoked link or a draft; 410 (through
+    `_gone_when_expired`) for an expired one."""
     parsed = public.parse_token(token)
     if parsed is None:
         raise Http404
@@ -284,9 +291,22 @@ def _public_link(token: str, annotate=None):
         link = public.find_link(org_id, link_id, nonce, annotate=annotate)
         if link is None:
             raise Http404
+        if public.is_expired(link):
+            raise _LinkExpired(link.invoice.organization.name)
         yield link
 
 
+def _gone_when_expired(view):
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except _LinkExpired as e:
+            return _public_headers(render(request, "public/link_expired.html", {"seller": e.args[0]}, status=410))
+    return wrapper
+
+
+@_gone_when_expired
 @require_GET
 def public_invoice(request, token):
     with _public_link(token) as link:
@@ -296,23 +316,28 @@ def public_invoice(request, token):
 
         invoice = link.invoice
         ctx = document_context(invoice, invoice.organization.invoice_settings)
-        ctx.update({"token": token, "status": invoice.display_status, "is_void": invoice.status == InvoiceStatus.VOID,
+        ctx.update({"token": token, "seen_ticket": public.seen_ticket(link), "status": invoice.display_status,
+                    "is_void": invoice.status == InvoiceStatus.VOID,
                     "is_overdue": invoice.is_overdue})
         response = render(request, "public/invoice.html", ctx)
     return _public_headers(response)
 
 
-@csrf_exempt  # the customer has no session; the unguessable token in the URL is the credential
+@csrf_exempt  # no session: the page view's signed, single-use ticket stands in for a CSRF token
+@_gone_when_expired
 @transaction.non_atomic_requests  # the view count: its own transaction
 @require_POST
 def public_invoice_seen(request, token):
     """The public page's script: the invoice has been on a person's screen for a moment."""
     with _public_link(token) as link:
+        if not public.ticket_is_fresh(link, request.POST.get("ticket", "")):
+            return _public_headers(HttpResponse(status=403))
         if not _is_member(request, link.organization_id):
-            public.record_view(link)
+            public.count_view(link, client_ip(request))
     return _public_headers(HttpResponse(status=204))
 
 
+@_gone_when_expired
 @transaction.non_atomic_requests  # writes: the view count (its own transaction) and a first render
 @require_GET
 def public_invoice_pdf(request, token):
@@ -320,7 +345,7 @@ def public_invoice_pdf(request, token):
     with _public_link(token, annotate=lambda links: documents.with_latest_pdf(
             links, "invoice_id", content=etag is None)) as link:
         if not _is_member(request, link.organization_id):
-            public.record_view(link)
+            public.count_view(link, client_ip(request))
         try:
             pdf = documents.current_pdf(link.invoice, link, etag)
         except SealBroken as exc:

@@ -4,13 +4,11 @@ A page costs a fixed number of queries whatever its size: the rows with their cu
 count, and one grouped sum per currency for the totals.
 """
 
-import csv
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -24,6 +22,7 @@ from invoicing.credit_notes import credit_amount
 from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, TaxRate
+from ledger_site.exports import csv_stream_response
 from ledger_site.tenancy import tenant_context
 
 PAGE_SIZE = 50
@@ -100,29 +99,21 @@ def invoice_export(request):
     org, user = request.org, request.user
 
     def rows():
-        writer = csv.writer(_Echo())
-        yield writer.writerow(CSV_HEADER)
+        yield CSV_HEADER
         # The response streams after the view (and the tenancy middleware) returned:
         # act for the organization again while reading.
         with tenant_context(org, user):
             qs = (Invoice.objects.filter(organization=org, pk__in=ids).select_related("customer")
                   .order_by("issue_date", "pk"))
             for inv in qs.iterator(chunk_size=2000):
-                yield writer.writerow([
-                    inv.number or "", inv.display_status, inv.customer.code, _csv_safe(inv.customer.name),
-                    _csv_safe(inv.reference), inv.issue_date.isoformat(), inv.due_date.isoformat(), inv.currency,
+                yield [
+                    inv.number or "", inv.display_status, inv.customer.code, inv.customer.name,
+                    inv.reference, inv.issue_date, inv.due_date, inv.currency,
                     inv.subtotal, inv.discount_total, inv.tax_total, inv.total, inv.amount_paid,
                     inv.amount_credited, inv.amount_written_off, inv.amount_due, "yes" if inv.is_disputed else "",
-                ])
+                ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="invoices-{org.slug}-{today_in(org):%Y%m%d}.csv"'
-    return response
-
-
-def _csv_safe(text: str) -> str:
-    """Keep spreadsheet apps from running user text as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return csv_stream_response(rows(), f"invoices-{org.slug}-{today_in(org):%Y%m%d}.csv")
 
 
 # --- Credit notes ------------------------------------------------------------------------

@@ -14,3 +14,8 @@ document.addEventListener("submit", (event) => {
     }, 0);
   }
 });
+
+// Progress bars: the width comes from data-percent (the Content-Security-Policy allows no style attribute).
+document.querySelectorAll(".progress > span[data-percent]").forEach((bar) => {
+  bar.style.width = `${Math.max(0, Math.min(100, Number(bar.dataset.percent) || 0))}%`;
+});

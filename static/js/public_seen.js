@@ -5,12 +5,13 @@
   const holder = document.querySelector("[data-seen-url]");
   if (!holder) return;
   const url = holder.dataset.seenUrl;
+  const body = new URLSearchParams({ ticket: holder.dataset.seenTicket || "" });
   let sent = false;
   let timer = null;
   const send = () => {
     if (sent) return;
     sent = true;
-    fetch(url, { method: "POST", keepalive: true, credentials: "same-origin" }).catch(() => { sent = false; });
+    fetch(url, { method: "POST", body, keepalive: true, credentials: "same-origin" }).catch(() => { sent = false; });
   };
   const watch = () => {
     window.clearTimeout(timer);

@@ -140,7 +140,8 @@ def test_download_send_open_the_link_and_see_viewed(invoice_world, smtp, live_se
     # 4. back on the invoice page: viewed, once
     page.reload()
     assert page.inner_text("body").count("Viewed by the customer") == 1
-    assert "Opened 2 times" in page.inner_text("#link-views")
+    # The page view and the download came from one client within PUBLIC_LINK_VIEW_INTERVAL_SECONDS: one view.
+    assert "Opened once" in page.inner_text("#link-views")
     capture(page, "invoice_page_documents")
 
 

@@ -144,9 +144,11 @@ def test_the_public_link_serves_the_stored_pdf_with_etag_and_still_counts_views(
     assert first.status_code == 200 and first["Cache-Control"] == "private, no-store"
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     assert client.get(url).content == first.content and len(renders) == 1
+    assert client.get(url, REMOTE_ADDR="192.0.2.8").status_code == 200
     with world.ctx():
         link.refresh_from_db()
-        assert link.view_count == 3 and link.first_viewed_at is not None
+        # One client counts once per interval (PUBLIC_LINK_VIEW_INTERVAL_SECONDS); a second client again.
+        assert link.view_count == 2 and link.first_viewed_at is not None
         assert invoice.events.filter(kind="viewed").count() == 1
         assert first.content == bytes(StoredDocument.objects.get(invoice=invoice).content)
 
