@@ -138,15 +138,24 @@ class Model:
             self.ar_moves.append((ix, when, -line.amount))
 
     def replay(self, pick):
-        """Post again with a key already used (and different content): the first entry comes back."""
+        """Post again with a key already used: the same lines bring the first entry back; different
+        lines are refused (never answered with the first entry). Neither posts anything."""
         if not self.posted:
             return
         entry_id, key, *_ = self.posted[pick % len(self.posted)]
         before = JournalEntry.objects.count()
-        acc, customer = self.acc, self.customers[0]
-        again = ledger.post(self.org, [Line(acc["ar"], Decimal("1"), customer), Line(acc["revenue"], Decimal("-1"))],
-                            effective_date=TODAY, idempotency_key=key)
+        first = JournalEntry.objects.get(pk=entry_id)
+        same = [Line(li.account, li.amount, li.customer, li.currency)
+                for li in first.lines.select_related("account", "customer").order_by("line_no")]
+        again = ledger.post(self.org, same, effective_date=TODAY, idempotency_key=key)
         assert again.pk == entry_id
+        acc, customer = self.acc, self.customers[0]
+        other = [Line(acc["ar"], Decimal("1"), customer), Line(acc["revenue"], Decimal("-1"))]
+        if [(li.account.pk, li.amount, li.customer) for li in same] == [(li.account.pk, li.amount, li.customer)
+                                                                         for li in other]:
+            other = [Line(acc["ar"], Decimal("2"), customer), Line(acc["revenue"], Decimal("-2"))]
+        with pytest.raises(LedgerError, match="already used by entry .* with different lines"):
+            ledger.post(self.org, other, effective_date=TODAY, idempotency_key=key)
         assert JournalEntry.objects.count() == before
 
     def expected_balance(self, ix, as_of=None):
