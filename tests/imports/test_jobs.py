@@ -182,3 +182,21 @@ def test_the_demo_has_one_completed_import():
     assert job.status == "done" and job.report["new"] == 3
     with tenant_context(org):
         assert Customer.objects.get(code="000917").payment_terms_days == 7
+
+
+@pytest.mark.django_db
+def test_the_export_downloads_in_the_import_layout():
+    org, owner = make_org()
+    do_import(org, "customers", CUSTOMERS.encode())
+    client = _client(owner)
+    response = client.get(reverse("import_export", kwargs={"org_slug": org.slug, "kind": "customers", "fmt": "csv"}))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("code,name,currency") and lines[1].startswith("0042,Acme Ltd,EUR")
+    xlsx = client.get(reverse("import_export", kwargs={"org_slug": org.slug, "kind": "customers", "fmt": "xlsx"}))
+    assert xlsx.content.startswith(b"PK")
+    assert client.get(reverse("import_export", kwargs={"org_slug": org.slug, "kind": "nope",
+                                                       "fmt": "csv"})).status_code == 404
+    viewer = add_member(org, Role.VIEWER)
+    assert _client(viewer).get(reverse("import_export", kwargs={"org_slug": org.slug, "kind": "customers",
+                                                                "fmt": "csv"})).status_code == 403
