@@ -7,11 +7,10 @@ the export of a closed period is stable. Each export carries the chain head it c
 sequence number and hash of the period's last entry, which by the hash chain seals every entry
 before it.
 
-The writers here are local; text cells go through `reports.exports._safe` so a spreadsheet does
-not read a customer's name as a formula. (When the shared export writer lands, switch to it.)
+Every row goes through the product's one export writer (ledger_site.exports), so a spreadsheet
+does not read a customer's name as a formula.
 """
 
-import csv
 import io
 import zipfile
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from decimal import Decimal
 from django.db import connection
 
 from accounts.money import quantum
-from reports.exports import _safe
+from ledger_site.exports import csv_bytes, xlsx_append, xlsx_workbook
 
 FORMATS = ("csv", "xlsx", "xero")
 MAX_DAYS = 366 * 5  # one export covers at most five years
@@ -133,13 +132,8 @@ def metadata(export: JournalExport) -> list[tuple[str, str]]:
 
 def to_csv(export: JournalExport) -> bytes:
     """A first line `# key=value; ...` (period and chain head), then the header and one row per line."""
-    out = io.StringIO()
-    out.write("# Ledgerline journal; " + "; ".join(f"{k}={v}" for k, v in metadata(export)) + "\r\n")
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for line in export.lines:
-        writer.writerow([_safe(v) if isinstance(v, str) else v for v in _row(line)])
-    return out.getvalue().encode("utf-8")
+    head = "# Ledgerline journal; " + "; ".join(f"{k}={v}" for k, v in metadata(export)) + "\r\n"
+    return head.encode("utf-8") + csv_bytes([COLUMNS, *(_row(line) for line in export.lines)], bom=False)
 
 
 def to_xero_csv(export: JournalExport) -> bytes:
@@ -150,15 +144,14 @@ def to_xero_csv(export: JournalExport) -> bytes:
     if foreign:
         raise ExportError(f"The period has lines in {', '.join(foreign)}; Xero manual journals are in the base "
                           f"currency ({export.base_currency}). Use the CSV or XLSX export.")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(XERO_COLUMNS)
+    rows = [XERO_COLUMNS]
     for line in export.lines:
         narration = f"Ledgerline #{line.seq} {line.memo}".strip()[:4000]
         description = " ".join(p for p in (line.document, line.customer_name) if p)
-        writer.writerow([_safe(narration), line.date.strftime("%d/%m/%Y"), _safe(description), line.account_code,
-                         XERO_TAX_RATE, str(line.amount.quantize(quantum(line.currency))), "", "", "", ""])
-    return out.getvalue().encode("utf-8")
+        # The amount stays a Decimal: the one writer neutralises text, and "-5.00" as text would be.
+        rows.append([narration, line.date.strftime("%d/%m/%Y"), description, line.account_code,
+                     XERO_TAX_RATE, line.amount.quantize(quantum(line.currency)), "", "", "", ""])
+    return csv_bytes(rows, bom=False)
 
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -167,26 +160,23 @@ FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 def to_xlsx(export: JournalExport) -> bytes:
     """Sheet "Journal": the CSV's columns, amounts as numbers with the currency's decimals;
     sheet "About": the period and the chain head."""
-    from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Journal"
-    ws.append(COLUMNS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
+    wb, journal = xlsx_workbook("Journal")
+    xlsx_append(journal, COLUMNS)
+    for header in journal[1]:
+        header.font = Font(bold=True)
     for line in export.lines:
         row = _row(line)
         row[5] = line.debit if line.debit else None
         row[6] = line.credit if line.credit else None
-        ws.append([_safe(v) if isinstance(v, str) else v for v in row])
+        xlsx_append(journal, row)
         places = len(str(quantum(line.currency)).split(".")[1]) if "." in str(quantum(line.currency)) else 0
-        for cell in (ws.cell(ws.max_row, 6), ws.cell(ws.max_row, 7)):
-            cell.number_format = "0." + "0" * places if places else "0"
+        for amount in journal[journal.max_row][5:7]:
+            amount.number_format = "0." + "0" * places if places else "0"
     about = wb.create_sheet("About")
     for key, value in metadata(export):
-        about.append([key, _safe(value)])
+        xlsx_append(about, [key, value])
     fixed = _fixed_datetime(export)
     wb.properties.created = wb.properties.modified = fixed
     wb.properties.creator = "Ledgerline"
