@@ -25,4 +25,5 @@ urlpatterns += [
     path("forecast/weeks/<str:week>/", views.forecast_week, name="forecast_week"),
     path("credit-control/", views.credit_control, name="credit_control"),
     path("profit-and-loss/", views.profit_and_loss, name="profit_and_loss"),
+    path("revenue/", views.revenue_report, name="revenue_report"),
 ]

@@ -427,3 +427,36 @@ def profit_and_loss(request):
     start, end = form.period()
     return render(request, "reports/pnl.html", {"form": form, "pnl": build_pnl(request.org, start, end, currency),
                                                 "currency": currency, "currencies": currencies})
+
+
+# --- revenue by customer, tag or item (issue 18) ------------------------------------------------
+
+@org_view(Role.VIEWER)
+def revenue_report(request):
+    """Revenue, credits and net by customer, tag or item for a period, with the previous period and
+    the same period last year (reports.revenue); ?format=csv exports the table."""
+    import csv
+
+    from reports.forms import PeriodForm
+    from reports.revenue import SEGMENTS, revenue_by_segment
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    by = request.GET.get("by") if request.GET.get("by") in SEGMENTS else "customer"
+    form = bound(PeriodForm, request)
+    start, end = form.period()
+    report = revenue_by_segment(request.org, by, start, end, currency)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="revenue-by-{by}-{start}-{end}.csv"'
+        writer = csv.writer(response)
+        writer.writerow([by, "invoiced", "credited", "net", "previous period net", "same period last year net",
+                         "currency"])
+        for row in [*report.rows, report.total]:
+            label = "'" + row.label if row.label[:1] and row.label[:1] in "=+-@" else row.label
+            writer.writerow([label, row.invoiced, row.credited, row.net, row.previous, row.last_year, currency])
+        return response
+    top = max([abs(r.net) for r in report.rows] or [0])
+    bars = [(r, int(abs(r.net) * 100 / top) if top else 0) for r in report.rows]
+    return render(request, "reports/revenue.html", {"form": form, "report": report, "bars": bars, "by": by,
+                                                    "currency": currency, "currencies": currencies})
