@@ -45,6 +45,7 @@ if not SECRET_KEY:
             "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))'); "
             "for local development set DEBUG=True (a random key is then kept in .dev_secret_key).")
     SECRET_KEY = _local_secret_key()
+    os.environ.setdefault("SECRET_KEY", SECRET_KEY)  # for manage.py subprocesses of a test run
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
