@@ -180,12 +180,20 @@ class InvoiceImporter(Importer):
                 invoice.snapshot = _snapshot(invoice, mine, settings)
                 invoice.issued_at = now
                 lines.extend(mine)
+            # Written as drafts with their lines, then issued in one statement: an invoice is sealed
+            # (accounts.seals) when it becomes issued, and the seal covers its lines, which must be
+            # there by then; issued rows are frozen (accounts.frozen), so nothing is added after.
+            for invoice in invoices:
+                invoice.status = InvoiceStatus.DRAFT
             copy_insert(Invoice, invoices, INVOICE_COLUMNS)
             copy_insert(InvoiceLine, lines, LINE_COLUMNS)
             copy_insert(InvoiceEvent, [
                 InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor, at=now,
                              message=f"Imported as {invoice.number} for {invoice.total} {invoice.currency}")
                 for invoice in invoices], ["organization", "invoice", "at", "kind", "message", "actor"])
+            Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices]).update(status=InvoiceStatus.ISSUED)
+            for invoice in invoices:
+                invoice.status = InvoiceStatus.ISSUED
             written += len(batch)
             progress(len(batch))
         _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])

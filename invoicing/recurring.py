@@ -50,11 +50,6 @@ MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.YEARLY: 12}
 PLACEHOLDERS = ("period_start", "period_end", "month", "year")
 MAX_CATCH_UP = 400  # periods billed in one run per schedule (a weekly schedule left for years)
 
-# Callables (org_id, now) -> the organization's today; an app that knows the organization's time
-# zone registers one (reminders does). Without one: the server's local date.
-LOCAL_TODAY = []
-
-
 class RecurringError(LedgerError):
     """A refused schedule change; nothing was changed."""
 
@@ -212,10 +207,8 @@ def set_paused(schedule: RecurringSchedule, paused: bool, today: date | None = N
 # --- the run ----------------------------------------------------------------------------------
 
 def org_today(org_id: int, now: datetime | None = None) -> date:
-    now = now or timezone.now()
-    for resolve in LOCAL_TODAY:
-        return resolve(org_id, now)
-    return timezone.localdate(now)
+    """The organization's own date (accounts.models_org: the one "today" of the application)."""
+    return Organization.objects.get(pk=org_id).today(now)
 
 
 @dataclass

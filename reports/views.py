@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.models import Customer, Role
 from accounts.permissions import can, org_view
 from invoicing.mail import parse_recipients
-from ledger_site.exports import XLSX_TYPE, download
+from ledger_site.exports import XLSX_TYPE, csv_bytes, download
 from reports import dashboard as dash
 from reports import exports, statements
 from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
@@ -435,7 +435,6 @@ def profit_and_loss(request):
 def revenue_report(request):
     """Revenue, credits and net by customer, tag or item for a period, with the previous period and
     the same period last year (reports.revenue); ?format=csv exports the table."""
-    import csv
 
     from reports.forms import PeriodForm
     from reports.revenue import SEGMENTS, revenue_by_segment
@@ -447,15 +446,10 @@ def revenue_report(request):
     start, end = form.period()
     report = revenue_by_segment(request.org, by, start, end, currency)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="revenue-by-{by}-{start}-{end}.csv"'
-        writer = csv.writer(response)
-        writer.writerow([by, "invoiced", "credited", "net", "previous period net", "same period last year net",
-                         "currency"])
-        for row in [*report.rows, report.total]:
-            label = "'" + row.label if row.label[:1] and row.label[:1] in "=+-@" else row.label
-            writer.writerow([label, row.invoiced, row.credited, row.net, row.previous, row.last_year, currency])
-        return response
+        rows = [[by, "invoiced", "credited", "net", "previous period net", "same period last year net", "currency"]]
+        rows += [[row.label, row.invoiced, row.credited, row.net, row.previous, row.last_year, currency]
+                 for row in [*report.rows, report.total]]
+        return download(csv_bytes(rows, bom=False), "text/csv; charset=utf-8", f"revenue-by-{by}-{start}-{end}.csv")
     top = max([abs(r.net) for r in report.rows] or [0])
     bars = [(r, int(abs(r.net) * 100 / top) if top else 0) for r in report.rows]
     return render(request, "reports/revenue.html", {"form": form, "report": report, "bars": bars, "by": by,

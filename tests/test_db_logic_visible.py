@@ -10,8 +10,8 @@ from django.apps import apps
 from django.db import connection
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
-TRIGGER_DEF = re.compile(r"CREATE TRIGGER (\S+) (BEFORE|AFTER|INSTEAD OF) (.+?) ON (?:public\.)?(\S+) "
-                         r"(?:REFERENCING .*? )?FOR EACH (ROW|STATEMENT)")
+TRIGGER_DEF = re.compile(r"CREATE (?:CONSTRAINT )?TRIGGER (\S+) (BEFORE|AFTER|INSTEAD OF) (.+?) ON (?:public\.)?(\S+) "
+                         r"(?:(?:NOT )?DEFERRABLE INITIALLY \w+ )?(?:REFERENCING .*? )?FOR EACH (ROW|STATEMENT)")
 
 
 def documented_triggers(text: str) -> set[tuple[str, str, str, str]]:

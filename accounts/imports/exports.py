@@ -1,55 +1,43 @@
 """Exports in the import layout: what an importer reads, written back as CSV or XLSX, so that an
 organization exported and imported into another gives the same books (the round trip).
 
-Every text cell that a spreadsheet would run as a formula (starting with = + - @) is written
-with a leading apostrophe, in CSV and XLSX alike.
+Rows go through the product's one export writer (ledger_site.exports), which writes every text
+cell a spreadsheet would run as a formula with a leading apostrophe, in CSV and XLSX alike.
 """
 
-import csv
-import io
+from decimal import Decimal, InvalidOperation
 
 from accounts.imports import get_importer
+from ledger_site.exports import csv_bytes, xlsx_append, xlsx_bytes, xlsx_workbook
 
-FORMULA_START = ("=", "+", "-", "@")
 
-
-def safe(value) -> str:
+def _value(value):
+    """Text as the importer reads it, except a signed number ("-12.50"), which is passed on as a
+    number: the one export writer (ledger_site.exports) neutralises text that starts with + or -,
+    and a number is what it is."""
     text = "" if value is None else str(value)
-    if text[:1] in FORMULA_START and not _is_number(text):
-        return "'" + text
+    if text[:1] in ("+", "-"):
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            pass
     return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def export_rows(org, kind: str):
     rows = get_importer(kind).export_rows(org)
     if rows is None:
         raise LookupError(f"There is no export for {kind}.")
-    return ([safe(v) for v in row] for row in rows)
+    return ([_value(v) for v in row] for row in rows)
 
 
 def export_csv(org, kind: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(export_rows(org, kind))
-    return out.getvalue().encode("utf-8")
+    return csv_bytes(export_rows(org, kind), bom=False)
 
 
 def export_xlsx(org, kind: str) -> bytes:
-    import openpyxl
-
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet(kind)
+    book, sheet = xlsx_workbook(kind)
     for row in export_rows(org, kind):
-        # All text: identifiers keep their zeros and amounts their exact digits.
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        # Text, and signed numbers as numbers: identifiers keep their zeros and amounts their digits.
+        xlsx_append(sheet, row)
+    return xlsx_bytes(book)

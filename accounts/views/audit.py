@@ -1,17 +1,16 @@
 """The audit log's pages (accounts.audit): the organization-wide list with filters and CSV export,
 and the panel on each customer's page."""
 
-import csv
 
 from django import forms
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import AuditEvent, Customer, Membership, Role
 from accounts.permissions import org_view
+from ledger_site.exports import csv_bytes, download
 
 KINDS = {"accounts_customer": gettext_lazy("Customer"), "accounts_organization": gettext_lazy("Organization"),
          "accounts_membership": gettext_lazy("Member"), "invoicing_invoicesettings": gettext_lazy("Invoice settings")}
@@ -65,16 +64,13 @@ def audit_log(request):
     org = request.org
     form, events = filtered(org, request.GET)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="audit-{org.slug}.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["at", "who", "ip", "user agent", "what", "id", "action", "field", "before", "after"])
+        rows = [["at", "who", "ip", "user agent", "what", "id", "action", "field", "before", "after"]]
         for event in events.iterator(chunk_size=1000):
             for column, before, after in describe(event) or [("", "", "")]:
-                writer.writerow([event.at.isoformat(), event.actor.email if event.actor else "", event.ip,
-                                 event.user_agent, event.table_name, event.object_id, event.action, column,
-                                 before, after])
-        return response
+                rows.append([event.at.isoformat(), event.actor.email if event.actor else "", event.ip,
+                             event.user_agent, event.table_name, event.object_id, event.action, column,
+                             before, after])
+        return download(csv_bytes(rows, bom=False), "text/csv; charset=utf-8", f"audit-{org.slug}.csv")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     form.fields["customer"].widget.choices = [("", _("Any customer"))] + list(
         Customer.objects.filter(organization=org).order_by("name").values_list("pk", "name"))

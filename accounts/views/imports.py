@@ -5,7 +5,6 @@ is checked and imported in the request, a large one (above settings.IMPORT_INLIN
 queued for the worker, and the page then refreshes itself to show the progress.
 """
 
-import csv
 
 from django.contrib import messages
 from django.db import transaction
@@ -21,6 +20,7 @@ from accounts.imports.jobs import create_job, inline_max_bytes, is_running, queu
 from accounts.imports.parsing import DATE_FORMATS, ImportFileError, max_bytes
 from accounts.models import ImportJob, ImportMapping, ImportStatus, Role
 from accounts.permissions import org_view
+from ledger_site.exports import csv_bytes, download
 
 PREVIEW_ROWS = 5
 
@@ -128,18 +128,9 @@ def _act(request, job, form):
 @org_view(Role.FINANCE)
 def import_errors_csv(request, pk):
     job = _job(request, pk)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["row", "column", "value", "message"])
-    for e in (job.report or {}).get("errors", []):
-        writer.writerow([e["row"] or "", e["column"], _safe(e["value"]), e["message"]])
-    return response
-
-
-def _safe(value: str) -> str:
-    """A cell a spreadsheet would run as a formula is written as text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    rows = [["row", "column", "value", "message"]]
+    rows += [[e["row"] or "", e["column"], e["value"], e["message"]] for e in (job.report or {}).get("errors", [])]
+    return download(csv_bytes(rows, bom=False), "text/csv; charset=utf-8", f"import-{job.pk}-errors.csv")
 
 
 @require_GET

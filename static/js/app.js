@@ -16,6 +16,11 @@ document.addEventListener("submit", (event) => {
 });
 
 // Progress bars: the width comes from data-percent (the Content-Security-Policy allows no style attribute).
-document.querySelectorAll(".progress > span[data-percent]").forEach((bar) => {
+document.querySelectorAll(".progress > span[data-percent], .revenue-bar[data-percent]").forEach((bar) => {
   bar.style.width = `${Math.max(0, Math.min(100, Number(bar.dataset.percent) || 0))}%`;
+});
+
+// A filter select that applies itself when changed (the form's button does it without JavaScript).
+document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+  select.addEventListener("change", () => select.form.submit());
 });

@@ -6,10 +6,11 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
-from accounts.imports.exports import export_csv, export_xlsx, safe
+from accounts.imports.exports import _value, export_csv, export_xlsx
 from accounts.ledger_verify import verify_organization
 from accounts.models import Customer, CustomerBalance
 from invoicing.models import Invoice
+from ledger_site.exports import cell
 from ledger_site.tenancy import tenant_context
 from reports.aging import aging, query_for
 from tests.factories import make_org
@@ -67,4 +68,6 @@ def test_formula_like_cells_are_written_as_text():
     with tenant_context(source):
         text = export_csv(source, "credit_notes").decode()
     assert "'=Dented" in text
-    assert safe("-12.50") == "-12.50" and safe("@x") == "'@x" and safe("+1 555") == "'+1 555"
+    def written(v):
+        return str(cell(_value(v)))
+    assert written("-12.50") == "-12.50" and written("@x") == "'@x" and written("+1 555") == "'+1 555"
