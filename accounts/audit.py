@@ -26,7 +26,8 @@ DECLARE
     new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
     row_now jsonb := coalesce(new_row, old_row);
 BEGIN
-    IF TG_OP = 'UPDATE' AND old_row = new_row THEN
+    -- updated_at is the row's own bookkeeping (the API's updated_since), not a change anyone made.
+    IF TG_OP = 'UPDATE' AND (old_row - 'updated_at') = (new_row - 'updated_at') THEN
         RETURN NULL;
     END IF;
     INSERT INTO accounts_auditevent (organization_id, at, actor_id, ip, user_agent, table_name, object_id, action,
@@ -37,7 +38,8 @@ BEGIN
             left(coalesce(current_setting('app.user_agent', true), ''), 300),
             TG_TABLE_NAME, (row_now ->> 'id')::bigint, lower(TG_OP), old_row, new_row,
             coalesce((SELECT jsonb_agg(key ORDER BY key) FROM jsonb_object_keys(row_now) AS key
-                      WHERE (new_row -> key) IS DISTINCT FROM (old_row -> key)), '[]'::jsonb));
+                      WHERE key <> 'updated_at' AND (new_row -> key) IS DISTINCT FROM (old_row -> key)),
+                     '[]'::jsonb));
     RETURN NULL;
 END;
 $$;

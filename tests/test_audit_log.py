@@ -146,6 +146,9 @@ def test_any_sequence_of_edits_replays_from_the_log_to_the_current_row(shop, edi
         with connection.cursor() as c:
             c.execute("SELECT to_jsonb(c)::text FROM accounts_customer c WHERE id = %s", [customer.pk])
             current = json.loads(c.fetchone()[0])
+        # updated_at is the row's own stamp (accounts.audit ignores it), not an edit anyone made.
+        replayed.pop("updated_at", None)
+        current.pop("updated_at", None)
         assert replayed == current
         transaction.set_rollback(True)
 

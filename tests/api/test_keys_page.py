@@ -11,7 +11,7 @@ def test_an_owner_creates_a_key_sees_it_once_and_it_works(client, db):
     client.login(email=owner.email, password=PASSWORD)
     url = f"/o/{org.slug}/settings/api-keys/"
     r = client.post(url, {"name": "Web shop", "scope": "read_write"})
-    assert r.status_code == 200 and r["Cache-Control"] == "no-store"
+    assert r.status_code == 200 and "no-store" in r["Cache-Control"]
     token = r.context["token"]
     assert token.startswith(f"llk_{org.pk}_") and token in r.content.decode()
     assert Api(token).post("/customers", {"name": "From the shop"}).status_code == 201

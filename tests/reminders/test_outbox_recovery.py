@@ -88,7 +88,9 @@ def test_a_dead_senders_rows_are_recovered_by_the_minute_task(monkeypatch):
     monkeypatch.setattr(tasks, "enqueue_delivery", lambda org_id, count=0: queued.append(org_id))
     assert tasks.recover_outbox() == {"organizations": []}  # leases still live: nothing to do
     with tenant_context(org), connection.cursor() as cursor:
-        cursor.execute("UPDATE reminders_remindermessage SET lease_until = clock_timestamp() - interval '1 second'")
+        # Only the claimed rows: sent ones are frozen (accounts.frozen).
+        cursor.execute("UPDATE reminders_remindermessage SET lease_until = clock_timestamp() - interval '1 second' "
+                       "WHERE id = ANY(%s)", [list(ids)])
     assert tasks.recover_outbox() == {"organizations": [org.pk]} and queued == [org.pk]
     assert deliver(org.pk, now=now).sent == len(ids)
     assert len(mail.outbox) == len(ids)
