@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
@@ -230,11 +231,14 @@ def run_due(now: datetime | None = None, org_ids=None, today: date | None = None
     for org_id in list(orgs):
         with tenant_context(org_id):
             day = today or org_today(org_id, now)
-            due = (RecurringSchedule.objects.filter(organization_id=org_id, paused_at__isnull=True,
-                                                    start_date__lte=day)
-                   .values_list("pk", flat=True).order_by("pk"))
-            for pk in list(due):
-                result.runs.extend(run_schedule(pk, day))
+            candidates = (RecurringSchedule.objects.filter(organization_id=org_id, paused_at__isnull=True,
+                                                           start_date__lte=day)
+                          .annotate(done=Count("runs")).order_by("pk"))
+            for schedule in candidates:
+                # Runs exist only for billing dates, so fewer runs than dates due means something is
+                # due: only those schedules are locked and billed (the lock re-checks, exactly).
+                if sum(1 for _ in schedule_dates(schedule, day)) > schedule.done:
+                    result.runs.extend(run_schedule(schedule.pk, day))
     log.info("recurring run: %s issued, %s drafts, %s skipped", result.count(RunStatus.ISSUED)
              + result.count(RunStatus.SENT), result.count(RunStatus.CREATED), result.count(RunStatus.SKIPPED))
     return result
