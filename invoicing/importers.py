@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.chart import system_accounts
 from accounts.imports import Field, Importer, Record, register
+from accounts.imports.base import OpenPeriod
 from accounts.imports.copy import copy_insert
 from accounts.ledger import MAX_DAYS_BACK, Line
 from accounts.ledger_bulk import BulkEntry, bulk_post
@@ -67,6 +68,7 @@ class InvoiceImporter(Importer):
         today = timezone.localdate()
         return {
             "org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+            "period": OpenPeriod(org),
             "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
             "existing": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__isnull=False)
                          .values_list("number", "customer_id", "total")},
@@ -104,6 +106,8 @@ class InvoiceImporter(Importer):
         if issue < state["earliest"]:
             errors.append(first.error("issue_date", f"The issue date is before {state['earliest']}, the oldest "
                                                     f"date the ledger accepts."))
+        if closed := state["period"].refuse(issue):
+            errors.append(first.error("issue_date", closed))
         if due is None:
             due = issue + timedelta(days=customer.payment_terms_days)
         elif due < issue:
@@ -312,6 +316,7 @@ class CreditNoteImporter(Importer):
             if invoice_id in by_id:
                 by_id[invoice_id][2] -= total
         return {"org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+                "period": OpenPeriod(org),
                 "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
                 "existing": {n: (c, t) for n, c, t in CreditNote.objects.filter(organization=org)
                              .values_list("number", "customer_id", "total")},
@@ -340,6 +345,8 @@ class CreditNoteImporter(Importer):
         if day < state["earliest"]:
             errors.append(row.error("issue_date", f"The issue date is before {state['earliest']}, the oldest date "
                                                   f"the ledger accepts."))
+        if closed := state["period"].refuse(day):
+            errors.append(row.error("issue_date", closed))
         invoice_id = None
         if v.get("invoice_number"):
             found = state["invoices"].get(v["invoice_number"].strip())
