@@ -46,6 +46,7 @@ class InvoiceImporter(Importer):
     kind = "invoices"
     label = "Invoices"
     group_by = "number"
+    advances_series = True
     fields = (
         Field("number", "Invoice number", "code", required=True, max_length=40,
               aliases=("invoice number", "invoice no", "invoice", "inv no", "invoice_number")),
@@ -163,6 +164,10 @@ class InvoiceImporter(Importer):
             return None, [row.error("unit_price", "The line's amount is beyond what the ledger stores.")]
         return _LineData(position, v["description"], quantity, price, discount, tax), []
 
+    def entry(self, invoice: Invoice, acc) -> BulkEntry:
+        """The issuing entry of an imported invoice (the opening-balances import posts its own)."""
+        return _entry(invoice, acc)
+
     def write(self, state, records, progress):
         org, actor = state["org"], state["actor"]
         acc = system_accounts(org)
@@ -175,11 +180,12 @@ class InvoiceImporter(Importer):
             # no UPDATE afterwards (the foreign keys are checked at commit).
             for invoice, pk in zip(invoices, _next_ids(Invoice, len(invoices)), strict=True):
                 invoice.pk = pk
-            result = bulk_post(org, (_entry(invoice, acc) for invoice in invoices), actor=actor, collect_ids=True)
+            entries = [self.entry(invoice, acc) for invoice in invoices]
+            result = bulk_post(org, entries, actor=actor, collect_ids=True)
             now = timezone.now()
             lines = []
-            for invoice, record in zip(invoices, batch, strict=True):
-                invoice.issue_entry_id = result.entry_ids[f"import:invoice:{invoice.number}"]
+            for invoice, record, entry in zip(invoices, batch, entries, strict=True):
+                invoice.issue_entry_id = result.entry_ids[entry.idempotency_key]
                 mine = [_invoice_line(org, invoice, data, a, state["rates"]) for data, (_p, a) in record.data[1]]
                 invoice.snapshot = _snapshot(invoice, mine, settings)
                 invoice.issued_at = now
@@ -200,7 +206,8 @@ class InvoiceImporter(Importer):
                 invoice.status = InvoiceStatus.ISSUED
             written += len(batch)
             progress(len(batch))
-        _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
+        if self.advances_series:
+            _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
         return {"invoices": written}
 
 
