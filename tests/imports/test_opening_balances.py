@@ -177,3 +177,14 @@ def test_after_import_each_customer_owes_the_sum_of_its_rows(rows):
         assert got == dict(expected)
         assert sum(report.totals.values()) == sum(expected.values())
         assert verify_organization(org).ok
+
+
+def test_the_demo_brings_its_imported_customers_opening_balances(books):
+    from accounts.imports.demo import seed_demo_import, seed_demo_opening_balances
+
+    org, owner = books
+    seed_demo_import(org, owner)
+    job = seed_demo_opening_balances(org, owner)
+    assert job.status == "done" and job.report["new"] == 3, job.report
+    assert {k: v for k, v in balances(org).items() if k.startswith("000")} == {
+        "000812": Decimal("1480.00"), "000815": Decimal("265.50"), "000917": Decimal("-40.00")}
