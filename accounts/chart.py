@@ -36,3 +36,15 @@ def system_account(org, key: str) -> Account:
 
 def system_accounts(org) -> dict[str, Account]:
     return {a.system_key: a for a in Account.objects.filter(organization=org, system_key__isnull=False)}
+
+
+OPENING = ("opening", "3900", N_("Opening balances"), AccountType.EQUITY)
+
+
+def opening_balance_account(org) -> Account:
+    """The equity account that balances customer balances brought in from another system (the
+    opening-balances import). Made when first needed, so organizations of any age have it."""
+    key, code, name, type_ = OPENING
+    account, _created = Account.objects.get_or_create(organization=org, system_key=key,
+                                                      defaults={"code": code, "name": name, "type": type_})
+    return account

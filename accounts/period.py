@@ -118,9 +118,14 @@ def reopen_period(org, lock_date: date | None, *, actor, reason: str, ip: str | 
 @transaction.atomic
 def set_books_start(org, books_start: date | None, *, actor, reason: str = "",
                     ip: str | None = None) -> PeriodLockEvent:
-    """The first day the books cover (an import of older history may move it earlier). Owners only."""
+    """The first day the books cover (an import of older history may move it earlier). Owners only.
+    Moving it earlier (or removing it) opens days to postings, as reopening does: it needs a
+    reason, and the other owners are told by e-mail once it is committed."""
     _owner(org, actor)
     head = _locked_head(org)
+    earlier = head.books_start is not None and (books_start is None or books_start < head.books_start)
+    if earlier and not (reason or "").strip():
+        raise PeriodError(_("Say why the books start is moved earlier."))
     if books_start is not None and books_start > timezone.localdate():
         raise PeriodError(_("The books cannot start in the future."))
     if books_start is not None and head.lock_date is not None and books_start > head.lock_date:
@@ -136,7 +141,10 @@ def set_books_start(org, books_start: date | None, *, actor, reason: str = "",
                               % {"day": earliest.isoformat()})
     old = head.books_start
     LedgerHead.objects.filter(pk=head.pk).update(books_start=books_start)
-    return _log(org, actor, PeriodLockEvent.Action.BOOKS_START, old, books_start, (reason or "").strip(), ip)
+    event = _log(org, actor, PeriodLockEvent.Action.BOOKS_START, old, books_start, (reason or "").strip(), ip)
+    if earlier:
+        transaction.on_commit(lambda: _tell_other_owners(org, actor, event))
+    return event
 
 
 def _tell_other_owners(org, actor, event: PeriodLockEvent) -> None:
@@ -144,10 +152,18 @@ def _tell_other_owners(org, actor, event: PeriodLockEvent) -> None:
                   .values_list("user__email", flat=True))
     if not emails:
         return
-    new = event.new_date.isoformat() if event.new_date else _("no lock")
+    if event.action == PeriodLockEvent.Action.BOOKS_START:
+        new = event.new_date.isoformat() if event.new_date else _("no start date")
+        subject = _("%(org)s: the books now start on %(new)s") % {"org": org.name, "new": new}
+        what = _("%(who)s moved %(org)s's books start earlier on %(at)s.\n\nBooks start: %(old)s → %(new)s\n"
+                 "Reason: %(reason)s\n")
+    else:
+        new = event.new_date.isoformat() if event.new_date else _("no lock")
+        subject = _("%(org)s: the books were reopened back to %(new)s") % {"org": org.name, "new": new}
+        what = _("%(who)s reopened %(org)s's books on %(at)s.\n\nLock date: %(old)s → %(new)s\nReason: %(reason)s\n")
     send_mail(
-        subject=_("%(org)s: the books were reopened back to %(new)s") % {"org": org.name, "new": new},
-        message=(_("%(who)s reopened %(org)s's books on %(at)s.\n\nLock date: %(old)s → %(new)s\nReason: %(reason)s\n")
+        subject=subject,
+        message=(what
                  % {"who": actor, "org": org.name, "at": event.at.strftime("%Y-%m-%d %H:%M UTC"),
                     "old": event.old_date.isoformat() if event.old_date else "-", "new": new,
                     "reason": event.reason}),

@@ -10,7 +10,10 @@ class InvoicingConfig(AppConfig):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
-        from invoicing import importers  # noqa: F401 - registers the invoices import
+        from invoicing import (
+            importers,  # noqa: F401 - registers the invoices import
+            importers_opening,  # noqa: F401 - registers the opening-balances import
+        )
         from invoicing.demo import seed_demo_invoices
         from invoicing.models import Invoice
         from invoicing.setup import seed_invoicing

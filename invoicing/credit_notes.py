@@ -69,10 +69,12 @@ def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reaso
 
 def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: Invoice | None = None,
                   tax_percent: Decimal = Decimal(0), idempotency_key: str | None = None,
-                  issue_date: date | None = None, number: str | None = None) -> CreditNote:
+                  issue_date: date | None = None, number: str | None = None,
+                  account_key: str = "returns") -> CreditNote:
     """Credit a gross amount (tax included at `tax_percent`), against an invoice or standalone.
     `number`: a credit note brought in from another system keeps its own number (the imports);
-    otherwise the organization's series gives the next one."""
+    otherwise the organization's series gives the next one. `account_key`: the system account
+    debited with the net (sales returns; an opening credit balance debits opening balances)."""
     try:
         amount = check_exact(amount, customer.currency)
     except MoneyError as e:
@@ -82,12 +84,12 @@ def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: I
     net = round_money(amount * 100 / (100 + tax_percent), customer.currency)
     item = CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)
     return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key, issue_date,
-                  number)
+                  number, account_key)
 
 
 @transaction.atomic
 def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_date=None,
-           number=None) -> CreditNote:
+           number=None, account_key="returns") -> CreditNote:
     if invoice is not None:
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     # The customer row lock serializes credit notes per customer, so a retried request with the
@@ -126,7 +128,7 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
     number = number or take_number(org, "credit_note", today)
     lines = [Line(acc["ar"], -total, customer)]
     if subtotal:
-        lines.append(Line(acc["returns"], subtotal, currency=customer.currency))
+        lines.append(Line(acc[account_key], subtotal, currency=customer.currency))
     if tax:
         lines.append(Line(acc["tax"], tax, currency=customer.currency))
     key = idempotency_key or f"credit_note:{org.pk}:{number}"

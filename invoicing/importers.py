@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.chart import system_accounts
 from accounts.imports import Field, Importer, Record, register
+from accounts.imports.base import OpenPeriod
 from accounts.imports.copy import copy_insert
 from accounts.ledger import MAX_DAYS_BACK, Line
 from accounts.ledger_bulk import BulkEntry, bulk_post
@@ -45,6 +46,7 @@ class InvoiceImporter(Importer):
     kind = "invoices"
     label = "Invoices"
     group_by = "number"
+    advances_series = True
     fields = (
         Field("number", "Invoice number", "code", required=True, max_length=40,
               aliases=("invoice number", "invoice no", "invoice", "inv no", "invoice_number")),
@@ -67,6 +69,7 @@ class InvoiceImporter(Importer):
         today = timezone.localdate()
         return {
             "org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+            "period": OpenPeriod(org),
             "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
             "existing": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__isnull=False)
                          .values_list("number", "customer_id", "total")},
@@ -104,6 +107,8 @@ class InvoiceImporter(Importer):
         if issue < state["earliest"]:
             errors.append(first.error("issue_date", f"The issue date is before {state['earliest']}, the oldest "
                                                     f"date the ledger accepts."))
+        if closed := state["period"].refuse(issue):
+            errors.append(first.error("issue_date", closed))
         if due is None:
             due = issue + timedelta(days=customer.payment_terms_days)
         elif due < issue:
@@ -159,6 +164,10 @@ class InvoiceImporter(Importer):
             return None, [row.error("unit_price", "The line's amount is beyond what the ledger stores.")]
         return _LineData(position, v["description"], quantity, price, discount, tax), []
 
+    def entry(self, invoice: Invoice, acc) -> BulkEntry:
+        """The issuing entry of an imported invoice (the opening-balances import posts its own)."""
+        return _entry(invoice, acc)
+
     def write(self, state, records, progress):
         org, actor = state["org"], state["actor"]
         acc = system_accounts(org)
@@ -171,11 +180,12 @@ class InvoiceImporter(Importer):
             # no UPDATE afterwards (the foreign keys are checked at commit).
             for invoice, pk in zip(invoices, _next_ids(Invoice, len(invoices)), strict=True):
                 invoice.pk = pk
-            result = bulk_post(org, (_entry(invoice, acc) for invoice in invoices), actor=actor, collect_ids=True)
+            entries = [self.entry(invoice, acc) for invoice in invoices]
+            result = bulk_post(org, entries, actor=actor, collect_ids=True)
             now = timezone.now()
             lines = []
-            for invoice, record in zip(invoices, batch, strict=True):
-                invoice.issue_entry_id = result.entry_ids[f"import:invoice:{invoice.number}"]
+            for invoice, record, entry in zip(invoices, batch, entries, strict=True):
+                invoice.issue_entry_id = result.entry_ids[entry.idempotency_key]
                 mine = [_invoice_line(org, invoice, data, a, state["rates"]) for data, (_p, a) in record.data[1]]
                 invoice.snapshot = _snapshot(invoice, mine, settings)
                 invoice.issued_at = now
@@ -196,7 +206,8 @@ class InvoiceImporter(Importer):
                 invoice.status = InvoiceStatus.ISSUED
             written += len(batch)
             progress(len(batch))
-        _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
+        if self.advances_series:
+            _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
         return {"invoices": written}
 
 
@@ -312,6 +323,7 @@ class CreditNoteImporter(Importer):
             if invoice_id in by_id:
                 by_id[invoice_id][2] -= total
         return {"org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
+                "period": OpenPeriod(org),
                 "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
                 "existing": {n: (c, t) for n, c, t in CreditNote.objects.filter(organization=org)
                              .values_list("number", "customer_id", "total")},
@@ -340,6 +352,8 @@ class CreditNoteImporter(Importer):
         if day < state["earliest"]:
             errors.append(row.error("issue_date", f"The issue date is before {state['earliest']}, the oldest date "
                                                   f"the ledger accepts."))
+        if closed := state["period"].refuse(day):
+            errors.append(row.error("issue_date", closed))
         invoice_id = None
         if v.get("invoice_number"):
             found = state["invoices"].get(v["invoice_number"].strip())

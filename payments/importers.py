@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from accounts.imports import Field, Importer, Record, register
+from accounts.imports.base import OpenPeriod
 from accounts.imports.parsing import ParseError, parse_number
 from accounts.ledger import MAX_DAYS_BACK
 from accounts.models import Customer
@@ -61,6 +62,7 @@ class PaymentImporter(Importer):
             invoices[number] = [pk, customer_id, due if status == InvoiceStatus.ISSUED else Decimal(0)]
         return {"org": org, "actor": actor, "today": today, "latest": future_limit(),
                 "earliest": today - timedelta(days=MAX_DAYS_BACK),
+                "period": OpenPeriod(org),
                 "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
                 "keys": set(Payment.objects.filter(organization=org, idempotency_key__startswith="imp-")
                             .values_list("idempotency_key", flat=True)),
@@ -90,6 +92,8 @@ class PaymentImporter(Importer):
         if day < state["earliest"]:
             errors.append(row.error("received_date", f"The date is before {state['earliest']}, the oldest date the "
                                                      f"ledger accepts."))
+        if closed := state["period"].refuse(day):
+            errors.append(row.error("received_date", closed))
         method = METHODS.get((v.get("method") or "bank_transfer").strip().lower())
         if method is None:
             errors.append(row.error("method", "Unknown method; use bank transfer, card, cash, cheque or other."))

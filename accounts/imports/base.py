@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from accounts import period
+
 
 @dataclass(frozen=True)
 class Field:
@@ -14,6 +16,22 @@ class Field:
     help: str = ""
     max_length: int | None = None
     aliases: tuple = ()  # header names (lower case) that map to this field without asking
+
+
+class OpenPeriod:
+    """The organization's open period (accounts.period), read once per run. A commit reads it
+    after the engine has locked the ledger head row, the lock that closing the books takes, so
+    the period cannot close between these checks and the writes."""
+
+    def __init__(self, org):
+        self.lock_date, self.books_start = period.state(org)
+
+    def refuse(self, day: date) -> str:
+        """Why nothing dated `day` can be imported, or ""."""
+        message = period.closed_message(self.lock_date, self.books_start, day)
+        if message and (self.lock_date is None or day > self.lock_date):
+            message += " An owner can move the books start earlier (Settings → Period lock) to import older history."
+        return message
 
 
 @dataclass

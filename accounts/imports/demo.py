@@ -1,8 +1,12 @@
-"""The demo's completed import: three customers brought in from a spreadsheet of the old system,
-checked and imported through the same job as the Import page (run last by seed_demo, after the
-other apps' demo data, so it changes none of theirs)."""
+"""The demo's completed imports: three customers brought in from a spreadsheet of the old system,
+then what they owed when the books moved (opening balances), each checked and imported through
+the same job as the Import page (run last by seed_demo, after the other apps' demo data, so it
+changes none of theirs)."""
+
+from datetime import timedelta
 
 from accounts.imports.jobs import create_job, run_job
+from accounts.models_org import today_in
 
 DEMO_FILE = (
     "Account;Company;E-mail;Terms\r\n"
@@ -16,6 +20,23 @@ DEMO_MAPPING = {"code": "Account", "name": "Company", "billing_emails": "E-mail"
 def seed_demo_import(org, owner):
     job = create_job(org, "customers", "old-system-customers.csv", DEMO_FILE, actor=owner)
     job.mapping = DEMO_MAPPING
+    job.save(update_fields=["mapping"])
+    run_job(job, commit=False, actor=owner)
+    run_job(job, commit=True, actor=owner)
+    return job
+
+
+def seed_demo_opening_balances(org, owner):
+    """Two open items and a credit, dated within the last two months (the demo's period lock
+    closes older months afterwards)."""
+    today = today_in(org)
+    rows = [("000812", today - timedelta(days=50), "1480.00", "old ledger 2291"),
+            ("000815", today - timedelta(days=20), "265.50", ""),
+            ("000917", today - timedelta(days=35), "-40.00", "overpayment")]
+    data = ("customer,date,amount,reference\r\n"
+            + "".join(f"{code},{day.isoformat()},{amount},{ref}\r\n" for code, day, amount, ref in rows)).encode()
+    job = create_job(org, "opening_balances", "old-system-balances.csv", data, actor=owner)
+    job.mapping = {"customer_code": "customer", "date": "date", "amount": "amount", "reference": "reference"}
     job.save(update_fields=["mapping"])
     run_job(job, commit=False, actor=owner)
     run_job(job, commit=True, actor=owner)

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.imports.base import Report, Row, RowError
 from accounts.imports.parsing import DateColumn, ImportFileError, NumberColumn, ParseError, parse_date, parse_number
+from accounts.models import LedgerHead
 
 FORMULA_START = ("=", "+", "-", "@")
 
@@ -69,6 +70,10 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
     if not commit:
         return _check(org, importer, table, mapping, options or {}, actor, progress)[0]
     with transaction.atomic():
+        # The period lock lives on the ledger head row: hold it from the checks to the writes, so a
+        # period closed after the dry run is seen by these checks (the whole file is refused), and
+        # one cannot close while the import writes.
+        LedgerHead.objects.select_for_update().filter(organization=org).first()
         report, state, records = _check(org, importer, table, mapping, options or {}, actor, progress)
         if not report.ok:
             return report
