@@ -36,9 +36,17 @@ def emit(organization_id: int, event_type: str, data: dict) -> None:
         hook(organization_id, event_type, data)
 
 
+def money(amount, currency: str) -> str:
+    """An amount as a decimal string in the currency's minor units (as the API shows it)."""
+    from accounts.money import quantum
+
+    return str(amount.quantize(quantum(currency)))
+
+
 def invoice_data(invoice) -> dict:
-    return {"id": invoice.pk, "number": invoice.number, "status": invoice.status, "currency": invoice.currency,
-            "total": str(invoice.total), "amount_due": str(invoice.amount_due),
+    c = invoice.currency
+    return {"id": invoice.pk, "number": invoice.number, "status": invoice.status, "currency": c,
+            "total": money(invoice.total, c), "amount_due": money(invoice.amount_due, c),
             "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None,
             "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
             "customer": {"id": invoice.customer_id}}

@@ -396,7 +396,8 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
 
 
 def payment_data(payment: Payment) -> dict:
-    return {"id": payment.pk, "customer": {"id": payment.customer_id}, "amount": str(payment.amount),
+    return {"id": payment.pk, "customer": {"id": payment.customer_id},
+            "amount": hooks.money(payment.amount, payment.currency),
             "currency": payment.currency, "received_date": payment.received_date.isoformat(),
             "method": payment.method, "reference": payment.reference,
             "reversed": payment.reversed_at is not None, "reversal_reason": payment.reversal_reason or None}

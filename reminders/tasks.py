@@ -94,3 +94,10 @@ def deliver_webhooks() -> dict:
             report = deliver(org_id, max_batches=5)
             done[org_id] = report.__dict__
     return done
+
+
+def deliver_webhooks_org(org_id: int) -> dict:
+    """Queued by a "resend" click: that organization's due deliveries now, not at the next minute."""
+    from reminders.webhooks import deliver
+
+    return deliver(org_id, max_batches=5).__dict__

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
+from django_q.tasks import async_task
 
 from accounts.models import Role
 from accounts.permissions import org_view
@@ -59,9 +60,11 @@ def webhook_resend(request, pk, delivery_pk):
     if not endpoint.is_active:
         messages.error(request, _("The endpoint is disabled; enable it first."))
     else:
-        again = webhooks.resend(delivery)
-        transaction.on_commit(lambda: webhooks.deliver(request.org.pk, ids=[again.pk]))
-        messages.success(request, _("Sent again as a new delivery; its outcome is below."))
+        webhooks.resend(delivery)
+        org_id = request.org.pk
+        transaction.on_commit(lambda: async_task("reminders.tasks.deliver_webhooks_org", org_id,
+                                                 group=f"webhooks-{org_id}"))
+        messages.success(request, _("Queued again as a new delivery; reload in a moment to see its outcome."))
     return redirect("webhook_detail", org_slug=request.org.slug, pk=endpoint.pk)
 
 
