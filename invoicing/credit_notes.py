@@ -157,7 +157,8 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
             ALLOCATIONS.apply(invoice, note, applicable, actor=actor, effective_date=today)
     documents.queue_render(note)
     hooks.emit(org.pk, "credit_note.issued", {
-        "id": note.pk, "number": note.number, "currency": note.currency, "total": hooks.money(note.total, note.currency),
+        "id": note.pk, "number": note.number, "currency": note.currency,
+        "total": hooks.money(note.total, note.currency),
         "issue_date": note.issue_date.isoformat(), "reason": note.reason,
         "customer": {"id": customer.pk},
         "invoice": {"id": invoice.pk, "number": invoice.number} if invoice is not None else None})
