@@ -312,3 +312,21 @@ def test_resend_by_hand_queues_the_same_event_as_a_new_delivery(dev_mode, django
         assert got[0]["body"] == got[1]["body"]
         page = client.get(reverse("webhook_detail", kwargs={"org_slug": org.slug, "pk": endpoint.pk}))
         assert page.status_code == 200 and "HTTP 200" in page.content.decode()
+
+
+def test_two_failures_past_the_limit_in_one_batch_disable_once_and_email_once(
+        dev_mode, smtp_server, django_capture_on_commit_callbacks):
+    """Both deliveries are claimed before either fails; only the transition to disabled e-mails."""
+    dev_mode.WEBHOOKS_DISABLE_AFTER = 1
+    org, owner = make_org()
+    with Receiver(status=503) as receiver:
+        endpoint_for(org, receiver.url, events=["customer.created"])
+        with tenant_context(org):
+            CustomerFactory(organization=org)
+            CustomerFactory(organization=org)
+            with django_capture_on_commit_callbacks(execute=True):
+                assert webhooks.deliver(org.pk).retrying == 2
+            assert WebhookEndpoint.objects.get().consecutive_failures == 2
+        assert len(receiver.received()) == 2
+    smtp_server.wait_for(2, timeout=1.5)
+    assert len(smtp_server.messages) == 1
