@@ -2,6 +2,7 @@
 backoff, then disable the endpoint and e-mail the owners once; private addresses are refused at
 registration and at delivery; one organization's events and endpoints stay its own."""
 
+import ipaddress
 import json
 from datetime import timedelta
 from decimal import Decimal
@@ -11,6 +12,9 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from accounts.models import Role
 from invoicing.credit_notes import credit_amount
@@ -330,3 +334,59 @@ def test_two_failures_past_the_limit_in_one_batch_disable_once_and_email_once(
         assert len(receiver.received()) == 2
     smtp_server.wait_for(2, timeout=1.5)
     assert len(smtp_server.messages) == 1
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(dev_mode, monkeypatch):
+    """The sender connects to the vetted address with the name only in Host (and TLS SNI): a second
+    lookup, which a DNS answer could change, never happens. (The name does not resolve at all
+    outside the played answer, so connecting by name would fail.)"""
+    org, _ = make_org()
+    calls = []
+
+    def answer(host, port):
+        calls.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(webhooks, "resolve", answer)
+    with Receiver() as receiver:
+        endpoint_for(org, f"http://hooks.customer.invalid:{receiver.port}/in", events=["customer.created"])
+        calls.clear()
+        with tenant_context(org):
+            CustomerFactory(organization=org)
+            assert webhooks.deliver(org.pk).delivered == 1
+        got = receiver.received()
+    assert calls == ["hooks.customer.invalid"], "one lookup per attempt"
+    assert got[0]["headers"]["Host"] == f"hooks.customer.invalid:{receiver.port}" and got[0]["path"] == "/in"
+
+
+@settings_hypothesis(max_examples=300, deadline=None)
+@given(st.sampled_from(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+                        "224.0.0.0/4", "100.64.0.0/10", "0.0.0.0/8"]), st.integers(min_value=0))
+def test_every_address_of_the_internal_ranges_is_forbidden_also_as_ipv4_mapped_ipv6(network, n):
+    net = ipaddress.ip_network(network)
+    address = net[n % net.num_addresses]
+    assert webhooks.forbidden_address(str(address))
+    assert webhooks.forbidden_address(f"::ffff:{address}")
+
+
+@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700:4700::1111"])
+def test_public_addresses_are_allowed(address):
+    assert not webhooks.forbidden_address(address)
+
+
+def test_the_minute_schedule_delivers_every_organizations_due_deliveries(dev_mode):
+    from django_q.models import Schedule
+
+    from reminders.tasks import deliver_webhooks
+
+    schedule = Schedule.objects.get(name="webhooks: deliver")
+    assert schedule.func == "reminders.tasks.deliver_webhooks" and schedule.minutes == 1
+    (org_a, _), (org_b, _) = make_org(), make_org()
+    with Receiver() as receiver:
+        for org in (org_a, org_b):
+            endpoint_for(org, receiver.url, events=["customer.created"])
+            with tenant_context(org):
+                CustomerFactory(organization=org)
+        result = deliver_webhooks()
+        assert {json.loads(r["body"])["organization"] for r in receiver.received()} == {org_a.pk, org_b.pk}
+    assert result[org_a.pk]["delivered"] == result[org_b.pk]["delivered"] == 1
