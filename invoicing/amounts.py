@@ -16,6 +16,7 @@ the rule in the database.
 from collections.abc import Iterable
 from decimal import Decimal
 
+from invoicing import hooks
 from invoicing.models import Invoice, InvoiceStatus
 
 ZERO = Decimal(0)
@@ -45,8 +46,11 @@ def _add(document, deltas: dict) -> list[str]:
         setattr(document, field, getattr(document, field) + delta)
     fields = list(deltas)
     if isinstance(document, Invoice):
-        document.amount_due = amount_due_of(document)
+        before, document.amount_due = document.amount_due, amount_due_of(document)
         fields.append("amount_due")
+        if before > 0 and document.amount_due == 0 and document.status == InvoiceStatus.ISSUED:
+            # Paid in full (by payments, credits or a write-off): in the caller's transaction.
+            hooks.emit(document.organization_id, "invoice.paid", hooks.invoice_data(document))
     return fields
 
 

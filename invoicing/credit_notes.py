@@ -19,7 +19,7 @@ from accounts.ledger import Line
 from accounts.models import Customer
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, round_money
-from invoicing import documents
+from invoicing import documents, hooks
 from invoicing.hooks import ALLOCATIONS
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
 from invoicing.numbering import take_number
@@ -158,4 +158,10 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
         if applicable > 0:
             ALLOCATIONS.apply(invoice, note, applicable, actor=actor, effective_date=today)
     documents.queue_render(note)
+    hooks.emit(org.pk, "credit_note.issued", {
+        "id": note.pk, "number": note.number, "currency": note.currency,
+        "total": hooks.money(note.total, note.currency),
+        "issue_date": note.issue_date.isoformat(), "reason": note.reason,
+        "customer": {"id": customer.pk},
+        "invoice": {"id": invoice.pk, "number": invoice.number} if invoice is not None else None})
     return note

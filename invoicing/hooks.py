@@ -22,3 +22,31 @@ class AllocationHooks:
 
 
 ALLOCATIONS = AllocationHooks()
+
+
+# Business events (webhooks). Reminders owns the outbox that delivers them and appends its writer
+# here at ready(); invoicing and payments call `emit` at the one place each event happens, inside
+# the transaction that makes it happen, so the outbox row commits (or rolls back) with it.
+# A hook is called as hook(organization_id, event_type, data) with `data` JSON-ready.
+EVENT_HOOKS: list[Callable] = []
+
+
+def emit(organization_id: int, event_type: str, data: dict) -> None:
+    for hook in EVENT_HOOKS:
+        hook(organization_id, event_type, data)
+
+
+def money(amount, currency: str) -> str:
+    """An amount as a decimal string in the currency's minor units (as the API shows it)."""
+    from accounts.money import quantum
+
+    return str(amount.quantize(quantum(currency)))
+
+
+def invoice_data(invoice) -> dict:
+    c = invoice.currency
+    return {"id": invoice.pk, "number": invoice.number, "status": invoice.status, "currency": c,
+            "total": money(invoice.total, c), "amount_due": money(invoice.amount_due, c),
+            "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None,
+            "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+            "customer": {"id": invoice.customer_id}}

@@ -17,7 +17,7 @@ from accounts.chart import system_accounts
 from accounts.ledger import LedgerError, Line
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact
-from invoicing import documents, issuing
+from invoicing import documents, hooks, issuing
 from invoicing.amounts import amount_due_of, change_amounts
 from invoicing.credit_control import check_on_issue
 from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, WriteOff
@@ -122,6 +122,7 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     issuing.store_issued(invoice, _("Issued as %(number)s for %(total)s %(currency)s")
                          % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency},
                          documents.render_task_row(invoice))
+    hooks.emit(invoice.organization_id, "invoice.issued", hooks.invoice_data(invoice))
     return invoice
 
 
@@ -170,6 +171,7 @@ def void_invoice(invoice: Invoice, reason: str, actor=None, effective_date: date
     invoice.status = InvoiceStatus.VOID
     change_amounts(invoice, also=["void_entry", "status"])  # amount due: 0 once void
     record_event(invoice, "voided", _("Voided: %(reason)s") % {"reason": reason}, actor)
+    hooks.emit(invoice.organization_id, "invoice.voided", {**hooks.invoice_data(invoice), "reason": reason})
     return invoice
 
 

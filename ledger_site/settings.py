@@ -190,6 +190,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ledgerline <no-reply
 # scripts/serve.py sets it to the address it serves when it is not set.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env.str('PORT', default='8000')}").rstrip("/")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Webhooks (reminders/webhooks.py). Development mode only: let endpoints point at loopback, private
+# and link-local addresses (a receiver on this machine). Off in production: such URLs are refused
+# at registration and again at every delivery, after resolving the name.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
+WEBHOOKS_TIMEOUT = env.int("WEBHOOKS_TIMEOUT", default=10)  # seconds per attempt; below the 30 s lease
+WEBHOOKS_DISABLE_AFTER = env.int("WEBHOOKS_DISABLE_AFTER", default=10)  # consecutive failed attempts
 
 # Security: cookies only over HTTPS outside development, HSTS, no sniffing, no framing.
 SECURE_SSL = env.bool("SECURE_SSL", default=not DEBUG and env.bool("PRODUCTION", default=False))

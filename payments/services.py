@@ -35,6 +35,7 @@ from accounts.ledger import LedgerError, Line
 from accounts.models import Account, JournalEntry
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money
+from invoicing import hooks
 from invoicing.amounts import change_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
 from ledger_site.tenancy import organization_of
@@ -390,7 +391,16 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         if amounts:
             # The invoices were locked above, the payment is this transaction's own row.
             apply_many(payment, amounts, actor=actor, effective_date=received_date, at=at, locked=locked)
+        hooks.emit(org.pk, "payment.recorded", payment_data(payment))
     return payment
+
+
+def payment_data(payment: Payment) -> dict:
+    return {"id": payment.pk, "customer": {"id": payment.customer_id},
+            "amount": hooks.money(payment.amount, payment.currency),
+            "currency": payment.currency, "received_date": payment.received_date.isoformat(),
+            "method": payment.method, "reference": payment.reference,
+            "reversed": payment.reversed_at is not None, "reversal_reason": payment.reversal_reason or None}
 
 
 def apply_source(source: Payment | CreditNote, allocation, *, actor=None, idempotency_key: str | None = None,
@@ -546,6 +556,7 @@ def reverse_payment(payment: Payment, *, reason: str, actor=None, effective_date
         payment.reversal_reason = reason[:500]
         payment.save(update_fields=["reversal_entry", "reversed_at", "reversal_reason"])
         payment.refresh_from_db(fields=["amount_allocated"])
+        hooks.emit(payment.organization_id, "payment.reversed", payment_data(payment))
     return payment
 
 

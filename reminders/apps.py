@@ -12,4 +12,18 @@ class RemindersConfig(AppConfig):
         from reminders.views import customer_panel
 
         ORG_CREATED_HOOKS.append(seed_reminders)
+        self._webhooks()
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
+
+    def _webhooks(self):
+        from django.db.models.signals import post_save
+        from django.utils.translation import gettext_lazy as _
+
+        from accounts.models import Customer
+        from invoicing.hooks import EVENT_HOOKS
+        from ledger_site.navigation import SETTINGS_TABS_EXTRA
+        from reminders.webhooks import customer_created, record_event
+
+        EVENT_HOOKS.append(record_event)
+        post_save.connect(customer_created, sender=Customer, dispatch_uid="webhooks-customer-created")
+        SETTINGS_TABS_EXTRA.append((_("Webhooks"), "webhook_list"))

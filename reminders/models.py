@@ -280,3 +280,12 @@ class LateFeeCharge(models.Model):
 
     def __str__(self):
         return f"late fee {self.amount} on {self.invoice_id} at {self.offset_days:+d}"
+
+
+from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app's models here)
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)

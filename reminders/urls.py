@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reminders import views
+from reminders import views, views_webhooks
 
 urlpatterns = [
     path("", views.reminder_list, name="reminder_list"),
@@ -19,4 +19,10 @@ urlpatterns = [
     path("invoices/<int:pk>/send/", views.reminder_send, name="reminder_send"),
     path("invoices/<int:pk>/promise/", views.reminder_promise, name="reminder_promise"),
     path("promises/<int:pk>/cancel/", views.reminder_promise_cancel, name="reminder_promise_cancel"),
+    path("webhooks/", views_webhooks.webhook_list, name="webhook_list"),
+    path("webhooks/<int:pk>/", views_webhooks.webhook_detail, name="webhook_detail"),
+    path("webhooks/<int:pk>/enable/", views_webhooks.webhook_enable, name="webhook_enable"),
+    path("webhooks/<int:pk>/delete/", views_webhooks.webhook_delete, name="webhook_delete"),
+    path("webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/", views_webhooks.webhook_resend,
+         name="webhook_resend"),
 ]

@@ -60,3 +60,38 @@ register_url("reminder_send", pk="reminder_invoice", post=lambda w: {
 register_url("reminder_promise", pk="reminder_invoice", post=lambda w: {
     "until": (date.today() + timedelta(days=7)).isoformat(), "promised_by": "Jane Roe", "note": ""})
 register_url("reminder_promise_cancel", pk="reminder_promise", post=lambda w: {}, methods=["POST"])
+
+
+@register_object("webhook_endpoint")
+def _webhook_endpoint(world):
+    from reminders.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(organization=world.org, url="https://93.184.215.14/matrix",
+                                          events=["invoice.issued"], secret="whsec_matrix")
+
+
+@register_object("webhook_disabled_endpoint")
+def _webhook_disabled(world):
+    from reminders.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(organization=world.org, url="https://93.184.215.14/off",
+                                          events=["invoice.paid"], secret="whsec_off", is_active=False)
+
+
+@register_object("webhook_delivery")
+def _webhook_delivery(world):
+    from reminders.models import WebhookDelivery
+
+    return WebhookDelivery.objects.create(organization=world.org, endpoint=world.get("webhook_endpoint"),
+                                          event_id=uuid.uuid4(), event_type="invoice.issued", body="{}",
+                                          status="delivered", attempts=1)
+
+
+# An IP literal: the form resolves nothing and nothing is contacted at registration.
+register_url("webhook_list", post=lambda w: {"url": f"https://93.184.215.14/{uuid.uuid4().hex}",
+                                             "events": ["invoice.issued", "payment.recorded"]})
+register_url("webhook_detail", pk="webhook_endpoint")
+register_url("webhook_enable", pk="webhook_disabled_endpoint", post=lambda w: {}, methods=["POST"])
+register_url("webhook_delete", pk="webhook_endpoint", post=lambda w: {}, methods=["POST"])
+register_url("webhook_resend", pk="webhook_endpoint", delivery_pk="webhook_delivery", post=lambda w: {},
+             methods=["POST"])

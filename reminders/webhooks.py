@@ -1,0 +1,354 @@
+"""Webhooks: endpoint checks, the event writer, signing and the sender.
+
+Events: invoicing and payments call `invoicing.hooks.emit` where each event happens (and a
+Customer post_save for "customer created"); `record_event` below, registered in
+RemindersConfig.ready, writes one WebhookDelivery per active endpoint subscribed to the event, in
+that same transaction: an event that rolls back sends nothing, one that commits is delivered.
+
+Sending mirrors the reminder outbox (reminders/outbox.py): `deliver()` claims a batch (pending →
+sending, attempts + 1, a lease in database time, a claim token) in a short transaction, posts
+outside any transaction, then records the attempt and the outcome only if its token is still on
+the row. At-least-once: a crash between the receiver's 2xx and our commit re-sends the same body
+with the same event id (receivers drop duplicates by it). Failures retry after BACKOFF; after
+MAX_ATTEMPTS the delivery is failed. WEBHOOKS_DISABLE_AFTER consecutive failed attempts to an
+endpoint disable it and e-mail its organization's owners once.
+
+Addresses: the URL must be http(s), without credentials, and (unless WEBHOOKS_ALLOW_PRIVATE)
+its host must resolve only to public addresses, at registration and again at each attempt; the
+connection is then made to the address that was checked (no second lookup a DNS answer could
+change), and redirects are not followed (a 3xx is a failure).
+"""
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import ssl
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings as django_settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership, Organization, Role
+from ledger_site.tenancy import tenant_context
+from reminders.models_webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+log = logging.getLogger("reminders.webhooks")
+LEASE = timedelta(seconds=30)  # WEBHOOKS_TIMEOUT (10 s) stays below it: one attempt cannot outlive its lease
+BACKOFF = [timedelta(minutes=m) for m in (1, 5, 30, 120, 480, 1440)]  # after attempt 1, 2, ...
+MAX_ATTEMPTS = len(BACKOFF) + 1
+BATCH = 20
+USER_AGENT = "Ledgerline-Webhooks/1"
+
+
+class WebhookUrlError(ValueError):
+    pass
+
+
+# --- Addresses ------------------------------------------------------------------------------
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address the name resolves to (a module function, so a test can play a DNS answer)."""
+    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+
+
+def forbidden_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
+            or ip.is_unspecified or not ip.is_global)
+
+
+def check_url(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an acceptable endpoint URL, or WebhookUrlError saying why not."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as e:
+        raise WebhookUrlError(_("This is not a valid URL.")) from e
+    if parts.scheme not in ("http", "https"):
+        raise WebhookUrlError(_("Use an http:// or https:// URL."))
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise WebhookUrlError(_("Do not put a user name or password in the URL; verify our signature instead."))
+    if not parts.hostname:
+        raise WebhookUrlError(_("The URL has no host name."))
+    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def vetted_address(host: str, port: int) -> str:
+    """The address to connect to: resolved now, refused if any answer is not a public address."""
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError) as e:
+        raise WebhookUrlError(_("The host name %(host)s does not resolve.") % {"host": host}) from e
+    if not addresses:
+        raise WebhookUrlError(_("The host name %(host)s does not resolve.") % {"host": host})
+    if not django_settings.WEBHOOKS_ALLOW_PRIVATE:
+        bad = [a for a in addresses if forbidden_address(a)]
+        if bad:
+            raise WebhookUrlError(_("%(host)s resolves to %(addr)s, a private, loopback, link-local or otherwise "
+                                    "non-public address; webhooks go to public addresses only.")
+                                  % {"host": host, "addr": bad[0]})
+    return addresses[0]
+
+
+def validate_endpoint_url(url: str) -> str:
+    scheme, host, port = check_url(url)
+    vetted_address(host, port)
+    return url.strip()
+
+
+# --- Endpoints and events -------------------------------------------------------------------
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_hex(24)
+
+
+@transaction.atomic
+def create_endpoint(org: Organization, url: str, events: list[str], description: str = "",
+                    actor=None) -> WebhookEndpoint:
+    url = validate_endpoint_url(url)
+    known = set(WebhookEvent.values)
+    events = [e for e in dict.fromkeys(events) if e in known]
+    if not events:
+        raise WebhookUrlError(_("Choose at least one event."))
+    if WebhookEndpoint.objects.filter(organization=org, url=url).exists():
+        raise WebhookUrlError(_("An endpoint with this URL exists already."))
+    return WebhookEndpoint.objects.create(organization=org, url=url, events=events, description=description[:100],
+                                          secret=new_secret(), created_by=actor)
+
+
+def record_event(organization_id: int, event_type: str, data: dict) -> list[WebhookDelivery]:
+    """The EVENT_HOOKS writer: one outbox row per active endpoint subscribed to the event."""
+    endpoints = list(WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True,
+                                                    events__contains=[event_type]).only("pk"))
+    if not endpoints:
+        return []
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    body = json.dumps({"id": str(event_id), "type": event_type, "created": now.isoformat(),
+                       "organization": organization_id, "data": data}, separators=(",", ":"), sort_keys=True)
+    return WebhookDelivery.objects.bulk_create([
+        WebhookDelivery(organization_id=organization_id, endpoint=e, event_id=event_id, event_type=event_type,
+                        body=body, created_at=now, next_attempt_at=now) for e in endpoints])
+
+
+def customer_created(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        record_event(instance.organization_id, WebhookEvent.CUSTOMER_CREATED.value, {
+            "id": instance.pk, "code": instance.code, "name": instance.name, "currency": instance.currency})
+
+
+@transaction.atomic
+def resend(delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
+    """A new delivery of the same event (same body and event id, a new delivery id)."""
+    now = now or timezone.now()
+    return WebhookDelivery.objects.create(
+        organization_id=delivery.organization_id, endpoint_id=delivery.endpoint_id, event_id=delivery.event_id,
+        event_type=delivery.event_type, body=delivery.body, created_at=now, next_attempt_at=now, resend_of=delivery)
+
+
+@transaction.atomic
+def enable(endpoint: WebhookEndpoint) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=True, consecutive_failures=0, disabled_at=None,
+                                                          disabled_reason="")
+
+
+# --- Signing --------------------------------------------------------------------------------
+
+def signature(secret: str, timestamp: int, body: str) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+# --- Sending --------------------------------------------------------------------------------
+
+_CLAIM = """
+UPDATE reminders_webhookdelivery d
+SET status = 'sending', attempts = d.attempts + 1, lease_until = clock_timestamp() + %(lease)s,
+    claim_token = %(token)s
+WHERE d.id IN (
+    SELECT x.id FROM reminders_webhookdelivery x JOIN reminders_webhookendpoint e ON e.id = x.endpoint_id
+    WHERE x.organization_id = %(org)s AND e.is_active AND x.status IN ('pending', 'sending')
+      AND ((x.status = 'pending' AND x.next_attempt_at <= %(now)s)
+           OR (x.status = 'sending' AND x.lease_until < clock_timestamp()))
+      {only}
+    ORDER BY x.next_attempt_at, x.id
+    LIMIT %(limit)s
+    FOR UPDATE OF x SKIP LOCKED)
+RETURNING d.id
+"""
+
+
+@dataclass
+class Report:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.delivered or self.retrying or self.failed)
+
+
+def backoff(attempts: int) -> timedelta:
+    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
+
+
+def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tuple[int, str]]:
+    token = uuid.uuid4().hex
+    only = "AND x.id = ANY(%(ids)s)" if ids is not None else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_CLAIM.format(only=only), {"org": org_id, "now": now, "lease": LEASE, "token": token,
+                                                  "limit": limit, "ids": list(ids or [])})
+        return [(row[0], token) for row in cursor.fetchall()]
+
+
+def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int | None = None) -> Report:
+    """Post every claimable delivery of the organization (or just `ids`). Safe to run concurrently."""
+    report = Report()
+    batches = 0
+    with tenant_context(org_id):
+        while max_batches is None or batches < max_batches:
+            clock = now or timezone.now()
+            claimed = claim(org_id, clock, ids=ids)
+            if not claimed:
+                break
+            batches += 1
+            for row_id, token in claimed:
+                outcome = send_one(row_id, token, clock)
+                if outcome:
+                    setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the vetted address, whatever the name would resolve to now; Host stays the name."""
+
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, host, port, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: str, headers: dict) -> int:
+    """POST once; the response status (redirects are not followed). Raises on refusal or network error."""
+    scheme, host, port = check_url(url)
+    address = vetted_address(host, port)
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    cls = _PinnedHTTPS if scheme == "https" else _PinnedHTTP
+    conn = cls(host, port, address, django_settings.WEBHOOKS_TIMEOUT)
+    try:
+        conn.request("POST", path, body=body.encode(), headers=headers)
+        response = conn.getresponse()
+        response.read(4096)  # a little of the answer, then hang up
+        return response.status
+    finally:
+        conn.close()
+
+
+def send_one(row_id: int, token: str, now: datetime) -> str | None:
+    row = WebhookDelivery.objects.select_related("endpoint").get(pk=row_id)
+    if row.status != DeliveryStatus.SENDING or row.claim_token != token:
+        return None
+    timestamp = int(time.time())
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+               "Ledgerline-Event": row.event_type, "Ledgerline-Delivery": str(row.delivery_id),
+               "Ledgerline-Signature": signature(row.endpoint.secret, timestamp, row.body)}
+    started = time.monotonic()
+    status, error = None, ""
+    try:
+        status = post(row.endpoint.url, row.body, headers)
+        if not 200 <= status < 300:
+            error = (_("The receiver answered %(code)s (redirects are not followed).") if 300 <= status < 400
+                     else _("The receiver answered %(code)s.")) % {"code": status}
+    except WebhookUrlError as e:
+        error = str(e)
+    except (OSError, http.client.HTTPException) as e:
+        error = f"{type(e).__name__}: {e}"
+    elapsed = int((time.monotonic() - started) * 1000)
+    return _finish(row_id, token, now, status, elapsed, error[:500])
+
+
+def _finish(row_id, token, now, status, elapsed, error) -> str | None:
+    disabled = None
+    with transaction.atomic():
+        row = WebhookDelivery.objects.select_for_update().get(pk=row_id)
+        if row.status != DeliveryStatus.SENDING or row.claim_token != token:
+            return None  # our lease ran out and another sender took it over
+        WebhookAttempt.objects.create(organization_id=row.organization_id, delivery=row, number=row.attempts,
+                                      at=now, status_code=status, duration_ms=elapsed, error=error)
+        row.lease_until, row.last_error = None, error
+        endpoints = WebhookEndpoint.objects.filter(pk=row.endpoint_id)
+        if not error:
+            row.status, row.delivered_at = DeliveryStatus.DELIVERED, now
+            endpoints.update(consecutive_failures=0)
+            outcome = "delivered"
+        else:
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status, outcome = DeliveryStatus.FAILED, "failed"
+            else:
+                row.status, outcome = DeliveryStatus.PENDING, "retrying"
+                row.next_attempt_at = now + backoff(row.attempts)
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE reminders_webhookendpoint SET consecutive_failures = consecutive_failures + 1 "
+                               "WHERE id = %s RETURNING consecutive_failures", [row.endpoint_id])
+                failures = cursor.fetchone()[0]
+            if failures >= django_settings.WEBHOOKS_DISABLE_AFTER:
+                reason = _("Disabled after %(n)s failed attempts in a row; last: %(error)s") % {
+                    "n": failures, "error": error}
+                # Only the transition disables (and e-mails): concurrent senders cannot both win it.
+                if endpoints.filter(is_active=True).update(is_active=False, disabled_at=now,
+                                                            disabled_reason=reason[:500]):
+                    disabled = row.endpoint_id
+        row.save(update_fields=["status", "delivered_at", "next_attempt_at", "lease_until", "last_error"])
+        if disabled:
+            org_id = row.organization_id
+            transaction.on_commit(lambda: _tell_owners(org_id, disabled))
+    return outcome
+
+
+def _tell_owners(org_id: int, endpoint_id: int) -> None:
+    with tenant_context(org_id):
+        endpoint = WebhookEndpoint.objects.select_related("organization").get(pk=endpoint_id)
+        emails = [e for e in Membership.objects.filter(organization_id=org_id, role=Role.OWNER)
+                  .values_list("user__email", flat=True) if e]
+    if not emails:
+        return
+    link = f"{django_settings.PUBLIC_BASE_URL}/o/{endpoint.organization.slug}/reminders/webhooks/{endpoint.pk}/"
+    try:
+        send_mail(
+            _("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url},
+            _("Ledgerline stopped sending events to %(url)s for %(org)s.\n\n%(reason)s\n\n"
+              "Events keep being recorded. Once the receiver works again, enable the endpoint and resend "
+              "what it missed: %(link)s\n") % {"url": endpoint.url, "org": endpoint.organization.name,
+                                                 "reason": endpoint.disabled_reason, "link": link},
+            None, emails, fail_silently=False)
+    except Exception:  # noqa: BLE001 - the endpoint is disabled either way; its page says so
+        log.exception("webhook endpoint %s disabled; the owners could not be e-mailed", endpoint_id)
