@@ -27,6 +27,8 @@ urlpatterns = [
     path("settings/period-lock/", period.period_lock, name="period_lock"),
     path("settings/audit/", audit.audit_log, name="audit_log"),
     path("settings/verification/", verification.verification_history, name="verification_history"),
+    path("settings/verification/checkpoint.json", verification.verification_checkpoint,
+         name="verification_checkpoint"),
     path("ledger/accounts/", chart.chart_of_accounts, name="chart_of_accounts"),
     path("ledger/accounts/new/", chart.account_create, name="account_create"),
     path("ledger/accounts/<int:pk>/edit/", chart.account_edit, name="account_edit"),

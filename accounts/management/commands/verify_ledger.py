@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.checkpoints import CheckpointError, check_against, read_checkpoint
 from accounts.ledger_verify import verify_organization
 from accounts.models import LedgerHead, Organization, VerificationRun
 from ledger_site.tenancy import tenant_context
@@ -14,9 +15,30 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", help="only this organization (slug)")
+        parser.add_argument("--against", metavar="CHECKPOINT.json",
+                            help="also prove the history up to this signed checkpoint (downloaded from Settings → "
+                                 "Verification) is unchanged; checks the checkpoint's organization")
 
-    def handle(self, *args, org=None, **options):
+    def handle(self, *args, org=None, against=None, **options):
+        checkpoint = None
+        if against:
+            try:
+                with open(against, encoding="utf-8") as f:
+                    checkpoint = read_checkpoint(f.read())
+            except OSError as e:
+                raise CommandError(f"Cannot read {against}: {e.strerror}") from None
+            except CheckpointError as e:
+                raise CommandError(f"{against}: {e}") from None
         orgs = Organization.objects.order_by("pk")
+        if checkpoint is not None:
+            own = orgs.filter(pk=checkpoint["organization_id"]).first()
+            if own is None:
+                raise CommandError(f"{against}: the checkpoint's organization ({checkpoint['organization']}) "
+                                   "does not exist here")
+            if org and org != own.slug:
+                raise CommandError(f"{against}: the checkpoint belongs to another organization "
+                                   f"({checkpoint['organization']}), not {org}")
+            org = own.slug
         if org:
             orgs = orgs.filter(slug=org)
             if not orgs.exists():
@@ -26,6 +48,12 @@ class Command(BaseCommand):
             started, started_at = time.perf_counter(), timezone.now()
             with tenant_context(organization):
                 result = verify_organization(organization)
+                if checkpoint is not None:
+                    try:
+                        for problem in check_against(organization, checkpoint):
+                            result.fail(problem, checkpoint["seq"])
+                    except CheckpointError as e:
+                        raise CommandError(f"{against}: {e}") from None
                 seconds = time.perf_counter() - started
                 record_verification(organization, result, started_at=started_at, seconds=seconds)
             self.stdout.write(
