@@ -17,7 +17,8 @@ class AccountsConfig(AppConfig):
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
 
         ORG_CREATED_HOOKS.append(seed_chart)
-        SETTINGS_TABS_EXTRA.extend([(_("Period lock"), "period_lock"), (_("Audit log"), "audit_log")])
+        SETTINGS_TABS_EXTRA.extend([(_("Period lock"), "period_lock"), (_("Audit log"), "audit_log"),
+                                    (_("Verification"), "verification_history")])
         from accounts.views.audit import customer_audit_panel
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
 

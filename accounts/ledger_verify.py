@@ -121,6 +121,13 @@ class VerifyResult:
     documents: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_seq: int | None = None
+    # How far the check went: entries from_seq..to_seq (to_hash: the last one's hash) and the
+    # seal chain up to to_seal_seq. A clean check records them as the ledger head's verified point.
+    from_seq: int = 1
+    to_seq: int | None = None
+    to_hash: str = ""
+    to_seal_seq: int = 0
+    to_seal_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -204,6 +211,7 @@ def _verify(pg, side, org_id, ar_ids, result):
             days.execute(_DAY_SUMS_SQL, [org_id, org_id])
             ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
         head_seq, head_hash, last_seq, last_hash = head.fetchone()
+        result.to_seq, result.to_hash = last_seq or 0, last_hash or GENESIS_HASH
         stored_balances = {(c, cur): amount for c, cur, amount in balances.fetchall()}
         walk = _Walk(org_id, frozenset(ar_ids), result, entry_problems)
         walk.run(stream)
@@ -255,6 +263,7 @@ class _Stream:
     def __init__(self, pg, org_id):
         self.pg, self.org_id = pg, org_id
         self.pending = None
+        self.after = 0  # the id the first chunk starts after
 
     def request(self, after):
         entries, lines = self.pg.cursor(), self.pg.cursor()
@@ -278,8 +287,10 @@ class _Stream:
 class _Walk:
     """One pass over entries and lines in id order: hashes, order, balance, rules, sums."""
 
-    def __init__(self, org_id, ar_ids, result, problems):
+    def __init__(self, org_id, ar_ids, result, problems, start=(0, GENESIS_HASH)):
+        """`start`: the (seq, hash) the first entry walked follows (an incremental check's start)."""
         self.org_id, self.ar_ids, self.result, self.problems = org_id, ar_ids, result, problems
+        self.start = start
         self.customers = defaultdict(int)  # (customer, currency) -> sum of its lines, in thousandths
         self.mismatched, self.orphans = [], set()
         self.in_order = True
@@ -289,8 +300,8 @@ class _Walk:
         problems, customers, orphans = self.problems, self.customers, self.orphans
         escaped = {}  # currency -> its JSON string: a handful of values, escaped once
         iso = {}  # date -> its ISO text: a few hundred days
-        prev_seq, prev_stored = 0, GENESIS_HASH
-        after = 0
+        prev_seq, prev_stored = self.start
+        after = stream.after
         for entries, lines, upto in stream.chunks():
             self.result.entries += len(entries)
             self.result.lines += len(lines)

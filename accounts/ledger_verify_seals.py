@@ -22,7 +22,7 @@ SUBLEDGER_CHECKS = []
 
 _CHAIN_SQL = """
 SELECT seq, kind, object_id, label, entry_hash, content_hash, prev_hash, hash
-FROM accounts_sealrecord WHERE organization_id = %s ORDER BY seq
+FROM accounts_sealrecord WHERE organization_id = %s AND seq > %s ORDER BY seq
 """
 _HEAD_SQL = "SELECT seal_seq, seal_hash FROM accounts_ledgerhead WHERE organization_id = %s"
 
@@ -36,7 +36,7 @@ def _sealed_sql(kind: SealKind) -> str:
     FROM accounts_sealrecord s
     LEFT JOIN {kind.table} d ON d.id = s.object_id
     LEFT JOIN accounts_journalentry je ON je.id = s.entry_id
-    WHERE s.organization_id = %(org)s AND s.kind = %(kind)s
+    WHERE s.organization_id = %(org)s AND s.kind = %(kind)s AND s.seq > %(since)s
     """
 
 
@@ -67,22 +67,28 @@ class Names:
         return self.cache.get(customer_id, f"#{customer_id}")
 
 
-def verify_seals_and_subledger(pg, org_id, result) -> None:
+def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS)) -> None:
+    """`since`: (seal seq, its hash) a previous check vouched for; only the seals after it, and
+    the documents they seal, are checked (accounts.ledger_verify_incremental). The unsealed-row
+    scan and the sub-ledger checks always cover the whole organization."""
     kinds = load_kinds()
     with pg.cursor() as cursor:
         names = Names(cursor, org_id)
-        _chain(cursor, org_id, result)
+        _chain(cursor, org_id, result, since)
         for kind in kinds.values():
-            _documents(cursor, org_id, kind, result, names)
+            _documents(cursor, org_id, kind, result, names, since[0])
         for check in SUBLEDGER_CHECKS:
             check(cursor, org_id, result, names)
 
 
-def _chain(cursor, org_id, result) -> None:
+def _chain(cursor, org_id, result, since) -> None:
     sha256 = hashlib.sha256
-    prev_seq, prev_hash = 0, GENESIS
+    prev_seq, prev_hash = since
+    if prev_seq and cursor.execute("SELECT hash FROM accounts_sealrecord WHERE organization_id = %s AND seq = %s",
+                                   [org_id, prev_seq]).fetchone() != (prev_hash,):
+        result.fail(f"seal #{prev_seq}: no longer has the hash the last check vouched for (run the full check)")
     for seq, kind, object_id, label, entry_hash, content_hash, stored_prev, stored in cursor.execute(
-            _CHAIN_SQL, [org_id]).fetchall():
+            _CHAIN_SQL, [org_id, prev_seq]).fetchall():
         result.seals += 1
         if seq != prev_seq + 1:
             result.fail(f"seal #{seq}: sequence gap, expected #{prev_seq + 1}")
@@ -92,13 +98,14 @@ def _chain(cursor, org_id, result) -> None:
         if sha256(text.encode()).hexdigest() != stored:
             result.fail(f"seal #{seq} ({label}): its hash does not match its contents (the seal was altered)")
         prev_seq, prev_hash = seq, stored
+    result.to_seal_seq, result.to_seal_hash = prev_seq, prev_hash
     head = cursor.execute(_HEAD_SQL, [org_id]).fetchone()
     if head is not None and (head[0], head[1]) != (prev_seq, prev_hash):
         result.fail(f"the seal chain's head says seal #{head[0]}, the chain ends at seal #{prev_seq}")
 
 
-def _documents(cursor, org_id, kind: SealKind, result, names) -> None:
-    params = {"org": org_id, "kind": kind.kind}
+def _documents(cursor, org_id, kind: SealKind, result, names, since=0) -> None:
+    params = {"org": org_id, "kind": kind.kind, "since": since}
     rows = cursor.execute(_sealed_sql(kind), params).fetchall()
     for (seq, _object_id, label, sealed_hash, entry_id, entry_hash, present, content_hash, now_entry, je_hash,
          je_seq, customer_id) in rows:

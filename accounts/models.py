@@ -22,10 +22,11 @@ from accounts.models_ledger import (  # noqa: E402
     LedgerHead,
     PeriodLockEvent,
     SealRecord,
+    VerificationRun,
 )
 
 __all__ += ["Account", "AccountDayTotal", "AccountType", "CustomerBalance", "JournalEntry", "JournalLine",
-            "LedgerHead", "PeriodLockEvent", "SealRecord"]
+            "LedgerHead", "PeriodLockEvent", "SealRecord", "VerificationRun"]
 from accounts.models_audit import AuditEvent  # noqa: E402
 
 __all__ += ["AuditEvent"]

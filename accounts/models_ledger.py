@@ -61,6 +61,12 @@ class LedgerHead(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_ok = models.BooleanField(null=True)
     verified_message = models.CharField(max_length=500, blank=True)
+    # Where the last clean check ended (accounts.ledger_verify_incremental starts there): the
+    # journal entry and seal it vouched for, with their hashes.
+    verified_seq = models.BigIntegerField(default=0)
+    verified_hash = models.CharField(max_length=64, blank=True)
+    verified_seal_seq = models.BigIntegerField(default=0)
+    verified_seal_hash = models.CharField(max_length=64, blank=True)
     # The seal chain's head (accounts.seals): written only by the database's ledger_seal().
     seal_seq = models.BigIntegerField(default=0)
     seal_hash = models.CharField(max_length=64, default="0" * 64)
@@ -229,3 +235,39 @@ class PeriodLockEvent(models.Model):
 
     def __str__(self):
         return f"{self.action} {self.old_date} → {self.new_date}"
+
+
+class VerificationRun(models.Model):
+    """One run of the ledger check (accounts.ledger_verify), scheduled or asked for: what it
+    covered, how it ended and how long it took. Append-only (accounts 0013): the history of
+    checks is itself evidence."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Full")
+        INCREMENTAL = "incremental", _("Incremental")
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Schedule")
+        MANUAL = "manual", _("Owner, from the ledger page")
+        COMMAND = "command", _("verify_ledger command")
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    from_seq = models.BigIntegerField()  # the first entry checked (1 for a full check)
+    to_seq = models.BigIntegerField()  # the last entry checked
+    entries = models.BigIntegerField()
+    seals = models.BigIntegerField(default=0)
+    ok = models.BooleanField()
+    problem_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list)  # the first 50
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["organization", "-started_at"], name="verification_by_org_time")]
+
+    def __str__(self):
+        return f"{self.kind} check of {self.organization_id} at {self.started_at}: {'OK' if self.ok else 'BROKEN'}"

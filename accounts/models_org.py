@@ -84,6 +84,10 @@ class Organization(models.Model):
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone],
                                 help_text=_("IANA name, e.g. Europe/Berlin or America/New_York."))
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the ledger check (accounts verify_ledger's record_verification) when a check finds a
+    # break, cleared by the next clean one: here so that the owners' banner on every page costs no
+    # query (the tenancy middleware loads the organization with the membership).
+    ledger_check_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self):
         return self.name

@@ -9,7 +9,7 @@ from django.dispatch import receiver
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
                       "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
                       "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",
-                      "accounts_auditevent", "payments_banklineevent")
+                      "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the
 # ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns).
 FROZEN_TABLES = {
@@ -27,7 +27,7 @@ CHILD_TABLES = {
     "invoicing_invoiceevent": ("invoicing_invoice", "invoice_id", "status", "draft", "DELETE"),
 }
 LEDGER_HEAD_UPDATABLE = ("last_seq", "last_hash", "verified_at", "verified_ok", "verified_message", "lock_date",
-                         "books_start")
+                         "books_start", "verified_seq", "verified_hash", "verified_seal_seq", "verified_seal_hash")
 # What the application never does to them (a draft invoice and its lines and events are deleted;
 # everything else issued stays).
 NEVER_DELETED = ("invoicing_creditnote", "invoicing_emaildelivery", "payments_payment", "reminders_remindermessage")

@@ -1,16 +1,24 @@
-"""The scheduled check (django-q2, accounts migration 0011): verify_ledger for every organization,
-recorded on its ledger head (what the dashboard's verification line shows), and one e-mail to the
-organization's owners when it finds a break that was not already known (verified_ok was not
-already False): a break found again on the next run is not mailed again; a repaired ledger that
-breaks later is."""
+"""The scheduled checks (django-q2, accounts migrations 0011 and 0014):
+
+- `verify_all`, nightly: the full verify_ledger for every organization;
+- `verify_recent`, every few minutes: the incremental check (accounts.ledger_verify_incremental)
+  from where the last clean check ended.
+
+Each run is recorded on the ledger head (what the dashboard's verification line and the owners'
+banner show) and in the verification history, and one e-mail goes to the organization's owners
+when a check finds a break that was not already known (verified_ok was not already False): a
+break found again on the next run, full or incremental, is not mailed again; a repaired ledger
+that breaks later is."""
 
 import logging
 import time
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.utils import timezone
 
 from accounts.ledger_verify import verify_organization
+from accounts.ledger_verify_incremental import verify_since_last
 from accounts.management.commands.verify_ledger import record_verification
 from accounts.models import LedgerHead, Membership, Organization, Role
 from ledger_site.tenancy import tenant_context
@@ -19,17 +27,27 @@ log = logging.getLogger("ledgerline.seal")
 
 
 def verify_all() -> dict:
+    return _run(verify_organization, "full")
+
+
+def verify_recent() -> dict:
+    return _run(verify_since_last, "incremental")
+
+
+def _run(check, kind) -> dict:
     checked, broken, mailed = 0, 0, 0
     started = time.perf_counter()
     for org in Organization.objects.order_by("pk"):
         with tenant_context(org):
             known_broken = LedgerHead.objects.filter(organization=org, verified_ok=False).exists()
-            result = verify_organization(org)
-            record_verification(org, result)
+            one, started_at = time.perf_counter(), timezone.now()
+            result = check(org)
+            record_verification(org, result, kind=kind, trigger="schedule", started_at=started_at,
+                                seconds=time.perf_counter() - one)
             checked += 1
             if not result.ok:
                 broken += 1
-                log.error("verify_ledger: %s is broken: %s", org.slug, result.problems[0])
+                log.error("verify_ledger (%s): %s is broken: %s", kind, org.slug, result.problems[0])
                 if not known_broken:
                     mailed += _tell_owners(org, result)
     return {"organizations": checked, "broken": broken, "mailed": mailed,
@@ -46,7 +64,7 @@ def _tell_owners(org, result) -> int:
         subject=f"{org.name}: the ledger check found a break",
         message=(f"The scheduled check of {org.name}'s ledger found {len(result.problems)} problem(s):\n\n"
                  f"{listed}{more}\n\nRun verify_ledger --org {org.slug} for the full list. This e-mail is sent "
-                 "once; the ledger page shows the state of every check."),
+                 "once; the verification history (Settings → Verification) shows every check."),
         from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=emails,
     )
     return 1

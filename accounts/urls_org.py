@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import api_keys, audit, chart, customers, imports, ledger, members, period
+from accounts.views import api_keys, audit, chart, customers, imports, ledger, members, period, verification
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -26,6 +26,9 @@ urlpatterns = [
     path("ledger/verify/", ledger.ledger_verify, name="ledger_verify"),
     path("settings/period-lock/", period.period_lock, name="period_lock"),
     path("settings/audit/", audit.audit_log, name="audit_log"),
+    path("settings/verification/", verification.verification_history, name="verification_history"),
+    path("settings/verification/checkpoint.json", verification.verification_checkpoint,
+         name="verification_checkpoint"),
     path("ledger/accounts/", chart.chart_of_accounts, name="chart_of_accounts"),
     path("ledger/accounts/new/", chart.account_create, name="account_create"),
     path("ledger/accounts/<int:pk>/edit/", chart.account_edit, name="account_edit"),

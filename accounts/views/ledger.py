@@ -6,6 +6,7 @@ Every amount shown here is read from the journal (or the balances the posting tr
 maintains); every write goes through `accounts.ledger`.
 """
 
+import time
 from collections import defaultdict
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
@@ -290,8 +292,9 @@ def ledger_verify(request):
     """Run verify_ledger for this organization now. Outside the request's transaction, so that
     verify_organization reads the whole ledger in one REPEATABLE READ snapshot."""
     org = request.org
+    started, started_at = time.perf_counter(), timezone.now()
     result = verify_organization(org)
-    record_verification(org, result)
+    record_verification(org, result, trigger="manual", started_at=started_at, seconds=time.perf_counter() - started)
     if result.ok:
         messages.success(request, _("Ledger verified: %(n)s entries and %(l)s lines check out.")
                          % {"n": result.entries, "l": result.lines})

@@ -3,8 +3,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.checkpoints import CheckpointError, check_against, read_checkpoint
 from accounts.ledger_verify import verify_organization
-from accounts.models import LedgerHead, Organization
+from accounts.models import LedgerHead, Organization, VerificationRun
 from ledger_site.tenancy import tenant_context
 
 
@@ -14,20 +15,47 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", help="only this organization (slug)")
+        parser.add_argument("--against", metavar="CHECKPOINT.json",
+                            help="also prove the history up to this signed checkpoint (downloaded from Settings → "
+                                 "Verification) is unchanged; checks the checkpoint's organization")
 
-    def handle(self, *args, org=None, **options):
+    def handle(self, *args, org=None, against=None, **options):
+        checkpoint = None
+        if against:
+            try:
+                with open(against, encoding="utf-8") as f:
+                    checkpoint = read_checkpoint(f.read())
+            except OSError as e:
+                raise CommandError(f"Cannot read {against}: {e.strerror}") from None
+            except CheckpointError as e:
+                raise CommandError(f"{against}: {e}") from None
         orgs = Organization.objects.order_by("pk")
+        if checkpoint is not None:
+            own = orgs.filter(pk=checkpoint["organization_id"]).first()
+            if own is None:
+                raise CommandError(f"{against}: the checkpoint's organization ({checkpoint['organization']}) "
+                                   "does not exist here")
+            if org and org != own.slug:
+                raise CommandError(f"{against}: the checkpoint belongs to another organization "
+                                   f"({checkpoint['organization']}), not {org}")
+            org = own.slug
         if org:
             orgs = orgs.filter(slug=org)
             if not orgs.exists():
                 raise CommandError(f"No organization with slug {org!r}.")
         failed = []
         for organization in orgs:
-            started = time.perf_counter()
+            started, started_at = time.perf_counter(), timezone.now()
             with tenant_context(organization):
                 result = verify_organization(organization)
-                record_verification(organization, result)
-            seconds = time.perf_counter() - started
+                if checkpoint is not None:
+                    try:
+                        for problem in check_against(organization, checkpoint):
+                            result.fail(problem, checkpoint["seq"])
+                    except CheckpointError as e:
+                        raise CommandError(f"{against}: {e}") from None
+                seconds = time.perf_counter() - started
+                record_verification(organization, result, started_at=started_at, seconds=seconds)
             self.stdout.write(
                 f"{organization.slug}: {result.entries} entries, {result.lines} lines, {result.seals} seals, "
                 f"{result.documents} sealed rows checked (sequence, hash chain, balance per currency, AR lines, "
@@ -44,7 +72,25 @@ class Command(BaseCommand):
             raise CommandError(f"Ledger of {first.organization} is broken; first bad: {where}")
 
 
-def record_verification(org, result) -> None:
+def record_verification(org, result, *, kind="full", trigger="command", started_at=None, seconds=0.0) -> None:
+    """The ledger head's summary (what the dashboard and the owners' banner show, and where the
+    next incremental check starts when this one was clean) and one row of the history."""
     message = "OK" if result.ok else result.problems[0][:500]
-    LedgerHead.objects.filter(organization=org).update(
-        verified_at=timezone.now(), verified_ok=result.ok, verified_message=message)
+    fields = {"verified_at": timezone.now(), "verified_ok": result.ok, "verified_message": message}
+    if result.ok and result.to_seq is not None:
+        fields.update(verified_seq=result.to_seq, verified_hash=result.to_hash,
+                      verified_seal_seq=result.to_seal_seq, verified_seal_hash=result.to_seal_hash)
+    LedgerHead.objects.filter(organization=org).update(**fields)
+    # The banner's flag: set on the first failed check, cleared by a clean one (an UPDATE that
+    # changes nothing otherwise, so the audit log records only the turns).
+    if result.ok:
+        Organization.objects.filter(pk=org.pk, ledger_check_failed_at__isnull=False).update(
+            ledger_check_failed_at=None)
+    else:
+        Organization.objects.filter(pk=org.pk, ledger_check_failed_at__isnull=True).update(
+            ledger_check_failed_at=fields["verified_at"])
+    VerificationRun.objects.create(
+        organization=org, started_at=started_at or timezone.now(), duration_ms=round(seconds * 1000),
+        kind=kind, trigger=trigger, from_seq=result.from_seq, to_seq=result.to_seq or 0, entries=result.entries,
+        seals=result.seals, ok=result.ok, problem_count=len(result.problems),
+        problems=[p[:500] for p in result.problems[:50]], first_bad_seq=result.first_bad_seq)
