@@ -107,9 +107,9 @@ def test_a_key_of_one_organization_gets_404_for_every_object_of_another_also_by_
         for guess in range(1, max(customer["id"], invoice["id"], payment["id"]) + 3):
             for path in (f"/customers/{guess}", f"/invoices/{guess}", f"/payments/{guess}"):
                 assert mine.get(path).status_code == 404
-    assert mine.get("/customers").json()["items"] == []
-    assert mine.get("/invoices").json()["items"] == []
-    assert mine.get("/payments").json()["items"] == []
+        assert mine.get("/customers").json()["items"] == []
+        assert mine.get("/invoices").json()["items"] == []
+        assert mine.get("/payments").json()["items"] == []
     # Their data is untouched.
     with tenant_context(other):
         assert Customer.objects.get(pk=customer["id"]).name == "Their Customer"

@@ -42,8 +42,11 @@ def test_throttled_sign_in_says_how_long_to_wait(new_page, capture, settings):
     for name, (w, h) in SIZES.items():
         page.set_viewport_size({"width": w, "height": h})
         capture(page, f"security_throttled_{name}")
-    # Another browser (a fresh context: another device) signs in at once.
+    # Another client (another browser at another address, behind the trusted proxy) signs in at
+    # once. Without its own address it would share 127.0.0.1 with the guesser and wait with it.
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
     other = new_page()
+    other.set_extra_http_headers({"X-Forwarded-For": "198.51.100.7"})
     sign_in(other, user.email, PASSWORD, landing="**/orgs/new/")
 
 
