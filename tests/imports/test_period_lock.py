@@ -16,6 +16,7 @@ from accounts.models import JournalEntry, PeriodLockEvent, Role
 from invoicing.models import CreditNote, Invoice
 from ledger_site.tenancy import tenant_context
 from payments.models import Payment
+from tests.db_roles import owner_conninfo
 from tests.factories import UserFactory, add_member, make_org
 from tests.imports.helpers import CUSTOMERS, INVOICES, PAYMENTS, do_import
 
@@ -121,7 +122,7 @@ def test_a_commit_holds_the_ledger_head_so_the_period_cannot_close_while_it_runs
     def try_to_close(phase, done, total):
         if phase != "check" or outcomes:
             return
-        with psycopg.connect(host="127.0.0.1", user="postgres", dbname=dbname, autocommit=True) as other:
+        with psycopg.connect(owner_conninfo(), autocommit=True) as other:  # the server the tests use
             other.execute("SET lock_timeout = '300ms'")
             try:
                 cursor = other.execute("UPDATE accounts_ledgerhead SET lock_date = '2025-12-31' "
