@@ -61,6 +61,10 @@ def register_object(name: str):
     """Decorator: how to make the fixture object `name` for a world (called at most once)."""
 
     def decorator(factory):
+        # Two registries naming the same object would silently replace one another's factory.
+        if name in OBJECTS and OBJECTS[name] is not factory:
+            raise ValueError(f"URL matrix object {name!r} is registered twice ({OBJECTS[name].__module__} "
+                             f"and {factory.__module__}); give one another name")
         OBJECTS[name] = factory
         return factory
 
@@ -69,6 +73,8 @@ def register_object(name: str):
 
 def register_url(url_name: str, *, post=None, post_changes=True, viewer_writes=False, get_status=200,
                  methods=None, **kwargs):
+    if url_name in URLS:
+        raise ValueError(f"URL {url_name!r} is registered twice in the URL matrix")
     URLS[url_name] = UrlSpec(kwargs=kwargs, post=post, post_changes=post_changes, viewer_writes=viewer_writes,
                              get_status=get_status, methods=tuple(methods) if methods else None)
 
