@@ -73,7 +73,7 @@ def client_ip(request) -> str | None:
     return remote
 
 
-def _delay(failures: int, free: int) -> float:
+def _delay(failures: int, free: int) -> int:
     if failures < free:
         return 0
     return min(settings.LOGIN_DELAY_MAX_SECONDS, settings.LOGIN_DELAY_BASE_SECONDS * 2 ** (failures - free))

@@ -225,19 +225,7 @@ def _verify(pg, side, org_id, ar_ids, result):
                     _order_problems(entry_problems, seq, (prev_seq or 0) + 1, prev_hash,
                                     prev_stored_hash if prev_stored_hash is not None else GENESIS_HASH)
 
-    for entry_id in walk.mismatched:
-        seq = _recheck_hash(pg, entry_id)
-        if seq is not None:
-            entry_problems.append((seq, f"entry #{seq}: hash does not match its contents (altered after posting)",
-                                   False))
-    for seq, message, _order in sorted(entry_problems, key=lambda p: p[0]):
-        result.fail(message, seq)
-    for entry_id in sorted(walk.orphans):
-        result.fail(f"lines of entry id {entry_id}, which is not in this organization's journal")
-    if head_seq is None:
-        result.fail("the organization has no ledger head")
-    elif head_seq != (last_seq or 0) or head_hash != (last_hash or GENESIS_HASH):
-        result.fail(f"ledger head says #{head_seq}, the journal ends at #{last_seq or 0}")
+    report_chain_problems(pg, result, walk, entry_problems, (head_seq, head_hash), (last_seq, last_hash))
     zero = Decimal(0)
     for key in sorted(set(stored_balances) | set(walk.customers)):
         stored, from_lines = stored_balances.get(key, zero), Decimal(walk.customers.get(key, 0)).scaleb(-3)
@@ -378,6 +366,26 @@ def _imbalance_per_currency(lines) -> bool:
     for line in lines:
         per[line[4]] += line[6]
     return any(per.values())
+
+
+def report_chain_problems(pg, result, walk, entry_problems, head, last) -> None:
+    """After a walk of the chain (full or from the verified point): altered entries, order
+    problems, orphan lines and a ledger head out of step, each named in `result`."""
+    head_seq, head_hash = head
+    last_seq, last_hash = last
+    for entry_id in walk.mismatched:
+        seq = _recheck_hash(pg, entry_id)
+        if seq is not None:
+            entry_problems.append((seq, f"entry #{seq}: hash does not match its contents (altered after posting)",
+                                   False))
+    for seq, message, _order in sorted(entry_problems, key=lambda p: p[0]):
+        result.fail(message, seq)
+    for entry_id in sorted(walk.orphans):
+        result.fail(f"lines of entry id {entry_id}, which is not in this organization's journal")
+    if head_seq is None:
+        result.fail("the organization has no ledger head")
+    elif head_seq != (last_seq or 0) or head_hash != (last_hash or GENESIS_HASH):
+        result.fail(f"ledger head says #{head_seq}, the journal ends at #{last_seq or 0}")
 
 
 def _recheck_hash(pg, entry_id) -> int | None:

@@ -32,9 +32,9 @@ from accounts.ledger_verify import (
     _AR_CONTROL_SQL,
     _HEAD_SQL,
     VerifyResult,
-    _recheck_hash,
     _Stream,
     _Walk,
+    report_chain_problems,
     verify_organization,
 )
 from accounts.ledger_verify_seals import verify_seals_and_subledger
@@ -133,19 +133,7 @@ def _verify_since(pg, org_id, ar_ids, start, result) -> bool:
     if not walk.in_order:
         return False
     result.to_seq, result.to_hash = last_seq or 0, last_hash or GENESIS_HASH
-    for entry_id in walk.mismatched:
-        seq = _recheck_hash(pg, entry_id)
-        if seq is not None:
-            entry_problems.append((seq, f"entry #{seq}: hash does not match its contents (altered after posting)",
-                                   False))
-    for seq, message, _order in sorted(entry_problems, key=lambda p: p[0]):
-        result.fail(message, seq)
-    for entry_id in sorted(walk.orphans):
-        result.fail(f"lines of entry id {entry_id}, which is not in this organization's journal")
-    if head_seq is None:
-        result.fail("the organization has no ledger head")
-    elif head_seq != (last_seq or 0) or head_hash != (last_hash or GENESIS_HASH):
-        result.fail(f"ledger head says #{head_seq}, the journal ends at #{last_seq or 0}")
+    report_chain_problems(pg, result, walk, entry_problems, (head_seq, head_hash), (last_seq, last_hash))
     if (last_seq or 0) < verified_seq:
         result.fail(f"the journal ends at #{last_seq or 0}, before #{verified_seq} the last check vouched for")
     params = {"org": org_id, "after": after_id}

@@ -124,8 +124,8 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3600)
 LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=3)  # per (account, client) before delays
 LOGIN_CLIENT_FREE_FAILURES = env.int("LOGIN_CLIENT_FREE_FAILURES", default=20)  # per client, all accounts
-LOGIN_DELAY_BASE_SECONDS = env.float("LOGIN_DELAY_BASE_SECONDS", default=2.0)
-LOGIN_DELAY_MAX_SECONDS = env.float("LOGIN_DELAY_MAX_SECONDS", default=300.0)
+LOGIN_DELAY_BASE_SECONDS = env.int("LOGIN_DELAY_BASE_SECONDS", default=2)
+LOGIN_DELAY_MAX_SECONDS = env.int("LOGIN_DELAY_MAX_SECONDS", default=300)
 KNOWN_DEVICE_MAX_AGE_SECONDS = env.int("KNOWN_DEVICE_MAX_AGE_SECONDS", default=180 * 24 * 3600)
 # Abuse limits per window (accounts.ratelimit): password-reset e-mails per address and per client,
 # sign-ups per client. Over a limit nothing is sent and the page says the same as always.
