@@ -208,6 +208,11 @@ def update_customer(request, customer_id: int, payload: CustomerUpdate):
         raise ApiError(422, "currency_fixed", "The currency is fixed once the customer has ledger activity.",
                        "currency")
     current = {name: getattr(customer, name) for name in FORM_FIELDS}
+    for name in ("credit_limit", "payment_terms_days"):
+        if name in changes and Decimal(str(changes[name])) != Decimal(str(current[name])):
+            # An API key acts for the organization, not for an owner (accounts.credit_terms).
+            raise ApiError(403, "owner_decision", "Credit limit and payment terms are changed by an owner in the "
+                           "app (finance proposes them there); leave them out.", name)
     customer = _save(request, _form_data({**current, **changes}), customer)
     customer.refresh_from_db()
     return 200, customer_out(customer)

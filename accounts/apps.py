@@ -18,11 +18,13 @@ class AccountsConfig(AppConfig):
 
         ORG_CREATED_HOOKS.append(seed_chart)
         SETTINGS_TABS_EXTRA.extend([(_("Period lock"), "period_lock"), (_("Audit log"), "audit_log"),
-                                    (_("Verification"), "verification_history")])
+                                    (_("Verification"), "verification_history"),
+                                    (_("Credit terms"), "credit_terms_pending")])
         from accounts.views.audit import customer_audit_panel
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
 
         CUSTOMER_DETAIL_PANELS.append(customer_audit_panel)
+        from accounts import notices as _notices  # noqa: F401 - e-mails owners about changed billing e-mails
         SETTINGS_TABS_EXTRA.append((_("Import"), "import_list"))
         SETTINGS_TABS_EXTRA.append((_("API keys"), "api_key_list"))
         ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())

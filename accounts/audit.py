@@ -59,3 +59,23 @@ def audit_sql(table: str, org_column: str = "organization_id") -> migrations.Run
         f"FOR EACH ROW EXECUTE FUNCTION ledger_audit('{org_column}');",
         f"DROP TRIGGER {table}_audit ON {table};",
     )
+
+
+# Credit limit and payment terms change only through accounts.credit_terms, which turns
+# app.credit_terms_by_owner on after checking the actor is an owner (accounts migration 0016).
+CREDIT_TERMS_GUARD = """
+CREATE OR REPLACE FUNCTION ledger_guard_credit_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (NEW.credit_limit, NEW.payment_terms_days) IS DISTINCT FROM (OLD.credit_limit, OLD.payment_terms_days)
+       AND coalesce(current_setting('app.credit_terms_by_owner', true), '') <> 'on' THEN
+        RAISE EXCEPTION 'customer %: credit limit and payment terms change only by an owner''s decision '
+                        '(accounts.credit_terms)', OLD.id USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER accounts_customer_credit_terms BEFORE UPDATE OF credit_limit, payment_terms_days
+    ON accounts_customer FOR EACH ROW EXECUTE FUNCTION ledger_guard_credit_terms();
+"""
+DROP_CREDIT_TERMS_GUARD = ("DROP TRIGGER accounts_customer_credit_terms ON accounts_customer; "
+                  "DROP FUNCTION ledger_guard_credit_terms();")

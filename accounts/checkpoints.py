@@ -13,6 +13,9 @@ import json
 from django.core import signing
 
 SALT = "ledgerline.accounts.checkpoint"
+# Called as hook(org, checkpoint) after the nightly checkpoint is signed (reminders sends it to the
+# organization's webhooks subscribed to "ledger.checkpoint"); accounts imports no app above it.
+CHECKPOINT_HOOKS: list = []
 FIELDS = ("organization", "organization_id", "seq", "hash", "verified_at")
 
 
@@ -24,6 +27,26 @@ def make_checkpoint(org, head) -> dict:
     payload = {"organization": org.slug, "organization_id": org.pk, "seq": head.verified_seq,
                "hash": head.verified_hash, "verified_at": head.verified_at.isoformat()}
     return {**payload, "signature": signing.dumps(payload, salt=SALT, compress=False)}
+
+
+def checkpoint_filename(checkpoint: dict) -> str:
+    return f"checkpoint-{checkpoint['organization']}-{checkpoint['seq']}.json"
+
+
+def mail_checkpoint(org, checkpoint: dict) -> int:
+    """The nightly checkpoint, attached to one e-mail to the owners: kept in their mailboxes, outside
+    the database, it later proves history up to it unchanged."""
+    from accounts.notify import mail_owners
+
+    name = checkpoint_filename(checkpoint)
+    return mail_owners(
+        org, f"{org.name}: signed ledger checkpoint at entry #{checkpoint['seq']}",
+        (f"Attached: the signed checkpoint of {org.name}'s journal, verified up to entry #{checkpoint['seq']} "
+         f"(hash {checkpoint['hash']}) on {checkpoint['verified_at']}.\n\n"
+         "Keep it. Later, `manage.py verify_ledger --org "
+         f"{org.slug} --against {name}` proves that the history up to that entry is unchanged, even if "
+         "someone with the database's keys rewrote and re-hashed the chain.\n"),
+        attachments=[(name, json.dumps(checkpoint, indent=2) + "\n", "application/json")])
 
 
 def read_checkpoint(text: str) -> dict:

@@ -36,3 +36,9 @@ __all__ += ["ImportJob", "ImportMapping", "ImportStatus"]
 from accounts.models_api import ApiKey, ApiScope, IdempotentRequest  # noqa: E402
 
 __all__ += ["ApiKey", "ApiScope", "IdempotentRequest"]
+from accounts.models_credit import CreditTermsProposal, ProposalStatus  # noqa: E402
+
+__all__ += ["CreditTermsProposal", "ProposalStatus"]
+from accounts.models_notice import ChangeNotice  # noqa: E402
+
+__all__ += ["ChangeNotice"]

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from accounts.views import api_keys, audit, chart, customers, imports, ledger, members, period, verification
+from accounts.views import (
+    api_keys,
+    audit,
+    chart,
+    credit_terms,
+    customers,
+    imports,
+    ledger,
+    members,
+    period,
+    verification,
+)
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -10,6 +21,10 @@ urlpatterns = [
     path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
     path("customers/<int:pk>/archive/", customers.customer_archive, name="customer_archive"),
     path("customers/<int:pk>/delete/", customers.customer_delete, name="customer_delete"),
+    path("customers/<int:pk>/credit-terms/", credit_terms.credit_terms_page, name="credit_terms"),
+    path("customers/<int:pk>/credit-terms/<int:proposal_pk>/decide/", credit_terms.credit_terms_decide,
+         name="credit_terms_decide"),
+    path("settings/credit-terms/", credit_terms.credit_terms_pending, name="credit_terms_pending"),
     path("settings/", members.org_settings, name="org_settings"),
     path("settings/api-keys/", api_keys.api_key_list, name="api_key_list"),
     path("settings/api-keys/<int:pk>/revoke/", api_keys.api_key_revoke, name="api_key_revoke"),

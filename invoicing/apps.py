@@ -30,3 +30,9 @@ class InvoicingConfig(AppConfig):
         from invoicing.demo_billing import seed_demo_billing
 
         DEMO_HOOKS.append(seed_demo_billing)  # items, a recurring schedule, quotes (issue 18)
+        from accounts.notices import Sensitive, register
+        from invoicing.models import InvoiceSettings
+
+        # The bank details printed on every invoice: a change redirects customers' payments (issue 13).
+        register(Sensitive("invoicing_invoicesettings", ("bank_details",), "bank details (invoice settings)",
+                           masked=("bank_details",)), InvoiceSettings)

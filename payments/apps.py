@@ -22,3 +22,9 @@ class PaymentsConfig(AppConfig):
         # After the invoicing hook (invoicing is earlier in INSTALLED_APPS): it pays those invoices.
         DEMO_HOOKS.append(seed_demo_payments)
         DEMO_HOOKS.append(seed_demo_bank)  # after the payments: matches some of what is still open
+        from accounts.notices import Sensitive, register
+        from payments.models_bank import BankAccount
+
+        # The organization's own accounts (payments migration 0008 logs them in the audit log).
+        register(Sensitive("payments_bankaccount", ("iban", "name", "currency"), "bank account", masked=("iban",),
+                           rows=True, name_field="name"), BankAccount)

@@ -25,5 +25,9 @@ class RemindersConfig(AppConfig):
         from reminders.webhooks import customer_created, record_event
 
         EVENT_HOOKS.append(record_event)
+        from accounts.checkpoints import CHECKPOINT_HOOKS
+
+        # The nightly signed checkpoint (accounts.tasks.checkpoint_all), to endpoints subscribed to it.
+        CHECKPOINT_HOOKS.append(lambda org, checkpoint: record_event(org.pk, "ledger.checkpoint", checkpoint))
         post_save.connect(customer_created, sender=Customer, dispatch_uid="webhooks-customer-created")
         SETTINGS_TABS_EXTRA.append((_("Webhooks"), "webhook_list"))

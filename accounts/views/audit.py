@@ -4,6 +4,7 @@ and the panel on each customer's page."""
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,7 +14,9 @@ from accounts.permissions import org_view
 from ledger_site.exports import csv_bytes, download
 
 KINDS = {"accounts_customer": gettext_lazy("Customer"), "accounts_organization": gettext_lazy("Organization"),
-         "accounts_membership": gettext_lazy("Member"), "invoicing_invoicesettings": gettext_lazy("Invoice settings")}
+         "accounts_membership": gettext_lazy("Member"), "invoicing_invoicesettings": gettext_lazy("Invoice settings"),
+         "accounts_credittermsproposal": gettext_lazy("Credit-terms proposal"),
+         "payments_bankaccount": gettext_lazy("Bank account")}
 # Bookkeeping columns not worth showing as changes.
 QUIET = {"id", "organization_id", "created_at", "updated_at"}
 
@@ -41,6 +44,12 @@ def describe(event: AuditEvent) -> list[tuple[str, str, str]]:
     return rows
 
 
+def of_customer(customer_id: int) -> Q:
+    """The customer's own row and its credit-terms proposals (accounts.credit_terms)."""
+    return (Q(table_name="accounts_customer", object_id=customer_id)
+            | Q(table_name="accounts_credittermsproposal", after__customer_id=customer_id))
+
+
 def filtered(org, data):
     form = AuditFilter(data or None)
     events = AuditEvent.objects.filter(organization=org).select_related("actor")
@@ -49,7 +58,7 @@ def filtered(org, data):
         if d["kind"]:
             events = events.filter(table_name=d["kind"])
         if d["customer"]:
-            events = events.filter(table_name="accounts_customer", object_id=d["customer"])
+            events = events.filter(of_customer(d["customer"]))
         if d["actor"]:
             events = events.filter(actor_id=d["actor"])
         if d["since"]:
@@ -85,6 +94,7 @@ def audit_log(request):
 
 
 def customer_audit_panel(request, customer):
+    # The customer row's own changes (an approved proposal is one of them), read by the index.
     events = list(AuditEvent.objects.filter(organization=request.org, table_name="accounts_customer",
                                             object_id=customer.pk).select_related("actor")[:10])
     return "accounts/_customer_audit_panel.html", {

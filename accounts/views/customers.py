@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import credit_terms
 from accounts.customer_activity import has_financial_activity
 from accounts.customer_picker import live_data, suggest
 from accounts.forms import CUSTOMER_LANGUAGES, CustomerForm
@@ -84,12 +85,20 @@ def customer_edit(request, pk):
     customer = get_object_or_404(customer_queryset(request), pk=pk)
     before = {name: getattr(customer, name) for name in OWNER_ONLY_FIELDS}
     form = CustomerForm(request.POST or None, instance=customer, org=request.org)
+    if not can(request, Role.OWNER):
+        for name in OWNER_ONLY_FIELDS:
+            form.fields[name].widget.attrs["readonly"] = True
+            form.fields[name].help_text = _("Set by an owner; propose a change on the customer's credit-terms page.")
     if request.method == "POST" and form.is_valid():
-        if not can(request, Role.OWNER) and any(form.cleaned_data.get(name, before[name]) != before[name]
-                                                for name in OWNER_ONLY_FIELDS):
-            # Credit limit and payment terms are the owner's decision; nothing is saved.
-            raise PermissionDenied(_("Only an owner can change the credit limit or payment terms."))
-        form.save()
+        if any(form.cleaned_data.get(name, before[name]) != before[name] for name in OWNER_ONLY_FIELDS):
+            if not can(request, Role.OWNER):
+                # Credit limit and payment terms are the owner's decision (finance proposes them on the
+                # credit-terms page); nothing is saved.
+                raise PermissionDenied(_("Only an owner can change the credit limit or payment terms."))
+            with credit_terms.owner_edit(request.org, request.user):
+                form.save()
+        else:
+            form.save()
         messages.success(request, _("Changes saved."))
         return redirect("customer_detail", org_slug=request.org.slug, pk=customer.pk)
     return render(request, "accounts/customer_form.html", {"form": form, "customer": customer})

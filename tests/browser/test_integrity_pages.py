@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.credit_terms import owner_edit
 from accounts.models import Role
 from ledger_site.tenancy import tenant_context
 from tests.browser.conftest import assert_every_control_is_labelled, sign_in
@@ -22,7 +23,8 @@ def shop(transactional_db):
         acme = CustomerFactory(organization=org, name="Acme Ltd", credit_limit=Decimal("1000.00"))
         bolt = CustomerFactory(organization=org, name="Bolt plc")
         acme.credit_limit = Decimal("2500.00")
-        acme.save()
+        with owner_edit(org, owner):  # an owner's change (accounts.credit_terms)
+            acme.save()
         bolt.phone = "+44 20 7946 0000"
         bolt.save()
     add_member(org, Role.FINANCE)

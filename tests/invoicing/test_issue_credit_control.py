@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.credit_terms import owner_edit
 from accounts.models import Customer, JournalEntry
 from invoicing import services
 from invoicing.credit_control import CreditLimitExceeded, credit_check
@@ -37,7 +38,8 @@ def untaxed(amount):
 def limited(shop):
     """Bluebird Bakery: limit 1,000.00, owing 800.00 (issued by system code, not checked)."""
     with shop.ctx():
-        Customer.objects.filter(pk=shop.customer.pk).update(credit_limit=D("1000.00"))
+        with owner_edit(shop.org, shop.owner):  # the owner's decision (accounts.credit_terms)
+            Customer.objects.filter(pk=shop.customer.pk).update(credit_limit=D("1000.00"))
         first = issued(shop.org, shop.customer, untaxed("800.00"))
         big = draft(shop.org, shop.customer, untaxed("500.00"))
     return first, big
