@@ -5,11 +5,13 @@ from django.db import connection
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-# Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011).
+# Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011,
+# reminders 0009).
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
                       "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
                       "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",
-                      "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun")
+                      "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun",
+                      "reminders_latefeecharge")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the
 # ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns).
 FROZEN_TABLES = {

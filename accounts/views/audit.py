@@ -16,7 +16,9 @@ from ledger_site.exports import csv_bytes, download
 KINDS = {"accounts_customer": gettext_lazy("Customer"), "accounts_organization": gettext_lazy("Organization"),
          "accounts_membership": gettext_lazy("Member"), "invoicing_invoicesettings": gettext_lazy("Invoice settings"),
          "accounts_credittermsproposal": gettext_lazy("Credit-terms proposal"),
-         "payments_bankaccount": gettext_lazy("Bank account")}
+         "payments_bankaccount": gettext_lazy("Bank account"), "invoicing_taxrate": gettext_lazy("Tax rate"),
+         "reminders_reminderpolicy": gettext_lazy("Reminder policy"),
+         "reminders_reminderstep": gettext_lazy("Reminder step and late fee")}
 # Bookkeeping columns not worth showing as changes.
 QUIET = {"id", "organization_id", "created_at", "updated_at"}
 

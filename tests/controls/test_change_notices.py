@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django_q.models import Schedule
 
 from accounts.models import Account, ChangeNotice, Role
 from accounts.notices import mask, send_change_notices
@@ -100,3 +101,13 @@ def test_mask_keeps_the_ends_of_numbers_only():
     assert mask("IBAN IE29 AIBK 9311 5212 3456 78, BIC AIBKIE2D") == "IBAN IE29••••••••••••••5678, BIC AIBKIE2D"
     assert mask("Account 12345678901, sort code 90-00-17") == "Account 1234•••8901, sort code ••••••"
     assert mask("") == ""
+
+
+def test_the_schedules_exist():
+    """The worker's schedules (accounts migration 0017); in this non-transactional module, where the
+    migration's rows are still there."""
+    notices = Schedule.objects.get(name="accounts: change notices")
+    assert (notices.func, notices.schedule_type, notices.minutes, notices.repeats) == (
+        "accounts.tasks.send_notices", "I", 1, -1)
+    nightly = Schedule.objects.get(name="accounts: nightly checkpoints")
+    assert (nightly.func, nightly.schedule_type, nightly.repeats) == ("accounts.tasks.checkpoint_all", "D", -1)

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from django.core.management import CommandError
-from django_q.models import Schedule
 
 from accounts.models import LedgerHead, Role
 from accounts.tasks import checkpoint_all
@@ -39,11 +38,6 @@ def books():
 def attachment(message) -> tuple[str, dict]:
     part = next(message.iter_attachments())
     return part.get_filename(), json.loads(part.get_payload(decode=True))
-
-
-def test_the_schedule_exists():
-    schedule = Schedule.objects.get(name="accounts: nightly checkpoints")
-    assert (schedule.func, schedule.schedule_type, schedule.repeats) == ("accounts.tasks.checkpoint_all", "D", -1)
 
 
 def test_a_nightly_checkpoint_is_mailed_and_sent_to_webhooks_and_catches_a_rewrite(books, smtp_server, tmp_path,

@@ -17,6 +17,7 @@ from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 
 from accounts.models import Role
+from accounts.tasks import checkpoint_all
 from invoicing.credit_notes import credit_amount
 from invoicing.services import void_invoice
 from ledger_site.tenancy import tenant_context
@@ -57,9 +58,11 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
             other = issued(org, customer)                                             # invoice.issued
             void_invoice(other, "typo")                                               # invoice.voided
             credit_amount(customer, Decimal("10.00"), "goodwill", invoice=invoice)   # credit_note.issued
+        checkpoint_all()                                                              # ledger.checkpoint
+        with tenant_context(org):
             report = webhooks.deliver(org.pk)
         got = receiver.received()
-    assert report.delivered == 8 and report.retrying == report.failed == 0
+    assert report.delivered == 9 and report.retrying == report.failed == 0
     assert sorted(r["headers"]["Ledgerline-Event"] for r in got) == sorted(
         ALL + ["invoice.issued"]), "one request per event, none missing, none twice"
     with tenant_context(org):
@@ -82,9 +85,10 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
     assert by_type["invoice.voided"]["id"] == other.pk and by_type["invoice.voided"]["status"] == "void"
     assert by_type["credit_note.issued"]["total"] == "10.00"
     assert by_type["customer.created"]["id"] == customer.pk
+    assert by_type["ledger.checkpoint"]["organization"] == org.slug and by_type["ledger.checkpoint"]["signature"]
     with tenant_context(org):
         attempts = list(WebhookAttempt.objects.all())
-    assert len(attempts) == 8 and all(a.status_code == 200 and a.error == "" for a in attempts)
+    assert len(attempts) == 9 and all(a.status_code == 200 and a.error == "" for a in attempts)
 
 
 def test_only_subscribed_events_are_written_and_nothing_when_the_business_event_rolls_back(dev_mode):

@@ -1,0 +1,208 @@
+"""Integrity benchmark (issue 13): the full verify_ledger at size, and the incremental check after
+1,000 new entries, with same-run baselines.
+
+    .venv/bin/python bench/run.py integrity            # 330,000 entries (~1,000,000 lines)
+    .venv/bin/python bench/run.py integrity --quick    # 5,000 entries, a smoke run
+
+On a fresh database (`--db-name`, default ledgerline_integrity_bench) on the server DATABASE_URL
+names, as the application role under row-level security:
+
+1. one organization, 10,000 customers; `entries` entries loaded through the bulk door
+   (`accounts.ledger_bulk.bulk_post`, the same hash chain), in batches; VACUUM (ANALYZE);
+2. the full check (`verify_organization`): a first run (sets hint bits), then the median of two;
+   recorded as a clean check, so the incremental check starts at the journal's end;
+3. 1,000 entries posted through the one door (`accounts.ledger.post`, hash version 2, seals
+   none: no documents), then the incremental check (`verify_since_last`) from the verified point,
+   five times without recording (each run checks the same 1,000), median and max;
+4. baselines in the same run: the incremental check with nothing new (its fixed cost), and a bare
+   SQL read of the 1,000 entries and their lines (the floor any check of them pays);
+5. the load average before and after.
+
+The documents' part of the check (seal chain, re-derived document hashes, sub-ledger sums) is
+measured by bench/ledger_bench.py's documents step; this organization has no documents, so here
+the incremental check's whole-table sub-ledger queries run over empty tables. Results go to
+bench/results/integrity-<timestamp>.json and a summary is printed.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import RESULTS, django_setup, drop_database, fresh_database, log, owner_sql, owner_url  # noqa: E402
+
+DB_NAME = "ledgerline_integrity_bench"
+FULL = {"customers": 10_000, "entries": 330_000, "new": 1_000, "repeats": 5}
+QUICK = {"customers": 500, "entries": 5_000, "new": 1_000, "repeats": 5}
+TARGETS = {"verify_entries_per_s": 100_000, "incremental_ms": 50}
+BATCH = 20_000
+
+
+def run(bench_url: str, sizes: dict) -> dict:
+    django_setup(bench_url)
+    from django.db import connection, transaction
+
+    from accounts.ledger_bulk import BulkEntry, bulk_post
+    from accounts.ledger_verify import VerifyResult, verify_organization
+    from accounts.ledger_verify_incremental import verify_since_last
+    from accounts.ledger_verify_seals import verify_seals_and_subledger
+    from accounts.management.commands.verify_ledger import record_verification
+    from accounts.models import Customer, JournalLine, LedgerHead, User
+    from accounts.seals import GENESIS
+    from accounts.services import create_organization
+    from bench.ledger_bench import Workload, post_many
+    from ledger_site.tenancy import tenant_context
+
+    r = {"load_average_before": os.getloadavg()}
+    owner = User.objects.create_user(email="integrity-bench@example.com", password=None)
+    org = create_organization(owner, name="Integrity Bench Ltd", slug="integrity-bench", base_currency="EUR")
+    with tenant_context(org, owner):
+        Customer.objects.bulk_create(
+            [Customer(organization=org, name=f"Customer {i:05d}", code=f"C{i:05d}",
+                      currency="USD" if i % 10 == 0 else "EUR") for i in range(sizes["customers"])],
+            batch_size=2000)
+        customers = list(Customer.objects.filter(organization=org).order_by("pk"))
+        workload = Workload(org, customers, seed=13)
+        t0, posted, lines = time.perf_counter(), 0, 0
+        while posted < sizes["entries"]:
+            n = min(BATCH, sizes["entries"] - posted)
+            batch = [BulkEntry(workload.lines(), effective_date=workload.when(), idempotency_key=f"load:{posted + i}",
+                               memo=f"history {posted + i}") for i in range(n)]
+            result = bulk_post(org, batch, actor=owner)
+            posted, lines = posted + result.posted, lines + result.lines
+            log(f"bulk: {posted} entries, {lines} lines")
+        r["load"] = {"entries": posted, "lines": lines, "seconds": time.perf_counter() - t0}
+    owner_sql(bench_url, "VACUUM (ANALYZE)", "CHECKPOINT")
+
+    full = []
+    for i in range(3):
+        t0 = time.perf_counter()
+        with tenant_context(org):
+            check = verify_organization(org)
+        full.append(time.perf_counter() - t0)
+        log(f"full check {i + 1}: {check.entries} entries in {full[-1]:.2f}s, ok={check.ok}")
+        assert check.ok, check.problems[:5]
+    seconds = statistics.median(full[1:])
+    r["full"] = {"entries": check.entries, "lines": check.lines, "first_run_seconds": full[0], "seconds": seconds,
+                 "entries_per_s": check.entries / seconds, "lines_per_s": check.lines / seconds}
+    with tenant_context(org):
+        record_verification(org, check, kind="full", trigger="command")
+
+    def incremental(label):
+        runs, result = [], None
+        for _ in range(sizes["repeats"]):
+            t0 = time.perf_counter()
+            with tenant_context(org):
+                result = verify_since_last(org)
+            runs.append(time.perf_counter() - t0)
+        assert result.ok, result.problems[:5]
+        log(f"incremental ({label}): {result.entries} entries, median {statistics.median(runs) * 1000:.1f} ms")
+        return {"entries": result.entries, "median_ms": statistics.median(runs) * 1000,
+                "max_ms": max(runs) * 1000, "runs_ms": [round(x * 1000, 2) for x in runs]}
+
+    r["incremental_nothing_new"] = incremental("nothing new")
+    with tenant_context(org, owner):
+        t0 = time.perf_counter()
+        post_many(org, workload, sizes["new"], "new")
+        r["new_postings"] = {"entries": sizes["new"], "seconds": time.perf_counter() - t0}
+    r["incremental"] = incremental(f"{sizes['new']} new")
+
+    # The floor: reading those entries and their lines, nothing checked.
+    reads = []
+    with tenant_context(org), connection.cursor() as c:
+        for _ in range(sizes["repeats"]):
+            t0 = time.perf_counter()
+            c.execute("SELECT e.id, e.seq, e.hash, e.prev_hash, e.memo, e.effective_date FROM accounts_journalentry e "
+                      "WHERE e.organization_id = %s ORDER BY e.seq DESC LIMIT %s", [org.pk, sizes["new"]])
+            ids = [row[0] for row in c.fetchall()]
+            c.execute("SELECT entry_id, account_id, customer_id, currency, amount FROM accounts_journalline "
+                      "WHERE entry_id = ANY(%s)", [ids])
+            c.fetchall()
+            reads.append(time.perf_counter() - t0)
+    r["baseline_read_new_ms"] = statistics.median(reads) * 1000
+    # Part of the incremental check: the seal chain since the verified seal, the scan for unsealed
+    # rows and the sub-ledger sums (which always cover the whole organization).
+    parts = []
+    for _ in range(sizes["repeats"]):
+        with tenant_context(org), transaction.atomic():
+            head = LedgerHead.objects.get(organization=org)
+            since = (head.verified_seal_seq, head.verified_seal_hash) if head.verified_seal_seq else (0, GENESIS)
+            t0 = time.perf_counter()
+            verify_seals_and_subledger(connection.connection, org.pk, VerifyResult(organization=org.slug), since)
+            parts.append(time.perf_counter() - t0)
+    r["part_seals_and_subledger_ms"] = statistics.median(parts) * 1000
+    with tenant_context(org):
+        r["journal"] = {"entries": posted + sizes["new"],
+                        "lines": JournalLine.objects.filter(organization=org).count()}
+    with connection.cursor() as c:
+        c.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        r["journal"]["database_size"] = c.fetchone()[0]
+    r["load_average_after"] = os.getloadavg()
+    return r
+
+
+def report(r: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"integrity-{stamp}.json").write_text(json.dumps(r, indent=2, default=str))
+    full, inc, none = r["full"], r["incremental"], r["incremental_nothing_new"]
+    rows = [
+        ("journal", f"{r['journal']['entries']:,} entries, {r['journal']['lines']:,} lines, "
+                    f"{r['journal']['database_size']}"),
+        ("full verify (median of 2 after a first run)",
+         f"{full['entries_per_s']:,.0f} entries/s ({full['seconds']:.1f}s; first run {full['first_run_seconds']:.1f}s);"
+         f" target {TARGETS['verify_entries_per_s']:,}/s"),
+        (f"incremental after {inc['entries']:,} new entries",
+         f"median {inc['median_ms']:.1f} ms, max {inc['max_ms']:.1f} ms; target {TARGETS['incremental_ms']} ms"),
+        ("baseline: incremental with nothing new", f"median {none['median_ms']:.1f} ms"),
+        ("baseline: bare SQL read of the new entries and lines", f"{r['baseline_read_new_ms']:.1f} ms"),
+        ("part: seals + unsealed scan + sub-ledger sums", f"{r['part_seals_and_subledger_ms']:.1f} ms"),
+        ("load average before / after", f"{r['load_average_before']} / {r['load_average_after']}"),
+    ]
+    width = max(len(a) for a, _ in rows)
+    for a, b in rows:
+        print(f"{a.ljust(width)}  {b}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--db-name", default=DB_NAME)
+    for name in FULL:
+        parser.add_argument(f"--{name}", type=int)
+    args = parser.parse_args(argv)
+    sizes = dict(QUICK if args.quick else FULL)
+    for name in sizes:
+        if getattr(args, name) is not None:
+            sizes[name] = getattr(args, name)
+    url, where = owner_url()
+    log(f"database: {where}, fresh database {args.db_name}; sizes: {sizes}")
+    bench_url = fresh_database(url, args.db_name)
+    try:
+        results = run(bench_url, sizes)
+    finally:
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database(url, args.db_name)
+    results["sizes"], results["quick"] = sizes, args.quick
+    results["machine"] = {"cpus": os.cpu_count()}
+    results["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                       text=True).stdout.strip()
+    report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
