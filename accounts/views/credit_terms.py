@@ -3,7 +3,6 @@ approves or rejects (or changes them directly); every proposal and decision is l
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -70,8 +69,6 @@ def credit_terms_decide(request, pk, proposal_pk):
             messages.error(request, _("Choose approve or reject."))
     except credit_terms.CreditTermsError as e:
         messages.error(request, str(e))
-    except PermissionDenied:
-        raise
     return redirect("credit_terms", org_slug=request.org.slug, pk=pk)
 
 
