@@ -26,6 +26,8 @@ def credit_terms_page(request, pk):
     is_owner = can(request, Role.OWNER)
     initial = {"credit_limit": customer.credit_limit, "payment_terms_days": customer.payment_terms_days}
     form = TermsForm(request.POST or None, initial=initial)
+    if is_owner:
+        del form.fields["reason"]  # an owner's change is logged; a reason is asked of proposals
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -37,7 +39,7 @@ def credit_terms_page(request, pk):
                     messages.success(request, _("Credit terms changed."))
                 else:
                     credit_terms.propose(customer, actor=request.user, credit_limit=data["credit_limit"],
-                                         payment_terms_days=data["payment_terms_days"], reason=data["reason"])
+                                         payment_terms_days=data["payment_terms_days"], reason=data.get("reason"))
                     messages.success(request, _("Proposed. The owners are told by e-mail; nothing changes until "
                                                 "one approves."))
                 return redirect("credit_terms", org_slug=request.org.slug, pk=customer.pk)
