@@ -390,3 +390,45 @@ def test_the_minute_schedule_delivers_every_organizations_due_deliveries(dev_mod
         result = deliver_webhooks()
         assert {json.loads(r["body"])["organization"] for r in receiver.received()} == {org_a.pk, org_b.pk}
     assert result[org_a.pk]["delivered"] == result[org_b.pk]["delivered"] == 1
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends(dev_mode):
+    org, owner = make_org()
+    with Receiver() as receiver:
+        endpoint = endpoint_for(org, receiver.url)
+        old = endpoint.secret
+        with tenant_context(org):
+            new = webhooks.rotate_secret(endpoint)
+            CustomerFactory(organization=org)
+            webhooks.deliver(org.pk)
+            # Past the overlap only the new secret signs.
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+                previous_secret_until=timezone.now() - timedelta(seconds=1))
+            CustomerFactory(organization=org)
+            webhooks.deliver(org.pk)
+        first, second = receiver.received()
+    assert new != old and new.startswith("whsec_")
+    assert first["headers"]["Ledgerline-Signature"].count("v1=") == 2
+    assert verify_signature(new, first["headers"]["Ledgerline-Signature"], first["body"])
+    assert verify_signature(old, first["headers"]["Ledgerline-Signature"], first["body"])
+    assert second["headers"]["Ledgerline-Signature"].count("v1=") == 1
+    assert verify_signature(new, second["headers"]["Ledgerline-Signature"], second["body"])
+    assert not verify_signature(old, second["headers"]["Ledgerline-Signature"], second["body"])
+
+
+def test_the_owner_rotates_the_secret_on_the_page_and_sees_it_once(settings):
+    org, owner = make_org()
+    endpoint = endpoint_for(org, "https://93.184.215.14/hooks")
+    finance = add_member(org, role=Role.FINANCE)
+    client = Client()
+    client.force_login(finance)
+    url = reverse("webhook_rotate", args=[org.slug, endpoint.pk])
+    assert client.post(url).status_code == 403
+    client.force_login(owner)
+    response = client.post(url)
+    with tenant_context(org):
+        endpoint.refresh_from_db()
+    page = response.content.decode()
+    assert response.status_code == 200 and endpoint.secret in page and "shown only this once" in page
+    assert endpoint.previous_secret and endpoint.previous_secret not in page
+    assert endpoint.secret not in client.get(reverse("webhook_detail", args=[org.slug, endpoint.pk])).content.decode()
