@@ -24,6 +24,7 @@ class WebhookEvent(models.TextChoices):
     PAYMENT_REVERSED = "payment.reversed", _("Payment reversed")
     CREDIT_NOTE_ISSUED = "credit_note.issued", _("Credit note issued")
     CUSTOMER_CREATED = "customer.created", _("Customer created")
+    CUSTOMER_UPDATED = "customer.updated", _("Customer updated")
 
 
 class WebhookEndpoint(models.Model):

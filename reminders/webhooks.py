@@ -146,10 +146,14 @@ def record_event(organization_id: int, event_type: str, data: dict) -> list[Webh
                         body=body, created_at=now, next_attempt_at=now) for e in endpoints])
 
 
-def customer_created(sender, instance, created, raw=False, **kwargs):
-    if created and not raw:
-        record_event(instance.organization_id, WebhookEvent.CUSTOMER_CREATED.value, {
-            "id": instance.pk, "code": instance.code, "name": instance.name, "currency": instance.currency})
+def customer_saved(sender, instance, created, raw=False, **kwargs):
+    """customer.created / customer.updated (an edit, an archive) from the model's post_save."""
+    if raw:
+        return
+    event = WebhookEvent.CUSTOMER_CREATED if created else WebhookEvent.CUSTOMER_UPDATED
+    record_event(instance.organization_id, event.value, {
+        "id": instance.pk, "code": instance.code, "name": instance.name, "currency": instance.currency,
+        "billing_emails": instance.billing_emails, "archived": instance.archived_at is not None})
 
 
 @transaction.atomic

@@ -95,7 +95,12 @@ class JournalExport:
         return f"{self.head_seq}:{self.head_hash}" if self.head_seq else "none"
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(9999, 12, 30)  # room for the day before and after
+
+
 def check_period(start: date, end: date) -> None:
+    if start < EARLIEST or end > LATEST:
+        raise ExportError("Choose a period between 1900 and 9999.")
     if end < start:
         raise ExportError("The period ends before it starts.")
     if (end - start).days > MAX_DAYS:

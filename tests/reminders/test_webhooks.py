@@ -51,6 +51,8 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
         endpoint = endpoint_for(org, receiver.url)
         with tenant_context(org):
             customer = CustomerFactory(organization=org)                             # customer.created
+            customer.name = "Renamed Ltd"
+            customer.save()                                                           # customer.updated
             invoice = issued(org, customer)                                           # invoice.issued
             payment = pay(org, customer, invoice.total)                               # payment.recorded, invoice.paid
             reverse_payment(payment, reason="bounced")                                # payment.reversed
@@ -59,7 +61,7 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
             credit_amount(customer, Decimal("10.00"), "goodwill", invoice=invoice)   # credit_note.issued
             report = webhooks.deliver(org.pk)
         got = receiver.received()
-    assert report.delivered == 8 and report.retrying == report.failed == 0
+    assert report.delivered == 9 and report.retrying == report.failed == 0
     assert sorted(r["headers"]["Ledgerline-Event"] for r in got) == sorted(
         ALL + ["invoice.issued"]), "one request per event, none missing, none twice"
     with tenant_context(org):
@@ -82,9 +84,11 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
     assert by_type["invoice.voided"]["id"] == other.pk and by_type["invoice.voided"]["status"] == "void"
     assert by_type["credit_note.issued"]["total"] == "10.00"
     assert by_type["customer.created"]["id"] == customer.pk
+    assert by_type["customer.updated"] == {**by_type["customer.updated"], "id": customer.pk, "name": "Renamed Ltd",
+                                           "archived": False}
     with tenant_context(org):
         attempts = list(WebhookAttempt.objects.all())
-    assert len(attempts) == 8 and all(a.status_code == 200 and a.error == "" for a in attempts)
+    assert len(attempts) == 9 and all(a.status_code == 200 and a.error == "" for a in attempts)
 
 
 def test_only_subscribed_events_are_written_and_nothing_when_the_business_event_rolls_back(dev_mode):

@@ -240,3 +240,15 @@ def test_the_api_serves_the_pack_and_the_fec(books):
     assert api.get("/journal/auditor-pack", {"start": "2026-03-31", "end": "2026-03-01"}).status_code == 422
     with tenant_context(org):
         assert Invoice.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_period_at_the_edge_of_the_calendar_is_refused_not_a_500():
+    """Found by Schemathesis: start=0001-01-01 overflowed computing the day before."""
+    org, owner = make_org()
+    with tenant_context(org, owner):
+        for start, end in [(date(1, 1, 1), date(1, 1, 10)), (date(9999, 12, 1), date(9999, 12, 31))]:
+            with pytest.raises(ExportError, match="between 1900 and 9999"):
+                auditor_pack.build(org, start, end)
+            with pytest.raises(ExportError, match="between 1900 and 9999"):
+                fec.render_fec(org, start, end)
