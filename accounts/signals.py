@@ -6,7 +6,7 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 # Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011,
-# reminders 0009).
+# reminders 0010).
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
                       "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
                       "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",

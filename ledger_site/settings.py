@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ledger_site.nul_guard.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -195,6 +196,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # at registration and again at every delivery, after resolving the name.
 WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 WEBHOOKS_TIMEOUT = env.int("WEBHOOKS_TIMEOUT", default=10)  # seconds per attempt; below the 30 s lease
+WEBHOOKS_SECRET_OVERLAP_HOURS = env.int("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24)  # old secret signs too
 WEBHOOKS_DISABLE_AFTER = env.int("WEBHOOKS_DISABLE_AFTER", default=10)  # consecutive failed attempts
 
 # Security: cookies only over HTTPS outside development, HSTS, no sniffing, no framing.

@@ -22,12 +22,12 @@ class RemindersConfig(AppConfig):
         from accounts.models import Customer
         from invoicing.hooks import EVENT_HOOKS
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
-        from reminders.webhooks import customer_created, record_event
+        from reminders.webhooks import customer_saved, record_event
 
         EVENT_HOOKS.append(record_event)
         from accounts.checkpoints import CHECKPOINT_HOOKS
 
         # The nightly signed checkpoint (accounts.tasks.checkpoint_all), to endpoints subscribed to it.
         CHECKPOINT_HOOKS.append(lambda org, checkpoint: record_event(org.pk, "ledger.checkpoint", checkpoint))
-        post_save.connect(customer_created, sender=Customer, dispatch_uid="webhooks-customer-created")
+        post_save.connect(customer_saved, sender=Customer, dispatch_uid="webhooks-customer-saved")
         SETTINGS_TABS_EXTRA.append((_("Webhooks"), "webhook_list"))

@@ -24,6 +24,7 @@ class WebhookEvent(models.TextChoices):
     PAYMENT_REVERSED = "payment.reversed", _("Payment reversed")
     CREDIT_NOTE_ISSUED = "credit_note.issued", _("Credit note issued")
     CUSTOMER_CREATED = "customer.created", _("Customer created")
+    CUSTOMER_UPDATED = "customer.updated", _("Customer updated")
     LEDGER_CHECKPOINT = "ledger.checkpoint", _("Signed ledger checkpoint (nightly)")
 
 
@@ -33,6 +34,10 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=100, blank=True)
     # The signing secret: kept (the sender needs it), shown to the owner once, at creation.
     secret = models.CharField(max_length=80)
+    # After a rotation the old secret still signs (a second v1) until it retires, so the receiver
+    # can switch without losing a delivery.
+    previous_secret = models.CharField(max_length=80, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
     events = models.JSONField(default=list)  # WebhookEvent values
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("webhooks/", views_webhooks.webhook_list, name="webhook_list"),
     path("webhooks/<int:pk>/", views_webhooks.webhook_detail, name="webhook_detail"),
     path("webhooks/<int:pk>/enable/", views_webhooks.webhook_enable, name="webhook_enable"),
+    path("webhooks/<int:pk>/rotate/", views_webhooks.webhook_rotate, name="webhook_rotate"),
     path("webhooks/<int:pk>/delete/", views_webhooks.webhook_delete, name="webhook_delete"),
     path("webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/", views_webhooks.webhook_resend,
          name="webhook_resend"),

@@ -70,6 +70,20 @@ def webhook_resend(request, pk, delivery_pk):
 
 @require_POST
 @org_view(Role.OWNER)
+def webhook_rotate(request, pk):
+    """A new signing secret, shown in this response only; the old one signs beside it for a while."""
+    endpoint = get_object_or_404(WebhookEndpoint, organization=request.org, pk=pk)
+    fresh = webhooks.rotate_secret(endpoint)
+    endpoint.refresh_from_db()
+    deliveries = list(WebhookDelivery.objects.filter(endpoint=endpoint).prefetch_related("attempt_log")[:50])
+    response = render(request, "reminders/webhook_detail.html", {
+        "endpoint": endpoint, "deliveries": deliveries, "active": "webhook_list", "new_secret": fresh})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@org_view(Role.OWNER)
 def webhook_enable(request, pk):
     endpoint = get_object_or_404(WebhookEndpoint, organization=request.org, pk=pk)
     webhooks.enable(endpoint)

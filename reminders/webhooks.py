@@ -146,10 +146,14 @@ def record_event(organization_id: int, event_type: str, data: dict) -> list[Webh
                         body=body, created_at=now, next_attempt_at=now) for e in endpoints])
 
 
-def customer_created(sender, instance, created, raw=False, **kwargs):
-    if created and not raw:
-        record_event(instance.organization_id, WebhookEvent.CUSTOMER_CREATED.value, {
-            "id": instance.pk, "code": instance.code, "name": instance.name, "currency": instance.currency})
+def customer_saved(sender, instance, created, raw=False, **kwargs):
+    """customer.created / customer.updated (an edit, an archive) from the model's post_save."""
+    if raw:
+        return
+    event = WebhookEvent.CUSTOMER_CREATED if created else WebhookEvent.CUSTOMER_UPDATED
+    record_event(instance.organization_id, event.value, {
+        "id": instance.pk, "code": instance.code, "name": instance.name, "currency": instance.currency,
+        "billing_emails": instance.billing_emails, "archived": instance.archived_at is not None})
 
 
 @transaction.atomic
@@ -169,9 +173,35 @@ def enable(endpoint: WebhookEndpoint) -> None:
 
 # --- Signing --------------------------------------------------------------------------------
 
-def signature(secret: str, timestamp: int, body: str) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+def _mac(secret: str, timestamp: int, body: str) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def signature(secret: str, timestamp: int, body: str, previous: str = "") -> str:
+    """`t=<unix time>,v1=<HMAC-SHA256 of "t.body">`; while a rotated-out secret is still within
+    its overlap, a second `v1=` made with it follows (a receiver accepts any one that matches)."""
+    header = f"t={timestamp},v1={_mac(secret, timestamp, body)}"
+    return header + (f",v1={_mac(previous, timestamp, body)}" if previous else "")
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, str]:
+    """(current secret, the previous one while its overlap lasts, else "")."""
+    until = endpoint.previous_secret_until
+    return endpoint.secret, endpoint.previous_secret if until is not None and now < until else ""
+
+
+@transaction.atomic
+def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str:
+    """A new signing secret, returned once to show the owner. The old one keeps signing beside it
+    for WEBHOOKS_SECRET_OVERLAP_HOURS, so receivers can be switched over without a failed delivery;
+    rotating again within the overlap retires the oldest at once (only two ever sign)."""
+    now = now or timezone.now()
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    fresh = new_secret()
+    overlap = timedelta(hours=django_settings.WEBHOOKS_SECRET_OVERLAP_HOURS)
+    WebhookEndpoint.objects.filter(pk=locked.pk).update(secret=fresh, previous_secret=locked.secret,
+                                                        previous_secret_until=now + overlap)
+    return fresh
 
 
 # --- Sending --------------------------------------------------------------------------------
@@ -278,9 +308,10 @@ def send_one(row_id: int, token: str, now: datetime) -> str | None:
     if row.status != DeliveryStatus.SENDING or row.claim_token != token:
         return None
     timestamp = int(time.time())
+    current, previous = signing_secrets(row.endpoint, timezone.now())
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                "Ledgerline-Event": row.event_type, "Ledgerline-Delivery": str(row.delivery_id),
-               "Ledgerline-Signature": signature(row.endpoint.secret, timestamp, row.body)}
+               "Ledgerline-Signature": signature(current, timestamp, row.body, previous)}
     started = time.monotonic()
     status, error = None, ""
     try:

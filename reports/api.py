@@ -99,16 +99,38 @@ EXPORT_RESPONSE = {200: {"description": "The journal lines of the period (layout
 @router.get("/journal/export", response=ERRORS, summary="The journal of a period for the general ledger",
             openapi_extra={"responses": EXPORT_RESPONSE})
 def export_journal(request, start: date, end: date,
-                   format: str = Query("csv", pattern="^(csv|xlsx|xero)$")):  # noqa: A002 - the API's name
+                   format: str = Query("csv", pattern="^(csv|xlsx|xero|fec)$")):  # noqa: A002 - the API's name
     try:
         export = journal_export.journal_export(request.org, start, end)
-        content, content_type, filename = journal_export.render(export, format)
+        content, content_type, filename = journal_export.render(export, format, request.org)
     except journal_export.ExportError as e:
         raise ApiError(422, "invalid_period" if "period" in str(e) or "years" in str(e) else "unsupported",
                        str(e)) from e
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Ledger-Chain-Head"] = export.head_text
+    return response
+
+
+PACK_RESPONSE = {200: {"description": "The auditor pack of the period (layout: docs/journal_export.md). "
+                                      "Header X-Ledger-Verified: ok or failed.",
+                       "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/journal/auditor-pack", response=ERRORS, summary="The auditor pack of a period (ZIP)",
+            openapi_extra={"responses": PACK_RESPONSE})
+def auditor_pack(request, start: date, end: date):
+    """Journal, trial balance, AR tie-out, every issued document's PDF with a SHA-256 manifest, the
+    FEC and a verification run (docs/journal_export.md)."""
+    from reports import auditor_pack as pack_builder
+
+    try:
+        pack = pack_builder.build(request.org, start, end)
+    except journal_export.ExportError as e:
+        raise ApiError(422, "invalid_period", str(e)) from e
+    response = HttpResponse(pack.content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{pack.filename}"'
+    response["X-Ledger-Verified"] = "ok" if pack.verified else "failed"
     return response
 
 

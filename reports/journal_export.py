@@ -22,7 +22,7 @@ from django.db import connection
 from accounts.money import quantum
 from ledger_site.exports import csv_bytes, xlsx_append, xlsx_workbook
 
-FORMATS = ("csv", "xlsx", "xero")
+FORMATS = ("csv", "xlsx", "xero", "fec")
 MAX_DAYS = 366 * 5  # one export covers at most five years
 
 COLUMNS = ["entry_seq", "line_no", "date", "account_code", "account_name", "debit", "credit", "currency",
@@ -95,7 +95,12 @@ class JournalExport:
         return f"{self.head_seq}:{self.head_hash}" if self.head_seq else "none"
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(9999, 12, 30)  # room for the day before and after
+
+
 def check_period(start: date, end: date) -> None:
+    if start < EARLIEST or end > LATEST:
+        raise ExportError("Choose a period between 1900 and 9999.")
     if end < start:
         raise ExportError("The period ends before it starts.")
     if (end - start).days > MAX_DAYS:
@@ -218,8 +223,13 @@ def _replace_element(xml: bytes, tag: bytes, value: bytes) -> bytes:
     return xml[:open_end] + value + xml[close:] if close > 0 else xml
 
 
-def render(export: JournalExport, fmt: str) -> tuple[bytes, str, str]:
-    """(content, content type, file name)."""
+def render(export: JournalExport, fmt: str, org=None) -> tuple[bytes, str, str]:
+    """(content, content type, file name). The FEC (reports.fec) reads the organization too."""
+    if fmt == "fec":
+        from reports import fec
+
+        content, filename = fec.render_fec(org, export.start, export.end)
+        return content, f"text/plain; charset={fec.ENCODING}", filename
     name = f"journal-{export.org_slug}-{export.start.isoformat()}-{export.end.isoformat()}"
     if fmt == "csv":
         return to_csv(export), "text/csv; charset=utf-8", name + ".csv"

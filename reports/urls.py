@@ -12,6 +12,7 @@ urlpatterns = [
     path("aging/export.<str:fmt>", views.aging_export, name="aging_export"),
     path("open-items/", views.open_items_report, name="open_items_report"),
     path("journal-export/", views_journal.journal_export_page, name="journal_export"),
+    path("auditor-pack/", views_journal.auditor_pack_page, name="auditor_pack"),
 ]
 urlpatterns += [
     path("customers/<int:pk>/statement/", views.customer_statement, name="customer_statement"),

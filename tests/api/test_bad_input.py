@@ -98,3 +98,18 @@ def test_updated_since_takes_any_offset_python_does_and_refuses_what_cannot_be_c
     assert len(shop.api.get("/customers", {"updated_since": "2000-01-01T00:00:00+15:00"}).json()["items"]) == 1
     r = shop.api.get("/customers", {"updated_since": "0001-01-01T00:00:00+05:00"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "updated_since"
+
+
+def test_a_nul_character_in_a_filter_or_body_is_400_and_writes_nothing(shop):
+    """PostgreSQL cannot store U+0000; found by Schemathesis as a 500 on GET /customers?q=..."""
+    customer = _customer(shop)
+    r = shop.api.get("/customers", {"q": "a\x00b"})
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "nul_character"
+    r = shop.api.post("/customers", {"name": "A\x00B"})
+    assert r.status_code == 400 and r.json()["errors"][0]["code"] == "nul_character"
+    r = shop.api.post("/invoices", draft_body(customer.pk, lines=[
+        {"description": "x\x00", "quantity": "1", "unit_price": "10"}]))
+    assert r.status_code == 400
+    assert _nothing_written(shop)
+    with tenant_context(shop.org):
+        assert Customer.objects.count() == 1

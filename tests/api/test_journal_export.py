@@ -93,8 +93,8 @@ def test_every_format_is_the_same_bytes_every_time_and_names_the_chain_head(book
     org, owner = booked
     with tenant_context(org, owner):
         for fmt in journal_export.FORMATS:
-            first = journal_export.render(journal_export.journal_export(org, START, END), fmt)[0]
-            second = journal_export.render(journal_export.journal_export(org, START, END), fmt)[0]
+            first = journal_export.render(journal_export.journal_export(org, START, END), fmt, org)[0]
+            second = journal_export.render(journal_export.journal_export(org, START, END), fmt, org)[0]
             assert first == second, fmt
         export = journal_export.journal_export(org, START, END)
         head = JournalEntry.objects.filter(effective_date__lte=END).order_by("-seq").first()

@@ -2,6 +2,8 @@
 and sends them to the live test server with a read-write key. No answer may be a 5xx, and every
 answer must be a documented status with a body and content type that match the schema."""
 
+import os
+
 import pytest
 import schemathesis
 from django.test import override_settings
@@ -18,6 +20,10 @@ from schemathesis.specs.openapi.checks import (
 from ledger_site.tenancy import tenant_context
 from tests.api.helpers import draft_body, make_key
 from tests.factories import CustomerFactory, make_org
+
+# CI runs the same generated cases every time (a red CI must be reproducible); set
+# SCHEMATHESIS_EXPLORE=1 to draw new ones (that is how a NUL character in ?q= was found).
+EXPLORE = bool(os.environ.get("SCHEMATHESIS_EXPLORE"))
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           response_headers_conformance]
@@ -56,7 +62,7 @@ def test_every_operation_answers_within_its_schema_and_never_5xx(api_world):
     headers = {"Authorization": f"Bearer {api_world['token']}"}
     for operation in operations:
 
-        @hypothesis_settings(max_examples=25, deadline=None, database=None,
+        @hypothesis_settings(max_examples=25, deadline=None, database=None, derandomize=not EXPLORE,
                              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                                     HealthCheck.filter_too_much])
         @given(case=operation.as_strategy())

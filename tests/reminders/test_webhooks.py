@@ -52,6 +52,8 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
         endpoint = endpoint_for(org, receiver.url)
         with tenant_context(org):
             customer = CustomerFactory(organization=org)                             # customer.created
+            customer.name = "Renamed Ltd"
+            customer.save()                                                           # customer.updated
             invoice = issued(org, customer)                                           # invoice.issued
             payment = pay(org, customer, invoice.total)                               # payment.recorded, invoice.paid
             reverse_payment(payment, reason="bounced")                                # payment.reversed
@@ -62,7 +64,7 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
         with tenant_context(org):
             report = webhooks.deliver(org.pk)
         got = receiver.received()
-    assert report.delivered == 9 and report.retrying == report.failed == 0
+    assert report.delivered == 10 and report.retrying == report.failed == 0
     assert sorted(r["headers"]["Ledgerline-Event"] for r in got) == sorted(
         ALL + ["invoice.issued"]), "one request per event, none missing, none twice"
     with tenant_context(org):
@@ -85,10 +87,12 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
     assert by_type["invoice.voided"]["id"] == other.pk and by_type["invoice.voided"]["status"] == "void"
     assert by_type["credit_note.issued"]["total"] == "10.00"
     assert by_type["customer.created"]["id"] == customer.pk
+    assert by_type["customer.updated"] == {**by_type["customer.updated"], "id": customer.pk, "name": "Renamed Ltd",
+                                           "archived": False}
     assert by_type["ledger.checkpoint"]["organization"] == org.slug and by_type["ledger.checkpoint"]["signature"]
     with tenant_context(org):
         attempts = list(WebhookAttempt.objects.all())
-    assert len(attempts) == 9 and all(a.status_code == 200 and a.error == "" for a in attempts)
+    assert len(attempts) == 10 and all(a.status_code == 200 and a.error == "" for a in attempts)
 
 
 def test_only_subscribed_events_are_written_and_nothing_when_the_business_event_rolls_back(dev_mode):
@@ -394,3 +398,45 @@ def test_the_minute_schedule_delivers_every_organizations_due_deliveries(dev_mod
         result = deliver_webhooks()
         assert {json.loads(r["body"])["organization"] for r in receiver.received()} == {org_a.pk, org_b.pk}
     assert result[org_a.pk]["delivered"] == result[org_b.pk]["delivered"] == 1
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends(dev_mode):
+    org, owner = make_org()
+    with Receiver() as receiver:
+        endpoint = endpoint_for(org, receiver.url)
+        old = endpoint.secret
+        with tenant_context(org):
+            new = webhooks.rotate_secret(endpoint)
+            CustomerFactory(organization=org)
+            webhooks.deliver(org.pk)
+            # Past the overlap only the new secret signs.
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+                previous_secret_until=timezone.now() - timedelta(seconds=1))
+            CustomerFactory(organization=org)
+            webhooks.deliver(org.pk)
+        first, second = receiver.received()
+    assert new != old and new.startswith("whsec_")
+    assert first["headers"]["Ledgerline-Signature"].count("v1=") == 2
+    assert verify_signature(new, first["headers"]["Ledgerline-Signature"], first["body"])
+    assert verify_signature(old, first["headers"]["Ledgerline-Signature"], first["body"])
+    assert second["headers"]["Ledgerline-Signature"].count("v1=") == 1
+    assert verify_signature(new, second["headers"]["Ledgerline-Signature"], second["body"])
+    assert not verify_signature(old, second["headers"]["Ledgerline-Signature"], second["body"])
+
+
+def test_the_owner_rotates_the_secret_on_the_page_and_sees_it_once(settings):
+    org, owner = make_org()
+    endpoint = endpoint_for(org, "https://93.184.215.14/hooks")
+    finance = add_member(org, role=Role.FINANCE)
+    client = Client()
+    client.force_login(finance)
+    url = reverse("webhook_rotate", args=[org.slug, endpoint.pk])
+    assert client.post(url).status_code == 403
+    client.force_login(owner)
+    response = client.post(url)
+    with tenant_context(org):
+        endpoint.refresh_from_db()
+    page = response.content.decode()
+    assert response.status_code == 200 and endpoint.secret in page and "shown only this once" in page
+    assert endpoint.previous_secret and endpoint.previous_secret not in page
+    assert endpoint.secret not in client.get(reverse("webhook_detail", args=[org.slug, endpoint.pk])).content.decode()

@@ -92,6 +92,7 @@ register_url("webhook_list", post=lambda w: {"url": f"https://93.184.215.14/{uui
                                              "events": ["invoice.issued", "payment.recorded"]})
 register_url("webhook_detail", pk="webhook_endpoint")
 register_url("webhook_enable", pk="webhook_disabled_endpoint", post=lambda w: {}, methods=["POST"])
+register_url("webhook_rotate", pk="webhook_endpoint", post=lambda w: {}, methods=["POST"])
 register_url("webhook_delete", pk="webhook_endpoint", post=lambda w: {}, methods=["POST"])
 register_url("webhook_resend", pk="webhook_endpoint", delivery_pk="webhook_delivery", post=lambda w: {},
              methods=["POST"])

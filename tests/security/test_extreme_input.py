@@ -34,3 +34,29 @@ def test_a_payment_near_the_numeric_limit_is_refused_with_a_message(amount):
     assert "too large" in response.content.decode()
     with shop.ctx():
         assert snapshot(shop.org) == before
+
+
+def test_a_nul_character_in_a_search_is_refused_with_400_not_500():
+    shop = Shop()
+    client = shop.client()
+    response = client.get(shop.url("aging_report"), {"q": "a\x00b"})
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+def test_a_nul_character_in_a_form_field_changes_nothing():
+    shop = Shop()
+    shop.invoice("100.00")
+    client: Client = shop.client()
+    with shop.ctx():
+        before = snapshot(shop.org)
+    # Multipart forms reach Django's form validation, which refuses NUL with a message.
+    response = client.post(shop.url("payment_create"), shop.form(amount="10.00", reference="x\x00y"))
+    assert response.status_code == 200
+    assert "Null characters are not allowed" in response.content.decode()
+    # A urlencoded body is refused before any view runs.
+    response = client.post(shop.url("payment_create"), "reference=x%00y&amount=10.00",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    with shop.ctx():
+        assert snapshot(shop.org) == before

@@ -11,7 +11,7 @@ from reminders.seals import LATE_FEE_CHARGE
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reminders", "0008_checkpoint_webhook_event"), ("accounts", "0007_seal_chain"),
+    dependencies = [("reminders", "0009_webhook_customer_updated"), ("accounts", "0007_seal_chain"),
                     ("invoicing", "0005_seal_triggers"), ("accounts", "0010_audit_log")]
 
     operations = [trigger_sql(LATE_FEE_CHARGE), backfill_sql(LATE_FEE_CHARGE),
