@@ -25,4 +25,5 @@ class AccountsConfig(AppConfig):
         CUSTOMER_DETAIL_PANELS.append(customer_audit_panel)
         SETTINGS_TABS_EXTRA.append((_("Import"), "import_list"))
         SETTINGS_TABS_EXTRA.append((_("API keys"), "api_key_list"))
+        SETTINGS_TABS_EXTRA.append((_("Exchange rates"), "exchange_rates"))
         ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())

@@ -36,3 +36,6 @@ __all__ += ["ImportJob", "ImportMapping", "ImportStatus"]
 from accounts.models_api import ApiKey, ApiScope, IdempotentRequest  # noqa: E402
 
 __all__ += ["ApiKey", "ApiScope", "IdempotentRequest"]
+from accounts.models_fx import ExchangeRate, RateSource  # noqa: E402
+
+__all__ += ["ExchangeRate", "RateSource"]

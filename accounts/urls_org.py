@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.views import api_keys, audit, chart, customers, imports, ledger, members, period, verification
+from accounts.views import api_keys, audit, chart, customers, imports, ledger, members, period, rates, verification
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
@@ -26,6 +26,7 @@ urlpatterns = [
     path("ledger/verify/", ledger.ledger_verify, name="ledger_verify"),
     path("settings/period-lock/", period.period_lock, name="period_lock"),
     path("settings/audit/", audit.audit_log, name="audit_log"),
+    path("settings/exchange-rates/", rates.exchange_rates, name="exchange_rates"),
     path("settings/verification/", verification.verification_history, name="verification_history"),
     path("settings/verification/checkpoint.json", verification.verification_checkpoint,
          name="verification_checkpoint"),
