@@ -79,6 +79,27 @@ def rate_on(org, currency: str, day: datetime.date) -> Decimal:
     return found
 
 
+def rate_series(org, currency: str, start: datetime.date, end: datetime.date):
+    """day → rate for every day in [start, end] (one query): what rate_on would answer for each."""
+    if currency == org.base_currency:
+        return lambda day: ONE
+    rows = list(ExchangeRate.objects.filter(organization=org, currency=currency,
+                                            day__gte=start - datetime.timedelta(days=max_age_days()), day__lte=end)
+                .order_by("day").values_list("day", "rate"))
+
+    def lookup(day):
+        found = None
+        for when, rate in rows:
+            if when > day:
+                break
+            found = (when, rate)
+        if found is None or (day - found[0]).days > max_age_days():
+            raise MissingRate(currency, day, org.base_currency)
+        return found[1]
+
+    return lookup
+
+
 def to_base(org, amount: Decimal, currency: str, day: datetime.date, rate: Decimal | None = None) -> Decimal:
     """`amount` in the base currency at the day's rate (or the one given), rounded once."""
     rate = rate_on(org, currency, day) if rate is None else rate

@@ -30,3 +30,6 @@ class InvoicingConfig(AppConfig):
         from invoicing.demo_billing import seed_demo_billing
 
         DEMO_HOOKS.append(seed_demo_billing)  # items, a recurring schedule, quotes (issue 18)
+        from invoicing.demo_fx import seed_demo_foreign
+
+        DEMO_HOOKS.append(seed_demo_foreign)  # dollar and pound customers, exchange rates (issue 17)
