@@ -250,7 +250,8 @@ def dashboard(request):
     aging_url = reverse("aging_report", kwargs={"org_slug": org.slug})
     css = ["", "late", "late", "bad", "bad", "bad", "bad", "bad"]
     aging_chart = bar_chart(
-        [Bar(b.label, amount, css[min(b.index, len(css) - 1)], href=f"{aging_url}?currency={d.currency_param}&sort=-b{b.index}")
+        [Bar(b.label, amount, css[min(b.index, len(css) - 1)],
+             href=f"{aging_url}?currency={d.currency_param}&sort=-b{b.index}")
          for b, amount in zip(d.buckets, d.bucket_amounts, strict=True)],
         currency, title=_("Open invoices by days past due"))
     month_names = [m.strftime("%b") for m, _amount in d.months]
