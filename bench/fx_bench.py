@@ -34,7 +34,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, django_setup, drop_database, fresh_database, log, owner_sql, owner_url  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    django_setup,
+    drop_database,
+    fresh_database,
+    log,
+    owner_sql,
+    owner_url,
+    with_db,
+)
 from bench.reports_bench import FULL, QUICK, load_org, timed  # noqa: E402
 
 DB_NAME = os.environ.get("FX_BENCH_DB", "ledgerline_fxbench")  # FX_BENCH_DB: another name per engineer
@@ -67,13 +76,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="measure a kept database (still all in EUR) again")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     url, where = owner_url()
     results = {"size": "quick" if args.quick else "full", "machine": platform.platform(), "server": where,
                "load_average": os.getloadavg()}
-    log(f"creating {DB_NAME} and migrating")
-    bench_url = fresh_database(url, DB_NAME)
+    if args.reuse:
+        bench_url = with_db(url, DB_NAME)
+    else:
+        log(f"creating {DB_NAME} and migrating")
+        bench_url = fresh_database(url, DB_NAME)
     django_setup(bench_url)
     from accounts.models import User
     from bench.reports_data import Size
@@ -82,10 +95,19 @@ def main(argv=None):
     from reports.aging import aging, base_rates, query_for
 
     today = date.today()
-    owner = User.objects.create_user("fx-bench@example.com", "bench-password-123", full_name="FX Bench")
-    org, counts = load_org(bench_url, owner, "FX Bench Co", "fx-bench",
-                           Size(cfg["customers"], cfg["invoices"], 0), 1, today)
-    results["org"] = counts
+    if args.reuse:
+        from accounts.models import Organization
+
+        owner = User.objects.get(email="fx-bench@example.com")
+        with tenant_context(None, owner):
+            org = Organization.objects.get(slug="fx-bench")
+    else:
+        owner = User.objects.create_user("fx-bench@example.com", "bench-password-123", full_name="FX Bench")
+        org, counts = load_org(bench_url, owner, "FX Bench Co", "fx-bench",
+                               Size(cfg["customers"], cfg["invoices"], 0), 1, today)
+        results["org"] = counts
+    results["invoices"] = owner_sql(bench_url,
+                                    f"SELECT count(*) FROM invoicing_invoice WHERE organization_id = {org.pk}")
     owner_sql(bench_url, "VACUUM ANALYZE")
     runs = cfg["runs"]
     with tenant_context(org, owner):
@@ -119,7 +141,7 @@ def main(argv=None):
                 "dashboard_one_currency_s", "dashboard_base_s", "dashboard_ratio"]:
         print(f"{key:32} {results[key]}")
     print(f"target: base ≤ {TARGET} × one currency; load average {results['load_average']}")
-    if not args.keep:
+    if not args.keep and not args.reuse:
         from django.db import connections
 
         connections.close_all()
