@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Case, DecimalField, F, Sum, Value, When
+from django.db.models import Sum
 
 from accounts import fx
 from accounts.models import CustomerBalance, JournalEntry, JournalLine
@@ -181,10 +181,13 @@ def _top_debtors(org, cur: str, today: date, rates: dict | None = None) -> list[
     balances = CustomerBalance.objects.filter(organization=org, amount__gt=0).select_related("customer")
     if rates is None:
         top = list(balances.filter(currency=cur).order_by("-amount", "customer_id")[:10])
-    else:  # ranked by the base value at today's rates
-        base = Case(*[When(currency=c, then=F("amount") * Value(r)) for c, r in rates.items()],
-                    output_field=DecimalField(max_digits=40, decimal_places=15))
-        top = list(balances.filter(currency__in=list(rates)).annotate(base=base).order_by("-base", "customer_id")[:10])
+    else:
+        # Ranked by the base value at today's rates. Within a currency that order is the amount's
+        # (a rate is positive), so the overall ten are among each currency's ten: one index range
+        # per currency instead of sorting every balance by a computed value.
+        candidates = [b for c in rates
+                      for b in balances.filter(currency=c).order_by("-amount", "customer_id")[:10]]
+        top = sorted(candidates, key=lambda b: (-b.amount * rates[b.currency], b.customer_id))[:10]
     overdue = dict(Invoice.objects.overdue(today).filter(organization=org,
                                                          customer_id__in=[b.customer_id for b in top])
                    .values("customer_id").annotate(s=Sum("amount_due")).values_list("customer_id", "s"))

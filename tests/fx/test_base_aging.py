@@ -109,3 +109,16 @@ def test_the_dashboard_says_which_rate_is_missing(books):
     page = client.get(reverse("dashboard", kwargs={"org_slug": org.slug}), {"currency": "*"}).content.decode()
     # The flows of the invoices' day (25 days ago) have no rate within the allowed age.
     assert "no JPY exchange rate for " in page and 'data-in-base="yes"' not in page
+
+
+def test_top_debtors_in_the_base_currency_are_ranked_by_converted_balance(books):
+    from reports import dashboard as dash
+
+    org, _ = books
+    with tenant_context(org):
+        fx.save_rates(org, [fx.RateRow(TODAY, "USD", D("0.05")), fx.RateRow(TODAY, "JPY", D("0.006"))],
+                      RateSource.MANUAL, confirm=True)
+        top = dash._top_debtors(org, "EUR", TODAY, {"EUR": D(1), "USD": D("0.05"), "JPY": D("0.006")})
+    # 33,333 JPY → 200.00; 100 EUR; 1,000 USD → 50.00
+    assert [(t["customer"].name, t["balance"]) for t in top] == [
+        ("Yen KK", D("200.00")), ("Euro GmbH", D("100.00")), ("Dollar Inc", D("50.00"))]
