@@ -27,4 +27,5 @@ class AccountsConfig(AppConfig):
         from accounts import notices as _notices  # noqa: F401 - e-mails owners about changed billing e-mails
         SETTINGS_TABS_EXTRA.append((_("Import"), "import_list"))
         SETTINGS_TABS_EXTRA.append((_("API keys"), "api_key_list"))
+        SETTINGS_TABS_EXTRA.append((_("Exchange rates"), "exchange_rates"))
         ACTIVITY_CHECKS.append(lambda customer: JournalLine.objects.filter(customer=customer).exists())

@@ -4,12 +4,42 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
+from accounts import currencies
 from accounts.models import Customer, Invitation, Organization, Role, User
 from accounts.models_org import RESERVED_SLUGS
+from accounts.money import babel_locale
 
-CURRENCIES = ["EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "JPY", "CAD",
-              "AUD", "NZD", "KWD", "BHD", "JOD"]
+# Every active ISO 4217 currency, from CLDR (accounts.currencies), not a hand list (issue 17).
+CURRENCIES = currencies.active_codes()
 CURRENCY_CHOICES = [(c, c) for c in CURRENCIES]
+
+
+def _currency_choices():
+    from django.utils.translation import get_language
+
+    return currencies.choices(babel_locale(get_language()))
+
+
+class CurrencyField(forms.ChoiceField):
+    """A currency select with every active code ("INR — Indian Rupee", names in the reader's
+    language); a withdrawn or unknown code is refused by name, not as "not one of the choices"."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Currency"))
+        super().__init__(choices=_currency_choices, **kwargs)
+
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
+
+    def validate(self, value):
+        if value in self.empty_values:
+            return super().validate(value)
+        try:
+            currencies.validate_code(value)
+        except currencies.UnknownCurrency as e:
+            raise ValidationError(str(e), code="invalid_choice") from None
+
+
 CUSTOMER_LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French")), ("es", _("Spanish")),
                       ("it", _("Italian")), ("nl", _("Dutch")), ("pt", _("Portuguese")), ("ga", _("Irish")),
                       ("sv", _("Swedish")), ("da", _("Danish")), ("nb", _("Norwegian")), ("fi", _("Finnish")),
@@ -37,7 +67,7 @@ class OrganizationFieldsMixin:
 
 
 class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
-    base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
+    base_currency = CurrencyField(label=_("Base currency"))
     country = forms.CharField(label=_("Country code"), max_length=2, required=False,
                               validators=[country_validator], help_text=COUNTRY_HELP)
 
@@ -55,7 +85,7 @@ class SignupForm(OrganizationFieldsMixin, forms.Form):
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
     name = forms.CharField(label=_("Organization name"), max_length=200)
     slug = forms.SlugField(label=SLUG_LABEL, max_length=50, help_text=SLUG_HELP)
-    base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
+    base_currency = CurrencyField(label=_("Base currency"))
     country = forms.CharField(label=_("Country code"), max_length=2, required=False,
                               validators=[country_validator], help_text=COUNTRY_HELP)
 
@@ -94,7 +124,7 @@ def validate_email_list(value: str) -> None:
 
 
 class CustomerForm(forms.ModelForm):
-    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+    currency = CurrencyField(label=_("Currency"))
     country = forms.CharField(label=_("Country code"), max_length=2, required=False, validators=[country_validator],
                               help_text=_("Two letters (FR, DE, IE …); e-invoices need it."))
     language = forms.ChoiceField(label=_("Preferred language"), choices=CUSTOMER_LANGUAGES,

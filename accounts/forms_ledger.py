@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import CURRENCY_CHOICES
+from accounts.forms import CurrencyField
 from accounts.models import Customer
 from accounts.models_ledger import Account, AccountType
 from accounts.models_org import today_in
@@ -148,8 +148,7 @@ class AccountForm(forms.ModelForm):
 
 class JournalHeaderForm(forms.Form):
     effective_date = forms.DateField(label=_("Date"), widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
-    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES,
-                                 help_text=_("For every line."))
+    currency = CurrencyField(help_text=_("For every line."))
     memo = forms.CharField(label=_("Description"), max_length=500, required=False,
                            help_text=_("Shown in the journal; empty means the reason."))
     reason = forms.CharField(label=_("Reason for the adjustment"), max_length=500,

@@ -42,3 +42,6 @@ __all__ += ["CreditTermsProposal", "ProposalStatus"]
 from accounts.models_notice import ChangeNotice  # noqa: E402
 
 __all__ += ["ChangeNotice"]
+from accounts.models_fx import ExchangeRate, RateSource  # noqa: E402
+
+__all__ += ["ExchangeRate", "RateSource"]

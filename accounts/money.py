@@ -6,12 +6,13 @@ line level; totals are sums of rounded lines and are never rounded again.
 """
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
-# Minor units that differ from 2 (ISO 4217). Everything else has 2.
-_MINOR_UNITS = {
-    "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "XOF": 0, "XAF": 0, "UGX": 0, "PYG": 0,
-    "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3, "TND": 3, "LYD": 3, "IQD": 3,
-}
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_symbol
+
+from accounts import currencies
+
 MAX_DIGITS = 18  # numeric(18, 3) in the database
 DECIMAL_PLACES = 3
 # One amount (a line, a document, a payment) is at most a thousandth of what the column holds, so
@@ -26,7 +27,8 @@ class MoneyError(ValueError):
 
 
 def minor_units(currency: str) -> int:
-    return _MINOR_UNITS.get(currency, 2)
+    """The currency's decimals (accounts.currencies: CLDR data), capped by the columns' 3."""
+    return min(currencies.minor_units(currency), DECIMAL_PLACES)
 
 
 def quantum(currency: str) -> Decimal:
@@ -66,23 +68,65 @@ def check_exact(amount, currency: str) -> Decimal:
 # sign U+2212, which matches the "−" the templates put before credits. Exports and form inputs
 # never go through these functions: they write str(Decimal), an ASCII "-" that spreadsheets parse.
 MINUS = "\u2212"
+# The house style, for the interface's English: "1,234.50 EUR" (the code, unambiguous when a page
+# lists several currencies). Every other locale gets CLDR's currency pattern through Babel:
+# de "1.234,56 €", en_IN/hi "₹1,23,456.00", ja "￥1,235". The locale is the active language
+# (django.utils.translation), so rendering a document under translation.override(customer's
+# language) formats it for the customer without any template knowing.
+HOUSE_LOCALE = "en"
 
 
-def format_amount(amount: Decimal, currency: str) -> str:
-    """-1234.5 in EUR → "−1,234.50": the currency's decimals, thousands grouped, no currency code."""
+@lru_cache(maxsize=64)
+def babel_locale(language: str | None) -> str:
+    """A Django language code ("de", "en-in", "pt_BR") as a Babel locale name; unknown → "en"."""
+    if not language:
+        return HOUSE_LOCALE
+    try:
+        return str(Locale.parse(language.replace("-", "_"), sep="_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return HOUSE_LOCALE
+
+
+def current_locale() -> str:
+    from django.utils import translation
+
+    return babel_locale(translation.get_language())
+
+
+def _babel(value: Decimal, currency: str, locale: str, with_symbol: bool) -> str:
+    # The value is already rounded half-up to minor_units; Babel only lays it out (decimals from
+    # CLDR's digits, which minor_units reads too).
+    text = format_currency(value, currency, locale=locale, currency_digits=True)
+    if not with_symbol:
+        text = text.replace(get_currency_symbol(currency, locale), "").strip(" \u00a0\u202f")
+    return text.replace("-", MINUS)
+
+
+def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:
+    """-1234.5 in EUR → "−1,234.50" (house) / "−1.234,50" (de): the currency's decimals, grouped
+    per locale, no currency."""
+    locale = babel_locale(locale) if locale else current_locale()
     places = minor_units(currency)
-    value = amount.quantize(quantum(currency))
-    sign = MINUS if value < 0 else ""
-    return f"{sign}{abs(value):,.{places}f}"
+    value = amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+    if locale == HOUSE_LOCALE:
+        sign = MINUS if value < 0 else ""
+        return f"{sign}{abs(value):,.{places}f}"
+    return _babel(value, currency, locale, with_symbol=False)
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    return f"{format_amount(amount, currency)} {currency}"
+def format_money(amount: Decimal, currency: str, locale: str | None = None) -> str:
+    """1234.5 EUR → "1,234.50 EUR" (house), "1.234,50 €" (de), INR in en_IN → "₹1,234.50"."""
+    locale = babel_locale(locale) if locale else current_locale()
+    if locale == HOUSE_LOCALE or not currencies.is_active(currency):
+        return f"{format_amount(amount, currency, HOUSE_LOCALE if locale == HOUSE_LOCALE else locale)} {currency}"
+    value = amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+    return _babel(value, currency, locale, with_symbol=True)
 
 
 def money_filter(amount, currency):
     """The `money` template filter of every app's tag library (one implementation):
-    {{ invoice.total|money:invoice.currency }} → 1,234.50 EUR; None and "" → —."""
+    {{ invoice.total|money:invoice.currency }} → 1,234.50 EUR (house) or per the active locale;
+    None and "" → —."""
     if amount is None or amount == "":
         return "—"
     try:

@@ -105,3 +105,26 @@ def send_notices() -> dict:
     from accounts.notices import send_all
 
     return send_all()
+def fetch_exchange_rates() -> dict:
+    """Daily (accounts migration 0018): the rates file at FX_RATES_URL (e.g. the ECB's eurofxref-daily.xml)
+    saved for every organization whose base currency the file can express. Nothing runs unless the
+    deployment sets the URL. A batch with a problem or a jump beyond FX_RATE_JUMP_FACTOR is not saved for
+    that organization (a person confirms it on the rates page) and is logged."""
+    from accounts import fx
+    from accounts.models_fx import RateSource
+
+    url = getattr(settings, "FX_RATES_URL", "")
+    if not url:
+        return {"skipped": "FX_RATES_URL is not set"}
+    data = fx.fetch(url)
+    saved, refused = 0, {}
+    for org in Organization.objects.order_by("pk"):
+        with tenant_context(org):
+            try:
+                parsed = fx.parse_file(data, org.base_currency)
+                saved += fx.save_rates(org, parsed.rows, RateSource.FETCH)
+            except fx.RateError as e:
+                refused[org.slug] = e.problems
+                logging.getLogger("ledgerline.fx").warning("exchange rates for %s not saved: %s", org.slug,
+                                                           "; ".join(e.problems[:5]))
+    return {"saved": saved, "refused": refused}

@@ -10,6 +10,7 @@ from accounts.views import (
     ledger,
     members,
     period,
+    rates,
     verification,
 )
 
@@ -41,6 +42,7 @@ urlpatterns = [
     path("ledger/verify/", ledger.ledger_verify, name="ledger_verify"),
     path("settings/period-lock/", period.period_lock, name="period_lock"),
     path("settings/audit/", audit.audit_log, name="audit_log"),
+    path("settings/exchange-rates/", rates.exchange_rates, name="exchange_rates"),
     path("settings/verification/", verification.verification_history, name="verification_history"),
     path("settings/verification/checkpoint.json", verification.verification_checkpoint,
          name="verification_checkpoint"),

@@ -36,3 +36,6 @@ class InvoicingConfig(AppConfig):
         # The bank details printed on every invoice: a change redirects customers' payments (issue 13).
         register(Sensitive("invoicing_invoicesettings", ("bank_details",), "bank details (invoice settings)",
                            masked=("bank_details",)), InvoiceSettings)
+        from invoicing.demo_fx import seed_demo_foreign
+
+        DEMO_HOOKS.append(seed_demo_foreign)  # dollar and pound customers, exchange rates (issue 17)

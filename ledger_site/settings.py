@@ -198,6 +198,12 @@ WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False)
 WEBHOOKS_TIMEOUT = env.int("WEBHOOKS_TIMEOUT", default=10)  # seconds per attempt; below the 30 s lease
 WEBHOOKS_SECRET_OVERLAP_HOURS = env.int("WEBHOOKS_SECRET_OVERLAP_HOURS", default=24)  # old secret signs too
 WEBHOOKS_DISABLE_AFTER = env.int("WEBHOOKS_DISABLE_AFTER", default=10)  # consecutive failed attempts
+# Exchange rates (issue 17, accounts.fx): the scheduled fetch's URL (empty: no fetch; e.g. the ECB's
+# eurofxref-daily.xml), how far a new rate may move from the previous one before a person must confirm
+# it, and how old the latest rate may be when a day has none (weekends, holidays).
+FX_RATES_URL = env.str("FX_RATES_URL", default="")
+FX_RATE_JUMP_FACTOR = env.str("FX_RATE_JUMP_FACTOR", default="1.5")  # Decimal text, read by accounts.fx
+FX_RATE_MAX_AGE_DAYS = env.int("FX_RATE_MAX_AGE_DAYS", default=7)
 
 # Security: cookies only over HTTPS outside development, HSTS, no sniffing, no framing.
 SECURE_SSL = env.bool("SECURE_SSL", default=not DEBUG and env.bool("PRODUCTION", default=False))

@@ -13,8 +13,11 @@ Rule: a fee is charged only together with the reminder that announces it (remind
 posts it in the transaction that marks the message sent). A point skipped by the catch-up rule,
 cancelled by a hold, or never sendable (no e-mail address) charges nothing.
 
-Currency: a policy's amounts are in the organization's base currency; an invoice in another
-currency gets its reminder but no fee (currency_mismatch says why, the outbox records it).
+Currency (issue 17): a policy's amounts are in the organization's base currency. An invoice in another
+currency gets the step's fee for that currency (StepCurrencyFee: a fixed fee, a percentage's cap), or
+else the base amounts converted at the day's rate (accounts.fx) and rounded to the currency's minor
+unit. Only a missing rate leaves it without a fee (currency_mismatch says why, naming the currency
+and the day; the outbox records it).
 """
 
 from datetime import date
@@ -23,30 +26,51 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts import fx
 from accounts.money import round_money
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine
 from invoicing.services import issue_invoice, new_draft, recompute_totals
-from reminders.models import FeeType, LateFeeCharge
+from reminders.models import FeeType, LateFeeCharge, StepCurrencyFee
 
 
-def currency_mismatch(fee_type: str, currency: str, base_currency: str) -> str | None:
-    """Why a step's fee cannot be charged on an invoice in `currency`, or None if it can.
+def step_fee(step, org, currency: str, amount_due: Decimal, day: date) -> tuple[Decimal, str | None]:
+    """The fee a step (or a policy point with fee_type/fee_value/fee_cap and, for a step, its
+    currency_fees) charges on `amount_due` in `currency` on `day`, and why it is zero when a rate is missing."""
+    if step.fee_type == FeeType.NONE or not step.fee_value:
+        return Decimal(0), None
+    if currency == org.base_currency:
+        return fee_amount(step.fee_type, step.fee_value, step.fee_cap, amount_due, currency, currency), None
+    own = (StepCurrencyFee.objects.filter(step_id=step.pk, currency=currency).first()
+           if getattr(step, "pk", None) else None)
+    value, cap = step.fee_value, step.fee_cap
+    if own is not None and (own.fee_value if step.fee_type == FeeType.FIXED else own.fee_cap):
+        value = own.fee_value if step.fee_type == FeeType.FIXED else value
+        cap = own.fee_cap if step.fee_type == FeeType.PERCENT else None
+    else:
+        try:
+            rate = fx.rate_on(org, currency, day)  # base units per one `currency`
+        except fx.MissingRate as e:
+            return Decimal(0), _("No late fee: %(why)s") % {"why": e.message}
+        if step.fee_type == FeeType.FIXED:
+            value = round_money(value / rate, currency) or None
+        if cap is not None:
+            cap = round_money(cap / rate, currency)
+    if not value:
+        return Decimal(0), None
+    return fee_amount(step.fee_type, value, cap, amount_due, currency, currency), None
 
-    A policy's amounts (the fixed fee, a percentage's cap) are in the organization's base
-    currency. There are no exchange rates, so on an invoice in another currency a fixed fee has
-    no amount, and a percentage fee could only be charged without its cap (which the policy
-    promises) or with the cap read in the wrong currency: in both cases no fee is charged."""
-    if fee_type == FeeType.NONE or currency == base_currency:
-        return None
-    return _("No late fee: the policy's fee is in %(base)s and this invoice is in %(currency)s.") % {
-        "base": base_currency, "currency": currency}
+
+def currency_mismatch(step, org, currency: str, day: date) -> str | None:
+    """Why a step's fee cannot be charged on an invoice in `currency` on `day`, or None if it can."""
+    return step_fee(step, org, currency, Decimal(1), day)[1]
 
 
 def fee_amount(fee_type: str, value: Decimal | None, cap: Decimal | None, amount_due: Decimal,
                currency: str, base_currency: str) -> Decimal:
-    """The fee for an amount due in `currency`, rounded once to its minor unit (accounts.money rule).
-    Zero on an invoice in another currency than the policy's (base_currency): see currency_mismatch."""
-    if currency_mismatch(fee_type, currency, base_currency):
+    """The fee for an amount due in `currency`, with `value`/`cap` in that same currency, rounded once
+    to its minor unit (accounts.money rule). Zero when the amounts are in another currency: step_fee
+    converts them first."""
+    if fee_type == FeeType.NONE or currency != base_currency:
         return Decimal(0)
     if fee_type == FeeType.FIXED and value:
         return round_money(value, currency)

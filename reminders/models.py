@@ -289,3 +289,26 @@ from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app
     WebhookEndpoint,
     WebhookEvent,
 )
+
+
+class StepCurrencyFee(models.Model):
+    """A step's late fee in one currency (issue 17): the fixed fee, or a percentage fee's cap, for
+    invoices in `currency`. Without a row, the step's base-currency amounts are converted at the day's
+    rate (reminders.late_fees.step_fee)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    step = models.ForeignKey(ReminderStep, on_delete=models.CASCADE, related_name="currency_fees")
+    currency = models.CharField(_("currency"), max_length=3)
+    fee_value = models.DecimalField(_("fixed fee"), null=True, blank=True, **AMOUNT)
+    fee_cap = models.DecimalField(_("fee cap"), null=True, blank=True, **AMOUNT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "currency"], name="step_currency_fee_once"),
+            models.CheckConstraint(name="step_currency_fee_positive",
+                                   condition=(Q(fee_value__isnull=True) | Q(fee_value__gt=0))
+                                   & (Q(fee_cap__isnull=True) | Q(fee_cap__gt=0))),
+        ]
+
+    def __str__(self):
+        return f"{self.step_id} {self.currency} {self.fee_value}/{self.fee_cap}"

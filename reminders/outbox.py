@@ -47,7 +47,7 @@ from invoicing.services import record_event
 from ledger_site.tenancy import tenant_context
 from reminders import integration
 from reminders.holds import active_holds, not_open_reason
-from reminders.late_fees import charge_late_fee, currency_mismatch, fee_amount
+from reminders.late_fees import charge_late_fee, currency_mismatch, step_fee
 from reminders.models import FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
 from reminders.policy import render
 from reminders.scheduler import local_today
@@ -191,8 +191,8 @@ def _prepare(row_id: int, token: str, now: datetime):
         if not row.message_id:  # first attempt: fix the message, later attempts send the very same one
             step = row.step
             if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
-                row.late_fee = fee_amount(step.fee_type, step.fee_value, step.fee_cap, invoice.amount_due,
-                                          invoice.currency, invoice.organization.base_currency) or None
+                row.late_fee = step_fee(step, invoice.organization, invoice.currency, invoice.amount_due,
+                                        today)[0] or None
             row.amount_due = invoice.amount_due
             row.subject, row.body = render_message(invoice, step, today, row.late_fee)
             row.to_emails = ", ".join(emails)
@@ -277,7 +277,7 @@ def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
             except Exception as e:  # noqa: BLE001 - the message went; say plainly that the fee did not
                 log.exception("reminder %s: late fee not posted", row_id)
                 row.result += " " + _("Late fee not posted: %s") % e
-        skipped = _fee_skipped(row)
+        skipped = _fee_skipped(row, now)
         if skipped:
             row.result = (row.result + " " + skipped)[:500]
         row.save(update_fields=fields)
@@ -293,12 +293,13 @@ def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
     return True
 
 
-def _fee_skipped(row: ReminderMessage) -> str | None:
-    """Why the step's fee was not charged with this reminder because of the invoice's currency."""
+def _fee_skipped(row: ReminderMessage, now: datetime) -> str | None:
+    """Why the step's fee was not charged with this reminder (the invoice's currency had no rate)."""
     step = row.step
     if row.kind != OutboxKind.SCHEDULED or step is None or row.late_fee:
         return None
-    return currency_mismatch(step.fee_type, row.invoice.currency, row.invoice.organization.base_currency)
+    day = local_today(now, ReminderSettings.objects.get(organization_id=row.organization_id))
+    return currency_mismatch(step, row.invoice.organization, row.invoice.currency, day)
 
 
 def _mail_domain() -> str:

@@ -28,7 +28,7 @@ from reminders.forms import (
     ReminderSettingsForm,
     StepFormSet,
 )
-from reminders.late_fees import fee_amount
+from reminders.late_fees import step_fee
 from reminders.models import (
     CustomerReminderSettings,
     OutboxKind,
@@ -168,8 +168,7 @@ def _sample_schedule(org, policy, steps, settings):
     rows = []
     for point in points(policy, steps):
         on = point.on(due)
-        fee = fee_amount(point.fee_type, point.fee_value, point.fee_cap, amount, org.base_currency,
-                         org.base_currency)
+        fee = step_fee(point, org, org.base_currency, amount, today)[0]
         values = {**PLACEHOLDERS, "amount_due": format_money(amount, org.base_currency),
                   "due_date": due.isoformat(), "days_overdue": str(max(0, (on - due).days)),
                   "organization": org.name, "late_fee": format_money(fee, org.base_currency) if fee else ""}

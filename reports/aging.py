@@ -12,7 +12,9 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from reports.asof import ZERO, ar_control, items_cte, open_items, report_cursor
+from accounts import fx
+from accounts.money import minor_units
+from reports.asof import ZERO, ar_control, items_cte, open_items, org_currencies, report_cursor
 from reports.models import AgingBasis, ReportSettings
 
 PAGE_SIZE = 50
@@ -95,6 +97,8 @@ class AgingReport:
     page: int = 1
     page_size: int = PAGE_SIZE
     sort: str = "name"
+    in_base: bool = False  # issue 17: converted at `rates` (currency → base units per unit)
+    rates: dict | None = None
 
     @property
     def difference(self) -> Decimal:
@@ -122,6 +126,10 @@ class AgingQuery:
     sort: str = "name"  # a SORTS key or b<i>; "-" prefix for descending
     page: int = 1
     page_size: int | None = PAGE_SIZE  # None: every row (exports)
+    # Issue 17: every currency converted to the base currency at the as-of date's rates
+    # (currency stays the base currency). rates: filled by aging() from accounts.fx.
+    in_base: bool = False
+    rates: dict | None = None
 
     @property
     def filters_active(self) -> bool:
@@ -146,10 +154,10 @@ PER_SQL = """
 CREATE TEMP TABLE reports_aging_per ON COMMIT DROP AS
 WITH {items},
 aged AS (
-    SELECT it.customer_id, (it.amount * 1000)::bigint AS m,
+    SELECT it.customer_id, ({amount} * 1000)::bigint AS m,
            CASE WHEN it.kind <> 'i' THEN -1 ELSE {bucket} END AS b,
            it.kind = 'i' AND it.due_date < %(d)s AS late
-    FROM items it WHERE it.amount <> 0 AND it.currency = %(cur)s
+    FROM items it {currency_join} WHERE it.amount <> 0 {currency_filter}
 )
 SELECT customer_id, {bucket_columns}, unapplied, {total} AS total, {overdue} AS overdue, open_count
 FROM (
@@ -201,6 +209,19 @@ def aging(org, q: AgingQuery) -> AgingReport:
     age_sql = "(%(d)s - it.due_date)" if q.basis == AgingBasis.DUE else "(%(d)s - it.doc_date)"
     items, params = items_cte(org.pk, q.as_of)
     params["cur"] = q.currency
+    if q.in_base:
+        # Each open item at the as-of date's rate, rounded once to the base currency's minor unit
+        # (round() in PostgreSQL is half away from zero, as accounts.money.round_money).
+        if q.rates is None:
+            q.rates = base_rates(org, q.as_of)
+        params["fx_cur"], params["fx_rate"] = list(q.rates), [q.rates[c] for c in q.rates]
+        params["fx_places"] = minor_units(org.base_currency)
+        amount_sql = "round(it.amount * fx.rate, %(fx_places)s)"
+        currency_join = ("JOIN unnest(%(fx_cur)s::varchar[], %(fx_rate)s::numeric[]) AS fx(cur, rate) "
+                         "ON fx.cur = it.currency")
+        currency_filter = ""
+    else:
+        amount_sql, currency_join, currency_filter = "it.amount", "", "AND it.currency = %(cur)s"
     filters = ["true"]
     customer_filters = []
     if q.tag:
@@ -248,7 +269,8 @@ def aging(org, q: AgingQuery) -> AgingReport:
     # By due date, "overdue" is every bucket but the first; by invoice date it is summed apart.
     by_due = q.basis == AgingBasis.DUE
     per_sql = PER_SQL.format(
-        items=items, bucket=_bucket_sql(buckets, age_sql),
+        items=items, amount=amount_sql, currency_join=currency_join, currency_filter=currency_filter,
+        bucket=_bucket_sql(buckets, age_sql),
         bucket_sums=", ".join(f"coalesce(sum(m) FILTER (WHERE b = {b.index}), 0) AS b{b.index}"
                               for b in buckets),
         bucket_columns=", ".join(f"b{b.index}" for b in buckets),
@@ -286,12 +308,21 @@ def aging(org, q: AgingQuery) -> AgingReport:
             rows.append(AgingRow(customer_id, name, code, amounts, unapplied, total, overdue, count))
     if not q.filters_active:
         filtered = everything  # the same rows: not summed twice
-    control = ar_control(org, q.as_of, q.currency)
+    # In the base currency the figures are a conversion, not a ledger balance: the AR control is
+    # reconciled in each currency's own view (the page says so).
+    control = everything.total if q.in_base else ar_control(org, q.as_of, q.currency)
     return AgingReport(
         as_of=q.as_of, basis=q.basis, currency=q.currency, buckets=buckets, rows=rows,
         row_count=filtered.customers, filtered=filtered, everything=everything, control=control,
         filters_active=q.filters_active, page=page, page_size=q.page_size or 0, sort=sort,
+        in_base=q.in_base, rates=q.rates if q.in_base else None,
     )
+
+
+def base_rates(org, day: date) -> dict:
+    """The rate of every currency the organization has receivables in, as of `day`; fx.MissingRate
+    (naming the currency and the day) when one is missing."""
+    return {c: fx.rate_on(org, c, day) for c in org_currencies(org)}
 
 
 def cell_items(org, customer_id: int, q: AgingQuery, bucket: int | None):

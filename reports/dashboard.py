@@ -16,8 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 
+from accounts import fx
 from accounts.models import CustomerBalance, JournalEntry, JournalLine
 from accounts.models_org import today_in
+from accounts.money import round_money
 from invoicing.models import Invoice
 from reports.aging import Bucket, bucket_of, make_buckets
 from reports.asof import ZERO, ar_control
@@ -39,6 +41,8 @@ def month_start(day: date, back: int = 0) -> date:
 class Dashboard:
     currency: str
     today: date
+    in_base: bool = False  # issue 17: every currency converted (open items at today's rate, flows at their day's)
+    rates: dict = field(default_factory=dict)
     outstanding: Decimal = ZERO
     open_invoices: Decimal = ZERO
     open_count: int = 0
@@ -60,6 +64,11 @@ class Dashboard:
     recent: list = field(default_factory=list)
 
     @property
+    def currency_param(self) -> str:
+        """The aging page's currency choice for the same view ("*": all, in the base currency)."""
+        return "*" if self.in_base else self.currency
+
+    @property
     def collected_change(self) -> Decimal | None:
         """This month so far against last month over the same days, in percent."""
         if not self.collected_last_month_to_date:
@@ -68,22 +77,38 @@ class Dashboard:
         return (change / self.collected_last_month_to_date).quantize(Decimal(1), ROUND_HALF_UP)
 
 
-def build(org, currency: str | None = None, today: date | None = None) -> Dashboard:
+def build(org, currency: str | None = None, today: date | None = None, in_base: bool = False) -> Dashboard:
+    """in_base: every currency converted to the base currency (accounts.fx; MissingRate names the gap)."""
     today = today or today_in(org)
-    cur = currency or org.base_currency
-    d = Dashboard(currency=cur, today=today)
+    cur = org.base_currency if in_base else (currency or org.base_currency)
+    d = Dashboard(currency=cur, today=today, in_base=in_base)
     settings = ReportSettings.for_org(org)
-    d.outstanding = ar_control(org, today, cur)
-    _open_summary(org, d, settings.limits)
-    _flows(org, d)
-    d.unapplied = unapplied_now(org, cur)
+    conv = None
+    if in_base:
+        from reports.asof import org_currencies
+
+        d.rates = {c: fx.rate_on(org, c, today) for c in org_currencies(org)}
+        first = min(month_start(today, 11), today - timedelta(days=DSO_DAYS - 1))
+        series = {c: fx.rate_series(org, c, first, today) for c in d.rates}
+
+        def conv(amount, currency, day=today):
+            rate = d.rates[currency] if day == today else series[currency](day)
+            return round_money(amount * rate, cur)
+
+        d.outstanding = sum((conv(ar_control(org, today, c), c) for c in d.rates), ZERO)
+        d.unapplied = sum((conv(unapplied_now(org, c), c) for c in d.rates), ZERO)
+    else:
+        d.outstanding = ar_control(org, today, cur)
+        d.unapplied = unapplied_now(org, cur)
+    _open_summary(org, d, settings.limits, conv)
+    _flows(org, d, conv)
     if d.invoiced_dso_window > 0:
         d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    d.top_debtors = _top_debtors(org, cur, today)
-    d.due_soon_invoices = list(
-        Invoice.objects.open().filter(organization=org, currency=cur,
-                                      due_date__gte=today, due_date__lte=today + timedelta(days=7))
-        .select_related("customer").order_by("due_date", "-amount_due", "pk")[:10])
+    d.top_debtors = _top_debtors(org, cur, today, d.rates if in_base else None)
+    soon = Invoice.objects.open().filter(organization=org, due_date__gte=today, due_date__lte=today + timedelta(days=7))
+    if not in_base:
+        soon = soon.filter(currency=cur)
+    d.due_soon_invoices = list(soon.select_related("customer").order_by("due_date", "-amount_due", "pk")[:10])
     d.recent = _recent(org)
     return d
 
@@ -104,13 +129,16 @@ def unapplied_now(org, cur: str) -> Decimal:
         return payments + cursor.fetchone()[0]
 
 
-def _open_summary(org, d: Dashboard, limits) -> None:
+def _open_summary(org, d: Dashboard, limits, conv=None) -> None:
     d.buckets = make_buckets(limits, AgingBasis.DUE)
     amounts = [ZERO] * len(d.buckets)
     soon_end = d.today + timedelta(days=7)
-    rows = OpenByDueDate.objects.filter(organization=org, currency=d.currency, count__gt=0) \
-        .values_list("due_date", "amount", "count")
-    for due, amount, count in rows:
+    rows = OpenByDueDate.objects.filter(organization=org, count__gt=0)
+    if conv is None:
+        rows = rows.filter(currency=d.currency)
+    for due, amount, count, currency in rows.values_list("due_date", "amount", "count", "currency"):
+        if conv is not None:
+            amount = conv(amount, currency)
         amounts[bucket_of((d.today - due).days, d.buckets)] += amount
         d.open_invoices += amount
         d.open_count += count
@@ -123,12 +151,16 @@ def _open_summary(org, d: Dashboard, limits) -> None:
     d.bucket_amounts = amounts
 
 
-def _flows(org, d: Dashboard) -> None:
+def _flows(org, d: Dashboard, conv=None) -> None:
     first = month_start(d.today, 11)
     window = d.today - timedelta(days=DSO_DAYS - 1)
     start = min(first, window, month_start(d.today, 1))
-    rows = DailyFlow.objects.filter(organization=org, currency=d.currency, day__gte=start, day__lte=d.today) \
-        .values_list("day", "invoiced", "collected")
+    rows = DailyFlow.objects.filter(organization=org, day__gte=start, day__lte=d.today)
+    if conv is None:
+        rows = rows.filter(currency=d.currency).values_list("day", "invoiced", "collected")
+    else:  # realized figures at the rate of their own day
+        rows = [(day, conv(invoiced, c, day), conv(collected, c, day))
+                for day, invoiced, collected, c in rows.values_list("day", "invoiced", "collected", "currency")]
     months = {month_start(d.today, back): ZERO for back in range(11, -1, -1)}
     this_month, last_month = month_start(d.today), month_start(d.today, 1)
     same_day_last_month = last_month + timedelta(days=d.today.day - 1)
@@ -145,13 +177,26 @@ def _flows(org, d: Dashboard) -> None:
     d.collected_last_month = months[last_month]
 
 
-def _top_debtors(org, cur: str, today: date) -> list[dict]:
-    top = list(CustomerBalance.objects.filter(organization=org, currency=cur, amount__gt=0)
-               .select_related("customer").order_by("-amount", "customer_id")[:10])
+def _top_debtors(org, cur: str, today: date, rates: dict | None = None) -> list[dict]:
+    balances = CustomerBalance.objects.filter(organization=org, amount__gt=0).select_related("customer")
+    if rates is None:
+        top = list(balances.filter(currency=cur).order_by("-amount", "customer_id")[:10])
+    else:
+        # Ranked by the base value at today's rates. Within a currency that order is the amount's
+        # (a rate is positive), so the overall ten are among each currency's ten: one index range
+        # per currency instead of sorting every balance by a computed value.
+        candidates = [b for c in rates
+                      for b in balances.filter(currency=c).order_by("-amount", "customer_id")[:10]]
+        top = sorted(candidates, key=lambda b: (-b.amount * rates[b.currency], b.customer_id))[:10]
     overdue = dict(Invoice.objects.overdue(today).filter(organization=org,
                                                          customer_id__in=[b.customer_id for b in top])
                    .values("customer_id").annotate(s=Sum("amount_due")).values_list("customer_id", "s"))
-    return [{"customer": b.customer, "balance": b.amount, "overdue": overdue.get(b.customer_id, ZERO)} for b in top]
+
+    def shown(amount, currency):
+        return amount if rates is None else round_money(amount * rates[currency], cur)
+
+    return [{"customer": b.customer, "balance": shown(b.amount, b.currency),
+             "overdue": shown(overdue.get(b.customer_id, ZERO), b.currency)} for b in top]
 
 
 def _recent(org) -> list[dict]:

@@ -40,6 +40,9 @@ class FilterForm(forms.Form):
         return initial() if callable(initial) else initial
 
 
+BASE_CHOICE = "*"  # the currency choice "all currencies converted to the base currency"
+
+
 class AgingForm(FilterForm):
     as_of = forms.DateField(label=_("As of"), widget=DATE, initial=today_in)
     basis = forms.ChoiceField(label=_("Age by"), choices=AgingBasis.choices, required=False)
@@ -52,7 +55,10 @@ class AgingForm(FilterForm):
 
     def __init__(self, *args, currencies=(), basis="due", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [(c, c) for c in currencies]
+        choices = [(c, c) for c in currencies]
+        if len(currencies) > 1:  # issue 17: everything converted to the base currency (listed first)
+            choices.append((BASE_CHOICE, _("All, in %(base)s") % {"base": currencies[0]}))
+        self.fields["currency"].choices = choices
         self.fields["currency"].initial = currencies[0] if currencies else None
         self.fields["basis"].initial = basis
 

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts import fx
 from accounts.models import Customer, Role
 from accounts.permissions import can, org_view
 from invoicing.mail import parse_recipients
@@ -27,6 +28,7 @@ from reports.charts import Bar, bar_chart, sparkline
 from reports.credit_control import control_list, recent_overrides
 from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
 from reports.forms import (
+    BASE_CHOICE,
     AgingForm,
     AsOfForm,
     BulkStatementForm,
@@ -101,8 +103,10 @@ def _aging_query(request, page_size=PAGE_SIZE) -> tuple[AgingForm, AgingQuery]:
     currencies = org_currencies(request.org)
     form = bound(AgingForm, request, currencies=currencies, basis=settings.aging_basis)
     page = page_number(request)
+    in_base = form.value("currency") == BASE_CHOICE
     q = AgingQuery(
-        as_of=form.value("as_of"), currency=form.value("currency") or request.org.base_currency,
+        as_of=form.value("as_of"), in_base=in_base,
+        currency=request.org.base_currency if in_base else (form.value("currency") or request.org.base_currency),
         basis=form.value("basis") or settings.aging_basis, limits=settings.limits,
         tag=(form.value("tag") or "").strip(), min_amount=form.value("min_amount"),
         only_overdue=bool(form.value("overdue")), sort=form.value("sort") or "name", page=page, page_size=page_size,
@@ -113,7 +117,12 @@ def _aging_query(request, page_size=PAGE_SIZE) -> tuple[AgingForm, AgingQuery]:
 @org_view(Role.VIEWER)
 def aging_report(request):
     form, q = _aging_query(request)
-    report = aging(request.org, q)
+    try:
+        report = aging(request.org, q)
+    except fx.MissingRate as e:  # in the base currency: one rate of the day is missing; say which
+        messages.error(request, e.message.replace(" Nothing was posted.", ""))
+        q.in_base = False
+        report = aging(request.org, q)
     sort_links = {}
     keys = ["name", "code", *[f"b{b.index}" for b in report.buckets], "unapplied", "total"]
     for key in keys:
@@ -179,8 +188,11 @@ def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
 @org_view(Role.VIEWER)
 def aging_export(request, fmt):
     _form, q = _aging_query(request, page_size=None)
-    report = aging(request.org, q)
-    name = f"aging-{request.org.slug}-{q.as_of.isoformat()}-{q.currency}"
+    try:
+        report = aging(request.org, q)
+    except fx.MissingRate as e:
+        return HttpResponse(e.message.replace(" Nothing was posted.", ""), status=409, content_type="text/plain")
+    name = f"aging-{request.org.slug}-{q.as_of.isoformat()}-{q.currency}{'-base' if q.in_base else ''}"
     if fmt == "csv":
         return _download(exports.aging_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
     if fmt == "xlsx":
@@ -228,11 +240,18 @@ def dashboard(request):
         return render(request, "reports/dashboard.html", {"empty": True})
     currencies = org_currencies(org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
-    d = dash.build(org, currency)
+    in_base = request.GET.get("currency") == BASE_CHOICE and len(currencies) > 1
+    try:
+        d = dash.build(org, currency, in_base=in_base)
+    except fx.MissingRate as e:  # all in the base currency, but a rate of the day is missing: say which
+        messages.error(request, e.message.replace(" Nothing was posted.", ""))
+        d = dash.build(org, currency)
+    currency = d.currency
     aging_url = reverse("aging_report", kwargs={"org_slug": org.slug})
     css = ["", "late", "late", "bad", "bad", "bad", "bad", "bad"]
     aging_chart = bar_chart(
-        [Bar(b.label, amount, css[min(b.index, len(css) - 1)], href=f"{aging_url}?currency={currency}&sort=-b{b.index}")
+        [Bar(b.label, amount, css[min(b.index, len(css) - 1)],
+             href=f"{aging_url}?currency={d.currency_param}&sort=-b{b.index}")
          for b, amount in zip(d.buckets, d.bucket_amounts, strict=True)],
         currency, title=_("Open invoices by days past due"))
     month_names = [m.strftime("%b") for m, _amount in d.months]

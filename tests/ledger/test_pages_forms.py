@@ -161,7 +161,7 @@ def test_a_blank_reason_is_refused(book):
     (GOOD, {"effective_date": (date.today() + timedelta(days=400)).isoformat()}, "more than a year ahead"),
     (GOOD, {"effective_date": "31/12/2026"}, "Enter a valid date."),
     (GOOD, {"currency": "JPY"}, "JPY has no decimals."),
-    (GOOD, {"currency": "XXX"}, "Select a valid choice. XXX is not one of the available choices."),
+    (GOOD, {"currency": "XXX"}, "“XXX” is not an active ISO 4217 currency code."),
     (GOOD, {"idempotency_key": "not-a-key"}, "This form expired"),
     (GOOD, {"reason": ""}, "This field is required."),
 ])

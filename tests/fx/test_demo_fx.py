@@ -1,0 +1,28 @@
+"""Issue 17 demo data: a dollar and a pound customer with invoices, and rates to show them in euros."""
+
+import pytest
+
+from accounts.ledger_verify import verify_organization
+from accounts.management.commands.seed_demo import DEMO_HOOKS
+from accounts.models import Customer, ExchangeRate
+from invoicing.demo_fx import seed_demo_foreign
+from invoicing.models import Invoice
+from ledger_site.tenancy import tenant_context
+from reports.aging import aging, query_for
+from tests.factories import make_org
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_has_foreign_customers_with_rates_and_a_base_currency_aging():
+    assert seed_demo_foreign in DEMO_HOOKS
+    org, owner = make_org()
+    with tenant_context(org, owner):
+        counts = seed_demo_foreign(org, owner)
+        assert counts["foreign_invoices"] == 6 and counts["rates"] > 400
+        assert set(Customer.objects.filter(organization=org).values_list("currency", flat=True)) == {"USD", "GBP"}
+        assert set(Invoice.objects.filter(organization=org).values_list("currency", flat=True)) == {"USD", "GBP"}
+        assert ExchangeRate.objects.filter(organization=org, currency="JPY").exists()
+        report = aging(org, query_for(org, org.today(), in_base=True))
+        assert report.in_base and report.everything.total > 0 and len(report.rows) == 2
+        assert verify_organization(org).ok
