@@ -1,17 +1,20 @@
 """gunicorn's configuration (docker-compose.yml's web service; `gunicorn ledger_site.wsgi -c gunicorn.conf.py`).
 
 Sizing (issue 23, measured with bench/web_bench.py; figures in docs/ledger_performance.md, "Web
-tier"): a page spends a large share of its time waiting on PostgreSQL, so a worker process per
-core with a few threads each keeps the cores busy while a request waits on the database, without
-the memory of more processes. Threads share the process's GIL, so more threads than that add
-queueing, not throughput. WEB_CONCURRENCY / WEB_THREADS override the measured defaults.
+tier"): a page spends a large share of its time waiting on PostgreSQL (its own backend process),
+so a worker process per core with threads keeps the cores busy while a request waits on the
+database, without the memory of more processes. On the 2-core machine, 8 loopback clients, two
+runs in opposite orders: 2 workers x 8 threads served 3.8-4.2 requests/s of the mix, x 4 threads
+3.2-3.4, x 1 thread 2.4-2.5, 4 x 2 2.5, the old 3 sync workers without persistent connections
+2.2-4.6 (the machine's load was 11-17 from other work, so these are rough). WEB_CONCURRENCY /
+WEB_THREADS override the defaults.
 """
 
 import multiprocessing
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
-threads = int(os.environ.get("WEB_THREADS", 4))
+threads = int(os.environ.get("WEB_THREADS", 8))
 worker_class = "gthread"
 # A worker thread holds its database connection for CONN_MAX_AGE (ledger_site/database.py):
 # workers x threads connections at most, which PgBouncer (docker-compose.yml) pools.
