@@ -156,6 +156,13 @@ class InvoiceQuerySet(models.QuerySet):
         return self.filter(CAN_WRITE_OFF_Q)
 
 
+# The invoice list's sorts, in one place (issue 23): ?sort=<key> or -<key> -> ORDER BY column, then id.
+# Each column gets the index (organization, column, id) below, so any page of the list is an index
+# range scan (backwards for descending) that stops after 50 rows, never a sort of the organization.
+INVOICE_LIST_SORTS = {"issue_date": "issue_date", "due_date": "due_date", "number": "number", "total": "total"}
+INVOICE_LIST_DEFAULT_SORT = "-issue_date"
+
+
 class Invoice(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="invoices")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
@@ -220,6 +227,8 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "customer", "due_date"], name="invoice_open_by_customer",
                          condition=Q(status="issued", amount_due__gt=0)),
             models.Index(fields=["organization", "status", "issue_date"]),
+            *[models.Index(fields=["organization", column, "id"], name=f"invoice_list_{key}")
+              for key, column in INVOICE_LIST_SORTS.items()],
             # For reports: open invoices by due date (aging, dashboard, forecast), sales by day, by id
             # with what the as-of sums read (index-only under row-level security).
             models.Index(fields=["organization", "due_date"], name="rep_invoice_open_due",

@@ -104,6 +104,11 @@ TEMPLATES = [
 
 DATABASES = {"default": database_settings(env)}
 APP_DB_USER = app_user(env)
+# Behind PgBouncer in transaction mode (docker-compose.yml): every request is one transaction with
+# the tenant context local to it (ledger_site.tenancy.pooled), and nothing is prepared server-side
+# (PgBouncer before 1.21 cannot keep prepared statements in transaction mode).
+LEDGER_DB_POOLED = env.bool("LEDGER_DB_POOLED", default=False)
+LEDGER_PREPARED_STATEMENTS = env.bool("LEDGER_PREPARED_STATEMENTS", default=not LEDGER_DB_POOLED)
 APP_DB_PASSWORD = env.str("APP_DB_PASSWORD", default="ledgerline-app")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The invoice editor posts up to 500 lines of 7 fields each (invoicing.services.MAX_LINES).

@@ -6,10 +6,11 @@ row-level security policies compare every tenant row's `organization_id` with th
 setting `app.organization_id` set here, so a query that forgets its filter sees nothing foreign.
 """
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
 
@@ -34,13 +35,26 @@ def organization_of(obj):
     return obj.organization
 
 
+def pooled() -> bool:
+    """Behind a transaction-mode pooler (PgBouncer, LEDGER_DB_POOLED=True): consecutive transactions
+    of one Django connection may run on different server sessions, and a server session serves
+    other clients in between, so a session-level setting could reach another request. Then a
+    request is one transaction and the tenant context is transaction-local (gone at its end)."""
+    return getattr(settings, "LEDGER_DB_POOLED", False)
+
+
 def set_db_context(org_id=None, user_id=None, client=("", "")) -> None:
-    """`client`: (IP address, user agent) of the request, for the audit log (accounts.audit)."""
+    """`client`: (IP address, user agent) of the request, for the audit log (accounts.audit).
+
+    Session-level on a direct connection: TenantMiddleware sets it at the start of every request
+    and clears it at the end, so a persistent connection (CONN_MAX_AGE) starts each request empty.
+    Pooled (see `pooled`): transaction-local, so it ends with the transaction whatever happens."""
+    local = "true" if pooled() and connection.in_atomic_block else "false"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT set_config('app.organization_id', %s, false),"
-            " set_config('app.user_id', %s, false),"
-            " set_config('app.client_ip', %s, false), set_config('app.user_agent', %s, false)",
+            f"SELECT set_config('app.organization_id', %s, {local}),"  # noqa: S608 - true or false
+            f" set_config('app.user_id', %s, {local}),"
+            f" set_config('app.client_ip', %s, {local}), set_config('app.user_agent', %s, {local})",
             ["" if org_id is None else str(org_id), "" if user_id is None else str(user_id),
              client[0], client[1]],
         )
@@ -60,7 +74,16 @@ def current_org_id() -> int | None:
 @contextmanager
 def tenant_context(org, user=None):
     """Act for `org` (an Organization or its id) inside the block: background tasks,
-    management commands, public links. Restores the previous context afterwards."""
+    management commands, public links. Restores the previous context afterwards. Pooled (see
+    `pooled`), outside a transaction, the block is one transaction, so its statements share one
+    server session and the context ends with it."""
+    with transaction.atomic() if pooled() and not connection.in_atomic_block else nullcontext(), \
+            _tenant_context(org, user):
+        yield
+
+
+@contextmanager
+def _tenant_context(org, user=None):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT current_setting('app.organization_id', true), current_setting('app.user_id', true)"
@@ -88,6 +111,12 @@ class TenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if pooled():  # the whole request one transaction, the context local to it (see `pooled`)
+            with transaction.atomic():
+                return self._handle(request)
+        return self._handle(request)
+
+    def _handle(self, request):
         from accounts.models import Membership
 
         request.org = None

@@ -28,6 +28,13 @@ class PaymentMethod(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# The payment list's sorts, in one place (issue 23): ?sort=<key> or -<key> -> ORDER BY column, then id,
+# each with an index leading (organization, column) below: rep_payment_received_day for the date,
+# payment_list_amount for the amount (an index range scan per page, never a sort of the organization).
+PAYMENT_LIST_SORTS = {"received_date": "received_date", "amount": "amount"}
+PAYMENT_LIST_DEFAULT_SORT = "-received_date"
+
+
 class Payment(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="payments")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
@@ -63,6 +70,7 @@ class Payment(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "customer", "received_date"]),
+            models.Index(fields=["organization", "amount", "id"], name="payment_list_amount"),
             # For reports: collections by day, and payments with something unapplied.
             models.Index(fields=["organization", "received_date"], include=["amount", "currency", "customer",
                                                                            "reversal_entry"],

@@ -9,7 +9,6 @@ write form carries a per-rendered-form key, so a double submission acts once.
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +25,7 @@ from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
 from ledger_site.exports import csv_stream_response
+from ledger_site.listing import CountedPaginator, sort_order
 from ledger_site.tenancy import tenant_context
 from payments.forms import (
     AllocationModeForm,
@@ -36,7 +36,7 @@ from payments.forms import (
     UnapplyForm,
     manual_amounts,
 )
-from payments.models import Allocation, Payment
+from payments.models import PAYMENT_LIST_DEFAULT_SORT, PAYMENT_LIST_SORTS, Allocation, Payment
 from payments.screen import allocation_rows
 from payments.services import (
     _OPEN,
@@ -108,13 +108,15 @@ def payment_list(request):
     totals = list(payments.order_by().values("currency").annotate(
         count=Count("pk"), received=Sum("amount", filter=live), unapplied=Sum(_OPEN, filter=live),
         reversed=Count("pk", filter=~live)).order_by("currency"))
-    rows = payments.select_related("customer", "deposit_account").order_by("-received_date", "-pk")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    sort, ordering = sort_order(request.GET.get("sort"), PAYMENT_LIST_SORTS, PAYMENT_LIST_DEFAULT_SORT)
+    rows = payments.select_related("customer", "deposit_account").order_by(*ordering)
+    # The totals' counts are the paginator's count: no second scan.
+    page = CountedPaginator(rows, PAGE_SIZE, sum(t["count"] for t in totals)).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "payments/payment_list.html", {
         "form": form, "page": page, "totals": totals, "query": query.urlencode(),
-        "filtered": any(v for k, v in request.GET.items() if k != "page"),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")), "sort": sort,
         "any_payment": Payment.objects.filter(organization=request.org).exists(),
         "can_act": can(request, Role.FINANCE),
     })

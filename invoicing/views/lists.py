@@ -21,8 +21,16 @@ from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
 from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
-from invoicing.models import CreditNote, Invoice, InvoiceStatus, TaxRate
+from invoicing.models import (
+    INVOICE_LIST_DEFAULT_SORT,
+    INVOICE_LIST_SORTS,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    TaxRate,
+)
 from ledger_site.exports import csv_stream_response
+from ledger_site.listing import CountedPaginator, sort_order
 from ledger_site.tenancy import tenant_context
 
 PAGE_SIZE = 50
@@ -71,12 +79,18 @@ def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
 @org_view(Role.VIEWER)
 def invoice_list(request):
     form, invoices = filter_invoices(request.org, request.GET or None)
-    totals = list(invoices.exclude(status=InvoiceStatus.VOID).values("currency")
-                  .annotate(total=Sum("total"), due=Sum("amount_due"), n=Count("pk")).order_by("currency"))
-    rows = invoices.select_related("customer").order_by("-issue_date", "-pk")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    # One aggregate gives the totals (void invoices not counted) and the paginator's count.
+    live = ~Q(status=InvoiceStatus.VOID)
+    groups = list(invoices.order_by().values("currency").annotate(
+        all=Count("pk"), n=Count("pk", filter=live), total=Sum("total", filter=live),
+        due=Sum("amount_due", filter=live)).order_by("currency"))
+    totals = [g for g in groups if g["n"]]
+    sort, ordering = sort_order(request.GET.get("sort"), INVOICE_LIST_SORTS, INVOICE_LIST_DEFAULT_SORT)
+    rows = invoices.select_related("customer").order_by(*ordering)
+    page = CountedPaginator(rows, PAGE_SIZE, sum(g["all"] for g in groups)).get_page(request.GET.get("page"))
     return render(request, "invoicing/invoice_list.html", {
-        "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page"}),
+        "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page", "sort"}),
+        "sort": sort,
         "any_invoice": Invoice.objects.filter(organization=request.org).exists(),
         "can_act": can(request, Role.FINANCE), "query": request.GET.urlencode(),
     })
