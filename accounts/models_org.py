@@ -4,13 +4,16 @@ import secrets
 import zoneinfo
 from datetime import date, datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from accounts import identity
 from ledger_site.tenancy import current_organization
 
 RESERVED_SLUGS = {"admin", "api", "app", "static", "media", "login", "logout", "signup", "o",
@@ -70,6 +73,31 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return self.full_name or self.email
+
+    # The hash itself lives in the database's vault (accounts/identity.py); accounts_user.password
+    # and this instance after save() hold only its public part (algorithm, parameters, salt).
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self.password = identity.public_part(self.password)
+
+    def check_password(self, raw_password):
+        def setter(raw):
+            self.set_password(raw)
+            self._password = None
+            self.save(update_fields=["password"])
+
+        return identity.check_user_password(self, raw_password, setter)
+
+    def get_session_auth_hash(self):
+        # Over the public part: the salt changes with every new password, so sessions still end.
+        return salted_hmac("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+                           identity.public_part(self.password), algorithm="sha256").hexdigest()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield salted_hmac("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+                              identity.public_part(self.password), secret=fallback_secret,
+                              algorithm="sha256").hexdigest()
 
 
 class Organization(models.Model):
