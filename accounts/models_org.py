@@ -111,6 +111,8 @@ class Organization(models.Model):
     tax_id = models.CharField(_("tax id"), max_length=50, blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone],
                                 help_text=_("IANA name, e.g. Europe/Berlin or America/New_York."))
+    # Issue 22: members without two-factor sign-in are sent to set it up before entering.
+    require_two_factor = models.BooleanField(_("require two-factor sign-in for every member"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Set by the ledger check (accounts verify_ledger's record_verification) when a check finds a
     # break, cleared by the next clean one: here so that the owners' banner on every page costs no
@@ -225,3 +227,20 @@ class TwoFactor(models.Model):
 
     def __str__(self):
         return f"two-factor for {self.user}"
+
+
+class SignInEvent(models.Model):
+    """A successful sign-in (issue 22): shown to the person and to owners of organizations they
+    belong to. Not a tenant row: a person's history spans organizations."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins")
+    at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    two_factor = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-at"], name="accounts_signin_user_at")]
+
+    def __str__(self):
+        return f"{self.user} signed in at {self.at:%Y-%m-%d %H:%M} from {self.ip or '?'}"
