@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Organizations, people, customers and the ledger"
 
     def ready(self):
-        from accounts import importers, signals  # noqa: F401 - importers registers the customers import
+        from accounts import importers, sign_ins, signals  # noqa: F401 - importers registers the customers import; sign_ins records sign-ins
         from accounts.chart import seed_chart
         from accounts.customer_activity import ACTIVITY_CHECKS
         from accounts.models import JournalLine

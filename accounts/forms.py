@@ -73,9 +73,10 @@ class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "slug", "base_currency", "country", "address", "tax_id"]
+        fields = ["name", "slug", "base_currency", "country", "address", "tax_id", "require_two_factor"]
         labels = {"slug": SLUG_LABEL, "address": _("Postal address"), "tax_id": _("Tax id (VAT number)")}
-        help_texts = {"slug": SLUG_HELP, "address": _("Printed on invoices and statements.")}
+        help_texts = {"slug": SLUG_HELP, "address": _("Printed on invoices and statements."),
+                      "require_two_factor": _("Members without it are asked to set it up before they enter.")}
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
 

@@ -6,12 +6,13 @@ from accounts.models_org import (
     Organization,
     RateLimitEvent,
     Role,
+    SignInEvent,
     TwoFactor,
     User,
 )
 
 __all__ = ["Customer", "Invitation", "LoginAttempt", "Membership", "Organization", "RateLimitEvent", "Role",
-           "TwoFactor", "User"]
+           "SignInEvent", "TwoFactor", "User"]
 from accounts.models_ledger import (  # noqa: E402
     Account,
     AccountDayTotal,

@@ -23,6 +23,8 @@ def check_access(request, role: str):
         return redirect_to_login(request.get_full_path())
     if getattr(request, "membership", None) is None:
         raise Http404
+    if request.org.require_two_factor and not _has_two_factor(request.user):
+        return _send_to_two_factor_setup(request)
     if not request.membership.has_role(role):
         raise PermissionDenied
     return None
@@ -47,3 +49,22 @@ def org_view(role: str = Role.VIEWER):
 def can(request, role: str) -> bool:
     membership = getattr(request, "membership", None)
     return membership is not None and membership.has_role(role)
+
+
+def _has_two_factor(user) -> bool:
+    from accounts import two_factor
+
+    return two_factor.is_enabled(user)
+
+
+def _send_to_two_factor_setup(request):
+    """The organization requires two-factor sign-in (issue 22): set it up, then come back."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.urls import reverse
+    from django.utils.http import urlencode
+    from django.utils.translation import gettext as _
+
+    messages.info(request, _("%(org)s requires two-factor sign-in. Set it up to continue.")
+                  % {"org": request.org.name})
+    return redirect(f"{reverse('two_factor_settings')}?{urlencode({'next': request.get_full_path()})}")

@@ -11,6 +11,7 @@ from accounts.views import (
     members,
     period,
     rates,
+    sign_ins,
     verification,
 )
 
@@ -32,6 +33,7 @@ urlpatterns = [
     path("members/", members.member_list, name="member_list"),
     path("members/<int:pk>/role/", members.member_role, name="member_role"),
     path("members/<int:pk>/remove/", members.member_remove, name="member_remove"),
+    path("members/<int:pk>/sign-ins/", sign_ins.member_sign_ins, name="member_sign_ins"),
     path("invitations/<int:pk>/revoke/", members.invitation_revoke, name="invitation_revoke"),
     # The ledger's pages (accounts/views/ledger.py, accounts/views/chart.py)
     path("ledger/", ledger.journal, name="journal"),

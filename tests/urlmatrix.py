@@ -309,4 +309,5 @@ register_url("org_settings", post=lambda w: {"name": "Renamed Org", "slug": w.or
 register_url("member_list", post=lambda w: {"email": "new.person@example.com", "role": "finance"})
 register_url("member_role", pk="membership", post=lambda w: {"role": "owner"})
 register_url("member_remove", pk="membership", post=lambda w: {})
+register_url("member_sign_ins", pk="membership")
 register_url("invitation_revoke", pk="invitation", post=lambda w: {})

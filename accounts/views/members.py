@@ -15,6 +15,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import two_factor
 from accounts.forms import InviteeForm, InviteForm, OrganizationForm, RoleForm
 from accounts.models import Invitation, Membership, Role, User
 from accounts.permissions import org_view
@@ -36,6 +37,10 @@ def dashboard(request):
 @org_view(Role.OWNER)
 def org_settings(request):
     form = OrganizationForm(request.POST or None, instance=request.org)
+    if (request.method == "POST" and form.is_valid() and form.cleaned_data.get("require_two_factor")
+            and not two_factor.is_enabled(request.user)):
+        # Requiring it without having it would send the owner away from their own settings.
+        form.add_error("require_two_factor", _("Turn on two-factor sign-in for yourself first."))
     if request.method == "POST" and form.is_valid():
         org = form.save()
         messages.success(request, _("Settings saved."))

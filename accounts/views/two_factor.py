@@ -56,6 +56,10 @@ def login_two_factor(request):
 def two_factor_settings(request):
     user = request.user
     enabled = two_factor.is_enabled(user)
+    # Sent here by an organization that requires it (accounts.permissions): "Done" goes back there.
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        next_url = ""
     if request.method == "POST" and request.POST.get("action") == "disable" and enabled:
         if user.check_password(request.POST.get("password", "")):
             two_factor.disable(user)
@@ -72,8 +76,10 @@ def two_factor_settings(request):
         if two_factor.code_is_valid(secret, request.POST.get("code", "")):
             codes = two_factor.enable(user, secret)
             del request.session[SETUP_KEY]
-            return render(request, "accounts/two_factor.html", {"enabled": True, "recovery_codes": codes})
+            return render(request, "accounts/two_factor.html", {"enabled": True, "recovery_codes": codes,
+                                                             "next_url": next_url})
         error = _("That code is not right. Check the time on your phone and try the next code.")
     return render(request, "accounts/two_factor.html", {
         "enabled": False, "secret": secret, "uri": two_factor.provisioning_uri(user.email, secret), "error": error,
+        "next_url": next_url,
     }, status=400 if error else 200)
