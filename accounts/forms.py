@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms_fields import NumberField
+from accounts.locale import LOCALES
 from accounts.models import Customer, Invitation, Organization, Role, User
 from accounts.models_org import RESERVED_SLUGS
 
@@ -40,10 +42,12 @@ class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
     base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
     country = forms.CharField(label=_("Country code"), max_length=2, required=False,
                               validators=[country_validator], help_text=COUNTRY_HELP)
+    locale = forms.ChoiceField(label=_("Number and date format"), choices=LOCALES,
+                               help_text=_("How amounts and dates are typed and shown, e.g. 1,234.56 or 1.234,56."))
 
     class Meta:
         model = Organization
-        fields = ["name", "slug", "base_currency", "country", "address", "tax_id"]
+        fields = ["name", "slug", "base_currency", "country", "locale", "address", "tax_id"]
         labels = {"slug": SLUG_LABEL, "address": _("Postal address"), "tax_id": _("Tax id (VAT number)")}
         help_texts = {"slug": SLUG_HELP, "address": _("Printed on invoices and statements.")}
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
@@ -105,6 +109,7 @@ class CustomerForm(forms.ModelForm):
         fields = ["name", "code", "contact_person", "billing_emails", "phone", "tax_id",
                   "billing_address", "country", "currency", "payment_terms_days", "credit_limit", "language", "tags",
                   "notes"]
+        field_classes = {"credit_limit": NumberField}
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3}),
                    "notes": forms.Textarea(attrs={"rows": 3})}
 

@@ -69,11 +69,15 @@ MINUS = "\u2212"
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
-    """-1234.5 in EUR → "−1,234.50": the currency's decimals, thousands grouped, no currency code."""
+    """-1234.5 in EUR → "−1,234.50" (en_GB; "−1.234,50" in de_DE): the currency's decimals, thousands
+    grouped in the organization's locale, no currency code."""
     places = minor_units(currency)
     value = amount.quantize(quantum(currency))
     sign = MINUS if value < 0 else ""
-    return f"{sign}{abs(value):,.{places}f}"
+    # The organization's marks (accounts.locale): "1.234,50" for de_DE; "1,234.50" by default.
+    from accounts.locale import localize_marks
+
+    return sign + localize_marks(f"{abs(value):,.{places}f}")
 
 
 def format_money(amount: Decimal, currency: str) -> str:

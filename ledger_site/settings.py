@@ -97,6 +97,8 @@ TEMPLATES = [
                 "ledger_site.tenancy.tenant_context_processor",
                 "ledger_site.navigation.settings_tabs",
             ],
+            # |day and |moment: one date display per locale (issue 21)
+            "builtins": ["accounts.templatetags.locale_tags"],
         },
     },
 ]

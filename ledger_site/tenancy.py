@@ -145,9 +145,11 @@ def tenant_context_processor(request):
             .select_related("organization")
             .order_by("organization__name")
         )
+    from accounts.locale import js_marks
     from ledger_site.navigation import nav_items
 
     return {
+        "number_marks": js_marks(),
         "org": org,
         "nav_items": nav_items(request),
         "membership": getattr(request, "membership", None),

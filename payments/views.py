@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.ledger import LedgerError, new_idempotency_key
+from accounts.ledger import LedgerError, customer_balance, new_idempotency_key
 from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money, quantum
@@ -47,6 +47,7 @@ from payments.services import (
     apply_unapplied_credit,
     build_plan,
     customer_unapplied_credit,
+    needs_large_confirmation,
     open_invoices,
     record_payment,
     refund_payment,
@@ -227,6 +228,13 @@ def payment_create(request):
     amount = form.cleaned_data.get("amount") if valid or hasattr(form, "cleaned_data") else None
     currency = customer.currency if customer else org.base_currency
     invoices = screen_invoices(customer) if customer else []
+    if request.method == "GET" and customer:
+        # The invoice page's "Record payment" (issue 21 point 1): that invoice's amount due,
+        # applied to it; the clerk changes the amount if less (or more) came in.
+        target = next((i for i in invoices if str(i.pk) == request.GET.get("invoice", "")), None)
+        if target is not None and target.amount_due > 0:
+            amount, mode, manual = target.amount_due, MANUAL, {target.pk: target.amount_due}
+            form.initial.update(amount=target.amount_due, mode=MANUAL)
     screen = _allocation_screen(org, invoices, amount or Decimal(0), currency, mode, manual,
                                 preview=action == "preview", data=request.POST if action else None)
     if action == "save" and valid:
@@ -236,8 +244,11 @@ def payment_create(request):
             messages.info(request, _("This payment was already recorded; it was not recorded again."))
             return _detail(request, done)
         plan = screen["plan"]
+        owed = customer_balance(form.cleaned_data["customer"])
         if mode == MANUAL and not plan.ok:
             form.add_error(None, _("Fix the amounts to apply below."))
+        elif needs_large_confirmation(form.cleaned_data["amount"], owed) and not form.cleaned_data["confirm_large"]:
+            form.ask_large_confirmation(owed)
         else:
             f = form.cleaned_data
             try:

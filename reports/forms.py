@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms_fields import NumberField
 from accounts.models_org import today_in
 from reports.models import AgingBasis, ReportSettings
 
@@ -45,7 +46,7 @@ class AgingForm(FilterForm):
     basis = forms.ChoiceField(label=_("Age by"), choices=AgingBasis.choices, required=False)
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
-    min_amount = forms.DecimalField(label=_("Minimum owed"), max_digits=18, decimal_places=3, required=False,
+    min_amount = NumberField(label=_("Minimum owed"), max_digits=18, decimal_places=3, required=False,
                                     min_value=Decimal("-999999999999"))
     overdue = forms.BooleanField(label=_("Only customers with overdue invoices"), required=False)
     sort = forms.CharField(max_length=12, required=False, widget=forms.HiddenInput)

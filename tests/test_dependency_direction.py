@@ -21,7 +21,7 @@ ALLOWED = {
 APPS = set(ALLOWED)
 LEDGER_SITE_INFRASTRUCTURE = {"ledger_site", "ledger_site.tenancy", "ledger_site.pg", "ledger_site.queue",
                               "ledger_site.navigation", "ledger_site.database", "ledger_site.exports",
-                              "ledger_site.api_support", "ledger_site.checks"}
+                              "ledger_site.api_support", "ledger_site.checks", "ledger_site.sorting"}
 
 
 def imported_modules(path: Path):

@@ -21,7 +21,8 @@ from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
 from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
-from invoicing.models import CreditNote, Invoice, InvoiceStatus, TaxRate
+from invoicing.mail import emailed_annotation
+from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site.exports import csv_stream_response
 from ledger_site.tenancy import tenant_context
 
@@ -72,8 +73,9 @@ def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
 def invoice_list(request):
     form, invoices = filter_invoices(request.org, request.GET or None)
     totals = list(invoices.exclude(status=InvoiceStatus.VOID).values("currency")
-                  .annotate(total=Sum("total"), due=Sum("amount_due"), n=Count("pk")).order_by("currency"))
-    rows = invoices.select_related("customer").order_by("-issue_date", "-pk")
+                  .annotate(total=Sum("total"), due=Sum("amount_due", filter=OPEN_Q, default=0), n=Count("pk"))
+                  .order_by("currency"))  # due: what is owed, i.e. open invoices only (never drafts; issue 21)
+    rows = invoices.select_related("customer").annotate(emailed=emailed_annotation()).order_by("-issue_date", "-pk")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "invoicing/invoice_list.html", {
         "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page"}),
