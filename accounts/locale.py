@@ -137,11 +137,14 @@ def parse_number(raw, locale: str | None = None) -> Decimal | None:
 
 
 def format_input(value: Decimal, locale: str | None = None, grouped: bool = True) -> str:
-    """A Decimal as a form input shows it: the locale's marks, every decimal kept, an ASCII minus
-    (what parse_number reads back exactly)."""
+    """A Decimal as a form input shows it: the locale's marks, its decimals as they are (700.00
+    stays 700.00), an ASCII minus: what parse_number reads back exactly."""
     locale = locale or active_locale()
-    text = format_decimal(value, locale=locale, decimal_quantization=False, group_separator=grouped)
-    return text.replace(marks(locale)["minus"], "-")
+    m = marks(locale)
+    whole, point, frac = f"{abs(value):f}".partition(".")
+    if grouped:
+        whole = _group(whole, *m["grouping"], m["group"])
+    return ("-" if value < 0 else "") + whole + (m["decimal"] + frac if point else "")
 
 
 def _group(digits: str, primary: int, secondary: int, mark: str) -> str:

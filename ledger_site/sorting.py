@@ -3,9 +3,8 @@ listed here (anything else falls back to its default), each key names its ORDER 
 that serves it at scale (docs/daily_use.md "Sorting"). Keys are the ?sort= values; a leading
 "-" is the descending twin. Ties are broken by the primary key so pages never overlap.
 
-`annotated` keys order by a column the list view annotates (a balance, an overdue total)."""
-
-from django.db.models import F
+Some keys order by a column the list view annotates (a customer's balance, its overdue total;
+never NULL: the annotations coalesce to 0)."""
 
 # list name -> {key: (order_by expressions), ...}; the first key is the default.
 SORTS = {
@@ -13,7 +12,7 @@ SORTS = {
         # (organization_id, name) is served by accounts_customer's name index; code by its unique key
         "name": ("name",), "code": ("code",), "created": ("created_at",),
         # balance: rep_customerbalance_amount (organization, currency, amount); overdue: annotated sum
-        "balance": (F("balance").asc(nulls_first=True),), "overdue": (F("overdue").asc(nulls_first=True),),
+        "balance": ("balance",), "overdue": ("overdue",),
     },
     "invoices": {
         "issued": ("issue_date",), "due": ("due_date",), "number": ("number",), "customer": ("customer__name",),
@@ -27,10 +26,8 @@ SORTS = {
 DEFAULT_DIRECTION = {"customers": "", "invoices": "-", "payments": "-"}
 
 
-def _flip(expr):
-    if isinstance(expr, str):
-        return expr[1:] if expr.startswith("-") else "-" + expr
-    return expr.copy().desc(nulls_last=True) if not expr.descending else expr.copy().asc(nulls_first=True)
+def _flip(expr: str) -> str:
+    return expr[1:] if expr.startswith("-") else "-" + expr
 
 
 def sort_order(list_name: str, raw: str | None) -> tuple[str, list]:

@@ -8,8 +8,10 @@ adds a negative row that points at the one it undoes.
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Upper
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
@@ -62,6 +64,9 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
+            # The global search (ledger_site.search): the reference contains the text, or the amount.
+            GinIndex(OpClass(Upper("reference"), name="gin_trgm_ops"), name="search_payment_trgm"),
+            models.Index(fields=["organization", "amount"], name="search_payment_amount"),
             models.Index(fields=["organization", "customer", "received_date"]),
             # For reports: collections by day, and payments with something unapplied.
             models.Index(fields=["organization", "received_date"], include=["amount", "currency", "customer",

@@ -26,6 +26,7 @@ from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
 from ledger_site.exports import csv_stream_response
+from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 from payments.forms import (
     AllocationModeForm,
@@ -109,12 +110,13 @@ def payment_list(request):
     totals = list(payments.order_by().values("currency").annotate(
         count=Count("pk"), received=Sum("amount", filter=live), unapplied=Sum(_OPEN, filter=live),
         reversed=Count("pk", filter=~live)).order_by("currency"))
-    rows = payments.select_related("customer", "deposit_account").order_by("-received_date", "-pk")
+    sort, order = sort_order("payments", request.GET.get("sort"))  # the keys: ledger_site.sorting
+    rows = payments.select_related("customer", "deposit_account").order_by(*order)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "payments/payment_list.html", {
-        "form": form, "page": page, "totals": totals, "query": query.urlencode(),
+        "form": form, "page": page, "totals": totals, "query": query.urlencode(), "sort": sort,
         "filtered": any(v for k, v in request.GET.items() if k != "page"),
         "any_payment": Payment.objects.filter(organization=request.org).exists(),
         "can_act": can(request, Role.FINANCE),
@@ -233,8 +235,9 @@ def payment_create(request):
         # applied to it; the clerk changes the amount if less (or more) came in.
         target = next((i for i in invoices if str(i.pk) == request.GET.get("invoice", "")), None)
         if target is not None and target.amount_due > 0:
-            amount, mode, manual = target.amount_due, MANUAL, {target.pk: target.amount_due}
-            form.initial.update(amount=target.amount_due, mode=MANUAL)
+            due = target.amount_due.quantize(quantum(currency))
+            amount, mode, manual = due, MANUAL, {target.pk: due}
+            form.initial.update(amount=due, mode=MANUAL)
     screen = _allocation_screen(org, invoices, amount or Decimal(0), currency, mode, manual,
                                 preview=action == "preview", data=request.POST if action else None)
     if action == "save" and valid:

@@ -1,11 +1,13 @@
 """Customers: list, create, edit, archive. The detail page is filled by the ledger."""
 
 import re
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -48,9 +50,10 @@ def customer_list(request):
     if tag:  # a whole tag of the comma-separated list: "eu" finds "retail, eu", not "europe"
         customers = customers.filter(tags__iregex=r"(^|,)\s*" + re.escape(tag) + r"\s*(,|$)")
     # what each customer owes now (the maintained balance row) and, from invoicing, how much is overdue
-    customers = customers.annotate(balance=Subquery(
+    customers = customers.annotate(balance=Coalesce(Subquery(
         CustomerBalance.objects.filter(customer=OuterRef("pk"), currency=OuterRef("currency")).values("amount")[:1]),
-        **{name: column(request.org) for name, column in CUSTOMER_LIST_ANNOTATIONS.items()})
+        Decimal(0)), **{name: Coalesce(column(request.org), Decimal(0))
+                        for name, column in CUSTOMER_LIST_ANNOTATIONS.items()})
     sort, order = sort_order("customers", request.GET.get("sort"))
     customers = customers.order_by(*order)
     page = Paginator(customers, 25).get_page(request.GET.get("page"))
@@ -117,6 +120,14 @@ def customer_detail(request, pk):
 def customer_archive(request, pk):
     customer = get_object_or_404(customer_queryset(request), pk=pk)
     archive = request.POST.get("archive", "1") == "1"
+    if archive and request.POST.get("confirm") != "1":
+        # Archiving someone who still owes money is one click too easy (issue 21 point 14): ask.
+        from accounts.ledger import customer_balance
+
+        balance = customer_balance(customer)
+        if balance != 0:
+            return render(request, "accounts/customer_archive_confirm.html",
+                          {"customer": customer, "balance": balance})
     customer.archived_at = timezone.now() if archive else None
     customer.save(update_fields=["archived_at"])
     messages.success(request, _("Customer archived.") if archive else _("Customer restored."))

@@ -24,6 +24,7 @@ from invoicing.hooks import ALLOCATIONS
 from invoicing.mail import emailed_annotation
 from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site.exports import csv_stream_response
+from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 
 PAGE_SIZE = 50
@@ -75,12 +76,13 @@ def invoice_list(request):
     totals = list(invoices.exclude(status=InvoiceStatus.VOID).values("currency")
                   .annotate(total=Sum("total"), due=Sum("amount_due", filter=OPEN_Q, default=0), n=Count("pk"))
                   .order_by("currency"))  # due: what is owed, i.e. open invoices only (never drafts; issue 21)
-    rows = invoices.select_related("customer").annotate(emailed=emailed_annotation()).order_by("-issue_date", "-pk")
+    sort, order = sort_order("invoices", request.GET.get("sort"))  # the keys: ledger_site.sorting
+    rows = invoices.select_related("customer").annotate(emailed=emailed_annotation()).order_by(*order)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "invoicing/invoice_list.html", {
-        "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page"}),
+        "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page", "sort"}),
         "any_invoice": Invoice.objects.filter(organization=request.org).exists(),
-        "can_act": can(request, Role.FINANCE), "query": request.GET.urlencode(),
+        "can_act": can(request, Role.FINANCE), "query": request.GET.urlencode(), "sort": sort,
     })
 
 

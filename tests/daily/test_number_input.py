@@ -113,7 +113,7 @@ def test_form_field_uses_the_organizations_locale(org_factory_locale):
         with pytest.raises(Exception) as e:
             field.clean("1,250.00")
         assert "1.234,56" in str(e.value)
-        assert field.widget.format_value(Decimal("1250.50")) == "1250,5"
+        assert field.widget.format_value(Decimal("1250.50")) == "1250,50"
         assert format_amount(Decimal("-1234.5"), "EUR") == "\u22121.234,50"
         assert expected_format().startswith("Type numbers as 1.234,56")
     finally:

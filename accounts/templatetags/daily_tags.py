@@ -25,3 +25,20 @@ def moment(value):
         return format_day(value)
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     return f"{format_day(local.date())} {local:%H:%M}"
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key, label, css=""):
+    """A sortable column head: a link to ?sort=key (or -key when already sorted by key), keeping
+    the other query parameters; aria-sort says the current order (keys: ledger_site.sorting)."""
+    from django.utils.html import format_html
+
+    request = context["request"]
+    current = context.get("sort") or ""
+    query = request.GET.copy()
+    query.pop("page", None)
+    query["sort"] = f"-{key}" if current == key else key
+    state = "ascending" if current == key else "descending" if current == f"-{key}" else "none"
+    arrow = " ▲" if state == "ascending" else " ▼" if state == "descending" else ""
+    return format_html('<th class="{}" aria-sort="{}"><a href="?{}">{}{}</a></th>', css, state, query.urlencode(),
+                       label, arrow)
