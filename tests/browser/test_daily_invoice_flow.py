@@ -46,7 +46,8 @@ def in_org(org, read):
 
 def no_horizontal_scroll(page):
     """True when the page does not scroll sideways; otherwise fails naming what sticks out."""
-    wide = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
         .filter(el => { for (let a = el.parentElement; a; a = a.parentElement) {
             if (getComputedStyle(a).overflowX !== 'visible') return false; } return true; })
         .slice(0, 8).map(el => el.tagName + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""")
