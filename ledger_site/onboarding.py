@@ -38,9 +38,10 @@ def checklist(org) -> list[Step]:
              bool(inv and inv.bank_details.strip()), reverse("invoice_settings", args=[slug])),
         Step("logo", _("Your logo"), _("Optional; shown on invoices, statements and receipts."),
              bool(inv and inv.logo), reverse("invoice_logo", args=[slug])),
-        Step("tax_rates", _("Tax rates for your country"),
-             _("A standard 20% rate is set up to start with; check it and add the rates you charge."),
-             TaxRate.objects.filter(organization=org).exclude(percent=20).exists(),
+        Step("tax_rates", _("Your country and its tax rates"),
+             _("A standard 20% rate is set up to start with: say which country you are in (Settings), then "
+               "check the rates and add the ones you charge."),
+             bool(org.country) and TaxRate.objects.filter(organization=org).exists(),
              reverse("tax_rate_list", args=[slug])),
         Step("customer", _("Your first customer"), _("Invoices and payments belong to a customer."),
              Customer.objects.filter(organization=org).exists(), reverse("customer_create", args=[slug])),

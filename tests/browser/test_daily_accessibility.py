@@ -25,8 +25,9 @@ def books(transactional_db):
     org, owner = make_org(name="Axe Check", slug="axe-check")
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org, name="Acme Axe", code="AXE")
-        invoice = issued(org, customer, [("Work", "3", "95.00", None)],
-                         due_date=timezone.localdate() - timezone.timedelta(days=3))
+        today = timezone.localdate()
+        invoice = issued(org, customer, [("Work", "3", "95.00", None)], issue_date=today - timezone.timedelta(days=30),
+                         due_date=today - timezone.timedelta(days=3))
         pay(org, customer, "100.00", reference="AXE-PAY")
     return org, owner, customer, invoice
 
