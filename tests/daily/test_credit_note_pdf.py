@@ -30,3 +30,20 @@ def test_credit_note_pdf_shows_the_line_discount():
         text = " ".join(pdf_pages_text(render_credit_note_pdf(note)))
     assert "Disc." in text and "10 %" in text
     assert "1,068.75" in text  # 12.5 × 95.00 = 1,187.50, less 10 %
+
+
+def test_public_invoice_page_shows_the_line_discount():
+    from django.test import Client
+
+    from invoicing.public import ensure_link, link_path
+
+    org, owner = make_org(name="Disc Pub", slug="disc-pub")
+    with tenant_context(org, owner):
+        customer = CustomerFactory(organization=org, name="Hours Two")
+        invoice = draft(org, customer, [("Consulting hours", "12.5", "95.00", None)])
+        InvoiceLine.objects.filter(invoice=invoice).update(discount_percent=Decimal("10"))
+        recompute_totals(invoice)
+        invoice = issue_invoice(invoice)
+        path = link_path(ensure_link(invoice, owner))
+    page = Client().get(path).content.decode()
+    assert "−10 %" in page and "1,068.75" in page
