@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms_fields import NumberField
-from accounts.locale import LOCALES
+from accounts.locale import DEFAULT_LOCALE, LOCALES
 from accounts.models import Customer, Invitation, Organization, Role, User
 from accounts.models_org import RESERVED_SLUGS
 
@@ -42,8 +42,12 @@ class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
     base_currency = forms.ChoiceField(label=_("Base currency"), choices=CURRENCY_CHOICES)
     country = forms.CharField(label=_("Country code"), max_length=2, required=False,
                               validators=[country_validator], help_text=COUNTRY_HELP)
-    locale = forms.ChoiceField(label=_("Number and date format"), choices=LOCALES,
+    locale = forms.ChoiceField(label=_("Number and date format"), choices=LOCALES, required=False,
                                help_text=_("How amounts and dates are typed and shown, e.g. 1,234.56 or 1.234,56."))
+
+    def clean_locale(self):
+        # Left out of a submission (an older form, a script): keep what the organization has.
+        return self.cleaned_data.get("locale") or self.instance.locale or DEFAULT_LOCALE
 
     class Meta:
         model = Organization
