@@ -31,6 +31,7 @@ run: migrate
 
 system-deps:
 	@bash scripts/system_deps.sh
+	@bash scripts/vendor_axe.sh
 
 test: migrate system-deps
 	$(PY) -m ruff check .

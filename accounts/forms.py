@@ -5,6 +5,8 @@ from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
 from accounts import currencies
+from accounts.forms_fields import NumberField
+from accounts.locale import DEFAULT_LOCALE, LOCALES
 from accounts.models import Customer, Invitation, Organization, Role, User
 from accounts.models_org import RESERVED_SLUGS
 from accounts.money import babel_locale
@@ -70,10 +72,16 @@ class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
     base_currency = CurrencyField(label=_("Base currency"))
     country = forms.CharField(label=_("Country code"), max_length=2, required=False,
                               validators=[country_validator], help_text=COUNTRY_HELP)
+    locale = forms.ChoiceField(label=_("Number and date format"), choices=LOCALES, required=False,
+                               help_text=_("How amounts and dates are typed and shown, e.g. 1,234.56 or 1.234,56."))
+
+    def clean_locale(self):
+        # Left out of a submission (an older form, a script): keep what the organization has.
+        return self.cleaned_data.get("locale") or self.instance.locale or DEFAULT_LOCALE
 
     class Meta:
         model = Organization
-        fields = ["name", "slug", "base_currency", "country", "address", "tax_id", "require_two_factor"]
+        fields = ["name", "slug", "base_currency", "country", "locale", "address", "tax_id", "require_two_factor"]
         labels = {"slug": SLUG_LABEL, "address": _("Postal address"), "tax_id": _("Tax id (VAT number)")}
         help_texts = {"slug": SLUG_HELP, "address": _("Printed on invoices and statements."),
                       "require_two_factor": _("Members without it are asked to set it up before they enter.")}
@@ -136,6 +144,7 @@ class CustomerForm(forms.ModelForm):
         fields = ["name", "code", "contact_person", "billing_emails", "phone", "tax_id",
                   "billing_address", "country", "currency", "payment_terms_days", "credit_limit", "language", "tags",
                   "notes"]
+        field_classes = {"credit_limit": NumberField}
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3}),
                    "notes": forms.Textarea(attrs={"rows": 3})}
 

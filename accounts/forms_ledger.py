@@ -14,28 +14,29 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import CurrencyField
+from accounts.locale import NumberInputError, parse_number
 from accounts.models import Customer
 from accounts.models_ledger import Account, AccountType
 from accounts.models_org import today_in
 from accounts.money import MAX_ABS, minor_units, quantum
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 CODE_RE = r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,9}$"
 MAX_GJ_LINES = 50
 
 
 def parse_amount(text: str, currency: str) -> Decimal:
-    """'1234.5' -> Decimal('1234.5'); anything else raises ValidationError with a clear message."""
-    text = text.strip().replace(" ", "")
-    if not AMOUNT_RE.match(text):
-        if "," in text:
-            raise ValidationError(_("Use a point as the decimal separator and no thousands separator, "
-                                    "e.g. 1234.56."))
-        if text.startswith("-"):
-            raise ValidationError(_("Enter a positive amount; use the other column for the opposite side."))
-        raise ValidationError(_("Enter an amount in digits with an optional decimal point, e.g. 1234.56."))
-    amount = Decimal(text)
+    """'1,234.5' (in the organization's way of writing numbers, accounts.locale) ->
+    Decimal('1234.5'); anything else raises ValidationError with a clear message."""
+    text = text.strip()
+    if text.startswith(("-", "\u2212")):
+        raise ValidationError(_("Enter a positive amount; use the other column for the opposite side."))
+    try:
+        amount = parse_number(text)
+    except NumberInputError as e:
+        raise ValidationError(str(e)) from None
+    if amount is None:
+        raise ValidationError(_("Enter a debit or a credit amount."))
     places = minor_units(currency)
     if amount > MAX_ABS:
         raise ValidationError(_("This amount is larger than the ledger stores."))

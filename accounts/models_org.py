@@ -113,6 +113,9 @@ class Organization(models.Model):
                                 help_text=_("IANA name, e.g. Europe/Berlin or America/New_York."))
     # Issue 22: members without two-factor sign-in are sent to set it up before entering.
     require_two_factor = models.BooleanField(_("require two-factor sign-in for every member"), default=False)
+    # How people here write numbers and dates (accounts.locale): amounts typed into forms, amounts
+    # and dates shown on pages, PDFs and e-mails. Machine exports keep plain numbers and ISO dates.
+    locale = models.CharField(_("number and date format"), max_length=10, default="en_GB")
     created_at = models.DateTimeField(auto_now_add=True)
     # Set by the ledger check (accounts verify_ledger's record_verification) when a check finds a
     # break, cleared by the next clean one: here so that the owners' banner on every page costs no

@@ -68,11 +68,9 @@ def check_exact(amount, currency: str) -> Decimal:
 # sign U+2212, which matches the "−" the templates put before credits. Exports and form inputs
 # never go through these functions: they write str(Decimal), an ASCII "-" that spreadsheets parse.
 MINUS = "\u2212"
-# The house style, for the interface's English: "1,234.50 EUR" (the code, unambiguous when a page
-# lists several currencies). Every other locale gets CLDR's currency pattern through Babel:
-# de "1.234,56 €", en_IN/hi "₹1,23,456.00", ja "￥1,235". The locale is the active language
-# (django.utils.translation), so rendering a document under translation.override(customer's
-# language) formats it for the customer without any template knowing.
+# The house style on pages: "1,234.50 EUR" in the organization's number marks (accounts.locale).
+# A reader's locale, passed explicitly (a customer's language on a document, issue 17), gets CLDR's
+# currency pattern through Babel: de "1.234,56 €", en_IN/hi "₹1,23,456.00", ja "￥1,235".
 HOUSE_LOCALE = "en"
 
 
@@ -87,12 +85,6 @@ def babel_locale(language: str | None) -> str:
         return HOUSE_LOCALE
 
 
-def current_locale() -> str:
-    from django.utils import translation
-
-    return babel_locale(translation.get_language())
-
-
 def _babel(value: Decimal, currency: str, locale: str, with_symbol: bool) -> str:
     # The value is already rounded half-up to minor_units; Babel only lays it out (decimals from
     # CLDR's digits, which minor_units reads too).
@@ -102,25 +94,49 @@ def _babel(value: Decimal, currency: str, locale: str, with_symbol: bool) -> str
     return text.replace("-", MINUS)
 
 
+def _house(value: Decimal, currency: str) -> str:
+    """"−1,234.50", in the marks of the organization's number format (accounts.locale: "−1.234,50"
+    for de_DE): what every page shows unless a reader's locale is asked for."""
+    from accounts.locale import localize_marks
+
+    sign = MINUS if value < 0 else ""
+    return sign + localize_marks(f"{abs(value):,.{minor_units(currency)}f}")
+
+
+def reader_locale(locale: str | None = None) -> str | None:
+    """Whose conventions an amount is shown in: the locale asked for, else the active language when
+    a document is being rendered in a reader's own language (translation.override(customer's
+    language), which differs from the interface's LANGUAGE_CODE), else None: the organization's
+    number format (accounts.locale)."""
+    if locale:
+        return locale
+    from django.conf import settings
+    from django.utils import translation
+
+    language = translation.get_language()
+    return language if language and language.lower() != settings.LANGUAGE_CODE.lower() else None
+
+
 def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:
-    """-1234.5 in EUR → "−1,234.50" (house) / "−1.234,50" (de): the currency's decimals, grouped
-    per locale, no currency."""
-    locale = babel_locale(locale) if locale else current_locale()
-    places = minor_units(currency)
+    """-1234.5 in EUR → "−1,234.50": the currency's decimals, no currency. In the organization's
+    number format (accounts.locale), or a reader's locale (`reader_locale`: "de", "hi") laid out
+    by CLDR through Babel ("−1.234,50"; hi groups 1,23,456)."""
     value = amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
-    if locale == HOUSE_LOCALE:
-        sign = MINUS if value < 0 else ""
-        return f"{sign}{abs(value):,.{places}f}"
-    return _babel(value, currency, locale, with_symbol=False)
+    locale = reader_locale(locale)
+    if locale is None or babel_locale(locale) == HOUSE_LOCALE:
+        return _house(value, currency)
+    return _babel(value, currency, babel_locale(locale), with_symbol=False)
 
 
 def format_money(amount: Decimal, currency: str, locale: str | None = None) -> str:
-    """1234.5 EUR → "1,234.50 EUR" (house), "1.234,50 €" (de), INR in en_IN → "₹1,234.50"."""
-    locale = babel_locale(locale) if locale else current_locale()
-    if locale == HOUSE_LOCALE or not currencies.is_active(currency):
-        return f"{format_amount(amount, currency, HOUSE_LOCALE if locale == HOUSE_LOCALE else locale)} {currency}"
+    """1234.5 EUR → "1,234.50 EUR" (the organization's marks and the code, unambiguous when a page
+    lists several currencies); for a reader's locale CLDR's pattern: "1.234,50 €" (de), INR in
+    en_IN → "₹1,234.50"."""
+    locale = reader_locale(locale)
+    if locale is None or babel_locale(locale) == HOUSE_LOCALE or not currencies.is_active(currency):
+        return f"{format_amount(amount, currency, HOUSE_LOCALE)} {currency}"
     value = amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
-    return _babel(value, currency, locale, with_symbol=True)
+    return _babel(value, currency, babel_locale(locale), with_symbol=True)
 
 
 def money_filter(amount, currency):

@@ -22,6 +22,10 @@ class InvoicingConfig(AppConfig):
 
         ORG_CREATED_HOOKS.append(seed_invoicing)
         CUSTOMER_DETAIL_PANELS.append(customer_invoices_panel)
+        from accounts.views.customers import CUSTOMER_LIST_ANNOTATIONS
+        from invoicing.views.panels import overdue_per_customer
+
+        CUSTOMER_LIST_ANNOTATIONS["overdue"] = overdue_per_customer
         # Drafts too: a customer with any invoice can be archived, not deleted (the rows are protected).
         ACTIVITY_CHECKS.append(lambda customer: Invoice.objects.filter(customer=customer).exists())
         SETTINGS_TABS_EXTRA.extend([(_("Invoicing"), "invoice_settings"), (_("Tax rates"), "tax_rate_list"),

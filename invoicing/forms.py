@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field, customer_filter_field, live_data
+from accounts.forms_fields import NumberField, NumberInput
 from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
 from accounts.models import Customer
 from accounts.models_org import today_in
@@ -96,7 +97,7 @@ class LineTaxField(forms.ChoiceField):
 class InvoiceForm(forms.ModelForm):
     due_date = forms.DateField(label=_("Due date"), required=False, widget=DATE_WIDGET,
                                help_text=_("Leave empty to use the customer's payment terms."))
-    discount_percent = forms.DecimalField(label=_("Invoice discount (%)"), required=False,
+    discount_percent = NumberField(label=_("Invoice discount (%)"), required=False,
                                           error_messages=PERCENT_ERRORS, **PERCENT_FIELD)
 
     class Meta:
@@ -146,16 +147,16 @@ class InvoiceForm(forms.ModelForm):
 class InvoiceLineForm(forms.Form):
     description = forms.CharField(label=_("Description"), max_length=500,
                                   widget=forms.TextInput(attrs={"class": "line-description"}))
-    quantity = forms.DecimalField(label=_("Quantity"), max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
+    quantity = NumberField(label=_("Quantity"), max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
                                   error_messages={"min_value": _("Enter a quantity greater than zero.")},
-                                  widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "line-qty"}))
+                                  widget=NumberInput(attrs={"inputmode": "decimal", "class": "line-qty"}))
     unit = forms.CharField(label=_("Unit"), max_length=20, required=False,
                            widget=forms.TextInput(attrs={"class": "line-unit"}))
-    unit_price = forms.DecimalField(label=_("Unit price"), max_digits=18, decimal_places=4, min_value=Decimal(0),
+    unit_price = NumberField(label=_("Unit price"), max_digits=18, decimal_places=4, min_value=Decimal(0),
                                     error_messages={"min_value": _("A price cannot be negative.")},
-                                    widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "line-price"}))
-    discount_percent = forms.DecimalField(label=_("Discount %"), required=False, error_messages=PERCENT_ERRORS,
-                                          widget=forms.TextInput(attrs={"inputmode": "decimal",
+                                    widget=NumberInput(attrs={"inputmode": "decimal", "class": "line-price"}))
+    discount_percent = NumberField(label=_("Discount %"), required=False, error_messages=PERCENT_ERRORS,
+                                          widget=NumberInput(attrs={"inputmode": "decimal",
                                                                         "class": "line-discount"}),
                                           **PERCENT_FIELD)
     tax_rate = LineTaxField(label=_("Tax"), required=False,
@@ -264,7 +265,7 @@ def check_preview(preview: Preview, formset: BaseLineFormSet) -> bool:
 # --- Settings: tax rates and invoice settings -------------------------------------------
 
 class TaxRateForm(forms.ModelForm):
-    percent = forms.DecimalField(label=_("Rate (%)"), error_messages=PERCENT_ERRORS, **PERCENT_FIELD)
+    percent = NumberField(label=_("Rate (%)"), error_messages=PERCENT_ERRORS, **PERCENT_FIELD)
 
     class Meta:
         model = TaxRate
@@ -404,7 +405,7 @@ class MoneyFormMixin:
 
 
 class WriteOffForm(HiddenErrorsMixin, MoneyFormMixin, forms.Form):
-    amount = forms.DecimalField(label=_("Amount to write off"), max_digits=18, decimal_places=3,
+    amount = NumberField(label=_("Amount to write off"), max_digits=18, decimal_places=3,
                                 min_value=Decimal("0.001"),
                                 error_messages={"min_value": _("Write off an amount greater than zero.")})
     reason = forms.CharField(label=_("Reason"), max_length=500)
@@ -447,9 +448,9 @@ class CreditLinesForm(HiddenErrorsMixin, forms.Form):
         for line in lines:
             left = line.quantity - credited.get(line.pk, Decimal(0))
             name = f"qty_{line.pk}"
-            self.fields[name] = forms.DecimalField(
+            self.fields[name] = NumberField(
                 label=line.description, required=False, max_digits=12, decimal_places=3, min_value=Decimal(0),
-                max_value=left, widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+                max_value=left, widget=NumberInput(attrs={"inputmode": "decimal", "size": 6}),
                 error_messages={"max_value": _("At most %(left)s can still be credited.") % {"left": qty_text(left)},
                                 "min_value": _("Enter a quantity of 0 or more.")})
             self.rows.append((line, left, name))
@@ -468,7 +469,7 @@ class CreditLinesForm(HiddenErrorsMixin, forms.Form):
 
 
 class CreditAmountForm(HiddenErrorsMixin, MoneyFormMixin, forms.Form):
-    amount = forms.DecimalField(label=_("Amount to credit (tax included)"), max_digits=18, decimal_places=3,
+    amount = NumberField(label=_("Amount to credit (tax included)"), max_digits=18, decimal_places=3,
                                 min_value=Decimal("0.001"),
                                 error_messages={"min_value": _("Credit an amount greater than zero.")})
     tax_percent = forms.TypedChoiceField(label=_("Tax included at"), coerce=Decimal, empty_value=Decimal(0))
@@ -512,10 +513,10 @@ class InvoiceFilterForm(forms.Form):
     date_from = forms.DateField(required=False, label=_("Issued from"), widget=DATE_WIDGET,
                                 input_formats=["%Y-%m-%d"])
     date_to = forms.DateField(required=False, label=_("to"), widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
-    amount_min = forms.DecimalField(required=False, label=_("Total from"), max_digits=18, decimal_places=3,
-                                    widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
-    amount_max = forms.DecimalField(required=False, label=_("to"), max_digits=18, decimal_places=3,
-                                    widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 8}))
+    amount_min = NumberField(required=False, label=_("Total from"), max_digits=18, decimal_places=3,
+                                    widget=NumberInput(attrs={"inputmode": "decimal", "size": 8}))
+    amount_max = NumberField(required=False, label=_("to"), max_digits=18, decimal_places=3,
+                                    widget=NumberInput(attrs={"inputmode": "decimal", "size": 8}))
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms_fields import NumberField, NumberInput
 from accounts.money import minor_units
 from invoicing.forms import tax_rate_label
 from invoicing.models import TaxRate
@@ -37,14 +38,14 @@ class ItemForm(forms.ModelForm):
         for currency in currencies:
             places = minor_units(currency)
             name = f"price_{currency}"
-            self.fields[name] = forms.DecimalField(
+            self.fields[name] = NumberField(
                 label=_("Price in %(currency)s") % {"currency": currency}, required=False, max_digits=15,
-                min_value=Decimal(0), widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                min_value=Decimal(0), widget=NumberInput(attrs={"inputmode": "decimal"}),
                 error_messages={"min_value": _("A price cannot be negative.")},
                 help_text=_("Up to %(n)s decimals. Empty: no default price in %(currency)s.")
                 % {"n": places, "currency": currency})
             if currency in existing and not self.is_bound:
-                self.initial[name] = f"{existing[currency].normalize():f}"
+                self.initial[name] = existing[currency].normalize()
 
     def clean(self):
         data = super().clean()

@@ -30,14 +30,17 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.message import make_msgid
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import dateformat, timezone
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.locale import format_day
 from accounts.money import format_money
 from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DeliveryKind, DeliveryStatus, EmailDelivery
 from invoicing.services import InvoiceError, record_event
 from ledger_site.queue import enqueue
+from ledger_site.tenancy import organization_of
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ def invoice_values(invoice: Invoice, link: str | None = None) -> dict:
         "customer": buyer.get("name") or invoice.customer.name,
         "number": invoice.number or "",
         "amount_due": format_money(invoice.amount_due, invoice.currency),
-        "due_date": dateformat.format(invoice.due_date, "j M Y"),
+        "due_date": format_day(invoice.due_date, organization_of(invoice).locale),
         "organization": ((invoice.snapshot or {}).get("seller") or {}).get("name") or invoice.organization.name,
     }
     if link is not None:
@@ -71,6 +74,13 @@ def invoice_values(invoice: Invoice, link: str | None = None) -> dict:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())[:300]
+
+
+def emailed_annotation() -> Exists:
+    """`emailed` for an Invoice queryset: an e-mail of it was queued or sent (not only failed).
+    An issued invoice without one shows "not e-mailed" (issue 21 point 5)."""
+    return Exists(EmailDelivery.objects.filter(invoice=OuterRef("pk"), kind=DeliveryKind.INVOICE)
+                  .exclude(status=DeliveryStatus.FAILED))
 
 
 def draft_message(invoice: Invoice) -> dict:

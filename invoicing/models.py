@@ -10,16 +10,18 @@ CHECK keeps `amount_due = total - paid - credited - written off >= 0`.
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Now
+from django.db.models.functions import Now, Upper
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, JournalEntry, Organization
 from accounts.models_org import today_in
+from ledger_site.sorting import indexed_columns
 from ledger_site.tenancy import organization_of
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
@@ -159,8 +161,6 @@ class InvoiceQuerySet(models.QuerySet):
 # The invoice list's sorts, in one place (issue 23): ?sort=<key> or -<key> -> ORDER BY column, then id.
 # Each column gets the index (organization, column, id) below, so any page of the list is an index
 # range scan (backwards for descending) that stops after 50 rows, never a sort of the organization.
-INVOICE_LIST_SORTS = {"issue_date": "issue_date", "due_date": "due_date", "number": "number", "total": "total"}
-INVOICE_LIST_DEFAULT_SORT = "-issue_date"
 
 
 class Invoice(models.Model):
@@ -224,11 +224,16 @@ class Invoice(models.Model):
                                    condition=Q(status="draft") | Q(number__isnull=False)),
         ]
         indexes = [
+            # The global search (ledger_site.search): number/reference contain the text (trigram, on
+            # UPPER as icontains compares), or the total is the amount typed.
+            GinIndex(OpClass(Upper("number"), name="gin_trgm_ops"), OpClass(Upper("reference"), name="gin_trgm_ops"),
+                     name="search_invoice_trgm"),
             models.Index(fields=["organization", "customer", "due_date"], name="invoice_open_by_customer",
                          condition=Q(status="issued", amount_due__gt=0)),
             models.Index(fields=["organization", "status", "issue_date"]),
-            *[models.Index(fields=["organization", column, "id"], name=f"invoice_list_{key}")
-              for key, column in INVOICE_LIST_SORTS.items()],
+            # One per sort the invoice list offers (ledger_site.sorting); the total's serves search too.
+            *[models.Index(fields=["organization", column, "id"], name=f"invoice_list_{column}")
+              for column in indexed_columns("invoices")],
             # For reports: open invoices by due date (aging, dashboard, forecast), sales by day, by id
             # with what the as-of sums read (index-only under row-level security).
             models.Index(fields=["organization", "due_date"], name="rep_invoice_open_due",

@@ -328,11 +328,20 @@ def _store_once(org_id: int, kind: str, key: str, render, **fields) -> StoredDoc
 CREDIT_NOTE_TEMPLATE = "invoicing/pdf/credit_note.html"
 
 
+def _line_discount(line) -> str:
+    """'12.5 %' for a credit note line of a discounted invoice line (line and invoice discount)."""
+    source = line.invoice_line
+    if source is None:
+        return ""
+    parts = [p for p in (source.discount_percent, getattr(line.credit_note.invoice, "discount_percent", 0)) if p]
+    return " + ".join(f"{_plain(p)} %" for p in parts)
+
+
 def credit_note_context(note: CreditNote, inv_settings: InvoiceSettings) -> dict:
     """From the note's issued snapshot and lines: neither changes after issue."""
     cur, snap = note.currency, note.snapshot or {}
     s, b = snap.get("seller", {}), snap.get("buyer", {})
-    lines = list(note.lines.all())
+    lines = list(note.lines.select_related("invoice_line"))
     summary = sum_lines([(li.tax_percent, LineAmounts(li.net_amount, li.net_amount, li.tax_amount))
                          for li in lines]).tax_summary
     logo = logo_path(inv_settings)
@@ -348,7 +357,11 @@ def credit_note_context(note: CreditNote, inv_settings: InvoiceSettings) -> dict
         "logo_url": logo.as_uri() if logo else "",
         "lines": [{"n": n, "description": li.description, "quantity": _plain(li.quantity),
                    "unit_price": _unit_price(li.unit_price, cur), "tax": _plain(li.tax_percent),
+                   # the credited invoice line's discount (frozen with it), so that qty × price
+                   # visibly leads to the net amount (issue 21 point 7)
+                   "discount": _line_discount(li),
                    "amount": money(li.net_amount)} for n, li in enumerate(lines, start=1)],
+        "any_discount": any(_line_discount(li) for li in lines),
         "tax_summary": [{"rate": _plain(p), "base": money(b), "tax": money(t)} for p, b, t in summary],
         "subtotal": money(note.subtotal), "tax_total": money(note.tax_total), "total": money(note.total),
     }

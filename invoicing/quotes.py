@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
+from accounts.locale import format_day
 from accounts.money import format_money
 from invoicing.models import InvoiceSettings
 from invoicing.models_quotes import Quote, QuoteLine, QuoteStatus
@@ -155,7 +156,7 @@ def decide(quote: Quote, accept: bool, ip: str | None, today: date | None = None
         raise QuoteError(_("This quote cannot be answered."))
     if accept and quote.valid_until < (today or timezone.localdate()):
         raise QuoteError(_("This quote expired on %(date)s; ask for a new one.")
-                         % {"date": quote.valid_until.strftime("%d %b %Y")})
+                         % {"date": format_day(quote.valid_until)})
     quote.status = QuoteStatus.ACCEPTED if accept else QuoteStatus.DECLINED
     quote.decided_at, quote.decided_ip = timezone.now(), ip
     quote.save(update_fields=["status", "decided_at", "decided_ip"])
@@ -188,7 +189,7 @@ def convert_to_invoice(quote: Quote, actor=None) -> tuple:
              for li in quote.lines.select_related("tax_rate", "item")]
     invoice = save_draft(quote.organization, None, fields, lines, actor=actor)
     record_event(invoice, "from_quote", _("From quote %(number)s, accepted %(date)s")
-                 % {"number": quote.number, "date": timezone.localtime(quote.decided_at).strftime("%d %b %Y %H:%M")},
+                 % {"number": quote.number, "date": format_day(quote.decided_at)},
                  actor)
     quote.invoice, quote.converted_at = invoice, timezone.now()
     quote.save(update_fields=["invoice", "converted_at"])

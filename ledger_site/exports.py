@@ -30,6 +30,11 @@ def cell(value):
     """A value as it may be written to a spreadsheet cell."""
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent < -2:
+        # numeric(18, 3) columns read back as 100.000: write 100.00, keeping a third decimal
+        # only where it is significant (3-decimal currencies); the value is unchanged (issue 21).
+        cents = value.quantize(Decimal("0.01"))
+        return cents if cents == value else value
     if isinstance(value, int | Decimal | float | date | datetime):
         return value
     return safe_text(value)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # OpClass in index expressions: the search trigram indexes (issue 21)
     "django_q",
     "ninja",  # the API docs page's own static files (no CDN)
     "csp",
@@ -98,6 +99,8 @@ TEMPLATES = [
                 "ledger_site.tenancy.tenant_context_processor",
                 "ledger_site.navigation.settings_tabs",
             ],
+            # |day and |moment: one date display per locale (issue 21)
+            "builtins": ["accounts.templatetags.daily_tags"],
         },
     },
 ]

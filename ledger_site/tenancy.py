@@ -174,9 +174,13 @@ def tenant_context_processor(request):
             .select_related("organization")
             .order_by("organization__name")
         )
+    from accounts.locale import js_marks
+    from ledger_site.guide import topic_for_path
     from ledger_site.navigation import nav_items
 
     return {
+        "number_marks": js_marks(),
+        "guide_topic": topic_for_path(request.path, org.slug) if org else "",
         "org": org,
         "nav_items": nav_items(request),
         "membership": getattr(request, "membership", None),

@@ -4,11 +4,18 @@ from django.urls import include, path
 from accounts.views import auth, members, sign_ins, two_factor
 from invoicing.urls import public_urlpatterns as invoice_public_urls
 from ledger_site.api import urls as api_urls
+from ledger_site.guide import guide
+from ledger_site.onboarding import setup_checklist
+from ledger_site.search import search_view
 from reports.views import dashboard
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
 org_patterns = [
     path("", dashboard, name="dashboard"),  # the organization's home page: reports' dashboard
+    path("search/", search_view, name="global_search"),  # the top bar's search (issue 21)
+    path("setup/", setup_checklist, name="setup_checklist"),  # a new organization's checklist (issue 21)
+    path("guide/", guide, name="guide"),  # the user guide (issue 21)
+    path("guide/<slug:topic>/", guide, name="guide_topic"),
     path("", include("accounts.urls_org")),
     path("", include("invoicing.urls")),  # invoices/ and credit notes, their documents; settings/ for invoicing
     path("payments/", include("payments.urls")),

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field, customer_filter_field
+from accounts.forms_fields import amount_field
 from accounts.models import Customer
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money
@@ -34,11 +35,7 @@ class DateInput(forms.DateInput):
 
 
 def _money_field(label, **kwargs):
-    too_large = _("This amount is too large.")
-    return forms.DecimalField(label=label, max_digits=18, decimal_places=3,
-                              error_messages={"max_digits": too_large, "max_whole_digits": too_large},
-                              widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off",
-                                                            "class": "num"}), **kwargs)
+    return amount_field(label, **kwargs)
 
 
 class DateNotFutureMixin:
@@ -71,8 +68,19 @@ class PaymentForm(DateNotFutureMixin, AllocationModeForm):
     notes = forms.CharField(label=_("Notes"), max_length=2000, required=False,
                             widget=forms.Textarea(attrs={"rows": 2}))
 
-    field_order = ["customer", "amount", "currency", "received_date", "method", "deposit_account", "reference",
-                   "notes", "mode", "idempotency_key"]
+    # Shown (as a checkbox) only when the amount is far above what the customer owes (view).
+    confirm_large = forms.BooleanField(label=_("Yes, record this amount"), required=False,
+                                       widget=forms.HiddenInput)
+
+    field_order = ["customer", "amount", "confirm_large", "currency", "received_date", "method", "deposit_account",
+                   "reference", "notes", "mode", "idempotency_key"]
+
+    def ask_large_confirmation(self, owed):
+        self.fields["confirm_large"].widget = forms.CheckboxInput()
+        self.add_error("amount", _("This is far more than %(name)s owes (%(owed)s). Check the amount; if it is "
+                                   "right, tick the box below and save again.")
+                       % {"name": self.cleaned_data["customer"].name,
+                          "owed": format_money(owed, self.cleaned_data["customer"].currency)})
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,13 +8,16 @@ adds a negative row that points at the one it undoes.
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Upper
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Account, Customer, JournalEntry, Organization
 from invoicing.models import CreditNote, Invoice
+from ledger_site.sorting import indexed_columns
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 ZERO = Decimal("0")
@@ -31,8 +34,6 @@ class PaymentMethod(models.TextChoices):
 # The payment list's sorts, in one place (issue 23): ?sort=<key> or -<key> -> ORDER BY column, then id,
 # each with an index leading (organization, column) below: rep_payment_received_day for the date,
 # payment_list_amount for the amount (an index range scan per page, never a sort of the organization).
-PAYMENT_LIST_SORTS = {"received_date": "received_date", "amount": "amount"}
-PAYMENT_LIST_DEFAULT_SORT = "-received_date"
 
 
 class Payment(models.Model):
@@ -69,8 +70,12 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
+            # The global search (ledger_site.search): the reference contains the text, or the amount.
+            GinIndex(OpClass(Upper("reference"), name="gin_trgm_ops"), name="search_payment_trgm"),
             models.Index(fields=["organization", "customer", "received_date"]),
-            models.Index(fields=["organization", "amount", "id"], name="payment_list_amount"),
+            # One per sort the payment list offers (ledger_site.sorting); the amount's serves search too.
+            *[models.Index(fields=["organization", column, "id"], name=f"payment_list_{column}")
+              for column in indexed_columns("payments")],
             # For reports: collections by day, and payments with something unapplied.
             models.Index(fields=["organization", "received_date"], include=["amount", "currency", "customer",
                                                                            "reversal_entry"],

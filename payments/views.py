@@ -18,14 +18,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.ledger import LedgerError, new_idempotency_key
+from accounts.ledger import LedgerError, customer_balance, new_idempotency_key
 from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
 from ledger_site.exports import csv_stream_response
-from ledger_site.listing import CountedPaginator, sort_order
+from ledger_site.listing import CountedPaginator
+from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 from payments.forms import (
     AllocationModeForm,
@@ -36,7 +37,7 @@ from payments.forms import (
     UnapplyForm,
     manual_amounts,
 )
-from payments.models import PAYMENT_LIST_DEFAULT_SORT, PAYMENT_LIST_SORTS, Allocation, Payment
+from payments.models import Allocation, Payment
 from payments.screen import allocation_rows
 from payments.services import (
     _OPEN,
@@ -47,6 +48,7 @@ from payments.services import (
     apply_unapplied_credit,
     build_plan,
     customer_unapplied_credit,
+    needs_large_confirmation,
     open_invoices,
     record_payment,
     refund_payment,
@@ -108,15 +110,15 @@ def payment_list(request):
     totals = list(payments.order_by().values("currency").annotate(
         count=Count("pk"), received=Sum("amount", filter=live), unapplied=Sum(_OPEN, filter=live),
         reversed=Count("pk", filter=~live)).order_by("currency"))
-    sort, ordering = sort_order(request.GET.get("sort"), PAYMENT_LIST_SORTS, PAYMENT_LIST_DEFAULT_SORT)
-    rows = payments.select_related("customer", "deposit_account").order_by(*ordering)
+    sort, order = sort_order("payments", request.GET.get("sort"))  # the keys: ledger_site.sorting
+    rows = payments.select_related("customer", "deposit_account").order_by(*order)
     # The totals' counts are the paginator's count: no second scan.
     page = CountedPaginator(rows, PAGE_SIZE, sum(t["count"] for t in totals)).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "payments/payment_list.html", {
-        "form": form, "page": page, "totals": totals, "query": query.urlencode(),
-        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")), "sort": sort,
+        "form": form, "page": page, "totals": totals, "query": query.urlencode(), "sort": sort,
+        "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
         "any_payment": Payment.objects.filter(organization=request.org).exists(),
         "can_act": can(request, Role.FINANCE),
     })
@@ -229,6 +231,14 @@ def payment_create(request):
     amount = form.cleaned_data.get("amount") if valid or hasattr(form, "cleaned_data") else None
     currency = customer.currency if customer else org.base_currency
     invoices = screen_invoices(customer) if customer else []
+    if request.method == "GET" and customer:
+        # The invoice page's "Record payment" (issue 21 point 1): that invoice's amount due,
+        # applied to it; the clerk changes the amount if less (or more) came in.
+        target = next((i for i in invoices if str(i.pk) == request.GET.get("invoice", "")), None)
+        if target is not None and target.amount_due > 0:
+            due = target.amount_due.quantize(quantum(currency))
+            amount, mode, manual = due, MANUAL, {target.pk: due}
+            form.initial.update(amount=due, mode=MANUAL)
     screen = _allocation_screen(org, invoices, amount or Decimal(0), currency, mode, manual,
                                 preview=action == "preview", data=request.POST if action else None)
     if action == "save" and valid:
@@ -238,8 +248,11 @@ def payment_create(request):
             messages.info(request, _("This payment was already recorded; it was not recorded again."))
             return _detail(request, done)
         plan = screen["plan"]
+        owed = customer_balance(form.cleaned_data["customer"])
         if mode == MANUAL and not plan.ok:
             form.add_error(None, _("Fix the amounts to apply below."))
+        elif needs_large_confirmation(form.cleaned_data["amount"], owed) and not form.cleaned_data["confirm_large"]:
+            form.ask_large_confirmation(owed)
         else:
             f = form.cleaned_data
             try:

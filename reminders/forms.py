@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms_fields import NumberField
 from accounts.models import Organization
 from accounts.models_org import validate_timezone
 from reminders.models import (
@@ -74,6 +75,7 @@ class StepForm(forms.ModelForm):
     class Meta:
         model = ReminderStep
         fields = ["offset_days", "tone", "fee_type", "fee_value", "fee_cap", "subject", "body", "attach_pdf"]
+        field_classes = {"fee_value": NumberField, "fee_cap": NumberField}
         widgets = {"body": forms.Textarea(attrs={"rows": 6}), "offset_days": forms.NumberInput(attrs={"size": 5})}
 
     def __init__(self, *args, currency=None, **kwargs):

@@ -37,10 +37,10 @@ from email.utils import parseaddr
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.locale import format_day
 from accounts.money import format_money
 from invoicing.models import Invoice
 from invoicing.services import record_event
@@ -225,8 +225,7 @@ def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=
 
 
 def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]:
-    with translation.override(invoice.customer.language or "en"):
-        due = date_format(invoice.due_date, "DATE_FORMAT")
+    due = format_day(invoice.due_date, invoice.organization.locale)  # one date display (issue 21)
     return {
         "customer": invoice.customer.name,
         "invoice_number": invoice.number or "",

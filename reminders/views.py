@@ -55,7 +55,7 @@ def _settings(request):
 def _tabs(request, current):
     tabs = [("reminder_list", _("Upcoming")), ("reminder_log", _("Sent log")), ("reminder_policies", _("Policies"))]
     if can(request, Role.OWNER):
-        tabs += [("reminder_settings", _("Settings")), ("reminder_health", _("Worker health"))]
+        tabs += [("reminder_settings", _("Settings")), ("reminder_health", _("Sending status"))]
     return [{"name": name, "label": label, "current": name == current} for name, label in tabs]
 
 

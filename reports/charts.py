@@ -55,7 +55,7 @@ def bar_chart(bars: list[Bar], currency: str, *, title: str, width: int = 640, h
     n = max(len(bars), 1)
     slot = plot_w / n
     bar_w = max(6, min(56, int(slot * 0.62)))
-    out = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+    out = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="group" aria-label="{escape(title)}" '
            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for fraction in (Decimal(0), Decimal("0.5"), Decimal(1)):
         y = top + plot_h - int(plot_h * fraction)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms_fields import NumberField
 from accounts.models_org import today_in
 from reports.models import AgingBasis, ReportSettings
 
@@ -48,7 +49,7 @@ class AgingForm(FilterForm):
     basis = forms.ChoiceField(label=_("Age by"), choices=AgingBasis.choices, required=False)
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
-    min_amount = forms.DecimalField(label=_("Minimum owed"), max_digits=18, decimal_places=3, required=False,
+    min_amount = NumberField(label=_("Minimum owed"), max_digits=18, decimal_places=3, required=False,
                                     min_value=Decimal("-999999999999"))
     overdue = forms.BooleanField(label=_("Only customers with overdue invoices"), required=False)
     sort = forms.CharField(max_length=12, required=False, widget=forms.HiddenInput)
@@ -116,7 +117,8 @@ class StatementForm(PeriodForm):
 
 class BulkStatementForm(StatementForm):
     tag = forms.CharField(label=_("Only customers tagged"), max_length=50, required=False)
-    send = forms.BooleanField(label=_("E-mail each statement to the customer"), required=False, initial=True)
+    # Not ticked by default (issue 21 point 14): e-mailing every customer is a choice, not a default.
+    send = forms.BooleanField(label=_("E-mail each statement to the customer"), required=False, initial=False)
 
 
 class ReportSettingsForm(forms.ModelForm):

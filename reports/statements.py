@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.ledger import customer_balance
+from accounts.locale import format_day
 from accounts.models import JournalLine
 from accounts.models_org import today_in
 from accounts.money import format_money
@@ -212,7 +213,7 @@ class StatementError(ValueError):
 def default_message(st: Statement) -> dict:
     org = st.customer.organization
     values = {"customer": st.customer.name, "organization": org.name,
-              "balance": format_money(st.closing, st.currency), "end": st.end.strftime("%d %b %Y")}
+              "balance": format_money(st.closing, st.currency), "end": format_day(st.end, org.locale)}
     subject = _("Statement of account from %(organization)s") % values
     body = _("Dear %(customer)s,\n\nPlease find attached your statement of account as of %(end)s. "
              "The balance is %(balance)s.\n\nIf anything looks wrong, just reply to this e-mail.\n\n"

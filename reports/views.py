@@ -338,7 +338,7 @@ def customer_statement_email(request, pk):
 @org_view(Role.VIEWER)
 def statement_bulk(request):
     runs = StatementRun.objects.filter(organization=request.org).select_related("created_by")[:10]
-    return render(request, "reports/statement_bulk.html", {"form": BulkStatementForm(initial={"send": True}),
+    return render(request, "reports/statement_bulk.html", {"form": BulkStatementForm(),
                                                            "runs": runs})
 
 

@@ -22,7 +22,8 @@ ALLOWED = {
 APPS = set(ALLOWED)
 LEDGER_SITE_INFRASTRUCTURE = {"ledger_site", "ledger_site.tenancy", "ledger_site.pg", "ledger_site.queue",
                               "ledger_site.navigation", "ledger_site.database", "ledger_site.exports",
-                              "ledger_site.api_support", "ledger_site.checks", "ledger_site.listing"}
+                              "ledger_site.api_support", "ledger_site.checks", "ledger_site.listing",
+                              "ledger_site.sorting"}
 
 
 def imported_modules(path: Path):

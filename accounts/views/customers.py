@@ -1,11 +1,13 @@
 """Customers: list, create, edit, archive. The detail page is filled by the ledger."""
 
 import re
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,13 +19,15 @@ from accounts import credit_terms
 from accounts.customer_activity import has_financial_activity
 from accounts.customer_picker import live_data, suggest
 from accounts.forms import CUSTOMER_LANGUAGES, CustomerForm
-from accounts.models import Customer, Role
+from accounts.models import Customer, CustomerBalance, Role
 from accounts.permissions import can, org_view
+from ledger_site.sorting import sort_order
 
-SORTS = {"name": "name", "-name": "-name", "code": "code", "-code": "-code",
-         "created": "created_at", "-created": "-created_at"}
 OWNER_ONLY_FIELDS = ("credit_limit", "payment_terms_days")
 CUSTOMER_DETAIL_PANELS = []  # callables(request, customer) -> (template, context) from other apps
+# Columns other apps add to the customer list: {name: callable(org) -> an expression per customer}
+# (invoicing plugs in "overdue"). The list shows and sorts by them (ledger_site.sorting).
+CUSTOMER_LIST_ANNOTATIONS = {}
 
 
 def customer_queryset(request):
@@ -46,8 +50,13 @@ def customer_list(request):
     tag = request.GET.get("tag", "").strip()
     if tag:  # a whole tag of the comma-separated list: "eu" finds "retail, eu", not "europe"
         customers = customers.filter(tags__iregex=r"(^|,)\s*" + re.escape(tag) + r"\s*(,|$)")
-    sort = request.GET.get("sort", "name")
-    customers = customers.order_by(SORTS.get(sort, "name"), "pk")
+    # what each customer owes now (the maintained balance row) and, from invoicing, how much is overdue
+    customers = customers.annotate(balance=Coalesce(Subquery(
+        CustomerBalance.objects.filter(customer=OuterRef("pk"), currency=OuterRef("currency")).values("amount")[:1]),
+        Decimal(0)), **{name: Coalesce(column(request.org), Decimal(0))
+                        for name, column in CUSTOMER_LIST_ANNOTATIONS.items()})
+    sort, order = sort_order("customers", request.GET.get("sort"))
+    customers = customers.order_by(*order)
     page = Paginator(customers, 25).get_page(request.GET.get("page"))
     return render(request, "accounts/customer_list.html", {
         "page": page, "q": q, "status": status, "tag": tag, "sort": sort,
@@ -120,6 +129,14 @@ def customer_detail(request, pk):
 def customer_archive(request, pk):
     customer = get_object_or_404(customer_queryset(request), pk=pk)
     archive = request.POST.get("archive", "1") == "1"
+    if archive and request.POST.get("confirm") != "1":
+        # Archiving someone who still owes money is one click too easy (issue 21 point 14): ask.
+        from accounts.ledger import customer_balance
+
+        balance = customer_balance(customer)
+        if balance != 0:
+            return render(request, "accounts/customer_archive_confirm.html",
+                          {"customer": customer, "balance": balance})
     customer.archived_at = timezone.now() if archive else None
     customer.save(update_fields=["archived_at"])
     messages.success(request, _("Customer archived.") if archive else _("Customer restored."))

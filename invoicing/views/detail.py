@@ -71,8 +71,10 @@ def _back(request, invoice):
 
 @org_view(Role.VIEWER)
 def invoice_detail(request, pk):
-    invoice = get_object_or_404(Invoice.objects.select_related("customer", "issued_by", "disputed_by"),
-                                organization=request.org, pk=pk)
+    from invoicing.mail import emailed_annotation
+
+    invoice = get_object_or_404(Invoice.objects.select_related("customer", "issued_by", "disputed_by")
+                                .annotate(emailed=emailed_annotation()), organization=request.org, pk=pk)
     lines = list(invoice.lines.select_related("tax_rate"))
     summary = sum_lines([(li.tax_percent, LineAmounts(li.gross_amount, li.net_amount, li.tax_amount))
                          for li in lines]).tax_summary
@@ -117,7 +119,34 @@ def invoice_issue(request, pk):
     except LedgerError as e:
         messages.error(request, " ".join(e.messages))
         return _back(request, invoice)
+    if request.POST.get("then") == "email":  # "Issue & e-mail" (issue 21 point 5)
+        return _email_after_issue(request, invoice)
     messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
+    return _back(request, invoice)
+
+
+def _email_after_issue(request, invoice):
+    """E-mail a just-issued invoice with the organization's message to the customer's billing
+    addresses; without any, the send page opens so that the clerk can type one."""
+    from invoicing import mail
+
+    recipients = invoice.customer.email_list
+    if not recipients:
+        messages.warning(request, _("Invoice %(number)s issued. %(customer)s has no billing e-mail: type an "
+                                    "address to send it to.") % {"number": invoice.number,
+                                                                 "customer": invoice.customer.name})
+        return redirect("invoice_send", org_slug=request.org.slug, pk=invoice.pk)
+    message = mail.draft_message(invoice)
+    try:
+        with transaction.atomic():
+            mail.queue_invoice_email(invoice, recipients, message["subject"], message["body"], actor=request.user,
+                                     base_url=request.build_absolute_uri("/"))
+    except LedgerError as e:
+        messages.error(request, _("Invoice %(number)s issued, but not e-mailed: %(error)s")
+                       % {"number": invoice.number, "error": " ".join(e.messages)})
+        return _back(request, invoice)
+    messages.success(request, _("Invoice %(number)s issued and on its way to %(to)s.")
+                     % {"number": invoice.number, "to": ", ".join(recipients)})
     return _back(request, invoice)
 
 

@@ -5,6 +5,7 @@ form (nothing is saved); static/js/invoice_form.js handles both in the page when
 """
 
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.ledger import LedgerError
+from accounts.locale import format_input
 from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import minor_units
@@ -19,7 +21,7 @@ from accounts.permissions import org_view
 from invoicing.forms import InvoiceForm, LineFormSet, active_tax_rates, check_preview, preview_totals
 from invoicing.items import items_by_id
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
-from invoicing.services import MAX_LINES, save_draft
+from invoicing.services import MAX_LINES, issue_invoice, save_draft
 from invoicing.totals import LineAmounts, sum_lines
 
 PREFIX = "lines"
@@ -72,14 +74,14 @@ def _editor(request, invoice):
                 valid = check_preview(preview, formset)
             if not valid:
                 preview = None
-            elif action == "save":
-                return _save(request, invoice, form, formset)
+            elif action in ("save", "save_issue"):
+                return _save(request, invoice, form, formset, issue=action == "save_issue")
     else:
         form, formset = _initial_forms(request, org, invoice, rates)
     return _render(request, invoice, form, formset, preview, rates)
 
 
-def _save(request, invoice, form, formset):
+def _save(request, invoice, form, formset, issue=False):
     fields = {k: form.cleaned_data[k] for k in ("customer", "issue_date", "due_date", "reference",
                                                   "discount_percent", "notes", "terms")}
     lines = [{k: line[k] for k in ("description", "quantity", "unit", "unit_price", "discount_percent",
@@ -94,6 +96,15 @@ def _save(request, invoice, form, formset):
         if invoice is None:
             return redirect("invoice_list", org_slug=request.org.slug)
         return redirect("invoice_detail", org_slug=request.org.slug, pk=invoice.pk)
+    if issue:  # "Save & issue" (issue 21 point 5): one page instead of three
+        try:
+            with transaction.atomic():  # a refusal (credit control, lock date) keeps the saved draft
+                saved = issue_invoice(saved, actor=request.user)
+        except LedgerError as e:
+            messages.error(request, _("Draft saved, not issued: %(error)s") % {"error": " ".join(e.messages)})
+        else:
+            messages.success(request, _("Invoice %(number)s issued.") % {"number": saved.number})
+        return redirect("invoice_detail", org_slug=request.org.slug, pk=saved.pk)
     messages.success(request, _("Draft saved.") if invoice else _("Draft created."))
     return redirect("invoice_detail", org_slug=request.org.slug, pk=saved.pk)
 
@@ -125,11 +136,10 @@ def _initial_forms(request, org, invoice, rates):
 
 
 def _plain(value) -> str:
-    """A stored Decimal as typed: 2.000 → 2, 12.5000 → 12.5."""
+    """A stored Decimal as typed: 2.000 → 2, 12.5000 → 12.5 (12,5 in German: accounts.locale)."""
     if value is None:
         return ""
-    text = f"{value.normalize():f}"
-    return text
+    return format_input(value.normalize(), grouped=False)
 
 
 def _unbound_copy(request, form, formset, rates, org, invoice):

@@ -21,16 +21,11 @@ from accounts.permissions import can, org_view
 from invoicing.credit_notes import credit_amount
 from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
-from invoicing.models import (
-    INVOICE_LIST_DEFAULT_SORT,
-    INVOICE_LIST_SORTS,
-    CreditNote,
-    Invoice,
-    InvoiceStatus,
-    TaxRate,
-)
+from invoicing.mail import emailed_annotation
+from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site.exports import csv_stream_response
-from ledger_site.listing import CountedPaginator, sort_order
+from ledger_site.listing import CountedPaginator
+from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 
 PAGE_SIZE = 50
@@ -79,20 +74,20 @@ def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
 @org_view(Role.VIEWER)
 def invoice_list(request):
     form, invoices = filter_invoices(request.org, request.GET or None)
-    # One aggregate gives the totals (void invoices not counted) and the paginator's count.
+    # One aggregate gives the totals (void invoices not counted; due: open invoices only, never
+    # drafts) and the paginator's count.
     live = ~Q(status=InvoiceStatus.VOID)
     groups = list(invoices.order_by().values("currency").annotate(
         all=Count("pk"), n=Count("pk", filter=live), total=Sum("total", filter=live),
-        due=Sum("amount_due", filter=live)).order_by("currency"))
+        due=Sum("amount_due", filter=live & OPEN_Q, default=0)).order_by("currency"))
     totals = [g for g in groups if g["n"]]
-    sort, ordering = sort_order(request.GET.get("sort"), INVOICE_LIST_SORTS, INVOICE_LIST_DEFAULT_SORT)
-    rows = invoices.select_related("customer").order_by(*ordering)
+    sort, order = sort_order("invoices", request.GET.get("sort"))  # the keys: ledger_site.sorting
+    rows = invoices.select_related("customer").annotate(emailed=emailed_annotation()).order_by(*order)
     page = CountedPaginator(rows, PAGE_SIZE, sum(g["all"] for g in groups)).get_page(request.GET.get("page"))
     return render(request, "invoicing/invoice_list.html", {
         "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page", "sort"}),
-        "sort": sort,
         "any_invoice": Invoice.objects.filter(organization=request.org).exists(),
-        "can_act": can(request, Role.FINANCE), "query": request.GET.urlencode(),
+        "can_act": can(request, Role.FINANCE), "query": request.GET.urlencode(), "sort": sort,
     })
 
 

@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 
-from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 
 from accounts.models import Role
 from accounts.models_org import today_in
 from accounts.permissions import can
-from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus
+from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus, overdue_q
 
 PANEL_ROWS = 10
 
@@ -31,3 +31,11 @@ def customer_invoices_panel(request, customer):
         "overdue_amount": sums["overdue"] or Decimal(0), "open_count": sums["open_count"] or 0,
         "total_count": invoices.count(), "unapplied_credit": unapplied, "can_act": can(request, Role.FINANCE),
     }
+
+
+def overdue_per_customer(org):
+    """The customer list's "Overdue" column: the sum of each customer's overdue amounts due (the
+    one overdue rule, overdue_q, on the organization's today)."""
+    sums = (Invoice.objects.filter(overdue_q(today_in(org)), organization=org, customer=OuterRef("pk"))
+            .order_by().values("customer").annotate(s=Sum("amount_due")).values("s"))
+    return Subquery(sums, output_field=DecimalField(max_digits=18, decimal_places=3))

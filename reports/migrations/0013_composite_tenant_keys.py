@@ -13,9 +13,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("reports", "0012_creditoverride_moves_to_invoicing"),
-        ("accounts", "0020_two_factor_required_and_sign_ins"),
-        ("invoicing", "0009_list_sort_indexes"),
-        ("payments", "0009_list_sort_indexes"),
+        ("accounts", "0022_search_indexes"),
+        ("invoicing", "0011_list_indexes_from_sorting"),
+        ("payments", "0011_list_indexes_from_sorting"),
         ("reminders", "0012_step_currency_fees"),
     ]
 

@@ -28,8 +28,10 @@
   const scale = 10n ** BigInt(places);
 
   // Decimal text → integer minor units (BigInt), or null when blank / unreadable / too precise.
-  function toMinor(text) {
-    const s = String(text || "").trim().replace(/,/g, "");
+  // Typed text is read by the organization's rules (numbers.js); data-* attributes are machine text.
+  function toMinor(text, machine) {
+    const s = machine ? String(text || "").trim() : window.LedgerNumbers.parse(text);
+    if (s === null) return null;
     if (s === "") return 0n;
     const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(s);
     if (!m || (m[2] === "" && !m[3])) return null;
@@ -40,15 +42,15 @@
   }
   function format(minor) {
     const neg = minor < 0n; let v = neg ? -minor : minor;
-    const whole = (v / scale).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    const frac = places ? "." + (v % scale).toString().padStart(places, "0") : "";
+    const whole = window.LedgerNumbers.group((v / scale).toString());
+    const frac = places ? window.LedgerNumbers.DECIMAL + (v % scale).toString().padStart(places, "0") : "";
     // The minus sign U+2212, as the server writes amounts (accounts.money.format_amount).
     return (neg ? "\u2212" : "") + whole + frac + " " + currency;
   }
   function plain(minor) {
     if (minor === 0n) return "";
     const whole = (minor / scale).toString();
-    return places ? whole + "." + (minor % scale).toString().padStart(places, "0") : whole;
+    return places ? whole + window.LedgerNumbers.DECIMAL + (minor % scale).toString().padStart(places, "0") : whole;
   }
 
   const rows = Array.from(table.querySelectorAll("tr.alloc-row"));
@@ -60,14 +62,14 @@
 
   function available() {
     if (amountInput) return toMinor(amountInput.value) ?? 0n;
-    return toMinor(form.dataset.available) ?? 0n;
+    return toMinor(form.dataset.available, true) ?? 0n;
   }
 
   function update() {
     let left = available(), total = 0n;
     for (const row of rows) {
       const input = row.querySelector("input");
-      const due = toMinor(row.dataset.due);
+      const due = toMinor(row.dataset.due, true);
       let apply;
       if (mode() === "auto") {
         apply = row.dataset.disputed ? 0n : (left > due ? due : (left > 0n ? left : 0n));

@@ -24,3 +24,14 @@ document.querySelectorAll(".progress > span[data-percent], .revenue-bar[data-per
 document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
   select.addEventListener("change", () => select.form.submit());
 });
+
+// A table that scrolls sideways (a phone) can be scrolled with the keyboard too (issue 21).
+function markScrollableTables() {
+  document.querySelectorAll(".table").forEach((table) => {
+    if (table.scrollWidth > table.clientWidth + 1) {
+      table.tabIndex = 0;  // its table semantics stay: no role is changed
+    }
+  });
+}
+markScrollableTables();
+window.addEventListener("resize", markScrollableTables);

@@ -14,8 +14,10 @@
   // --- exact decimals: {n: BigInt, s: scale} means n / 10^s -----------------------------
   const TEN = BigInt(10);
   function pow10(k) { let r = BigInt(1); for (let i = 0; i < k; i++) r *= TEN; return r; }
-  function parse(text, fallback) {
-    const t = (text || "").trim();
+  // Typed text by the organization's rules (numbers.js) unless `machine` (data-* attributes).
+  function parse(text, fallback, machine) {
+    const t = machine ? (text || "").trim() : window.LedgerNumbers.parse(text);
+    if (t === null) return null;
     if (t === "") return fallback === undefined ? null : fallback;
     const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(t);
     if (!m || (m[2] === "" && (m[3] || "") === "")) return null;
@@ -46,14 +48,16 @@
     let digits = (neg ? -a.n : a.n).toString();
     while (digits.length <= a.s) digits = "0" + digits;
     let intPart = digits.slice(0, digits.length - a.s);
-    const frac = a.s ? "." + digits.slice(digits.length - a.s) : "";
-    intPart = intPart.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    const frac = a.s ? window.LedgerNumbers.DECIMAL + digits.slice(digits.length - a.s) : "";
+    intPart = window.LedgerNumbers.group(intPart);
     // The minus sign U+2212, as the server writes amounts (accounts.money.format_amount).
     return (neg ? "\u2212" : "") + intPart + frac + (currency ? " " + currency : "");
   }
   function percentLabel(p) {
-    let t = format(p, "").replace(/,/g, "");
-    if (t.indexOf(".") >= 0) t = t.replace(/0+$/, "").replace(/\.$/, "");
+    const D = window.LedgerNumbers.DECIMAL;
+    let t = format(p, "").split(window.LedgerNumbers.GROUP).join("");
+    if (t.indexOf(D) >= 0) t = t.replace(/0+$/, "");
+    if (t.endsWith(D)) t = t.slice(0, -D.length);
     return t;
   }
 
@@ -106,7 +110,7 @@
       const d = parse(field(row, "discount_percent").value, { n: BigInt(0), s: 0 });
       const taxSelect = field(row, "tax_rate");
       const taxOpt = taxSelect && taxSelect.selectedOptions.length ? taxSelect.selectedOptions[0] : null;
-      const t = parse(taxOpt && taxOpt.value ? taxOpt.dataset.percent : "0", { n: BigInt(0), s: 0 });
+      const t = parse(taxOpt && taxOpt.value ? taxOpt.dataset.percent : "0", { n: BigInt(0), s: 0 }, true);
       const blank = !field(row, "description").value.trim() && q === null && p === null;
       if (isRemoved(row) || blank) { cell.textContent = "—"; return; }
       if (q === null || p === null || d === null || t === null || !ok) { cell.textContent = "—"; ok = false; return; }

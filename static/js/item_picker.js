@@ -43,7 +43,7 @@
     input.value = item.description;
     field(row, "item").value = String(item.id);
     if (item.unit) field(row, "unit").value = item.unit;
-    if (item.unit_price !== null) field(row, "unit_price").value = item.unit_price;
+    if (item.unit_price !== null) field(row, "unit_price").value = window.LedgerNumbers.toInput(item.unit_price);
     const qty = field(row, "quantity");
     if (!qty.value.trim()) qty.value = "1";
     const tax = field(row, "tax_rate");

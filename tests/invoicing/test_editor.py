@@ -123,7 +123,8 @@ def test_edit_draft_replaces_lines(shop):
     ([("Work", "1", "10", "-1", "")], {}, "Enter a percentage from 0 to 100."),
     ([("Work", "1.0001", "10", "", "")], {}, "no more than 3 decimal places"),
     ([("Work", "1", "10.00001", "", "")], {}, "no more than 4 decimal places"),
-    ([("Work", "abc", "10", "", "")], {}, "Enter a number."),
+    ([("Work", "abc", "10", "", "")], {}, "Type numbers as 1,234.56"),
+    ([("Work", "1,5", "10", "", "")], {}, "Type numbers as 1,234.56"),  # ambiguous: never read as 15
     ([("x" * 501, "1", "10", "", "")], {}, "at most 500 characters"),
     ([("Work", "1", "10", "", "")], {"discount_percent": "150"}, "Enter a percentage from 0 to 100."),
     ([("Work", "1", "10", "", "")], {"reference": "r" * 101}, "at most 100 characters"),

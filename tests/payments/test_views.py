@@ -449,7 +449,7 @@ def test_allocation_rows_escape_invoice_numbers_and_typed_amounts(shop):
     html = response.content.decode()
     assert "<script>alert(1)" not in html and '<i>"X' not in html
     assert "&lt;i&gt;&quot;X" in html and "&quot;&gt;&lt;script&gt;" in html
-    assert "Enter a number." in html
+    assert "Type numbers as 1,234.56" in html
 
 
 def test_invoice_page_offers_unapplied_credit_to_finance(shop):
