@@ -52,6 +52,8 @@ class Dashboard:
     collected_last_month_to_date: Decimal = ZERO
     invoiced_dso_window: Decimal = ZERO
     dso: Decimal | None = None
+    dso_formula: str = "period_end"  # ReportSettings.dso_formula (issue 20)
+    dso_reason: str = ""
     buckets: list[Bucket] = field(default_factory=list)
     bucket_amounts: list[Decimal] = field(default_factory=list)
     months: list[tuple[date, Decimal]] = field(default_factory=list)
@@ -77,8 +79,12 @@ def build(org, currency: str | None = None, today: date | None = None) -> Dashbo
     _open_summary(org, d, settings.limits)
     _flows(org, d)
     d.unapplied = unapplied_now(org, cur)
-    if d.invoiced_dso_window > 0:
-        d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    d.dso_formula = settings.dso_formula
+    if d.dso_formula == "period_end":
+        if d.invoiced_dso_window > 0:
+            d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    else:
+        _headline_dso(org, d)
     d.top_debtors = _top_debtors(org, cur, today)
     d.due_soon_invoices = list(
         Invoice.objects.open().filter(organization=org, currency=cur,
@@ -86,6 +92,19 @@ def build(org, currency: str | None = None, today: date | None = None) -> Dashbo
         .select_related("customer").order_by("due_date", "-amount_due", "pk")[:10])
     d.recent = _recent(org)
     return d
+
+
+def _headline_dso(org, d: Dashboard) -> None:
+    """The organization's chosen DSO formula over the last 90 days (reports.dso)."""
+    from reports import dso
+
+    try:
+        figures = dso.figures(dso.load(org, d.currency, d.today), dso.period_start("days90", d.today), d.today)
+    except dso.Unavailable as e:
+        d.dso_reason = str(e)
+        return
+    d.dso = figures.value(d.dso_formula)
+    d.dso_reason = figures.reason(d.dso_formula)
 
 
 def unapplied_now(org, cur: str) -> Decimal:

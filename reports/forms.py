@@ -116,4 +116,4 @@ class BulkStatementForm(StatementForm):
 class ReportSettingsForm(forms.ModelForm):
     class Meta:
         model = ReportSettings
-        fields = ["aging_limits", "aging_basis", "credit_overdue_days"]
+        fields = ["aging_limits", "aging_basis", "credit_overdue_days", "dso_formula"]

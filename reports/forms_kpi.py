@@ -1,0 +1,32 @@
+"""Filter forms of the issue 20 report pages (DSO, collection KPIs, payment behaviour, series)."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models_org import today_in
+from reports.forms import DATE, MAX_RANGE_DAYS, FilterForm
+from reports.models import DsoFormula
+
+KIND_CHOICES = [("month", _("Month to date")), ("quarter", _("Quarter to date")), ("year", _("Year to date")),
+                ("days90", _("Last 90 days"))]
+
+
+class KpiForm(FilterForm):
+    """As-of day (end of that day in the organization's time zone), period kind, currency."""
+
+    as_of = forms.DateField(label=_("As of"), widget=DATE, initial=today_in)
+    kind = forms.ChoiceField(label=_("Period"), choices=KIND_CHOICES, initial="quarter")
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+    formula = forms.ChoiceField(label=_("Headline formula"), choices=DsoFormula.choices, required=False)
+
+    def __init__(self, *args, currencies=(), formula=DsoFormula.PERIOD_END, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]
+        self.fields["currency"].initial = currencies[0] if currencies else None
+        self.fields["formula"].initial = formula
+
+    def clean_as_of(self):
+        day = self.cleaned_data["as_of"]
+        if abs((day - today_in()).days) > MAX_RANGE_DAYS:
+            raise forms.ValidationError(_("Choose a date within ten years of today."))
+        return day

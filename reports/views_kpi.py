@@ -1,0 +1,117 @@
+"""Issue 20 report pages: DSO by three formulas with its trend, and the collection KPIs with their
+drill-down to invoices. Read-only; every figure as of the end of a chosen day."""
+
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from accounts.models import Role
+from accounts.permissions import org_view
+from reports import dso as dso_mod
+from reports.asof import org_currencies
+from reports.forms import bound
+from reports.forms_kpi import KpiForm
+from reports.kpi_charts import line_chart
+from reports.kpis import SETS
+from reports.models import DsoFormula, ReportSettings
+
+SET_TITLES = {
+    "sales": "Credit sales: invoices issued in the period",
+    "open_start": "Open at the start (end of the day before)",
+    "open_end": "Open at the end",
+    "current": "Open at the end, not yet due",
+    "overdue": "Open at the end, past due",
+    "at_risk": "Open at the end, billed more than 90 days before",
+}
+SERIES_CSS = {DsoFormula.PERIOD_END: "s1", DsoFormula.AVERAGE: "s2", DsoFormula.COUNT_BACK: "s3"}
+
+
+def kpi_form(request) -> tuple[KpiForm, list[str]]:
+    currencies = org_currencies(request.org)
+    settings = ReportSettings.for_org(request.org)
+    form = bound(KpiForm, request, currencies=currencies, formula=settings.dso_formula)
+    return form, currencies
+
+
+def _trend_chart(periods: list[dso_mod.Dso], title: str) -> str:
+    labels = [p.label for p in periods]
+    series = [(str(label), SERIES_CSS[f], [p.value(f) for p in periods]) for f, label in DsoFormula.choices]
+    return line_chart(labels, series, title=title)
+
+
+@org_view(Role.VIEWER)
+def dso_report(request):
+    form, currencies = kpi_form(request)
+    context = {"form": form, "currencies": currencies, "formulas": DsoFormula.choices}
+    if form.errors:
+        context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
+        return render(request, "reports/dso.html", context)
+    as_of, kind, currency = form.value("as_of"), form.value("kind"), form.value("currency")
+    formula = form.value("formula")
+    try:
+        d = dso_mod.for_period(request.org, currency, kind, as_of)
+    except dso_mod.Unavailable as e:
+        context["problem"] = str(e)
+        return render(request, "reports/dso.html", context)
+    quarters = dso_mod.trend(request.org, currency, as_of, "quarter", 8)
+    months = dso_mod.trend(request.org, currency, as_of, "month", 12)
+    context.update({
+        "d": d, "as_of": as_of, "currency": currency, "kind": kind, "formula": formula,
+        "headline": d.value(formula), "headline_reason": d.reason(formula),
+        "rows": [(f, label, d.value(f), d.reason(f)) for f, label in DsoFormula.choices],
+        "quarters": quarters, "months": months,
+        "quarter_chart": _trend_chart(quarters, _("DSO, last 8 quarters")),
+        "month_chart": _trend_chart(months, _("DSO, last 12 months")),
+    })
+    return render(request, "reports/dso.html", context)
+
+
+@org_view(Role.VIEWER)
+def collection_kpis(request):
+    from reports.kpis import kpis
+
+    form, currencies = kpi_form(request)
+    context = {"form": form, "currencies": currencies}
+    if form.errors:
+        context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
+        return render(request, "reports/collection_kpis.html", context)
+    as_of, kind, currency = form.value("as_of"), form.value("kind"), form.value("currency")
+    try:
+        k = kpis(request.org, currency, kind, as_of)
+    except dso_mod.Unavailable as e:
+        context["problem"] = str(e)
+        return render(request, "reports/collection_kpis.html", context)
+    base = {"as_of": as_of.isoformat(), "kind": kind, "currency": currency}
+    context.update({"k": k, "d": k.d, "currency": currency, "as_of": as_of,
+                    "drill": {which: urlencode({**base, "set": which}) for which in SETS}})
+    return render(request, "reports/collection_kpis.html", context)
+
+
+DRILL_LIMIT = 500
+
+
+@org_view(Role.VIEWER)
+def kpi_invoices(request):
+    from reports.kpis import invoices_behind, total
+
+    form, currencies = kpi_form(request)
+    which = request.GET.get("set")
+    context = {"form": form, "which": which, "titles": SET_TITLES}
+    if which not in SETS:
+        context["problem"] = _("Choose which invoices to list.")
+    elif form.errors:
+        context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
+    if "problem" in context:
+        return render(request, "reports/kpi_invoices.html", context)
+    as_of, kind, currency = form.value("as_of"), form.value("kind"), form.value("currency")
+    try:
+        dso_mod.check_as_of(request.org, as_of)
+    except dso_mod.Unavailable as e:
+        context["problem"] = str(e)
+        return render(request, "reports/kpi_invoices.html", context)
+    start = dso_mod.period_start(kind, as_of)
+    rows = invoices_behind(request.org, currency, start, as_of, which)
+    context.update({"rows": rows[:DRILL_LIMIT], "count": len(rows), "total": total(rows), "currency": currency,
+                    "start": start, "end": as_of, "title": SET_TITLES[which], "limit": DRILL_LIMIT,
+                    "back": urlencode({"as_of": as_of.isoformat(), "kind": kind, "currency": currency})})
+    return render(request, "reports/kpi_invoices.html", context)
