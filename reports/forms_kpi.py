@@ -30,3 +30,18 @@ class KpiForm(FilterForm):
         if abs((day - today_in()).days) > MAX_RANGE_DAYS:
             raise forms.ValidationError(_("Choose a date within ten years of today."))
         return day
+
+
+WINDOW_CHOICES = [("12m", _("Last 12 months")), ("all", _("All time")), ("range", _("Chosen range"))]
+
+
+class WindowForm(FilterForm):
+    window = forms.ChoiceField(label=_("Window"), choices=WINDOW_CHOICES, initial="12m")
+    start = forms.DateField(label=_("From"), widget=DATE, required=False)
+    end = forms.DateField(label=_("To"), widget=DATE, required=False)
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+
+    def __init__(self, *args, currencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]
+        self.fields["currency"].initial = currencies[0] if currencies else None

@@ -32,4 +32,5 @@ urlpatterns += [
     path("dso/", views_kpi.dso_report, name="dso_report"),
     path("collection-kpis/", views_kpi.collection_kpis, name="collection_kpis"),
     path("collection-kpis/invoices/", views_kpi.kpi_invoices, name="kpi_invoices"),
+    path("payment-behaviour/", views_kpi.payment_behaviour, name="payment_behaviour"),
 ]

@@ -115,3 +115,63 @@ def kpi_invoices(request):
                     "start": start, "end": as_of, "title": SET_TITLES[which], "limit": DRILL_LIMIT,
                     "back": urlencode({"as_of": as_of.isoformat(), "kind": kind, "currency": currency})})
     return render(request, "reports/kpi_invoices.html", context)
+
+
+BEHAVIOUR_PAGE = 100
+
+
+@org_view(Role.VIEWER)
+def payment_behaviour(request):
+    """Payment behaviour over a window, per customer and overall, split disputed / undisputed
+    (reports.behaviour); ?format=csv exports every row through ledger_site.exports."""
+    from reports import behaviour as bh
+    from reports.forms_kpi import WindowForm
+    from reports.views import page_number, query_string
+
+    currencies = org_currencies(request.org)
+    form = bound(WindowForm, request, currencies=currencies)
+    context = {"form": form, "currencies": currencies}
+    if form.errors:
+        context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
+        return render(request, "reports/payment_behaviour.html", context)
+    currency = form.value("currency")
+    try:
+        start, end = bh.window(request.org, form.value("window"), form.cleaned_data.get("start"),
+                               form.cleaned_data.get("end"))
+    except dso_mod.Unavailable as e:
+        context["problem"] = str(e)
+        return render(request, "reports/payment_behaviour.html", context)
+    report = bh.behaviour(request.org, currency, start, end)
+    if request.GET.get("format") == "csv":
+        return _behaviour_csv(report)
+    page = page_number(request)
+    pages = max(1, -(-len(report.rows) // BEHAVIOUR_PAGE))
+    context.update({
+        "r": report, "currency": currency, "page": page, "pages": pages,
+        "rows": report.rows[(page - 1) * BEHAVIOUR_PAGE: page * BEHAVIOUR_PAGE],
+        "overall": [(_("All paid invoices"), report.total.all), (_("Never disputed"), report.total.undisputed),
+                    (_("Disputed before payment"), report.total.disputed)],
+        "prev_qs": query_string(request, page=page - 1), "next_qs": query_string(request, page=page + 1),
+        "csv_qs": query_string(request, format="csv"),
+    })
+    return render(request, "reports/payment_behaviour.html", context)
+
+
+def _behaviour_csv(report):
+    from accounts.money import round_money
+    from ledger_site.exports import csv_bytes, download
+
+    head = ["customer", "group", "invoices", "amount", "sum days to pay", "avg days to pay",
+            "amount-weighted days to pay", "late", "sum days late", "avg days late (all)", "avg days late (late only)",
+            "worst delay", "on time", "on-time %", "currency"]
+    rows = [head]
+    for row in [*report.rows, report.total]:
+        name = row.name if row.customer_id else "ALL"
+        for group, s in (("all", row.all), ("undisputed", row.undisputed), ("disputed", row.disputed)):
+            if s.count:
+                rows.append([name, group, s.count, round_money(s.amount, report.currency), s.days_sum,
+                             s.days_to_pay, s.weighted_days, s.late_count,
+                             s.late_days_sum, s.days_late, s.days_late_of_late, s.worst_delay, s.on_time_count,
+                             s.on_time_percent, report.currency])
+    return download(csv_bytes(rows, bom=False), "text/csv; charset=utf-8",
+                    f"payment-behaviour-{report.start}-{report.end}.csv")
