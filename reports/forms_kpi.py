@@ -45,3 +45,36 @@ class WindowForm(FilterForm):
         super().__init__(*args, **kwargs)
         self.fields["currency"].choices = [(c, c) for c in currencies]
         self.fields["currency"].initial = currencies[0] if currencies else None
+
+
+GRAIN_CHOICES = [("day", _("Day")), ("week", _("ISO week")), ("month", _("Month")), ("quarter", _("Quarter"))]
+GRAIN_LIMIT = {"day": 400, "week": 1100, "month": 3700, "quarter": 3700}
+
+
+def _year_ago():
+    from datetime import timedelta
+
+    return today_in() - timedelta(days=364)
+
+
+class SeriesForm(FilterForm):
+    grain = forms.ChoiceField(label=_("By"), choices=GRAIN_CHOICES, initial="month")
+    start = forms.DateField(label=_("From"), widget=DATE, initial=_year_ago)
+    end = forms.DateField(label=_("To"), widget=DATE, initial=today_in)
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+
+    def __init__(self, *args, currencies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]
+        self.fields["currency"].initial = currencies[0] if currencies else None
+
+    def clean(self):
+        data = super().clean()
+        start, end, grain = data.get("start"), data.get("end"), data.get("grain")
+        if start and end and grain:
+            if start > end:
+                raise forms.ValidationError(_("The start date is after the end date."))
+            if (end - start).days > GRAIN_LIMIT[grain]:
+                raise forms.ValidationError(_("That range has too many points for this grain: choose a shorter "
+                                              "range or a coarser grain (days: 400 days at most, weeks: 3 years)."))
+        return data

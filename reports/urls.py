@@ -33,4 +33,5 @@ urlpatterns += [
     path("collection-kpis/", views_kpi.collection_kpis, name="collection_kpis"),
     path("collection-kpis/invoices/", views_kpi.kpi_invoices, name="kpi_invoices"),
     path("payment-behaviour/", views_kpi.payment_behaviour, name="payment_behaviour"),
+    path("collections/", views_kpi.collections_series, name="collections_series"),
 ]

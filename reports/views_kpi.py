@@ -175,3 +175,46 @@ def _behaviour_csv(report):
                              s.on_time_percent, report.currency])
     return download(csv_bytes(rows, bom=False), "text/csv; charset=utf-8",
                     f"payment-behaviour-{report.start}-{report.end}.csv")
+
+
+@org_view(Role.VIEWER)
+def collections_series(request):
+    """Collected and invoiced by day, ISO week, month or quarter; ?format=csv or xlsx exports."""
+    from reports.charts import Bar, bar_chart
+    from reports.forms_kpi import SeriesForm
+    from reports.series import series
+    from reports.views import query_string
+
+    currencies = org_currencies(request.org)
+    form = bound(SeriesForm, request, currencies=currencies)
+    context = {"form": form, "currencies": currencies}
+    if form.errors:
+        context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
+        return render(request, "reports/collections_series.html", context)
+    grain, start, end, currency = (form.value("grain"), form.value("start"), form.value("end"),
+                                   form.value("currency"))
+    points = series(request.org, currency, grain, start, end)
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "xlsx"):
+        return _series_export(points, fmt, grain, currency, start, end)
+    chart = bar_chart([Bar(p.label, p.collected, ghost=p.invoiced) for p in points[-60:]], currency,
+                      title=_("Collected (dark) and invoiced (light)"), width=760)
+    context.update({"points": points, "chart": chart, "currency": currency, "grain": grain,
+                    "csv_qs": query_string(request, format="csv"), "xlsx_qs": query_string(request, format="xlsx"),
+                    "total_invoiced": sum((p.invoiced for p in points), 0),
+                    "total_collected": sum((p.collected for p in points), 0)})
+    return render(request, "reports/collections_series.html", context)
+
+
+def _series_export(points, fmt, grain, currency, start, end):
+    from ledger_site.exports import XLSX_TYPE, csv_bytes, download, xlsx_append, xlsx_bytes, xlsx_workbook
+
+    rows = [[grain, "from", "to", "invoiced", "collected", "currency"]]
+    rows += [[p.label, p.start, p.end, p.invoiced, p.collected, currency] for p in points]
+    name = f"collections-by-{grain}-{start}-{end}"
+    if fmt == "csv":
+        return download(csv_bytes(rows, bom=False), "text/csv; charset=utf-8", name + ".csv")
+    wb, ws = xlsx_workbook("Collections")
+    for row in rows:
+        xlsx_append(ws, row)
+    return download(xlsx_bytes(wb), XLSX_TYPE, name + ".xlsx")
