@@ -39,6 +39,7 @@ def month_start(day: date, back: int = 0) -> date:
 class Dashboard:
     currency: str
     today: date
+    past: bool = False  # shown as of the end of a past day
     outstanding: Decimal = ZERO
     open_invoices: Decimal = ZERO
     open_count: int = 0
@@ -70,7 +71,12 @@ class Dashboard:
         return (change / self.collected_last_month_to_date).quantize(Decimal(1), ROUND_HALF_UP)
 
 
-def build(org, currency: str | None = None, today: date | None = None) -> Dashboard:
+def build(org, currency: str | None = None, today: date | None = None, *, as_of: date | None = None) -> Dashboard:
+    """Today's dashboard, or with `as_of` (a past day) the dashboard as it stood at the end of
+    that day (issue 20): open amounts by the one as-of definition (reports.asof) instead of
+    today's maintained summaries."""
+    if as_of is not None and as_of < today_in(org):
+        return _build_as_of(org, currency or org.base_currency, as_of)
     today = today or today_in(org)
     cur = currency or org.base_currency
     d = Dashboard(currency=cur, today=today)
@@ -123,12 +129,13 @@ def unapplied_now(org, cur: str) -> Decimal:
         return payments + cursor.fetchone()[0]
 
 
-def _open_summary(org, d: Dashboard, limits) -> None:
+def _open_summary(org, d: Dashboard, limits, rows=None) -> None:
     d.buckets = make_buckets(limits, AgingBasis.DUE)
     amounts = [ZERO] * len(d.buckets)
     soon_end = d.today + timedelta(days=7)
-    rows = OpenByDueDate.objects.filter(organization=org, currency=d.currency, count__gt=0) \
-        .values_list("due_date", "amount", "count")
+    if rows is None:
+        rows = OpenByDueDate.objects.filter(organization=org, currency=d.currency, count__gt=0) \
+            .values_list("due_date", "amount", "count")
     for due, amount, count in rows:
         amounts[bucket_of((d.today - due).days, d.buckets)] += amount
         d.open_invoices += amount
@@ -179,3 +186,54 @@ def _recent(org) -> list[dict]:
     for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
         ar.setdefault(line.entry_id, line)
     return [{"entry": e, "line": ar.get(e.pk)} for e in entries]
+
+
+def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
+    """Every figure as it stood at the end of as_of. Collections per month count payments by the
+    day received, reversed ones not (the daily flow), as the today dashboard does."""
+    from reports import dso
+    from reports.asof import open_items
+
+    dso.check_as_of(org, as_of)
+    d = Dashboard(currency=cur, today=as_of, past=True)
+    settings = ReportSettings.for_org(org)
+    d.outstanding = ar_control(org, as_of, cur)
+    items = open_items(org, as_of, currency=cur)
+    invoices = [i for i in items if i.kind == "i"]
+    by_due: dict[date, list] = {}
+    for it in invoices:
+        entry = by_due.setdefault(it.due_date, [ZERO, 0])
+        entry[0] += it.amount
+        entry[1] += 1
+    _open_summary(org, d, settings.limits, rows=[(due, a, n) for due, (a, n) in by_due.items()])
+    _flows(org, d)
+    d.unapplied = sum((i.amount for i in items if i.kind != "i"), ZERO)
+    d.dso_formula = settings.dso_formula
+    if d.dso_formula == "period_end":
+        if d.invoiced_dso_window > 0:
+            d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    else:
+        _headline_dso(org, d)
+    net: dict[int, list] = {}
+    for it in items:
+        entry = net.setdefault(it.customer_id, [ZERO, ZERO])
+        entry[0] += it.amount if it.kind == "i" else -it.amount
+        if it.kind == "i" and it.due_date < as_of:
+            entry[1] += it.amount
+    top = sorted(((v[0], cid) for cid, v in net.items() if v[0] > 0), key=lambda t: (-t[0], t[1]))[:10]
+    from accounts.models import Customer
+
+    customers = Customer.objects.in_bulk([cid for _a, cid in top])
+    d.top_debtors = [{"customer": customers[cid], "balance": amount, "overdue": net[cid][1]} for amount, cid in top]
+    soon = sorted((i for i in invoices if as_of <= i.due_date <= as_of + timedelta(days=7)),
+                  key=lambda i: (i.due_date, -i.amount, i.item_id))[:10]
+    found = Invoice.objects.select_related("customer").in_bulk([i.item_id for i in soon])
+    for it in soon:
+        found[it.item_id].amount_due = it.amount  # shown as it stood then; never saved
+    d.due_soon_invoices = [found[i.item_id] for i in soon]
+    entries = list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of).order_by("-seq")[:10])
+    ar = {}
+    for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
+        ar.setdefault(line.entry_id, line)
+    d.recent = [{"entry": e, "line": ar.get(e.pk)} for e in entries]
+    return d

@@ -164,3 +164,28 @@ def test_pages_show_figures_and_reasons(book):
     assert 'data-figure="total">4,000.00' in drill and drill.count("/invoices/") >= 2
     assert "data-problem" in client.get(reverse("kpi_invoices", kwargs={"org_slug": org.slug}),
                                         {"set": "nonsense"}).content.decode()
+
+
+def test_dashboard_as_of_a_past_day(book):
+    org, owner = book["org"], book["owner"]
+    with tenant_context(org):
+        q3 = dashboard.build(org, as_of=date(2025, 9, 30))
+        aug = dashboard.build(org, as_of=date(2025, 8, 20))
+    assert q3.past and (q3.outstanding, q3.open_invoices, q3.overdue, q3.overdue_count) == (
+        D("5000.00"), D("5000.00"), D("5000.00"), 2)
+    assert q3.months[-1] == (date(2025, 9, 1), D("1000.00")) and q3.collected_this_month == D("1000.00")
+    assert [(t["customer"].name, t["balance"], t["overdue"]) for t in q3.top_debtors] == [
+        ("Gamma", D("5000.00"), D("5000.00"))]
+    # 20 Aug: the July invoice is overdue (due 14 Aug), the August one current; nothing paid yet.
+    assert (aug.outstanding, aug.overdue, aug.bucket_amounts[0], aug.unapplied) == (
+        D("6000.00"), D("3000.00"), D("3000.00"), D(0))
+    assert aug.dso == D("90.0")  # 6,000 × 90 / 6,000 invoiced in the 90 days to 20 Aug
+    client = Client()
+    client.force_login(owner)
+    home = reverse("dashboard", kwargs={"org_slug": org.slug})
+    text = client.get(home, {"as_of": "2025-09-30"}).content.decode()
+    assert "As it stood at the end of" in text and 'data-figure="outstanding">' in text and "5,000.00" in text
+    for bad, why in (("2025-07-01", "before the books start"), ("2099-01-01", "in the future"),
+                     ("31/12", "not a date")):
+        page = client.get(home, {"as_of": bad})
+        assert page.status_code == 200 and why in page.content.decode(), bad
