@@ -83,7 +83,7 @@ def period_label(kind: str, start: date) -> str:
         return f"Q{(start.month - 1) // 3 + 1} {start.year}"
     if kind == "year":
         return str(start.year)
-    return f"{start:%d %b %Y} +90d"
+    return f"90 days to {start + timedelta(days=89):%d %b %Y}"
 
 
 @dataclass
