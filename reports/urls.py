@@ -34,4 +34,6 @@ urlpatterns += [
     path("collection-kpis/invoices/", views_kpi.kpi_invoices, name="kpi_invoices"),
     path("payment-behaviour/", views_kpi.payment_behaviour, name="payment_behaviour"),
     path("collections/", views_kpi.collections_series, name="collections_series"),
+    path("balance-sheet/", views_kpi.balance_sheet, name="balance_sheet"),
+    path("cash-flow/", views_kpi.cash_flow, name="cash_flow"),
 ]

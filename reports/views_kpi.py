@@ -218,3 +218,46 @@ def _series_export(points, fmt, grain, currency, start, end):
     for row in rows:
         xlsx_append(ws, row)
     return download(xlsx_bytes(wb), XLSX_TYPE, name + ".xlsx")
+
+
+@org_view(Role.VIEWER)
+def balance_sheet(request):
+    from reports.financials import balance_sheet as build
+    from reports.forms import AsOfForm
+
+    currencies = org_currencies(request.org)
+    form = bound(AsOfForm, request, currencies=currencies)
+    context = {"form": form, "currencies": currencies}
+    if form.errors:
+        context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
+        return render(request, "reports/balance_sheet.html", context)
+    as_of, currency = form.value("as_of"), form.value("currency")
+    try:
+        dso_mod.check_as_of(request.org, as_of)
+    except dso_mod.Unavailable as e:
+        context["problem"] = str(e)
+        return render(request, "reports/balance_sheet.html", context)
+    context.update({"bs": build(request.org, currency, as_of), "currency": currency})
+    return render(request, "reports/balance_sheet.html", context)
+
+
+@org_view(Role.VIEWER)
+def cash_flow(request):
+    from reports.financials import cash_flow as build
+    from reports.forms import PeriodForm
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    form = bound(PeriodForm, request)
+    context = {"form": form, "currencies": currencies, "currency": currency}
+    if form.errors:
+        context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
+        return render(request, "reports/cash_flow.html", context)
+    start, end = form.period()
+    try:
+        dso_mod.check_as_of(request.org, end)
+    except dso_mod.Unavailable as e:
+        context["problem"] = str(e)
+        return render(request, "reports/cash_flow.html", context)
+    context["cf"] = build(request.org, currency, start, end)
+    return render(request, "reports/cash_flow.html", context)
