@@ -238,10 +238,12 @@ def count_back(h: History, end: date) -> tuple[Decimal | None, list[CountBackSte
     steps: list[CountBackStep] = []
     if remaining <= 0:
         return ZERO, steps, ""
+    if h.books_start is None:  # the walk needs somewhere to stop
+        return None, steps, _("Nothing has been posted yet, so there is nothing to measure.")
     chunk_end, total = end, ZERO
     while True:
         chunk_start = chunk_end.replace(day=1)
-        if h.books_start and chunk_end < h.books_start:
+        if chunk_end < h.books_start:
             return None, steps, _("Receivables at %(e)s (%(ar)s) are more than everything invoiced since the "
                                   "books start (%(f)s): count-back cannot reach them.") % {
                 "e": end.isoformat(), "ar": h.ar(end), "f": h.books_start.isoformat()}
