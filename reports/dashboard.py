@@ -189,48 +189,47 @@ def _recent(org) -> list[dict]:
 
 
 def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
-    """Every figure as it stood at the end of as_of. Collections per month count payments by the
-    day received, reversed ones not (the daily flow), as the today dashboard does."""
+    """Every figure as it stood at the end of as_of, aggregated in SQL over the one as-of
+    definition (reports.asof's fast evaluation). Collections per month count payments by the day
+    received, reversed ones not (the daily flow), as the today dashboard does."""
+    from accounts.models import Customer
     from reports import dso
-    from reports.asof import open_items
+    from reports.asof import items_cte, report_cursor
 
     dso.check_as_of(org, as_of)
     d = Dashboard(currency=cur, today=as_of, past=True)
     settings = ReportSettings.for_org(org)
     d.outstanding = ar_control(org, as_of, cur)
-    items = open_items(org, as_of, currency=cur)
-    invoices = [i for i in items if i.kind == "i"]
-    by_due: dict[date, list] = {}
-    for it in invoices:
-        entry = by_due.setdefault(it.due_date, [ZERO, 0])
-        entry[0] += it.amount
-        entry[1] += 1
-    _open_summary(org, d, settings.limits, rows=[(due, a, n) for due, (a, n) in by_due.items()])
+    cte, params = items_cte(org.pk, as_of)
+    params.update({"cur": cur, "soon": as_of + timedelta(days=7)})
+    mine = "WITH " + cte + ", mine AS MATERIALIZED (SELECT * FROM items WHERE currency = %(cur)s AND amount <> 0) "  # noqa: S608,E501
+    with report_cursor() as cursor:
+        cursor.execute(mine + "SELECT kind = 'i', due_date, sum(amount), count(*) FROM mine "  # noqa: S608 - constants
+                       "GROUP BY kind = 'i', due_date", params)
+        rows = cursor.fetchall()
+        cursor.execute(mine + "SELECT customer_id, sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) AS net, "  # noqa: S608 - constants
+                       "coalesce(sum(amount) FILTER (WHERE kind = 'i' AND due_date < %(d)s), 0) FROM mine "
+                       "GROUP BY customer_id HAVING sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) > 0 "
+                       "ORDER BY net DESC, customer_id LIMIT 10", params)
+        top = cursor.fetchall()
+        cursor.execute(mine + "SELECT item_id, amount FROM mine WHERE kind = 'i' AND due_date >= %(d)s "  # noqa: S608 - constants
+                       "AND due_date <= %(soon)s ORDER BY due_date, amount DESC, item_id LIMIT 10", params)
+        soon = cursor.fetchall()
+    _open_summary(org, d, settings.limits, rows=[(due, a, n) for is_invoice, due, a, n in rows if is_invoice])
+    d.unapplied = sum((a for is_invoice, _due, a, _n in rows if not is_invoice), ZERO)
     _flows(org, d)
-    d.unapplied = sum((i.amount for i in items if i.kind != "i"), ZERO)
     d.dso_formula = settings.dso_formula
     if d.dso_formula == "period_end":
         if d.invoiced_dso_window > 0:
             d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
     else:
         _headline_dso(org, d)
-    net: dict[int, list] = {}
-    for it in items:
-        entry = net.setdefault(it.customer_id, [ZERO, ZERO])
-        entry[0] += it.amount if it.kind == "i" else -it.amount
-        if it.kind == "i" and it.due_date < as_of:
-            entry[1] += it.amount
-    top = sorted(((v[0], cid) for cid, v in net.items() if v[0] > 0), key=lambda t: (-t[0], t[1]))[:10]
-    from accounts.models import Customer
-
-    customers = Customer.objects.in_bulk([cid for _a, cid in top])
-    d.top_debtors = [{"customer": customers[cid], "balance": amount, "overdue": net[cid][1]} for amount, cid in top]
-    soon = sorted((i for i in invoices if as_of <= i.due_date <= as_of + timedelta(days=7)),
-                  key=lambda i: (i.due_date, -i.amount, i.item_id))[:10]
-    found = Invoice.objects.select_related("customer").in_bulk([i.item_id for i in soon])
-    for it in soon:
-        found[it.item_id].amount_due = it.amount  # shown as it stood then; never saved
-    d.due_soon_invoices = [found[i.item_id] for i in soon]
+    customers = Customer.objects.in_bulk([cid for cid, _n, _o in top])
+    d.top_debtors = [{"customer": customers[cid], "balance": net, "overdue": overdue} for cid, net, overdue in top]
+    found = Invoice.objects.select_related("customer").in_bulk([pk for pk, _a in soon])
+    for pk, amount in soon:
+        found[pk].amount_due = amount  # shown as it stood then; never saved
+    d.due_soon_invoices = [found[pk] for pk, _a in soon]
     entries = list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of).order_by("-seq")[:10])
     ar = {}
     for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
