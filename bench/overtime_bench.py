@@ -93,11 +93,15 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--tiny", action="store_true", help="500 customers, 5,000 invoices (a busy machine)")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
+    if args.tiny:
+        cfg = dict(QUICK, customers=500, invoices=5_000, whale=200, services=10)
     started = time.perf_counter()
     url, _where = owner_url()
-    results = {"size": "quick" if args.quick else "full", "machine": platform.platform(), "cpus": os.cpu_count(),
+    results = {"size": "tiny" if args.tiny else "quick" if args.quick else "full",
+               "machine": platform.platform(), "cpus": os.cpu_count(),
                "load_average_before": os.getloadavg()}
     if args.reuse:
         bench_url = with_db(url, DB_NAME)
