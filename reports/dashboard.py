@@ -43,6 +43,7 @@ class Dashboard:
     today: date
     in_base: bool = False  # issue 17: every currency converted (open items at today's rate, flows at their day's)
     rates: dict = field(default_factory=dict)
+    past: bool = False  # shown as of the end of a past day
     outstanding: Decimal = ZERO
     open_invoices: Decimal = ZERO
     open_count: int = 0
@@ -56,6 +57,8 @@ class Dashboard:
     collected_last_month_to_date: Decimal = ZERO
     invoiced_dso_window: Decimal = ZERO
     dso: Decimal | None = None
+    dso_formula: str = "period_end"  # ReportSettings.dso_formula (issue 20)
+    dso_reason: str = ""
     buckets: list[Bucket] = field(default_factory=list)
     bucket_amounts: list[Decimal] = field(default_factory=list)
     months: list[tuple[date, Decimal]] = field(default_factory=list)
@@ -77,8 +80,14 @@ class Dashboard:
         return (change / self.collected_last_month_to_date).quantize(Decimal(1), ROUND_HALF_UP)
 
 
-def build(org, currency: str | None = None, today: date | None = None, in_base: bool = False) -> Dashboard:
-    """in_base: every currency converted to the base currency (accounts.fx; MissingRate names the gap)."""
+def build(org, currency: str | None = None, today: date | None = None, in_base: bool = False, *,
+          as_of: date | None = None) -> Dashboard:
+    """Today's dashboard, or with `as_of` (a past day) the dashboard as it stood at the end of
+    that day (issue 20): open amounts by the one as-of definition (reports.asof) instead of
+    today's maintained summaries; that view is per currency. in_base: every currency converted to
+    the base currency (accounts.fx; MissingRate names the gap)."""
+    if as_of is not None and as_of < today_in(org):
+        return _build_as_of(org, currency or org.base_currency, as_of)
     today = today or today_in(org)
     cur = org.base_currency if in_base else (currency or org.base_currency)
     d = Dashboard(currency=cur, today=today, in_base=in_base)
@@ -102,8 +111,12 @@ def build(org, currency: str | None = None, today: date | None = None, in_base: 
         d.unapplied = unapplied_now(org, cur)
     _open_summary(org, d, settings.limits, conv)
     _flows(org, d, conv)
-    if d.invoiced_dso_window > 0:
-        d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    d.dso_formula = "period_end" if in_base else settings.dso_formula  # the others read one currency's ledger
+    if d.dso_formula == "period_end":
+        if d.invoiced_dso_window > 0:
+            d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    else:
+        _headline_dso(org, d)
     d.top_debtors = _top_debtors(org, cur, today, d.rates if in_base else None)
     soon = Invoice.objects.open().filter(organization=org, due_date__gte=today, due_date__lte=today + timedelta(days=7))
     if not in_base:
@@ -111,6 +124,19 @@ def build(org, currency: str | None = None, today: date | None = None, in_base: 
     d.due_soon_invoices = list(soon.select_related("customer").order_by("due_date", "-amount_due", "pk")[:10])
     d.recent = _recent(org)
     return d
+
+
+def _headline_dso(org, d: Dashboard) -> None:
+    """The organization's chosen DSO formula over the last 90 days (reports.dso)."""
+    from reports import dso
+
+    try:
+        figures = dso.figures(dso.load(org, d.currency, d.today), dso.period_start("days90", d.today), d.today)
+    except dso.Unavailable as e:
+        d.dso_reason = str(e)
+        return
+    d.dso = figures.value(d.dso_formula)
+    d.dso_reason = figures.reason(d.dso_formula)
 
 
 def unapplied_now(org, cur: str) -> Decimal:
@@ -129,16 +155,19 @@ def unapplied_now(org, cur: str) -> Decimal:
         return payments + cursor.fetchone()[0]
 
 
-def _open_summary(org, d: Dashboard, limits, conv=None) -> None:
+def _open_summary(org, d: Dashboard, limits, conv=None, rows=None) -> None:
+    """rows: (due date, amount, count) of open invoices (the as-of path passes its own); else
+    today's summaries, in one currency or (conv) every currency converted."""
     d.buckets = make_buckets(limits, AgingBasis.DUE)
     amounts = [ZERO] * len(d.buckets)
     soon_end = d.today + timedelta(days=7)
-    rows = OpenByDueDate.objects.filter(organization=org, count__gt=0)
-    if conv is None:
-        rows = rows.filter(currency=d.currency)
-    for due, amount, count, currency in rows.values_list("due_date", "amount", "count", "currency"):
-        if conv is not None:
-            amount = conv(amount, currency)
+    if rows is None:
+        query = OpenByDueDate.objects.filter(organization=org, count__gt=0)
+        if conv is None:
+            query = query.filter(currency=d.currency)
+        rows = [(due, conv(amount, currency) if conv else amount, count)
+                for due, amount, count, currency in query.values_list("due_date", "amount", "count", "currency")]
+    for due, amount, count in rows:
         amounts[bucket_of((d.today - due).days, d.buckets)] += amount
         d.open_invoices += amount
         d.open_count += count
@@ -205,3 +234,53 @@ def _recent(org) -> list[dict]:
     for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
         ar.setdefault(line.entry_id, line)
     return [{"entry": e, "line": ar.get(e.pk)} for e in entries]
+
+
+def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
+    """Every figure as it stood at the end of as_of, aggregated in SQL over the one as-of
+    definition (reports.asof's fast evaluation). Collections per month count payments by the day
+    received, reversed ones not (the daily flow), as the today dashboard does."""
+    from accounts.models import Customer
+    from reports import dso
+    from reports.asof import items_cte, report_cursor
+
+    dso.check_as_of(org, as_of)
+    d = Dashboard(currency=cur, today=as_of, past=True)
+    settings = ReportSettings.for_org(org)
+    d.outstanding = ar_control(org, as_of, cur)
+    cte, params = items_cte(org.pk, as_of)
+    params.update({"cur": cur, "soon": as_of + timedelta(days=7)})
+    mine = "WITH " + cte + ", mine AS MATERIALIZED (SELECT * FROM items WHERE currency = %(cur)s AND amount <> 0) "  # noqa: S608,E501
+    with report_cursor() as cursor:
+        cursor.execute(mine + "SELECT kind = 'i', due_date, sum(amount), count(*) FROM mine "  # noqa: S608 - constants
+                       "GROUP BY kind = 'i', due_date", params)
+        rows = cursor.fetchall()
+        cursor.execute(mine + "SELECT customer_id, sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) AS net, "  # noqa: S608 - constants
+                       "coalesce(sum(amount) FILTER (WHERE kind = 'i' AND due_date < %(d)s), 0) FROM mine "
+                       "GROUP BY customer_id HAVING sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) > 0 "
+                       "ORDER BY net DESC, customer_id LIMIT 10", params)
+        top = cursor.fetchall()
+        cursor.execute(mine + "SELECT item_id, amount FROM mine WHERE kind = 'i' AND due_date >= %(d)s "  # noqa: S608 - constants
+                       "AND due_date <= %(soon)s ORDER BY due_date, amount DESC, item_id LIMIT 10", params)
+        soon = cursor.fetchall()
+    _open_summary(org, d, settings.limits, rows=[(due, a, n) for is_invoice, due, a, n in rows if is_invoice])
+    d.unapplied = sum((a for is_invoice, _due, a, _n in rows if not is_invoice), ZERO)
+    _flows(org, d)
+    d.dso_formula = settings.dso_formula
+    if d.dso_formula == "period_end":
+        if d.invoiced_dso_window > 0:
+            d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    else:
+        _headline_dso(org, d)
+    customers = Customer.objects.in_bulk([cid for cid, _n, _o in top])
+    d.top_debtors = [{"customer": customers[cid], "balance": net, "overdue": overdue} for cid, net, overdue in top]
+    found = Invoice.objects.select_related("customer").in_bulk([pk for pk, _a in soon])
+    for pk, amount in soon:
+        found[pk].amount_due = amount  # shown as it stood then; never saved
+    d.due_soon_invoices = [found[pk] for pk, _a in soon]
+    entries = list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of).order_by("-seq")[:10])
+    ar = {}
+    for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
+        ar.setdefault(line.entry_id, line)
+    d.recent = [{"entry": e, "line": ar.get(e.pk)} for e in entries]
+    return d

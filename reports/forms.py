@@ -124,4 +124,11 @@ class BulkStatementForm(StatementForm):
 class ReportSettingsForm(forms.ModelForm):
     class Meta:
         model = ReportSettings
-        fields = ["aging_limits", "aging_basis", "credit_overdue_days"]
+        fields = ["aging_limits", "aging_basis", "credit_overdue_days", "dso_formula"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dso_formula"].required = False  # left out (older clients): keep what is set
+
+    def clean_dso_formula(self):
+        return self.cleaned_data.get("dso_formula") or self.instance.dso_formula or "period_end"

@@ -44,6 +44,12 @@ class AgingBasis(models.TextChoices):
     ISSUE = "issue", _("Days since invoice date")
 
 
+class DsoFormula(models.TextChoices):
+    PERIOD_END = "period_end", _("Period-end balance")
+    AVERAGE = "average", _("Average balance")
+    COUNT_BACK = "count_back", _("Count-back")
+
+
 class ReportSettings(models.Model):
     """Aging buckets and credit-control thresholds of one organization."""
 
@@ -57,6 +63,9 @@ class ReportSettings(models.Model):
     credit_overdue_days = models.PositiveSmallIntegerField(
         _("credit control: flag invoices overdue by more than (days)"), default=DEFAULT_CREDIT_OVERDUE_DAYS,
         validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    # Issue 20: which DSO formula the dashboard headlines (reports.dso has all three).
+    dso_formula = models.CharField(_("DSO formula on the dashboard"), max_length=12, choices=DsoFormula.choices,
+                                   default=DsoFormula.PERIOD_END)
 
     def __str__(self):
         return f"report settings of {self.organization_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports import views, views_journal
+from reports import views, views_journal, views_kpi
 
 urlpatterns = [
     path("", views.report_index, name="report_index"),
@@ -28,4 +28,14 @@ urlpatterns += [
     path("credit-control/export.csv", views.credit_control_export, name="credit_control_export"),
     path("profit-and-loss/", views.profit_and_loss, name="profit_and_loss"),
     path("revenue/", views.revenue_report, name="revenue_report"),
+]
+# issue 20: reports over time
+urlpatterns += [
+    path("dso/", views_kpi.dso_report, name="dso_report"),
+    path("collection-kpis/", views_kpi.collection_kpis, name="collection_kpis"),
+    path("collection-kpis/invoices/", views_kpi.kpi_invoices, name="kpi_invoices"),
+    path("payment-behaviour/", views_kpi.payment_behaviour, name="payment_behaviour"),
+    path("collections/", views_kpi.collections_series, name="collections_series"),
+    path("balance-sheet/", views_kpi.balance_sheet, name="balance_sheet"),
+    path("cash-flow/", views_kpi.cash_flow, name="cash_flow"),
 ]

@@ -28,6 +28,7 @@ from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
 from reports.asof import open_items, org_currencies
 from reports.charts import Bar, bar_chart, sparkline
 from reports.credit_control import recent_overrides
+from reports.dso import Unavailable
 from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
 from reports.forms import (
     BASE_CHOICE,
@@ -251,12 +252,20 @@ def dashboard(request):
         return render(request, "reports/dashboard.html", {"empty": True})
     currencies = org_currencies(org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
-    in_base = request.GET.get("currency") == BASE_CHOICE and len(currencies) > 1
+    as_of, problem = _dashboard_as_of(request)
+    if problem:
+        return render(request, "reports/dashboard.html", {"problem": problem, "currencies": currencies,
+                                                          "currency": currency, "as_of_raw": request.GET["as_of"]})
+    # All currencies in the base one (issue 17) is today's view; a past day is shown per currency.
+    in_base = request.GET.get("currency") == BASE_CHOICE and len(currencies) > 1 and as_of is None
     try:
-        d = dash.build(org, currency, in_base=in_base)
+        d = dash.build(org, currency, in_base=in_base, as_of=as_of)
     except fx.MissingRate as e:  # all in the base currency, but a rate of the day is missing: say which
         messages.error(request, e.message.replace(" Nothing was posted.", ""))
         d = dash.build(org, currency)
+    except Unavailable as e:  # before the books start
+        return render(request, "reports/dashboard.html", {"problem": str(e), "currencies": currencies,
+                                                          "currency": currency, "as_of_raw": request.GET["as_of"]})
     currency = d.currency
     aging_url = reverse("aging_report", kwargs={"org_slug": org.slug})
     css = ["", "late", "late", "bad", "bad", "bad", "bad", "bad"]
@@ -273,6 +282,26 @@ def dashboard(request):
         "aging_rows": list(zip(d.buckets, d.bucket_amounts, strict=True)),
         "dso_days": dash.DSO_DAYS,
     })
+
+
+def _dashboard_as_of(request):
+    """?as_of=YYYY-MM-DD (issue 20): (a past day, None), (None, None) for today, or (None, why not)."""
+    from datetime import date as date_cls
+
+    from accounts.models_org import today_in
+
+    raw = request.GET.get("as_of", "").strip()
+    if not raw:
+        return None, None
+    try:
+        day = date_cls.fromisoformat(raw)
+    except ValueError:
+        return None, _("“%(raw)s” is not a date: use YYYY-MM-DD.") % {"raw": raw[:20]}
+    today = today_in(request.org)
+    if day > today:
+        return None, _("%(d)s is in the future (today is %(t)s): the dashboard exists only up to today.") % {
+            "d": day.isoformat(), "t": today.isoformat()}
+    return (day if day < today else None), None
 
 
 # --- statements ------------------------------------------------------------------------------------
