@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts import fx
 from accounts.forms import CurrencyField
+from accounts.forms_fields import NumberField
 from accounts.models import ExchangeRate, RateSource, Role
 from accounts.permissions import org_view
 
@@ -19,8 +20,8 @@ MAX_UPLOAD = 20_000_000
 class RateForm(forms.Form):
     day = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     currency = CurrencyField()
-    rate = forms.DecimalField(label=gettext_lazy("Rate (base-currency units for one unit)"), max_digits=28,
-                              decimal_places=12)
+    rate = NumberField(label=gettext_lazy("Rate (base-currency units for one unit)"), max_digits=28,
+                       decimal_places=12)
     confirm = forms.BooleanField(label=gettext_lazy("I checked this rate (it may move a lot)"), required=False)
 
 

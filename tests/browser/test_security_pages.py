@@ -93,7 +93,7 @@ def test_turn_on_two_factor_then_sign_in_with_a_code(new_page, capture):
     page = new_page()
     violations = csp_violations(page)
     sign_in(page, owner.email)
-    page.click("summary")  # the user menu
+    page.click("details.switcher summary")  # the user menu
     page.click("text=Two-factor sign-in")
     secret = page.inner_text("#two-factor-secret").strip()
     for name, (w, h) in SIZES.items():
@@ -104,7 +104,7 @@ def test_turn_on_two_factor_then_sign_in_with_a_code(new_page, capture):
     assert page.locator("#recovery-codes li").count() == 10
     capture(page, "security_two_factor_codes_phone")
     page.click("text=Done")
-    page.click("summary")
+    page.click("details.switcher summary")
     page.click("text=Sign out")
 
     page.goto("/login/")
