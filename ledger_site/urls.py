@@ -4,6 +4,7 @@ from django.urls import include, path
 from accounts.views import auth, members, two_factor
 from invoicing.urls import public_urlpatterns as invoice_public_urls
 from ledger_site.api import urls as api_urls
+from reminders.urls import portal_urlpatterns
 from reports.views import dashboard
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
@@ -37,6 +38,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(org_patterns)),
     # The customer's signed link: outside /o/, no login; the token sets the tenant (invoicing.public).
     path("p/", include(invoice_public_urls)),
+    path("p/", include(portal_urlpatterns)),  # the customer portal on the same link (reminders.portal)
     # The JSON API: an API key (not a session) sets the organization; see ledger_site/api.py.
     path("api/v1/", api_urls()),
 ]

@@ -46,6 +46,11 @@ class ReminderSettings(models.Model):
     paused = models.BooleanField(_("pause all reminders"), default=False)
     paused_reason = models.CharField(_("why paused"), max_length=200, blank=True)
     last_scan_at = models.DateTimeField(null=True, blank=True)
+    # What the customer may do on their link (issue 19); each can be switched off.
+    portal_disputes = models.BooleanField(_("customers may dispute an invoice from their link"), default=True)
+    portal_promises = models.BooleanField(_("customers may promise to pay from their link"), default=True)
+    portal_balance = models.BooleanField(_("customers may confirm or contest their balance"), default=True)
+    portal_statement = models.BooleanField(_("customers may download their statement"), default=True)
 
     def __str__(self):
         return f"reminder settings of {self.organization_id}"
@@ -175,6 +180,9 @@ class PromiseToPay(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    amount = models.DecimalField(_("amount promised"), null=True, blank=True, **AMOUNT)  # null: the amount due
+    source = models.CharField(max_length=10, default="staff")  # staff / portal
+    ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -282,6 +290,12 @@ class LateFeeCharge(models.Model):
         return f"late fee {self.amount} on {self.invoice_id} at {self.offset_days:+d}"
 
 
+from reminders.models_collections import (  # noqa: E402,F401
+    BalanceAssertion,
+    Dispute,
+    DisputeMessage,
+    PortalAction,
+)
 from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app's models here)
     DeliveryStatus,
     WebhookAttempt,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reminders import views, views_webhooks
+from reminders import views, views_portal, views_webhooks
 
 urlpatterns = [
     path("", views.reminder_list, name="reminder_list"),
@@ -25,4 +25,13 @@ urlpatterns = [
     path("webhooks/<int:pk>/delete/", views_webhooks.webhook_delete, name="webhook_delete"),
     path("webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/", views_webhooks.webhook_resend,
          name="webhook_resend"),
+]
+
+# The customer portal on the signed link, under /p/ beside invoicing's public pages (no login).
+portal_urlpatterns = [
+    path("<str:token>/account/", views_portal.account, name="portal_account"),
+    path("<str:token>/account/dispute/", views_portal.dispute, name="portal_dispute"),
+    path("<str:token>/account/promise/", views_portal.promise, name="portal_promise"),
+    path("<str:token>/account/balance/", views_portal.balance, name="portal_balance"),
+    path("<str:token>/account/statement.pdf", views_portal.statement_pdf, name="portal_statement"),
 ]

@@ -267,7 +267,19 @@ def customer_panel(request, customer):
         "default_policy": ReminderPolicy.objects.filter(organization_id=customer.organization_id,
                                                         is_default=True).first(),
         "can_edit": can(request, Role.FINANCE),
+        **_customer_activity(customer),
     }
+
+
+def _customer_activity(customer) -> dict:
+    """The customer's timeline of what they did on their link (issue 19), and the latest balance
+    they confirmed or contested with whether the ledger still says it (a fixed number of queries)."""
+    from reminders import portal
+    from reminders.models_collections import BalanceAssertion, PortalAction
+
+    assertion = BalanceAssertion.objects.filter(customer=customer).first()
+    return {"activity": list(PortalAction.objects.filter(customer=customer).select_related("invoice")[:10]),
+            "assertion": assertion, "assertion_holds": assertion is not None and portal.recheck(assertion)}
 
 
 def _open_invoice(request, pk):
