@@ -112,6 +112,7 @@ def add_message(dispute: Dispute, body: str, *, from_customer: bool, actor=None,
     body = body.strip()
     if not body:
         raise DisputeError(_("Write a message."))
+    dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
     msg = DisputeMessage.objects.create(organization_id=dispute.organization_id, dispute=dispute,
                                         from_customer=from_customer, author=actor, body=body[:2000], ip=ip)
     if not from_customer and dispute.status == DisputeStatus.OPEN:

@@ -25,7 +25,9 @@ class ReminderSettingsForm(forms.ModelForm):
 
     class Meta:
         model = ReminderSettings
-        fields = ["timezone", "send_hour", "paused", "paused_reason"]
+        fields = ["timezone", "send_hour", "paused", "paused_reason",
+                  # What customers may do on their link (issue 19)
+                  "portal_disputes", "portal_promises", "portal_balance", "portal_statement"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

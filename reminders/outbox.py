@@ -190,10 +190,11 @@ def _prepare(row_id: int, token: str, now: datetime):
             return None
         if not row.message_id:  # first attempt: fix the message, later attempts send the very same one
             step = row.step
+            chased = chased_amount(invoice, today)  # a partial dispute's part is not chased
             if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
-                row.late_fee = fee_amount(step.fee_type, step.fee_value, step.fee_cap, invoice.amount_due,
+                row.late_fee = fee_amount(step.fee_type, step.fee_value, step.fee_cap, chased,
                                           invoice.currency, invoice.organization.base_currency) or None
-            row.amount_due = invoice.amount_due
+            row.amount_due = chased
             row.subject, row.body = render_message(invoice, step, today, row.late_fee)
             row.to_emails = ", ".join(emails)
             row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{_mail_domain()}>"
@@ -224,13 +225,18 @@ def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=
     return subject, render(step.body, values)
 
 
+def chased_amount(invoice: Invoice, today):
+    """What a reminder asks for: the amount due less the part in dispute (invoicing's rule)."""
+    return invoice.amount_due - invoice.disputed_part_on(today)
+
+
 def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]:
     with translation.override(invoice.customer.language or "en"):
         due = date_format(invoice.due_date, "DATE_FORMAT")
     return {
         "customer": invoice.customer.name,
         "invoice_number": invoice.number or "",
-        "amount_due": format_money(invoice.amount_due, invoice.currency),
+        "amount_due": format_money(chased_amount(invoice, today), invoice.currency),
         "due_date": due,
         "days_overdue": str(max(0, (today - invoice.due_date).days)),
         "link": integration.public_link(invoice) or "",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reminders import views, views_portal, views_webhooks
+from reminders import views, views_disputes, views_portal, views_webhooks
 
 urlpatterns = [
     path("", views.reminder_list, name="reminder_list"),
@@ -19,6 +19,12 @@ urlpatterns = [
     path("invoices/<int:pk>/send/", views.reminder_send, name="reminder_send"),
     path("invoices/<int:pk>/promise/", views.reminder_promise, name="reminder_promise"),
     path("promises/<int:pk>/cancel/", views.reminder_promise_cancel, name="reminder_promise_cancel"),
+    path("disputes/", views_disputes.dispute_list, name="dispute_list"),
+    path("disputes/<int:pk>/", views_disputes.dispute_detail, name="dispute_detail"),
+    path("disputes/<int:pk>/resolve/", views_disputes.dispute_resolve, name="dispute_resolve"),
+    path("disputes/<int:pk>/reply/", views_disputes.dispute_reply, name="dispute_reply"),
+    path("disputes/<int:pk>/assign/", views_disputes.dispute_assign, name="dispute_assign"),
+    path("invoices/<int:pk>/dispute/", views_disputes.dispute_create, name="dispute_create"),
     path("webhooks/", views_webhooks.webhook_list, name="webhook_list"),
     path("webhooks/<int:pk>/", views_webhooks.webhook_detail, name="webhook_detail"),
     path("webhooks/<int:pk>/enable/", views_webhooks.webhook_enable, name="webhook_enable"),

@@ -271,3 +271,15 @@ def test_balance_confirmation_is_kept_and_rechecked_by_the_ledger(two_orgs, clie
     client.force_login(w["x"].finance)
     page = client.get(w["x"].url("customer_detail", pk=w["x"].customer.pk)).content.decode()
     assert "Confirmed the balance" in page
+
+
+def test_the_switches_are_on_the_reminder_settings_page(two_orgs, client):
+    w = two_orgs
+    client.force_login(w["x"].owner)
+    response = client.post(w["x"].url("reminder_settings"), {"timezone": "Europe/Berlin", "send_hour": "8",
+                                                             "portal_disputes": "on"})
+    assert response.status_code == 302
+    with w["x"].ctx():
+        s = ReminderSettings.objects.get(organization=w["x"].org)
+        assert (s.portal_disputes, s.portal_promises, s.portal_balance, s.portal_statement) == (
+            True, False, False, False)
