@@ -70,6 +70,7 @@ def promise_to_pay(invoice: Invoice, until: date, promised_by: str, note: str = 
         raise HoldError(_("The promised amount must be more than zero."))
     if amount is not None and amount > invoice.amount_due:
         raise HoldError(_("The promised amount is more than the %(due)s still due.") % {"due": invoice.amount_due})
+    amount = amount if amount is not None else invoice.amount_due  # kept or broken is judged against it
     promise = PromiseToPay.objects.create(organization_id=invoice.organization_id, invoice=invoice, until=until,
                                           promised_by=promised_by.strip()[:150], note=note.strip()[:500],
                                           created_by=actor, amount=amount, source=source, ip=ip)

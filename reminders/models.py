@@ -51,6 +51,10 @@ class ReminderSettings(models.Model):
     portal_promises = models.BooleanField(_("customers may promise to pay from their link"), default=True)
     portal_balance = models.BooleanField(_("customers may confirm or contest their balance"), default=True)
     portal_statement = models.BooleanField(_("customers may download their statement"), default=True)
+    promise_grace_days = models.PositiveSmallIntegerField(
+        _("days of grace for a promise to pay"), default=3, validators=[MaxValueValidator(30)],
+        help_text=_("A promise counts as kept when the payments applied by the promised date plus these days "
+                    "cover the amount."))
 
     def __str__(self):
         return f"reminder settings of {self.organization_id}"
@@ -183,6 +187,9 @@ class PromiseToPay(models.Model):
     amount = models.DecimalField(_("amount promised"), null=True, blank=True, **AMOUNT)  # null: the amount due
     source = models.CharField(max_length=10, default="staff")  # staff / portal
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # Decided by reminders.promises from the invoice's allocations once the grace has passed.
+    outcome = models.CharField(max_length=10, blank=True)  # "", kept, broken
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -294,6 +301,7 @@ from reminders.models_collections import (  # noqa: E402,F401
     BalanceAssertion,
     Dispute,
     DisputeMessage,
+    Notification,
     PortalAction,
 )
 from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app's models here)

@@ -150,3 +150,26 @@ class BalanceAssertion(models.Model):
 
     def __str__(self):
         return f"{'confirmed' if self.confirmed else 'contested'} {self.balance} {self.currency} on {self.as_of}"
+
+
+class Notification(models.Model):
+    """A staff notification (the bell): a dispute the customer wrote about, a broken promise, a
+    failed delivery. One row per user; read when opened."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)
+    text = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=100)  # what it is about: once per user and key
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["organization", "user", "key"], name="notification_once")]
+        indexes = [models.Index(fields=["user", "organization"], condition=Q(read_at__isnull=True),
+                                name="notification_unread")]
+
+    def __str__(self):
+        return f"{self.kind} for {self.user_id}: {self.text}"

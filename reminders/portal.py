@@ -19,14 +19,16 @@ from decimal import Decimal
 
 from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts import ratelimit
 from accounts.ledger import customer_balance
+from accounts.money import format_money
 from accounts.models import JournalLine
 from invoicing.models import Invoice, InvoiceKind
 from invoicing.models_documents import PublicLink
-from reminders import disputes, holds
+from reminders import disputes, holds, notifications
 from reminders.models import ReminderSettings
 from reminders.models_collections import BalanceAssertion, PortalAction, PortalActionKind, Source
 
@@ -128,8 +130,14 @@ def dispute(link: PublicLink, *, invoice: Invoice, reason: str, amount: Decimal 
     except disputes.DisputeError as e:
         raise PortalError(str(e)) from e
     action.summary = _("Disputed %(amount)s of %(number)s: %(reason)s") % {
-        "amount": d.amount, "number": invoice.number, "reason": d.get_reason_display()}
+        "amount": format_money(d.amount, invoice.currency), "number": invoice.number, "reason": d.get_reason_display()}
     action.save(update_fields=["summary"])
+    notifications.notify_staff(
+        link.organization_id, "dispute", _("%(customer)s disputed %(amount)s of %(number)s") % {
+            "customer": invoice.customer.name, "amount": format_money(d.amount, invoice.currency),
+            "number": invoice.number},
+        url=reverse("dispute_detail", kwargs={"org_slug": invoice.organization.slug, "pk": d.pk}),
+        key=f"dispute:{d.pk}", assignee_id=d.assignee_id)
     return action
 
 
@@ -144,7 +152,7 @@ def promise(link: PublicLink, *, invoice: Invoice, until: date, amount: Decimal,
     except holds.HoldError as e:
         raise PortalError(str(e)) from e
     action.summary = _("Promised to pay %(amount)s of %(number)s by %(date)s") % {
-        "amount": p.amount, "number": invoice.number, "date": p.until}
+        "amount": format_money(p.amount, invoice.currency), "number": invoice.number, "date": p.until}
     action.save(update_fields=["summary"])
     return action
 

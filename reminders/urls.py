@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reminders import views, views_disputes, views_portal, views_webhooks
+from reminders import views, views_disputes, views_portal, views_webhooks, views_worklist
 
 urlpatterns = [
     path("", views.reminder_list, name="reminder_list"),
@@ -19,6 +19,8 @@ urlpatterns = [
     path("invoices/<int:pk>/send/", views.reminder_send, name="reminder_send"),
     path("invoices/<int:pk>/promise/", views.reminder_promise, name="reminder_promise"),
     path("promises/<int:pk>/cancel/", views.reminder_promise_cancel, name="reminder_promise_cancel"),
+    path("worklist/", views_worklist.worklist, name="worklist"),
+    path("notifications/read/", views_worklist.notifications_read, name="notifications_read"),
     path("disputes/", views_disputes.dispute_list, name="dispute_list"),
     path("disputes/<int:pk>/", views_disputes.dispute_detail, name="dispute_detail"),
     path("disputes/<int:pk>/resolve/", views_disputes.dispute_resolve, name="dispute_resolve"),

@@ -55,6 +55,8 @@ def _settings(request):
 def _tabs(request, current):
     tabs = [("reminder_list", _("Upcoming")), ("dispute_list", _("Disputes")), ("reminder_log", _("Sent log")),
             ("reminder_policies", _("Policies"))]
+    if can(request, Role.FINANCE):
+        tabs.insert(0, ("worklist", _("Today")))
     if can(request, Role.OWNER):
         tabs += [("reminder_settings", _("Settings")), ("reminder_health", _("Worker health"))]
     return [{"name": name, "label": label, "current": name == current} for name, label in tabs]

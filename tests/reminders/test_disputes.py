@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from invoicing.models import Invoice
 from ledger_site.tenancy import tenant_context
 from reminders import disputes
-from reminders.models import ReminderMessage
+from reminders.models import PromiseToPay, ReminderMessage
 from reminders.models_collections import Dispute, DisputeStatus
 from tests.factories import add_member
 from tests.reminders.helpers import TODAY, at, invoice_due, org_with_customer, run
@@ -116,3 +117,33 @@ def test_the_staff_pages_queue_raise_and_resolve(shop, client):
         assert Dispute.objects.get().status == DisputeStatus.RESOLVED
     assert invoice.number not in client.get(f"{url}disputes/").content.decode()
     assert invoice.number in client.get(f"{url}disputes/?status=resolved").content.decode()
+
+
+def test_a_portal_dispute_pauses_only_its_part_and_reaches_the_worklist(shop, client, settings):
+    import uuid
+
+    from accounts.models import Role
+    from invoicing import public
+
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    org, owner, customer, invoice = shop
+    clerk = add_member(org, Role.FINANCE)
+    with tenant_context(org):
+        url = public.link_path(public.ensure_link(invoice)) + "account/"
+    assert client.post(url + "dispute/", {"invoice": invoice.pk, "key": uuid.uuid4().hex, "reason": "wrong_amount",
+                                          "amount": "40.00", "message": "Rate was 80"}).status_code == 302
+    assert client.post(url + "promise/", {"invoice": invoice.pk, "key": uuid.uuid4().hex, "amount": "200",
+                                          "until": (invoice.today + timedelta(days=3)).isoformat()}).status_code == 302
+    client.force_login(clerk)
+    page = client.get(f"/o/{org.slug}/reminders/worklist/").content.decode()
+    assert invoice.number in page and "disputed 40.00 EUR of" in page and "from their link" in page
+    assert 'id="bell-count">1<' in page
+    client.post(f"/o/{org.slug}/reminders/notifications/read/")
+    assert 'id="bell-count">0<' in client.get(f"/o/{org.slug}/reminders/worklist/").content.decode()
+    # After the promise's date: the reminder asks for the 200.00 not in dispute, not the 240.00.
+    with tenant_context(org):
+        PromiseToPay.objects.update(cancelled_at=timezone.now())
+    mail.outbox.clear()
+    run(at(invoice.due_date + timedelta(days=7)), org)
+    (message,) = [m for m in mail.outbox if invoice.number in m.subject + m.body]
+    assert "200.00 EUR" in message.body and "240.00" not in message.body

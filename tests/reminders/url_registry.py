@@ -115,3 +115,5 @@ register_url("dispute_reply", pk="dispute", post=lambda w: {"body": "Which item?
 register_url("dispute_assign", pk="dispute", post=lambda w: {"assignee": w.finance.pk}, methods=["POST"])
 register_url("dispute_create", pk="reminder_invoice", post=lambda w: {"reason": "quality", "amount": "5",
                                                                       "message": ""})
+register_url("worklist")
+register_url("notifications_read", post=lambda w: {}, methods=["POST"], post_changes=False)
