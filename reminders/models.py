@@ -51,6 +51,10 @@ class ReminderSettings(models.Model):
     portal_promises = models.BooleanField(_("customers may promise to pay from their link"), default=True)
     portal_balance = models.BooleanField(_("customers may confirm or contest their balance"), default=True)
     portal_statement = models.BooleanField(_("customers may download their statement"), default=True)
+    # Replies to reminders go here once the address is verified (a link e-mailed to it).
+    reply_to = models.EmailField(_("reply-to address for reminders"), blank=True,
+                                 help_text=_("Customers' replies reach this address. We e-mail it a link to confirm."))
+    reply_to_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     promise_grace_days = models.PositiveSmallIntegerField(
         _("days of grace for a promise to pay"), default=3, validators=[MaxValueValidator(30)],
         help_text=_("A promise counts as kept when the payments applied by the promised date plus these days "

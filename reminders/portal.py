@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 
 from accounts import ratelimit
 from accounts.ledger import customer_balance
-from accounts.money import format_money
 from accounts.models import JournalLine
+from accounts.money import format_money
 from invoicing.models import Invoice, InvoiceKind
 from invoicing.models_documents import PublicLink
 from reminders import disputes, holds, notifications

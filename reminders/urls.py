@@ -42,4 +42,5 @@ portal_urlpatterns = [
     path("<str:token>/account/promise/", views_portal.promise, name="portal_promise"),
     path("<str:token>/account/balance/", views_portal.balance, name="portal_balance"),
     path("<str:token>/account/statement.pdf", views_portal.statement_pdf, name="portal_statement"),
+    path("reply-address/<str:token>/", views_portal.reply_to_verify, name="reply_to_verify"),
 ]

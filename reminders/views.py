@@ -243,7 +243,18 @@ def reminder_settings(request):
     settings = _settings(request)
     form = ReminderSettingsForm(request.POST or None, instance=settings)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        new_reply = "reply_to" in form.changed_data
+        saved = form.save()
+        if new_reply:  # a new address is not verified until its link is opened
+            saved.reply_to_verified_at = None
+            saved.save(update_fields=["reply_to_verified_at"])
+        if new_reply and saved.reply_to:
+            from reminders.reply_address import send_verification
+
+            saved.organization = request.org
+            transaction.on_commit(lambda: send_verification(saved, request.org.name))
+            messages.info(request, _("We e-mailed a link to %(a)s: replies go there once it is confirmed.")
+                          % {"a": saved.reply_to})
         messages.success(request, _("Reminder settings saved."))
         return redirect("reminder_settings", org_slug=request.org.slug)
     return render(request, "reminders/settings.html", {"tabs": _tabs(request, "reminder_settings"), "form": form})

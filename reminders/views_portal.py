@@ -189,3 +189,20 @@ def statement_pdf(request, token):
             portal.record_statement(link, client_ip(request))
         response: HttpResponse = pdf_response(request, pdf, download=True)
     return public_headers(response)
+
+
+@require_GET
+def reply_to_verify(request, token):
+    """The link e-mailed to an organization's new reply address (reminders.reply_address)."""
+    from ledger_site.tenancy import tenant_context
+    from reminders import reply_address
+
+    parsed = reply_address.parse(token)
+    if parsed is None:
+        raise Http404
+    with tenant_context(parsed[0]):
+        ok = reply_address.verify(*parsed)
+    if not ok:
+        raise Http404
+    return public_headers(HttpResponse(_("Thank you: %(a)s now receives replies to reminders.") % {"a": parsed[1]},
+                                       content_type="text/plain; charset=utf-8"))
