@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.auth import client_ip
 from accounts.ledger import customer_balance
+from accounts.money import quantum
 from invoicing.hooks import STATEMENT_PDF
 from invoicing.views.documents import gone_when_expired, is_member, pdf_response, public_headers, public_link
 from reminders import portal
@@ -95,7 +96,10 @@ def _page(request, token, link, *, error=None, status=200):
         open_disputes.setdefault(d.invoice_id, []).append(d)
     rows = [{"invoice": i, "overdue": i.is_overdue_on(today), "disputes": open_disputes.get(i.pk, []),
              "lines": [(line, line.net_amount + line.tax_amount) for line in i.lines.all()],
-             "dispute_key": _key(), "promise_key": _key()} for i in invoices]
+             "dispute_key": _key(), "promise_key": _key(),
+             # The promise form suggests what is not in dispute, in the currency's minor units.
+             "promise_default": (i.amount_due - i.disputed_part_on(today)).quantize(quantum(i.currency))}
+            for i in invoices]
     balance = customer_balance(customer, today)
     response = render(request, "public/account.html", {
         "token": token, "seller": org, "customer": customer, "rows": rows, "today": today,
@@ -104,7 +108,11 @@ def _page(request, token, link, *, error=None, status=200):
         "key": _key(), "error": error, "done": DONE.get(request.GET.get("done", "")),
         "statement": switches.portal_statement and "customer" in STATEMENT_PDF,
     }, status=status)
-    return public_headers(response)
+    response = public_headers(response)
+    # The page posts forms to itself: "no-referrer" would make the browser send "Origin: null" and fail
+    # the CSRF origin check. "same-origin" still never sends the token-bearing URL to another site.
+    response["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def _back(token, done):

@@ -48,7 +48,9 @@ def test_customer_disputes_a_line_and_promises_the_rest_then_the_clerk_resolves(
     card = page.locator(f"#inv-{invoice.pk}")
     card.locator("summary", has_text="Tell us when you will pay").click()
     card.locator("input[name=until]").fill((date.today() + timedelta(days=4)).isoformat())
-    card.locator("input[name=amount]").fill("300.00")
+    promise_amount = card.locator("form[action$='promise/'] input[name=amount]")
+    assert promise_amount.input_value() == "300.00"  # the part not in dispute is suggested
+    promise_amount.fill("300.00")
     card.locator("button", has_text="Send promise").click()
     page.wait_for_url(re.compile(r".*done=promise$"))
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll

@@ -56,7 +56,7 @@ def test_the_account_shows_every_open_invoice_payments_and_the_statement(two_org
     assert "PAY-A" in text or "Payment" in text
     assert "1,660.00 EUR" in text  # balance
     assert w["b1"].number not in text and "Secret B work" not in text and "Secret Y work" not in text
-    assert page["Referrer-Policy"] == "no-referrer" and "no-store" in page["Cache-Control"]
+    assert page["Referrer-Policy"] == "same-origin" and "no-store" in page["Cache-Control"]
     pdf = client.get(w["url_a"] + "statement.pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     statement = "\n".join(pdf_pages_text(pdf.content))
