@@ -16,7 +16,7 @@ APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments
 # ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns).
 FROZEN_TABLES = {
     "invoicing_invoice": ("status", "draft", "amount_paid,amount_credited,amount_written_off,amount_due,status,"
-                          "void_entry_id,disputed_at,dispute_reason,disputed_by_id,dispute_until"),
+                          "void_entry_id,disputed_at,dispute_reason,disputed_by_id,dispute_until,disputed_amount"),
     "invoicing_creditnote": ("", "", "amount_applied"),
     "invoicing_emaildelivery": ("", "", "status,attempts,max_attempts,last_error,next_attempt_at,message_id,sent_at,"
                                            "document_id,pdf_sha256"),

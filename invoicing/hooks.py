@@ -50,3 +50,9 @@ def invoice_data(invoice) -> dict:
             "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else None,
             "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
             "customer": {"id": invoice.customer_id}}
+
+
+# The customer portal's statement (reminders' portal pages; reports owns statements and registers
+# it at ready()): STATEMENT_PDF["customer"](customer, today) -> the StoredDocument of the customer's
+# open-item statement as of today.
+STATEMENT_PDF: dict[str, Callable] = {}

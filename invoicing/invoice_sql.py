@@ -31,9 +31,11 @@ def is_overdue(a: str = "i", today: str = "%(today)s") -> str:
 
 
 def is_disputed(a: str = "i", day: str = "%(today)s") -> str:
-    """Disputed on `day`: a dispute is recorded and its end date, if any, is not before `day`."""
+    """Disputed on `day`: a dispute is recorded, its end date, if any, is not before `day`, and it
+    covers the whole amount due."""
     return (f"({_p(a)}disputed_at IS NOT NULL"
-            f" AND ({_p(a)}dispute_until IS NULL OR {_p(a)}dispute_until >= ({day})::date))")
+            f" AND ({_p(a)}dispute_until IS NULL OR {_p(a)}dispute_until >= ({day})::date)"
+            f" AND ({_p(a)}disputed_amount IS NULL OR {_p(a)}disputed_amount >= {_p(a)}amount_due))")
 
 
 def can_void(a: str = "i") -> str:

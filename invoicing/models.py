@@ -124,12 +124,15 @@ def overdue_q(today) -> Q:
 
 
 def disputed_q(day) -> Q:
-    """Disputed on `day`: a dispute is recorded and its end date, if any, is not yet past."""
-    return Q(disputed_at__isnull=False) & (Q(dispute_until__isnull=True) | Q(dispute_until__gte=day))
+    """Disputed on `day` (on hold): a dispute is recorded, its end date, if any, is not yet past, and
+    it covers the whole amount due (`disputed_amount` empty, or at least the amount due). A partial
+    dispute holds only its part: the rest is chased (reminders state the undisputed amount)."""
+    return (Q(disputed_at__isnull=False) & (Q(dispute_until__isnull=True) | Q(dispute_until__gte=day))
+            & (Q(disputed_amount__isnull=True) | Q(disputed_amount__gte=F("amount_due"))))
 
 
 def not_disputed_q(day) -> Q:
-    return Q(disputed_at__isnull=True) | Q(dispute_until__lt=day)
+    return Q(disputed_at__isnull=True) | Q(dispute_until__lt=day) | Q(disputed_amount__lt=F("amount_due"))
 
 
 # Void: only an issued invoice to which nothing is applied (payments, credits, write-offs).
@@ -198,6 +201,7 @@ class Invoice(models.Model):
     dispute_reason = models.CharField(max_length=500, blank=True)
     disputed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     dispute_until = models.DateField(null=True, blank=True)
+    disputed_amount = models.DecimalField(null=True, blank=True, **AMOUNT)  # a part only; empty: all of it
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     # Set by a database trigger on every UPDATE (issuing, payments, credits...): the API's updated_since.
@@ -272,8 +276,16 @@ class Invoice(models.Model):
         return self.is_open and self.due_date < today
 
     def is_disputed_on(self, day) -> bool:
-        """disputed_q: a dispute is recorded and its end date, if any, is not before `day`."""
-        return self.disputed_at is not None and (self.dispute_until is None or self.dispute_until >= day)
+        """disputed_q: a dispute is recorded, its end date, if any, is not before `day`, and it covers
+        the whole amount due."""
+        return (self.disputed_at is not None and (self.dispute_until is None or self.dispute_until >= day)
+                and (self.disputed_amount is None or self.disputed_amount >= self.amount_due))
+
+    def disputed_part_on(self, day) -> Decimal:
+        """How much of the amount due is in dispute on `day` (all of it while on hold)."""
+        if self.disputed_at is None or (self.dispute_until is not None and self.dispute_until < day):
+            return ZERO
+        return min(self.amount_due, self.amount_due if self.disputed_amount is None else self.disputed_amount)
 
     @property
     def can_void(self) -> bool:

@@ -216,16 +216,22 @@ def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effect
 
 
 @transaction.atomic
-def set_dispute(invoice: Invoice, reason: str, actor=None, until: date | None = None) -> Invoice:
+def set_dispute(invoice: Invoice, reason: str, actor=None, until: date | None = None,
+                amount: Decimal | None = None) -> Invoice:
+    """Put the invoice on hold as disputed: all of it, or only `amount` of it (a partial dispute:
+    the rest is still chased). reminders.disputes keeps this in step with its Dispute rows."""
     invoice = _locked(invoice)
     if not reason.strip():
         raise InvoiceError(_("Say what the dispute is about."))
     if until and until < invoice.today:
         raise InvoiceError(_("The hold must end today or later."))
+    if amount is not None and amount <= 0:
+        raise InvoiceError(_("A disputed amount must be more than zero."))
     invoice.disputed_at, invoice.dispute_reason = timezone.now(), reason[:500]
-    invoice.disputed_by, invoice.dispute_until = actor, until
-    invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until"])
-    record_event(invoice, "disputed", _("Disputed: %(reason)s") % {"reason": reason}, actor)
+    invoice.disputed_by, invoice.dispute_until, invoice.disputed_amount = actor, until, amount
+    invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until", "disputed_amount"])
+    record_event(invoice, "disputed", (_("Disputed: %(reason)s") % {"reason": reason}) if amount is None else (
+        _("Disputed (%(amount)s of it): %(reason)s") % {"amount": amount, "reason": reason}), actor)
     return invoice
 
 
@@ -233,7 +239,8 @@ def set_dispute(invoice: Invoice, reason: str, actor=None, until: date | None = 
 def clear_dispute(invoice: Invoice, actor=None) -> Invoice:
     invoice = _locked(invoice)
     invoice.disputed_at, invoice.dispute_reason, invoice.disputed_by, invoice.dispute_until = None, "", None, None
-    invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until"])
+    invoice.disputed_amount = None
+    invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until", "disputed_amount"])
     record_event(invoice, "dispute_resolved", _("Dispute resolved"), actor)
     return invoice
 

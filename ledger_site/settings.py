@@ -153,6 +153,9 @@ INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
 PUBLIC_LINK_DAYS_AFTER_SETTLED = env.int("PUBLIC_LINK_DAYS_AFTER_SETTLED", default=90)
 PUBLIC_LINK_MAX_AGE_DAYS = env.int("PUBLIC_LINK_MAX_AGE_DAYS", default=0)
 PUBLIC_LINK_VIEW_INTERVAL_SECONDS = env.int("PUBLIC_LINK_VIEW_INTERVAL_SECONDS", default=600)
+# The customer portal on the link (issue 19): actions per link and client address per hour; one
+# address cannot lock out another customer (the key is the link and the address together).
+PORTAL_ACTIONS_PER_HOUR = env.int("PORTAL_ACTIONS_PER_HOUR", default=20)
 # Payments: how many days after today a payment's "date received" may lie (a post-dated cheque,
 # a time-zone edge); a later date is refused as a typo. 0 = nothing after today.
 PAYMENT_FUTURE_DAYS = env.int("PAYMENT_FUTURE_DAYS", default=3)

@@ -7,6 +7,7 @@ from ledger_site.api import urls as api_urls
 from ledger_site.guide import guide
 from ledger_site.onboarding import setup_checklist
 from ledger_site.search import search_view
+from reminders.urls import portal_urlpatterns
 from reports.views import dashboard
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
@@ -45,6 +46,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(org_patterns)),
     # The customer's signed link: outside /o/, no login; the token sets the tenant (invoicing.public).
     path("p/", include(invoice_public_urls)),
+    path("p/", include(portal_urlpatterns)),  # the customer portal on the same link (reminders.portal)
     # The JSON API: an API key (not a session) sets the organization; see ledger_site/api.py.
     path("api/v1/", api_urls()),
 ]

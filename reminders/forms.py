@@ -26,12 +26,20 @@ class ReminderSettingsForm(forms.ModelForm):
 
     class Meta:
         model = ReminderSettings
-        fields = ["timezone", "send_hour", "paused", "paused_reason"]
+        fields = ["timezone", "send_hour", "paused", "paused_reason",
+                  # What customers may do on their link (issue 19)
+                  "portal_disputes", "portal_promises", "portal_balance", "portal_statement",
+                  "promise_grace_days", "reply_to"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].initial = self.instance.organization.timezone
         self.order_fields(self.Meta.fields)
+        self.fields["promise_grace_days"].required = False
+
+    def clean_promise_grace_days(self):
+        value = self.cleaned_data.get("promise_grace_days")
+        return 3 if value is None else value  # left empty: the default grace
 
     def save(self, commit=True):
         settings = super().save(commit=commit)

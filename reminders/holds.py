@@ -12,6 +12,7 @@ the ones in between are recorded as skipped.
 """
 
 from datetime import date
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -53,7 +54,8 @@ def not_open_reason(invoice: Invoice) -> str | None:
 
 @transaction.atomic
 def promise_to_pay(invoice: Invoice, until: date, promised_by: str, note: str = "", actor=None,
-                   today: date | None = None) -> PromiseToPay:
+                   today: date | None = None, amount: Decimal | None = None, source: str = "staff",
+                   ip: str | None = None) -> PromiseToPay:
     today = today or invoice.today
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.kind != InvoiceKind.INVOICE or not_open_reason(invoice):
@@ -64,11 +66,17 @@ def promise_to_pay(invoice: Invoice, until: date, promised_by: str, note: str = 
         raise HoldError(_("A promise more than a year ahead is refused; use “do not remind” instead."))
     if not promised_by.strip():
         raise HoldError(_("Say who made the promise."))
+    if amount is not None and amount <= 0:
+        raise HoldError(_("The promised amount must be more than zero."))
+    if amount is not None and amount > invoice.amount_due:
+        raise HoldError(_("The promised amount is more than the %(due)s still due.") % {"due": invoice.amount_due})
+    amount = amount if amount is not None else invoice.amount_due  # kept or broken is judged against it
     promise = PromiseToPay.objects.create(organization_id=invoice.organization_id, invoice=invoice, until=until,
                                           promised_by=promised_by.strip()[:150], note=note.strip()[:500],
-                                          created_by=actor)
-    record_event(invoice, "promise", _("Promise to pay by %(date)s from %(who)s%(note)s")
-                 % {"date": until, "who": promise.promised_by, "note": f": {promise.note}" if promise.note else ""},
+                                          created_by=actor, amount=amount, source=source, ip=ip)
+    record_event(invoice, "promise", _("Promise to pay %(amount)sby %(date)s from %(who)s%(note)s")
+                 % {"date": until, "who": promise.promised_by, "note": f": {promise.note}" if promise.note else "",
+                    "amount": f"{amount} " if amount is not None else ""},
                  actor)
     return promise
 

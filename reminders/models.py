@@ -46,6 +46,19 @@ class ReminderSettings(models.Model):
     paused = models.BooleanField(_("pause all reminders"), default=False)
     paused_reason = models.CharField(_("why paused"), max_length=200, blank=True)
     last_scan_at = models.DateTimeField(null=True, blank=True)
+    # What the customer may do on their link (issue 19); each can be switched off.
+    portal_disputes = models.BooleanField(_("customers may dispute an invoice from their link"), default=True)
+    portal_promises = models.BooleanField(_("customers may promise to pay from their link"), default=True)
+    portal_balance = models.BooleanField(_("customers may confirm or contest their balance"), default=True)
+    portal_statement = models.BooleanField(_("customers may download their statement"), default=True)
+    # Replies to reminders go here once the address is verified (a link e-mailed to it).
+    reply_to = models.EmailField(_("reply-to address for reminders"), blank=True,
+                                 help_text=_("Customers' replies reach this address. We e-mail it a link to confirm."))
+    reply_to_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    promise_grace_days = models.PositiveSmallIntegerField(
+        _("days of grace for a promise to pay"), default=3, validators=[MaxValueValidator(30)],
+        help_text=_("A promise counts as kept when the payments applied by the promised date plus these days "
+                    "cover the amount."))
 
     def __str__(self):
         return f"reminder settings of {self.organization_id}"
@@ -175,6 +188,12 @@ class PromiseToPay(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    amount = models.DecimalField(_("amount promised"), null=True, blank=True, **AMOUNT)  # null: the amount due
+    source = models.CharField(max_length=10, default="staff")  # staff / portal
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # Decided by reminders.promises from the invoice's allocations once the grace has passed.
+    outcome = models.CharField(max_length=10, blank=True)  # "", kept, broken
+    decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -282,6 +301,13 @@ class LateFeeCharge(models.Model):
         return f"late fee {self.amount} on {self.invoice_id} at {self.offset_days:+d}"
 
 
+from reminders.models_collections import (  # noqa: E402,F401
+    BalanceAssertion,
+    Dispute,
+    DisputeMessage,
+    Notification,
+    PortalAction,
+)
 from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app's models here)
     DeliveryStatus,
     WebhookAttempt,

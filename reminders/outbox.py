@@ -32,7 +32,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection
@@ -190,15 +190,16 @@ def _prepare(row_id: int, token: str, now: datetime):
             return None
         if not row.message_id:  # first attempt: fix the message, later attempts send the very same one
             step = row.step
+            chased = chased_amount(invoice, today)  # a partial dispute's part is not chased
             if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
-                row.late_fee = step_fee(step, invoice.organization, invoice.currency, invoice.amount_due,
-                                        today)[0] or None
-            row.amount_due = invoice.amount_due
+                row.late_fee = step_fee(step, invoice.organization, invoice.currency, chased, today)[0] or None
+            row.amount_due = chased
             row.subject, row.body = render_message(invoice, step, today, row.late_fee)
             row.to_emails = ", ".join(emails)
             row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{_mail_domain()}>"
             row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
     message = EmailMessage(subject=row.subject, body=row.body, to=row.to_emails.split(", "),
+                           from_email=sender(invoice.organization), reply_to=reply_to(settings),
                            headers={"Message-ID": row.message_id, "X-Ledgerline-Reminder": str(row.pk)})
     if row.step is not None and row.step.attach_pdf:
         pdf = integration.invoice_pdf(invoice)
@@ -224,13 +225,29 @@ def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=
     return subject, render(step.body, values)
 
 
+def due_when(due_date, today, shown: str) -> str:
+    """What is true on the day the message goes out: a step caught up after a pause says "was due
+    on 4 December", never "is due today"."""
+    if today < due_date:
+        return _("is due on %(date)s") % {"date": shown}
+    if today == due_date:
+        return _("is due today")
+    return _("was due on %(date)s") % {"date": shown}
+
+
+def chased_amount(invoice: Invoice, today):
+    """What a reminder asks for: the amount due less the part in dispute (invoicing's rule)."""
+    return invoice.amount_due - invoice.disputed_part_on(today)
+
+
 def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]:
     due = format_day(invoice.due_date, invoice.organization.locale)  # one date display (issue 21)
     return {
         "customer": invoice.customer.name,
         "invoice_number": invoice.number or "",
-        "amount_due": format_money(invoice.amount_due, invoice.currency),
+        "amount_due": format_money(chased_amount(invoice, today), invoice.currency),
         "due_date": due,
+        "due_when": due_when(invoice.due_date, today, due),
         "days_overdue": str(max(0, (today - invoice.due_date).days)),
         "link": integration.public_link(invoice) or "",
         "organization": invoice.organization.name,
@@ -299,6 +316,18 @@ def _fee_skipped(row: ReminderMessage, now: datetime) -> str | None:
         return None
     day = local_today(now, ReminderSettings.objects.get(organization_id=row.organization_id))
     return currency_mismatch(step, row.invoice.organization, row.invoice.currency, day)
+
+
+def sender(org) -> str:
+    """From: the organization's name on the service's sending address (the address must be ours for
+    delivery; the name is whom the customer knows)."""
+    address = parseaddr(django_settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@localhost"
+    return formataddr((org.name, address))
+
+
+def reply_to(settings: ReminderSettings) -> list[str]:
+    """The organization's reply address, once verified; none before (never an unverified one)."""
+    return [settings.reply_to] if settings.reply_to and settings.reply_to_verified_at else []
 
 
 def _mail_domain() -> str:

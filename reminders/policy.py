@@ -22,6 +22,7 @@ PLACEHOLDERS = {
     "invoice_number": "INV-2026-00042",
     "amount_due": "1,250.00 EUR",
     "due_date": "2026-03-31",
+    "due_when": "was due on 31 March 2026",
     "days_overdue": "7",
     "link": "https://ledgerline.example/p/invoice/…",
     "organization": "Your Company",

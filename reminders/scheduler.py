@@ -213,6 +213,11 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
     outcome = OrgScan(org_id)
     with tenant_context(org_id), transaction.atomic():
         settings = ensure_setup(Organization(pk=org_id))
+        today = local_today(now, settings)
+        if settings.last_scan_at is None or local_today(settings.last_scan_at, settings) != today:
+            from reminders.promises import check_promises  # first scan of the local day: promises due
+
+            check_promises(Organization.objects.get(pk=org_id), today)
         if settings.paused:
             outcome.paused = True
         else:

@@ -4,18 +4,20 @@ from reminders.models import ReminderPolicy, ReminderSettings, ReminderStep, Ton
 
 _SIGN_OFF = "\n\nKind regards,\n{organization}"
 DEFAULT_STEPS = [
-    (-3, Tone.FRIENDLY, "Invoice {invoice_number} is due on {due_date}",
-     "Dear {customer},\n\nA friendly note that invoice {invoice_number} for {amount_due} is due on {due_date}."
-     "\n\nYou can view and pay it here: {link}" + _SIGN_OFF),
-    (0, Tone.FRIENDLY, "Invoice {invoice_number} is due today",
-     "Dear {customer},\n\nInvoice {invoice_number} for {amount_due} is due today."
+    # {due_when} says what is true on the day it goes out ("was due on ..." when caught up after a
+    # pause); the link shows the invoice and the customer's account, where nothing can be paid.
+    (-3, Tone.FRIENDLY, "Invoice {invoice_number} {due_when}",
+     "Dear {customer},\n\nA friendly note that invoice {invoice_number} for {amount_due} {due_when}."
+     "\n\nYou can view it here: {link}" + _SIGN_OFF),
+    (0, Tone.FRIENDLY, "Invoice {invoice_number} {due_when}",
+     "Dear {customer},\n\nInvoice {invoice_number} for {amount_due} {due_when}."
      "\n\nView it here: {link}\n\nIf you have already paid, thank you, and please ignore this message." + _SIGN_OFF),
     (7, Tone.FIRM, "Overdue: invoice {invoice_number}",
      "Dear {customer},\n\nInvoice {invoice_number} was due on {due_date} and is now {days_overdue} days overdue. "
-     "{amount_due} is still open.\n\nPlease arrange payment: {link}" + _SIGN_OFF),
+     "{amount_due} is still open.\n\nPlease arrange payment. The invoice and your account: {link}" + _SIGN_OFF),
     (14, Tone.FIRM, "Second reminder: invoice {invoice_number} is {days_overdue} days overdue",
      "Dear {customer},\n\nWe have not yet received payment of {amount_due} for invoice {invoice_number}, "
-     "due on {due_date}.\n\nPlease pay now or tell us if something is wrong: {link}" + _SIGN_OFF),
+     "due on {due_date}.\n\nPlease pay now, or tell us on this page if something is wrong: {link}" + _SIGN_OFF),
     (21, Tone.FINAL, "Final reminder: invoice {invoice_number}",
      "Dear {customer},\n\nInvoice {invoice_number} is {days_overdue} days overdue; {amount_due} is open. "
      "This is our final reminder before we take further steps.\n\n{link}" + _SIGN_OFF),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reminders import views, views_webhooks
+from reminders import views, views_disputes, views_portal, views_webhooks, views_worklist
 
 urlpatterns = [
     path("", views.reminder_list, name="reminder_list"),
@@ -19,6 +19,14 @@ urlpatterns = [
     path("invoices/<int:pk>/send/", views.reminder_send, name="reminder_send"),
     path("invoices/<int:pk>/promise/", views.reminder_promise, name="reminder_promise"),
     path("promises/<int:pk>/cancel/", views.reminder_promise_cancel, name="reminder_promise_cancel"),
+    path("worklist/", views_worklist.worklist, name="worklist"),
+    path("notifications/read/", views_worklist.notifications_read, name="notifications_read"),
+    path("disputes/", views_disputes.dispute_list, name="dispute_list"),
+    path("disputes/<int:pk>/", views_disputes.dispute_detail, name="dispute_detail"),
+    path("disputes/<int:pk>/resolve/", views_disputes.dispute_resolve, name="dispute_resolve"),
+    path("disputes/<int:pk>/reply/", views_disputes.dispute_reply, name="dispute_reply"),
+    path("disputes/<int:pk>/assign/", views_disputes.dispute_assign, name="dispute_assign"),
+    path("invoices/<int:pk>/dispute/", views_disputes.dispute_create, name="dispute_create"),
     path("webhooks/", views_webhooks.webhook_list, name="webhook_list"),
     path("webhooks/<int:pk>/", views_webhooks.webhook_detail, name="webhook_detail"),
     path("webhooks/<int:pk>/enable/", views_webhooks.webhook_enable, name="webhook_enable"),
@@ -26,4 +34,14 @@ urlpatterns = [
     path("webhooks/<int:pk>/delete/", views_webhooks.webhook_delete, name="webhook_delete"),
     path("webhooks/<int:pk>/deliveries/<int:delivery_pk>/resend/", views_webhooks.webhook_resend,
          name="webhook_resend"),
+]
+
+# The customer portal on the signed link, under /p/ beside invoicing's public pages (no login).
+portal_urlpatterns = [
+    path("<str:token>/account/", views_portal.account, name="portal_account"),
+    path("<str:token>/account/dispute/", views_portal.dispute, name="portal_dispute"),
+    path("<str:token>/account/promise/", views_portal.promise, name="portal_promise"),
+    path("<str:token>/account/balance/", views_portal.balance, name="portal_balance"),
+    path("<str:token>/account/statement.pdf", views_portal.statement_pdf, name="portal_statement"),
+    path("reply-address/<str:token>/", views_portal.reply_to_verify, name="reply_to_verify"),
 ]

@@ -53,7 +53,10 @@ def _settings(request):
 
 
 def _tabs(request, current):
-    tabs = [("reminder_list", _("Upcoming")), ("reminder_log", _("Sent log")), ("reminder_policies", _("Policies"))]
+    tabs = [("reminder_list", _("Upcoming")), ("dispute_list", _("Disputes")), ("reminder_log", _("Sent log")),
+            ("reminder_policies", _("Policies"))]
+    if can(request, Role.FINANCE):
+        tabs.insert(0, ("worklist", _("Today")))
     if can(request, Role.OWNER):
         tabs += [("reminder_settings", _("Settings")), ("reminder_health", _("Sending status"))]
     return [{"name": name, "label": label, "current": name == current} for name, label in tabs]
@@ -239,7 +242,18 @@ def reminder_settings(request):
     settings = _settings(request)
     form = ReminderSettingsForm(request.POST or None, instance=settings)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        new_reply = "reply_to" in form.changed_data
+        saved = form.save()
+        if new_reply:  # a new address is not verified until its link is opened
+            saved.reply_to_verified_at = None
+            saved.save(update_fields=["reply_to_verified_at"])
+        if new_reply and saved.reply_to:
+            from reminders.reply_address import send_verification
+
+            saved.organization = request.org
+            transaction.on_commit(lambda: send_verification(saved, request.org.name))
+            messages.info(request, _("We e-mailed a link to %(a)s: replies go there once it is confirmed.")
+                          % {"a": saved.reply_to})
         messages.success(request, _("Reminder settings saved."))
         return redirect("reminder_settings", org_slug=request.org.slug)
     return render(request, "reminders/settings.html", {"tabs": _tabs(request, "reminder_settings"), "form": form})
@@ -266,7 +280,19 @@ def customer_panel(request, customer):
         "default_policy": ReminderPolicy.objects.filter(organization_id=customer.organization_id,
                                                         is_default=True).first(),
         "can_edit": can(request, Role.FINANCE),
+        **_customer_activity(customer),
     }
+
+
+def _customer_activity(customer) -> dict:
+    """The customer's timeline of what they did on their link (issue 19), and the latest balance
+    they confirmed or contested with whether the ledger still says it (a fixed number of queries)."""
+    from reminders import portal
+    from reminders.models_collections import BalanceAssertion, PortalAction
+
+    assertion = BalanceAssertion.objects.filter(customer=customer).first()
+    return {"activity": list(PortalAction.objects.filter(customer=customer).select_related("invoice")[:10]),
+            "assertion": assertion, "assertion_holds": assertion is not None and portal.recheck(assertion)}
 
 
 def _open_invoice(request, pk):

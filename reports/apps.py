@@ -8,10 +8,13 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+        from invoicing.hooks import STATEMENT_PDF
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
         from reports.demo import seed_demo_reports
+        from reports.statements import portal_statement_pdf
         from reports.views import customer_panel
 
+        STATEMENT_PDF["customer"] = portal_statement_pdf
         SETTINGS_TABS_EXTRA.append((_("Reports"), "report_settings"))
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
         DEMO_HOOKS.append(seed_demo_reports)  # after invoicing and payments (apps order in INSTALLED_APPS)

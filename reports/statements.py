@@ -233,3 +233,9 @@ def email_statement(st: Statement, *, recipients: list[str] | None = None, subje
         st.customer.organization_id, DeliveryKind.STATEMENT, customer=st.customer, document=doc,
         recipients=recipients, subject=subject or draft["subject"], body=body or draft["body"], actor=actor)
     return delivery
+
+
+def portal_statement_pdf(customer, today: date):
+    """invoicing.hooks.STATEMENT_PDF: the open-item statement of the last 90 days, as the customer's
+    portal offers it."""
+    return stored_pdf(build(customer, OPEN_ITEM, today - timedelta(days=90), today))

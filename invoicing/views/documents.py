@@ -352,3 +352,7 @@ def public_invoice_pdf(request, token):
             return refused(exc)
     return _public_headers(pdf_response(request, pdf, download=request.GET.get("download") == "1"))
 
+
+# The customer portal (reminders.views_portal) opens the same links the same way.
+public_link, gone_when_expired = _public_link, _gone_when_expired
+public_headers, is_member = _public_headers, _is_member

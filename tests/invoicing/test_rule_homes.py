@@ -34,6 +34,8 @@ invoices = st.fixed_dictionaries({
     "due_date": days,
     "disputed": st.booleans(),
     "dispute_until": st.one_of(st.none(), days),
+    # A partial dispute (issue 19) holds the invoice only when it covers the whole amount due.
+    "disputed_amount": st.one_of(st.none(), amounts, st.just(Decimal("250.50"))),
 })
 # Instants within three hours of midnight UTC on the days around BASE: where far zones differ.
 instants = st.tuples(st.integers(-3, 3), st.integers(-180, 180)).map(
@@ -54,6 +56,7 @@ def _row(org, customer, n, spec) -> Invoice:
         amount_due=Decimal(0) if void else total - paid - credited - written_off,
         disputed_at=datetime(2026, 2, 1, tzinfo=UTC) if spec["disputed"] else None,
         dispute_until=spec["dispute_until"] if spec["disputed"] else None,
+        disputed_amount=(spec.get("disputed_amount") or None) if spec["disputed"] else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, timedelta
+from decimal import Decimal
 
 from reminders.models import OutboxStatus, PromiseToPay, ReminderMessage, ReminderPolicy, ReminderStep
 from tests.urlmatrix import register_object, register_url
@@ -96,3 +97,24 @@ register_url("webhook_rotate", pk="webhook_endpoint", post=lambda w: {}, methods
 register_url("webhook_delete", pk="webhook_endpoint", post=lambda w: {}, methods=["POST"])
 register_url("webhook_resend", pk="webhook_endpoint", delivery_pk="webhook_delivery", post=lambda w: {},
              methods=["POST"])
+
+
+# Disputes (issue 19).
+@register_object("dispute")
+def _dispute(world):
+    from reminders import disputes
+
+    return disputes.raise_dispute(world.get("reminder_invoice"), reason="wrong_amount", amount=Decimal("10"),
+                                  message="Too much")
+
+
+register_url("dispute_list")
+register_url("dispute_detail", pk="dispute")
+register_url("dispute_resolve", pk="dispute", post=lambda w: {"outcome": "rejected", "note": "Price as agreed"},
+             methods=["POST"])
+register_url("dispute_reply", pk="dispute", post=lambda w: {"body": "Which item?"}, methods=["POST"])
+register_url("dispute_assign", pk="dispute", post=lambda w: {"assignee": w.finance.pk}, methods=["POST"])
+register_url("dispute_create", pk="reminder_invoice", post=lambda w: {"reason": "quality", "amount": "5",
+                                                                      "message": ""})
+register_url("worklist")
+register_url("notifications_read", post=lambda w: {}, methods=["POST"], post_changes=False)

@@ -1,0 +1,216 @@
+"""The customer portal pages (/p/<token>/account/...): no login; the token sets the tenant.
+
+GET the account page; POST an action (dispute, promise, balance) then back to the page
+(post/redirect/get) with what happened in the query string. See reminders.portal for the rules.
+"""
+
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.auth import client_ip
+from accounts.ledger import customer_balance
+from accounts.money import quantum
+from invoicing.hooks import STATEMENT_PDF
+from invoicing.views.documents import gone_when_expired, is_member, pdf_response, public_headers, public_link
+from reminders import portal
+from reminders.models_collections import Dispute, DisputeReason, DisputeStatus
+
+DONE = {
+    "dispute": gettext_lazy("Thank you: your dispute has been sent. We will look into it and answer you."),
+    "promise": gettext_lazy("Thank you: your promise to pay has been recorded."),
+    "confirm": gettext_lazy("Thank you for confirming your balance."),
+    "contest": gettext_lazy("Thank you: we have noted that you do not agree with the balance and will be in touch."),
+    "again": gettext_lazy("This was already sent; nothing more was done."),
+}
+
+
+class MoneyField(forms.CharField):
+    """An amount as the customer types it: "1,250.00" or "1250" (thousands commas allowed)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in (None, ""):
+            return None
+        try:
+            amount = Decimal(value.replace(",", "").replace(" ", ""))
+        except InvalidOperation as e:
+            raise forms.ValidationError(_("Enter an amount such as 1250.00.")) from e
+        if not amount.is_finite() or amount.as_tuple().exponent < -3:
+            raise forms.ValidationError(_("Enter an amount such as 1250.00."))
+        return amount
+
+
+class DisputeForm(forms.Form):
+    invoice = forms.IntegerField(widget=forms.HiddenInput)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=DisputeReason.choices)
+    lines = forms.TypedMultipleChoiceField(label=gettext_lazy("Lines in question"), coerce=int, required=False,
+                                           choices=(), widget=forms.CheckboxSelectMultiple)
+    amount = MoneyField(label=gettext_lazy("Or the amount in question"), required=False, max_length=30)
+    message = forms.CharField(label=gettext_lazy("Message"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, invoice=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if invoice is not None:
+            self.fields["lines"].choices = [(line.pk, line.description) for line in invoice.lines.all()]
+
+
+class PromiseForm(forms.Form):
+    invoice = forms.IntegerField(widget=forms.HiddenInput)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
+    until = forms.DateField(label=gettext_lazy("I will pay by"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount = MoneyField(label=gettext_lazy("Amount"), max_length=30)
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=500)
+
+
+class BalanceForm(forms.Form):
+    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
+    as_of = forms.DateField(widget=forms.HiddenInput)
+    balance = MoneyField(widget=forms.HiddenInput, max_length=30)
+    answer = forms.ChoiceField(choices=[("confirm", "confirm"), ("contest", "contest")])
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=1000)
+
+
+def _key() -> str:
+    return uuid.uuid4().hex
+
+
+def _page(request, token, link, *, error=None, status=200):
+    invoice = link.invoice
+    customer, org = invoice.customer, invoice.organization
+    today = invoice.today
+    switches = portal.switches(org.pk)
+    invoices = list(portal.open_invoices(customer.pk).prefetch_related("lines"))
+    open_disputes = {}
+    for d in Dispute.objects.filter(customer_id=customer.pk).exclude(status=DisputeStatus.RESOLVED):
+        open_disputes.setdefault(d.invoice_id, []).append(d)
+    rows = [{"invoice": i, "overdue": i.is_overdue_on(today), "disputes": open_disputes.get(i.pk, []),
+             "lines": [(line, line.net_amount + line.tax_amount) for line in i.lines.all()],
+             "dispute_key": _key(), "promise_key": _key(),
+             # The promise form suggests what is not in dispute, in the currency's minor units.
+             "promise_default": (i.amount_due - i.disputed_part_on(today)).quantize(quantum(i.currency))}
+            for i in invoices]
+    balance = customer_balance(customer, today)
+    response = render(request, "public/account.html", {
+        "token": token, "seller": org, "customer": customer, "rows": rows, "today": today,
+        "movements": portal.recent_movements(customer.pk, today), "balance": balance,
+        "currency": customer.currency, "switches": switches, "reasons": DisputeReason.choices,
+        "key": _key(), "error": error, "done": DONE.get(request.GET.get("done", "")),
+        "statement": switches.portal_statement and "customer" in STATEMENT_PDF,
+    }, status=status)
+    response = public_headers(response)
+    # The page posts forms to itself: "no-referrer" would make the browser send "Origin: null" and fail
+    # the CSRF origin check. "same-origin" still never sends the token-bearing URL to another site.
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _back(token, done):
+    return redirect(reverse("portal_account", kwargs={"token": token}) + f"?done={done}")
+
+
+@gone_when_expired
+@require_GET
+def account(request, token):
+    with public_link(token) as link:
+        return _page(request, token, link)
+
+
+def _act(request, token, form_class, switch, run):
+    """The shared shape of an action: the link, the switch, the rate limit, the form, the key."""
+    with public_link(token) as link:
+        if not getattr(portal.switches(link.organization_id), switch):
+            raise Http404
+        ip = client_ip(request)
+        invoice = None
+        if "invoice" in form_class.base_fields:
+            invoice = portal.invoice_of(link, request.POST.get("invoice"))
+            if invoice is None:
+                raise Http404  # not an open invoice of this customer: someone else's, or made up
+        form = form_class(request.POST, **({"invoice": invoice} if form_class is DisputeForm else {}))
+        if not form.is_valid():
+            error = "; ".join(f"{form.fields[f].label or f}: {' '.join(e)}" if f in form.fields else " ".join(e)
+                              for f, e in form.errors.items())
+            return _page(request, token, link, error=error, status=400)
+        if not is_member(request, link.organization_id) and not portal.allow(link, ip):
+            return _page(request, token, link, error=_("Too many requests from your address; please try again in an "
+                                                          "hour."), status=429)
+        try:
+            done = run(link, form.cleaned_data, invoice, ip)
+        except portal.AlreadyDone:
+            done = "again"
+        except portal.PortalError as e:
+            return _page(request, token, link, error=str(e), status=400)
+    return _back(token, done)
+
+
+@gone_when_expired
+@require_POST
+def dispute(request, token):
+    def run(link, data, invoice, ip):
+        portal.dispute(link, invoice=invoice, reason=data["reason"], amount=data["amount"],
+                       line_ids=data["lines"], message=data["message"], key=data["key"], ip=ip)
+        return "dispute"
+    return _act(request, token, DisputeForm, "portal_disputes", run)
+
+
+@gone_when_expired
+@require_POST
+def promise(request, token):
+    def run(link, data, invoice, ip):
+        portal.promise(link, invoice=invoice, until=data["until"], amount=data["amount"], note=data["note"],
+                       key=data["key"], ip=ip, today=invoice.today)
+        return "promise"
+    return _act(request, token, PromiseForm, "portal_promises", run)
+
+
+@gone_when_expired
+@require_POST
+def balance(request, token):
+    def run(link, data, invoice, ip):
+        if data["as_of"] > link.invoice.today or data["as_of"] < date(2000, 1, 1):
+            raise portal.PortalError(_("That date is not one we showed you."))
+        portal.assert_balance(link, confirmed=data["answer"] == "confirm", as_of=data["as_of"],
+                              balance=data["balance"], note=data["note"], key=data["key"], ip=ip)
+        return data["answer"]
+    return _act(request, token, BalanceForm, "portal_balance", run)
+
+
+@gone_when_expired
+@require_GET
+def statement_pdf(request, token):
+    with public_link(token) as link:
+        if not portal.switches(link.organization_id).portal_statement or "customer" not in STATEMENT_PDF:
+            raise Http404
+        pdf = STATEMENT_PDF["customer"](link.invoice.customer, link.invoice.today)
+        if not is_member(request, link.organization_id):
+            portal.record_statement(link, client_ip(request))
+        response: HttpResponse = pdf_response(request, pdf, download=True)
+    return public_headers(response)
+
+
+@require_GET
+def reply_to_verify(request, token):
+    """The link e-mailed to an organization's new reply address (reminders.reply_address)."""
+    from ledger_site.tenancy import tenant_context
+    from reminders import reply_address
+
+    parsed = reply_address.parse(token)
+    if parsed is None:
+        raise Http404
+    with tenant_context(parsed[0]):
+        ok = reply_address.verify(*parsed)
+    if not ok:
+        raise Http404
+    return public_headers(HttpResponse(_("Thank you: %(a)s now receives replies to reminders.") % {"a": parsed[1]},
+                                       content_type="text/plain; charset=utf-8"))

@@ -1,0 +1,65 @@
+"""The collector's worklist (issue 19 #6): one page of what needs a person today, and the bell's
+notifications. Each section is one query, whatever the data size (bench/worklist times it)."""
+
+from datetime import timedelta
+
+from django.db.models import Max, Q, Sum
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role
+from accounts.permissions import org_view
+from invoicing.models import Invoice
+from reminders.models import OutboxStatus, PromiseToPay, ReminderMessage
+from reminders.models_collections import Dispute, DisputeStatus, Notification, PortalAction
+
+NO_CONTACT_DAYS = 14
+LIMIT = 25
+
+
+def worklist_data(org, user, today) -> dict:
+    since = today - timedelta(days=30)
+    broken = (PromiseToPay.objects.filter(organization=org, outcome="broken", decided_at__date__gte=since,
+                                          invoice__amount_due__gt=0)
+              .select_related("invoice__customer").order_by("-decided_at")[:LIMIT])
+    waiting_on_us = (Dispute.objects.filter(organization=org, status=DisputeStatus.OPEN)
+                     .filter(Q(assignee=user) | Q(assignee__isnull=True))
+                     .select_related("invoice", "customer", "assignee").order_by("created_at")[:LIMIT])
+    promises_due = (PromiseToPay.objects.filter(organization=org, cancelled_at__isnull=True, outcome="",
+                                                until__gte=today, until__lte=today + timedelta(days=7),
+                                                invoice__amount_due__gt=0)
+                    .select_related("invoice__customer").order_by("until")[:LIMIT])
+    contacted = (ReminderMessage.objects.filter(organization=org, status=OutboxStatus.SENT,
+                                                sent_at__date__gte=today - timedelta(days=NO_CONTACT_DAYS))
+                 .values("customer_id"))
+    spoke = (PortalAction.objects.filter(organization=org, at__date__gte=today - timedelta(days=NO_CONTACT_DAYS))
+             .values("customer_id"))
+    quiet = (Invoice.objects.overdue(today).filter(organization=org).exclude(customer_id__in=contacted)
+             .exclude(customer_id__in=spoke)
+             .values("customer_id", "customer__name", "currency")
+             .annotate(overdue=Sum("amount_due"), oldest=Max("due_date")).order_by("-overdue")[:LIMIT])
+    bounced = (ReminderMessage.objects.filter(organization=org, status=OutboxStatus.FAILED,
+                                              created_at__date__gte=since)
+               .select_related("invoice", "customer").order_by("-created_at")[:LIMIT])
+    notes = Notification.objects.filter(organization=org, user=user, read_at__isnull=True)[:LIMIT]
+    return {"broken": list(broken), "waiting_on_us": list(waiting_on_us), "promises_due": list(promises_due),
+            "quiet": list(quiet), "bounced": list(bounced), "notifications": list(notes),
+            "no_contact_days": NO_CONTACT_DAYS}
+
+
+@org_view(Role.FINANCE)
+def worklist(request):
+    from reminders.views import _tabs
+
+    today = request.org.today()
+    return render(request, "reminders/worklist.html", {
+        "tabs": _tabs(request, "worklist"), "today": today, **worklist_data(request.org, request.user, today)})
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def notifications_read(request):
+    Notification.objects.filter(organization=request.org, user=request.user, read_at__isnull=True).update(
+        read_at=timezone.now())
+    return redirect("worklist", org_slug=request.org.slug)

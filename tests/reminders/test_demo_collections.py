@@ -1,0 +1,26 @@
+"""seed_demo's collections hook: a dispute raised from the portal (one line) and a promise of the rest."""
+
+from datetime import timedelta
+
+import pytest
+
+from ledger_site.tenancy import tenant_context
+from reminders.demo import DEMO_ADDRESS, seed_demo_collections
+from reminders.models import PromiseToPay
+from reminders.models_collections import Dispute, PortalAction
+from tests.invoicing_helpers import issued
+from tests.reminders.helpers import TODAY, org_with_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_a_dispute_raised_from_the_portal():
+    org, owner, customer = org_with_customer()
+    with tenant_context(org):
+        invoice = issued(org, customer, lines=(("Design", "1", "300.00", "0"), ("Printing", "1", "80.00", "0")),
+                         issue_date=TODAY - timedelta(days=40), due_date=TODAY - timedelta(days=10))
+        assert seed_demo_collections(org, owner) == {"portal_disputes": 1}
+        d = Dispute.objects.get(invoice=invoice)
+        assert d.source == "portal" and d.amount == 80 and d.ip == DEMO_ADDRESS
+        assert PromiseToPay.objects.get(invoice=invoice).amount == 300
+        assert set(PortalAction.objects.values_list("kind", flat=True)) == {"dispute", "promise"}
