@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from invoicing import hooks
 from invoicing.models import Invoice, InvoiceKind
 from invoicing.services import clear_dispute, record_event, set_dispute
 from reminders.models_collections import (
@@ -84,7 +85,16 @@ def raise_dispute(invoice: Invoice, *, reason: str, amount: Decimal | None = Non
         DisputeMessage.objects.create(organization_id=invoice.organization_id, dispute=dispute,
                                       from_customer=source == Source.PORTAL, author=actor, body=dispute.message, ip=ip)
     sync_hold(invoice, actor=actor)
+    hooks.emit(invoice.organization_id, "dispute.opened", dispute_data(dispute))
     return dispute
+
+
+def dispute_data(dispute: Dispute) -> dict:
+    """A dispute as webhooks carry it (docs/api.md)."""
+    return {"id": dispute.pk, "invoice": {"id": dispute.invoice_id}, "customer": {"id": dispute.customer_id},
+            "reason": dispute.reason, "amount": hooks.money(dispute.amount, dispute.invoice.currency),
+            "currency": dispute.invoice.currency, "whole": dispute.whole, "source": dispute.source,
+            "status": dispute.status, "outcome": dispute.outcome or None}
 
 
 @transaction.atomic
@@ -104,6 +114,7 @@ def resolve(dispute: Dispute, *, outcome: str, note: str, actor) -> Dispute:
     record_event(invoice, "dispute_resolved", _("Dispute resolved (%(outcome)s): %(note)s")
                  % {"outcome": dispute.get_outcome_display(), "note": dispute.resolution_note}, actor)
     sync_hold(invoice, actor=actor)
+    hooks.emit(invoice.organization_id, "dispute.resolved", {**dispute_data(dispute), "note": dispute.resolution_note})
     return dispute
 
 

@@ -25,6 +25,9 @@ class WebhookEvent(models.TextChoices):
     CREDIT_NOTE_ISSUED = "credit_note.issued", _("Credit note issued")
     CUSTOMER_CREATED = "customer.created", _("Customer created")
     CUSTOMER_UPDATED = "customer.updated", _("Customer updated")
+    REMINDER_SENT = "reminder.sent", _("Reminder sent")
+    DISPUTE_OPENED = "dispute.opened", _("Dispute opened")
+    DISPUTE_RESOLVED = "dispute.resolved", _("Dispute resolved")
     LEDGER_CHECKPOINT = "ledger.checkpoint", _("Signed ledger checkpoint (nightly)")
 
 

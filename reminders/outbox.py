@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from accounts.locale import format_day
 from accounts.money import format_money
+from invoicing import hooks
 from invoicing.models import Invoice
 from invoicing.services import record_event
 from ledger_site.tenancy import tenant_context
@@ -297,6 +298,10 @@ def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
         if skipped:
             row.result = (row.result + " " + skipped)[:500]
         row.save(update_fields=fields)
+        hooks.emit(row.organization_id, "reminder.sent", {
+            "id": row.pk, "invoice": {"id": row.invoice_id, "number": row.invoice.number},
+            "customer": {"id": row.customer_id}, "kind": row.kind, "tone": row.tone,
+            "to": row.to_emails, "sent_at": now.isoformat(), "message_id": row.message_id})
         what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
                 else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
         message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}

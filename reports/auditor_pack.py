@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts import ledger
 from accounts.ledger_verify import verify_organization
+from accounts.money import quantum
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
 from invoicing.pdf import stored_credit_note_pdf, stored_invoice_pdf
 from invoicing.seal_check import SealBroken, check_stored
@@ -146,8 +147,9 @@ def _readme(org, start, end, export, verification, tieouts, fec_name, fec_proble
         "",
         "AR tie-out as of the period's end (aging total = AR control = sum of customer balances):",
     ]
-    out += [f"  {t.currency}: {t.aging_total} / {t.ar_control} / {t.customer_balances} -> "
-            f"{'ties' if t.ties else 'DOES NOT TIE'}" for t in tieouts]
+    out += [f"  {t.currency}: " + " / ".join(str(v.quantize(quantum(t.currency)))
+                                           for v in (t.aging_total, t.ar_control, t.customer_balances))
+            + f" -> {'ties' if t.ties else 'DOES NOT TIE'}" for t in tieouts]
     out += ["", "Files:",
             "  journal.csv, journal.xlsx  every journal line of the period (layout: docs/journal_export.md)",
             "  trial_balance.csv          opening, period debit and credit, closing per account and currency",

@@ -4,6 +4,7 @@ configured factor is saved only when the person ticks the confirmation and sends
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,6 +16,7 @@ from accounts.models import ExchangeRate, RateSource, Role
 from accounts.permissions import org_view
 
 MAX_UPLOAD = 20_000_000
+RATES_PER_PAGE = 50
 
 
 class RateForm(forms.Form):
@@ -64,7 +66,8 @@ def exchange_rates(request):
             problems, needs_confirmation = e.problems, isinstance(e, fx.RateNeedsConfirmation)
     if action:
         status = 400
-    rates = ExchangeRate.objects.filter(organization=org).select_related("entered_by")[:200]
+    rates = Paginator(ExchangeRate.objects.filter(organization=org).select_related("entered_by"), RATES_PER_PAGE) \
+        .get_page(request.GET.get("page"))
     return render(request, "accounts/exchange_rates.html", {
         "form": form, "upload": upload, "rates": rates, "problems": problems,
         "needs_confirmation": needs_confirmation, "jump_factor": fx.jump_factor(),

@@ -241,3 +241,13 @@ def test_scheduled_fetch_saves_rates_from_the_configured_url(shop, rates_server,
 def test_fetch_refuses_a_non_http_url():
     with pytest.raises(fx.RateError, match="http"):
         fx.fetch("file:///etc/passwd")
+
+
+def test_the_rates_page_shows_fifty_rows_a_page_newest_first(shop):
+    org, client = shop
+    save(org, [fx.RateRow(DAY - datetime.timedelta(days=n), "USD", D("0.92")) for n in range(60)])
+    url = reverse("exchange_rates", kwargs={"org_slug": org.slug})
+    first = client.get(url).content.decode()
+    assert first.count('<td class="num">0.92</td>') == 50 and "Page 1 of 2" in first
+    second = client.get(url, {"page": "2"}).content.decode()
+    assert second.count('<td class="num">0.92</td>') == 10

@@ -23,7 +23,17 @@ from invoicing.services import void_invoice
 from ledger_site.tenancy import tenant_context
 from payments.services import reverse_payment
 from reminders import webhooks
-from reminders.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from reminders.disputes import raise_dispute, resolve
+from reminders.models import (
+    DeliveryStatus,
+    ReminderStep,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from reminders.outbox import deliver as deliver_reminders
+from reminders.outbox import queue_manual
 from tests.factories import CustomerFactory, add_member, make_org
 from tests.invoicing_helpers import issued
 from tests.payments.helpers import pay
@@ -60,13 +70,20 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
             other = issued(org, customer)                                             # invoice.issued
             void_invoice(other, "typo")                                               # invoice.voided
             credit_amount(customer, Decimal("10.00"), "goodwill", invoice=invoice)   # credit_note.issued
+            third = issued(org, customer)                                             # invoice.issued
+            dispute = raise_dispute(third, reason="wrong_amount", amount=Decimal("20.00"),
+                                    actor=owner)                                      # dispute.opened
+            resolve(dispute, outcome="rejected", note="Price as quoted", actor=owner)  # dispute.resolved
+            step = ReminderStep.objects.filter(organization=org).order_by("offset_days").first()
+            message, _created = queue_manual(third, step, owner, "webhook-test")
+        deliver_reminders(org.pk, ids=[message.pk])                                    # reminder.sent
         checkpoint_all()                                                              # ledger.checkpoint
         with tenant_context(org):
             report = webhooks.deliver(org.pk)
         got = receiver.received()
-    assert report.delivered == 10 and report.retrying == report.failed == 0
+    assert report.delivered == 14 and report.retrying == report.failed == 0
     assert sorted(r["headers"]["Ledgerline-Event"] for r in got) == sorted(
-        ALL + ["invoice.issued"]), "one request per event, none missing, none twice"
+        ALL + ["invoice.issued", "invoice.issued"]), "one request per event, none missing, none twice"
     with tenant_context(org):
         rows = {str(d.delivery_id): d for d in WebhookDelivery.objects.all()}
     for request in got:
@@ -92,7 +109,12 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
     assert by_type["ledger.checkpoint"]["organization"] == org.slug and by_type["ledger.checkpoint"]["signature"]
     with tenant_context(org):
         attempts = list(WebhookAttempt.objects.all())
-    assert len(attempts) == 10 and all(a.status_code == 200 and a.error == "" for a in attempts)
+    assert by_type["dispute.opened"] == {**by_type["dispute.opened"], "invoice": {"id": third.pk}, "amount": "20.00",
+                                         "reason": "wrong_amount", "status": "open"}
+    resolved = by_type["dispute.resolved"]
+    assert resolved["outcome"] == "rejected" and resolved["note"] == "Price as quoted"
+    assert by_type["reminder.sent"]["invoice"] == {"id": third.pk, "number": third.number}
+    assert len(attempts) == 14 and all(a.status_code == 200 and a.error == "" for a in attempts)
 
 
 def test_only_subscribed_events_are_written_and_nothing_when_the_business_event_rolls_back(dev_mode):

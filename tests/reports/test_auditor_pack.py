@@ -184,6 +184,8 @@ def test_the_pack_holds_everything_and_checks_out(books):
                     "customer_balances": ar["closing"], "ties": "yes"}]
     readme = zf.read("README.txt").decode()
     assert "verify_ledger, run for this pack): PASSED" in readme and "conforms to the FEC rules" in readme
+    closing = ar["closing"]
+    assert f"EUR: {closing} / {closing} / {closing} -> ties" in readme
     assert "result: ok" in zf.read("verification.txt").decode()
     assert fec.check_fec(zf.read("fec/123456789FEC20260331.txt"), START, END) == []
 
