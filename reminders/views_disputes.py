@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounts.forms_fields import NumberField
 from accounts.models import Membership, Role
 from accounts.permissions import can, org_view
 from invoicing.models import Invoice, InvoiceKind
@@ -30,8 +31,8 @@ class DisputeForm(forms.Form):
     reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=DisputeReason.choices)
     lines = forms.TypedMultipleChoiceField(label=gettext_lazy("Disputed lines"), coerce=int, required=False,
                                            choices=(), widget=forms.CheckboxSelectMultiple)
-    amount = forms.DecimalField(label=gettext_lazy("Or the disputed amount"), required=False, max_digits=18,
-                                decimal_places=3, help_text=gettext_lazy("Empty with no lines: the whole amount due."))
+    amount = NumberField(label=gettext_lazy("Or the disputed amount"), required=False, max_digits=18,
+                         decimal_places=3, help_text=gettext_lazy("Empty with no lines: the whole amount due."))
     message = forms.CharField(label=gettext_lazy("What the customer says"), required=False, max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 3}))
     assignee = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=None, required=False)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.auth import client_ip
+from accounts.forms_fields import NumberField
 from accounts.ledger import customer_balance
 from accounts.money import quantum
 from invoicing.hooks import STATEMENT_PDF
@@ -33,19 +34,24 @@ DONE = {
 }
 
 
-class MoneyField(forms.CharField):
-    """An amount as the customer types it: "1,250.00" or "1250" (thousands commas allowed)."""
+def money_field(label, required=True) -> NumberField:
+    """An amount as the customer types it, read by the one parser (accounts.locale) in the
+    organization's number format: "1,250.00" (en_GB), "1.250,00" (de_DE)."""
+    return NumberField(label=label, required=required, max_digits=18, decimal_places=3)
+
+
+class MachineAmountField(forms.CharField):
+    """An amount the page itself wrote into a hidden input (str(Decimal), "1234.56"), never typed
+    by a person, so not read with the organization's number format."""
 
     def clean(self, value):
         value = super().clean(value)
-        if value in (None, ""):
-            return None
         try:
-            amount = Decimal(value.replace(",", "").replace(" ", ""))
+            amount = Decimal(value)
         except InvalidOperation as e:
-            raise forms.ValidationError(_("Enter an amount such as 1250.00.")) from e
-        if not amount.is_finite() or amount.as_tuple().exponent < -3:
-            raise forms.ValidationError(_("Enter an amount such as 1250.00."))
+            raise forms.ValidationError(_("The page was changed; reload it.")) from e
+        if not amount.is_finite():
+            raise forms.ValidationError(_("The page was changed; reload it."))
         return amount
 
 
@@ -55,7 +61,7 @@ class DisputeForm(forms.Form):
     reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=DisputeReason.choices)
     lines = forms.TypedMultipleChoiceField(label=gettext_lazy("Lines in question"), coerce=int, required=False,
                                            choices=(), widget=forms.CheckboxSelectMultiple)
-    amount = MoneyField(label=gettext_lazy("Or the amount in question"), required=False, max_length=30)
+    amount = money_field(gettext_lazy("Or the amount in question"), required=False)
     message = forms.CharField(label=gettext_lazy("Message"), required=False, max_length=2000,
                               widget=forms.Textarea(attrs={"rows": 4}))
 
@@ -69,14 +75,14 @@ class PromiseForm(forms.Form):
     invoice = forms.IntegerField(widget=forms.HiddenInput)
     key = forms.CharField(widget=forms.HiddenInput, max_length=32)
     until = forms.DateField(label=gettext_lazy("I will pay by"), widget=forms.DateInput(attrs={"type": "date"}))
-    amount = MoneyField(label=gettext_lazy("Amount"), max_length=30)
+    amount = money_field(gettext_lazy("Amount"))
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=500)
 
 
 class BalanceForm(forms.Form):
     key = forms.CharField(widget=forms.HiddenInput, max_length=32)
     as_of = forms.DateField(widget=forms.HiddenInput)
-    balance = MoneyField(widget=forms.HiddenInput, max_length=30)
+    balance = MachineAmountField(widget=forms.HiddenInput, max_length=30)
     answer = forms.ChoiceField(choices=[("confirm", "confirm"), ("contest", "contest")])
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=1000)
 

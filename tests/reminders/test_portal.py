@@ -125,7 +125,7 @@ def test_a_promise_with_date_and_amount(two_orgs, client):
     ({"until": "past", "amount": "10"}, "today or later"),
     ({"until": "soon", "amount": "5000"}, "more than the"),
     ({"until": "soon", "amount": "-3"}, "more than zero"),
-    ({"until": "soon", "amount": "12abc"}, "Enter an amount"),
+    ({"until": "soon", "amount": "12abc"}, "Type numbers as 1,234.56"),
 ])
 def test_a_bad_promise_is_refused_with_a_message_and_nothing_stored(two_orgs, client, data, message):
     w = two_orgs
