@@ -2,11 +2,10 @@
 
 from decimal import Decimal
 
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Lower, Now, Upper
+from django.db.models.functions import Lower, Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models_org import Organization
@@ -60,10 +59,7 @@ class Customer(models.Model):
             # For reports: customers in case-insensitive name order (the aging report's default sort).
             models.Index(F("organization"), Lower("name"), F("id"), name="rep_customer_lower_name"),
             models.Index(fields=["organization", "updated_at"], name="customer_updated"),
-            # The global search (ledger_site.search): icontains on these is UPPER(col) LIKE '%q%'.
-            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), OpClass(Upper("code"), name="gin_trgm_ops"),
-                     OpClass(Upper("billing_emails"), name="gin_trgm_ops"),
-                     OpClass(Upper("tax_id"), name="gin_trgm_ops"), name="search_customer_trgm"),
+            # The global search's trigram index: accounts/search_indexes.py (only where pg_trgm exists).
         ]
 
     def __str__(self):

@@ -8,10 +8,8 @@ adds a negative row that points at the one it undoes.
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Upper
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
@@ -70,8 +68,8 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
-            # The global search (ledger_site.search): the reference contains the text, or the amount.
-            GinIndex(OpClass(Upper("reference"), name="gin_trgm_ops"), name="search_payment_trgm"),
+            # The global search: a trigram index on the reference where the database has pg_trgm
+            # (accounts/search_indexes.py); the amount typed uses payment_list_amount below.
             models.Index(fields=["organization", "customer", "received_date"]),
             # One per sort the payment list offers (ledger_site.sorting); the amount's serves search too.
             *[models.Index(fields=["organization", column, "id"], name=f"payment_list_{column}")

@@ -91,3 +91,18 @@ def test_json_for_the_top_bar_and_a_results_page(books):
     assert data["customers"][0]["url"] == f"/o/{org.slug}/customers/{acme.pk}/"
     page = client.get(f"/o/{org.slug}/search/", {"q": "acme"}).content.decode()
     assert "Acme Trading (ACME)" in page and "Elsewhere" not in page
+
+
+@pytest.mark.django_db
+def test_the_trigram_indexes_exist_exactly_where_the_database_offers_pg_trgm():
+    """Debian's PostgreSQL has pg_trgm and gets the indexes; the embedded development database has
+    not, and its migrations must still run (accounts/search_indexes.py)."""
+    from django.db import connection
+
+    from accounts.search_indexes import SEARCH_INDEXES, trigram_available
+
+    with connection.cursor() as cursor:
+        available = trigram_available(cursor)
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)", [list(SEARCH_INDEXES)])
+        found = {row[0] for row in cursor.fetchall()}
+    assert found == (set(SEARCH_INDEXES) if available else set())
