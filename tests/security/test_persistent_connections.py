@@ -5,6 +5,7 @@ Django's test client never closes the connection between requests, so every requ
 the same, reused connection, exactly as with CONN_MAX_AGE."""
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -122,7 +123,11 @@ log_connections = 0
 log_disconnections = 0
 """)
     os.chmod(ini, 0o644)
-    user = ["-u", "postgres"] if os.geteuid() == 0 else []  # PgBouncer refuses to run as root
+    # PgBouncer refuses to run as root. It runs as postgres, or for the embedded database (a
+    # socket directory only its owner may enter) as that directory's owner.
+    host = s.get("HOST") or "127.0.0.1"
+    run_as = pwd.getpwuid(os.stat(host).st_uid).pw_name if host.startswith("/") else "postgres"
+    user = ["-u", run_as] if os.geteuid() == 0 else []
     log = open(os.path.join(workdir, "pgbouncer.log"), "w+b")  # noqa: SIM115 - closed in the finally
     process = subprocess.Popen([binary, *user, ini], stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.monotonic() + 10
