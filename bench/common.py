@@ -36,11 +36,24 @@ def with_db(url: str, name: str) -> str:
 def fresh_database(url: str, name: str) -> str:
     """Drop and create database `name` on the server, migrate it as the owner; its owner URL."""
     drop_database(url, name, create=True)
+    return migrate_database(url, name)
+
+
+def migrate_database(url: str, name: str) -> str:
+    """Bring database `name` (kept from an earlier run) up to the current migrations as the owner."""
     bench_url = with_db(url, name)
     env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
                    check=True, cwd=ROOT, env=env)
     return bench_url
+
+
+def bench_database(url: str, name: str, reuse: bool) -> str:
+    """The benchmark's database: the kept one migrated (--reuse), or a fresh one; its owner URL."""
+    if reuse:
+        return migrate_database(url, name)
+    log(f"creating {name} and migrating")
+    return fresh_database(url, name)
 
 
 def drop_database(url: str, name: str, create: bool = False) -> None:

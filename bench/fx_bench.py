@@ -36,13 +36,11 @@ if str(ROOT) not in sys.path:
 
 from bench.common import (  # noqa: E402
     RESULTS,
+    bench_database,
     django_setup,
     drop_database,
-    fresh_database,
-    log,
     owner_sql,
     owner_url,
-    with_db,
 )
 from bench.reports_bench import FULL, QUICK, load_org, timed  # noqa: E402
 
@@ -82,11 +80,7 @@ def main(argv=None):
     url, where = owner_url()
     results = {"size": "quick" if args.quick else "full", "machine": platform.platform(), "server": where,
                "load_average": os.getloadavg()}
-    if args.reuse:
-        bench_url = with_db(url, DB_NAME)
-    else:
-        log(f"creating {DB_NAME} and migrating")
-        bench_url = fresh_database(url, DB_NAME)
+    bench_url = bench_database(url, DB_NAME, args.reuse)
     django_setup(bench_url)
     from accounts.models import User
     from bench.reports_data import Size

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, django_setup, fresh_database, log, owner_url, with_db  # noqa: E402
+from bench.common import RESULTS, bench_database, django_setup, log, owner_url, with_db  # noqa: E402
 from bench.reports_bench import FULL, QUICK, check_balances, load_org, service_activity, timed  # noqa: E402
 
 DB_NAME = os.environ.get("OVERTIME_BENCH_DB", "ll_overtime_bench")
@@ -103,14 +102,7 @@ def main(argv=None):
     results = {"size": "tiny" if args.tiny else "quick" if args.quick else "full",
                "machine": platform.platform(), "cpus": os.cpu_count(),
                "load_average_before": os.getloadavg()}
-    if args.reuse:
-        bench_url = with_db(url, DB_NAME)
-        env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                       check=True, cwd=ROOT, env=env)
-    else:
-        log(f"creating {DB_NAME} and migrating")
-        bench_url = fresh_database(url, DB_NAME)
+    bench_url = bench_database(url, DB_NAME, args.reuse)
     django_setup(bench_url)
     import psycopg
 

@@ -32,7 +32,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, django_setup, fresh_database, log, owner_url, with_db  # noqa: E402
+from bench.common import RESULTS, bench_database, django_setup, log, owner_url, with_db  # noqa: E402
 
 DB_NAME = os.environ.get("REPORTS_BENCH_DB", "ledgerline_repbench")
 
@@ -330,14 +329,7 @@ def main(argv=None):
     url, _where = owner_url()
     results = {"size": "quick" if args.quick else f"{cfg['invoices']} invoices", "machine": platform.platform(),
                "cpus": os.cpu_count(), "python": platform.python_version()}
-    if args.reuse:
-        bench_url = with_db(url, DB_NAME)
-        env = dict(os.environ, DATABASE_URL=bench_url, LEDGER_DB_AS_OWNER="1")
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-                       check=True, cwd=ROOT, env=env)
-    else:
-        log(f"creating {DB_NAME} and migrating")
-        bench_url = fresh_database(url, DB_NAME)
+    bench_url = bench_database(url, DB_NAME, args.reuse)
     django_setup(bench_url)
     import psycopg
 

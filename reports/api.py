@@ -1,9 +1,8 @@
 """API operations on reports (ledger_site.api wires them): aging as of a date, the journal export."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.http import HttpResponse
-from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -66,7 +65,7 @@ def aging(request, as_of: date | None = None, currency: str | None = Query(None,
     """What each customer owed at the end of `as_of` (default today) by age, in one currency
     (default the base currency), with the totals of all customers and the AR control account."""
     org = request.org
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or request.org.today()
     currency = currency or org.base_currency
     if currency != org.base_currency and currency not in org_currencies(org):
         raise ApiError(422, "unknown_currency", f"No customer of this organization uses {currency}.", "currency")
@@ -147,8 +146,8 @@ def statement_pdf(request, customer_id: int, start: date | None = None, end: dat
     from ledger_site.api_support import not_found
     from reports import statements
 
-    end = end or timezone.localdate()
-    start = start or end - timezone.timedelta(days=90)
+    end = end or request.org.today()
+    start = start or end - timedelta(days=90)
     try:
         journal_export.check_period(start, end)
     except journal_export.ExportError as e:

@@ -35,8 +35,6 @@ from ledger_site.exports import csv_bytes
 from reports import aging, fec, journal_export
 from reports.asof import ar_control, org_currencies
 
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
 _CUSTOMER_BALANCES_SQL = """
 SELECT coalesce(sum(l.amount), 0) FROM accounts_journalline l
 JOIN accounts_account a ON a.id = l.account_id
@@ -179,7 +177,7 @@ def _verification_text(verification) -> str:
 
 
 def _add(zf: zipfile.ZipFile, name: str, content: bytes) -> None:
-    entry = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
+    entry = zipfile.ZipInfo(name, date_time=journal_export.FIXED_ZIP_TIME)  # entries dated like the XLSX's
     entry.compress_type = zipfile.ZIP_DEFLATED
     entry.external_attr = 0o600 << 16
     zf.writestr(entry, content)

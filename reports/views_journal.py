@@ -1,11 +1,10 @@
 """The journal export page: pick a period and a format, see what it covers, download."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
@@ -36,16 +35,16 @@ class JournalExportForm(PeriodForm):
     format = forms.ChoiceField(label=_("Format"), choices=FORMAT_CHOICES, initial="csv")
 
 
-def _last_month() -> tuple[date, date]:
-    first_of_this = timezone.localdate().replace(day=1)
-    end = first_of_this - timezone.timedelta(days=1)
+def _last_month(org) -> tuple[date, date]:
+    first_of_this = org.today().replace(day=1)  # the organization's calendar (accounts.models_org.today_in)
+    end = first_of_this - timedelta(days=1)
     return end.replace(day=1), end
 
 
 @require_safe
 @org_view(Role.VIEWER)
 def journal_export_page(request):
-    start, end = _last_month()
+    start, end = _last_month(request.org)
     form = JournalExportForm(request.GET or None, initial={"start": start, "end": end, "format": "csv"})
     export = error = None
     if form.is_bound and form.is_valid():
@@ -69,7 +68,7 @@ def journal_export_page(request):
 def auditor_pack_page(request):
     """One ZIP for an auditor (reports.auditor_pack). Built on request: it verifies the whole
     ledger and gathers every PDF of the period, so it is for finance staff and owners."""
-    start, end = _last_month()
+    start, end = _last_month(request.org)
     form = PeriodForm(request.GET or None, initial={"start": start, "end": end})
     if form.is_bound and form.is_valid() and request.GET.get("download") == "1":
         pack = auditor_pack.build(request.org, form.cleaned_data["start"], form.cleaned_data["end"])
