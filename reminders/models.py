@@ -310,6 +310,7 @@ from reminders.models_collections import (  # noqa: E402,F401
 )
 from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app's models here)
     DeliveryStatus,
+    OverdueAnnouncement,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,

@@ -20,6 +20,7 @@ class WebhookEvent(models.TextChoices):
     INVOICE_ISSUED = "invoice.issued", _("Invoice issued")
     INVOICE_PAID = "invoice.paid", _("Invoice paid in full")
     INVOICE_VOIDED = "invoice.voided", _("Invoice voided")
+    INVOICE_OVERDUE = "invoice.overdue", _("Invoice overdue (once, the day after its due date)")
     PAYMENT_RECORDED = "payment.recorded", _("Payment recorded")
     PAYMENT_REVERSED = "payment.reversed", _("Payment reversed")
     CREDIT_NOTE_ISSUED = "credit_note.issued", _("Credit note issued")
@@ -104,6 +105,19 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event_type} -> {self.endpoint_id} ({self.status})"
+
+
+class OverdueAnnouncement(models.Model):
+    """invoice.overdue was announced for this invoice: at most once per invoice, ever (the unique key
+    is the guard; reminders/overdue_events.py writes it in the transaction of the outbox rows)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    invoice = models.OneToOneField("invoicing.Invoice", on_delete=models.CASCADE, related_name="+")
+    due_date = models.DateField()
+    announced_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"invoice {self.invoice_id} announced overdue at {self.announced_at:%Y-%m-%d %H:%M}"
 
 
 class WebhookAttempt(models.Model):

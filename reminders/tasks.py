@@ -101,3 +101,19 @@ def deliver_webhooks_org(org_id: int) -> dict:
     from reminders.webhooks import deliver
 
     return deliver(org_id, max_batches=5).__dict__
+
+
+def announce_overdue() -> dict:
+    """Hourly (schedule "webhooks: invoice.overdue"): emit invoice.overdue for the invoices that fell
+    overdue since the last run, in each organization's own time zone (reminders.overdue_events)."""
+    from accounts.models import Organization
+    from ledger_site.tenancy import tenant_context
+    from reminders.overdue_events import announce
+
+    announced = {}
+    for org in Organization.objects.order_by("pk").iterator():
+        with tenant_context(org):
+            count = announce(org)
+        if count:
+            announced[org.pk] = count
+    return announced

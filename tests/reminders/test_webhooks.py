@@ -34,6 +34,7 @@ from reminders.models import (
 )
 from reminders.outbox import deliver as deliver_reminders
 from reminders.outbox import queue_manual
+from reminders.overdue_events import announce as announce_overdue
 from tests.factories import CustomerFactory, add_member, make_org
 from tests.invoicing_helpers import issued
 from tests.payments.helpers import pay
@@ -79,11 +80,15 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
         deliver_reminders(org.pk, ids=[message.pk])                                    # reminder.sent
         checkpoint_all()                                                              # ledger.checkpoint
         with tenant_context(org):
+            today = org.today()
+            late = issued(org, customer, issue_date=today - timedelta(days=31),
+                          due_date=today - timedelta(days=1))                         # invoice.issued
+            announce_overdue(org)                                                      # invoice.overdue
             report = webhooks.deliver(org.pk)
         got = receiver.received()
-    assert report.delivered == 14 and report.retrying == report.failed == 0
+    assert report.delivered == 16 and report.retrying == report.failed == 0
     assert sorted(r["headers"]["Ledgerline-Event"] for r in got) == sorted(
-        ALL + ["invoice.issued", "invoice.issued"]), "one request per event, none missing, none twice"
+        ALL + ["invoice.issued"] * 3), "one request per event, none missing, none twice"
     with tenant_context(org):
         rows = {str(d.delivery_id): d for d in WebhookDelivery.objects.all()}
     for request in got:
@@ -114,7 +119,8 @@ def test_every_event_type_reaches_the_receiver_correctly_signed(dev_mode):
     resolved = by_type["dispute.resolved"]
     assert resolved["outcome"] == "rejected" and resolved["note"] == "Price as quoted"
     assert by_type["reminder.sent"]["invoice"] == {"id": third.pk, "number": third.number}
-    assert len(attempts) == 14 and all(a.status_code == 200 and a.error == "" for a in attempts)
+    assert by_type["invoice.overdue"] == {**by_type["invoice.overdue"], "id": late.pk, "days_overdue": 1}
+    assert len(attempts) == 16 and all(a.status_code == 200 and a.error == "" for a in attempts)
 
 
 def test_only_subscribed_events_are_written_and_nothing_when_the_business_event_rolls_back(dev_mode):
