@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from lxml import etree
 
 from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
+from invoicing.payment_reference import iban_of
 from invoicing.pdf import (
     invoice_lines,
     invoice_stylesheet,
@@ -34,7 +35,6 @@ NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
       "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
       "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"}
-IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30})\b")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -50,11 +50,6 @@ def _parties(invoice: Invoice) -> tuple[dict, dict]:
     if not buyer.get("country"):  # issued before customers had a country: the customer's current one
         buyer["country"] = invoice.customer.country
     return seller, buyer
-
-
-def iban_of(bank_details: str) -> str:
-    found = IBAN.search((bank_details or "").upper())
-    return found.group(1).replace(" ", "") if found else ""
 
 
 def missing(invoice: Invoice) -> list[str]:

@@ -26,10 +26,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 
 from accounts.money import format_money, quantum
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DocumentKind, StoredDocument
+from invoicing.payment_reference import creditor_reference, epc_qr_svg, grouped, iban_of
 from invoicing.totals import LineAmounts, sum_lines
 
 logger = logging.getLogger(__name__)
@@ -209,7 +211,19 @@ def document_context(invoice: Invoice, inv_settings: InvoiceSettings) -> dict:
         "amount_written_off": money(invoice.amount_written_off), "amount_due": money(invoice.amount_due),
         "payment_methods": methods, "bank_details": bank,
         "is_paid": invoice.status == InvoiceStatus.ISSUED and invoice.amount_due == 0,
+        **payment_codes(invoice, seller.name, bank),
     }
+
+
+def payment_codes(invoice: Invoice, payee: str, bank_details: str) -> dict:
+    """The RF creditor reference (printed grouped) and, for euros, the EPC QR code of an issued
+    invoice with something to pay (invoicing.payment_reference)."""
+    if invoice.status != InvoiceStatus.ISSUED or not invoice.number or invoice.amount_due <= 0:
+        return {"creditor_reference": "", "epc_qr": ""}
+    ref = creditor_reference(invoice.number)
+    qr = epc_qr_svg(name=payee, iban=iban_of(bank_details), amount=invoice.amount_due,
+                    currency=invoice.currency, reference=ref)
+    return {"creditor_reference": grouped(ref), "epc_qr": mark_safe(qr)}  # noqa: S308 (segno's own SVG)
 
 
 # --- rendering ----------------------------------------------------------------------------

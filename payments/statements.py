@@ -35,6 +35,8 @@ from decimal import Decimal, InvalidOperation
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
+from invoicing.payment_reference import rf_valid
+
 ZERO = Decimal(0)
 
 
@@ -359,15 +361,6 @@ def _creditor_ref(text: str) -> str:
             if rf_valid(ref[:end]):
                 return ref[:end]
     return ""
-
-
-def rf_valid(ref: str) -> bool:
-    """ISO 11649: RF, two check digits, 1-21 alphanumerics; mod 97 of the rearranged number is 1."""
-    ref = ref.replace(" ", "").upper()
-    if not re.fullmatch(r"RF\d{2}[A-Z0-9]{1,21}", ref):
-        return False
-    digits = "".join(str(int(c, 36)) for c in ref[4:] + ref[:4])
-    return int(digits) % 97 == 1
 
 
 # --- CAMT.053 ------------------------------------------------------------------------------------

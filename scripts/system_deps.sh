@@ -8,6 +8,7 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 fc-list 2>/dev/null | grep -qi "dejavu" || need+=(fonts-dejavu-core)
+command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)  # issue 16: reading back the EPC QR code on invoice PDFs
 command -v npm >/dev/null 2>&1 || need+=(npm)  # scripts/vendor_axe.sh: axe-core for the accessibility tests
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from invoicing.payment_reference import rf_valid
 from payments.statements import (
     CsvMapping,
     StatementError,
@@ -17,7 +18,6 @@ from payments.statements import (
     detect_format,
     parse,
     parse_decimal,
-    rf_valid,
 )
 
 FILES = Path(__file__).parent / "statements"
