@@ -3,6 +3,7 @@
     stage_import(bank_account, filename=, data=, ...)   parse, check, hold as a preview (no lines yet)
     commit_import(statement_import, actor=)             add the lines not seen before, once
     confirm_match(line, suggestion_key, actor=)         link or record the payment (payments service)
+    confirm_split(line, advice, locale, expected=)      one payment split as a remittance advice says
     unmatch_line(line, reason=, actor=)                 undo: reverse the payment it recorded
     post_line(line, account=, reason=, actor=)          a fee or transfer, through the ledger's door
     reconcile_lines(bank_account, ids, actor=)          matched → reconciled (who, when)
@@ -32,6 +33,7 @@ from accounts.money import MoneyError, check_exact, format_money
 from payments.matching import MatchContext, Suggestion
 from payments.models import Payment, PaymentMethod
 from payments.models_bank import BankAccount, BankLine, BankLineEvent, BankLineStatus, StatementImport
+from payments.remittance import plan_split
 from payments.services import NONE, record_payment, reverse_payment
 from payments.statements import CsvMapping, ParsedStatement, StatementError, detect_format, parse
 
@@ -309,25 +311,61 @@ def confirm_match(line: BankLine, suggestion_key: str, *, actor=None) -> BankLin
                 raise BankError(_("That payment is reversed or already seen on another bank line."))
             created = False
         else:
-            customer = Customer.objects.get(organization_id=line.organization_id, pk=chosen.customer.pk)
-            payment = record_payment(
-                line.bank_account.organization, customer, amount=line.amount, currency=line.currency,
-                received_date=line.booking_date, method=PaymentMethod.BANK_TRANSFER,
-                deposit_account=line.bank_account.account,
-                idempotency_key=f"bankline-{line.pk}-{line.match_count}",
-                reference=(line.creditor_reference or line.end_to_end_id or line.bank_reference
-                           or line.remittance)[:100],
-                notes=_("Recorded from bank statement line of %(day)s (%(name)s). %(reason)s")
-                % {"day": line.booking_date, "name": line.counterparty_name or "-", "reason": chosen.reason},
-                actor=actor, allocation=chosen.allocation or NONE,
-            )
+            payment = _record_from_line(line, chosen.customer.pk, chosen.allocation or NONE, chosen.reason, actor)
             created = True
-        line.payment, line.payment_created, line.customer = payment, created, payment.customer
-        line.status, line.match_reason = BankLineStatus.MATCHED, chosen.reason[:500]
-        line.matched_at, line.matched_by = timezone.now(), actor
-        line.save(update_fields=["payment", "payment_created", "customer", "status", "match_reason", "matched_at",
-                                 "matched_by"])
-        _event(line, "matched", f"{'recorded' if created else 'linked'} payment #{payment.pk}: {chosen.reason}", actor)
+        _mark_matched(line, payment, created, chosen.reason, actor)
+    return line
+
+
+def _record_from_line(line: BankLine, customer_id: int, allocation, reason: str, actor) -> Payment:
+    """The receipt on the bank line as a payment of the customer, through the payments service."""
+    customer = Customer.objects.get(organization_id=line.organization_id, pk=customer_id)
+    return record_payment(
+        line.bank_account.organization, customer, amount=line.amount, currency=line.currency,
+        received_date=line.booking_date, method=PaymentMethod.BANK_TRANSFER,
+        deposit_account=line.bank_account.account,
+        idempotency_key=f"bankline-{line.pk}-{line.match_count}",
+        reference=(line.creditor_reference or line.end_to_end_id or line.bank_reference or line.remittance)[:100],
+        notes=_("Recorded from bank statement line of %(day)s (%(name)s). %(reason)s")
+        % {"day": line.booking_date, "name": line.counterparty_name or "-", "reason": reason},
+        actor=actor, allocation=allocation,
+    )
+
+
+def _mark_matched(line: BankLine, payment: Payment, created: bool, reason: str, actor) -> None:
+    line.payment, line.payment_created, line.customer = payment, created, payment.customer
+    line.status, line.match_reason = BankLineStatus.MATCHED, reason[:500]
+    line.matched_at, line.matched_by = timezone.now(), actor
+    line.save(update_fields=["payment", "payment_created", "customer", "status", "match_reason", "matched_at",
+                             "matched_by"])
+    _event(line, "matched", f"{'recorded' if created else 'linked'} payment #{payment.pk}: {reason}", actor)
+
+
+def split_plan(line: BankLine, advice: str, locale: str):
+    """What a pasted remittance advice would apply (payments.remittance); nothing is written."""
+    return plan_split(line.bank_account.organization, line.amount, line.currency, advice, locale)
+
+
+def confirm_split(line: BankLine, advice: str, locale: str, *, expected: dict[int, Decimal], actor=None) -> BankLine:
+    """Record the line's receipt as one payment split as the advice says. The plan is computed again
+    under the line's lock and must equal the one the user saw (`expected`), so nothing is applied
+    that the user did not see."""
+    with transaction.atomic():
+        line = _lock_line(line)
+        _refuse_if_matched(line)
+        if line.amount <= 0:
+            raise BankError(_("Only money in can pay invoices."))
+        plan = split_plan(line, advice, locale)
+        if not plan.ok:
+            first = next((_("Line %(n)s: %(p)s") % {"n": r.n, "p": r.problem} for r in plan.rows if r.problem), "")
+            raise BankError(next(iter(plan.problems), first) or _("The advice applies nothing."))
+        if plan.allocation != expected:
+            raise BankError(_("The invoices changed since the plan was shown (a payment or credit meanwhile). "
+                              "Look at the plan again."))
+        numbers = ", ".join(r.invoice.number for r in plan.rows)
+        reason = _("Split by the customer's remittance advice over %(n)s.") % {"n": numbers}
+        payment = _record_from_line(line, plan.customer_id, plan.allocation, reason, actor)
+        _mark_matched(line, payment, True, reason, actor)
     return line
 
 

@@ -25,5 +25,6 @@ urlpatterns = [
     path("bank/lines/<int:pk>/", views_bank.bank_line_detail, name="bank_line_detail"),
     path("bank/lines/<int:pk>/confirm/", views_bank.bank_line_confirm, name="bank_line_confirm"),
     path("bank/lines/<int:pk>/post/", views_bank.bank_line_post, name="bank_line_post"),
+    path("bank/lines/<int:pk>/split/", views_bank.bank_line_split, name="bank_line_split"),
     path("bank/lines/<int:pk>/unmatch/", views_bank.bank_line_unmatch, name="bank_line_unmatch"),
 ]

@@ -15,18 +15,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.ledger import LedgerError
+from accounts.locale import active_locale
 from accounts.models import Account, Role
 from accounts.permissions import can, org_view
 from payments.bank import (
     MAX_BYTES,
     BankError,
     confirm_match,
+    confirm_split,
     create_bank_account,
     discard_import,
     ledger_accounts,
     post_line,
     reconcile_lines,
     reconciliation,
+    split_plan,
     stage_import,
     start_import,
     summarize,
@@ -197,7 +200,10 @@ def statement_preview(request, pk):
 
 @org_view(Role.VIEWER)
 def bank_line_detail(request, pk):
-    line = _line(request, pk)
+    return _line_page(request, _line(request, pk))
+
+
+def _line_page(request, line, plan=None, advice="", status=200):
     suggestions = []
     if line.status == BankLineStatus.UNMATCHED:
         suggestions = MatchContext.for_lines(line.bank_account, [line]).suggest(line)
@@ -205,8 +211,39 @@ def bank_line_detail(request, pk):
         "line": line, "suggestions": suggestions, "events": line.events.select_related("created_by"),
         "post_accounts": Account.objects.filter(organization=request.org).exclude(
             pk=line.bank_account.account_id).exclude(system_key="ar").order_by("code"),
-        "can_act": can(request, Role.FINANCE),
-    })
+        "can_act": can(request, Role.FINANCE), "plan": plan, "advice": advice,
+        "expected": ",".join(f"{k}:{v}" for k, v in sorted(plan.allocation.items())) if plan else "",
+    }, status=status)
+
+
+def _expected(raw: str) -> dict[int, Decimal] | None:
+    try:
+        pairs = [p.split(":") for p in raw.split(",") if p]
+        return {int(k): Decimal(v) for k, v in pairs}
+    except (ValueError, ArithmeticError):
+        return None
+
+
+@org_view(Role.FINANCE)
+@require_POST
+def bank_line_split(request, pk):
+    """A pasted remittance advice: "preview" shows the plan; "confirm" records it (payments.remittance)."""
+    line = _line(request, pk)
+    advice = request.POST.get("advice", "")[:20000]
+    if request.POST.get("action") == "confirm":
+        expected = _expected(request.POST.get("expected", ""))
+        try:
+            if expected is None:
+                raise BankError(_("The plan was not understood; look at it again."))
+            line = confirm_split(line, advice, active_locale(), expected=expected, actor=request.user)
+        except LedgerError as e:
+            messages.error(request, _error(e))
+        else:
+            messages.success(request, _("Matched: payment #%(p)s recorded for %(c)s, split over %(n)s invoices.") % {
+                "p": line.payment_id, "c": line.customer.name, "n": len(expected)})
+        return redirect("bank_line_detail", org_slug=request.org.slug, pk=line.pk)
+    plan = split_plan(line, advice, active_locale())
+    return _line_page(request, line, plan=plan, advice=advice, status=200 if plan.ok else 400)
 
 
 def _line_action(request, pk, action):

@@ -27,7 +27,7 @@ def _bank_line(world):
 
     invoice = issued(world.org, world.get("customer"), [("Work", "1", "12.00", None)], actor=world.owner)
     line, = import_lines(world.get("pay_bank_account"), [("12.00", "P", invoice.number, "L-1")])
-    line.invoice_id = invoice.pk
+    line.invoice_id, line.invoice_number = invoice.pk, invoice.number
     return line
 
 
@@ -69,4 +69,7 @@ register_url("bank_line_detail", pk="pay_bank_line")
 register_url("bank_line_confirm", pk="pay_bank_line",
              post=lambda w: {"suggestion": f"inv:{w.get('pay_bank_line').invoice_id}"})
 register_url("bank_line_post", pk="pay_bank_line", post=_post_form)
+register_url("bank_line_split", pk="pay_bank_line", post=lambda w: {
+    "advice": f"{w.get('pay_bank_line').invoice_number} 12.00", "action": "confirm",
+    "expected": f"{w.get('pay_bank_line').invoice_id}:12.00"})
 register_url("bank_line_unmatch", pk="pay_bank_line_matched", post=lambda w: {"reason": "wrong"})
