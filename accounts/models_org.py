@@ -223,7 +223,7 @@ class TwoFactor(models.Model):
     accepted (a code works once) and the hashes of the unused recovery codes."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="two_factor")
-    secret = models.CharField(max_length=64)
+    secret = models.CharField(max_length=255)  # sealed (accounts.secret_box), never the key in clear
     confirmed_at = models.DateTimeField(default=timezone.now)
     last_step = models.BigIntegerField(default=0)
     recovery_hashes = models.JSONField(default=list)

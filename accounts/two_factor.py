@@ -2,9 +2,13 @@
 
 A code is accepted within one 30-second step either side (clock drift) and only for a step later
 than the last one accepted, so an observed code cannot be replayed. Recovery codes are stored as
-password hashes (django.contrib.auth.hashers) and each works once.
+password hashes (django.contrib.auth.hashers) and each works once. The TOTP key itself must be
+read back, so it is stored encrypted (accounts.secret_box), also while a setup is pending in the
+session; a key that cannot be opened (SECRET_KEY changed without its fallback) refuses the code and
+logs why, rather than failing the sign-in page.
 """
 
+import logging
 import secrets
 
 import pyotp
@@ -13,17 +17,36 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import TwoFactor
+from accounts.secret_box import SealedSecretError, seal, unseal
+
+log = logging.getLogger("accounts.two_factor")
 
 ISSUER = "Ledgerline"
 RECOVERY_CODES = 10
 
 
 def new_secret() -> str:
-    return pyotp.random_base32()
+    """A new TOTP key, sealed: what the setup page keeps in the session until it is confirmed."""
+    return seal(pyotp.random_base32())
 
 
-def provisioning_uri(email: str, secret: str) -> str:
-    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
+def pending_secret(kept: str | None) -> str:
+    """The setup's sealed key kept in the session, or a new one when there is none or it cannot be
+    opened any more (kept before a SECRET_KEY change)."""
+    try:
+        unseal(kept or "")
+        return kept
+    except SealedSecretError:
+        return new_secret()
+
+
+def shown_secret(sealed: str) -> str:
+    """The key as the person types it into an authenticator app (setup page only)."""
+    return unseal(sealed)
+
+
+def provisioning_uri(email: str, sealed: str) -> str:
+    return pyotp.TOTP(unseal(sealed)).provisioning_uri(name=email, issuer_name=ISSUER)
 
 
 def _matching_step(secret: str, code: str, now=None) -> int | None:
@@ -39,9 +62,9 @@ def _matching_step(secret: str, code: str, now=None) -> int | None:
     return None
 
 
-def code_is_valid(secret: str, code: str) -> bool:
-    """For enabling: does `code` match the new secret now?"""
-    return _matching_step(secret, code) is not None
+def code_is_valid(sealed: str, code: str) -> bool:
+    """For enabling: does `code` match the new (sealed) secret now?"""
+    return _matching_step(unseal(sealed), code) is not None
 
 
 def new_recovery_codes() -> list[str]:
@@ -49,11 +72,12 @@ def new_recovery_codes() -> list[str]:
 
 
 @transaction.atomic
-def enable(user, secret: str) -> list[str]:
-    """Turn two-factor on with a confirmed secret; returns the recovery codes (shown once)."""
+def enable(user, sealed: str) -> list[str]:
+    """Turn two-factor on with a confirmed (sealed) secret; returns the recovery codes (shown once)."""
     codes = new_recovery_codes()
+    unseal(sealed)  # only a value this deployment can open is stored
     TwoFactor.objects.update_or_create(user=user, defaults={
-        "secret": secret, "confirmed_at": timezone.now(), "last_step": 0,
+        "secret": sealed, "confirmed_at": timezone.now(), "last_step": 0,
         "recovery_hashes": [make_password(c) for c in codes]})
     return codes
 
@@ -72,7 +96,12 @@ def verify(user, code: str, now=None) -> bool:
     tf = TwoFactor.objects.select_for_update().filter(user=user).first()
     if tf is None:
         return False
-    step = _matching_step(tf.secret, code, now)
+    try:
+        secret = unseal(tf.secret)
+    except SealedSecretError:
+        log.error("two-factor key of user %s cannot be opened with the configured SECRET_KEY(s)", user.pk)
+        secret = None
+    step = _matching_step(secret, code, now) if secret else None
     if step is not None:
         if step <= tf.last_step:
             return False  # this code (or an older one) was already used

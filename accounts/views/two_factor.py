@@ -69,7 +69,7 @@ def two_factor_settings(request):
         return redirect("two_factor_settings")
     if enabled:
         return render(request, "accounts/two_factor.html", {"enabled": True})
-    secret = request.session.get(SETUP_KEY) or two_factor.new_secret()
+    secret = two_factor.pending_secret(request.session.get(SETUP_KEY))
     request.session[SETUP_KEY] = secret
     error = None
     if request.method == "POST" and request.POST.get("action") == "enable":
@@ -80,6 +80,6 @@ def two_factor_settings(request):
                                                              "next_url": next_url})
         error = _("That code is not right. Check the time on your phone and try the next code.")
     return render(request, "accounts/two_factor.html", {
-        "enabled": False, "secret": secret, "uri": two_factor.provisioning_uri(user.email, secret), "error": error,
-        "next_url": next_url,
+        "enabled": False, "secret": two_factor.shown_secret(secret),
+        "uri": two_factor.provisioning_uri(user.email, secret), "error": error, "next_url": next_url,
     }, status=400 if error else 200)

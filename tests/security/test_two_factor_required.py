@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def turn_on(user):
-    secret = two_factor.new_secret()
-    two_factor.enable(user, secret)
-    return secret
+    sealed = two_factor.new_secret()
+    two_factor.enable(user, sealed)
+    return two_factor.shown_secret(sealed)
 
 
 def client_for(user):
@@ -70,7 +70,7 @@ def test_the_setup_pages_done_link_goes_back_to_the_organization():
     dashboard = reverse("dashboard", kwargs={"org_slug": org.slug})
     setup = f"{reverse('two_factor_settings')}?next={dashboard}"
     client.get(setup)
-    secret = client.session["two_factor_setup"]
+    secret = two_factor.shown_secret(client.session["two_factor_setup"])
     page = client.post(setup, {"action": "enable", "code": pyotp.TOTP(secret).now()})
     assert f'href="{dashboard}"' in page.content.decode()
     assert client.get(dashboard).status_code == 200
