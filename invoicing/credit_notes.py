@@ -43,9 +43,8 @@ def credited_quantities(invoice: Invoice) -> dict[int, Decimal]:
     return {r["invoice_line_id"]: r["q"] for r in rows}
 
 
-def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reason: str, actor=None,
-                         idempotency_key: str | None = None, issue_date: date | None = None) -> CreditNote:
-    """Credit some quantities of some of the invoice's lines, at the prices invoiced."""
+def line_items(invoice: Invoice, quantities: dict[int, Decimal]) -> list[CreditItem]:
+    """What crediting these quantities of the invoice's lines would credit, at the prices invoiced."""
     lines = {li.pk: li for li in invoice.lines.all()}
     already = credited_quantities(invoice)
     items = []
@@ -63,8 +62,44 @@ def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reaso
         tax = line.tax_amount if qty == line.quantity else round_money(net * line.tax_percent / 100,
                                                                        invoice.currency)
         items.append(CreditItem(line.description, qty, line.unit_price, net, line.tax_percent, tax, line.pk))
-    return _issue(invoice.organization, invoice.customer, invoice, items, reason, actor, idempotency_key,
-                  issue_date)
+    return items
+
+
+def amount_items(currency: str, amount: Decimal, tax_percent: Decimal = Decimal(0)) -> list[CreditItem]:
+    """A gross amount (tax included at `tax_percent`) as one credit item."""
+    try:
+        amount = check_exact(amount, currency)
+    except MoneyError as e:
+        raise InvoiceError(str(e)) from e
+    if amount <= 0:
+        raise InvoiceError(_("Credit an amount greater than zero."))
+    net = round_money(amount * 100 / (100 + tax_percent), currency)
+    return [CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)]
+
+
+@dataclass(frozen=True)
+class CreditPreview:
+    """What a credit note would total and where it would go, shown before it is issued."""
+
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+    applied: Decimal  # to the invoice it credits (at most what it still owes)
+    stays: Decimal  # the rest: the customer's unapplied credit
+
+
+def preview(invoice: Invoice, items: list[CreditItem]) -> CreditPreview:
+    net = sum((i.net for i in items), Decimal(0))
+    tax = sum((i.tax for i in items), Decimal(0))
+    applied = min(net + tax, max(invoice.amount_due, Decimal(0)))
+    return CreditPreview(net, tax, net + tax, applied, net + tax - applied)
+
+
+def credit_invoice_lines(invoice: Invoice, quantities: dict[int, Decimal], reason: str, actor=None,
+                         idempotency_key: str | None = None, issue_date: date | None = None) -> CreditNote:
+    """Credit some quantities of some of the invoice's lines, at the prices invoiced."""
+    return _issue(invoice.organization, invoice.customer, invoice, line_items(invoice, quantities), reason, actor,
+                  idempotency_key, issue_date)
 
 
 def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: Invoice | None = None,
@@ -75,15 +110,8 @@ def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: I
     `number`: a credit note brought in from another system keeps its own number (the imports);
     otherwise the organization's series gives the next one. `account_key`: the system account
     debited with the net (sales returns; an opening credit balance debits opening balances)."""
-    try:
-        amount = check_exact(amount, customer.currency)
-    except MoneyError as e:
-        raise InvoiceError(str(e)) from e
-    if amount <= 0:
-        raise InvoiceError(_("Credit an amount greater than zero."))
-    net = round_money(amount * 100 / (100 + tax_percent), customer.currency)
-    item = CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)
-    return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key, issue_date,
+    return _issue(customer.organization, customer, invoice, amount_items(customer.currency, amount, tax_percent),
+                  reason, actor, idempotency_key, issue_date,
                   number, account_key)
 
 

@@ -22,7 +22,14 @@ from accounts.models import Role
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.credit_control import credit_check
-from invoicing.credit_notes import credit_amount, credit_invoice_lines, credited_quantities
+from invoicing.credit_notes import (
+    amount_items,
+    credit_amount,
+    credit_invoice_lines,
+    credited_quantities,
+    line_items,
+    preview,
+)
 from invoicing.forms import (
     CreditAmountForm,
     CreditLinesForm,
@@ -307,6 +314,7 @@ def invoice_credit(request, pk):
                                    percents=percents, limit=limit, prefix="amount",
                                    initial={"idempotency_key": key, "tax_percent": percent_value(percents[0])})
     form = lines_form if mode == "lines" else amount_form if mode == "amount" else None
+    review = None
     if form is not None:
         raw_key = request.POST.get(f"{form.prefix}-idempotency_key", "")
         done = _note_for_key(request.org, f"ui:credit:{invoice.customer_id}:{raw_key}")
@@ -314,6 +322,17 @@ def invoice_credit(request, pk):
             messages.info(request, _("Credit note %(number)s was already issued.") % {"number": done.number})
             return redirect("credit_note_detail", org_slug=request.org.slug, pk=done.pk)
         if form.is_valid():
+            # First the review: what the note totals and where it goes. Issuing is a second click, and
+            # only for the total that was reviewed (a quantity changed after the review shows it again).
+            try:
+                items = (line_items(invoice, form.quantities()) if mode == "lines" else
+                         amount_items(invoice.currency, form.cleaned_data["amount"], form.cleaned_data["tax_percent"]))
+                review = preview(invoice, items)
+            except LedgerError as e:
+                form.add_error(None, " ".join(e.messages))
+        confirmed = review is not None and request.POST.get("confirm") == "1" and (
+            request.POST.get("reviewed_total") == str(review.total))
+        if confirmed:
             scoped = f"ui:credit:{invoice.customer_id}:{form.cleaned_data['idempotency_key']}"
             try:
                 with transaction.atomic():
@@ -332,7 +351,7 @@ def invoice_credit(request, pk):
                 return _back(request, invoice)
     return render(request, "invoicing/credit_form.html", {
         "invoice": invoice, "lines_form": lines_form, "amount_form": amount_form, "mode": mode,
-        "limit": limit, "already": already,
+        "limit": limit, "already": already, "review": review,
     })
 
 

@@ -17,6 +17,7 @@ from accounts.models import JournalEntry
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, NumberSeries, WriteOff
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
+from tests.payments.helpers import pay
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +181,11 @@ def test_credit_lines_from_the_page_and_double_submit(shop):
     key = page.split('name="lines-idempotency_key" value="')[1][:32]
     data = {"mode": "lines", f"lines-qty_{line.pk}": "1", "lines-reason": "one returned",
             "lines-idempotency_key": key}
+    review = client.post(shop.url("invoice_credit", pk=inv.pk), data).content.decode()
+    assert 'data-testid="credit-total">30.00 EUR<' in review and "Issue credit note for 30.00 EUR" in review
+    with shop.ctx():
+        assert CreditNote.objects.count() == 0, "the review issues nothing"
+    data.update(confirm="1", reviewed_total="30.00")
     assert client.post(shop.url("invoice_credit", pk=inv.pk), data).status_code == 302
     again = client.post(shop.url("invoice_credit", pk=inv.pk), data, follow=True)
     assert "was already issued" in again.content.decode()
@@ -216,7 +222,7 @@ def test_credit_an_amount_with_tax(shop):
     with shop.ctx():
         inv = issued(shop.org, shop.customer)  # 200 + 40 tax
     data = {"mode": "amount", "amount-amount": "60.00", "amount-tax_percent": "20", "amount-reason": "discount",
-            "amount-idempotency_key": uuid.uuid4().hex}
+            "amount-idempotency_key": uuid.uuid4().hex, "confirm": "1", "reviewed_total": "60.00"}
     assert shop.client(shop.finance).post(shop.url("invoice_credit", pk=inv.pk), data).status_code == 302
     with shop.ctx():
         note = CreditNote.objects.get()
@@ -281,3 +287,26 @@ def test_invoice_page_shows_amounts_snapshot_tax_summary_and_timeline(shop):
                  "Issued as", "Credit note", "Written off", 'data-status="partially_paid"', "Design", "Hosting"]:
         assert text in page, text
     assert page.index("Issued as") < page.index("Wrote off")
+
+
+def test_the_credit_review_shows_the_total_and_where_it_goes_and_a_changed_quantity_is_reviewed_again(shop):
+    with shop.ctx():
+        inv = issued(shop.org, shop.customer, [("Widget", "4", "25.00", "20")])  # 120.00
+        line = inv.lines.get()
+        pay(shop.org, shop.customer, Decimal("100.00"))  # 20.00 left to pay
+    client = shop.client(shop.finance)
+    data = {"mode": "lines", f"lines-qty_{line.pk}": "2", "lines-reason": "two returned",
+            "lines-idempotency_key": uuid.uuid4().hex}
+    review = client.post(shop.url("invoice_credit", pk=inv.pk), data).content.decode()
+    assert 'data-testid="credit-total">60.00 EUR<' in review
+    assert "20.00 EUR" in review.split(f"Applied to {inv.number}")[1][:80]
+    assert "40.00 EUR" in review.split("Stays as the customer")[1][:80]
+    data.update({f"lines-qty_{line.pk}": "3", "confirm": "1", "reviewed_total": "60.00"})
+    again = client.post(shop.url("invoice_credit", pk=inv.pk), data)
+    assert again.status_code == 200 and 'data-testid="credit-total">90.00 EUR<' in again.content.decode()
+    with shop.ctx():
+        assert CreditNote.objects.count() == 0, "a total nobody reviewed is not issued"
+    data["reviewed_total"] = "90.00"
+    assert client.post(shop.url("invoice_credit", pk=inv.pk), data).status_code == 302
+    with shop.ctx():
+        assert CreditNote.objects.get().total == Decimal("90.00")

@@ -65,7 +65,8 @@ register_url("invoice_resolve_dispute", pk="disputed_invoice", post=lambda w: {}
 register_url("invoice_duplicate", pk="issued_invoice", post=lambda w: {})
 register_url("invoice_credit", pk="issued_invoice",
              post=lambda w: {"mode": "amount", "amount-amount": "10.00", "amount-tax_percent": "0",
-                             "amount-reason": "goodwill", "amount-idempotency_key": _key()})
+                             "amount-reason": "goodwill", "amount-idempotency_key": _key(),
+                             "confirm": "1", "reviewed_total": "10.00"})
 register_url("credit_note_detail", pk="credit_note")
 register_url("credit_note_create", customer_pk="customer",
              post=lambda w: {"amount": "5.00", "tax_percent": "0", "reason": "goodwill",
