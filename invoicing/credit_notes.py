@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import Line
+from accounts.locale import document_language, in_language
 from accounts.models import Customer
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, round_money
@@ -82,7 +83,9 @@ def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: I
     if amount <= 0:
         raise InvoiceError(_("Credit an amount greater than zero."))
     net = round_money(amount * 100 / (100 + tax_percent), customer.currency)
-    item = CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)
+    with in_language(document_language(customer)):  # the line is printed on the customer's credit note
+        description = _("Credit")
+    item = CreditItem(description, Decimal(1), net, net, tax_percent, amount - net)
     return _issue(customer.organization, customer, invoice, [item], reason, actor, idempotency_key, issue_date,
                   number, account_key)
 
