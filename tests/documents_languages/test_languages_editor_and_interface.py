@@ -169,3 +169,21 @@ def test_every_customer_facing_string_is_translated_and_the_compiled_catalog_mat
     written = {plain(m.id): plain(m.string) for m in po if m.id and m.string and not m.fuzzy
                and (all(m.string) if isinstance(m.string, tuple) else True)}
     assert compiled == written, "run manage.py compilemessages (or msgfmt) after editing the .po"
+
+
+def test_the_demo_has_a_german_and_a_french_customer_whose_invoices_are_in_their_language():
+    from accounts.management.commands.seed_demo import DEMO_HOOKS
+    from accounts.models import Customer
+    from invoicing.demo_languages import seed_demo_languages
+    from invoicing.models import Invoice
+    from invoicing.pdf import render_invoice_pdf
+    from tests.documents_helpers import pdf_pages_text
+
+    assert seed_demo_languages in DEMO_HOOKS
+    org, owner = _org()
+    with tenant_context(org):
+        assert seed_demo_languages(org, owner) == {"language_customers": 2, "language_invoices": 4}
+        for language, title in (("de", "RECHNUNG"), ("fr", "FACTURE")):
+            customer = Customer.objects.get(organization=org, language=language)
+            invoice = Invoice.objects.filter(customer=customer).first()
+            assert title in "\n".join(pdf_pages_text(render_invoice_pdf(invoice)))
