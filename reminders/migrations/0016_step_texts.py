@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reminders', '0014_webhook_dispute_reminder_events'),
+        ('reminders', '0015_invoice_overdue_event'),
     ]
 
     operations = [
