@@ -45,7 +45,7 @@ class CurrencyField(forms.ChoiceField):
 CUSTOMER_LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French")), ("es", _("Spanish")),
                       ("it", _("Italian")), ("nl", _("Dutch")), ("pt", _("Portuguese")), ("ga", _("Irish")),
                       ("sv", _("Swedish")), ("da", _("Danish")), ("nb", _("Norwegian")), ("fi", _("Finnish")),
-                      ("pl", _("Polish")), ("cs", _("Czech"))]
+                      ("pl", _("Polish")), ("cs", _("Czech")), ("hi", _("Hindi")), ("en-in", _("English (India)"))]
 country_validator = RegexValidator(r"^[A-Za-z]{2}$", _("Use the two-letter ISO code, e.g. IE or DE."))
 SLUG_LABEL = _("Web address")
 SLUG_HELP = _("Lowercase letters, digits and hyphens. Your pages will live at /o/<web address>/.")

@@ -10,6 +10,8 @@ current organization; without one, DEFAULT_LOCALE. Babel (CLDR data) supplies th
 """
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -167,7 +169,10 @@ def localize_marks(text: str, locale: str | None = None) -> str:
 
 
 def format_day(value, locale: str | None = None) -> str:
-    """The one way a date is shown to people (pages, PDFs, e-mails): CLDR's medium date."""
+    """The one way a date is shown to people (pages, PDFs, e-mails): CLDR's medium date, in the
+    organization's format, or in a reader's language while a document is rendered for one
+    (`in_language`: "21.12.2026" de, "21 déc. 2026" fr)."""
+    locale = locale or reader_date_locale()
     if value in (None, ""):
         return ""
     if isinstance(value, datetime):
@@ -181,8 +186,118 @@ def format_day(value, locale: str | None = None) -> str:
     return format_date(value, format="medium", locale=locale or active_locale())
 
 
+def reader_date_locale() -> str | None:
+    """The Babel locale dates are shown in for the reader a document is rendered for (`in_language`,
+    or a plain translation.override), None when that is the house English: then the organization's
+    format applies. Callers that name the organization's locale write
+    `format_day(d, reader_date_locale() or org.locale)`."""
+    from accounts.money import HOUSE_LOCALE, babel_locale, reader_locale
+
+    reader = reader_locale()
+    if reader is not None and babel_locale(reader) != HOUSE_LOCALE:
+        return babel_locale(reader)
+    return None
+
+
 def js_marks(locale: str | None = None) -> dict:
     """What static/js/amount.js needs to read and write numbers like parse_number does."""
     m = marks(locale or active_locale())
     return {"decimal": m["decimal"], "group": m["group"], "grouping": f"{m['grouping'][0]},{m['grouping'][1]}",
             "expected": expected_format(locale)}
+
+
+# ---- The customer's language (issue 17 item 6) -------------------------------------------------
+# Documents (invoice, credit note, quote, receipt, statement PDFs), e-mails (documents, reminders,
+# statements) and the public page / portal are rendered in the reader's language:
+#
+#     with in_language(document_language(customer)):
+#         render...
+#
+# which activates the translation catalog and makes accounts.money.format_money and format_day lay
+# amounts and dates out in that language's CLDR conventions. The interface language of a signed-in
+# user (ledger_site.language) never changes how amounts look on pages: that is the organization's
+# number format.
+
+# Languages with complete customer-facing translations (settings.LANGUAGES lists the same).
+DOCUMENT_LANGUAGES = ("en", "de", "fr", "es", "hi")
+# Regional variants a customer may be set to: the catalog of the language, the variant's CLDR
+# conventions (en-in: "₹1,23,456.00", "21 Dec 2026").
+REGIONAL_LANGUAGES = ("en-in", "en-gb", "en-us", "de-at", "de-ch", "fr-be", "fr-ch", "es-mx")
+
+_reader: ContextVar = ContextVar("ledgerline_reader_language", default=None)
+_interface: ContextVar = ContextVar("ledgerline_interface_language", default=None)
+
+
+def supported_language(code: str | None) -> str | None:
+    """A stored language code ("de", "fr-CH", "en_IN") as the code documents are rendered in, or
+    None when there is no translation for it ("it", "", "xx")."""
+    code = (code or "").strip().lower().replace("_", "-")
+    if not code:
+        return None
+    if code in REGIONAL_LANGUAGES or code in DOCUMENT_LANGUAGES:
+        return code
+    base = code.split("-")[0]
+    return base if base in DOCUMENT_LANGUAGES else None
+
+
+def organization_language(org) -> str:
+    """The organization's default language for documents: the language of its number and date
+    format (Organization.locale "de_DE" → "de"), else English."""
+    locale = (getattr(org, "locale", None) or DEFAULT_LOCALE).replace("_", "-").lower()
+    return supported_language(locale.split("-")[0]) or "en"
+
+
+def document_language(customer=None, org=None) -> str:
+    """The language a customer's documents, e-mails and public pages are in: the customer's own
+    (Customer.language) when it is translated, else the organization's default."""
+    own = supported_language(getattr(customer, "language", None))
+    if own:
+        return own
+    if org is None and customer is not None:
+        from ledger_site.tenancy import organization_of
+
+        org = organization_of(customer)
+    return organization_language(org)
+
+
+def catalog_language(language: str) -> str:
+    """"en-in" → "en": the catalog a regional variant reads."""
+    return (supported_language(language) or "en").split("-")[0]
+
+
+@contextmanager
+def in_language(language: str | None):
+    """Render for a reader: the translations of `language` and its CLDR layout of amounts and
+    dates (accounts.money.reader_locale) inside the block."""
+    from django.utils import translation
+
+    language = supported_language(language) or "en"
+    token = _reader.set(language)
+    try:
+        with translation.override(language):
+            yield language
+    finally:
+        _reader.reset(token)
+
+
+def reader_language() -> str | None:
+    """The language of the reader a document is being rendered for (`in_language`), else None."""
+    return _reader.get()
+
+
+@contextmanager
+def interface_language(language: str):
+    """The signed-in user's interface language for a request (ledger_site.language): translated
+    texts, but amounts and dates in the organization's format, not a reader's."""
+    from django.utils import translation
+
+    token = _interface.set(language)
+    try:
+        with translation.override(language):
+            yield language
+    finally:
+        _interface.reset(token)
+
+
+def current_interface_language() -> str | None:
+    return _interface.get()

@@ -66,6 +66,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The interface language this person chose (ledger_site.language); blank: the site's default.
+    language = models.CharField(_("interface language"), max_length=10, blank=True, default="")
 
     objects = UserManager()
     USERNAME_FIELD = "email"

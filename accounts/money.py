@@ -113,8 +113,14 @@ def reader_locale(locale: str | None = None) -> str | None:
     from django.conf import settings
     from django.utils import translation
 
+    from accounts.locale import current_interface_language, reader_language
+
+    reader = reader_language()  # accounts.locale.in_language: a document for a reader
+    if reader:
+        return reader
     language = translation.get_language()
-    return language if language and language.lower() != settings.LANGUAGE_CODE.lower() else None
+    interface = {settings.LANGUAGE_CODE.lower(), (current_interface_language() or "").lower()}
+    return language if language and language.lower() not in interface else None
 
 
 def format_amount(amount: Decimal, currency: str, locale: str | None = None) -> str:

@@ -43,3 +43,6 @@ class InvoicingConfig(AppConfig):
         from invoicing.demo_fx import seed_demo_foreign
 
         DEMO_HOOKS.append(seed_demo_foreign)  # dollar and pound customers, exchange rates (issue 17)
+        from invoicing.demo_languages import seed_demo_languages
+
+        DEMO_HOOKS.append(seed_demo_languages)  # a German and a French customer (issue 17 item 6)

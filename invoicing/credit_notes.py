@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts import ledger
 from accounts.chart import system_accounts
 from accounts.ledger import Line
+from accounts.locale import document_language, in_language
 from accounts.models import Customer
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, round_money
@@ -65,8 +66,10 @@ def line_items(invoice: Invoice, quantities: dict[int, Decimal]) -> list[CreditI
     return items
 
 
-def amount_items(currency: str, amount: Decimal, tax_percent: Decimal = Decimal(0)) -> list[CreditItem]:
-    """A gross amount (tax included at `tax_percent`) as one credit item."""
+def amount_items(customer, amount: Decimal, tax_percent: Decimal = Decimal(0)) -> list[CreditItem]:
+    """A gross amount (tax included at `tax_percent`) as one credit item, described in the customer's
+    language (the line is printed on their credit note)."""
+    currency = customer.currency
     try:
         amount = check_exact(amount, currency)
     except MoneyError as e:
@@ -74,7 +77,9 @@ def amount_items(currency: str, amount: Decimal, tax_percent: Decimal = Decimal(
     if amount <= 0:
         raise InvoiceError(_("Credit an amount greater than zero."))
     net = round_money(amount * 100 / (100 + tax_percent), currency)
-    return [CreditItem(_("Credit"), Decimal(1), net, net, tax_percent, amount - net)]
+    with in_language(document_language(customer)):
+        description = _("Credit")
+    return [CreditItem(description, Decimal(1), net, net, tax_percent, amount - net)]
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ def credit_amount(customer, amount: Decimal, reason: str, actor=None, invoice: I
     `number`: a credit note brought in from another system keeps its own number (the imports);
     otherwise the organization's series gives the next one. `account_key`: the system account
     debited with the net (sales returns; an opening credit balance debits opening balances)."""
-    return _issue(customer.organization, customer, invoice, amount_items(customer.currency, amount, tax_percent),
+    return _issue(customer.organization, customer, invoice, amount_items(customer, amount, tax_percent),
                   reason, actor, idempotency_key, issue_date,
                   number, account_key)
 

@@ -33,8 +33,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from accounts.locale import format_day
+from accounts.locale import format_day, in_language, reader_date_locale
 from accounts.money import format_money
 from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DeliveryKind, DeliveryStatus, EmailDelivery
@@ -64,7 +65,7 @@ def invoice_values(invoice: Invoice, link: str | None = None) -> dict:
         "customer": buyer.get("name") or invoice.customer.name,
         "number": invoice.number or "",
         "amount_due": format_money(invoice.amount_due, invoice.currency),
-        "due_date": format_day(invoice.due_date, organization_of(invoice).locale),
+        "due_date": format_day(invoice.due_date, reader_date_locale() or organization_of(invoice).locale),
         "organization": ((invoice.snapshot or {}).get("seller") or {}).get("name") or invoice.organization.name,
     }
     if link is not None:
@@ -83,14 +84,37 @@ def emailed_annotation() -> Exists:
                   .exclude(status=DeliveryStatus.FAILED))
 
 
+# The model's default templates (InvoiceSettings.email_subject / email_body), marked for translation:
+# an organization that kept them e-mails each customer the default in the customer's language.
+DEFAULT_SUBJECT = gettext_noop("Invoice {number} from {organization}")
+DEFAULT_BODY = gettext_noop("Dear {customer},\n\nPlease find attached invoice {number} for {amount_due}, "
+                            "due on {due_date}.\n\nYou can also view it online: {link}\n\nKind regards,\n"
+                            "{organization}")
+
+
+def templates_for(inv_settings: InvoiceSettings) -> tuple[str, str]:
+    """The organization's subject and body templates in the active (reader's) language: its own
+    text when it wrote one, the translated default when it kept the default."""
+    subject, body = inv_settings.email_subject, inv_settings.email_body
+    if subject.strip() == DEFAULT_SUBJECT:
+        subject = _(DEFAULT_SUBJECT)
+    if body.strip().replace("\r\n", "\n") == DEFAULT_BODY:
+        body = _(DEFAULT_BODY)
+    return subject, body
+
+
 def draft_message(invoice: Invoice) -> dict:
     """The send form's initial values: recipients from the customer's billing e-mails, subject
-    and body from the organization's templates. {link} is kept: it is filled in when queued."""
+    and body from the organization's templates, in the customer's language (issue 17: amounts,
+    dates, and the default texts). {link} is kept: it is filled in when queued."""
+    from invoicing.pdf import language_of
+
     inv_settings = InvoiceSettings.objects.get(organization_id=invoice.organization_id)
-    values = invoice_values(invoice)
-    return {"recipients": ", ".join(invoice.customer.email_list),
-            "subject": one_line(fill(inv_settings.email_subject, values)),
-            "body": fill(inv_settings.email_body, values)}
+    with in_language(language_of(invoice)):
+        values = invoice_values(invoice)
+        subject, body = templates_for(inv_settings)
+        return {"recipients": ", ".join(invoice.customer.email_list),
+                "subject": one_line(fill(subject, values)), "body": fill(body, values)}
 
 
 def parse_recipients(text: str) -> list[str]:
@@ -121,8 +145,11 @@ def queue_invoice_email(invoice: Invoice, recipients: list[str], subject: str, b
 
     if invoice.status != InvoiceStatus.ISSUED:
         raise InvoiceError(_("Only an issued invoice can be e-mailed."))
+    from invoicing.pdf import language_of
+
     link = ensure_link(invoice, actor)
-    values = invoice_values(invoice, link=base_url.rstrip("/") + link_path(link))
+    with in_language(language_of(invoice)):  # {amount_due} and {due_date} as the customer reads them
+        values = invoice_values(invoice, link=base_url.rstrip("/") + link_path(link))
     delivery = EmailDelivery.objects.create(
         organization_id=invoice.organization_id, kind=DeliveryKind.INVOICE, invoice=invoice,
         customer_id=invoice.customer_id, recipients=recipients, subject=one_line(fill(subject, values)),

@@ -25,9 +25,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
+from accounts.locale import document_language, in_language
 from accounts.money import format_money, quantum
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DocumentKind, StoredDocument
@@ -191,7 +193,7 @@ def document_context(invoice: Invoice, inv_settings: InvoiceSettings) -> dict:
     def money(x):
         return format_money(x, cur)
 
-    watermark = {InvoiceStatus.DRAFT: "DRAFT", InvoiceStatus.VOID: "VOID"}.get(invoice.status, "")
+    watermark = {InvoiceStatus.DRAFT: _("DRAFT"), InvoiceStatus.VOID: _("VOID")}.get(invoice.status, "")
     return {
         "invoice": invoice, "number": invoice.number or "", "seller": seller, "buyer": buyer,
         "paper": "letter" if inv_settings.paper_size == "Letter" else "A4",
@@ -267,9 +269,22 @@ def html_to_pdf(html: str, fetcher=None, stylesheets=()) -> bytes:
 
 def render_invoice_html(invoice: Invoice, inv_settings: InvoiceSettings | None = None) -> str:
     inv_settings = inv_settings or InvoiceSettings.objects.get(organization_id=invoice.organization_id)
-    # Documents are in the organization's language (one for now), whatever the viewer's is.
-    with translation.override(settings.LANGUAGE_CODE):
+    # Documents are in the customer's language (issue 17), whatever the viewer's is.
+    with in_language(language_of(invoice)):
         return render_to_string(TEMPLATE, document_context(invoice, inv_settings))
+
+
+def language_of(document) -> str:
+    """The language an invoice's, credit note's or quote's PDF and e-mails are in: its customer's
+    (accounts.locale.document_language), else the organization's default."""
+    return document_language(document.customer, document.organization)
+
+
+def _with_language(state: dict, document) -> dict:
+    # English states keep the key they had before documents had a language (their stored PDFs
+    # stay current); any other language is part of what the PDF looks like.
+    language = language_of(document)
+    return state if language == "en" else {**state, "lang": language}
 
 
 def render_invoice_pdf(invoice: Invoice, inv_settings: InvoiceSettings | None = None) -> bytes:
@@ -289,6 +304,7 @@ def state_key(invoice: Invoice, inv_settings: InvoiceSettings) -> str:
                                      invoice.amount_due, invoice.discount_percent)],
         "paper": inv_settings.paper_size, "logo": inv_settings.logo.name if inv_settings.logo else "",
     }
+    state = _with_language(state, invoice)
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -383,7 +399,7 @@ def credit_note_context(note: CreditNote, inv_settings: InvoiceSettings) -> dict
 
 def render_credit_note_pdf(note: CreditNote, inv_settings: InvoiceSettings | None = None) -> bytes:
     inv_settings = inv_settings or InvoiceSettings.objects.get(organization_id=note.organization_id)
-    with translation.override(settings.LANGUAGE_CODE):
+    with in_language(language_of(note)):
         html = render_to_string(CREDIT_NOTE_TEMPLATE, credit_note_context(note, inv_settings))
     return html_to_pdf(html, restricted_fetcher(logo_path(inv_settings)), [invoice_stylesheet()])
 
@@ -392,6 +408,7 @@ def credit_note_state_key(note: CreditNote, inv_settings: InvoiceSettings) -> st
     """A credit note never changes after issue: its PDF depends on the layout, paper and logo."""
     state = {"v": TEMPLATE_VERSION, "credit_note": note.pk, "paper": inv_settings.paper_size,
              "logo": inv_settings.logo.name if inv_settings.logo else ""}
+    state = _with_language(state, note)
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 

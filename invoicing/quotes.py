@@ -23,11 +23,11 @@ from django.core import signing
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
-from accounts.locale import format_day
+from accounts.locale import format_day, in_language
 from accounts.money import format_money
 from invoicing.models import InvoiceSettings
 from invoicing.models_quotes import Quote, QuoteLine, QuoteStatus
@@ -199,7 +199,6 @@ def convert_to_invoice(quote: Quote, actor=None) -> tuple:
 # --- the PDF ---------------------------------------------------------------------------------
 
 def render_quote_html(quote: Quote) -> str:
-    from invoicing.pdf import _plain, _unit_price
 
     org, customer = quote.organization, quote.customer
     inv_settings = InvoiceSettings.objects.get(organization_id=quote.organization_id)
@@ -207,13 +206,23 @@ def render_quote_html(quote: Quote) -> str:
     lines = list(quote.lines.all())
     summary = sum_lines([(li.tax_percent, line_amounts(li.quantity, li.unit_price, li.discount_percent, Decimal(0),
                                                        li.tax_percent, cur)) for li in lines]).tax_summary
-    ctx = {
+    from invoicing.pdf import language_of
+
+    with in_language(language_of(quote)):  # the customer's language (issue 17)
+        return render_to_string("invoicing/pdf/quote.html", _quote_context(quote, org, customer, inv_settings,
+                                                                           cur, lines, summary))
+
+
+def _quote_context(quote, org, customer, inv_settings, cur, lines, summary) -> dict:
+    from invoicing.pdf import _plain, _unit_price
+
+    return {
         "quote": quote, "number": quote.number or "",
         "paper": "letter" if inv_settings.paper_size == "Letter" else "A4",
         "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id},
         "buyer": {"name": customer.name, "address": customer.billing_address, "tax_id": customer.tax_id,
                   "code": customer.code, "contact": customer.contact_person, "emails": ", ".join(customer.email_list)},
-        "watermark": "DRAFT" if quote.status == QuoteStatus.DRAFT else "",
+        "watermark": _("DRAFT") if quote.status == QuoteStatus.DRAFT else "",
         "lines": [{"n": n, "description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
                    "unit_price": _unit_price(li.unit_price, cur), "tax": _plain(li.tax_percent),
                    "discount": _plain(li.discount_percent) if li.discount_percent else "",
@@ -225,8 +234,6 @@ def render_quote_html(quote: Quote) -> str:
         "total": format_money(quote.total, cur),
         "link": settings.PUBLIC_BASE_URL + link_path(quote) if quote.nonce else "",
     }
-    with translation.override(settings.LANGUAGE_CODE):
-        return render_to_string("invoicing/pdf/quote.html", ctx)
 
 
 def render_quote_pdf(quote: Quote) -> bytes:

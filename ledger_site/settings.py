@@ -72,10 +72,12 @@ MIDDLEWARE = [
     "ledger_site.nul_guard.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The interface in the signed-in user's chosen language (User.language), else LANGUAGE_CODE;
+    # never the browser's Accept-Language (pages and tests stay predictable).
+    "ledger_site.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -168,11 +170,14 @@ API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 API_RATE_WINDOW_SECONDS = env.int("API_RATE_WINDOW_SECONDS", default=60)
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+# The languages with complete translations (issue 17 item 6): documents, e-mails and the public
+# pages in the customer's language (accounts.locale.document_language), the interface in the
+# user's (ledger_site.language.UserLanguageMiddleware). Catalogs: ledger_site/locale/<lang>/.
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español"), ("hi", "हिन्दी")]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "ledger_site" / "locale"]  # no top-level locale/: the top level is fixed
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

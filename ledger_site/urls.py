@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.views import auth, members, sign_ins, two_factor
+from accounts.views import auth, language, members, sign_ins, two_factor
 from invoicing.urls import public_urlpatterns as invoice_public_urls
 from ledger_site.api import urls as api_urls
 from ledger_site.guide import guide
@@ -32,6 +32,7 @@ urlpatterns = [
     path("login/two-factor/", two_factor.login_two_factor, name="login_two_factor"),
     path("account/two-factor/", two_factor.two_factor_settings, name="two_factor_settings"),
     path("account/sign-ins/", sign_ins.my_sign_ins, name="my_sign_ins"),
+    path("account/language/", language.language_settings, name="language_settings"),  # issue 17
     path("orgs/new/", auth.org_create, name="org_create"),
     path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
     path("password-reset/", auth.PasswordReset.as_view(

@@ -6,11 +6,10 @@ The receipt shows what the payment is applied to now (live allocations), what is
 refunded, and a REVERSED watermark once the payment bounced.
 """
 
-from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import translation
 
+from accounts.locale import document_language, in_language
 from accounts.models_org import today_in
 from accounts.money import format_money
 from invoicing import outgoing
@@ -42,7 +41,8 @@ def receipt_context(payment: Payment) -> dict:
 
 
 def render_receipt_html(payment: Payment) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the customer's language (issue 17): texts, amounts and dates.
+    with in_language(document_language(payment.customer, payment.organization)):
         return render_to_string(TEMPLATE, receipt_context(payment))
 
 

@@ -4,6 +4,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms_fields import NumberField
+from accounts.locale import DOCUMENT_LANGUAGES
 from accounts.models import Organization
 from accounts.models_org import validate_timezone
 from reminders.models import (
@@ -11,9 +12,12 @@ from reminders.models import (
     ReminderPolicy,
     ReminderSettings,
     ReminderStep,
+    validate_template,
 )
+from reminders.policy import MAX_TEMPLATE_LENGTH, missing_languages
 
 MAX_STEPS = 12
+LANGUAGE_NAMES = {"en": _("English"), "de": _("German"), "fr": _("French"), "es": _("Spanish"), "hi": _("Hindi")}
 
 
 class ReminderSettingsForm(forms.ModelForm):
@@ -86,14 +90,71 @@ class StepForm(forms.ModelForm):
         field_classes = {"fee_value": NumberField, "fee_cap": NumberField}
         widgets = {"body": forms.Textarea(attrs={"rows": 6}), "offset_days": forms.NumberInput(attrs={"size": 5})}
 
-    def __init__(self, *args, currency=None, **kwargs):
+    def __init__(self, *args, currency=None, language="en", **kwargs):
         super().__init__(*args, **kwargs)
+        # The step's texts in the other languages (issue 17): subject_<lang> and body_<lang>, kept in
+        # ReminderStep.texts. subject/body are the organization's default language.
+        self.default_language = language
+        self.other_languages = [lang for lang in DOCUMENT_LANGUAGES if lang != language]
+        texts = self.instance.texts or {}
+        for lang in self.other_languages:
+            name = LANGUAGE_NAMES[lang]
+            own = texts.get(lang) or {}
+            self.fields[f"subject_{lang}"] = forms.CharField(
+                label=_("Subject (%(language)s)") % {"language": name}, max_length=200, required=False,
+                initial=own.get("subject", ""), validators=[validate_template])
+            self.fields[f"body_{lang}"] = forms.CharField(
+                label=_("Body (%(language)s)") % {"language": name}, max_length=MAX_TEMPLATE_LENGTH,
+                required=False, initial=own.get("body", ""), validators=[validate_template],
+                widget=forms.Textarea(attrs={"rows": 5}))
+        self.fields["subject"].label = _("Subject (%(language)s, the default)") % {
+            "language": LANGUAGE_NAMES.get(language, language)}
+        self.fields["body"].label = _("Body (%(language)s, the default)") % {
+            "language": LANGUAGE_NAMES.get(language, language)}
         if currency:  # the policy's amounts are in the organization's base currency: say which
             self.fields["fee_value"].label = _("Fee (amount in %(currency)s, or %%)") % {"currency": currency}
             self.fields["fee_cap"].label = _("Fee cap (%(currency)s)") % {"currency": currency}
             self.fields["fee_value"].help_text = _(
                 "Amounts are in %(currency)s. On an invoice in another currency the reminder is sent "
                 "without a fee.") % {"currency": currency}
+
+    def main_fields(self):
+        return [f for f in self.visible_fields() if not f.name.startswith(("subject_", "body_"))]
+
+    def language_fields(self):
+        """(language name, subject field, body field) of every other language, for the editor."""
+        return [(LANGUAGE_NAMES[lang], self[f"subject_{lang}"], self[f"body_{lang}"]) for lang in self.other_languages]
+
+    def missing_languages(self) -> list[str]:
+        """The names of the languages this step has no text in (as saved, or as posted): customers in
+        those languages get the default language's text. The editor shows it as a warning."""
+        texts = self._texts() if self.is_bound and hasattr(self, "cleaned_data") else self.instance.texts or {}
+        probe = type("Step", (), {"subject": "", "body": "", "texts": texts})
+        return [str(LANGUAGE_NAMES[lang]) for lang in missing_languages(probe, self.default_language,
+                                                                         self.other_languages)]
+
+    def _texts(self) -> dict:
+        data = getattr(self, "cleaned_data", {}) or {}
+        texts = {}
+        for lang in self.other_languages:
+            subject, body = (data.get(f"subject_{lang}") or "").strip(), (data.get(f"body_{lang}") or "").strip()
+            if subject or body:
+                texts[lang] = {"subject": subject, "body": body}
+        return texts
+
+    def clean(self):
+        data = super().clean()
+        for lang in self.other_languages:
+            subject, body = (data.get(f"subject_{lang}") or "").strip(), (data.get(f"body_{lang}") or "").strip()
+            if bool(subject) != bool(body):
+                self.add_error(f"subject_{lang}" if not subject else f"body_{lang}", _(
+                    "Write both the subject and the body in %(language)s, or neither (then the default "
+                    "language's text is sent).") % {"language": LANGUAGE_NAMES[lang]})
+        return data
+
+    def save(self, commit=True):
+        self.instance.texts = self._texts()
+        return super().save(commit=commit)
 
 
 class BaseStepFormSet(BaseInlineFormSet):

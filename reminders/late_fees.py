@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts import fx
+from accounts.locale import document_language, in_language
 from accounts.money import round_money
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine
 from invoicing.services import issue_invoice, new_draft, recompute_totals
@@ -93,10 +94,12 @@ def charge_late_fee(invoice: Invoice, offset_days: int, amount: Decimal, on: dat
                       related_invoice=invoice, issue_date=on, due_date=on, terms="", notes="",
                       reference=invoice.number or "")
     days = (on - invoice.due_date).days
+    with in_language(document_language(invoice.customer, invoice.organization)):  # printed for the customer
+        description = _("Late fee on invoice %(number)s (%(days)s days overdue)") % {"number": invoice.number,
+                                                                                     "days": days}
     InvoiceLine.objects.create(
         organization=invoice.organization, invoice=draft, position=1, quantity=Decimal(1), unit_price=amount,
-        description=_("Late fee on invoice %(number)s (%(days)s days overdue)") % {"number": invoice.number,
-                                                                                   "days": days},
+        description=description,
     )
     recompute_totals(draft)
     fee_invoice = issue_invoice(draft, actor=actor)

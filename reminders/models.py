@@ -120,6 +120,10 @@ class ReminderStep(models.Model):
     subject = models.CharField(_("subject"), max_length=200, validators=[validate_template])
     body = models.TextField(_("body"), max_length=MAX_TEMPLATE_LENGTH, validators=[validate_template])
     attach_pdf = models.BooleanField(_("attach the invoice PDF"), default=False)
+    # subject and body are in the organization's default language; the other languages' texts
+    # (issue 17): {"de": {"subject": "…", "body": "…"}, …}. A customer whose language has none gets
+    # subject/body (reminders.policy.step_text), and the policy editor warns about it.
+    texts = models.JSONField(_("texts in other languages"), default=dict, blank=True)
     fee_type = models.CharField(_("late fee"), max_length=10, choices=FeeType.choices, default=FeeType.NONE)
     fee_value = models.DecimalField(_("fee (amount or %)"), null=True, blank=True, **AMOUNT)
     fee_cap = models.DecimalField(_("fee cap"), null=True, blank=True, **AMOUNT,

@@ -40,7 +40,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.locale import format_day
+from accounts.locale import (
+    catalog_language,
+    document_language,
+    format_day,
+    in_language,
+    organization_language,
+    reader_date_locale,
+)
 from accounts.money import format_money
 from invoicing import hooks
 from invoicing.models import Invoice
@@ -50,7 +57,7 @@ from reminders import integration
 from reminders.holds import active_holds, not_open_reason
 from reminders.late_fees import charge_late_fee, currency_mismatch, step_fee
 from reminders.models import FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
-from reminders.policy import render
+from reminders.policy import render, step_text
 from reminders.scheduler import local_today
 
 log = logging.getLogger("reminders.outbox")
@@ -220,10 +227,16 @@ def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=
     """Subject and body of the step's templates for this invoice, as of `today` (local)."""
     if step is None:
         raise ValueError("a reminder needs a step to take its template from")
-    values = placeholder_values(invoice, today, late_fee)
-    # A subject that was all about the fee is left out by render(); a message still needs one.
-    subject = render(step.subject, values) or _("Reminder: invoice %(number)s") % {"number": invoice.number}
-    return subject, render(step.body, values)
+    # In the customer's language (issue 17): the step's text in that language (else the organization's
+    # default language's, which the policy editor warns about), its amounts, dates and phrases.
+    org = invoice.organization
+    language = document_language(invoice.customer, org)
+    subject_text, body_text, _fell_back = step_text(step, catalog_language(language), organization_language(org))
+    with in_language(language):
+        values = placeholder_values(invoice, today, late_fee)
+        # A subject that was all about the fee is left out by render(); a message still needs one.
+        subject = render(subject_text, values) or _("Reminder: invoice %(number)s") % {"number": invoice.number}
+        return subject, render(body_text, values)
 
 
 def due_when(due_date, today, shown: str) -> str:
@@ -242,7 +255,8 @@ def chased_amount(invoice: Invoice, today):
 
 
 def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]:
-    due = format_day(invoice.due_date, invoice.organization.locale)  # one date display (issue 21)
+    # one date display (issue 21): the reader's (issue 17), else the organization's
+    due = format_day(invoice.due_date, reader_date_locale() or invoice.organization.locale)
     return {
         "customer": invoice.customer.name,
         "invoice_number": invoice.number or "",

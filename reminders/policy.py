@@ -95,6 +95,26 @@ def render(text: str, values: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+# --- The text of a step in a customer's language (issue 17) ---------------------------------
+
+def step_text(step, language: str, default_language: str) -> tuple[str, str, bool]:
+    """(subject, body, fell_back) of a step for a reader of `language` (a catalog language: "de",
+    not "de-at"): the step's own text when that is the organization's default language, its text in
+    `step.texts` when there is one, else its own text and fell_back=True."""
+    language = language.split("-")[0]
+    if language == default_language:
+        return step.subject, step.body, False
+    own = (getattr(step, "texts", None) or {}).get(language) or {}
+    if own.get("subject", "").strip() and own.get("body", "").strip():
+        return own["subject"], own["body"], False
+    return step.subject, step.body, True
+
+
+def missing_languages(step, default_language: str, languages) -> list[str]:
+    """The languages among `languages` that have no text of their own on the step."""
+    return [lang for lang in languages if step_text(step, lang, default_language)[2]]
+
+
 # --- The schedule --------------------------------------------------------------------------
 
 @dataclass(frozen=True)

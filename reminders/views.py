@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.ledger import new_idempotency_key
+from accounts.locale import DOCUMENT_LANGUAGES, organization_language
 from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money
@@ -21,6 +22,7 @@ from accounts.permissions import can, org_view
 from invoicing.models import Invoice, InvoiceEvent, InvoiceKind
 from reminders import holds
 from reminders.forms import (
+    LANGUAGE_NAMES,
     CustomerReminderForm,
     ManualSendForm,
     PolicyForm,
@@ -39,7 +41,7 @@ from reminders.models import (
     ReminderStep,
 )
 from reminders.outbox import deliver, queue_manual, render_message
-from reminders.policy import PLACEHOLDERS, points
+from reminders.policy import PLACEHOLDERS, missing_languages, points
 from reminders.policy import render as render_template
 from reminders.scheduler import local_today, next_step_id, upcoming
 from reminders.setup import ensure_setup
@@ -191,7 +193,8 @@ def reminder_policy_edit(request, pk=None):
     policy = get_object_or_404(ReminderPolicy.objects.filter(organization=request.org), pk=pk) if pk else None
     form = PolicyForm(request.POST or None, instance=policy, org=request.org)
     formset = StepFormSet(request.POST or None, instance=policy or ReminderPolicy(organization=request.org),
-                          prefix="steps", form_kwargs={"currency": request.org.base_currency})
+                          prefix="steps", form_kwargs={"currency": request.org.base_currency,
+                                                        "language": organization_language(request.org)})
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         with transaction.atomic():
             saved = form.save(commit=False)
@@ -228,8 +231,12 @@ def reminder_policy(request, pk):
     policy = get_object_or_404(ReminderPolicy.objects.filter(organization=request.org), pk=pk)
     steps = list(policy.steps.all())
     customers = CustomerReminderSettings.objects.filter(organization=request.org, policy=policy).count()
+    language = organization_language(request.org)
+    others = [lang for lang in DOCUMENT_LANGUAGES if lang != language]
+    missing = {s.pk: [str(LANGUAGE_NAMES[lang]) for lang in missing_languages(s, language, others)] for s in steps}
     return render(request, "reminders/policy_detail.html", {
         "tabs": _tabs(request, "reminder_policies"), "policy": policy, "steps": steps,
+        "missing": missing, "default_language": LANGUAGE_NAMES.get(language, language),
         "preview": _sample_schedule(request.org, policy, steps, settings), "settings": settings,
         "customers": customers, "can_edit": can(request, Role.FINANCE),
     })

@@ -19,14 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.ledger import customer_balance
-from accounts.locale import format_day
+from accounts.locale import document_language, format_day, in_language
 from accounts.models import JournalLine
 from accounts.models_org import today_in
 from accounts.money import format_money
@@ -69,6 +67,7 @@ class Statement:
     lines: list[StatementLine] = field(default_factory=list)
     items: list = field(default_factory=list)  # open item style: OpenItem rows
     aging: list[tuple[str, Decimal]] = field(default_factory=list)
+    aging_limits: list[int] = field(default_factory=list)  # the labels are made in the reader's language
     last_entry_id: int = 0
 
     @property
@@ -161,6 +160,7 @@ def build(customer, style: str, start: date, end: date) -> Statement:
         for it in st.open_invoices:
             amounts[bucket_of(it.age(end), buckets)] += it.amount
         st.aging = [(b.label, a) for b, a in zip(buckets, amounts, strict=True)]
+        st.aging_limits = list(ReportSettings.for_org(customer.organization).limits)
     return st
 
 
@@ -172,12 +172,22 @@ def kind_label(kind: str) -> str:
 
 def render_html(st: Statement, brand: dict | None = None) -> str:
     brand = brand or outgoing.branding(st.customer.organization)
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the customer's language (issue 17): texts, amounts and dates.
+    with in_language(language_of(st)):
+        aging = st.aging
+        if st.aging_limits:
+            labels = [b.label for b in make_buckets(st.aging_limits, AgingBasis.DUE)]
+            aging = [(label, amount) for label, (_old, amount) in zip(labels, st.aging, strict=True)]
         return render_to_string("reports/pdf/statement.html", {
             "st": st, "brand": brand, "org": brand["org"], "customer": st.customer,
-            "lines": [(line, kind_label(line.kind)) for line in st.lines],
+            "lines": [(line, kind_label(line.kind)) for line in st.lines], "aging": aging,
+            "style_label": str(STYLES.get(st.style, st.style)),
             "generated": today_in(),
         })
+
+
+def language_of(st: Statement) -> str:
+    return document_language(st.customer, st.customer.organization)
 
 
 def render_pdf(st: Statement) -> bytes:
@@ -190,6 +200,8 @@ def state_key(st: Statement) -> str:
              "end": str(st.end), "closing": str(st.closing), "opening": str(st.opening),
              "lines": len(st.lines), "last": st.last_entry_id,
              "items": [[it.kind, it.item_id, str(it.amount)] for it in st.items]}
+    if language_of(st) != "en":  # English keeps the key it had before statements had a language
+        state["lang"] = language_of(st)
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
@@ -212,12 +224,13 @@ class StatementError(ValueError):
 
 def default_message(st: Statement) -> dict:
     org = st.customer.organization
-    values = {"customer": st.customer.name, "organization": org.name,
-              "balance": format_money(st.closing, st.currency), "end": format_day(st.end, org.locale)}
-    subject = _("Statement of account from %(organization)s") % values
-    body = _("Dear %(customer)s,\n\nPlease find attached your statement of account as of %(end)s. "
-             "The balance is %(balance)s.\n\nIf anything looks wrong, just reply to this e-mail.\n\n"
-             "Kind regards,\n%(organization)s") % values
+    with in_language(language_of(st)):  # the customer's language, its amounts and dates
+        values = {"customer": st.customer.name, "organization": org.name,
+                  "balance": format_money(st.closing, st.currency), "end": format_day(st.end)}
+        subject = _("Statement of account from %(organization)s") % values
+        body = _("Dear %(customer)s,\n\nPlease find attached your statement of account as of %(end)s. "
+                 "The balance is %(balance)s.\n\nIf anything looks wrong, just reply to this e-mail.\n\n"
+                 "Kind regards,\n%(organization)s") % values
     return {"recipients": ", ".join(st.customer.email_list), "subject": subject, "body": body}
 
 

@@ -9,6 +9,8 @@ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgb
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 fc-list 2>/dev/null | grep -qi "dejavu" || need+=(fonts-dejavu-core)
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)  # issue 16: reading back the EPC QR code on invoice PDFs
+# issue 17: Hindi documents (DejaVu has no Devanagari; Arabic and Hebrew names are in DejaVu)
+fc-list :lang=hi 2>/dev/null | grep -q . || need+=(fonts-lohit-deva)
 command -v npm >/dev/null 2>&1 || need+=(npm)  # scripts/vendor_axe.sh: axe-core for the accessibility tests
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

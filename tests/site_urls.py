@@ -63,5 +63,6 @@ register_site_url("password_reset_confirm", TOKEN, statuses=(200,))  # Django's 
 register_site_url("invitation_accept", TOKEN)
 register_site_url("two_factor_settings", SIGNED_IN)
 register_site_url("my_sign_ins", SIGNED_IN)
+register_site_url("language_settings", SIGNED_IN)
 register_site_url("org_create", SIGNED_IN)
 register_site_url("api:api-root", API, statuses=(404,))  # ninja's root: nothing there

@@ -326,7 +326,7 @@ def invoice_credit(request, pk):
             # only for the total that was reviewed (a quantity changed after the review shows it again).
             try:
                 items = (line_items(invoice, form.quantities()) if mode == "lines" else
-                         amount_items(invoice.currency, form.cleaned_data["amount"], form.cleaned_data["tax_percent"]))
+                         amount_items(invoice.customer, form.cleaned_data["amount"], form.cleaned_data["tax_percent"]))
                 review = preview(invoice, items)
             except LedgerError as e:
                 form.add_error(None, " ".join(e.messages))

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.auth import client_ip
 from accounts.ledger import LedgerError
+from accounts.locale import in_language
 from accounts.models import Membership, Role
 from accounts.permissions import org_view
 from invoicing import documents, mail, public
@@ -106,7 +107,8 @@ def pdf_response(request, pdf, download: bool) -> HttpResponse:
 @org_view(Role.VIEWER)
 def invoice_pdf(request, pk):
     etag = request.headers.get("If-None-Match")
-    invoices = Invoice.objects.select_related("organization__invoice_settings").filter(organization=request.org)
+    invoices = (Invoice.objects.select_related("organization__invoice_settings", "customer")
+                .filter(organization=request.org))
     invoice = get_object_or_404(documents.with_latest_pdf(invoices, content=etag is None), pk=pk)
     try:
         pdf = documents.current_pdf(invoice, invoice, etag)
@@ -121,7 +123,7 @@ def invoice_pdf(request, pk):
 def credit_note_pdf(request, pk):
     from invoicing.pdf import stored_credit_note_pdf
 
-    note = get_object_or_404(CreditNote.objects.select_related("organization__invoice_settings"),
+    note = get_object_or_404(CreditNote.objects.select_related("organization__invoice_settings", "customer"),
                              organization=request.org, pk=pk)
     doc = stored_credit_note_pdf(note, note.organization.invoice_settings)
     pdf = documents.ServedPdf(bytes(doc.content), doc.sha256, doc.filename)
@@ -291,9 +293,14 @@ def _public_link(token: str, annotate=None):
         link = public.find_link(org_id, link_id, nonce, annotate=annotate)
         if link is None:
             raise Http404
+        from invoicing.pdf import language_of
+
         if public.is_expired(link):
-            raise _LinkExpired(link.invoice.organization.name)
-        yield link
+            raise _LinkExpired(link.invoice.organization.name, language_of(link.invoice))
+        # Everything the customer sees on the link (the page, its messages, the portal, the PDF)
+        # in the customer's language, amounts and dates (issue 17).
+        with in_language(language_of(link.invoice)):
+            yield link
 
 
 def _gone_when_expired(view):
@@ -302,7 +309,9 @@ def _gone_when_expired(view):
         try:
             return view(request, *args, **kwargs)
         except _LinkExpired as e:
-            return _public_headers(render(request, "public/link_expired.html", {"seller": e.args[0]}, status=410))
+            with in_language(e.args[1]):  # the customer's language (issue 17)
+                response = render(request, "public/link_expired.html", {"seller": e.args[0]}, status=410)
+            return _public_headers(response)
     return wrapper
 
 

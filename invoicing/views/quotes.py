@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.ledger import LedgerError
+from accounts.locale import in_language
 from accounts.models import Role
 from accounts.money import minor_units
 from accounts.permissions import org_view
@@ -197,24 +198,33 @@ def public_quote(request, token):
         quote = find(quote_id, nonce)
         if quote is None:
             raise Http404
-        error = None
-        if request.method == "POST":
-            choice = request.POST.get("decision")
-            if choice not in ("accept", "decline"):
-                error = _("Choose Accept or Decline.")
-            else:
-                try:
-                    quote, changed = decide(quote, choice == "accept", request.META.get("REMOTE_ADDR"))
-                except QuoteError as e:
-                    error = " ".join(e.messages)
-                else:
-                    if not changed:
-                        error = _("This quote was answered already; nothing was changed.")
-        response = render(request, "public/quote.html", {
-            "quote": quote, "lines": quote.lines.all(), "org_name": quote.organization.name, "token": token,
-            "error": error, "expired": quote.is_expired}, status=400 if error and request.method == "POST"
-            and "answered" not in error else 200)
+        from invoicing.pdf import language_of
+
+        with in_language(language_of(quote)):  # the customer's language (issue 17)
+            response = _quote_page(request, token, quote)
     return _headers(response)
+
+
+def _quote_page(request, token, quote):
+    error, answered_before = None, False
+    if request.method == "POST":
+        choice = request.POST.get("decision")
+        if choice not in ("accept", "decline"):
+            error = _("Choose Accept or Decline.")
+        else:
+            try:
+                quote, changed = decide(quote, choice == "accept", request.META.get("REMOTE_ADDR"))
+            except QuoteError as e:
+                error = " ".join(e.messages)
+            else:
+                if not changed:
+                    answered_before = True
+                    error = _("This quote was answered already; nothing was changed.")
+    response = render(request, "public/quote.html", {
+        "quote": quote, "lines": quote.lines.all(), "org_name": quote.organization.name, "token": token,
+        "error": error, "expired": quote.is_expired}, status=400 if error and request.method == "POST"
+        and not answered_before else 200)
+    return response
 
 
 @require_GET
@@ -224,5 +234,5 @@ def public_quote_pdf(request, token):
         quote = find(quote_id, nonce)
         if quote is None:
             raise Http404
-        response = _pdf(quote)
+        response = _pdf(quote)  # rendered in the customer's language (invoicing.quotes)
     return _headers(response)
