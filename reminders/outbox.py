@@ -29,14 +29,13 @@ rare lost reminder (and a late fee charged without its notice), which is worse h
 
 import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,11 +44,12 @@ from accounts.money import format_money
 from invoicing import hooks
 from invoicing.models import Invoice
 from invoicing.services import record_event
+from ledger_site import outbox as engine
 from ledger_site.tenancy import tenant_context
 from reminders import integration
 from reminders.holds import active_holds, not_open_reason
 from reminders.late_fees import charge_late_fee, currency_mismatch, step_fee
-from reminders.models import FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
+from reminders.models import OUTBOX, FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
 from reminders.policy import render
 from reminders.scheduler import local_today
 
@@ -59,26 +59,12 @@ log = logging.getLogger("reminders.outbox")
 # never loses a row it is sending, while a dead sender's rows are claimable LEASE after its last
 # heartbeat. The recovery schedule (reminders.tasks.recover_outbox, every minute) queues delivery
 # for them. EMAIL_TIMEOUT stays below LEASE, so one SMTP conversation cannot outlive its lease.
-LEASE = timedelta(seconds=20)
-BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]  # after attempt 1, 2, ...
-MAX_ATTEMPTS = len(BACKOFF) + 1
-BATCH = 50
-
-_CLAIM = """
-UPDATE reminders_remindermessage m
-SET status = 'sending', attempts = m.attempts + 1, lease_until = clock_timestamp() + %(lease)s,
-    claim_token = %(token)s
-WHERE m.id IN (
-    SELECT id FROM reminders_remindermessage
-    WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
-      AND ((status = 'pending' AND next_attempt_at <= %(now)s)
-           OR (status = 'sending' AND lease_until < clock_timestamp()))
-      {only}
-    ORDER BY next_attempt_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED)
-RETURNING m.id
-"""
+# Claiming, leases and backoff are the one engine's (ledger_site.outbox); this is its data.
+BOX = OUTBOX  # rows of a consolidated e-mail are left to it (reminders.batches)
+LEASE = BOX.lease
+BACKOFF = list(BOX.backoff)
+MAX_ATTEMPTS = BOX.max_attempts
+BATCH = BOX.batch
 
 
 @dataclass
@@ -96,29 +82,19 @@ class DeliveryReport:
         return self
 
 
-def backoff(attempts: int) -> timedelta:
-    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
-
-
 def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int | None = None,
             mail_connection=None) -> DeliveryReport:
-    """Send every claimable row of the organization (or just `ids`). Safe to run many at once:
-    each row is claimed by exactly one of them."""
+    """Send every claimable row of the organization (or just `ids`), then every due consolidated
+    e-mail (reminders.batches). Safe to run many at once: each row is claimed by exactly one of them."""
     report = DeliveryReport()
-    batches = 0
     # One mail connection for the whole run (not one per message); after a failure it is closed
     # and the next message opens a new one.
     conn = mail_connection or get_connection()
     try:
         with tenant_context(org_id):
-            while max_batches is None or batches < max_batches:
-                clock = now or timezone.now()
-                claimed = claim(org_id, clock, ids=ids)
-                if not claimed:
-                    break
-                batches += 1
-                for row_id, token in claimed:
-                    report += send_one(row_id, token, now=clock, mail_connection=conn)
+            for outcome in engine.run(BOX, org_id, lambda row_id, token, clock: send_one(
+                    row_id, token, now=clock, mail_connection=conn), now=now, ids=ids, max_batches=max_batches):
+                report += outcome
     finally:
         if mail_connection is None:
             _close_quietly(conn)
@@ -131,12 +107,7 @@ def _close_quietly(conn) -> None:
 
 
 def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tuple[int, str]]:
-    token = uuid.uuid4().hex
-    only = "AND id = ANY(%(ids)s)" if ids is not None else ""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM.format(only=only), {"org": org_id, "now": now, "lease": LEASE, "token": token,
-                                                  "limit": limit, "ids": list(ids or [])})
-        return [(row[0], token) for row in cursor.fetchall()]
+    return engine.claim(BOX, org_id, now, ids=ids, limit=limit)
 
 
 def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> DeliveryReport:
@@ -167,11 +138,11 @@ def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> De
 def _prepare(row_id: int, token: str, now: datetime):
     """Re-check the row under lock, render the message once, return (row, EmailMessage) or None."""
     with transaction.atomic():
-        row = (ReminderMessage.objects.select_for_update(of=("self",))
-               .select_related("invoice__customer", "invoice__organization", "customer", "step").get(pk=row_id))
-        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+        row = engine.lock_if_ours(ReminderMessage.objects.select_related(
+            "invoice__customer", "invoice__organization", "customer", "step"), BOX, row_id, token)
+        if row is None:
             return None
-        _heartbeat(row_id)
+        engine.heartbeat(BOX, row_id)
         invoice, customer = row.invoice, row.customer
         settings = ReminderSettings.objects.get(organization_id=row.organization_id)
         today = local_today(now, settings)
@@ -207,13 +178,6 @@ def _prepare(row_id: int, token: str, now: datetime):
         if pdf is not None:
             message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return row, message
-
-
-def _heartbeat(row_id: int) -> None:
-    """Renew the claimed row's lease from now (database time): the send that follows has LEASE."""
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE reminders_remindermessage SET lease_until = clock_timestamp() + %s WHERE id = %s",
-                       [LEASE, row_id])
 
 
 def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=None) -> tuple[str, str]:
@@ -258,17 +222,12 @@ def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]
 
 def _retry_later(row_id: int, token: str, now: datetime, error: Exception) -> str | None:
     with transaction.atomic():
-        row = ReminderMessage.objects.select_for_update().get(pk=row_id)
-        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+        row = engine.lock_if_ours(ReminderMessage.objects.all(), BOX, row_id, token)
+        if row is None:
             return None
-        row.last_error = f"{type(error).__name__}: {error}"[:500]
-        row.lease_until = None
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = OutboxStatus.FAILED
+        if engine.retry_or_fail(BOX, row, now, f"{type(error).__name__}: {error}"[:500]) == OutboxStatus.FAILED:
             row.result = _("Gave up after %(n)s attempts.") % {"n": row.attempts}
         else:
-            row.status = OutboxStatus.PENDING
-            row.next_attempt_at = now + backoff(row.attempts)
             row.result = _("Attempt %(n)s failed; retrying at %(at)s.") % {
                 "n": row.attempts, "at": timezone.localtime(row.next_attempt_at).strftime("%Y-%m-%d %H:%M %Z")}
         row.save(update_fields=["last_error", "lease_until", "status", "next_attempt_at", "result"])
@@ -277,9 +236,9 @@ def _retry_later(row_id: int, token: str, now: datetime, error: Exception) -> st
 
 def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
     with transaction.atomic():
-        row = (ReminderMessage.objects.select_for_update(of=("self",))
-               .select_related("invoice__organization", "step").get(pk=row_id))
-        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+        row = engine.lock_if_ours(ReminderMessage.objects.select_related("invoice__organization", "step"),
+                                  BOX, row_id, token)
+        if row is None:
             return False  # our lease ran out and another sender took over; it will record the outcome
         row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, now, None
         row.result = _("Accepted by the mail server for %(to)s.") % {"to": row.to_emails}

@@ -34,7 +34,9 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from invoicing import invoice_sql
+from ledger_site import outbox as engine
 from ledger_site.tenancy import organization_of, tenant_context
+from reminders.models import BATCH_OUTBOX, OUTBOX
 from reminders.setup import ensure_setup
 
 log = logging.getLogger("reminders.scan")
@@ -132,14 +134,6 @@ ORDER BY c.due_date + pts.offset_days, i.number, pts.offset_days
 # planner can range-scan the partial index reminders_open_invoice_due.
 _BOUNDS = "".join(["WITH ", _POINTS, " SELECT min(offset_days), max(offset_days) FROM pts"])
 
-_CLAIMABLE = """
-SELECT EXISTS (SELECT 1 FROM reminders_remindermessage
-               WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
-                 AND ((status = 'pending' AND next_attempt_at <= %(now)s)
-                      OR (status = 'sending' AND lease_until < clock_timestamp())))
-"""
-
-
 def send_day(now: datetime, settings) -> date:
     """The local day whose points may go out at `now`: today from the send hour on, else yesterday."""
     local = now.astimezone(settings.zone)
@@ -226,8 +220,8 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
                 statuses = [status for _id, status in cursor.fetchall()]
                 outcome.queued = statuses.count("pending")
                 outcome.skipped = statuses.count("skipped")
-                cursor.execute(_CLAIMABLE, {"org": org_id, "now": now})
-                outcome.redeliver = cursor.fetchone()[0]
+            outcome.redeliver = (engine.has_claimable(OUTBOX, org_id, now)
+                                 or engine.has_claimable(BATCH_OUTBOX, org_id, now))
         settings.last_scan_at = now
         settings.save(update_fields=["last_scan_at"])
         if outcome.redeliver:
