@@ -95,6 +95,8 @@ def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int
             for outcome in engine.run(BOX, org_id, lambda row_id, token, clock: send_one(
                     row_id, token, now=clock, mail_connection=conn), now=now, ids=ids, max_batches=max_batches):
                 report += outcome
+            if ids is None:  # `ids` are rows sent by hand; a run over the organization sends its batches too
+                report += batches.deliver(org_id, now=now, max_batches=max_batches, mail_connection=conn)
     finally:
         if mail_connection is None:
             _close_quietly(conn)
@@ -111,10 +113,17 @@ def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tupl
 
 
 def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> DeliveryReport:
+    return send_prepared(ReminderMessage, row_id, token, now, _prepare, _retry_later, _mark_sent, mail_connection)
+
+
+def send_prepared(model, row_id: int, token: str, now: datetime, prepare, retry_later, mark_sent,
+                  mail_connection=None) -> DeliveryReport:
+    """Prepare under lock, send outside any transaction, then mark sent or retry: the one shape of
+    sending a reminder e-mail, for a per-invoice row and for a consolidated one (reminders.batches)."""
     report = DeliveryReport()
-    prepared = _prepare(row_id, token, now)
-    if prepared is None:  # cancelled, undeliverable or no longer ours: _prepare recorded why
-        row = ReminderMessage.objects.only("status").get(pk=row_id)
+    prepared = prepare(row_id, token, now)
+    if prepared is None:  # cancelled, undeliverable or no longer ours: prepare recorded why
+        row = model.objects.only("status").get(pk=row_id)
         report.cancelled += row.status == OutboxStatus.CANCELLED
         report.failed += row.status == OutboxStatus.FAILED
         return report
@@ -124,15 +133,45 @@ def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> De
         message.send(fail_silently=False)
     except Exception as e:  # noqa: BLE001 - any failure to hand over the message is retried
         _close_quietly(message.connection)
-        log.warning("reminder %s: sending failed (attempt %s): %s", row_id, row.attempts, e)
-        if _retry_later(row_id, token, now, e) == OutboxStatus.FAILED:
+        log.warning("reminder %s %s: sending failed (attempt %s): %s", model.__name__, row_id, row.attempts, e)
+        if retry_later(row_id, token, now, e) == OutboxStatus.FAILED:
             report.failed += 1
         else:
             report.retrying += 1
         return report
-    if _mark_sent(row_id, token, now):
+    if mark_sent(row_id, token, now):
         report.sent += 1
     return report
+
+
+def cancel_reason(row: ReminderMessage, settings, today) -> str | None:
+    """Why a row must not go out now: its invoice is no longer open, or (scheduled) a hold applies."""
+    reason = not_open_reason(row.invoice)
+    if reason is None and row.kind == OutboxKind.SCHEDULED:
+        holds = active_holds(row.invoice, today, settings)
+        reason = holds[0] if holds else None
+    return reason
+
+
+def cancel(row, reason: str) -> None:
+    row.status, row.result, row.lease_until = OutboxStatus.CANCELLED, _("Not sent: %s") % reason, None
+    row.save(update_fields=["status", "result", "lease_until"])
+
+
+def cannot_send(row) -> None:
+    """No billing e-mail: failed at once (not retried); the upcoming page says so beforehand."""
+    row.status, row.lease_until = OutboxStatus.FAILED, None
+    row.result = row.last_error = _("Cannot send: the customer has no billing e-mail address.")
+    row.save(update_fields=["status", "result", "last_error", "lease_until"])
+
+
+def fix_amounts(row: ReminderMessage, today) -> None:
+    """What the row's message states (first attempt only): the amount chased and the step's fee."""
+    invoice, step = row.invoice, row.step
+    chased = chased_amount(invoice, today)  # a partial dispute's part is not chased
+    if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
+        row.late_fee = step_fee(step, invoice.organization, invoice.currency, chased, today)[0] or None
+    row.amount_due = chased
 
 
 def _prepare(row_id: int, token: str, now: datetime):
@@ -146,29 +185,19 @@ def _prepare(row_id: int, token: str, now: datetime):
         invoice, customer = row.invoice, row.customer
         settings = ReminderSettings.objects.get(organization_id=row.organization_id)
         today = local_today(now, settings)
-        reason = not_open_reason(invoice)
-        if reason is None and row.kind == OutboxKind.SCHEDULED:
-            holds = active_holds(invoice, today, settings)
-            reason = holds[0] if holds else None
+        reason = cancel_reason(row, settings, today)
         if reason is not None:
-            row.status, row.result, row.lease_until = OutboxStatus.CANCELLED, _("Not sent: %s") % reason, None
-            row.save(update_fields=["status", "result", "lease_until"])
+            cancel(row, reason)
             return None
         emails = customer.email_list
         if not emails:
-            row.status, row.lease_until = OutboxStatus.FAILED, None
-            row.result = row.last_error = _("Cannot send: the customer has no billing e-mail address.")
-            row.save(update_fields=["status", "result", "last_error", "lease_until"])
+            cannot_send(row)
             return None
         if not row.message_id:  # first attempt: fix the message, later attempts send the very same one
-            step = row.step
-            chased = chased_amount(invoice, today)  # a partial dispute's part is not chased
-            if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
-                row.late_fee = step_fee(step, invoice.organization, invoice.currency, chased, today)[0] or None
-            row.amount_due = chased
-            row.subject, row.body = render_message(invoice, step, today, row.late_fee)
+            fix_amounts(row, today)
+            row.subject, row.body = render_message(invoice, row.step, today, row.late_fee)
             row.to_emails = ", ".join(emails)
-            row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{_mail_domain()}>"
+            row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{mail_domain()}>"
             row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
     message = EmailMessage(subject=row.subject, body=row.body, to=row.to_emails.split(", "),
                            from_email=sender(invoice.organization), reply_to=reply_to(settings),
@@ -221,11 +250,17 @@ def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]
 
 
 def _retry_later(row_id: int, token: str, now: datetime, error: Exception) -> str | None:
+    return retry_later(ReminderMessage.objects.all(), BOX, row_id, token, now, error)
+
+
+def retry_later(queryset, box, row_id: int, token: str, now: datetime, error: Exception) -> str | None:
+    """After a failed attempt: back to pending with the backoff, or failed after the last attempt,
+    said in words on the row (the log page)."""
     with transaction.atomic():
-        row = engine.lock_if_ours(ReminderMessage.objects.all(), BOX, row_id, token)
+        row = engine.lock_if_ours(queryset, box, row_id, token)
         if row is None:
             return None
-        if engine.retry_or_fail(BOX, row, now, f"{type(error).__name__}: {error}"[:500]) == OutboxStatus.FAILED:
+        if engine.retry_or_fail(box, row, now, f"{type(error).__name__}: {error}"[:500]) == OutboxStatus.FAILED:
             row.result = _("Gave up after %(n)s attempts.") % {"n": row.attempts}
         else:
             row.result = _("Attempt %(n)s failed; retrying at %(at)s.") % {
@@ -240,37 +275,43 @@ def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
                                   BOX, row_id, token)
         if row is None:
             return False  # our lease ran out and another sender took over; it will record the outcome
-        row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, now, None
-        row.result = _("Accepted by the mail server for %(to)s.") % {"to": row.to_emails}
-        fields = ["status", "sent_at", "lease_until", "result"]
-        if row.late_fee and row.kind == OutboxKind.SCHEDULED:
-            settings = ReminderSettings.objects.get(organization_id=row.organization_id)
-            try:
-                with transaction.atomic():
-                    charge = charge_late_fee(row.invoice, row.offset_days, row.late_fee, local_today(now, settings))
-                row.late_fee_invoice = charge.fee_invoice
-                fields.append("late_fee_invoice")
-            except Exception as e:  # noqa: BLE001 - the message went; say plainly that the fee did not
-                log.exception("reminder %s: late fee not posted", row_id)
-                row.result += " " + _("Late fee not posted: %s") % e
-        skipped = _fee_skipped(row, now)
-        if skipped:
-            row.result = (row.result + " " + skipped)[:500]
-        row.save(update_fields=fields)
-        hooks.emit(row.organization_id, "reminder.sent", {
-            "id": row.pk, "invoice": {"id": row.invoice_id, "number": row.invoice.number},
-            "customer": {"id": row.customer_id}, "kind": row.kind, "tone": row.tone,
-            "to": row.to_emails, "sent_at": now.isoformat(), "message_id": row.message_id})
-        what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
-                else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
-        message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
-        if row.late_fee_invoice_id:
-            message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}
-        elif skipped:
-            message += ". " + skipped
-        record_event(row.invoice, "reminder", message, actor=row.created_by, at=now)
-        integration.log_delivery(row)
+        record_sent(row, now, _("Accepted by the mail server for %(to)s.") % {"to": row.to_emails})
     return True
+
+
+def record_sent(row: ReminderMessage, now: datetime, result: str) -> None:
+    """A row's message went (alone or in a consolidated e-mail): mark it sent, post the step's late
+    fee in the same transaction, and record it on the invoice, the event hooks and the delivery log."""
+    row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, now, None
+    row.result = result
+    fields = ["status", "sent_at", "lease_until", "result"]
+    if row.late_fee and row.kind == OutboxKind.SCHEDULED:
+        settings = ReminderSettings.objects.get(organization_id=row.organization_id)
+        try:
+            with transaction.atomic():
+                charge = charge_late_fee(row.invoice, row.offset_days, row.late_fee, local_today(now, settings))
+            row.late_fee_invoice = charge.fee_invoice
+            fields.append("late_fee_invoice")
+        except Exception as e:  # noqa: BLE001 - the message went; say plainly that the fee did not
+            log.exception("reminder %s: late fee not posted", row.pk)
+            row.result += " " + _("Late fee not posted: %s") % e
+    skipped = _fee_skipped(row, now)
+    if skipped:
+        row.result = (row.result + " " + skipped)[:500]
+    row.save(update_fields=fields)
+    hooks.emit(row.organization_id, "reminder.sent", {
+        "id": row.pk, "invoice": {"id": row.invoice_id, "number": row.invoice.number},
+        "customer": {"id": row.customer_id}, "kind": row.kind, "tone": row.tone,
+        "to": row.to_emails, "sent_at": now.isoformat(), "message_id": row.message_id})
+    what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
+            else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
+    message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
+    if row.late_fee_invoice_id:
+        message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}
+    elif skipped:
+        message += ". " + skipped
+    record_event(row.invoice, "reminder", message, actor=row.created_by, at=now)
+    integration.log_delivery(row)
 
 
 def _fee_skipped(row: ReminderMessage, now: datetime) -> str | None:
@@ -294,7 +335,7 @@ def reply_to(settings: ReminderSettings) -> list[str]:
     return [settings.reply_to] if settings.reply_to and settings.reply_to_verified_at else []
 
 
-def _mail_domain() -> str:
+def mail_domain() -> str:
     address = parseaddr(django_settings.DEFAULT_FROM_EMAIL)[1]
     return address.rpartition("@")[2] or "ledgerline.local"
 
@@ -321,3 +362,6 @@ def queue_manual(invoice: Invoice, step: ReminderStep, actor, idempotency_key: s
         kind=OutboxKind.MANUAL, step=step, tone=step.tone, due_at=now, created_at=now, next_attempt_at=now,
         idempotency_key=idempotency_key, created_by=actor)
     return row, True
+
+
+from reminders import batches  # noqa: E402 (its sender is built from the pieces above)

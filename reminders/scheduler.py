@@ -25,9 +25,9 @@ that window, never with all invoices.
 """
 
 import logging
-import time
+import time as clock
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -134,6 +134,66 @@ ORDER BY c.due_date + pts.offset_days, i.number, pts.offset_days
 # planner can range-scan the partial index reminders_open_invoice_due.
 _BOUNDS = "".join(["WITH ", _POINTS, " SELECT min(offset_days), max(offset_days) FROM pts"])
 
+# Consolidated policies (ReminderPolicy.one_message_per_customer): the new pending rows whose step
+# belongs to such a policy, by customer. They join the customer's e-mail of the day (ReminderBatch),
+# written here if there is none; a batch is joined only while it is pending, under its row lock, so
+# a sender that has claimed it (and rendered its list) never marks a row sent it did not list.
+_TO_BATCH = """
+SELECT m.id, m.customer_id FROM reminders_remindermessage m
+JOIN reminders_reminderstep s ON s.id = m.step_id
+JOIN reminders_reminderpolicy p ON p.id = s.policy_id
+WHERE m.organization_id = %(org)s AND m.id = ANY(%(ids)s) AND p.one_message_per_customer
+ORDER BY m.customer_id, m.id
+"""
+_NEW_BATCHES = """
+INSERT INTO reminders_reminderbatch
+    (organization_id, customer_id, day, status, tone, created_at, attempts, next_attempt_at, claim_token,
+     message_id, to_emails, subject, body, result, last_error)
+SELECT %(org)s, c, %(day)s, 'pending', 'friendly', %(now)s, 0, %(at)s, '', '', '', '', '', '', ''
+FROM unnest(%(customers)s::bigint[]) c
+ON CONFLICT (organization_id, customer_id, day) DO NOTHING
+"""
+_OPEN_BATCHES = """
+SELECT customer_id, id FROM reminders_reminderbatch
+WHERE organization_id = %(org)s AND day = %(day)s AND customer_id = ANY(%(customers)s) AND status = 'pending'
+ORDER BY id
+FOR UPDATE
+"""
+_JOIN_BATCH = """
+UPDATE reminders_remindermessage m SET batch_id = v.batch
+FROM unnest(%(ids)s::bigint[], %(batches)s::bigint[]) AS v(id, batch)
+WHERE m.id = v.id AND m.organization_id = %(org)s
+"""
+MAX_DAYS_AHEAD = 31  # a customer whose e-mail of the day has gone waits for the next day's, not longer
+
+
+def batch_new_rows(cursor, org_id: int, ids: list[int], day: date, settings, now: datetime) -> int:
+    """Put the new pending rows of consolidating policies into their customer's e-mail of `day` (or,
+    if that one is already being sent or has gone, of the first later day whose e-mail is still
+    pending): at most one reminder e-mail per customer a day. Returns how many rows were batched."""
+    cursor.execute(_TO_BATCH, {"org": org_id, "ids": ids})
+    waiting: dict[int, list[int]] = {}
+    for row_id, customer_id in cursor.fetchall():
+        waiting.setdefault(customer_id, []).append(row_id)
+    batched = 0
+    for ahead in range(MAX_DAYS_AHEAD):
+        if not waiting:
+            break
+        on = day + timedelta(days=ahead)
+        at = now if ahead == 0 else datetime.combine(on, time(settings.send_hour), tzinfo=settings.zone)
+        params = {"org": org_id, "day": on, "now": now, "at": at, "customers": list(waiting)}
+        cursor.execute(_NEW_BATCHES, params)
+        cursor.execute(_OPEN_BATCHES, params)
+        row_ids, batch_ids = [], []
+        for customer_id, batch_id in cursor.fetchall():
+            rows = waiting.pop(customer_id)
+            row_ids += rows
+            batch_ids += [batch_id] * len(rows)
+        cursor.execute(_JOIN_BATCH, {"org": org_id, "ids": row_ids, "batches": batch_ids})
+        batched += len(row_ids)
+    return batched
+
+
 def send_day(now: datetime, settings) -> date:
     """The local day whose points may go out at `now`: today from the send hour on, else yesterday."""
     local = now.astimezone(settings.zone)
@@ -164,6 +224,7 @@ class OrgScan:
     paused: bool = False
     queued: int = 0
     skipped: int = 0
+    batched: int = 0  # of the queued rows, those that go out in a customer's one e-mail of the day
     redeliver: bool = False
     seconds: float = 0.0
 
@@ -189,21 +250,21 @@ def scan(now: datetime | None = None, org_ids=None, enqueue=None) -> ScanResult:
     django-q2 delivery task)."""
     now = now or timezone.now()
     enqueue = enqueue or _enqueue_delivery
-    started = time.perf_counter()
+    started = clock.perf_counter()
     result = ScanResult(now=now)
     orgs = Organization.objects.order_by("pk").values_list("pk", flat=True)
     if org_ids is not None:
         orgs = orgs.filter(pk__in=org_ids)
     for org_id in orgs:
         result.orgs.append(scan_organization(org_id, now, enqueue))
-    result.seconds = time.perf_counter() - started
+    result.seconds = clock.perf_counter() - started
     log.info("reminder scan: %s queued, %s skipped in %.2fs", result.queued, result.skipped, result.seconds)
     return result
 
 
 def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
     enqueue = enqueue or _enqueue_delivery
-    started = time.perf_counter()
+    started = clock.perf_counter()
     outcome = OrgScan(org_id)
     with tenant_context(org_id), transaction.atomic():
         settings = ensure_setup(Organization(pk=org_id))
@@ -216,10 +277,14 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
             outcome.paused = True
         else:
             with connection.cursor() as cursor:
-                cursor.execute(_INSERT, _params(org_id, settings, now, send_day(now, settings)))
-                statuses = [status for _id, status in cursor.fetchall()]
-                outcome.queued = statuses.count("pending")
-                outcome.skipped = statuses.count("skipped")
+                day = send_day(now, settings)
+                cursor.execute(_INSERT, _params(org_id, settings, now, day))
+                written = cursor.fetchall()
+                outcome.queued = sum(status == "pending" for _id, status in written)
+                outcome.skipped = len(written) - outcome.queued
+                pending = [row_id for row_id, status in written if status == "pending"]
+                if pending:
+                    outcome.batched = batch_new_rows(cursor, org_id, pending, day, settings, now)
             outcome.redeliver = (engine.has_claimable(OUTBOX, org_id, now)
                                  or engine.has_claimable(BATCH_OUTBOX, org_id, now))
         settings.last_scan_at = now
@@ -227,7 +292,7 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
         if outcome.redeliver:
             count = outcome.queued
             transaction.on_commit(lambda: enqueue(org_id, count))
-    outcome.seconds = time.perf_counter() - started
+    outcome.seconds = clock.perf_counter() - started
     return outcome
 
 
