@@ -2,14 +2,13 @@
 batch_new_rows, on the one outbox engine (ledger_site/outbox.py). Real SMTP (aiosmtpd), real
 WeasyPrint (the statement is read back with pdftotext)."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import psycopg
 import pytest
 from django.core import mail
-from django.db import OperationalError, connection, transaction
+from django.db import connection, transaction
 
 from ledger_site.tenancy import tenant_context
 from reminders import batches, outbox
@@ -280,39 +279,26 @@ def test_a_claim_passes_over_a_batch_locked_by_a_scan_instead_of_waiting_for_it(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_scan_waits_for_a_claim_in_progress_and_then_uses_the_next_days_email():
-    """The scan's FOR UPDATE on the day's batch: a claim not yet committed (the batch is pending in
-    the scan's snapshot) makes the scan wait, re-read the status and pass to the next day. Without
-    the lock the scan would join the batch being claimed."""
+def test_a_scan_adding_to_the_days_email_holds_it_so_no_sender_claims_it_half_filled():
+    """The scan's FOR UPDATE on the day's batch: until the scan commits the rows it adds, a sender
+    (SKIP LOCKED) passes the batch over. Without the lock a sender could claim and render the e-mail
+    first, and the row the scan adds would never be listed nor sent."""
     org, _, customer = org_with_customer()
     consolidating(org)
     invoice_due(org, customer, AT_STEP[7])
     now = at(BASE)
     scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
-    with tenant_context(org):
-        batch_id = ReminderBatch.objects.get().pk
     late = invoice_due(org, customer, AT_STEP[14])
-    results = []
-    with psycopg.connect(owner_conninfo()) as other:
-        other.execute("UPDATE reminders_reminderbatch SET status = 'sending', attempts = attempts + 1, "
-                      "lease_until = clock_timestamp() + interval '20 seconds', claim_token = 'x' WHERE id = %s",
-                      [batch_id])
-        worker = threading.Thread(target=lambda: results.append(_scan_in_thread(org, now + timedelta(minutes=15))))
-        worker.start()
-        worker.join(1.5)
-        assert worker.is_alive(), "the scan waits for the claim's lock"
-        other.commit()
-    worker.join(30)
-    assert results == [1]
+    claim_sql = ("UPDATE reminders_reminderbatch SET status = 'sending' WHERE id IN (SELECT id FROM "
+                 "reminders_reminderbatch WHERE status = 'pending' FOR UPDATE SKIP LOCKED) RETURNING id")
+    with psycopg.connect(owner_conninfo(), autocommit=True) as other:
+        with transaction.atomic():  # the scan's transaction, not committed yet
+            assert scan(now=now + timedelta(minutes=15), org_ids=[org.pk], enqueue=NO_QUEUE).orgs[0].batched == 1
+            assert other.execute(claim_sql).fetchall() == [], "the batch is held by the scan"
+        assert len(other.execute("SELECT id FROM reminders_reminderbatch WHERE status = 'pending'").fetchall()) == 1
     (row,) = rows(org, invoice=late, status=OutboxStatus.PENDING)
     with tenant_context(org):
-        assert row.batch_id != batch_id and row.batch.day == BASE + timedelta(days=1)
-
-
-def _scan_in_thread(org, now):
-    try:
-        return scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE).orgs[0].batched
-    except OperationalError as e:  # pragma: no cover - reported through the assertion
-        return e
-    finally:
-        connection.close()
+        assert row.batch.day == BASE, "joined today's e-mail, which was still pending"
+    assert deliver(org.pk, now=now + timedelta(minutes=20)).sent == 1
+    assert late.number in mail.outbox[0].body
+    assert len(rows(org, status=OutboxStatus.SENT)) == 2
