@@ -236,7 +236,27 @@ OUTBOX = Outbox(table="reminders_remindermessage", lease=timedelta(seconds=20),
 BATCH_OUTBOX = replace(OUTBOX, table="reminders_reminderbatch", where="")
 
 
-class ReminderBatch(models.Model):
+class ReminderEmail(models.Model):
+    """What a reminder e-mail carries on its way out, per-invoice or consolidated: the delivery engine's
+    claim (attempts, next attempt, lease, claim token) and the message fixed at the first attempt."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    to_emails = models.CharField(max_length=500, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=500, blank=True)  # what happened, in words
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReminderBatch(ReminderEmail):
     """One consolidated reminder e-mail: every invoice of a customer at a step on one day
     (`ReminderPolicy.one_message_per_customer`, reminders/batches.py). At most one per customer and
     day; its per-invoice ReminderMessage rows point at it and are marked sent with it."""
@@ -247,17 +267,6 @@ class ReminderBatch(models.Model):
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     tone = models.CharField(max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
     created_at = models.DateTimeField(default=timezone.now)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=36, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    to_emails = models.CharField(max_length=500, blank=True)
-    subject = models.CharField(max_length=300, blank=True)
-    body = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    result = models.CharField(max_length=500, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-day", "-pk"]
@@ -270,7 +279,7 @@ class ReminderBatch(models.Model):
         return f"reminder e-mail {self.pk} to customer {self.customer_id} on {self.day} ({self.status})"
 
 
-class ReminderMessage(models.Model):
+class ReminderMessage(ReminderEmail):
     """One reminder in the outbox, from the moment it is due until it is sent (or given up)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
@@ -284,22 +293,12 @@ class ReminderMessage(models.Model):
     tone = models.CharField(max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
     due_at = models.DateTimeField()  # when the point became due (local send hour on its day)
     created_at = models.DateTimeField(default=timezone.now)
-    # Delivery: the sender claims a row (pending -> sending) with a lease, sends, marks it sent.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=36, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    to_emails = models.CharField(max_length=500, blank=True)
-    subject = models.CharField(max_length=300, blank=True)
-    body = models.TextField(blank=True)
+    # Delivery (ReminderEmail's fields): the sender claims a row (pending -> sending) with a lease,
+    # sends, marks it sent.
     amount_due = models.DecimalField(null=True, blank=True, **AMOUNT)  # as stated in the message
     late_fee = models.DecimalField(null=True, blank=True, **AMOUNT)
     late_fee_invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, null=True, blank=True,
                                             related_name="+")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    result = models.CharField(max_length=500, blank=True)  # what happened, in words
-    last_error = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # manual sends: one per form
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     # Sent as one line of a consolidated e-mail (a policy's one_message_per_customer), not on its own.

@@ -26,7 +26,7 @@ from reminders.outbox import deliver
 from reminders.scheduler import scan
 from tests.db_roles import owner_conninfo
 from tests.documents_helpers import pdf_pages_text
-from tests.reminders.helpers import TODAY, at, invoice_due, org_with_customer
+from tests.reminders.helpers import TODAY, at, invoice_due, killed_after_the_servers_accept, org_with_customer
 from tests.smtp import smtp_server_fixture
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +48,18 @@ def consolidating(org, fee_at=None):
             step.fee_type, step.fee_value = FeeType.FIXED, Decimal("10")
             step.save()
     return policy
+
+
+def scanned(offsets, consolidate=True, fee_at=None):
+    """An organization whose customer has an invoice at each step of `offsets` on BASE, scanned then:
+    (org, customer, invoices, now)."""
+    org, _, customer = org_with_customer()
+    if consolidate:
+        consolidating(org, fee_at=fee_at)
+    invoices = [invoice_due(org, customer, AT_STEP[o]) for o in offsets]
+    now = at(BASE)
+    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    return org, customer, invoices, now
 
 
 def twelve_invoices(org, customer):
@@ -114,11 +126,7 @@ def test_twelve_invoices_at_steps_on_one_day_make_one_email_through_smtp_and_a_s
 
 
 def test_a_policy_without_the_option_still_sends_one_email_per_invoice():
-    org, _, customer = org_with_customer()
-    for offset in (0, 7, 21):
-        invoice_due(org, customer, AT_STEP[offset])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    org, _, _, now = scanned((0, 7, 21), consolidate=False)
     assert deliver(org.pk, now=now).sent == 3
     assert len(mail.outbox) == 3
     with tenant_context(org):
@@ -145,11 +153,7 @@ def test_each_customer_gets_their_own_email_listing_only_their_invoices():
 
 
 def test_a_paid_invoice_drops_out_of_the_email_and_is_cancelled():
-    org, _, customer = org_with_customer()
-    consolidating(org)
-    first, second = invoice_due(org, customer, AT_STEP[7]), invoice_due(org, customer, AT_STEP[14])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    org, _, (first, second), now = scanned((7, 14))
     with tenant_context(org):
         from invoicing.services import void_invoice
 
@@ -164,22 +168,9 @@ def test_a_paid_invoice_drops_out_of_the_email_and_is_cancelled():
 
 
 def test_a_crash_between_the_servers_accept_and_marking_sent_resends_once_with_the_same_message_id(
-        monkeypatch, smtp_server):
-    org, _, customer = org_with_customer()
-    consolidating(org, fee_at=7)
-    for offset in (0, 7, 21):
-        invoice_due(org, customer, AT_STEP[offset])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
-    real_mark_sent = batches._mark_sent
-
-    def die(*args):
-        raise SystemExit("killed after the server's 250")
-
-    monkeypatch.setattr(batches, "_mark_sent", die)
-    with pytest.raises(SystemExit):
-        deliver(org.pk, now=now)
-    monkeypatch.setattr(batches, "_mark_sent", real_mark_sent)
+        smtp_server):
+    org, _, _, now = scanned((0, 7, 21), fee_at=7)
+    killed_after_the_servers_accept(batches, org, now)
     smtp_server.wait_for(1)
     assert deliver(org.pk, now=now).sent == 0, "still leased to the dead sender (database time)"
     expire_leases(org)
@@ -199,12 +190,7 @@ def test_a_crash_between_the_servers_accept_and_marking_sent_resends_once_with_t
 
 
 def test_a_failing_server_retries_the_email_with_backoff_and_then_gives_up_for_every_row(settings):
-    org, _, customer = org_with_customer()
-    consolidating(org)
-    for offset in (0, 7):
-        invoice_due(org, customer, AT_STEP[offset])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    org, _, _, now = scanned((0, 7))
     settings.EMAIL_BACKEND = "tests.reminders.test_crash_and_concurrency.FailingBackend"
     assert deliver(org.pk, now=now).retrying == 1
     with tenant_context(org):
@@ -223,11 +209,7 @@ def test_a_failing_server_retries_the_email_with_backoff_and_then_gives_up_for_e
 
 def test_a_row_of_a_batch_is_never_sent_on_its_own():
     """The per-invoice sender claims only rows without a batch (the engine's `where`)."""
-    org, _, customer = org_with_customer()
-    consolidating(org)
-    invoice_due(org, customer, AT_STEP[7])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    org, customer, _, now = scanned((7,))
     with tenant_context(org):
         assert outbox.claim(org.pk, now) == []
         assert len(batches.claim(org.pk, now)) == 1
@@ -236,11 +218,7 @@ def test_a_row_of_a_batch_is_never_sent_on_its_own():
 def test_a_step_reached_after_the_days_email_was_claimed_waits_for_the_next_days_email():
     """The scan joins a batch only while it is pending (under its row lock): never one a sender has
     claimed and rendered, whose marking would record a row the e-mail did not list."""
-    org, _, customer = org_with_customer()
-    consolidating(org)
-    invoice_due(org, customer, AT_STEP[7])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    org, customer, _, now = scanned((7,))
     with tenant_context(org):
         (claimed,) = batches.claim(org.pk, now)  # a sender has it
     late = invoice_due(org, customer, AT_STEP[14])  # ...and another invoice reaches a step today
@@ -261,11 +239,7 @@ def test_a_step_reached_after_the_days_email_was_claimed_waits_for_the_next_days
 def test_a_claim_passes_over_a_batch_locked_by_a_scan_instead_of_waiting_for_it():
     """SKIP LOCKED in the engine's claim: while a scan holds a batch's row lock (it is still adding
     rows), a sender claims around it at once; without SKIP LOCKED it would wait (here: time out)."""
-    org, _, customer = org_with_customer()
-    consolidating(org)
-    invoice_due(org, customer, AT_STEP[7])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    org, customer, _, now = scanned((7,))
     with tenant_context(org):
         batch_id = ReminderBatch.objects.get().pk
     with psycopg.connect(owner_conninfo()) as other:
@@ -283,11 +257,7 @@ def test_a_scan_adding_to_the_days_email_holds_it_so_no_sender_claims_it_half_fi
     """The scan's FOR UPDATE on the day's batch: until the scan commits the rows it adds, a sender
     (SKIP LOCKED) passes the batch over. Without the lock a sender could claim and render the e-mail
     first, and the row the scan adds would never be listed nor sent."""
-    org, _, customer = org_with_customer()
-    consolidating(org)
-    invoice_due(org, customer, AT_STEP[7])
-    now = at(BASE)
-    scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE)
+    org, customer, _, now = scanned((7,))
     late = invoice_due(org, customer, AT_STEP[14])
     claim_sql = ("UPDATE reminders_reminderbatch SET status = 'sending' WHERE id IN (SELECT id FROM "
                  "reminders_reminderbatch WHERE status = 'pending' FOR UPDATE SKIP LOCKED) RETURNING id")
