@@ -3,8 +3,8 @@ wires them (docs/architecture.md). Reads every import of the apps' code (ast, al
 inside functions; migrations aside) and fails on an arrow that runs the wrong way.
 
 An app may import the apps below it and ledger_site's infrastructure modules (tenancy, pg, queue,
-navigation, database, exports, api_support, checks, listing, sorting, outbox); ledger_site's wiring (urls, settings, wsgi)
-may import anything.
+navigation, database, exports, api_support, checks, listing, sorting, outbox); ledger_site's wiring
+(urls, settings, wsgi) may import anything.
 """
 
 import ast
