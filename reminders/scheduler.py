@@ -139,30 +139,36 @@ _BOUNDS = "".join(["WITH ", _POINTS, " SELECT min(offset_days), max(offset_days)
 # written here if there is none; a batch is joined only while it is pending, under its row lock, so
 # a sender that has claimed it (and rendered its list) never marks a row sent it did not list.
 _TO_BATCH = """
-SELECT m.id, m.customer_id FROM reminders_remindermessage m
-JOIN reminders_reminderstep s ON s.id = m.step_id
-JOIN reminders_reminderpolicy p ON p.id = s.policy_id
-WHERE m.organization_id = %(org)s AND m.id = ANY(%(ids)s) AND p.one_message_per_customer
-ORDER BY m.customer_id, m.id
-"""
-_NEW_BATCHES = """
-INSERT INTO reminders_reminderbatch
-    (organization_id, customer_id, day, status, tone, created_at, attempts, next_attempt_at, claim_token,
-     message_id, to_emails, subject, body, result, last_error)
-SELECT %(org)s, c, %(day)s, 'pending', 'friendly', %(now)s, 0, %(at)s, '', '', '', '', '', '', ''
-FROM unnest(%(customers)s::bigint[]) c
-ON CONFLICT (organization_id, customer_id, day) DO NOTHING
-"""
-_OPEN_BATCHES = """
-SELECT customer_id, id FROM reminders_reminderbatch
-WHERE organization_id = %(org)s AND day = %(day)s AND customer_id = ANY(%(customers)s) AND status = 'pending'
-ORDER BY id
-FOR UPDATE
-"""
-_JOIN_BATCH = """
-UPDATE reminders_remindermessage m SET batch_id = v.batch
-FROM unnest(%(ids)s::bigint[], %(batches)s::bigint[]) AS v(id, batch)
-WHERE m.id = v.id AND m.organization_id = %(org)s
+WITH new AS (
+    SELECT m.id, m.customer_id FROM reminders_remindermessage m
+    JOIN reminders_reminderstep s ON s.id = m.step_id
+    JOIN reminders_reminderpolicy p ON p.id = s.policy_id
+    WHERE m.organization_id = %(org)s AND m.id = ANY(%(ids)s) AND m.batch_id IS NULL
+      AND p.one_message_per_customer
+), created AS (
+    INSERT INTO reminders_reminderbatch
+        (organization_id, customer_id, day, status, tone, created_at, attempts, next_attempt_at, claim_token,
+         message_id, to_emails, subject, body, result, last_error)
+    SELECT DISTINCT %(org)s, customer_id, %(day)s::date, 'pending', 'friendly', %(now)s, 0, %(at)s, '', '', '', '',
+           '', '', ''
+    FROM new
+    ON CONFLICT (organization_id, customer_id, day) DO NOTHING
+    RETURNING customer_id, id
+), waiting AS (
+    SELECT customer_id, id FROM reminders_reminderbatch
+    WHERE organization_id = %(org)s AND day = %(day)s::date AND status = 'pending'
+      AND customer_id IN (SELECT customer_id FROM new)
+    ORDER BY id
+    FOR UPDATE
+), open AS (
+    SELECT customer_id, id FROM created UNION ALL SELECT customer_id, id FROM waiting
+), joined AS (
+    UPDATE reminders_remindermessage m SET batch_id = open.id
+    FROM new JOIN open USING (customer_id)
+    WHERE m.id = new.id
+    RETURNING m.id
+)
+SELECT new.id, joined.id IS NOT NULL FROM new LEFT JOIN joined USING (id)
 """
 MAX_DAYS_AHEAD = 31  # a customer whose e-mail of the day has gone waits for the next day's, not longer
 
@@ -170,27 +176,18 @@ MAX_DAYS_AHEAD = 31  # a customer whose e-mail of the day has gone waits for the
 def batch_new_rows(cursor, org_id: int, ids: list[int], day: date, settings, now: datetime) -> int:
     """Put the new pending rows of consolidating policies into their customer's e-mail of `day` (or,
     if that one is already being sent or has gone, of the first later day whose e-mail is still
-    pending): at most one reminder e-mail per customer a day. Returns how many rows were batched."""
-    cursor.execute(_TO_BATCH, {"org": org_id, "ids": ids})
-    waiting: dict[int, list[int]] = {}
-    for row_id, customer_id in cursor.fetchall():
-        waiting.setdefault(customer_id, []).append(row_id)
+    pending): at most one reminder e-mail per customer a day. One statement per day tried (nearly
+    always just today); returns how many rows were batched."""
     batched = 0
     for ahead in range(MAX_DAYS_AHEAD):
-        if not waiting:
-            break
         on = day + timedelta(days=ahead)
         at = now if ahead == 0 else datetime.combine(on, time(settings.send_hour), tzinfo=settings.zone)
-        params = {"org": org_id, "day": on, "now": now, "at": at, "customers": list(waiting)}
-        cursor.execute(_NEW_BATCHES, params)
-        cursor.execute(_OPEN_BATCHES, params)
-        row_ids, batch_ids = [], []
-        for customer_id, batch_id in cursor.fetchall():
-            rows = waiting.pop(customer_id)
-            row_ids += rows
-            batch_ids += [batch_id] * len(rows)
-        cursor.execute(_JOIN_BATCH, {"org": org_id, "ids": row_ids, "batches": batch_ids})
-        batched += len(row_ids)
+        cursor.execute(_TO_BATCH, {"org": org_id, "ids": ids, "day": on, "now": now, "at": at})
+        rows = cursor.fetchall()
+        batched += sum(placed for _id, placed in rows)
+        ids = [row_id for row_id, placed in rows if not placed]  # that day's e-mail is being sent or has gone
+        if not ids:
+            break
     return batched
 
 
