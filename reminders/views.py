@@ -148,10 +148,10 @@ def reminder_retry(request, pk):
         transaction.on_commit(lambda: deliver(org_id))
         messages.success(request, _("Trying again now."))
     elif row.status in (OutboxStatus.PENDING, OutboxStatus.FAILED) and row.customer.email_list:
-        # A failed row of a consolidated e-mail is tried again on its own.
+        # A failed row of a consolidated e-mail is tried again on its own, as its own message.
+        alone = {"batch": None, "message_id": ""} if row.batch_id else {}
         ReminderMessage.objects.filter(pk=row.pk, status=row.status).update(
-            status=OutboxStatus.PENDING, next_attempt_at=timezone.now(),
-            attempts=min(row.attempts, 6), batch=None)
+            status=OutboxStatus.PENDING, next_attempt_at=timezone.now(), attempts=min(row.attempts, 6), **alone)
         transaction.on_commit(lambda: deliver(org_id, ids=[row.pk]))
         messages.success(request, _("Trying again now."))
     else:

@@ -9,7 +9,10 @@ import psycopg
 import pytest
 from django.core import mail
 from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
 
+from accounts.models import Role
 from ledger_site.tenancy import tenant_context
 from reminders import batches, outbox
 from reminders.models import (
@@ -26,6 +29,7 @@ from reminders.outbox import deliver
 from reminders.scheduler import scan
 from tests.db_roles import owner_conninfo
 from tests.documents_helpers import pdf_pages_text
+from tests.factories import add_member
 from tests.reminders.helpers import TODAY, at, invoice_due, killed_after_the_servers_accept, org_with_customer
 from tests.smtp import smtp_server_fixture
 
@@ -205,6 +209,28 @@ def test_a_failing_server_retries_the_email_with_backoff_and_then_gives_up_for_e
     assert batch.status == OutboxStatus.FAILED and batch.attempts == outbox.MAX_ATTEMPTS
     assert {r.status for r in rows(org, batch=batch)} == {OutboxStatus.FAILED}
     assert len(rows(org, batch=batch)) == 2
+
+
+def test_a_failed_row_of_a_consolidated_email_retried_by_hand_goes_on_its_own(settings,
+                                                                             django_capture_on_commit_callbacks):
+    org, _, _, now = scanned((0, 7))
+    settings.EMAIL_BACKEND = "tests.reminders.test_crash_and_concurrency.FailingBackend"
+    clock = now
+    for _ in range(outbox.MAX_ATTEMPTS):
+        deliver(org.pk, now=clock)
+        clock += timedelta(days=1)
+    failed = rows(org, status=OutboxStatus.FAILED)
+    assert len(failed) == 2 and all(r.batch_id for r in failed)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client = Client()
+    client.force_login(add_member(org, Role.FINANCE))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("reminder_retry", kwargs={"org_slug": org.slug, "pk": failed[0].pk}))
+    (message,) = mail.outbox
+    with tenant_context(org):
+        retried = ReminderMessage.objects.select_related("invoice").get(pk=failed[0].pk)
+    assert retried.status == OutboxStatus.SENT and retried.batch_id is None
+    assert retried.invoice.number in message.subject and rows(org, pk=failed[1].pk)[0].status == OutboxStatus.FAILED
 
 
 def test_a_row_of_a_batch_is_never_sent_on_its_own():
