@@ -165,7 +165,7 @@ def test_a_paid_invoice_drops_out_of_the_email_and_is_cancelled():
     assert deliver(org.pk, now=now).sent == 1
     (message,) = mail.outbox
     assert second.number in message.body and first.number not in message.body
-    assert "1 invoices" in message.subject or "1 invoice" in message.subject
+    assert "1 invoice from" in message.subject and "The invoice below" in message.body
     (cancelled,) = rows(org, invoice=first, offset_days=7)
     assert cancelled.status == OutboxStatus.CANCELLED and "Not sent" in cancelled.result
     assert rows(org, invoice=second, offset_days=14)[0].status == OutboxStatus.SENT
