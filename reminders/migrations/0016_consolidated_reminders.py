@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0022_search_indexes'),
-        ('reminders', '0014_webhook_dispute_reminder_events'),
+        ('reminders', '0015_invoice_overdue_event'),
     ]
 
     operations = [
