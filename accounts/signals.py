@@ -19,7 +19,7 @@ FROZEN_TABLES = {
                           "void_entry_id,disputed_at,dispute_reason,disputed_by_id,dispute_until,disputed_amount"),
     "invoicing_creditnote": ("", "", "amount_applied"),
     "invoicing_emaildelivery": ("", "", "status,attempts,max_attempts,last_error,next_attempt_at,message_id,sent_at,"
-                                           "document_id,pdf_sha256"),
+                                           "document_id,pdf_sha256,lease_until,claim_token"),
     "payments_payment": ("", "", "amount_allocated,amount_refunded,reversed_at,reversal_entry_id,reversal_reason"),
     "reminders_remindermessage": ("status", "pending,sending,failed", ""),
 }

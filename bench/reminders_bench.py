@@ -21,7 +21,12 @@ embedded PostgreSQL in .pgdata/ when DATABASE_URL is unset):
    timed, with the django-q2 enqueue (OrmQ rows) timed separately; then a second scan right after
    (the steady state every 15 minutes: nothing new); EXPLAIN ANALYZE of one organization's scan;
 4. delivery of the queued messages through Django's SMTP backend to aiosmtpd on 127.0.0.1:
-   claim, render, public link, send, mark sent, timeline event and delivery-log row per message.
+   claim, render, public link, send, mark sent, timeline event and delivery-log row per message;
+5. issue 19 item 4: the same first scan of the day with every policy sending one e-mail per customer
+   (ReminderPolicy.one_message_per_customer) against the per-invoice scan, alternating, --rounds
+   times each on the same data; the ratio of the best times (target: within 1.2x).
+
+Smaller runs: `--invoices 20000 --customers 20 --send 50` (fewer customers: more invoices each).
 
 Results are printed and written to bench/results/reminders-<timestamp>.json and .txt.
 """
@@ -106,17 +111,23 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--send", type=int, default=None, help="How many of the queued messages to deliver.")
+    parser.add_argument("--invoices", type=int, default=None, help="How many invoices (overrides --quick's 100,000).")
+    parser.add_argument("--customers", type=int, default=CUSTOMERS_PER_ORG,
+                        help="Customers per organization (fewer: more invoices per customer on a scan day).")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="Rounds of the per-invoice / consolidated scan comparison (issue 19 item 4).")
+    parser.add_argument("--db-name", default=DB_NAME, help="The benchmark's database (one per engineer).")
     parser.add_argument("--reuse", action="store_true",
                         help="Keep the loaded database of the last run (same day); only forget what its scan wrote.")
     args = parser.parse_args(argv)
-    n = 100_000 if args.quick else 1_000_000
+    n = args.invoices or (100_000 if args.quick else 1_000_000)
     url, where = owner_url()
     out = {"database": where, "invoices": n, "organizations": ORGS, "host": platform.node(),
            "python": platform.python_version(), "started": datetime.now(UTC).isoformat(),
            "load_average": os.getloadavg(), "cpus": os.cpu_count()}
     t0 = time.perf_counter()
     if args.reuse:
-        bench_url = with_db(url, DB_NAME)
+        bench_url = with_db(url, args.db_name)
         import psycopg
 
         with psycopg.connect(bench_url, autocommit=True) as conn:
@@ -125,7 +136,7 @@ def main(argv=None) -> int:
             conn.execute("DELETE FROM django_q_ormq")
             conn.execute("ANALYZE")
     else:
-        bench_url = fresh_database(url, DB_NAME)
+        bench_url = fresh_database(url, args.db_name)
     out["migrate_s"] = round(time.perf_counter() - t0, 1)
 
     os.environ["DATABASE_URL"] = bench_url
@@ -152,13 +163,13 @@ def main(argv=None) -> int:
             Customer.objects.bulk_create([
                 Customer(organization=org, name=f"Customer {org.pk}-{c}", code=f"C{c:05d}",
                          billing_emails=f"ap{c}@customer{org.pk}.example", currency="EUR")
-                for c in range(CUSTOMERS_PER_ORG)])
+                for c in range(args.customers)])
     out["orgs_and_customers_s"] = round(time.perf_counter() - t0, 1)
 
     # 2. the invoices and the reminder history, as the owner (one statement each), then ANALYZE
     now = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     today = now.date()
-    params = {"n": n, "orgs": ORGS, "customers": CUSTOMERS_PER_ORG, "today": today}
+    params = {"n": n, "orgs": ORGS, "customers": args.customers, "today": today}
     with psycopg.connect(bench_url, autocommit=True) as owner_conn:
         t0 = time.perf_counter()
         owner_conn.execute(INVOICES_SQL, params)
@@ -223,6 +234,9 @@ def measure(out, bench_url, orgs, args):
     # 4. delivery through a real SMTP server
     out["smtp"] = deliver_through_smtp(orgs, now, args.send)
 
+    # 5. consolidated scan (one e-mail per customer a day) against the per-invoice scan, same data
+    out["consolidated"] = compare_consolidated(bench_url, now, args.rounds)
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"reminders-{stamp}.json").write_text(json.dumps(out, indent=2, default=str))
@@ -230,6 +244,46 @@ def measure(out, bench_url, orgs, args):
     (RESULTS / f"reminders-{stamp}.txt").write_text(text)
     print(text)
     return 0 if out["scan"]["seconds"] <= 5 else 1
+
+
+def compare_consolidated(bench_url, now, rounds: int) -> dict:
+    """The first scan of the day with every policy per invoice, then with every policy consolidating
+    (ReminderPolicy.one_message_per_customer), alternating, `rounds` times each, on the same data:
+    before each scan what the previous one wrote is forgotten (as the owner, triggers off)."""
+    import psycopg
+    from django.db import connection
+
+    from reminders.scheduler import scan
+
+    def reset(consolidate: bool) -> None:
+        with psycopg.connect(bench_url, autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")
+            conn.execute("DELETE FROM reminders_remindermessage WHERE NOT (status = 'sent' AND subject = 's')")
+            conn.execute("DELETE FROM reminders_reminderbatch")
+            conn.execute("UPDATE reminders_reminderpolicy SET one_message_per_customer = %s", [consolidate])
+            conn.execute("VACUUM ANALYZE reminders_remindermessage")
+            conn.execute("VACUUM ANALYZE reminders_reminderbatch")
+
+    runs = {"per_invoice": [], "consolidated": []}
+    emails = 0
+    for _ in range(rounds):
+        for consolidate in (False, True):
+            reset(consolidate)
+            connection.close()
+            result = scan(now=now, enqueue=lambda *a: None)
+            runs["consolidated" if consolidate else "per_invoice"].append(
+                {"seconds": round(result.seconds, 3), "queued": result.queued,
+                 "batched": sum(o.batched for o in result.orgs)})
+            if consolidate:
+                with psycopg.connect(bench_url) as conn:
+                    emails = conn.execute("SELECT count(*) FROM reminders_reminderbatch").fetchone()[0]
+    reset(False)
+    best = {k: min(r["seconds"] for r in v) for k, v in runs.items()}
+    ratio = best["consolidated"] / best["per_invoice"] if best["per_invoice"] else None
+    print(f"consolidated scan: best {best['consolidated']:.3f}s vs per-invoice {best['per_invoice']:.3f}s "
+          f"= {ratio:.2f}x; {runs['consolidated'][-1]['batched']:,} messages in {emails:,} e-mails", flush=True)
+    return {"runs": runs, "best": best, "ratio": round(ratio, 3) if ratio else None, "emails": emails,
+            "target_ratio": 1.2}
 
 
 def _ormq_count() -> int:
@@ -269,7 +323,7 @@ def deliver_through_smtp(orgs, now, limit):
 
 
 def report(out) -> str:
-    s, r, m = out["scan"], out["rescan"], out["smtp"]
+    s, r, m, c = out["scan"], out["rescan"], out["smtp"], out["consolidated"]
     lines = [
         f"Reminders benchmark — {out['database']}, Python {out['python']}, host {out['host']}",
         f"machine: {out['cpus']} CPUs, load average {', '.join(f'{x:.1f}' for x in out['load_average'])} "
@@ -285,6 +339,10 @@ def report(out) -> str:
         f"scan again 15 minutes later (steady state): {r['seconds']:.3f} s, {r['queued']} queued",
         f"SMTP (aiosmtpd, 127.0.0.1, one connection per run): {m['sent']:,} sent in {m['seconds']} s = "
         f"{m['per_second']} messages/s (server received {m['received_by_server']:,})",
+        f"consolidated scan (one e-mail per customer a day) vs per-invoice scan, same data, best of "
+        f"{len(c['runs']['per_invoice'])}: {c['best']['consolidated']:.3f} s vs {c['best']['per_invoice']:.3f} s = "
+        f"{c['ratio']}x [target <= 1.2x]; {c['runs']['consolidated'][-1]['batched']:,} messages in "
+        f"{c['emails']:,} e-mails",
         "",
         "EXPLAIN ANALYZE, one organization's scan the next day:",
         out["explain_one_org_next_day"],

@@ -13,9 +13,10 @@ no invoice) or `kind="reminder"` (invoice), point `document` at a StoredDocument
 leave it empty for no attachment), then call `queue_delivery(delivery)`; the same task, retry
 policy and log apply. Only kind "invoice" renders its PDF itself when it is sent.
 
-At most once: a row is claimed (status "sending", attempts + 1) and committed before the SMTP
-conversation, so a crash mid-send never sends it twice; such a row shows as stuck after
-SENDING_STALE and can be retried by hand.
+At most once: a row is claimed by the one outbox engine (ledger_site.outbox: status "sending",
+attempts + 1, a lease in database time, a claim token) and committed before the SMTP conversation,
+so a crash mid-send never sends it twice; such a row shows as stuck once its lease (SENDING_STALE)
+has run out and can be retried by hand. The outcome is recorded only while the claim is ours.
 """
 
 import hashlib
@@ -40,14 +41,22 @@ from accounts.money import format_money
 from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DeliveryKind, DeliveryStatus, EmailDelivery
 from invoicing.services import InvoiceError, record_event
+from ledger_site import outbox as engine
+from ledger_site.outbox import Outbox
 from ledger_site.queue import enqueue
 from ledger_site.tenancy import organization_of
 
 logger = logging.getLogger(__name__)
 
 TASK = "invoicing.tasks.send_email_delivery"
-BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)]
 SENDING_STALE = timedelta(minutes=10)
+# Claiming and backoff are the one outbox engine's (ledger_site.outbox); this is its data. At most
+# once: a claimed row whose lease ran out is not claimed again by itself (it shows as stuck and a
+# person retries it), and each row is claimed by id when its django-q2 task runs, whatever the time.
+BOX = Outbox(table="invoicing_emaildelivery", lease=SENDING_STALE,
+             backoff=(timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)),
+             ready=("queued", "retrying"), retry_state="retrying", due=False, reclaim=False, batch=1)
+BACKOFF = list(BOX.backoff)
 MAX_RECIPIENTS = 10
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PLACEHOLDERS = ("customer", "number", "amount_due", "due_date", "organization", "link")
@@ -187,8 +196,8 @@ def can_retry(delivery: EmailDelivery, now=None) -> bool:
     now = now or timezone.now()
     if delivery.status in (DeliveryStatus.FAILED, DeliveryStatus.RETRYING):
         return True
-    # Claimed but never finished (a worker died mid-send), or queued but never picked up.
-    stale_since = delivery.next_attempt_at or (delivery.created_at + SENDING_STALE)
+    # Claimed but never finished (a worker died mid-send: its lease ran out), or queued but never picked up.
+    stale_since = delivery.lease_until or delivery.next_attempt_at or (delivery.created_at + SENDING_STALE)
     return delivery.status in (DeliveryStatus.SENDING, DeliveryStatus.QUEUED) and stale_since < now
 
 
@@ -196,34 +205,33 @@ def can_retry(delivery: EmailDelivery, now=None) -> bool:
 
 def deliver(delivery_id: int) -> str:
     """Send one delivery (the caller has entered its organization's tenant context)."""
-    with transaction.atomic():
-        delivery = (EmailDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("invoice", "invoice__organization", "invoice__customer", "organization")
-                    .filter(pk=delivery_id).first())
-        if delivery is None:
-            return "missing or busy"
-        if delivery.status not in (DeliveryStatus.QUEUED, DeliveryStatus.RETRYING):
-            return f"nothing to do: {delivery.status}"
-        delivery.status = DeliveryStatus.SENDING
-        delivery.attempts += 1
-        delivery.next_attempt_at = timezone.now() + SENDING_STALE
-        delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+    row = EmailDelivery.objects.filter(pk=delivery_id).values("organization_id", "status").first()
+    if row is None:
+        return "missing or busy"
+    claimed = engine.claim(BOX, row["organization_id"], timezone.now(), ids=[delivery_id])
+    if not claimed:
+        status = EmailDelivery.objects.filter(pk=delivery_id).values_list("status", flat=True).first()
+        return "missing or busy" if status in BOX.ready else f"nothing to do: {status}"
+    token = claimed[0][1]
+    delivery = (EmailDelivery.objects.select_related("invoice", "invoice__organization", "invoice__customer",
+                                                     "organization").get(pk=delivery_id))
     if delivery.kind == DeliveryKind.INVOICE and delivery.invoice.status != InvoiceStatus.ISSUED:
-        _mark_failed(delivery, InvoiceError(_("The invoice was voided before the e-mail went out; it was not sent.")),
-                     final=True)
+        _mark_failed(delivery, token, InvoiceError(_("The invoice was voided before the e-mail went out; it was not "
+                                                     "sent.")), final=True)
         return "failed"
     try:
         message = build_message(delivery)
         timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 30
+        engine.heartbeat(BOX, delivery_id)
         with get_connection(fail_silently=False, timeout=timeout) as connection:
             sent = connection.send_messages([message])
         if not sent:
             raise RuntimeError("the e-mail backend accepted no message")
     except Exception as error:  # every failure is logged on the row and retried or shown
         logger.warning("e-mail delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error)
-        _mark_failed(delivery, error)
+        _mark_failed(delivery, token, error)
         return "failed"
-    _mark_sent(delivery)
+    _mark_sent(delivery, token)
     return "sent"
 
 
@@ -252,12 +260,17 @@ def _attachment(delivery: EmailDelivery):
     return delivery.document
 
 
-def _mark_sent(delivery: EmailDelivery) -> None:
+_FIELDS = ["status", "last_error", "next_attempt_at", "lease_until", "document", "pdf_sha256", "message_id", "sent_at"]
+
+
+def _mark_sent(delivery: EmailDelivery, token: str) -> None:
     with transaction.atomic():
+        if engine.lock_if_ours(EmailDelivery.objects.all(), BOX, delivery.pk, token) is None:
+            return  # a person's retry took it over; that attempt records the outcome
         delivery.status = DeliveryStatus.SENT
         delivery.sent_at = timezone.now()
-        delivery.next_attempt_at = None
-        delivery.save(update_fields=["status", "sent_at", "next_attempt_at", "document", "pdf_sha256", "message_id"])
+        delivery.next_attempt_at = delivery.lease_until = None
+        delivery.save(update_fields=_FIELDS)
         if delivery.invoice_id:
             what = _("Reminder e-mailed") if delivery.kind == DeliveryKind.REMINDER else _("E-mailed")
             record_event(delivery.invoice, "emailed",
@@ -265,27 +278,26 @@ def _mark_sent(delivery: EmailDelivery) -> None:
                          actor=delivery.created_by)
 
 
-def _mark_failed(delivery: EmailDelivery, error: Exception, final: bool = False) -> None:
+def _mark_failed(delivery: EmailDelivery, token: str, error: Exception, final: bool = False) -> None:
     from django_q.models import Schedule
 
     with transaction.atomic():
-        delivery.last_error = (str(error) if final else f"{type(error).__name__}: {error}")[:2000]
-        if delivery.attempts < delivery.max_attempts and not final:
-            delay = BACKOFF[min(delivery.attempts, len(BACKOFF)) - 1]
-            delivery.status = DeliveryStatus.RETRYING
-            delivery.next_attempt_at = timezone.now() + delay
+        locked = engine.lock_if_ours(EmailDelivery.objects.all(), BOX, delivery.pk, token)
+        if locked is None:
+            return
+        delivery.attempts = locked.attempts
+        text = (str(error) if final else f"{type(error).__name__}: {error}")[:2000]
+        status = engine.retry_or_fail(BOX, delivery, timezone.now(), text,
+                                      max_attempts=delivery.attempts if final else delivery.max_attempts)
+        if status == DeliveryStatus.RETRYING:
             Schedule.objects.create(
                 name=f"email-delivery-{delivery.pk}-retry-{delivery.attempts}", func=TASK,
                 args=repr((delivery.organization_id, delivery.pk)), schedule_type=Schedule.ONCE, repeats=-1,
                 next_run=delivery.next_attempt_at,
             )
-        else:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.next_attempt_at = None
-            if delivery.invoice_id:
-                record_event(delivery.invoice, "email_failed",
-                             _("E-mail to %(to)s failed after %(n)s attempts: %(error)s")
-                             % {"to": delivery.recipient_list, "n": delivery.attempts, "error": delivery.last_error},
-                             actor=delivery.created_by)
-        delivery.save(update_fields=["status", "last_error", "next_attempt_at", "document", "pdf_sha256",
-                                     "message_id"])
+        elif delivery.invoice_id:
+            record_event(delivery.invoice, "email_failed",
+                         _("E-mail to %(to)s failed after %(n)s attempts: %(error)s")
+                         % {"to": delivery.recipient_list, "n": delivery.attempts, "error": delivery.last_error},
+                         actor=delivery.created_by)
+        delivery.save(update_fields=_FIELDS)

@@ -88,6 +88,9 @@ class EmailDelivery(models.Model):
     max_attempts = models.PositiveSmallIntegerField(default=5)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The one outbox engine's claim (ledger_site.outbox): a lease in database time and whose claim it is.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
     pdf_sha256 = models.CharField(max_length=64, blank=True)  # of the PDF attached to what was sent
     message_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -4,9 +4,12 @@ to pay the rest, raised through the portal's own service as a customer would (is
 import uuid
 from datetime import timedelta
 
+from django.db.models import Count
+
 from invoicing import public
 from invoicing.models import Invoice
 from reminders import portal
+from reminders.models import CustomerReminderSettings, ReminderPolicy, ReminderStep
 
 DEMO_ADDRESS = "203.0.113.10"  # documentation range: the demo customer's address
 
@@ -30,3 +33,25 @@ def seed_demo_collections(org, owner) -> dict:
                        note="Paying the undisputed part on Friday", key=uuid.uuid4().hex, ip=DEMO_ADDRESS,
                        today=today)
     return {"portal_disputes": 1}
+
+
+ONE_A_DAY = "One e-mail a day"
+
+
+def seed_demo_one_email_a_day(org, owner) -> dict:
+    """A policy like the default that sends one e-mail per customer a day (issue 19 item 4), for the
+    customer with the most overdue invoices: the next scan sends them one e-mail listing them all."""
+    default = ReminderPolicy.objects.filter(organization=org, is_default=True).first()
+    busiest = (Invoice.objects.overdue(org.today()).filter(organization=org).values("customer_id")
+               .annotate(n=Count("id")).order_by("-n", "customer_id").first())
+    if default is None or busiest is None or ReminderPolicy.objects.filter(organization=org, name=ONE_A_DAY).exists():
+        return {"one_email_a_day": 0}
+    policy = ReminderPolicy.objects.create(organization=org, name=ONE_A_DAY, one_message_per_customer=True,
+                                           repeat_every_days=default.repeat_every_days,
+                                           repeat_limit=default.repeat_limit)
+    ReminderStep.objects.bulk_create([
+        ReminderStep(organization=org, policy=policy, offset_days=s.offset_days, tone=s.tone, subject=s.subject,
+                     body=s.body, attach_pdf=s.attach_pdf) for s in default.steps.all()])
+    CustomerReminderSettings.objects.update_or_create(customer_id=busiest["customer_id"],
+                                                      defaults={"organization": org, "policy": policy})
+    return {"one_email_a_day": 1}

@@ -57,7 +57,7 @@ class ReminderSettingsForm(forms.ModelForm):
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = ReminderPolicy
-        fields = ["name", "is_default", "repeat_every_days", "repeat_limit"]
+        fields = ["name", "is_default", "repeat_every_days", "repeat_limit", "one_message_per_customer"]
 
     def __init__(self, *args, org=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,6 +6,8 @@ sender (reminders/outbox.py). The unique key on (invoice, offset) is what makes 
 most once per invoice, whatever runs twice.
 """
 
+from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer, Organization
 from accounts.models_org import validate_timezone  # noqa: F401 (migration 0001 names it here)
 from invoicing.models import Invoice
+from ledger_site.outbox import Outbox
 from ledger_site.tenancy import organization_of
 from reminders.policy import MAX_TEMPLATE_LENGTH, TemplateError, parse
 
@@ -81,6 +84,10 @@ class ReminderPolicy(models.Model):
         help_text=_("After the last step, send its message again every N days. Leave empty for no repeats."))
     repeat_limit = models.PositiveSmallIntegerField(
         _("at most (repeats)"), default=0, validators=[MaxValueValidator(20)])
+    one_message_per_customer = models.BooleanField(
+        _("one e-mail per customer a day"), default=False,
+        help_text=_("On a day when several of a customer's invoices reach a step, send one e-mail listing them all "
+                    "(in the firmest tone among them) with the statement attached, instead of one e-mail each."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -225,7 +232,58 @@ class OutboxStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class ReminderMessage(models.Model):
+# The delivery engine's data for the two reminder outboxes (ledger_site.outbox): the per-invoice
+# messages, and the consolidated e-mails (ReminderBatch), whose messages go out with their batch.
+OUTBOX = Outbox(table="reminders_remindermessage", lease=timedelta(seconds=20),
+                backoff=tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)),  # after attempt 1, 2, ...
+                where="AND x.batch_id IS NULL")
+BATCH_OUTBOX = replace(OUTBOX, table="reminders_reminderbatch", where="")
+
+
+class ReminderEmail(models.Model):
+    """What a reminder e-mail carries on its way out, per-invoice or consolidated: the delivery engine's
+    claim (attempts, next attempt, lease, claim token) and the message fixed at the first attempt."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=36, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    to_emails = models.CharField(max_length=500, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=500, blank=True)  # what happened, in words
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReminderBatch(ReminderEmail):
+    """One consolidated reminder e-mail: every invoice of a customer at a step on one day
+    (`ReminderPolicy.one_message_per_customer`, reminders/batches.py). At most one per customer and
+    day; its per-invoice ReminderMessage rows point at it and are marked sent with it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()  # the organization's local send day
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    tone = models.CharField(max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["organization", "customer", "day"],
+                                               name="reminder_batch_once_per_customer_and_day")]
+        indexes = [models.Index(fields=["organization", "next_attempt_at"], name="reminder_batch_claimable",
+                                condition=Q(status__in=["pending", "sending"]))]
+
+    def __str__(self):
+        return f"reminder e-mail {self.pk} to customer {self.customer_id} on {self.day} ({self.status})"
+
+
+class ReminderMessage(ReminderEmail):
     """One reminder in the outbox, from the moment it is due until it is sent (or given up)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
@@ -239,24 +297,17 @@ class ReminderMessage(models.Model):
     tone = models.CharField(max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
     due_at = models.DateTimeField()  # when the point became due (local send hour on its day)
     created_at = models.DateTimeField(default=timezone.now)
-    # Delivery: the sender claims a row (pending -> sending) with a lease, sends, marks it sent.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claim_token = models.CharField(max_length=36, blank=True)
-    message_id = models.CharField(max_length=200, blank=True)
-    to_emails = models.CharField(max_length=500, blank=True)
-    subject = models.CharField(max_length=300, blank=True)
-    body = models.TextField(blank=True)
+    # Delivery (ReminderEmail's fields): the sender claims a row (pending -> sending) with a lease,
+    # sends, marks it sent.
     amount_due = models.DecimalField(null=True, blank=True, **AMOUNT)  # as stated in the message
     late_fee = models.DecimalField(null=True, blank=True, **AMOUNT)
     late_fee_invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, null=True, blank=True,
                                             related_name="+")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    result = models.CharField(max_length=500, blank=True)  # what happened, in words
-    last_error = models.CharField(max_length=500, blank=True)
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # manual sends: one per form
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    # Sent as one line of a consolidated e-mail (a policy's one_message_per_customer), not on its own.
+    batch = models.ForeignKey(ReminderBatch, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="messages")
 
     class Meta:
         ordering = ["-due_at", "-pk"]

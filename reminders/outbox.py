@@ -29,14 +29,13 @@ rare lost reminder (and a late fee charged without its notice), which is worse h
 
 import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,11 +51,12 @@ from accounts.money import format_money
 from invoicing import hooks
 from invoicing.models import Invoice
 from invoicing.services import record_event
+from ledger_site import outbox as engine
 from ledger_site.tenancy import tenant_context
 from reminders import integration
 from reminders.holds import active_holds, not_open_reason
 from reminders.late_fees import charge_late_fee, currency_mismatch, step_fee
-from reminders.models import FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
+from reminders.models import OUTBOX, FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
 from reminders.policy import render, step_text
 from reminders.scheduler import local_today
 
@@ -66,26 +66,12 @@ log = logging.getLogger("reminders.outbox")
 # never loses a row it is sending, while a dead sender's rows are claimable LEASE after its last
 # heartbeat. The recovery schedule (reminders.tasks.recover_outbox, every minute) queues delivery
 # for them. EMAIL_TIMEOUT stays below LEASE, so one SMTP conversation cannot outlive its lease.
-LEASE = timedelta(seconds=20)
-BACKOFF = [timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]  # after attempt 1, 2, ...
-MAX_ATTEMPTS = len(BACKOFF) + 1
-BATCH = 50
-
-_CLAIM = """
-UPDATE reminders_remindermessage m
-SET status = 'sending', attempts = m.attempts + 1, lease_until = clock_timestamp() + %(lease)s,
-    claim_token = %(token)s
-WHERE m.id IN (
-    SELECT id FROM reminders_remindermessage
-    WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
-      AND ((status = 'pending' AND next_attempt_at <= %(now)s)
-           OR (status = 'sending' AND lease_until < clock_timestamp()))
-      {only}
-    ORDER BY next_attempt_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED)
-RETURNING m.id
-"""
+# Claiming, leases and backoff are the one engine's (ledger_site.outbox); this is its data.
+BOX = OUTBOX  # rows of a consolidated e-mail are left to it (reminders.batches)
+LEASE = BOX.lease
+BACKOFF = list(BOX.backoff)
+MAX_ATTEMPTS = BOX.max_attempts
+BATCH = BOX.batch
 
 
 @dataclass
@@ -103,29 +89,21 @@ class DeliveryReport:
         return self
 
 
-def backoff(attempts: int) -> timedelta:
-    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
-
-
 def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int | None = None,
             mail_connection=None) -> DeliveryReport:
-    """Send every claimable row of the organization (or just `ids`). Safe to run many at once:
-    each row is claimed by exactly one of them."""
+    """Send every claimable row of the organization (or just `ids`), then every due consolidated
+    e-mail (reminders.batches). Safe to run many at once: each row is claimed by exactly one of them."""
     report = DeliveryReport()
-    batches = 0
     # One mail connection for the whole run (not one per message); after a failure it is closed
     # and the next message opens a new one.
     conn = mail_connection or get_connection()
     try:
         with tenant_context(org_id):
-            while max_batches is None or batches < max_batches:
-                clock = now or timezone.now()
-                claimed = claim(org_id, clock, ids=ids)
-                if not claimed:
-                    break
-                batches += 1
-                for row_id, token in claimed:
-                    report += send_one(row_id, token, now=clock, mail_connection=conn)
+            for outcome in engine.run(BOX, org_id, lambda row_id, token, clock: send_one(
+                    row_id, token, now=clock, mail_connection=conn), now=now, ids=ids, max_batches=max_batches):
+                report += outcome
+            if ids is None:  # `ids` are rows sent by hand; a run over the organization sends its batches too
+                report += batches.deliver(org_id, now=now, max_batches=max_batches, mail_connection=conn)
     finally:
         if mail_connection is None:
             _close_quietly(conn)
@@ -138,19 +116,21 @@ def _close_quietly(conn) -> None:
 
 
 def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tuple[int, str]]:
-    token = uuid.uuid4().hex
-    only = "AND id = ANY(%(ids)s)" if ids is not None else ""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM.format(only=only), {"org": org_id, "now": now, "lease": LEASE, "token": token,
-                                                  "limit": limit, "ids": list(ids or [])})
-        return [(row[0], token) for row in cursor.fetchall()]
+    return engine.claim(BOX, org_id, now, ids=ids, limit=limit)
 
 
 def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> DeliveryReport:
+    return send_prepared(ReminderMessage, row_id, token, now, _prepare, _retry_later, _mark_sent, mail_connection)
+
+
+def send_prepared(model, row_id: int, token: str, now: datetime, prepare, retry_later, mark_sent,
+                  mail_connection=None) -> DeliveryReport:
+    """Prepare under lock, send outside any transaction, then mark sent or retry: the one shape of
+    sending a reminder e-mail, for a per-invoice row and for a consolidated one (reminders.batches)."""
     report = DeliveryReport()
-    prepared = _prepare(row_id, token, now)
-    if prepared is None:  # cancelled, undeliverable or no longer ours: _prepare recorded why
-        row = ReminderMessage.objects.only("status").get(pk=row_id)
+    prepared = prepare(row_id, token, now)
+    if prepared is None:  # cancelled, undeliverable or no longer ours: prepare recorded why
+        row = model.objects.only("status").get(pk=row_id)
         report.cancelled += row.status == OutboxStatus.CANCELLED
         report.failed += row.status == OutboxStatus.FAILED
         return report
@@ -160,51 +140,71 @@ def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> De
         message.send(fail_silently=False)
     except Exception as e:  # noqa: BLE001 - any failure to hand over the message is retried
         _close_quietly(message.connection)
-        log.warning("reminder %s: sending failed (attempt %s): %s", row_id, row.attempts, e)
-        if _retry_later(row_id, token, now, e) == OutboxStatus.FAILED:
+        log.warning("reminder %s %s: sending failed (attempt %s): %s", model.__name__, row_id, row.attempts, e)
+        if retry_later(row_id, token, now, e) == OutboxStatus.FAILED:
             report.failed += 1
         else:
             report.retrying += 1
         return report
-    if _mark_sent(row_id, token, now):
+    if mark_sent(row_id, token, now):
         report.sent += 1
     return report
+
+
+def cancel_reason(row: ReminderMessage, settings, today) -> str | None:
+    """Why a row must not go out now: its invoice is no longer open, or (scheduled) a hold applies."""
+    reason = not_open_reason(row.invoice)
+    if reason is None and row.kind == OutboxKind.SCHEDULED:
+        holds = active_holds(row.invoice, today, settings)
+        reason = holds[0] if holds else None
+    return reason
+
+
+def cancel(row, reason: str) -> None:
+    row.status, row.result, row.lease_until = OutboxStatus.CANCELLED, _("Not sent: %s") % reason, None
+    row.save(update_fields=["status", "result", "lease_until"])
+
+
+def cannot_send(row) -> None:
+    """No billing e-mail: failed at once (not retried); the upcoming page says so beforehand."""
+    row.status, row.lease_until = OutboxStatus.FAILED, None
+    row.result = row.last_error = _("Cannot send: the customer has no billing e-mail address.")
+    row.save(update_fields=["status", "result", "last_error", "lease_until"])
+
+
+def fix_amounts(row: ReminderMessage, today) -> None:
+    """What the row's message states (first attempt only): the amount chased and the step's fee."""
+    invoice, step = row.invoice, row.step
+    chased = chased_amount(invoice, today)  # a partial dispute's part is not chased
+    if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
+        row.late_fee = step_fee(step, invoice.organization, invoice.currency, chased, today)[0] or None
+    row.amount_due = chased
 
 
 def _prepare(row_id: int, token: str, now: datetime):
     """Re-check the row under lock, render the message once, return (row, EmailMessage) or None."""
     with transaction.atomic():
-        row = (ReminderMessage.objects.select_for_update(of=("self",))
-               .select_related("invoice__customer", "invoice__organization", "customer", "step").get(pk=row_id))
-        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+        row = engine.lock_if_ours(ReminderMessage.objects.select_related(
+            "invoice__customer", "invoice__organization", "customer", "step"), BOX, row_id, token)
+        if row is None:
             return None
-        _heartbeat(row_id)
+        engine.heartbeat(BOX, row_id)
         invoice, customer = row.invoice, row.customer
         settings = ReminderSettings.objects.get(organization_id=row.organization_id)
         today = local_today(now, settings)
-        reason = not_open_reason(invoice)
-        if reason is None and row.kind == OutboxKind.SCHEDULED:
-            holds = active_holds(invoice, today, settings)
-            reason = holds[0] if holds else None
+        reason = cancel_reason(row, settings, today)
         if reason is not None:
-            row.status, row.result, row.lease_until = OutboxStatus.CANCELLED, _("Not sent: %s") % reason, None
-            row.save(update_fields=["status", "result", "lease_until"])
+            cancel(row, reason)
             return None
         emails = customer.email_list
         if not emails:
-            row.status, row.lease_until = OutboxStatus.FAILED, None
-            row.result = row.last_error = _("Cannot send: the customer has no billing e-mail address.")
-            row.save(update_fields=["status", "result", "last_error", "lease_until"])
+            cannot_send(row)
             return None
         if not row.message_id:  # first attempt: fix the message, later attempts send the very same one
-            step = row.step
-            chased = chased_amount(invoice, today)  # a partial dispute's part is not chased
-            if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
-                row.late_fee = step_fee(step, invoice.organization, invoice.currency, chased, today)[0] or None
-            row.amount_due = chased
-            row.subject, row.body = render_message(invoice, step, today, row.late_fee)
+            fix_amounts(row, today)
+            row.subject, row.body = render_message(invoice, row.step, today, row.late_fee)
             row.to_emails = ", ".join(emails)
-            row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{_mail_domain()}>"
+            row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{mail_domain()}>"
             row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
     message = EmailMessage(subject=row.subject, body=row.body, to=row.to_emails.split(", "),
                            from_email=sender(invoice.organization), reply_to=reply_to(settings),
@@ -214,13 +214,6 @@ def _prepare(row_id: int, token: str, now: datetime):
         if pdf is not None:
             message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return row, message
-
-
-def _heartbeat(row_id: int) -> None:
-    """Renew the claimed row's lease from now (database time): the send that follows has LEASE."""
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE reminders_remindermessage SET lease_until = clock_timestamp() + %s WHERE id = %s",
-                       [LEASE, row_id])
 
 
 def render_message(invoice: Invoice, step: ReminderStep | None, today, late_fee=None) -> tuple[str, str]:
@@ -271,18 +264,19 @@ def placeholder_values(invoice: Invoice, today, late_fee=None) -> dict[str, str]
 
 
 def _retry_later(row_id: int, token: str, now: datetime, error: Exception) -> str | None:
+    return retry_later(ReminderMessage.objects.all(), BOX, row_id, token, now, error)
+
+
+def retry_later(queryset, box, row_id: int, token: str, now: datetime, error: Exception) -> str | None:
+    """After a failed attempt: back to pending with the backoff, or failed after the last attempt,
+    said in words on the row (the log page)."""
     with transaction.atomic():
-        row = ReminderMessage.objects.select_for_update().get(pk=row_id)
-        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+        row = engine.lock_if_ours(queryset, box, row_id, token)
+        if row is None:
             return None
-        row.last_error = f"{type(error).__name__}: {error}"[:500]
-        row.lease_until = None
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = OutboxStatus.FAILED
+        if engine.retry_or_fail(box, row, now, f"{type(error).__name__}: {error}"[:500]) == OutboxStatus.FAILED:
             row.result = _("Gave up after %(n)s attempts.") % {"n": row.attempts}
         else:
-            row.status = OutboxStatus.PENDING
-            row.next_attempt_at = now + backoff(row.attempts)
             row.result = _("Attempt %(n)s failed; retrying at %(at)s.") % {
                 "n": row.attempts, "at": timezone.localtime(row.next_attempt_at).strftime("%Y-%m-%d %H:%M %Z")}
         row.save(update_fields=["last_error", "lease_until", "status", "next_attempt_at", "result"])
@@ -291,41 +285,47 @@ def _retry_later(row_id: int, token: str, now: datetime, error: Exception) -> st
 
 def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
     with transaction.atomic():
-        row = (ReminderMessage.objects.select_for_update(of=("self",))
-               .select_related("invoice__organization", "step").get(pk=row_id))
-        if row.status != OutboxStatus.SENDING or row.claim_token != token:
+        row = engine.lock_if_ours(ReminderMessage.objects.select_related("invoice__organization", "step"),
+                                  BOX, row_id, token)
+        if row is None:
             return False  # our lease ran out and another sender took over; it will record the outcome
-        row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, now, None
-        row.result = _("Accepted by the mail server for %(to)s.") % {"to": row.to_emails}
-        fields = ["status", "sent_at", "lease_until", "result"]
-        if row.late_fee and row.kind == OutboxKind.SCHEDULED:
-            settings = ReminderSettings.objects.get(organization_id=row.organization_id)
-            try:
-                with transaction.atomic():
-                    charge = charge_late_fee(row.invoice, row.offset_days, row.late_fee, local_today(now, settings))
-                row.late_fee_invoice = charge.fee_invoice
-                fields.append("late_fee_invoice")
-            except Exception as e:  # noqa: BLE001 - the message went; say plainly that the fee did not
-                log.exception("reminder %s: late fee not posted", row_id)
-                row.result += " " + _("Late fee not posted: %s") % e
-        skipped = _fee_skipped(row, now)
-        if skipped:
-            row.result = (row.result + " " + skipped)[:500]
-        row.save(update_fields=fields)
-        hooks.emit(row.organization_id, "reminder.sent", {
-            "id": row.pk, "invoice": {"id": row.invoice_id, "number": row.invoice.number},
-            "customer": {"id": row.customer_id}, "kind": row.kind, "tone": row.tone,
-            "to": row.to_emails, "sent_at": now.isoformat(), "message_id": row.message_id})
-        what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
-                else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
-        message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
-        if row.late_fee_invoice_id:
-            message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}
-        elif skipped:
-            message += ". " + skipped
-        record_event(row.invoice, "reminder", message, actor=row.created_by, at=now)
-        integration.log_delivery(row)
+        record_sent(row, now, _("Accepted by the mail server for %(to)s.") % {"to": row.to_emails})
     return True
+
+
+def record_sent(row: ReminderMessage, now: datetime, result: str) -> None:
+    """A row's message went (alone or in a consolidated e-mail): mark it sent, post the step's late
+    fee in the same transaction, and record it on the invoice, the event hooks and the delivery log."""
+    row.status, row.sent_at, row.lease_until = OutboxStatus.SENT, now, None
+    row.result = result
+    fields = ["status", "sent_at", "lease_until", "result"]
+    if row.late_fee and row.kind == OutboxKind.SCHEDULED:
+        settings = ReminderSettings.objects.get(organization_id=row.organization_id)
+        try:
+            with transaction.atomic():
+                charge = charge_late_fee(row.invoice, row.offset_days, row.late_fee, local_today(now, settings))
+            row.late_fee_invoice = charge.fee_invoice
+            fields.append("late_fee_invoice")
+        except Exception as e:  # noqa: BLE001 - the message went; say plainly that the fee did not
+            log.exception("reminder %s: late fee not posted", row.pk)
+            row.result += " " + _("Late fee not posted: %s") % e
+    skipped = _fee_skipped(row, now)
+    if skipped:
+        row.result = (row.result + " " + skipped)[:500]
+    row.save(update_fields=fields)
+    hooks.emit(row.organization_id, "reminder.sent", {
+        "id": row.pk, "invoice": {"id": row.invoice_id, "number": row.invoice.number},
+        "customer": {"id": row.customer_id}, "kind": row.kind, "tone": row.tone,
+        "to": row.to_emails, "sent_at": now.isoformat(), "message_id": row.message_id})
+    what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
+            else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
+    message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
+    if row.late_fee_invoice_id:
+        message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}
+    elif skipped:
+        message += ". " + skipped
+    record_event(row.invoice, "reminder", message, actor=row.created_by, at=now)
+    integration.log_delivery(row)
 
 
 def _fee_skipped(row: ReminderMessage, now: datetime) -> str | None:
@@ -349,7 +349,7 @@ def reply_to(settings: ReminderSettings) -> list[str]:
     return [settings.reply_to] if settings.reply_to and settings.reply_to_verified_at else []
 
 
-def _mail_domain() -> str:
+def mail_domain() -> str:
     address = parseaddr(django_settings.DEFAULT_FROM_EMAIL)[1]
     return address.rpartition("@")[2] or "ledgerline.local"
 
@@ -376,3 +376,6 @@ def queue_manual(invoice: Invoice, step: ReminderStep, actor, idempotency_key: s
         kind=OutboxKind.MANUAL, step=step, tone=step.tone, due_at=now, created_at=now, next_attempt_at=now,
         idempotency_key=idempotency_key, created_by=actor)
     return row, True
+
+
+from reminders import batches  # noqa: E402 (its sender is built from the pieces above)

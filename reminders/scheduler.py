@@ -25,16 +25,18 @@ that window, never with all invoices.
 """
 
 import logging
-import time
+import time as clock
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
 from invoicing import invoice_sql
+from ledger_site import outbox as engine
 from ledger_site.tenancy import organization_of, tenant_context
+from reminders.models import BATCH_OUTBOX, OUTBOX
 from reminders.setup import ensure_setup
 
 log = logging.getLogger("reminders.scan")
@@ -132,12 +134,61 @@ ORDER BY c.due_date + pts.offset_days, i.number, pts.offset_days
 # planner can range-scan the partial index reminders_open_invoice_due.
 _BOUNDS = "".join(["WITH ", _POINTS, " SELECT min(offset_days), max(offset_days) FROM pts"])
 
-_CLAIMABLE = """
-SELECT EXISTS (SELECT 1 FROM reminders_remindermessage
-               WHERE organization_id = %(org)s AND status IN ('pending', 'sending')
-                 AND ((status = 'pending' AND next_attempt_at <= %(now)s)
-                      OR (status = 'sending' AND lease_until < clock_timestamp())))
+# Consolidated policies (ReminderPolicy.one_message_per_customer): the new pending rows whose step
+# belongs to such a policy, by customer. They join the customer's e-mail of the day (ReminderBatch),
+# written here if there is none; a batch is joined only while it is pending, under its row lock, so
+# a sender that has claimed it (and rendered its list) never marks a row sent it did not list.
+_TO_BATCH = """
+WITH new AS (
+    SELECT m.id, m.customer_id FROM reminders_remindermessage m
+    JOIN reminders_reminderstep s ON s.id = m.step_id
+    JOIN reminders_reminderpolicy p ON p.id = s.policy_id
+    WHERE m.organization_id = %(org)s AND m.id = ANY(%(ids)s) AND m.batch_id IS NULL
+      AND p.one_message_per_customer
+), created AS (
+    INSERT INTO reminders_reminderbatch
+        (organization_id, customer_id, day, status, tone, created_at, attempts, next_attempt_at, claim_token,
+         message_id, to_emails, subject, body, result, last_error)
+    SELECT DISTINCT %(org)s, customer_id, %(day)s::date, 'pending', 'friendly', %(now)s, 0, %(at)s, '', '', '', '',
+           '', '', ''
+    FROM new
+    ON CONFLICT (organization_id, customer_id, day) DO NOTHING
+    RETURNING customer_id, id
+), waiting AS (
+    SELECT customer_id, id FROM reminders_reminderbatch
+    WHERE organization_id = %(org)s AND day = %(day)s::date AND status = 'pending'
+      AND customer_id IN (SELECT customer_id FROM new)
+    ORDER BY id
+    FOR UPDATE
+), open AS (
+    SELECT customer_id, id FROM created UNION ALL SELECT customer_id, id FROM waiting
+), joined AS (
+    UPDATE reminders_remindermessage m SET batch_id = open.id
+    FROM new JOIN open USING (customer_id)
+    WHERE m.id = new.id
+    RETURNING m.id
+)
+SELECT new.id, joined.id IS NOT NULL FROM new LEFT JOIN joined USING (id)
 """
+MAX_DAYS_AHEAD = 31  # a customer whose e-mail of the day has gone waits for the next day's, not longer
+
+
+def batch_new_rows(cursor, org_id: int, ids: list[int], day: date, settings, now: datetime) -> int:
+    """Put the new pending rows of consolidating policies into their customer's e-mail of `day` (or,
+    if that one is already being sent or has gone, of the first later day whose e-mail is still
+    pending): at most one reminder e-mail per customer a day. One statement per day tried (nearly
+    always just today); returns how many rows were batched."""
+    batched = 0
+    for ahead in range(MAX_DAYS_AHEAD):
+        on = day + timedelta(days=ahead)
+        at = now if ahead == 0 else datetime.combine(on, time(settings.send_hour), tzinfo=settings.zone)
+        cursor.execute(_TO_BATCH, {"org": org_id, "ids": ids, "day": on, "now": now, "at": at})
+        rows = cursor.fetchall()
+        batched += sum(placed for _id, placed in rows)
+        ids = [row_id for row_id, placed in rows if not placed]  # that day's e-mail is being sent or has gone
+        if not ids:
+            break
+    return batched
 
 
 def send_day(now: datetime, settings) -> date:
@@ -170,6 +221,7 @@ class OrgScan:
     paused: bool = False
     queued: int = 0
     skipped: int = 0
+    batched: int = 0  # of the queued rows, those that go out in a customer's one e-mail of the day
     redeliver: bool = False
     seconds: float = 0.0
 
@@ -195,21 +247,21 @@ def scan(now: datetime | None = None, org_ids=None, enqueue=None) -> ScanResult:
     django-q2 delivery task)."""
     now = now or timezone.now()
     enqueue = enqueue or _enqueue_delivery
-    started = time.perf_counter()
+    started = clock.perf_counter()
     result = ScanResult(now=now)
     orgs = Organization.objects.order_by("pk").values_list("pk", flat=True)
     if org_ids is not None:
         orgs = orgs.filter(pk__in=org_ids)
     for org_id in orgs:
         result.orgs.append(scan_organization(org_id, now, enqueue))
-    result.seconds = time.perf_counter() - started
+    result.seconds = clock.perf_counter() - started
     log.info("reminder scan: %s queued, %s skipped in %.2fs", result.queued, result.skipped, result.seconds)
     return result
 
 
 def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
     enqueue = enqueue or _enqueue_delivery
-    started = time.perf_counter()
+    started = clock.perf_counter()
     outcome = OrgScan(org_id)
     with tenant_context(org_id), transaction.atomic():
         settings = ensure_setup(Organization(pk=org_id))
@@ -222,18 +274,22 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
             outcome.paused = True
         else:
             with connection.cursor() as cursor:
-                cursor.execute(_INSERT, _params(org_id, settings, now, send_day(now, settings)))
-                statuses = [status for _id, status in cursor.fetchall()]
-                outcome.queued = statuses.count("pending")
-                outcome.skipped = statuses.count("skipped")
-                cursor.execute(_CLAIMABLE, {"org": org_id, "now": now})
-                outcome.redeliver = cursor.fetchone()[0]
+                day = send_day(now, settings)
+                cursor.execute(_INSERT, _params(org_id, settings, now, day))
+                written = cursor.fetchall()
+                outcome.queued = sum(status == "pending" for _id, status in written)
+                outcome.skipped = len(written) - outcome.queued
+                pending = [row_id for row_id, status in written if status == "pending"]
+                if pending:
+                    outcome.batched = batch_new_rows(cursor, org_id, pending, day, settings, now)
+            outcome.redeliver = (engine.has_claimable(OUTBOX, org_id, now)
+                                 or engine.has_claimable(BATCH_OUTBOX, org_id, now))
         settings.last_scan_at = now
         settings.save(update_fields=["last_scan_at"])
         if outcome.redeliver:
             count = outcome.queued
             transaction.on_commit(lambda: enqueue(org_id, count))
-    outcome.seconds = time.perf_counter() - started
+    outcome.seconds = clock.perf_counter() - started
     return outcome
 
 

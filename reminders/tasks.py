@@ -3,9 +3,12 @@
 import logging
 import time
 
+from django.utils import timezone
 from django_q.tasks import async_task
 
-from reminders.outbox import BATCH, deliver
+from ledger_site import outbox as engine
+from reminders.models import BATCH_OUTBOX
+from reminders.outbox import BATCH, BOX, deliver
 from reminders.scheduler import scan
 
 log = logging.getLogger("reminders")
@@ -41,45 +44,28 @@ def deliver_organization(org_id: int):
     return total.__dict__ if total else {}
 
 
-_STALE = """
-SELECT EXISTS (SELECT 1 FROM reminders_remindermessage
-               WHERE organization_id = %s AND status = 'sending' AND lease_until < clock_timestamp())
-"""
-
-
 def recover_outbox() -> dict:
     """Every minute (schedule "reminders: recover"): queue delivery for every organization with a
     row whose sender died (its lease ran out, in database time). Rows waiting for a retry are the
     scan's business; this only shortens recovery after a crash from a scan interval to a minute."""
-    from django.db import connection
-
     from accounts.models import Organization
     from ledger_site.tenancy import tenant_context
 
     recovered = []
     for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True).iterator():
-        with tenant_context(org_id), connection.cursor() as cursor:
-            cursor.execute(_STALE, [org_id])
-            stale = cursor.fetchone()[0]
+        with tenant_context(org_id):
+            stale = engine.has_stale(BOX, org_id) or engine.has_stale(BATCH_OUTBOX, org_id)
         if stale:
             enqueue_delivery(org_id)
             recovered.append(org_id)
     return {"organizations": recovered}
 
 
-_WEBHOOKS_DUE = """
-SELECT EXISTS (SELECT 1 FROM reminders_webhookdelivery
-               WHERE organization_id = %s AND status IN ('pending', 'sending')
-                 AND (next_attempt_at <= clock_timestamp() OR lease_until < clock_timestamp()))
-"""
-
-
 def deliver_webhooks() -> dict:
     """Every minute (schedule "webhooks: deliver"): post the due webhook deliveries of every organization."""
-    from django.db import connection
-
     from accounts.models import Organization
     from ledger_site.tenancy import tenant_context
+    from reminders.webhooks import BOX as WEBHOOKS
     from reminders.webhooks import deliver
 
     started = time.monotonic()
@@ -87,9 +73,8 @@ def deliver_webhooks() -> dict:
     for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True).iterator():
         if time.monotonic() - started > TIME_BUDGET:
             break  # the next minute's run goes on
-        with tenant_context(org_id), connection.cursor() as cursor:
-            cursor.execute(_WEBHOOKS_DUE, [org_id])
-            due = cursor.fetchone()[0]
+        with tenant_context(org_id):
+            due = engine.has_claimable(WEBHOOKS, org_id, timezone.now())
         if due:
             report = deliver(org_id, max_batches=5)
             done[org_id] = report.__dict__

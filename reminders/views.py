@@ -36,6 +36,7 @@ from reminders.models import (
     OutboxKind,
     OutboxStatus,
     PromiseToPay,
+    ReminderBatch,
     ReminderMessage,
     ReminderPolicy,
     ReminderStep,
@@ -141,11 +142,18 @@ def reminder_log(request):
 def reminder_retry(request, pk):
     """Try a waiting or failed message again now (a failed one gets one more attempt)."""
     row = get_object_or_404(ReminderMessage.objects.filter(organization=request.org), pk=pk)
-    if row.status in (OutboxStatus.PENDING, OutboxStatus.FAILED) and row.customer.email_list:
+    org_id = request.org.pk
+    if row.batch_id is not None and row.status == OutboxStatus.PENDING and row.customer.email_list:
+        # Waiting in the customer's one e-mail of the day: that e-mail is tried now.
+        waiting = ReminderBatch.objects.filter(pk=row.batch_id, status=OutboxStatus.PENDING)
+        waiting.update(next_attempt_at=timezone.now())
+        transaction.on_commit(lambda: deliver(org_id))
+        messages.success(request, _("Trying again now."))
+    elif row.status in (OutboxStatus.PENDING, OutboxStatus.FAILED) and row.customer.email_list:
+        # A failed row of a consolidated e-mail is tried again on its own, as its own message.
+        alone = {"batch": None, "message_id": ""} if row.batch_id else {}
         ReminderMessage.objects.filter(pk=row.pk, status=row.status).update(
-            status=OutboxStatus.PENDING, next_attempt_at=timezone.now(),
-            attempts=min(row.attempts, 6))
-        org_id = request.org.pk
+            status=OutboxStatus.PENDING, next_attempt_at=timezone.now(), attempts=min(row.attempts, 6), **alone)
         transaction.on_commit(lambda: deliver(org_id, ids=[row.pk]))
         messages.success(request, _("Trying again now."))
     else:

@@ -5,8 +5,9 @@ Customer post_save for "customer created"); `record_event` below, registered in
 RemindersConfig.ready, writes one WebhookDelivery per active endpoint subscribed to the event, in
 that same transaction: an event that rolls back sends nothing, one that commits is delivered.
 
-Sending mirrors the reminder outbox (reminders/outbox.py): `deliver()` claims a batch (pending →
-sending, attempts + 1, a lease in database time, a claim token) in a short transaction, posts
+Sending runs on the one outbox engine (ledger_site/outbox.py), like the reminder outbox: `deliver()`
+claims a batch (pending → sending, attempts + 1, a lease in database time, a claim token) in a short
+transaction, posts
 outside any transaction, then records the attempt and the outcome only if its token is still on
 the row. At-least-once: a crash between the receiver's 2xx and our commit re-sends the same body
 with the same event id (receivers drop duplicates by it). Failures retry after BACKOFF; after
@@ -41,14 +42,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, Role
+from ledger_site import outbox as engine
 from ledger_site.tenancy import tenant_context
 from reminders.models_webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger("reminders.webhooks")
-LEASE = timedelta(seconds=30)  # WEBHOOKS_TIMEOUT (10 s) stays below it: one attempt cannot outlive its lease
-BACKOFF = [timedelta(minutes=m) for m in (1, 5, 30, 120, 480, 1440)]  # after attempt 1, 2, ...
-MAX_ATTEMPTS = len(BACKOFF) + 1
-BATCH = 20
+# Claiming, leases and backoff are the one engine's (ledger_site.outbox); this is its data. Only
+# deliveries to an active endpoint are claimed.
+BOX = engine.Outbox(
+    table="reminders_webhookdelivery",
+    lease=timedelta(seconds=30),  # WEBHOOKS_TIMEOUT (10 s) stays below it: one attempt cannot outlive its lease
+    backoff=tuple(timedelta(minutes=m) for m in (1, 5, 30, 120, 480, 1440)),  # after attempt 1, 2, ...
+    join="JOIN reminders_webhookendpoint e ON e.id = x.endpoint_id", where="AND e.is_active", batch=20)
+LEASE = BOX.lease
+BACKOFF = list(BOX.backoff)
+MAX_ATTEMPTS = BOX.max_attempts
+BATCH = BOX.batch
 USER_AGENT = "Ledgerline-Webhooks/1"
 
 
@@ -206,23 +215,6 @@ def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str
 
 # --- Sending --------------------------------------------------------------------------------
 
-_CLAIM = """
-UPDATE reminders_webhookdelivery d
-SET status = 'sending', attempts = d.attempts + 1, lease_until = clock_timestamp() + %(lease)s,
-    claim_token = %(token)s
-WHERE d.id IN (
-    SELECT x.id FROM reminders_webhookdelivery x JOIN reminders_webhookendpoint e ON e.id = x.endpoint_id
-    WHERE x.organization_id = %(org)s AND e.is_active AND x.status IN ('pending', 'sending')
-      AND ((x.status = 'pending' AND x.next_attempt_at <= %(now)s)
-           OR (x.status = 'sending' AND x.lease_until < clock_timestamp()))
-      {only}
-    ORDER BY x.next_attempt_at, x.id
-    LIMIT %(limit)s
-    FOR UPDATE OF x SKIP LOCKED)
-RETURNING d.id
-"""
-
-
 @dataclass
 class Report:
     delivered: int = 0
@@ -234,34 +226,17 @@ class Report:
         return bool(self.delivered or self.retrying or self.failed)
 
 
-def backoff(attempts: int) -> timedelta:
-    return BACKOFF[min(attempts, len(BACKOFF)) - 1]
-
-
 def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tuple[int, str]]:
-    token = uuid.uuid4().hex
-    only = "AND x.id = ANY(%(ids)s)" if ids is not None else ""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM.format(only=only), {"org": org_id, "now": now, "lease": LEASE, "token": token,
-                                                  "limit": limit, "ids": list(ids or [])})
-        return [(row[0], token) for row in cursor.fetchall()]
+    return engine.claim(BOX, org_id, now, ids=ids, limit=limit)
 
 
 def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int | None = None) -> Report:
     """Post every claimable delivery of the organization (or just `ids`). Safe to run concurrently."""
     report = Report()
-    batches = 0
     with tenant_context(org_id):
-        while max_batches is None or batches < max_batches:
-            clock = now or timezone.now()
-            claimed = claim(org_id, clock, ids=ids)
-            if not claimed:
-                break
-            batches += 1
-            for row_id, token in claimed:
-                outcome = send_one(row_id, token, clock)
-                if outcome:
-                    setattr(report, outcome, getattr(report, outcome) + 1)
+        for outcome in engine.run(BOX, org_id, send_one, now=now, ids=ids, max_batches=max_batches):
+            if outcome:
+                setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
@@ -330,23 +305,20 @@ def send_one(row_id: int, token: str, now: datetime) -> str | None:
 def _finish(row_id, token, now, status, elapsed, error) -> str | None:
     disabled = None
     with transaction.atomic():
-        row = WebhookDelivery.objects.select_for_update().get(pk=row_id)
-        if row.status != DeliveryStatus.SENDING or row.claim_token != token:
+        row = engine.lock_if_ours(WebhookDelivery.objects.all(), BOX, row_id, token)
+        if row is None:
             return None  # our lease ran out and another sender took it over
         WebhookAttempt.objects.create(organization_id=row.organization_id, delivery=row, number=row.attempts,
                                       at=now, status_code=status, duration_ms=elapsed, error=error)
-        row.lease_until, row.last_error = None, error
         endpoints = WebhookEndpoint.objects.filter(pk=row.endpoint_id)
         if not error:
+            row.lease_until, row.last_error = None, error
             row.status, row.delivered_at = DeliveryStatus.DELIVERED, now
             endpoints.update(consecutive_failures=0)
             outcome = "delivered"
         else:
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status, outcome = DeliveryStatus.FAILED, "failed"
-            else:
-                row.status, outcome = DeliveryStatus.PENDING, "retrying"
-                row.next_attempt_at = now + backoff(row.attempts)
+            failed = engine.retry_or_fail(BOX, row, now, error) == DeliveryStatus.FAILED
+            outcome = "failed" if failed else "retrying"
             with connection.cursor() as cursor:
                 cursor.execute("UPDATE reminders_webhookendpoint SET consecutive_failures = consecutive_failures + 1 "
                                "WHERE id = %s RETURNING consecutive_failures", [row.endpoint_id])

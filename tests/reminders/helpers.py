@@ -54,3 +54,20 @@ def money(value: str) -> Decimal:
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+def killed_after_the_servers_accept(module, org, now) -> None:
+    """One delivery run that dies right after the mail server accepted (its `_mark_sent` never runs)."""
+    import pytest
+
+    real_mark_sent = module._mark_sent
+
+    def die(*args):
+        raise SystemExit("killed after the server's 250")
+
+    module._mark_sent = die
+    try:
+        with pytest.raises(SystemExit):
+            deliver(org.pk, now=now)
+    finally:
+        module._mark_sent = real_mark_sent

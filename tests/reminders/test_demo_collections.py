@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from ledger_site.tenancy import tenant_context
-from reminders.demo import DEMO_ADDRESS, seed_demo_collections
-from reminders.models import PromiseToPay
+from reminders.demo import DEMO_ADDRESS, seed_demo_collections, seed_demo_one_email_a_day
+from reminders.models import CustomerReminderSettings, PromiseToPay
 from reminders.models_collections import Dispute, PortalAction
 from tests.invoicing_helpers import issued
 from tests.reminders.helpers import TODAY, org_with_customer
@@ -24,3 +24,15 @@ def test_the_demo_has_a_dispute_raised_from_the_portal():
         assert d.source == "portal" and d.amount == 80 and d.ip == DEMO_ADDRESS
         assert PromiseToPay.objects.get(invoice=invoice).amount == 300
         assert set(PortalAction.objects.values_list("kind", flat=True)) == {"dispute", "promise"}
+
+
+def test_the_demo_has_a_customer_reminded_with_one_email_a_day():
+    org, owner, customer = org_with_customer()
+    with tenant_context(org):
+        for days in (10, 20):
+            issued(org, customer, lines=(("Design", "1", "300.00", "0"),), issue_date=TODAY - timedelta(days=40),
+                   due_date=TODAY - timedelta(days=days))
+        assert seed_demo_one_email_a_day(org, owner) == {"one_email_a_day": 1}
+        policy = CustomerReminderSettings.objects.get(customer=customer).policy
+        assert policy.one_message_per_customer and policy.steps.count() == 5
+        assert seed_demo_one_email_a_day(org, owner) == {"one_email_a_day": 0}, "once"

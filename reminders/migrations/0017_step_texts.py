@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reminders', '0015_invoice_overdue_event'),
+        ('reminders', '0016_consolidated_reminders'),
     ]
 
     operations = [
