@@ -315,7 +315,8 @@ def _summary_page_sql(buckets, basis, order: str, limit: str) -> str:
     else:  # by invoice date the organization's rows are the customers' rows (no per-org table by it)
         org_rows = SUMMARY_ROWS.format(cust="", where="", cust_a="", where_a="")
     return SUMMARY_PAGE_SQL.format(
-        adj=ADJ_CTES, t_buckets=", ".join(f"t.b{b.index}" for b in buckets), p_buckets=", ".join(f"p.b{b.index}" for b in buckets),
+        adj=ADJ_CTES, t_buckets=", ".join(f"t.b{b.index}" for b in buckets),
+        p_buckets=", ".join(f"p.b{b.index}" for b in buckets),
         org_totals=_summed(buckets, basis, org_rows), one_customer_ac=_one_customer(buckets, basis, "ac.customer_id"),
         one_customer_c=_one_customer(buckets, basis, "c.id"), order=order, limit=limit)
 
