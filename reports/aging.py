@@ -427,8 +427,9 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
     n = len(buckets)
     with report_cursor() as cursor:
         if from_summary:
-            if not q.filters_active and key in NAME_ORDER:
+            if not q.filters_active and key in NAME_ORDER and q.page_size:
                 # One statement: no temporary table (and none of its catalog locks) on today's page.
+                # (Every row at once, for exports and bulk runs, is one aggregate of the summary below.)
                 order = f"{NAME_ORDER[key]} {direction}, c.id {direction}"
                 cursor.execute(_summary_page_sql(buckets, q.basis, order, limit), params)
                 raw = cursor.fetchall()
