@@ -266,8 +266,14 @@ everything AS (
            (SELECT count(*) FROM (SELECT DISTINCT r.customer_id FROM reports_customeropen r
                                   WHERE r.organization_id = %(org)s AND r.currency = %(cur)s) x
             WHERE NOT EXISTS (SELECT 1 FROM adj a WHERE a.customer_id = x.customer_id))
-           + (SELECT count(*) FROM (SELECT DISTINCT customer_id FROM adj) ac
-              CROSS JOIN LATERAL ({one_customer_ac}) p WHERE p.n > 0)
+           + (SELECT count(*) FROM (
+                  SELECT u.customer_id FROM (
+                      SELECT a.customer_id, a.n FROM adj a
+                      UNION ALL
+                      SELECT r.customer_id, r.count FROM reports_customeropen r
+                      WHERE r.organization_id = %(org)s AND r.currency = %(cur)s
+                        AND r.customer_id IN (SELECT customer_id FROM adj)
+                  ) u GROUP BY u.customer_id HAVING sum(u.n) > 0) ac)
     FROM ({org_totals}) t
 ),
 page AS (
@@ -317,7 +323,7 @@ def _summary_page_sql(buckets, basis, order: str, limit: str) -> str:
     return SUMMARY_PAGE_SQL.format(
         adj=ADJ_CTES, t_buckets=", ".join(f"t.b{b.index}" for b in buckets),
         p_buckets=", ".join(f"p.b{b.index}" for b in buckets),
-        org_totals=_summed(buckets, basis, org_rows), one_customer_ac=_one_customer(buckets, basis, "ac.customer_id"),
+        org_totals=_summed(buckets, basis, org_rows),
         one_customer_c=_one_customer(buckets, basis, "c.id"), order=order, limit=limit)
 
 

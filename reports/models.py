@@ -200,7 +200,9 @@ class CustomerOpen(models.Model):
     the dates it still owes on. `reports.summaries` derives it from scratch; `reports.aging` adds
     the few items whose span ends after the as-of day (post-dated rows) exactly."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    # No index of its own on organization: the unique key leads with it (and the customer count reads
+    # that key index-only).
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
     customer_id = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     due_date = models.DateField()

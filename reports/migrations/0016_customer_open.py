@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('issue_date', models.DateField()),
                 ('amount', models.DecimalField(decimal_places=3, default=0, max_digits=18)),
                 ('count', models.IntegerField(default=0)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
+                ('organization', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('organization', 'customer_id', 'currency', 'due_date', 'issue_date'), name='reports_customeropen_unique')],
