@@ -184,12 +184,47 @@ def measure(org, owner, cfg, results, today):
                 key = f"aging_{label}_s" if sort == "name" else f"aging_{label}_by_total_s"
                 results[key] = round(med, 3)
                 log(f"aging {label} sorted by {sort}: median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
+            if label == "today":
+                measure_summary(org, day, runs, results)
             with transaction.atomic():
                 plans[label] = explain_aging(org, day, aging_mod)
     RESULTS.mkdir(parents=True, exist_ok=True)
     for label, text in plans.items():
         (RESULTS / f"reports-plan-aging-{label}.txt").write_text(text)
     measure_pages(org, owner, runs, results, today)
+
+
+def measure_summary(org, day, runs, results):
+    """Issue 23 item 2, same run: today's aging from the maintained per-customer summary (what the page
+    does by default) against the as-of path over every open item (before), interleaved so that both
+    see the same machine; and a check that both give the same report."""
+    from reports.aging import aging, query_for
+
+    def shape(r):
+        return ([(t.buckets, t.unapplied, t.total, t.overdue, t.customers) for t in (r.everything, r.filtered)],
+                r.row_count, [(x.customer_id, x.buckets, x.unapplied, x.total, x.overdue, x.open_count)
+                              for x in r.rows])
+
+    for sort in ("name", "-total"):
+        for page in (1, 20):
+            fast = aging(org, query_for(org, day, sort=sort, page=page), source="summary")
+            slow = aging(org, query_for(org, day, sort=sort, page=page), source="items")
+            assert shape(fast) == shape(slow), f"summary and items differ (sort {sort}, page {page})"
+    results["load_before_summary"] = os.getloadavg()
+    for sort in ("name", "-total"):
+        times = {"summary": [], "items": []}
+        for _ in range(runs + 1):  # the first round warms up and is dropped
+            for source in ("items", "summary"):
+                t0 = time.perf_counter()
+                aging(org, query_for(org, day, sort=sort), source=source)
+                times[source].append(time.perf_counter() - t0)
+        for source, values in times.items():
+            med = statistics.median(values[1:])
+            key = f"aging_today_{'by_total_' if sort != 'name' else ''}{source}_s"
+            results[key] = round(med, 4)
+            log(f"aging today sorted by {sort} from {source}: median {med * 1000:.1f} ms "
+                f"(best {min(values[1:]) * 1000:.1f} ms)")
+    results["load_after_summary"] = os.getloadavg()
 
 
 BARE_ROW = ("<tr><td>{d}</td><td>Invoice</td><td>INV-{n:07d}</td><td>{d}</td><td>1,234.56</td><td></td>"
@@ -280,7 +315,7 @@ def explain_aging(org, day, aging_mod):
         if text.startswith("CREATE TEMP TABLE reports_aging_per"):
             original(self, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + text.split(" AS\n", 1)[1], params)
             plans.append("-- per-customer aggregate\n" + "\n".join(r[0] for r in self.fetchall()))
-        elif text.startswith("WITH everything"):
+        elif text.startswith("WITH") and "everything AS (" in text:  # the items path's, or the summary's page
             original(self, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + text, params)
             plans.append("-- totals and the page\n" + "\n".join(r[0] for r in self.fetchall()))
         return original(self, sql, params)

@@ -192,6 +192,33 @@ class OpenByDueDate(models.Model):
         return f"{self.due_date} {self.amount} {self.currency} ({self.count})"
 
 
+class CustomerOpen(models.Model):
+    """Σ amount due and count of one customer's issued, unpaid invoices per currency, due date and
+    invoice date (issue 23 item 2): today's aging reads a page of customers' few rows here instead
+    of every open item. Kept by triggers on invoicing_invoice (migration 0017) in the same
+    transaction as the change; a row whose count reaches 0 is deleted, so a customer keeps only
+    the dates it still owes on. `reports.summaries` derives it from scratch; `reports.aging` adds
+    the few items whose span ends after the as-of day (post-dated rows) exactly."""
+
+    # No index of its own on organization: the unique key leads with it (and the customer count reads
+    # that key index-only).
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    due_date = models.DateField()
+    issue_date = models.DateField()
+    amount = models.DecimalField(**AMOUNT, default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["organization", "customer_id", "currency", "due_date", "issue_date"],
+            name="reports_customeropen_unique")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.due_date} {self.amount} {self.currency} ({self.count})"
+
+
 class DailyFlow(models.Model):
     """Per day and currency: invoiced (issued invoices' totals by issue date, voided ones not)
     and collected (payments by date received, reversed ones not). Kept by triggers on
