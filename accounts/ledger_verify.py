@@ -128,6 +128,11 @@ class VerifyResult:
     to_hash: str = ""
     to_seal_seq: int = 0
     to_seal_hash: str = ""
+    # Per (customer, currency), what a clean check vouches for at to_seq (record_verification keeps
+    # them for the next incremental check): the maintained balance, and the AR lines outside
+    # documents (filled by the sub-ledger check). Only the customers this check covered.
+    balances: dict = field(default_factory=dict)
+    outside_docs: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -227,6 +232,7 @@ def _verify(pg, side, org_id, ar_ids, result):
 
     report_chain_problems(pg, result, walk, entry_problems, (head_seq, head_hash), (last_seq, last_hash))
     zero = Decimal(0)
+    result.balances = stored_balances
     for key in sorted(set(stored_balances) | set(walk.customers)):
         stored, from_lines = stored_balances.get(key, zero), Decimal(walk.customers.get(key, 0)).scaleb(-3)
         if stored != from_lines:

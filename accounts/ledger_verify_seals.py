@@ -17,7 +17,7 @@ import hashlib
 
 from accounts.seals import GENESIS, SealKind, chain_text, load_kinds
 
-# Callables (cursor, org_id, result, names) registered by the apps that own the sub-ledger.
+# Callables (cursor, org_id, result, names, since_entry=None) registered by the apps that own the sub-ledger.
 SUBLEDGER_CHECKS = []
 
 _CHAIN_SQL = """
@@ -67,10 +67,12 @@ class Names:
         return self.cache.get(customer_id, f"#{customer_id}")
 
 
-def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS)) -> None:
+def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_entry=None) -> None:
     """`since`: (seal seq, its hash) a previous check vouched for; only the seals after it, and
     the documents they seal, are checked (accounts.ledger_verify_incremental). The unsealed-row
-    scan and the sub-ledger checks always cover the whole organization."""
+    scan and the sub-ledger checks always cover the whole organization; `since_entry` (the id of
+    the entry at the verified point, in an incremental check) lets them read only the journal
+    lines after it, starting from the figures the last clean check vouched for."""
     kinds = load_kinds()
     with pg.cursor() as cursor:
         names = Names(cursor, org_id)
@@ -78,7 +80,7 @@ def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS)) -> None:
         for kind in kinds.values():
             _documents(cursor, org_id, kind, result, names, since[0])
         for check in SUBLEDGER_CHECKS:
-            check(cursor, org_id, result, names)
+            check(cursor, org_id, result, names, since_entry=since_entry)
 
 
 def _chain(cursor, org_id, result, since) -> None:
