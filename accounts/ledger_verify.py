@@ -67,6 +67,7 @@ LEFT JOIN LATERAL (SELECT seq, hash FROM accounts_journalentry WHERE organizatio
                    ORDER BY seq DESC LIMIT 1) last ON true
 """
 _CUSTOMER_BALANCES_SQL = "SELECT customer_id, currency, amount FROM accounts_customerbalance WHERE organization_id = %s"
+_DAY_TOTALS_SQL = "SELECT account_id, currency, day, amount FROM accounts_accountdaytotal WHERE organization_id = %s"
 # The day totals the journal's lines add up to, against the maintained ones: only differences.
 _DAY_SUMS_SQL = """
 SELECT account_id, currency, day FROM (
@@ -133,7 +134,7 @@ WITH l AS (
     SELECT e.id, e.seq, e.prev_hash, e.hash, lag(e.seq) OVER w AS prev_seq, lag(e.hash) OVER w AS prev_stored,
            coalesce({hash} = e.hash, false) AS hash_ok, l.n, l.unbalanced, l.mixed, l.bad_rule,
            (l.first_day <> e.effective_date OR l.last_day <> e.effective_date) AS bad_date,
-           e.id = max(e.id) OVER () AS last, count(e.id) OVER () AS entries, sum(l.n) OVER () AS lines,
+           lead(e.id) OVER w IS NULL AS last, count(e.id) OVER w AS entries, (sum(l.n) OVER w)::bigint AS lines,
            l.entry_id AS line_entry
     FROM e FULL JOIN l ON l.entry_id = e.id
     WINDOW w AS (ORDER BY e.id)
@@ -188,6 +189,7 @@ class VerifyResult:
     # documents (filled by the sub-ledger check). Only the customers this check covered.
     balances: dict = field(default_factory=dict)
     outside_docs: dict = field(default_factory=dict)
+    day_totals: dict = field(default_factory=dict)  # (account, currency, day) -> maintained total
 
     @property
     def ok(self) -> bool:
@@ -264,10 +266,11 @@ def _verify(pg, side, org_id, ar_ids, result):
     ranges = _ranges(first_id, last_id, count)
     connections = [pg] if side is pg else [pg, side]
     with pg.pipeline():
-        head, balances, customers = pg.cursor(), pg.cursor(), pg.cursor()
+        head, balances, customers, totals = pg.cursor(), pg.cursor(), pg.cursor(), pg.cursor()
         days, ar = side.cursor(), side.cursor()
         head.execute(_HEAD_SQL, [org_id, org_id])
         balances.execute(_CUSTOMER_BALANCES_SQL, [org_id])
+        totals.execute(_DAY_TOTALS_SQL, [org_id])
         chunks = []
         for i, (lo, hi) in enumerate(ranges):
             chunk = connections[i % len(connections)].cursor()
@@ -279,6 +282,7 @@ def _verify(pg, side, org_id, ar_ids, result):
         head_seq, head_hash, last_seq, last_hash = head.fetchone()
         result.to_seq, result.to_hash = last_seq or 0, last_hash or GENESIS_HASH
         stored_balances = {(c, cur): amount for c, cur, amount in balances.fetchall()}
+        result.day_totals = {(a, cur, day): amount for a, cur, day, amount in totals.fetchall()}
         mixed = []
         prev_seq, prev_stored = 0, GENESIS_HASH
         for chunk in chunks:
@@ -288,8 +292,6 @@ def _verify(pg, side, org_id, ar_ids, result):
                     walk.orphans.add(line_entry)
                     continue
                 if lag_seq is None:  # the chunk's first entry: follows the previous chunk's last
-                    result.entries += entries
-                    result.lines += lines or 0
                     lag_seq, lag_stored = prev_seq, prev_stored
                 if seq != lag_seq + 1 or prev_hash != lag_stored:
                     if seq <= lag_seq:
@@ -308,8 +310,10 @@ def _verify(pg, side, org_id, ar_ids, result):
                                                 f"there", False))
                 if bad_date:
                     entry_problems.append((seq, f"entry #{seq}: a line's date differs from the entry's", False))
-                if last:
+                if last:  # running totals: on the last entry, the chunk's
                     prev_seq, prev_stored = seq, stored
+                    result.entries += entries
+                    result.lines += lines or 0
         day_rows, ar_rows, customer_rows = days.fetchall(), ar.fetchall(), customers.fetchall()
     with pg.cursor() as c:
         if mixed:

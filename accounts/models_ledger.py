@@ -179,6 +179,9 @@ class AccountDayTotal(models.Model):
     currency = models.CharField(max_length=3)
     day = models.DateField()
     amount = models.DecimalField(**AMOUNT, default=0)
+    # The total the last clean check vouched for, at the ledger head's verified_seq (as
+    # CustomerBalance.verified_amount): the incremental check adds only the lines since.
+    verified_amount = models.DecimalField(**AMOUNT, db_default=0)
 
     class Meta:
         constraints = [

@@ -126,11 +126,20 @@ ORDER BY e.seq
 """
 
 
-def check(cursor, org_id, result, names, since_entry=None) -> None:
-    """`since_entry`: in an incremental check, the id of the entry at the verified point."""
+def check(cursor, org_id, result, names, since_entry=None):
+    """`since_entry`: in an incremental check, the id of the entry at the verified point. A
+    generator (accounts.ledger_verify_seals): sends its queries, yields, then reads the answers."""
     params = {"org": org_id, "after": since_entry or 0}
+    pg = cursor.connection
+    invoices, payments, notes, orphans, customers = (pg.cursor() for _ in range(5))
+    invoices.execute(_INVOICES_SQL, params)
+    payments.execute(_PAYMENTS_SQL, params)
+    notes.execute(_CREDIT_NOTES_SQL, params)
+    orphans.execute(_ORPHAN_ENTRIES_SQL, params)
+    customers.execute(_CUSTOMERS_SQL if since_entry is None else _CUSTOMERS_SINCE_SQL, params)
+    yield
     for (number, customer_id, status, total, paid, credited, written_off, due, alloc_paid, alloc_credited,
-         write_offs) in cursor.execute(_INVOICES_SQL, params).fetchall():
+         write_offs) in invoices.fetchall():
         expected = Decimal(0) if status == "void" else total - alloc_paid - alloc_credited - write_offs
         details = []
         if paid != alloc_paid:
@@ -142,19 +151,16 @@ def check(cursor, org_id, result, names, since_entry=None) -> None:
         if due != expected:
             details.append(f"due {due} but total − allocations − credits − write-offs = {expected}")
         result.fail(f"{number}{names.customer(customer_id)}: sub-ledger drift: {'; '.join(details)}")
-    for pk, reference, customer_id, allocated, alloc_sum, refunded, refund_sum in cursor.execute(
-            _PAYMENTS_SQL, params).fetchall():
+    for pk, reference, customer_id, allocated, alloc_sum, refunded, refund_sum in payments.fetchall():
         result.fail(f"payment {reference or f'#{pk}'}{names.customer(customer_id)}: sub-ledger drift: allocated "
                     f"{allocated} (allocations {alloc_sum}), refunded {refunded} (refunds {refund_sum})")
-    for number, customer_id, applied, alloc_sum in cursor.execute(_CREDIT_NOTES_SQL, params).fetchall():
+    for number, customer_id, applied, alloc_sum in notes.fetchall():
         result.fail(f"{number}{names.customer(customer_id)}: sub-ledger drift: applied {applied} but its "
                     f"allocations sum to {alloc_sum}")
-    for seq, source_type, source_id, label in cursor.execute(_ORPHAN_ENTRIES_SQL, params).fetchall():
+    for seq, source_type, source_id, label in orphans.fetchall():
         result.fail(f"entry #{seq} ({label or source_type}): posted for {source_type} #{source_id}, which no "
                     f"longer exists", seq)
-    customers = _CUSTOMERS_SQL if since_entry is None else _CUSTOMERS_SINCE_SQL
-    for customer_id, currency, open_items, unapplied, other, balance, covered in cursor.execute(
-            customers, params).fetchall():
+    for customer_id, currency, open_items, unapplied, other, balance, covered in customers.fetchall():
         if covered:
             result.outside_docs[(customer_id, currency)] = other
         if open_items - unapplied + other == balance:

@@ -25,5 +25,10 @@ class Migration(migrations.Migration):
             name='verified_outside_docs',
             field=models.DecimalField(db_default=0, decimal_places=3, max_digits=18),
         ),
+        migrations.AddField(
+            model_name='accountdaytotal',
+            name='verified_amount',
+            field=models.DecimalField(db_default=0, decimal_places=3, max_digits=18),
+        ),
         migrations.RunSQL(RESTART, migrations.RunSQL.noop),
     ]

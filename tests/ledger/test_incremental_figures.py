@@ -102,6 +102,12 @@ def _vouched_balance(org, d, owner_sql):
                       "WHERE customer_id = %s", [d["acme"].pk])
 
 
+def _vouched_day_total(org, d, owner_sql):
+    owner_sql.execute("UPDATE accounts_accountdaytotal SET verified_amount = verified_amount + 2 WHERE "
+                      "organization_id = %s AND day = (SELECT max(day) FROM accounts_accountdaytotal WHERE "
+                      "organization_id = %s)", [org.pk, org.pk])
+
+
 def _balance(org, d, owner_sql):
     owner_sql.execute("UPDATE accounts_customerbalance SET amount = amount + 4 WHERE customer_id = %s",
                       [d["acme"].pk])
@@ -113,6 +119,7 @@ def _balance(org, d, owner_sql):
     (_vouched_outside_docs, ["customer Bolt plc: open items 25.000 − unapplied 0 + other AR entries 4.000 = "
                              "29.000 EUR, but its AR balance is 26.000"]),
     (_vouched_balance, ["maintained balance 189.000 EUR differs from its journal lines 185.000"]),
+    (_vouched_day_total, ["day total differs from its journal lines"]),
     (_balance, ["maintained balance 193.000 EUR differs from its journal lines 189.000",
                 "customer Acme Ltd: open items"]),
 ])

@@ -113,13 +113,25 @@ WHERE b.organization_id = %s AND b.customer_id = v.customer_id AND b.currency = 
 """
 
 
+_KEEP_DAY_TOTALS_SQL = """
+UPDATE accounts_accountdaytotal d SET verified_amount = v.amount
+FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::numeric[]) AS v(account_id, currency, day, amount)
+WHERE d.organization_id = %s AND d.account_id = v.account_id AND d.currency = v.currency AND d.day = v.day
+  AND d.verified_amount <> v.amount
+"""
+
+
 def _keep_customer_figures(org, result) -> None:
-    """What the clean check saw per customer at its end point, where the next incremental check
-    starts from (accounts.ledger_verify_incremental); only rows that changed are written."""
+    """What the clean check saw per customer and account day at its end point, where the next
+    incremental check starts from (accounts.ledger_verify_incremental); only rows that changed
+    are written."""
     keys = sorted(set(result.balances) | set(result.outside_docs))
-    if not keys:
-        return
+    days = sorted(result.day_totals)
     with connection.cursor() as c:
-        c.execute(_KEEP_FIGURES_SQL, [[k[0] for k in keys], [k[1] for k in keys],
-                                      [result.balances.get(k) for k in keys],
-                                      [result.outside_docs.get(k) for k in keys], org.pk])
+        if keys:
+            c.execute(_KEEP_FIGURES_SQL, [[k[0] for k in keys], [k[1] for k in keys],
+                                          [result.balances.get(k) for k in keys],
+                                          [result.outside_docs.get(k) for k in keys], org.pk])
+        if days:
+            c.execute(_KEEP_DAY_TOTALS_SQL, [[k[0] for k in days], [k[1] for k in days], [k[2] for k in days],
+                                             [result.day_totals[k] for k in days], org.pk])
