@@ -11,24 +11,23 @@ Everything is checked in one snapshot (REPEATABLE READ when we start the transac
 - derived data: each maintained customer balance and account day total equals the sum of its
   journal lines; AR control equals the sum of customer balances.
 
-How it is fast (the benchmark's target is 100,000 entries/s): the journal is read once, entries
-and lines in id order, chunk by chunk (two index range scans per chunk, no join, no sort),
-through one psycopg pipeline that asks for the next chunk before Python works on the current
-one, so the server reads while Python checks. Python recomputes each hash, compares each line's
-date with its entry's, and sums the lines per entry and customer and compares them with the
-maintained balances (read once); the account day totals are summed by the server meanwhile: on a
-second connection that shares this transaction's snapshot, so on another server process (and
-core) instead of between two chunks of the stream, when verify started the transaction itself
-(an imported snapshot would not see a caller's uncommitted rows) and the journal is longer than
-one chunk; else in the same pipeline.
-Each amount arrives twice, as the column's text (what the hash covers: numeric(18, 3) prints
-exactly as the canonical form's Decimal) and as an integer count of thousandths (what is
-summed): no Decimal is built or printed per line.
-Entries are posted in id order, so the chain's order is checked on the way too; only if the ids
-are not in sequence order (data loaded some other way) does one SQL window query over the
-(organization, seq) index check the order instead. An entry whose hash does not match is
-recomputed once more the slow, general way (`ledger_chain.chain_hash`) before it is reported,
-so the fast path can cost a false alarm's recheck but never hide a mismatch.
+How it is fast (the benchmark's target is 100,000 entries/s): the database does the per-row work.
+The journal is split into id ranges of about CHUNK entries; for each, one query rebuilds every
+entry's canonical form from its row and its lines (ledger_chain.canonical_sql, the same bytes as
+the Python form posting hashes) and hashes it (sha256()), counts, balances and date-checks its
+lines, checks the receivable rule and the order within the chunk, and returns only the chunk's
+first and last entries (Python joins the chunks at those seams) and the entries with a problem: no
+canonical text is built, and no row is sent, per entry in Python. The chunks are sent in one
+pipeline, alternating between this connection and, when verify started the transaction itself and
+the journal is longer than one chunk, a second connection that shares this transaction's snapshot
+(another server process, another core); the account day totals and the customer sums are summed
+by the server meanwhile.
+An entry whose hash the database finds wrong (or of a canonical version canonical_sql does not
+know) is recomputed once more the general way in Python (`ledger_chain.chain_hash`) before it is
+reported, so the fast path can cost a false alarm's recheck but never hide a mismatch; only if the
+ids are not in sequence order (data loaded some other way) does one SQL window query over the
+(organization, seq) index check the order instead. The incremental check
+(accounts.ledger_verify_incremental) still walks its few new entries with the Python `_Walk`.
 
 Problems are reported in sequence order; `first_bad_seq` names the first broken entry.
 """
