@@ -1,7 +1,8 @@
 """The audit log of master data and settings (DESIGN.md: accounts owns it).
 
 Every INSERT, UPDATE and DELETE of a customer, the organization, a membership (members and
-roles) and the invoice settings (bank details, numbering, e-mail templates) writes one
+roles), the invoice settings (bank details, numbering, e-mail templates), an API key (created,
+revoked) and the reminder settings (the organization's and each customer's) writes one
 AuditEvent: who (`app.user_id`), when, from where (`app.client_ip`, `app.user_agent`: set per
 request by the tenancy middleware), the row before and after, and which columns changed.
 
@@ -22,8 +23,11 @@ FUNCTION = r"""
 CREATE OR REPLACE FUNCTION ledger_audit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
-    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+    -- Arguments after the organization column: the row's own bookkeeping (usage counters, scan
+    -- times, secrets' hashes), neither logged nor a change (API keys, reminder settings).
+    quiet text[] := coalesce(TG_ARGV[1:TG_NARGS - 1], '{}');
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) - quiet END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) - quiet END;
     row_now jsonb := coalesce(new_row, old_row);
 BEGIN
     -- updated_at is the row's own bookkeeping (the API's updated_since), not a change anyone made.
@@ -53,10 +57,13 @@ CREATE POLICY audit_written_by_trigger ON accounts_auditevent FOR INSERT WITH CH
 """
 
 
-def audit_sql(table: str, org_column: str = "organization_id") -> migrations.RunSQL:
+def audit_sql(table: str, org_column: str = "organization_id", quiet: tuple[str, ...] = ()) -> migrations.RunSQL:
+    """`quiet`: columns that are the row's own bookkeeping: left out of the log, and a change of
+    only them is no event (an API key's last use, the reminder scan's time)."""
+    args = ", ".join(f"'{column}'" for column in (org_column, *quiet))
     return migrations.RunSQL(
         f"CREATE TRIGGER {table}_audit AFTER INSERT OR UPDATE OR DELETE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION ledger_audit('{org_column}');",
+        f"FOR EACH ROW EXECUTE FUNCTION ledger_audit({args});",
         f"DROP TRIGGER {table}_audit ON {table};",
     )
 

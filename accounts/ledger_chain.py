@@ -127,3 +127,36 @@ def canonical(entry: dict, lines: list[tuple]) -> bytes:
 def chain_hash(prev_hash: str, entry: dict, lines: list[tuple]) -> str:
     return _sha256(prev_hash.encode() + canonical(entry, lines)).hexdigest()
 
+
+
+# The same canonical form in SQL, for the full check (accounts.ledger_verify), which lets the
+# database build each entry's bytes and hash them (sha256()) instead of a Python loop. Text for
+# text: integers print alike, to_json() escapes a string exactly as json's encode_basestring
+# (" \ \b \f \n \r \t, other control characters as \u00xx in lower case, nothing else),
+# numeric(18, 3) prints as the quantized Decimal, dates as ISO. tests/ledger/test_chain.py checks
+# that both give the same bytes. A version it does not know gives NULL: the verifier then
+# recomputes that entry the general way (chain_hash), so a new version is slower, never wrong.
+LINE_SQL = ("'[' || {l}.line_no || ',' || {l}.account_id || ',' || coalesce({l}.customer_id::text, 'null') || ','"
+            " || to_json({l}.currency::text)::text || ',\"' || {l}.amount::text || '\"]'")
+
+
+def line_sql(alias: str) -> str:
+    """SQL for line_text() of journal line `alias` (joined with ',' in line order: the line list)."""
+    return LINE_SQL.format(l=alias)
+
+
+def canonical_sql(e: str, lines: str) -> str:
+    """SQL for canonical() of journal entry alias `e` (text, not yet bytes), given `lines`: an SQL
+    expression for its line texts (line_sql) joined with ',' in line order."""
+    head = (f"'[' || {e}.seq || ',' || {e}.organization_id || ',\"' || to_char({e}.effective_date, 'YYYY-MM-DD')"
+            f" || '\",' || to_json({e}.memo::text)::text || ',' || to_json({e}.source_type::text)::text || ','"
+            f" || coalesce({e}.source_id::text, 'null') || ',' || to_json({e}.idempotency_key::text)::text || ','"
+            f" || coalesce({e}.reverses_id::text, 'null') || ',[' || coalesce({lines}, '') || ']'")
+    tail = (f"CASE {e}.hash_version WHEN 1 THEN ']' WHEN 2 THEN ',' || coalesce({e}.actor_id::text, 'null') || ','"
+            f" || to_json({e}.reason::text)::text || ',\"' || {POSTED_AT_SQL.format(f'{e}.posted_at')} || '\"]' END")
+    return f"({head} || {tail})"
+
+
+def chain_hash_sql(e: str, lines: str) -> str:
+    """SQL for chain_hash() of entry alias `e`: sha256(prev_hash || canonical), as hex."""
+    return f"encode(sha256(convert_to({e}.prev_hash || {canonical_sql(e, lines)}, 'UTF8')), 'hex')"

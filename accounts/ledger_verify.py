@@ -11,24 +11,23 @@ Everything is checked in one snapshot (REPEATABLE READ when we start the transac
 - derived data: each maintained customer balance and account day total equals the sum of its
   journal lines; AR control equals the sum of customer balances.
 
-How it is fast (the benchmark's target is 100,000 entries/s): the journal is read once, entries
-and lines in id order, chunk by chunk (two index range scans per chunk, no join, no sort),
-through one psycopg pipeline that asks for the next chunk before Python works on the current
-one, so the server reads while Python checks. Python recomputes each hash, compares each line's
-date with its entry's, and sums the lines per entry and customer and compares them with the
-maintained balances (read once); the account day totals are summed by the server meanwhile: on a
-second connection that shares this transaction's snapshot, so on another server process (and
-core) instead of between two chunks of the stream, when verify started the transaction itself
-(an imported snapshot would not see a caller's uncommitted rows) and the journal is longer than
-one chunk; else in the same pipeline.
-Each amount arrives twice, as the column's text (what the hash covers: numeric(18, 3) prints
-exactly as the canonical form's Decimal) and as an integer count of thousandths (what is
-summed): no Decimal is built or printed per line.
-Entries are posted in id order, so the chain's order is checked on the way too; only if the ids
-are not in sequence order (data loaded some other way) does one SQL window query over the
-(organization, seq) index check the order instead. An entry whose hash does not match is
-recomputed once more the slow, general way (`ledger_chain.chain_hash`) before it is reported,
-so the fast path can cost a false alarm's recheck but never hide a mismatch.
+How it is fast (the benchmark's target is 100,000 entries/s): the database does the per-row work.
+The journal is split into id ranges of about CHUNK entries; for each, one query rebuilds every
+entry's canonical form from its row and its lines (ledger_chain.canonical_sql, the same bytes as
+the Python form posting hashes) and hashes it (sha256()), counts, balances and date-checks its
+lines, checks the receivable rule and the order within the chunk, and returns only the chunk's
+first and last entries (Python joins the chunks at those seams) and the entries with a problem: no
+canonical text is built, and no row is sent, per entry in Python. The chunks are sent in one
+pipeline, alternating between this connection and, when verify started the transaction itself and
+the journal is longer than one chunk, a second connection that shares this transaction's snapshot
+(another server process, another core); the account day totals and the customer sums are summed
+by the server meanwhile.
+An entry whose hash the database finds wrong (or of a canonical version canonical_sql does not
+know) is recomputed once more the general way in Python (`ledger_chain.chain_hash`) before it is
+reported, so the fast path can cost a false alarm's recheck but never hide a mismatch; only if the
+ids are not in sequence order (data loaded some other way) does one SQL window query over the
+(organization, seq) index check the order instead. The incremental check
+(accounts.ledger_verify_incremental) still walks its few new entries with the Python `_Walk`.
 
 Problems are reported in sequence order; `first_bad_seq` names the first broken entry.
 """
@@ -37,7 +36,6 @@ import hashlib
 from collections import defaultdict
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from decimal import Decimal
 from json.encoder import encode_basestring as _json_str
 
 import psycopg
@@ -45,7 +43,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from accounts.chart import GENESIS_HASH
-from accounts.ledger_chain import chain_hash
+from accounts.ledger_chain import chain_hash, chain_hash_sql, line_sql
 from accounts.ledger_verify_seals import verify_seals_and_subledger
 from accounts.models_ledger import Account
 
@@ -68,6 +66,7 @@ LEFT JOIN LATERAL (SELECT seq, hash FROM accounts_journalentry WHERE organizatio
                    ORDER BY seq DESC LIMIT 1) last ON true
 """
 _CUSTOMER_BALANCES_SQL = "SELECT customer_id, currency, amount FROM accounts_customerbalance WHERE organization_id = %s"
+_DAY_TOTALS_SQL = "SELECT account_id, currency, day, amount FROM accounts_accountdaytotal WHERE organization_id = %s"
 # The day totals the journal's lines add up to, against the maintained ones: only differences.
 _DAY_SUMS_SQL = """
 SELECT account_id, currency, day FROM (
@@ -110,6 +109,62 @@ FROM accounts_journalentry WHERE id = %s
 _ONE_ENTRY_LINES_SQL = """
 SELECT line_no, account_id, customer_id, currency, amount FROM accounts_journalline WHERE entry_id = %s
 """
+# The id range the full check splits into chunks of about CHUNK entries.
+_BOUNDS_SQL = """
+SELECT min(id), max(id), count(*) FROM accounts_journalentry WHERE organization_id = %s
+"""
+# One chunk of the journal (entries with ids in (lo, hi] and their lines), checked by the server:
+# each entry's hash recomputed (ledger_chain.chain_hash_sql), its lines' count, balance, receivable
+# rule and dates, and the order within the chunk. Only what Python must see comes back: the chunk's
+# first and last entries (the seams between chunks), entries with a problem (or with lines in more
+# than one currency, whose balance per currency Python asks about), and lines of no entry here.
+_CHUNK_SQL = """
+WITH l AS (
+    SELECT entry_id, string_agg({line}, ',' ORDER BY line_no) AS texts, count(*) AS n,
+           sum(amount) <> 0 AS unbalanced, min(currency) <> max(currency) AS mixed,
+           bool_or((customer_id IS NULL) = (account_id = ANY(%(ar)s))) AS bad_rule,
+           min(effective_date) AS first_day, max(effective_date) AS last_day
+    FROM accounts_journalline l
+    WHERE organization_id = %(org)s AND entry_id > %(lo)s AND entry_id <= %(hi)s
+    GROUP BY entry_id
+), e AS (
+    SELECT * FROM accounts_journalentry WHERE organization_id = %(org)s AND id > %(lo)s AND id <= %(hi)s
+), c AS (
+    SELECT e.id, e.seq, e.prev_hash, e.hash, lag(e.seq) OVER w AS prev_seq, lag(e.hash) OVER w AS prev_stored,
+           coalesce({hash} = e.hash, false) AS hash_ok, l.n, l.unbalanced, l.mixed, l.bad_rule,
+           (l.first_day <> e.effective_date OR l.last_day <> e.effective_date) AS bad_date,
+           lead(e.id) OVER w IS NULL AS last, count(e.id) OVER w AS entries, (sum(l.n) OVER w)::bigint AS lines,
+           l.entry_id AS line_entry
+    FROM e FULL JOIN l ON l.entry_id = e.id
+    WINDOW w AS (ORDER BY e.id)
+)
+SELECT id, seq, prev_hash, hash, prev_seq, prev_stored, hash_ok, n, unbalanced, mixed, bad_rule, bad_date, last,
+       entries, lines, line_entry
+FROM c
+WHERE id IS NULL OR prev_seq IS NULL OR last OR NOT hash_ok OR seq <> prev_seq + 1 OR prev_hash <> prev_stored
+   OR n IS NULL OR unbalanced OR mixed OR bad_rule OR bad_date
+ORDER BY id
+""".format(line=line_sql("l"), hash=chain_hash_sql("e", "l.texts"))  # noqa: S608 (constants only)
+# Entries with lines in several currencies: those that do not balance in one of them.
+_PER_CURRENCY_SQL = """
+SELECT DISTINCT entry_id FROM (
+    SELECT entry_id FROM accounts_journalline WHERE organization_id = %s AND entry_id = ANY(%s)
+    GROUP BY entry_id, currency HAVING sum(amount) <> 0
+) t
+"""
+# Each customer's lines against its maintained balance: only differences.
+_CUSTOMER_SUMS_SQL = """
+SELECT coalesce(s.customer_id, b.customer_id), coalesce(s.currency, b.currency), coalesce(b.amount, 0),
+       coalesce(s.amount, 0)
+FROM (
+    SELECT customer_id, currency, sum(amount) AS amount FROM accounts_journalline
+    WHERE organization_id = %s AND customer_id IS NOT NULL GROUP BY customer_id, currency
+) s FULL JOIN (
+    SELECT customer_id, currency, amount FROM accounts_customerbalance WHERE organization_id = %s
+) b ON b.customer_id = s.customer_id AND b.currency = s.currency
+WHERE coalesce(s.amount, 0) <> coalesce(b.amount, 0)
+ORDER BY 1, 2
+"""
 
 
 @dataclass
@@ -128,6 +183,12 @@ class VerifyResult:
     to_hash: str = ""
     to_seal_seq: int = 0
     to_seal_hash: str = ""
+    # Per (customer, currency), what a clean check vouches for at to_seq (record_verification keeps
+    # them for the next incremental check): the maintained balance, and the AR lines outside
+    # documents (filled by the sub-ledger check). Only the customers this check covered.
+    balances: dict = field(default_factory=dict)
+    outside_docs: dict = field(default_factory=dict)
+    day_totals: dict = field(default_factory=dict)  # (account, currency, day) -> maintained total
 
     @property
     def ok(self) -> bool:
@@ -195,47 +256,105 @@ def _side_connection(pg, org_id):
 
 
 def _verify(pg, side, org_id, ar_ids, result):
-    """`side`: the connection (in this snapshot, in pipeline mode) that sums the day totals."""
-    entry_problems = []  # (seq, message)
+    """`side`: the connection (in this snapshot, in pipeline mode) that sums the day totals and
+    checks every other chunk; `pg` itself when there is none."""
+    entry_problems = []  # (seq, message, is_order)
+    walk = _Found()
+    with pg.cursor() as c:
+        first_id, last_id, count = c.execute(_BOUNDS_SQL, [org_id]).fetchone()
+    ranges = _ranges(first_id, last_id, count)
+    connections = [pg] if side is pg else [pg, side]
     with pg.pipeline():
-        head, balances, days, ar = pg.cursor(), pg.cursor(), side.cursor(), side.cursor()
-        if side is not pg:
-            days.execute(_DAY_SUMS_SQL, [org_id, org_id])
-            ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
+        head, balances, customers, totals = pg.cursor(), pg.cursor(), pg.cursor(), pg.cursor()
+        days, ar = side.cursor(), side.cursor()
         head.execute(_HEAD_SQL, [org_id, org_id])
         balances.execute(_CUSTOMER_BALANCES_SQL, [org_id])
-        stream = _Stream(pg, org_id)
-        stream.request(0)
-        if side is pg:
-            # Server-side sums, computed while Python walks the first chunk.
-            days.execute(_DAY_SUMS_SQL, [org_id, org_id])
-            ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
+        totals.execute(_DAY_TOTALS_SQL, [org_id])
+        chunks = []
+        for i, (lo, hi) in enumerate(ranges):
+            chunk = connections[i % len(connections)].cursor()
+            chunk.execute(_CHUNK_SQL, {"org": org_id, "ar": ar_ids, "lo": lo, "hi": hi})
+            chunks.append(chunk)
+        days.execute(_DAY_SUMS_SQL, [org_id, org_id])
+        ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
+        customers.execute(_CUSTOMER_SUMS_SQL, [org_id, org_id])
         head_seq, head_hash, last_seq, last_hash = head.fetchone()
         result.to_seq, result.to_hash = last_seq or 0, last_hash or GENESIS_HASH
         stored_balances = {(c, cur): amount for c, cur, amount in balances.fetchall()}
-        walk = _Walk(org_id, frozenset(ar_ids), result, entry_problems)
-        walk.run(stream)
-        day_rows, ar_rows = days.fetchall(), ar.fetchall()
+        result.day_totals = {(a, cur, day): amount for a, cur, day, amount in totals.fetchall()}
+        mixed = []
+        prev_seq, prev_stored = 0, GENESIS_HASH
+        for chunk in chunks:
+            for (entry_id, seq, prev_hash, stored, lag_seq, lag_stored, hash_ok, n, unbalanced, several, bad_rule,
+                 bad_date, last, entries, lines, line_entry) in chunk.fetchall():
+                if entry_id is None:  # lines of no entry of this journal
+                    walk.orphans.add(line_entry)
+                    continue
+                if lag_seq is None:  # the chunk's first entry: follows the previous chunk's last
+                    lag_seq, lag_stored = prev_seq, prev_stored
+                if seq != lag_seq + 1 or prev_hash != lag_stored:
+                    if seq <= lag_seq:
+                        walk.in_order = False
+                    _order_problems(entry_problems, seq, lag_seq + 1, prev_hash, lag_stored)
+                if not hash_ok:
+                    walk.mismatched.append(entry_id)
+                if n is None:
+                    entry_problems.append((seq, f"entry #{seq}: has no lines", False))
+                elif unbalanced:
+                    entry_problems.append((seq, f"entry #{seq}: does not balance to zero per currency", False))
+                elif several:
+                    mixed.append((entry_id, seq))
+                if bad_rule:
+                    entry_problems.append((seq, f"entry #{seq}: a customer must be on receivable lines and only "
+                                                f"there", False))
+                if bad_date:
+                    entry_problems.append((seq, f"entry #{seq}: a line's date differs from the entry's", False))
+                if last:  # running totals: on the last entry, the chunk's
+                    prev_seq, prev_stored = seq, stored
+                    result.entries += entries
+                    result.lines += lines or 0
+        day_rows, ar_rows, customer_rows = days.fetchall(), ar.fetchall(), customers.fetchall()
+    with pg.cursor() as c:
+        if mixed:
+            seqs = dict(mixed)
+            for (entry_id,) in c.execute(_PER_CURRENCY_SQL, [org_id, list(seqs)]).fetchall():
+                entry_problems.append((seqs[entry_id], f"entry #{seqs[entry_id]}: does not balance to zero per "
+                                                       f"currency", False))
+        walk.orphans.update(row[0] for row in c.execute(_ORPHAN_LINES_SQL, [org_id, last_id or 0]).fetchall())
         if not walk.in_order:
-            # Ids are not in sequence order: what the walk saw of the order means nothing.
+            # Ids are not in sequence order: what the chunks saw of the order means nothing.
             entry_problems[:] = [p for p in entry_problems if not p[2]]
-            with pg.cursor() as order:
-                order.execute(_ORDER_SQL, [org_id, GENESIS_HASH])
-                for seq, prev_seq, prev_hash, prev_stored_hash in order.fetchall():
-                    _order_problems(entry_problems, seq, (prev_seq or 0) + 1, prev_hash,
-                                    prev_stored_hash if prev_stored_hash is not None else GENESIS_HASH)
+            c.execute(_ORDER_SQL, [org_id, GENESIS_HASH])
+            for seq, prev_seq, prev_hash, prev_stored_hash in c.fetchall():
+                _order_problems(entry_problems, seq, (prev_seq or 0) + 1, prev_hash,
+                                prev_stored_hash if prev_stored_hash is not None else GENESIS_HASH)
 
     report_chain_problems(pg, result, walk, entry_problems, (head_seq, head_hash), (last_seq, last_hash))
-    zero = Decimal(0)
-    for key in sorted(set(stored_balances) | set(walk.customers)):
-        stored, from_lines = stored_balances.get(key, zero), Decimal(walk.customers.get(key, 0)).scaleb(-3)
-        if stored != from_lines:
-            result.fail(f"customer {key[0]}: maintained balance {stored} {key[1]} differs from its journal lines "
-                        f"{from_lines}")
+    result.balances = stored_balances
+    for customer_id, currency, stored, from_lines in customer_rows:
+        result.fail(f"customer {customer_id}: maintained balance {stored} {currency} differs from its journal lines "
+                    f"{from_lines}")
     for account_id, _currency, day in day_rows:
         result.fail(f"account {account_id} on {day}: day total differs from its journal lines")
     for currency, ar_control, customers_total in ar_rows:
         result.fail(f"AR control {ar_control} {currency} differs from the sum of customer balances {customers_total}")
+
+
+class _Found:
+    """What the full check's chunks found for report_chain_problems (the shape _Walk has)."""
+
+    def __init__(self):
+        self.mismatched, self.orphans, self.in_order = [], set(), True
+
+
+def _ranges(first_id, last_id, count) -> list[tuple[int, int]]:
+    """(lo, hi] id ranges of about CHUNK entries each, from id 0 to the last entry's."""
+    if not count:
+        return [(0, 0)]
+    parts = -(-count // CHUNK)
+    width = -(-(last_id - first_id + 1) // parts)
+    bounds = [0] + [first_id - 1 + width * k for k in range(1, parts)] + [last_id]
+    return list(zip(bounds, bounds[1:], strict=False))
 
 
 def _order_problems(problems, seq, expected_seq, prev_hash, expected_prev_hash):

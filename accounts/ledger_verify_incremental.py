@@ -12,12 +12,16 @@ In one REPEATABLE READ snapshot, like the full check:
   and link from that hash, its hash recomputed, balance per currency, receivable-line rule, line
   dates (the full check's `_Walk`, started mid-chain);
 - the ledger head points at the journal's end;
-- derived data touched since: each customer with new lines, its maintained balance against all
-  its lines; each (account, currency, day) with new lines, its day total against its lines; AR
+- derived data touched since: each customer with new lines, its maintained balance against the
+  balance the last clean check vouched for (customer balance's verified_amount) plus the new
+  lines; each (account, currency, day) with new lines, its day total against the vouched one
+  (verified_amount) plus the new lines; AR
   control against the customer balances (two small sums);
 - the seal chain from verified_seal_seq, and the documents sealed since re-derived to their
-  seals; the never-sealed-row scan and the sub-ledger checks (payments.subledger) as in the full
-  check (aggregates per document, cheap next to reading the journal).
+  seals; the never-sealed-row scan and the sub-ledger checks (payments.subledger) over every
+  document (aggregates per document); the customers' AR lines outside documents from the figure
+  the last clean check vouched for plus the new lines: no journal line older than the verified
+  point is read.
 
 Not seen until the nightly full check: a change to an older entry other than the one at the
 verified point, or to an older day total or document that nothing touched since.
@@ -46,35 +50,28 @@ SELECT verified_seq, verified_hash, verified_seal_seq, verified_seal_hash
 FROM accounts_ledgerhead WHERE organization_id = %s
 """
 _ENTRY_AT_SQL = "SELECT id, hash, prev_hash FROM accounts_journalentry WHERE organization_id = %s AND seq = %s"
-# Customers with new lines: maintained balance against the sum of all their lines.
+# Customers with new lines: the maintained balance against the one the last clean check vouched
+# for plus the new lines (no older line is read again; the full check re-sums them nightly).
 _TOUCHED_CUSTOMERS_SQL = """
-SELECT t.customer_id, t.currency, coalesce(b.amount, 0), coalesce(s.amount, 0) FROM (
-    SELECT DISTINCT customer_id, currency FROM accounts_journalline
+SELECT t.customer_id, t.currency, coalesce(b.amount, 0), coalesce(b.verified_amount, 0) + t.amount FROM (
+    SELECT customer_id, currency, sum(amount) AS amount FROM accounts_journalline
     WHERE organization_id = %(org)s AND entry_id > %(after)s AND customer_id IS NOT NULL
+    GROUP BY customer_id, currency
 ) t
 LEFT JOIN accounts_customerbalance b
     ON b.organization_id = %(org)s AND b.customer_id = t.customer_id AND b.currency = t.currency
-LEFT JOIN LATERAL (
-    SELECT sum(amount) AS amount FROM accounts_journalline l
-    WHERE l.organization_id = %(org)s AND l.customer_id = t.customer_id AND l.currency = t.currency
-) s ON true
-WHERE coalesce(b.amount, 0) <> coalesce(s.amount, 0)
 ORDER BY t.customer_id, t.currency
 """
-# Account days with new lines: maintained day total against the sum of that day's lines.
+# Account days with new lines: the maintained day total against the one the last clean check
+# vouched for plus the new lines.
 _TOUCHED_DAYS_SQL = """
-SELECT t.account_id, t.currency, t.day FROM (
-    SELECT DISTINCT account_id, currency, effective_date AS day FROM accounts_journalline
+SELECT t.account_id, t.currency, t.day, coalesce(d.amount, 0), coalesce(d.verified_amount, 0) + t.amount FROM (
+    SELECT account_id, currency, effective_date AS day, sum(amount) AS amount FROM accounts_journalline
     WHERE organization_id = %(org)s AND entry_id > %(after)s
+    GROUP BY account_id, currency, effective_date
 ) t
 LEFT JOIN accounts_accountdaytotal d
     ON d.organization_id = %(org)s AND d.account_id = t.account_id AND d.currency = t.currency AND d.day = t.day
-LEFT JOIN LATERAL (
-    SELECT sum(amount) AS amount FROM accounts_journalline l
-    WHERE l.organization_id = %(org)s AND l.account_id = t.account_id AND l.currency = t.currency
-      AND l.effective_date = t.day
-) s ON true
-WHERE coalesce(d.amount, 0) <> coalesce(s.amount, 0)
 ORDER BY t.account_id, t.currency, t.day
 """
 
@@ -137,14 +134,25 @@ def _verify_since(pg, org_id, ar_ids, start, result) -> bool:
     if (last_seq or 0) < verified_seq:
         result.fail(f"the journal ends at #{last_seq or 0}, before #{verified_seq} the last check vouched for")
     params = {"org": org_id, "after": after_id}
-    with pg.cursor() as c:
-        for customer_id, currency, stored, from_lines in c.execute(_TOUCHED_CUSTOMERS_SQL, params).fetchall():
+    with pg.pipeline():  # the three sums in one round trip
+        customers, days, ar = pg.cursor(), pg.cursor(), pg.cursor()
+        customers.execute(_TOUCHED_CUSTOMERS_SQL, params)
+        days.execute(_TOUCHED_DAYS_SQL, params)
+        ar.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id])
+        for customer_id, currency, stored, from_lines in customers.fetchall():
+            result.balances[(customer_id, currency)] = stored
+            if stored == from_lines:
+                continue
             result.fail(f"customer {customer_id}: maintained balance {Decimal(stored)} {currency} differs from its "
                         f"journal lines {Decimal(from_lines)}")
-        for account_id, _currency, day in c.execute(_TOUCHED_DAYS_SQL, params).fetchall():
+        for account_id, currency, day, stored, from_lines in days.fetchall():
+            result.day_totals[(account_id, currency, day)] = stored
+            if stored == from_lines:
+                continue
             result.fail(f"account {account_id} on {day}: day total differs from its journal lines")
-        for currency, ar_control, customers_total in c.execute(_AR_CONTROL_SQL, [org_id, ar_ids, org_id]).fetchall():
+        for currency, ar_control, customers_total in ar.fetchall():
             result.fail(f"AR control {ar_control} {currency} differs from the sum of customer balances "
                         f"{customers_total}")
-    verify_seals_and_subledger(pg, org_id, result, since=(seal_seq, seal_hash) if seal_seq else (0, GENESIS))
+    verify_seals_and_subledger(pg, org_id, result, since=(seal_seq, seal_hash) if seal_seq else (0, GENESIS),
+                               since_entry=after_id)
     return True

@@ -17,7 +17,7 @@ import hashlib
 
 from accounts.seals import GENESIS, SealKind, chain_text, load_kinds
 
-# Callables (cursor, org_id, result, names) registered by the apps that own the sub-ledger.
+# Callables (cursor, org_id, result, names, since_entry=None) registered by the apps that own the sub-ledger.
 SUBLEDGER_CHECKS = []
 
 _CHAIN_SQL = """
@@ -67,28 +67,41 @@ class Names:
         return self.cache.get(customer_id, f"#{customer_id}")
 
 
-def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS)) -> None:
+def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_entry=None) -> None:
     """`since`: (seal seq, its hash) a previous check vouched for; only the seals after it, and
     the documents they seal, are checked (accounts.ledger_verify_incremental). The unsealed-row
-    scan and the sub-ledger checks always cover the whole organization."""
+    scan and the sub-ledger checks always cover the whole organization; `since_entry` (the id of
+    the entry at the verified point, in an incremental check) lets them read only the journal
+    lines after it, starting from the figures the last clean check vouched for."""
     kinds = load_kinds()
-    with pg.cursor() as cursor:
-        names = Names(cursor, org_id)
-        _chain(cursor, org_id, result, since)
-        for kind in kinds.values():
-            _documents(cursor, org_id, kind, result, names, since[0])
-        for check in SUBLEDGER_CHECKS:
-            check(cursor, org_id, result, names)
+    # Every query is sent first (one pipeline: one round trip, not one per query), then each step
+    # reads its answers, in this order. A step is a generator that sends, yields, then reads; a
+    # sub-ledger check that is a plain function runs whole when called.
+    with pg.pipeline(), pg.cursor() as cursor:
+        names = Names(pg.cursor(), org_id)
+        steps = [_chain(pg, org_id, result, since)]
+        steps += [_documents(pg, org_id, kind, result, names, since[0]) for kind in kinds.values()]
+        steps += [check(cursor, org_id, result, names, since_entry=since_entry) for check in SUBLEDGER_CHECKS]
+        steps = [step for step in steps if step is not None]
+        for step in steps:
+            next(step, None)
+        for step in steps:
+            for _ in step:
+                pass
 
 
-def _chain(cursor, org_id, result, since) -> None:
+def _chain(pg, org_id, result, since):
     sha256 = hashlib.sha256
     prev_seq, prev_hash = since
-    if prev_seq and cursor.execute("SELECT hash FROM accounts_sealrecord WHERE organization_id = %s AND seq = %s",
-                                   [org_id, prev_seq]).fetchone() != (prev_hash,):
+    at, chain, head = pg.cursor(), pg.cursor(), pg.cursor()
+    if prev_seq:
+        at.execute("SELECT hash FROM accounts_sealrecord WHERE organization_id = %s AND seq = %s", [org_id, prev_seq])
+    chain.execute(_CHAIN_SQL, [org_id, prev_seq])
+    head.execute(_HEAD_SQL, [org_id])
+    yield
+    if prev_seq and at.fetchone() != (prev_hash,):
         result.fail(f"seal #{prev_seq}: no longer has the hash the last check vouched for (run the full check)")
-    for seq, kind, object_id, label, entry_hash, content_hash, stored_prev, stored in cursor.execute(
-            _CHAIN_SQL, [org_id, prev_seq]).fetchall():
+    for seq, kind, object_id, label, entry_hash, content_hash, stored_prev, stored in chain.fetchall():
         result.seals += 1
         if seq != prev_seq + 1:
             result.fail(f"seal #{seq}: sequence gap, expected #{prev_seq + 1}")
@@ -99,14 +112,18 @@ def _chain(cursor, org_id, result, since) -> None:
             result.fail(f"seal #{seq} ({label}): its hash does not match its contents (the seal was altered)")
         prev_seq, prev_hash = seq, stored
     result.to_seal_seq, result.to_seal_hash = prev_seq, prev_hash
-    head = cursor.execute(_HEAD_SQL, [org_id]).fetchone()
+    head = head.fetchone()
     if head is not None and (head[0], head[1]) != (prev_seq, prev_hash):
         result.fail(f"the seal chain's head says seal #{head[0]}, the chain ends at seal #{prev_seq}")
 
 
-def _documents(cursor, org_id, kind: SealKind, result, names, since=0) -> None:
+def _documents(pg, org_id, kind: SealKind, result, names, since=0):
     params = {"org": org_id, "kind": kind.kind, "since": since}
-    rows = cursor.execute(_sealed_sql(kind), params).fetchall()
+    sealed, unsealed = pg.cursor(), pg.cursor()
+    sealed.execute(_sealed_sql(kind), params)
+    unsealed.execute(_unsealed_sql(kind), params)
+    yield
+    rows = sealed.fetchall()
     for (seq, _object_id, label, sealed_hash, entry_id, entry_hash, present, content_hash, now_entry, je_hash,
          je_seq, customer_id) in rows:
         result.documents += 1
@@ -123,6 +140,6 @@ def _documents(cursor, org_id, kind: SealKind, result, names, since=0) -> None:
                         f"seal #{seq} ({entry})")
         elif entry_id is not None and je_hash != entry_hash:
             result.fail(f"{label}{who}: its journal {entry} no longer has the hash sealed in seal #{seq}")
-    for object_id, label, customer_id in cursor.execute(_unsealed_sql(kind), params).fetchall():
+    for object_id, label, customer_id in unsealed.fetchall():
         result.fail(f"{label or f'{kind.kind} #{object_id}'}{names.customer(customer_id)}: {kind.noun} "
                     f"was never sealed (written past the database's triggers)")

@@ -152,6 +152,12 @@ class CustomerBalance(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="balances", db_index=False)
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(**AMOUNT, default=0)
+    # What the last clean check vouched for, at the ledger head's verified_seq: the balance, and
+    # the part of it from AR lines of entries no document refers to (payments.subledger). The
+    # incremental check proves the balance = verified_amount + the lines since, without re-reading
+    # older lines (accounts.ledger_verify_incremental). Written only by record_verification.
+    verified_amount = models.DecimalField(**AMOUNT, db_default=0)
+    verified_outside_docs = models.DecimalField(**AMOUNT, db_default=0)
 
     class Meta:
         constraints = [
@@ -173,6 +179,9 @@ class AccountDayTotal(models.Model):
     currency = models.CharField(max_length=3)
     day = models.DateField()
     amount = models.DecimalField(**AMOUNT, default=0)
+    # The total the last clean check vouched for, at the ledger head's verified_seq (as
+    # CustomerBalance.verified_amount): the incremental check adds only the lines since.
+    verified_amount = models.DecimalField(**AMOUNT, db_default=0)
 
     class Meta:
         constraints = [

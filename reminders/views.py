@@ -19,6 +19,7 @@ from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
+from accounts.views.audit import history
 from invoicing.models import Invoice, InvoiceEvent, InvoiceKind
 from reminders import holds
 from reminders.forms import (
@@ -247,6 +248,10 @@ def reminder_policy(request, pk):
         "missing": missing, "default_language": LANGUAGE_NAMES.get(language, language),
         "preview": _sample_schedule(request.org, policy, steps, settings), "settings": settings,
         "customers": customers, "can_edit": can(request, Role.FINANCE),
+        "history": history(request.org, Q(table_name="reminders_reminderpolicy", object_id=policy.pk)
+                           | Q(table_name="reminders_reminderstep", after__policy_id=policy.pk)
+                           | Q(table_name="reminders_reminderstep", before__policy_id=policy.pk)),
+        "history_filter": "kind=reminders_reminderpolicy",
     })
 
 
@@ -271,7 +276,11 @@ def reminder_settings(request):
                           % {"a": saved.reply_to})
         messages.success(request, _("Reminder settings saved."))
         return redirect("reminder_settings", org_slug=request.org.slug)
-    return render(request, "reminders/settings.html", {"tabs": _tabs(request, "reminder_settings"), "form": form})
+    return render(request, "reminders/settings.html", {
+        "tabs": _tabs(request, "reminder_settings"), "form": form,
+        "history": history(request.org, Q(table_name="reminders_remindersettings")),
+        "history_filter": "kind=reminders_remindersettings",
+    })
 
 
 @org_view(Role.FINANCE)

@@ -169,3 +169,81 @@ def test_the_audit_page_filters_by_customer_and_exports_csv(shop, client):
     assert "phone" in csv_text and "+1 555" in csv_text
     detail = client.get(reverse("customer_detail", kwargs={"org_slug": org.slug, "pk": customer.pk})).content.decode()
     assert 'id="customer-audit"' in detail and "+1 555" in detail
+
+
+# --- API keys and reminder settings (the gaps of issue 13 item 6) ------------------------------
+
+def test_api_keys_created_and_revoked_are_logged_but_not_their_use(shop, client):
+    from django.utils import timezone
+
+    from accounts.models import ApiKey
+
+    org, owner, _, _ = shop
+    client.force_login(owner)
+    url = reverse("api_key_list", kwargs={"org_slug": org.slug})
+    assert client.post(url, {"name": "Web shop", "scope": "read"}, REMOTE_ADDR="203.0.113.9").status_code == 200
+    with tenant_context(org):
+        key = ApiKey.objects.get(organization=org, name="Web shop")
+    created = events(org, table_name="accounts_apikey", object_id=key.pk)
+    # Created, then given its hint (the token's first characters, which need the key's id).
+    assert [(e.action, e.actor, e.ip) for e in created] == [("insert", owner, "203.0.113.9"),
+                                                            ("update", owner, "203.0.113.9")]
+    assert created[0].after["name"] == "Web shop" and created[0].after["scope"] == "read"
+    assert created[1].changed == ["hint"] and created[1].after["hint"] == key.hint
+    # Its secret's hash and the usage bookkeeping are quiet: not in the log, and using the key is no event.
+    assert not {"secret_hash", "last_used_at", "last_used_ip", "window_count"} & set(created[0].after)
+    with tenant_context(org):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now(), last_used_ip="198.51.100.1",
+                                                window_start=timezone.now(), window_count=7)
+    assert len(events(org, table_name="accounts_apikey")) == 2
+    client.post(reverse("api_key_revoke", kwargs={"org_slug": org.slug, "pk": key.pk}))
+    revoked = events(org, table_name="accounts_apikey", object_id=key.pk)[-1]
+    assert (revoked.action, revoked.changed, revoked.before["revoked_at"]) == (
+        "update", ["revoked_at", "revoked_by_id"], None)
+    assert revoked.after["revoked_at"] and revoked.after["revoked_by_id"] == owner.pk
+    # The page's History, newest first, linking to the audit page's filter.
+    page = client.get(url).content.decode()
+    history = page[page.index('id="history"'):]
+    assert history.index("revoked_at") < history.index("Web shop")
+    assert f'/o/{org.slug}/settings/audit/?kind=accounts_apikey"' in history
+
+
+def test_reminder_settings_and_a_customers_hold_are_logged_but_not_the_scan(shop, client):
+    from django.utils import timezone
+
+    from reminders.models import CustomerReminderSettings, ReminderSettings
+    from reminders.setup import ensure_setup
+
+    org, owner, finance, customer = shop
+    with tenant_context(org, owner):
+        ensure_setup(org)
+        before = len(events(org, table_name="reminders_remindersettings"))
+        ReminderSettings.objects.filter(organization=org).update(last_scan_at=timezone.now())
+        assert len(events(org, table_name="reminders_remindersettings")) == before
+    client.force_login(owner)
+    url = reverse("reminder_settings", kwargs={"org_slug": org.slug})
+    with tenant_context(org):
+        row = ReminderSettings.objects.get(organization=org)
+    data = {"timezone": org.timezone, "send_hour": 10, "paused": "on", "paused_reason": "Audit season", "reply_to": "",
+            "promise_grace_days": row.promise_grace_days, "portal_disputes": "on", "portal_promises": "on",
+            "portal_balance": "on", "portal_statement": "on"}
+    assert client.post(url, data).status_code == 302
+    change = events(org, table_name="reminders_remindersettings")[-1]
+    assert change.actor == owner and set(change.changed) == {"send_hour", "paused", "paused_reason"}
+    assert (change.before["send_hour"], change.after["send_hour"], change.after["paused"]) == (8, 10, True)
+    assert "last_scan_at" not in change.after
+    page = client.get(url).content.decode()
+    assert 'id="history"' in page and "paused_reason" in page and "Audit season" in page
+    assert "?kind=reminders_remindersettings" in page
+    # A customer's hold (finance may set it): logged, found by the audit page's customer filter and
+    # shown in the customer page's History.
+    with tenant_context(org, finance):
+        CustomerReminderSettings.objects.create(organization=org, customer=customer, do_not_remind=True,
+                                                note="In dispute")
+    hold = events(org, table_name="reminders_customerremindersettings")[-1]
+    assert (hold.action, hold.actor, hold.after["do_not_remind"]) == ("insert", finance, True)
+    audit_page = client.get(reverse("audit_log", kwargs={"org_slug": org.slug}), {"customer": customer.pk})
+    assert "In dispute" in audit_page.content.decode()
+    detail = client.get(reverse("customer_detail", kwargs={"org_slug": org.slug, "pk": customer.pk})).content.decode()
+    panel = detail[detail.index('id="customer-audit"'):]
+    assert "In dispute" in panel and f"?customer={customer.pk}" in panel

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.api_keys import create_api_key, revoke_api_key
 from accounts.models import ApiKey, ApiScope, Role
 from accounts.permissions import org_view
+from accounts.views.audit import history
 
 
 class ApiKeyForm(forms.Form):
@@ -39,6 +41,7 @@ def api_key_list(request):
     response = render(request, "accounts/api_keys.html", {
         "form": form, "keys": keys, "created": created, "token": token, "active": "api_key_list",
         "api_base": request.build_absolute_uri("/api/v1/"),
+        "history": history(request.org, Q(table_name="accounts_apikey")), "history_filter": "kind=accounts_apikey",
     })
     response["Cache-Control"] = "no-store"
     return response

@@ -18,7 +18,9 @@ KINDS = {"accounts_customer": gettext_lazy("Customer"), "accounts_organization":
          "accounts_credittermsproposal": gettext_lazy("Credit-terms proposal"),
          "payments_bankaccount": gettext_lazy("Bank account"), "invoicing_taxrate": gettext_lazy("Tax rate"),
          "reminders_reminderpolicy": gettext_lazy("Reminder policy"),
-         "reminders_reminderstep": gettext_lazy("Reminder step and late fee")}
+         "reminders_reminderstep": gettext_lazy("Reminder step and late fee"),
+         "accounts_apikey": gettext_lazy("API key"), "reminders_remindersettings": gettext_lazy("Reminder settings"),
+         "reminders_customerremindersettings": gettext_lazy("Customer reminder settings")}
 # Bookkeeping columns not worth showing as changes.
 QUIET = {"id", "organization_id", "created_at", "updated_at"}
 
@@ -47,9 +49,19 @@ def describe(event: AuditEvent) -> list[tuple[str, str, str]]:
 
 
 def of_customer(customer_id: int) -> Q:
-    """The customer's own row and its credit-terms proposals (accounts.credit_terms)."""
+    """The customer's own row, its credit-terms proposals (accounts.credit_terms) and its reminder
+    settings (its policy and hold; a deleted row has only a before)."""
     return (Q(table_name="accounts_customer", object_id=customer_id)
-            | Q(table_name="accounts_credittermsproposal", after__customer_id=customer_id))
+            | Q(table_name="accounts_credittermsproposal", after__customer_id=customer_id)
+            | Q(table_name="reminders_customerremindersettings", after__customer_id=customer_id)
+            | Q(table_name="reminders_customerremindersettings", before__customer_id=customer_id))
+
+
+def history(org, what: Q, limit: int = 10) -> list:
+    """A page's History section: the latest `limit` events matching `what`, newest first, as
+    (event, kind, changes). Template: accounts/_history.html, which links to the audit page."""
+    events = AuditEvent.objects.filter(organization=org).filter(what).select_related("actor").order_by("-at", "-pk")
+    return [(e, KINDS.get(e.table_name, e.table_name), describe(e)) for e in events[:limit]]
 
 
 def filtered(org, data):
@@ -96,9 +108,12 @@ def audit_log(request):
 
 
 def customer_audit_panel(request, customer):
-    # The customer row's own changes (an approved proposal is one of them), read by the index.
-    events = list(AuditEvent.objects.filter(organization=request.org, table_name="accounts_customer",
-                                            object_id=customer.pk).select_related("actor")[:10])
+    # The customer row's own changes (an approved proposal is one of them) and its reminder settings.
+    events = list(AuditEvent.objects.filter(organization=request.org).filter(
+        Q(table_name="accounts_customer", object_id=customer.pk)
+        | Q(table_name="reminders_customerremindersettings", after__customer_id=customer.pk)
+        | Q(table_name="reminders_customerremindersettings", before__customer_id=customer.pk)
+    ).select_related("actor").order_by("-at", "-pk")[:10])
     return "accounts/_customer_audit_panel.html", {
         "customer": customer, "rows": [(e, describe(e)) for e in events],
     }

@@ -3,7 +3,8 @@ and a known entry keeps its known hash (chains written by earlier versions still
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.ledger_chain import canonical, canonical_after_seq, chain_hash, reference_canonical
@@ -85,3 +86,50 @@ def test_version_2_is_the_definition_plus_actor_reason_and_time(entry, entry_lin
     assert canonical(v2, entry_lines) == reference_canonical(v2, entry_lines)
     assert canonical(v2, entry_lines) != canonical(entry, entry_lines)
     assert canonical(v2, entry_lines).endswith(f'"{at.strftime("%Y-%m-%dT%H:%M:%S.%f")}Z"]'.encode())
+
+
+# --- The same form in SQL (the full check hashes in the database) -------------------------------
+
+_SQL_HASH = """
+SELECT {hash} FROM (
+    SELECT %s::bigint AS seq, %s::bigint AS organization_id, %s::date AS effective_date, %s::text AS memo,
+           %s::text AS source_type, %s::bigint AS source_id, %s::text AS idempotency_key, %s::bigint AS reverses_id,
+           %s::text AS prev_hash, %s::smallint AS hash_version, %s::bigint AS actor_id, %s::text AS reason,
+           %s::timestamptz AS posted_at
+) e, (
+    SELECT string_agg({line}, ',' ORDER BY x.line_no) AS texts
+    FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::numeric(18, 3)[])
+         AS x(line_no, account_id, customer_id, currency, amount)
+) l
+"""
+db_text = st.text(max_size=60).filter(lambda s: "\x00" not in s)  # PostgreSQL text holds no NUL
+
+
+@pytest.mark.django_db
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(entry=entries.map(lambda e: {**e, "memo": e["memo"].replace("\x00", ""),
+                                    "source_type": e["source_type"].replace("\x00", ""),
+                                    "idempotency_key": e["idempotency_key"].replace("\x00", "")}),
+       entry_lines=lines.map(lambda ls: [(n, a, c, cur.replace("\x00", "") or "X", amt) for n, a, c, cur, amt in ls]),
+       version=st.sampled_from([1, 2, 3]), actor=st.none() | ids, reason=db_text, micro=st.integers(0, 999_999))
+def test_the_database_builds_and_hashes_the_same_canonical_form(entry, entry_lines, version, actor, reason, micro):
+    """ledger_chain.chain_hash_sql (the full check) against chain_hash (posting): the same hash for
+    any text (quotes, backslashes, control characters, any script), amount, date and version; a
+    version it does not know gives NULL (the verifier then takes the general path)."""
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    from accounts.ledger_chain import chain_hash_sql, line_sql
+
+    at = datetime(2026, 12, 7, 3, 4, 5, micro, tzinfo=UTC)
+    full = {**entry, "version": version, "actor_id": actor, "reason": reason, "posted_at": at}
+    prev = "ab" * 32
+    columns = list(zip(*entry_lines, strict=True)) if entry_lines else [[]] * 5
+    with connection.cursor() as c:
+        c.execute(_SQL_HASH.format(hash=chain_hash_sql("e", "l.texts"), line=line_sql("x")),
+                  [entry["seq"], entry["organization_id"], entry["effective_date"], entry["memo"],
+                   entry["source_type"], entry["source_id"], entry["idempotency_key"], entry["reverses_id"], prev,
+                   version, actor, reason, at, *[list(col) for col in columns]])
+        in_sql = c.fetchone()[0]
+    assert in_sql == (chain_hash(prev, full, entry_lines) if version in (1, 2) else None)

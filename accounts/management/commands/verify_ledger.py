@@ -1,6 +1,7 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.checkpoints import CheckpointError, check_against, read_checkpoint
@@ -77,10 +78,15 @@ def record_verification(org, result, *, kind="full", trigger="command", started_
     next incremental check starts when this one was clean) and one row of the history."""
     message = "OK" if result.ok else result.problems[0][:500]
     fields = {"verified_at": timezone.now(), "verified_ok": result.ok, "verified_message": message}
-    if result.ok and result.to_seq is not None:
-        fields.update(verified_seq=result.to_seq, verified_hash=result.to_hash,
-                      verified_seal_seq=result.to_seal_seq, verified_seal_hash=result.to_seal_hash)
-    LedgerHead.objects.filter(organization=org).update(**fields)
+    with transaction.atomic():
+        LedgerHead.objects.filter(organization=org).update(**fields)
+        # The verified point moves only forward (a slower check that started earlier and ends
+        # later must not pull it back), with the customers' figures at it, under the head's lock.
+        if result.ok and result.to_seq is not None and LedgerHead.objects.filter(
+                organization=org, verified_seq__lte=result.to_seq).update(
+                verified_seq=result.to_seq, verified_hash=result.to_hash,
+                verified_seal_seq=result.to_seal_seq, verified_seal_hash=result.to_seal_hash):
+            _keep_customer_figures(org, result)
     # The banner's flag: set on the first failed check, cleared by a clean one (an UPDATE that
     # changes nothing otherwise, so the audit log records only the turns).
     if result.ok:
@@ -94,3 +100,38 @@ def record_verification(org, result, *, kind="full", trigger="command", started_
         kind=kind, trigger=trigger, from_seq=result.from_seq, to_seq=result.to_seq or 0, entries=result.entries,
         seals=result.seals, ok=result.ok, problem_count=len(result.problems),
         problems=[p[:500] for p in result.problems[:50]], first_bad_seq=result.first_bad_seq)
+
+
+_KEEP_FIGURES_SQL = """
+UPDATE accounts_customerbalance b
+SET verified_amount = coalesce(v.amount, b.verified_amount),
+    verified_outside_docs = coalesce(v.outside_docs, b.verified_outside_docs)
+FROM unnest(%s::bigint[], %s::varchar[], %s::numeric[], %s::numeric[]) AS v(customer_id, currency, amount, outside_docs)
+WHERE b.organization_id = %s AND b.customer_id = v.customer_id AND b.currency = v.currency
+  AND (b.verified_amount, b.verified_outside_docs)
+      IS DISTINCT FROM (coalesce(v.amount, b.verified_amount), coalesce(v.outside_docs, b.verified_outside_docs))
+"""
+
+
+_KEEP_DAY_TOTALS_SQL = """
+UPDATE accounts_accountdaytotal d SET verified_amount = v.amount
+FROM unnest(%s::bigint[], %s::varchar[], %s::date[], %s::numeric[]) AS v(account_id, currency, day, amount)
+WHERE d.organization_id = %s AND d.account_id = v.account_id AND d.currency = v.currency AND d.day = v.day
+  AND d.verified_amount <> v.amount
+"""
+
+
+def _keep_customer_figures(org, result) -> None:
+    """What the clean check saw per customer and account day at its end point, where the next
+    incremental check starts from (accounts.ledger_verify_incremental); only rows that changed
+    are written."""
+    keys = sorted(set(result.balances) | set(result.outside_docs))
+    days = sorted(result.day_totals)
+    with connection.cursor() as c:
+        if keys:
+            c.execute(_KEEP_FIGURES_SQL, [[k[0] for k in keys], [k[1] for k in keys],
+                                          [result.balances.get(k) for k in keys],
+                                          [result.outside_docs.get(k) for k in keys], org.pk])
+        if days:
+            c.execute(_KEEP_DAY_TOTALS_SQL, [[k[0] for k in days], [k[1] for k in days], [k[2] for k in days],
+                                             [result.day_totals[k] for k in days], org.pk])
