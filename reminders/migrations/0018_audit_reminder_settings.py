@@ -9,7 +9,7 @@ from accounts.audit import audit_sql
 
 class Migration(migrations.Migration):
 
-    dependencies = [("reminders", "0014_webhook_dispute_reminder_events"), ("accounts", "0024_audit_api_keys")]
+    dependencies = [("reminders", "0017_step_texts"), ("accounts", "0026_audit_api_keys")]
 
     operations = [
         audit_sql("reminders_remindersettings", quiet=("last_scan_at",)),

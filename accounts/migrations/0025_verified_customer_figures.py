@@ -11,7 +11,7 @@ RESTART = "UPDATE accounts_ledgerhead SET verified_seq = 0, verified_hash = '' W
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0022_search_indexes'),
+        ('accounts', '0024_user_language'),
     ]
 
     operations = [

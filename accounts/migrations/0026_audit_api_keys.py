@@ -11,7 +11,7 @@ API_KEY_QUIET = ("secret_hash", "last_used_at", "last_used_ip", "window_start", 
 
 class Migration(migrations.Migration):
 
-    dependencies = [("accounts", "0023_verified_customer_figures")]
+    dependencies = [("accounts", "0025_verified_customer_figures")]
 
     operations = [
         migrations.RunSQL(FUNCTION, migrations.RunSQL.noop),
