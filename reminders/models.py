@@ -210,6 +210,7 @@ class PromiseToPay(models.Model):
 class OutboxKind(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     MANUAL = "manual", _("Sent by hand")
+    INSTALMENT = "instalment", _("Payment plan instalment")
 
 
 class OutboxStatus(models.TextChoices):
@@ -307,6 +308,12 @@ from reminders.models_collections import (  # noqa: E402,F401
     DisputeMessage,
     Notification,
     PortalAction,
+)
+from reminders.models_plans import (  # noqa: E402,F401
+    ContactLog,
+    Instalment,
+    PaymentPlan,
+    PaymentPlanInvoice,
 )
 from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app's models here)
     DeliveryStatus,

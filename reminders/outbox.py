@@ -46,7 +46,7 @@ from invoicing import hooks
 from invoicing.models import Invoice
 from invoicing.services import record_event
 from ledger_site.tenancy import tenant_context
-from reminders import integration
+from reminders import integration, plans
 from reminders.holds import active_holds, not_open_reason
 from reminders.late_fees import charge_late_fee, currency_mismatch, step_fee
 from reminders.models import FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
@@ -175,7 +175,7 @@ def _prepare(row_id: int, token: str, now: datetime):
         invoice, customer = row.invoice, row.customer
         settings = ReminderSettings.objects.get(organization_id=row.organization_id)
         today = local_today(now, settings)
-        reason = not_open_reason(invoice)
+        reason = not_open_reason(invoice) if row.kind != OutboxKind.INSTALMENT else plans.why_not_send(row, today)
         if reason is None and row.kind == OutboxKind.SCHEDULED:
             holds = active_holds(invoice, today, settings)
             reason = holds[0] if holds else None
@@ -195,7 +195,8 @@ def _prepare(row_id: int, token: str, now: datetime):
             if row.kind == OutboxKind.SCHEDULED and step is not None and step.fee_type != FeeType.NONE:
                 row.late_fee = step_fee(step, invoice.organization, invoice.currency, chased, today)[0] or None
             row.amount_due = chased
-            row.subject, row.body = render_message(invoice, step, today, row.late_fee)
+            row.subject, row.body = (render_message(invoice, step, today, row.late_fee)
+                                     if row.kind != OutboxKind.INSTALMENT else plans.render_reminder(row, today))
             row.to_emails = ", ".join(emails)
             row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{_mail_domain()}>"
             row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
@@ -303,7 +304,8 @@ def _mark_sent(row_id: int, token: str, now: datetime) -> bool:
             "customer": {"id": row.customer_id}, "kind": row.kind, "tone": row.tone,
             "to": row.to_emails, "sent_at": now.isoformat(), "message_id": row.message_id})
         what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
-                else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
+                else _("Reminder sent by hand (%(tone)s template) to %(to)s") if row.kind == OutboxKind.MANUAL
+                else _("Payment plan instalment reminder sent to %(to)s"))
         message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
         if row.late_fee_invoice_id:
             message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}

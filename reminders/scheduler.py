@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from invoicing import invoice_sql
 from ledger_site.tenancy import organization_of, tenant_context
+from reminders.holds import on_plan_sql
 from reminders.setup import ensure_setup
 
 log = logging.getLogger("reminders.scan")
@@ -74,6 +75,7 @@ cand AS MATERIALIZED (
                 WHEN COALESCE(cs.do_not_remind, false) THEN 'do_not_remind'
                 WHEN EXISTS (SELECT 1 FROM reminders_promisetopay pp WHERE pp.invoice_id = i.id
                              AND pp.cancelled_at IS NULL AND pp.until >= %(today)s::date) THEN 'promise'
+                WHEN """ + on_plan_sql("i") + """ THEN 'plan'
            END AS held
     FROM invoicing_invoice i
     LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id
@@ -208,6 +210,8 @@ def scan(now: datetime | None = None, org_ids=None, enqueue=None) -> ScanResult:
 
 
 def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
+    from reminders import plans  # payment plans' instalments (reminders/plans.py)
+
     enqueue = enqueue or _enqueue_delivery
     started = time.perf_counter()
     outcome = OrgScan(org_id)
@@ -218,6 +222,7 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
             from reminders.promises import check_promises  # first scan of the local day: promises due
 
             check_promises(Organization.objects.get(pk=org_id), today)
+            plans.check_plans(Organization.objects.get(pk=org_id), today)  # payment plans: kept, broken
         if settings.paused:
             outcome.paused = True
         else:
@@ -226,6 +231,7 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
                 statuses = [status for _id, status in cursor.fetchall()]
                 outcome.queued = statuses.count("pending")
                 outcome.skipped = statuses.count("skipped")
+                outcome.queued += plans.queue_reminders(org_id, send_day(now, settings), now)  # instalments
                 cursor.execute(_CLAIMABLE, {"org": org_id, "now": now})
                 outcome.redeliver = cursor.fetchone()[0]
         settings.last_scan_at = now

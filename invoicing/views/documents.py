@@ -281,8 +281,8 @@ class _LinkExpired(Exception):
 @contextmanager
 def _public_link(token: str, annotate=None):
     """The live link a token names, in its organization's tenant context for the block; 404 for
-    a tampered or malformed token (before any query), a revoked link or a draft; 410 (through
-    `_gone_when_expired`) for an expired one."""
+    a tampered or malformed token (before any query), a revoked link or a draft; 404 as well (through
+    `_gone_when_expired`, with a page naming the seller) for an expired one (issue 19: a dead link is 404)."""
     parsed = public.parse_token(token)
     if parsed is None:
         raise Http404
@@ -302,7 +302,7 @@ def _gone_when_expired(view):
         try:
             return view(request, *args, **kwargs)
         except _LinkExpired as e:
-            return _public_headers(render(request, "public/link_expired.html", {"seller": e.args[0]}, status=410))
+            return _public_headers(render(request, "public/link_expired.html", {"seller": e.args[0]}, status=404))
     return wrapper
 
 
