@@ -252,10 +252,11 @@ def _check(plan: PaymentPlan, today: date) -> str | None:
         if result and result != inst.outcome:
             Instalment.objects.filter(pk=inst.pk).update(outcome=result, decided_at=now)
             inst.outcome = result
-    missed = [i for i in instalments if i.outcome == MISSED]
-    if missed:
-        return _break(plan, missed[0], now)
+    # Everything covered is settled (paid, even late, or credited): nothing left to chase, the plan is done.
     settled = all(i.amount_due <= 0 for i in _invoices(plan))
+    missed = [i for i in instalments if i.outcome == MISSED]
+    if missed and not settled:
+        return _break(plan, missed[0], now)
     if plan.status == PlanStatus.ACTIVE and (settled or all(i.outcome == KEPT for i in instalments)):
         plan.status, plan.ended_at = PlanStatus.COMPLETED, now
         plan.save(update_fields=["status", "ended_at"])
