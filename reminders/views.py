@@ -291,7 +291,7 @@ def _customer_plans(customer) -> dict:
     from reminders.models_plans import PaymentPlan
     from reminders.views_plans import call_form_context
 
-    plans = list(PaymentPlan.objects.filter(customer=customer).prefetch_related("instalments", "covered__invoice")[:3])
+    plans = list(PaymentPlan.objects.filter(customer=customer).prefetch_related("instalments")[:3])
     recent, more = activity.page_of(customer, 1, size=5)
     return {"plans": plans, "recent": recent, "more_activity": more, **call_form_context(customer)}
 

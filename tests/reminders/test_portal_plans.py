@@ -9,7 +9,7 @@ from invoicing.models import InvoiceEvent
 from invoicing.models_documents import EmailDelivery
 from reminders import plans
 from reminders.models_collections import Notification, PortalAction
-from reminders.models_plans import ContactLog, PaymentPlan, PlanStatus
+from reminders.models_plans import ContactLog, PlanStatus
 from tests.reminders.test_portal import two_orgs  # noqa: F401 (the fixture)
 
 D = Decimal

@@ -9,7 +9,7 @@ from accounts.tenant_keys import CoverTenantForeignKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("reminders", "0015_payment_plans"),
+        ("reminders", "0016_payment_plans"),
     ]
 
     operations = [CoverTenantForeignKeys()]

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0022_search_indexes'),
         ('invoicing', '0012_partial_dispute'),
-        ('reminders', '0014_webhook_dispute_reminder_events'),
+        ('reminders', '0015_invoice_overdue_event'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
