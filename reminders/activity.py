@@ -82,7 +82,8 @@ def _describe(row) -> Activity:
             "a": amount, "n": a, "d": c, "o": f" ({b})" if b else ""})
     if kind == "dispute":
         return Activity(row["x_at"], "dispute", _("Dispute of %(a)s on %(n)s: %(r)s (%(s)s)") % {
-            "a": amount, "n": a, "r": dict(DisputeReason.choices).get(b, b), "s": dict(DisputeStatus.choices).get(c, c)})
+            "a": amount, "n": a, "r": dict(DisputeReason.choices).get(b, b),
+            "s": dict(DisputeStatus.choices).get(c, c)})
     return Activity(row["x_at"], "plan", _("Payment plan of %(a)s: %(s)s") % {
         "a": amount, "s": dict(PlanStatus.choices).get(a, a)})
 
