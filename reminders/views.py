@@ -45,7 +45,7 @@ from reminders.scheduler import local_today, next_step_id, upcoming
 from reminders.setup import ensure_setup
 
 HOLD_LABELS = {"disputed": gettext_lazy("disputed"), "promise": gettext_lazy("promise to pay"),
-               "do_not_remind": gettext_lazy("do not remind")}
+               "do_not_remind": gettext_lazy("do not remind"), "plan": gettext_lazy("in a payment plan")}
 
 
 def _settings(request):

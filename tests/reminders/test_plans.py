@@ -251,3 +251,31 @@ def test_staff_make_a_plan_from_the_customer_page_and_cancel_it(world, client):
     with tenant_context(org):
         plan.refresh_from_db()
         assert plan.status == PlanStatus.CANCELLED
+
+
+def test_the_sender_rechecks_an_instalment_paid_or_a_plan_cancelled_after_the_scan(world):
+    from reminders.outbox import deliver
+    from reminders.scheduler import scan
+
+    org, owner, clerk, customer, inv = world
+    plan = _plan(org, owner, customer, inv, clerk)
+    now = at(TODAY - timedelta(days=15))
+    scan(now=now, org_ids=[org.pk], enqueue=lambda *a: None)
+    with tenant_context(org):
+        row = ReminderMessage.objects.get(kind=OutboxKind.INSTALMENT)
+        pay(org, customer, "120.00", allocation={inv.pk: D("120.00")}, received_date=TODAY - timedelta(days=15))
+    deliver(org.pk, now=now)
+    with tenant_context(org):
+        row.refresh_from_db()
+        assert row.status == "cancelled" and "paid" in row.result
+    assert mail.outbox == []
+    later = at(TODAY + timedelta(days=5))
+    scan(now=later, org_ids=[org.pk], enqueue=lambda *a: None)  # instalment 2 is due and unpaid: queued
+    with tenant_context(org):
+        second = ReminderMessage.objects.get(kind=OutboxKind.INSTALMENT, status="pending")
+        plans.cancel(plan, actor=owner)  # ... and the plan is cancelled before it goes out
+    deliver(org.pk, now=later)
+    assert mail.outbox == []
+    with tenant_context(org):
+        second.refresh_from_db()
+        assert second.status == "cancelled" and "no longer active" in second.result
