@@ -146,3 +146,17 @@ def test_a_follow_up_and_a_called_customer_show_on_the_worklist(two_orgs, client
                                   note="Try again", follow_up=today)
     page = client.get(f"/o/{x.org.slug}/reminders/worklist/").content.decode()
     assert "Try again" in page and 'class="stack call-form"' in page
+
+
+def test_a_note_needs_text_but_no_outcome(two_orgs, client):  # noqa: F811
+    w = two_orgs
+    x = w["x"]
+    client.force_login(x.finance)
+    url = f"/o/{x.org.slug}/reminders/customers/{x.customer.pk}/call/"
+    client.post(url, {"kind": "note", "outcome": "reached", "note": "", "key": key()})  # refused: empty
+    client.post(url, {"kind": "note", "outcome": "reached", "note": "Sent to legal next week", "key": key()})
+    with x.ctx():
+        note = ContactLog.objects.get()
+        assert note.kind == "note" and note.outcome == "" and note.note == "Sent to legal next week"
+    page = client.get(f"/o/{x.org.slug}/customers/{x.customer.pk}/").content.decode()
+    assert "Note: Sent to legal next week" in page
