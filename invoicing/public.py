@@ -11,9 +11,9 @@ bit fails the synthetic-IV check before any query is made. The view then:
 2. enters `tenant_context(org id)`;
 3. looks the row up by id *and* nonce *and* not revoked, under RLS: a link of another
    organization is invisible in this context even if the token named its id, so → 404;
-4. refuses an expired link (410): PUBLIC_LINK_DAYS_AFTER_SETTLED days after the invoice was
-   settled (paid, credited, written off) or voided, and PUBLIC_LINK_MAX_AGE_DAYS after the link was
-   made when that is set.
+4. refuses an expired link (404 with a page naming the seller; issue 19): PUBLIC_LINK_DAYS_AFTER_SETTLED
+   days after the invoice was settled (paid, credited, written off) or voided, and
+   PUBLIC_LINK_MAX_AGE_DAYS after the link was made when that is set.
 
 Deterministic, so the owner can copy the same link again later without storing it; revoking sets
 `revoked_at` and a new link gets a new nonce. Rotating SECRET_KEY invalidates all links.

@@ -9,13 +9,14 @@ class RemindersConfig(AppConfig):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
-        from reminders.demo import seed_demo_collections, seed_demo_one_email_a_day
+        from reminders.demo import seed_demo_collections, seed_demo_one_email_a_day, seed_demo_plans
         from reminders.setup import seed_reminders
         from reminders.views import customer_panel
 
         ORG_CREATED_HOOKS.append(seed_reminders)
         DEMO_HOOKS.append(seed_demo_collections)  # after invoicing's and payments' (INSTALLED_APPS order)
         DEMO_HOOKS.append(seed_demo_one_email_a_day)
+        DEMO_HOOKS.append(seed_demo_plans)
         self._webhooks()
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
 

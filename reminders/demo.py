@@ -3,6 +3,7 @@ to pay the rest, raised through the portal's own service as a customer would (is
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db.models import Count
 
@@ -55,3 +56,30 @@ def seed_demo_one_email_a_day(org, owner) -> dict:
     CustomerReminderSettings.objects.update_or_create(customer_id=busiest["customer_id"],
                                                       defaults={"organization": org, "policy": policy})
     return {"one_email_a_day": 1}
+def seed_demo_plans(org, owner) -> dict:
+    """A payment plan proposed by staff and accepted by the customer on their link, and a logged call
+    (issue 19 #7, #6): for an overdue customer other than the one who disputed."""
+    from reminders import plans
+    from reminders.models_collections import Dispute
+    from reminders.models_plans import ContactLog
+
+    today = org.today()
+    disputed = Dispute.objects.filter(organization=org).values("customer_id")
+    invoice = (Invoice.objects.overdue(today).filter(organization=org, disputed_at__isnull=True, kind="invoice")
+               .exclude(customer_id__in=disputed).exclude(promises__isnull=False).order_by("due_date", "pk").first())
+    if invoice is None:
+        return {"payment_plans": 0}
+    customer = invoice.customer
+    invoices = [i for i in Invoice.objects.overdue(today).filter(customer=customer, kind="invoice",
+                                                                  currency=invoice.currency, disputed_at__isnull=True)]
+    total = sum((i.amount_due for i in invoices), Decimal(0))
+    amounts = plans.split(total, invoice.currency, 3)
+    days = plans.schedule(today + timedelta(days=7), 30, 3)
+    plan = plans.create_plan(customer, [i.pk for i in invoices], list(zip(days, amounts, strict=True)), actor=owner,
+                             propose=True, today=today, note="Three monthly instalments, as agreed on the phone")
+    link = public.ensure_link(invoice, actor=owner)
+    portal.accept_plan(link, plan_id=plan.pk, key=uuid.uuid4().hex, ip=DEMO_ADDRESS, today=today)
+    ContactLog.objects.create(organization=org, customer=customer, kind="call", outcome="reached",
+                              note="Asked to spread the overdue balance over three months; plan sent to their link.",
+                              follow_up=today + timedelta(days=7), created_by=owner)
+    return {"payment_plans": 1}

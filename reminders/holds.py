@@ -3,9 +3,11 @@
 * the invoice is disputed (invoicing: disputed_at set and dispute_until not yet passed);
 * a promise to pay until a date (PromiseToPay, with who promised and a note);
 * the customer is marked "do not remind" (CustomerReminderSettings);
-* the organization has paused reminders (ReminderSettings.paused).
+* the organization has paused reminders (ReminderSettings.paused);
+* the invoice is in an active payment plan (reminders.plans: its instalments are reminded instead).
 
-The scan checks the same conditions in SQL (reminders/scheduler.py); the sender checks them again
+The scan checks the same conditions in SQL (reminders/scheduler.py; the plan's fragment is
+`on_plan_sql` here); the sender checks them again
 just before sending (a hold placed after the scan still stops the message). When a hold ends,
 the next scan applies the catch-up rule: the latest point that became due meanwhile is sent once,
 the ones in between are recorded as skipped.
@@ -27,6 +29,20 @@ class HoldError(ValueError):
     pass
 
 
+def on_plan_sql(alias: str) -> str:
+    """SQL: the invoice `alias` is covered by an active payment plan (the scan's hold)."""
+    return (f"EXISTS (SELECT 1 FROM reminders_paymentplaninvoice ppi JOIN reminders_paymentplan ppl "  # noqa: S608
+            f"ON ppl.id = ppi.plan_id AND ppl.organization_id = ppi.organization_id "
+            f"WHERE ppi.invoice_id = {alias}.id AND ppi.organization_id = {alias}.organization_id "
+            f"AND ppl.status = 'active')")  # an alias from code, never input
+
+
+def on_plan(invoice: Invoice) -> bool:
+    from reminders.models_plans import PaymentPlan, PlanStatus
+
+    return PaymentPlan.objects.filter(covered__invoice_id=invoice.pk, status=PlanStatus.ACTIVE).exists()
+
+
 def active_holds(invoice: Invoice, today: date, settings: ReminderSettings | None = None) -> list[str]:
     """Why nothing may be sent for the invoice today, in words (empty: nothing holds it)."""
     reasons = []
@@ -39,6 +55,8 @@ def active_holds(invoice: Invoice, today: date, settings: ReminderSettings | Non
                .order_by("-until").first())
     if promise is not None:
         reasons.append(_("%(who)s promised to pay by %(date)s") % {"who": promise.promised_by, "date": promise.until})
+    if on_plan(invoice):
+        reasons.append(_("the invoice is in an active payment plan (its instalments are reminded instead)"))
     if CustomerReminderSettings.objects.filter(customer_id=invoice.customer_id, do_not_remind=True).exists():
         reasons.append(_("the customer is marked “do not remind”"))
     return reasons

@@ -221,6 +221,7 @@ class PromiseToPay(models.Model):
 class OutboxKind(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     MANUAL = "manual", _("Sent by hand")
+    INSTALMENT = "instalment", _("Payment plan instalment")
 
 
 class OutboxStatus(models.TextChoices):
@@ -362,6 +363,12 @@ from reminders.models_collections import (  # noqa: E402,F401
     DisputeMessage,
     Notification,
     PortalAction,
+)
+from reminders.models_plans import (  # noqa: E402,F401
+    ContactLog,
+    Instalment,
+    PaymentPlan,
+    PaymentPlanInvoice,
 )
 from reminders.models_webhooks import (  # noqa: E402,F401 (Django finds the app's models here)
     DeliveryStatus,

@@ -111,6 +111,8 @@ class PortalActionKind(models.TextChoices):
     CONTEST = "contest", _("Contested the balance")
     STATEMENT = "statement", _("Downloaded the statement")
     MESSAGE = "message", _("Wrote about a dispute")
+    PLAN = "plan", _("Accepted a payment plan")
+    COPY = "copy", _("Asked for a copy of an invoice")
 
 
 class PortalAction(models.Model):

@@ -53,7 +53,7 @@ from invoicing.models import Invoice
 from invoicing.services import record_event
 from ledger_site import outbox as engine
 from ledger_site.tenancy import tenant_context
-from reminders import integration
+from reminders import integration, plans
 from reminders.holds import active_holds, not_open_reason
 from reminders.late_fees import charge_late_fee, currency_mismatch, step_fee
 from reminders.models import OUTBOX, FeeType, OutboxKind, OutboxStatus, ReminderMessage, ReminderSettings, ReminderStep
@@ -152,7 +152,10 @@ def send_prepared(model, row_id: int, token: str, now: datetime, prepare, retry_
 
 
 def cancel_reason(row: ReminderMessage, settings, today) -> str | None:
-    """Why a row must not go out now: its invoice is no longer open, or (scheduled) a hold applies."""
+    """Why a row must not go out now: its invoice is no longer open, or (scheduled) a hold applies; an
+    instalment's reminder asks its plan (reminders.plans)."""
+    if row.kind == OutboxKind.INSTALMENT:
+        return plans.why_not_send(row, today)
     reason = not_open_reason(row.invoice)
     if reason is None and row.kind == OutboxKind.SCHEDULED:
         holds = active_holds(row.invoice, today, settings)
@@ -202,7 +205,8 @@ def _prepare(row_id: int, token: str, now: datetime):
             return None
         if not row.message_id:  # first attempt: fix the message, later attempts send the very same one
             fix_amounts(row, today)
-            row.subject, row.body = render_message(invoice, row.step, today, row.late_fee)
+            row.subject, row.body = (render_message(invoice, row.step, today, row.late_fee)
+                                     if row.kind != OutboxKind.INSTALMENT else plans.render_reminder(row, today))
             row.to_emails = ", ".join(emails)
             row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{mail_domain()}>"
             row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
@@ -318,7 +322,8 @@ def record_sent(row: ReminderMessage, now: datetime, result: str) -> None:
         "customer": {"id": row.customer_id}, "kind": row.kind, "tone": row.tone,
         "to": row.to_emails, "sent_at": now.isoformat(), "message_id": row.message_id})
     what = (_("Reminder (day %(point)s, %(tone)s) sent to %(to)s") if row.kind == OutboxKind.SCHEDULED
-            else _("Reminder sent by hand (%(tone)s template) to %(to)s"))
+            else _("Reminder sent by hand (%(tone)s template) to %(to)s") if row.kind == OutboxKind.MANUAL
+            else _("Payment plan instalment reminder sent to %(to)s"))
     message = what % {"point": row.point_label, "tone": row.get_tone_display().lower(), "to": row.to_emails}
     if row.late_fee_invoice_id:
         message += "; " + _("late fee %(fee)s charged") % {"fee": format_money(row.late_fee, row.invoice.currency)}

@@ -184,3 +184,66 @@ def record_statement(link: PublicLink, ip) -> None:
     PortalAction.objects.create(organization_id=link.organization_id, customer_id=link.invoice.customer_id,
                                 link_id=link.pk, kind=PortalActionKind.STATEMENT, ip=ip,
                                 summary=_("Downloaded the statement"))
+
+
+COPIES_PER_INVOICE_PER_DAY = 3
+
+
+def proposed_plans(customer_id: int):
+    from reminders.models_plans import PaymentPlan, PlanStatus
+
+    return (PaymentPlan.objects.filter(customer_id=customer_id, status=PlanStatus.PROPOSED)
+            .prefetch_related("instalments", "covered__invoice").order_by("pk"))
+
+
+@transaction.atomic
+def accept_plan(link: PublicLink, *, plan_id, key: str, ip, today: date) -> PortalAction:
+    """The customer accepts a payment plan proposed to them (only their own: another id finds nothing)."""
+    from reminders import plans
+    from reminders.models_plans import PaymentPlan
+
+    try:
+        plan = PaymentPlan.objects.get(pk=int(plan_id), customer_id=link.invoice.customer_id)
+    except (TypeError, ValueError, PaymentPlan.DoesNotExist) as e:
+        raise PlanNotFound from e
+    action = _record(link, PortalActionKind.PLAN, key, ip, summary=_("Accepted the payment plan of %(amount)s") % {
+        "amount": format_money(plan.amount, plan.currency)})
+    try:
+        plans.accept(plan, today=today, via="portal", ip=ip)
+    except plans.AlreadyAccepted as e:
+        raise AlreadyDone from e
+    except plans.PlanError as e:
+        raise PortalError(str(e)) from e
+    return action
+
+
+class PlanNotFound(Exception):
+    pass
+
+
+@transaction.atomic
+def ask_for_copy(link: PublicLink, *, invoice: Invoice, key: str, ip, base_url: str) -> PortalAction:
+    """Queue the invoice's PDF e-mail to the customer's billing address on file (never an address typed
+    on the page): at most COPIES_PER_INVOICE_PER_DAY per invoice, recorded on the invoice's timeline."""
+    from django.utils import timezone
+
+    from invoicing.mail import draft_message, queue_invoice_email
+    from invoicing.services import record_event
+
+    customer = invoice.customer
+    to = customer.email_list
+    if not to:
+        raise PortalError(_("We have no e-mail address on file for you; please contact %(org)s.") % {
+            "org": invoice.organization.name})
+    recent = PortalAction.objects.filter(invoice=invoice, kind=PortalActionKind.COPY,
+                                         at__gte=timezone.now() - timedelta(days=1)).count()
+    if recent >= COPIES_PER_INVOICE_PER_DAY:
+        raise PortalError(_("A copy of this invoice was sent several times today; please check your inbox (and spam "
+                            "folder) or try again tomorrow."))
+    action = _record(link, PortalActionKind.COPY, key, ip, invoice,
+                     _("Asked for a copy of %(number)s") % {"number": invoice.number})
+    message = draft_message(invoice)
+    queue_invoice_email(invoice, to, message["subject"], message["body"], base_url=base_url)
+    record_event(invoice, "email", _("The customer asked for a copy on their link (%(ip)s); e-mailed to %(to)s")
+                 % {"ip": ip or "?", "to": ", ".join(to)})
+    return action

@@ -36,6 +36,7 @@ from accounts.models import Organization
 from invoicing import invoice_sql
 from ledger_site import outbox as engine
 from ledger_site.tenancy import organization_of, tenant_context
+from reminders.holds import on_plan_sql
 from reminders.models import BATCH_OUTBOX, OUTBOX
 from reminders.setup import ensure_setup
 
@@ -76,6 +77,7 @@ cand AS MATERIALIZED (
                 WHEN COALESCE(cs.do_not_remind, false) THEN 'do_not_remind'
                 WHEN EXISTS (SELECT 1 FROM reminders_promisetopay pp WHERE pp.invoice_id = i.id
                              AND pp.cancelled_at IS NULL AND pp.until >= %(today)s::date) THEN 'promise'
+                WHEN """ + on_plan_sql("i") + """ THEN 'plan'
            END AS held
     FROM invoicing_invoice i
     LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id
@@ -260,6 +262,8 @@ def scan(now: datetime | None = None, org_ids=None, enqueue=None) -> ScanResult:
 
 
 def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
+    from reminders import plans  # payment plans' instalments (reminders/plans.py)
+
     enqueue = enqueue or _enqueue_delivery
     started = clock.perf_counter()
     outcome = OrgScan(org_id)
@@ -270,6 +274,7 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
             from reminders.promises import check_promises  # first scan of the local day: promises due
 
             check_promises(Organization.objects.get(pk=org_id), today)
+            plans.check_plans(Organization.objects.get(pk=org_id), today)  # payment plans: kept, broken
         if settings.paused:
             outcome.paused = True
         else:
@@ -282,6 +287,8 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
                 pending = [row_id for row_id, status in written if status == "pending"]
                 if pending:
                     outcome.batched = batch_new_rows(cursor, org_id, pending, day, settings, now)
+            # Payment plans' instalments: their own rows (kind "instalment"), never in a consolidated e-mail.
+            outcome.queued += plans.queue_reminders(org_id, day, now)
             outcome.redeliver = (engine.has_claimable(OUTBOX, org_id, now)
                                  or engine.has_claimable(BATCH_OUTBOX, org_id, now))
         settings.last_scan_at = now

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reminders import views, views_disputes, views_portal, views_webhooks, views_worklist
+from reminders import views, views_disputes, views_plans, views_portal, views_webhooks, views_worklist
 
 urlpatterns = [
     path("", views.reminder_list, name="reminder_list"),
@@ -19,6 +19,10 @@ urlpatterns = [
     path("invoices/<int:pk>/send/", views.reminder_send, name="reminder_send"),
     path("invoices/<int:pk>/promise/", views.reminder_promise, name="reminder_promise"),
     path("promises/<int:pk>/cancel/", views.reminder_promise_cancel, name="reminder_promise_cancel"),
+    path("customers/<int:pk>/plans/new/", views_plans.plan_create, name="plan_create"),
+    path("plans/<int:pk>/cancel/", views_plans.plan_cancel, name="plan_cancel"),
+    path("customers/<int:pk>/call/", views_plans.call_log, name="call_log"),
+    path("customers/<int:pk>/activity/", views_plans.customer_activity, name="customer_activity"),
     path("worklist/", views_worklist.worklist, name="worklist"),
     path("notifications/read/", views_worklist.notifications_read, name="notifications_read"),
     path("disputes/", views_disputes.dispute_list, name="dispute_list"),
@@ -42,6 +46,8 @@ portal_urlpatterns = [
     path("<str:token>/account/dispute/", views_portal.dispute, name="portal_dispute"),
     path("<str:token>/account/promise/", views_portal.promise, name="portal_promise"),
     path("<str:token>/account/balance/", views_portal.balance, name="portal_balance"),
+    path("<str:token>/account/plan/", views_portal.plan_accept, name="portal_plan_accept"),
+    path("<str:token>/account/copy/", views_portal.copy, name="portal_copy"),
     path("<str:token>/account/statement.pdf", views_portal.statement_pdf, name="portal_statement"),
     path("reply-address/<str:token>/", views_portal.reply_to_verify, name="reply_to_verify"),
 ]

@@ -49,7 +49,7 @@ from reminders.scheduler import local_today, next_step_id, upcoming
 from reminders.setup import ensure_setup
 
 HOLD_LABELS = {"disputed": gettext_lazy("disputed"), "promise": gettext_lazy("promise to pay"),
-               "do_not_remind": gettext_lazy("do not remind")}
+               "do_not_remind": gettext_lazy("do not remind"), "plan": gettext_lazy("in a payment plan")}
 
 
 def _settings(request):
@@ -305,7 +305,19 @@ def customer_panel(request, customer):
                                                         is_default=True).first(),
         "can_edit": can(request, Role.FINANCE),
         **_customer_activity(customer),
+        **_customer_plans(customer),
     }
+
+
+def _customer_plans(customer) -> dict:
+    """Payment plans (live ones and the last ended), the call form and the latest activity (issue 19 #6, #7)."""
+    from reminders import activity
+    from reminders.models_plans import PaymentPlan
+    from reminders.views_plans import call_form_context
+
+    plans = list(PaymentPlan.objects.filter(customer=customer).prefetch_related("instalments")[:3])
+    recent, more = activity.page_of(customer, 1, size=5)
+    return {"plans": plans, "recent": recent, "more_activity": more, **call_form_context(customer)}
 
 
 def _customer_activity(customer) -> dict:

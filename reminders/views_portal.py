@@ -31,6 +31,8 @@ DONE = {
     "confirm": gettext_lazy("Thank you for confirming your balance."),
     "contest": gettext_lazy("Thank you: we have noted that you do not agree with the balance and will be in touch."),
     "again": gettext_lazy("This was already sent; nothing more was done."),
+    "plan": gettext_lazy("Thank you: your payment plan is agreed. We will remind you of each instalment."),
+    "copy": gettext_lazy("A copy is on its way to the e-mail address we have on file for you."),
 }
 
 
@@ -87,6 +89,16 @@ class BalanceForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=1000)
 
 
+class PlanAcceptForm(forms.Form):
+    plan = forms.IntegerField(widget=forms.HiddenInput)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
+
+
+class CopyForm(forms.Form):
+    invoice = forms.IntegerField(widget=forms.HiddenInput)
+    key = forms.CharField(widget=forms.HiddenInput, max_length=32)
+
+
 def _key() -> str:
     return uuid.uuid4().hex
 
@@ -102,7 +114,7 @@ def _page(request, token, link, *, error=None, status=200):
         open_disputes.setdefault(d.invoice_id, []).append(d)
     rows = [{"invoice": i, "overdue": i.is_overdue_on(today), "disputes": open_disputes.get(i.pk, []),
              "lines": [(line, line.net_amount + line.tax_amount) for line in i.lines.all()],
-             "dispute_key": _key(), "promise_key": _key(),
+             "dispute_key": _key(), "promise_key": _key(), "copy_key": _key(),
              # The promise form suggests what is not in dispute, in the currency's minor units.
              "promise_default": (i.amount_due - i.disputed_part_on(today)).quantize(quantum(i.currency))}
             for i in invoices]
@@ -113,6 +125,7 @@ def _page(request, token, link, *, error=None, status=200):
         "currency": customer.currency, "switches": switches, "reasons": DisputeReason.choices,
         "key": _key(), "error": error, "done": DONE.get(request.GET.get("done", "")),
         "statement": switches.portal_statement and "customer" in STATEMENT_PDF,
+        "plans": [(p, _key()) for p in portal.proposed_plans(customer.pk)],
     }, status=status)
     response = public_headers(response)
     # The page posts forms to itself: "no-referrer" would make the browser send "Origin: null" and fail
@@ -135,7 +148,7 @@ def account(request, token):
 def _act(request, token, form_class, switch, run):
     """The shared shape of an action: the link, the switch, the rate limit, the form, the key."""
     with public_link(token) as link:
-        if not getattr(portal.switches(link.organization_id), switch):
+        if switch and not getattr(portal.switches(link.organization_id), switch):
             raise Http404
         ip = client_ip(request)
         invoice = None
@@ -153,6 +166,8 @@ def _act(request, token, form_class, switch, run):
                                                           "hour."), status=429)
         try:
             done = run(link, form.cleaned_data, invoice, ip)
+        except portal.PlanNotFound as e:
+            raise Http404 from e
         except portal.AlreadyDone:
             done = "again"
         except portal.PortalError as e:
@@ -190,6 +205,26 @@ def balance(request, token):
                               balance=data["balance"], note=data["note"], key=data["key"], ip=ip)
         return data["answer"]
     return _act(request, token, BalanceForm, "portal_balance", run)
+
+
+@gone_when_expired
+@require_POST
+def plan_accept(request, token):
+    """Accept a payment plan proposed by the organization (reminders.plans.accept)."""
+    def run(link, data, invoice, ip):
+        portal.accept_plan(link, plan_id=data["plan"], key=data["key"], ip=ip, today=link.invoice.today)
+        return "plan"
+    return _act(request, token, PlanAcceptForm, None, run)
+
+
+@gone_when_expired
+@require_POST
+def copy(request, token):
+    """Ask for a copy of an invoice: e-mailed to the billing address on file (portal.ask_for_copy)."""
+    def run(link, data, invoice, ip):
+        portal.ask_for_copy(link, invoice=invoice, key=data["key"], ip=ip, base_url=request.build_absolute_uri("/"))
+        return "copy"
+    return _act(request, token, CopyForm, None, run)
 
 
 @gone_when_expired

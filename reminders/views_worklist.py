@@ -13,6 +13,7 @@ from accounts.permissions import org_view
 from invoicing.models import Invoice
 from reminders.models import OutboxStatus, PromiseToPay, ReminderMessage
 from reminders.models_collections import Dispute, DisputeStatus, Notification, PortalAction
+from reminders.models_plans import ContactLog, PaymentPlan, PlanStatus
 
 NO_CONTACT_DAYS = 14
 LIMIT = 25
@@ -35,15 +36,27 @@ def worklist_data(org, user, today) -> dict:
                  .values("customer_id"))
     spoke = (PortalAction.objects.filter(organization=org, at__date__gte=today - timedelta(days=NO_CONTACT_DAYS))
              .values("customer_id"))
+    called = (ContactLog.objects.filter(organization=org, created_at__date__gte=today - timedelta(days=NO_CONTACT_DAYS))
+              .values("customer_id"))
     quiet = (Invoice.objects.overdue(today).filter(organization=org).exclude(customer_id__in=contacted)
-             .exclude(customer_id__in=spoke)
+             .exclude(customer_id__in=spoke).exclude(customer_id__in=called)
              .values("customer_id", "customer__name", "currency")
              .annotate(overdue=Sum("amount_due"), oldest=Max("due_date")).order_by("-overdue")[:LIMIT])
     bounced = (ReminderMessage.objects.filter(organization=org, status=OutboxStatus.FAILED,
                                               created_at__date__gte=since)
                .select_related("invoice", "customer").order_by("-created_at")[:LIMIT])
     notes = Notification.objects.filter(organization=org, user=user, read_at__isnull=True)[:LIMIT]
-    return {"broken": list(broken), "waiting_on_us": list(waiting_on_us), "promises_due": list(promises_due),
+    plans_broken = (PaymentPlan.objects.filter(organization=org, status=PlanStatus.BROKEN, ended_at__date__gte=since)
+                    .select_related("customer").order_by("-ended_at")[:LIMIT])
+    plans_accepted = (PaymentPlan.objects.filter(organization=org, status=PlanStatus.ACTIVE,
+                                                 accepted_at__date__gte=today - timedelta(days=7))
+                      .select_related("customer").order_by("-accepted_at")[:LIMIT])
+    follow_ups = (ContactLog.objects.filter(organization=org, follow_up__isnull=False, follow_up__lte=today,
+                                            follow_up__gte=since)
+                  .select_related("customer").order_by("follow_up", "pk")[:LIMIT])
+    return {"plans_broken": list(plans_broken), "plans_accepted": list(plans_accepted),
+            "follow_ups": list(follow_ups),
+            "broken": list(broken), "waiting_on_us": list(waiting_on_us), "promises_due": list(promises_due),
             "quiet": list(quiet), "bounced": list(bounced), "notifications": list(notes),
             "no_contact_days": NO_CONTACT_DAYS}
 
@@ -51,10 +64,12 @@ def worklist_data(org, user, today) -> dict:
 @org_view(Role.FINANCE)
 def worklist(request):
     from reminders.views import _tabs
+    from reminders.views_plans import call_form_context
 
     today = request.org.today()
     return render(request, "reminders/worklist.html", {
-        "tabs": _tabs(request, "worklist"), "today": today, **worklist_data(request.org, request.user, today)})
+        "tabs": _tabs(request, "worklist"), "today": today, **worklist_data(request.org, request.user, today),
+        **call_form_context(None)})
 
 
 @require_POST

@@ -283,8 +283,8 @@ class _LinkExpired(Exception):
 @contextmanager
 def _public_link(token: str, annotate=None):
     """The live link a token names, in its organization's tenant context for the block; 404 for
-    a tampered or malformed token (before any query), a revoked link or a draft; 410 (through
-    `_gone_when_expired`) for an expired one."""
+    a tampered or malformed token (before any query), a revoked link or a draft; 404 as well (through
+    `_gone_when_expired`, with a page naming the seller) for an expired one (issue 19: a dead link is 404)."""
     parsed = public.parse_token(token)
     if parsed is None:
         raise Http404
@@ -310,7 +310,7 @@ def _gone_when_expired(view):
             return view(request, *args, **kwargs)
         except _LinkExpired as e:
             with in_language(e.args[1]):  # the customer's language (issue 17)
-                response = render(request, "public/link_expired.html", {"seller": e.args[0]}, status=410)
+                response = render(request, "public/link_expired.html", {"seller": e.args[0]}, status=404)
             return _public_headers(response)
     return wrapper
 

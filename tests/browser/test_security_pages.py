@@ -78,7 +78,7 @@ def test_signup_with_a_taken_address_and_an_expired_link(new_page, capture, sett
         pay(org, customer, "100.00")
     settings.PUBLIC_LINK_DAYS_AFTER_SETTLED = 0
     response = page.goto(public.link_path(link))
-    assert response.status == 410
+    assert response.status == 404
     assert "This link has expired" in page.inner_text("h1")
     for name, (w, h) in SIZES.items():
         page.set_viewport_size({"width": w, "height": h})

@@ -36,3 +36,20 @@ def test_the_demo_has_a_customer_reminded_with_one_email_a_day():
         policy = CustomerReminderSettings.objects.get(customer=customer).policy
         assert policy.one_message_per_customer and policy.steps.count() == 5
         assert seed_demo_one_email_a_day(org, owner) == {"one_email_a_day": 0}, "once"
+def test_the_demo_has_a_payment_plan_accepted_on_the_link_and_a_logged_call():
+    from reminders.demo import seed_demo_plans
+    from reminders.models_plans import ContactLog, PaymentPlan
+
+    org, owner, customer = org_with_customer()
+    with tenant_context(org):
+        first = issued(org, customer, lines=(("Design", "1", "300.00", "0"),),
+                       issue_date=TODAY - timedelta(days=40), due_date=TODAY - timedelta(days=10))
+        second = issued(org, customer, lines=(("Print", "1", "100.01", "0"),),
+                        issue_date=TODAY - timedelta(days=30), due_date=TODAY - timedelta(days=2))
+        assert seed_demo_plans(org, owner) == {"payment_plans": 1}
+        plan = PaymentPlan.objects.get()
+        assert plan.status == "active" and plan.accepted_via == "portal" and plan.accepted_ip == DEMO_ADDRESS
+        assert plan.amount == first.amount_due + second.amount_due
+        assert sum(plan.instalments.values_list("amount", flat=True)) == plan.amount
+        assert ContactLog.objects.filter(customer=customer, kind="call").count() == 1
+        assert PortalAction.objects.filter(kind="plan").count() == 1

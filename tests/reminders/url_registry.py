@@ -118,3 +118,23 @@ register_url("dispute_create", pk="reminder_invoice", post=lambda w: {"reason": 
                                                                       "message": ""})
 register_url("worklist")
 register_url("notifications_read", post=lambda w: {}, methods=["POST"], post_changes=False)
+
+
+# Payment plans, calls and the activity log (issue 19 #6, #7).
+@register_object("payment_plan")
+def _payment_plan(world):
+    from reminders import plans
+
+    invoice = world.get("reminder_invoice")
+    invoice.refresh_from_db()
+    return plans.create_plan(invoice.customer, [invoice.pk], [(date.today() + timedelta(days=3), invoice.amount_due)],
+                             propose=True, today=date.today())
+
+
+register_url("plan_create", pk="customer", post=lambda w: {
+    "invoices": [w.get("reminder_invoice").pk], "count": "2", "first": date.today().isoformat(), "every_days": "30",
+    "grace_days": "3", "propose": "on"})
+register_url("plan_cancel", pk="payment_plan", post=lambda w: {}, methods=["POST"])
+register_url("call_log", pk="customer", post=lambda w: {"outcome": "no_answer", "note": "", "key": uuid.uuid4().hex},
+             methods=["POST"])
+register_url("customer_activity", pk="customer")
