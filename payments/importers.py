@@ -14,7 +14,6 @@ explicit allocation against what each invoice still owes, counting the rows abov
 """
 
 import hashlib
-from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -22,7 +21,6 @@ from django.utils import timezone
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
 from accounts.imports.parsing import ParseError, parse_number
-from accounts.ledger import MAX_DAYS_BACK
 from accounts.models import Customer
 from accounts.money import MoneyError, check_exact
 from invoicing.models import Invoice, InvoiceStatus
@@ -61,8 +59,8 @@ class PaymentImporter(Importer):
                                                                     "status"):
             invoices[number] = [pk, customer_id, due if status == InvoiceStatus.ISSUED else Decimal(0)]
         return {"org": org, "actor": actor, "today": today, "latest": future_limit(),
-                "earliest": today - timedelta(days=MAX_DAYS_BACK),
-                "period": OpenPeriod(org),
+
+                "period": OpenPeriod(org, today),
                 "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
                 "keys": set(Payment.objects.filter(organization=org, idempotency_key__startswith="imp-")
                             .values_list("idempotency_key", flat=True)),
@@ -89,9 +87,8 @@ class PaymentImporter(Importer):
         day = v["received_date"]
         if day > state["latest"]:
             errors.append(row.error("received_date", f"The date is after {state['latest']}, too far in the future."))
-        if day < state["earliest"]:
-            errors.append(row.error("received_date", f"The date is before {state['earliest']}, the oldest date the "
-                                                     f"ledger accepts."))
+        if too_old := state["period"].too_old(day):
+            errors.append(row.error("received_date", too_old))
         if closed := state["period"].refuse(day):
             errors.append(row.error("received_date", closed))
         method = METHODS.get((v.get("method") or "bank_transfer").strip().lower())

@@ -9,6 +9,7 @@ class RemindersConfig(AppConfig):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+        from reminders import importers  # noqa: F401 - registers the disputes import
         from reminders.demo import seed_demo_collections
         from reminders.setup import seed_reminders
         from reminders.views import customer_panel
