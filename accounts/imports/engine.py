@@ -93,7 +93,8 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
             return refused
         report, state, records = _check(org, importer, table, mapping, options, actor, progress)
         if not report.ok:
-            transaction.set_rollback(True)  # the books start moves only with an import that commits
+            if books_start is not None:
+                transaction.set_rollback(True)  # the books start moves only with an import that commits
             return report
         new = [r for r in records if not r.exists]
         written = 0
@@ -107,11 +108,13 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
             with transaction.atomic():
                 report.written = importer.write(state, new, advance) if new else {}
         except ValidationError as e:  # a service refused a record the checks let through
-            transaction.set_rollback(True)
+            if books_start is not None:
+                transaction.set_rollback(True)  # the books start moves only with the import
             report.add_error(RowError(None, "", "", "Nothing was imported: " + " ".join(e.messages)))
             return report
         except IntegrityError:  # another import wrote the same numbers meanwhile
-            transaction.set_rollback(True)
+            if books_start is not None:
+                transaction.set_rollback(True)
             report.add_error(RowError(None, "", "", "Nothing was imported: records with the same numbers were "
                                                     "written meanwhile (another import?). Run the dry run again."))
             return report

@@ -180,9 +180,9 @@ def test_drafts_stay_drafts_take_no_number_and_post_nothing(books):
 
 def test_a_draft_number_that_exists_issued_and_an_unknown_status_are_errors(books):
     org, owner = books
-    data = ("number,customer_code,issue_date,description,unit_price,status\n"
-            "OLD-001,0042,2025-05-01,X,10,draft\n"
-            "NEW-1,0042,2025-05-01,Y,10,void\n").encode()
+    data = (b"number,customer_code,issue_date,description,unit_price,status\n"
+            b"OLD-001,0042,2025-05-01,X,10,draft\n"
+            b"NEW-1,0042,2025-05-01,Y,10,void\n")
     report = do_import(org, "invoices", data, actor=owner)
     assert not report.committed
     assert sorted((r, c) for r, c, _m in errors_of(report)) == [(2, "number"), (3, "status")]
