@@ -16,7 +16,8 @@ customers, invoices, ledger head), the journal entries through the ledger's bulk
 (accounts.ledger_bulk, the same entry record_payment posts: Dr deposit account / Cr AR, its key
 `payment:<key>`, memo and source), payments, allocations and the invoices' timeline events by
 COPY (accounts.imports.copy), the invoices' maintained amounts through invoicing.amounts (one
-statement; "invoice.paid" is emitted there), "payment.recorded" emitted per payment. A payment's
+statement; "invoice.paid" is emitted there), "payment.recorded" per payment; the webhooks' outbox
+rows of all those events in one insert (invoicing.hooks.batched). A payment's
 allocated amount is written with the row, as the sum of the allocations written with it.
 
 Any refusal raises PaymentError / AllocationError (a ValidationError) before anything is written.
@@ -136,9 +137,10 @@ def record_many(org, items: list[PaymentIn], *, actor=None) -> list[Payment]:
     copy_insert(InvoiceEvent, events, ["organization", "invoice", "at", "kind", "message", "actor"])
     for pk, amount in before.items():
         invoices[pk].amount_due = amount  # as read: invoicing.amounts sees each invoice's change as a whole
-    change_invoice_amounts((invoices[pk], {"amount_paid": amount}) for pk, amount in sorted(paid.items()))
-    for payment in payments:
-        hooks.emit(org.pk, "payment.recorded", payment_data(payment))
+    with hooks.batched():  # the webhooks' outbox rows in one insert ("invoice.paid" from amounts, too)
+        change_invoice_amounts((invoices[pk], {"amount_paid": amount}) for pk, amount in sorted(paid.items()))
+        for payment in payments:
+            hooks.emit(org.pk, "payment.recorded", payment_data(payment))
     return payments
 
 

@@ -24,11 +24,12 @@ class RemindersConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         from accounts.models import Customer
-        from invoicing.hooks import EVENT_HOOKS
+        from invoicing.hooks import EVENT_BATCH_HOOKS, EVENT_HOOKS
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
-        from reminders.webhooks import customer_saved, record_event
+        from reminders.webhooks import customer_saved, record_event, record_events
 
         EVENT_HOOKS.append(record_event)
+        EVENT_BATCH_HOOKS.append(record_events)
         from accounts.checkpoints import CHECKPOINT_HOOKS
 
         # The nightly signed checkpoint (accounts.tasks.checkpoint_all), to endpoints subscribed to it.
