@@ -134,3 +134,41 @@ def test_the_ledger_takes_an_entry_older_than_its_window_only_from_the_books_sta
         with pytest.raises(LedgerError, match="books start"):
             ledger.post(org, lines, effective_date=old - timedelta(days=1), idempotency_key="old-3")
         assert verify_organization(org).ok
+
+
+def test_the_import_page_moves_the_books_start_with_the_import_and_does_not_save_it_in_the_mapping():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts import period
+    from accounts.models import ImportJob, ImportMapping
+
+    org, owner = make_org()
+    today = timezone.localdate()
+    assert do_import(org, "customers", CUSTOMERS.encode(), actor=owner).committed
+    old = today - timedelta(days=12 * 365)
+    data = f"number,customer_code,issue_date,description,unit_price\nV-1,0042,{old:%Y-%m-%d},Old,10\n".encode()
+    client = Client()
+    client.force_login(owner)
+    base = reverse("import_list", kwargs={"org_slug": org.slug})
+    client.post(base, {"kind": "invoices", "file": SimpleUploadedFile("i.csv", data), "encoding": "", "delimiter": ""})
+    with tenant_context(org):
+        job = ImportJob.objects.get(kind="invoices")
+    detail = reverse("import_detail", kwargs={"org_slug": org.slug, "pk": job.pk})
+    assert "Move the books start earlier to" in client.get(detail).content.decode()
+    mapping = {"action": "check", "map_number": "number", "map_customer_code": "customer_code",
+               "map_issue_date": "issue_date", "map_description": "description", "map_unit_price": "unit_price"}
+    client.post(detail, {**mapping, "save_as": ""})
+    with tenant_context(org):
+        assert ImportJob.objects.get(pk=job.pk).report["error_count"] == 1  # older than ten years
+    client.post(detail, {**mapping, "books_start": old.isoformat(), "save_as": "Old books"})
+    with tenant_context(org):
+        job = ImportJob.objects.get(pk=job.pk)
+        assert job.status == "checked" and job.report["error_count"] == 0, job.report
+        assert period.state(org)[1] is None  # the dry run moved nothing
+        assert "books_start" not in ImportMapping.objects.get(name="Old books").options
+    client.post(detail, {"action": "commit"})
+    with tenant_context(org):
+        assert ImportJob.objects.get(pk=job.pk).status == "done"
+        assert period.state(org)[1] == old and Invoice.objects.get(number="V-1").issue_date == old
