@@ -109,3 +109,28 @@ def test_a_refusal_in_the_bulk_writer_imports_nothing(monkeypatch):
         assert Payment.objects.count() == 0 and Allocation.objects.count() == 0
         assert not JournalEntry.objects.filter(idempotency_key__startswith="payment:").exists()
         assert Invoice.objects.filter(amount_paid__gt=0).count() == 0
+
+
+def test_the_bulk_writer_takes_each_customers_payment_lock():
+    """The same per-customer advisory lock as record_payment (payments.services.lock_customer_payments),
+    held by this transaction once the batch is written. Fails when the lock is removed."""
+    from django.db import connection
+
+    from payments import bulk
+    from payments.services import _LOCK_NAMESPACE
+
+    org, owner = make_org()
+    assert do_import(org, "customers", CUSTOMERS.encode(), actor=owner).committed
+    assert do_import(org, "invoices", INVOICES.encode(), actor=owner).committed
+    with tenant_context(org, owner):
+        bank = {a.system_key: a for a in deposit_accounts(org)}["bank"]
+        customers = list(Customer.objects.filter(organization=org).order_by("code"))
+        bulk.record_many(org, [bulk.PaymentIn(customer=c, amount=Decimal("1.00"), currency="EUR",
+                                              received_date=date(2025, 3, 1), method="bank_transfer",
+                                              deposit_account=bank, idempotency_key=f"lock{n:08d}")
+                               for n, c in enumerate(customers)], actor=owner)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s "
+                           "AND pid = pg_backend_pid() ORDER BY objid", [_LOCK_NAMESPACE])
+            held = [row[0] for row in cursor.fetchall()]
+    assert held == sorted(c.pk & 0x7FFFFFFF for c in customers)
