@@ -186,3 +186,17 @@ def test_a_draft_number_that_exists_issued_and_an_unknown_status_are_errors(book
     report = do_import(org, "invoices", data, actor=owner)
     assert not report.committed
     assert sorted((r, c) for r, c, _m in errors_of(report)) == [(2, "number"), (3, "status")]
+
+
+def test_the_demos_draft_import_leaves_a_draft():
+    from accounts.imports.demo import seed_demo_drafts, seed_demo_import
+
+    org, owner = make_org()
+    with tenant_context(org, owner):
+        seed_demo_import(org, owner)
+        job = seed_demo_drafts(org, owner)
+    assert job.status == "done" and job.report["written"] == {"invoices": 0, "drafts": 1}
+    with tenant_context(org):
+        draft = Invoice.objects.get()
+        assert (draft.status, draft.number, draft.total) == ("draft", None, Decimal("310.00"))
+        assert not JournalEntry.objects.exists()
