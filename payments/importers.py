@@ -76,6 +76,8 @@ class PaymentImporter(Importer):
         customer = state["customers"].get(code)
         if customer is None:
             return None, [row.error("customer_code", f"No customer has the code {code}; import the customers first.")]
+        if customer.is_archived:
+            errors.append(row.error("customer_code", f"{customer.name} is archived; restore it first."))
         currency = (v.get("currency") or customer.currency).upper()
         if currency != customer.currency:
             errors.append(row.error("currency", f"{customer.name} pays in {customer.currency}, not {currency}."))

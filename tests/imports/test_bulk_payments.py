@@ -134,3 +134,14 @@ def test_the_bulk_writer_takes_each_customers_payment_lock():
                            "AND pid = pg_backend_pid() ORDER BY objid", [_LOCK_NAMESPACE])
             held = [row[0] for row in cursor.fetchall()]
     assert held == sorted(c.pk & 0x7FFFFFFF for c in customers)
+
+
+def test_a_payment_of_an_archived_customer_is_reported_on_its_row_in_the_dry_run():
+    org, owner = make_org()
+    assert do_import(org, "customers", CUSTOMERS.encode(), actor=owner).committed
+    assert do_import(org, "invoices", INVOICES.encode(), actor=owner).committed
+    with tenant_context(org, owner):
+        Customer.objects.filter(organization=org, code="0043").update(archived_at="2025-01-01T00:00:00Z")
+    report = do_import(org, "payments", PAYMENTS.encode(), actor=owner, commit=False)
+    assert [(e.row, e.column) for e in report.errors] == [(5, "customer_code")]
+    assert "archived" in report.errors[0].message
