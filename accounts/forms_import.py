@@ -26,6 +26,12 @@ class UploadForm(forms.Form):
 class MappingForm(forms.Form):
     save_as = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False,
                               help_text=_("Optional: offered again for the next file of this kind."))
+    books_start = forms.DateField(
+        label=_("Move the books start earlier to"), required=False, input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Optional, owners only: history older than the books start (or ten years) is imported "
+                    "from this day on. The import moves the books start when it commits; the other owners "
+                    "are told."))
 
     def __init__(self, *args, importer, headers, initial_mapping, initial_options, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,7 +52,9 @@ class MappingForm(forms.Form):
                 self.fields[f"fmt_{f.name}"] = forms.ChoiceField(
                     label=_("%(field)s: decimal separator") % {"field": f.label}, choices=decimals,
                     required=False, initial=chosen_decimals.get(column, ""))
-        self.order_fields([name for name in self.fields if name != "save_as"] + ["save_as"])
+        self.fields["books_start"].initial = initial_options.get("books_start")
+        self.order_fields([name for name in self.fields if name not in ("save_as", "books_start")]
+                          + ["books_start", "save_as"])
 
     def mapping(self) -> dict:
         return {f.name: self.cleaned_data[f"map_{f.name}"] for f in self.importer.fields
@@ -58,4 +66,7 @@ class MappingForm(forms.Form):
             chosen = self.cleaned_data.get(f"fmt_{f.name}")
             if chosen and f.name in mapping:
                 (dates if f.type == "date" else decimal)[mapping[f.name]] = chosen
-        return {"dates": dates, "decimal": decimal}
+        options = {"dates": dates, "decimal": decimal}
+        if self.cleaned_data.get("books_start"):
+            options["books_start"] = self.cleaned_data["books_start"].isoformat()
+        return options

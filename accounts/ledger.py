@@ -34,7 +34,9 @@ from accounts.money import MoneyError, check_exact
 from ledger_site.pg import prepared, raw_connection
 
 # The date rule: an entry may be dated at most this far back (opening balances of an older
-# system fit) or ahead (a post-dated payment) of today.
+# system fit) or ahead (a post-dated payment) of today. Older history is accepted on and after
+# the organization's books start (accounts.period.oldest_day): an import of fifteen years moves
+# the books start to its first day.
 MAX_DAYS_BACK = 10 * 366
 MAX_DAYS_AHEAD = 366
 
@@ -136,8 +138,13 @@ def _source_ref(source) -> tuple[str, int | None]:
     return source._meta.label_lower, source.pk
 
 
-def _validate(org, lines, effective_date, idempotency_key, memo):
-    """Return [(line_no, account_id, customer_id, currency, amount)] or raise LedgerError."""
+_UNREAD = object()
+
+
+def _validate(org, lines, effective_date, idempotency_key, memo, books_start=_UNREAD):
+    """Return [(line_no, account_id, customer_id, currency, amount)] or raise LedgerError.
+    `books_start`: the organization's, when the caller has read it (the bulk door, under the head
+    lock); otherwise it is read here, only for a date older than the window."""
     if not idempotency_key or len(idempotency_key) > 100:
         raise LedgerError("Every posting needs an idempotency key of at most 100 characters.")
     if len(memo) > 500:
@@ -146,7 +153,15 @@ def _validate(org, lines, effective_date, idempotency_key, memo):
         raise LedgerError("The effective date must be a date.")
     today = today_in(org)
     if effective_date < today - timedelta(days=MAX_DAYS_BACK):
-        raise LedgerError(f"{effective_date} is more than ten years ago; the ledger refuses it.")
+        # History of any age from the books start on (accounts.period.oldest_day, the one rule).
+        from accounts.period import oldest_day
+
+        if books_start is _UNREAD:
+            books_start = (LedgerHead.objects.filter(organization_id=org.pk)
+                           .values_list("books_start", flat=True).first())
+        if effective_date < oldest_day(today, books_start):
+            raise LedgerError(f"{effective_date} is more than ten years ago and before the books start; the ledger "
+                              f"refuses it. An owner can move the books start earlier to record older history.")
     if effective_date > today + timedelta(days=MAX_DAYS_AHEAD):
         raise LedgerError(f"{effective_date} is more than a year ahead; the ledger refuses it.")
     lines = list(lines)

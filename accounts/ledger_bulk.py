@@ -117,13 +117,14 @@ def bulk_post(org, entries: Iterable[BulkEntry], *, actor=None, chunk_size: int 
         connection.validate_no_broken_transaction()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT last_seq, last_hash FROM accounts_ledgerhead WHERE organization_id = %s FOR UPDATE",
+                "SELECT last_seq, last_hash, books_start FROM accounts_ledgerhead WHERE organization_id = %s "
+                "FOR UPDATE",
                 [org.pk],
             )
             row = cursor.fetchone()
         if row is None:
             raise LedgerError("This organization has no ledger.")
-        seq, last_hash = row
+        seq, last_hash, books_start = row
         writer = _Writer(connection.connection)
         try:
             writer.submit(_start)
@@ -140,7 +141,7 @@ def bulk_post(org, entries: Iterable[BulkEntry], *, actor=None, chunk_size: int 
                     index += 1
                     key = entry.idempotency_key
                     try:
-                        lines = _validate(org, entry.lines, entry.effective_date, key, entry.memo)
+                        lines = _validate(org, entry.lines, entry.effective_date, key, entry.memo, books_start)
                     except LedgerError as e:
                         raise LedgerError(f"Entry {index} ({key!r}): {e.message}") from e
                     if key in seen_keys:

@@ -17,7 +17,7 @@ when, from where, before, after, why); reopening is owner-only, needs a reason a
 to the organization's other owners.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.ledger import LedgerError
+from accounts.ledger import MAX_DAYS_BACK, LedgerError
 from accounts.models import LedgerHead, Membership, PeriodLockEvent, Role
 
 
@@ -41,6 +41,14 @@ def closed_message(lock_date: date | None, books_start: date | None, day: date) 
         return (_("The books start on %(start)s: nothing dated %(day)s can be recorded.")
                 % {"start": books_start.isoformat(), "day": day.isoformat()})
     return ""
+
+
+def oldest_day(today: date, books_start: date | None) -> date:
+    """The oldest day anything can be dated: the ledger's window (MAX_DAYS_BACK before today), or the
+    books start when it is earlier. History of any age is recorded from the day the books start;
+    without a books start the window holds."""
+    window = today - timedelta(days=MAX_DAYS_BACK)
+    return books_start if books_start is not None and books_start < window else window
 
 
 def state(org) -> tuple[date | None, date | None]:

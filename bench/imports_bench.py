@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 from bench.common import RESULTS, django_setup, fresh_database, owner_sql, owner_url  # noqa: E402
 
-DB_NAME = "ledgerline_impbench"
+DB_NAME = os.environ.get("IMPORT_BENCH_DB", "ledgerline_impbench")  # another name: parallel runs never share one
 
 
 def peak_mb() -> float:

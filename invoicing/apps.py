@@ -13,6 +13,7 @@ class InvoicingConfig(AppConfig):
         from invoicing import (
             importers,  # noqa: F401 - registers the invoices import
             importers_opening,  # noqa: F401 - registers the opening-balances import
+            importers_writeoffs,  # noqa: F401 - registers the write-offs import
         )
         from invoicing.demo import seed_demo_invoices
         from invoicing.models import Invoice

@@ -11,6 +11,8 @@ which payments owns. Invoicing needs three things of it, registered by payments/
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -29,11 +31,43 @@ ALLOCATIONS = AllocationHooks()
 # the transaction that makes it happen, so the outbox row commits (or rolls back) with it.
 # A hook is called as hook(organization_id, event_type, data) with `data` JSON-ready.
 EVENT_HOOKS: list[Callable] = []
+# The same writers for many events at once: hook(organization_id, [(event_type, data), ...]). A
+# writer registers both; `batched()` uses this one.
+EVENT_BATCH_HOOKS: list[Callable] = []
+_PENDING: ContextVar[list | None] = ContextVar("hooks_pending", default=None)
 
 
 def emit(organization_id: int, event_type: str, data: dict) -> None:
+    pending = _PENDING.get()
+    if pending is not None:
+        pending.append((organization_id, event_type, data))
+        return
     for hook in EVENT_HOOKS:
         hook(organization_id, event_type, data)
+
+
+@contextmanager
+def batched():
+    """Collect the events emitted inside the block and write them when it ends, in one go per
+    organization (the bulk doors: an import of thousands of payments). Still inside the caller's
+    transaction; nothing is written if the block raises."""
+    pending: list = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+    by_org: dict[int, list] = {}
+    for organization_id, event_type, data in pending:
+        by_org.setdefault(organization_id, []).append((event_type, data))
+    for organization_id, events in by_org.items():
+        if EVENT_BATCH_HOOKS:
+            for hook in EVENT_BATCH_HOOKS:
+                hook(organization_id, events)
+        else:
+            for event_type, data in events:
+                for hook in EVENT_HOOKS:
+                    hook(organization_id, event_type, data)
 
 
 def money(amount, currency: str) -> str:

@@ -28,7 +28,7 @@ from accounts.chart import system_accounts
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
 from accounts.imports.copy import copy_insert
-from accounts.ledger import MAX_DAYS_BACK, Line
+from accounts.ledger import Line
 from accounts.ledger_bulk import BulkEntry, bulk_post
 from accounts.models import Customer
 from accounts.money import MAX_ABS, MoneyError, check_exact
@@ -63,13 +63,22 @@ class InvoiceImporter(Importer):
         Field("discount_percent", "Line discount (%)", "number", aliases=("discount",)),
         Field("tax_percent", "Tax (%)", "number", aliases=("tax", "vat", "tax rate", "vat %")),
         Field("reference", "Reference / PO", max_length=100, aliases=("po", "po number")),
+        Field("status", "Status", max_length=20, help="Empty, issued, open, paid or overdue: an issued invoice; "
+                                                      "draft: stays a draft (no number taken, nothing posted).",
+              aliases=("state", "invoice status")),
     )
 
     def begin(self, org, actor):
         today = timezone.localdate()
+        drafts = {}
+        for message, customer_id, total in InvoiceEvent.objects.filter(
+                organization=org, kind="imported", message__startswith=DRAFT_EVENT).values_list(
+                "message", "invoice__customer_id", "invoice__total"):
+            drafts[message[len(DRAFT_EVENT):-1]] = (customer_id, total)
         return {
-            "org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
-            "period": OpenPeriod(org),
+            "drafts": drafts,
+            "org": org, "actor": actor, "today": today,
+            "period": OpenPeriod(org, today),
             "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
             "existing": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__isnull=False)
                          .values_list("number", "customer_id", "total")},
@@ -85,7 +94,7 @@ class InvoiceImporter(Importer):
         if len(rows) > MAX_LINES:
             return None, [first.error("number", f"Invoice {number} has more than {MAX_LINES} lines.")]
         for row in rows[1:]:
-            for name in ("customer_code", "issue_date", "due_date", "currency", "reference"):
+            for name in ("customer_code", "issue_date", "due_date", "currency", "reference", "status"):
                 if row.values.get(name) not in (None, v.get(name)):
                     errors.append(row.error(name, f"Differs from row {first.number}, the first line of "
                                                   f"invoice {number}."))
@@ -102,12 +111,17 @@ class InvoiceImporter(Importer):
         if customer.is_archived:
             errors.append(first.error("customer_code", f"{customer.name} is archived; restore it first."))
         issue, due = v["issue_date"], v.get("due_date")
-        if issue > state["today"]:
+        status = (v.get("status") or "").strip().lower()
+        if status not in ISSUED_WORDS and status != "draft":
+            errors.append(first.error("status", "The status is issued (or open, paid, overdue) or draft; a void "
+                                                "or cancelled invoice owes nothing: leave it out."))
+        draft = status == "draft"
+        # A draft posts nothing and takes no number: the ledger's date rules apply when it is issued.
+        if not draft and issue > state["today"]:
             errors.append(first.error("issue_date", "The issue date is in the future."))
-        if issue < state["earliest"]:
-            errors.append(first.error("issue_date", f"The issue date is before {state['earliest']}, the oldest "
-                                                    f"date the ledger accepts."))
-        if closed := state["period"].refuse(issue):
+        if not draft and (too_old := state["period"].too_old(issue)):
+            errors.append(first.error("issue_date", too_old))
+        if not draft and (closed := state["period"].refuse(issue)):
             errors.append(first.error("issue_date", closed))
         if due is None:
             due = issue + timedelta(days=customer.payment_terms_days)
@@ -130,15 +144,22 @@ class InvoiceImporter(Importer):
                                                     f"than zero.")]
         if totals.total > MAX_ABS:
             return None, [first.error("unit_price", f"Invoice {number} totals more than the ledger stores.")]
-        if number in state["existing"]:
-            customer_id, total = state["existing"][number]
+        seen = state["drafts"] if draft else state["existing"]
+        if number in seen:
+            customer_id, total = seen[number]
             if customer_id == customer.pk and total == totals.total:
                 return Record(key=number, rows=[r.number for r in rows], data=None, exists=True), []
-            return None, [first.error("number", f"The organization already has an invoice {number} (for another "
+            what = "a draft imported as" if draft else "an invoice"
+            return None, [first.error("number", f"The organization already has {what} {number} (for another "
                                                 f"customer or amount).")]
-        state["existing"][number] = (customer.pk, totals.total)
+        if draft and number in state["existing"]:
+            return None, [first.error("number", f"The organization already has an issued invoice {number}.")]
+        if not draft and number in state["drafts"]:
+            return None, [first.error("number", f"Invoice {number} was imported as a draft; issue that draft "
+                                                f"instead.")]
+        seen[number] = (customer.pk, totals.total)
         head = {"customer": customer, "number": number, "currency": currency, "issue_date": issue, "due_date": due,
-                "reference": v.get("reference") or "", "totals": totals}
+                "reference": v.get("reference") or "", "totals": totals, "draft": draft}
         return Record(key=number, rows=[r.number for r in rows], data=(head, list(zip(lines, amounts, strict=True))),
                       currency=currency, amount=totals.total, day=issue), []
 
@@ -169,6 +190,37 @@ class InvoiceImporter(Importer):
         return _entry(invoice, acc)
 
     def write(self, state, records, progress):
+        drafts = [r for r in records if r.data[0].get("draft")]
+        if drafts:
+            self._write_drafts(state, drafts, progress)
+            records = [r for r in records if not r.data[0].get("draft")]
+        written = self._write_issued(state, records, progress) if records else 0
+        return {"invoices": written, "drafts": len(drafts)} if drafts else {"invoices": written}
+
+    def _write_drafts(self, state, records, progress):
+        """Drafts stay drafts: no number from the series (the source's number is on the timeline, the
+        re-import key), no snapshot, no posting. Issuing one later numbers and posts it as usual."""
+        org, actor = state["org"], state["actor"]
+        for start in range(0, len(records), 2000):
+            batch = records[start:start + 2000]
+            invoices = []
+            for record, pk in zip(batch, _next_ids(Invoice, len(batch)), strict=True):
+                invoice = _invoice(org, actor, record.data[0])
+                invoice.pk, invoice.number, invoice.status, invoice.issued_by = pk, None, InvoiceStatus.DRAFT, None
+                invoices.append(invoice)
+            now = timezone.now()
+            lines = [_invoice_line(org, invoice, data, a, state["rates"])
+                     for invoice, record in zip(invoices, batch, strict=True) for data, (_p, a) in record.data[1]]
+            copy_insert(Invoice, invoices, INVOICE_COLUMNS)
+            copy_insert(InvoiceLine, lines, LINE_COLUMNS)
+            copy_insert(InvoiceEvent, [
+                InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor, at=now,
+                             message=f"{DRAFT_EVENT}{record.data[0]['number']})")
+                for invoice, record in zip(invoices, batch, strict=True)],
+                ["organization", "invoice", "at", "kind", "message", "actor"])
+            progress(len(batch))
+
+    def _write_issued(self, state, records, progress):
         org, actor = state["org"], state["actor"]
         acc = system_accounts(org)
         settings = state["settings"]
@@ -190,26 +242,28 @@ class InvoiceImporter(Importer):
                 invoice.snapshot = _snapshot(invoice, mine, settings)
                 invoice.issued_at = now
                 lines.extend(mine)
-            # Written as drafts with their lines, then issued in one statement: an invoice is sealed
-            # (accounts.seals) when it becomes issued, and the seal covers its lines, which must be
-            # there by then; issued rows are frozen (accounts.frozen), so nothing is added after.
-            for invoice in invoices:
-                invoice.status = InvoiceStatus.DRAFT
-            copy_insert(Invoice, invoices, INVOICE_COLUMNS)
+            # The lines first, then the invoices, issued as they are inserted: an invoice is sealed
+            # (accounts.seals) by its insert's trigger, and the seal covers its lines, which are there
+            # by then (their foreign key to the invoice is checked at commit). Issued rows are frozen
+            # (accounts.frozen), so nothing is changed after. One INSERT of issued rows, not drafts
+            # and an UPDATE: the reports' summaries follow an insert per statement, an update per row
+            # (the update was most of the import's time).
             copy_insert(InvoiceLine, lines, LINE_COLUMNS)
+            copy_insert(Invoice, invoices, INVOICE_COLUMNS)
             copy_insert(InvoiceEvent, [
                 InvoiceEvent(organization=org, invoice=invoice, kind="imported", actor=actor, at=now,
                              message=f"Imported as {invoice.number} for {invoice.total} {invoice.currency}")
                 for invoice in invoices], ["organization", "invoice", "at", "kind", "message", "actor"])
-            Invoice.objects.filter(pk__in=[invoice.pk for invoice in invoices]).update(status=InvoiceStatus.ISSUED)
-            for invoice in invoices:
-                invoice.status = InvoiceStatus.ISSUED
             written += len(batch)
             progress(len(batch))
         if self.advances_series:
             _advance_series(org, settings, [(r.data[0]["number"], r.data[0]["issue_date"]) for r in records])
-        return {"invoices": written}
+        return written
 
+
+# An imported draft's timeline says the number it had in the source: the draft's re-import key.
+DRAFT_EVENT = "Imported as a draft (number in the source file: "
+ISSUED_WORDS = {"", "issued", "open", "sent", "paid", "overdue", "unpaid", "partially paid", "partly paid"}
 
 # What an imported invoice and line set; every other column takes the table's default.
 INVOICE_COLUMNS = ["id", "organization", "customer", "kind", "status", "number", "currency", "issue_date", "due_date",
@@ -322,8 +376,8 @@ class CreditNoteImporter(Importer):
                 "invoice_id", "total"):
             if invoice_id in by_id:
                 by_id[invoice_id][2] -= total
-        return {"org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
-                "period": OpenPeriod(org),
+        return {"org": org, "actor": actor, "today": today,
+                "period": OpenPeriod(org, today),
                 "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
                 "existing": {n: (c, t) for n, c, t in CreditNote.objects.filter(organization=org)
                              .values_list("number", "customer_id", "total")},
@@ -349,9 +403,8 @@ class CreditNoteImporter(Importer):
         day = v["issue_date"]
         if day > state["today"]:
             errors.append(row.error("issue_date", "The issue date is in the future."))
-        if day < state["earliest"]:
-            errors.append(row.error("issue_date", f"The issue date is before {state['earliest']}, the oldest date "
-                                                  f"the ledger accepts."))
+        if too_old := state["period"].too_old(day):
+            errors.append(row.error("issue_date", too_old))
         if closed := state["period"].refuse(day):
             errors.append(row.error("issue_date", closed))
         invoice_id = None
@@ -408,7 +461,8 @@ def _invoice_rows(org):
         for line in invoice.lines.all():
             yield [invoice.number, invoice.customer.code, invoice.issue_date.isoformat(),
                    invoice.due_date.isoformat(), invoice.currency, line.description, plain(line.quantity),
-                   plain(line.unit_price), plain(line.discount_percent), plain(line.tax_percent), invoice.reference]
+                   plain(line.unit_price), plain(line.discount_percent), plain(line.tax_percent), invoice.reference,
+                   "issued"]
 
 
 def _credit_note_rows(org):

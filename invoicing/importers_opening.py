@@ -17,7 +17,6 @@ same customer and date in the file; the posting's idempotency key is `import:ope
 Re-importing the file finds those numbers (same customer, same amount) and writes nothing.
 """
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -25,7 +24,7 @@ from django.utils import timezone
 from accounts.chart import opening_balance_account
 from accounts.imports import Field, Record, register
 from accounts.imports.base import OpenPeriod
-from accounts.ledger import MAX_DAYS_BACK, Line
+from accounts.ledger import Line
 from accounts.ledger_bulk import BulkEntry
 from accounts.models import Customer
 from accounts.money import MAX_ABS, MoneyError, check_exact
@@ -57,8 +56,8 @@ class OpeningBalanceImporter(InvoiceImporter):
     def begin(self, org, actor):
         today = timezone.localdate()
         return {
-            "org": org, "actor": actor, "today": today, "earliest": today - timedelta(days=MAX_DAYS_BACK),
-            "period": OpenPeriod(org),
+            "org": org, "actor": actor, "today": today,
+            "period": OpenPeriod(org, today),
             "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
             "invoices": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__startswith="OB-")
                          .values_list("number", "customer_id", "total")},
@@ -95,9 +94,8 @@ class OpeningBalanceImporter(InvoiceImporter):
         day = v["date"]
         if day > state["today"]:
             errors.append(row.error("date", "The date is in the future; an opening balance is owed already."))
-        elif day < state["earliest"]:
-            errors.append(row.error("date", f"The date is before {state['earliest']}, the oldest date the ledger "
-                                            f"accepts."))
+        elif too_old := state["period"].too_old(day):
+            errors.append(row.error("date", too_old))
         elif closed := state["period"].refuse(day):
             errors.append(row.error("date", closed))
         if errors:
@@ -137,7 +135,7 @@ class OpeningBalanceImporter(InvoiceImporter):
         opening_balance_account(state["org"])  # before the invoices' entries look it up
         invoices = [Record(key=r.key, rows=r.rows, data=r.data[1]) for r in records if r.data[0] == "invoice"]
         if invoices:
-            super().write(state, invoices, progress)
+            self._write_issued(state, invoices, progress)
         credits = [r.data[1] for r in records if r.data[0] == "credit"]
         for d in credits:
             reason = LABEL + (f" ({d['reference']})" if d["reference"] else "")

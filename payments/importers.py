@@ -14,7 +14,6 @@ explicit allocation against what each invoice still owes, counting the rows abov
 """
 
 import hashlib
-from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -22,16 +21,17 @@ from django.utils import timezone
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
 from accounts.imports.parsing import ParseError, parse_number
-from accounts.ledger import MAX_DAYS_BACK
 from accounts.models import Customer
 from accounts.money import MoneyError, check_exact
 from invoicing.models import Invoice, InvoiceStatus
+from payments.bulk import PaymentIn, record_many
 from payments.models import Payment, PaymentMethod
-from payments.services import AUTO, NONE, deposit_accounts, future_limit, record_payment
+from payments.services import AUTO, NONE, deposit_accounts, future_limit
 
 METHODS = {**{m.value: m.value for m in PaymentMethod}, **{str(m.label).lower(): m.value for m in PaymentMethod},
            "transfer": "bank_transfer", "bank": "bank_transfer", "check": "cheque", "credit card": "card"}
 ACCOUNT_FOR_METHOD = {"cash": "cash", "card": "card"}
+BATCH = 5000
 
 
 @register
@@ -61,8 +61,8 @@ class PaymentImporter(Importer):
                                                                     "status"):
             invoices[number] = [pk, customer_id, due if status == InvoiceStatus.ISSUED else Decimal(0)]
         return {"org": org, "actor": actor, "today": today, "latest": future_limit(),
-                "earliest": today - timedelta(days=MAX_DAYS_BACK),
-                "period": OpenPeriod(org),
+
+                "period": OpenPeriod(org, today),
                 "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
                 "keys": set(Payment.objects.filter(organization=org, idempotency_key__startswith="imp-")
                             .values_list("idempotency_key", flat=True)),
@@ -76,6 +76,8 @@ class PaymentImporter(Importer):
         customer = state["customers"].get(code)
         if customer is None:
             return None, [row.error("customer_code", f"No customer has the code {code}; import the customers first.")]
+        if customer.is_archived:
+            errors.append(row.error("customer_code", f"{customer.name} is archived; restore it first."))
         currency = (v.get("currency") or customer.currency).upper()
         if currency != customer.currency:
             errors.append(row.error("currency", f"{customer.name} pays in {customer.currency}, not {currency}."))
@@ -89,9 +91,8 @@ class PaymentImporter(Importer):
         day = v["received_date"]
         if day > state["latest"]:
             errors.append(row.error("received_date", f"The date is after {state['latest']}, too far in the future."))
-        if day < state["earliest"]:
-            errors.append(row.error("received_date", f"The date is before {state['earliest']}, the oldest date the "
-                                                     f"ledger accepts."))
+        if too_old := state["period"].too_old(day):
+            errors.append(row.error("received_date", too_old))
         if closed := state["period"].refuse(day):
             errors.append(row.error("received_date", closed))
         method = METHODS.get((v.get("method") or "bank_transfer").strip().lower())
@@ -150,14 +151,14 @@ class PaymentImporter(Importer):
         return wanted, errors
 
     def write(self, state, records, progress):
+        # The payment screen's rules, written set-based (payments.bulk.record_many): one batch of a
+        # few statements instead of some fourteen per payment.
         done = 0
-        for record in records:
-            data = dict(record.data)
-            record_payment(state["org"], data.pop("customer"), actor=state["actor"], **data)
-            done += 1
-            if done % 200 == 0:
-                progress(200)
-        progress(done % 200)
+        for start in range(0, len(records), BATCH):
+            batch = records[start:start + BATCH]
+            record_many(state["org"], [PaymentIn(**r.data) for r in batch], actor=state["actor"])
+            done += len(batch)
+            progress(len(batch))
         return {"payments": done}
 
 

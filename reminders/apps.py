@@ -9,6 +9,7 @@ class RemindersConfig(AppConfig):
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
+        from reminders import importers  # noqa: F401 - registers the disputes import
         from reminders.demo import seed_demo_collections, seed_demo_one_email_a_day, seed_demo_plans
         from reminders.setup import seed_reminders
         from reminders.views import customer_panel
@@ -25,11 +26,12 @@ class RemindersConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         from accounts.models import Customer
-        from invoicing.hooks import EVENT_HOOKS
+        from invoicing.hooks import EVENT_BATCH_HOOKS, EVENT_HOOKS
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
-        from reminders.webhooks import customer_saved, record_event
+        from reminders.webhooks import customer_saved, record_event, record_events
 
         EVENT_HOOKS.append(record_event)
+        EVENT_BATCH_HOOKS.append(record_events)
         from accounts.checkpoints import CHECKPOINT_HOOKS
 
         # The nightly signed checkpoint (accounts.tasks.checkpoint_all), to endpoints subscribed to it.

@@ -27,5 +27,5 @@ def get_importer(kind: str):
 
 
 def kinds() -> list[tuple[str, str]]:
-    order = {"customers": 0, "invoices": 1, "credit_notes": 2, "payments": 3}
+    order = {"customers": 0, "invoices": 1, "credit_notes": 2, "payments": 3, "write_offs": 4, "disputes": 5}
     return sorted(((k, i.label) for k, i in REGISTRY.items()), key=lambda kv: (order.get(kv[0], 9), kv[0]))

@@ -23,8 +23,18 @@ class OpenPeriod:
     after the engine has locked the ledger head row, the lock that closing the books takes, so
     the period cannot close between these checks and the writes."""
 
-    def __init__(self, org):
+    def __init__(self, org, today: date | None = None):
         self.lock_date, self.books_start = period.state(org)
+        # The oldest day a row may have: the ledger's window, or the books start when it is
+        # earlier (history of any age; the import's `books_start` option moves it first).
+        self.earliest = period.oldest_day(today or org.today(), self.books_start)
+
+    def too_old(self, day: date) -> str:
+        """Why `day` is older than anything the ledger takes, or ""."""
+        if day >= self.earliest:
+            return ""
+        return (f"The date is before {self.earliest}, the oldest date the ledger accepts (ten years back, or the "
+                f"books start when it is earlier): give the import an earlier books start to bring older history.")
 
     def refuse(self, day: date) -> str:
         """Why nothing dated `day` can be imported, or ""."""

@@ -41,3 +41,20 @@ def seed_demo_opening_balances(org, owner):
     run_job(job, commit=False, actor=owner)
     run_job(job, commit=True, actor=owner)
     return job
+
+
+def seed_demo_drafts(org, owner):
+    """An invoice that was still a draft in the old system: it stays a draft here (no number, nothing
+    posted), ready to be issued (the invoices import's `status` column)."""
+    today = today_in(org)
+    data = ("number,customer_code,issue_date,description,quantity,unit_price,tax,status\r\n"
+            f"OLD-7781,000815,{today.isoformat()},Kayak hire (season deposit),4,65.00,0,draft\r\n"
+            f"OLD-7781,000815,{today.isoformat()},Paddles,4,12.50,0,draft\r\n").encode()
+    job = create_job(org, "invoices", "old-system-drafts.csv", data, actor=owner)
+    job.mapping = {"number": "number", "customer_code": "customer_code", "issue_date": "issue_date",
+                   "description": "description", "quantity": "quantity", "unit_price": "unit_price",
+                   "tax_percent": "tax", "status": "status"}
+    job.save(update_fields=["mapping"])
+    run_job(job, commit=False, actor=owner)
+    run_job(job, commit=True, actor=owner)
+    return job

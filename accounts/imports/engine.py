@@ -14,9 +14,12 @@ written is exactly what was checked, against the organization as it is at that m
 error, a refusal from a service or an interrupted worker rolls all of it back.
 """
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts import period
 from accounts.imports.base import Report, Row, RowError
 from accounts.imports.parsing import DateColumn, ImportFileError, NumberColumn, ParseError, parse_date, parse_number
 from accounts.models import LedgerHead
@@ -67,15 +70,31 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
     be used at all."""
     mapping = check_mapping(importer, table.headers, mapping)
     progress = progress or (lambda phase, done, total: None)
+    options = options or {}
+    books_start = _books_start_option(options)
+    if not commit and books_start is None:
+        return _check(org, importer, table, mapping, options, actor, progress)[0]
     if not commit:
-        return _check(org, importer, table, mapping, options or {}, actor, progress)[0]
+        # A dry run that moves the books start: move it in a transaction that is rolled back, so the
+        # checks see the period as the import would leave it and nothing stays.
+        with transaction.atomic():
+            report = _move_books_start(org, books_start, actor, importer)
+            if report is None:
+                report = _check(org, importer, table, mapping, options, actor, progress)[0]
+            transaction.set_rollback(True)
+        return report
     with transaction.atomic():
         # The period lock lives on the ledger head row: hold it from the checks to the writes, so a
         # period closed after the dry run is seen by these checks (the whole file is refused), and
         # one cannot close while the import writes.
         LedgerHead.objects.select_for_update().filter(organization=org).first()
-        report, state, records = _check(org, importer, table, mapping, options or {}, actor, progress)
+        if books_start is not None and (refused := _move_books_start(org, books_start, actor, importer)):
+            transaction.set_rollback(True)
+            return refused
+        report, state, records = _check(org, importer, table, mapping, options, actor, progress)
         if not report.ok:
+            if books_start is not None:
+                transaction.set_rollback(True)  # the books start moves only with an import that commits
             return report
         new = [r for r in records if not r.exists]
         written = 0
@@ -89,15 +108,49 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
             with transaction.atomic():
                 report.written = importer.write(state, new, advance) if new else {}
         except ValidationError as e:  # a service refused a record the checks let through
+            if books_start is not None:
+                transaction.set_rollback(True)  # the books start moves only with the import
             report.add_error(RowError(None, "", "", "Nothing was imported: " + " ".join(e.messages)))
             return report
         except IntegrityError:  # another import wrote the same numbers meanwhile
+            if books_start is not None:
+                transaction.set_rollback(True)
             report.add_error(RowError(None, "", "", "Nothing was imported: records with the same numbers were "
                                                     "written meanwhile (another import?). Run the dry run again."))
             return report
         report.committed = True
         progress("write", len(new), len(new))
     return report
+
+
+def _books_start_option(options) -> date | None:
+    value = options.get("books_start")
+    if not value:
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError as e:
+        raise MappingError(f"The books start {value!r} is not a date (YYYY-MM-DD).") from e
+
+
+def _move_books_start(org, books_start, actor, importer) -> Report | None:
+    """History older than the books start: the import moves the books start earlier to
+    `books_start` through the period lock's own door (accounts.period.set_books_start: owners only,
+    logged, the other owners told once it commits). A later date leaves it as it is. Returns a
+    report with the refusal, or None."""
+    current = period.state(org)[1]
+    if current is not None and books_start >= current:
+        return None
+    try:
+        period.set_books_start(org, books_start, actor=actor,
+                               reason=f"Import of {importer.label.lower()} with history from {books_start}")
+    except period.PeriodError as e:
+        report = Report()
+        report.add_error(RowError(None, "", books_start.isoformat(), "Nothing was imported: " + " ".join(e.messages)))
+        return report
+    return None
 
 
 def _check(org, importer, table, mapping, options, actor, progress):

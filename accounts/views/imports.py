@@ -103,7 +103,8 @@ def _act(request, job, form):
         if form.cleaned_data["save_as"]:
             ImportMapping.objects.update_or_create(
                 organization=request.org, kind=job.kind, name=form.cleaned_data["save_as"],
-                defaults={"mapping": job.mapping, "options": job.options})
+                defaults={"mapping": job.mapping,  # the columns and formats; not this file's books start
+                          "options": {k: v for k, v in job.options.items() if k != "books_start"}})
     elif action != "commit":
         messages.error(request, _("Unknown action."))
         return back

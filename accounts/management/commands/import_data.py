@@ -32,9 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--encoding", help="utf-8, cp1252 or latin-1 (default: detected)")
         parser.add_argument("--delimiter", help="the CSV delimiter (default: detected)")
         parser.add_argument("--user", help="the e-mail of the person the import is recorded for")
+        parser.add_argument("--books-start", help="YYYY-MM-DD: move the books start earlier to this day first "
+                                                  "(history older than ten years; an owner's --user)")
 
     def handle(self, *args, kind, file, org, mapping=None, dry_run=False, encoding=None, delimiter=None,
-               user=None, **options):
+               user=None, books_start=None, **options):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organization {org!r}.")
@@ -50,7 +52,10 @@ class Command(BaseCommand):
             columns = suggest_mapping(importer, table.headers)
         with tenant_context(organization, actor):
             try:
-                report = run(organization, importer, table, columns, spec.get("options") or {}, actor=actor,
+                run_options = dict(spec.get("options") or {})
+                if books_start:
+                    run_options["books_start"] = books_start
+                report = run(organization, importer, table, columns, run_options, actor=actor,
                              commit=not dry_run, progress=self._progress)
             except MappingError as e:
                 raise CommandError(str(e)) from e

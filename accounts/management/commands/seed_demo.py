@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.demo_data import demo_customers
-from accounts.imports.demo import seed_demo_import, seed_demo_opening_balances
+from accounts.imports.demo import seed_demo_drafts, seed_demo_import, seed_demo_opening_balances
 from accounts.models import Customer, Organization, User
 from accounts.services import create_organization, suggest_customer_code
 from ledger_site.tenancy import tenant_context
@@ -33,6 +33,7 @@ class Command(BaseCommand):
                         hook(org, owner)
                     seed_demo_import(org, owner)  # a completed import on Settings → Import
                     seed_demo_opening_balances(org, owner)  # and the balances those customers brought
+                    seed_demo_drafts(org, owner)  # a draft of the old system, still a draft here
                     _close_old_months(org, owner)  # last: the books closed up to six months ago
                 self.stdout.write("Demo data created.")
             else:
