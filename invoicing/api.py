@@ -493,7 +493,8 @@ def invoice_ubl(request, invoice_id: int):
 
 
 @router.get("/credit-notes/{credit_note_id}/ubl", response=ERRORS,
-            summary="The credit note as a Peppol UBL e-invoice (CreditNote)", openapi_extra={"responses": EINVOICE_RESPONSE})
+            summary="The credit note as a Peppol UBL e-invoice (CreditNote)",
+            openapi_extra={"responses": EINVOICE_RESPONSE})
 def credit_note_ubl(request, credit_note_id: int):
     from invoicing.models import CreditNote
 
