@@ -314,3 +314,47 @@ def test_any_invoice_validates_and_keeps_the_en16931_sums(vendor, lines, discoun
         check_ubl_xsd(xml)
         check_xsd(cii_xml(doc))
     assert text(ubl(xml), "cac:LegalMonetaryTotal/cbc:PayableAmount") == f"{invoice.total:.2f}"
+
+
+@pytest.mark.parametrize(("post", "field", "message"), [
+    ({"name": "RC", "percent": "0", "category": "AE"}, "exemption_reason", "Say why no VAT is due (category AE)"),
+    ({"name": "Ex", "percent": "10", "category": "E", "exemption_reason": "Art. 132"}, "percent",
+     "Category E carries no VAT"),
+    ({"name": "Std", "percent": "0", "category": "S"}, "percent", "A standard-rated (S) tax has a rate above 0"),
+    ({"name": "Std", "percent": "20", "exemption_reason": "why"}, "exemption_reason", "Only exempt"),
+])
+def test_the_tax_rate_form_refuses_inconsistent_categories_and_saves_nothing(vendor, client, post, field, message):
+    org, owner, _customer = vendor
+    client.force_login(owner)
+    page = client.post(f"/o/{org.slug}/settings/tax-rates/", post)
+    assert page.status_code == 200 and message in page.content.decode()
+    assert page.context["form"].errors[field]
+    with tenant_context(org, owner):
+        assert not TaxRate.objects.filter(organization=org, name=post["name"]).exists()
+
+
+def test_a_reverse_charge_rate_is_saved_from_the_form(vendor, client):
+    org, owner, _customer = vendor
+    client.force_login(owner)
+    client.post(f"/o/{org.slug}/settings/tax-rates/",
+                {"name": "Reverse charge", "percent": "0", "category": "AE", "exemption_reason": " Article 196 "})
+    with tenant_context(org, owner):
+        saved = TaxRate.objects.get(organization=org, name="Reverse charge")
+    assert (saved.category, saved.exemption_reason) == ("AE", "Article 196")
+
+
+def test_endpoint_ids_come_in_pairs_on_the_customer_form(vendor, client):
+    org, owner, customer = vendor
+    client.force_login(owner)
+    page = client.post(f"/o/{org.slug}/customers/{customer.pk}/edit/", {
+        "name": customer.name, "code": customer.code, "currency": "EUR", "payment_terms_days": "30",
+        "credit_limit": "0", "language": "en", "country": "DE", "endpoint_scheme": "", "endpoint_id": "DE1"})
+    assert "Choose the scheme of the endpoint id." in page.content.decode()
+    page = client.post(f"/o/{org.slug}/customers/{customer.pk}/edit/", {
+        "name": customer.name, "code": customer.code, "currency": "EUR", "payment_terms_days": "30",
+        "credit_limit": "0", "language": "en", "country": "DE", "endpoint_scheme": "9930",
+        "endpoint_id": "bad id with spaces"})
+    assert "no spaces" in page.content.decode()
+    with tenant_context(org, owner):
+        customer.refresh_from_db()
+    assert customer.endpoint_id == "DE811907980"
