@@ -72,7 +72,7 @@ def _reverse_charge_invoice(org, owner, customer, line):
     org.endpoint_scheme, org.endpoint_id = "9935", org.tax_id or "IE1234567T"
     org.save(update_fields=["endpoint_scheme", "endpoint_id"])
     customer.country, customer.tax_id = "DE", customer.tax_id or "DE811907980"
-    customer.billing_address = customer.billing_address or "Hafenstraße 4\n20457 Hamburg"
+    customer.billing_address = "Hafenstraße 4\n20457 Hamburg"  # a German business customer
     customer.endpoint_scheme, customer.endpoint_id = "9930", customer.tax_id
     customer.save(update_fields=["country", "tax_id", "billing_address", "endpoint_scheme", "endpoint_id"])
     reverse, _ = TaxRate.objects.get_or_create(organization=org, name="EU reverse charge", defaults={

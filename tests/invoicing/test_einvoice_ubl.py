@@ -358,3 +358,22 @@ def test_endpoint_ids_come_in_pairs_on_the_customer_form(vendor, client):
     with tenant_context(org, owner):
         customer.refresh_from_db()
     assert customer.endpoint_id == "DE811907980"
+
+
+def test_the_customer_api_sets_endpoint_ids_in_pairs_and_a_patch_keeps_the_country(vendor):
+    from tests.api.helpers import Api, make_key
+
+    org, owner, customer = vendor
+    api = Api(make_key(org, owner)[1])
+    changed = api.patch(f"/customers/{customer.pk}", {"phone": "+49 40 1234"})
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["country"], changed.json()["endpoint_scheme"]) == ("DE", "9930")  # kept, not blanked
+    refused = api.patch(f"/customers/{customer.pk}", {"endpoint_scheme": ""})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["endpoint_scheme"]
+    created = api.post("/customers", {"name": "Nordlys AS", "country": "NO", "endpoint_scheme": "0192",
+                                      "endpoint_id": "987654321"})
+    assert created.status_code == 201 and created.json()["endpoint_id"] == "987654321"
+    with tenant_context(org, owner):
+        customer.refresh_from_db()
+    assert (customer.country, customer.endpoint_scheme, customer.phone) == ("DE", "9930", "+49 40 1234")
