@@ -128,6 +128,8 @@ class TaxRateOut(Schema):
     name: str
     percent: str
     archived: bool
+    category: str = Field(description="EN 16931 VAT category (S, Z, E, AE, K, G, O); empty: Z at 0 %, S otherwise.")
+    exemption_reason: str
 
 
 def _plain(value: Decimal) -> str:
@@ -357,7 +359,8 @@ def pdf(request, invoice_id: int):
 def tax_rates(request):
     from invoicing.models import TaxRate
 
-    return [TaxRateOut(id=r.pk, name=r.name, percent=_plain(r.percent), archived=r.archived)
+    return [TaxRateOut(id=r.pk, name=r.name, percent=_plain(r.percent), archived=r.archived, category=r.category,
+                       exemption_reason=r.exemption_reason)
             for r in TaxRate.objects.filter(organization=request.org).order_by("pk")]
 
 

@@ -377,3 +377,29 @@ def test_the_customer_api_sets_endpoint_ids_in_pairs_and_a_patch_keeps_the_count
     with tenant_context(org, owner):
         customer.refresh_from_db()
     assert (customer.country, customer.endpoint_scheme, customer.phone) == ("DE", "9930", "+49 40 1234")
+
+
+def test_the_organization_settings_keep_the_endpoint_id_and_refuse_half_a_pair(vendor, client):
+    from accounts.models import Organization
+
+    org, owner, _customer = vendor
+    client.force_login(owner)
+    base = {"name": org.name, "slug": org.slug, "base_currency": "EUR", "country": "FR", "locale": "en_GB",
+            "address": org.address, "tax_id": org.tax_id}
+    page = client.post(f"/o/{org.slug}/settings/", {**base, "endpoint_scheme": "0009", "endpoint_id": ""})
+    assert page.status_code == 200 and "Give the endpoint id for this scheme" in page.content.decode()
+    assert Organization.objects.get(pk=org.pk).endpoint_scheme == "9957"  # unchanged
+    client.post(f"/o/{org.slug}/settings/", {**base, "endpoint_scheme": "0009", "endpoint_id": "73282932000074"})
+    saved = Organization.objects.get(pk=org.pk)
+    assert (saved.endpoint_scheme, saved.endpoint_id) == ("0009", "73282932000074")
+
+
+def test_the_tax_rate_api_gives_the_category_and_reason(vendor):
+    from tests.api.helpers import Api, make_key
+
+    org, owner, _customer = vendor
+    with tenant_context(org, owner):
+        rate(org, "reverse")
+    rates = Api(make_key(org, owner, scope="read")[1]).get("/tax-rates").json()
+    [reverse] = [r for r in rates if r["name"] == "reverse"]
+    assert (reverse["category"], reverse["exemption_reason"]) == ("AE", RATES["reverse"][2])
