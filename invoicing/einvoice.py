@@ -38,7 +38,7 @@ from lxml import etree
 
 from accounts.money import quantum, round_money
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus, tax_category
-from invoicing.payment_reference import iban_of
+from invoicing.payment_reference import creditor_reference, iban_of
 from invoicing.pdf import (
     CREDIT_NOTE_TEMPLATE,
     credit_note_context,
@@ -421,6 +421,8 @@ def cii_xml(source: Invoice | CreditNote | EDoc) -> bytes:
     if "K" in doc.categories:  # BR-IC-11/12: the delivery date and country
         _date(_el(delivery, "ram:ActualDeliverySupplyChainEvent"), "ram:OccurrenceDateTime", doc.issue_date)
     settle = _el(trade, "ram:ApplicableHeaderTradeSettlement")
+    if doc.kind == "invoice" and doc.iban:  # BT-83: the ISO 11649 reference printed on the PDF
+        _el(settle, "ram:PaymentReference", creditor_reference(doc.number) or doc.number)
     _el(settle, "ram:InvoiceCurrencyCode", cur)
     if doc.iban:
         means = _el(settle, "ram:SpecifiedTradeSettlementPaymentMeans")
@@ -559,7 +561,8 @@ def ubl_xml(source: Invoice | CreditNote | EDoc) -> bytes:
     if doc.iban:
         means = _cac(root, "PaymentMeans")
         _cbc(means, "PaymentMeansCode", "58", name="SEPA credit transfer")
-        _cbc(means, "PaymentID", doc.number)
+        # BT-83, what the transfer should carry: the invoice's ISO 11649 reference (the one on its PDF)
+        _cbc(means, "PaymentID", creditor_reference(doc.number) or doc.number)
         _cbc(_cac(means, "PayeeFinancialAccount"), "ID", doc.iban)
     for b in doc.breakdown:  # the invoice discount, per category and rate
         if b.allowance:

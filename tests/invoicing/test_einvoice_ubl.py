@@ -30,6 +30,7 @@ from invoicing.einvoice import (
     ubl_xml,
 )
 from invoicing.models import InvoiceLine, InvoiceSettings, TaxRate
+from invoicing.payment_reference import creditor_reference
 from invoicing.pdf import render_credit_note_pdf, render_invoice_pdf
 from invoicing.services import issue_invoice, new_draft, recompute_totals
 from ledger_site.tenancy import tenant_context
@@ -125,6 +126,8 @@ def test_a_mixed_invoice_validates_as_ubl_and_cii_and_its_totals_are_the_pdfs(ve
     assert text(tree, "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:PostalZone") == "20457"
     assert text(tree, "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress/cbc:CityName") == "Hamburg"
     assert text(tree, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID") == "FR7630006000011234567890189"
+    assert text(tree, "cac:PaymentMeans/cbc:PaymentID") == creditor_reference(invoice.number)  # as on the PDF
+    assert etree.fromstring(cii).find(f".//{RAM}PaymentReference").text == creditor_reference(invoice.number)
     # CII carries the same grand total and the reverse-charge reason.
     assert etree.fromstring(cii).find(f".//{RAM}GrandTotalAmount").text == total
     assert any(e.text.startswith("Reverse charge") for e in etree.fromstring(cii).iter(f"{RAM}ExemptionReason"))
