@@ -10,7 +10,7 @@ from accounts.tenant_keys import CoverTenantForeignKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0023_einvoice_endpoints'),
+        ('accounts', '0024_einvoice_endpoints'),
         ('invoicing', '0013_tax_category'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
