@@ -42,6 +42,9 @@ class CustomerOut(Schema):
     phone: str
     billing_address: str
     tax_id: str
+    country: str
+    endpoint_scheme: str = Field(description="Peppol electronic address scheme (EAS code), e.g. 9930.")
+    endpoint_id: str = Field(description="Peppol endpoint id in that scheme.")
     currency: str
     payment_terms_days: int
     credit_limit: str
@@ -67,6 +70,9 @@ class CustomerCreate(InputSchema):
     phone: str = Field("", max_length=40)
     billing_address: str = Field("", max_length=1000)
     tax_id: str = Field("", max_length=50)
+    country: str = Field("", max_length=2, description="ISO 3166 alpha-2; e-invoices need it.")
+    endpoint_scheme: str = Field("", max_length=4, description="Peppol EAS code; with endpoint_id.")
+    endpoint_id: str = Field("", max_length=50, description="Peppol endpoint id; with endpoint_scheme.")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="Default: the organization's base currency.")
     payment_terms_days: int = Field(30, ge=0, le=365)
     credit_limit: DecimalStr = Field("0", description="0 means no limit.")
@@ -83,6 +89,9 @@ class CustomerUpdate(InputSchema):
     phone: str | None = Field(None, max_length=40)
     billing_address: str | None = Field(None, max_length=1000)
     tax_id: str | None = Field(None, max_length=50)
+    country: str | None = Field(None, max_length=2)
+    endpoint_scheme: str | None = Field(None, max_length=4)
+    endpoint_id: str | None = Field(None, max_length=50)
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
     payment_terms_days: int | None = Field(None, ge=0, le=365)
     credit_limit: DecimalStr | None = None
@@ -118,7 +127,8 @@ class TransactionPage(Schema):
 def customer_out(c: Customer) -> CustomerOut:
     return CustomerOut(
         id=c.pk, code=c.code, name=c.name, billing_emails=c.email_list, contact_person=c.contact_person,
-        phone=c.phone, billing_address=c.billing_address, tax_id=c.tax_id, currency=c.currency,
+        phone=c.phone, billing_address=c.billing_address, tax_id=c.tax_id, country=c.country,
+        endpoint_scheme=c.endpoint_scheme, endpoint_id=c.endpoint_id, currency=c.currency,
         payment_terms_days=c.payment_terms_days, credit_limit=money(c.credit_limit, c.currency),
         language=c.language, tags=c.tag_list, notes=c.notes, archived=c.is_archived, archived_at=c.archived_at,
         created_at=c.created_at, updated_at=c.updated_at,
@@ -144,7 +154,8 @@ def _form_errors(form) -> ApiError:
 
 
 FORM_FIELDS = ["name", "code", "contact_person", "billing_emails", "phone", "tax_id", "billing_address",
-               "currency", "payment_terms_days", "credit_limit", "language", "tags", "notes"]
+               "country", "endpoint_scheme", "endpoint_id", "currency", "payment_terms_days", "credit_limit",
+               "language", "tags", "notes"]
 
 
 def _form_data(values: dict) -> dict:

@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
 from accounts import currencies
+from accounts.einvoice_ids import clean_endpoint
 from accounts.forms_fields import NumberField
 from accounts.locale import DEFAULT_LOCALE, LOCALES
 from accounts.models import Customer, Invitation, Organization, Role, User
@@ -50,6 +51,14 @@ country_validator = RegexValidator(r"^[A-Za-z]{2}$", _("Use the two-letter ISO c
 SLUG_LABEL = _("Web address")
 SLUG_HELP = _("Lowercase letters, digits and hyphens. Your pages will live at /o/<web address>/.")
 COUNTRY_HELP = _("Two letters, e.g. IE, DE, US.")
+ENDPOINT_HELP = _("Peppol e-invoices name both parties by an endpoint id in a scheme (accounts.einvoice_ids).")
+
+
+def _clean_endpoint(form, data: dict) -> dict:
+    """Both the endpoint scheme and id, or neither (Peppol UBL e-invoices need both)."""
+    for field, message in clean_endpoint(data.get("endpoint_scheme") or "", data.get("endpoint_id") or "").items():
+        form.add_error(field, message)
+    return data
 
 
 class OrganizationFieldsMixin:
@@ -75,15 +84,20 @@ class OrganizationForm(OrganizationFieldsMixin, forms.ModelForm):
     locale = forms.ChoiceField(label=_("Number and date format"), choices=LOCALES, required=False,
                                help_text=_("How amounts and dates are typed and shown, e.g. 1,234.56 or 1.234,56."))
 
+    def clean(self):
+        return _clean_endpoint(self, super().clean())
+
     def clean_locale(self):
         # Left out of a submission (an older form, a script): keep what the organization has.
         return self.cleaned_data.get("locale") or self.instance.locale or DEFAULT_LOCALE
 
     class Meta:
         model = Organization
-        fields = ["name", "slug", "base_currency", "country", "locale", "address", "tax_id", "require_two_factor"]
+        fields = ["name", "slug", "base_currency", "country", "locale", "address", "tax_id", "endpoint_scheme",
+                  "endpoint_id", "require_two_factor"]
         labels = {"slug": SLUG_LABEL, "address": _("Postal address"), "tax_id": _("Tax id (VAT number)")}
         help_texts = {"slug": SLUG_HELP, "address": _("Printed on invoices and statements."),
+                      "endpoint_scheme": ENDPOINT_HELP, "endpoint_id": _("E.g. your VAT number or GLN."),
                       "require_two_factor": _("Members without it are asked to set it up before they enter.")}
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 
@@ -142,7 +156,8 @@ class CustomerForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = ["name", "code", "contact_person", "billing_emails", "phone", "tax_id",
-                  "billing_address", "country", "currency", "payment_terms_days", "credit_limit", "language", "tags",
+                  "billing_address", "country", "endpoint_scheme", "endpoint_id", "currency", "payment_terms_days",
+                  "credit_limit", "language", "tags",
                   "notes"]
         field_classes = {"credit_limit": NumberField}
         widgets = {"billing_address": forms.Textarea(attrs={"rows": 3}),
@@ -150,6 +165,9 @@ class CustomerForm(forms.ModelForm):
 
     def clean_country(self):
         return (self.cleaned_data.get("country") or "").upper()
+
+    def clean(self):
+        return _clean_endpoint(self, super().clean())
 
     def __init__(self, *args, org, **kwargs):
         self.org = org

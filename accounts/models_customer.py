@@ -8,6 +8,7 @@ from django.db.models import F
 from django.db.models.functions import Lower, Now
 from django.utils.translation import gettext_lazy as _
 
+from accounts.einvoice_ids import EAS_SCHEMES, validate_endpoint_id
 from accounts.models_org import Organization
 
 currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code, e.g. EUR."))
@@ -31,6 +32,11 @@ class Customer(models.Model):
     billing_address = models.TextField(_("billing address"), max_length=1000, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)  # ISO 3166 alpha-2; e-invoices need it
     tax_id = models.CharField(_("tax id"), max_length=50, blank=True)
+    # Peppol electronic address (accounts.einvoice_ids): where this customer receives e-invoices.
+    endpoint_scheme = models.CharField(_("e-invoice endpoint scheme"), max_length=4, blank=True,
+                                       choices=EAS_SCHEMES)
+    endpoint_id = models.CharField(_("e-invoice endpoint id"), max_length=50, blank=True,
+                                   validators=[validate_endpoint_id])
     currency = models.CharField(_("currency"), max_length=3, validators=[currency_validator])
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
     credit_limit = models.DecimalField(

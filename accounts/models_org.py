@@ -14,6 +14,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts import identity
+from accounts.einvoice_ids import EAS_SCHEMES, validate_endpoint_id
 from ledger_site.tenancy import current_organization
 
 RESERVED_SLUGS = {"admin", "api", "app", "static", "media", "login", "logout", "signup", "o",
@@ -111,6 +112,11 @@ class Organization(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True)
     address = models.TextField(_("address"), blank=True, max_length=1000)
     tax_id = models.CharField(_("tax id"), max_length=50, blank=True)
+    # Peppol electronic address (accounts.einvoice_ids): where e-invoices reach this organization.
+    endpoint_scheme = models.CharField(_("e-invoice endpoint scheme"), max_length=4, blank=True,
+                                       choices=EAS_SCHEMES)
+    endpoint_id = models.CharField(_("e-invoice endpoint id"), max_length=50, blank=True,
+                                   validators=[validate_endpoint_id])
     timezone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_timezone],
                                 help_text=_("IANA name, e.g. Europe/Berlin or America/New_York."))
     # Issue 22: members without two-factor sign-in are sent to set it up before entering.

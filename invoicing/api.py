@@ -128,6 +128,8 @@ class TaxRateOut(Schema):
     name: str
     percent: str
     archived: bool
+    category: str = Field(description="EN 16931 VAT category (S, Z, E, AE, K, G, O); empty: Z at 0 %, S otherwise.")
+    exemption_reason: str
 
 
 def _plain(value: Decimal) -> str:
@@ -357,7 +359,8 @@ def pdf(request, invoice_id: int):
 def tax_rates(request):
     from invoicing.models import TaxRate
 
-    return [TaxRateOut(id=r.pk, name=r.name, percent=_plain(r.percent), archived=r.archived)
+    return [TaxRateOut(id=r.pk, name=r.name, percent=_plain(r.percent), archived=r.archived, category=r.category,
+                       exemption_reason=r.exemption_reason)
             for r in TaxRate.objects.filter(organization=request.org).order_by("pk")]
 
 
@@ -460,3 +463,46 @@ def get_credit_note(request, credit_note_id: int):
     if note is None:
         raise not_found("credit note")
     return credit_note_out(note)
+
+
+EINVOICE_RESPONSE = {200: {"description": "UBL 2.1 following Peppol BIS Billing 3.0, checked against the official "
+                                          "UBL 2.1 XSD. 409 lists what the document lacks for the standard.",
+                           "content": {"application/xml": {"schema": {"type": "string"}}}}}
+
+
+def _ubl_response(source) -> HttpResponse:
+    from invoicing.einvoice import EInvoiceError
+    from invoicing.views.einvoice import produce
+
+    try:
+        xml = produce(source, "ubl")
+    except EInvoiceError as e:
+        error = ApiError(409, "einvoice_incomplete", e.missing[0])
+        error.items = [{"field": None, "code": "einvoice_incomplete", "message": m} for m in e.missing]
+        raise error from e
+    response = HttpResponse(xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{source.number}-ubl.xml"'
+    return response
+
+
+@router.get("/invoices/{invoice_id}/ubl", response=ERRORS, summary="The invoice as a Peppol UBL e-invoice",
+            openapi_extra={"responses": EINVOICE_RESPONSE})
+def invoice_ubl(request, invoice_id: int):
+    invoice = Invoice.objects.select_related("customer", "organization").filter(
+        organization=request.org, pk=invoice_id).first()
+    if invoice is None:
+        raise not_found("invoice")
+    return _ubl_response(invoice)
+
+
+@router.get("/credit-notes/{credit_note_id}/ubl", response=ERRORS,
+            summary="The credit note as a Peppol UBL e-invoice (CreditNote)",
+            openapi_extra={"responses": EINVOICE_RESPONSE})
+def credit_note_ubl(request, credit_note_id: int):
+    from invoicing.models import CreditNote
+
+    note = CreditNote.objects.select_related("customer", "organization", "invoice").filter(
+        organization=request.org, pk=credit_note_id).first()
+    if note is None:
+        raise not_found("credit note")
+    return _ubl_response(note)

@@ -22,7 +22,7 @@ from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, round_money
 from invoicing import documents, hooks
 from invoicing.hooks import ALLOCATIONS
-from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus
+from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceStatus, tax_category
 from invoicing.numbering import take_number
 from invoicing.services import InvoiceError, record_event
 
@@ -36,6 +36,8 @@ class CreditItem:
     tax_percent: Decimal
     tax: Decimal
     invoice_line_id: int | None = None
+    tax_category: str = ""  # the invoice line's as issued; empty: by the percent (invoicing.models.tax_category)
+    exemption_reason: str = ""
 
 
 def credited_quantities(invoice: Invoice) -> dict[int, Decimal]:
@@ -47,6 +49,9 @@ def credited_quantities(invoice: Invoice) -> dict[int, Decimal]:
 def line_items(invoice: Invoice, quantities: dict[int, Decimal]) -> list[CreditItem]:
     """What crediting these quantities of the invoice's lines would credit, at the prices invoiced."""
     lines = {li.pk: li for li in invoice.lines.all()}
+    # The VAT category each line was issued with (its snapshot line, same order as the rows).
+    issued = (invoice.snapshot or {}).get("lines") or []
+    categories = {pk: issued[n] for n, pk in enumerate(lines) if n < len(issued)}
     already = credited_quantities(invoice)
     items = []
     for line_id, qty in quantities.items():
@@ -62,7 +67,9 @@ def line_items(invoice: Invoice, quantities: dict[int, Decimal]) -> list[CreditI
                                                                        invoice.currency)
         tax = line.tax_amount if qty == line.quantity else round_money(net * line.tax_percent / 100,
                                                                        invoice.currency)
-        items.append(CreditItem(line.description, qty, line.unit_price, net, line.tax_percent, tax, line.pk))
+        category = categories.get(line.pk, {})
+        items.append(CreditItem(line.description, qty, line.unit_price, net, line.tax_percent, tax, line.pk,
+                                category.get("tax_category", ""), category.get("exemption_reason", "")))
     return items
 
 
@@ -174,9 +181,17 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
         organization=org, customer=customer, invoice=invoice, number=number, currency=customer.currency,
         issue_date=today, reason=reason[:500], subtotal=subtotal, tax_total=tax, total=total, entry=entry,
         created_by=actor,
-        snapshot={"seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id},
-                  "buyer": {"name": customer.name, "address": customer.billing_address, "tax_id": customer.tax_id},
-                  "invoice": invoice.number if invoice else None},
+        snapshot={"seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id,
+                             "country": org.country, "endpoint_scheme": org.endpoint_scheme,
+                             "endpoint_id": org.endpoint_id},
+                  "buyer": {"name": customer.name, "address": customer.billing_address, "tax_id": customer.tax_id,
+                            "country": customer.country, "code": customer.code,
+                            "endpoint_scheme": customer.endpoint_scheme, "endpoint_id": customer.endpoint_id},
+                  "invoice": invoice.number if invoice else None,
+                  "invoice_date": invoice.issue_date.isoformat() if invoice else None,
+                  # per line, in position order: the VAT category and exemption reason (e-invoices)
+                  "lines": [{"tax_category": tax_category(i.tax_category, i.tax_percent),
+                             "exemption_reason": i.exemption_reason} for i in items]},
     )
     CreditNoteLine.objects.bulk_create([
         CreditNoteLine(organization=org, credit_note=note, invoice_line_id=i.invoice_line_id, position=n,

@@ -1,6 +1,8 @@
 """Demo data for issue 18 (`manage.py seed_demo`, after the demo invoices): a small items
-catalogue, a monthly recurring schedule that has billed this month, and three quotes (accepted
-and converted, awaiting an answer, a draft). Deterministic, through the real services."""
+catalogue, a monthly recurring schedule that has billed this month, three quotes (accepted and
+converted to an invoice and to a recurring schedule, awaiting an answer, a draft), and an EU
+reverse-charge invoice that offers its Peppol UBL and Factur-X e-invoices (the organization's and
+that customer's endpoint ids, a reverse-charge tax rate). Deterministic, through the real services."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -11,7 +13,7 @@ from accounts.models import Customer
 from invoicing.items import save_item
 from invoicing.models import TaxRate
 from invoicing.models_recurring import Frequency, RunAction
-from invoicing.quotes import convert_to_invoice, decide, save_quote, send_quote
+from invoicing.quotes import convert_to_invoice, convert_to_schedule, decide, save_quote, send_quote
 from invoicing.recurring import run_schedule, save_schedule
 
 ITEMS = [  # code, name, unit, EUR price
@@ -56,6 +58,30 @@ def seed_demo_billing(org, owner) -> dict:
     accepted = send_quote(quote(customers[1], [line("DESIGN-H", "24"), line("WORKSHOP", "6")], 12), owner)
     decide(accepted, True, "203.0.113.10")
     convert_to_invoice(accepted, owner)
+    convert_to_schedule(accepted, owner)  # the workshop series, billed monthly (drafts for review)
     send_quote(quote(customers[2], [line("CONS-H", "16"), line("WEB-CARE")], 3), owner)
     quote(customers[2], [line("CONS-H", "8")], 0)
-    return {"items": len(items), "schedules": 1, "quotes": 3}
+    _reverse_charge_invoice(org, owner, customers[1], line("CONS-H", "12", "Consulting, cross-border (EU B2B)"))
+    return {"items": len(items), "schedules": 2, "quotes": 3, "einvoices": 1}
+
+
+def _reverse_charge_invoice(org, owner, customer, line):
+    """An invoice to an EU business customer under reverse charge, complete for Peppol BIS 3.0."""
+    from invoicing.services import issue_invoice, save_draft
+
+    org.endpoint_scheme, org.endpoint_id = "9935", org.tax_id or "IE1234567T"
+    org.save(update_fields=["endpoint_scheme", "endpoint_id"])
+    customer.country, customer.tax_id = "DE", customer.tax_id or "DE811907980"
+    customer.billing_address = "Hafenstraße 4\n20457 Hamburg"  # a German business customer
+    customer.endpoint_scheme, customer.endpoint_id = "9930", customer.tax_id
+    customer.save(update_fields=["country", "tax_id", "billing_address", "endpoint_scheme", "endpoint_id"])
+    reverse, _ = TaxRate.objects.get_or_create(organization=org, name="EU reverse charge", defaults={
+        "percent": Decimal(0), "category": "AE",
+        "exemption_reason": "Reverse charge: VAT to be accounted for by the recipient, Article 196 of "
+                            "Council Directive 2006/112/EC"})
+    today = timezone.localdate()
+    draft = save_draft(org, None, {"customer": customer, "issue_date": today,
+                                   "due_date": today + timedelta(days=customer.payment_terms_days),
+                                   "reference": "PO-DE-2041", "discount_percent": Decimal(0), "notes": "",
+                                   "terms": ""}, [{**line, "tax_rate": reverse}], actor=owner)
+    return issue_invoice(draft, actor=owner, credit_control=False)

@@ -269,7 +269,31 @@ class TaxRateForm(forms.ModelForm):
 
     class Meta:
         model = TaxRate
-        fields = ["name", "percent"]
+        fields = ["name", "percent", "category", "exemption_reason"]
+        help_texts = {
+            "category": _("For e-invoices. Empty: zero rated (Z) at 0 %, standard (S) otherwise."),
+            "exemption_reason": _("Printed on e-invoices for E, AE, K, G and O, e.g. “Reverse charge, "
+                                  "article 196 of Directive 2006/112/EC”."),
+        }
+
+    def clean(self):
+        """EN 16931: S carries a rate above 0; every other category carries none, and all but Z
+        say why (BR-E-10, BR-AE-10, BR-IC-10, BR-G-10, BR-O-10)."""
+        data = super().clean()
+        category, percent = data.get("category") or "", data.get("percent")
+        reason = (data.get("exemption_reason") or "").strip()
+        data["exemption_reason"] = reason
+        if percent is not None and category == "S" and percent <= 0:
+            self.add_error("percent", _("A standard-rated (S) tax has a rate above 0 %."))
+        if percent is not None and category and category != "S" and percent != 0:
+            self.add_error("percent", _("Category %(code)s carries no VAT: the rate is 0 %%.") % {"code": category})
+        if category in ("E", "AE", "K", "G", "O") and not reason:
+            self.add_error("exemption_reason", _("Say why no VAT is due (category %(code)s): e-invoices must.")
+                           % {"code": category})
+        if reason and category not in ("E", "AE", "K", "G", "O"):
+            self.add_error("exemption_reason", _("Only exempt, reverse-charge, intra-EU, export and out-of-scope "
+                                                 "categories carry an exemption reason."))
+        return data
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)

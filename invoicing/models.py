@@ -29,11 +29,32 @@ PERCENT = {"max_digits": 7, "decimal_places": 4,
 ZERO = Decimal("0")
 
 
+class TaxCategory(models.TextChoices):
+    """VAT category codes of EN 16931 (UNCL 5305 subset). Empty on a rate means "by its percent":
+    Z at 0 %, S otherwise. Every category but S and Z needs an exemption reason on e-invoices."""
+
+    STANDARD = "S", _("S — standard rate")
+    ZERO = "Z", _("Z — zero rated")
+    EXEMPT = "E", _("E — exempt from VAT")
+    REVERSE_CHARGE = "AE", _("AE — reverse charge")
+    INTRA_EU = "K", _("K — intra-community supply (VAT exempt)")
+    EXPORT = "G", _("G — export outside the EU (free export item)")
+    NOT_SUBJECT = "O", _("O — outside the scope of VAT")
+
+
+def tax_category(category: str, percent) -> str:
+    """The category a line is taxed in: the rate's own, or Z/S by its percent."""
+    return category or ("Z" if Decimal(percent) == 0 else "S")
+
+
 class TaxRate(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tax_rates")
     name = models.CharField(_("name"), max_length=60)
     percent = models.DecimalField(_("rate (%)"), **PERCENT)
     archived = models.BooleanField(_("archived"), default=False)
+    # E-invoices (invoicing.einvoice): the VAT category and, for E, AE, K, G and O, why no VAT is due.
+    category = models.CharField(_("VAT category"), max_length=2, blank=True, choices=TaxCategory.choices)
+    exemption_reason = models.CharField(_("exemption reason"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["percent", "name"]

@@ -28,6 +28,7 @@ class DocumentKind(models.TextChoices):
     INVOICE = "invoice", _("Invoice")
     CREDIT_NOTE = "credit_note", _("Credit note")
     STATEMENT = "statement", _("Statement")
+    QUOTE = "quote", _("Quote")
 
 
 class StoredDocument(models.Model):
@@ -61,6 +62,7 @@ class DeliveryKind(models.TextChoices):
     INVOICE = "invoice", _("Invoice")
     STATEMENT = "statement", _("Statement")
     REMINDER = "reminder", _("Reminder")
+    QUOTE = "quote", _("Quote")
 
 
 class DeliveryStatus(models.TextChoices):
@@ -79,6 +81,9 @@ class EmailDelivery(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="email_deliveries")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # kind "quote": the quote e-mailed (invoicing.quotes.queue_quote_email), its PDF in `document`.
+    quote = models.ForeignKey("invoicing.Quote", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="email_deliveries")
     document = models.ForeignKey(StoredDocument, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     recipients = models.JSONField(default=list)
     subject = models.CharField(max_length=300)

@@ -41,6 +41,9 @@ class Quote(models.Model):
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="source_quote")
     converted_at = models.DateTimeField(null=True, blank=True)
+    # An accepted quote may also become a recurring schedule (invoicing.quotes.convert_to_schedule).
+    schedule = models.OneToOneField("invoicing.RecurringSchedule", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="source_quote")
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
 
@@ -53,6 +56,8 @@ class Quote(models.Model):
                                    condition=~Q(status__in=["accepted", "declined"]) | Q(decided_at__isnull=False)),
             models.CheckConstraint(name="quote_converted_when_accepted",
                                    condition=Q(invoice__isnull=True) | Q(status="accepted")),
+            models.CheckConstraint(name="quote_scheduled_when_accepted",
+                                   condition=Q(schedule__isnull=True) | Q(status="accepted")),
             models.CheckConstraint(name="quote_valid_after_date", condition=Q(valid_until__gte=models.F("issue_date"))),
         ]
 

@@ -196,6 +196,39 @@ def convert_to_invoice(quote: Quote, actor=None) -> tuple:
     return invoice, True
 
 
+@transaction.atomic
+def convert_to_schedule(quote: Quote, actor=None) -> tuple:
+    """An accepted quote becomes a recurring schedule with its lines (and their items), once: the
+    quote keeps the schedule (`Quote.schedule`, `schedule.source_quote` the other way), a second
+    conversion returns it. Monthly from the organization's today, on today's day of the month,
+    each run creating a draft for review (nothing is issued before someone looks); the schedule's
+    editor changes any of it. Returns (schedule, created)."""
+    from invoicing.models_recurring import Frequency, RunAction
+    from invoicing.recurring import save_schedule
+
+    quote = _locked(quote.pk)
+    if quote.schedule_id is not None:
+        return quote.schedule, False
+    if quote.status != QuoteStatus.ACCEPTED:
+        raise QuoteError(_("Only an accepted quote can become a recurring schedule."))
+    if quote.customer.is_archived:
+        raise QuoteError(_("The customer is archived; restore it before invoicing."))
+    today = quote.organization.today()
+    fields = {"customer": quote.customer, "name": (_("%(customer)s: quote %(number)s")
+                                                   % {"customer": quote.customer.name, "number": quote.number})[:100],
+              "frequency": Frequency.MONTHLY, "interval": 1, "day_of_month": today.day, "start_date": today,
+              "end_date": None, "max_count": None, "action": RunAction.DRAFT,
+              "payment_terms_days": quote.customer.payment_terms_days,
+              "reference": (quote.reference or quote.number)[:100], "notes": quote.notes}
+    lines = [{"description": li.description, "quantity": li.quantity, "unit": li.unit, "unit_price": li.unit_price,
+              "discount_percent": li.discount_percent, "tax_rate": li.tax_rate, "item": li.item}
+             for li in quote.lines.select_related("tax_rate", "item")]
+    schedule = save_schedule(quote.organization, None, fields, lines, actor=actor)
+    quote.schedule = schedule
+    quote.save(update_fields=["schedule"])
+    return schedule, True
+
+
 # --- the PDF ---------------------------------------------------------------------------------
 
 def render_quote_html(quote: Quote) -> str:
@@ -240,3 +273,72 @@ def render_quote_pdf(quote: Quote) -> bytes:
     from invoicing.pdf import html_to_pdf, invoice_stylesheet
 
     return html_to_pdf(render_quote_html(quote), stylesheets=[invoice_stylesheet()])
+
+
+# --- e-mail ----------------------------------------------------------------------------------
+
+EMAIL_SUBJECT = "Quote {number} from {organization}"
+EMAIL_BODY = ("Dear {customer},\n\nplease find our quote {number} for {total} attached, valid until {valid_until}."
+              "\n\nYou can read it and accept or decline it here:\n{link}\n\nKind regards,\n{organization}")
+
+
+def quote_values(quote: Quote, link: str | None = None) -> dict:
+    values = {"customer": quote.customer.name, "number": quote.number or "",
+              "total": format_money(quote.total, quote.currency),
+              "valid_until": format_day(quote.valid_until, quote.organization.locale),
+              "organization": quote.organization.name}
+    if link is not None:
+        values["link"] = link
+    return values
+
+
+def draft_quote_message(quote: Quote) -> dict:
+    """The send form's initial values; {link} is filled in when the e-mail is queued."""
+    from invoicing.mail import fill, one_line
+
+    values = quote_values(quote)
+    return {"recipients": ", ".join(quote.customer.email_list),
+            "subject": one_line(fill(_(EMAIL_SUBJECT), values)), "body": fill(_(EMAIL_BODY), values)}
+
+
+def stored_quote_pdf(quote: Quote):
+    """The sent quote's PDF, rendered and stored once per state (number, link, amounts, layout):
+    the e-mail attaches exactly what was stored, and the delivery log keeps its hash."""
+    import hashlib
+    import json
+
+    from invoicing.models_documents import DocumentKind
+    from invoicing.pdf import TEMPLATE_VERSION, _store_once
+
+    inv_settings = InvoiceSettings.objects.get(organization_id=quote.organization_id)
+    state = {"v": TEMPLATE_VERSION, "quote": quote.pk, "number": quote.number, "nonce": quote.nonce,
+             "total": str(quote.total), "valid_until": str(quote.valid_until), "paper": inv_settings.paper_size,
+             "logo": inv_settings.logo.name if inv_settings.logo else ""}
+    key = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+    name = (quote.number or f"quote-{quote.pk}").replace("/", "-")
+    return _store_once(quote.organization_id, DocumentKind.QUOTE, key, lambda: render_quote_pdf(quote),
+                       customer=quote.customer, filename=f"quote-{name}.pdf")
+
+
+@transaction.atomic
+def queue_quote_email(quote: Quote, recipients: list[str], subject: str, body: str, actor=None,
+                      base_url: str = ""):
+    """E-mail a sent quote through the documents' delivery path (invoicing.mail): its PDF attached,
+    its signed link in the text ({link}), logged in the delivery log and retried like an invoice's.
+    Drafts have no number and no link: refused."""
+    from invoicing.mail import BACKOFF, fill, one_line, queue_delivery
+    from invoicing.models_documents import DeliveryKind, EmailDelivery
+
+    quote = _locked(quote.pk)
+    if quote.status == QuoteStatus.DRAFT or not quote.nonce:
+        raise QuoteError(_("Number the quote and get its link before e-mailing it."))
+    values = quote_values(quote, link=base_url.rstrip("/") + link_path(quote))
+    document = stored_quote_pdf(quote)
+    delivery = EmailDelivery.objects.create(
+        organization_id=quote.organization_id, kind=DeliveryKind.QUOTE, quote=quote, customer_id=quote.customer_id,
+        document=document, pdf_sha256=document.sha256, recipients=list(recipients),
+        subject=one_line(fill(subject, values)), body=fill(body, values)[:10000],
+        created_by=actor if getattr(actor, "pk", None) else None, max_attempts=len(BACKOFF) + 1)
+    queue_delivery(delivery)
+    return delivery
+

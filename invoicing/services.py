@@ -20,7 +20,15 @@ from accounts.money import MoneyError, check_exact
 from invoicing import documents, hooks, issuing
 from invoicing.amounts import amount_due_of, change_amounts
 from invoicing.credit_control import check_on_issue
-from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, WriteOff
+from invoicing.models import (
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceSettings,
+    InvoiceStatus,
+    WriteOff,
+    tax_category,
+)
 from invoicing.numbering import format_number
 from invoicing.totals import LineAmounts, line_amounts, sum_lines
 
@@ -143,16 +151,25 @@ def _post_issue(invoice: Invoice, actor, acc: dict):
 def _snapshot(invoice: Invoice, lines, settings: InvoiceSettings) -> dict:
     org, customer = invoice.organization, invoice.customer
     return {
-        "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id, "country": org.country},
+        "seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id, "country": org.country,
+                   "endpoint_scheme": org.endpoint_scheme, "endpoint_id": org.endpoint_id},
         "buyer": {"name": customer.name, "code": customer.code, "address": customer.billing_address,
                   "country": customer.country,
-                  "tax_id": customer.tax_id, "emails": customer.email_list, "contact": customer.contact_person},
+                  "tax_id": customer.tax_id, "emails": customer.email_list, "contact": customer.contact_person,
+                  "endpoint_scheme": customer.endpoint_scheme, "endpoint_id": customer.endpoint_id},
         "payment": {"methods": settings.payment_methods, "bank_details": settings.bank_details},
         "lines": [{"description": li.description, "quantity": str(li.quantity), "unit": li.unit,
                    "unit_price": str(li.unit_price), "discount_percent": str(li.discount_percent),
                    "tax_percent": str(li.tax_percent), "gross": str(li.gross_amount), "net": str(li.net_amount),
-                   "tax": str(li.tax_amount)} for li in lines],
+                   "tax": str(li.tax_amount), **_line_category(li)} for li in lines],
     }
+
+
+def _line_category(line: InvoiceLine) -> dict:
+    """The line's VAT category and exemption reason as issued (e-invoices, invoicing.einvoice)."""
+    rate = line.tax_rate if line.tax_rate_id else None
+    return {"tax_category": tax_category(rate.category if rate else "", line.tax_percent),
+            "exemption_reason": rate.exemption_reason if rate else ""}
 
 
 @transaction.atomic

@@ -24,10 +24,13 @@ from invoicing.models_quotes import Quote
 from invoicing.quotes import (
     QuoteError,
     convert_to_invoice,
+    convert_to_schedule,
     decide,
+    draft_quote_message,
     find,
     link_path,
     parse_token,
+    queue_quote_email,
     render_quote_pdf,
     save_quote,
     send_quote,
@@ -122,10 +125,12 @@ def _editor(request, quote):
 @require_GET
 @org_view(Role.VIEWER)
 def quote_detail(request, pk):
-    quote = get_object_or_404(Quote.objects.select_related("customer", "invoice"), organization=request.org, pk=pk)
+    quote = get_object_or_404(Quote.objects.select_related("customer", "invoice", "schedule"),
+                              organization=request.org, pk=pk)
     link = request.build_absolute_uri(link_path(quote)) if quote.nonce else ""
     return render(request, "invoicing/quote_detail.html", {
-        "quote": quote, "lines": quote.lines.select_related("tax_rate"), "link": link})
+        "quote": quote, "lines": quote.lines.select_related("tax_rate"), "link": link,
+        "deliveries": quote.email_deliveries.order_by("-created_at")[:20]})
 
 
 @require_POST
@@ -154,6 +159,49 @@ def quote_convert(request, pk):
     messages.success(request, _("Draft invoice created from the quote; check it and issue it.") if created
                      else _("This quote became this invoice already."))
     return redirect("invoice_detail", org_slug=request.org.slug, pk=invoice.pk)
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def quote_schedule(request, pk):
+    """One click: an accepted quote becomes a recurring schedule (monthly, drafts for review), once."""
+    quote = get_object_or_404(Quote, organization=request.org, pk=pk)
+    try:
+        schedule, created = convert_to_schedule(quote, actor=request.user)
+    except LedgerError as e:
+        messages.error(request, " ".join(e.messages))
+        return redirect("quote_detail", org_slug=request.org.slug, pk=pk)
+    messages.success(request, _("Recurring schedule created from the quote: monthly from today, each run creating a "
+                                "draft for review. Change its frequency, start or action here.") if created
+                     else _("This quote became this schedule already."))
+    return redirect("schedule_detail", org_slug=request.org.slug, pk=schedule.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@org_view(Role.FINANCE)
+def quote_email(request, pk):
+    """E-mail a sent quote: its PDF attached and its link in the text, through the delivery log."""
+    from invoicing.views.documents import SendInvoiceForm
+
+    quote = get_object_or_404(Quote.objects.select_related("customer", "organization"), organization=request.org,
+                              pk=pk)
+    if not quote.nonce:
+        messages.error(request, _("Number the quote and get its link before e-mailing it."))
+        return redirect("quote_detail", org_slug=request.org.slug, pk=pk)
+    form = SendInvoiceForm(request.POST or None, initial=draft_quote_message(quote))
+    form.fields["body"].help_text = _("{link} becomes the customer's link to the quote. The PDF is attached.")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            queue_quote_email(quote, data["recipients"], data["subject"], data["body"], actor=request.user,
+                              base_url=request.build_absolute_uri("/"))
+        except LedgerError as e:
+            form.add_error(None, " ".join(e.messages))
+        else:
+            messages.success(request, _("Quote %(number)s is on its way to %(to)s.")
+                             % {"number": quote.number, "to": ", ".join(data["recipients"])})
+            return redirect("quote_detail", org_slug=request.org.slug, pk=pk)
+    return render(request, "invoicing/quote_email.html", {"quote": quote, "form": form})
 
 
 @require_GET

@@ -18,6 +18,7 @@ from invoicing.forms import LineFormSet, active_tax_rates, check_preview, previe
 from invoicing.forms_recurring import ScheduleForm
 from invoicing.items import items_by_id
 from invoicing.models import Invoice
+from invoicing.models_quotes import Quote
 from invoicing.models_recurring import RecurringSchedule
 from invoicing.recurring import day_note, line_dicts, org_today, preview, run_schedule, save_schedule, set_paused
 from invoicing.totals import sum_lines
@@ -139,6 +140,7 @@ def schedule_detail(request, pk):
         "runs": schedule.runs.select_related("invoice").order_by("-period_date")[:200],
         "upcoming": upcoming, "today": today, "day_note": day_note(schedule),
         "due_now": bool(upcoming) and upcoming[0].date <= today,
+        "source_quote": Quote.objects.filter(organization=request.org, schedule=schedule).first(),
     })
 
 

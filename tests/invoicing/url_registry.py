@@ -145,6 +145,7 @@ def _quote(world, send=False, accept=False):
 
 register_object("quote")(lambda w: _quote(w))
 register_object("accepted_quote")(lambda w: _quote(w, send=True, accept=True))
+register_object("sent_quote")(lambda w: _quote(w, send=True))
 
 
 def quote_form(world, description="Quoted work"):
@@ -162,8 +163,17 @@ register_url("quote_detail", pk="quote")
 register_url("quote_edit", pk="quote", post=lambda w: quote_form(w, "Edited"))
 register_url("quote_send", pk="quote", post=lambda w: {})
 register_url("quote_convert", pk="accepted_quote", post=lambda w: {})
+register_url("quote_schedule", pk="accepted_quote", post=lambda w: {})
+register_url("quote_email", pk="sent_quote",
+             post=lambda w: {"recipients": "ap@example.com", "subject": "Quote {number}", "body": "{link}"})
 register_url("quote_pdf", pk="quote")
 
 register_url("einvoice_page", pk="issued_invoice")
 register_url("einvoice_xml", pk="issued_invoice", get_status=409)
 register_url("einvoice_pdf", pk="issued_invoice", get_status=409)
+register_url("einvoice_ubl", pk="issued_invoice", get_status=409)
+# The sweep's organization has no address or VAT id: every e-invoice file is refused with the list.
+register_url("credit_note_einvoice_page", pk="credit_note")
+register_url("credit_note_einvoice_xml", pk="credit_note", get_status=409)
+register_url("credit_note_einvoice_pdf", pk="credit_note", get_status=409)
+register_url("credit_note_einvoice_ubl", pk="credit_note", get_status=409)
