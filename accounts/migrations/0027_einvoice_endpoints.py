@@ -8,7 +8,7 @@ import accounts.einvoice_ids
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0023_seal_two_factor_secrets'),
+        ('accounts', '0026_audit_api_keys'),
     ]
 
     operations = [

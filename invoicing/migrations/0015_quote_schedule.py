@@ -10,8 +10,8 @@ from accounts.tenant_keys import CoverTenantForeignKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0024_einvoice_endpoints'),
-        ('invoicing', '0013_tax_category'),
+        ('accounts', '0027_einvoice_endpoints'),
+        ('invoicing', '0014_tax_category'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0012_partial_dispute'),
+        ('invoicing', '0013_email_delivery_lease'),
     ]
 
     operations = [

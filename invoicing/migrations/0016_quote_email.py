@@ -9,7 +9,7 @@ from accounts.tenant_keys import CoverTenantForeignKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0014_quote_schedule'),
+        ('invoicing', '0015_quote_schedule'),
     ]
 
     operations = [
