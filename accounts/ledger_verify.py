@@ -7,7 +7,8 @@ Everything is checked in one snapshot (REPEATABLE READ when we start the transac
 - each entry's content: its hash recomputes from its fields and lines (the canonical form of
   accounts.ledger_chain), every line carries the entry's date, no line belongs to an entry
   outside this journal;
-- each entry balances to zero per currency; receivable lines, and only they, carry a customer;
+- each entry balances to zero per currency, and (hash version 3, issue 17) its lines' base-currency
+  amounts balance to zero too; receivable lines, and only they, carry a customer;
 - derived data: each maintained customer balance and account day total equals the sum of its
   journal lines; AR control equals the sum of customer balances.
 
@@ -94,7 +95,8 @@ FROM accounts_journalentry WHERE organization_id = %s AND id > %s ORDER BY id LI
 """
 # The lines of the same chunk: up to the chunk's last entry id, without waiting to know it.
 _LINES_SQL = """
-SELECT entry_id, line_no, account_id, customer_id, currency, amount::text, (amount * 1000)::bigint, effective_date
+SELECT entry_id, line_no, account_id, customer_id, currency, amount::text, (amount * 1000)::bigint, effective_date,
+       base_amount::text, (base_amount * 1000)::bigint
 FROM accounts_journalline
 WHERE organization_id = %s AND entry_id > %s AND entry_id <= (
     SELECT max(id) FROM (SELECT id FROM accounts_journalentry WHERE organization_id = %s AND id > %s
@@ -108,7 +110,7 @@ SELECT organization_id, seq, effective_date, memo, source_type, source_id, idemp
 FROM accounts_journalentry WHERE id = %s
 """
 _ONE_ENTRY_LINES_SQL = """
-SELECT line_no, account_id, customer_id, currency, amount FROM accounts_journalline WHERE entry_id = %s
+SELECT line_no, account_id, customer_id, currency, amount, base_amount FROM accounts_journalline WHERE entry_id = %s
 """
 
 
@@ -304,13 +306,19 @@ class _Walk:
                 while i < n and lines[i][0] < entry_id:
                     orphans.add(lines[i][0])
                     i += 1
-                start, texts = i, []
-                total, currency, mixed, bad_rule, bad_date = 0, None, False, False, False
+                start, texts, bases = i, [], []
+                total, currency, mixed, bad_rule, bad_date, base_total = 0, None, False, False, False, 0
                 while i < n:
-                    line_entry, no, account, customer, cur, text, milli, line_date = lines[i]
+                    line_entry, no, account, customer, cur, text, milli, line_date, base_text, base_milli = lines[i]
                     if line_entry != entry_id:
                         break
                     i += 1
+                    if version == 3:
+                        bases.append(f'"{base_text}"')
+                        if base_milli is None:
+                            base_total = None
+                        elif base_total is not None:
+                            base_total += base_milli
                     cur_json = escaped.get(cur)
                     if cur_json is None:
                         cur_json = escaped[cur] = esc(cur)
@@ -341,6 +349,11 @@ class _Walk:
                         f'{"null" if reverses_id is None else reverses_id},[{",".join(texts)}]')
                 if version == 1:
                     text += "]"
+                elif version == 3:  # ledger_chain version 3: who, why, the base amounts and when
+                    text += (f',{"null" if actor_id is None else actor_id},{esc(reason)},[{",".join(bases)}],'
+                             f'"{posted}"]')
+                    if base_total != 0:  # None: a line without its base amount
+                        problems.append((seq, f"entry #{seq}: does not balance in the base currency", False))
                 else:  # ledger_chain version 2: who, why and when
                     text += f',{"null" if actor_id is None else actor_id},{esc(reason)},"{posted}"]'
 

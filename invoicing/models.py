@@ -190,6 +190,9 @@ class Invoice(models.Model):
     amount_due = models.DecimalField(default=ZERO, **AMOUNT)
     snapshot = models.JSONField(null=True, blank=True, editable=False)  # seller, buyer, lines as issued
     issue_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
+    # The exchange rate this document was posted at: base units per unit of its currency (issue 17,
+    # accounts.fx); 1 in the base currency; NULL on documents posted before rates were stored.
+    fx_rate = models.DecimalField(_("exchange rate"), max_digits=28, decimal_places=12, null=True, blank=True)
     void_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
     issued_at = models.DateTimeField(null=True, blank=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
@@ -362,6 +365,9 @@ class CreditNote(models.Model):
     amount_applied = models.DecimalField(default=ZERO, **AMOUNT)  # maintained with allocation rows
     snapshot = models.JSONField(null=True, editable=False)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    # The exchange rate this document was posted at: base units per unit of its currency (issue 17,
+    # accounts.fx); 1 in the base currency; NULL on documents posted before rates were stored.
+    fx_rate = models.DecimalField(_("exchange rate"), max_digits=28, decimal_places=12, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
 
