@@ -242,7 +242,8 @@ def base_amounts(org, lines, prepared, effective_date, rates=None) -> list[Decim
         residue = Decimal(0)
     if residue:
         raise LedgerError(f"The entry does not balance in the base currency: {base} off by {residue}.")
-    return bases
+    # A tiny negative amount rounds to -0.00, which the column stores (and the hash must say) as 0.00.
+    return [b if b else abs(b) for b in bases]
 
 
 # One statement per posting. Under the ledger head's row lock (h) it takes the next sequence

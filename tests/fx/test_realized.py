@@ -189,6 +189,11 @@ def test_rounding_residue_goes_on_the_largest_line_in_zero_and_three_decimal_cur
                         idempotency_key="kwd")
     bases = [line.base_amount for line in entry.lines.order_by("line_no")]
     assert sum(bases) == 0 and bases[1:] == [D("-1.00"), D("-1.99")] and bases[0] == D("2.99")
+    # A thousandth of a dinar is less than half a cent: both lines 0.00 in base (never "-0.00", which the
+    # column cannot store and the hash would then not reproduce).
+    entry = ledger.post(org, [Line(acc["ar"], D("0.001"), kwd), Line(acc["revenue"], D("-0.001"), currency="KWD")],
+                        effective_date=today, idempotency_key="kwd-tiny")
+    assert [str(line.base_amount) for line in entry.lines.order_by("line_no")] == ["0.000", "0.000"]
     _every_entry_balances_in_both(org)
     assert verify_organization(org).ok
 
