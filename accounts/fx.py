@@ -125,6 +125,14 @@ def all_rates(org):
     return lookup
 
 
+def rate_text(rate: Decimal | None) -> str:
+    """A rate as people read it: 0.921659, 150, 0.00615 (no exponent, no trailing zeros)."""
+    if rate is None:
+        return ""
+    text = format(rate.normalize(), "f")
+    return text
+
+
 def to_base(org, amount: Decimal, currency: str, day: datetime.date, rate: Decimal | None = None) -> Decimal:
     """`amount` in the base currency at the day's rate (or the one given), rounded once."""
     rate = rate_on(org, currency, day) if rate is None else rate

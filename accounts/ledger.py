@@ -121,6 +121,18 @@ def rate_of(org, currency: str, day: date) -> Decimal:
         raise LedgerError(e.message) from e
 
 
+def booked_base(entry_id) -> Decimal | None:
+    """The base-currency value a document's entry booked on the receivable (the sum of its customer
+    lines' base amounts), or None for an entry posted before base amounts existed."""
+    from django.db.models import Count, Q
+
+    from accounts.models_ledger import JournalLine
+
+    row = JournalLine.objects.filter(entry_id=entry_id, customer__isnull=False).aggregate(
+        base=Sum("base_amount"), missing=Count("pk", filter=Q(base_amount__isnull=True)))
+    return None if row["missing"] or row["base"] is None else row["base"]
+
+
 def reverse(entry: JournalEntry, *, reason: str, actor=None, effective_date: date | None = None,
             idempotency_key: str | None = None, source=None, source_label: str = "") -> JournalEntry:
     """Post the mirror image of `entry`, pointing at it. An entry is reversed at most once;

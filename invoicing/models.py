@@ -254,6 +254,20 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "updated_at"], name="invoice_updated"),
         ]
 
+    @property
+    def fx_rate_text(self) -> str:
+        """The stored exchange rate as people read it (accounts.fx.rate_text)."""
+        from accounts.fx import rate_text
+
+        return rate_text(self.fx_rate)
+
+    @property
+    def booked_base(self):
+        """The total in the base currency as the issue entry booked it (issue 17), None before."""
+        from accounts.ledger import booked_base
+
+        return booked_base(self.issue_entry_id) if self.issue_entry_id else None
+
     def __str__(self):
         return self.number or f"Draft #{self.pk}"
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from accounts import ledger
 from accounts.chart import realized_fx_account, system_account
 from accounts.ledger import LedgerError, Line
-from accounts.models import JournalEntry, JournalLine
+from accounts.models import JournalEntry
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money, round_money
 from accounts.period import check_open
@@ -202,14 +202,6 @@ def realized_entry(allocation: Allocation) -> JournalEntry | None:
                                        idempotency_key=f"allocation:{allocation.pk}:fx").first()
 
 
-def _booked_base(entry_id) -> Decimal | None:
-    """The base value a document booked on the receivable (its entry's customer lines), or None
-    for an entry posted before base amounts."""
-    row = JournalLine.objects.filter(entry_id=entry_id, customer__isnull=False).aggregate(
-        base=Sum("base_amount"), missing=Count("pk", filter=Q(base_amount__isnull=True)))
-    return None if row["missing"] or row["base"] is None else row["base"]
-
-
 def _settled_so_far(rows, field) -> Decimal | None:
     row = rows.aggregate(base=Sum(field), missing=Count("pk", filter=Q(**{f"{field}__isnull": True})))
     return None if row["missing"] else (row["base"] or Decimal(0))
@@ -236,14 +228,14 @@ def _base_values(source, invoices, wanted) -> dict[int, tuple[Decimal, Decimal]]
             continue
         invoice_part = round_money(amount * invoice.fx_rate, base)
         if amount == invoice.amount_due and not invoice.amount_written_off:
-            booked = _booked_base(invoice.issue_entry_id)
+            booked = ledger.booked_base(invoice.issue_entry_id)
             so_far = _settled_so_far(Allocation.objects.filter(invoice_id=invoice_id), "invoice_base")
             if booked is not None and so_far is not None:
                 invoice_part = booked - so_far
         source_part = round_money(amount * source.fx_rate, base)
         left -= amount
         if left == 0 and not (is_payment and source.amount_refunded):
-            booked = _booked_base(source.entry_id)
+            booked = ledger.booked_base(source.entry_id)
             so_far = _settled_so_far(Allocation.objects.filter(**{"payment" if is_payment else "credit_note": source}),
                                      "source_base")
             if booked is not None and so_far is not None:

@@ -93,6 +93,20 @@ class Payment(models.Model):
         return f"Payment {self.reference or self.pk} {self.amount} {self.currency}"
 
     @property
+    def fx_rate_text(self) -> str:
+        from accounts.fx import rate_text
+
+        return rate_text(self.fx_rate)
+
+    @property
+    def booked_base(self):
+        """The amount in the base currency as its entry booked it (issue 17)."""
+        from accounts.ledger import booked_base
+
+        base = booked_base(self.entry_id)
+        return None if base is None else -base
+
+    @property
     def unapplied(self) -> Decimal:
         if self.reversed_at:
             return ZERO

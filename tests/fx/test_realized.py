@@ -227,3 +227,28 @@ def test_writeoff_and_refund_post_at_their_documents_rate(usd):
                    account=system_accounts(org)["bank"], idempotency_key="refund-key-1")
     assert _ar_base(customer) == 0
     _every_entry_balances_in_both(org)
+
+
+def test_pages_show_the_rate_the_base_amounts_and_the_realized_difference(usd):
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.models import Role
+    from tests.factories import add_member
+
+    org, owner, customer, today = usd
+    _rates(org, "USD", {today - timedelta(days=20): "0.90", today - timedelta(days=5): "0.95"})
+    invoice = issued(org, customer, lines=(("Work", "1", "100.00", None),), issue_date=today - timedelta(days=20))
+    payment = _pay(org, customer, "100.00", today - timedelta(days=5), allocation={invoice.pk: D("100.00")})
+    gain = realized_entry(Allocation.objects.get(payment=payment))
+    client = Client()
+    client.force_login(add_member(org, Role.VIEWER))
+    page = client.get(reverse("invoice_detail", args=[org.slug, invoice.pk])).content.decode()
+    assert "1 USD = 0.9 EUR" in page and 'id="fx-base">90.00 EUR' in page
+    page = client.get(reverse("payment_detail", args=[org.slug, payment.pk])).content.decode()
+    assert "1 USD = 0.95 EUR" in page and 'id="fx-base">95.00 EUR' in page
+    page = client.get(reverse("journal_entry", args=[org.slug, gain.pk])).content.decode()
+    assert page.count("exchange difference") == 2 and "Realized exchange gain" in page
+    assert '<span class="fx-base">5.00 EUR</span>' in page
+    journal = client.get(reverse("journal", args=[org.slug])).content.decode()
+    assert "exchange difference" in journal and "= 90.00 EUR" in journal and "= 95.00 EUR" in journal
