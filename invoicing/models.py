@@ -254,6 +254,9 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "updated_at"], name="invoice_updated"),
         ]
 
+    def __str__(self):
+        return self.number or f"Draft #{self.pk}"
+
     @property
     def fx_rate_text(self) -> str:
         """The stored exchange rate as people read it (accounts.fx.rate_text)."""
@@ -267,9 +270,6 @@ class Invoice(models.Model):
         from accounts.ledger import booked_base
 
         return booked_base(self.issue_entry_id) if self.issue_entry_id else None
-
-    def __str__(self):
-        return self.number or f"Draft #{self.pk}"
 
     @property
     def is_draft(self):
