@@ -41,6 +41,25 @@ def system_accounts(org) -> dict[str, Account]:
 OPENING = ("opening", "3900", N_("Opening balances"), AccountType.EQUITY)
 
 
+REALIZED_FX = {
+    True: ("fx_gain", "4900", N_("Realized exchange gain"), AccountType.INCOME),
+    False: ("fx_loss", "6800", N_("Realized exchange loss"), AccountType.EXPENSE),
+}
+
+
+def realized_fx_account(org, gain: bool) -> Account:
+    """Where a realized exchange difference goes (issue 17; payments.allocation posts it): made when
+    first needed, like the opening-balances account, so organizations of any age have it."""
+    key, code, name, type_ = REALIZED_FX[gain]
+    account = Account.objects.filter(organization=org, system_key=key).first()
+    if account is None:
+        taken = set(Account.objects.filter(organization=org).values_list("code", flat=True))
+        while code in taken:  # an organization's own account already has the usual code
+            code = str(int(code) + 1)
+        account = Account.objects.create(organization=org, system_key=key, code=code, name=name, type=type_)
+    return account
+
+
 def opening_balance_account(org) -> Account:
     """The equity account that balances customer balances brought in from another system (the
     opening-balances import). Made when first needed, so organizations of any age have it."""

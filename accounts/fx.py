@@ -100,6 +100,39 @@ def rate_series(org, currency: str, start: datetime.date, end: datetime.date):
     return lookup
 
 
+def all_rates(org):
+    """(currency, day) → rate for any currency and day, answered as rate_on would from every rate of
+    the organization read once (one query): for the bulk door, which may not query while it streams."""
+    import bisect
+
+    series: dict[str, tuple[list, list]] = {}
+    for code, when, rate in (ExchangeRate.objects.filter(organization=org).order_by("currency", "day")
+                             .values_list("currency", "day", "rate")):
+        days, rates = series.setdefault(code, ([], []))
+        days.append(when)
+        rates.append(rate)
+    age = max_age_days()
+
+    def lookup(currency, day):
+        if currency == org.base_currency:
+            return ONE
+        days, rates = series.get(currency, ((), ()))
+        at = bisect.bisect_right(days, day) - 1
+        if at < 0 or (day - days[at]).days > age:
+            raise MissingRate(currency, day, org.base_currency)
+        return rates[at]
+
+    return lookup
+
+
+def rate_text(rate: Decimal | None) -> str:
+    """A rate as people read it: 0.921659, 150, 0.00615 (no exponent, no trailing zeros)."""
+    if rate is None:
+        return ""
+    text = format(rate.normalize(), "f")
+    return text
+
+
 def to_base(org, amount: Decimal, currency: str, day: datetime.date, rate: Decimal | None = None) -> Decimal:
     """`amount` in the base currency at the day's rate (or the one given), rounded once."""
     rate = rate_on(org, currency, day) if rate is None else rate

@@ -26,11 +26,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Sum
 
-from accounts.ledger_chain import VERSION, canonical_after_seq, posted_text, v2_middle
+from accounts.ledger_chain import VERSION, canonical_after_seq, posted_text, v3_middle
 from accounts.models_customer import Customer
 from accounts.models_ledger import Account, AccountDayTotal, JournalEntry, LedgerHead
 from accounts.models_org import today_in
-from accounts.money import MoneyError, check_exact
+from accounts.money import MoneyError, check_exact, quantum, round_money
 from ledger_site.pg import prepared, raw_connection
 
 # The date rule: an entry may be dated at most this far back (opening balances of an older
@@ -57,12 +57,20 @@ class Line:
     amount: Decimal  # debit positive, credit negative
     customer: Customer | None = None
     currency: str | None = None  # defaults to the customer's, else the organization's base
+    # In the organization's base currency; None: the amount at the rate of the entry's day (issue 17).
+    # Given, it may stand on a line whose amount is 0 (an exchange difference: base only).
+    base_amount: Decimal | None = None
 
 
 def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = "", actor=None,
          source=None, source_label: str = "", reverses: JournalEntry | None = None,
-         reason: str = "") -> JournalEntry:
+         reason: str = "", rates: dict[str, Decimal] | None = None) -> JournalEntry:
+    """`rates`: {currency: base units per unit} for this entry (a document's stored rate); a
+    currency not given takes accounts.fx.rate_on of the entry's day. A missing rate refuses the
+    entry, naming the currency and the day."""
+    lines = list(lines)
     prepared = _validate(org, lines, effective_date, idempotency_key, memo)
+    bases = base_amounts(org, lines, prepared, effective_date, rates)
     if reverses is not None and reverses.reverses_id is not None:
         raise LedgerError(f"Entry #{reverses.seq} is itself a reversal and cannot be reversed.")
     source_type, source_id = _source_ref(source)
@@ -71,7 +79,7 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
         "source_type": source_type, "source_id": source_id, "idempotency_key": idempotency_key,
         "reverses_id": reverses.pk if reverses is not None else None,
     }
-    params = _post_params(org.pk, head, prepared, effective_date, actor, source_label[:100], reason)
+    params = _post_params(org.pk, head, prepared, effective_date, actor, source_label[:100], reason, bases)
     # In the caller's transaction when there is one. Without one, the single statement is a
     # transaction of its own: one round trip, commit included, instead of BEGIN, it, COMMIT.
     in_transaction = connection.in_atomic_block
@@ -85,7 +93,7 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
             entry_id, seq, prev_hash, digest, posted_at = row
             # The database hashed what Python rendered; hash it here too, so that a posting can
             # never store, unnoticed, a hash verify_ledger would not reproduce. ("[" + seq + tail
-            # + the posting time is the canonical form, version 2: tests/ledger/test_chain.py.)
+            # + the posting time is the canonical form, version 3: tests/ledger/test_chain.py.)
             if sha256(f'{prev_hash}[{seq}{params["tail"]}"{posted_text(posted_at)}"]'.encode()).hexdigest() != digest:
                 raise LedgerError(
                     "Internal error: the entry's hash does not reproduce"
@@ -104,6 +112,29 @@ def post(org, lines, *, effective_date: date, idempotency_key: str, memo: str = 
     return entry
 
 
+def rate_of(org, currency: str, day: date) -> Decimal:
+    """The rate a document in `currency` dated `day` is posted at (accounts.fx.rate_on; 1 in the
+    base currency), or LedgerError naming the currency and the day: nothing is posted."""
+    from accounts import fx
+
+    try:
+        return fx.rate_on(org, currency, day)
+    except fx.MissingRate as e:
+        raise LedgerError(e.message) from e
+
+
+def booked_base(entry_id) -> Decimal | None:
+    """The base-currency value a document's entry booked on the receivable (the sum of its customer
+    lines' base amounts), or None for an entry posted before base amounts existed."""
+    from django.db.models import Count, Q
+
+    from accounts.models_ledger import JournalLine
+
+    row = JournalLine.objects.filter(entry_id=entry_id, customer__isnull=False).aggregate(
+        base=Sum("base_amount"), missing=Count("pk", filter=Q(base_amount__isnull=True)))
+    return None if row["missing"] or row["base"] is None else row["base"]
+
+
 def reverse(entry: JournalEntry, *, reason: str, actor=None, effective_date: date | None = None,
             idempotency_key: str | None = None, source=None, source_label: str = "") -> JournalEntry:
     """Post the mirror image of `entry`, pointing at it. An entry is reversed at most once;
@@ -111,7 +142,9 @@ def reverse(entry: JournalEntry, *, reason: str, actor=None, effective_date: dat
     if not reason.strip():
         raise LedgerError("A reversal needs a reason.")
     _check_reversible(entry)
-    lines = [Line(line.account, -line.amount, line.customer, line.currency)
+    # Base amounts mirrored too (never converted again): a reversal undoes exactly, in both.
+    lines = [Line(line.account, -line.amount, line.customer, line.currency,
+                  None if line.base_amount is None else -line.base_amount)
              for line in entry.lines.select_related("account", "customer").order_by("line_no")]
     if source is None and entry.source_type:
         source = (entry.source_type, entry.source_id)
@@ -187,7 +220,7 @@ def _validate(org, lines, effective_date, idempotency_key, memo, books_start=_UN
             amount = check_exact(line.amount, currency)
         except MoneyError as e:
             raise LedgerError(f"Line {no}: {e}") from e
-        if amount == 0:
+        if amount == 0 and not line.base_amount:
             raise LedgerError(f"Line {no}: a line cannot be zero.")
         totals[currency] += amount
         prepared.append((no, account.pk, customer.pk if customer else None, currency, amount))
@@ -196,6 +229,48 @@ def _validate(org, lines, effective_date, idempotency_key, memo, books_start=_UN
         detail = ", ".join(f"{cur} off by {total}" for cur, total in sorted(unbalanced.items()))
         raise LedgerError(f"The entry does not balance: {detail}.")
     return prepared
+
+
+def base_amounts(org, lines, prepared, effective_date, rates=None) -> list[Decimal]:
+    """Each line's amount in the base currency (docs/currencies.md, issue 17): a given base amount
+    as is; otherwise the amount times the rate (the one given for its currency, else
+    accounts.fx.rate_on of the day), rounded once per the base currency (accounts.money). Any
+    rounding residue goes on the largest converted line; an entry whose base amounts still do not
+    balance is refused. Same-currency lines: base = amount, no rate read."""
+    from accounts import fx
+
+    base, rates = org.base_currency, dict(rates or {})
+    bases, converted = [], []
+    for line, (no, _account, _customer, currency, amount) in zip(lines, prepared, strict=True):
+        if line.base_amount is not None:
+            try:
+                bases.append(check_exact(line.base_amount, base))
+            except MoneyError as e:
+                raise LedgerError(f"Line {no}: base amount {e}") from e
+            continue
+        if currency == base:
+            bases.append(amount)
+            continue
+        rate = rates.get(currency)
+        if rate is None:
+            try:
+                rate = rates[currency] = fx.rate_on(org, currency, effective_date)
+            except fx.MissingRate as e:
+                raise LedgerError(e.message) from e
+        if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
+            raise LedgerError(f"The {currency} rate {rate} is not a rate above zero; nothing was posted.")
+        bases.append(round_money(amount * rate, base))
+        converted.append(len(bases) - 1)
+    residue = sum(bases, Decimal(0))
+    # Rounding leaves at most half a minor unit per converted line; anything more is a real imbalance.
+    if residue and converted and abs(residue) <= quantum(base) * len(converted) / 2:
+        largest = max(converted, key=lambda i: (abs(prepared[i][4]), -i))
+        bases[largest] -= residue
+        residue = Decimal(0)
+    if residue:
+        raise LedgerError(f"The entry does not balance in the base currency: {base} off by {residue}.")
+    # A tiny negative amount rounds to -0.00, which the column stores (and the hash must say) as 0.00.
+    return [b if b else abs(b) for b in bases]
 
 
 # One statement per posting. Under the ledger head's row lock (h) it takes the next sequence
@@ -218,7 +293,7 @@ WITH h AS (
         encode(sha256(convert_to(h.last_hash || '[' || h.seq::text || %(tail)s::text
                                  || '"' || to_char((now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
                                  || '"]', 'UTF8')), 'hex'),
-        2
+        3
     FROM h
     -- The period lock, as the head's lock sees it (closing a period takes that lock too): outside
     -- the open period no row, nothing written.
@@ -228,11 +303,12 @@ WITH h AS (
     RETURNING id, seq, prev_hash, hash, posted_at
 ), l AS (
     INSERT INTO accounts_journalline (organization_id, entry_id, line_no, account_id, customer_id, currency,
-        amount, effective_date)
-    SELECT %(org)s::bigint, e.id, v.line_no, v.account_id, v.customer_id, v.currency, v.amount, %(day)s::date
+        amount, base_amount, effective_date)
+    SELECT %(org)s::bigint, e.id, v.line_no, v.account_id, v.customer_id, v.currency, v.amount, v.base_amount,
+        %(day)s::date
     FROM e, unnest(%(l_no)s::smallint[], %(l_account)s::bigint[], %(l_customer)s::bigint[],
-                   %(l_currency)s::varchar[], %(l_amount)s::numeric[])
-            AS v(line_no, account_id, customer_id, currency, amount)
+                   %(l_currency)s::varchar[], %(l_amount)s::numeric[], %(l_base)s::numeric[])
+            AS v(line_no, account_id, customer_id, currency, amount, base_amount)
 ), c AS (
     INSERT INTO accounts_customerbalance (organization_id, customer_id, currency, amount)
     SELECT %(org)s::bigint, v.customer_id, v.currency, v.amount
@@ -255,7 +331,7 @@ SELECT id, seq, prev_hash, hash, posted_at FROM e
 """
 
 
-def _post_params(org_id, head, prepared, effective_date, actor, source_label, reason) -> dict:
+def _post_params(org_id, head, prepared, effective_date, actor, source_label, reason, bases) -> dict:
     per_customer, per_account = defaultdict(Decimal), defaultdict(Decimal)
     for _no, account_id, customer_id, currency, amount in prepared:
         per_account[(account_id, currency)] += amount
@@ -267,12 +343,13 @@ def _post_params(org_id, head, prepared, effective_date, actor, source_label, re
         "org": org_id, "day": effective_date, "memo": head["memo"], "source_type": head["source_type"],
         "source_id": head["source_id"], "source_label": source_label, "actor": getattr(actor, "pk", None),
         "key": head["idempotency_key"], "reverses": head["reverses_id"], "reason": reason,
-        # Version 2: the canonical form less its closing bracket, then who and why; the database
-        # appends the posting time (now(), the same value it stores in posted_at) and the bracket.
-        "tail": canonical_after_seq(head, prepared)[:-1] + v2_middle(getattr(actor, "pk", None), reason),
+        # Version 3: the canonical form less its closing bracket, then who, why and the base amounts
+        # (in line order: prepared is); the database appends the posting time (now(), the same value
+        # it stores in posted_at) and the bracket.
+        "tail": canonical_after_seq(head, prepared)[:-1] + v3_middle(getattr(actor, "pk", None), reason, bases),
         "l_no": _ints([p[0] for p in prepared]), "l_account": _ints([p[1] for p in prepared]),
         "l_customer": _ints([p[2] for p in prepared]), "l_currency": _texts([p[3] for p in prepared]),
-        "l_amount": _numbers([p[4] for p in prepared]),
+        "l_amount": _numbers([p[4] for p in prepared]), "l_base": _numbers(bases),
         "c_customer": _ints([k[0] for k in per_customer]), "c_currency": _texts([k[1] for k in per_customer]),
         "c_amount": _numbers(per_customer.values()),
         "d_account": _ints([k[0] for k in per_account]), "d_currency": _texts([k[1] for k in per_account]),

@@ -20,6 +20,10 @@ chunk n + 1. The ledger's tables carry eight indexes and four foreign keys per l
 server's share dominates; the overlap hides Python's. After the call every deferrable
 constraint of the transaction is DEFERRED again (Django's foreign keys start that way).
 
+Every line gets its base-currency amount as in `post` (`ledger.base_amounts`: the entry's `rates`,
+else the rate of its day, looked up once per currency and day), and the entries are hash version 3
+like `post`'s: their posting time is the transaction's now(), read once before the first hash.
+
 An entry whose idempotency key is already in the journal is skipped (it posts nothing, as
 `post` would); a key used twice within one call is refused. Reversals go through
 `ledger.reverse`, not through here. Any refused entry refuses the whole call: nothing is written.
@@ -35,7 +39,8 @@ from itertools import islice
 
 from django.db import connection, transaction
 
-from accounts.ledger import LedgerError, Line, _source_ref, _validate
+from accounts import fx
+from accounts.ledger import LedgerError, Line, _source_ref, _validate, base_amounts
 from accounts.ledger_chain import chain_hash
 
 CHUNK = 5000
@@ -49,6 +54,7 @@ class BulkEntry:
     memo: str = ""
     source: object = None  # a model instance or (source_type, source_id)
     source_label: str = ""
+    rates: dict | None = None  # {currency: rate} the entry is posted at; else the rate of its day
 
 
 @dataclass
@@ -70,7 +76,7 @@ CREATE TEMP TABLE ledger_bulk_entry (
 ) ON COMMIT DROP;
 CREATE TEMP TABLE ledger_bulk_line (
     entry_id bigint, line_no smallint, account_id bigint, customer_id bigint, currency text,
-    amount numeric(18, 3), effective_date date
+    amount numeric(18, 3), base_amount numeric(18, 3), effective_date date
 ) ON COMMIT DROP;
 CREATE TEMP TABLE ledger_bulk_customer (customer_id bigint, currency text, amount numeric) ON COMMIT DROP;
 CREATE TEMP TABLE ledger_bulk_day (account_id bigint, currency text, day date, amount numeric) ON COMMIT DROP;
@@ -78,15 +84,15 @@ CREATE TEMP TABLE ledger_bulk_day (account_id bigint, currency text, day date, a
 
 _MOVE_ENTRIES = """
 INSERT INTO accounts_journalentry (id, organization_id, seq, effective_date, posted_at, memo, source_type,
-    source_id, source_label, actor_id, idempotency_key, reverses_id, reason, prev_hash, hash)
+    source_id, source_label, actor_id, idempotency_key, reverses_id, reason, prev_hash, hash, hash_version)
 SELECT id, %s, seq, effective_date, now(), memo, source_type, source_id, source_label, %s, idempotency_key,
-    NULL, '', prev_hash, hash
+    NULL, '', prev_hash, hash, 3
 FROM ledger_bulk_entry ORDER BY seq
 """
 _MOVE_LINES = """
 INSERT INTO accounts_journalline (organization_id, entry_id, line_no, account_id, customer_id, currency, amount,
-    effective_date)
-SELECT %s, entry_id, line_no, account_id, customer_id, currency, amount, effective_date
+    base_amount, effective_date)
+SELECT %s, entry_id, line_no, account_id, customer_id, currency, amount, base_amount, effective_date
 FROM ledger_bulk_line ORDER BY entry_id, line_no
 """
 _UPSERT_CUSTOMERS = """
@@ -117,14 +123,19 @@ def bulk_post(org, entries: Iterable[BulkEntry], *, actor=None, chunk_size: int 
         connection.validate_no_broken_transaction()
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT last_seq, last_hash, books_start FROM accounts_ledgerhead WHERE organization_id = %s "
+                "SELECT last_seq, last_hash, books_start, now() FROM accounts_ledgerhead WHERE organization_id = %s "
                 "FOR UPDATE",
                 [org.pk],
             )
             row = cursor.fetchone()
         if row is None:
             raise LedgerError("This organization has no ledger.")
-        seq, last_hash, books_start = row
+        # now() is the transaction's start, the posted_at every entry of this call is stored with.
+        seq, last_hash, books_start, posted_at = row
+        # Every rate of the organization, read now: the loop below may not query (the writer thread
+        # owns the connection meanwhile).
+        day_rates = fx.all_rates(org)
+
         writer = _Writer(connection.connection)
         try:
             writer.submit(_start)
@@ -142,12 +153,14 @@ def bulk_post(org, entries: Iterable[BulkEntry], *, actor=None, chunk_size: int 
                     key = entry.idempotency_key
                     try:
                         lines = _validate(org, entry.lines, entry.effective_date, key, entry.memo, books_start)
+                        bases = base_amounts(org, entry.lines, lines, entry.effective_date,
+                                             _rates(org, entry, lines, day_rates))
                     except LedgerError as e:
                         raise LedgerError(f"Entry {index} ({key!r}): {e.message}") from e
                     if key in seen_keys:
                         raise LedgerError(f"Entry {index}: the idempotency key {key!r} is used twice in this batch.")
                     seen_keys.add(key)
-                    prepared.append((entry, lines))
+                    prepared.append((entry, [(*line, base) for line, base in zip(lines, bases, strict=True)]))
                 used, ids = ahead.result()
                 if used:
                     result.skipped += len(used)
@@ -164,12 +177,13 @@ def bulk_post(org, entries: Iterable[BulkEntry], *, actor=None, chunk_size: int 
                         "seq": seq, "organization_id": org.pk, "effective_date": entry.effective_date.isoformat(),
                         "memo": entry.memo, "source_type": source_type, "source_id": source_id,
                         "idempotency_key": entry.idempotency_key, "reverses_id": None,
+                        "version": 3, "actor_id": actor_id, "reason": "", "posted_at": posted_at,
                     }
                     digest = chain_hash(last_hash, head, lines)
                     entry_rows.append((entry_id, seq, entry.effective_date, entry.memo, source_type, source_id,
                                        entry.source_label[:100], entry.idempotency_key, last_hash, digest))
-                    for no, account_id, customer_id, currency, amount in lines:
-                        line_rows.append((entry_id, no, account_id, customer_id, currency, amount,
+                    for no, account_id, customer_id, currency, amount, base in lines:
+                        line_rows.append((entry_id, no, account_id, customer_id, currency, amount, base,
                                           entry.effective_date))
                         per_day[(account_id, currency, entry.effective_date)] += amount
                         if customer_id is not None:
@@ -192,6 +206,18 @@ def bulk_post(org, entries: Iterable[BulkEntry], *, actor=None, chunk_size: int 
         finally:
             writer.close()  # waits for what was submitted: the connection is ours again
     return result
+
+
+def _rates(org, entry, lines, rate_of) -> dict:
+    """The entry's rates: its own, else the rate of its day per foreign currency (fx.all_rates)."""
+    rates = dict(entry.rates or {})
+    for _no, _account, _customer, currency, _amount in lines:
+        if currency != org.base_currency and rates.get(currency) is None:
+            try:
+                rates[currency] = rate_of(currency, entry.effective_date)
+            except fx.MissingRate as e:
+                raise LedgerError(e.message) from e
+    return rates
 
 
 def _chunks(entries, size):

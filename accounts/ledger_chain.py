@@ -23,6 +23,15 @@ it, why, and when, so none of them can be changed unnoticed either:
 posted_at in UTC as "YYYY-MM-DDTHH:MM:SS.ffffffZ" (POSTED_AT_SQL renders the same in the
 database). Entries written before (and by the bulk door, which has no actor or reason) stay
 version 1; verify_ledger checks each entry by its own version.
+
+Version 3 (issue 17: every entry `ledger.post` and `ledger_bulk.bulk_post` write since base amounts)
+also seals each line's amount in the organization's base currency, in line order, between the reason
+and the posting time:
+
+    [..., [[line], ...], actor_id, "reason", ["base amount", ...], "posted_at"]
+
+Its lines are (line_no, account_id, customer_id, currency, amount, base_amount); versions 1 and 2
+read the first five. Entries of versions 1 and 2 keep verifying under their own version.
 """
 
 import hashlib
@@ -32,7 +41,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring as _json_str  # exactly what json.dumps(ensure_ascii=False) uses
 
 SCALE = Decimal("0.001")
-VERSION = 2  # what ledger.post writes
+VERSION = 3  # what ledger.post writes
 # posted_at as the version-2 canonical form writes it, in SQL, for a timestamptz expression.
 POSTED_AT_SQL = "to_char(({}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
@@ -48,9 +57,19 @@ def v2_middle(actor_id, reason) -> str:
     return f",{_scalar(actor_id)},{_scalar(reason)},"
 
 
-def _v2(text: str, entry: dict) -> str:
-    if entry.get("version", 1) == 1:
+def v3_middle(actor_id, reason, bases) -> str:
+    """What version 3 puts between the line list and the posting time: who, why, base amounts."""
+    amounts = ",".join(['"' + amount_text(b) + '"' for b in bases])
+    return f",{_scalar(actor_id)},{_scalar(reason)},[{amounts}],"
+
+
+def _v2(text: str, entry: dict, lines=()) -> str:
+    version = entry.get("version", 1)
+    if version == 1:
         return text
+    if version == 3:
+        middle = v3_middle(entry["actor_id"], entry["reason"], [line[5] for line in sorted(lines)])
+        return f'{text[:-1]}{middle}"{posted_text(entry["posted_at"])}"]'
     return f'{text[:-1]}{v2_middle(entry["actor_id"], entry["reason"])}"{posted_text(entry["posted_at"])}"]'
 
 _sha256 = hashlib.sha256
@@ -62,10 +81,13 @@ def reference_canonical(entry: dict, lines: list[tuple]) -> bytes:
         entry["seq"], entry["organization_id"], entry["effective_date"], entry["memo"],
         entry["source_type"], entry["source_id"], entry["idempotency_key"], entry["reverses_id"],
         [[no, account, customer, currency, str(Decimal(amount).quantize(SCALE))]
-         for no, account, customer, currency, amount in sorted(lines)],
+         for no, account, customer, currency, amount, *_base in sorted(lines)],
     ]
     if entry.get("version", 1) == 2:
         payload += [entry["actor_id"], entry["reason"], posted_text(entry["posted_at"])]
+    if entry.get("version", 1) == 3:
+        payload += [entry["actor_id"], entry["reason"],
+                    [str(Decimal(line[5]).quantize(SCALE)) for line in sorted(lines)], posted_text(entry["posted_at"])]
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -112,7 +134,7 @@ def canonical_after_seq(entry: dict, lines: list[tuple]) -> str:
     the database, which prefixes the sequence number it assigns under the ledger head lock."""
     head = head_tail(entry["organization_id"], entry["effective_date"], entry["memo"], entry["source_type"],
                      entry["source_id"], entry["idempotency_key"], entry["reverses_id"])
-    return f"{head}{','.join([line_text(*line) for line in sorted(lines)])}]]"
+    return f"{head}{','.join([line_text(*line[:5]) for line in sorted(lines)])}]]"
 
 
 def canonical(entry: dict, lines: list[tuple]) -> bytes:
@@ -120,8 +142,8 @@ def canonical(entry: dict, lines: list[tuple]) -> bytes:
     idempotency_key, reverses_id. lines: (line_no, account_id, customer_id, currency, amount)."""
     head = head_text(entry["seq"], entry["organization_id"], entry["effective_date"], entry["memo"],
                      entry["source_type"], entry["source_id"], entry["idempotency_key"], entry["reverses_id"])
-    body = ",".join([line_text(*line) for line in sorted(lines)])
-    return _v2(f"{head}{body}]]", entry).encode()
+    body = ",".join([line_text(*line[:5]) for line in sorted(lines)])
+    return _v2(f"{head}{body}]]", entry, lines).encode()
 
 
 def chain_hash(prev_hash: str, entry: dict, lines: list[tuple]) -> str:
@@ -145,18 +167,29 @@ def line_sql(alias: str) -> str:
     return LINE_SQL.format(l=alias)
 
 
-def canonical_sql(e: str, lines: str) -> str:
+BASE_SQL = "'\"' || {l}.base_amount::text || '\"'"
+
+
+def base_sql(alias: str) -> str:
+    """SQL for one line's base amount as version 3 writes it (joined with ',' in line order)."""
+    return BASE_SQL.format(l=alias)
+
+
+def canonical_sql(e: str, lines: str, bases: str | None = None) -> str:
     """SQL for canonical() of journal entry alias `e` (text, not yet bytes), given `lines`: an SQL
-    expression for its line texts (line_sql) joined with ',' in line order."""
+    expression for its line texts (line_sql) joined with ',' in line order, and `bases`: its lines'
+    base amounts (base_sql) joined alike (version 3; without it a version-3 entry gives NULL)."""
     head = (f"'[' || {e}.seq || ',' || {e}.organization_id || ',\"' || to_char({e}.effective_date, 'YYYY-MM-DD')"
             f" || '\",' || to_json({e}.memo::text)::text || ',' || to_json({e}.source_type::text)::text || ','"
             f" || coalesce({e}.source_id::text, 'null') || ',' || to_json({e}.idempotency_key::text)::text || ','"
             f" || coalesce({e}.reverses_id::text, 'null') || ',[' || coalesce({lines}, '') || ']'")
-    tail = (f"CASE {e}.hash_version WHEN 1 THEN ']' WHEN 2 THEN ',' || coalesce({e}.actor_id::text, 'null') || ','"
-            f" || to_json({e}.reason::text)::text || ',\"' || {POSTED_AT_SQL.format(f'{e}.posted_at')} || '\"]' END")
+    who = f"',' || coalesce({e}.actor_id::text, 'null') || ',' || to_json({e}.reason::text)::text || ','"
+    when = f"'\"' || {POSTED_AT_SQL.format(f'{e}.posted_at')} || '\"]'"
+    v3 = f" WHEN 3 THEN {who} || '[' || {bases} || '],' || {when}" if bases else ""
+    tail = f"CASE {e}.hash_version WHEN 1 THEN ']' WHEN 2 THEN {who} || {when}{v3} END"
     return f"({head} || {tail})"
 
 
-def chain_hash_sql(e: str, lines: str) -> str:
+def chain_hash_sql(e: str, lines: str, bases: str | None = None) -> str:
     """SQL for chain_hash() of entry alias `e`: sha256(prev_hash || canonical), as hex."""
-    return f"encode(sha256(convert_to({e}.prev_hash || {canonical_sql(e, lines)}, 'UTF8')), 'hex')"
+    return f"encode(sha256(convert_to({e}.prev_hash || {canonical_sql(e, lines, bases)}, 'UTF8')), 'hex')"

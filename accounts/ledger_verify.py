@@ -7,7 +7,8 @@ Everything is checked in one snapshot (REPEATABLE READ when we start the transac
 - each entry's content: its hash recomputes from its fields and lines (the canonical form of
   accounts.ledger_chain), every line carries the entry's date, no line belongs to an entry
   outside this journal;
-- each entry balances to zero per currency; receivable lines, and only they, carry a customer;
+- each entry balances to zero per currency, and (hash version 3, issue 17) its lines' base-currency
+  amounts balance to zero too; receivable lines, and only they, carry a customer;
 - derived data: each maintained customer balance and account day total equals the sum of its
   journal lines; AR control equals the sum of customer balances.
 
@@ -43,7 +44,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from accounts.chart import GENESIS_HASH
-from accounts.ledger_chain import chain_hash, chain_hash_sql, line_sql
+from accounts.ledger_chain import base_sql, chain_hash, chain_hash_sql, line_sql
 from accounts.ledger_verify_seals import verify_seals_and_subledger
 from accounts.models_ledger import Account
 
@@ -93,7 +94,8 @@ FROM accounts_journalentry WHERE organization_id = %s AND id > %s ORDER BY id LI
 """
 # The lines of the same chunk: up to the chunk's last entry id, without waiting to know it.
 _LINES_SQL = """
-SELECT entry_id, line_no, account_id, customer_id, currency, amount::text, (amount * 1000)::bigint, effective_date
+SELECT entry_id, line_no, account_id, customer_id, currency, amount::text, (amount * 1000)::bigint, effective_date,
+       base_amount::text, (base_amount * 1000)::bigint
 FROM accounts_journalline
 WHERE organization_id = %s AND entry_id > %s AND entry_id <= (
     SELECT max(id) FROM (SELECT id FROM accounts_journalentry WHERE organization_id = %s AND id > %s
@@ -107,7 +109,7 @@ SELECT organization_id, seq, effective_date, memo, source_type, source_id, idemp
 FROM accounts_journalentry WHERE id = %s
 """
 _ONE_ENTRY_LINES_SQL = """
-SELECT line_no, account_id, customer_id, currency, amount FROM accounts_journalline WHERE entry_id = %s
+SELECT line_no, account_id, customer_id, currency, amount, base_amount FROM accounts_journalline WHERE entry_id = %s
 """
 # The id range the full check splits into chunks of about CHUNK entries.
 _BOUNDS_SQL = """
@@ -121,6 +123,8 @@ SELECT min(id), max(id), count(*) FROM accounts_journalentry WHERE organization_
 _CHUNK_SQL = """
 WITH l AS (
     SELECT entry_id, string_agg({line}, ',' ORDER BY line_no) AS texts, count(*) AS n,
+           string_agg({base}, ',' ORDER BY line_no) AS bases,
+           (coalesce(sum(base_amount), 0) <> 0 OR bool_or(base_amount IS NULL)) AS base_unbalanced,
            sum(amount) <> 0 AS unbalanced, min(currency) <> max(currency) AS mixed,
            bool_or((customer_id IS NULL) = (account_id = ANY(%(ar)s))) AS bad_rule,
            min(effective_date) AS first_day, max(effective_date) AS last_day
@@ -132,6 +136,7 @@ WITH l AS (
 ), c AS (
     SELECT e.id, e.seq, e.prev_hash, e.hash, lag(e.seq) OVER w AS prev_seq, lag(e.hash) OVER w AS prev_stored,
            coalesce({hash} = e.hash, false) AS hash_ok, l.n, l.unbalanced, l.mixed, l.bad_rule,
+           (e.hash_version = 3 AND l.base_unbalanced) AS base_unbalanced,
            (l.first_day <> e.effective_date OR l.last_day <> e.effective_date) AS bad_date,
            lead(e.id) OVER w IS NULL AS last, count(e.id) OVER w AS entries, (sum(l.n) OVER w)::bigint AS lines,
            l.entry_id AS line_entry
@@ -139,12 +144,12 @@ WITH l AS (
     WINDOW w AS (ORDER BY e.id)
 )
 SELECT id, seq, prev_hash, hash, prev_seq, prev_stored, hash_ok, n, unbalanced, mixed, bad_rule, bad_date, last,
-       entries, lines, line_entry
+       entries, lines, line_entry, base_unbalanced
 FROM c
 WHERE id IS NULL OR prev_seq IS NULL OR last OR NOT hash_ok OR seq <> prev_seq + 1 OR prev_hash <> prev_stored
-   OR n IS NULL OR unbalanced OR mixed OR bad_rule OR bad_date
+   OR n IS NULL OR unbalanced OR mixed OR bad_rule OR bad_date OR base_unbalanced
 ORDER BY id
-""".format(line=line_sql("l"), hash=chain_hash_sql("e", "l.texts"))  # noqa: S608 (constants only)
+""".format(line=line_sql("l"), base=base_sql("l"), hash=chain_hash_sql("e", "l.texts", "l.bases"))  # noqa: S608
 # Entries with lines in several currencies: those that do not balance in one of them.
 _PER_CURRENCY_SQL = """
 SELECT DISTINCT entry_id FROM (
@@ -286,7 +291,7 @@ def _verify(pg, side, org_id, ar_ids, result):
         prev_seq, prev_stored = 0, GENESIS_HASH
         for chunk in chunks:
             for (entry_id, seq, prev_hash, stored, lag_seq, lag_stored, hash_ok, n, unbalanced, several, bad_rule,
-                 bad_date, last, entries, lines, line_entry) in chunk.fetchall():
+                 bad_date, last, entries, lines, line_entry, base_unbalanced) in chunk.fetchall():
                 if entry_id is None:  # lines of no entry of this journal
                     walk.orphans.add(line_entry)
                     continue
@@ -309,6 +314,8 @@ def _verify(pg, side, org_id, ar_ids, result):
                                                 f"there", False))
                 if bad_date:
                     entry_problems.append((seq, f"entry #{seq}: a line's date differs from the entry's", False))
+                if base_unbalanced:  # version 3: the base amounts must balance too (issue 17)
+                    entry_problems.append((seq, f"entry #{seq}: does not balance in the base currency", False))
                 if last:  # running totals: on the last entry, the chunk's
                     prev_seq, prev_stored = seq, stored
                     result.entries += entries
@@ -423,13 +430,19 @@ class _Walk:
                 while i < n and lines[i][0] < entry_id:
                     orphans.add(lines[i][0])
                     i += 1
-                start, texts = i, []
-                total, currency, mixed, bad_rule, bad_date = 0, None, False, False, False
+                start, texts, bases = i, [], []
+                total, currency, mixed, bad_rule, bad_date, base_total = 0, None, False, False, False, 0
                 while i < n:
-                    line_entry, no, account, customer, cur, text, milli, line_date = lines[i]
+                    line_entry, no, account, customer, cur, text, milli, line_date, base_text, base_milli = lines[i]
                     if line_entry != entry_id:
                         break
                     i += 1
+                    if version == 3:
+                        bases.append(f'"{base_text}"')
+                        if base_milli is None:
+                            base_total = None
+                        elif base_total is not None:
+                            base_total += base_milli
                     cur_json = escaped.get(cur)
                     if cur_json is None:
                         cur_json = escaped[cur] = esc(cur)
@@ -460,6 +473,11 @@ class _Walk:
                         f'{"null" if reverses_id is None else reverses_id},[{",".join(texts)}]')
                 if version == 1:
                     text += "]"
+                elif version == 3:  # ledger_chain version 3: who, why, the base amounts and when
+                    text += (f',{"null" if actor_id is None else actor_id},{esc(reason)},[{",".join(bases)}],'
+                             f'"{posted}"]')
+                    if base_total != 0:  # None: a line without its base amount
+                        problems.append((seq, f"entry #{seq}: does not balance in the base currency", False))
                 else:  # ledger_chain version 2: who, why and when
                     text += f',{"null" if actor_id is None else actor_id},{esc(reason)},"{posted}"]'
 

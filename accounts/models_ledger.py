@@ -98,7 +98,8 @@ class JournalEntry(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
-    # Which canonical form the hash covers (accounts.ledger_chain): 2 adds actor, reason, posted_at.
+    # Which canonical form the hash covers (accounts.ledger_chain): 2 adds actor, reason, posted_at;
+    # 3 also the lines' base amounts.
     hash_version = models.PositiveSmallIntegerField(db_default=1)
 
     class Meta:
@@ -127,12 +128,18 @@ class JournalLine(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
     currency = models.CharField(max_length=3)
     amount = models.DecimalField(**AMOUNT)  # debit positive, credit negative
+    # The amount in the organization's base currency at the entry's rate (issue 17; sealed by hash
+    # version 3). NULL on lines posted before base amounts existed (hash versions 1 and 2).
+    base_amount = models.DecimalField(**AMOUNT, null=True, blank=True)
     effective_date = models.DateField()  # the entry's, repeated for index-only as-of sums
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["entry", "line_no"], name="journal_line_unique_no"),
-            models.CheckConstraint(condition=~models.Q(amount=0), name="journal_line_not_zero"),
+            # Zero in the transaction currency only for an exchange difference: base amount alone.
+            models.CheckConstraint(condition=~models.Q(amount=0) | (models.Q(base_amount__isnull=False)
+                                                                    & ~models.Q(base_amount=0)),
+                                   name="journal_line_not_zero"),
         ]
         indexes = [
             # Customer balance as of a date: an index-only sum over the customer's lines.

@@ -172,15 +172,16 @@ def _issue(org, customer, invoice, items, reason, actor, idempotency_key, issue_
     if tax:
         lines.append(Line(acc["tax"], tax, currency=customer.currency))
     key = idempotency_key or f"credit_note:{org.pk}:{number}"
+    rate = ledger.rate_of(org, customer.currency, today)
     entry = ledger.post(org, lines, effective_date=today, idempotency_key=key, memo=f"Credit note {number}",
-                        actor=actor, source_label=number, reason=reason[:500])
+                        actor=actor, source_label=number, reason=reason[:500], rates={customer.currency: rate})
     existing = CreditNote.objects.filter(entry=entry).first()
     if existing:
         return existing
     note = CreditNote.objects.create(
         organization=org, customer=customer, invoice=invoice, number=number, currency=customer.currency,
         issue_date=today, reason=reason[:500], subtotal=subtotal, tax_total=tax, total=total, entry=entry,
-        created_by=actor,
+        created_by=actor, fx_rate=rate,
         snapshot={"seller": {"name": org.name, "address": org.address, "tax_id": org.tax_id,
                              "country": org.country, "endpoint_scheme": org.endpoint_scheme,
                              "endpoint_id": org.endpoint_id},

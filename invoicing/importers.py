@@ -28,7 +28,7 @@ from accounts.chart import system_accounts
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
 from accounts.imports.copy import copy_insert
-from accounts.ledger import Line
+from accounts.ledger import Line, rate_of
 from accounts.ledger_bulk import BulkEntry, bulk_post
 from accounts.models import Customer
 from accounts.money import MAX_ABS, MoneyError, check_exact
@@ -230,8 +230,13 @@ class InvoiceImporter(Importer):
             invoices = [_invoice(org, actor, record.data[0]) for record in batch]
             # The ids first, so the entries can name their invoice and the invoices their entry:
             # no UPDATE afterwards (the foreign keys are checked at commit).
+            rates = {}  # (currency, day) -> the rate of that day (accounts.fx), looked up once
             for invoice, pk in zip(invoices, _next_ids(Invoice, len(invoices)), strict=True):
                 invoice.pk = pk
+                key = (invoice.currency, invoice.issue_date)
+                if key not in rates:
+                    rates[key] = rate_of(org, *key)
+                invoice.fx_rate = rates[key]
             entries = [self.entry(invoice, acc) for invoice in invoices]
             result = bulk_post(org, entries, actor=actor, collect_ids=True)
             now = timezone.now()
@@ -269,7 +274,7 @@ ISSUED_WORDS = {"", "issued", "open", "sent", "paid", "overdue", "unpaid", "part
 INVOICE_COLUMNS = ["id", "organization", "customer", "kind", "status", "number", "currency", "issue_date", "due_date",
                    "reference", "discount_percent", "notes", "terms", "subtotal", "discount_total", "tax_total",
                    "total", "amount_paid", "amount_credited", "amount_written_off", "amount_due", "snapshot",
-                   "issue_entry", "issued_at", "issued_by", "dispute_reason", "created_at", "created_by"]
+                   "issue_entry", "issued_at", "issued_by", "dispute_reason", "created_at", "created_by", "fx_rate"]
 LINE_COLUMNS = ["organization", "invoice", "position", "description", "quantity", "unit", "unit_price",
                 "discount_percent", "tax_rate", "tax_percent", "gross_amount", "net_amount", "tax_amount"]
 
@@ -314,7 +319,7 @@ def _entry(invoice: Invoice, acc) -> BulkEntry:
         lines.append(Line(acc["tax"], -invoice.tax_total, currency=invoice.currency))
     return BulkEntry(lines, effective_date=invoice.issue_date, idempotency_key=f"import:invoice:{invoice.number}",
                      memo=f"Invoice {invoice.number} (imported)", source=("invoicing.invoice", invoice.pk),
-                     source_label=invoice.number)
+                     source_label=invoice.number, rates={invoice.currency: invoice.fx_rate})
 
 
 def _advance_series(org, settings: InvoiceSettings, invoices) -> None:

@@ -127,7 +127,7 @@ class OpeningBalanceImporter(InvoiceImporter):
                                                                         currency=invoice.currency)]
         return BulkEntry(lines, effective_date=invoice.issue_date, idempotency_key=f"import:opening:{invoice.number}",
                          memo=f"{LABEL} {invoice.number} (imported)", source=("invoicing.invoice", invoice.pk),
-                         source_label=invoice.number)
+                         source_label=invoice.number, rates={invoice.currency: invoice.fx_rate})
 
     def write(self, state, records, progress):
         from invoicing.credit_notes import credit_amount

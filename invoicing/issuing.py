@@ -134,7 +134,7 @@ WITH u AS (
         due_date = %(due_date)s, subtotal = %(subtotal)s, discount_total = %(discount_total)s,
         tax_total = %(tax_total)s, total = %(total)s, amount_due = %(amount_due)s,
         snapshot = %(snapshot)s::jsonb, issue_entry_id = %(entry)s, issued_at = %(issued_at)s,
-        issued_by_id = %(actor)s
+        issued_by_id = %(actor)s, fx_rate = %(fx_rate)s
     WHERE id = %(invoice)s AND status = 'draft'
     RETURNING id, organization_id
 ),
@@ -156,7 +156,7 @@ def store_issued(invoice: Invoice, message: str, render: TaskRow) -> None:
         "invoice": invoice.pk, "number": invoice.number, "issue_date": invoice.issue_date,
         "due_date": invoice.due_date, "subtotal": invoice.subtotal, "discount_total": invoice.discount_total,
         "tax_total": invoice.tax_total, "total": invoice.total, "amount_due": invoice.amount_due,
-        "snapshot": json.dumps(invoice.snapshot), "entry": invoice.issue_entry_id,
+        "snapshot": json.dumps(invoice.snapshot), "entry": invoice.issue_entry_id, "fx_rate": invoice.fx_rate,
         "issued_at": invoice.issued_at, "actor": invoice.issued_by_id, "message": message[:500],
         "task_key": render.key, "task_payload": render.payload,
     }

@@ -211,6 +211,9 @@ class Invoice(models.Model):
     amount_due = models.DecimalField(default=ZERO, **AMOUNT)
     snapshot = models.JSONField(null=True, blank=True, editable=False)  # seller, buyer, lines as issued
     issue_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
+    # The exchange rate this document was posted at: base units per unit of its currency (issue 17,
+    # accounts.fx); 1 in the base currency; NULL on documents posted before rates were stored.
+    fx_rate = models.DecimalField(_("exchange rate"), max_digits=28, decimal_places=12, null=True, blank=True)
     void_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
     issued_at = models.DateTimeField(null=True, blank=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
@@ -274,6 +277,20 @@ class Invoice(models.Model):
 
     def __str__(self):
         return self.number or f"Draft #{self.pk}"
+
+    @property
+    def fx_rate_text(self) -> str:
+        """The stored exchange rate as people read it (accounts.fx.rate_text)."""
+        from accounts.fx import rate_text
+
+        return rate_text(self.fx_rate)
+
+    @property
+    def booked_base(self):
+        """The total in the base currency as the issue entry booked it (issue 17), None before."""
+        from accounts.ledger import booked_base
+
+        return booked_base(self.issue_entry_id) if self.issue_entry_id else None
 
     @property
     def is_draft(self):
@@ -383,6 +400,9 @@ class CreditNote(models.Model):
     amount_applied = models.DecimalField(default=ZERO, **AMOUNT)  # maintained with allocation rows
     snapshot = models.JSONField(null=True, editable=False)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    # The exchange rate this document was posted at: base units per unit of its currency (issue 17,
+    # accounts.fx); 1 in the base currency; NULL on documents posted before rates were stored.
+    fx_rate = models.DecimalField(_("exchange rate"), max_digits=28, decimal_places=12, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
 

@@ -124,6 +124,7 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     settings = invoice.organization.invoice_settings
     invoice.number = format_number(settings, invoice.kind, invoice.issue_date.year, draft.number)
     invoice.snapshot = _snapshot(invoice, lines, settings)
+    invoice.fx_rate = ledger.rate_of(invoice.organization, invoice.currency, invoice.issue_date)
     invoice.issue_entry = _post_issue(invoice, actor, draft.accounts)
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at, invoice.issued_by = timezone.now(), actor
@@ -145,7 +146,14 @@ def _post_issue(invoice: Invoice, actor, acc: dict):
         lines.append(Line(acc["tax"], -invoice.tax_total, currency=invoice.currency))
     return ledger.post(invoice.organization, lines, effective_date=invoice.issue_date,
                        idempotency_key=f"invoice:{invoice.pk}:issue", memo=f"Invoice {invoice.number}",
-                       actor=actor, source=invoice, source_label=invoice.number)
+                       actor=actor, source=invoice, source_label=invoice.number,
+                       rates={invoice.currency: invoice.fx_rate})
+
+
+def _document_rates(document) -> dict | None:
+    """Post against a document at the rate it was booked at (its base value clears exactly); a
+    document from before stored rates takes the rate of the day."""
+    return {document.currency: document.fx_rate} if document.fx_rate is not None else None
 
 
 def _snapshot(invoice: Invoice, lines, settings: InvoiceSettings) -> dict:
@@ -219,7 +227,7 @@ def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effect
                          Line(acc["ar"], -amount, invoice.customer)],
                         effective_date=effective_date or invoice.today, idempotency_key=key,
                         memo=f"Write-off of {invoice.number}", actor=actor, source=invoice,
-                        source_label=invoice.number, reason=reason)
+                        source_label=invoice.number, reason=reason, rates=_document_rates(invoice))
     existing = WriteOff.objects.filter(entry=entry).first()
     if existing:
         return existing

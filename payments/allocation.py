@@ -5,6 +5,14 @@ points at it. The invoice's maintained amounts and the source's allocated amount
 the same transaction, with the rows locked, so two concurrent applications can never
 over-pay an invoice or over-spend a payment (and the CHECK constraints would refuse it).
 
+Realized exchange difference (issue 17, docs/currencies.md): an application's amount has a base-
+currency value as the invoice booked it (its rate) and as the payment or credit note booked it (its
+rate); each allocation row stores both, and when they differ the difference is posted through the
+ledger's one door (AR of the customer: 0 in the transaction currency, the difference in base, against
+"Realized exchange gain" or "Realized exchange loss"), keyed "allocation:<row id>:fx". The row that
+completes an invoice (or spends a source) takes the rest of its booked base value, so a settled
+document leaves nothing in base on the receivable. Un-applying reverses that entry exactly.
+
 Lock order, everywhere in payments: the invoices (by primary key), then the payment or credit
 note, then (when posting) the organization's ledger head. Invoicing locks an invoice before
 the ledger head too, so no two transactions wait on each other in a circle.
@@ -15,11 +23,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
 
-from accounts.ledger import LedgerError
+from accounts import ledger
+from accounts.chart import realized_fx_account, system_account
+from accounts.ledger import LedgerError, Line
+from accounts.models import JournalEntry
 from accounts.models_org import today_in
-from accounts.money import MoneyError, check_exact, format_money
+from accounts.money import MoneyError, check_exact, format_money, round_money
 from accounts.period import check_open
 from invoicing.amounts import change_amounts, change_invoice_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
@@ -129,12 +141,17 @@ def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], act
     is_payment = isinstance(source, Payment)
     when = effective_date or today_in()
     check_open(source.organization_id, when, AllocationError)  # the period lock: nothing allocated in a closed period
+    bases = _base_values(source, invoices, wanted)
     rows = Allocation.objects.bulk_create([
         Allocation(organization_id=source.organization_id, invoice_id=invoice_id, amount=amount,
                    payment=source if is_payment else None, credit_note=None if is_payment else source,
-                   effective_date=when, created_by=actor)
+                   effective_date=when, created_by=actor,
+                   invoice_base=bases.get(invoice_id, (None, None))[0],
+                   source_base=bases.get(invoice_id, (None, None))[1])
         for invoice_id, amount in wanted.items()
     ])
+    for row in rows:
+        _post_realized(row, invoices[row.invoice_id], source, actor)
     field = "amount_paid" if is_payment else "amount_credited"
     change_invoice_amounts((invoices[invoice_id], {field: amount}) for invoice_id, amount in wanted.items())
     change_amounts(source, **{_source_field(source): total})
@@ -164,12 +181,83 @@ def unapply(allocation: Allocation, reason: str, actor=None, *, kind: str = "all
         organization_id=allocation.organization_id, invoice=invoice, payment=allocation.payment,
         credit_note=allocation.credit_note, amount=-allocation.amount, reverses=allocation,
         reason=reason.strip()[:500], effective_date=effective_date or today_in(), created_by=actor,
+        invoice_base=None if allocation.invoice_base is None else -allocation.invoice_base,
+        source_base=None if allocation.source_base is None else -allocation.source_base,
     )
+    realized = realized_entry(allocation)
+    if realized is not None:  # the exchange difference goes back exactly: the mirror of its entry
+        ledger.reverse(realized, reason=reason.strip(), actor=actor, effective_date=undo.effective_date,
+                       idempotency_key=f"allocation:{undo.pk}:fx", source=("payments.allocation", undo.pk),
+                       source_label=invoice.number)
     _move(invoice, source, -allocation.amount)
     record_event(invoice, kind, message or _("%(amount)s un-applied from %(what)s: %(reason)s")
                  % {"amount": format_money(allocation.amount, invoice.currency), "what": describe_source(source),
                     "reason": reason.strip()}, actor, at=at)
     return undo
+
+
+def realized_entry(allocation: Allocation) -> JournalEntry | None:
+    """The realized exchange gain/loss posted for an allocation row (or its reversal), if any."""
+    return JournalEntry.objects.filter(organization_id=allocation.organization_id,
+                                       idempotency_key=f"allocation:{allocation.pk}:fx").first()
+
+
+def _settled_so_far(rows, field) -> Decimal | None:
+    row = rows.aggregate(base=Sum(field), missing=Count("pk", filter=Q(**{f"{field}__isnull": True})))
+    return None if row["missing"] else (row["base"] or Decimal(0))
+
+
+def _base_values(source, invoices, wanted) -> dict[int, tuple[Decimal, Decimal]]:
+    """{invoice id: (base value as the invoice booked it, as the source booked it)} of each amount
+    applied, or {} where there is nothing to realize: both documents at rate 1 (the base currency:
+    exactly as before rates), or a document from before stored rates.
+
+    Each part is the amount at its document's rate, rounded once to the base currency; the part that
+    completes the invoice (nothing written off) or spends the whole source (nothing refunded) is the
+    rest of what that document booked, so no base remainder is left on a settled document."""
+    if source.fx_rate is None or (source.fx_rate == 1 and all(
+            invoices[i].fx_rate == 1 for i in wanted)):
+        return {}
+    base = source.organization.base_currency
+    is_payment = isinstance(source, Payment)
+    left = source.unapplied
+    out = {}
+    for invoice_id, amount in wanted.items():
+        invoice = invoices[invoice_id]
+        if invoice.fx_rate is None:
+            continue
+        invoice_part = round_money(amount * invoice.fx_rate, base)
+        if amount == invoice.amount_due and not invoice.amount_written_off:
+            booked = ledger.booked_base(invoice.issue_entry_id)
+            so_far = _settled_so_far(Allocation.objects.filter(invoice_id=invoice_id), "invoice_base")
+            if booked is not None and so_far is not None:
+                invoice_part = booked - so_far
+        source_part = round_money(amount * source.fx_rate, base)
+        left -= amount
+        if left == 0 and not (is_payment and source.amount_refunded):
+            booked = ledger.booked_base(source.entry_id)
+            so_far = _settled_so_far(Allocation.objects.filter(**{"payment" if is_payment else "credit_note": source}),
+                                     "source_base")
+            if booked is not None and so_far is not None:
+                source_part = -booked - so_far - sum((parts[1] for parts in out.values()), Decimal(0))
+        out[invoice_id] = (invoice_part, source_part)
+    return out
+
+
+def _post_realized(row: Allocation, invoice: Invoice, source, actor) -> None:
+    """The realized exchange difference of one allocation row, through the ledger's one door."""
+    if row.invoice_base is None or row.source_base is None or row.invoice_base == row.source_base:
+        return
+    org = source.organization
+    diff = row.source_base - row.invoice_base  # received more in base than booked: a gain
+    what = describe_source(source)
+    ledger.post(
+        org, [Line(system_account(org, "ar"), Decimal(0), invoice.customer, invoice.currency, base_amount=diff),
+              Line(realized_fx_account(org, gain=diff > 0), Decimal(0), None, invoice.currency, base_amount=-diff)],
+        effective_date=row.effective_date, idempotency_key=f"allocation:{row.pk}:fx",
+        memo=(f"Realized exchange {'gain' if diff > 0 else 'loss'} on {invoice.number}, {what}")[:500], actor=actor,
+        source=("payments.allocation", row.pk), source_label=invoice.number or "",
+    )
 
 
 def _source_field(source) -> str:

@@ -46,6 +46,9 @@ class Payment(models.Model):
                                         verbose_name=_("deposited to"))
     notes = models.TextField(_("notes"), max_length=2000, blank=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    # The exchange rate this document was posted at: base units per unit of its currency (issue 17,
+    # accounts.fx); 1 in the base currency; NULL on documents posted before rates were stored.
+    fx_rate = models.DecimalField(_("exchange rate"), max_digits=28, decimal_places=12, null=True, blank=True)
     # Maintained with the allocation and refund rows, in the same transaction.
     amount_allocated = models.DecimalField(default=ZERO, **AMOUNT)
     amount_refunded = models.DecimalField(default=ZERO, **AMOUNT)
@@ -90,6 +93,20 @@ class Payment(models.Model):
         return f"Payment {self.reference or self.pk} {self.amount} {self.currency}"
 
     @property
+    def fx_rate_text(self) -> str:
+        from accounts.fx import rate_text
+
+        return rate_text(self.fx_rate)
+
+    @property
+    def booked_base(self):
+        """The amount in the base currency as its entry booked it (issue 17)."""
+        from accounts.ledger import booked_base
+
+        base = booked_base(self.entry_id)
+        return None if base is None else -base
+
+    @property
     def unapplied(self) -> Decimal:
         if self.reversed_at:
             return ZERO
@@ -102,6 +119,11 @@ class Allocation(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, related_name="allocations")
     credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, null=True, related_name="allocations")
     amount = models.DecimalField(**AMOUNT)  # positive applies, negative un-applies
+    # The base-currency value of `amount` as the invoice booked it and as the payment or credit note
+    # booked it (issue 17); their difference is the realized exchange gain or loss, posted in the
+    # entry whose source is this row (payments.allocation). NULL in the base currency and before rates.
+    invoice_base = models.DecimalField(**AMOUNT, null=True, blank=True)
+    source_base = models.DecimalField(**AMOUNT, null=True, blank=True)
     reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, related_name="reversed_by")
     reason = models.CharField(max_length=500, blank=True)
     effective_date = models.DateField()

@@ -376,11 +376,12 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         pk = _next_id(Payment)
         acc = system_accounts(org)
         label = reference or f"#{pk}"
+        rate = ledger.rate_of(org, currency, received_date)
         entry = ledger.post(
             org, [Line(deposit_account, amount, currency=currency), Line(acc["ar"], -amount, customer)],
             effective_date=received_date, idempotency_key=f"payment:{key}",
             memo=f"Payment {label} from {customer.name}"[:500], actor=actor,
-            source=("payments.payment", pk), source_label=label[:100],
+            source=("payments.payment", pk), source_label=label[:100], rates={currency: rate},
         )
         if entry.source_id != pk:  # the key had posted before: a concurrent request with it got here first
             done = Payment.objects.filter(entry=entry).first()
@@ -390,7 +391,7 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         payment = Payment.objects.create(
             pk=pk, organization=org, customer=customer, amount=amount, currency=currency,
             received_date=received_date, method=method, reference=reference, deposit_account=deposit_account,
-            notes=notes, entry=entry, idempotency_key=key, created_by=actor,
+            notes=notes, entry=entry, idempotency_key=key, created_by=actor, fx_rate=rate,
         )
         if amounts:
             # The invoices were locked above, the payment is this transaction's own row.
@@ -507,6 +508,8 @@ def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, meth
             effective_date=refund_date, idempotency_key=f"refund:{key}",
             memo=f"Refund of payment {label} to {customer.name}"[:500], actor=actor,
             source=("payments.refund", pk), source_label=(reference or f"refund {label}")[:100], reason=notes,
+            # At the payment's own rate: refunding what it left unapplied clears its base value exactly.
+            rates={payment.currency: payment.fx_rate} if payment.fx_rate is not None else None,
         )
         refund = Refund.objects.create(
             pk=pk, organization=org, payment=payment, customer=customer, amount=amount, currency=payment.currency,

@@ -76,6 +76,12 @@ class EntryView:
     def __init__(self, org, entry):
         self.entry = entry
         self.lines = [(line, *split(line.amount)) for line in entry.lines.all()]
+        # Issue 17: a foreign line shows its base-currency amount too; an exchange difference (0 in its
+        # currency) is its base amount alone, in the base currency's columns.
+        for line, _debit, _credit in self.lines:
+            line.foreign = line.currency != org.base_currency and line.base_amount is not None
+            line.fx_debit, line.fx_credit = (split(line.base_amount) if line.amount == 0 and line.base_amount
+                                             else (None, None))
         self.url = entry_url(org, entry)
         self.source_label = entry.source_label
         self.source_kind = source_label(entry.source_type)

@@ -21,7 +21,7 @@ from accounts.models import JournalEntry
 from ledger_site.tenancy import tenant_context
 from reports import journal_export
 from tests.factories import PASSWORD, CustomerFactory, make_org
-from tests.ledger_helpers import receipt, sale
+from tests.ledger_helpers import flat_rates, receipt, sale
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)
 
@@ -148,6 +148,7 @@ def test_xero_refuses_a_period_with_another_currency(db):
     org, owner = make_org()
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org, currency="USD")
+        flat_rates(org, {"USD": "0.92"})
         acc = system_accounts(org)
         ledger.post(org, [Line(acc["ar"], Decimal("10.00"), customer),
                           Line(acc["revenue"], Decimal("-10.00"), currency="USD")],

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import fx
-from accounts.models import RateSource, Role
+from accounts.models import ExchangeRate, RateSource, Role
 from ledger_site.tenancy import tenant_context
 from reports.aging import aging, query_for
 from tests.factories import CustomerFactory, add_member, make_org
@@ -28,12 +28,18 @@ def books():
         eur = CustomerFactory(organization=org, currency="EUR", name="Euro GmbH")
         usd = CustomerFactory(organization=org, currency="USD", name="Dollar Inc")
         jpy = CustomerFactory(organization=org, currency="JPY", name="Yen KK")
+        # The invoices are posted at their issue day's rates (issue 17: no foreign posting without one);
+        # those rates are then taken away, so the report's own lookups are what these tests see.
+        issue_day = DAY1 - datetime.timedelta(days=5)
+        fx.save_rates(org, [fx.RateRow(issue_day, "USD", D("0.9")), fx.RateRow(issue_day, "JPY", D("0.0061"))],
+                      RateSource.MANUAL)
         one = (("Work", "1", "100.00", "0"),)
         issued(org, eur, lines=one, issue_date=DAY1 - datetime.timedelta(days=5), due_date=DAY1)
         issued(org, usd, lines=(("Work", "1", "1000.00", "0"),), issue_date=DAY1 - datetime.timedelta(days=5),
                due_date=DAY1)
         issued(org, jpy, lines=(("Work", "1", "33333", "0"),), issue_date=DAY1 - datetime.timedelta(days=5),
                due_date=DAY1)
+        ExchangeRate.objects.filter(organization=org, day=issue_day).delete()
         fx.save_rates(org, [fx.RateRow(DAY1, "USD", D("0.9")), fx.RateRow(DAY2, "USD", D("0.8")),
                             fx.RateRow(DAY1, "JPY", D("0.0061")), fx.RateRow(DAY2, "JPY", D("0.00605"))],
                       RateSource.MANUAL)

@@ -70,6 +70,7 @@ def test_a_usd_invoice_is_charged_its_fee_in_usd_and_the_message_says_so():
     org, _, customer = org_with_customer(currency="USD")
     _step(org)
     due = TODAY - timedelta(days=20)
+    _rate(org, "USD", "0.92", due)  # the invoice is posted at its issue day's rate
     invoice = invoice_due(org, customer, due)
     _rate(org, "USD", "0.92", due + timedelta(days=10))
     run(at(due + timedelta(days=14)), org)

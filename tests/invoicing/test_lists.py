@@ -14,6 +14,7 @@ from invoicing.credit_notes import credit_amount
 from invoicing.services import set_dispute, void_invoice, write_off
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
+from tests.ledger_helpers import flat_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,7 @@ def book(shop):
     with shop.ctx():
         other = CustomerFactory(organization=shop.org, name="Cedar Consulting", code="CEDAR")
         usd = CustomerFactory(organization=shop.org, name="Yankee Yarns", code="YANK", currency="USD")
+        flat_rates(shop.org, {"USD": "0.92"})
         inv = {
             "draft": draft(shop.org, shop.customer, reference="PO-DRAFT"),
             "open": issued(shop.org, shop.customer, [("A", "1", "100", None)], reference="PO-OPEN"),

@@ -21,6 +21,7 @@ from tests.documents_helpers import (
     pdf_to_pngs,
 )
 from tests.invoicing_helpers import draft, issued
+from tests.ledger_helpers import flat_rates
 
 world = pytest.fixture(documents_world)
 
@@ -149,6 +150,7 @@ def test_a_zero_decimal_currency_prints_without_decimals(world):
     from tests.factories import CustomerFactory
 
     yen = CustomerFactory(organization=world.org, currency="JPY", name="Tanaka KK")
+    flat_rates(world.org, {"JPY": "0.0062"})
     invoice = issued(world.org, yen, lines=(("Licence", "3", "15000", "10"),))
     text = squash(pdf_pages_text(render_invoice_pdf(invoice))[0])
     assert "Total 49,500 JPY" in text and "Balance due 49,500 JPY" in text

@@ -15,7 +15,7 @@ from accounts.ledger_verify import verify_organization
 from accounts.models import AccountDayTotal, CustomerBalance, JournalEntry, JournalLine, LedgerHead
 from ledger_site.tenancy import tenant_context
 from tests.factories import CustomerFactory, make_org
-from tests.ledger_helpers import sale
+from tests.ledger_helpers import flat_rates, sale
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,7 @@ def ctx():
     org, owner = make_org()
     with tenant_context(org, owner):
         customers = [CustomerFactory(organization=org, currency=cur) for cur in ("EUR", "EUR", "USD", "JPY")]
+        flat_rates(org, {"USD": "0.92", "JPY": "0.0062"})
         yield org, owner, customers, system_accounts(org)
 
 
@@ -80,6 +81,7 @@ def test_bulk_post_chains_sequences_and_balances_like_post(ctx):
     other, _ = make_org()
     with tenant_context(other):
         twins = [CustomerFactory(organization=other, currency=c.currency) for c in customers]
+        flat_rates(other, {"USD": "0.92", "JPY": "0.0062"})
         acc2 = system_accounts(other)
         for e in entries_for(twins, acc2, 60):
             ledger.post(other, e.lines, effective_date=e.effective_date, idempotency_key=e.idempotency_key,
@@ -190,6 +192,7 @@ def test_committed_bulk_load_passes_verify_ledger(capsys):
     org, owner = make_org()
     with tenant_context(org, owner):
         customers = [CustomerFactory(organization=org, currency=cur) for cur in ("EUR", "USD")]
+        flat_rates(org, {"USD": "0.92"})
         acc = system_accounts(org)
         result = bulk_post(org, entries_for(customers, acc, 300), actor=owner, chunk_size=128)
         assert result.posted == 300

@@ -97,9 +97,10 @@ SELECT {hash} FROM (
            %s::text AS prev_hash, %s::smallint AS hash_version, %s::bigint AS actor_id, %s::text AS reason,
            %s::timestamptz AS posted_at
 ) e, (
-    SELECT string_agg({line}, ',' ORDER BY x.line_no) AS texts
-    FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::numeric(18, 3)[])
-         AS x(line_no, account_id, customer_id, currency, amount)
+    SELECT string_agg({line}, ',' ORDER BY x.line_no) AS texts, string_agg({base}, ',' ORDER BY x.line_no) AS bases
+    FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::varchar[], %s::numeric(18, 3)[],
+                %s::numeric(18, 3)[])
+         AS x(line_no, account_id, customer_id, currency, amount, base_amount)
 ) l
 """
 db_text = st.text(max_size=60).filter(lambda s: "\x00" not in s)  # PostgreSQL text holds no NUL
@@ -120,16 +121,19 @@ def test_the_database_builds_and_hashes_the_same_canonical_form(entry, entry_lin
 
     from django.db import connection
 
-    from accounts.ledger_chain import chain_hash_sql, line_sql
+    from accounts.ledger_chain import base_sql, chain_hash_sql, line_sql
 
     at = datetime(2026, 12, 7, 3, 4, 5, micro, tzinfo=UTC)
     full = {**entry, "version": version, "actor_id": actor, "reason": reason, "posted_at": at}
     prev = "ab" * 32
-    columns = list(zip(*entry_lines, strict=True)) if entry_lines else [[]] * 5
+    # Version 3 seals each line's base amount too: here the amount's negation, any numeric will do.
+    entry_lines = [(*line, Decimal(0) - Decimal(line[4])) for line in entry_lines]
+    columns = list(zip(*entry_lines, strict=True)) if entry_lines else [[]] * 6
     with connection.cursor() as c:
-        c.execute(_SQL_HASH.format(hash=chain_hash_sql("e", "l.texts"), line=line_sql("x")),
+        c.execute(_SQL_HASH.format(hash=chain_hash_sql("e", "l.texts", "l.bases"), line=line_sql("x"),
+                                   base=base_sql("x")),
                   [entry["seq"], entry["organization_id"], entry["effective_date"], entry["memo"],
                    entry["source_type"], entry["source_id"], entry["idempotency_key"], entry["reverses_id"], prev,
                    version, actor, reason, at, *[list(col) for col in columns]])
         in_sql = c.fetchone()[0]
-    assert in_sql == (chain_hash(prev, full, entry_lines) if version in (1, 2) else None)
+    assert in_sql == chain_hash(prev, full, entry_lines)

@@ -60,7 +60,7 @@ def rewrite_whole_chain(owner_sql, org, seq, memo):
             if s < seq:
                 prev = owner_sql.execute("SELECT hash FROM accounts_journalentry WHERE id = %s", [pk]).fetchone()[0]
                 continue
-            lines = owner_sql.execute("SELECT line_no, account_id, customer_id, currency, amount FROM "
+            lines = owner_sql.execute("SELECT line_no, account_id, customer_id, currency, amount, base_amount FROM "
                                       "accounts_journalline WHERE entry_id = %s ORDER BY line_no", [pk]).fetchall()
             header = {"seq": s, "organization_id": org_id, "effective_date": eff.isoformat(), "memo": memo_,
                       "source_type": stype, "source_id": sid, "idempotency_key": key, "reverses_id": rev,

@@ -23,6 +23,7 @@ from accounts.models import CustomerBalance, JournalEntry, JournalLine
 from accounts.money import minor_units
 from ledger_site.tenancy import tenant_context
 from tests.factories import CustomerFactory, make_org
+from tests.ledger_helpers import flat_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -215,6 +216,8 @@ def _run(ops):
         org, owner = make_org()
         with tenant_context(org, owner):
             customers = [CustomerFactory(organization=org, currency=cur) for cur in CURRENCIES]
+            flat_rates(org, {"USD": "0.921659", "JPY": "0.0061", "KWD": "2.98"}, start=TODAY - timedelta(days=50),
+                       end=TODAY)
             model = Model(org, customers)
             for op in ops:
                 model.apply(op)

@@ -21,7 +21,7 @@ from accounts.views import ledger as ledger_views
 from ledger_site.tenancy import tenant_context
 from tests.factories import CustomerFactory, make_org
 from tests.ledger.pages_fixtures import book_fixture, running_balances  # noqa: F401 - the `book` fixture
-from tests.ledger_helpers import sale
+from tests.ledger_helpers import flat_rates, sale
 
 pytestmark = pytest.mark.django_db
 
@@ -321,6 +321,7 @@ def test_trial_balance_shows_a_red_warning_when_totals_differ(book, monkeypatch)
 def test_trial_balance_per_currency(book):
     with book.ctx():
         usd = CustomerFactory(organization=book.org, code="USD1", currency="USD")
+        flat_rates(book.org, {"USD": "0.92"})
         acc = system_accounts(book.org)
         ledger.post(book.org, [ledger.Line(acc["ar"], Decimal("10.00"), usd),
                                ledger.Line(acc["revenue"], Decimal("-10.00"), currency="USD")],

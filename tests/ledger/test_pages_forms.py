@@ -15,7 +15,7 @@ from accounts.forms_ledger import RECEIVABLE_REFUSED
 from accounts.ledger_queries import MANUAL_SOURCE
 from accounts.models import Account, AccountType, JournalEntry
 from tests.ledger.pages_fixtures import book_fixture  # noqa: F401 - the `book` fixture
-from tests.ledger_helpers import sale
+from tests.ledger_helpers import flat_rates, sale
 
 pytestmark = pytest.mark.django_db
 
@@ -217,6 +217,8 @@ def test_blank_rows_are_ignored(book):
 
 @pytest.mark.parametrize(("currency", "amount"), [("KWD", "1.234"), ("JPY", "1500")])
 def test_each_currency_takes_its_own_decimals_on_every_line(book, currency, amount):
+    with book.ctx():
+        flat_rates(book.org, {currency: "2.5"})
     lines = [("bank", amount, ""), ("revenue", "", amount)]
     response = book.client(book.finance).post(book.url("journal_new"), gj(book, lines, currency=currency))
     assert response.status_code == 302

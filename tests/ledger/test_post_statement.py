@@ -39,11 +39,11 @@ def test_the_returned_entry_is_the_stored_row(ctx):
               "hash_version"]
     assert {f: getattr(entry, f) for f in fields} == {f: getattr(stored, f) for f in fields}
     assert (entry.seq, entry.prev_hash) == (2, first.hash)
-    lines = [(line.line_no, line.account_id, line.customer_id, line.currency, line.amount)
+    lines = [(line.line_no, line.account_id, line.customer_id, line.currency, line.amount, line.base_amount)
              for line in JournalLine.objects.filter(entry_id=entry.pk).order_by("line_no")]
     head = {"seq": 2, "organization_id": org.pk, "effective_date": date.today().isoformat(), "memo": entry.memo,
             "source_type": "invoicing.invoice", "source_id": 1, "idempotency_key": "invoice:1:issue",
-            "reverses_id": None, "version": 2, "actor_id": owner.pk, "reason": "", "posted_at": stored.posted_at}
+            "reverses_id": None, "version": 3, "actor_id": owner.pk, "reason": "", "posted_at": stored.posted_at}
     # The database computed the hash; the Python definition reproduces it.
     assert chain_hash(first.hash, head, lines) == stored.hash
     assert LedgerHead.objects.get(organization=org).last_hash == stored.hash

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from payments.models import Payment
 from tests.factories import CustomerFactory
+from tests.ledger_helpers import flat_rates
 from tests.payments.helpers import pay
 from tests.payments.test_views import Shop
 
@@ -22,6 +23,7 @@ def shop(settings):
     shop = Shop()  # Acme Ltd, EUR
     with shop.ctx():
         shop.dollars = CustomerFactory(organization=shop.org, name="Dollar Diner", code="DD", currency="USD")
+        flat_rates(shop.org, {"USD": "0.92"})
         CustomerFactory(organization=shop.org, name="Acme Holdings", code="ACH")
     return shop
 

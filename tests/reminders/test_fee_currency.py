@@ -20,6 +20,7 @@ from reminders.late_fees import fee_amount
 from reminders.models import FeeType, LateFeeCharge, OutboxStatus, ReminderMessage, ReminderPolicy, ReminderStep
 from reminders.outbox import render_message
 from reminders.policy import render
+from tests.ledger_helpers import flat_rates
 from tests.reminders.helpers import TODAY, at, invoice_due, org_with_customer, run
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,8 @@ def test_a_usd_invoice_gets_its_reminder_without_the_eur_fee_and_the_skip_is_rec
     assert org.base_currency == "EUR"
     _fixed_fee_at_14(org)
     due = TODAY - timedelta(days=20)
+    with tenant_context(org):  # the invoice's own day only: no rate for the fee's day
+        flat_rates(org, {"USD": "0.92"}, start=due, end=due)
     invoice = invoice_due(org, customer, due)
     assert invoice.currency == "USD"
     with tenant_context(org):
@@ -126,6 +129,8 @@ def test_the_policy_pages_say_the_fee_is_in_the_base_currency():
 
 def test_a_subject_that_only_announced_the_fee_falls_back_to_a_plain_one():
     org, _, customer = org_with_customer(currency="USD")
+    with tenant_context(org):
+        flat_rates(org, {"USD": "0.92"}, start=TODAY - timedelta(days=3), end=TODAY - timedelta(days=3))
     invoice = invoice_due(org, customer, TODAY - timedelta(days=3))
     step = ReminderStep(subject="Late fee of {late_fee} added", body="Please pay {amount_due}.")
     with tenant_context(org):

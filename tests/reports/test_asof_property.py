@@ -29,6 +29,7 @@ from reports.summaries import (
     stored_paid_invoices,
 )
 from tests.factories import CustomerFactory, make_org
+from tests.ledger_helpers import flat_rates
 from tests.reports import helpers as h
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,7 @@ def test_aging_totals_equal_ar_control_on_every_date(history):
         customers = [CustomerFactory(organization=org, currency="EUR"),
                      CustomerFactory(organization=org, currency="EUR"),
                      CustomerFactory(organization=org, currency="USD")]
+        flat_rates(org, {"USD": "0.92"})
         # Always something to work with: an old invoice per customer.
         for c in customers:
             h.invoice(org, c, "99.99", h.ago(75), h.ago(60))

@@ -28,7 +28,7 @@ from reports.journal_export import ExportError
 from tests.factories import CustomerFactory, add_member, make_org
 from tests.invoicing_helpers import issued
 from tests.ledger.test_tamper import triggers_off
-from tests.ledger_helpers import receipt, sale
+from tests.ledger_helpers import flat_rates, receipt, sale
 from tests.payments.helpers import pay
 
 START, END = date(2026, 3, 1), date(2026, 3, 31)
@@ -128,6 +128,7 @@ def test_the_fec_refuses_lines_in_another_currency_with_a_message():
     org, owner = make_org()
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org, currency="USD")
+        flat_rates(org, {"USD": "0.92"})
         acc = system_accounts(org)
         ledger.post(org, [Line(acc["ar"], Decimal("10.00"), customer=customer, currency="USD"),
                           Line(acc["revenue"], Decimal("-10.00"), currency="USD")],

@@ -17,6 +17,7 @@ from ledger_site.tenancy import tenant_context
 from payments.models import Payment
 from reports import dashboard, dso, kpis
 from tests.factories import CustomerFactory, make_org
+from tests.ledger_helpers import flat_rates
 from tests.reports import helpers as h
 from tests.reports.test_asof_property import _run, op
 
@@ -79,6 +80,7 @@ def test_dso_and_kpis_equal_a_plain_recomputation(history, picks, kind):
         customers = [CustomerFactory(organization=org, currency="EUR"),
                      CustomerFactory(organization=org, currency="EUR"),
                      CustomerFactory(organization=org, currency="USD")]
+        flat_rates(org, {"USD": "0.92"})
         for c in customers:
             h.invoice(org, c, "99.99", h.ago(75), h.ago(60))
         for step in history:

@@ -14,6 +14,7 @@ from reports.pnl import profit_and_loss
 from reports.revenue import revenue_by_segment
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft
+from tests.ledger_helpers import flat_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +99,7 @@ def test_another_currency_is_reported_apart(trading):
     org, owner, start, today = trading
     with tenant_context(org, owner):
         usd = CustomerFactory(organization=org, name="Dollar", code="USD1", currency="USD")
+        flat_rates(org, {"USD": "0.92"})
         issue_invoice(draft(org, usd, [("Work", "1", "999.00", None)], issue_date=start))
         assert revenue_by_segment(org, "customer", start, today, "EUR").total.net == Decimal("1030.00")
         assert revenue_by_segment(org, "customer", start, today, "USD").total.net == Decimal("999.00")
