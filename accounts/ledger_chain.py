@@ -185,7 +185,7 @@ def canonical_sql(e: str, lines: str, bases: str | None = None) -> str:
             f" || coalesce({e}.reverses_id::text, 'null') || ',[' || coalesce({lines}, '') || ']'")
     who = f"',' || coalesce({e}.actor_id::text, 'null') || ',' || to_json({e}.reason::text)::text || ','"
     when = f"'\"' || {POSTED_AT_SQL.format(f'{e}.posted_at')} || '\"]'"
-    v3 = f" WHEN 3 THEN {who} || '[' || {bases} || '],' || {when}" if bases else ""
+    v3 = f" WHEN 3 THEN {who} || '[' || coalesce({bases}, '') || '],' || {when}" if bases else ""
     tail = f"CASE {e}.hash_version WHEN 1 THEN ']' WHEN 2 THEN {who} || {when}{v3} END"
     return f"({head} || {tail})"
 

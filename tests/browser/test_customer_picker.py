@@ -13,6 +13,7 @@ from accounts.models import Customer
 from ledger_site.tenancy import tenant_context
 from tests.browser.conftest import assert_every_control_is_labelled, sign_in
 from tests.factories import make_org
+from tests.ledger_helpers import flat_rates
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,6 +33,7 @@ def big_shop(transactional_db):
                Customer(organization=org, name="Juniper Archive", code="JA", currency="EUR",
                         archived_at=timezone.now())], batch_size=2000)
         juniper = Customer.objects.get(organization=org, code="JUNI")
+        flat_rates(org, {"GBP": "1.17"})  # Juniper's GBP documents post with a rate (issue 17)
     return org, owner, juniper
 
 
@@ -108,6 +110,7 @@ def payments_shop(transactional_db, settings):
     org, owner = make_org(name="Joinery Supplies", slug="joinery")
     with tenant_context(org, owner):
         maple = CustomerFactory(organization=org, name="Maple Joinery", code="MAPLE", currency="GBP")
+        flat_rates(org, {"GBP": "1.17"})
         CustomerFactory(organization=org, name="Oak Joinery", code="OAK")
         CustomerFactory(organization=org, name="Birch Bakery", code="BIRCH")
         invoices = [issued(org, maple, [("Cabinets", "1", amount, None)]) for amount in ("100.00", "60.00")]

@@ -17,10 +17,12 @@ def french_customer(transactional_db):
     """Made before the browser starts: Playwright's event loop makes the thread async."""
     from ledger_site.tenancy import tenant_context
     from tests.factories import CustomerFactory
+    from tests.ledger_helpers import flat_rates
 
     org, owner = make_org(name="Uhrwerk AG", slug="uhrwerk")
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org, name="Horlogerie Dubois SA", currency="CHF", language="fr")
+        flat_rates(org, {"CHF": "1.07"})  # a CHF invoice posts with its rate (issue 17)
     return org, owner, customer
 
 

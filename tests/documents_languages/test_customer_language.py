@@ -27,6 +27,7 @@ from reports import statements
 from tests.documents_helpers import make_billing_customer, make_billing_org, pdf_pages_text
 from tests.factories import make_org
 from tests.invoicing_helpers import issued
+from tests.ledger_helpers import flat_rates
 from tests.reports import helpers as h
 
 pytestmark = pytest.mark.django_db
@@ -243,6 +244,7 @@ def test_an_untranslated_language_falls_back_to_the_organizations_default():
 def test_an_inr_invoice_shows_the_indian_grouping(language):
     org, _owner, customer = _org_and_customer(language, currency="INR")
     with tenant_context(org):
+        flat_rates(org, {"INR": "0.011"})  # an INR invoice posts with its rate (issue 17)
         invoice = issued(org, customer, lines=(("X-1", "1", "123456.00", None),), issue_date=h.ago(3), due_date=DUE)
         text = squash("\n".join(pdf_pages_text(render_invoice_pdf(invoice))))
         subject, body = render_message(invoice, ReminderPolicy.objects.get(organization=org, is_default=True)

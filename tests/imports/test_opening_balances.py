@@ -18,6 +18,7 @@ from ledger_site.tenancy import tenant_context
 from reports.aging import aging, query_for
 from tests.factories import make_org
 from tests.imports.helpers import do_import
+from tests.ledger_helpers import flat_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,8 @@ DATES = {"dates": {"date": "%Y-%m-%d"}}
 
 def new_org():
     org, owner = make_org()
+    with tenant_context(org):
+        flat_rates(org, {"USD": "0.9"})  # Gamma's USD opening item posts with a rate (issue 17)
     assert do_import(org, "customers", CUSTOMERS.encode(), actor=owner).committed
     return org, owner
 

@@ -18,6 +18,7 @@ from payments.bank import suggestions_for
 from tests.documents_helpers import pdf_pages_text, pdf_to_pngs
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import issued
+from tests.ledger_helpers import flat_rates
 from tests.payments.bank_helpers import bank_account, import_lines
 from tests.payments.helpers import pay
 
@@ -89,6 +90,7 @@ def test_other_currencies_get_the_reference_but_no_qr_and_a_paid_invoice_gets_ne
     org, customer = billing
     with tenant_context(org):
         dollars = CustomerFactory(organization=org, name="Dollar Inc", currency="USD")
+        flat_rates(org, {"USD": "0.9"})
     usd = issued(org, dollars, [("Work", "1", "100.00", None)])
     text = " ".join(pdf_pages_text(render_invoice_pdf(usd))[0].split())
     assert f"Payment reference: {grouped(creditor_reference(usd.number))}" in text

@@ -25,6 +25,7 @@ from reports.aging import aging, default_source, query_for
 from reports.models import AgingBasis
 from reports.summaries import derived_customer_open, rebuild, stored_customer_open
 from tests.factories import CustomerFactory, make_org
+from tests.ledger_helpers import flat_rates
 from tests.reports import helpers as h
 from tests.reports.test_asof_property import OPS, _run
 
@@ -68,6 +69,7 @@ def _history(org, history):
 def test_summary_equals_recomputation_and_aging_from_it_equals_the_item_path(history, offsets, rotate):
     org, _ = make_org()
     with tenant_context(org):
+        flat_rates(org, {"USD": "0.9"})  # its USD customer's postings need rates (issue 17)
         customers = _history(org, history)
         stored = stored_customer_open(org)
         assert stored == derived_customer_open(org)
