@@ -85,7 +85,7 @@ def close_period(org, lock_date: date, *, actor, reason: str = "", ip: str | Non
     _owner(org, actor)
     if not isinstance(lock_date, date):
         raise PeriodError(_("Give the last day of the period to close."))
-    if lock_date >= timezone.localdate():
+    if lock_date >= org.today():
         raise PeriodError(_("A period can only be closed up to yesterday; %(day)s is not over yet.")
                           % {"day": lock_date.isoformat()})
     head = _locked_head(org)
@@ -134,7 +134,7 @@ def set_books_start(org, books_start: date | None, *, actor, reason: str = "",
     earlier = head.books_start is not None and (books_start is None or books_start < head.books_start)
     if earlier and not (reason or "").strip():
         raise PeriodError(_("Say why the books start is moved earlier."))
-    if books_start is not None and books_start > timezone.localdate():
+    if books_start is not None and books_start > org.today():
         raise PeriodError(_("The books cannot start in the future."))
     if books_start is not None and head.lock_date is not None and books_start > head.lock_date:
         raise PeriodError(_("The books are closed up to %(lock)s; they cannot start after that.")

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field
@@ -49,7 +48,7 @@ class ScheduleForm(forms.ModelForm):
 
     def clean_start_date(self):
         start = self.cleaned_data["start_date"]
-        today = timezone.localdate()
+        today = self.org.today()
         if start < today - timedelta(days=MAX_DAYS_BACK) or start > today + timedelta(days=MAX_DAYS_AHEAD):
             raise ValidationError(_("Start within the last ten years and at most a year ahead."))
         return start

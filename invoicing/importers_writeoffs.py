@@ -12,7 +12,6 @@ is owed, an invoice of another organization, a draft or a void one is reported o
 """
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
@@ -37,7 +36,7 @@ class WriteOffImporter(Importer):
     )
 
     def begin(self, org, actor):
-        today = timezone.localdate()
+        today = org.today()
         invoices = {}
         for pk, number, status, due, issued, currency in Invoice.objects.filter(
                 organization=org, number__isnull=False).values_list("pk", "number", "status", "amount_due",

@@ -154,7 +154,7 @@ def decide(quote: Quote, accept: bool, ip: str | None, today: date | None = None
         return quote, False
     if quote.status != QuoteStatus.SENT:
         raise QuoteError(_("This quote cannot be answered."))
-    if accept and quote.valid_until < (today or timezone.localdate()):
+    if accept and quote.valid_until < (today or quote.organization.today()):
         raise QuoteError(_("This quote expired on %(date)s; ask for a new one.")
                          % {"date": format_day(quote.valid_until)})
     quote.status = QuoteStatus.ACCEPTED if accept else QuoteStatus.DECLINED
@@ -178,7 +178,7 @@ def convert_to_invoice(quote: Quote, actor=None) -> tuple:
         raise QuoteError(_("Only an accepted quote can become an invoice."))
     if quote.customer.is_archived:
         raise QuoteError(_("The customer is archived; restore it before invoicing."))
-    today = timezone.localdate()
+    today = quote.organization.today()
     fields = {"customer": quote.customer, "issue_date": today,
               "due_date": today + timezone.timedelta(days=quote.customer.payment_terms_days),
               "reference": (quote.reference or quote.number)[:100], "discount_percent": Decimal(0),

@@ -92,7 +92,7 @@ def _editor(request, quote):
                         messages.success(request, _("Quote saved."))
                         return redirect("quote_detail", org_slug=org.slug, pk=saved.pk)
     else:
-        today = timezone.localdate()
+        today = org.today()
         if quote is not None:
             form = QuoteForm(org=org, instance=quote)
             rows = [{"description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
