@@ -184,7 +184,7 @@ def _form_data(org, payload: DraftIn) -> dict:
     settings = InvoiceSettings.objects.get(organization=org)
     data = {
         "customer": str(payload.customer_id),
-        "issue_date": (payload.issue_date or _today()).isoformat(),
+        "issue_date": (payload.issue_date or org.today()).isoformat(),
         "due_date": payload.due_date.isoformat() if payload.due_date else "",
         "reference": payload.reference, "discount_percent": payload.discount_percent,
         "notes": settings.default_notes if payload.notes is None else payload.notes,
@@ -198,12 +198,6 @@ def _form_data(org, payload: DraftIn) -> dict:
                      f"lines-{n}-discount_percent": line.discount_percent,
                      f"lines-{n}-tax_rate": "" if line.tax_rate_id is None else str(line.tax_rate_id)})
     return data
-
-
-def _today():
-    from django.utils import timezone
-
-    return timezone.localdate()
 
 
 _FIELD_NAMES = {"customer": "customer_id", "tax_rate": "tax_rate_id"}

@@ -69,7 +69,7 @@ class InvoiceImporter(Importer):
     )
 
     def begin(self, org, actor):
-        today = timezone.localdate()
+        today = org.today()
         drafts = {}
         for message, customer_id, total in InvoiceEvent.objects.filter(
                 organization=org, kind="imported", message__startswith=DRAFT_EVENT).values_list(
@@ -371,7 +371,7 @@ class CreditNoteImporter(Importer):
     def begin(self, org, actor):
         from invoicing.models import CreditNote
 
-        today = timezone.localdate()
+        today = org.today()
         invoices = {}
         for pk, number, customer_id, total, status in Invoice.objects.filter(
                 organization=org, number__isnull=False).values_list("pk", "number", "customer_id", "total", "status"):

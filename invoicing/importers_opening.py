@@ -19,8 +19,6 @@ Re-importing the file finds those numbers (same customer, same amount) and write
 
 from decimal import Decimal
 
-from django.utils import timezone
-
 from accounts.chart import opening_balance_account
 from accounts.imports import Field, Record, register
 from accounts.imports.base import OpenPeriod
@@ -54,7 +52,7 @@ class OpeningBalanceImporter(InvoiceImporter):
     )
 
     def begin(self, org, actor):
-        today = timezone.localdate()
+        today = org.today()
         return {
             "org": org, "actor": actor, "today": today,
             "period": OpenPeriod(org, today),

@@ -479,7 +479,7 @@ class Reconciliation:
 
 
 def reconciliation(bank_account: BankAccount, as_of: date | None = None) -> Reconciliation:
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or bank_account.organization.today()
     org_id = bank_account.organization_id
     imports = StatementImport.objects.filter(organization_id=org_id, bank_account=bank_account,
                                              status=StatementImport.Status.COMMITTED, date_to__lte=as_of)

@@ -16,8 +16,6 @@ explicit allocation against what each invoice still owes, counting the rows abov
 import hashlib
 from decimal import Decimal
 
-from django.utils import timezone
-
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
 from accounts.imports.parsing import ParseError, parse_number
@@ -54,7 +52,7 @@ class PaymentImporter(Importer):
     )
 
     def begin(self, org, actor):
-        today = timezone.localdate()
+        today = org.today()
         invoices = {}
         for pk, number, customer_id, due, status in Invoice.objects.filter(
                 organization=org, number__isnull=False).values_list("pk", "number", "customer_id", "amount_due",
