@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import CharField, Func, Value
+from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from accounts.locale import NumberInputError, parse_number
@@ -90,6 +92,22 @@ def parse_advice(text: str, locale: str) -> list[AdviceRow]:
     return rows
 
 
+def _invoices_named(org, numbers: list[str]):
+    """The organization's invoices an advice names, written as in the books or with other separators
+    and case ("inv 2026/00012"): compared without them, in the database, never by loading every
+    invoice. Exact spellings are found through the number's index first."""
+    wanted = {norm(n) for n in numbers} - {""}
+    columns = ("pk", "number", "status", "amount_due", "currency", "customer_id", "customer__name")
+    base = Invoice.objects.filter(organization=org).select_related("customer").only(*columns)
+    exact = list(base.filter(number__in=numbers))
+    missing = wanted - {norm(inv.number) for inv in exact}
+    if not missing:
+        return exact
+    stripped = Func(Upper("number"), Value("[^A-Z0-9]"), Value(""), Value("g"), function="regexp_replace",
+                    output_field=CharField())
+    return exact + list(base.annotate(plain=stripped).filter(plain__in=missing))
+
+
 def plan_split(org, line_amount: Decimal, currency: str, text: str, locale: str) -> SplitPlan:
     """What confirming the advice would do (nothing is written)."""
     plan = SplitPlan(rows=parse_advice(text, locale))
@@ -99,13 +117,7 @@ def plan_split(org, line_amount: Decimal, currency: str, text: str, locale: str)
     if len(plan.rows) > MAX_ROWS:
         plan.problems.append(_("An advice of at most %(n)s lines, please.") % {"n": MAX_ROWS})
         return plan
-    wanted = {norm(r.number) for r in plan.rows if r.number}
-    found = {}
-    for inv in (Invoice.objects.filter(organization=org).exclude(number="")
-                .select_related("customer").only("pk", "number", "status", "amount_due", "currency",
-                                                 "customer_id", "customer__name")):
-        if norm(inv.number) in wanted:
-            found[norm(inv.number)] = inv
+    found = {norm(inv.number): inv for inv in _invoices_named(org, [r.number for r in plan.rows if r.number])}
     money = quantum(currency)
     seen = set()
     for row in plan.rows:

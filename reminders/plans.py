@@ -21,6 +21,8 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -288,13 +290,20 @@ def queue_reminders(org_id: int, day: date, now) -> int:
     caught up after a pause are not reminded separately (the catch-up rule)."""
     made = 0
     quiet = CustomerReminderSettings.objects.filter(organization_id=org_id, do_not_remind=True).values("customer_id")
+    # Each plan's latest instalment due by `day`, and whether it was reminded already: one query, so a
+    # scan every 15 minutes costs nothing per plan whose current instalment has its row.
+    latest = Instalment.objects.filter(plan=OuterRef("pk"), due_date__lte=day).order_by("-number")
     plans = (PaymentPlan.objects.filter(organization_id=org_id, status=PlanStatus.ACTIVE)
-             .exclude(customer_id__in=quiet).filter(instalments__due_date__lte=day).distinct())
+             .exclude(customer_id__in=quiet)
+             .annotate(latest_id=Subquery(latest.values("pk")[:1]))
+             .filter(latest_id__isnull=False)
+             .annotate(reminded=Exists(ReminderMessage.objects.filter(
+                 organization_id=org_id,
+                 idempotency_key=Concat(Value(KEY_PREFIX), Cast(OuterRef("latest_id"), CharField())))))
+             .filter(reminded=False))
     for plan in plans:
-        inst = plan.instalments.filter(due_date__lte=day).order_by("-number").first()
+        inst = Instalment.objects.get(pk=plan.latest_id)
         key = f"{KEY_PREFIX}{inst.pk}"
-        if ReminderMessage.objects.filter(organization_id=org_id, idempotency_key=key).exists():
-            continue
         if owed_now(plan, inst, day) <= 0:
             continue
         invoices = _invoices(plan)

@@ -215,3 +215,11 @@ def test_the_page_shows_the_plan_and_confirms_it(world, client):
     assert done.status_code == 302
     with tenant_context(org):
         assert fresh(line).status == "matched" and fresh(a).amount_due == 0 and fresh(c).amount_due == 0
+
+
+def test_numbers_written_with_other_separators_or_case_are_found(world):
+    org, owner, customer, account, (a, b, c) = world
+    line, = import_lines(account, [("1250.00", "ACME", "", "B-9")])
+    loose = a.number.lower().replace("-", " ", 1).replace("-", "/")  # "inv 2026/00001"
+    row, = split_plan(line, f"{loose.replace(' ', '_')} 1250.00", "en").rows
+    assert row.invoice is not None and row.invoice.pk == a.pk and not row.problem
