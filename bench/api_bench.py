@@ -28,6 +28,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -45,9 +46,14 @@ from bench.common import RESULTS, django_setup, fresh_database, log, owner_sql, 
 
 DB_NAME = "ledgerline_apibench"
 CLIENTS = 20
-FULL = {"rounds": 10, "service_rounds": 60, "single_rounds": 60}
-QUICK = {"rounds": 3, "service_rounds": 20, "single_rounds": 20}
-WORKERS = 4
+FULL = {"rounds": 10, "service_rounds": 60, "single_rounds": 60, "paced_seconds": 40}
+QUICK = {"rounds": 3, "service_rounds": 20, "single_rounds": 20, "paced_seconds": 10}
+# The deployment's sizing (gunicorn.conf.py): a worker process per core, 8 threads each.
+WORKERS = os.cpu_count() or 2
+THREADS = 8
+# Paced clients: each pauses between its requests as a person or a shop's sync job would
+# (uniform 0.5-1.5 s, seeded), so the phase measures latency at a steady load, not a queue.
+THINK = (0.5, 1.5)
 
 
 def _pct(values, p):
@@ -120,7 +126,7 @@ class Client:
         return json.loads(data)
 
 
-def _api_round(client, customer_id, today, samples, lock):
+def _api_round(client, customer_id, today, samples, lock, think=None):
     body = {"customer_id": customer_id, "lines": [
         {"description": "Work", "quantity": "2", "unit_price": "50.00"},
         {"description": "Parts", "quantity": "1", "unit_price": "20.00"}]}
@@ -128,9 +134,13 @@ def _api_round(client, customer_id, today, samples, lock):
     t = time.perf_counter()
     invoice = client.post("/invoices", body)
     timings["draft"] = time.perf_counter() - t
+    if think:
+        think()
     t = time.perf_counter()
     client.post(f"/invoices/{invoice['id']}/issue", {})
     timings["issue"] = time.perf_counter() - t
+    if think:
+        think()
     t = time.perf_counter()
     client.post("/payments", {"customer_id": customer_id, "amount": "120.00", "currency": "EUR",
                               "received_date": today, "method": "bank_transfer"})
@@ -138,6 +148,8 @@ def _api_round(client, customer_id, today, samples, lock):
     with lock:
         for op, value in timings.items():
             samples[op].append(value)
+    if think:
+        think()
 
 
 def _free_port():
@@ -146,14 +158,15 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _start_gunicorn(bench_url, port):
+def _start_gunicorn(bench_url, port, workers, threads):
     # Persistent connections (CONN_MAX_AGE) as a deployment would have them; no rate limit here.
     env = dict(os.environ, DATABASE_URL=bench_url, API_RATE_LIMIT="1000000", ALLOWED_HOSTS="127.0.0.1,localhost",
                CONN_MAX_AGE="60", DJANGO_SETTINGS_MODULE="ledger_site.settings")
     env.pop("LEDGER_DB_AS_OWNER", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "ledger_site.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(WORKERS),
-         "--log-level", "warning"], cwd=ROOT, env=env)
+        [sys.executable, "-m", "gunicorn", "ledger_site.wsgi", "-c", str(ROOT / "gunicorn.conf.py"),
+         "-b", f"127.0.0.1:{port}", "-w", str(workers), "--threads", str(threads),
+         "--access-logfile", "/dev/null", "--log-level", "warning"], cwd=ROOT, env=env)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -168,6 +181,8 @@ def _start_gunicorn(bench_url, port):
 def main(argv):
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument("--threads", type=int, default=THREADS)
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
     url, where = owner_url()
@@ -188,7 +203,7 @@ def main(argv):
     connection.close()
 
     port = _free_port()
-    server = _start_gunicorn(bench_url, port)
+    server = _start_gunicorn(bench_url, port, args.workers, args.threads)
     try:
         log(f"API, one client: {size['single_rounds']} rounds")
         single = {"draft": [], "issue": [], "payment": []}
@@ -219,6 +234,33 @@ def main(argv):
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
+
+        log(f"API, {CLIENTS} paced clients for {size['paced_seconds']} s (think {THINK[0]}-{THINK[1]} s)")
+        paced = {"draft": [], "issue": [], "payment": []}
+        stop_at = time.perf_counter() + size["paced_seconds"]
+
+        def run_paced(n):
+            try:
+                c, rng = Client(port, token), random.Random(n)
+                mine = customer_ids[n::CLIENTS]
+                time.sleep(rng.uniform(0, THINK[1]))  # clients do not start in lockstep
+                def pause():
+                    time.sleep(rng.uniform(*THINK))
+
+                r = 0
+                while time.perf_counter() < stop_at:
+                    _api_round(c, mine[r % len(mine)], today, paced, lock, think=pause)
+                    r += 1
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=run_paced, args=(n,)) for n in range(CLIENTS)]
+        paced_start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        paced_elapsed = time.perf_counter() - paced_start
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -233,11 +275,16 @@ def main(argv):
         verified = verify_organization(org)
     requests_done = sum(len(v) for v in concurrent.values())
     s, one = _summary(services), _summary(single)
+    # The same work per second: one process running the services back to back (their mean time
+    # per round) against the API's rounds per second at 20 clients.
+    services_rounds = len(services["issue"]) / sum(sum(v) for v in services.values())
+    api_rounds = len(concurrent["issue"]) / elapsed
+    paced_all = [x for v in paced.values() for x in v]
     result = {
         "when": datetime.now().isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "uptime": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()},
-        "gunicorn_workers": WORKERS, "clients": CLIENTS, "rounds": size["rounds"],
+        "gunicorn": {"workers": args.workers, "threads": args.threads}, "clients": CLIENTS, "rounds": size["rounds"],
         "services_one_process": s,
         "api_one_client": one,
         "api_overhead_p50": {op: round(one[op]["p50_ms"] / s[op]["p50_ms"] - 1, 2) for op in s},
@@ -245,6 +292,13 @@ def main(argv):
                            "requests_per_second": round(requests_done / elapsed, 1),
                            "create_and_issue_per_second": round(len(concurrent["issue"]) / elapsed, 1),
                            "payments_per_second": round(len(concurrent["payment"]) / elapsed, 1)},
+        "throughput": {"services_rounds_per_second": round(services_rounds, 1),
+                       "api_rounds_per_second_20_clients": round(api_rounds, 1),
+                       "api_overhead": round(services_rounds / api_rounds - 1, 2)},
+        "api_paced": {**_summary(paced), "all": {"n": len(paced_all), "p50_ms": _pct(paced_all, 50),
+                                                 "p99_ms": _pct(paced_all, 99)},
+                      "seconds": round(paced_elapsed, 1),
+                      "requests_per_second": round(len(paced_all) / paced_elapsed, 1), "think_seconds": THINK},
         "verify_ledger_ok": verified.ok,
     }
     text = json.dumps(result, indent=2)

@@ -6,6 +6,7 @@ services the pages call. Nothing here writes a table of its own."""
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from django.http import HttpResponse
 from ninja import Query, Router, Schema
@@ -277,7 +278,7 @@ def get_invoice_op(request, invoice_id: int):
 @router.post("/invoices", response=responses(201, InvoiceOut), summary="Create a draft invoice")
 @write
 def create_draft(request, payload: DraftIn):
-    return 201, _fresh(_save_draft(request, None, payload).pk)
+    return 201, partial(_fresh, _save_draft(request, None, payload).pk)
 
 
 @router.put("/invoices/{invoice_id}", response=responses(200, InvoiceOut), summary="Replace a draft")
@@ -287,7 +288,7 @@ def update_draft(request, invoice_id: int, payload: DraftIn):
     invoice = get_invoice(request, invoice_id)
     if invoice.status != InvoiceStatus.DRAFT:
         raise ApiError(409, "not_a_draft", f"Invoice {invoice.number} is issued and can no longer be edited.")
-    return 200, _fresh(_save_draft(request, invoice, payload).pk)
+    return 200, partial(_fresh, _save_draft(request, invoice, payload).pk)
 
 
 @router.post("/invoices/{invoice_id}/issue", response=responses(200, InvoiceOut), summary="Issue a draft")
@@ -296,7 +297,7 @@ def issue(request, invoice_id: int, payload: IssueIn | None = None):
     """Gives the invoice its number and posts it to the ledger. Credit control applies."""
     invoice = get_invoice(request, invoice_id)
     services.issue_invoice(invoice, actor=request.actor, issue_date=payload.issue_date if payload else None)
-    return 200, _fresh(invoice.pk)
+    return 200, partial(_fresh, invoice.pk)
 
 
 @router.post("/invoices/{invoice_id}/void", response=responses(200, InvoiceOut), summary="Void an issued invoice")
@@ -304,7 +305,7 @@ def issue(request, invoice_id: int, payload: IssueIn | None = None):
 def void(request, invoice_id: int, payload: ReasonIn):
     """Only while nothing is paid, credited or written off on it: the issue entry is reversed."""
     services.void_invoice(get_invoice(request, invoice_id), payload.reason, actor=request.actor)
-    return 200, _fresh(invoice_id)
+    return 200, partial(_fresh, invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/write-off", response=responses(200, InvoiceOut),
@@ -313,14 +314,14 @@ def void(request, invoice_id: int, payload: ReasonIn):
 def write_off(request, invoice_id: int, payload: WriteOffIn):
     services.write_off(get_invoice(request, invoice_id), Decimal(payload.amount), payload.reason,
                        actor=request.actor)
-    return 200, _fresh(invoice_id)
+    return 200, partial(_fresh, invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/dispute", response=responses(200, InvoiceOut), summary="Put on dispute hold")
 @write
 def dispute(request, invoice_id: int, payload: DisputeIn):
     services.set_dispute(get_invoice(request, invoice_id), payload.reason, actor=request.actor, until=payload.until)
-    return 200, _fresh(invoice_id)
+    return 200, partial(_fresh, invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/resolve-dispute", response=responses(200, InvoiceOut),
@@ -328,7 +329,7 @@ def dispute(request, invoice_id: int, payload: DisputeIn):
 @write
 def resolve_dispute(request, invoice_id: int):
     services.clear_dispute(get_invoice(request, invoice_id), actor=request.actor)
-    return 200, _fresh(invoice_id)
+    return 200, partial(_fresh, invoice_id)
 
 
 PDF_RESPONSE = {200: {"description": "The invoice as PDF (drafts carry a DRAFT watermark).",

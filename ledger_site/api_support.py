@@ -8,7 +8,6 @@ import base64
 import binascii
 import contextlib
 import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from decimal import Decimal
 from functools import wraps
 from typing import Annotated
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -26,8 +26,10 @@ from ninja.security import HttpBearer
 from pydantic import BeforeValidator, ConfigDict, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from accounts.models import ApiKey, Organization
 from accounts.money import quantum
-from ledger_site.tenancy import set_db_context
+from ledger_site.pg import prepared, raw_connection
+from ledger_site.tenancy import pooled, set_db_context
 
 KEY_PREFIX = "llk"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -160,51 +162,62 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-# One statement: count the request in the key's current window (or start a new one) and record
-# its use. Autocommitted before the operation runs, so the row lock is held for microseconds.
-_USE_SQL = """
-UPDATE accounts_apikey SET
-    window_count = CASE WHEN window_start > now() - %(window)s THEN window_count + 1 ELSE 1 END,
-    window_start = CASE WHEN window_start > now() - %(window)s THEN window_start ELSE now() END,
+# Count the request in the key's current window (or start a new one) and record its use, only
+# for the key whose secret matches and that is not revoked; return the key row and its
+# organization's. The secret's hash is compared by PostgreSQL: it is the SHA-256 of 256 random
+# bits, so how long a comparison takes says nothing an attacker could use.
+_KEY_COLUMNS = ", ".join(f'k."{f.column}"' for f in ApiKey._meta.concrete_fields)
+_ORG_COLUMNS = ", ".join(f'o."{f.column}"' for f in Organization._meta.concrete_fields)
+_USE_SQL = f"""
+UPDATE accounts_apikey k SET
+    window_count = CASE WHEN k.window_start > now() - %(window)s THEN k.window_count + 1 ELSE 1 END,
+    window_start = CASE WHEN k.window_start > now() - %(window)s THEN k.window_start ELSE now() END,
     last_used_at = now(), last_used_ip = %(ip)s
-WHERE id = %(id)s AND organization_id = %(org)s AND revoked_at IS NULL
-RETURNING window_count, extract(epoch FROM window_start + %(window)s - now())
-"""
+FROM accounts_organization o
+WHERE k.id = %(id)s AND k.organization_id = %(org)s AND k.secret_hash = %(hash)s AND k.revoked_at IS NULL
+  AND o.id = k.organization_id
+RETURNING extract(epoch FROM k.window_start + %(window)s - now()), {_KEY_COLUMNS}, {_ORG_COLUMNS}
+"""  # noqa: S608 - column names from the models' metadata
 
 
 class ApiKeyAuth(HttpBearer):
     """`Authorization: Bearer llk_<org>_<key>_<secret>`. The organization in the token only says
     where to look: the key row is read under that organization's row-level security, its hash
-    compared in constant time, and the request then runs in that organization's context exactly
-    like a signed-in web request (ledger_site.tenancy), the key's creator as the actor."""
+    compared, and the request then runs in that organization's context exactly like a signed-in
+    web request (ledger_site.tenancy), the key's creator as the actor.
+
+    The context, the count and the key's read go to the database in one round trip (a pipeline),
+    in a short transaction of their own that does not wait for the WAL flush: a lost count or
+    last-use time after a crash costs nothing, and every request would otherwise wait for one more
+    fsync. Only a refused key costs a second query, to say why."""
 
     openapi_scheme = "bearer"
 
     def authenticate(self, request, token):
-        from accounts.models import ApiKey
-
         parsed = parse_token(token)
         if parsed is None:
             raise ApiError(401, "invalid_key", "This API key is malformed. Send 'Authorization: Bearer llk_...'.")
         org_id, key_id, secret = parsed
-        set_db_context(org_id, None)
-        key = ApiKey.objects.select_related("organization").filter(pk=key_id, organization_id=org_id).first()
-        if key is None or not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
-            raise ApiError(401, "invalid_key", "This API key is not valid.")
-        if key.revoked_at is not None:
-            raise ApiError(401, "revoked_key", "This API key was revoked.")
-        window = timedelta(seconds=settings.API_RATE_WINDOW_SECONDS)
-        # Its own short transaction, not waiting for the WAL flush: a lost count or last-use time
-        # after a crash costs nothing, and every request would otherwise wait for one more fsync.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.execute(_USE_SQL, {"window": window, "ip": client_ip(request), "id": key.pk, "org": org_id})
-            row = cursor.fetchone()
-        if row is None:  # revoked between the read and the count
-            raise ApiError(401, "revoked_key", "This API key was revoked.")
-        count, seconds_left = row
-        if count > settings.API_RATE_LIMIT:
-            retry = max(1, int(-(-Decimal(seconds_left) // 1)))
+        params = {"window": timedelta(seconds=settings.API_RATE_WINDOW_SECONDS), "ip": client_ip(request),
+                  "id": key_id, "org": org_id, "hash": hash_secret(secret)}
+        # Inside a transaction already (pooled, the request is one, see ledger_site.tenancy.pooled)
+        # the count commits with the request's work, at its durability.
+        relaxed = "" if connection.in_atomic_block else ", set_config('synchronous_commit', 'off', true)"
+        with transaction.atomic():
+            local = "true" if pooled() else "false"
+            pg = raw_connection()
+            with connection.wrap_database_errors, pg.pipeline(), \
+                    psycopg.Cursor(pg) as context, psycopg.Cursor(pg) as use:
+                context.execute(f"SELECT set_config('app.organization_id', %s, {local}){relaxed}",  # noqa: S608
+                                [str(org_id)])
+                use.execute(_USE_SQL, params, prepare=prepared())
+                row = use.fetchone()
+        if row is None:
+            raise self._refused(org_id, key_id)
+        key = ApiKey.from_db(connection.alias, _KEY_FIELDS, row[1:1 + len(_KEY_FIELDS)])
+        key.organization = Organization.from_db(connection.alias, _ORG_FIELDS, row[1 + len(_KEY_FIELDS):])
+        if key.window_count > settings.API_RATE_LIMIT:
+            retry = max(1, int(-(-Decimal(row[0]) // 1)))
             raise ApiError(429, "rate_limited",
                            f"More than {settings.API_RATE_LIMIT} requests in {settings.API_RATE_WINDOW_SECONDS} "
                            f"seconds with this key; retry in {retry} seconds.", headers={"Retry-After": str(retry)})
@@ -213,6 +226,20 @@ class ApiKeyAuth(HttpBearer):
         set_db_context(org_id, key.created_by_id)
         request.org, request.api_key, request.actor = key.organization, key, key.created_by
         return key
+
+    @staticmethod
+    def _refused(org_id: int, key_id: int) -> ApiError:
+        """Why the key was not counted: revoked, or no such key with that secret (one answer for
+        both, so a guessed id tells nothing)."""
+        set_db_context(org_id, None)
+        revoked = ApiKey.objects.filter(pk=key_id, organization_id=org_id, revoked_at__isnull=False).exists()
+        if revoked:
+            return ApiError(401, "revoked_key", "This API key was revoked.")
+        return ApiError(401, "invalid_key", "This API key is not valid.")
+
+
+_KEY_FIELDS = [f.attname for f in ApiKey._meta.concrete_fields]
+_ORG_FIELDS = [f.attname for f in Organization._meta.concrete_fields]
 
 
 # --- Idempotent writes --------------------------------------------------------------------------
@@ -254,18 +281,25 @@ def write(handler):
     """Wrap a write operation: one transaction; with an `Idempotency-Key` header, the first
     response is stored and replayed for a retry with the same body (409 for another body).
 
-    The handler returns (status, schema instance). The key is claimed by inserting its row
-    first, in the same transaction: a concurrent duplicate waits on the unique index until the
-    first commits, then reads and replays its response. A refused request (an error) rolls the
-    claim back with everything else, so the key may be retried."""
+    The handler returns (status, body): a schema instance, or a function that makes one (the
+    object read back for the response). Without a key that function runs after the commit, so
+    the organization-wide locks the work took (the number series, the ledger's head) are not held
+    while the response is read; with a key it runs inside the transaction, because the stored
+    response must be the committed one.
+
+    The key is claimed by inserting its row first, in the same transaction: a concurrent
+    duplicate waits on the unique index until the first commits, then reads and replays its
+    response. A refused request (an error) rolls the claim back with everything else, so the key
+    may be retried."""
 
     @wraps(handler)
     def wrapper(request, *args, **kwargs):
         key = request.headers.get(IDEMPOTENCY_HEADER)
-        with transaction.atomic():
-            if key is None:
+        if key is None:
+            with transaction.atomic():
                 status, body = handler(request, *args, **kwargs)
-                return json_response(status, body)
+            return json_response(status, body() if callable(body) else body)
+        with transaction.atomic():
             if not 1 <= len(key) <= 255 or not key.isprintable():
                 raise ApiError(400, "invalid_idempotency_key", "An Idempotency-Key is 1 to 255 printable characters.",
                                IDEMPOTENCY_HEADER)
@@ -276,7 +310,7 @@ def write(handler):
             if claimed is None:
                 return _replay(request, key, fingerprint)
             status, body = handler(request, *args, **kwargs)
-            response = json_response(status, body)
+            response = json_response(status, body() if callable(body) else body)
             with connection.cursor() as cursor:
                 cursor.execute("UPDATE accounts_idempotentrequest SET status_code = %s, response_body = %s "
                                "WHERE id = %s", [status, response.content.decode(), claimed[0]])

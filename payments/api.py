@@ -4,6 +4,7 @@ idempotency key derives from the request's `Idempotency-Key` (ledger_site.api_su
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Literal
 
 from ninja import Query, Router, Schema
@@ -176,7 +177,7 @@ def record(request, payload: PaymentIn):
         received_date=payload.received_date, method=payload.method, deposit_account=account,
         idempotency_key=service_key(request, "payment"), reference=payload.reference, notes=payload.notes,
         actor=request.actor, allocation=allocation)
-    return 201, _fresh(payment.pk)
+    return 201, partial(_fresh, payment.pk)
 
 
 @router.post("/payments/{payment_id}/reverse", response=responses(200, PaymentOut),
@@ -189,7 +190,7 @@ def reverse(request, payment_id: int, payload: ReverseIn):
         raise not_found("payment")
     services.reverse_payment(payment, reason=payload.reason, actor=request.actor,
                              effective_date=payload.effective_date)
-    return 200, _fresh(payment.pk)
+    return 200, partial(_fresh, payment.pk)
 
 
 @router.post("/payments/{payment_id}/refunds", response=responses(201, RefundOut),

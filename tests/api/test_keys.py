@@ -135,3 +135,26 @@ def test_more_requests_than_the_limit_get_429_with_retry_after_per_key(shop):
     # Another key of the same organization has its own allowance.
     other = Api(make_key(shop.org, shop.owner)[1])
     assert other.get("/customers").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_key_count_skips_the_wal_flush_but_never_the_requests_own_work(shop):
+    """The count commits without waiting for the WAL flush only when it is a transaction of its
+    own; inside the request's transaction (pooled connections) that setting would also cover the
+    money the request moves."""
+    from django.db import connection, transaction
+    from django.test import RequestFactory
+
+    from ledger_site.api_support import ApiKeyAuth
+
+    def setting():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    request = RequestFactory().get("/api/v1/customers")
+    with transaction.atomic():
+        assert ApiKeyAuth().authenticate(request, shop.token) is not None
+        assert setting() == "on"
+    assert ApiKeyAuth().authenticate(request, shop.token) is not None
+    assert setting() == "on"  # SET LOCAL ended with the count's own transaction
