@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from accounts.models import ApiKey, Organization
 from accounts.money import quantum
 from ledger_site.pg import prepared, raw_connection
-from ledger_site.tenancy import pooled, set_db_context
+from ledger_site.tenancy import pooled, request_client, set_db_context
 
 KEY_PREFIX = "llk"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -223,7 +223,8 @@ class ApiKeyAuth(HttpBearer):
                            f"seconds with this key; retry in {retry} seconds.", headers={"Retry-After": str(retry)})
         if request.method in WRITE_METHODS and not key.can_write:
             raise ApiError(403, "read_only_key", "This API key may only read; create a read-write key to change data.")
-        set_db_context(org_id, key.created_by_id)
+        # Like a signed-in request: the audit log records the key's creator and where the call came from.
+        set_db_context(org_id, key.created_by_id, request_client(request))
         request.org, request.api_key, request.actor = key.organization, key, key.created_by
         return key
 

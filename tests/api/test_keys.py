@@ -158,3 +158,14 @@ def test_the_key_count_skips_the_wal_flush_but_never_the_requests_own_work(shop)
         assert setting() == "on"
     assert ApiKeyAuth().authenticate(request, shop.token) is not None
     assert setting() == "on"  # SET LOCAL ended with the count's own transaction
+
+
+def test_a_change_through_the_api_is_audited_with_the_keys_creator_and_the_callers_address(shop):
+    from accounts.models import AuditEvent
+
+    r = shop.api.post("/customers", {"name": "Audited Ltd", "billing_emails": ["a@example.com"]},
+                      headers={"User-Agent": "shop-sync/1.0"})
+    assert r.status_code == 201, r.content
+    with tenant_context(shop.org):
+        event = AuditEvent.objects.get(table_name="accounts_customer", object_id=r.json()["id"], action="insert")
+    assert (event.actor_id, event.ip, event.user_agent) == (shop.owner.pk, "127.0.0.1", "shop-sync/1.0")
