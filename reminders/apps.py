@@ -10,7 +10,12 @@ class RemindersConfig(AppConfig):
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
         from reminders import importers  # noqa: F401 - registers the disputes import
-        from reminders.demo import seed_demo_collections, seed_demo_one_email_a_day, seed_demo_plans
+        from reminders.demo import (
+            seed_demo_collections,
+            seed_demo_digest,
+            seed_demo_one_email_a_day,
+            seed_demo_plans,
+        )
         from reminders.setup import seed_reminders
         from reminders.views import customer_panel
 
@@ -18,6 +23,7 @@ class RemindersConfig(AppConfig):
         DEMO_HOOKS.append(seed_demo_collections)  # after invoicing's and payments' (INSTALLED_APPS order)
         DEMO_HOOKS.append(seed_demo_one_email_a_day)
         DEMO_HOOKS.append(seed_demo_plans)
+        DEMO_HOOKS.append(seed_demo_digest)
         self._webhooks()
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
 

@@ -83,3 +83,12 @@ def seed_demo_plans(org, owner) -> dict:
                               note="Asked to spread the overdue balance over three months; plan sent to their link.",
                               follow_up=today + timedelta(days=7), created_by=owner)
     return {"payment_plans": 1}
+
+
+def seed_demo_digest(org, owner) -> dict:
+    """The owner asked for the daily e-mail of their unread notifications (issue 19 item 8): the
+    worker's hourly run sends it from the morning on (reminders.digests)."""
+    from reminders import digests
+
+    digests.set_subscribed(org, owner, True)
+    return {"notification_digests": 1}

@@ -233,12 +233,14 @@ class OutboxStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-# The delivery engine's data for the two reminder outboxes (ledger_site.outbox): the per-invoice
-# messages, and the consolidated e-mails (ReminderBatch), whose messages go out with their batch.
+# The delivery engine's data for the reminder outboxes (ledger_site.outbox): the per-invoice
+# messages, the consolidated e-mails (ReminderBatch), whose messages go out with their batch, and
+# staff's daily notification digests (NotificationDigest, reminders.digests).
 OUTBOX = Outbox(table="reminders_remindermessage", lease=timedelta(seconds=20),
                 backoff=tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)),  # after attempt 1, 2, ...
                 where="AND x.batch_id IS NULL")
 BATCH_OUTBOX = replace(OUTBOX, table="reminders_reminderbatch", where="")
+DIGEST_OUTBOX = replace(OUTBOX, table="reminders_notificationdigest", where="")
 
 
 class ReminderEmail(models.Model):
@@ -359,9 +361,11 @@ class LateFeeCharge(models.Model):
 
 from reminders.models_collections import (  # noqa: E402,F401
     BalanceAssertion,
+    DigestSubscription,
     Dispute,
     DisputeMessage,
     Notification,
+    NotificationDigest,
     PortalAction,
 )
 from reminders.models_plans import (  # noqa: E402,F401

@@ -14,10 +14,12 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
 from invoicing.models import Invoice
+from reminders.models import OutboxStatus, ReminderEmail
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 
@@ -166,6 +168,9 @@ class Notification(models.Model):
     key = models.CharField(max_length=100)  # what it is about: once per user and key
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The e-mail digest that told the user about it (reminders.digests): at most one.
+    digest = models.ForeignKey("NotificationDigest", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="notifications")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -175,3 +180,39 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.kind} for {self.user_id}: {self.text}"
+
+
+class DigestSubscription(models.Model):
+    """This user wants a daily e-mail of their unread notifications in this organization
+    (reminders.digests). No row: the bell only."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="digest_subscription_once")]
+
+    def __str__(self):
+        return f"digest for user {self.user_id} in organization {self.organization_id}"
+
+
+class NotificationDigest(ReminderEmail):
+    """One day's e-mail of a user's unread notifications (reminders.digests): at most one per user,
+    organization and day; its notifications point at it. Sent on the outbox engine like reminders."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()  # the organization's local day
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["organization", "user", "day"],
+                                               name="notification_digest_once_a_day")]
+        indexes = [models.Index(fields=["organization", "next_attempt_at"], name="notification_digest_claimable",
+                                condition=Q(status__in=["pending", "sending"]))]
+
+    def __str__(self):
+        return f"digest {self.pk} for user {self.user_id} on {self.day} ({self.status})"

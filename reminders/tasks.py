@@ -102,3 +102,20 @@ def announce_overdue() -> dict:
         if count:
             announced[org.pk] = count
     return announced
+
+
+def send_digests() -> dict:
+    """Hourly (schedule "notifications: e-mail digests"): put together and send the day's
+    notification digests of every organization (reminders.digests)."""
+    from accounts.models import Organization
+    from ledger_site.tenancy import tenant_context
+    from reminders import digests
+
+    done = {}
+    for org in Organization.objects.order_by("pk").iterator():
+        with tenant_context(org):
+            made = digests.queue(org)
+            report = digests.deliver(org.pk, max_batches=5)
+        if made or report.sent or report.retrying or report.failed:
+            done[org.pk] = {"made": made, **report.__dict__}
+    return done

@@ -25,6 +25,7 @@ urlpatterns = [
     path("customers/<int:pk>/activity/", views_plans.customer_activity, name="customer_activity"),
     path("worklist/", views_worklist.worklist, name="worklist"),
     path("notifications/read/", views_worklist.notifications_read, name="notifications_read"),
+    path("notifications/digest/", views_worklist.notification_digest, name="notification_digest"),
     path("disputes/", views_disputes.dispute_list, name="dispute_list"),
     path("disputes/<int:pk>/", views_disputes.dispute_detail, name="dispute_detail"),
     path("disputes/<int:pk>/resolve/", views_disputes.dispute_resolve, name="dispute_resolve"),

@@ -3,16 +3,19 @@ notifications. Each section is one query, whatever the data size (bench/worklist
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.db.models import Max, Q, Sum
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import org_view
 from invoicing.models import Invoice
+from reminders import digests
 from reminders.models import OutboxStatus, PromiseToPay, ReminderMessage
-from reminders.models_collections import Dispute, DisputeStatus, Notification, PortalAction
+from reminders.models_collections import Dispute, DisputeStatus, Notification, NotificationDigest, PortalAction
 from reminders.models_plans import ContactLog, PaymentPlan, PlanStatus
 
 NO_CONTACT_DAYS = 14
@@ -69,7 +72,9 @@ def worklist(request):
     today = request.org.today()
     return render(request, "reminders/worklist.html", {
         "tabs": _tabs(request, "worklist"), "today": today, **worklist_data(request.org, request.user, today),
-        **call_form_context(None)})
+        **call_form_context(None), "digest_on": digests.subscribed(request.org, request.user),
+        "last_digest": NotificationDigest.objects.filter(organization=request.org, user=request.user,
+                                                         status=OutboxStatus.SENT).first()})
 
 
 @require_POST
@@ -77,4 +82,15 @@ def worklist(request):
 def notifications_read(request):
     Notification.objects.filter(organization=request.org, user=request.user, read_at__isnull=True).update(
         read_at=timezone.now())
+    return redirect("worklist", org_slug=request.org.slug)
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def notification_digest(request):
+    """Turn the daily e-mail of one's unread notifications on or off (reminders.digests)."""
+    on = request.POST.get("on") == "1"
+    digests.set_subscribed(request.org, request.user, on)
+    messages.success(request, _("You will get a daily e-mail of your unread notifications.") if on
+                     else _("The daily e-mail is off; notifications show on this page only."))
     return redirect("worklist", org_slug=request.org.slug)
