@@ -67,10 +67,12 @@ def parse_ids(values) -> list[int]:
 
 
 def _load(org, ids, lock=False) -> list[Row | Invoice]:
-    qs = Invoice.objects.filter(organization=org, pk__in=ids).select_related("customer")
+    qs = Invoice.objects.filter(organization=org, pk__in=ids)
     if lock:
-        qs = qs.select_for_update(of=("self",))
-    found = {inv.pk: inv for inv in qs.annotate(emailed=emailed_annotation()).order_by("pk")}
+        # Lock first, then read in a new statement: a subquery of the locking statement (emailed)
+        # would still see the snapshot from before the wait, i.e. miss another clerk's e-mail.
+        list(qs.select_for_update().order_by("pk").values_list("pk", flat=True))
+    found = {inv.pk: inv for inv in qs.select_related("customer").annotate(emailed=emailed_annotation())}
     return [found.get(pk) or Row(None, False, _("Not found in this organization."), pk=pk) for pk in ids]
 
 

@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import JournalEntry
+from invoicing import bulk
 from invoicing.models import Invoice, InvoiceStatus
 from invoicing.models_documents import EmailDelivery
 from ledger_site.tenancy import tenant_context
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
 
@@ -169,3 +171,22 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(shop, drafts, data, 
 def test_a_get_goes_back_to_the_list(shop):
     response = shop.client(shop.finance).get(shop.url("invoice_bulk"))
     assert response.status_code == 302 and response["Location"].endswith("/invoices/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clerks_e_mailing_the_same_selection_at_once_queue_each_invoice_once():
+    """The invoice rows are locked while "already e-mailed?" is decided: without the lock every
+    thread sees no e-mail yet and each queues one."""
+    org, owner = make_org(name="Race Co", slug="race-co")
+    with tenant_context(org, owner):
+        customer = CustomerFactory(organization=org, name="Race Customer", code="RACE",
+                                   billing_emails="ap@race.example")
+        ids = [issued(org, customer).pk for _ in range(3)]
+
+    def work(_i):
+        return [row.ok for row in bulk.run(org, "email", ids, actor=owner)]
+
+    results = run_at_once(4, work, org=org, actor=owner)
+    assert sorted(sum(r) for r in results) == [0, 0, 0, 3]
+    with tenant_context(org):
+        assert sorted(EmailDelivery.objects.values_list("invoice_id", flat=True)) == sorted(ids)
