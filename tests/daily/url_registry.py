@@ -13,7 +13,8 @@ def _saved_filter(world):
                                       name="Matrix drafts", query="status=draft")
 
 
-# Saving your own filter is a personal preference: a viewer may (sharing needs finance staff).
-register_url("saved_filter_save", viewer_writes=True,
-             post=lambda w: {"list": "invoices", "name": "Overdue", "query": "status=overdue"})
-register_url("saved_filter_delete", pk="saved_filter", viewer_writes=True, post=lambda w: {"list": "invoices"})
+# Any member keeps their own filters (tests/daily/test_saved_filters.py); here the viewer's POST must
+# change nothing: sharing needs finance staff, and the filter to delete is the owner's.
+register_url("saved_filter_save",
+             post=lambda w: {"list": "invoices", "name": "Overdue", "query": "status=overdue", "shared": "1"})
+register_url("saved_filter_delete", pk="saved_filter", post=lambda w: {"list": "invoices"})
