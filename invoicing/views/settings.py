@@ -8,8 +8,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Role
 from accounts.models_org import today_in
 from accounts.permissions import org_view
-from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example, tax_rate_label
 from invoicing import tax_proposals
+from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example, tax_rate_label
 from invoicing.models import InvoiceSettings, NumberSeries, TaxRate
 
 
