@@ -126,3 +126,17 @@ def test_another_organizations_filters_are_neither_listed_nor_deletable(team):
     refused = client_for(finance).post(url(org, "saved_filter_delete", pk=theirs.pk), follow=True)
     assert "This saved filter is not yours to delete." in refused.content.decode()
     assert rows(other) == [(finance.email, "invoices", "Elsewhere", "status=draft", True)]
+
+
+def test_the_demo_shows_saved_filters_once_whatever_how_often_it_runs(team):
+    from accounts.management.commands.seed_demo import _saved_filters
+
+    org, owner, finance, viewer = team
+    with tenant_context(org, owner):
+        _saved_filters(org, owner)
+        _saved_filters(org, owner)
+    assert [(r[1], r[2], r[4]) for r in rows(org)] == [
+        ("customers", "Who owes most", True), ("invoices", "Drafts to issue", False),
+        ("invoices", "Overdue, largest first", True)]
+    page = client_for(finance).get(url(org, "invoice_list")).content.decode()
+    assert ">Overdue, largest first</a>" in page and ">Drafts to issue</a>" not in page  # shared vs the owner's
