@@ -46,3 +46,6 @@ __all__ += ["ChangeNotice"]
 from accounts.models_fx import ExchangeRate, RateSource  # noqa: E402
 
 __all__ += ["ExchangeRate", "RateSource"]
+from accounts.models_saved import SavedFilter  # noqa: E402
+
+__all__ += ["SavedFilter"]

@@ -11,12 +11,15 @@ from accounts.views import (
     members,
     period,
     rates,
+    saved_filters,
     sign_ins,
     verification,
 )
 
 urlpatterns = [
     path("customers/", customers.customer_list, name="customer_list"),
+    path("saved-filters/", saved_filters.saved_filter_save, name="saved_filter_save"),
+    path("saved-filters/<int:pk>/delete/", saved_filters.saved_filter_delete, name="saved_filter_delete"),
     path("customers/new/", customers.customer_create, name="customer_create"),
     path("customers/lookup/", customers.customer_lookup, name="customer_lookup"),
     path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),

@@ -22,6 +22,14 @@ class InvoicingConfig(AppConfig):
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
 
         ORG_CREATED_HOOKS.append(seed_invoicing)
+        from django.urls import reverse
+
+        from accounts.ledger_queries import register_source
+
+        # The ledger's pages, the customer's history and the dashboard link an entry to its invoice
+        # (issue 21 point 10); write-offs post with the invoice as their source too.
+        register_source("invoicing.invoice", _("Invoice"),
+                        lambda org, pk: reverse("invoice_detail", kwargs={"org_slug": org.slug, "pk": pk}))
         CUSTOMER_DETAIL_PANELS.append(customer_invoices_panel)
         from accounts.views.customers import CUSTOMER_LIST_ANNOTATIONS
         from invoicing.views.panels import overdue_per_customer

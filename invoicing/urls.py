@@ -4,11 +4,12 @@ outside any organization prefix (the customer's link: invoicing.public sets the 
 
 from django.urls import include, path
 
-from invoicing.views import detail, documents, editor, einvoice, items, lists, quotes, recurring, settings
+from invoicing.views import bulk, detail, documents, editor, einvoice, items, lists, quotes, recurring, settings
 
 invoice_patterns = [
     path("", lists.invoice_list, name="invoice_list"),
     path("export.csv", lists.invoice_export, name="invoice_export"),
+    path("bulk/", bulk.invoice_bulk, name="invoice_bulk"),
     path("new/", editor.invoice_create, name="invoice_create"),
     path("<int:pk>/", detail.invoice_detail, name="invoice_detail"),
     path("<int:pk>/edit/", editor.invoice_edit, name="invoice_edit"),
@@ -66,6 +67,8 @@ invoice_patterns = [
 settings_patterns = [
     path("tax-rates/", settings.tax_rate_list, name="tax_rate_list"),
     path("tax-rates/<int:pk>/archive/", settings.tax_rate_archive, name="tax_rate_archive"),
+    path("tax-rates/propose/", settings.tax_rate_propose, name="tax_rate_propose"),
+    path("invoicing/sample.pdf", settings.invoice_sample_pdf, name="invoice_sample_pdf"),
     path("invoicing/", settings.invoice_settings, name="invoice_settings"),
     path("logo/", documents.logo_settings, name="invoice_logo"),
     path("logo/remove/", documents.logo_remove, name="invoice_logo_remove"),

@@ -40,7 +40,7 @@ def checklist(org) -> list[Step]:
              bool(inv and inv.logo), reverse("invoice_logo", args=[slug])),
         Step("tax_rates", _("Your country and its tax rates"),
              _("A standard 20% rate is set up to start with: say which country you are in (Settings), then "
-               "check the rates and add the ones you charge."),
+               "add the rates proposed for it on the Tax rates page."),
              bool(org.country) and TaxRate.objects.filter(organization=org).exists(),
              reverse("tax_rate_list", args=[slug])),
         Step("customer", _("Your first customer"), _("Invoices and payments belong to a customer."),

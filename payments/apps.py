@@ -19,6 +19,18 @@ class PaymentsConfig(AppConfig):
         ALLOCATIONS.of_invoice = allocations_of_invoice
         ALLOCATIONS.of_credit_note = allocations_of_credit_note
         CUSTOMER_DETAIL_PANELS.append(customer_payments_panel)
+        from django.urls import reverse
+        from django.utils.translation import gettext_lazy as _
+
+        from accounts.ledger_queries import register_source
+
+        # An entry links to its payment (issue 21 point 10); the others are named, not linked
+        # (their page is reached through the payment).
+        register_source("payments.payment", _("Payment"),
+                        lambda org, pk: reverse("payment_detail", kwargs={"org_slug": org.slug, "pk": pk}))
+        register_source("payments.refund", _("Refund"))
+        register_source("payments.allocation", _("Exchange difference"))
+        register_source("payments.bankline", _("Bank line"))
         # After the invoicing hook (invoicing is earlier in INSTALLED_APPS): it pays those invoices.
         DEMO_HOOKS.append(seed_demo_payments)
         DEMO_HOOKS.append(seed_demo_bank)  # after the payments: matches some of what is still open

@@ -229,11 +229,19 @@ def _top_debtors(org, cur: str, today: date, rates: dict | None = None) -> list[
 
 
 def _recent(org) -> list[dict]:
-    entries = list(JournalEntry.objects.filter(organization=org).order_by("-seq")[:10])
+    return _recent_rows(org, list(JournalEntry.objects.filter(organization=org).order_by("-seq")[:10]))
+
+
+def _recent_rows(org, entries) -> list[dict]:
+    """Each entry with its receivable line, and the document it posted (its page and its kind:
+    "Payment PAY-7" opens the payment, not the raw journal entry; issue 21 point 10)."""
+    from accounts.ledger_queries import source_label, source_url
+
     ar = {}
     for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
         ar.setdefault(line.entry_id, line)
-    return [{"entry": e, "line": ar.get(e.pk)} for e in entries]
+    return [{"entry": e, "line": ar.get(e.pk), "url": source_url(org, e), "kind": source_label(e.source_type)}
+            for e in entries]
 
 
 def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
@@ -278,9 +286,6 @@ def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
     for pk, amount in soon:
         found[pk].amount_due = amount  # shown as it stood then; never saved
     d.due_soon_invoices = [found[pk] for pk, _a in soon]
-    entries = list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of).order_by("-seq")[:10])
-    ar = {}
-    for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
-        ar.setdefault(line.entry_id, line)
-    d.recent = [{"entry": e, "line": ar.get(e.pk)} for e in entries]
+    d.recent = _recent_rows(org, list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of)
+                                      .order_by("-seq")[:10]))
     return d

@@ -42,3 +42,21 @@ def sort_header(context, key, label, css=""):
     arrow = " ▲" if state == "ascending" else " ▼" if state == "descending" else ""
     return format_html('<th class="{}" aria-sort="{}"><a href="?{}">{}{}</a></th>', css, state, query.urlencode(),
                        label, arrow)
+
+
+@register.inclusion_tag("includes/saved_filters.html", takes_context=True)
+def saved_filters(context, list_name, query=""):
+    """A list's saved filters (yours and the shared ones) and "Save this view" (issue 21): one query."""
+    from accounts.saved_filters import clean_query, url_of, visible
+
+    request = context["request"]
+    membership = getattr(request, "membership", None)
+    rows = list(visible(request.org, request.user, list_name)) if membership is not None else []
+    for row in rows:
+        row.organization = request.org  # url_of needs its slug: no query per row
+        row.url = url_of(row)
+    query = clean_query(query)
+    return {"org": request.org, "request": request, "list_name": list_name, "saved": rows,
+            "query": query, "current": next((r for r in rows if r.query == query), None),
+            "can_share": membership is not None and membership.has_role("finance"),
+            "csrf_token": context.get("csrf_token")}

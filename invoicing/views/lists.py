@@ -18,6 +18,7 @@ from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
+from invoicing.bulk import ACTIONS as BULK_ACTIONS
 from invoicing.credit_notes import credit_amount
 from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
@@ -88,6 +89,7 @@ def invoice_list(request):
         "form": form, "page": page, "totals": totals, "filtered": bool(request.GET.dict().keys() - {"page", "sort"}),
         "any_invoice": Invoice.objects.filter(organization=request.org).exists(),
         "can_act": can(request, Role.FINANCE), "query": request.GET.urlencode(), "sort": sort,
+        "bulk_actions": list(BULK_ACTIONS.items()),
     })
 
 
@@ -104,8 +106,11 @@ CSV_HEADER = ["number", "status", "customer_code", "customer", "reference", "iss
 def invoice_export(request):
     """The filtered set as CSV, streamed in chunks; works for any size."""
     form, invoices = filter_invoices(request.org, request.GET or None)
-    ids = invoices.values("pk")
-    org, user = request.org, request.user
+    return export_response(request.org, request.user, invoices.values("pk"))
+
+
+def export_response(org, user, ids):
+    """These invoices (a subquery of pks) as the list's CSV, streamed; also "Export selected"."""
 
     def rows():
         yield CSV_HEADER

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Role
 from accounts.models_org import today_in
 from accounts.permissions import org_view
+from invoicing import tax_proposals
 from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example, tax_rate_label
 from invoicing.models import InvoiceSettings, NumberSeries, TaxRate
 
@@ -23,7 +24,34 @@ def tax_rate_list(request):
     rates = TaxRate.objects.filter(organization=request.org)
     return render(request, "invoicing/tax_rates.html", {
         "form": form, "rates": rates.order_by("archived", "percent", "name"), "active": "tax_rate_list",
+        "proposal": tax_proposals.proposal(request.org),
     })
+
+
+@require_POST
+@org_view(Role.OWNER)
+def tax_rate_propose(request):
+    """Add the rates proposed for the organization's country (invoicing.tax_proposals)."""
+    added = tax_proposals.add_proposed(request.org)
+    if added:
+        messages.success(request, _("Added: %(names)s.") % {"names": ", ".join(added)})
+    elif tax_proposals.proposal(request.org) is None:
+        messages.error(request, _("Set your country in the organization settings first; there is nothing to propose."))
+    else:
+        messages.info(request, _("Every proposed rate is already in use."))
+    return redirect("tax_rate_list", org_slug=request.org.slug)
+
+
+@org_view(Role.OWNER)
+def invoice_sample_pdf(request):
+    """A sample invoice as customers will receive it, with today's settings (nothing is saved)."""
+    from django.http import HttpResponse
+
+    from invoicing.sample import sample_invoice_pdf
+
+    response = HttpResponse(sample_invoice_pdf(request.org), content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="sample-invoice.pdf"'
+    return response
 
 
 @require_POST

@@ -35,10 +35,23 @@ class Command(BaseCommand):
                     seed_demo_opening_balances(org, owner)  # and the balances those customers brought
                     seed_demo_drafts(org, owner)  # a draft of the old system, still a draft here
                     _close_old_months(org, owner)  # last: the books closed up to six months ago
+                    _saved_filters(org, owner)
                 self.stdout.write("Demo data created.")
             else:
                 self.stdout.write("Demo data already present.")
         self.stdout.write(f"Sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}")
+
+
+def _saved_filters(org, owner):
+    """Saved filters on the lists (issue 21): one shared with the organization, one the owner's own."""
+    from accounts.models import SavedFilter
+
+    filters = (("invoices", "Overdue, largest first", "status=overdue&sort=-amount_due", True),
+               ("invoices", "Drafts to issue", "status=draft", False),
+               ("customers", "Who owes most", "status=active&sort=-balance", True))
+    for list_name, name, query, shared in filters:
+        SavedFilter.objects.get_or_create(organization=org, user=owner, list_name=list_name, name=name,
+                                          defaults={"query": query, "shared": shared})
 
 
 def _close_old_months(org, owner):

@@ -1,0 +1,180 @@
+"""Bulk actions on the invoice list (issue 21 point 3): the clerk ticks invoices, picks an action,
+confirms once, and sees what happened to each row.
+
+- `plan(org, action, ids)` says, per selected invoice, whether the action applies to it and, if
+  not, why (it changes nothing);
+- `run(org, action, ids, actor, base_url)` does it and returns one result per row.
+
+Actions:
+- **issue** drafts. Money moves, so it is all or nothing: every draft is issued in one
+  transaction, and if any one is refused (credit control, lock date, no lines, archived customer)
+  none is issued; the results name the refusal of each row that failed.
+- **email** issued invoices to their customers' billing addresses with the organization's message
+  (`invoicing.mail.draft_message`, the same text as "Issue & e-mail"). Invoices already e-mailed
+  (queued or sent) are skipped, so a second submission of the same selection sends nothing twice;
+  the invoice rows are locked while this is decided.
+- **delete** drafts (issued invoices are never deleted: they are voided one by one, with a reason).
+
+The selection is at most `MAX_SELECTED` rows (a list page holds 50); every id is looked up in the
+organization (and row-level security scopes it again): ids of other organizations are not found.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.ledger import LedgerError
+from invoicing.mail import draft_message, emailed_annotation, queue_invoice_email
+from invoicing.models import Invoice, InvoiceStatus
+from invoicing.services import delete_draft, issue_invoice
+
+MAX_SELECTED = 100
+
+ACTIONS = {
+    "issue": gettext_lazy("Issue drafts"),
+    "email": gettext_lazy("E-mail to customers"),
+    "delete": gettext_lazy("Delete drafts"),
+}
+
+
+class BulkError(LedgerError):
+    pass
+
+
+@dataclass
+class Row:
+    invoice: Invoice | None
+    ok: bool
+    note: str
+    pk: int | None = None
+
+
+def parse_ids(values) -> list[int]:
+    """The ticked ids, in the order given, without repeats; anything not a number is refused."""
+    ids: list[int] = []
+    for value in values:
+        if not str(value).isdigit():
+            raise BulkError(_("The selection is not valid; tick the invoices again."))
+        if int(value) not in ids:
+            ids.append(int(value))
+    if not ids:
+        raise BulkError(_("Tick at least one invoice first."))
+    if len(ids) > MAX_SELECTED:
+        raise BulkError(_("Select at most %(n)s invoices at a time.") % {"n": MAX_SELECTED})
+    return ids
+
+
+def _load(org, ids, lock=False) -> list[Row | Invoice]:
+    qs = Invoice.objects.filter(organization=org, pk__in=ids)
+    if lock:
+        # Lock first, then read in a new statement: a subquery of the locking statement (emailed)
+        # would still see the snapshot from before the wait, i.e. miss another clerk's e-mail.
+        list(qs.select_for_update().order_by("pk").values_list("pk", flat=True))
+    found = {inv.pk: inv for inv in qs.select_related("customer").annotate(emailed=emailed_annotation())}
+    return [found.get(pk) or Row(None, False, _("Not found in this organization."), pk=pk) for pk in ids]
+
+
+def _why_not(action: str, inv: Invoice) -> str:
+    """Empty when the action applies to this invoice; otherwise the reason it is skipped."""
+    if action in ("issue", "delete"):
+        return "" if inv.status == InvoiceStatus.DRAFT else _("Not a draft (%(status)s).") % {
+            "status": inv.get_status_display()}
+    if action == "email":
+        if inv.status != InvoiceStatus.ISSUED:
+            return _("Only an issued invoice can be e-mailed.")
+        if inv.emailed:
+            return _("Already e-mailed; to send it again, use Send on the invoice.")
+        if not inv.customer.email_list:
+            return _("%(customer)s has no billing e-mail.") % {"customer": inv.customer.name}
+        return ""
+    raise BulkError(_("Choose an action."))
+
+
+def plan(org, action: str, ids: list[int]) -> list[Row]:
+    if action not in ACTIONS:
+        raise BulkError(_("Choose an action."))
+    rows = []
+    for item in _load(org, ids):
+        if isinstance(item, Row):
+            rows.append(item)
+        else:
+            reason = _why_not(action, item)
+            rows.append(Row(item, not reason, reason or _WILL[action]()))
+    return rows
+
+
+_WILL = {"issue": lambda: _("Will be issued."), "email": lambda: _("Will be e-mailed."),
+         "delete": lambda: _("Will be deleted.")}
+
+
+class _Refused(Exception):
+    pass
+
+
+def run(org, action: str, ids: list[int], actor=None, base_url: str = "") -> list[Row]:
+    if action not in ACTIONS:
+        raise BulkError(_("Choose an action."))
+    if action == "issue":
+        return _issue_all(org, ids, actor)
+    rows = []
+    with transaction.atomic():
+        for item in _load(org, ids, lock=True):
+            if isinstance(item, Row):
+                rows.append(item)
+                continue
+            reason = _why_not(action, item)
+            if reason:
+                rows.append(Row(item, False, reason))
+                continue
+            try:
+                with transaction.atomic():
+                    if action == "email":
+                        message = draft_message(item)
+                        queue_invoice_email(item, item.customer.email_list, message["subject"], message["body"],
+                                            actor=actor, base_url=base_url)
+                        note = _("E-mail queued to %(to)s.") % {"to": ", ".join(item.customer.email_list)}
+                    else:
+                        label = str(_("Draft #%(n)s") % {"n": item.pk})
+                        delete_draft(item)
+                        note = _("%(draft)s deleted.") % {"draft": label}
+            except LedgerError as e:
+                rows.append(Row(item, False, " ".join(e.messages)))
+            else:
+                rows.append(Row(item, True, note))
+    return rows
+
+
+def _issue_all(org, ids, actor) -> list[Row]:
+    """Issue every selected draft, or none: one refusal rolls back the whole selection."""
+    rows: list[Row] = []
+    try:
+        with transaction.atomic():
+            refused = False
+            for item in _load(org, ids, lock=True):
+                if isinstance(item, Row):
+                    rows.append(item)
+                    continue
+                reason = _why_not("issue", item)
+                if reason:  # not a draft: skipped, not a refusal (a stale page, a double click)
+                    rows.append(Row(item, False, reason))
+                    continue
+                try:
+                    with transaction.atomic():
+                        issued = issue_invoice(item, actor=actor)
+                except LedgerError as e:
+                    refused = True
+                    rows.append(Row(item, False, " ".join(e.messages)))
+                else:
+                    rows.append(Row(issued, True, _("Issued as %(number)s.") % {"number": issued.number}))
+            if refused:
+                raise _Refused
+    except _Refused:
+        # Nothing was issued: say so on every row that would have been, and reload them as drafts.
+        drafts = {inv.pk: inv for inv in Invoice.objects.filter(organization=org, pk__in=ids)
+                  .select_related("customer")}
+        rows = [Row(drafts.get(r.invoice.pk, r.invoice), False,
+                    _("Not issued: nothing was issued because another invoice was refused."))
+                if r.ok else r for r in rows]
+    return rows
