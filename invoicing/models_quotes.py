@@ -2,10 +2,12 @@
 accepted or declined by the customer from a signed link, converted to an invoice in one click.
 Quotes never post to the ledger. Imported at the bottom of invoicing/models.py."""
 
+from datetime import date
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -64,9 +66,20 @@ class Quote(models.Model):
     def __str__(self):
         return self.number or f"Draft quote #{self.pk}"
 
-    @property
-    def is_expired(self) -> bool:
-        return self.status == QuoteStatus.SENT and self.valid_until < timezone.localdate()
+    def is_expired_on(self, today: date) -> bool:
+        """The expiry rule: sent and valid only until a day before `today`, the organization's
+        (`Organization.today()`). `expired_q(today)` is the same rule for a queryset."""
+        return self.status == QuoteStatus.SENT and self.valid_until < today
+
+
+def expired_q(today: date) -> Q:
+    """`Quote.is_expired_on` as a filter; lists annotate it (`with_expired`) so that no row asks for
+    its organization's today."""
+    return Q(status=QuoteStatus.SENT, valid_until__lt=today)
+
+
+def with_expired(quotes, today: date):
+    return quotes.annotate(expired=ExpressionWrapper(expired_q(today), output_field=BooleanField()))
 
 
 class QuoteLine(models.Model):

@@ -154,7 +154,7 @@ def decide(quote: Quote, accept: bool, ip: str | None, today: date | None = None
         return quote, False
     if quote.status != QuoteStatus.SENT:
         raise QuoteError(_("This quote cannot be answered."))
-    if accept and quote.valid_until < (today or quote.organization.today()):
+    if accept and quote.is_expired_on(today or quote.organization.today()):
         raise QuoteError(_("This quote expired on %(date)s; ask for a new one.")
                          % {"date": format_day(quote.valid_until)})
     quote.status = QuoteStatus.ACCEPTED if accept else QuoteStatus.DECLINED

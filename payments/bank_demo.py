@@ -6,8 +6,6 @@ invoice-number receipt, a bank fee, and a receipt by payer name alone."""
 from datetime import timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
 from accounts.chart import system_accounts
 from invoicing.models import Invoice, InvoiceStatus
 from payments.bank import commit_import, confirm_match, create_bank_account, post_line, reconcile_lines, stage_import
@@ -23,7 +21,7 @@ def seed_demo_bank(org, owner) -> dict:
     acc = system_accounts(org)
     account = create_bank_account(org, name="Main account", currency=org.base_currency, account=acc["bank"],
                                   iban=IBAN)
-    today = timezone.localdate()
+    today = org.today()
     open_invoices = list(Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED, amount_due__gt=0,
                                                 currency=org.base_currency, disputed_at__isnull=True,
                                                 issue_date__lte=today - timedelta(days=3))
