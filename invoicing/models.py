@@ -480,11 +480,6 @@ class InvoiceEvent(models.Model):
         return f"{self.kind}: {self.message}"
 
 
-# Credit control flags invoices overdue by more than this many days, where the organization has not
-# chosen its own threshold (reports.ReportSettings.credit_overdue_days).
-DEFAULT_CREDIT_OVERDUE_DAYS = 60
-
-
 class CreditOverride(models.Model):
     """An owner's decision to let an invoice take a customer over its credit limit (or past the
     overdue threshold), with the reason: the audit trail of credit control (invoicing.credit_control).
