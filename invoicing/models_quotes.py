@@ -5,15 +5,13 @@ Quotes never post to the ledger. Imported at the bottom of invoicing/models.py."
 from datetime import date
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
-from invoicing.models import AMOUNT, PERCENT, ZERO, Invoice, TaxRate
-from invoicing.models_items import Item
+from invoicing.models import AMOUNT, PERCENT, ZERO, DocumentLine, Invoice
 
 
 class QuoteStatus(models.TextChoices):
@@ -82,23 +80,11 @@ def with_expired(quotes, today: date):
     return quotes.annotate(expired=ExpressionWrapper(expired_q(today), output_field=BooleanField()))
 
 
-class QuoteLine(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+class QuoteLine(DocumentLine):
+    """A quote's line (the one line rule, invoicing.models.DocumentLine); a quote has no
+    quote-level discount, so gross is also net."""
+
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveIntegerField()
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, validators=[MinValueValidator(0)])
-    unit = models.CharField(max_length=20, blank=True)
-    unit_price = models.DecimalField(max_digits=18, decimal_places=4, validators=[MinValueValidator(0)])
-    discount_percent = models.DecimalField(default=ZERO, **PERCENT)
-    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     tax_percent = models.DecimalField(default=ZERO, **PERCENT)
     gross_amount = models.DecimalField(default=ZERO, **AMOUNT)
     tax_amount = models.DecimalField(default=ZERO, **AMOUNT)
-
-    class Meta:
-        ordering = ["position", "pk"]
-
-    def __str__(self):
-        return self.description

@@ -95,9 +95,7 @@ def _editor(request, quote):
         today = org.today()
         if quote is not None:
             form = QuoteForm(org=org, instance=quote)
-            rows = [{"description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
-                     "unit_price": _plain(li.unit_price), "discount_percent": _plain(li.discount_percent),
-                     "tax_rate": li.tax_rate_id, "item": li.item_id} for li in quote.lines.all()]
+            rows = [li.editor_row(_plain) for li in quote.lines.all()]
         else:
             initial = {"issue_date": today, "valid_until": today + timezone.timedelta(days=30)}
             customer = request.GET.get("customer", "")
