@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from accounts.chart import system_accounts
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import Invoice
 from payments.bank import commit_import, confirm_match, create_bank_account, post_line, reconcile_lines, stage_import
 from payments.camt_writer import Entry, camt053_document
 from payments.models_bank import BankAccount
@@ -22,9 +22,9 @@ def seed_demo_bank(org, owner) -> dict:
     account = create_bank_account(org, name="Main account", currency=org.base_currency, account=acc["bank"],
                                   iban=IBAN)
     today = org.today()
-    open_invoices = list(Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED, amount_due__gt=0,
-                                                currency=org.base_currency, disputed_at__isnull=True,
-                                                issue_date__lte=today - timedelta(days=3))
+    open_invoices = list(Invoice.objects.open().filter(
+        organization=org, currency=org.base_currency, disputed_at__isnull=True,
+        issue_date__lte=today - timedelta(days=3))
                          .select_related("customer").order_by("due_date", "pk")[:4])
     entries = []
     for n, inv in enumerate(open_invoices):
