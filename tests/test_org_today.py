@@ -29,9 +29,13 @@ TONGA, HONOLULU = "Pacific/Tongatapu", "Pacific/Honolulu"  # UTC+13 and UTC−10
 # 11:30 UTC on DAY is 00:30 on DAY+1 in Tonga; 06:00 UTC on DAY+1 is 20:00 on DAY in Honolulu.
 TONGA_AFTER_MIDNIGHT = datetime.combine(DAY, time(11, 30), tzinfo=UTC)
 HONOLULU_EVENING = datetime.combine(DAY + timedelta(days=1), time(6, 0), tzinfo=UTC)
+SET_UP = datetime.combine(DAY, time(9, 0), tzinfo=UTC)
 
 
-def _org_with_invoice_due_today(zone):
+def _org_with_invoice_due_today(zone, monkeypatch):
+    # Made at 09:00 UTC on DAY, when it is DAY in Tonga too (22:00) and DAY − 1 in Honolulu: a dispute
+    # "until DAY" is still allowed in both, whatever time of day the test runs.
+    _at(monkeypatch, SET_UP)
     org, owner = make_org()
     Organization.objects.filter(pk=org.pk).update(timezone=zone)
     org.refresh_from_db()
@@ -52,7 +56,7 @@ def _fresh(org, invoice_pk):
 
 
 def test_an_organization_at_utc_plus_13_is_already_on_the_next_day(monkeypatch):
-    org, owner, invoice = _org_with_invoice_due_today(TONGA)
+    org, owner, invoice = _org_with_invoice_due_today(TONGA, monkeypatch)
     _at(monkeypatch, TONGA_AFTER_MIDNIGHT)
     assert timezone.localdate(TONGA_AFTER_MIDNIGHT) == DAY  # the server still says DAY
     assert org.today() == today_in(org) == DAY + timedelta(days=1)
@@ -67,7 +71,7 @@ def test_an_organization_at_utc_plus_13_is_already_on_the_next_day(monkeypatch):
 
 
 def test_an_organization_at_utc_minus_10_is_still_on_the_previous_day(monkeypatch):
-    org, owner, invoice = _org_with_invoice_due_today(HONOLULU)
+    org, owner, invoice = _org_with_invoice_due_today(HONOLULU, monkeypatch)
     _at(monkeypatch, HONOLULU_EVENING)
     assert timezone.localdate(HONOLULU_EVENING) == DAY + timedelta(days=1)  # the server's next day
     assert org.today() == today_in(org) == DAY
@@ -82,7 +86,7 @@ def test_an_organization_at_utc_minus_10_is_still_on_the_previous_day(monkeypatc
 
 def test_the_request_organization_is_the_default_today(monkeypatch):
     """Code that says only `today_in()` gets the date of the organization it acts for."""
-    org, _, _ = _org_with_invoice_due_today(TONGA)
+    org, _, _ = _org_with_invoice_due_today(TONGA, monkeypatch)
     _at(monkeypatch, TONGA_AFTER_MIDNIGHT)
     assert today_in() == DAY  # no organization: the server's date
     with tenant_context(org):
@@ -115,9 +119,10 @@ def test_the_reminder_settings_page_sets_the_organizations_time_zone():
 
 # --- quotes: expiry, the editor's date window, conversion ------------------------------------------
 
-def _sent_quote_valid_until_today(zone):
+def _sent_quote_valid_until_today(zone, monkeypatch):
     from invoicing.quotes import save_quote, send_quote
 
+    _at(monkeypatch, SET_UP)  # as above: valid until DAY is still valid in both zones
     org, owner = make_org()
     Organization.objects.filter(pk=org.pk).update(timezone=zone)
     org.refresh_from_db()
@@ -148,7 +153,7 @@ def _quote_pages(owner, org, quote):
 def test_a_quote_valid_until_today_has_expired_in_tonga_after_its_midnight(monkeypatch):
     from invoicing.quotes import QuoteError, decide
 
-    org, owner, quote = _sent_quote_valid_until_today(TONGA)
+    org, owner, quote = _sent_quote_valid_until_today(TONGA, monkeypatch)
     _at(monkeypatch, TONGA_AFTER_MIDNIGHT)
     assert not quote.is_expired_on(timezone.localdate())  # by the server's date it would still be valid
     assert _quote_pages(owner, org, quote) == (True, True, True)
@@ -159,7 +164,7 @@ def test_a_quote_valid_until_today_has_expired_in_tonga_after_its_midnight(monke
 def test_a_quote_valid_until_today_is_still_valid_in_honolulu_in_the_evening(monkeypatch):
     from invoicing.quotes import convert_to_invoice, decide
 
-    org, owner, quote = _sent_quote_valid_until_today(HONOLULU)
+    org, owner, quote = _sent_quote_valid_until_today(HONOLULU, monkeypatch)
     _at(monkeypatch, HONOLULU_EVENING)
     assert quote.is_expired_on(timezone.localdate())  # by the server's date it would have expired
     assert _quote_pages(owner, org, quote) == (False, False, False)
@@ -172,7 +177,7 @@ def test_a_quote_valid_until_today_is_still_valid_in_honolulu_in_the_evening(mon
 def test_a_quote_converted_in_tonga_after_midnight_is_an_invoice_of_tongas_day(monkeypatch):
     from invoicing.quotes import convert_to_invoice, decide
 
-    org, owner, quote = _sent_quote_valid_until_today(TONGA)
+    org, owner, quote = _sent_quote_valid_until_today(TONGA, monkeypatch)
     with tenant_context(org, owner):
         quote, _ = decide(quote, True, "192.0.2.1", today=DAY)
     _at(monkeypatch, TONGA_AFTER_MIDNIGHT)
@@ -185,7 +190,7 @@ def test_a_quote_converted_in_tonga_after_midnight_is_an_invoice_of_tongas_day(m
 def test_the_quote_editor_takes_dates_up_to_a_year_after_the_organizations_today(monkeypatch, zone, instant):
     from invoicing.forms_quotes import QuoteForm
 
-    org, owner, quote = _sent_quote_valid_until_today(zone)
+    org, owner, quote = _sent_quote_valid_until_today(zone, monkeypatch)
     _at(monkeypatch, instant)
     last = org.today() + timedelta(days=MAX_DAYS_AHEAD)
 
