@@ -11,6 +11,13 @@ UPDATE that changes a customer's credit limit or payment terms unless the transa
 `app.credit_terms_by_owner` is on, which only this module sets, after checking the actor is an
 owner. So no other code path (a form, the API, an import, a script) changes them by accident. It
 is a guard against forgetting the rule, not against someone who can run SQL as the application.
+
+The organization's overdue threshold of credit control (a customer with invoices overdue by more
+than that many days is flagged, and issuing to it needs an owner's override) is the other half of
+the customer-credit rule and lives here too: `overdue_days(org)`, the same in SQL
+`overdue_days_sql(org_id_expr)` (invoicing.credit_control's statements, reports' list), and
+`set_overdue_days` (the owner's report settings page). It is kept on the organization row
+(`Organization.credit_overdue_days`, audited like every organization change).
 """
 
 from contextlib import contextmanager
@@ -23,7 +30,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import CreditTermsProposal, Customer, Membership, ProposalStatus, Role
+from accounts.models import CreditTermsProposal, Customer, Membership, Organization, ProposalStatus, Role
+from accounts.models_org import DEFAULT_CREDIT_OVERDUE_DAYS, MAX_CREDIT_OVERDUE_DAYS
 from accounts.notify import mail_owners
 
 MAX_TERMS_DAYS = 365
@@ -85,6 +93,43 @@ def clean_terms(credit_limit, payment_terms_days) -> tuple[Decimal, int]:
     if not 0 <= days <= MAX_TERMS_DAYS:
         raise CreditTermsError(_("Payment terms are between 0 and %(max)s days.") % {"max": MAX_TERMS_DAYS})
     return limit.quantize(Decimal("0.01")), days
+
+
+# --- credit control's overdue threshold (the organization's) -------------------------------------
+
+DEFAULT_OVERDUE_DAYS = DEFAULT_CREDIT_OVERDUE_DAYS
+
+
+def overdue_days(org) -> int:
+    """Credit control flags invoices overdue by more than this many days in `org`."""
+    return org.credit_overdue_days
+
+
+def overdue_days_sql(org_id: str) -> str:
+    """`overdue_days` as an SQL scalar for the organization whose id is the expression `org_id`."""
+    return f"(SELECT o.credit_overdue_days FROM accounts_organization o WHERE o.id = {org_id})"  # noqa: S608 - an id expression of the caller's SQL
+
+
+def clean_overdue_days(value) -> int:
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        raise CreditTermsError(_("The overdue threshold is a whole number of days.")) from None
+    if not 1 <= days <= MAX_CREDIT_OVERDUE_DAYS:
+        raise CreditTermsError(_("The overdue threshold is between 1 and %(max)s days.")
+                               % {"max": MAX_CREDIT_OVERDUE_DAYS})
+    return days
+
+
+@transaction.atomic
+def set_overdue_days(org, days, *, actor) -> int:
+    """An owner sets the organization's threshold (PermissionDenied for anyone else; a bad value
+    raises CreditTermsError and changes nothing)."""
+    _require(org, actor, Role.OWNER, _("Only an owner can change credit control's overdue threshold."))
+    days = clean_overdue_days(days)
+    Organization.objects.filter(pk=org.pk).update(credit_overdue_days=days)
+    org.credit_overdue_days = days
+    return days
 
 
 def _locked(customer) -> Customer:

@@ -41,6 +41,13 @@ MAX_DAYS_BACK = 10 * 366
 MAX_DAYS_AHEAD = 366
 
 
+def in_window(day: date, today: date) -> bool:
+    """The window a form accepts a document's date in: MAX_DAYS_BACK before to MAX_DAYS_AHEAD after
+    `today` (the organization's, `Organization.today()`). Posting itself also accepts older history
+    from the books start on (`_validate`)."""
+    return today - timedelta(days=MAX_DAYS_BACK) <= day <= today + timedelta(days=MAX_DAYS_AHEAD)
+
+
 def new_idempotency_key() -> str:
     """A fresh key for a form that posts: rendered into the form, so a double submit posts once.
     The one helper for every app's forms."""

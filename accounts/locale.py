@@ -138,6 +138,12 @@ def parse_number(raw, locale: str | None = None) -> Decimal | None:
     return value
 
 
+def plain(value: Decimal) -> str:
+    """A number in machine form, without trailing zeros and in no locale: 1.000 → 1, 12.5000 → 12.5,
+    100 → 100 (the API, e-invoices, imports' exports, quantities and percentages on PDFs)."""
+    return f"{value.normalize():f}"
+
+
 def format_input(value: Decimal, locale: str | None = None, grouped: bool = True) -> str:
     """A Decimal as a form input shows it: the locale's marks, its decimals as they are (700.00
     stays 700.00), an ASCII minus: what parse_number reads back exactly."""

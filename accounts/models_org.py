@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -23,6 +23,10 @@ slug_validator = RegexValidator(
     r"^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$",
     _("Use 1–50 lowercase letters, digits and hyphens, not starting or ending with a hyphen."),
 )
+
+# Credit control's overdue threshold where an organization has not chosen its own (accounts.credit_terms).
+DEFAULT_CREDIT_OVERDUE_DAYS = 60
+MAX_CREDIT_OVERDUE_DAYS = 3650
 
 
 def validate_timezone(value: str) -> None:
@@ -129,6 +133,12 @@ class Organization(models.Model):
     # break, cleared by the next clean one: here so that the owners' banner on every page costs no
     # query (the tenancy middleware loads the organization with the membership).
     ledger_check_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Credit control flags a customer with invoices overdue by more than this many days: the
+    # organization's customer-credit rule, read and changed through accounts.credit_terms
+    # (`overdue_days`, `overdue_days_sql`, `set_overdue_days`); the report settings page edits it.
+    credit_overdue_days = models.PositiveSmallIntegerField(
+        _("credit control: flag invoices overdue by more than (days)"), default=DEFAULT_CREDIT_OVERDUE_DAYS,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_CREDIT_OVERDUE_DAYS)])
 
     def __str__(self):
         return self.name

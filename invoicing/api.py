@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from accounts.locale import plain
 from invoicing import documents, services
 from invoicing.forms import InvoiceForm, LineFormSet, active_tax_rates, check_preview, preview_totals
 from invoicing.models import Invoice, InvoiceStatus
@@ -133,11 +134,6 @@ class TaxRateOut(Schema):
     exemption_reason: str
 
 
-def _plain(value: Decimal) -> str:
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _summary_fields(i: Invoice) -> dict:
     c = i.currency
     return dict(
@@ -156,13 +152,13 @@ def summary_out(i: Invoice) -> InvoiceSummary:
 
 def invoice_out(i: Invoice) -> InvoiceOut:
     c = i.currency
-    lines = [LineOut(position=li.position, description=li.description, quantity=_plain(li.quantity), unit=li.unit,
-                     unit_price=_plain(li.unit_price), discount_percent=_plain(li.discount_percent),
-                     tax_rate_id=li.tax_rate_id, tax_percent=_plain(li.tax_percent),
+    lines = [LineOut(position=li.position, description=li.description, quantity=plain(li.quantity), unit=li.unit,
+                     unit_price=plain(li.unit_price), discount_percent=plain(li.discount_percent),
+                     tax_rate_id=li.tax_rate_id, tax_percent=plain(li.tax_percent),
                      gross_amount=money(li.gross_amount, c), net_amount=money(li.net_amount, c),
                      tax_amount=money(li.tax_amount, c))
              for li in i.lines.all()]
-    return InvoiceOut(**_summary_fields(i), discount_percent=_plain(i.discount_percent), notes=i.notes,
+    return InvoiceOut(**_summary_fields(i), discount_percent=plain(i.discount_percent), notes=i.notes,
                       terms=i.terms, dispute_reason=i.dispute_reason, dispute_until=i.dispute_until, lines=lines)
 
 
@@ -354,7 +350,7 @@ def pdf(request, invoice_id: int):
 def tax_rates(request):
     from invoicing.models import TaxRate
 
-    return [TaxRateOut(id=r.pk, name=r.name, percent=_plain(r.percent), archived=r.archived, category=r.category,
+    return [TaxRateOut(id=r.pk, name=r.name, percent=plain(r.percent), archived=r.archived, category=r.category,
                        exemption_reason=r.exemption_reason)
             for r in TaxRate.objects.filter(organization=request.org).order_by("pk")]
 

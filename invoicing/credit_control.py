@@ -2,8 +2,9 @@
 
 The rule lives here once: `credit_check` (a customer whose balance plus the new invoice exceeds
 its credit limit, 0 = no limit, or who has invoices overdue by more than the organization's
-`credit_overdue_days`). Issuing reads the customer's figures (ISSUE_CHECK_SQL) in the same round
-trip that locks the draft and its customer (invoicing.issuing), computes the totals, then calls:
+threshold, `accounts.credit_terms.overdue_days`). Issuing reads the customer's figures
+(ISSUE_CHECK_SQL) in the same round trip that locks the draft and its customer (invoicing.issuing),
+computes the totals, then calls:
 
     check_on_issue(invoice, actor, override_reason, figures, today)
     # within limits → the check; not checked (None) for late fees and system issuing (no actor);
@@ -22,11 +23,12 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from accounts.credit_terms import overdue_days_sql
 from accounts.ledger import LedgerError
 from accounts.models import Membership, Role
 from accounts.money import format_money
 from invoicing import invoice_sql
-from invoicing.models import DEFAULT_CREDIT_OVERDUE_DAYS, CreditOverride, InvoiceKind
+from invoicing.models import CreditOverride, InvoiceKind
 from ledger_site.tenancy import organization_of
 
 ZERO = Decimal(0)
@@ -76,8 +78,7 @@ class CreditLimitExceeded(LedgerError):
 _FIGURES_SQL = """
 WITH s AS MATERIALIZED (
     SELECT days, %(today)s::date - days AS cutoff
-    FROM (SELECT coalesce((SELECT r.credit_overdue_days FROM reports_reportsettings r
-                           WHERE r.organization_id = {org}), %(default_days)s) AS days) d
+    FROM (SELECT """ + overdue_days_sql("{org}") + """ AS days) d
 )
 SELECT c.credit_limit, coalesce(b.amount, 0), (SELECT days FROM s), late.amount, late.oldest
 FROM accounts_customer c
@@ -97,13 +98,13 @@ ISSUE_CHECK_SQL = _FIGURES_SQL.format(customer="(SELECT customer_id FROM invoici
 
 
 def figures_params(today: date) -> dict:
-    return {"today": today, "default_days": DEFAULT_CREDIT_OVERDUE_DAYS}
+    return {"today": today}
 
 
 def credit_check(customer, extra_amount: Decimal = ZERO, today: date | None = None,
                  figures: tuple | None = None) -> CreditCheck:
     """The rule: `extra_amount` more would take the customer over its credit limit (0 = none), or it
-    has invoices overdue by more than the organization's credit_overdue_days. Records nothing.
+    has invoices overdue by more than the organization's threshold (accounts.credit_terms). Records nothing.
     `figures`: the row of the check statement, when the caller has read it (issuing, on `today`)."""
     today = today or organization_of(customer).today()
     if figures is None:

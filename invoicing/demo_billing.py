@@ -7,8 +7,6 @@ that customer's endpoint ids, a reverse-charge tax rate). Deterministic, through
 from datetime import timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
 from accounts.models import Customer
 from invoicing.items import save_item
 from invoicing.models import TaxRate
@@ -35,7 +33,7 @@ def seed_demo_billing(org, owner) -> dict:
     items = {code: save_item(org, None, {"code": code, "name": name, "description": "", "unit": unit,
                                          "tax_rate": standard}, {"EUR": Decimal(price)})
              for code, name, unit, price in ITEMS}
-    today = timezone.localdate()
+    today = org.today()
 
     def line(code, qty="1", description=None):
         item = items[code]
@@ -79,7 +77,7 @@ def _reverse_charge_invoice(org, owner, customer, line):
         "percent": Decimal(0), "category": "AE",
         "exemption_reason": "Reverse charge: VAT to be accounted for by the recipient, Article 196 of "
                             "Council Directive 2006/112/EC"})
-    today = timezone.localdate()
+    today = org.today()
     draft = save_draft(org, None, {"customer": customer, "issue_date": today,
                                    "due_date": today + timedelta(days=customer.payment_terms_days),
                                    "reference": "PO-DE-2041", "discount_percent": Decimal(0), "notes": "",

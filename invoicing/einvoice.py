@@ -36,6 +36,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from lxml import etree
 
+from accounts.locale import plain
 from accounts.money import quantum, round_money
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus, tax_category
 from invoicing.payment_reference import creditor_reference, iban_of
@@ -322,10 +323,6 @@ def _money(value: Decimal, currency: str) -> str:
     return f"{value.quantize(quantum(currency)):f}"
 
 
-def _plain(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
 def _address_parts(party: dict) -> dict:
     lines = [li.strip() for li in (party.get("address") or "").splitlines() if li.strip()]
     parts = {"street": lines[0] if lines else "", "additional": "", "city": "", "zone": ""}
@@ -372,7 +369,7 @@ def _cii_tax(parent, category: str, percent: Decimal):
     _el(parent, "ram:TypeCode", "VAT")
     _el(parent, "ram:CategoryCode", category)
     if category != "O":
-        _el(parent, "ram:RateApplicablePercent", _plain(percent))
+        _el(parent, "ram:RateApplicablePercent", plain(percent))
 
 
 def cii_xml(source: Invoice | CreditNote | EDoc) -> bytes:
@@ -399,8 +396,8 @@ def cii_xml(source: Invoice | CreditNote | EDoc) -> bytes:
         _el(_el(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", n)
         _el(_el(item, "ram:SpecifiedTradeProduct"), "ram:Name", li.description)
         agreement = _el(item, "ram:SpecifiedLineTradeAgreement")
-        _el(_el(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount", _plain(li.net_price))
-        _el(_el(item, "ram:SpecifiedLineTradeDelivery"), "ram:BilledQuantity", _plain(li.quantity),
+        _el(_el(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount", plain(li.net_price))
+        _el(_el(item, "ram:SpecifiedLineTradeDelivery"), "ram:BilledQuantity", plain(li.quantity),
             unitCode=UNITS.get(li.unit.strip().lower(), "C62"))
         settlement = _el(item, "ram:SpecifiedLineTradeSettlement")
         _cii_tax(_el(settlement, "ram:ApplicableTradeTax"), li.category, li.percent)
@@ -437,13 +434,13 @@ def cii_xml(source: Invoice | CreditNote | EDoc) -> bytes:
         _el(tax, "ram:BasisAmount", money(b.basis))
         _el(tax, "ram:CategoryCode", b.category)
         if b.category != "O":
-            _el(tax, "ram:RateApplicablePercent", _plain(b.percent))
+            _el(tax, "ram:RateApplicablePercent", plain(b.percent))
     for b in doc.breakdown:  # the invoice discount, per category and rate
         if b.allowance:
             allowance = _el(settle, "ram:SpecifiedTradeAllowanceCharge")
             _el(_el(allowance, "ram:ChargeIndicator"), "udt:Indicator", "false")
             _el(allowance, "ram:ActualAmount", money(b.allowance))
-            _el(allowance, "ram:Reason", f"Discount {_plain(doc.discount_percent)} %")
+            _el(allowance, "ram:Reason", f"Discount {plain(doc.discount_percent)} %")
             _cii_tax(_el(allowance, "ram:CategoryTradeTax"), b.category, b.percent)
     if doc.due_date:
         _date(_el(settle, "ram:SpecifiedTradePaymentTerms"), "ram:DueDateDateTime", doc.due_date)
@@ -487,7 +484,7 @@ def _ubl_tax_category(parent, tag: str, category: str, percent: Decimal, reason:
     node = _cac(parent, tag)
     _cbc(node, "ID", category)
     if category != "O":
-        _cbc(node, "Percent", _plain(percent))
+        _cbc(node, "Percent", plain(percent))
     if reason and category in NEED_REASON:
         _cbc(node, "TaxExemptionReason", reason)
     _cbc(_cac(node, "TaxScheme"), "ID", "VAT")
@@ -569,7 +566,7 @@ def ubl_xml(source: Invoice | CreditNote | EDoc) -> bytes:
             charge = _cac(root, "AllowanceCharge")
             _cbc(charge, "ChargeIndicator", "false")
             _cbc(charge, "AllowanceChargeReasonCode", "95")
-            _cbc(charge, "AllowanceChargeReason", f"Discount {_plain(doc.discount_percent)} %")
+            _cbc(charge, "AllowanceChargeReason", f"Discount {plain(doc.discount_percent)} %")
             amount(charge, "Amount", b.allowance)
             _ubl_tax_category(charge, "TaxCategory", b.category, b.percent)
     tax_total = _cac(root, "TaxTotal")
@@ -589,7 +586,7 @@ def ubl_xml(source: Invoice | CreditNote | EDoc) -> bytes:
     for n, li in enumerate(doc.lines, start=1):
         line = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
         _cbc(line, "ID", n)
-        _cbc(line, "CreditedQuantity" if credit else "InvoicedQuantity", _plain(li.quantity),
+        _cbc(line, "CreditedQuantity" if credit else "InvoicedQuantity", plain(li.quantity),
              unitCode=UNITS.get(li.unit.strip().lower(), "C62"))
         amount(line, "LineExtensionAmount", li.amount)
         if li.allowance:
@@ -601,7 +598,7 @@ def ubl_xml(source: Invoice | CreditNote | EDoc) -> bytes:
         item = _cac(line, "Item")
         _cbc(item, "Name", li.description)
         _ubl_tax_category(item, "ClassifiedTaxCategory", li.category, li.percent)
-        _cbc(_cac(line, "Price"), "PriceAmount", _plain(li.unit_price), currencyID=cur)
+        _cbc(_cac(line, "Price"), "PriceAmount", plain(li.unit_price), currencyID=cur)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 

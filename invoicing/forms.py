@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field, customer_filter_field, live_data
 from accounts.forms_fields import NumberField, NumberInput
-from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
+from accounts.ledger import in_window
 from accounts.models import Customer
 from accounts.models_org import today_in
 from accounts.money import MAX_ABS, MoneyError, check_exact, format_money, minor_units
@@ -115,8 +115,7 @@ class InvoiceForm(forms.ModelForm):
 
     def clean_issue_date(self):
         issued = self.cleaned_data["issue_date"]
-        today = today_in()
-        if issued < today - timedelta(days=MAX_DAYS_BACK) or issued > today + timedelta(days=MAX_DAYS_AHEAD):
+        if not in_window(issued, self.org.today()):
             raise ValidationError(_("Use an issue date within the last ten years and at most a year ahead."))
         return issued
 

@@ -1,14 +1,11 @@
 """The quote form's header; lines use the invoice editor's line formset."""
 
-from datetime import timedelta
-
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field
-from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
+from accounts.ledger import in_window
 from invoicing.forms import DATE_WIDGET, CustomerSelect
 from invoicing.models_quotes import Quote
 
@@ -23,14 +20,14 @@ class QuoteForm(forms.ModelForm):
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
+        self.org = org
         self.fields["customer"] = customer_field(org, label=_("Customer"), select_widget=CustomerSelect)
         for name in ("issue_date", "valid_until"):
             self.fields[name].input_formats = ["%Y-%m-%d"]
 
     def clean_issue_date(self):
         day = self.cleaned_data["issue_date"]
-        today = timezone.localdate()
-        if day < today - timedelta(days=MAX_DAYS_BACK) or day > today + timedelta(days=MAX_DAYS_AHEAD):
+        if not in_window(day, self.org.today()):
             raise ValidationError(_("Use a date within the last ten years and at most a year ahead."))
         return day
 

@@ -1,14 +1,13 @@
 """The recurring schedule form: who, how often, from when to when, what each run does. Lines use
 the invoice editor's line formset (invoicing.forms.LineFormSet)."""
 
-from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field
-from accounts.ledger import MAX_DAYS_AHEAD, MAX_DAYS_BACK
+from accounts.ledger import in_window
 from invoicing.forms import DATE_WIDGET, CustomerSelect
 from invoicing.models_recurring import LAST_DAY, RecurringSchedule
 
@@ -48,8 +47,7 @@ class ScheduleForm(forms.ModelForm):
 
     def clean_start_date(self):
         start = self.cleaned_data["start_date"]
-        today = self.org.today()
-        if start < today - timedelta(days=MAX_DAYS_BACK) or start > today + timedelta(days=MAX_DAYS_AHEAD):
+        if not in_window(start, self.org.today()):
             raise ValidationError(_("Start within the last ten years and at most a year ahead."))
         return start
 

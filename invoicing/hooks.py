@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from ledger_site.api_support import money
+
 
 @dataclass
 class AllocationHooks:
@@ -68,13 +70,6 @@ def batched():
             for event_type, data in events:
                 for hook in EVENT_HOOKS:
                     hook(organization_id, event_type, data)
-
-
-def money(amount, currency: str) -> str:
-    """An amount as a decimal string in the currency's minor units (as the API shows it)."""
-    from accounts.money import quantum
-
-    return str(amount.quantize(quantum(currency)))
 
 
 def invoice_data(invoice) -> dict:

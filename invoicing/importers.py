@@ -28,9 +28,10 @@ from accounts.chart import system_accounts
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
 from accounts.imports.copy import copy_insert
+from accounts.imports.lookup import CUSTOMER_CODE, customers_by_code, find_customer
 from accounts.ledger import Line, rate_of
 from accounts.ledger_bulk import BulkEntry, bulk_post
-from accounts.models import Customer
+from accounts.locale import plain
 from accounts.money import MAX_ABS, MoneyError, check_exact
 from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, TaxRate
 from invoicing.services import MAX_LINES, _snapshot
@@ -50,8 +51,7 @@ class InvoiceImporter(Importer):
     fields = (
         Field("number", "Invoice number", "code", required=True, max_length=40,
               aliases=("invoice number", "invoice no", "invoice", "inv no", "invoice_number")),
-        Field("customer_code", "Customer code", "code", required=True, max_length=20,
-              aliases=("customer", "customer code", "customer_code", "account")),
+        CUSTOMER_CODE,
         Field("issue_date", "Issue date", "date", required=True, aliases=("date", "invoice date", "issued")),
         Field("due_date", "Due date", "date", help="Empty: issue date plus the customer's payment terms.",
               aliases=("due",)),
@@ -79,7 +79,7 @@ class InvoiceImporter(Importer):
             "drafts": drafts,
             "org": org, "actor": actor, "today": today,
             "period": OpenPeriod(org, today),
-            "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+            "customers": customers_by_code(org),
             "existing": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__isnull=False)
                          .values_list("number", "customer_id", "total")},
             "rates": {r.percent: r for r in TaxRate.objects.filter(organization=org, archived=False)},
@@ -98,12 +98,9 @@ class InvoiceImporter(Importer):
                 if row.values.get(name) not in (None, v.get(name)):
                     errors.append(row.error(name, f"Differs from row {first.number}, the first line of "
                                                   f"invoice {number}."))
-        code = v["customer_code"].strip().upper()
-        customer = state["customers"].get(code)
+        customer, missing = find_customer(state["customers"], first)
         if customer is None:
-            errors.append(first.error("customer_code", f"No customer has the code {code}; import the customers "
-                                                       f"first."))
-            return None, errors
+            return None, errors + missing
         currency = (v.get("currency") or customer.currency).upper()
         if currency != customer.currency:
             errors.append(first.error("currency", f"{customer.name} is billed in {customer.currency}, not "
@@ -358,8 +355,7 @@ class CreditNoteImporter(Importer):
     fields = (
         Field("number", "Credit note number", "code", required=True, max_length=40,
               aliases=("credit note number", "credit note", "cn number", "number")),
-        Field("customer_code", "Customer code", "code", required=True, max_length=20,
-              aliases=("customer", "customer code", "account")),
+        CUSTOMER_CODE,
         Field("issue_date", "Issue date", "date", required=True, aliases=("date",)),
         Field("amount", "Amount (tax included)", "number", required=True, aliases=("total", "gross")),
         Field("tax_percent", "Tax (%)", "number", aliases=("tax", "vat")),
@@ -383,7 +379,7 @@ class CreditNoteImporter(Importer):
                 by_id[invoice_id][2] -= total
         return {"org": org, "actor": actor, "today": today,
                 "period": OpenPeriod(org, today),
-                "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+                "customers": customers_by_code(org),
                 "existing": {n: (c, t) for n, c, t in CreditNote.objects.filter(organization=org)
                              .values_list("number", "customer_id", "total")},
                 "invoices": invoices}
@@ -392,10 +388,9 @@ class CreditNoteImporter(Importer):
         row = rows[0]
         v, errors = row.values, []
         number = v["number"].strip()
-        code = v["customer_code"].strip().upper()
-        customer = state["customers"].get(code)
+        customer, missing = find_customer(state["customers"], row)
         if customer is None:
-            return None, [row.error("customer_code", f"No customer has the code {code}; import the customers first.")]
+            return None, missing
         try:
             amount = check_exact(v["amount"], customer.currency)
             if amount <= 0:
@@ -449,12 +444,6 @@ class CreditNoteImporter(Importer):
                           issue_date=d["issue_date"], number=d["number"])
             progress(1)
         return {"credit_notes": len(records)}
-
-
-def plain(value: Decimal) -> str:
-    """1.000 → 1, 2.5000 → 2.5: no trailing zeros that could read as a thousands group (1.000)."""
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _invoice_rows(org):

@@ -22,9 +22,9 @@ from decimal import Decimal
 from accounts.chart import opening_balance_account
 from accounts.imports import Field, Record, register
 from accounts.imports.base import OpenPeriod
+from accounts.imports.lookup import CUSTOMER_CODE, customers_by_code, find_customer
 from accounts.ledger import Line
 from accounts.ledger_bulk import BulkEntry
-from accounts.models import Customer
 from accounts.money import MAX_ABS, MoneyError, check_exact
 from invoicing.importers import InvoiceImporter, _LineData
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, TaxRate
@@ -40,8 +40,7 @@ class OpeningBalanceImporter(InvoiceImporter):
     group_by = None
     advances_series = False
     fields = (
-        Field("customer_code", "Customer code", "code", required=True, max_length=20,
-              aliases=("customer", "customer code", "customer_code", "account")),
+        CUSTOMER_CODE,
         Field("date", "Date", "date", required=True, help="The day the customer owed it; aging counts from it.",
               aliases=("as of", "opening date", "balance date")),
         Field("amount", "Amount", "number", required=True,
@@ -56,7 +55,7 @@ class OpeningBalanceImporter(InvoiceImporter):
         return {
             "org": org, "actor": actor, "today": today,
             "period": OpenPeriod(org, today),
-            "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+            "customers": customers_by_code(org),
             "invoices": {n: (c, t) for n, c, t in Invoice.objects.filter(organization=org, number__startswith="OB-")
                          .values_list("number", "customer_id", "total")},
             "credits": {n: (c, t) for n, c, t in CreditNote.objects.filter(organization=org, number__startswith="OB-")
@@ -69,10 +68,9 @@ class OpeningBalanceImporter(InvoiceImporter):
     def check(self, state, rows):
         row = rows[0]
         v, errors = row.values, []
-        code = v["customer_code"].strip().upper()
-        customer = state["customers"].get(code)
+        customer, missing = find_customer(state["customers"], row)
         if customer is None:
-            return None, [row.error("customer_code", f"No customer has the code {code}; import the customers first.")]
+            return None, missing
         if customer.is_archived:
             errors.append(row.error("customer_code", f"{customer.name} is archived; restore it first."))
         currency = (v.get("currency") or customer.currency).upper()
@@ -98,7 +96,7 @@ class OpeningBalanceImporter(InvoiceImporter):
             errors.append(row.error("date", closed))
         if errors:
             return None, errors
-        base = f"OB-{code}-{day:%Y%m%d}"
+        base = f"OB-{customer.code}-{day:%Y%m%d}"
         n = state["occurrences"][base] = state["occurrences"].get(base, 0) + 1
         number = base if n == 1 else f"{base}-{n}"
         existing = state["invoices"] if amount > 0 else state["credits"]

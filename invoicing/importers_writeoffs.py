@@ -15,7 +15,8 @@ from django.core.exceptions import ValidationError
 
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
-from accounts.money import MoneyError, check_exact, round_money
+from accounts.money import MoneyError, check_exact
+from invoicing.importers_lookup import INVOICE_NUMBER, find_invoice, numbered_invoices
 from invoicing.models import Invoice, InvoiceStatus, WriteOff
 
 KEY_PREFIX = "import:writeoff:"
@@ -27,8 +28,7 @@ class WriteOffImporter(Importer):
     kind = "write_offs"
     label = "Write-offs"
     fields = (
-        Field("invoice_number", "Invoice number", "code", required=True, max_length=40,
-              aliases=("invoice", "invoice number", "invoice no", "number")),
+        INVOICE_NUMBER,
         Field("date", "Date", "date", required=True, aliases=("written off", "write-off date", "effective date")),
         Field("amount", "Amount", "number", help="Empty: everything the invoice still owes.",
               aliases=("written off amount", "write-off amount")),
@@ -37,25 +37,19 @@ class WriteOffImporter(Importer):
 
     def begin(self, org, actor):
         today = org.today()
-        invoices = {}
-        for pk, number, status, due, issued, currency in Invoice.objects.filter(
-                organization=org, number__isnull=False).values_list("pk", "number", "status", "amount_due",
-                                                                    "issue_date", "currency"):
-            invoices[number] = [pk, status, round_money(due, currency), issued, currency]
-        return {"org": org, "actor": actor, "today": today, "period": OpenPeriod(org, today), "invoices": invoices,
+        return {"org": org, "actor": actor, "today": today, "period": OpenPeriod(org, today),
+                "invoices": numbered_invoices(org),
                 "keys": dict(WriteOff.objects.filter(organization=org, entry__idempotency_key__startswith=KEY_PREFIX)
                              .values_list("entry__idempotency_key", "amount")),
                 "occurrences": {}}
 
     def check(self, state, rows):
         row = rows[0]
-        v, errors = row.values, []
-        number = v["invoice_number"].strip()
-        found = state["invoices"].get(number)
+        found, errors = find_invoice(state["invoices"], row)
         if found is None:
-            return None, [row.error("invoice_number", f"No invoice {number} in this organization; import the "
-                                                      f"invoices first.")]
-        pk, status, due, issued, currency = found
+            return None, errors
+        v, number = row.values, row.values["invoice_number"].strip()
+        pk, status, due, issued, currency = found.pk, found.status, found.due, found.issue_date, found.currency
         day = v["date"]
         if day > state["today"]:
             errors.append(row.error("date", "The date is in the future."))
@@ -91,7 +85,7 @@ class WriteOffImporter(Importer):
         if errors:
             return None, errors
         amount = due if amount is None else amount
-        found[2] = due - amount
+        found.due = due - amount
         reason = (v.get("reason") or "").strip() or DEFAULT_REASON
         data = {"invoice_id": pk, "amount": amount, "day": day, "reason": reason, "key": key, "row": row.number}
         return Record(key=key, rows=[row.number], data=data, currency=currency, amount=amount, day=day), []

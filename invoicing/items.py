@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
+from accounts.locale import plain
 from accounts.models import Customer
 from accounts.money import MoneyError, check_exact
 from invoicing.models_items import Item, ItemPrice
@@ -101,7 +102,7 @@ def suggest(org, text: str, currency: str | None = None, limit: int = SUGGESTION
 
 
 def _plain(value):
-    return None if value is None else f"{value.normalize():f}"
+    return None if value is None else plain(value)
 
 
 def items_by_id(org, ids) -> dict[int, Item]:

@@ -136,7 +136,13 @@ class InvoiceKind(models.TextChoices):
 # The invoice rules, one home each (docs/architecture.md "Where each rule lives"). The same rules
 # for raw SQL are in invoicing/invoice_sql.py; tests/invoicing/test_rule_homes.py proves both
 # select the same invoices. `today`/`day` is always the organization's date (Organization.today).
-OPEN_Q = Q(status=InvoiceStatus.ISSUED, amount_due__gt=0)
+def open_q(via: str = "") -> Q:
+    """Open: issued with an amount due. `via`: the path to the invoice from another model's
+    queryset, e.g. "invoice__" for promises or disputes."""
+    return Q(**{f"{via}status": InvoiceStatus.ISSUED, f"{via}amount_due__gt": 0})
+
+
+OPEN_Q = open_q()
 
 
 def overdue_q(today) -> Q:
@@ -359,9 +365,17 @@ class Invoice(models.Model):
         return "open"
 
 
-class InvoiceLine(models.Model):
+# The fields a person types on a line, in the editor's order: what a line carries from a quote or a
+# schedule to an invoice (`DocumentLine.entry`) and back into the editor (`editor_row`).
+LINE_ENTRY_FIELDS = ("description", "quantity", "unit", "unit_price", "discount_percent", "tax_rate", "item")
+
+
+class DocumentLine(models.Model):
+    """The one line rule of invoices, quotes and recurring schedules: the same fields, the same
+    limits, and the amounts by invoicing.totals (`amounts`). InvoiceLine, QuoteLine and
+    RecurringLine add their document and what each stores of the amounts."""
+
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveIntegerField()
     description = models.CharField(_("description"), max_length=500)
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3,
@@ -371,18 +385,53 @@ class InvoiceLine(models.Model):
                                      validators=[MinValueValidator(Decimal("0"))])
     discount_percent = models.DecimalField(_("discount (%)"), default=ZERO, **PERCENT)
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    tax_percent = models.DecimalField(default=ZERO, **PERCENT)  # the rate's percent, frozen on the line
     # The catalogue item the line was filled from (invoicing.models_items); the line keeps its own copy.
     item = models.ForeignKey("invoicing.Item", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    gross_amount = models.DecimalField(default=ZERO, **AMOUNT)  # quantity × price less the line discount
-    net_amount = models.DecimalField(default=ZERO, **AMOUNT)  # after the invoice-level discount too
-    tax_amount = models.DecimalField(default=ZERO, **AMOUNT)
 
     class Meta:
+        abstract = True
         ordering = ["position", "pk"]
 
     def __str__(self):
         return self.description
+
+    def rate_percent(self) -> Decimal:
+        """The tax rate's percent now (0 without a rate); a stored line freezes it in `tax_percent`."""
+        return self.tax_rate.percent if self.tax_rate_id else ZERO
+
+    def amounts(self, currency: str, invoice_discount_percent: Decimal = ZERO, tax_percent: Decimal | None = None):
+        """Gross, net and tax of this line (invoicing.totals.line_amounts); `tax_percent`: the
+        frozen percent of a stored line, else the rate's."""
+        from invoicing.totals import line_amounts
+
+        return line_amounts(self.quantity, self.unit_price, self.discount_percent, invoice_discount_percent,
+                            self.rate_percent() if tax_percent is None else tax_percent, currency)
+
+    @classmethod
+    def from_entry(cls, org, position: int, entry: dict, **document):
+        """A new line from what the save services take (`entry`); `document`: invoice=, quote= or schedule=."""
+        return cls(organization=org, position=position, description=entry["description"],
+                   quantity=entry["quantity"], unit=entry.get("unit", ""), unit_price=entry["unit_price"],
+                   discount_percent=entry.get("discount_percent") or ZERO, tax_rate=entry.get("tax_rate"),
+                   item=entry.get("item"), **document)
+
+    def entry(self) -> dict:
+        """The line as the save services take it (save_draft, save_quote, save_schedule)."""
+        return {name: getattr(self, name) for name in LINE_ENTRY_FIELDS}
+
+    def editor_row(self, plain) -> dict:
+        """The line as the editor's line formset shows it; `plain` writes a number as typed."""
+        return {"description": self.description, "quantity": plain(self.quantity), "unit": self.unit,
+                "unit_price": plain(self.unit_price), "discount_percent": plain(self.discount_percent),
+                "tax_rate": self.tax_rate_id, "item": self.item_id}
+
+
+class InvoiceLine(DocumentLine):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    tax_percent = models.DecimalField(default=ZERO, **PERCENT)  # the rate's percent, frozen on the line
+    gross_amount = models.DecimalField(default=ZERO, **AMOUNT)  # quantity × price less the line discount
+    net_amount = models.DecimalField(default=ZERO, **AMOUNT)  # after the invoice-level discount too
+    tax_amount = models.DecimalField(default=ZERO, **AMOUNT)
 
 
 class CreditNote(models.Model):
@@ -478,11 +527,6 @@ class InvoiceEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.message}"
-
-
-# Credit control flags invoices overdue by more than this many days, where the organization has not
-# chosen its own threshold (reports.ReportSettings.credit_overdue_days).
-DEFAULT_CREDIT_OVERDUE_DAYS = 60
 
 
 class CreditOverride(models.Model):

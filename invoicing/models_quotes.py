@@ -2,16 +2,16 @@
 accepted or declined by the customer from a signed link, converted to an invoice in one click.
 Quotes never post to the ledger. Imported at the bottom of invoicing/models.py."""
 
+from datetime import date
+
 from django.conf import settings
-from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
-from invoicing.models import AMOUNT, PERCENT, ZERO, Invoice, TaxRate
-from invoicing.models_items import Item
+from invoicing.models import AMOUNT, PERCENT, ZERO, DocumentLine, Invoice
 
 
 class QuoteStatus(models.TextChoices):
@@ -64,28 +64,27 @@ class Quote(models.Model):
     def __str__(self):
         return self.number or f"Draft quote #{self.pk}"
 
-    @property
-    def is_expired(self) -> bool:
-        return self.status == QuoteStatus.SENT and self.valid_until < timezone.localdate()
+    def is_expired_on(self, today: date) -> bool:
+        """The expiry rule: sent and valid only until a day before `today`, the organization's
+        (`Organization.today()`). `expired_q(today)` is the same rule for a queryset."""
+        return self.status == QuoteStatus.SENT and self.valid_until < today
 
 
-class QuoteLine(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+def expired_q(today: date) -> Q:
+    """`Quote.is_expired_on` as a filter; lists annotate it (`with_expired`) so that no row asks for
+    its organization's today."""
+    return Q(status=QuoteStatus.SENT, valid_until__lt=today)
+
+
+def with_expired(quotes, today: date):
+    return quotes.annotate(expired=ExpressionWrapper(expired_q(today), output_field=BooleanField()))
+
+
+class QuoteLine(DocumentLine):
+    """A quote's line (the one line rule, invoicing.models.DocumentLine); a quote has no
+    quote-level discount, so gross is also net."""
+
     quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveIntegerField()
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, validators=[MinValueValidator(0)])
-    unit = models.CharField(max_length=20, blank=True)
-    unit_price = models.DecimalField(max_digits=18, decimal_places=4, validators=[MinValueValidator(0)])
-    discount_percent = models.DecimalField(default=ZERO, **PERCENT)
-    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     tax_percent = models.DecimalField(default=ZERO, **PERCENT)
     gross_amount = models.DecimalField(default=ZERO, **AMOUNT)
     tax_amount = models.DecimalField(default=ZERO, **AMOUNT)
-
-    class Meta:
-        ordering = ["position", "pk"]
-
-    def __str__(self):
-        return self.description

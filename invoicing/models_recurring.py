@@ -13,8 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
-from invoicing.models import PERCENT, ZERO, Invoice, TaxRate
-from invoicing.models_items import Item
+from invoicing.models import DocumentLine, Invoice
 
 
 class Frequency(models.TextChoices):
@@ -74,23 +73,11 @@ class RecurringSchedule(models.Model):
         return self.paused_at is not None
 
 
-class RecurringLine(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+class RecurringLine(DocumentLine):
+    """A schedule's line (the one line rule, invoicing.models.DocumentLine): amounts are worked out
+    on each invoice it creates, at the rate's percent of that day."""
+
     schedule = models.ForeignKey(RecurringSchedule, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveIntegerField()
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    description = models.CharField(max_length=500)
-    quantity = models.DecimalField(max_digits=12, decimal_places=3, validators=[MinValueValidator(0)])
-    unit = models.CharField(max_length=20, blank=True)
-    unit_price = models.DecimalField(max_digits=18, decimal_places=4, validators=[MinValueValidator(0)])
-    discount_percent = models.DecimalField(default=ZERO, **PERCENT)
-    tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-
-    class Meta:
-        ordering = ["position", "pk"]
-
-    def __str__(self):
-        return self.description
 
 
 class RunStatus(models.TextChoices):

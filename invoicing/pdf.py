@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from accounts.locale import document_language, in_language
+from accounts.locale import document_language, in_language, plain
 from accounts.money import format_money, quantum
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DocumentKind, StoredDocument
@@ -133,11 +133,6 @@ def _d(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _plain(value: Decimal) -> str:
-    """20.0000 → 20, 7.5000 → 7.5 (quantities and percentages)."""
-    return f"{value.normalize():f}"
-
-
 def _unit_price(price: Decimal, currency: str) -> str:
     """Unit prices may have more decimals than the currency (4): shown in full only then."""
     if price == price.quantize(quantum(currency)):
@@ -199,15 +194,15 @@ def document_context(invoice: Invoice, inv_settings: InvoiceSettings) -> dict:
         "paper": "letter" if inv_settings.paper_size == "Letter" else "A4",
         "logo_url": logo.as_uri() if logo else "",
         "watermark": watermark,
-        "lines": [{"n": n, "description": li["description"], "quantity": _plain(li["quantity"]), "unit": li["unit"],
+        "lines": [{"n": n, "description": li["description"], "quantity": plain(li["quantity"]), "unit": li["unit"],
                    "unit_price": _unit_price(li["unit_price"], cur),
-                   "discount": _plain(li["discount_percent"]) if li["discount_percent"] else "",
-                   "tax": _plain(li["tax_percent"]), "amount": money(li["gross"])}
+                   "discount": plain(li["discount_percent"]) if li["discount_percent"] else "",
+                   "tax": plain(li["tax_percent"]), "amount": money(li["gross"])}
                   for n, li in enumerate(lines, start=1)],
         "show_discount_column": any(li["discount_percent"] for li in lines),
-        "tax_summary": [{"rate": _plain(p), "base": money(b), "tax": money(t)} for p, b, t in summary],
+        "tax_summary": [{"rate": plain(p), "base": money(b), "tax": money(t)} for p, b, t in summary],
         "subtotal": money(invoice.subtotal), "discount": money(invoice.discount_total),
-        "has_discount": bool(invoice.discount_total), "discount_percent": _plain(invoice.discount_percent),
+        "has_discount": bool(invoice.discount_total), "discount_percent": plain(invoice.discount_percent),
         "tax_total": money(invoice.tax_total), "total": money(invoice.total),
         "amount_paid": money(invoice.amount_paid), "amount_credited": money(invoice.amount_credited),
         "amount_written_off": money(invoice.amount_written_off), "amount_due": money(invoice.amount_due),
@@ -364,7 +359,7 @@ def _line_discount(line) -> str:
     if source is None:
         return ""
     parts = [p for p in (source.discount_percent, getattr(line.credit_note.invoice, "discount_percent", 0)) if p]
-    return " + ".join(f"{_plain(p)} %" for p in parts)
+    return " + ".join(f"{plain(p)} %" for p in parts)
 
 
 def credit_note_context(note: CreditNote, inv_settings: InvoiceSettings) -> dict:
@@ -385,14 +380,14 @@ def credit_note_context(note: CreditNote, inv_settings: InvoiceSettings) -> dict
         "buyer": Party(b.get("name", ""), b.get("address", ""), b.get("tax_id", "")),
         "paper": "letter" if inv_settings.paper_size == "Letter" else "A4",
         "logo_url": logo.as_uri() if logo else "",
-        "lines": [{"n": n, "description": li.description, "quantity": _plain(li.quantity),
-                   "unit_price": _unit_price(li.unit_price, cur), "tax": _plain(li.tax_percent),
+        "lines": [{"n": n, "description": li.description, "quantity": plain(li.quantity),
+                   "unit_price": _unit_price(li.unit_price, cur), "tax": plain(li.tax_percent),
                    # the credited invoice line's discount (frozen with it), so that qty × price
                    # visibly leads to the net amount (issue 21 point 7)
                    "discount": _line_discount(li),
                    "amount": money(li.net_amount)} for n, li in enumerate(lines, start=1)],
         "any_discount": any(_line_discount(li) for li in lines),
-        "tax_summary": [{"rate": _plain(p), "base": money(b), "tax": money(t)} for p, b, t in summary],
+        "tax_summary": [{"rate": plain(p), "base": money(b), "tax": money(t)} for p, b, t in summary],
         "subtotal": money(note.subtotal), "tax_total": money(note.tax_total), "total": money(note.total),
     }
 

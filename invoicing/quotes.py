@@ -27,12 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
-from accounts.locale import format_day, in_language
+from accounts.locale import format_day, in_language, plain
 from accounts.money import format_money
 from invoicing.models import InvoiceSettings
 from invoicing.models_quotes import Quote, QuoteLine, QuoteStatus
 from invoicing.numbering import NEXT_NUMBER
-from invoicing.totals import line_amounts, sum_lines
+from invoicing.totals import sum_lines
 
 SALT = "ledgerline.invoicing.quote-link"
 PREFIX = "Q-"
@@ -70,14 +70,11 @@ def save_quote(org, quote: Quote | None, fields: dict, lines: list[dict], actor=
     quote.currency = customer.currency
     rows, amounts = [], []
     for n, li in enumerate(lines, start=1):
-        tax = li["tax_rate"].percent if li.get("tax_rate") else Decimal(0)
-        a = line_amounts(li["quantity"], li["unit_price"], li.get("discount_percent") or Decimal(0), Decimal(0), tax,
-                         quote.currency)
-        amounts.append((tax, a))
-        rows.append(QuoteLine(organization=org, position=n, item=li.get("item"), description=li["description"],
-                              quantity=li["quantity"], unit=li.get("unit", ""), unit_price=li["unit_price"],
-                              discount_percent=li.get("discount_percent") or Decimal(0), tax_rate=li.get("tax_rate"),
-                              tax_percent=tax, gross_amount=a.gross, tax_amount=a.tax))
+        row = QuoteLine.from_entry(org, n, li)
+        a = row.amounts(quote.currency)
+        row.tax_percent, row.gross_amount, row.tax_amount = row.rate_percent(), a.gross, a.tax
+        amounts.append((row.tax_percent, a))
+        rows.append(row)
     totals = sum_lines(amounts)
     quote.subtotal, quote.tax_total, quote.total = totals.subtotal, totals.tax, totals.total
     quote.save()
@@ -154,7 +151,7 @@ def decide(quote: Quote, accept: bool, ip: str | None, today: date | None = None
         return quote, False
     if quote.status != QuoteStatus.SENT:
         raise QuoteError(_("This quote cannot be answered."))
-    if accept and quote.valid_until < (today or quote.organization.today()):
+    if accept and quote.is_expired_on(today or quote.organization.today()):
         raise QuoteError(_("This quote expired on %(date)s; ask for a new one.")
                          % {"date": format_day(quote.valid_until)})
     quote.status = QuoteStatus.ACCEPTED if accept else QuoteStatus.DECLINED
@@ -184,9 +181,7 @@ def convert_to_invoice(quote: Quote, actor=None) -> tuple:
               "reference": (quote.reference or quote.number)[:100], "discount_percent": Decimal(0),
               "notes": quote.notes, "terms": InvoiceSettings.objects.get(organization_id=quote.organization_id)
               .default_terms}
-    lines = [{"description": li.description, "quantity": li.quantity, "unit": li.unit, "unit_price": li.unit_price,
-              "discount_percent": li.discount_percent, "tax_rate": li.tax_rate, "item": li.item}
-             for li in quote.lines.select_related("tax_rate", "item")]
+    lines = [li.entry() for li in quote.lines.select_related("tax_rate", "item")]
     invoice = save_draft(quote.organization, None, fields, lines, actor=actor)
     record_event(invoice, "from_quote", _("From quote %(number)s, accepted %(date)s")
                  % {"number": quote.number, "date": format_day(quote.decided_at)},
@@ -220,9 +215,7 @@ def convert_to_schedule(quote: Quote, actor=None) -> tuple:
               "end_date": None, "max_count": None, "action": RunAction.DRAFT,
               "payment_terms_days": quote.customer.payment_terms_days,
               "reference": (quote.reference or quote.number)[:100], "notes": quote.notes}
-    lines = [{"description": li.description, "quantity": li.quantity, "unit": li.unit, "unit_price": li.unit_price,
-              "discount_percent": li.discount_percent, "tax_rate": li.tax_rate, "item": li.item}
-             for li in quote.lines.select_related("tax_rate", "item")]
+    lines = [li.entry() for li in quote.lines.select_related("tax_rate", "item")]
     schedule = save_schedule(quote.organization, None, fields, lines, actor=actor)
     quote.schedule = schedule
     quote.save(update_fields=["schedule"])
@@ -237,8 +230,7 @@ def render_quote_html(quote: Quote) -> str:
     inv_settings = InvoiceSettings.objects.get(organization_id=quote.organization_id)
     cur = quote.currency
     lines = list(quote.lines.all())
-    summary = sum_lines([(li.tax_percent, line_amounts(li.quantity, li.unit_price, li.discount_percent, Decimal(0),
-                                                       li.tax_percent, cur)) for li in lines]).tax_summary
+    summary = sum_lines([(li.tax_percent, li.amounts(cur, tax_percent=li.tax_percent)) for li in lines]).tax_summary
     from invoicing.pdf import language_of
 
     with in_language(language_of(quote)):  # the customer's language (issue 17)
@@ -247,7 +239,7 @@ def render_quote_html(quote: Quote) -> str:
 
 
 def _quote_context(quote, org, customer, inv_settings, cur, lines, summary) -> dict:
-    from invoicing.pdf import _plain, _unit_price
+    from invoicing.pdf import _unit_price
 
     return {
         "quote": quote, "number": quote.number or "",
@@ -256,12 +248,12 @@ def _quote_context(quote, org, customer, inv_settings, cur, lines, summary) -> d
         "buyer": {"name": customer.name, "address": customer.billing_address, "tax_id": customer.tax_id,
                   "code": customer.code, "contact": customer.contact_person, "emails": ", ".join(customer.email_list)},
         "watermark": _("DRAFT") if quote.status == QuoteStatus.DRAFT else "",
-        "lines": [{"n": n, "description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
-                   "unit_price": _unit_price(li.unit_price, cur), "tax": _plain(li.tax_percent),
-                   "discount": _plain(li.discount_percent) if li.discount_percent else "",
+        "lines": [{"n": n, "description": li.description, "quantity": plain(li.quantity), "unit": li.unit,
+                   "unit_price": _unit_price(li.unit_price, cur), "tax": plain(li.tax_percent),
+                   "discount": plain(li.discount_percent) if li.discount_percent else "",
                    "amount": format_money(li.gross_amount, cur)} for n, li in enumerate(lines, start=1)],
         "show_discount_column": any(li.discount_percent for li in lines),
-        "tax_summary": [{"rate": _plain(p), "base": format_money(b, cur), "tax": format_money(t, cur)}
+        "tax_summary": [{"rate": plain(p), "base": format_money(b, cur), "tax": format_money(t, cur)}
                         for p, b, t in summary],
         "subtotal": format_money(quote.subtotal, cur), "tax_total": format_money(quote.tax_total, cur),
         "total": format_money(quote.total, cur),

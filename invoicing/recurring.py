@@ -141,9 +141,7 @@ def preview(schedule, lines: list[dict], today: date, count: int = 12) -> list[P
 
 
 def line_dicts(schedule) -> list[dict]:
-    return [{"description": li.description, "quantity": li.quantity, "unit": li.unit, "unit_price": li.unit_price,
-             "discount_percent": li.discount_percent, "tax_rate": li.tax_rate, "item": li.item}
-            for li in schedule.lines.select_related("tax_rate", "item")]
+    return [li.entry() for li in schedule.lines.select_related("tax_rate", "item")]
 
 
 # --- saving, pausing ------------------------------------------------------------------------
@@ -177,12 +175,8 @@ def save_schedule(org, schedule: RecurringSchedule | None, fields: dict, lines: 
         setattr(schedule, name, value)
     schedule.save()
     schedule.lines.all().delete()
-    RecurringLine.objects.bulk_create([
-        RecurringLine(organization=org, schedule=schedule, position=n, item=li.get("item"),
-                      description=li["description"], quantity=li["quantity"], unit=li.get("unit", ""),
-                      unit_price=li["unit_price"], discount_percent=li.get("discount_percent") or Decimal(0),
-                      tax_rate=li.get("tax_rate"))
-        for n, li in enumerate(lines, start=1)])
+    RecurringLine.objects.bulk_create([RecurringLine.from_entry(org, n, li, schedule=schedule)
+                                       for n, li in enumerate(lines, start=1)])
     return schedule
 
 

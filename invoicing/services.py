@@ -30,7 +30,7 @@ from invoicing.models import (
     tax_category,
 )
 from invoicing.numbering import format_number
-from invoicing.totals import LineAmounts, line_amounts, sum_lines
+from invoicing.totals import LineAmounts, sum_lines
 
 MAX_LINES = 500
 
@@ -64,9 +64,8 @@ def _apply_totals(invoice: Invoice, lines: list[InvoiceLine], write_lines: bool)
     with `write_lines`, store the lines whose amounts changed."""
     amounts, changed = [], []
     for line in lines:
-        tax_percent = line.tax_rate.percent if line.tax_rate_id else Decimal(0)
-        a = line_amounts(line.quantity, line.unit_price, line.discount_percent, invoice.discount_percent,
-                         tax_percent, invoice.currency)
+        tax_percent = line.rate_percent()
+        a = line.amounts(invoice.currency, invoice.discount_percent, tax_percent)
         if (line.tax_percent, line.gross_amount, line.net_amount, line.tax_amount) != (tax_percent, a.gross,
                                                                                          a.net, a.tax):
             line.tax_percent, line.gross_amount, line.net_amount, line.tax_amount = tax_percent, a.gross, a.net, a.tax
@@ -332,11 +331,7 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     invoice.save()
     if not created:
         invoice.lines.all().delete()
-    objs = [InvoiceLine(organization=org, invoice=invoice, position=n, description=line["description"],
-                        quantity=line["quantity"], unit=line.get("unit", ""), unit_price=line["unit_price"],
-                        discount_percent=line.get("discount_percent") or Decimal(0), tax_rate=line.get("tax_rate"),
-                        item=line.get("item"))
-            for n, line in enumerate(lines, start=1)]
+    objs = [InvoiceLine.from_entry(org, n, line, invoice=invoice) for n, line in enumerate(lines, start=1)]
     recompute_totals(invoice, new_lines=objs)  # amounts set before the insert: one statement, no update
     InvoiceLine.objects.bulk_create(objs, batch_size=500)
     if created:

@@ -30,6 +30,7 @@ from accounts import ledger
 from accounts.ledger import LedgerError, Line
 from accounts.models import Account, AccountType, Customer
 from accounts.money import MoneyError, check_exact, format_money
+from ledger_site.tenancy import organization_of
 from payments.matching import MatchContext, Suggestion
 from payments.models import Payment, PaymentMethod
 from payments.models_bank import BankAccount, BankLine, BankLineEvent, BankLineStatus, StatementImport
@@ -96,6 +97,7 @@ def _check(bank_account: BankAccount, statement: ParsedStatement) -> None:
         raise StatementError(_("The statement is in %(other)s; the bank account %(name)s is in %(cur)s. "
                                "Nothing was imported.") % {"other": statement.currency, "name": bank_account.name,
                                                             "cur": cur})
+    latest = organization_of(bank_account).today() + ledger_ahead()
     for n, line in enumerate(statement.lines, start=1):
         if line.currency and line.currency != cur:
             raise StatementError(_("Line %(n)s (%(day)s) is in %(other)s; the bank account is in %(cur)s. "
@@ -107,7 +109,7 @@ def _check(bank_account: BankAccount, statement: ParsedStatement) -> None:
         except MoneyError:
             raise StatementError(_("Line %(n)s: %(amount)s has more decimals than %(cur)s allows.")
                                  % {"n": n, "amount": line.amount, "cur": cur}) from None
-        if line.booking_date > timezone.localdate() + ledger_ahead():
+        if line.booking_date > latest:
             raise StatementError(_("Line %(n)s is booked on %(day)s, in the future.") % {"n": n,
                                                                                           "day": line.booking_date})
     theirs, ours = statement.account_id, bank_account.iban

@@ -6,10 +6,8 @@ invoice-number receipt, a bank fee, and a receipt by payer name alone."""
 from datetime import timedelta
 from decimal import Decimal
 
-from django.utils import timezone
-
 from accounts.chart import system_accounts
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import Invoice
 from payments.bank import commit_import, confirm_match, create_bank_account, post_line, reconcile_lines, stage_import
 from payments.camt_writer import Entry, camt053_document
 from payments.models_bank import BankAccount
@@ -23,10 +21,10 @@ def seed_demo_bank(org, owner) -> dict:
     acc = system_accounts(org)
     account = create_bank_account(org, name="Main account", currency=org.base_currency, account=acc["bank"],
                                   iban=IBAN)
-    today = timezone.localdate()
-    open_invoices = list(Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED, amount_due__gt=0,
-                                                currency=org.base_currency, disputed_at__isnull=True,
-                                                issue_date__lte=today - timedelta(days=3))
+    today = org.today()
+    open_invoices = list(Invoice.objects.open().filter(
+        organization=org, currency=org.base_currency, disputed_at__isnull=True,
+        issue_date__lte=today - timedelta(days=3))
                          .select_related("customer").order_by("due_date", "pk")[:4])
     entries = []
     for n, inv in enumerate(open_invoices):

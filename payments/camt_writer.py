@@ -24,10 +24,13 @@ class Entry:
 
 
 def camt053_document(*, iban: str, currency: str, opening: Decimal, entries: list[Entry],
-                     statement_id: str = "STMT-1") -> bytes:
+                     statement_id: str = "STMT-1", as_of: date | None = None) -> bytes:
+    """`as_of`: the statement's day when it has no entries (the caller's `Organization.today()`)."""
     closing = opening + sum((e.amount for e in entries), Decimal(0))
-    first = min((e.day for e in entries), default=date.today())
-    last = max((e.day for e in entries), default=date.today())
+    days = [e.day for e in entries] or [as_of]
+    if days == [None]:
+        raise ValueError("A statement without entries needs its day (as_of).")
+    first, last = min(days), max(days)
 
     def bal(code, amount, day):
         ind = "CRDT" if amount >= 0 else "DBIT"

@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from accounts.imports import Field, Importer, Record, register
 from accounts.imports.base import OpenPeriod
+from accounts.imports.lookup import CUSTOMER_CODE, customers_by_code, find_customer
 from accounts.imports.parsing import ParseError, parse_number
-from accounts.models import Customer
 from accounts.money import MoneyError, check_exact
 from invoicing.models import Invoice, InvoiceStatus
 from payments.bulk import PaymentIn, record_many
@@ -37,8 +37,7 @@ class PaymentImporter(Importer):
     kind = "payments"
     label = "Payments"
     fields = (
-        Field("customer_code", "Customer code", "code", required=True, max_length=20,
-              aliases=("customer", "customer code", "account")),
+        CUSTOMER_CODE,
         Field("received_date", "Date received", "date", required=True, aliases=("date", "received", "paid on")),
         Field("amount", "Amount", "number", required=True),
         Field("currency", "Currency", "code", max_length=3, help="Empty: the customer's currency."),
@@ -61,7 +60,7 @@ class PaymentImporter(Importer):
         return {"org": org, "actor": actor, "today": today, "latest": future_limit(),
 
                 "period": OpenPeriod(org, today),
-                "customers": {c.code: c for c in Customer.objects.filter(organization=org)},
+                "customers": customers_by_code(org),
                 "keys": set(Payment.objects.filter(organization=org, idempotency_key__startswith="imp-")
                             .values_list("idempotency_key", flat=True)),
                 "invoices": invoices, "occurrences": {},
@@ -70,10 +69,9 @@ class PaymentImporter(Importer):
     def check(self, state, rows):
         row = rows[0]
         v, errors = row.values, []
-        code = v["customer_code"].strip().upper()
-        customer = state["customers"].get(code)
+        customer, missing = find_customer(state["customers"], row)
         if customer is None:
-            return None, [row.error("customer_code", f"No customer has the code {code}; import the customers first.")]
+            return None, missing
         if customer.is_archived:
             errors.append(row.error("customer_code", f"{customer.name} is archived; restore it first."))
         currency = (v.get("currency") or customer.currency).upper()
@@ -99,7 +97,7 @@ class PaymentImporter(Importer):
         if errors:
             return None, errors
         reference = (v.get("reference") or "").strip()
-        identity = f"{state['org'].pk}|{code}|{day}|{amount}|{currency}|{reference}"
+        identity = f"{state['org'].pk}|{customer.code}|{day}|{amount}|{currency}|{reference}"
         n = state["occurrences"][identity] = state["occurrences"].get(identity, 0) + 1
         key = "imp-" + hashlib.sha256(f"{identity}|{n}".encode()).hexdigest()[:40]
         if key in state["keys"]:

@@ -534,7 +534,7 @@ def reverse_payment(payment: Payment, *, reason: str, actor=None, effective_date
         payment = Payment.objects.select_for_update().select_related("customer", "organization").get(pk=payment.pk)
         if payment.reversed_at:
             raise PaymentError(_("This payment was already reversed on %(d)s.")
-                               % {"d": timezone.localtime(payment.reversed_at).date().isoformat()})
+                               % {"d": payment.reversed_at.astimezone(payment.organization.zone).date().isoformat()})
         reason = (reason or "").strip()
         if not reason:
             raise PaymentError(_("Say why the payment is reversed (e.g. the bank returned it)."))

@@ -13,7 +13,6 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -147,7 +146,7 @@ def payment_export(request):
                     p.pk, p.received_date, p.customer.code, p.customer.name,
                     p.currency, p.amount, p.amount_allocated, p.amount_refunded, p.unapplied, p.method,
                     p.reference, p.deposit_account.code, status_of(p),
-                    timezone.localtime(p.reversed_at).date() if p.reversed_at else "",
+                    p.reversed_at.astimezone(org.zone).date() if p.reversed_at else "",
                     p.reversal_reason,
                 ]
 

@@ -14,7 +14,8 @@ the same reason and amount (or of the whole amount, for an empty amount) is "alr
 from django.core.exceptions import ValidationError
 
 from accounts.imports import Field, Importer, Record, register
-from accounts.money import MoneyError, check_exact, round_money
+from accounts.money import MoneyError, check_exact
+from invoicing.importers_lookup import INVOICE_NUMBER, find_invoice, numbered_invoices
 from invoicing.models import Invoice, InvoiceKind, InvoiceStatus
 from reminders.models_collections import Dispute, DisputeReason, DisputeStatus
 
@@ -31,8 +32,7 @@ class DisputeImporter(Importer):
     kind = "disputes"
     label = "Disputes"
     fields = (
-        Field("invoice_number", "Invoice number", "code", required=True, max_length=40,
-              aliases=("invoice", "invoice number", "invoice no", "number")),
+        INVOICE_NUMBER,
         Field("reason", "Reason", max_length=100,
               help="Wrong amount, not received, quality, already paid, duplicate or other; empty: other.",
               aliases=("dispute reason",)),
@@ -42,11 +42,6 @@ class DisputeImporter(Importer):
     )
 
     def begin(self, org, actor):
-        invoices = {}
-        for pk, number, status, kind, due, currency in Invoice.objects.filter(
-                organization=org, number__isnull=False).values_list("pk", "number", "status", "kind", "amount_due",
-                                                                    "currency"):
-            invoices[number] = (pk, status, kind, round_money(due, currency), currency)
         existing = set()
         for invoice_id, reason, amount, whole in (Dispute.objects.filter(organization=org)
                                                   .exclude(status=DisputeStatus.RESOLVED)
@@ -54,17 +49,16 @@ class DisputeImporter(Importer):
             existing.add((invoice_id, reason, amount))
             if whole:
                 existing.add((invoice_id, reason, None))
-        return {"org": org, "actor": actor, "invoices": invoices, "existing": existing, "in_file": set()}
+        return {"org": org, "actor": actor, "invoices": numbered_invoices(org), "existing": existing,
+                "in_file": set()}
 
     def check(self, state, rows):
         row = rows[0]
-        v, errors = row.values, []
-        number = v["invoice_number"].strip()
-        found = state["invoices"].get(number)
+        found, errors = find_invoice(state["invoices"], row)
         if found is None:
-            return None, [row.error("invoice_number", f"No invoice {number} in this organization; import the "
-                                                      f"invoices first.")]
-        pk, status, kind, due, currency = found
+            return None, errors
+        v, number = row.values, row.values["invoice_number"].strip()
+        pk, status, kind, due, currency = found.pk, found.status, found.kind, found.due, found.currency
         reason = REASONS.get((v.get("reason") or "").strip().lower())
         if reason is None:
             errors.append(row.error("reason", "Unknown reason; use wrong amount, not received, quality, already "

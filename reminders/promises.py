@@ -88,13 +88,13 @@ def check_promises(org, today: date | None = None, horizon_days: int = 60) -> di
             start, promise.until + timedelta(days=grace), applied)
         result = outcome(required, start, promise.until, grace, applied, today)
         if result and result != promise.outcome:
-            _decide(promise, result)
+            _decide(promise, result, today)
             counts[result] += 1
     return counts
 
 
 @transaction.atomic
-def _decide(promise: PromiseToPay, result: str) -> None:
+def _decide(promise: PromiseToPay, result: str, today: date) -> None:
     was = PromiseToPay.objects.select_for_update().get(pk=promise.pk).outcome
     if was == result:
         return
@@ -108,6 +108,6 @@ def _decide(promise: PromiseToPay, result: str) -> None:
             _("%(customer)s did not keep the promise to pay %(number)s by %(date)s")
             % {"customer": invoice.customer.name, "number": invoice.number, "date": promise.until},
             url=reverse("invoice_detail", kwargs={"org_slug": invoice.organization.slug, "pk": invoice.pk}),
-            key=f"promise-broken:{promise.pk}:{timezone.now().date()}")
+            key=f"promise-broken:{promise.pk}:{today}")
     else:
         record_event(invoice, "promise", _("Promise to pay by %(date)s kept") % {"date": promise.until})

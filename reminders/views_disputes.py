@@ -74,7 +74,8 @@ def dispute_list(request):
     elif mine == "none":
         rows = rows.filter(assignee__isnull=True)
     today = request.org.today()
-    page = [{"d": d, "age": (today - d.created_at.date()).days} for d in rows[:500]]
+    zone = request.org.zone
+    page = [{"d": d, "age": (today - d.created_at.astimezone(zone).date()).days} for d in rows[:500]]
     from reminders.views import _tabs
 
     return render(request, "reminders/disputes.html", {

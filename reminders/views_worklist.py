@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import org_view
-from invoicing.models import Invoice
+from invoicing.models import Invoice, open_q
 from reminders import digests
 from reminders.models import OutboxStatus, PromiseToPay, ReminderMessage
 from reminders.models_collections import Dispute, DisputeStatus, Notification, NotificationDigest, PortalAction
@@ -24,15 +24,14 @@ LIMIT = 25
 
 def worklist_data(org, user, today) -> dict:
     since = today - timedelta(days=30)
-    broken = (PromiseToPay.objects.filter(organization=org, outcome="broken", decided_at__date__gte=since,
-                                          invoice__amount_due__gt=0)
+    broken = (PromiseToPay.objects.filter(open_q("invoice__"), organization=org, outcome="broken",
+                                          decided_at__date__gte=since)
               .select_related("invoice__customer").order_by("-decided_at")[:LIMIT])
     waiting_on_us = (Dispute.objects.filter(organization=org, status=DisputeStatus.OPEN)
                      .filter(Q(assignee=user) | Q(assignee__isnull=True))
                      .select_related("invoice", "customer", "assignee").order_by("created_at")[:LIMIT])
-    promises_due = (PromiseToPay.objects.filter(organization=org, cancelled_at__isnull=True, outcome="",
-                                                until__gte=today, until__lte=today + timedelta(days=7),
-                                                invoice__amount_due__gt=0)
+    promises_due = (PromiseToPay.objects.filter(open_q("invoice__"), organization=org, cancelled_at__isnull=True,
+                                                outcome="", until__gte=today, until__lte=today + timedelta(days=7))
                     .select_related("invoice__customer").order_by("until")[:LIMIT])
     contacted = (ReminderMessage.objects.filter(organization=org, status=OutboxStatus.SENT,
                                                 sent_at__date__gte=today - timedelta(days=NO_CONTACT_DAYS))

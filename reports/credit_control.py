@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from accounts.credit_terms import overdue_days
 from accounts.models_org import today_in
 from invoicing import invoice_sql
 from invoicing.models import CreditOverride
 from reports.asof import ZERO, report_cursor
-from reports.models import ReportSettings
 
 # --- the list ----------------------------------------------------------------------------------
 
@@ -101,7 +101,7 @@ class ControlPage:
 
 def _params(org, currency, days, today, search=""):
     today = today or today_in(org)
-    days = days if days is not None else ReportSettings.for_org(org).credit_overdue_days
+    days = days if days is not None else overdue_days(org)
     search = (search or "").strip()[:100]
     like = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return {"org": org.pk, "cur": currency or org.base_currency, "today": today,

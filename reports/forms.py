@@ -4,9 +4,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.credit_terms import CreditTermsError, clean_overdue_days, overdue_days
 from accounts.forms_fields import NumberField
+from accounts.models import Organization
 from accounts.models_org import today_in
 from reports.models import AgingBasis, ReportSettings
 
@@ -122,13 +125,28 @@ class BulkStatementForm(StatementForm):
 
 
 class ReportSettingsForm(forms.ModelForm):
+    """Reports' own settings, and credit control's overdue threshold, which is the organization's
+    (accounts.credit_terms; saved by the view through `set_overdue_days`)."""
+
+    field_order = ["aging_limits", "aging_basis", "credit_overdue_days", "dso_formula"]
+
     class Meta:
         model = ReportSettings
-        fields = ["aging_limits", "aging_basis", "credit_overdue_days", "dso_formula"]
+        fields = ["aging_limits", "aging_basis", "dso_formula"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        org = self.instance.organization
+        self.fields["credit_overdue_days"] = forms.IntegerField(
+            label=Organization._meta.get_field("credit_overdue_days").verbose_name, initial=overdue_days(org))
+        self.order_fields(self.field_order)
         self.fields["dso_formula"].required = False  # left out (older clients): keep what is set
+
+    def clean_credit_overdue_days(self):
+        try:
+            return clean_overdue_days(self.cleaned_data["credit_overdue_days"])
+        except CreditTermsError as e:
+            raise ValidationError(str(e)) from None
 
     def clean_dso_formula(self):
         return self.cleaned_data.get("dso_formula") or self.instance.dso_formula or "period_end"

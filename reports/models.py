@@ -11,12 +11,10 @@ sums of their rows up to D. That keeps the aging as of any past date exact and f
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
-from invoicing.models import DEFAULT_CREDIT_OVERDUE_DAYS
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 DEFAULT_LIMITS = "30,60,90"
@@ -51,7 +49,8 @@ class DsoFormula(models.TextChoices):
 
 
 class ReportSettings(models.Model):
-    """Aging buckets and credit-control thresholds of one organization."""
+    """Aging buckets and the DSO formula of one organization (credit control's overdue threshold is
+    the organization's own: accounts.credit_terms.overdue_days)."""
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="report_settings")
     aging_limits = models.CharField(
@@ -60,9 +59,6 @@ class ReportSettings(models.Model):
         help_text=_("Comma-separated, e.g. 30,60,90 gives current, 1–30, 31–60, 61–90 and over 90."))
     aging_basis = models.CharField(_("age invoices by"), max_length=5, choices=AgingBasis.choices,
                                    default=AgingBasis.DUE)
-    credit_overdue_days = models.PositiveSmallIntegerField(
-        _("credit control: flag invoices overdue by more than (days)"), default=DEFAULT_CREDIT_OVERDUE_DAYS,
-        validators=[MinValueValidator(1), MaxValueValidator(3650)])
     # Issue 20: which DSO formula the dashboard headlines (reports.dso has all three).
     dso_formula = models.CharField(_("DSO formula on the dashboard"), max_length=12, choices=DsoFormula.choices,
                                    default=DsoFormula.PERIOD_END)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import fx
+from accounts.credit_terms import overdue_days, set_overdue_days
 from accounts.models import Customer, Role
+from accounts.models_org import MAX_CREDIT_OVERDUE_DAYS
 from accounts.permissions import can, org_view
 from invoicing.mail import parse_recipients
 from ledger_site.exports import XLSX_TYPE, csv_bytes, csv_stream_response, download
@@ -99,9 +102,11 @@ def report_settings(request):
     instance = ReportSettings.for_org(request.org)
     form = ReportSettingsForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        settings = form.save(commit=False)
-        settings.organization = request.org
-        settings.save()
+        with transaction.atomic():
+            settings = form.save(commit=False)
+            settings.organization = request.org
+            settings.save()
+            set_overdue_days(request.org, form.cleaned_data["credit_overdue_days"], actor=request.user)
         messages.success(request, _("Report settings saved."))
         return redirect("report_settings", org_slug=request.org.slug)
     return render(request, "reports/settings.html", {"form": form})
@@ -466,23 +471,23 @@ def forecast_week(request, week):
 def _credit_control_query(request):
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
-    settings = ReportSettings.for_org(request.org)
+    threshold = overdue_days(request.org)
     try:
-        days = max(1, min(3650, int(request.GET.get("days", settings.credit_overdue_days))))
+        days = max(1, min(MAX_CREDIT_OVERDUE_DAYS, int(request.GET.get("days", threshold))))
     except ValueError:
-        days = settings.credit_overdue_days
+        days = threshold
     sort = request.GET.get("sort", cc.DEFAULT_SORT)
     if sort.lstrip("-") not in cc.SORTS:
         sort = cc.DEFAULT_SORT
     search = request.GET.get("q", "").strip()[:100]
-    return currencies, currency, settings, days, sort, search
+    return currencies, currency, threshold, days, sort, search
 
 
 @org_view(Role.VIEWER)
 def credit_control(request):
     """A page of flagged customers (sortable, searchable) with the organization's totals on top;
     everything in the streamed export."""
-    currencies, currency, settings, days, sort, search = _credit_control_query(request)
+    currencies, currency, threshold, days, sort, search = _credit_control_query(request)
     result = cc.control_page(request.org, currency, days, sort=sort, search=search, page=page_number(request),
                              page_size=cc.PAGE_SIZE)
     # One customer link prefix for the page instead of a URL reversal per row.
@@ -498,7 +503,7 @@ def credit_control(request):
     return render(request, "reports/credit_control.html", {
         "rows": rows, "result": result, "days": days, "currency": currency, "search": search,
         "currencies": currencies, "overrides": recent_overrides(request.org), "links": links, "arrows": arrows,
-        "issue_days": settings.credit_overdue_days, "export_qs": query_string(request, drop=("page",)),
+        "issue_days": threshold, "export_qs": query_string(request, drop=("page",)),
         "prev_qs": query_string(request, page=result.page - 1), "next_qs": query_string(request, page=result.page + 1),
     })
 
@@ -506,7 +511,7 @@ def credit_control(request):
 @org_view(Role.VIEWER)
 def credit_control_export(request):
     """Every flagged customer as CSV, streamed (the page shows 50 at a time)."""
-    _currencies, currency, _settings, days, sort, search = _credit_control_query(request)
+    _currencies, currency, _threshold, days, sort, search = _credit_control_query(request)
     org, user = request.org, request.user
 
     def rows():

@@ -127,9 +127,7 @@ def _initial_forms(request, org, invoice, rates):
     else:
         form = InvoiceForm(org=org, instance=invoice,
                            initial={"discount_percent": _plain(invoice.discount_percent)})
-        rows = [{"description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
-                 "unit_price": _plain(li.unit_price), "discount_percent": _plain(li.discount_percent),
-                 "tax_rate": li.tax_rate_id, "item": li.item_id} for li in invoice.lines.all()]
+        rows = [li.editor_row(_plain) for li in invoice.lines.all()]
         rows.append({"tax_rate": rows[-1]["tax_rate"] if rows else default_rate, "discount_percent": "0"})
     formset = LineFormSet(prefix=PREFIX, initial=rows[:MAX_LINES], tax_rates=rates)
     return form, formset

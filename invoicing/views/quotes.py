@@ -20,7 +20,7 @@ from accounts.permissions import org_view
 from invoicing.forms import LineFormSet, active_tax_rates, check_preview, preview_totals
 from invoicing.forms_quotes import QuoteForm
 from invoicing.items import items_by_id
-from invoicing.models_quotes import Quote
+from invoicing.models_quotes import Quote, with_expired
 from invoicing.quotes import (
     QuoteError,
     convert_to_invoice,
@@ -48,7 +48,7 @@ def quote_list(request):
     status = request.GET.get("status", "")
     if status in ("draft", "sent", "accepted", "declined"):
         quotes = quotes.filter(status=status)
-    page = Paginator(quotes, 50).get_page(request.GET.get("page"))
+    page = Paginator(with_expired(quotes, request.org.today()), 50).get_page(request.GET.get("page"))
     return render(request, "invoicing/quote_list.html", {"page": page, "status": status})
 
 
@@ -95,9 +95,7 @@ def _editor(request, quote):
         today = org.today()
         if quote is not None:
             form = QuoteForm(org=org, instance=quote)
-            rows = [{"description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
-                     "unit_price": _plain(li.unit_price), "discount_percent": _plain(li.discount_percent),
-                     "tax_rate": li.tax_rate_id, "item": li.item_id} for li in quote.lines.all()]
+            rows = [li.editor_row(_plain) for li in quote.lines.all()]
         else:
             initial = {"issue_date": today, "valid_until": today + timezone.timedelta(days=30)}
             customer = request.GET.get("customer", "")
@@ -129,7 +127,8 @@ def quote_detail(request, pk):
                               organization=request.org, pk=pk)
     link = request.build_absolute_uri(link_path(quote)) if quote.nonce else ""
     return render(request, "invoicing/quote_detail.html", {
-        "quote": quote, "lines": quote.lines.select_related("tax_rate"), "link": link,
+        "quote": quote, "expired": quote.is_expired_on(request.org.today()),
+        "lines": quote.lines.select_related("tax_rate"), "link": link,
         "deliveries": quote.email_deliveries.order_by("-created_at")[:20]})
 
 
@@ -268,9 +267,10 @@ def _quote_page(request, token, quote):
                 if not changed:
                     answered_before = True
                     error = _("This quote was answered already; nothing was changed.")
+    org = quote.organization
     response = render(request, "public/quote.html", {
-        "quote": quote, "lines": quote.lines.all(), "org_name": quote.organization.name, "token": token,
-        "error": error, "expired": quote.is_expired}, status=400 if error and request.method == "POST"
+        "quote": quote, "lines": quote.lines.all(), "org_name": org.name, "token": token,
+        "error": error, "expired": quote.is_expired_on(org.today())}, status=400 if error and request.method == "POST"
         and not answered_before else 200)
     return response
 

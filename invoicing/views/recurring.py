@@ -92,9 +92,7 @@ def _editor(request, schedule):
 def _initial(request, org, schedule, rates):
     if schedule is not None:
         form = ScheduleForm(org=org, instance=schedule)
-        rows = [{"description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
-                 "unit_price": _plain(li.unit_price), "discount_percent": _plain(li.discount_percent),
-                 "tax_rate": li.tax_rate_id, "item": li.item_id} for li in schedule.lines.all()]
+        rows = [li.editor_row(_plain) for li in schedule.lines.all()]
     else:
         initial = {"start_date": org_today(org.pk), "day_of_month": 1}
         rows = []
@@ -106,9 +104,7 @@ def _initial(request, org, schedule, rates):
                 "customer": invoice.customer.name}, "reference": invoice.reference, "notes": invoice.notes,
                 "payment_terms_days": max(0, (invoice.due_date - invoice.issue_date).days),
                 "day_of_month": invoice.issue_date.day})
-            rows = [{"description": li.description, "quantity": _plain(li.quantity), "unit": li.unit,
-                     "unit_price": _plain(li.unit_price), "discount_percent": _plain(li.discount_percent),
-                     "tax_rate": li.tax_rate_id, "item": li.item_id} for li in invoice.lines.all()]
+            rows = [li.editor_row(_plain) for li in invoice.lines.all()]
         form = ScheduleForm(org=org, initial=initial)
     default = rows[-1]["tax_rate"] if rows else default_tax_rate(org)
     rows += [{"tax_rate": default, "discount_percent": "0"} for _ in range(1 if rows else 2)]

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.credit_terms import owner_edit
+from accounts.credit_terms import owner_edit, set_overdue_days
 from accounts.models import Customer, JournalEntry
 from invoicing import services
 from invoicing.credit_control import CreditLimitExceeded, credit_check
@@ -21,7 +21,6 @@ from invoicing.models import CreditOverride, Invoice, InvoiceEvent, InvoiceStatu
 from invoicing.services import issue_invoice
 from ledger_site.tenancy import tenant_context
 from reminders.late_fees import charge_late_fee
-from reports.models import ReportSettings
 from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
@@ -143,12 +142,12 @@ def test_long_overdue_invoices_block_too_and_the_override_says_so(shop):
 
 
 def test_the_organizations_own_overdue_threshold_and_the_cutoff_day(shop):
-    """Issuing reads the threshold from the organization's report settings, and the cutoff is
+    """Issuing reads the organization's threshold (accounts.credit_terms), and the cutoff is
     strict: due exactly `days` ago is not yet beyond it, one day more is (the issuing statement's
     index-bounded scan must draw the same line as the rule's own statement)."""
     today = timezone.localdate()
     with shop.ctx():
-        ReportSettings.objects.create(organization=shop.org, credit_overdue_days=10)
+        set_overdue_days(shop.org, 10, actor=shop.owner)
         issued(shop.org, shop.customer, untaxed("70.00"), issue_date=today - timedelta(days=40),
                due_date=today - timedelta(days=10))
         assert issue_invoice(draft(shop.org, shop.customer, untaxed("1.00")), actor=shop.finance).number

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Role
+from accounts.models import Organization, Role
 from ledger_site.tenancy import tenant_context
 from reports.models import ReportSettings
 from tests.factories import CustomerFactory, add_member, make_org
@@ -166,6 +166,7 @@ def test_settings_change_the_buckets_and_viewers_cannot(world):
     assert response.status_code == 302
     with tenant_context(world["org"]):
         assert ReportSettings.objects.get(organization=world["org"]).limits == [10, 20]
+        assert Organization.objects.get(pk=world["org"].pk).credit_overdue_days == 30
     report = client.get(url(world, "aging_report")).context["report"]
     assert [b.label for b in report.buckets] == ["0–10", "11–20", "Over 20"]
     bad = client.post(url(world, "report_settings"), {"aging_limits": "60,30", "aging_basis": "due",

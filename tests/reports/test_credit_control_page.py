@@ -12,9 +12,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.credit_terms import set_overdue_days
 from ledger_site.tenancy import tenant_context
 from reports import credit_control as cc
-from reports.models import ReportSettings
 from tests.factories import CustomerFactory, make_org
 from tests.reports import helpers as h
 
@@ -27,7 +27,7 @@ def _book(late_customers: int, over_customers: int = 1):
     a 1,000 limit by 10 * (n + 1), one customer that is fine."""
     org, owner = make_org()
     with tenant_context(org):
-        ReportSettings.objects.create(organization=org, credit_overdue_days=30)
+        set_overdue_days(org, 30, actor=owner)
         for n in range(late_customers):
             c = CustomerFactory(organization=org, name=f"Late {n:02d}", code=f"L{n:02d}")
             h.invoice(org, c, f"{100 + n}.00", h.ago(90), h.ago(60))

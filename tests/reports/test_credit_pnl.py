@@ -6,12 +6,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.credit_terms import set_overdue_days
 from accounts.models import Role
 from invoicing.credit_control import CreditLimitExceeded, credit_check, require_credit_ok
 from invoicing.models import CreditOverride, InvoiceEvent
 from ledger_site.tenancy import tenant_context
 from reports.credit_control import control_list
-from reports.models import ReportSettings
 from reports.pnl import profit_and_loss
 from tests.factories import CustomerFactory, add_member, make_org
 from tests.invoicing_helpers import draft
@@ -25,7 +25,7 @@ D = Decimal
 def book():
     org, owner = make_org(name="Credit Co", slug="credit-co")
     with tenant_context(org):
-        ReportSettings.objects.create(organization=org, credit_overdue_days=30)
+        set_overdue_days(org, 30, actor=owner)
         limited = CustomerFactory(organization=org, name="Limited", code="LIM", credit_limit=D("1000.00"))
         late = CustomerFactory(organization=org, name="Slow Payer", code="SLOW")
         fine = CustomerFactory(organization=org, name="Fine", code="FINE", credit_limit=D("5000.00"))

@@ -58,11 +58,9 @@ def _close_old_months(org, owner):
     """The demo's books are closed up to the end of the month six months ago (accounts.period)."""
     from datetime import timedelta
 
-    from django.utils import timezone
-
     from accounts.period import close_period
 
-    first = timezone.localdate().replace(day=1)
+    first = org.today().replace(day=1)
     for _ in range(5):
         first = (first - timedelta(days=1)).replace(day=1)
     close_period(org, first - timedelta(days=1), actor=owner, reason="Half-year closed (demo)")
