@@ -464,6 +464,29 @@ def forecast_report(request):
 
 
 @org_view(Role.VIEWER)
+def forecast_accuracy_report(request):
+    """Past forecasts against what came in, week by week and per customer (issue 20 item 7)."""
+    from accounts.models import Customer
+    from reports.dso import books_start
+    from reports.forecast_accuracy import WEEKS_BACK, accuracy
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    today = today_in(request.org)
+    first = books_start(request.org)
+    weeks = 0 if first is None else min(WEEKS_BACK, max(0, ((today - first).days - 1) // 7))
+    result = accuracy(request.org, currency, today, weeks=weeks)
+    names = Customer.objects.in_bulk(list(result.customers))
+    customers = sorted(({"customer": names[cid], **row} for cid, row in result.customers.items()
+                        if row["came_in"] or any(row["forecast"].values())),
+                       key=lambda r: (-r["abs_error"]["mean"], r["customer"].name))[:50]
+    return render(request, "reports/forecast_accuracy.html", {
+        "a": result, "currency": currency, "currencies": currencies, "customers": customers,
+        "methods": [(m, result.mae(m), result.bias(m)) for m in result.methods],
+    })
+
+
+@org_view(Role.VIEWER)
 def forecast_week(request, week):
     index = {"overdue": OVERDUE, "later": LATER}.get(week)
     if index is None:
