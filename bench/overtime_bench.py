@@ -61,7 +61,14 @@ def measure(org, owner, runs, results, today):
         return response
 
     for key, url in (("dashboard_today_s", dash), ("dashboard_as_of_s", f"{dash}?as_of={quarter_end}"),
-                     ("dso_page_s", reverse("dso_report", kwargs={"org_slug": org.slug}) + f"?as_of={quarter_end}")):
+                     ("dso_page_s", reverse("dso_report", kwargs={"org_slug": org.slug}) + f"?as_of={quarter_end}"),
+                     # issue 20 gap 1-2: as of a past day (disputes and promises of the day), forecast accuracy
+                     ("open_items_as_of_s", reverse("open_items_report", kwargs={"org_slug": org.slug})
+                      + f"?as_of={quarter_end}"),
+                     ("insights_today_s", reverse("insights_report", kwargs={"org_slug": org.slug})),
+                     ("insights_as_of_s", reverse("insights_report", kwargs={"org_slug": org.slug})
+                      + f"?as_of={quarter_end}"),
+                     ("forecast_accuracy_s", reverse("forecast_accuracy", kwargs={"org_slug": org.slug}))):
         med, best, _ = timed(lambda url=url: page(url), runs)
         results[key] = round(med, 3)
         log(f"{key}: median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
@@ -136,7 +143,7 @@ def main(argv=None):
                                                                                          default=str))
     print("\n| measurement | median | target (full size) |\n|---|---:|---:|")
     for key in ("dashboard_today_s", "dashboard_as_of_s", "dso_trend_s", "dso_page_s", "behaviour_all_time_s",
-                "kpis_s"):
+                "kpis_s", "open_items_as_of_s", "insights_today_s", "insights_as_of_s", "forecast_accuracy_s"):
         target = TARGETS.get(key)
         print(f"| {key} | {results[key] * 1000:.0f} ms | {'' if target is None else f'≤ {target * 1000:.0f} ms'} |")
     print(f"\nload average before {results['load_average_before']}, after {results['load_average_after']}")

@@ -108,7 +108,10 @@ def seed_demo_invoices(org, owner, months: int = 12, per_month: int = 16) -> dic
                           effective_date=when)
             counts["written_off"] += 1
         elif roll < 0.14 and 10 < age < 120:
-            set_dispute(invoice, rng.choice(DISPUTE_REASONS), actor=owner)
+            # Disputed a few days after it fell due, so the dashboard and open items as of a past day
+            # show it in dispute from then on (the hold's history, issue 20).
+            with _clock(min(today, invoice.due_date + timedelta(days=5)), 10):
+                set_dispute(invoice, rng.choice(DISPUTE_REASONS), actor=owner)
             counts["disputed"] += 1
     for n in range(8):  # work in progress: recent drafts
         day = today - timedelta(days=rng.randint(0, 10))

@@ -28,6 +28,12 @@ class AllocationHooks:
 ALLOCATIONS = AllocationHooks()
 
 
+# Promises to pay (reminders owns them) as they stood at the end of a past day, for reports' pages
+# (issue 20): PROMISES_AS_OF(org, day, invoice_ids) -> {invoice id: promised-by date}. Registered by
+# reminders/apps.py (reminders.holds.promises_as_of); None when reminders is not installed.
+PROMISES_AS_OF: Callable | None = None
+
+
 # Business events (webhooks). Reminders owns the outbox that delivers them and appends its writer
 # here at ready(); invoicing and payments call `emit` at the one place each event happens, inside
 # the transaction that makes it happen, so the outbox row commits (or rolls back) with it.

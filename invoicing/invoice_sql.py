@@ -38,6 +38,20 @@ def is_disputed(a: str = "i", day: str = "%(today)s") -> str:
             f" AND ({_p(a)}disputed_amount IS NULL OR {_p(a)}disputed_amount >= {_p(a)}amount_due))")
 
 
+def disputed_part_as_of(a: str, open_amount: str, day: str = "%(d)s", tz: str = "%(tz)s") -> str:
+    """How much of the invoice `a` was in dispute at the end of `day` (a date, in time zone `tz`), as
+    `Invoice.disputed_part_on` says for today, from the hold's history (DisputeHoldChange): its last
+    change made on or before that day; held, and its end date, if any, not before the day: the
+    disputed part (all when no part), at most `open_amount` (the invoice's open amount as of the day),
+    else 0. Read as of today it is the hold columns' figure (tests/reports/test_holds_asof.py)."""
+    return (f"coalesce((SELECT CASE WHEN h.held AND (h.until IS NULL OR h.until >= ({day})::date)"  # noqa: S608 - SQL text from code
+            f" THEN greatest(least({open_amount}, coalesce(h.amount, {open_amount})), 0) ELSE 0 END"
+            f" FROM invoicing_disputeholdchange h WHERE h.invoice_id = {a}.id"
+            f" AND h.organization_id = {a}.organization_id"
+            f" AND (h.at AT TIME ZONE ({tz}))::date <= ({day})::date"
+            f" ORDER BY h.at DESC, h.id DESC LIMIT 1), 0)")
+
+
 def can_void(a: str = "i") -> str:
     """Issued, and no payment, credit or write-off is applied to it."""
     return (f"({_p(a)}status = 'issued' AND {_p(a)}amount_paid = 0 AND {_p(a)}amount_credited = 0"

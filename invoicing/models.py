@@ -279,6 +279,9 @@ class Invoice(models.Model):
             models.Index(fields=["organization", "due_date"], name="reminders_open_invoice_due", include=["customer"],
                          condition=Q(status="issued", amount_due__gt=0, kind="invoice")),
             models.Index(fields=["organization", "updated_at"], name="invoice_updated"),
+            # Open invoices on dispute hold (a few): the dashboard's "in dispute" today.
+            models.Index(fields=["organization", "currency"], name="invoice_on_hold",
+                         condition=Q(disputed_at__isnull=False, status="issued", amount_due__gt=0)),
         ]
 
     def __str__(self):
@@ -527,6 +530,28 @@ class InvoiceEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.message}"
+
+
+class DisputeHoldChange(models.Model):
+    """One change of an invoice's dispute hold, written with it by invoicing.services.set_dispute /
+    clear_dispute (the hold's only writers) in the same transaction: from `at` on, the hold said
+    `held`, of `amount` (null: the whole amount due) until `until` (null: no end). The hold of a
+    past day is the last change at or before the end of that day in the organization's time zone
+    (invoice_sql.disputed_part_as_of), so "in dispute on 30 September" has an answer (issue 20)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="hold_changes")
+    at = models.DateTimeField(default=timezone.now)
+    held = models.BooleanField()
+    amount = models.DecimalField(null=True, blank=True, **AMOUNT)
+    until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["invoice", "at"], name="dispute_hold_by_invoice")]
+
+    def __str__(self):
+        return f"hold {'on' if self.held else 'off'} for {self.invoice_id} at {self.at}"
 
 
 class CreditOverride(models.Model):

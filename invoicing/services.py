@@ -21,6 +21,7 @@ from invoicing import documents, hooks, issuing
 from invoicing.amounts import amount_due_of, change_amounts
 from invoicing.credit_control import check_on_issue
 from invoicing.models import (
+    DisputeHoldChange,
     Invoice,
     InvoiceEvent,
     InvoiceLine,
@@ -254,9 +255,17 @@ def set_dispute(invoice: Invoice, reason: str, actor=None, until: date | None = 
     invoice.disputed_at, invoice.dispute_reason = timezone.now(), reason[:500]
     invoice.disputed_by, invoice.dispute_until, invoice.disputed_amount = actor, until, amount
     invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until", "disputed_amount"])
+    _hold_changed(invoice)
     record_event(invoice, "disputed", (_("Disputed: %(reason)s") % {"reason": reason}) if amount is None else (
         _("Disputed (%(amount)s of it): %(reason)s") % {"amount": amount, "reason": reason}), actor)
     return invoice
+
+
+def _hold_changed(invoice: Invoice) -> None:
+    """The hold's history (DisputeHoldChange): what it says from now on."""
+    DisputeHoldChange.objects.create(
+        organization_id=invoice.organization_id, invoice=invoice, at=invoice.disputed_at or timezone.now(),
+        held=invoice.disputed_at is not None, amount=invoice.disputed_amount, until=invoice.dispute_until)
 
 
 @transaction.atomic
@@ -265,6 +274,7 @@ def clear_dispute(invoice: Invoice, actor=None) -> Invoice:
     invoice.disputed_at, invoice.dispute_reason, invoice.disputed_by, invoice.dispute_until = None, "", None, None
     invoice.disputed_amount = None
     invoice.save(update_fields=["disputed_at", "dispute_reason", "disputed_by", "dispute_until", "disputed_amount"])
+    _hold_changed(invoice)
     record_event(invoice, "dispute_resolved", _("Dispute resolved"), actor)
     return invoice
 

@@ -25,6 +25,10 @@ class RemindersConfig(AppConfig):
         DEMO_HOOKS.append(seed_demo_plans)
         DEMO_HOOKS.append(seed_demo_digest)
         self._webhooks()
+        from invoicing import hooks
+        from reminders.holds import promises_as_of
+
+        hooks.PROMISES_AS_OF = promises_as_of  # reports' pages as of a past day (issue 20)
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
 
     def _webhooks(self):

@@ -43,6 +43,22 @@ def on_plan(invoice: Invoice) -> bool:
     return PaymentPlan.objects.filter(covered__invoice_id=invoice.pk, status=PlanStatus.ACTIVE).exists()
 
 
+def promises_as_of(org, day: date, invoice_ids) -> dict[int, date]:
+    """{invoice id: the date promised} of the promises that held the given invoices at the end of
+    `day` in the organization's time zone: made by then, not cancelled by then, and running until
+    that day or later (the hold `active_holds` applies today). With several, the latest date."""
+    from datetime import datetime, time, timedelta
+
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=org.zone)
+    found: dict[int, date] = {}
+    rows = (PromiseToPay.objects.filter(organization=org, invoice_id__in=list(invoice_ids), created_at__lt=end,
+                                        until__gte=day)
+            .exclude(cancelled_at__lt=end).values_list("invoice_id", "until"))
+    for invoice_id, until in rows:
+        found[invoice_id] = max(until, found.get(invoice_id, until))
+    return found
+
+
 def active_holds(invoice: Invoice, today: date, settings: ReminderSettings | None = None) -> list[str]:
     """Why nothing may be sent for the invoice today, in words (empty: nothing holds it)."""
     reasons = []

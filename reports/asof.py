@@ -219,6 +219,35 @@ def open_items(org, as_of: date, customers=None, *, currency: str | None = None)
         return [OpenItem(*row) for row in cursor.fetchall()]
 
 
+DISPUTED_SQL = f"""
+SELECT i.id, {invoice_sql.disputed_part_as_of("i", "(" + INVOICE_EXACT + ")")}
+FROM invoicing_invoice i {INVOICE_JOINS}
+WHERE i.organization_id = %(org)s AND i.id = ANY(%(ids)s)
+"""  # noqa: S608 - built from constants only
+
+
+def disputed_as_of(org, as_of: date, invoice_ids) -> dict[int, Decimal]:
+    """{invoice id: the part of it in dispute at the end of the day} for the given invoices (only
+    those with something in dispute): the hold of that day on the invoice's open amount of that day."""
+    ids = [int(i) for i in invoice_ids]
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:  # a page's invoices by id: no report settings needed
+        cursor.execute(DISPUTED_SQL, {"org": org.pk, "d": as_of, "tz": org.timezone, "ids": ids})
+        return {pk: part for pk, part in cursor.fetchall() if part}
+
+
+def promises_as_of(org, as_of: date, invoice_ids) -> dict[int, date]:
+    """{invoice id: promised-by date} of the promises to pay holding the invoices at the end of the day
+    (reminders' rule, plugged in at invoicing.hooks.PROMISES_AS_OF)."""
+    from invoicing import hooks
+
+    ids = [int(i) for i in invoice_ids]
+    if not ids or hooks.PROMISES_AS_OF is None:
+        return {}
+    return hooks.PROMISES_AS_OF(org, as_of, ids)
+
+
 def ar_control(org, as_of: date, currency: str) -> Decimal:
     """The AR control account's balance as of the date, in one currency (from the day totals)."""
     return account_balance(system_account(org, "ar"), as_of=as_of, currency=currency)

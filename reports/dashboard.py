@@ -20,6 +20,7 @@ from accounts import fx
 from accounts.models import CustomerBalance, JournalEntry, JournalLine
 from accounts.models_org import today_in
 from accounts.money import round_money
+from invoicing import invoice_sql
 from invoicing.models import Invoice
 from reports.aging import Bucket, bucket_of, make_buckets
 from reports.asof import ZERO, ar_control
@@ -50,6 +51,8 @@ class Dashboard:
     unapplied: Decimal = ZERO
     overdue: Decimal = ZERO
     overdue_count: int = 0
+    disputed: Decimal = ZERO  # the part of open invoices in dispute (on hold) at the end of the day
+    disputed_count: int = 0
     due_soon: Decimal = ZERO
     due_soon_count: int = 0
     collected_this_month: Decimal = ZERO
@@ -117,6 +120,7 @@ def build(org, currency: str | None = None, today: date | None = None, in_base: 
             d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
     else:
         _headline_dso(org, d)
+    _disputed_now(org, d, conv)
     d.top_debtors = _top_debtors(org, cur, today, d.rates if in_base else None)
     soon = Invoice.objects.open().filter(organization=org, due_date__gte=today, due_date__lte=today + timedelta(days=7))
     if not in_base:
@@ -206,6 +210,18 @@ def _flows(org, d: Dashboard, conv=None) -> None:
     d.collected_last_month = months[last_month]
 
 
+def _disputed_now(org, d: Dashboard, conv=None) -> None:
+    """Today's part of open invoices in dispute, by the hold columns (Invoice.disputed_part_on)."""
+    held = Invoice.objects.open().filter(organization=org, disputed_at__isnull=False)
+    if conv is None:
+        held = held.filter(currency=d.currency)
+    for invoice in held.only("currency", "amount_due", "disputed_at", "dispute_until", "disputed_amount"):
+        part = invoice.disputed_part_on(d.today)
+        if part:
+            d.disputed += conv(part, invoice.currency) if conv else part
+            d.disputed_count += 1
+
+
 def _top_debtors(org, cur: str, today: date, rates: dict | None = None) -> list[dict]:
     balances = CustomerBalance.objects.filter(organization=org, amount__gt=0).select_related("customer")
     if rates is None:
@@ -271,6 +287,12 @@ def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
         cursor.execute(mine + "SELECT item_id, amount FROM mine WHERE kind = 'i' AND due_date >= %(d)s "  # noqa: S608 - constants
                        "AND due_date <= %(soon)s ORDER BY due_date, amount DESC, item_id LIMIT 10", params)
         soon = cursor.fetchall()
+        # In dispute then: each open invoice's hold of that day (its history) on its open amount then.
+        cursor.execute(mine + "SELECT coalesce(sum(part), 0), count(*) FILTER (WHERE part > 0) FROM ("  # noqa: S608
+                       "SELECT " + invoice_sql.disputed_part_as_of("i", "m.amount") + " AS part "
+                       "FROM mine m JOIN invoicing_invoice i ON i.id = m.item_id "
+                       "WHERE m.kind = 'i' AND m.amount > 0) AS held", {**params, "tz": org.timezone})
+        d.disputed, d.disputed_count = cursor.fetchone()
     _open_summary(org, d, settings.limits, rows=[(due, a, n) for is_invoice, due, a, n in rows if is_invoice])
     d.unapplied = sum((a for is_invoice, _due, a, _n in rows if not is_invoice), ZERO)
     _flows(org, d)

@@ -1,6 +1,7 @@
 """Cash-in forecast: expected collections per week for the next 13 weeks.
 
-How (the page says the same): every invoice open today is expected to be paid on its due date
+How (the page says the same): every invoice open on the day (today, or a past day: what the
+forecast said then, from the rows effective by then, reports.asof) is expected to be paid on its due date
 shifted by its customer's own average days late over the last 12 months (reports.insights:
 0 for customers who pay on time; customers with no paid invoice in the window get the
 organization's average). Week 1 is today and the next six days. Invoices whose expected day is
@@ -12,25 +13,22 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from accounts.models_org import today_in
-from invoicing import invoice_sql
 from reports.asof import ZERO, report_cursor
-from reports.insights import PAID_ORG, RECENT_DAYS, WINDOW_DAYS
+from reports.insights import query_params as insights_params
 
 WEEKS = 13
 OVERDUE, LATER = -1, WEEKS
 
 FORECAST_SQL = """
-WITH {paid},
-lateness AS (SELECT customer_id, avg(greatest(paid_on - due_date, 0)) AS late FROM paid GROUP BY customer_id),
-org_late AS (SELECT coalesce(avg(greatest(paid_on - due_date, 0)), 0) AS late FROM paid),
+WITH {ctes},
+lateness AS (SELECT customer_id, {late} AS late FROM paid GROUP BY customer_id),
+org_late AS (SELECT coalesce({late}, 0) AS late FROM paid),
 expected AS (
-    SELECT i.id, i.customer_id, i.due_date, i.amount_due,
-           i.due_date + round(coalesce(l.late, o.late))::int AS expected_on,
+    SELECT it.item_id AS id, it.customer_id, it.due_date, it.amount AS amount_due,
+           it.due_date + round(coalesce(l.late, o.late))::int AS expected_on,
            round(coalesce(l.late, o.late))::int AS shift, l.late IS NULL AS org_average
-    FROM invoicing_invoice i LEFT JOIN lateness l ON l.customer_id = i.customer_id CROSS JOIN org_late o
-    WHERE i.organization_id = %(org)s AND """ + invoice_sql.is_open("i") + """ AND i.currency = %(cur)s
-      AND i.issue_date <= %(today)s
+    FROM items it LEFT JOIN lateness l ON l.customer_id = it.customer_id CROSS JOIN org_late o
+    WHERE it.kind = 'i' AND it.amount > 0 AND it.currency = %(cur)s
 ),
 weeks AS (
     SELECT e.*, CASE WHEN expected_on < %(today)s THEN -1
@@ -65,24 +63,32 @@ class Forecast:
 
 
 def _params(org, currency, today):
-    today = today or today_in(org)
-    return {"org": org.pk, "cur": currency or org.base_currency, "today": today,
-            "since": today - timedelta(days=WINDOW_DAYS), "recent": today - timedelta(days=RECENT_DAYS)}
+    """Parameters and the WITH clauses (invoices open and paid as of the day, reports.insights)."""
+    return insights_params(org, currency, today)
 
 
-def _sql(select: str) -> str:
-    return FORECAST_SQL.format(paid=PAID_ORG, days=WEEKS * 7, weeks=WEEKS) + select
+# How a customer's lateness is summed up from its paid invoices (days late, 0 when early). The
+# forecast uses the mean; reports.forecast_accuracy measures both against what came in.
+LATENESS = {
+    "mean": "avg(greatest(paid_on - due_date, 0))::numeric",
+    "median": "(percentile_cont(0.5) WITHIN GROUP (ORDER BY greatest(paid_on - due_date, 0)))::numeric",
+}
+METHOD = "mean"
+
+
+def _sql(ctes: str, select: str, method: str = METHOD) -> str:
+    return FORECAST_SQL.format(ctes=ctes, days=WEEKS * 7, weeks=WEEKS, late=LATENESS[method]) + select
 
 
 def forecast(org, currency=None, today: date | None = None) -> Forecast:
-    params = _params(org, currency, today)
+    params, ctes = _params(org, currency, today)
     today = params["today"]
     result = Forecast(today=today, currency=params["cur"])
     result.weeks = [Week(i, today + timedelta(days=7 * i), today + timedelta(days=7 * i + 6)) for i in range(WEEKS)]
     result.overdue, result.later = Week(OVERDUE, None, today - timedelta(days=1)), Week(LATER, today + timedelta(
         days=7 * WEEKS), None)
     with report_cursor() as cursor:
-        cursor.execute(_sql("SELECT week, sum(amount_due), count(*) FROM weeks GROUP BY week "
+        cursor.execute(_sql(ctes, "SELECT week, sum(amount_due), count(*) FROM weeks GROUP BY week "
                             "UNION ALL SELECT -99, (SELECT late FROM org_late), 0"), params)
         for week, amount, count in cursor.fetchall():
             if week == -99:
@@ -111,10 +117,10 @@ class ExpectedInvoice:
 
 def week_invoices(org, week: int, currency=None, today: date | None = None, limit: int = 500):
     """The invoices behind one week of the forecast (largest first)."""
-    params = _params(org, currency, today)
+    params, ctes = _params(org, currency, today)
     params.update(week=week, limit=limit)
     with report_cursor() as cursor:
-        cursor.execute(_sql("""
+        cursor.execute(_sql(ctes, """
             SELECT w.id, i.number, w.customer_id, c.name, w.due_date, w.expected_on, w.shift, w.org_average,
                    w.amount_due, count(*) OVER ()
             FROM weeks w JOIN invoicing_invoice i ON i.id = w.id JOIN accounts_customer c ON c.id = w.customer_id

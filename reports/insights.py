@@ -1,6 +1,7 @@
 """Payment behaviour: who pays on time and who pays late.
 
-Per customer, over the invoices it settled in the last 12 months (as of a day):
+Per customer, over the invoices it settled in the last 12 months, as it stood at the end of a day
+(today by default; issue 20: any past day, from the rows effective by then, reports.asof):
 
 * an invoice counts as paid when it is issued, nothing is due on it any more, payments (not
   only credit notes) went into it and nothing of it was written off; the day it was paid is the
@@ -9,7 +10,8 @@ Per customer, over the invoices it settled in the last 12 months (as of a day):
   on or before the due date (so early payers do not hide late ones); on time = paid by the due date;
 * averages are per invoice (each invoice weighs the same, whatever its amount);
 * trend: the average days late per month of payment, and the last 3 months against the 9 before;
-* current overdue: what is open today past its due date, and the oldest of it in days.
+* overdue: what was open at the end of the day past its due date (the one as-of definition), and the
+  oldest of it in days.
 """
 
 from dataclasses import dataclass, field
@@ -17,8 +19,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from accounts.models_org import today_in
-from invoicing import invoice_sql
-from reports.asof import ZERO, report_cursor
+from reports.asof import INVOICE_EXACT, INVOICE_JOINS_MANY, ZERO, items_cte, report_cursor
 
 WINDOW_DAYS = 365
 RECENT_DAYS = 90
@@ -26,20 +27,28 @@ SORTS = {"name": "lower(c.name)", "code": "lower(c.code)", "paid": "s.paid", "da
          "days_late": "s.days_late", "on_time": "s.on_time_share", "overdue": "o.overdue",
          "oldest": "o.oldest_days", "trend": "s.trend"}
 
-# Paid invoices come from reports_paidinvoice (kept by triggers: paid day = the span's last day).
-PAID_ORG = """
+# Paid as of the day %(d)s (the window's last day). An invoice whose item span ended on or before
+# the day is in the state it is in today: paid if reports_paidinvoice holds it (paid day = the
+# span's last day). One whose span straddles the day is evaluated from its rows as of the day: paid
+# when, by then, it was issued and not voided, nothing was open, nothing written off, and payments
+# (not only credit notes) went into it; its paid day is the last day anything moved it by then.
+PAID_CTE = """
 paid AS (
     SELECT customer_id, issue_date, due_date, paid_on FROM reports_paidinvoice
-    WHERE organization_id = %(org)s AND currency = %(cur)s AND paid_on > %(since)s AND paid_on <= %(today)s
+    WHERE organization_id = %(org)s AND currency = %(cur)s AND paid_on > %(since)s AND paid_on <= %(d)s
+      {paid_filter}
+    UNION ALL
+    SELECT i.customer_id, i.issue_date, i.due_date, x.paid_on
+    FROM reports_itemspan s JOIN invoicing_invoice i ON i.id = s.item_id """ + INVOICE_JOINS_MANY + """
+    CROSS JOIN LATERAL (SELECT greatest(i.issue_date, max(a.effective_date)) AS paid_on,
+                               coalesce(sum(a.amount) FILTER (WHERE a.payment_id IS NOT NULL), 0) AS by_payments
+                        FROM payments_allocation a WHERE a.invoice_id = i.id AND a.effective_date <= %(d)s) x
+    WHERE s.organization_id = %(org)s AND s.kind = 'i' AND s.first_day <= %(d)s AND s.last_day > %(d)s
+      AND i.currency = %(cur)s {invoice_filter}
+      AND i.issue_date <= %(d)s AND NOT coalesce(v.effective_date <= %(d)s, false)
+      AND (""" + INVOICE_EXACT + """) = 0 AND iw.amount = 0 AND x.by_payments > 0 AND x.paid_on > %(since)s
 )
-"""
-PAID_CUSTOMERS = """
-paid AS (
-    SELECT customer_id, issue_date, due_date, paid_on FROM reports_paidinvoice
-    WHERE organization_id = %(org)s AND customer_id = ANY(%(customers)s) AND currency = %(cur)s
-      AND paid_on > %(since)s AND paid_on <= %(today)s
-)
-"""
+"""  # noqa: S608 - built from constants only
 STATS_CTE = """
 stats AS (
     SELECT customer_id, count(*) AS paid,
@@ -51,11 +60,8 @@ stats AS (
     FROM paid GROUP BY customer_id
 ),
 overdue AS (
-    SELECT customer_id, sum(amount_due) AS overdue, count(*) AS overdue_count,
-           %(today)s - min(due_date) AS oldest_days
-    FROM invoicing_invoice
-    WHERE organization_id = %(org)s AND """ + invoice_sql.is_overdue("", "%(today)s") + """
-      AND currency = %(cur)s {customer_filter}
+    SELECT customer_id, sum(amount) AS overdue, count(*) AS overdue_count, %(d)s - min(due_date) AS oldest_days
+    FROM items WHERE kind = 'i' AND amount > 0 AND due_date < %(d)s AND currency = %(cur)s
     GROUP BY customer_id
 )
 """  # noqa: S608 - built from constants only
@@ -95,20 +101,23 @@ def _one(value) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def _params(org, currency, today, customer_ids=None):
+def query_params(org, currency, today, customer_ids=None):
+    """The query's parameters and its WITH clauses (items as of the day, paid invoices): the whole
+    organization, or (customer_ids) those customers."""
     today = today or today_in(org)
-    params = {"org": org.pk, "cur": currency or org.base_currency, "today": today,
-              "since": today - timedelta(days=WINDOW_DAYS), "recent": today - timedelta(days=RECENT_DAYS)}
+    cte, params = items_cte(org.pk, today, customer_ids)
+    params.update({"cur": currency or org.base_currency, "today": today,
+                   "since": today - timedelta(days=WINDOW_DAYS), "recent": today - timedelta(days=RECENT_DAYS)})
     if customer_ids is None:
-        return params, PAID_ORG, ""
-    params["customers"] = list(customer_ids)
-    return params, PAID_CUSTOMERS, "AND customer_id = ANY(%(customers)s)"
+        return params, cte + ", " + PAID_CTE.format(paid_filter="", invoice_filter="")
+    return params, cte + ", " + PAID_CTE.format(paid_filter="AND customer_id = ANY(%(customers)s)",
+                                                invoice_filter="AND i.customer_id = ANY(%(customers)s)")
 
 
 def behaviour_report(org, currency=None, today: date | None = None, *, sort: str = "-days_late", page: int = 1,
                      page_size: int | None = 50, customer_ids=None) -> tuple[list[Behaviour], int]:
     """(rows of the page, number of customers with any paid or overdue invoice)."""
-    params, paid_cte, customer_filter = _params(org, currency, today, customer_ids)
+    params, ctes = query_params(org, currency, today, customer_ids)
     key = sort.lstrip("-")
     order = SORTS.get(key, SORTS["days_late"])
     direction = "DESC" if sort.startswith("-") or key not in SORTS else "ASC"
@@ -117,7 +126,7 @@ def behaviour_report(org, currency=None, today: date | None = None, *, sort: str
     if page_size:
         limit = "LIMIT %(limit)s OFFSET %(offset)s"
         params["limit"], params["offset"] = page_size, (max(page, 1) - 1) * page_size
-    sql = ("WITH " + paid_cte + ", " + STATS_CTE.format(customer_filter=customer_filter) + f"""
+    sql = ("WITH " + ctes + ", " + STATS_CTE + f"""
         SELECT c.id, c.name, c.code, coalesce(s.paid, 0), s.days_to_pay, s.days_late, s.on_time_share, s.trend,
                coalesce(o.overdue, 0), coalesce(o.overdue_count, 0), o.oldest_days, count(*) OVER ()
         FROM stats s FULL JOIN overdue o ON o.customer_id = s.customer_id
@@ -133,7 +142,7 @@ def behaviour_report(org, currency=None, today: date | None = None, *, sort: str
 
 
 MONTHS_SQL = """
-WITH {paid}
+WITH {ctes}
 SELECT customer_id, date_trunc('month', paid_on)::date, avg(greatest(paid_on - due_date, 0)), count(*)
 FROM paid GROUP BY 1, 2
 """
@@ -143,9 +152,9 @@ def add_months(org, rows: list[Behaviour], currency=None, today: date | None = N
     """Fill each row's 12-month trend (average days late per month of payment)."""
     if not rows:
         return
-    params, paid_cte, _filter = _params(org, currency, today, [r.customer_id for r in rows])
+    params, ctes = query_params(org, currency, today, [r.customer_id for r in rows])
     with report_cursor() as cursor:
-        cursor.execute(MONTHS_SQL.format(paid=paid_cte), params)
+        cursor.execute(MONTHS_SQL.format(ctes=ctes), params)
         found = {(c, m): Decimal(v).quantize(Decimal("0.1"), ROUND_HALF_UP) for c, m, v, _n in cursor.fetchall()}
     today = params["today"]
     months = []
@@ -170,8 +179,8 @@ def customer_behaviour(customer, today: date | None = None) -> Behaviour:
 
 
 def org_average_days_late(org, currency=None, today: date | None = None) -> Decimal:
-    params, paid_cte, _filter = _params(org, currency, today)
+    params, ctes = query_params(org, currency, today)
     with report_cursor() as cursor:
-        cursor.execute("WITH " + paid_cte + "SELECT avg(greatest(paid_on - due_date, 0)) FROM paid", params)  # noqa: S608
+        cursor.execute("WITH " + ctes + " SELECT avg(greatest(paid_on - due_date, 0)) FROM paid", params)  # noqa: S608
         value = cursor.fetchone()[0]
     return _one(value) if value is not None else ZERO

@@ -24,6 +24,7 @@ urlpatterns += [
     path("insights/", views.insights_report, name="insights_report"),
     path("forecast/", views.forecast_report, name="forecast_report"),
     path("forecast/weeks/<str:week>/", views.forecast_week, name="forecast_week"),
+    path("forecast/accuracy/", views.forecast_accuracy_report, name="forecast_accuracy"),
     path("credit-control/", views.credit_control, name="credit_control"),
     path("credit-control/export.csv", views.credit_control_export, name="credit_control_export"),
     path("profit-and-loss/", views.profit_and_loss, name="profit_and_loss"),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts import fx
 from accounts.credit_terms import overdue_days, set_overdue_days
 from accounts.models import Customer, Role
-from accounts.models_org import MAX_CREDIT_OVERDUE_DAYS
+from accounts.models_org import MAX_CREDIT_OVERDUE_DAYS, today_in
 from accounts.permissions import can, org_view
 from invoicing.mail import parse_recipients
 from ledger_site.exports import XLSX_TYPE, csv_bytes, csv_stream_response, download
@@ -28,10 +28,10 @@ from reports import credit_control as cc
 from reports import dashboard as dash
 from reports import exports, statements
 from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
-from reports.asof import open_items, org_currencies
+from reports.asof import disputed_as_of, open_items, org_currencies, promises_as_of
 from reports.charts import Bar, bar_chart, sparkline
 from reports.credit_control import recent_overrides
-from reports.dso import Unavailable
+from reports.dso import Unavailable, check_as_of
 from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
 from reports.forms import (
     BASE_CHOICE,
@@ -236,10 +236,16 @@ def open_items_report(request):
     report = aging(request.org, AgingQuery(as_of=as_of, currency=currency, search=search, sort="name",
                                            page=page_no, page_size=CUSTOMERS_PER_PAGE))
     items = open_items(request.org, as_of, [r.customer_id for r in report.rows], currency=currency)
+    # Dispute and promise as they stood on the day (their histories), not as they are now.
+    invoice_ids = [it.item_id for it in items if it.kind == "i" and it.amount > 0]
+    disputed = disputed_as_of(request.org, as_of, invoice_ids)
+    promised = promises_as_of(request.org, as_of, invoice_ids)
     by_customer = {}
     for it in items:
         by_customer.setdefault(it.customer_id, []).append(
-            {"item": it, "url": item_url(request.org, it), "age": it.age(as_of, "due")})
+            {"item": it, "url": item_url(request.org, it), "age": it.age(as_of, "due"),
+             "disputed": disputed.get(it.item_id) if it.kind == "i" else None,
+             "promised": promised.get(it.item_id) if it.kind == "i" else None})
     groups = [{"row": r, "items": by_customer.get(r.customer_id, [])} for r in report.rows]
     return render(request, "reports/open_items.html", {
         "form": form, "as_of": as_of, "currency": currency, "groups": groups, "report": report,
@@ -407,8 +413,19 @@ def insights_report(request):
     if sort.lstrip("-") not in SORTS:
         sort = "-days_late"
     page = page_number(request)
-    rows, count = behaviour_report(request.org, currency, sort=sort, page=page, page_size=50)
-    add_months(request.org, rows, currency)
+    # As of the end of a day (issue 20): today by default; a past day from the rows effective by then.
+    form = bound(AgingForm, request, currencies=currencies)
+    as_of, problem = form.value("as_of"), None
+    if form.errors.get("as_of"):
+        problem = " ".join(form.errors["as_of"])
+    elif as_of != today_in(request.org):
+        try:
+            check_as_of(request.org, as_of)
+        except Unavailable as e:
+            problem = str(e)
+    rows, count = ([], 0) if problem else behaviour_report(request.org, currency, as_of, sort=sort, page=page,
+                                                           page_size=50)
+    add_months(request.org, rows, currency, as_of)
     for row in rows:
         row.spark = sparkline([v for _m, v in row.months],
                               title=_("Average days late per month, last 12 months"))
@@ -419,6 +436,7 @@ def insights_report(request):
                                                                               key if sort == "-" + key else first))
     pages = max(1, -(-count // 50))
     return render(request, "reports/insights.html", {
+        "as_of": as_of, "problem": problem, "is_today": as_of == today_in(request.org),
         "rows": rows, "count": count, "sort": sort, "links": links, "currency": currency, "currencies": currencies,
         "arrows": {key: " ▲" if sort == key else " ▼" if sort == "-" + key else "" for key in SORTS},
         "customer_base": pk_prefix("customer_detail", request.org), "cell_prefix": pk_prefix("aging_cell", request.org),
@@ -447,6 +465,29 @@ def forecast_report(request):
                        for w in f.weeks], currency, title=_("Expected collections per week"), width=760)
     return render(request, "reports/forecast.html", {"f": f, "chart": chart, "currency": currency,
                                                      "currencies": currencies})
+
+
+@org_view(Role.VIEWER)
+def forecast_accuracy_report(request):
+    """Past forecasts against what came in, week by week and per customer (issue 20 item 7)."""
+    from accounts.models import Customer
+    from reports.dso import books_start
+    from reports.forecast_accuracy import WEEKS_BACK, accuracy
+
+    currencies = org_currencies(request.org)
+    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    today = today_in(request.org)
+    first = books_start(request.org)
+    weeks = 0 if first is None else min(WEEKS_BACK, max(0, ((today - first).days - 1) // 7))
+    result = accuracy(request.org, currency, today, weeks=weeks)
+    names = Customer.objects.in_bulk(list(result.customers))
+    customers = sorted(({"customer": names[cid], **row} for cid, row in result.customers.items()
+                        if row["came_in"] or any(row["forecast"].values())),
+                       key=lambda r: (-r["abs_error"]["mean"], r["customer"].name))[:50]
+    return render(request, "reports/forecast_accuracy.html", {
+        "a": result, "currency": currency, "currencies": currencies, "customers": customers,
+        "methods": [(m, result.mae(m), result.bias(m)) for m in result.methods],
+    })
 
 
 @org_view(Role.VIEWER)
