@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -345,11 +345,17 @@ def _link_debit(line: BankLine, chosen: Suggestion, actor) -> BankLine:
         entry_id = payment.reversal_entry_id
     else:
         entry_id = chosen.entry_id
+    seen_twice = BankError(_("That refund or reversal is already seen on another bank line."))
     if BankLine.objects.filter(organization_id=line.organization_id, entry_id=entry_id).exists():
-        raise BankError(_("That refund or reversal is already seen on another bank line."))
+        raise seen_twice
     line.entry_id, line.entry_linked, line.status = entry_id, True, BankLineStatus.MATCHED
     line.match_reason, line.matched_at, line.matched_by = chosen.reason[:500], timezone.now(), actor
-    line.save(update_fields=["entry", "entry_linked", "status", "match_reason", "matched_at", "matched_by"])
+    try:
+        with transaction.atomic():  # two lines linking one refund at once: the unique index decides
+            line.save(update_fields=["entry", "entry_linked", "status", "match_reason", "matched_at",
+                                     "matched_by"])
+    except IntegrityError:
+        raise seen_twice from None
     _event(line, "matched", f"linked entry #{entry_id}: {chosen.reason}", actor)
     return line
 
