@@ -37,7 +37,15 @@ from payments.models import Payment, PaymentMethod
 from payments.models_bank import BankAccount, BankLine, BankLineEvent, BankLineStatus, StatementImport
 from payments.remittance import plan_split
 from payments.services import NONE, record_payment, reverse_payment
-from payments.statements import CsvMapping, ParsedStatement, StatementError, detect_format, parse
+from payments.statements import (
+    CsvMapping,
+    ParsedStatement,
+    StatementError,
+    detect_format,
+    parse,
+    statement_from_json,
+    statement_to_json,
+)
 
 ZERO = Decimal(0)
 MAX_BYTES = getattr(settings, "BANK_STATEMENT_MAX_BYTES", 20 * 1024 * 1024)
@@ -98,6 +106,7 @@ def _check(bank_account: BankAccount, statement: ParsedStatement) -> None:
         raise StatementError(_("The statement is in %(other)s; the bank account %(name)s is in %(cur)s. "
                                "Nothing was imported.") % {"other": statement.currency, "name": bank_account.name,
                                                             "cur": cur})
+    latest = timezone.localdate() + ledger_ahead()
     for n, line in enumerate(statement.lines, start=1):
         if line.currency and line.currency != cur:
             raise StatementError(_("Line %(n)s (%(day)s) is in %(other)s; the bank account is in %(cur)s. "
@@ -109,7 +118,7 @@ def _check(bank_account: BankAccount, statement: ParsedStatement) -> None:
         except MoneyError:
             raise StatementError(_("Line %(n)s: %(amount)s has more decimals than %(cur)s allows.")
                                  % {"n": n, "amount": line.amount, "cur": cur}) from None
-        if line.booking_date > timezone.localdate() + ledger_ahead():
+        if line.booking_date > latest:
             raise StatementError(_("Line %(n)s is booked on %(day)s, in the future.") % {"n": n,
                                                                                           "day": line.booking_date})
     theirs, ours = statement.account_id, bank_account.iban
@@ -131,9 +140,19 @@ def read_statement(bank_account: BankAccount, data: bytes, fmt: str, mapping: di
     return statement
 
 
+def held_statement(imp: StatementImport) -> ParsedStatement:
+    """The statement of a held file: as the preview parsed it (kept as JSON on the import), checked
+    again against the bank account as it is now; a file held before that was kept is parsed again."""
+    if imp.parsed:
+        statement = statement_from_json(imp.parsed)
+        _check(imp.bank_account, statement)
+        return statement
+    return read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+
+
 def summarize(imp: StatementImport) -> Summary:
-    """What committing would add: parsed again from the held file, against the lines there now."""
-    statement = read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+    """What committing would add: the held statement against the lines there now."""
+    statement = held_statement(imp)
     keys = [li.dedupe_key for li in statement.lines]
     existing = set(BankLine.objects.filter(organization_id=imp.organization_id, bank_account=imp.bank_account,
                                            dedupe_key__in=keys).values_list("dedupe_key", flat=True))
@@ -170,7 +189,7 @@ def stage_import(bank_account: BankAccount, *, filename: str, data: bytes, fmt: 
             sha256=hashlib.sha256(data).hexdigest(), statement_id=statement.statement_id,
             opening_balance=statement.opening_balance, closing_balance=statement.closing_balance,
             date_from=statement.date_from, date_to=statement.date_to, lines_total=len(statement.lines),
-            created_by=actor)
+            parsed=statement_to_json(statement), created_by=actor)
         if fmt == "csv":
             BankAccount.objects.filter(pk=bank_account.pk).update(csv_mapping=mapping)
     return imp
@@ -221,7 +240,7 @@ def run_import_job(org_id: int, import_id: int, user_id: int | None = None) -> i
         if imp.status != StatementImport.Status.IMPORTING:
             return 0
         try:
-            statement = read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+            statement = held_statement(imp)
             added = 0
             for start in range(0, len(statement.lines), BATCH):
                 chunk = statement.lines[start:start + BATCH]
@@ -236,7 +255,7 @@ def run_import_job(org_id: int, import_id: int, user_id: int | None = None) -> i
                     StatementImport.objects.filter(pk=imp.pk).update(progress=start + len(chunk), lines_added=added)
             StatementImport.objects.filter(pk=imp.pk).update(
                 status=StatementImport.Status.COMMITTED, lines_added=added,
-                lines_duplicate=len(statement.lines) - added, committed_at=timezone.now())
+                lines_duplicate=len(statement.lines) - added, committed_at=timezone.now(), parsed=None)
             return added
         except Exception as e:
             StatementImport.objects.filter(pk=imp.pk).update(
@@ -260,15 +279,15 @@ def commit_import(imp: StatementImport, *, actor=None) -> StatementImport:
         BankLine.objects.bulk_create(_new_lines(imp, summary.new), batch_size=2000)
         imp.status = StatementImport.Status.COMMITTED
         imp.lines_added, imp.lines_duplicate = len(summary.new), summary.duplicates
-        imp.committed_at = timezone.now()
+        imp.committed_at, imp.parsed = timezone.now(), None
         imp.created_by = imp.created_by or actor
-        imp.save(update_fields=["status", "lines_added", "lines_duplicate", "committed_at", "created_by"])
+        imp.save(update_fields=["status", "lines_added", "lines_duplicate", "committed_at", "created_by", "parsed"])
     return imp
 
 
 def discard_import(imp: StatementImport) -> None:
     StatementImport.objects.filter(pk=imp.pk, status=StatementImport.Status.PREVIEW).update(
-        status=StatementImport.Status.DISCARDED, content=b"")
+        status=StatementImport.Status.DISCARDED, content=b"", parsed=None)
 
 
 # --- Matching actions ----------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Customer
 from accounts.money import format_money
 from invoicing.models import Invoice
@@ -463,9 +465,3 @@ def _debit_candidates(bank_account, days) -> list[tuple[str, Outgoing]]:
     out += [("seen", Outgoing(*row, None)) for row in payments.filter(reversed_at__isnull=True).values_list(
         "pk", "amount", "received_date", "reference", "customer__name")]
     return out
-
-
-def _(text):
-    from django.utils.translation import gettext
-
-    return gettext(text)

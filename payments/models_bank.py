@@ -60,6 +60,9 @@ class StatementImport(models.Model):
     format = models.CharField(max_length=10)  # csv, camt053, ofx
     mapping = models.JSONField(default=dict, blank=True)  # the CSV mapping it was read with
     content = models.BinaryField()  # the file as uploaded (size capped by BANK_STATEMENT_MAX_BYTES)
+    # The statement as parsed and checked by the preview (payments.statements.statement_to_json), so
+    # the summary and the commit do not parse the file again; dropped once committed or discarded.
+    parsed = models.JSONField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
     statement_id = models.CharField(max_length=100, blank=True)
