@@ -296,9 +296,16 @@ def test_a_bounce_recorded_on_the_payment_page_is_found_by_the_debit(ctx):
     best, = suggestions_for(debit)
     assert (best.kind, best.score) == ("entry", 85)
     assert "was seen in the bank and reversed on" in best.reason and "returned: account closed" in best.reason
-    confirm_match(debit, best.key, actor=owner)
-    assert reconciliation(account).unseen_out == []
-    books_match_bank(org, account)
+    client = Client()
+    client.force_login(owner)
+    rec_url = f"/o/{org.slug}/payments/bank/{account.pk}/reconciliation/"
+    page = client.get(rec_url).content.decode()
+    assert page.count('data-testid="unseen-out"') == 1 and "reversed payment" in page
+    client.post(f"/o/{org.slug}/payments/bank/lines/{debit.pk}/confirm/", {"suggestion": best.key})
+    assert 'data-testid="unseen-out"' not in client.get(rec_url).content.decode()
+    with tenant_context(org, owner):
+        assert fresh(debit).entry_linked and reconciliation(account).unseen_out == []
+        books_match_bank(org, account)
 
 
 def test_a_debit_never_links_another_organizations_refund(ctx):
