@@ -50,14 +50,43 @@ REALIZED_FX = {
 def realized_fx_account(org, gain: bool) -> Account:
     """Where a realized exchange difference goes (issue 17; payments.allocation posts it): made when
     first needed, like the opening-balances account, so organizations of any age have it."""
-    key, code, name, type_ = REALIZED_FX[gain]
+    return account_on_first_use(org, REALIZED_FX[gain])
+
+
+# Where a write-off is booked, by its kind (invoicing.services.write_off): bad debt is in every
+# chart; a short payment's difference booked as an early-payment discount or a bank fee goes to an
+# account made on first use (issue 16).
+WRITE_OFF_ACCOUNTS = {
+    "discount": ("discount_allowed", "6200", N_("Discounts allowed"), AccountType.EXPENSE),
+    "bank_fee": ("bank_charges", "6300", N_("Bank charges"), AccountType.EXPENSE),
+}
+
+
+def write_off_account(org, kind: str) -> Account:
+    if kind == "bad_debt":
+        return system_account(org, "bad_debt")
+    return account_on_first_use(org, WRITE_OFF_ACCOUNTS[kind])
+
+
+def account_on_first_use(org, spec) -> Account:
+    """The system account `spec` = (key, code, name, type), made the first time it is needed. An
+    organization's own account already holding the usual code moves the new one to the next free
+    code. Two first uses at once: the loser of the unique (organization, system key) race reads
+    the winner's row."""
+    from django.db import IntegrityError, transaction
+
+    key, code, name, type_ = spec
     account = Account.objects.filter(organization=org, system_key=key).first()
-    if account is None:
-        taken = set(Account.objects.filter(organization=org).values_list("code", flat=True))
-        while code in taken:  # an organization's own account already has the usual code
-            code = str(int(code) + 1)
-        account = Account.objects.create(organization=org, system_key=key, code=code, name=name, type=type_)
-    return account
+    if account is not None:
+        return account
+    taken = set(Account.objects.filter(organization=org).values_list("code", flat=True))
+    while code in taken:
+        code = str(int(code) + 1)
+    try:
+        with transaction.atomic():
+            return Account.objects.create(organization=org, system_key=key, code=code, name=name, type=type_)
+    except IntegrityError:
+        return Account.objects.get(organization=org, system_key=key)
 
 
 def opening_balance_account(org) -> Account:

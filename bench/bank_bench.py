@@ -28,6 +28,7 @@ Results are printed and written to bench/results/bank-<timestamp>.json.
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
@@ -43,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from bench.common import RESULTS, django_setup, fresh_database, log, owner_sql, owner_url  # noqa: E402
 
-DB_NAME = "ledgerline_bankbench"
+DB_NAME = os.environ.get("BANK_BENCH_DB", "ledgerline_bankbench")  # a shared server: pick your own name
 FULL = {"lines": 10_000, "invoices": 50_000, "customers": 5_000}
 QUICK = {"lines": 1_000, "invoices": 5_000, "customers": 500}
 SEED = 16

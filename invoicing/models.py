@@ -506,9 +506,17 @@ class WriteOff(models.Model):
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    # A reversal (invoicing.services.reverse_write_off) is a negative row pointing at the one it undoes.
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
-        constraints = [models.CheckConstraint(name="write_off_positive", condition=Q(amount__gt=0))]
+        constraints = [
+            models.CheckConstraint(name="write_off_positive_or_reversal",
+                                   condition=Q(amount__gt=0, reverses__isnull=True)
+                                   | Q(amount__lt=0, reverses__isnull=False)),
+            models.UniqueConstraint(fields=["organization", "reverses"], condition=Q(reverses__isnull=False),
+                                    name="write_off_reversed_once"),
+        ]
 
     def __str__(self):
         return f"write-off {self.amount} of {self.invoice_id}"

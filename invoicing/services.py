@@ -11,12 +11,14 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts import ledger
-from accounts.chart import system_accounts
+from accounts.chart import WRITE_OFF_ACCOUNTS, system_account, write_off_account
 from accounts.ledger import LedgerError, Line
+from accounts.models import JournalLine
 from accounts.models_org import today_in
-from accounts.money import MoneyError, check_exact
+from accounts.money import MoneyError, check_exact, format_money, round_money
 from invoicing import documents, hooks, issuing
 from invoicing.amounts import amount_due_of, change_amounts
 from invoicing.credit_control import check_on_issue
@@ -200,9 +202,32 @@ def void_invoice(invoice: Invoice, reason: str, actor=None, effective_date: date
     return invoice
 
 
+# A short payment's difference may be booked as an early-payment discount or a bank fee when it is
+# at most SHORT_PAYMENT_LIMIT and at most SHORT_PAYMENT_SHARE of what was due. Bank matching reads
+# the same rule to flag a credit "short by a bank fee" (payments.matching).
+SHORT_PAYMENT_LIMIT = Decimal("25")
+SHORT_PAYMENT_SHARE = Decimal("0.02")
+WRITE_OFF_KINDS = {
+    "bad_debt": _lazy("bad debt"),
+    "discount": _lazy("early-payment discount"),
+    "bank_fee": _lazy("bank fee"),
+}
+
+
+def short_payment_tolerance(due: Decimal, currency: str) -> Decimal:
+    """The largest difference between what was due and what was paid that counts as a discount or
+    a bank fee (the smaller of SHORT_PAYMENT_LIMIT and SHORT_PAYMENT_SHARE of `due`)."""
+    return min(SHORT_PAYMENT_LIMIT, round_money(due * SHORT_PAYMENT_SHARE, currency))
+
+
 @transaction.atomic
 def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effective_date: date | None = None,
-              idempotency_key: str | None = None) -> WriteOff:
+              idempotency_key: str | None = None, kind: str = "bad_debt") -> WriteOff:
+    """Write off part or all of an invoice's amount due: Dr the kind's account / Cr AR.
+
+    kind "bad_debt" (Bad-debt expense): any amount up to what is due. kind "discount" (Discounts
+    allowed) or "bank_fee" (Bank charges): a short payment's difference, so only the whole rest of
+    an invoice something was paid on, and only within `short_payment_tolerance` of the total."""
     invoice = _locked(invoice)
     if idempotency_key:
         # A retried request (double submit): return what the first one did, post nothing.
@@ -210,6 +235,8 @@ def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effect
                                        entry__idempotency_key=idempotency_key).first()
         if done is not None:
             return done
+    if kind not in WRITE_OFF_KINDS:
+        raise InvoiceError(_("Unknown kind of write-off."))
     try:
         amount = check_exact(amount, invoice.currency)
     except MoneyError as e:
@@ -220,13 +247,16 @@ def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effect
         raise InvoiceError(_("Write off between 0 and the amount due (%(due)s).") % {"due": invoice.amount_due})
     if not reason.strip():
         raise InvoiceError(_("A write-off needs a reason."))
-    acc = system_accounts(invoice.organization)
+    if kind != "bad_debt":
+        _check_short_payment(invoice, amount, kind)
+    account = write_off_account(invoice.organization, kind)
     key = idempotency_key or f"invoice:{invoice.pk}:writeoff:{invoice.write_offs.count() + 1}"
+    label = _("Write-off") if kind == "bad_debt" else str(WRITE_OFF_KINDS[kind]).capitalize()
     entry = ledger.post(invoice.organization,
-                        [Line(acc["bad_debt"], amount, currency=invoice.currency),
-                         Line(acc["ar"], -amount, invoice.customer)],
+                        [Line(account, amount, currency=invoice.currency),
+                         Line(system_account(invoice.organization, "ar"), -amount, invoice.customer)],
                         effective_date=effective_date or invoice.today, idempotency_key=key,
-                        memo=f"Write-off of {invoice.number}", actor=actor, source=invoice,
+                        memo=f"{label} of {invoice.number}", actor=actor, source=invoice,
                         source_label=invoice.number, reason=reason, rates=_document_rates(invoice))
     existing = WriteOff.objects.filter(entry=entry).first()
     if existing:
@@ -235,9 +265,62 @@ def write_off(invoice: Invoice, amount: Decimal, reason: str, actor=None, effect
                                  reason=reason[:500], effective_date=entry.effective_date, entry=entry,
                                  created_by=actor)
     change_amounts(invoice, amount_written_off=amount)
-    record_event(invoice, "written_off", _("Wrote off %(amount)s: %(reason)s") % {"amount": amount,
-                                                                                  "reason": reason}, actor)
+    if kind == "bad_debt":
+        message = _("Wrote off %(amount)s: %(reason)s") % {"amount": amount, "reason": reason}
+    else:
+        message = _("Booked the short payment's %(amount)s as %(kind)s: %(reason)s") % {
+            "amount": amount, "kind": WRITE_OFF_KINDS[kind], "reason": reason}
+    record_event(invoice, "written_off", message, actor)
     return wo
+
+
+def _check_short_payment(invoice: Invoice, amount: Decimal, kind: str) -> None:
+    cur = invoice.currency
+    if not invoice.amount_paid:
+        raise InvoiceError(_("Only the rest of an invoice that was paid short can be booked as %(kind)s; nothing "
+                             "was paid on %(n)s.") % {"kind": WRITE_OFF_KINDS[kind], "n": invoice.number})
+    if amount != invoice.amount_due:
+        raise InvoiceError(_("Book the whole rest (%(due)s) as %(kind)s, or leave it open.")
+                           % {"due": format_money(invoice.amount_due, cur), "kind": WRITE_OFF_KINDS[kind]})
+    limit = short_payment_tolerance(invoice.total, cur)
+    if amount > limit:
+        raise InvoiceError(_("%(amount)s is too much to book as %(kind)s (at most %(limit)s on this invoice: "
+                             "%(cap)s and %(share)s%% of the total). Leave it open or write it off as bad debt.")
+                           % {"amount": format_money(amount, cur), "kind": WRITE_OFF_KINDS[kind],
+                              "limit": format_money(limit, cur), "cap": format_money(SHORT_PAYMENT_LIMIT, cur),
+                              "share": int(SHORT_PAYMENT_SHARE * 100)})
+
+
+def write_off_kind(write_off_row: WriteOff) -> str:
+    """Which kind a write-off was: read from the account its entry debits (the journal is the record)."""
+    keys = {spec[0]: kind for kind, spec in WRITE_OFF_ACCOUNTS.items()}
+    for key in JournalLine.objects.filter(entry_id=write_off_row.entry_id, amount__gt=0).values_list(
+            "account__system_key", flat=True):
+        if key in keys:
+            return keys[key]
+    return "bad_debt"
+
+
+@transaction.atomic
+def reverse_write_off(write_off_row: WriteOff, reason: str, actor=None, effective_date: date | None = None) -> WriteOff:
+    """Undo a write-off (e.g. the bank match that booked it was undone): the mirror entry through
+    `ledger.reverse` and a negative WriteOff row pointing at the one it reverses (rows are never
+    changed), so the invoice is due that much again. Once only (a unique reversal per write-off)."""
+    invoice = _locked(write_off_row.invoice)
+    if not reason.strip():
+        raise InvoiceError(_("Say why the write-off is undone."))
+    if write_off_row.reverses_id or WriteOff.objects.filter(reverses=write_off_row).exists():
+        raise InvoiceError(_("This write-off was already undone."))
+    entry = ledger.reverse(write_off_row.entry, reason=reason, actor=actor,
+                           effective_date=effective_date or invoice.today,
+                           idempotency_key=f"writeoff:{write_off_row.pk}:reversal")
+    back = WriteOff.objects.create(organization=invoice.organization, invoice=invoice, amount=-write_off_row.amount,
+                                   reason=reason[:500], effective_date=entry.effective_date, entry=entry,
+                                   created_by=actor, reverses=write_off_row)
+    change_amounts(invoice, amount_written_off=-write_off_row.amount)
+    record_event(invoice, "write_off_reversed", _("Write-off of %(amount)s undone: %(reason)s")
+                 % {"amount": write_off_row.amount, "reason": reason}, actor)
+    return back
 
 
 @transaction.atomic

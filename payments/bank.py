@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,13 +30,23 @@ from accounts import ledger
 from accounts.ledger import LedgerError, Line
 from accounts.models import Account, AccountType, Customer
 from accounts.money import MoneyError, check_exact, format_money
+from invoicing.models import Invoice, WriteOff
+from invoicing.services import WRITE_OFF_KINDS, reverse_write_off, write_off
 from ledger_site.tenancy import organization_of
 from payments.matching import MatchContext, Suggestion
 from payments.models import Payment, PaymentMethod
 from payments.models_bank import BankAccount, BankLine, BankLineEvent, BankLineStatus, StatementImport
 from payments.remittance import plan_split
 from payments.services import NONE, record_payment, reverse_payment
-from payments.statements import CsvMapping, ParsedStatement, StatementError, detect_format, parse
+from payments.statements import (
+    CsvMapping,
+    ParsedStatement,
+    StatementError,
+    detect_format,
+    parse,
+    statement_from_json,
+    statement_to_json,
+)
 
 ZERO = Decimal(0)
 MAX_BYTES = getattr(settings, "BANK_STATEMENT_MAX_BYTES", 20 * 1024 * 1024)
@@ -131,9 +141,19 @@ def read_statement(bank_account: BankAccount, data: bytes, fmt: str, mapping: di
     return statement
 
 
+def held_statement(imp: StatementImport) -> ParsedStatement:
+    """The statement of a held file: as the preview parsed it (kept as JSON on the import), checked
+    again against the bank account as it is now; a file held before that was kept is parsed again."""
+    if imp.parsed:
+        statement = statement_from_json(imp.parsed)
+        _check(imp.bank_account, statement)
+        return statement
+    return read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+
+
 def summarize(imp: StatementImport) -> Summary:
-    """What committing would add: parsed again from the held file, against the lines there now."""
-    statement = read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+    """What committing would add: the held statement against the lines there now."""
+    statement = held_statement(imp)
     keys = [li.dedupe_key for li in statement.lines]
     existing = set(BankLine.objects.filter(organization_id=imp.organization_id, bank_account=imp.bank_account,
                                            dedupe_key__in=keys).values_list("dedupe_key", flat=True))
@@ -170,7 +190,7 @@ def stage_import(bank_account: BankAccount, *, filename: str, data: bytes, fmt: 
             sha256=hashlib.sha256(data).hexdigest(), statement_id=statement.statement_id,
             opening_balance=statement.opening_balance, closing_balance=statement.closing_balance,
             date_from=statement.date_from, date_to=statement.date_to, lines_total=len(statement.lines),
-            created_by=actor)
+            parsed=statement_to_json(statement), created_by=actor)
         if fmt == "csv":
             BankAccount.objects.filter(pk=bank_account.pk).update(csv_mapping=mapping)
     return imp
@@ -221,7 +241,7 @@ def run_import_job(org_id: int, import_id: int, user_id: int | None = None) -> i
         if imp.status != StatementImport.Status.IMPORTING:
             return 0
         try:
-            statement = read_statement(imp.bank_account, bytes(imp.content), imp.format, imp.mapping)
+            statement = held_statement(imp)
             added = 0
             for start in range(0, len(statement.lines), BATCH):
                 chunk = statement.lines[start:start + BATCH]
@@ -236,7 +256,7 @@ def run_import_job(org_id: int, import_id: int, user_id: int | None = None) -> i
                     StatementImport.objects.filter(pk=imp.pk).update(progress=start + len(chunk), lines_added=added)
             StatementImport.objects.filter(pk=imp.pk).update(
                 status=StatementImport.Status.COMMITTED, lines_added=added,
-                lines_duplicate=len(statement.lines) - added, committed_at=timezone.now())
+                lines_duplicate=len(statement.lines) - added, committed_at=timezone.now(), parsed=None)
             return added
         except Exception as e:
             StatementImport.objects.filter(pk=imp.pk).update(
@@ -260,15 +280,15 @@ def commit_import(imp: StatementImport, *, actor=None) -> StatementImport:
         BankLine.objects.bulk_create(_new_lines(imp, summary.new), batch_size=2000)
         imp.status = StatementImport.Status.COMMITTED
         imp.lines_added, imp.lines_duplicate = len(summary.new), summary.duplicates
-        imp.committed_at = timezone.now()
+        imp.committed_at, imp.parsed = timezone.now(), None
         imp.created_by = imp.created_by or actor
-        imp.save(update_fields=["status", "lines_added", "lines_duplicate", "committed_at", "created_by"])
+        imp.save(update_fields=["status", "lines_added", "lines_duplicate", "committed_at", "created_by", "parsed"])
     return imp
 
 
 def discard_import(imp: StatementImport) -> None:
     StatementImport.objects.filter(pk=imp.pk, status=StatementImport.Status.PREVIEW).update(
-        status=StatementImport.Status.DISCARDED, content=b"")
+        status=StatementImport.Status.DISCARDED, content=b"", parsed=None)
 
 
 # --- Matching actions ----------------------------------------------------------------------------
@@ -296,10 +316,15 @@ def _refuse_if_matched(line: BankLine) -> None:
                         % {"by": f" by {who}" if who else "", "at": f" at {when}" if when else ""})
 
 
-def confirm_match(line: BankLine, suggestion_key: str, *, actor=None) -> BankLine:
+def confirm_match(line: BankLine, suggestion_key: str, *, actor=None, settle: str = "",
+                  settle_reason: str = "") -> BankLine:
     """Confirm one of the line's current suggestions: link the payment it names, or record a new
     payment for the customer allocated as suggested. The suggestion is computed again under the
-    lock, so a stale or forged key is refused rather than trusted."""
+    lock, so a stale or forged key is refused rather than trusted. `settle` ("discount" or
+    "bank_fee") books what a short receipt leaves open on the suggested invoices as an early-payment
+    discount or a bank fee (invoicing.services.write_off, within its tolerance), in the same
+    transaction: refused, nothing is recorded."""
+    _check_settle(settle)
     with transaction.atomic():
         line = _lock_line(line)
         _refuse_if_matched(line)
@@ -307,6 +332,10 @@ def confirm_match(line: BankLine, suggestion_key: str, *, actor=None) -> BankLin
         if chosen is None:
             raise BankError(_("That suggestion no longer applies (an invoice or payment changed since the page "
                               "was shown). Look at the line again."))
+        if chosen.kind in ("entry", "bounce"):
+            if settle:
+                raise BankError(_("Only a receipt can leave a difference to book."))
+            return _link_debit(line, chosen, actor)
         if chosen.payment is not None:
             payment = Payment.objects.select_for_update().get(pk=chosen.payment.pk)
             if payment.reversed_at or BankLine.objects.filter(payment=payment).exists():
@@ -315,8 +344,72 @@ def confirm_match(line: BankLine, suggestion_key: str, *, actor=None) -> BankLin
         else:
             payment = _record_from_line(line, chosen.customer.pk, chosen.allocation or NONE, chosen.reason, actor)
             created = True
-        _mark_matched(line, payment, created, chosen.reason, actor)
+        reason = chosen.reason
+        if settle:
+            if not created:
+                raise BankError(_("A linked payment was recorded earlier; book a difference from its payment page."))
+            reason += " " + _settle_short(line, [i.pk for i in chosen.invoices], settle, settle_reason, actor)
+        _mark_matched(line, payment, created, reason, actor)
     return line
+
+
+def _link_debit(line: BankLine, chosen: Suggestion, actor) -> BankLine:
+    """Money out linked to what the books say took it out: a refund or a reversed payment (its
+    entry), or a payment the bank returned, recorded now as bounced through the payments service
+    (reverse_payment, dated the debit's booking date). The entry is on one line at most."""
+    if chosen.kind == "bounce":
+        payment = Payment.objects.get(organization_id=line.organization_id, pk=int(chosen.key.split(":")[1]))
+        why = _("Returned by the bank on %(day)s: %(text)s") % {
+            "day": line.booking_date, "text": line.remittance or line.bank_reference or "-"}
+        payment = reverse_payment(payment, reason=why[:500], actor=actor, effective_date=line.booking_date)
+        entry_id = payment.reversal_entry_id
+    else:
+        entry_id = chosen.entry_id
+    seen_twice = BankError(_("That refund or reversal is already seen on another bank line."))
+    if BankLine.objects.filter(organization_id=line.organization_id, entry_id=entry_id).exists():
+        raise seen_twice
+    line.entry_id, line.entry_linked, line.status = entry_id, True, BankLineStatus.MATCHED
+    line.match_reason, line.matched_at, line.matched_by = chosen.reason[:500], timezone.now(), actor
+    try:
+        with transaction.atomic():  # two lines linking one refund at once: the unique index decides
+            line.save(update_fields=["entry", "entry_linked", "status", "match_reason", "matched_at",
+                                     "matched_by"])
+    except IntegrityError:
+        raise seen_twice from None
+    _event(line, "matched", f"linked entry #{entry_id}: {chosen.reason}", actor)
+    return line
+
+
+SETTLE_KINDS = ("discount", "bank_fee")
+
+
+def _check_settle(settle: str) -> None:
+    if settle and settle not in SETTLE_KINDS:
+        raise BankError(_("Book the difference as a discount or a bank fee, or leave it open."))
+
+
+def _settle_key(line: BankLine) -> str:
+    return f"bankline-{line.pk}-{line.match_count}-settle-"
+
+
+def _settle_short(line: BankLine, invoice_ids, kind: str, reason: str, actor) -> str:
+    """What the receipt left open on the invoices it paid, booked as `kind` through the write-off
+    service (its tolerance rule decides; one home). Returns the sentence added to the match reason."""
+    invoices = list(Invoice.objects.filter(organization_id=line.organization_id, pk__in=list(invoice_ids))
+                    .order_by("pk"))
+    left = [inv for inv in invoices if inv.amount_due > 0]
+    if not left:
+        raise BankError(_("The receipt leaves nothing open on these invoices; there is no difference to book."))
+    what = str(WRITE_OFF_KINDS[kind])
+    reason = (reason or "").strip() or (_("Paid short on the bank line of %(day)s (%(payer)s): %(kind)s")
+                                        % {"day": line.booking_date, "payer": line.counterparty_name or "-",
+                                           "kind": what})
+    booked = []
+    for inv in left:
+        write_off(inv, inv.amount_due, reason, actor=actor, effective_date=line.booking_date,
+                  idempotency_key=f"{_settle_key(line)}{inv.pk}", kind=kind)
+        booked.append(f"{inv.number} {format_money(inv.amount_due, inv.currency)}")
+    return _("Booked as %(kind)s: %(list)s.") % {"kind": what, "list": ", ".join(booked)}
 
 
 def _record_from_line(line: BankLine, customer_id: int, allocation, reason: str, actor) -> Payment:
@@ -348,10 +441,13 @@ def split_plan(line: BankLine, advice: str, locale: str):
     return plan_split(line.bank_account.organization, line.amount, line.currency, advice, locale)
 
 
-def confirm_split(line: BankLine, advice: str, locale: str, *, expected: dict[int, Decimal], actor=None) -> BankLine:
+def confirm_split(line: BankLine, advice: str, locale: str, *, expected: dict[int, Decimal], actor=None,
+                  settle: str = "", settle_reason: str = "") -> BankLine:
     """Record the line's receipt as one payment split as the advice says. The plan is computed again
     under the line's lock and must equal the one the user saw (`expected`), so nothing is applied
-    that the user did not see."""
+    that the user did not see. `settle` books what the rows marked short leave open as a discount
+    or a bank fee (as confirm_match)."""
+    _check_settle(settle)
     with transaction.atomic():
         line = _lock_line(line)
         _refuse_if_matched(line)
@@ -367,6 +463,9 @@ def confirm_split(line: BankLine, advice: str, locale: str, *, expected: dict[in
         numbers = ", ".join(r.invoice.number for r in plan.rows)
         reason = _("Split by the customer's remittance advice over %(n)s.") % {"n": numbers}
         payment = _record_from_line(line, plan.customer_id, plan.allocation, reason, actor)
+        if settle:
+            reason += " " + _settle_short(line, [r.invoice.pk for r in plan.rows if r.short_by], settle,
+                                          settle_reason, actor)
         _mark_matched(line, payment, True, reason, actor)
     return line
 
@@ -384,14 +483,31 @@ def unmatch_line(line: BankLine, *, reason: str, actor=None) -> BankLine:
             raise BankError(_("This bank line is not matched."))
         if line.status == BankLineStatus.RECONCILED:
             raise BankError(_("This bank line is reconciled; a reconciled line is not un-matched."))
+        if line.payment_id and BankLine.objects.filter(
+                organization_id=line.organization_id, entry_linked=True,
+                entry_id__in=Payment.objects.filter(pk=line.payment_id).values("reversal_entry_id")).exists():
+            raise BankError(_("The bank returned this payment on a later line, which is linked to its reversal; "
+                              "undo that line first."))
         if line.payment_id and line.payment_created:
             payment = Payment.objects.get(pk=line.payment_id)
             if not payment.reversed_at:
                 reverse_payment(payment, reason=_("Bank match undone: %(r)s") % {"r": reason}, actor=actor,
                                 effective_date=payment.received_date)
             detail = f"reversed payment #{payment.pk}: {reason}"
+            # A difference the match booked as a discount or a bank fee is due again.
+            for wo in (WriteOff.objects.filter(organization_id=line.organization_id,
+                                               entry__idempotency_key__startswith=_settle_key(line))
+                       .select_related("entry", "invoice").order_by("pk")):
+                if not WriteOff.objects.filter(reverses=wo).exists():
+                    reverse_write_off(wo, _("Bank match undone: %(r)s") % {"r": reason}, actor=actor,
+                                      effective_date=wo.effective_date)
+                    detail += f"; undid write-off #{wo.pk}"
         elif line.payment_id:
             detail = f"unlinked payment #{line.payment_id}: {reason}"
+        elif line.entry_linked:
+            # A refund or a reversal recorded elsewhere: only the link goes (a bounce recorded from
+            # this line stays recorded; a reversed payment is not un-reversed).
+            detail = f"unlinked entry #{line.entry_id}: {reason}"
         else:
             from accounts.models import JournalEntry
 
@@ -400,7 +516,7 @@ def unmatch_line(line: BankLine, *, reason: str, actor=None) -> BankLine:
                            idempotency_key=f"bankline:{line.pk}:{line.match_count}:undo")
             detail = f"reversed entry #{line.entry_id}: {reason}"
         line.payment, line.payment_created, line.customer = None, False, None
-        line.entry, line.posted_account = None, None
+        line.entry, line.posted_account, line.entry_linked = None, None, False
         line.status, line.match_reason, line.matched_at, line.matched_by = BankLineStatus.UNMATCHED, "", None, None
         line.match_count += 1
         line.save()
@@ -465,6 +581,7 @@ class Reconciliation:
     unseen_payments: list
     unseen_total: Decimal
     counts: dict
+    unseen_out: list = None  # refunds and reversals of seen payments not yet on a bank line (amount < 0)
 
     @property
     def difference(self) -> Decimal | None:
@@ -500,11 +617,45 @@ def reconciliation(bank_account: BankAccount, as_of: date | None = None) -> Reco
                                          currency=bank_account.currency, reversed_at__isnull=True,
                                          received_date__lte=as_of).exclude(pk__in=seen)
                   .select_related("customer").order_by("received_date", "pk"))
+    unseen_out = _unseen_out(bank_account, as_of)
     counts = dict.fromkeys(BankLineStatus.values, 0)
     counts.update({row["status"]: row["n"] for row in lines.order_by().values("status").annotate(n=Count("pk"))})
     return Reconciliation(
         bank_account=bank_account, as_of=as_of, statement_balance=statement_balance, statement_source=source,
         book_balance=ledger.account_balance(bank_account.account, as_of=as_of, currency=bank_account.currency),
         unmatched_lines=unmatched, unmatched_total=sum((li.amount for li in unmatched), ZERO),
-        unseen_payments=unseen, unseen_total=sum((p.amount for p in unseen), ZERO), counts=counts,
+        unseen_payments=unseen, counts=counts, unseen_out=unseen_out,
+        unseen_total=sum((p.amount for p in unseen), ZERO) + sum((o.amount for o in unseen_out), ZERO),
     )
+
+
+@dataclass
+class UnseenOut:
+    day: date
+    what: str
+    customer: str
+    reference: str
+    amount: Decimal  # negative: money out
+    payment_id: int
+
+
+def _unseen_out(bank_account: BankAccount, as_of: date) -> list[UnseenOut]:
+    """Money out in the books not yet seen in the bank: refunds paid from the account, and
+    reversals of payments that a bank line showed (a bounce; a payment never seen in the bank and
+    reversed nets to nothing and is left out), neither linked to a bank line."""
+    from payments.models import Refund
+
+    org_id, acc, cur = bank_account.organization_id, bank_account.account_id, bank_account.currency
+    linked = BankLine.objects.filter(organization_id=org_id, entry__isnull=False).values("entry_id")
+    seen = BankLine.objects.filter(organization_id=org_id, payment__isnull=False).values("payment_id")
+    out = [UnseenOut(r.refund_date, _("refund"), r.customer.name, r.reference, -r.amount, r.payment_id)
+           for r in Refund.objects.filter(organization_id=org_id, account_id=acc, currency=cur,
+                                          refund_date__lte=as_of).exclude(entry_id__in=linked)
+           .select_related("customer")]
+    out += [UnseenOut(p.reversal_entry.effective_date, _("reversed payment"), p.customer.name, p.reference,
+                      -p.amount, p.pk)
+            for p in Payment.objects.filter(organization_id=org_id, deposit_account_id=acc, currency=cur,
+                                            pk__in=seen, reversal_entry__isnull=False,
+                                            reversal_entry__effective_date__lte=as_of)
+            .exclude(reversal_entry_id__in=linked).select_related("customer", "reversal_entry")]
+    return sorted(out, key=lambda o: (o.day, o.payment_id))

@@ -9,8 +9,9 @@ matched with dictionary look-ups only, so N lines against M open invoices costs 
 Rules, strongest first (the score is out of 100 and is shown with the reason):
 - a structured creditor reference (ISO 11649 RF) whose payload is an open invoice's number: 100;
 - an invoice number in the remittance text: 95 when the credit equals its amount due (or the sum
-  of the named invoices'); 80 when it is short by at most a bank fee (FEE_TOLERANCE); 70 partial;
-  65 more than due (the rest stays as credit);
+  of the named invoices'); 80 when it is short by at most a bank fee; 70 partial;
+  65 more than due (the rest stays as credit). "A bank fee" is invoicing.services.short_payment_tolerance,
+  the rule that also decides whether the difference may be booked as a discount or a bank fee;
 - a recorded payment not yet seen in the bank, same amount, dated within PAYMENT_DAYS: 90 minus
   a point per day apart, plus 5 when its reference appears in the text;
 - the payer's IBAN (from an earlier confirmed line) or name identifies a customer: one open
@@ -18,7 +19,16 @@ Rules, strongest first (the score is out of 100 and is shown with the reason):
   otherwise a payment on account allocated oldest first 45 / 40, flagged partial. Two customers
   with the same name: each suggestion says so and loses 25 points;
 - only the amount: the single open invoice of exactly that amount in the currency: 45.
-Only credits (money in) get suggestions; a debit is posted to an account instead.
+Debits (money out) are matched to what took money out of the account in the books:
+- a refund paid from this account, not yet on any bank line, same amount, within PAYMENT_DAYS:
+  90 minus a point per day apart (+5 when its reference is in the text);
+- a payment seen on an earlier credit line and reversed (bounced) within PAYMENT_DAYS of the debit:
+  85 minus a point per day apart;
+- a payment seen on an earlier credit line, not reversed, same amount, received within
+  BOUNCE_DAYS before the debit: "the bank returned it", confirming records the bounce (the payment
+  is reversed through the payments service) — 75 when the payer or the payment's reference is in
+  the line, else 50 (flag `amount_only`).
+Any debit can also be posted to an account (fees, transfers).
 """
 
 import re
@@ -28,15 +38,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Customer
 from accounts.money import format_money
 from invoicing.models import Invoice
+from invoicing.services import short_payment_tolerance
 from payments.models import Payment
 
 ZERO = Decimal(0)
 PAYMENT_DAYS = 5
-FEE_TOLERANCE = Decimal("25")  # at most this much short, and at most 2 %, reads as a bank fee
-FEE_SHARE = Decimal("0.02")
+BOUNCE_DAYS = 30  # a returned transfer comes back within this many days of the receipt
 COMBINATION_MAX = 12  # open invoices of one customer considered for combinations (oldest due first)
 MAX_SUGGESTIONS = 5
 _LEGAL = {"GMBH", "AG", "LTD", "LIMITED", "INC", "LLC", "SA", "SAS", "SARL", "BV", "NV", "PLC", "CO", "KG",
@@ -84,7 +96,7 @@ class Payer(NamedTuple):
 @dataclass
 class Suggestion:
     key: str
-    kind: str  # "payment" | "invoices" | "customer"
+    kind: str  # "payment" | "invoices" | "customer" | "entry" (a refund or reversal) | "bounce"
     score: int
     reason: str
     customer: Payer | None = None  # confirm loads the Customer row itself
@@ -92,10 +104,13 @@ class Suggestion:
     allocation: dict = field(default_factory=dict)  # {invoice id: Decimal}
     invoices: list = field(default_factory=list)
     flags: list = field(default_factory=list)  # partial, short, over, ambiguous, amount_only
+    entry_id: int | None = None  # kind "entry": the refund's or reversal's journal entry
 
     @property
     def action(self) -> str:
-        return "link" if self.payment is not None else "record"
+        if self.kind == "bounce":
+            return "bounce"
+        return "link" if self.payment is not None or self.entry_id else "record"
 
 
 def _money(amount, currency):
@@ -139,7 +154,7 @@ def subset_with_sum(invoices, target: Decimal, currency_quantum: Decimal = Decim
 
 
 class MatchContext:
-    def __init__(self, bank_account, invoices, customers, payments, iban_customers):
+    def __init__(self, bank_account, invoices, customers, payments, iban_customers, debits=None):
         self.bank_account = bank_account
         self.currency = bank_account.currency
         self.by_number = {}
@@ -160,6 +175,11 @@ class MatchContext:
         for p in payments:
             self.payments_by_amount[p.amount].append(p)
         self.iban_customers = iban_customers
+        self.refunds_by_amount, self.reversed_by_amount, self.seen_by_amount = defaultdict(list), defaultdict(list), \
+            defaultdict(list)
+        for kind, row in debits or ():
+            {"refund": self.refunds_by_amount, "reversed": self.reversed_by_amount,
+             "seen": self.seen_by_amount}[kind][row.amount].append(row)
 
     @classmethod
     def for_lines(cls, bank_account, lines):
@@ -188,13 +208,14 @@ class MatchContext:
                                                               customer__isnull=False)
                                       .values_list("counterparty_iban", "customer_id").distinct()):
                 iban_customers[iban].add(customer_id)
-        return cls(bank_account, invoices, customers, payments, iban_customers)
+        debits = _debit_candidates(bank_account, [li.booking_date for li in lines if li.amount < 0])
+        return cls(bank_account, invoices, customers, payments, iban_customers, debits)
 
     # --- the rules ---
 
     def suggest(self, line) -> list[Suggestion]:
-        if line.amount <= 0:
-            return []
+        if line.amount < 0:
+            return sorted(self._debit(line), key=lambda s: (-s.score, s.key))[:MAX_SUGGESTIONS]
         found: dict[str, Suggestion] = {}
 
         def add(s: Suggestion):
@@ -246,10 +267,11 @@ class MatchContext:
                                  reason=_("Exact: %(what)s (%(customer)s) and the amount due, %(due)s, equals the "
                                           "credit.") % {"what": what, "customer": customer.name,
                                                         "due": _money(due, cur)}, **base)
-            elif 0 < short <= min(FEE_TOLERANCE, due * FEE_SHARE):
+            elif 0 < short <= short_payment_tolerance(due, cur):
                 yield Suggestion(score=80, allocation=_allocate(invoices, amount), flags=["short"],
                                  reason=_("Short by %(short)s: %(what)s (%(customer)s), amount due %(due)s; the "
-                                          "difference looks like a bank fee. Confirming leaves %(short)s open.")
+                                          "difference looks like a bank fee or a discount taken. Confirm to leave "
+                                          "%(short)s open, or to book it as a bank fee or a discount.")
                                  % {"short": _money(short, cur), "what": what, "customer": customer.name,
                                     "due": _money(due, cur)}, **base)
             elif short > 0:
@@ -339,6 +361,48 @@ class MatchContext:
                              reason=_("On account: %(who)s, but no invoice or combination matches %(amount)s; "
                                       "%(text)s.") % {"who": who, "amount": _money(amount, cur), "text": text} + note)
 
+    def _debit(self, line):
+        cur, out = self.currency, -line.amount
+        text = text_candidates(f"{line.remittance} {line.end_to_end_id} {line.bank_reference}")
+        payer = norm_name(line.counterparty_name)
+        for r in self.refunds_by_amount.get(out, ()):
+            days = abs((r.day - line.booking_date).days)
+            if days > PAYMENT_DAYS:
+                continue
+            same_ref = bool(r.reference) and norm_number(r.reference) in text
+            reason = _("Refund %(ref)s to %(customer)s of %(amount)s, paid %(day)s (%(when)s) from this account, is "
+                       "not yet seen in the bank.") % {"ref": r.reference or f"#{r.pk}", "customer": r.customer,
+                                                       "amount": _money(out, cur), "day": r.day,
+                                                       "when": _days(days)}
+            if same_ref:
+                reason += " " + _("Its reference appears in the bank text.")
+            yield Suggestion(key=f"entry:{r.entry_id}", kind="entry", score=90 - days + (5 if same_ref else 0),
+                             reason=reason, entry_id=r.entry_id)
+        for p in self.reversed_by_amount.get(out, ()):
+            days = abs((p.day - line.booking_date).days)
+            if days > PAYMENT_DAYS:
+                continue
+            yield Suggestion(key=f"entry:{p.entry_id}", kind="entry", score=85 - days,
+                             reason=_("Payment %(ref)s from %(customer)s of %(amount)s was seen in the bank and "
+                                      "reversed on %(day)s (%(when)s): %(why)s. This debit is the bank taking it "
+                                      "back.") % {"ref": p.reference or f"#{p.pk}", "customer": p.customer,
+                                                  "amount": _money(out, cur), "day": p.day, "when": _days(days),
+                                                  "why": p.why or "-"},
+                             entry_id=p.entry_id)
+        for p in self.seen_by_amount.get(out, ()):
+            if not (p.day <= line.booking_date <= p.day + timedelta(days=BOUNCE_DAYS)):
+                continue
+            named = (bool(p.reference) and norm_number(p.reference) in text) or (
+                bool(payer) and payer == norm_name(p.customer))
+            yield Suggestion(key=f"bounce:{p.pk}", kind="bounce", score=75 if named else 50,
+                             flags=[] if named else ["amount_only"],
+                             reason=_("Returned payment? %(ref)s from %(customer)s of %(amount)s, received "
+                                      "%(day)s, is in the bank%(named)s. Confirming records it as bounced: the "
+                                      "payment is reversed and its invoices are open again.")
+                             % {"ref": p.reference or f"#{p.pk}", "customer": p.customer,
+                                "amount": _money(out, cur), "day": p.day,
+                                "named": _(", and the debit names it") if named else _("; only the amount fits")})
+
     def _by_amount_only(self, line):
         same = self.by_amount.get(line.amount, [])
         if len(same) != 1:
@@ -355,7 +419,49 @@ class MatchContext:
                             "amount": _money(line.amount, self.currency)})
 
 
-def _(text):
-    from django.utils.translation import gettext
+class Outgoing(NamedTuple):
+    """A refund, a reversed payment, or a payment seen in the bank (a debit may return it)."""
 
-    return gettext(text)
+    pk: int
+    amount: Decimal
+    day: date
+    reference: str
+    customer: str
+    entry_id: int | None
+    why: str = ""
+
+
+def _days(days: int) -> str:
+    return _("the same day") if days == 0 else (_("%(n)s day(s) from the bank date") % {"n": days})
+
+
+def _debit_candidates(bank_account, days) -> list[tuple[str, Outgoing]]:
+    """What money out of the account could be, for debits booked on `days`: refunds paid from the
+    account and reversals of payments seen on its lines, neither yet on a bank line; and live
+    payments seen on its lines (a debit may be the bank returning one)."""
+    if not days:
+        return []
+    from payments.models import Refund
+    from payments.models_bank import BankLine
+
+    org_id, cur, acc = bank_account.organization_id, bank_account.currency, bank_account.account_id
+    low, high = min(days) - timedelta(days=BOUNCE_DAYS), max(days) + timedelta(days=PAYMENT_DAYS)
+    linked = BankLine.objects.filter(organization_id=org_id, entry__isnull=False).values("entry_id")
+    on_lines = BankLine.objects.filter(organization_id=org_id, bank_account=bank_account,
+                                       payment__isnull=False).values("payment_id")
+    out = [("refund", Outgoing(pk, amount, day, ref, name, entry))
+           for pk, amount, day, ref, name, entry in Refund.objects.filter(
+               organization_id=org_id, account_id=acc, currency=cur, refund_date__gte=low, refund_date__lte=high)
+           .exclude(entry_id__in=linked).values_list("pk", "amount", "refund_date", "reference", "customer__name",
+                                                      "entry_id")]
+    payments = Payment.objects.filter(organization_id=org_id, deposit_account_id=acc, currency=cur,
+                                      pk__in=on_lines, received_date__gte=low - timedelta(days=BOUNCE_DAYS),
+                                      received_date__lte=high)
+    for pk, amount, ref, name, entry, reversal_day, why in payments.filter(
+            reversal_entry__isnull=False).exclude(reversal_entry_id__in=linked).values_list(
+            "pk", "amount", "reference", "customer__name", "reversal_entry_id",
+            "reversal_entry__effective_date", "reversal_reason"):
+        out.append(("reversed", Outgoing(pk, amount, reversal_day, ref, name, entry, why)))
+    out += [("seen", Outgoing(*row, None)) for row in payments.filter(reversed_at__isnull=True).values_list(
+        "pk", "amount", "received_date", "reference", "customer__name")]
+    return out

@@ -7,7 +7,8 @@ by `dedupe_key` (the bank's transaction id, or a stable hash of date, amount, re
 counterparty), so the same file or an overlapping statement never adds a line twice.
 
 A line's state: unmatched → matched (linked to a payment, or posted to another account with a
-reason) → reconciled. Every change of state writes a `BankLineEvent` (who, when, what): the
+reason; or, money out, linked to a refund or a bounced payment's reversal) → reconciled.
+Every change of state writes a `BankLineEvent` (who, when, what): the
 record of who confirmed what, un-matches included.
 """
 
@@ -59,6 +60,9 @@ class StatementImport(models.Model):
     format = models.CharField(max_length=10)  # csv, camt053, ofx
     mapping = models.JSONField(default=dict, blank=True)  # the CSV mapping it was read with
     content = models.BinaryField()  # the file as uploaded (size capped by BANK_STATEMENT_MAX_BYTES)
+    # The statement as parsed and checked by the preview (payments.statements.statement_to_json), so
+    # the summary and the commit do not parse the file again; dropped once committed or discarded.
+    parsed = models.JSONField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
     statement_id = models.CharField(max_length=100, blank=True)
@@ -111,6 +115,9 @@ class BankLine(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     posted_account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The line is linked to an entry recorded elsewhere (a refund, a payment's reversal), not posted
+    # by it: an undo unlinks it and reverses nothing.
+    entry_linked = models.BooleanField(default=False)
     match_reason = models.CharField(max_length=500, blank=True)
     match_count = models.PositiveIntegerField(default=0)  # bumps the payment key after an undo
     matched_at = models.DateTimeField(null=True, blank=True)
@@ -127,6 +134,9 @@ class BankLine(models.Model):
             # One payment is seen in the bank once.
             models.UniqueConstraint(fields=["organization", "payment"], condition=Q(payment__isnull=False),
                                     name="bankline_payment_unique"),
+            # One journal entry (a refund, a reversal, a posting) is seen in the bank once.
+            models.UniqueConstraint(fields=["organization", "entry"], condition=Q(entry__isnull=False),
+                                    name="bankline_entry_unique"),
             models.CheckConstraint(name="bankline_not_zero", condition=~Q(amount=0)),
             models.CheckConstraint(
                 name="bankline_matched_has_target",

@@ -60,6 +60,11 @@ class SplitPlan:
     def ok(self) -> bool:
         return bool(self.allocation) and not self.problems and not any(r.problem for r in self.rows)
 
+    @property
+    def short_rows(self) -> list[AdviceRow]:
+        """Rows paid short: what they leave open may be booked as a discount or a bank fee."""
+        return [r for r in self.rows if r.short_by and not r.problem]
+
 
 def _split_row(text: str, locale: str) -> tuple[str, Decimal | None, str]:
     """(invoice number as written, amount, problem) from one line of the advice."""

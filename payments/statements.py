@@ -28,7 +28,7 @@ import hashlib
 import io
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -90,6 +90,38 @@ class ParsedStatement:
     @property
     def debits(self) -> Decimal:
         return sum((li.amount for li in self.lines if li.amount < 0), ZERO)
+
+
+def statement_to_json(statement: ParsedStatement) -> dict:
+    """The parsed statement as JSON (kept on the import from the preview to the commit, so the file is
+    parsed once): amounts as strings, dates ISO."""
+    def line(li: ParsedLine) -> list:
+        return [getattr(li, f.name) for f in _LINE_FIELDS]
+
+    head = {k: getattr(statement, k) for k in ("format", "currency", "account_id", "statement_id",
+                                                "opening_balance", "closing_balance")}
+    return {"v": 1, **{k: (str(v) if isinstance(v, Decimal) else v) for k, v in head.items()},
+            "lines": [[(v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Decimal) else v)
+                       for v in line(li)] for li in statement.lines]}
+
+
+def statement_from_json(data: dict) -> ParsedStatement:
+    def dec(v):
+        return None if v is None else Decimal(v)
+
+    lines = []
+    for row in data["lines"]:
+        values = dict(zip((f.name for f in _LINE_FIELDS), row, strict=True))
+        values["booking_date"] = date.fromisoformat(values["booking_date"])
+        values["value_date"] = date.fromisoformat(values["value_date"]) if values["value_date"] else None
+        values["amount"] = Decimal(values["amount"])
+        lines.append(ParsedLine(**values))
+    return ParsedStatement(format=data["format"], currency=data["currency"], account_id=data["account_id"],
+                           statement_id=data["statement_id"], opening_balance=dec(data["opening_balance"]),
+                           closing_balance=dec(data["closing_balance"]), lines=lines)
+
+
+_LINE_FIELDS = fields(ParsedLine)
 
 
 def _squash(text: str) -> str:
@@ -370,15 +402,17 @@ def _local(tag: str) -> str:
 
 
 def _child(el, *path):
+    """The first child named path[0], then its first child named path[1], ... (tags are local names:
+    parse_camt053 strips the namespace once, so the C implementation's find does the looking)."""
     for name in path:
         if el is None:
             return None
-        el = next((c for c in el if _local(c.tag) == name), None)
+        el = el.find(name)
     return el
 
 
 def _children(el, name):
-    return [] if el is None else [c for c in el if _local(c.tag) == name]
+    return [] if el is None else el.findall(name)
 
 
 def _text(el, *path) -> str:
@@ -427,6 +461,10 @@ def parse_camt053(data: bytes) -> ParsedStatement:
                              "refused unread (this is how XML bombs and external entities are stopped).") from None
     except SafeET.ParseError as e:
         raise StatementError(f"The file is not well-formed XML ({e}).") from None
+    # Versions .001.02 to .001.08 differ in their namespace only: read by local names.
+    for el in root.iter():
+        if "}" in el.tag:
+            el.tag = el.tag.rpartition("}")[2]
     if _local(root.tag) != "Document" or _child(root, "BkToCstmrStmt") is None:
         raise StatementError("This XML file is not a CAMT.053 bank-to-customer statement (no BkToCstmrStmt).")
     statements = _children(_child(root, "BkToCstmrStmt"), "Stmt")

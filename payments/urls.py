@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/apply/", views.payment_apply, name="payment_apply"),
     path("<int:pk>/refund/", views.payment_refund, name="payment_refund"),
     path("<int:pk>/reverse/", views.payment_reverse, name="payment_reverse"),
+    path("<int:pk>/settle/", views.payment_settle_short, name="payment_settle_short"),
     path("<int:pk>/receipt.pdf", views.payment_receipt, name="payment_receipt"),
     path("allocations/<int:pk>/unapply/", views.allocation_unapply, name="allocation_unapply"),
     path("credit-notes/<int:pk>/apply/", views.credit_note_apply, name="credit_note_apply"),

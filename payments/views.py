@@ -23,6 +23,7 @@ from accounts.models_org import today_in
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
+from invoicing.services import WRITE_OFF_KINDS, short_payment_tolerance, write_off
 from ledger_site.exports import csv_stream_response
 from ledger_site.listing import CountedPaginator
 from ledger_site.sorting import sort_order
@@ -303,8 +304,50 @@ def payment_detail(request, pk):
     return render(request, "payments/payment_detail.html", {
         "payment": payment, "allocations": allocations, "status": status_of(payment),
         "refunds": list(payment.refunds.select_related("account").order_by("refund_date", "pk")),
-        "can_act": can(request, Role.FINANCE),
+        "can_act": can(request, Role.FINANCE), "short_rests": _short_rests(payment, allocations),
     })
+
+
+def _short_rests(payment, allocations) -> list:
+    """Invoices this payment paid that are left open by no more than a discount or a bank fee can be
+    (invoicing.services.short_payment_tolerance): the page offers to book the rest."""
+    if payment.reversed_at:
+        return []
+    seen, out = set(), []
+    for a in allocations:
+        inv = a.invoice
+        if a.amount > 0 and not hasattr(a, "reversed_by") and inv.pk not in seen and inv.status == "issued" \
+                and 0 < inv.amount_due <= short_payment_tolerance(inv.total, inv.currency):
+            seen.add(inv.pk)
+            out.append(inv)
+    return out
+
+
+@org_view(Role.FINANCE)
+@require_POST
+def payment_settle_short(request, pk):
+    """Book what this payment left open on one of its invoices as an early-payment discount or a bank
+    fee, through the write-off service (its tolerance and kinds; one home)."""
+    payment = get_payment(request, pk)
+    raw = request.POST.get("invoice", "")
+    invoice = Invoice.objects.filter(organization=request.org, pk=raw, allocations__payment=payment).first() \
+        if raw.isdigit() else None
+    kind = request.POST.get("kind", "")
+    try:
+        if invoice is None:
+            raise LedgerError(_("Choose an invoice this payment paid."))
+        if kind not in ("discount", "bank_fee"):
+            raise LedgerError(_("Book the difference as a discount or a bank fee, or leave it open."))
+        reason = request.POST.get("reason", "").strip() or _("Paid short by payment %(ref)s: %(kind)s") % {
+            "ref": payment.reference or f"#{payment.pk}", "kind": WRITE_OFF_KINDS[kind]}
+        write_off(invoice, invoice.amount_due, reason, actor=request.user, kind=kind,
+                  idempotency_key=f"payment:{payment.pk}:settle:{invoice.pk}:{invoice.write_offs.count()}")
+    except LedgerError as e:
+        messages.error(request, _error_text(e))
+    else:
+        messages.success(request, _("%(n)s: the rest is booked as %(kind)s.") % {"n": invoice.number,
+                                                                                  "kind": WRITE_OFF_KINDS[kind]})
+    return _detail(request, payment)
 
 
 # --- Apply credit later ----------------------------------------------------------------------------

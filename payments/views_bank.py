@@ -235,7 +235,8 @@ def bank_line_split(request, pk):
         try:
             if expected is None:
                 raise BankError(_("The plan was not understood; look at it again."))
-            line = confirm_split(line, advice, active_locale(), expected=expected, actor=request.user)
+            line = confirm_split(line, advice, active_locale(), expected=expected, actor=request.user,
+                                 settle=request.POST.get("settle", ""), settle_reason=request.POST.get("reason", ""))
         except LedgerError as e:
             messages.error(request, _error(e))
         else:
@@ -259,10 +260,14 @@ def _line_action(request, pk, action):
 @require_POST
 def bank_line_confirm(request, pk):
     def act(line):
-        line = confirm_match(line, request.POST.get("suggestion", ""), actor=request.user)
-        messages.success(request, _("Matched: payment #%(p)s recorded for %(c)s.") % {
-            "p": line.payment_id, "c": line.customer.name} if line.payment_created else
-            _("Matched to payment #%(p)s.") % {"p": line.payment_id})
+        line = confirm_match(line, request.POST.get("suggestion", ""), actor=request.user,
+                             settle=request.POST.get("settle", ""), settle_reason=request.POST.get("reason", ""))
+        if line.entry_linked:
+            messages.success(request, _("Matched: %(r)s") % {"r": line.match_reason})
+        else:
+            messages.success(request, _("Matched: payment #%(p)s recorded for %(c)s.") % {
+                "p": line.payment_id, "c": line.customer.name} if line.payment_created else
+                _("Matched to payment #%(p)s.") % {"p": line.payment_id})
     return _line_action(request, pk, act)
 
 

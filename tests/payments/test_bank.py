@@ -189,7 +189,8 @@ def test_amount_short_by_a_bank_fee_is_flagged(ctx):
     best = suggestions_for(line)[0]
     assert best.flags == ["short"] and best.score == 80
     assert best.reason.startswith(f"Short by 2.50 EUR: invoice {invoice.number} is named")
-    assert "looks like a bank fee. Confirming leaves 2.50 EUR open." in best.reason
+    assert ("looks like a bank fee or a discount taken. Confirm to leave 2.50 EUR open, or to book it as a bank "
+            "fee or a discount.") in best.reason
 
 
 def test_partial_and_over_payments_are_flagged(ctx):

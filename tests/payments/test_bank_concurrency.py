@@ -54,3 +54,35 @@ def test_overlapping_statements_committed_at_once_add_each_line_once():
     assert sorted(outcomes) == [1, 2]
     with tenant_context(org, owner):
         assert sorted(BankLine.objects.values_list("amount", flat=True)) == [Decimal(10), Decimal(20), Decimal(30)]
+
+
+def test_two_debit_lines_linking_one_refund_at_once_link_it_once():
+    """Each line has its own row lock, so only the unique (organization, entry) index stands between
+    two clerks linking two identical debits to the same refund: one wins, the other is told."""
+    from accounts.chart import system_accounts
+    from payments.services import refund_payment
+    from tests.payments.helpers import key, pay
+
+    org, owner = make_org()
+    with tenant_context(org, owner):
+        customer = CustomerFactory(organization=org)
+        payment = pay(org, customer, "80.00", allocation="none")
+        refund = refund_payment(payment, amount=Decimal("30.00"), refund_date=payment.received_date,
+                                method="bank_transfer", account=system_accounts(org)["bank"], idempotency_key=key())
+        account = bank_account(org)
+        lines = import_lines(account, [("-30.00", "X", "refund", "B-1"), ("-30.00", "X", "refund", "B-2")])
+
+    def link(i):
+        try:
+            return ("ok", confirm_match(lines[i], f"entry:{refund.entry_id}", actor=owner).pk)
+        except LedgerError as e:
+            return ("refused", " ".join(e.messages))
+
+    outcomes = run_at_once(2, link, org=org, actor=owner)
+    assert sorted(k for k, _ in outcomes) == ["ok", "refused"], outcomes
+    message = next(m for k, m in outcomes if k == "refused")
+    # At the same moment the unique index refuses the second; a moment later the suggestion is gone.
+    assert "already seen on another bank line" in message or "no longer applies" in message, message
+    with tenant_context(org, owner):
+        assert BankLine.objects.filter(entry_id=refund.entry_id).count() == 1
+        check_invariants(org)

@@ -27,6 +27,18 @@ def _payment(world):
     return pay(world.org, world.get("customer"), "50.00", allocation="none", reference="MATRIX-1", actor=world.owner)
 
 
+@register_object("pay_short_payment")
+def _short_payment(world):
+    """A payment 2.00 short of the invoice it paid: the rest can be booked as a discount or a bank fee."""
+    from tests.payments.helpers import pay
+
+    invoice = issued(world.org, world.get("customer"), [("Work", "1", "100.00", None)], actor=world.owner)
+    payment = pay(world.org, world.get("customer"), "98.00", allocation={invoice.pk: Decimal("98.00")},
+                  reference="MATRIX-SHORT", actor=world.owner)
+    payment.short_invoice_id = invoice.pk
+    return payment
+
+
 @register_object("pay_open_invoice")
 def _open_invoice(world):
     return issued(world.org, world.get("customer"), [("Work", "1", "100.00", None)], actor=world.owner)
@@ -78,6 +90,9 @@ register_url("payment_refund", pk="pay_payment", post=refund_form)
 register_url("payment_reverse", pk="pay_payment",
              post=lambda w: {"reason": "bounced", "effective_date": _today(), "idempotency_key": _key()})
 register_url("payment_receipt", pk="pay_payment")
+register_url("payment_settle_short", pk="pay_short_payment",
+             post=lambda w: {"invoice": w.get("pay_short_payment").short_invoice_id, "kind": "bank_fee",
+                             "reason": "their bank's fee"})
 register_url("allocation_unapply", pk="pay_allocation",
              post=lambda w: {"reason": "wrong invoice", "idempotency_key": _key()})
 register_url("credit_note_apply", pk="pay_credit_note", post=_apply_form)
