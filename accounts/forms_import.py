@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.imports import kinds
+from accounts.imports import kinds, options_for
 from accounts.imports.parsing import DATE_FORMATS, ENCODINGS
 
 ENCODING_CHOICES = [("", _("Detect")), *ENCODINGS.items()]
@@ -53,6 +53,11 @@ class MappingForm(forms.Form):
                     label=_("%(field)s: decimal separator") % {"field": f.label}, choices=decimals,
                     required=False, initial=chosen_decimals.get(column, ""))
         self.fields["books_start"].initial = initial_options.get("books_start")
+        # Options other apps offer on this kind (accounts.imports.OPTIONS), e.g. reminders' hold.
+        for option in options_for(importer.kind):
+            self.fields[f"opt_{option.name}"] = forms.DateField(
+                label=option.label, required=False, input_formats=["%Y-%m-%d"], help_text=option.help,
+                widget=forms.DateInput(attrs={"type": "date"}), initial=initial_options.get(option.name))
         self.order_fields([name for name in self.fields if name not in ("save_as", "books_start")]
                           + ["books_start", "save_as"])
 
@@ -69,4 +74,7 @@ class MappingForm(forms.Form):
         options = {"dates": dates, "decimal": decimal}
         if self.cleaned_data.get("books_start"):
             options["books_start"] = self.cleaned_data["books_start"].isoformat()
+        for option in options_for(self.importer.kind):
+            if self.cleaned_data.get(f"opt_{option.name}"):
+                options[option.name] = self.cleaned_data[f"opt_{option.name}"].isoformat()
         return options

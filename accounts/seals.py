@@ -142,3 +142,98 @@ def backfill_sql(kind: SealKind) -> migrations.RunSQL:
         f"FROM {kind.table} d WHERE ({kind.sealed_when}) ORDER BY d.organization_id, d.id;",
         migrations.RunSQL.noop,
     )
+
+
+# Set-based sealing: one statement's rows in one call (issue 14, bulk imports). The rule is the
+# same as ledger_seal() row by row (same text hashed, same chain, same lock), but the head row is
+# locked once, read once and moved once per statement, instead of updated twice per sealed row
+# (thousands of updates of one row in one transaction grow its version chain, and each update
+# costs more than the last).
+SEAL_ROWS_FUNCTION = """
+CREATE OR REPLACE FUNCTION ledger_seal_rows(org bigint, seal_kind text, objs bigint[], obj_labels text[],
+                                            entries bigint[], contents text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    head_seq bigint;
+    prev text;
+    entry_hash text;
+    digest text;
+    i integer;
+BEGIN
+    -- The lock posting takes, held to commit: two statements sealing for one organization run one
+    -- after the other, the second continuing the chain from the first's head.
+    SELECT seal_seq, seal_hash INTO head_seq, prev FROM accounts_ledgerhead WHERE organization_id = org
+        FOR UPDATE;
+    IF head_seq IS NULL THEN
+        RAISE EXCEPTION 'organization % has no ledger head to seal %', org, seal_kind;
+    END IF;
+    FOR i IN 1 .. coalesce(array_length(objs, 1), 0) LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM accounts_sealrecord
+                              WHERE organization_id = org AND kind = seal_kind AND object_id = objs[i]);
+        head_seq := head_seq + 1;
+        entry_hash := NULL;
+        IF entries[i] IS NOT NULL THEN
+            SELECT hash INTO entry_hash FROM accounts_journalentry WHERE id = entries[i];
+        END IF;
+        digest := encode(sha256(convert_to(prev || '|' || head_seq || '|' || seal_kind || '|' || objs[i] || '|'
+                                           || coalesce(entry_hash, '-') || '|' || contents[i] || '|'
+                                           || coalesce(obj_labels[i], ''), 'UTF8')), 'hex');
+        INSERT INTO accounts_sealrecord (organization_id, seq, kind, object_id, label, entry_id, entry_hash,
+                                         content_hash, prev_hash, hash, sealed_at)
+        VALUES (org, head_seq, seal_kind, objs[i], coalesce(obj_labels[i], ''), entries[i], entry_hash,
+                contents[i], prev, digest, now());
+        prev := digest;
+    END LOOP;
+    UPDATE accounts_ledgerhead SET seal_seq = head_seq, seal_hash = prev
+        WHERE organization_id = org AND seal_seq <> head_seq;
+END;
+$$;
+"""
+DROP_SEAL_ROWS_FUNCTION = "DROP FUNCTION ledger_seal_rows(bigint, text, bigint[], text[], bigint[], text[]);"
+
+
+def statement_trigger_sql(kind: SealKind) -> migrations.RunSQL:
+    """Seal `kind`'s inserted rows once per statement (a transition table, `ledger_seal_rows`),
+    replacing trigger_sql's row trigger for INSERT; a kind with `update_of` keeps a row trigger
+    for that UPDATE only (PostgreSQL gives no transition table to a trigger with a column list).
+    Not for deferred kinds: a statement trigger cannot wait for commit."""
+    assert not kind.deferred, f"{kind.kind} is sealed at commit, which a statement trigger cannot do"
+    name = f"ledger_seal_{kind.kind}_insert"
+    function = f"""
+    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        acting text := current_setting('app.organization_id', true);
+        org bigint;
+        r record;
+    BEGIN
+        FOR org IN SELECT DISTINCT n.organization_id FROM new_rows n ORDER BY 1 LOOP
+            -- Each organization's rows under its own context (row-level security let them be written).
+            PERFORM set_config('app.organization_id', org::text, true);
+            SELECT array_agg(d.id ORDER BY d.id) AS objs, array_agg({kind.label} ORDER BY d.id) AS labels,
+                   array_agg({kind.entry} ORDER BY d.id) AS entries,
+                   array_agg({kind.hash_sql()} ORDER BY d.id) AS contents
+              INTO r
+              FROM {kind.table} d
+             WHERE d.id IN (SELECT n.id FROM new_rows n WHERE n.organization_id = org) AND ({kind.sealed_when});
+            IF r.objs IS NOT NULL THEN
+                PERFORM ledger_seal_rows(org, '{kind.kind}', r.objs, r.labels, r.entries, r.contents);
+            END IF;
+        END LOOP;
+        PERFORM set_config('app.organization_id', coalesce(acting, ''), true);
+        RETURN NULL;
+    END;
+    $$;
+    CREATE TRIGGER {name} AFTER INSERT ON {kind.table} REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION {name}();
+    """
+    row = f"ledger_seal_{kind.kind}"
+    if kind.update_of:
+        keep = (f"DROP TRIGGER {row} ON {kind.table}; CREATE CONSTRAINT TRIGGER {row} AFTER UPDATE OF "
+                f"{kind.update_of} ON {kind.table} NOT DEFERRABLE FOR EACH ROW EXECUTE FUNCTION {row}();")
+    else:
+        keep = f"DROP TRIGGER {row} ON {kind.table}; DROP FUNCTION {row}();"
+    back = f"DROP TRIGGER {name} ON {kind.table}; DROP FUNCTION {name}();"
+    if kind.update_of:
+        back += f" DROP TRIGGER {row} ON {kind.table};"
+    restore = trigger_sql(kind)
+    return migrations.RunSQL(function + keep, [back, restore.sql])

@@ -33,7 +33,7 @@ from accounts.ledger import Line, rate_of
 from accounts.ledger_bulk import BulkEntry, bulk_post
 from accounts.locale import plain
 from accounts.money import MAX_ABS, MoneyError, check_exact
-from invoicing.models import Invoice, InvoiceEvent, InvoiceLine, InvoiceSettings, InvoiceStatus, TaxRate
+from invoicing.models import Invoice, InvoiceEvent, InvoiceKind, InvoiceLine, InvoiceSettings, InvoiceStatus, TaxRate
 from invoicing.services import MAX_LINES, _snapshot
 from invoicing.totals import line_amounts, sum_lines
 
@@ -66,15 +66,26 @@ class InvoiceImporter(Importer):
         Field("status", "Status", max_length=20, help="Empty, issued, open, paid or overdue: an issued invoice; "
                                                       "draft: stays a draft (no number taken, nothing posted).",
               aliases=("state", "invoice status")),
+        Field("invoice_discount_percent", "Invoice discount (%)", "number",
+              help="A discount on the whole invoice, after line discounts and before tax (as the invoice "
+                   "screen's); the same on every line of the invoice. Empty: none.",
+              aliases=("invoice discount", "invoice discount %", "header discount", "discount on invoice")),
     )
 
     def begin(self, org, actor):
         today = org.today()
-        drafts = {}
-        for message, customer_id, total in InvoiceEvent.objects.filter(
+        drafts, imported = {}, set()
+        for message, invoice_id, customer_id, total in InvoiceEvent.objects.filter(
                 organization=org, kind="imported", message__startswith=DRAFT_EVENT).values_list(
-                "message", "invoice__customer_id", "invoice__total"):
+                "message", "invoice_id", "invoice__customer_id", "invoice__total"):
             drafts[message[len(DRAFT_EVENT):-1]] = (customer_id, total)
+            imported.add(invoice_id)
+        # Drafts made here come out of the export as DRAFT-<id>: importing that file again finds them.
+        for pk, customer_id, total in Invoice.objects.filter(
+                organization=org, status=InvoiceStatus.DRAFT, kind=InvoiceKind.INVOICE).values_list(
+                "pk", "customer_id", "total"):
+            if pk not in imported:
+                drafts.setdefault(f"{DRAFT_PREFIX}{pk}", (customer_id, total))
         return {
             "drafts": drafts,
             "org": org, "actor": actor, "today": today,
@@ -94,7 +105,8 @@ class InvoiceImporter(Importer):
         if len(rows) > MAX_LINES:
             return None, [first.error("number", f"Invoice {number} has more than {MAX_LINES} lines.")]
         for row in rows[1:]:
-            for name in ("customer_code", "issue_date", "due_date", "currency", "reference", "status"):
+            for name in ("customer_code", "issue_date", "due_date", "currency", "reference", "status",
+                         "invoice_discount_percent"):
                 if row.values.get(name) not in (None, v.get(name)):
                     errors.append(row.error(name, f"Differs from row {first.number}, the first line of "
                                                   f"invoice {number}."))
@@ -124,6 +136,11 @@ class InvoiceImporter(Importer):
             due = issue + timedelta(days=customer.payment_terms_days)
         elif due < issue:
             errors.append(first.error("due_date", "The due date is before the issue date."))
+        invoice_discount = v.get("invoice_discount_percent") or Decimal(0)
+        if not Decimal(0) <= invoice_discount < HUNDRED or invoice_discount != invoice_discount.quantize(PRICE_PLACES):
+            errors.append(first.error("invoice_discount_percent", "The invoice discount is from 0 up to (not "
+                                                                  "including) 100 %, with at most 4 decimals."))
+            invoice_discount = Decimal(0)
         lines, amounts = [], []
         for position, row in enumerate(rows, start=1):
             line, line_errors = self._line(row, position, currency)
@@ -131,7 +148,7 @@ class InvoiceImporter(Importer):
             if line is not None:
                 lines.append(line)
                 amounts.append((line.tax_percent, line_amounts(line.quantity, line.unit_price,
-                                                                line.discount_percent, Decimal(0),
+                                                                line.discount_percent, invoice_discount,
                                                                 line.tax_percent, currency)))
         if errors:
             return None, errors
@@ -156,7 +173,8 @@ class InvoiceImporter(Importer):
                                                 f"instead.")]
         seen[number] = (customer.pk, totals.total)
         head = {"customer": customer, "number": number, "currency": currency, "issue_date": issue, "due_date": due,
-                "reference": v.get("reference") or "", "totals": totals, "draft": draft}
+                "reference": v.get("reference") or "", "totals": totals, "draft": draft,
+                "discount_percent": invoice_discount}
         return Record(key=number, rows=[r.number for r in rows], data=(head, list(zip(lines, amounts, strict=True))),
                       currency=currency, amount=totals.total, day=issue), []
 
@@ -265,6 +283,7 @@ class InvoiceImporter(Importer):
 
 # An imported draft's timeline says the number it had in the source: the draft's re-import key.
 DRAFT_EVENT = "Imported as a draft (number in the source file: "
+DRAFT_PREFIX = "DRAFT-"  # a draft made here, in the export: it has no number of its own
 ISSUED_WORDS = {"", "issued", "open", "sent", "paid", "overdue", "unpaid", "partially paid", "partly paid"}
 
 # What an imported invoice and line set; every other column takes the table's default.
@@ -289,7 +308,8 @@ def _invoice(org, actor, head) -> Invoice:
     t = head["totals"]
     return Invoice(organization=org, customer=head["customer"], status=InvoiceStatus.ISSUED, number=head["number"],
                    currency=head["currency"], issue_date=head["issue_date"], due_date=head["due_date"],
-                   reference=head["reference"], subtotal=t.subtotal, discount_total=t.discount, tax_total=t.tax,
+                   reference=head["reference"], discount_percent=head.get("discount_percent", Decimal(0)),
+                   subtotal=t.subtotal, discount_total=t.discount, tax_total=t.tax,
                    total=t.total, amount_due=t.total, created_by=actor, issued_by=actor, created_at=timezone.now())
 
 
@@ -447,16 +467,33 @@ class CreditNoteImporter(Importer):
 
 
 def _invoice_rows(org):
-    """Issued invoices, one row per line (void ones and drafts are left out: they owe nothing)."""
+    """Issued invoices, then drafts, one row per line (void ones are left out: they owe nothing). A
+    draft carries the number it was imported with (its timeline keeps it), else DRAFT-<id>: either
+    is its key when the file is imported again."""
     yield [f.name for f in InvoiceImporter.fields]
-    invoices = (Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED)
-                .select_related("customer").prefetch_related("lines").order_by("issue_date", "pk"))
-    for invoice in invoices.iterator(chunk_size=1000):
-        for line in invoice.lines.all():
-            yield [invoice.number, invoice.customer.code, invoice.issue_date.isoformat(),
-                   invoice.due_date.isoformat(), invoice.currency, line.description, plain(line.quantity),
-                   plain(line.unit_price), plain(line.discount_percent), plain(line.tax_percent), invoice.reference,
-                   "issued"]
+    issued = (Invoice.objects.filter(organization=org, status=InvoiceStatus.ISSUED)
+              .select_related("customer").prefetch_related("lines").order_by("issue_date", "pk"))
+    for invoice in issued.iterator(chunk_size=1000):
+        yield from _line_rows(invoice, invoice.number, "issued")
+    sources = _draft_numbers(org)
+    drafts = (Invoice.objects.filter(organization=org, status=InvoiceStatus.DRAFT, kind=InvoiceKind.INVOICE)
+              .select_related("customer").prefetch_related("lines").order_by("issue_date", "pk"))
+    for invoice in drafts.iterator(chunk_size=1000):
+        yield from _line_rows(invoice, sources.get(invoice.pk) or f"{DRAFT_PREFIX}{invoice.pk}", "draft")
+
+
+def _line_rows(invoice, number, status):
+    for line in invoice.lines.all():
+        yield [number, invoice.customer.code, invoice.issue_date.isoformat(),
+               invoice.due_date.isoformat(), invoice.currency, line.description, plain(line.quantity),
+               plain(line.unit_price), plain(line.discount_percent), plain(line.tax_percent), invoice.reference,
+               status, plain(invoice.discount_percent) if invoice.discount_percent else ""]
+
+
+def _draft_numbers(org) -> dict[int, str]:
+    """Draft id -> the number it had in the file it was imported from."""
+    return {invoice_id: message[len(DRAFT_EVENT):-1] for invoice_id, message in InvoiceEvent.objects.filter(
+        organization=org, kind="imported", message__startswith=DRAFT_EVENT).values_list("invoice_id", "message")}
 
 
 def _credit_note_rows(org):

@@ -6,10 +6,11 @@ class RemindersConfig(AppConfig):
     verbose_name = "Reminders: policies, the scheduler and the outbox"
 
     def ready(self):
+        from accounts.imports import OPTIONS
         from accounts.management.commands.seed_demo import DEMO_HOOKS
         from accounts.services import ORG_CREATED_HOOKS
         from accounts.views.customers import CUSTOMER_DETAIL_PANELS
-        from reminders import importers  # noqa: F401 - registers the disputes import
+        from reminders import importers  # registers the disputes import
         from reminders.demo import (
             seed_demo_collections,
             seed_demo_digest,
@@ -20,6 +21,8 @@ class RemindersConfig(AppConfig):
         from reminders.views import customer_panel
 
         ORG_CREATED_HOOKS.append(seed_reminders)
+        if importers.HOLD_OPTION not in OPTIONS:
+            OPTIONS.append(importers.HOLD_OPTION)
         DEMO_HOOKS.append(seed_demo_collections)  # after invoicing's and payments' (INSTALLED_APPS order)
         DEMO_HOOKS.append(seed_demo_one_email_a_day)
         DEMO_HOOKS.append(seed_demo_plans)

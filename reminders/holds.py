@@ -4,7 +4,9 @@
 * a promise to pay until a date (PromiseToPay, with who promised and a note);
 * the customer is marked "do not remind" (CustomerReminderSettings);
 * the organization has paused reminders (ReminderSettings.paused);
-* the invoice is in an active payment plan (reminders.plans: its instalments are reminded instead).
+* the invoice is in an active payment plan (reminders.plans: its instalments are reminded instead);
+* reminders are held until a day (ReminderHold, `hold_reminders`; the invoices and opening-balances
+  imports place them on invoices that were already overdue when imported, when asked).
 
 The scan checks the same conditions in SQL (reminders/scheduler.py; the plan's fragment is
 `on_plan_sql` here); the sender checks them again
@@ -22,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from invoicing.models import Invoice, InvoiceKind, InvoiceStatus
 from invoicing.services import record_event
-from reminders.models import CustomerReminderSettings, PromiseToPay, ReminderSettings
+from reminders.models import CustomerReminderSettings, PromiseToPay, ReminderHold, ReminderSettings
 
 
 class HoldError(ValueError):
@@ -35,6 +37,36 @@ def on_plan_sql(alias: str) -> str:
             f"ON ppl.id = ppi.plan_id AND ppl.organization_id = ppi.organization_id "
             f"WHERE ppi.invoice_id = {alias}.id AND ppi.organization_id = {alias}.organization_id "
             f"AND ppl.status = 'active')")  # an alias from code, never input
+
+
+def held_sql(alias: str, today: str) -> str:
+    """SQL: reminders of the invoice `alias` are held (ReminderHold) on the day `today` (SQL)."""
+    return (f"EXISTS (SELECT 1 FROM reminders_reminderhold rh WHERE rh.invoice_id = {alias}.id "  # noqa: S608
+            f"AND rh.organization_id = {alias}.organization_id AND rh.released_at IS NULL "
+            f"AND rh.until >= {today}::date)")  # an alias and a placeholder from code, never input
+
+
+def held_until(invoice: Invoice, today: date) -> date | None:
+    """The last day of the invoice's longest active reminder hold, or None."""
+    hold = (ReminderHold.objects.filter(invoice=invoice, released_at__isnull=True, until__gte=today)
+            .order_by("-until").first())
+    return hold.until if hold else None
+
+
+def hold_reminders(invoices, until: date, reason: str, actor=None) -> int:
+    """Hold the reminders of these open invoices until `until` (inclusive), each with one row and a
+    timeline event; an invoice already held at least as long is left alone. The number held."""
+    invoices = [i for i in invoices if i.kind == InvoiceKind.INVOICE and not_open_reason(i) is None]
+    longer = set(ReminderHold.objects.filter(invoice__in=invoices, released_at__isnull=True, until__gte=until)
+                 .values_list("invoice_id", flat=True))
+    invoices = [i for i in invoices if i.pk not in longer]
+    ReminderHold.objects.bulk_create([ReminderHold(organization_id=i.organization_id, invoice=i, until=until,
+                                                   reason=reason, created_by=actor) for i in invoices])
+    for invoice in invoices:
+        record_event(invoice, "hold", _("Reminders held until %(date)s: %(reason)s") % {"date": until,
+                                                                                           "reason": reason},
+                     actor=actor)
+    return len(invoices)
 
 
 def on_plan(invoice: Invoice) -> bool:
@@ -73,6 +105,8 @@ def active_holds(invoice: Invoice, today: date, settings: ReminderSettings | Non
         reasons.append(_("%(who)s promised to pay by %(date)s") % {"who": promise.promised_by, "date": promise.until})
     if on_plan(invoice):
         reasons.append(_("the invoice is in an active payment plan (its instalments are reminded instead)"))
+    if (until := held_until(invoice, today)) is not None:
+        reasons.append(_("reminders are held until %(date)s") % {"date": until})
     if CustomerReminderSettings.objects.filter(customer_id=invoice.customer_id, do_not_remind=True).exists():
         reasons.append(_("the customer is marked “do not remind”"))
     return reasons

@@ -11,9 +11,12 @@ Re-import key: the invoice, the reason and the amount. An unresolved dispute of 
 the same reason and amount (or of the whole amount, for an empty amount) is "already imported".
 """
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 
-from accounts.imports import Field, Importer, Record, register
+from accounts.imports import Field, Importer, ImportOption, Record, register
+from accounts.locale import plain
 from accounts.money import MoneyError, check_exact
 from invoicing.importers_lookup import INVOICE_NUMBER, find_invoice, numbered_invoices
 from invoicing.models import Invoice, InvoiceKind, InvoiceStatus
@@ -101,3 +104,51 @@ class DisputeImporter(Importer):
                 raise ValidationError(f"Row {d['row']}: {e}") from e
             progress(1)
         return {"disputes": len(records)}
+
+
+def _dispute_rows(org):
+    """Unresolved disputes in the import's columns (resolved ones hold nothing and are left out). A
+    dispute of the whole amount due leaves the amount empty, as the import reads it; one by lines
+    comes out as the amount it holds."""
+    yield [f.name for f in DisputeImporter.fields]
+    disputes = (Dispute.objects.filter(organization=org).exclude(status=DisputeStatus.RESOLVED)
+                .select_related("invoice").order_by("created_at", "pk"))
+    for dispute in disputes:
+        amount = "" if dispute.whole else plain(dispute.amount)
+        yield [dispute.invoice.number, dispute.reason, amount, dispute.message]
+
+
+DisputeImporter.export_rows = staticmethod(_dispute_rows)
+
+
+# The option "hold reminders for imported invoices that are already overdue" (issue 14), offered
+# on the invoices and opening-balances imports: reminders owns holds, so it registers the option
+# with the framework in accounts (reminders/apps.py), and invoicing's importers know nothing of it.
+def _hold_until(org, value) -> date:
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError("not a day (YYYY-MM-DD).") from None
+    if day < org.today():
+        raise ValueError(f"{day} has passed; choose today or a later day.")
+    return day
+
+
+def _hold_imported(org, actor, records, until: date) -> int:
+    """Hold the reminders of the invoices just imported that were already overdue (due before the
+    organization's today) and are open, until `until`."""
+    from reminders.holds import hold_reminders
+
+    numbers = [r.key for r in records]
+    today = org.today()
+    invoices = Invoice.objects.filter(organization=org, number__in=numbers, kind=InvoiceKind.INVOICE,
+                                      status=InvoiceStatus.ISSUED, amount_due__gt=0, due_date__lt=today)
+    return hold_reminders(list(invoices), until, "imported when already overdue", actor=actor)
+
+
+HOLD_OPTION = ImportOption(
+    name="hold_reminders_until", label="Hold reminders of overdue imported invoices until",
+    help="Optional: invoices that are open and already overdue when imported get no reminder until this "
+         "day (inclusive); then the schedule resumes and sends the latest step due once. Empty: they are "
+         "reminded like any other from the next scan.",
+    kinds=("invoices", "opening_balances"), check=_hold_until, apply=_hold_imported)

@@ -218,6 +218,29 @@ class PromiseToPay(models.Model):
         return self.cancelled_at is None and self.until >= today
 
 
+class ReminderHold(models.Model):
+    """A hold on an invoice's reminders until a day (reminders.holds.hold_reminders), e.g. placed
+    by the invoices import's option on open invoices that were already overdue in the old books:
+    no reminder goes out for the invoice until the day has passed; then the schedule resumes with
+    the catch-up rule (the latest point due is sent once)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="reminder_holds")
+    until = models.DateField(_("held until"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["invoice", "until"], condition=Q(released_at__isnull=True),
+                                name="reminder_hold_active")]
+
+    def __str__(self):
+        return f"reminders of {self.invoice_id} held until {self.until}"
+
+
 class OutboxKind(models.TextChoices):
     SCHEDULED = "scheduled", _("Scheduled")
     MANUAL = "manual", _("Sent by hand")

@@ -36,7 +36,7 @@ from accounts.models import Organization
 from invoicing import invoice_sql
 from ledger_site import outbox as engine
 from ledger_site.tenancy import organization_of, tenant_context
-from reminders.holds import on_plan_sql
+from reminders.holds import held_sql, on_plan_sql
 from reminders.models import BATCH_OUTBOX, OUTBOX
 from reminders.setup import ensure_setup
 
@@ -78,6 +78,7 @@ cand AS MATERIALIZED (
                 WHEN EXISTS (SELECT 1 FROM reminders_promisetopay pp WHERE pp.invoice_id = i.id
                              AND pp.cancelled_at IS NULL AND pp.until >= %(today)s::date) THEN 'promise'
                 WHEN """ + on_plan_sql("i") + """ THEN 'plan'
+                WHEN """ + held_sql("i", "%(today)s") + """ THEN 'held'
            END AS held
     FROM invoicing_invoice i
     LEFT JOIN reminders_customerremindersettings cs ON cs.customer_id = i.customer_id

@@ -49,7 +49,8 @@ from reminders.scheduler import local_today, next_step_id, upcoming
 from reminders.setup import ensure_setup
 
 HOLD_LABELS = {"disputed": gettext_lazy("disputed"), "promise": gettext_lazy("promise to pay"),
-               "do_not_remind": gettext_lazy("do not remind"), "plan": gettext_lazy("in a payment plan")}
+               "do_not_remind": gettext_lazy("do not remind"), "plan": gettext_lazy("in a payment plan"),
+               "held": gettext_lazy("held until a day")}
 
 
 def _settings(request):

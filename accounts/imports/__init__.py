@@ -11,9 +11,36 @@ accounts never imports from the apps that depend on it.
     jobs      ImportJob runs: in the request for a small file, as a django-q2 task for a large one
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from accounts.imports.base import Field, Importer, Record, Row, RowError  # noqa: F401
 
 REGISTRY: dict = {}
+
+
+@dataclass(frozen=True)
+class ImportOption:
+    """An option an app above accounts offers on some kinds' imports, registered from its
+    AppConfig.ready (`OPTIONS.append`), so the framework offers it without knowing the app:
+    a date field on the mapping page, `"options": {name: "YYYY-MM-DD"}` in the command's mapping
+    file. `check(org, value)` returns the value to use (a dry run and the import both call it) or
+    raises ValueError with the message; `apply(org, actor, records, value)` runs in the import's
+    transaction after the importer wrote `records` (the new ones), and returns a count for the
+    report."""
+    name: str
+    label: str
+    help: str
+    kinds: tuple[str, ...]
+    check: Callable
+    apply: Callable
+
+
+OPTIONS: list[ImportOption] = []
+
+
+def options_for(kind: str) -> list[ImportOption]:
+    return [o for o in OPTIONS if kind in o.kinds]
 
 
 def register(importer_class):

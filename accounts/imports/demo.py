@@ -28,7 +28,7 @@ def seed_demo_import(org, owner):
 
 def seed_demo_opening_balances(org, owner):
     """Two open items and a credit, dated within the last two months (the demo's period lock
-    closes older months afterwards)."""
+    closes older months afterwards); the reminders of the overdue ones held for two weeks."""
     today = today_in(org)
     rows = [("000812", today - timedelta(days=50), "1480.00", "old ledger 2291"),
             ("000815", today - timedelta(days=20), "265.50", ""),
@@ -37,7 +37,10 @@ def seed_demo_opening_balances(org, owner):
             + "".join(f"{code},{day.isoformat()},{amount},{ref}\r\n" for code, day, amount, ref in rows)).encode()
     job = create_job(org, "opening_balances", "old-system-balances.csv", data, actor=owner)
     job.mapping = {"customer_code": "customer", "date": "date", "amount": "amount", "reference": "reference"}
-    job.save(update_fields=["mapping"])
+    # The option reminders offers (accounts.imports.OPTIONS): the items already overdue in the old
+    # books get no reminder for two weeks, while the team looks at them.
+    job.options = {"hold_reminders_until": (today + timedelta(days=14)).isoformat()}
+    job.save(update_fields=["mapping", "options"])
     run_job(job, commit=False, actor=owner)
     run_job(job, commit=True, actor=owner)
     return job

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import period
+from accounts.imports import options_for
 from accounts.imports.base import Report, Row, RowError
 from accounts.imports.parsing import DateColumn, ImportFileError, NumberColumn, ParseError, parse_date, parse_number
 from accounts.models import LedgerHead
@@ -92,6 +93,7 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
             transaction.set_rollback(True)
             return refused
         report, state, records = _check(org, importer, table, mapping, options, actor, progress)
+        chosen = report.chosen_options
         if not report.ok:
             if books_start is not None:
                 transaction.set_rollback(True)  # the books start moves only with an import that commits
@@ -107,6 +109,8 @@ def run(org, importer, table, mapping: dict, options: dict | None = None, *, act
         try:
             with transaction.atomic():
                 report.written = importer.write(state, new, advance) if new else {}
+                for option, value in chosen:
+                    report.written[option.name] = option.apply(org, actor, new, value)
         except ValidationError as e:  # a service refused a record the checks let through
             if books_start is not None:
                 transaction.set_rollback(True)  # the books start moves only with the import
@@ -153,8 +157,24 @@ def _move_books_start(org, books_start, actor, importer) -> Report | None:
     return None
 
 
+def _chosen_options(org, importer, options, report) -> list:
+    """The registered options (accounts.imports.OPTIONS) given for this kind, each checked by its
+    app: [(option, value)]; a refused value is an error of the whole file."""
+    chosen = []
+    for option in options_for(importer.kind):
+        raw = options.get(option.name)
+        if raw in (None, ""):
+            continue
+        try:
+            chosen.append((option, option.check(org, raw)))
+        except ValueError as e:
+            report.add_error(RowError(None, option.name, str(raw), f"{option.label}: {e}"))
+    return chosen
+
+
 def _check(org, importer, table, mapping, options, actor, progress):
     report = Report()
+    report.chosen_options = _chosen_options(org, importer, options, report)  # not a field: not in the saved report
     index = {h: i for i, h in enumerate(table.headers)}
     fields = {f.name: f for f in importer.fields if f.name in mapping}
     columns = _decide_formats(importer, table, mapping, options, fields, report)

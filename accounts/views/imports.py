@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.forms_import import MappingForm, UploadForm
-from accounts.imports import get_importer, kinds
+from accounts.imports import OPTIONS, get_importer, kinds
 from accounts.imports.engine import MappingError, suggest_mapping
 from accounts.imports.jobs import create_job, inline_max_bytes, is_running, queue_job, run_job, table_of
 from accounts.imports.parsing import DATE_FORMATS, ImportFileError, max_bytes
@@ -104,7 +104,8 @@ def _act(request, job, form):
             ImportMapping.objects.update_or_create(
                 organization=request.org, kind=job.kind, name=form.cleaned_data["save_as"],
                 defaults={"mapping": job.mapping,  # the columns and formats; not this file's books start
-                          "options": {k: v for k, v in job.options.items() if k != "books_start"}})
+                          "options": {k: v for k, v in job.options.items()
+                                      if k != "books_start" and k not in {o.name for o in OPTIONS}}})
     elif action != "commit":
         messages.error(request, _("Unknown action."))
         return back

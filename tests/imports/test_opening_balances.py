@@ -191,3 +191,8 @@ def test_the_demo_brings_its_imported_customers_opening_balances(books):
     assert job.status == "done" and job.report["new"] == 3, job.report
     assert {k: v for k, v in balances(org).items() if k.startswith("000")} == {
         "000812": Decimal("1480.00"), "000815": Decimal("265.50"), "000917": Decimal("-40.00")}
+    from reminders.models import ReminderHold
+
+    with tenant_context(org):  # the two overdue items' reminders are held (the import's option); not the credit
+        assert sorted(h.invoice.customer.code for h in ReminderHold.objects.select_related("invoice__customer")) == [
+            "000812", "000815"]

@@ -2,6 +2,7 @@
 invoice's amount due, aging as of past dates, and a ledger that verifies."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -71,3 +72,64 @@ def test_formula_like_cells_are_written_as_text():
     def written(v):
         return str(cell(_value(v)))
     assert written("-12.50") == "-12.50" and written("@x") == "'@x" and written("+1 555") == "'+1 555"
+
+
+DISCOUNTED = ("number,customer_code,issue_date,description,quantity,unit_price,tax,invoice_discount_percent\n"
+              "OLD-003,0043,2025-03-25,Licences,3,100.00,20,10\n"
+              "OLD-003,0043,2025-03-25,Setup,1,80,0,10\n")
+DRAFTS = ("number,customer_code,issue_date,description,quantity,unit_price,tax,status\n"
+          "Q-77,0042,2025-05-01,Design,3,100.00,20,draft\n")
+DISPUTES = ("invoice_number,reason,amount,message\n"
+            "OLD-003,wrong amount,50,The setup was free\n"
+            "OLD-001,not received,,\n")
+
+
+def documents(org):
+    """What the import carries beyond balances: drafts (customer, dates, totals, lines), invoice
+    discounts and unresolved disputes."""
+    from reminders.models_collections import Dispute
+
+    with tenant_context(org):
+        drafts = sorted((i.customer.code, str(i.issue_date), str(i.total), str(i.discount_percent),
+                         [(ln.description, str(ln.quantity), str(ln.unit_price), str(ln.tax_percent))
+                          for ln in i.lines.order_by("position")])
+                        for i in Invoice.objects.filter(status="draft").select_related("customer"))
+        discounts = sorted((i.number, str(i.discount_percent), str(i.discount_total), str(i.total))
+                           for i in Invoice.objects.filter(status="issued"))
+        disputes = sorted((d.invoice.number, d.reason, str(d.amount), d.whole, d.message)
+                          for d in Dispute.objects.select_related("invoice"))
+        held = sorted((i.number, str(i.disputed_amount)) for i in Invoice.objects.filter(disputed_at__isnull=False))
+    return drafts, discounts, disputes, held
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_drafts_disputes_and_invoice_discounts_survive_the_round_trip(fmt):
+    from tests.invoicing_helpers import draft
+
+    source = source_org()
+    for kind, text in (("invoices", DISCOUNTED), ("invoices", DRAFTS), ("disputes", DISPUTES)):
+        report = do_import(source, kind, text.encode())
+        assert report.committed, report.errors
+    with tenant_context(source):
+        beta = Customer.objects.get(code="0043")
+        draft(source, beta, lines=(("Made here", "2", "45.50", "20"),), discount_percent=Decimal("5"))
+    target = make_org()[0]
+    for kind in ("customers", "invoices", "payments", "credit_notes", "disputes"):
+        with tenant_context(source):
+            data = (export_csv if fmt == "csv" else export_xlsx)(source, kind)
+        report = do_import(target, kind, data, filename=f"{kind}.{fmt}")
+        assert report.committed, (kind, report.errors)
+    assert books(target) == books(source)
+    drafts, discounts, disputes, held = documents(source)
+    assert len(drafts) == 2 and len(disputes) == 2 and ("OLD-003", "10.0000", "38.000", "396.000") in discounts
+    assert documents(target) == (drafts, discounts, disputes, held)
+    with tenant_context(target):
+        assert verify_organization(target).ok
+    # The same export imported again (into the same organization) adds nothing.
+    for kind in ("invoices", "disputes"):
+        with tenant_context(source):
+            data = (export_csv if fmt == "csv" else export_xlsx)(source, kind)
+        for org in (source, target):
+            again = do_import(org, kind, data, filename=f"{kind}.{fmt}")
+            assert again.committed and again.new == 0, (kind, again.errors)
+    assert documents(target) == (drafts, discounts, disputes, held)

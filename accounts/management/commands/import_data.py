@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.imports import REGISTRY, get_importer
+from accounts.imports import REGISTRY, get_importer, options_for
 from accounts.imports.engine import MappingError, run, suggest_mapping
 from accounts.imports.parsing import ImportFileError, open_table
 from accounts.models import Organization, User
@@ -34,9 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="the e-mail of the person the import is recorded for")
         parser.add_argument("--books-start", help="YYYY-MM-DD: move the books start earlier to this day first "
                                                   "(history older than ten years; an owner's --user)")
+        parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                            help="an option another app offers on this kind, e.g. "
+                                 "hold_reminders_until=2027-01-31 (invoices, opening balances)")
 
     def handle(self, *args, kind, file, org, mapping=None, dry_run=False, encoding=None, delimiter=None,
-               user=None, books_start=None, **options):
+               user=None, books_start=None, option=(), **options):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"No organization {org!r}.")
@@ -55,6 +58,11 @@ class Command(BaseCommand):
                 run_options = dict(spec.get("options") or {})
                 if books_start:
                     run_options["books_start"] = books_start
+                for pair in option:
+                    name, _sep, value = pair.partition("=")
+                    if name not in {o.name for o in options_for(kind)}:
+                        raise CommandError(f"No option {name!r} for {kind}.")
+                    run_options[name] = value
                 report = run(organization, importer, table, columns, run_options, actor=actor,
                              commit=not dry_run, progress=self._progress)
             except MappingError as e:

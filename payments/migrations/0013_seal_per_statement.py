@@ -1,0 +1,14 @@
+"""Seal inserted payments, refunds and allocations once per statement (accounts.seals,
+statement_trigger_sql): the bulk door's one INSERT of a file's payments and allocations moves the
+seal chain's head once, not twice per row."""
+
+from django.db import migrations
+
+from accounts.seals import statement_trigger_sql
+from payments.seals import ALLOCATION, PAYMENT, REFUND
+
+
+class Migration(migrations.Migration):
+    dependencies = [("payments", "0012_payment_fx_rate_allocation_base"), ("accounts", "0029_seal_rows")]
+
+    operations = [statement_trigger_sql(kind) for kind in (PAYMENT, REFUND, ALLOCATION)]
