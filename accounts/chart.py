@@ -47,10 +47,24 @@ REALIZED_FX = {
 }
 
 
+# Money received in one currency for a customer whose account is in another passes through this
+# account (payments.services.record_payment): it holds the received currency on one side and the
+# account's currency on the other, and is always zero in the base currency (docs/currencies.md).
+CONVERSION = ("fx_conversion", "1090", N_("Currency conversion"), AccountType.ASSET)
+
+
+def conversion_account(org) -> Account:
+    """The currency conversion account of a cross-currency receipt: made when first needed."""
+    return _made_when_needed(org, *CONVERSION)
+
+
 def realized_fx_account(org, gain: bool) -> Account:
     """Where a realized exchange difference goes (issue 17; payments.allocation posts it): made when
     first needed, like the opening-balances account, so organizations of any age have it."""
-    key, code, name, type_ = REALIZED_FX[gain]
+    return _made_when_needed(org, *REALIZED_FX[gain])
+
+
+def _made_when_needed(org, key, code, name, type_) -> Account:
     account = Account.objects.filter(organization=org, system_key=key).first()
     if account is None:
         taken = set(Account.objects.filter(organization=org).values_list("code", flat=True))
