@@ -57,6 +57,10 @@ class PaymentError(LedgerError):
     """A refused payment action; nothing was changed."""
 
 
+class RateToConfirm(PaymentError):
+    """A conversion rate entered far from the day's: every other check passed; confirm to record it."""
+
+
 class DuplicateSubmission(PaymentError):
     """The same rendered form was submitted before; nothing was done again."""
 
@@ -369,6 +373,8 @@ def convert_receipt(org, customer, received: Decimal, currency: str, day: date, 
                 raise
         rate = usual if rate is None else fx.check_entered_rate(rate, currency, into, usual, confirm_rate)
         base_received = received if currency == base else round_money(received * fx.rate_on(org, currency, day), base)
+    except fx.RateNeedsConfirmation as e:
+        raise RateToConfirm(e.message) from e
     except fx.RateError as e:
         raise PaymentError(e.message) from e
     amount = round_money(received * rate, into)

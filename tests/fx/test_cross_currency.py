@@ -252,3 +252,49 @@ def test_the_database_refuses_a_half_described_conversion(eur_org):
         with pytest.raises(IntegrityError, match="payment_received_in_other_currency"), transaction.atomic():
             Payment.objects.create(entry=receipt(org, eur, "10.00", effective_date=today),
                                    idempotency_key=ledger.new_idempotency_key(), **fields, **wrong)
+
+
+def test_the_payment_form_records_money_received_in_another_currency():
+    import uuid
+
+    from django.test import Client
+    from django.urls import reverse
+
+    org, owner = make_org(base_currency="EUR")
+    with tenant_context(org, owner):
+        today = today_in(org)
+        usd = CustomerFactory(organization=org, currency="USD", name="Dollar Co")
+        _rates(org, "USD", {today - timedelta(days=3): "0.92"})
+        invoice = issued(org, usd, lines=(("Work", "1", "543.48", None),))
+        bank = system_accounts(org)["bank"]
+    client = Client()
+    client.force_login(owner)
+    url = reverse("payment_create", kwargs={"org_slug": org.slug})
+
+    def form(**changes):
+        return {"customer": usd.pk, "amount": "543.48", "currency": "USD", "received_date": today.isoformat(),
+                "method": "bank_transfer", "deposit_account": bank.pk, "reference": "", "notes": "",
+                "received_amount": "500.00", "received_currency": "EUR", "mode": "auto",
+                "idempotency_key": uuid.uuid4().hex, "action": "save", **changes}
+
+    page = client.post(url, form(received_currency="USD")).content.decode()
+    assert "the customer&#x27;s own currency" in page
+    page = client.post(url, form(received_amount="", received_currency="EUR")).content.decode()
+    assert "Enter both the amount received and its currency" in page
+    far = form(received_amount="200.00")  # 543.48 USD for 200 EUR: 2.7174 against the day's 1.087
+    page = client.post(url, far).content.decode()
+    assert "away from the rate of the day" in page and 'name="confirm_rate"' in page
+    with tenant_context(org, owner):
+        assert not Payment.objects.filter(organization=org).exists()
+    response = client.post(url, form())
+    assert response.status_code == 302
+    with tenant_context(org, owner):
+        payment = Payment.objects.get(organization=org)
+        assert (payment.amount, payment.received_amount, payment.received_currency) == (
+            D("543.48"), D("500.00"), "EUR")
+        assert payment.cross_rate == D("1.08696")
+        invoice.refresh_from_db()
+        assert invoice.amount_due == 0
+        assert verify_organization(org).ok
+    detail = client.get(response.url).content.decode()
+    assert "1 EUR = 1.08696 USD" in detail and "500.00 EUR" in detail
