@@ -58,6 +58,17 @@ def conversion_account(org) -> Account:
     return _made_when_needed(org, *CONVERSION)
 
 
+UNREALIZED_FX = {
+    True: ("fx_unrealized_gain", "4910", N_("Unrealized exchange gain"), AccountType.INCOME),
+    False: ("fx_unrealized_loss", "6810", N_("Unrealized exchange loss"), AccountType.EXPENSE),
+}
+
+
+def unrealized_fx_account(org, gain: bool) -> Account:
+    """Where a period end's revaluation goes (accounts.revaluation): made when first needed."""
+    return _made_when_needed(org, *UNREALIZED_FX[gain])
+
+
 def realized_fx_account(org, gain: bool) -> Account:
     """Where a realized exchange difference goes (issue 17; payments.allocation posts it): made when
     first needed, like the opening-balances account, so organizations of any age have it."""

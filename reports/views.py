@@ -4,6 +4,7 @@ Every page is read-only for viewers; the only writes are the report settings (ow
 sending statements (finance). Everything is scoped to request.org (and RLS underneath).
 """
 
+import datetime
 from decimal import Decimal
 
 from django.contrib import messages
@@ -556,3 +557,51 @@ def revenue_report(request):
     bars = [(r, int(abs(r.net) * 100 / top) if top else 0) for r in report.rows]
     return render(request, "reports/revenue.html", {"form": form, "report": report, "bars": bars, "by": by,
                                                     "currency": currency, "currencies": currencies})
+
+
+# --- unrealized exchange differences at a period end (issue 17, accounts.revaluation) ----------------
+
+def _revaluation_day(request, data) -> datetime.date:
+    from accounts.models_org import today_in
+
+    try:
+        return datetime.date.fromisoformat((data.get("date") or "").strip())
+    except ValueError:
+        return today_in(request.org).replace(day=1) - datetime.timedelta(days=1)  # the last month's end
+
+
+@org_view(Role.VIEWER)
+@require_safe
+def revaluation_report(request):
+    """Open foreign-currency balances on a day: booked and at that day's rates, and their difference;
+    an owner can post it (with its reversal on the next day)."""
+    from accounts import revaluation
+
+    day = _revaluation_day(request, request.GET)
+    try:
+        found, problem = revaluation.measure(request.org, day), None
+    except revaluation.RevaluationError as e:
+        found, problem = None, " ".join(e.messages)
+    return render(request, "reports/revaluation.html", {
+        "day": day, "found": found, "problem": problem, "base": request.org.base_currency,
+        "next_day": day + datetime.timedelta(days=1), "can_post": can(request, Role.OWNER),
+    })
+
+
+@org_view(Role.OWNER)
+@require_POST
+def revaluation_post(request):
+    from accounts import revaluation
+
+    day = _revaluation_day(request, request.POST)
+    try:
+        entry, reversal = revaluation.post(request.org, day, actor=request.user)
+    except revaluation.RevaluationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(request, _("Posted the revaluation at %(day)s as entry #%(seq)s; it is reversed on "
+                                    "%(next)s (entry #%(rseq)s).")
+                         % {"day": day.isoformat(), "seq": entry.seq, "next": reversal.effective_date.isoformat(),
+                            "rseq": reversal.seq})
+    return redirect(reverse("revaluation_report", kwargs={"org_slug": request.org.slug})
+                    + "?" + urlencode({"date": day.isoformat()}))
