@@ -524,12 +524,16 @@ def credit_control_export(request):
 
 @org_view(Role.VIEWER)
 def profit_and_loss(request):
+    from reports.pnl import ALL_IN_BASE
+
     currencies = org_currencies(request.org)
-    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    choices = currencies + ([ALL_IN_BASE] if len(currencies) > 1 else [])
+    currency = request.GET.get("currency") if request.GET.get("currency") in choices else currencies[0]
     form = bound(PeriodForm, request)
     start, end = form.period()
-    return render(request, "reports/pnl.html", {"form": form, "pnl": build_pnl(request.org, start, end, currency),
-                                                "currency": currency, "currencies": currencies})
+    pnl = build_pnl(request.org, start, end, currency)
+    return render(request, "reports/pnl.html", {"form": form, "pnl": pnl, "currency": pnl.currency,
+                                                "in_base": currency == ALL_IN_BASE, "currencies": currencies})
 
 
 # --- revenue by customer, tag or item (issue 18) ------------------------------------------------
