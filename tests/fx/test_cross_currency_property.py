@@ -120,6 +120,11 @@ def _check(org, customer, receipt_differences):
     invoiced = rows.aggregate(s=Sum("invoice_base"))["s"] or D(0)
     received = rows.aggregate(s=Sum("source_base"))["s"] or D(0)
     assert _base(**realized) == invoiced - received + receipt_differences
+    # The trial balance of every currency in base balances and is each account's base amounts summed.
+    rows, unmeasured = ledger.trial_balance_base(org, today_in(org) + timedelta(days=400))
+    assert unmeasured == 0 and sum(r.debit for r in rows) == sum(r.credit for r in rows)
+    for r in rows:
+        assert r.debit - r.credit == _base(account=r.account)
     if invoiced != received:
         event("realized at allocation")
     if receipt_differences:
