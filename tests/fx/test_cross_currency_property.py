@@ -121,9 +121,9 @@ def _check(org, customer, receipt_differences):
     received = rows.aggregate(s=Sum("source_base"))["s"] or D(0)
     assert _base(**realized) == invoiced - received + receipt_differences
     # The trial balance of every currency in base balances and is each account's base amounts summed.
-    rows, unmeasured = ledger.trial_balance_base(org, today_in(org) + timedelta(days=400))
-    assert unmeasured == 0 and sum(r.debit for r in rows) == sum(r.credit for r in rows)
-    for r in rows:
+    tb, unmeasured = ledger.trial_balance_base(org, today_in(org) + timedelta(days=400))
+    assert unmeasured == 0 and sum(r.debit for r in tb) == sum(r.credit for r in tb)
+    for r in tb:
         assert r.debit - r.credit == _base(account=r.account)
     if invoiced != received:
         event("realized at allocation")
