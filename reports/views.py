@@ -596,11 +596,12 @@ def revaluation_report(request):
 @require_POST
 def revaluation_post(request):
     from accounts import revaluation
+    from accounts.ledger import LedgerError
 
     day = _revaluation_day(request, request.POST)
     try:
         entry, reversal = revaluation.post(request.org, day, actor=request.user)
-    except revaluation.RevaluationError as e:
+    except LedgerError as e:  # RevaluationError, or the ledger's own refusal (a closed period)
         messages.error(request, " ".join(e.messages))
     else:
         messages.success(request, _("Posted the revaluation at %(day)s as entry #%(seq)s; it is reversed on "
