@@ -92,12 +92,13 @@ def key(day: datetime.date) -> str:
 
 
 # The foreign-currency receivable of every customer up to a day: balance and booked base. One query
-# over the journal's receivable lines (the (organization, account, effective_date) order the day
-# totals are kept in; the AR account is one account).
+# over the journal's receivable lines. The day's own revaluation is left out, so once posted the page
+# still shows what it posted (earlier ones are reversed before the day and net to nothing).
 _BALANCES_SQL = """
 SELECT l.customer_id, c.name, l.currency, sum(l.amount), sum(l.base_amount), count(*) - count(l.base_amount)
 FROM accounts_journalline l JOIN accounts_customer c ON c.id = l.customer_id
 WHERE l.organization_id = %s AND l.account_id = %s AND l.effective_date <= %s AND l.currency <> %s
+  AND l.entry_id NOT IN (SELECT id FROM accounts_journalentry WHERE organization_id = %s AND idempotency_key = %s)
 GROUP BY l.customer_id, c.name, l.currency
 HAVING sum(l.amount) <> 0 OR sum(l.base_amount) <> 0
 ORDER BY l.currency, c.name, l.customer_id
@@ -110,7 +111,7 @@ def measure(org, day: datetime.date) -> Measure:
     ar = system_account(org, "ar")
     base = org.base_currency
     with connection.cursor() as cursor:
-        cursor.execute(_BALANCES_SQL, [org.pk, ar.pk, day, base])
+        cursor.execute(_BALANCES_SQL, [org.pk, ar.pk, day, base, org.pk, key(day)])
         found = cursor.fetchall()
     rates: dict[str, Decimal] = {}
     rows = []

@@ -94,6 +94,7 @@ def test_posting_books_the_differences_and_reverses_them_the_next_day(books):
     assert _base(**UNREALIZED) == 0 and _base(**UNREALIZED, effective_date__lte=end) == D("-30.00")
     found = revaluation.measure(org, end)
     assert (found.entry, found.reversal) == (entry, reversal)
+    assert found.difference == D("30.00")  # the page still shows what was posted, not its own effect
     assert revaluation.measure(org, end + timedelta(days=1)).difference == D("30.00")  # booked again
     _entries_balance_in_both(org)
     assert verify_organization(org).ok
