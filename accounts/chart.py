@@ -47,6 +47,28 @@ REALIZED_FX = {
 }
 
 
+# Money received in one currency for a customer whose account is in another passes through this
+# account (payments.services.record_payment): it holds the received currency on one side and the
+# account's currency on the other, and is always zero in the base currency (docs/currencies.md).
+CONVERSION = ("fx_conversion", "1090", N_("Currency conversion"), AccountType.ASSET)
+
+
+def conversion_account(org) -> Account:
+    """The currency conversion account of a cross-currency receipt: made when first needed."""
+    return account_on_first_use(org, CONVERSION)
+
+
+UNREALIZED_FX = {
+    True: ("fx_unrealized_gain", "4910", N_("Unrealized exchange gain"), AccountType.INCOME),
+    False: ("fx_unrealized_loss", "6810", N_("Unrealized exchange loss"), AccountType.EXPENSE),
+}
+
+
+def unrealized_fx_account(org, gain: bool) -> Account:
+    """Where a period end's revaluation goes (accounts.revaluation): made when first needed."""
+    return account_on_first_use(org, UNREALIZED_FX[gain])
+
+
 def realized_fx_account(org, gain: bool) -> Account:
     """Where a realized exchange difference goes (issue 17; payments.allocation posts it): made when
     first needed, like the opening-balances account, so organizations of any age have it."""

@@ -29,7 +29,9 @@ class CurrencyField(forms.ChoiceField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Currency"))
-        super().__init__(choices=_currency_choices, **kwargs)
+        optional = kwargs.get("required") is False  # a blank first choice: "none chosen"
+        super().__init__(choices=(lambda: [("", "—"), *_currency_choices()]) if optional else _currency_choices,
+                         **kwargs)
 
     def to_python(self, value):
         return super().to_python(value).strip().upper()

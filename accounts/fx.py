@@ -139,6 +139,36 @@ def to_base(org, amount: Decimal, currency: str, day: datetime.date, rate: Decim
     return round_money(amount * rate, org.base_currency)
 
 
+def cross_rate(org, currency: str, into: str, day: datetime.date) -> Decimal:
+    """Units of `into` one unit of `currency` is worth on the day, through the base currency (both
+    rates of the day; 1 for the base itself), to the rates' 12 places. MissingRate names the first
+    currency without a rate of its day."""
+    if currency == into:
+        return ONE
+    return (rate_on(org, currency, day) / rate_on(org, into, day)).quantize(RATE_PLACES)
+
+
+def check_entered_rate(rate, currency: str, into: str, usual: Decimal | None = None,
+                       confirm: bool = False) -> Decimal:
+    """A conversion rate typed by a person (units of `into` per unit of `currency`): a number above zero,
+    not absurd, and, unless confirmed, not more than FX_RATE_JUMP_FACTOR away from the usual rate of the
+    day when there is one (RateNeedsConfirmation). Returns it to the rates' 12 places."""
+    if not isinstance(rate, Decimal) or not rate.is_finite():
+        raise RateError(f"The {currency}→{into} rate is not a number.")
+    if rate <= 0:
+        raise RateError(f"The {currency}→{into} rate must be above zero, not {rate}.")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise RateError(f"The {currency}→{into} rate {rate} is absurd (between {MIN_RATE} and {MAX_RATE:,} "
+                        f"{into} per {currency}).")
+    if usual is not None and not confirm:
+        ratio = rate / usual
+        if ratio > jump_factor() or ratio < 1 / jump_factor():
+            raise RateNeedsConfirmation(
+                f"The {currency}→{into} rate {rate.normalize()} is more than {jump_factor()}× away from the rate "
+                f"of the day ({usual.normalize()}): check it and confirm.")
+    return rate.quantize(RATE_PLACES)
+
+
 # --------------------------------------------------------------------------- checking and saving
 
 @dataclass(frozen=True)

@@ -462,3 +462,36 @@ def trial_balance(org, as_of: date | None = None) -> list[TrialBalanceRow]:
             if account_id == account.pk and amount != 0:
                 rows.append(TrialBalanceRow(account, currency, max(amount, Decimal(0)), max(-amount, Decimal(0))))
     return rows
+
+
+# Every line's base amount, summed per account over a span of days (issue 17: figures in the base
+# currency across every currency). A base-currency line from before base amounts were kept counts its
+# amount (its base is itself); a foreign line from then has no base and is counted as unmeasured.
+_BASE_TOTALS_SQL = """
+SELECT account_id, coalesce(sum(coalesce(base_amount, CASE WHEN currency = %(base)s THEN amount END)), 0),
+       count(*) FILTER (WHERE base_amount IS NULL AND currency <> %(base)s)
+FROM accounts_journalline
+WHERE organization_id = %(org)s AND effective_date <= %(end)s
+  AND (%(start)s::date IS NULL OR effective_date >= %(start)s::date)
+GROUP BY account_id
+"""
+
+
+def base_totals(org, end: date, start: date | None = None) -> tuple[dict[int, Decimal], int]:
+    """({account id: net debit in the base currency}, lines without a base amount) for the lines dated
+    in [start, end] (from the beginning when start is None). One query over the journal lines."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BASE_TOTALS_SQL, {"base": org.base_currency, "org": org.pk, "end": end, "start": start})
+        found = cursor.fetchall()
+    return {account_id: total for account_id, total, _n in found}, sum(n for _a, _t, n in found)
+
+
+def trial_balance_base(org, as_of: date) -> tuple[list[TrialBalanceRow], int]:
+    """The trial balance of every currency together, in the base currency (the lines' base amounts, so
+    it balances as every entry does), and the number of foreign lines from before base amounts."""
+    sums, unmeasured = base_totals(org, as_of)
+    rows = [TrialBalanceRow(account, org.base_currency, max(sums[account.pk], Decimal(0)),
+                            max(-sums[account.pk], Decimal(0)))
+            for account in Account.objects.filter(organization=org).order_by("code")
+            if sums.get(account.pk)]
+    return rows, unmeasured

@@ -12,7 +12,7 @@ class PaymentsConfig(AppConfig):
         from payments import importers  # noqa: F401 - registers the payments import
         from payments.allocation import allocations_of_credit_note, allocations_of_invoice, apply
         from payments.bank_demo import seed_demo_bank
-        from payments.demo import seed_demo_payments
+        from payments.demo import seed_demo_cross_currency, seed_demo_payments
         from payments.panels import customer_payments_panel
 
         ALLOCATIONS.apply = apply
@@ -34,6 +34,7 @@ class PaymentsConfig(AppConfig):
         # After the invoicing hook (invoicing is earlier in INSTALLED_APPS): it pays those invoices.
         DEMO_HOOKS.append(seed_demo_payments)
         DEMO_HOOKS.append(seed_demo_bank)  # after the payments: matches some of what is still open
+        DEMO_HOOKS.append(seed_demo_cross_currency)  # a euro payment of a dollar invoice, a revaluation (issue 17)
         from accounts.notices import Sensitive, register
         from payments.models_bank import BankAccount
 

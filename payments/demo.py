@@ -127,3 +127,32 @@ def seed_demo_payments(org, owner) -> dict:
                        notes="Advance payment for the spring project", at=_at(day))
         counts["payments"] += 1
     return counts
+
+
+def seed_demo_cross_currency(org, owner) -> dict:
+    """Issue 17: the dollar customer pays its oldest open invoice in euros, at the day's cross rate (the
+    payment page shows what was received and the conversion; the allocation realizes the exchange
+    difference); then the revaluation of last month's end is posted, with its reversal."""
+    from accounts import fx, revaluation
+    from accounts.money import round_money
+
+    customer = Customer.objects.filter(organization=org, currency="USD").order_by("pk").first()
+    invoice = (Invoice.objects.filter(organization=org, customer=customer).open().order_by("issue_date", "pk").first()
+               if customer else None)
+    if invoice is None:
+        return {"cross_currency_payments": 0}
+    today = today_in(org)
+    day = max(invoice.issue_date, today - timedelta(days=12))
+    while day.weekday() >= 5:  # a working day, when the demo's reference rates are published
+        day -= timedelta(days=1)
+    euros = round_money(invoice.amount_due * fx.rate_on(org, "USD", day), org.base_currency)
+    record_payment(org, customer, amount=euros, currency=org.base_currency, received_date=max(day, invoice.issue_date),
+                   method=PaymentMethod.BANK_TRANSFER, deposit_account=system_accounts(org)["bank"],
+                   reference="SEPA EUR for USD invoice", idempotency_key=uuid.uuid4().hex, actor=owner)
+    month_end = today.replace(day=1) - timedelta(days=1)
+    try:
+        revaluation.post(org, month_end, actor=owner)
+        revalued = 1
+    except revaluation.RevaluationError:
+        revalued = 0
+    return {"cross_currency_payments": 1, "revaluations": revalued}

@@ -2,11 +2,13 @@
 give field-level messages early. Every write form carries a per-rendered-form key."""
 
 import re
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_picker import customer_field, customer_filter_field
+from accounts.forms import CurrencyField
 from accounts.forms_fields import amount_field
 from accounts.models import Customer
 from accounts.models_org import today_in
@@ -68,12 +70,34 @@ class PaymentForm(DateNotFutureMixin, AllocationModeForm):
     notes = forms.CharField(label=_("Notes"), max_length=2000, required=False,
                             widget=forms.Textarea(attrs={"rows": 2}))
 
+    # Money received in another currency than the customer's (issue 17): what the bank got; the amount
+    # above is what the customer's account is credited, so the rate is theirs (payments.services).
+    received_amount = _money_field(_("Received in another currency"), required=False,
+                                   help_text=_("Only when the money came in another currency than the "
+                                               "customer's: the amount the bank received."))
+    received_currency = CurrencyField(label=_("Currency received"), required=False)
+    # Shown (as a checkbox) only when the rate the two amounts make is far from the day's (view).
+    confirm_rate = forms.BooleanField(label=_("Yes, this rate is right"), required=False, widget=forms.HiddenInput)
+
     # Shown (as a checkbox) only when the amount is far above what the customer owes (view).
     confirm_large = forms.BooleanField(label=_("Yes, record this amount"), required=False,
                                        widget=forms.HiddenInput)
 
     field_order = ["customer", "amount", "confirm_large", "currency", "received_date", "method", "deposit_account",
-                   "reference", "notes", "mode", "idempotency_key"]
+                   "reference", "notes", "received_amount", "received_currency", "confirm_rate", "mode",
+                   "idempotency_key"]
+
+    def ask_rate_confirmation(self, message):
+        self.fields["confirm_rate"].widget = forms.CheckboxInput()
+        self.add_error("received_amount", message)
+
+    def conversion(self):
+        """(amount received, its currency, the rate the two amounts make) or None (same currency)."""
+        data = self.cleaned_data
+        if not data.get("received_currency"):
+            return None
+        return (data["received_amount"], data["received_currency"],
+                (data["amount"] / data["received_amount"]).quantize(Decimal("1e-12")))
 
     def ask_large_confirmation(self, owed):
         self.fields["confirm_large"].widget = forms.CheckboxInput()
@@ -120,6 +144,20 @@ class PaymentForm(DateNotFutureMixin, AllocationModeForm):
                 check_exact(amount, customer.currency)
             except MoneyError as e:
                 self.add_error("amount", str(e))
+        received, received_currency = data.get("received_amount"), data.get("received_currency")
+        if received is not None or received_currency:
+            if received is None or not received_currency:
+                self.add_error("received_amount", _("Enter both the amount received and its currency, or neither."))
+            elif customer and received_currency == customer.currency:
+                self.add_error("received_currency", _("%(cur)s is the customer's own currency: leave these blank.")
+                               % {"cur": received_currency})
+            elif received <= 0:
+                self.add_error("received_amount", _("Enter an amount greater than zero."))
+            else:
+                try:
+                    check_exact(received, received_currency)
+                except MoneyError as e:
+                    self.add_error("received_amount", str(e))
         return data
 
 

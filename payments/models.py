@@ -49,6 +49,14 @@ class Payment(models.Model):
     # The exchange rate this document was posted at: base units per unit of its currency (issue 17,
     # accounts.fx); 1 in the base currency; NULL on documents posted before rates were stored.
     fx_rate = models.DecimalField(_("exchange rate"), max_digits=28, decimal_places=12, null=True, blank=True)
+    # Money received in another currency than the customer's account (issue 17, cross-currency): what
+    # the bank got (received_amount in received_currency, posted to the deposit account) and the rate
+    # that turned it into `amount` in `currency` (units of `currency` per unit received). NULL when the
+    # money came in the account's currency, as every payment did before.
+    received_amount = models.DecimalField(_("amount received"), max_digits=18, decimal_places=3, null=True,
+                                          blank=True)
+    received_currency = models.CharField(_("currency received"), max_length=3, blank=True)
+    cross_rate = models.DecimalField(_("conversion rate"), max_digits=28, decimal_places=12, null=True, blank=True)
     # Maintained with the allocation and refund rows, in the same transaction.
     amount_allocated = models.DecimalField(default=ZERO, **AMOUNT)
     amount_refunded = models.DecimalField(default=ZERO, **AMOUNT)
@@ -64,6 +72,12 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "idempotency_key"], name="payment_idempotency_unique"),
             models.CheckConstraint(name="payment_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="payment_received_in_other_currency",
+                condition=Q(received_currency="", received_amount__isnull=True, cross_rate__isnull=True)
+                | (Q(received_amount__isnull=False, cross_rate__isnull=False, received_amount__gt=0, cross_rate__gt=0)
+                   & ~Q(received_currency="")
+                   & ~Q(received_currency=F("currency")))),
             models.CheckConstraint(
                 name="payment_not_overallocated",
                 condition=Q(amount_allocated__gte=0, amount_refunded__gte=0,
@@ -105,6 +119,16 @@ class Payment(models.Model):
 
         base = booked_base(self.entry_id)
         return None if base is None else -base
+
+    @property
+    def is_cross_currency(self) -> bool:
+        return bool(self.received_currency)
+
+    @property
+    def cross_rate_text(self) -> str:
+        from accounts.fx import rate_text
+
+        return rate_text(self.cross_rate)
 
     @property
     def unapplied(self) -> Decimal:

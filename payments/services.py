@@ -57,6 +57,10 @@ class PaymentError(LedgerError):
     """A refused payment action; nothing was changed."""
 
 
+class RateToConfirm(PaymentError):
+    """A conversion rate entered far from the day's: every other check passed; confirm to record it."""
+
+
 class DuplicateSubmission(PaymentError):
     """The same rendered form was submitted before; nothing was done again."""
 
@@ -329,14 +333,96 @@ def _check_not_future(day: date, label: str) -> date:
     return day
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """Money received in another currency than the customer's account, as the account takes it."""
+    received: Decimal  # what the bank got, in `currency`
+    currency: str
+    amount: Decimal  # in the customer's currency: what is credited to the account and can be applied
+    rate: Decimal  # units of the customer's currency per unit received (entered, or the day's cross rate)
+    base_received: Decimal  # the money received in the base currency, at its rate of the day
+    base_credited: Decimal  # the credit to the account in the base currency (= base_received unless the
+    #                         account is in the base currency itself)
+
+    @property
+    def fx_rate(self) -> Decimal:
+        """The payment's rate: base units per unit of the customer's currency, as its entry books it."""
+        return (self.base_credited / self.amount).quantize(Decimal("1e-12"))
+
+
+def convert_receipt(org, customer, received: Decimal, currency: str, day: date, rate: Decimal | None = None,
+                    confirm_rate: bool = False) -> Conversion:
+    """What `received` in `currency` credits to a customer whose account is in another currency: at the
+    rate entered (checked by accounts.fx.check_entered_rate), else at the day's cross rate
+    (accounts.fx.cross_rate). PaymentError names a missing rate's currency and day; nothing is written."""
+    from accounts import currencies, fx
+    from accounts.money import round_money
+
+    try:
+        currency = currencies.validate_code(currency)
+    except currencies.UnknownCurrency as e:
+        raise PaymentError(str(e)) from e
+    received = _check_money(received, currency, _("amount"))
+    into, base = customer.currency, org.base_currency
+    try:
+        usual = None
+        try:
+            usual = fx.cross_rate(org, currency, into, day)
+        except fx.MissingRate:
+            if rate is None:
+                raise
+        rate = usual if rate is None else fx.check_entered_rate(rate, currency, into, usual, confirm_rate)
+        base_received = received if currency == base else round_money(received * fx.rate_on(org, currency, day), base)
+    except fx.RateNeedsConfirmation as e:
+        raise RateToConfirm(e.message) from e
+    except fx.RateError as e:
+        raise PaymentError(e.message) from e
+    amount = round_money(received * rate, into)
+    if amount <= 0:
+        raise PaymentError(_("%(amount)s at %(rate)s is less than the smallest %(cur)s amount.")
+                           % {"amount": format_money(received, currency), "rate": fx.rate_text(rate), "cur": into})
+    return Conversion(received, currency, amount, rate, base_received,
+                      amount if into == base else base_received)
+
+
+def _receipt_lines(org, customer, deposit_account, amount: Decimal, currency: str,
+                   conversion: Conversion | None) -> list[Line]:
+    """The receipt entry. In the account's currency: Dr deposit / Cr AR. Received in another currency:
+    Dr deposit and Cr currency conversion in the currency received, Dr currency conversion and Cr AR in
+    the account's, every line with its base amount (the conversion account nets to zero in base); when
+    the account is in the base currency and the rate entered credits another base value than the money
+    received is worth, the difference is realized at once (exchange gain or loss, base only)."""
+    from accounts.chart import conversion_account, realized_fx_account
+
+    ar = system_accounts(org)["ar"]
+    if conversion is None:
+        return [Line(deposit_account, amount, currency=currency), Line(ar, -amount, customer)]
+    c, conv = conversion, conversion_account(org)
+    lines = [Line(deposit_account, c.received, currency=c.currency, base_amount=c.base_received),
+             Line(conv, -c.received, currency=c.currency, base_amount=-c.base_received),
+             Line(conv, c.amount, currency=customer.currency, base_amount=c.base_received),
+             Line(ar, -c.amount, customer, base_amount=-c.base_credited)]
+    difference = c.base_credited - c.base_received  # credited more than received: a loss (debit)
+    if difference:
+        lines.append(Line(realized_fx_account(org, gain=difference < 0), Decimal(0), None, c.currency,
+                          base_amount=difference))
+    return lines
+
+
 def record_payment(org, customer, *, amount: Decimal, currency: str, received_date: date, method: str,
                    deposit_account: Account, idempotency_key: str, reference: str = "", notes: str = "",
-                   actor=None, allocation="auto", at: datetime | None = None) -> Payment:
+                   actor=None, allocation="auto", at: datetime | None = None, rate: Decimal | None = None,
+                   confirm_rate: bool = False) -> Payment:
     """Record money received from a customer and allocate it.
 
     allocation: "auto" (oldest due first), "none" (all stays unapplied credit) or a dict
-    {invoice id: Decimal} of manual amounts. The same idempotency key records once: the second
-    call returns the first payment and allocates nothing.
+    {invoice id: Decimal} of manual amounts (in the customer's currency). The same idempotency key
+    records once: the second call returns the first payment and allocates nothing.
+
+    `amount` and `currency` are the money received. In another currency than the customer's, it is
+    converted (`convert_receipt`: `rate` entered, units of the customer's currency per unit received,
+    else the day's cross rate) and the converted amount is what the payment credits and applies; the
+    exchange difference against each invoice is realized when it is applied (payments.allocation).
     """
     key = check_key(idempotency_key)
     done = Payment.objects.filter(organization=org, idempotency_key=key).first()
@@ -348,12 +434,15 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         lock_customer_payments(customer.pk)
         if customer.is_archived:
             raise PaymentError(_("%(name)s is archived; restore the customer first.") % {"name": customer.name})
-        if currency != customer.currency:
-            raise PaymentError(_("%(name)s pays in %(cur)s; a payment in %(other)s cannot be recorded against "
-                                 "its account.") % {"name": customer.name, "cur": customer.currency,
-                                                    "other": currency or "?"})
-        amount = _check_money(amount, currency, _("amount"))
         _check_not_future(received_date, _("date received"))
+        conversion = None
+        if currency != customer.currency:
+            conversion = convert_receipt(org, customer, amount, currency, received_date, rate, confirm_rate)
+            amount, currency = conversion.amount, customer.currency
+        elif rate is not None:
+            raise PaymentError(_("A conversion rate is only for money received in another currency than "
+                                 "%(cur)s.") % {"cur": customer.currency})
+        amount = _check_money(amount, currency, _("amount"))
         _check_method(method)
         _check_account(org, deposit_account)
         reference, notes = (reference or "").strip()[:100], (notes or "").strip()[:2000]
@@ -374,14 +463,13 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
                 raise AllocationError(" ".join(plan.all_errors))
             amounts = plan.amounts()
         pk = _next_id(Payment)
-        acc = system_accounts(org)
         label = reference or f"#{pk}"
-        rate = ledger.rate_of(org, currency, received_date)
+        fx_rate = conversion.fx_rate if conversion else ledger.rate_of(org, currency, received_date)
         entry = ledger.post(
-            org, [Line(deposit_account, amount, currency=currency), Line(acc["ar"], -amount, customer)],
+            org, _receipt_lines(org, customer, deposit_account, amount, currency, conversion),
             effective_date=received_date, idempotency_key=f"payment:{key}",
             memo=f"Payment {label} from {customer.name}"[:500], actor=actor,
-            source=("payments.payment", pk), source_label=label[:100], rates={currency: rate},
+            source=("payments.payment", pk), source_label=label[:100], rates={currency: fx_rate},
         )
         if entry.source_id != pk:  # the key had posted before: a concurrent request with it got here first
             done = Payment.objects.filter(entry=entry).first()
@@ -391,7 +479,9 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         payment = Payment.objects.create(
             pk=pk, organization=org, customer=customer, amount=amount, currency=currency,
             received_date=received_date, method=method, reference=reference, deposit_account=deposit_account,
-            notes=notes, entry=entry, idempotency_key=key, created_by=actor, fx_rate=rate,
+            notes=notes, entry=entry, idempotency_key=key, created_by=actor, fx_rate=fx_rate,
+            **({"received_amount": conversion.received, "received_currency": conversion.currency,
+                "cross_rate": conversion.rate} if conversion else {}),
         )
         if amounts:
             # The invoices were locked above, the payment is this transaction's own row.

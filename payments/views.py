@@ -44,6 +44,7 @@ from payments.services import (
     AUTO,
     MANUAL,
     DuplicateSubmission,
+    RateToConfirm,
     apply_source,
     apply_unapplied_credit,
     build_plan,
@@ -255,13 +256,19 @@ def payment_create(request):
             form.ask_large_confirmation(owed)
         else:
             f = form.cleaned_data
+            # Received in another currency: the bank's amount is recorded, at the rate the two amounts make.
+            received = form.conversion()
             try:
                 payment = record_payment(
-                    org, f["customer"], amount=f["amount"], currency=f["currency"], received_date=f["received_date"],
+                    org, f["customer"], amount=received[0] if received else f["amount"],
+                    currency=received[1] if received else f["currency"], received_date=f["received_date"],
+                    rate=received[2] if received else None, confirm_rate=f.get("confirm_rate", False),
                     method=f["method"], deposit_account=f["deposit_account"], reference=f["reference"],
                     notes=f["notes"], idempotency_key=key, actor=request.user,
                     allocation=AUTO if mode == AUTO else {k: v for k, v in manual.items() if v},
                 )
+            except RateToConfirm as e:
+                form.ask_rate_confirmation(_error_text(e))
             except LedgerError as e:
                 form.add_error(None, _error_text(e))
             else:

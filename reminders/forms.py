@@ -7,6 +7,7 @@ from accounts.forms_fields import NumberField
 from accounts.locale import DOCUMENT_LANGUAGES
 from accounts.models import Organization
 from accounts.models_org import validate_timezone
+from reminders.late_fees import currency_fees_text, parse_currency_fees, set_currency_fees
 from reminders.models import (
     CustomerReminderSettings,
     ReminderPolicy,
@@ -115,8 +116,29 @@ class StepForm(forms.ModelForm):
             self.fields["fee_value"].label = _("Fee (amount in %(currency)s, or %%)") % {"currency": currency}
             self.fields["fee_cap"].label = _("Fee cap (%(currency)s)") % {"currency": currency}
             self.fields["fee_value"].help_text = _(
-                "Amounts are in %(currency)s. On an invoice in another currency the reminder is sent "
-                "without a fee.") % {"currency": currency}
+                "Amounts are in %(currency)s. On an invoice in another currency they are converted at the "
+                "day's rate, unless a fee for that currency is set below.") % {"currency": currency}
+        # The step's own fee per currency (issue 17, StepCurrencyFee): "USD 45", one currency a line;
+        # the fixed fee, or a percentage fee's cap. Read and written by reminders.late_fees.
+        self.base_currency = currency
+        self.fields["currency_fees"] = forms.CharField(
+            label=_("Fees in other currencies"), required=False, max_length=2000,
+            initial=currency_fees_text(self.instance) if self.instance.pk else "",
+            widget=forms.Textarea(attrs={"rows": 2, "placeholder": "USD 45\nJPY 6500"}),
+            help_text=_("One currency a line: the code and the fixed fee (for a percentage fee: its cap), "
+                        "e.g. “USD 45”. Other currencies get the converted amount."))
+
+    def clean_currency_fees(self):
+        try:
+            return parse_currency_fees(self.cleaned_data.get("currency_fees") or "", self.base_currency)
+        except ValueError as e:
+            raise ValidationError(str(e)) from None
+
+    def save_currency_fees(self, step) -> None:
+        """Write this step's per-currency fees as typed (after the step itself is saved)."""
+        # Only when the editor sent the field: a post without it (an older page) leaves the fees alone.
+        if self.add_prefix("currency_fees") in self.data and "currency_fees" in getattr(self, "cleaned_data", {}):
+            set_currency_fees(step, self.cleaned_data["currency_fees"])
 
     def main_fields(self):
         return [f for f in self.visible_fields() if not f.name.startswith(("subject_", "body_"))]

@@ -61,6 +61,69 @@ def step_fee(step, org, currency: str, amount_due: Decimal, day: date) -> tuple[
     return fee_amount(step.fee_type, value, cap, amount_due, currency, currency), None
 
 
+def currency_fees_text(step) -> str:
+    """A step's own per-currency fees as the policy editor shows them: "USD 45.00", one a line, in the
+    reader's number format; the fixed fee, or a percentage fee's cap."""
+    from accounts.locale import format_input
+
+    lines = []
+    for row in StepCurrencyFee.objects.filter(step_id=step.pk).order_by("currency"):
+        value = (row.fee_cap if step.fee_type == FeeType.PERCENT else row.fee_value) or row.fee_value or row.fee_cap
+        if value:
+            lines.append(f"{row.currency} {format_input(round_money(value, row.currency), grouped=False)}")
+    return "\n".join(lines)
+
+
+def parse_currency_fees(text: str, base_currency: str | None) -> dict[str, Decimal]:
+    """{currency: amount} from the editor's text ("USD 45", one currency a line, amounts in the reader's
+    number format), or ValueError naming the line: an unknown or withdrawn code, the base currency (its
+    amounts are the step's own), a currency twice, an amount not above zero or finer than its minor unit."""
+    from accounts import currencies
+    from accounts.locale import NumberInputError, parse_number
+    from accounts.money import MoneyError, check_exact
+
+    fees: dict[str, Decimal] = {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        code, _sep, amount_text = line.partition(" ")
+        where = _("Line %(n)s (“%(line)s”)") % {"n": n, "line": line[:40]}
+        try:
+            code = currencies.validate_code(code)
+        except currencies.UnknownCurrency as e:
+            raise ValueError(f"{where}: {e}") from None
+        if code == base_currency:
+            raise ValueError(_("%(where)s: %(code)s is the organization's currency; its fee is the step's own.")
+                             % {"where": where, "code": code})
+        if code in fees:
+            raise ValueError(_("%(where)s: %(code)s is listed twice.") % {"where": where, "code": code})
+        try:
+            amount = parse_number(amount_text.strip())
+        except NumberInputError as e:
+            raise ValueError(f"{where}: {e}") from None
+        if amount is None or amount <= 0:
+            raise ValueError(_("%(where)s: write the code and an amount above zero, e.g. “USD 45”.")
+                             % {"where": where})
+        try:
+            fees[code] = check_exact(amount, code)
+        except MoneyError as e:
+            raise ValueError(f"{where}: {e}") from None
+    return fees
+
+
+def set_currency_fees(step, fees: dict[str, Decimal]) -> None:
+    """Replace a saved step's per-currency fees: the fixed fee, or a percentage fee's cap."""
+    with transaction.atomic():
+        StepCurrencyFee.objects.filter(step_id=step.pk).exclude(currency__in=list(fees)).delete()
+        for code, amount in fees.items():
+            StepCurrencyFee.objects.update_or_create(
+                step_id=step.pk, currency=code,
+                defaults={"organization_id": step.organization_id,
+                          "fee_value": None if step.fee_type == FeeType.PERCENT else amount,
+                          "fee_cap": amount if step.fee_type == FeeType.PERCENT else None})
+
+
 def currency_mismatch(step, org, currency: str, day: date) -> str | None:
     """Why a step's fee cannot be charged on an invoice in `currency` on `day`, or None if it can."""
     return step_fee(step, org, currency, Decimal(1), day)[1]

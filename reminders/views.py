@@ -224,6 +224,9 @@ def reminder_policy_edit(request, pk=None):
             for s in steps:
                 s.organization, s.policy = request.org, saved
                 s.save()
+            for step_form in formset.forms:  # each kept step's fees per currency, once the step has its row
+                if step_form.instance.pk and step_form not in formset.deleted_forms:
+                    step_form.save_currency_fees(step_form.instance)
         messages.success(request, _("Policy “%(name)s” saved.") % {"name": saved.name})
         return redirect("reminder_policy", org_slug=request.org.slug, pk=saved.pk)
     preview = None

@@ -28,6 +28,8 @@ urlpatterns += [
     path("credit-control/", views.credit_control, name="credit_control"),
     path("credit-control/export.csv", views.credit_control_export, name="credit_control_export"),
     path("profit-and-loss/", views.profit_and_loss, name="profit_and_loss"),
+    path("revaluation/", views.revaluation_report, name="revaluation_report"),
+    path("revaluation/post/", views.revaluation_post, name="revaluation_post"),
     path("revenue/", views.revenue_report, name="revenue_report"),
 ]
 # issue 20: reports over time

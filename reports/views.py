@@ -4,6 +4,7 @@ Every page is read-only for viewers; the only writes are the report settings (ow
 sending statements (finance). Everything is scoped to request.org (and RLS underneath).
 """
 
+import datetime
 from decimal import Decimal
 
 from django.contrib import messages
@@ -569,12 +570,16 @@ def credit_control_export(request):
 
 @org_view(Role.VIEWER)
 def profit_and_loss(request):
+    from reports.pnl import ALL_IN_BASE
+
     currencies = org_currencies(request.org)
-    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    choices = currencies + ([ALL_IN_BASE] if len(currencies) > 1 else [])
+    currency = request.GET.get("currency") if request.GET.get("currency") in choices else currencies[0]
     form = bound(PeriodForm, request)
     start, end = form.period()
-    return render(request, "reports/pnl.html", {"form": form, "pnl": build_pnl(request.org, start, end, currency),
-                                                "currency": currency, "currencies": currencies})
+    pnl = build_pnl(request.org, start, end, currency)
+    return render(request, "reports/pnl.html", {"form": form, "pnl": pnl, "currency": pnl.currency,
+                                                "in_base": currency == ALL_IN_BASE, "currencies": currencies})
 
 
 # --- revenue by customer, tag or item (issue 18) ------------------------------------------------
@@ -602,3 +607,52 @@ def revenue_report(request):
     bars = [(r, int(abs(r.net) * 100 / top) if top else 0) for r in report.rows]
     return render(request, "reports/revenue.html", {"form": form, "report": report, "bars": bars, "by": by,
                                                     "currency": currency, "currencies": currencies})
+
+
+# --- unrealized exchange differences at a period end (issue 17, accounts.revaluation) ----------------
+
+def _revaluation_day(request, data) -> datetime.date:
+    from accounts.models_org import today_in
+
+    try:
+        return datetime.date.fromisoformat((data.get("date") or "").strip())
+    except ValueError:
+        return today_in(request.org).replace(day=1) - datetime.timedelta(days=1)  # the last month's end
+
+
+@org_view(Role.VIEWER)
+@require_safe
+def revaluation_report(request):
+    """Open foreign-currency balances on a day: booked and at that day's rates, and their difference;
+    an owner can post it (with its reversal on the next day)."""
+    from accounts import revaluation
+
+    day = _revaluation_day(request, request.GET)
+    try:
+        found, problem = revaluation.measure(request.org, day), None
+    except revaluation.RevaluationError as e:
+        found, problem = None, " ".join(e.messages)
+    return render(request, "reports/revaluation.html", {
+        "day": day, "found": found, "problem": problem, "base": request.org.base_currency,
+        "next_day": day + datetime.timedelta(days=1), "can_post": can(request, Role.OWNER),
+    })
+
+
+@org_view(Role.OWNER)
+@require_POST
+def revaluation_post(request):
+    from accounts import revaluation
+    from accounts.ledger import LedgerError
+
+    day = _revaluation_day(request, request.POST)
+    try:
+        entry, reversal = revaluation.post(request.org, day, actor=request.user)
+    except LedgerError as e:  # RevaluationError, or the ledger's own refusal (a closed period)
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(request, _("Posted the revaluation at %(day)s as entry #%(seq)s; it is reversed on "
+                                    "%(next)s (entry #%(rseq)s).")
+                         % {"day": day.isoformat(), "seq": entry.seq, "next": reversal.effective_date.isoformat(),
+                            "rseq": reversal.seq})
+    return redirect(reverse("revaluation_report", kwargs={"org_slug": request.org.slug})
+                    + "?" + urlencode({"date": day.isoformat()}))

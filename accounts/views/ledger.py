@@ -284,6 +284,20 @@ def trial_balance(request):
         credit = sum((r.credit for r in found.values()), Decimal(0))
         tables.append({"currency": currency, "rows": table_rows, "debit": debit, "credit": credit,
                        "balanced": debit == credit, "difference": abs(debit - credit)})
+    base_table = None
+    if len(currencies) > 1:  # several currencies: all of them together in the base currency (issue 17)
+        base_rows, unmeasured = ledger.trial_balance_base(org, as_of)
+        debit = sum((r.debit for r in base_rows), Decimal(0))
+        credit = sum((r.credit for r in base_rows), Decimal(0))
+        base_table = {"currency": org.base_currency, "rows": [(r.account, r.debit or None, r.credit or None)
+                                                               for r in base_rows],
+                      "debit": debit, "credit": credit, "balanced": debit == credit,
+                      "difference": abs(debit - credit), "key": "all",
+                      "caption": _("All currencies together, in %(c)s: every line at the rate it was booked")
+                      % {"c": org.base_currency}
+                      + (_(" (%(n)s line(s) from before base amounts are left out)") % {"n": unmeasured}
+                         if unmeasured else "")}
+        tables.append(base_table)
     return render(request, "ledger/trial_balance.html", {
         "form": form, "as_of": as_of, "tables": tables,
     })

@@ -26,3 +26,21 @@ def test_demo_has_foreign_customers_with_rates_and_a_base_currency_aging():
         report = aging(org, query_for(org, org.today(), in_base=True))
         assert report.in_base and report.everything.total > 0 and len(report.rows) == 2
         assert verify_organization(org).ok
+
+
+def test_demo_has_a_payment_received_in_euros_for_a_dollar_invoice_and_a_revaluation():
+    from accounts.models import JournalEntry
+    from payments.demo import seed_demo_cross_currency
+    from payments.models import Payment
+
+    assert seed_demo_cross_currency in DEMO_HOOKS
+    org, owner = make_org()
+    with tenant_context(org, owner):
+        seed_demo_foreign(org, owner)
+        counts = seed_demo_cross_currency(org, owner)
+        assert counts["cross_currency_payments"] == 1
+        payment = Payment.objects.get(organization=org, received_currency="EUR")
+        assert payment.currency == "USD" and payment.amount_allocated > 0
+        assert counts["revaluations"] == 1
+        assert JournalEntry.objects.filter(organization=org, idempotency_key__startswith="revaluation:").count() == 2
+        assert verify_organization(org).ok

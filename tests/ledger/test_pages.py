@@ -328,7 +328,12 @@ def test_trial_balance_per_currency(book):
                     effective_date=date.today(), idempotency_key="usd")
     page = html(book.client(book.viewer).get(book.url("trial_balance")))
     assert 'data-currency="USD"' in page and 'data-currency="EUR"' in page
-    assert tb_totals(page) == [Decimal("230.00"), Decimal("230.00"), Decimal("10.00"), Decimal("10.00")]
+    # Each currency, then every currency together in the base currency (issue 17): the 10 USD at 0.92 move
+    # the receivable (a credit of 59.50 EUR becomes 50.30) and revenue (170.50 + 9.20), not the bank.
+    assert tb_totals(page) == [Decimal("230.00"), Decimal("230.00"), Decimal("10.00"), Decimal("10.00"),
+                               Decimal("230.00"), Decimal("230.00")]
+    assert ">50.30<" in page and ">179.70<" in page
+    assert 'data-currency="all"' in page
 
 
 # --- Verification --------------------------------------------------------------------------
