@@ -7,7 +7,9 @@ journal, for rows that keep a few maintained running figures after they are issu
   is one of the editable states (an invoice's "draft", a reminder still in the outbox) anything
   goes; afterwards an UPDATE may change only the mutable columns (and never bring the row back
   to an editable state), DELETE and TRUNCATE are refused. An empty state column means "frozen
-  from the start" (a credit note, a payment).
+  from the start" (a credit note, a payment). An optional fourth argument lists final states:
+  once the row is in one of them not even the mutable columns change (a delivery-log row, whose
+  progress columns move until it is sent, and then never again).
 - `ledger_guard_child(parent_table, fk_column, state_column, editable_states, operations)`: a row
   that belongs to a document (an invoice's lines, its timeline) may be changed (the listed
   operations) only while its parent is in an editable state; TRUNCATE is refused.
@@ -25,6 +27,7 @@ DECLARE
     state_col text := TG_ARGV[0];
     editable text[] := string_to_array(TG_ARGV[1], ',');
     mutable text[] := coalesce(string_to_array(TG_ARGV[2], ','), '{}');
+    final text[] := coalesce(string_to_array(TG_ARGV[3], ','), '{}');
     old_row jsonb;
     new_row jsonb;
 BEGIN
@@ -37,7 +40,7 @@ BEGIN
         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
         RETURN NEW;
     END IF;
-    IF TG_OP = 'UPDATE' THEN
+    IF TG_OP = 'UPDATE' AND NOT (state_col <> '' AND (old_row ->> state_col) = ANY(final)) THEN
         new_row := to_jsonb(NEW);
         IF (new_row - mutable) = (old_row - mutable)
                 AND NOT (state_col <> '' AND (new_row ->> state_col) = ANY(editable)) THEN
@@ -88,8 +91,9 @@ def _args(*values: str) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def frozen_sql(table: str, *, state: str = "", editable: tuple = (), mutable: tuple = ()) -> migrations.RunSQL:
-    args = _args(state, ",".join(editable), ",".join(mutable))
+def frozen_sql(table: str, *, state: str = "", editable: tuple = (), mutable: tuple = (),
+               final: tuple = ()) -> migrations.RunSQL:
+    args = _args(state, ",".join(editable), ",".join(mutable), *([",".join(final)] if final else []))
     return migrations.RunSQL(
         f"""
         CREATE TRIGGER {table}_frozen BEFORE UPDATE OR DELETE ON {table}
