@@ -13,7 +13,8 @@ APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments
                       "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun",
                       "reminders_latefeecharge")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the
-# ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns[, final states]).
+# ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns[, final states[,
+# what still changes in them]]).
 FROZEN_TABLES = {
     "invoicing_invoice": ("status", "draft", "amount_paid,amount_credited,amount_written_off,amount_due,status,"
                           "void_entry_id,disputed_at,dispute_reason,disputed_by_id,dispute_until,disputed_amount"),
@@ -22,7 +23,8 @@ FROZEN_TABLES = {
                                 "sent_at,document_id,pdf_sha256,lease_until,claim_token", "sent"),
     "payments_payment": ("", "", "amount_allocated,amount_refunded,reversed_at,reversal_entry_id,reversal_reason"),
     "reminders_remindermessage": ("status", "pending,sending,failed", ""),
-    "invoicing_quote": ("status", "draft", "status,decided_at,decided_ip,invoice_id,converted_at,schedule_id"),
+    "invoicing_quote": ("status", "draft", "status,decided_at,decided_ip,invoice_id,converted_at,schedule_id",
+                        "accepted,declined", "invoice_id,converted_at,schedule_id"),
 }
 # Rows of a document, changeable only while it is a draft (ledger_guard_child()'s arguments).
 CHILD_TABLES = {

@@ -86,8 +86,8 @@ DELIVERY = register(SealKind(
 # An owner's decision to let an invoice past credit control, with the figures and the reason.
 CREDIT_OVERRIDE = register(SealKind(
     kind="credit_override", table="reports_creditoverride", noun="the credit-control override",
-    label="'credit override #' || d.id"
-          " || coalesce(' on ' || (SELECT number FROM invoicing_invoice i WHERE i.id = d.invoice_id), '')",
+    # Made before the invoice is issued (it has no number yet): named by its own id.
+    label="'credit override #' || d.id",
     content=f"""concat_ws('|', 'credit-override-v1', d.customer_id, coalesce(d.invoice_id, 0), d.amount, d.balance,
         d.credit_limit, d.problems, d.reason, d.approved_by_id, {instant('d.created_at')})""",
 ))

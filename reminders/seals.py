@@ -23,10 +23,12 @@ LATE_FEE_CHARGE = register(SealKind(
 REMINDER = register(SealKind(
     kind="reminder", table="reminders_remindermessage", noun="the reminder",
     sealed_when="d.status = 'sent'", update_of="status",
-    label="'reminder #' || d.id || coalesce(' on ' || (SELECT number FROM invoicing_invoice i WHERE i.id = d.invoice_id), '')",
+    label="'reminder #' || d.id"
+          " || coalesce(' on ' || (SELECT number FROM invoicing_invoice i WHERE i.id = d.invoice_id), '')",
     entry="(SELECT issue_entry_id FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
-    content=f"""concat_ws('|', 'reminder-v1', d.invoice_id, d.customer_id, d.kind, d.status, coalesce(d.offset_days, -99999),
-        d.repeat, d.tone, coalesce(d.amount_due::text, ''), coalesce(d.late_fee::text, ''),
-        coalesce(d.late_fee_invoice_id, 0), coalesce(d.batch_id, 0), d.to_emails, d.subject, d.body, d.message_id,
+    content=f"""concat_ws('|', 'reminder-v1', d.invoice_id, d.customer_id, d.kind, d.status,
+        coalesce(d.offset_days, -99999), d.repeat, d.tone, coalesce(d.amount_due::text, ''),
+        coalesce(d.late_fee::text, ''), coalesce(d.late_fee_invoice_id, 0), coalesce(d.batch_id, 0), d.to_emails,
+        d.subject, d.body, d.message_id,
         {instant('d.sent_at')}, {instant('d.due_at')})""",
 ))
