@@ -23,6 +23,7 @@ FROZEN_TABLES = {
                                 "sent_at,document_id,pdf_sha256,lease_until,claim_token", "sent"),
     "payments_payment": ("", "", "amount_allocated,amount_refunded,reversed_at,reversal_entry_id,reversal_reason"),
     "reminders_remindermessage": ("status", "pending,sending,failed", ""),
+    "reminders_reminderbatch": ("status", "pending,sending,failed", ""),
     "invoicing_quote": ("status", "draft", "status,decided_at,decided_ip,invoice_id,converted_at,schedule_id",
                         "accepted,declined", "invoice_id,converted_at,schedule_id"),
 }
@@ -36,7 +37,8 @@ LEDGER_HEAD_UPDATABLE = ("last_seq", "last_hash", "verified_at", "verified_ok", 
                          "books_start", "verified_seq", "verified_hash", "verified_seal_seq", "verified_seal_hash")
 # What the application never does to them (a draft invoice and its lines and events are deleted;
 # everything else issued stays).
-NEVER_DELETED = ("invoicing_creditnote", "invoicing_emaildelivery", "payments_payment", "reminders_remindermessage")
+NEVER_DELETED = ("invoicing_creditnote", "invoicing_emaildelivery", "payments_payment", "reminders_remindermessage",
+                 "reminders_reminderbatch")
 
 
 @receiver(post_migrate)

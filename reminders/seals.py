@@ -6,10 +6,12 @@ named by verify_ledger. Promises to pay are not sealed (they post nothing and ch
 kept or broken).
 
 Each reminder message is sealed once sent (kind reminder): to whom, what it said, the amount due and
-late fee it stated, when; tied to the invoice's issue entry. The database freezes it from then on
-(accounts.frozen), and verify_ledger names one changed or deleted past the triggers."""
+late fee it stated, when; tied to the invoice's issue entry. So is each consolidated reminder e-mail
+(kind reminder_batch: one e-mail listing a customer's invoices at a step on one day). The database
+freezes both from then on (accounts.frozen), and verify_ledger names one changed or deleted past
+the triggers."""
 
-from accounts.seals import SealKind, instant, register
+from accounts.seals import SealKind, instant, iso, register
 
 LATE_FEE_CHARGE = register(SealKind(
     kind="late_fee_charge", table="reminders_latefeecharge", noun="the late-fee charge",
@@ -31,4 +33,12 @@ REMINDER = register(SealKind(
         coalesce(d.late_fee::text, ''), coalesce(d.late_fee_invoice_id, 0), coalesce(d.batch_id, 0), d.to_emails,
         d.subject, d.body, d.message_id,
         {instant('d.sent_at')}, {instant('d.due_at')})""",
+))
+
+REMINDER_BATCH = register(SealKind(
+    kind="reminder_batch", table="reminders_reminderbatch", noun="the consolidated reminder",
+    sealed_when="d.status = 'sent'", update_of="status",
+    label="'reminder e-mail #' || d.id || ' of ' || " + iso("d.day"),
+    content=f"""concat_ws('|', 'reminder-batch-v1', d.customer_id, {iso('d.day')}, d.status, d.tone, d.to_emails,
+        d.subject, d.body, d.message_id, {instant('d.sent_at')})""",
 ))

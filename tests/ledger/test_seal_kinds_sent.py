@@ -27,7 +27,7 @@ from invoicing.services import issue_invoice
 from ledger_site.tenancy import tenant_context
 from payments.bank import confirm_match
 from payments.models_bank import BankLineEvent
-from reminders.models import ReminderMessage
+from reminders.models import ReminderBatch, ReminderMessage
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
 from tests.ledger.test_tamper import triggers_off
@@ -44,6 +44,14 @@ def _quote(org, customer, description="Kitchen refit"):
                                   "reference": "", "notes": "As discussed"},
                       [{"description": description, "quantity": D("1"), "unit_price": D("4200.00"), "tax_rate": rate,
                         "unit": ""}])
+
+
+def _batch(org, customer, day):
+    batch = ReminderBatch.objects.create(organization=org, customer=customer, day=day)
+    ReminderBatch.objects.filter(pk=batch.pk).update(  # the batch sender's pending -> sent
+        status="sent", sent_at=timezone.now(), to_emails="ap@acme.example", subject="Your overdue invoices",
+        body="Three invoices are overdue.", message_id="<b1@x>")
+    return ReminderBatch.objects.get(pk=batch.pk)
 
 
 def _reminder(org, invoice, subject):
@@ -72,6 +80,8 @@ def sent():
                                         body="Attached.", sent_at=timezone.now(), customer_id=acme.pk)
         reminder = _reminder(org, invoice, "Payment reminder")
         spare_reminder = _reminder(org, invoice, "Second reminder")
+        batch = _batch(org, acme, org.today())
+        spare_batch = _batch(org, acme, org.today() - timedelta(days=1))
         with owner_edit(org, owner):
             Customer.objects.filter(pk=acme.pk).update(credit_limit=D("100.00"))
         override = CreditOverride.objects.get(invoice=issue_invoice(
@@ -84,8 +94,8 @@ def sent():
         event = BankLineEvent.objects.get(line=line)
     return org, owner, {
         "quote": quote, "spare_quote": spare_quote, "delivery": delivery, "spare_delivery": spare_delivery,
-        "reminder": reminder, "spare_reminder": spare_reminder, "override": override,
-        "spare_override": spare_override, "event": event, "line": line, "invoice": invoice,
+        "reminder": reminder, "spare_reminder": spare_reminder, "batch": batch, "spare_batch": spare_batch,
+        "override": override, "spare_override": spare_override, "event": event, "line": line, "invoice": invoice,
     }
 
 
@@ -109,6 +119,8 @@ def test_each_sent_record_is_sealed_and_the_books_verify(sent):
     assert sealed[("reminder", reminder.pk)].entry_id == invoice.issue_entry_id
     override = rows["override"]
     assert sealed[("credit_override", override.pk)].label == f"credit override #{override.pk}"
+    batch = rows["batch"]
+    assert sealed[("reminder_batch", batch.pk)].label == f"reminder e-mail #{batch.pk} of {batch.day.isoformat()}"
     assert sealed[("bank_line_event", rows["event"].pk)].label == f"bank line #{rows['line'].pk} matched"
     assert problems(org) == []
 
@@ -133,7 +145,7 @@ def test_the_registered_kinds_are_exactly_the_seal_triggers_in_the_database():
                      WHERE NOT t.tgisinternal AND t.tgname LIKE 'ledger\\_seal\\_%'""")
         in_db = set(c.fetchall())
     assert in_db == {(f"ledger_seal_{k.kind}", k.table) for k in load_kinds().values()}
-    added = {"quote", "quote_decision", "delivery", "reminder", "credit_override", "bank_line_event"}
+    added = {"quote", "quote_decision", "delivery", "reminder", "reminder_batch", "credit_override", "bank_line_event"}
     assert added <= set(load_kinds())
 
 
@@ -145,15 +157,17 @@ TAMPER = {
     "delivery": ("invoicing_emaildelivery",
                  """UPDATE invoicing_emaildelivery SET recipients = '["thief@example.com"]' WHERE id = %s"""),
     "reminder": ("reminders_remindermessage", "UPDATE reminders_remindermessage SET amount_due = 1 WHERE id = %s"),
+    "reminder_batch": ("reminders_reminderbatch", "UPDATE reminders_reminderbatch SET body = 'Pay now' WHERE id = %s"),
     "credit_override": ("reports_creditoverride", "UPDATE reports_creditoverride SET reason = 'x' WHERE id = %s"),
     "bank_line_event": ("payments_banklineevent", "UPDATE payments_banklineevent SET detail = 'x' WHERE id = %s"),
 }
 ROW = {"quote": "quote", "quote_line": "quote", "quote_decision": "quote", "delivery": "delivery",
-       "reminder": "reminder", "credit_override": "override", "bank_line_event": "event"}
+       "reminder": "reminder", "reminder_batch": "batch", "credit_override": "override", "bank_line_event": "event"}
 DELETES = {"quote": "spare_quote", "delivery": "spare_delivery", "reminder": "spare_reminder",
-           "credit_override": "spare_override"}
+           "reminder_batch": "spare_batch", "credit_override": "spare_override"}
 TABLE_OF = {"quote": "invoicing_quote", "delivery": "invoicing_emaildelivery", "reminder": "reminders_remindermessage",
-            "credit_override": "reports_creditoverride", "bank_line_event": "payments_banklineevent"}
+            "reminder_batch": "reminders_reminderbatch", "credit_override": "reports_creditoverride",
+            "bank_line_event": "payments_banklineevent"}
 
 
 def _refused(run):
