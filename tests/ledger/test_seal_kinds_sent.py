@@ -186,15 +186,16 @@ def test_the_application_role_cannot_change_delete_or_truncate_it(sent, what):
             assert c.fetchone()[0] != "postgres"  # the application's role, not a superuser
             c.execute(f"SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t.id)) FROM {table} t")  # noqa: S608
             before = c.fetchone()
-        for sql in (update, f"DELETE FROM {table} WHERE id = %s", f"TRUNCATE {table} CASCADE"):  # noqa: S608
-            if "quote_id" in sql and sql.startswith("DELETE"):
-                sql = f"DELETE FROM {table} WHERE quote_id = %s"  # noqa: S608
+        key = "quote_id" if what == "quote_line" else "id"  # a quote's lines by their quote
+        for sql in (update, f"DELETE FROM {table} WHERE {key} = %s", f"TRUNCATE {table} CASCADE"):  # noqa: S608
 
             def run(sql=sql):
                 with connection.cursor() as c:
                     c.execute(sql, [pk] if "%s" in sql else None)
             _refused(run)
         with connection.cursor() as c:
+            c.execute(f"SELECT count(*) FROM {table} WHERE {key} = %s", [pk])  # noqa: S608
+            assert c.fetchone()[0] >= 1  # the statements had a row to refuse
             c.execute(f"SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t.id)) FROM {table} t")  # noqa: S608
             assert c.fetchone() == before
     assert problems(org) == []
