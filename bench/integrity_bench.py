@@ -20,7 +20,7 @@ names, as the application role under row-level security:
 
 The documents' part of the check (seal chain, re-derived document hashes, sub-ledger sums) is
 measured by bench/ledger_bench.py's documents step; this organization has no documents, so here
-the incremental check's whole-table sub-ledger queries run over empty tables. Results go to
+the incremental check's sub-ledger queries (over the documents touched since) find none. Results go to
 bench/results/integrity-<timestamp>.json and a summary is printed.
 """
 
