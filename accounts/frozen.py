@@ -7,7 +7,11 @@ journal, for rows that keep a few maintained running figures after they are issu
   is one of the editable states (an invoice's "draft", a reminder still in the outbox) anything
   goes; afterwards an UPDATE may change only the mutable columns (and never bring the row back
   to an editable state), DELETE and TRUNCATE are refused. An empty state column means "frozen
-  from the start" (a credit note, a payment).
+  from the start" (a credit note, a payment). Optional fourth and fifth arguments: final states,
+  and the columns that still change in them (none by default). Once the row is in a final state
+  only those change: a delivery-log row's progress columns move until it is sent, then nothing;
+  a quote's decision (accepted or declined, when, from where) is made once, after which only the
+  conversion to an invoice or schedule is recorded.
 - `ledger_guard_child(parent_table, fk_column, state_column, editable_states, operations)`: a row
   that belongs to a document (an invoice's lines, its timeline) may be changed (the listed
   operations) only while its parent is in an editable state; TRUNCATE is refused.
@@ -25,6 +29,7 @@ DECLARE
     state_col text := TG_ARGV[0];
     editable text[] := string_to_array(TG_ARGV[1], ',');
     mutable text[] := coalesce(string_to_array(TG_ARGV[2], ','), '{}');
+    final text[] := coalesce(string_to_array(TG_ARGV[3], ','), '{}');
     old_row jsonb;
     new_row jsonb;
 BEGIN
@@ -36,6 +41,10 @@ BEGIN
     IF state_col <> '' AND (old_row ->> state_col) = ANY(editable) THEN
         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
         RETURN NEW;
+    END IF;
+    IF state_col <> '' AND (old_row ->> state_col) = ANY(final) THEN
+        -- A final state: only the columns listed for it (none by default) still change.
+        mutable := coalesce(string_to_array(TG_ARGV[4], ','), '{}');
     END IF;
     IF TG_OP = 'UPDATE' THEN
         new_row := to_jsonb(NEW);
@@ -88,8 +97,10 @@ def _args(*values: str) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def frozen_sql(table: str, *, state: str = "", editable: tuple = (), mutable: tuple = ()) -> migrations.RunSQL:
-    args = _args(state, ",".join(editable), ",".join(mutable))
+def frozen_sql(table: str, *, state: str = "", editable: tuple = (), mutable: tuple = (),
+               final: tuple = (), final_mutable: tuple = ()) -> migrations.RunSQL:
+    extra = [",".join(final)] + ([",".join(final_mutable)] if final_mutable else []) if final else []
+    args = _args(state, ",".join(editable), ",".join(mutable), *extra)
     return migrations.RunSQL(
         f"""
         CREATE TRIGGER {table}_frozen BEFORE UPDATE OR DELETE ON {table}

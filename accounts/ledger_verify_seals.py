@@ -17,7 +17,8 @@ import hashlib
 
 from accounts.seals import GENESIS, SealKind, chain_text, load_kinds
 
-# Callables (cursor, org_id, result, names, since_entry=None) registered by the apps that own the sub-ledger.
+# Callables (cursor, org_id, result, names, since_entry=None, since_seal=0) registered by the apps that own
+# the sub-ledger; in an incremental check they get the entry id and seal number of the verified point.
 SUBLEDGER_CHECKS = []
 
 _CHAIN_SQL = """
@@ -70,9 +71,10 @@ class Names:
 def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_entry=None) -> None:
     """`since`: (seal seq, its hash) a previous check vouched for; only the seals after it, and
     the documents they seal, are checked (accounts.ledger_verify_incremental). The unsealed-row
-    scan and the sub-ledger checks always cover the whole organization; `since_entry` (the id of
-    the entry at the verified point, in an incremental check) lets them read only the journal
-    lines after it, starting from the figures the last clean check vouched for."""
+    scan always covers the whole organization; `since_entry` (the id of the entry at the verified
+    point, in an incremental check) makes the sub-ledger checks read only the journal lines after
+    it, starting from the figures the last clean check vouched for, and only the documents those
+    entries and the seals after `since` touched."""
     kinds = load_kinds()
     # Every query is sent first (one pipeline: one round trip, not one per query), then each step
     # reads its answers, in this order. A step is a generator that sends, yields, then reads; a
@@ -81,7 +83,8 @@ def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_ent
         names = Names(pg.cursor(), org_id)
         steps = [_chain(pg, org_id, result, since)]
         steps += [_documents(pg, org_id, kind, result, names, since[0]) for kind in kinds.values()]
-        steps += [check(cursor, org_id, result, names, since_entry=since_entry) for check in SUBLEDGER_CHECKS]
+        steps += [check(cursor, org_id, result, names, since_entry=since_entry, since_seal=since[0])
+                  for check in SUBLEDGER_CHECKS]
         steps = [step for step in steps if step is not None]
         for step in steps:
             next(step, None)

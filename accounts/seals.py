@@ -65,6 +65,11 @@ def iso(expr: str) -> str:
     return f"to_char({expr}, 'YYYY-MM-DD')"
 
 
+def instant(expr: str) -> str:
+    """A timestamptz as UTC text to the microsecond, whatever the session's TimeZone ('' for NULL)."""
+    return f"coalesce(to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')"
+
+
 def chain_text(prev_hash: str, seq: int, kind: str, object_id: int, entry_hash: str | None,
                content_hash: str, label: str) -> str:
     """What a seal record's hash covers; `ledger_seal()` in the database builds the same text."""

@@ -13,26 +13,32 @@ APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments
                       "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun",
                       "reminders_latefeecharge")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the
-# ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns).
+# ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns[, final states[,
+# what still changes in them]]).
 FROZEN_TABLES = {
     "invoicing_invoice": ("status", "draft", "amount_paid,amount_credited,amount_written_off,amount_due,status,"
                           "void_entry_id,disputed_at,dispute_reason,disputed_by_id,dispute_until,disputed_amount"),
     "invoicing_creditnote": ("", "", "amount_applied"),
-    "invoicing_emaildelivery": ("", "", "status,attempts,max_attempts,last_error,next_attempt_at,message_id,sent_at,"
-                                           "document_id,pdf_sha256,lease_until,claim_token"),
+    "invoicing_emaildelivery": ("status", "", "status,attempts,max_attempts,last_error,next_attempt_at,message_id,"
+                                "sent_at,document_id,pdf_sha256,lease_until,claim_token", "sent"),
     "payments_payment": ("", "", "amount_allocated,amount_refunded,reversed_at,reversal_entry_id,reversal_reason"),
     "reminders_remindermessage": ("status", "pending,sending,failed", ""),
+    "reminders_reminderbatch": ("status", "pending,sending,failed", ""),
+    "invoicing_quote": ("status", "draft", "status,decided_at,decided_ip,invoice_id,converted_at,schedule_id",
+                        "accepted,declined", "invoice_id,converted_at,schedule_id"),
 }
 # Rows of a document, changeable only while it is a draft (ledger_guard_child()'s arguments).
 CHILD_TABLES = {
     "invoicing_invoiceline": ("invoicing_invoice", "invoice_id", "status", "draft", "UPDATE,DELETE"),
     "invoicing_invoiceevent": ("invoicing_invoice", "invoice_id", "status", "draft", "DELETE"),
+    "invoicing_quoteline": ("invoicing_quote", "quote_id", "status", "draft", "UPDATE,DELETE"),
 }
 LEDGER_HEAD_UPDATABLE = ("last_seq", "last_hash", "verified_at", "verified_ok", "verified_message", "lock_date",
                          "books_start", "verified_seq", "verified_hash", "verified_seal_seq", "verified_seal_hash")
 # What the application never does to them (a draft invoice and its lines and events are deleted;
 # everything else issued stays).
-NEVER_DELETED = ("invoicing_creditnote", "invoicing_emaildelivery", "payments_payment", "reminders_remindermessage")
+NEVER_DELETED = ("invoicing_creditnote", "invoicing_emaildelivery", "payments_payment", "reminders_remindermessage",
+                 "reminders_reminderbatch")
 
 
 @receiver(post_migrate)

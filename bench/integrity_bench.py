@@ -20,7 +20,7 @@ names, as the application role under row-level security:
 
 The documents' part of the check (seal chain, re-derived document hashes, sub-ledger sums) is
 measured by bench/ledger_bench.py's documents step; this organization has no documents, so here
-the incremental check's whole-table sub-ledger queries run over empty tables. Results go to
+the incremental check's sub-ledger queries (over the documents touched since) find none. Results go to
 bench/results/integrity-<timestamp>.json and a summary is printed.
 """
 
@@ -31,7 +31,8 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,7 @@ def run(bench_url: str, sizes: dict) -> dict:
     from accounts.ledger_verify_seals import verify_seals_and_subledger
     from accounts.management.commands.verify_ledger import record_verification
     from accounts.models import Customer, JournalEntry, JournalLine, LedgerHead, User
+    from accounts.models_fx import ExchangeRate
     from accounts.seals import GENESIS
     from accounts.services import create_organization
     from bench.ledger_bench import Workload, post_many
@@ -71,6 +73,11 @@ def run(bench_url: str, sizes: dict) -> dict:
                       currency="USD" if i % 10 == 0 else "EUR") for i in range(sizes["customers"])],
             batch_size=2000)
         customers = list(Customer.objects.filter(organization=org).order_by("pk"))
+        # A weekly USD rate over the workload's dates (400 days back) and a little ahead: since
+        # base amounts (accounts 0028) a foreign line needs its day's rate (accounts.fx).
+        today = org.today()
+        ExchangeRate.objects.bulk_create([ExchangeRate(organization=org, currency="USD", day=today - timedelta(days=d),
+                                                       rate=Decimal("0.9")) for d in range(-14, 420, 7)])
         workload = Workload(org, customers, seed=13)
         t0, posted, lines = time.perf_counter(), 0, 0
         while posted < sizes["entries"]:

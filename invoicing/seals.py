@@ -1,7 +1,9 @@
 """What invoicing seals (accounts.seals): issued invoices and credit notes with their lines,
-write-offs and stored PDFs. Each content expression is fixed once rows are sealed with it."""
+write-offs and stored PDFs; sent quotes with their lines and the customer's decision on them;
+each e-mail of the delivery log once sent; credit-control overrides. Each content expression is
+fixed once rows are sealed with it."""
 
-from accounts.seals import SealKind, iso, register
+from accounts.seals import SealKind, instant, iso, register
 
 INVOICE = register(SealKind(
     kind="invoice", table="invoicing_invoice", noun="the invoice",
@@ -42,4 +44,50 @@ PDF = register(SealKind(
     # The bytes' own hash (recomputed from the content, not the stored sha256 column) and what names them.
     content="""concat_ws('|', 'pdf-v1', d.kind, coalesce(d.invoice_id, 0), coalesce(d.customer_id, 0), d.state_key,
         d.filename, d.size, encode(sha256(d.content), 'hex'))""",
+))
+
+# A quote posts nothing (no entry): what it said when sent, with its lines. The columns that still
+# move after sending (the decision, the conversion) are left out here; the decision has its own seal.
+QUOTE = register(SealKind(
+    kind="quote", table="invoicing_quote", noun="the quote",
+    sealed_when="d.status <> 'draft'", update_of="status", label="d.number",
+    content=f"""concat_ws('|', 'quote-v1', d.number, d.customer_id, d.currency, {iso('d.issue_date')},
+        {iso('d.valid_until')}, d.reference, d.notes, d.subtotal, d.tax_total, d.total, d.nonce, {instant('d.sent_at')},
+        (SELECT string_agg(concat_ws('~', l.position, l.description, l.quantity, l.unit, l.unit_price,
+                                     l.discount_percent, l.tax_percent, l.gross_amount, l.tax_amount,
+                                     coalesce(l.item_id, 0), coalesce(l.tax_rate_id, 0)),
+                           '^' ORDER BY l.position, l.id)
+         FROM invoicing_quoteline l WHERE l.quote_id = d.id))""",
+))
+
+# The customer's answer to a sent quote (accepted or declined, when, from which address).
+QUOTE_DECISION = register(SealKind(
+    kind="quote_decision", table="invoicing_quote", noun="the customer's decision on the quote",
+    sealed_when="d.status IN ('accepted', 'declined')", update_of="status",
+    label="'decision on ' || d.number",
+    content=f"""concat_ws('|', 'quote-decision-v1', d.status, {instant('d.decided_at')},
+        coalesce(host(d.decided_ip), ''))""",
+))
+
+# An e-mail of the delivery log, once sent: to whom, what it said, the PDF attached (its hash), the
+# message id and time. Tied to the invoice's issue entry when it carried an invoice or reminder.
+DELIVERY = register(SealKind(
+    kind="delivery", table="invoicing_emaildelivery", noun="the delivery-log record",
+    sealed_when="d.status = 'sent'", update_of="status",
+    label="d.kind || ' e-mail #' || d.id"
+          " || coalesce(' of ' || (SELECT number FROM invoicing_invoice i WHERE i.id = d.invoice_id), '')",
+    entry="(SELECT issue_entry_id FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
+    customer="coalesce(d.customer_id, (SELECT customer_id FROM invoicing_invoice i WHERE i.id = d.invoice_id))",
+    content=f"""concat_ws('|', 'delivery-v1', d.kind, coalesce(d.invoice_id, 0), coalesce(d.customer_id, 0),
+        coalesce(d.quote_id, 0), coalesce(d.document_id, 0), d.recipients::text, d.subject, d.body, d.status,
+        d.pdf_sha256, d.message_id, {instant('d.sent_at')}, {instant('d.created_at')})""",
+))
+
+# An owner's decision to let an invoice past credit control, with the figures and the reason.
+CREDIT_OVERRIDE = register(SealKind(
+    kind="credit_override", table="reports_creditoverride", noun="the credit-control override",
+    # Made before the invoice is issued (it has no number yet): named by its own id.
+    label="'credit override #' || d.id",
+    content=f"""concat_ws('|', 'credit-override-v1', d.customer_id, coalesce(d.invoice_id, 0), d.amount, d.balance,
+        d.credit_limit, d.problems, d.reason, d.approved_by_id, {instant('d.created_at')})""",
 ))

@@ -1,7 +1,7 @@
 """What payments seals (accounts.seals): payments, refunds and every allocation row, so a
 deleted or edited allocation is found even by someone who can switch the triggers off."""
 
-from accounts.seals import SealKind, iso, register
+from accounts.seals import SealKind, instant, iso, register
 
 PAYMENT = register(SealKind(
     kind="payment", table="payments_payment", noun="the payment",
@@ -23,6 +23,19 @@ ALLOCATION = register(SealKind(
     customer="(SELECT customer_id FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
     content=f"""concat_ws('|', 'allocation-v1', d.invoice_id, coalesce(d.payment_id, 0), coalesce(d.credit_note_id, 0),
         d.amount, coalesce(d.reverses_id, 0), d.reason, {iso('d.effective_date')})""",
+))
+
+# A bank line's history (matched, unmatched, posted, reconciled: who, when, why), with the facts of
+# the line it is about (account, date, amount, bank's key). Tied to no entry: the line's links
+# move as it is matched and unmatched, each move being an event of its own.
+BANK_LINE_EVENT = register(SealKind(
+    kind="bank_line_event", table="payments_banklineevent", noun="the bank-line event",
+    label="'bank line #' || d.line_id || ' ' || d.action",
+    customer="(SELECT customer_id FROM payments_bankline b WHERE b.id = d.line_id)",
+    content=f"""concat_ws('|', 'bank-line-event-v1', d.line_id, d.action, d.detail, coalesce(d.created_by_id, 0),
+        {instant('d.created_at')},
+        (SELECT concat_ws('~', b.bank_account_id, b.dedupe_key, {iso('b.booking_date')}, b.amount, b.currency)
+         FROM payments_bankline b WHERE b.id = d.line_id))""",
 ))
 
 

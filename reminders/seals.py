@@ -3,9 +3,15 @@ was charged on that overdue invoice at that schedule point, for this amount". Th
 itself is an invoice of kind late_fee and is sealed as one (invoicing.seals); the charge binds it to
 the overdue invoice and to its issue entry, so a charge edited, deleted or moved to another fee is
 named by verify_ledger. Promises to pay are not sealed (they post nothing and change as they are
-kept or broken)."""
+kept or broken).
 
-from accounts.seals import SealKind, register
+Each reminder message is sealed once sent (kind reminder): to whom, what it said, the amount due and
+late fee it stated, when; tied to the invoice's issue entry. So is each consolidated reminder e-mail
+(kind reminder_batch: one e-mail listing a customer's invoices at a step on one day). The database
+freezes both from then on (accounts.frozen), and verify_ledger names one changed or deleted past
+the triggers."""
+
+from accounts.seals import SealKind, instant, iso, register
 
 LATE_FEE_CHARGE = register(SealKind(
     kind="late_fee_charge", table="reminders_latefeecharge", noun="the late-fee charge",
@@ -14,4 +20,25 @@ LATE_FEE_CHARGE = register(SealKind(
     entry="(SELECT issue_entry_id FROM invoicing_invoice f WHERE f.id = d.fee_invoice_id)",
     customer="(SELECT customer_id FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
     content="concat_ws('|', 'late-fee-charge-v1', d.invoice_id, d.offset_days, d.fee_invoice_id, d.amount)",
+))
+
+REMINDER = register(SealKind(
+    kind="reminder", table="reminders_remindermessage", noun="the reminder",
+    sealed_when="d.status = 'sent'", update_of="status",
+    label="'reminder #' || d.id"
+          " || coalesce(' on ' || (SELECT number FROM invoicing_invoice i WHERE i.id = d.invoice_id), '')",
+    entry="(SELECT issue_entry_id FROM invoicing_invoice i WHERE i.id = d.invoice_id)",
+    content=f"""concat_ws('|', 'reminder-v1', d.invoice_id, d.customer_id, d.kind, d.status,
+        coalesce(d.offset_days, -99999), d.repeat, d.tone, coalesce(d.amount_due::text, ''),
+        coalesce(d.late_fee::text, ''), coalesce(d.late_fee_invoice_id, 0), coalesce(d.batch_id, 0), d.to_emails,
+        d.subject, d.body, d.message_id,
+        {instant('d.sent_at')}, {instant('d.due_at')})""",
+))
+
+REMINDER_BATCH = register(SealKind(
+    kind="reminder_batch", table="reminders_reminderbatch", noun="the consolidated reminder",
+    sealed_when="d.status = 'sent'", update_of="status",
+    label="'reminder e-mail #' || d.id || ' of ' || " + iso("d.day"),
+    content=f"""concat_ws('|', 'reminder-batch-v1', d.customer_id, {iso('d.day')}, d.status, d.tone, d.to_emails,
+        d.subject, d.body, d.message_id, {instant('d.sent_at')})""",
 ))

@@ -114,7 +114,9 @@ def _balance(org, d, owner_sql):
 
 
 @pytest.mark.parametrize("tamper, expected", [
-    (_invoice_drift, ["sub-ledger drift: paid 10.000", "customer Bolt plc: open items 15.000"]),
+    # inv3 itself was not touched since the last check, so its own sums wait for the full check
+    # (tests/ledger/test_incremental_documents.py); its customer, who has new lines, does not add up.
+    (_invoice_drift, ["customer Bolt plc: open items 15.000"]),
     (_two_customers, ["customer Acme Ltd: open items", "customer Bolt plc: open items"]),
     (_vouched_outside_docs, ["customer Bolt plc: open items 25.000 − unapplied 0 + other AR entries 4.000 = "
                              "29.000 EUR, but its AR balance is 26.000"]),
