@@ -56,3 +56,12 @@ def owner_sql():
     """A superuser psycopg connection to the test database (autocommit)."""
     with psycopg.connect(owner_conninfo(), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def world(db):
+    """The one shared world (tests/factories.World): organization A with an owner, a finance member
+    and a viewer; organization B with its own owner, the outsider."""
+    from tests.factories import World
+
+    return World(a={"name": "Organization A", "slug": "org-a"}, b={"name": "Organization B", "slug": "org-b"})

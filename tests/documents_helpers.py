@@ -76,7 +76,7 @@ class World:
 
 
 def documents_world(db, settings):
-    """Fixture body: `world = pytest.fixture(documents_world)` in a test module. The test runs
+    """Fixture body: `doc_world = pytest.fixture(documents_world)` in a test module. The test runs
     inside the organization's tenant context."""
     from ledger_site.tenancy import tenant_context
 

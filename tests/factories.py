@@ -60,3 +60,28 @@ def add_member(org, role=Role.FINANCE, user=None):
     with tenant_context(org):
         Membership.objects.create(organization=org, user=user, role=role)
     return user
+
+
+class World:
+    """The shared cast (issue 12): organization A with an owner, a finance member and a viewer;
+    organization B with its own owner, the outsider. `a` and `b` are make_org fields for each."""
+
+    def __init__(self, a=None, b=None):
+        self.org, self.owner = make_org(**(a or {}))
+        self.finance = add_member(self.org, Role.FINANCE)
+        self.viewer = add_member(self.org, Role.VIEWER)
+        self.other_org, self.outsider = make_org(**(b or {}))
+
+    def user(self, role: str):
+        """The member playing `role` (owner, finance, viewer, outsider); None for anonymous."""
+        return None if role == "anonymous" else getattr(self, role)
+
+    def client(self, role: str, **client_kwargs):
+        """A test client signed in as `role` (not signed in for anonymous)."""
+        from django.test import Client
+
+        client = Client(**client_kwargs)
+        user = self.user(role)
+        if user is not None:
+            client.force_login(user)
+        return client

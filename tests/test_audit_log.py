@@ -24,7 +24,7 @@ UA = "Mozilla/5.0 (audit test)"
 
 
 @pytest.fixture
-def shop():
+def audited_org():
     org, owner = make_org()
     finance = add_member(org, Role.FINANCE)
     with tenant_context(org, owner):
@@ -47,8 +47,8 @@ def events(org, **filters):
         return list(AuditEvent.objects.filter(organization=org, **filters).order_by("at", "pk"))
 
 
-def test_a_customer_change_is_logged_with_who_when_where_before_and_after(shop, client):
-    org, owner, _, customer = shop
+def test_a_customer_change_is_logged_with_who_when_where_before_and_after(audited_org, client):
+    org, owner, _, customer = audited_org
     client.force_login(owner)
     url = reverse("customer_edit", kwargs={"org_slug": org.slug, "pk": customer.pk})
     response = client.post(url, form_data(customer, credit_limit="999999.00", billing_emails="new@evil.example"),
@@ -64,8 +64,8 @@ def test_a_customer_change_is_logged_with_who_when_where_before_and_after(shop, 
     assert len(created) == 1 and created[0].before is None
 
 
-def test_finance_cannot_change_the_credit_limit_or_terms_403_nothing_changed(shop, client):
-    org, _, finance, customer = shop
+def test_finance_cannot_change_the_credit_limit_or_terms_403_nothing_changed(audited_org, client):
+    org, _, finance, customer = audited_org
     client.force_login(finance)
     url = reverse("customer_edit", kwargs={"org_slug": org.slug, "pk": customer.pk})
     before = len(events(org))
@@ -80,8 +80,8 @@ def test_finance_cannot_change_the_credit_limit_or_terms_403_nothing_changed(sho
     assert events(org)[-1].changed == ["phone"] and events(org)[-1].actor == finance
 
 
-def test_settings_members_and_invoice_settings_are_logged(shop, client):
-    org, owner, finance, _ = shop
+def test_settings_members_and_invoice_settings_are_logged(audited_org, client):
+    org, owner, finance, _ = audited_org
     with tenant_context(org, owner):
         settings_row = InvoiceSettings.objects.get(organization=org)
         settings_row.bank_details = "IBAN XX00 NEW"
@@ -99,8 +99,8 @@ def test_settings_members_and_invoice_settings_are_logged(shop, client):
     assert any(k[:2] == ("accounts_membership", "delete") for k in kinds)
 
 
-def test_the_log_is_append_only_and_written_only_by_the_database(shop):
-    org, owner, _, _ = shop
+def test_the_log_is_append_only_and_written_only_by_the_database(audited_org):
+    org, owner, _, _ = audited_org
     with tenant_context(org, owner):
         for sql in ("UPDATE accounts_auditevent SET ip = 'x'", "DELETE FROM accounts_auditevent",
                     "INSERT INTO accounts_auditevent (organization_id, at, ip, user_agent, table_name, object_id,"
@@ -110,8 +110,8 @@ def test_the_log_is_append_only_and_written_only_by_the_database(shop):
                 c.execute(sql)
 
 
-def test_another_organization_sees_none_of_it(shop):
-    org, *_ = shop
+def test_another_organization_sees_none_of_it(audited_org):
+    org, *_ = audited_org
     other, other_owner = make_org()
     with tenant_context(other, other_owner):
         assert not AuditEvent.objects.filter(organization=org).exists()
@@ -129,8 +129,8 @@ FIELDS = st.fixed_dictionaries({}, optional={
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(FIELDS, max_size=6))
-def test_any_sequence_of_edits_replays_from_the_log_to_the_current_row(shop, edits):
-    org, owner, _, _ = shop
+def test_any_sequence_of_edits_replays_from_the_log_to_the_current_row(audited_org, edits):
+    org, owner, _, _ = audited_org
     # As an owner's edits (credit limit and terms change only inside accounts.credit_terms' owner_edit).
     with tenant_context(org, owner), transaction.atomic(), owner_edit(org, owner):
         customer = CustomerFactory(organization=org)
@@ -155,8 +155,8 @@ def test_any_sequence_of_edits_replays_from_the_log_to_the_current_row(shop, edi
         transaction.set_rollback(True)
 
 
-def test_the_audit_page_filters_by_customer_and_exports_csv(shop, client):
-    org, owner, _, customer = shop
+def test_the_audit_page_filters_by_customer_and_exports_csv(audited_org, client):
+    org, owner, _, customer = audited_org
     with tenant_context(org, owner):
         other = CustomerFactory(organization=org, name="Other Ltd")
         customer.phone = "+1 555"
@@ -173,12 +173,12 @@ def test_the_audit_page_filters_by_customer_and_exports_csv(shop, client):
 
 # --- API keys and reminder settings (the gaps of issue 13 item 6) ------------------------------
 
-def test_api_keys_created_and_revoked_are_logged_but_not_their_use(shop, client):
+def test_api_keys_created_and_revoked_are_logged_but_not_their_use(audited_org, client):
     from django.utils import timezone
 
     from accounts.models import ApiKey
 
-    org, owner, _, _ = shop
+    org, owner, _, _ = audited_org
     client.force_login(owner)
     url = reverse("api_key_list", kwargs={"org_slug": org.slug})
     assert client.post(url, {"name": "Web shop", "scope": "read"}, REMOTE_ADDR="203.0.113.9").status_code == 200
@@ -208,13 +208,13 @@ def test_api_keys_created_and_revoked_are_logged_but_not_their_use(shop, client)
     assert f'/o/{org.slug}/settings/audit/?kind=accounts_apikey"' in history
 
 
-def test_reminder_settings_and_a_customers_hold_are_logged_but_not_the_scan(shop, client):
+def test_reminder_settings_and_a_customers_hold_are_logged_but_not_the_scan(audited_org, client):
     from django.utils import timezone
 
     from reminders.models import CustomerReminderSettings, ReminderSettings
     from reminders.setup import ensure_setup
 
-    org, owner, finance, customer = shop
+    org, owner, finance, customer = audited_org
     with tenant_context(org, owner):
         ensure_setup(org)
         before = len(events(org, table_name="reminders_remindersettings"))

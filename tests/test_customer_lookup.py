@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop():
+def lookup_org():
     org, owner = make_org(slug="lookup-shop")
     with tenant_context(org, owner):
         CustomerFactory(organization=org, name="Bluebird Bakery", code="BLUE", currency="GBP", payment_terms_days=14)
@@ -42,8 +42,8 @@ def labels(results):
     return [r["label"] for r in results]
 
 
-def test_matches_code_prefix_and_name_substring_in_any_case_exact_code_first(shop):
-    org, owner = shop
+def test_matches_code_prefix_and_name_substring_in_any_case_exact_code_first(lookup_org):
+    org, owner = lookup_org
     client = signed_in(owner)
     assert labels(lookup(client, org, "blue")) == ["Bluebird Bakery (BLUE)", "Big Blue Builders (BBB)"]
     assert labels(lookup(client, org, "bb")) == ["Big Blue Builders (BBB)"]  # code prefix, not a name
@@ -53,8 +53,8 @@ def test_matches_code_prefix_and_name_substring_in_any_case_exact_code_first(sho
     assert lookup(client, org, "%") == [] and lookup(client, org, "_") == []  # LIKE wildcards are literal
 
 
-def test_a_suggestion_carries_what_the_live_editor_needs(shop):
-    org, owner = shop
+def test_a_suggestion_carries_what_the_live_editor_needs(lookup_org):
+    org, owner = lookup_org
     [bluebird] = lookup(signed_in(owner), org, "bluebird")
     with tenant_context(org, owner):
         customer = Customer.objects.get(organization=org, code="BLUE")
@@ -62,14 +62,14 @@ def test_a_suggestion_carries_what_the_live_editor_needs(shop):
                         "data": {"currency": "GBP", "minor-units": "2", "terms": "14"}, "archived": False}
 
 
-def test_archived_customers_are_not_offered(shop):
-    org, owner = shop
+def test_archived_customers_are_not_offered(lookup_org):
+    org, owner = lookup_org
     client = signed_in(owner)
     assert lookup(client, org, "blueprint") == [] and lookup(client, org, "ARCH") == []
 
 
-def test_at_most_twenty_suggestions(shop):
-    org, owner = shop
+def test_at_most_twenty_suggestions(lookup_org):
+    org, owner = lookup_org
     with tenant_context(org, owner):
         Customer.objects.bulk_create([Customer(organization=org, name=f"Harbour Supplies {n:02d}", code=f"HS{n:02d}",
                                                currency="EUR") for n in range(SUGGESTIONS + 5)])
@@ -78,8 +78,8 @@ def test_at_most_twenty_suggestions(shop):
     assert labels(results)[:2] == ["Harbour Supplies 00 (HS00)", "Harbour Supplies 01 (HS01)"]  # by name
 
 
-def test_another_organizations_customers_are_never_suggested(shop):
-    org, owner = shop
+def test_another_organizations_customers_are_never_suggested(lookup_org):
+    org, owner = lookup_org
     other, other_owner = make_org(slug="lookup-other")
     with tenant_context(other, other_owner):
         CustomerFactory(organization=other, name="Bluefin Fisheries", code="BLUF")
@@ -89,14 +89,14 @@ def test_another_organizations_customers_are_never_suggested(shop):
     assert labels(lookup(signed_in(owner), other, "blu")) == ["Bluefin Fisheries (BLUF)"]
 
 
-def test_every_member_role_may_look_up(shop):
-    org, _owner = shop
+def test_every_member_role_may_look_up(lookup_org):
+    org, _owner = lookup_org
     for role in (Role.FINANCE, Role.VIEWER):
         assert labels(lookup(signed_in(add_member(org, role)), org, "corn")) == ["Cornflower Cafe (CORN)"]
 
 
-def test_anonymous_and_non_members_get_no_data(shop):
-    org, _owner = shop
+def test_anonymous_and_non_members_get_no_data(lookup_org):
+    org, _owner = lookup_org
     url = reverse("customer_lookup", kwargs={"org_slug": org.slug})
     anonymous = Client().get(url, {"q": "blue"})
     assert anonymous.status_code == 302 and anonymous.url.startswith(reverse("login"))
@@ -105,7 +105,7 @@ def test_anonymous_and_non_members_get_no_data(shop):
     assert outsider.status_code == 404 and b"Bluebird" not in outsider.content
 
 
-def test_only_get(shop):
-    org, owner = shop
+def test_only_get(lookup_org):
+    org, owner = lookup_org
     response = signed_in(owner).post(reverse("customer_lookup", kwargs={"org_slug": org.slug}), {"q": "blue"})
     assert response.status_code == 405

@@ -33,7 +33,7 @@ def customer_data(**changes):
 
 
 @pytest.fixture
-def shop():
+def finance_client_org():
     org, owner = make_org(name="Shop", slug="shop")
     finance = add_member(org, Role.FINANCE)
     client = Client()
@@ -54,8 +54,8 @@ def snapshot(org):
 # --------------------------------------------------------------------------- validation
 
 
-def test_create_customer_and_code_is_suggested_when_left_empty(shop):
-    org, _owner, _finance, client = shop
+def test_create_customer_and_code_is_suggested_when_left_empty(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     response = client.post(url("customer_create", org), customer_data())
     (customer,) = customers_of(org)
     assert response.url == url("customer_detail", org, pk=customer.pk)
@@ -66,16 +66,16 @@ def test_create_customer_and_code_is_suggested_when_left_empty(shop):
     assert [c.code for c in customers_of(org)] == ["NORTHW", "NORTHW-2"]
 
 
-def test_currency_defaults_to_the_organizations(shop):
-    org, _owner, _finance, client = shop
+def test_currency_defaults_to_the_organizations(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     org.base_currency = "CHF"
     org.save()
     form = client.get(url("customer_create", org)).context["form"]
     assert form["currency"].value() == "CHF"
 
 
-def test_duplicate_code_is_refused_case_insensitively(shop):
-    org, _owner, _finance, client = shop
+def test_duplicate_code_is_refused_case_insensitively(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     with tenant_context(org):
         CustomerFactory(organization=org, code="ACME")
     before = snapshot(org)
@@ -85,8 +85,8 @@ def test_duplicate_code_is_refused_case_insensitively(shop):
     assert snapshot(org) == before
 
 
-def test_the_same_code_is_fine_in_another_organization(shop):
-    org, _owner, _finance, client = shop
+def test_the_same_code_is_fine_in_another_organization(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     other, _ = make_org()
     with tenant_context(other):
         CustomerFactory(organization=other, code="ACME")
@@ -95,8 +95,8 @@ def test_the_same_code_is_fine_in_another_organization(shop):
     assert [c.code for c in customers_of(org)] == ["ACME"]
 
 
-def test_an_invalid_email_in_the_list_is_named(shop):
-    org, _owner, _finance, client = shop
+def test_an_invalid_email_in_the_list_is_named(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     response = client.post(url("customer_create", org),
                            customer_data(billing_emails="ok@example.com, not-an-address, b@example.com"))
     assert response.status_code == 200
@@ -104,8 +104,8 @@ def test_an_invalid_email_in_the_list_is_named(shop):
     assert customers_of(org) == []
 
 
-def test_email_list_is_normalised(shop):
-    org, _owner, _finance, client = shop
+def test_email_list_is_normalised(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     client.post(url("customer_create", org), customer_data(billing_emails=" A@Example.com ,, b@example.com "))
     assert customers_of(org)[0].email_list == ["a@example.com", "b@example.com"]
 
@@ -114,8 +114,8 @@ def test_email_list_is_normalised(shop):
     ("name", 200), ("code", 20), ("billing_emails", 500), ("contact_person", 150), ("phone", 40),
     ("billing_address", 1000), ("tax_id", 50), ("tags", 300), ("notes", 5000),
 ])
-def test_over_long_fields_are_refused_with_an_inline_error(shop, field, limit):
-    org, _owner, _finance, client = shop
+def test_over_long_fields_are_refused_with_an_inline_error(finance_client_org, field, limit):
+    org, _owner, _finance, client = finance_client_org
     value = "x" * (limit + 1)
     if field == "billing_emails":
         value = ("a" * (limit - 11)) + "@example.com"
@@ -136,16 +136,16 @@ def test_over_long_fields_are_refused_with_an_inline_error(shop, field, limit):
     ({"language": "<b>x</b>"}, "language"),
     ({"name": "   "}, "name"),
 ])
-def test_out_of_range_values_are_refused(shop, changes, field):
-    org, _owner, _finance, client = shop
+def test_out_of_range_values_are_refused(finance_client_org, changes, field):
+    org, _owner, _finance, client = finance_client_org
     response = client.post(url("customer_create", org), customer_data(**changes))
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert customers_of(org) == []
 
 
-def test_edit_keeps_the_code_unique_but_allows_the_own(shop):
-    org, _owner, _finance, client = shop
+def test_edit_keeps_the_code_unique_but_allows_the_own(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     with tenant_context(org):
         first = CustomerFactory(organization=org, code="ONE")
         CustomerFactory(organization=org, code="TWO")
@@ -218,8 +218,8 @@ def test_settings_cannot_take_another_organizations_slug():
 # --------------------------------------------------------------------------- escaping
 
 
-def test_html_in_every_text_field_is_escaped_on_list_detail_and_form(shop):
-    org, _owner, _finance, client = shop
+def test_html_in_every_text_field_is_escaped_on_list_detail_and_form(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     data = customer_data(name=f"N{XSS}", code="<B>X</B>", contact_person=f"C{XSS}", phone="<i>1</i>",
                          billing_address=f"A{XSS}", tax_id=f"T{XSS}",
                          tags=f"<img src=x onerror=alert(1)>, {XSS}", notes=f"N{XSS}")
@@ -249,8 +249,8 @@ def test_html_in_every_text_field_is_escaped_on_list_detail_and_form(shop):
 # --------------------------------------------------------------------------- forged URLs and CSRF
 
 
-def test_forged_org_slug_is_404(shop):
-    org, _owner, _finance, client = shop
+def test_forged_org_slug_is_404(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     other, _ = make_org(slug="not-mine")
     with tenant_context(other):
         theirs = CustomerFactory(organization=other)
@@ -262,8 +262,8 @@ def test_forged_org_slug_is_404(shop):
     assert customers_of(org) == [] and len(customers_of(other)) == 1
 
 
-def test_another_organizations_customer_id_under_my_slug_is_404(shop):
-    org, _owner, _finance, client = shop
+def test_another_organizations_customer_id_under_my_slug_is_404(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     other, _ = make_org()
     with tenant_context(other):
         theirs = CustomerFactory(organization=other, name="Theirs")
@@ -277,8 +277,8 @@ def test_another_organizations_customer_id_under_my_slug_is_404(shop):
     assert snapshot(other) == before
 
 
-def test_post_without_csrf_token_is_403_and_changes_nothing(shop):
-    org, _owner, finance, _client = shop
+def test_post_without_csrf_token_is_403_and_changes_nothing(finance_client_org):
+    org, _owner, finance, _client = finance_client_org
     with tenant_context(org):
         customer = CustomerFactory(organization=org, name="Keep")
     strict = Client(enforce_csrf_checks=True)
@@ -299,8 +299,8 @@ def test_post_without_csrf_token_is_403_and_changes_nothing(shop):
     assert ok.status_code == 302
 
 
-def test_a_viewer_trying_every_customer_write_gets_403_and_nothing_changes(shop):
-    org, _owner, _finance, _client = shop
+def test_a_viewer_trying_every_customer_write_gets_403_and_nothing_changes(finance_client_org):
+    org, _owner, _finance, _client = finance_client_org
     with tenant_context(org):
         customer = CustomerFactory(organization=org, name="Keep")
     viewer = Client()
@@ -328,8 +328,8 @@ def test_a_viewer_trying_every_customer_write_gets_403_and_nothing_changes(shop)
 
 
 @pytest.fixture
-def listed(shop):
-    org, _owner, _finance, client = shop
+def listed(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     with tenant_context(org):
         CustomerFactory(organization=org, name="Zeta Zinc", code="ZZ1", billing_emails="pay@zeta.example",
                         tags="metal")
@@ -392,8 +392,8 @@ def test_sort_and_paginate(listed):
     assert "tag=bulk" in html_page and "sort=-name" in html_page and "page=2" in html_page
 
 
-def test_empty_list_says_what_to_do_next(shop):
-    org, _owner, _finance, client = shop
+def test_empty_list_says_what_to_do_next(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     body = client.get(url("customer_list", org)).content.decode()
     assert "No customers yet" in body
     assert url("customer_create", org) in body
@@ -402,8 +402,8 @@ def test_empty_list_says_what_to_do_next(shop):
 # --------------------------------------------------------------------------- archive and delete
 
 
-def test_archive_restore_and_delete_without_activity(shop):
-    org, _owner, _finance, client = shop
+def test_archive_restore_and_delete_without_activity(finance_client_org):
+    org, _owner, _finance, client = finance_client_org
     with tenant_context(org):
         customer = CustomerFactory(organization=org)
     client.post(url("customer_archive", org, pk=customer.pk), {"archive": "1"})
@@ -430,8 +430,8 @@ def fake_activity():
     assert check not in customer_activity.ACTIVITY_CHECKS
 
 
-def test_delete_is_refused_when_a_customer_has_financial_activity(shop, fake_activity):
-    org, _owner, _finance, client = shop
+def test_delete_is_refused_when_a_customer_has_financial_activity(finance_client_org, fake_activity):
+    org, _owner, _finance, client = finance_client_org
     with tenant_context(org):
         busy = CustomerFactory(organization=org, name="Busy Buyer", currency="EUR")
         idle = CustomerFactory(organization=org, name="Idle Buyer")

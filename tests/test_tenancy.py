@@ -34,9 +34,8 @@ def test_application_connects_as_a_role_without_superuser_or_bypassrls():
         assert cursor.fetchone() == (False, False)
 
 
-def test_unfiltered_orm_query_in_org_a_context_returns_no_row_of_org_b():
-    org_a, _ = make_org()
-    org_b, _ = make_org()
+def test_unfiltered_orm_query_in_org_a_context_returns_no_row_of_org_b(world):
+    org_a, org_b = world.org, world.other_org
     with tenant_context(org_a):
         CustomerFactory.create_batch(3, organization=org_a)
     with tenant_context(org_b):
@@ -55,18 +54,16 @@ def test_no_context_sees_no_tenant_rows():
     assert Customer.objects.count() == 0
 
 
-def test_writing_a_row_for_another_organization_is_refused_by_the_database():
+def test_writing_a_row_for_another_organization_is_refused_by_the_database(world):
     from django.db import DatabaseError, transaction
 
-    org_a, _ = make_org()
-    org_b, _ = make_org()
+    org_a, org_b = world.org, world.other_org
     with tenant_context(org_a), pytest.raises(DatabaseError), transaction.atomic():
         Customer.objects.create(organization=org_b, name="Intruder", code="X1", currency="EUR")
 
 
-def test_raw_update_of_another_organizations_row_changes_nothing():
-    org_a, _ = make_org()
-    org_b, _ = make_org()
+def test_raw_update_of_another_organizations_row_changes_nothing(world):
+    org_a, org_b = world.org, world.other_org
     with tenant_context(org_b):
         victim = CustomerFactory(organization=org_b, name="Victim")
     with tenant_context(org_a), connection.cursor() as cursor:

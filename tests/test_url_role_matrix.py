@@ -21,8 +21,9 @@ ROUTES = org_routes()
 
 
 @pytest.fixture
-def world():
-    return World()
+def matrix_world(world):
+    """The shared world (tests/conftest.py) with the matrix's objects made on first use."""
+    return World(world)
 
 
 def test_the_walker_finds_the_foundation_pages():
@@ -63,12 +64,12 @@ def test_the_post_only_detection_reads_the_view_decorators():
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
-def test_get_as_each_role(world, route):
-    url = route.url(world)
+def test_get_as_each_role(matrix_world, route):
+    url = route.url(matrix_world)
     login = reverse(settings.LOGIN_URL)
     wrong = []
     for role in ROLES:
-        response = world.client(role).get(url)
+        response = matrix_world.client(role).get(url)
         expected = expected_get_status(route, role)
         if response.status_code != expected:
             wrong.append(f"{role}: got {response.status_code}, expected {expected}")
@@ -78,18 +79,18 @@ def test_get_as_each_role(world, route):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
-def test_post_by_roles_below_the_view_changes_nothing(world, route):
+def test_post_by_roles_below_the_view_changes_nothing(matrix_world, route):
     """Write views refuse a viewer (403). Read-only views may answer a viewer's POST, but it
     must change nothing: this catches a write view mistakenly declared `org_view(VIEWER)`."""
-    url = route.url(world)
-    data = world.post_data(route)
+    url = route.url(matrix_world)
+    data = matrix_world.post_data(route)
     refusals = {"viewer": 403, "outsider": 404, "anonymous": 302}
     if route.required_role == Role.OWNER:
         refusals["finance"] = 403
     if not route.is_write():
         refusals["viewer"] = None  # allowed in: any status but a server error, and no change
-    clients = {role: world.client(role) for role in [*refusals, route.required_role]}  # logins write
-    before = world.snapshot()
+    clients = {role: matrix_world.client(role) for role in [*refusals, route.required_role]}  # logins write
+    before = matrix_world.snapshot()
     for role, status in refusals.items():
         response = clients[role].post(url, data)
         if status is None:
@@ -98,20 +99,20 @@ def test_post_by_roles_below_the_view_changes_nothing(world, route):
                 continue
         else:
             assert response.status_code == status, f"POST {url} as {role}: {response.status_code}, expected {status}"
-        assert changed_tables(before, world.snapshot()) == [], f"POST {url} as {role} changed data"
+        assert changed_tables(before, matrix_world.snapshot()) == [], f"POST {url} as {role} changed data"
 
     if route.is_write() and route.spec.post and route.spec.post_changes:
         response = clients[route.required_role].post(url, data)
         assert response.status_code in (200, 302), f"POST {url} as {route.required_role}: {response.status_code}"
-        assert changed_tables(before, world.snapshot()), (
+        assert changed_tables(before, matrix_world.snapshot()), (
             f"control: POST {url} as {route.required_role} changed nothing; fix the registered post data "
             "or pass post_changes=False"
         )
 
 
-def test_outsider_gets_404_even_for_its_own_objects_under_the_other_slug(world):
+def test_outsider_gets_404_even_for_its_own_objects_under_the_other_slug(matrix_world):
     """Organization B's owner asking for A's customer under B's own slug: not found either."""
-    customer = world.get("customer")
-    client = world.client("outsider")
-    url = reverse("customer_detail", kwargs={"org_slug": world.other_org.slug, "pk": customer.pk})
+    customer = matrix_world.get("customer")
+    client = matrix_world.client("outsider")
+    url = reverse("customer_detail", kwargs={"org_slug": matrix_world.other_org.slug, "pk": customer.pk})
     assert client.get(url).status_code == 404

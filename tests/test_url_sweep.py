@@ -38,7 +38,7 @@ def test_every_pattern_outside_organizations_is_named_and_classified():
 
 
 @pytest.fixture
-def world():
+def matrix_world():
     return World()
 
 
@@ -73,7 +73,7 @@ def expected(kind: str, name: str, role: str, spec) -> tuple[int, ...]:
 
 
 @pytest.mark.parametrize(("route", "name", "route_kwargs"), PATTERNS, ids=[f"{p[1]}" for p in PATTERNS])
-def test_sweep(route, name, route_kwargs, world, owner_sql):
+def test_sweep(route, name, route_kwargs, matrix_world, owner_sql):
     spec = classify(route, name)
     url = build(route_kwargs, name, spec)
     before = tenant_digest(owner_sql)
@@ -81,7 +81,7 @@ def test_sweep(route, name, route_kwargs, world, owner_sql):
                "anonymous": "Matrix "}
     for role in ROLES:
         for method in ("get", "post"):
-            client = world.client(role)
+            client = matrix_world.client(role)
             response = getattr(client, method)(url)
             where = f"{method.upper()} {url} as {role}"
             assert response.status_code < 500, where

@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation, Membership, Role
 from ledger_site.tenancy import tenant_context
+from tests import factories
 
 ORG_KWARG = "org_slug"
 ROLES = ("owner", "finance", "viewer", "outsider", "anonymous")
@@ -82,21 +82,16 @@ def register_url(url_name: str, *, post=None, post_changes=True, viewer_writes=F
 # --------------------------------------------------------------------------- the world
 
 
-class World:
-    """Organization A with an owner, a finance member and a viewer; organization B whose
-    owner is the outsider. Objects named in URLs are made on first use, in A's context."""
+class World(factories.World):
+    """The shared world (tests/factories.py: organization A with an owner, a finance member and a
+    viewer; organization B whose owner is the outsider), or the one given, with the objects named
+    in URLs made on first use, in A's context."""
 
-    def __init__(self):
-        from tests.factories import add_member, make_org
-
-        self.org, self.owner = make_org(name="Matrix A", slug="matrix-a")
-        self.finance = add_member(self.org, Role.FINANCE)
-        self.viewer = add_member(self.org, Role.VIEWER)
-        self.other_org, self.outsider = make_org(name="Matrix B", slug="matrix-b")
+    def __init__(self, base: factories.World | None = None):
+        base = base or factories.World(a={"name": "Matrix A", "slug": "matrix-a"},
+                                       b={"name": "Matrix B", "slug": "matrix-b"})
+        self.__dict__.update(vars(base))
         self._objects: dict[str, Any] = {}
-
-    def user(self, role: str):
-        return None if role == "anonymous" else getattr(self, role)
 
     def get(self, name: str):
         if name not in self._objects:
@@ -113,13 +108,6 @@ class World:
 
     def post_data(self, route) -> dict:
         return self.call(route.spec.post) if route.spec.post else {}
-
-    def client(self, role: str, **client_kwargs) -> Client:
-        client = Client(**client_kwargs)
-        user = self.user(role)
-        if user is not None:
-            client.force_login(user)
-        return client
 
     def snapshot(self) -> dict[str, str]:
         """A digest of every table as organization A's context sees it (sessions excepted)."""

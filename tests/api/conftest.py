@@ -5,7 +5,7 @@ from tests.factories import make_org
 
 
 @pytest.fixture
-def shop(db):
+def api_shop(db):
     """An organization, its owner, a read-write key and a client that sends it."""
     org, owner = make_org()
     key, token = make_key(org, owner)

@@ -20,64 +20,64 @@ def _customer(org):
         return CustomerFactory(organization=org)
 
 
-def test_the_same_key_and_body_records_once_and_replays_the_first_response(shop):
-    customer = _customer(shop.org)
+def test_the_same_key_and_body_records_once_and_replays_the_first_response(api_shop):
+    customer = _customer(api_shop.org)
     body = payment_body(customer.pk, "75.00", allocation="none")
-    first = shop.api.post("/payments", body, headers={"Idempotency-Key": "pay-1"})
-    again = shop.api.post("/payments", body, headers={"Idempotency-Key": "pay-1"})
+    first = api_shop.api.post("/payments", body, headers={"Idempotency-Key": "pay-1"})
+    again = api_shop.api.post("/payments", body, headers={"Idempotency-Key": "pay-1"})
     assert first.status_code == again.status_code == 201
     assert again.content == first.content and again["Idempotent-Replayed"] == "true"
     # Key order and spacing do not make another body.
     reordered = json.dumps(dict(reversed(list(body.items()))), indent=2)
-    third = shop.api.post("/payments", raw=reordered, headers={"Idempotency-Key": "pay-1"})
+    third = api_shop.api.post("/payments", raw=reordered, headers={"Idempotency-Key": "pay-1"})
     assert third.content == first.content
-    with tenant_context(shop.org):
+    with tenant_context(api_shop.org):
         assert Payment.objects.count() == 1
         assert JournalEntry.objects.filter(source_type="payments.payment").count() == 1
 
 
-def test_the_same_key_with_another_body_or_operation_is_409_and_changes_nothing(shop):
-    customer = _customer(shop.org)
-    shop.api.post("/payments", payment_body(customer.pk, "75.00", allocation="none"),
+def test_the_same_key_with_another_body_or_operation_is_409_and_changes_nothing(api_shop):
+    customer = _customer(api_shop.org)
+    api_shop.api.post("/payments", payment_body(customer.pk, "75.00", allocation="none"),
                   headers={"Idempotency-Key": "pay-2"})
-    r = shop.api.post("/payments", payment_body(customer.pk, "76.00", allocation="none"),
+    r = api_shop.api.post("/payments", payment_body(customer.pk, "76.00", allocation="none"),
                       headers={"Idempotency-Key": "pay-2"})
     assert r.status_code == 409
     assert r.json()["errors"] == [{"field": "Idempotency-Key", "code": "idempotency_key_reused",
                                    "message": r.json()["errors"][0]["message"]}]
-    r = shop.api.post("/customers", {"name": "Other"}, headers={"Idempotency-Key": "pay-2"})
+    r = api_shop.api.post("/customers", {"name": "Other"}, headers={"Idempotency-Key": "pay-2"})
     assert r.status_code == 409
-    with tenant_context(shop.org):
+    with tenant_context(api_shop.org):
         assert Payment.objects.count() == 1 and not Customer.objects.exclude(pk=customer.pk).exists()
 
 
-def test_a_refused_request_does_not_use_up_its_key(shop):
-    customer = _customer(shop.org)
-    r = shop.api.post("/payments", payment_body(customer.pk, "75.00", currency="USD"),
+def test_a_refused_request_does_not_use_up_its_key(api_shop):
+    customer = _customer(api_shop.org)
+    r = api_shop.api.post("/payments", payment_body(customer.pk, "75.00", currency="USD"),
                       headers={"Idempotency-Key": "pay-3"})
     assert r.status_code == 422
-    with tenant_context(shop.org):
+    with tenant_context(api_shop.org):
         assert not IdempotentRequest.objects.exists()
-    r = shop.api.post("/payments", payment_body(customer.pk, "75.00"), headers={"Idempotency-Key": "pay-3"})
+    r = api_shop.api.post("/payments", payment_body(customer.pk, "75.00"), headers={"Idempotency-Key": "pay-3"})
     assert r.status_code == 201
 
 
-def test_keys_are_per_organization(shop):
+def test_keys_are_per_organization(api_shop):
     other, owner = make_org()
     theirs = Api(make_key(other, owner)[1])
-    a = shop.api.post("/customers", {"name": "Mine"}, headers={"Idempotency-Key": "same"})
+    a = api_shop.api.post("/customers", {"name": "Mine"}, headers={"Idempotency-Key": "same"})
     b = theirs.post("/customers", {"name": "Theirs"}, headers={"Idempotency-Key": "same"})
     assert a.status_code == b.status_code == 201 and a.json()["name"] == "Mine" and b.json()["name"] == "Theirs"
 
 
-def test_issuing_twice_with_one_key_issues_once(shop):
-    customer = _customer(shop.org)
-    invoice = shop.api.post("/invoices", draft_body(customer.pk)).json()
-    first = shop.api.post(f"/invoices/{invoice['id']}/issue", {}, headers={"Idempotency-Key": "issue-1"})
-    again = shop.api.post(f"/invoices/{invoice['id']}/issue", {}, headers={"Idempotency-Key": "issue-1"})
+def test_issuing_twice_with_one_key_issues_once(api_shop):
+    customer = _customer(api_shop.org)
+    invoice = api_shop.api.post("/invoices", draft_body(customer.pk)).json()
+    first = api_shop.api.post(f"/invoices/{invoice['id']}/issue", {}, headers={"Idempotency-Key": "issue-1"})
+    again = api_shop.api.post(f"/invoices/{invoice['id']}/issue", {}, headers={"Idempotency-Key": "issue-1"})
     assert first.status_code == again.status_code == 200 and again.content == first.content
     # Without the key the second attempt is refused by the service: issued already.
-    assert shop.api.post(f"/invoices/{invoice['id']}/issue", {}).status_code == 422
+    assert api_shop.api.post(f"/invoices/{invoice['id']}/issue", {}).status_code == 422
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,18 +17,18 @@ def _customer(org):
         return CustomerFactory(organization=org)
 
 
-def test_only_the_hash_of_the_secret_is_stored_and_the_token_works(shop):
-    with tenant_context(shop.org):
-        row = ApiKey.objects.values_list("secret_hash", "hint").get(pk=shop.key.pk)
-    secret = shop.token.split("_", 3)[3]
+def test_only_the_hash_of_the_secret_is_stored_and_the_token_works(api_shop):
+    with tenant_context(api_shop.org):
+        row = ApiKey.objects.values_list("secret_hash", "hint").get(pk=api_shop.key.pk)
+    secret = api_shop.token.split("_", 3)[3]
     assert secret not in row[0] and secret not in row[1] and len(row[0]) == 64
-    assert shop.api.get("/customers").status_code == 200
+    assert api_shop.api.get("/customers").status_code == 200
 
 
-def test_the_key_records_when_and_from_where_it_was_last_used(shop):
-    assert shop.api.get("/customers", headers={}).status_code == 200
-    with tenant_context(shop.org):
-        key = ApiKey.objects.get(pk=shop.key.pk)
+def test_the_key_records_when_and_from_where_it_was_last_used(api_shop):
+    assert api_shop.api.get("/customers", headers={}).status_code == 200
+    with tenant_context(api_shop.org):
+        key = ApiKey.objects.get(pk=api_shop.key.pk)
     assert key.last_used_at is not None and key.last_used_ip == "127.0.0.1"
 
 
@@ -39,25 +39,25 @@ def test_a_missing_or_malformed_key_gets_401_with_an_error_body(db, token):
     assert r.json()["errors"][0]["code"] in ("not_authenticated", "invalid_key")
 
 
-def test_a_wrong_secret_gets_401(shop):
-    org_id, key_id, secret = shop.token.split("_", 3)[1:]
+def test_a_wrong_secret_gets_401(api_shop):
+    org_id, key_id, secret = api_shop.token.split("_", 3)[1:]
     wrong = "B" if secret[-1] != "B" else "C"
     r = Api(f"llk_{org_id}_{key_id}_{secret[:-1]}{wrong}").get("/customers")
     assert r.status_code == 401 and r.json()["errors"][0]["code"] == "invalid_key"
 
 
-def test_a_revoked_key_gets_401_at_once(shop):
-    assert shop.api.get("/customers").status_code == 200
-    with tenant_context(shop.org, shop.owner):
-        revoke_api_key(shop.key, actor=shop.owner)
-    r = shop.api.get("/customers")
+def test_a_revoked_key_gets_401_at_once(api_shop):
+    assert api_shop.api.get("/customers").status_code == 200
+    with tenant_context(api_shop.org, api_shop.owner):
+        revoke_api_key(api_shop.key, actor=api_shop.owner)
+    r = api_shop.api.get("/customers")
     assert r.status_code == 401 and r.json()["errors"][0]["code"] == "revoked_key"
 
 
-def test_a_read_key_can_read_but_not_write_and_nothing_changes(shop):
-    _key, token = make_key(shop.org, shop.owner, scope="read")
+def test_a_read_key_can_read_but_not_write_and_nothing_changes(api_shop):
+    _key, token = make_key(api_shop.org, api_shop.owner, scope="read")
     reader = Api(token)
-    customer = _customer(shop.org)
+    customer = _customer(api_shop.org)
     assert reader.get(f"/customers/{customer.pk}").status_code == 200
     writes = [
         reader.post("/customers", {"name": "Sneaky"}),
@@ -68,13 +68,13 @@ def test_a_read_key_can_read_but_not_write_and_nothing_changes(shop):
     ]
     assert [r.status_code for r in writes] == [403] * 5
     assert {r.json()["errors"][0]["code"] for r in writes} == {"read_only_key"}
-    with tenant_context(shop.org):
+    with tenant_context(api_shop.org):
         assert list(Customer.objects.values_list("name", flat=True)) == [customer.name]
         assert not Customer.objects.get(pk=customer.pk).is_archived
         assert not Invoice.objects.exists() and not Payment.objects.exists()
 
 
-def test_a_key_of_one_organization_gets_404_for_every_object_of_another_also_by_guessed_ids(shop):
+def test_a_key_of_one_organization_gets_404_for_every_object_of_another_also_by_guessed_ids(api_shop):
     other, other_owner = make_org()
     theirs = Api(make_key(other, other_owner)[1])
     customer = theirs.post("/customers", {"name": "Their Customer"}).json()
@@ -82,7 +82,7 @@ def test_a_key_of_one_organization_gets_404_for_every_object_of_another_also_by_
     theirs.post(f"/invoices/{invoice['id']}/issue", {})
     payment = theirs.post("/payments", payment_body(customer["id"], "50.00", allocation="none")).json()
 
-    mine = shop.api
+    mine = api_shop.api
     reads = [f"/customers/{customer['id']}", f"/customers/{customer['id']}/balance",
              f"/customers/{customer['id']}/transactions", f"/invoices/{invoice['id']}",
              f"/invoices/{invoice['id']}/pdf", f"/payments/{payment['id']}"]
@@ -118,22 +118,22 @@ def test_a_key_of_one_organization_gets_404_for_every_object_of_another_also_by_
         assert Payment.objects.get(pk=payment["id"]).reversed_at is None
 
 
-def test_a_token_naming_another_organization_finds_no_key(shop):
+def test_a_token_naming_another_organization_finds_no_key(api_shop):
     other, _ = make_org()
-    _org, key_id, secret = shop.token.split("_", 3)[1:]
+    _org, key_id, secret = api_shop.token.split("_", 3)[1:]
     r = Api(f"llk_{other.pk}_{key_id}_{secret}").get("/customers")
     assert r.status_code == 401
 
 
 @override_settings(API_RATE_LIMIT=3, API_RATE_WINDOW_SECONDS=60)
-def test_more_requests_than_the_limit_get_429_with_retry_after_per_key(shop):
-    codes = [shop.api.get("/customers").status_code for _ in range(4)]
+def test_more_requests_than_the_limit_get_429_with_retry_after_per_key(api_shop):
+    codes = [api_shop.api.get("/customers").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
-    r = shop.api.get("/customers")
+    r = api_shop.api.get("/customers")
     assert r.status_code == 429 and r.json()["errors"][0]["code"] == "rate_limited"
     assert 1 <= int(r["Retry-After"]) <= 60
     # Another key of the same organization has its own allowance.
-    other = Api(make_key(shop.org, shop.owner)[1])
+    other = Api(make_key(api_shop.org, api_shop.owner)[1])
     assert other.get("/customers").status_code == 200
 
 

@@ -7,8 +7,8 @@ from ledger_site.tenancy import tenant_context
 from tests.api.helpers import draft_body, payment_body
 
 
-def test_create_customer_draft_issue_pay_then_balance_is_zero_and_the_ledger_verifies(shop):
-    api = shop.api
+def test_create_customer_draft_issue_pay_then_balance_is_zero_and_the_ledger_verifies(api_shop):
+    api = api_shop.api
     r = api.post("/customers", {"name": "Acme Trading", "billing_emails": ["ap@acme.example"]})
     assert r.status_code == 201, r.content
     customer = r.json()
@@ -41,6 +41,6 @@ def test_create_customer_draft_issue_pay_then_balance_is_zero_and_the_ledger_ver
     history = api.get(f"/customers/{customer['id']}/transactions").json()
     assert [(t["amount"], t["balance"]) for t in history["items"]] == [("240.95", "240.95"), ("-240.95", "0.00")]
 
-    with tenant_context(shop.org):
-        assert verify_organization(shop.org).ok
+    with tenant_context(api_shop.org):
+        assert verify_organization(api_shop.org).ok
     call_command("verify_ledger")

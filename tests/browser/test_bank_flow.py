@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shop(transactional_db, tmp_path):
+def camt_statement_org(transactional_db, tmp_path):
     org, owner = make_org(name="Browser Bank", slug="browser-bank")
     today = timezone.localdate()
     with tenant_context(org, owner):
@@ -34,8 +34,8 @@ def shop(transactional_db, tmp_path):
     return org, owner, invoice, account, path
 
 
-def test_import_camt_confirm_suggestion_invoice_paid_line_reconciled(shop, live_server, page, capture):
-    org, owner, invoice, account, path = shop
+def test_import_camt_confirm_suggestion_invoice_paid_line_reconciled(camt_statement_org, live_server, page, capture):
+    org, owner, invoice, account, path = camt_statement_org
     base = f"/o/{org.slug}/payments/bank/{account.pk}"
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, owner.email)
@@ -96,8 +96,8 @@ def test_import_camt_confirm_suggestion_invoice_paid_line_reconciled(shop, live_
         assert BankLine.objects.count() == 2
 
 
-def test_a_bad_file_shows_its_message_and_imports_nothing(shop, live_server, page, tmp_path):
-    org, owner, invoice, account, path = shop
+def test_a_bad_file_shows_its_message_and_imports_nothing(camt_statement_org, live_server, page, tmp_path):
+    org, owner, invoice, account, path = camt_statement_org
     bomb = tmp_path / "bomb.xml"
     bomb.write_bytes(b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><Document>&b;'
                      b"</Document>")

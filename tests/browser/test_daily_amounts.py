@@ -37,7 +37,7 @@ def _shop(slug, locale="en_GB"):
 
 
 @pytest.fixture
-def shop(transactional_db):
+def english_shop(transactional_db):
     return _shop("amounts-en")
 
 
@@ -65,8 +65,8 @@ def no_horizontal_scroll(page):
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_grouped_payment_amount_is_previewed_and_saved(shop, live_server, page, capture, viewport):
-    org, owner, customer, old, new = shop
+def test_grouped_payment_amount_is_previewed_and_saved(english_shop, live_server, page, capture, viewport):
+    org, owner, customer, old, new = english_shop
     page.set_viewport_size(viewport)
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)
@@ -92,8 +92,8 @@ def test_grouped_payment_amount_is_previewed_and_saved(shop, live_server, page, 
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS[:1])
-def test_invoice_editor_accepts_grouped_prices(shop, live_server, page, viewport):
-    org, owner, customer, _old, _new = shop
+def test_invoice_editor_accepts_grouped_prices(english_shop, live_server, page, viewport):
+    org, owner, customer, _old, _new = english_shop
     page.set_viewport_size(viewport)
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)

@@ -25,7 +25,7 @@ VIEWPORTS = [pytest.param({"width": 1366, "height": 900}, id="desktop"),
 
 
 @pytest.fixture
-def shop(transactional_db):
+def daily_flow_org(transactional_db):
     org, owner = make_org(name="Daily Flow", slug="daily-flow")
     today = timezone.localdate()
     with tenant_context(org, owner):
@@ -57,8 +57,8 @@ def no_horizontal_scroll(page):
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_record_payment_from_the_invoice_page(shop, live_server, page, capture, viewport):
-    org, owner, oak, _elm, late, _fresh, _pending = shop
+def test_record_payment_from_the_invoice_page(daily_flow_org, live_server, page, capture, viewport):
+    org, owner, oak, _elm, late, _fresh, _pending = daily_flow_org
     page.set_viewport_size(viewport)
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)
@@ -74,8 +74,8 @@ def test_record_payment_from_the_invoice_page(shop, live_server, page, capture, 
     assert in_org(org, lambda: Invoice.objects.get(pk=late.pk).amount_due) == 0
 
 
-def test_large_payment_needs_a_confirmation(shop, live_server, page, capture):
-    org, owner, oak, _elm, late, _fresh, _pending = shop
+def test_large_payment_needs_a_confirmation(daily_flow_org, live_server, page, capture):
+    org, owner, oak, _elm, late, _fresh, _pending = daily_flow_org
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)
     page.goto(f"{base}/payments/new/?customer={oak.pk}")
@@ -93,8 +93,8 @@ def test_large_payment_needs_a_confirmation(shop, live_server, page, capture):
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_save_and_issue_then_marker_and_issue_and_email(shop, live_server, page, capture, viewport):
-    org, owner, oak, elm, _late, fresh, pending = shop
+def test_save_and_issue_then_marker_and_issue_and_email(daily_flow_org, live_server, page, capture, viewport):
+    org, owner, oak, elm, _late, fresh, pending = daily_flow_org
     page.set_viewport_size(viewport)
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)
@@ -127,8 +127,8 @@ def test_save_and_issue_then_marker_and_issue_and_email(shop, live_server, page,
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_customer_list_balance_and_overdue_and_archive_warning(shop, live_server, page, capture, viewport):
-    org, owner, oak, elm, _late, _fresh, _pending = shop
+def test_customer_list_balance_and_overdue_and_archive_warning(daily_flow_org, live_server, page, capture, viewport):
+    org, owner, oak, elm, _late, _fresh, _pending = daily_flow_org
     page.set_viewport_size(viewport)
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)
@@ -151,8 +151,8 @@ def test_customer_list_balance_and_overdue_and_archive_warning(shop, live_server
     assert in_org(org, lambda: Customer.objects.get(pk=oak.pk).archived_at) is not None
 
 
-def test_bulk_statements_are_not_pre_ticked(shop, live_server, page):
-    org, owner, *_ = shop
+def test_bulk_statements_are_not_pre_ticked(daily_flow_org, live_server, page):
+    org, owner, *_ = daily_flow_org
     sign_in(page, owner.email)
     page.goto(f"{live_server.url}/o/{org.slug}/reports/statements/")
     assert not page.is_checked("input[name=send]")

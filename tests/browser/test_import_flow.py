@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shop(transactional_db):
+def import_org(transactional_db):
     return make_org(name="Browser Imports", slug="browser-imports")
 
 
@@ -28,8 +28,8 @@ def upload(page, base, kind, path):
     page.wait_for_url(re.compile(r".*/settings/import/\d+/$"))
 
 
-def test_customers_csv_then_invoices_xlsx(shop, live_server, page, capture, tmp_path):
-    org, owner = shop
+def test_customers_csv_then_invoices_xlsx(import_org, live_server, page, capture, tmp_path):
+    org, owner = import_org
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)
 

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shop(transactional_db):
+def closed_period_org(transactional_db):
     org, owner = make_org(name="Browser Opening", slug="browser-opening")
     assert do_import(org, "customers", b"code,name\n00017,Harbour Tiles\n00018,Quay Stone\n", actor=owner).committed
     with tenant_context(org, owner):
@@ -27,8 +27,8 @@ def shop(transactional_db):
     return org, owner
 
 
-def test_opening_balances_csv(shop, live_server, page, capture, tmp_path):
-    org, owner = shop
+def test_opening_balances_csv(closed_period_org, live_server, page, capture, tmp_path):
+    org, owner = closed_period_org
     base = f"{live_server.url}/o/{org.slug}"
     sign_in(page, owner.email)
 

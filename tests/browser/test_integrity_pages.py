@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shop(transactional_db):
+def audited_customers(transactional_db):
     org, owner = make_org(name="Integrity Ltd")
     with tenant_context(org, owner):
         acme = CustomerFactory(organization=org, name="Acme Ltd", credit_limit=Decimal("1000.00"))
@@ -39,8 +39,8 @@ def sizes(page, capture, name):
         assert overflow <= 1, f"{name} scrolls sideways at {width}px"
 
 
-def test_the_audit_page_filters_by_customer(shop, page, live_server, capture):
-    org, owner, acme, bolt = shop
+def test_the_audit_page_filters_by_customer(audited_customers, page, live_server, capture):
+    org, owner, acme, bolt = audited_customers
     sign_in(page, owner.email)
     page.goto(f"/o/{org.slug}/settings/audit/")
     assert page.locator("#audit-table tbody tr").count() >= 4
@@ -54,8 +54,8 @@ def test_the_audit_page_filters_by_customer(shop, page, live_server, capture):
     sizes(page, capture, "audit-log")
 
 
-def test_the_period_lock_page_closes_the_books_and_refuses_a_future_date(shop, page, live_server, capture):
-    org, owner, *_ = shop
+def test_the_period_lock_page_closes_the_books_and_refuses_a_future_date(audited_customers, page, live_server, capture):
+    org, owner, *_ = audited_customers
     sign_in(page, owner.email)
     page.goto(f"/o/{org.slug}/settings/period-lock/")
     assert_every_control_is_labelled(page)

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shop(transactional_db):
+def two_open_invoices(transactional_db):
     """Made before the browser starts: Playwright's event loop makes the thread async."""
     org, owner = make_org(name="Browser Payments", slug="browser-payments")
     today = timezone.localdate()
@@ -43,8 +43,8 @@ def status_of(page, invoice_number):
     return row.locator("[data-status]").first.get_attribute("data-status")
 
 
-def test_partial_payment_against_two_invoices_then_reversal_reopens_them(shop, live_server, page, capture):
-    org, owner, customer, old, new = shop
+def test_partial_payment_against_two_invoices_then_reversal_reopens_them(two_open_invoices, live_server, page, capture):
+    org, owner, customer, old, new = two_open_invoices
     base = f"{live_server.url}/o/{org.slug}"
 
     sign_in(page, owner.email)

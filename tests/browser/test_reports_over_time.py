@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def book(transactional_db):
+def quarter_book(transactional_db):
     """Made before the browser starts (Playwright's event loop makes the thread async)."""
     org, owner = make_org(name="Quarter Co", slug="quarter-co")
     today = h.today()
@@ -33,9 +33,9 @@ def book(transactional_db):
     return {"org": org, "owner": owner, "end": quarter_end, "expected": expected}
 
 
-def test_dashboard_as_of_last_quarter_formula_switch_and_cei_drill(book, page, live_server, capture):
-    org, end, expected = book["org"], book["end"], book["expected"]
-    sign_in(page, book["owner"].email)
+def test_dashboard_as_of_last_quarter_formula_switch_and_cei_drill(quarter_book, page, live_server, capture):
+    org, end, expected = quarter_book["org"], quarter_book["end"], quarter_book["expected"]
+    sign_in(page, quarter_book["owner"].email)
     page.fill("[data-as-of-form] input[name=as_of]", end.isoformat())
     page.click("[data-as-of-form] button")
     page.wait_for_url(f"**as_of={end.isoformat()}**")

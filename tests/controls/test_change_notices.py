@@ -24,7 +24,7 @@ NEW_IBAN = "DE89 3704 0044 0532 0130 00"
 
 
 @pytest.fixture
-def shop():
+def two_owners_org():
     org, owner = make_org()
     second_owner = add_member(org, Role.OWNER)
     finance = add_member(org, Role.FINANCE)
@@ -33,9 +33,9 @@ def shop():
     return org, owner, second_owner, finance, customer
 
 
-def test_a_changed_billing_email_is_mailed_to_the_owners_once(shop, client, smtp_server,
+def test_a_changed_billing_email_is_mailed_to_the_owners_once(two_owners_org, client, smtp_server,
                                                              django_capture_on_commit_callbacks):
-    org, owner, second_owner, finance, customer = shop
+    org, owner, second_owner, finance, customer = two_owners_org
     client.force_login(finance)
     edit = reverse("customer_edit", kwargs={"org_slug": org.slug, "pk": customer.pk})
     data = {"name": customer.name, "code": customer.code, "billing_emails": "pay@evil.example",
@@ -61,8 +61,8 @@ def test_a_changed_billing_email_is_mailed_to_the_owners_once(shop, client, smtp
         assert ChangeNotice.objects.filter(organization=org, sent_at__isnull=False).count() == 1
 
 
-def test_changed_bank_details_are_mailed_masked(shop, smtp_server, django_capture_on_commit_callbacks):
-    org, owner, *_ = shop
+def test_changed_bank_details_are_mailed_masked(two_owners_org, smtp_server, django_capture_on_commit_callbacks):
+    org, owner, *_ = two_owners_org
     with tenant_context(org, owner), django_capture_on_commit_callbacks(execute=True):
         settings = InvoiceSettings.objects.get(organization=org)
         settings.bank_details = f"IBAN {IBAN} · BIC AIBKIE2D"
@@ -79,9 +79,9 @@ def test_changed_bank_details_are_mailed_masked(shop, smtp_server, django_captur
     assert owner.email in body
 
 
-def test_an_iban_changed_past_the_application_is_mailed_by_the_schedule(shop, smtp_server,
+def test_an_iban_changed_past_the_application_is_mailed_by_the_schedule(two_owners_org, smtp_server,
                                                                         django_capture_on_commit_callbacks):
-    org, owner, *_ = shop
+    org, owner, *_ = two_owners_org
     with tenant_context(org, owner), django_capture_on_commit_callbacks(execute=True):
         bank = Account.objects.get(organization=org, system_key="bank")
         account = create_bank_account(org, name="Main", currency="EUR", account=bank, iban=IBAN)

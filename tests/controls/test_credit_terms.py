@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop():
+def credit_terms_org():
     org, owner = make_org()
     finance = add_member(org, Role.FINANCE)
     viewer = add_member(org, Role.VIEWER)
@@ -44,9 +44,9 @@ def decide_url(org, proposal):
                                                   "proposal_pk": proposal.pk})
 
 
-def test_finance_proposes_owner_approves_and_only_then_it_applies(shop, client, smtp_server,
+def test_finance_proposes_owner_approves_and_only_then_it_applies(credit_terms_org, client, smtp_server,
                                                                  django_capture_on_commit_callbacks):
-    org, owner, finance, _, second_owner, customer = shop
+    org, owner, finance, _, second_owner, customer = credit_terms_org
     client.force_login(finance)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(page(org, customer), {"credit_limit": "5000", "payment_terms_days": "45",
@@ -84,8 +84,8 @@ def test_finance_proposes_owner_approves_and_only_then_it_applies(shop, client, 
     assert (change.before["credit_limit"], change.after["credit_limit"]) == (1000.0, 5000.0)
 
 
-def test_an_owner_rejects_with_a_note_and_nothing_changes(shop, client):
-    org, owner, finance, *_, customer = shop
+def test_an_owner_rejects_with_a_note_and_nothing_changes(credit_terms_org, client):
+    org, owner, finance, *_, customer = credit_terms_org
     with tenant_context(org, finance):
         proposal = credit_terms.propose(customer, actor=finance, credit_limit="999999", payment_terms_days=90,
                                         reason="Big order")
@@ -106,8 +106,8 @@ def test_an_owner_rejects_with_a_note_and_nothing_changes(shop, client):
     assert terms(org, customer) == (Decimal("1000.00"), 30)
 
 
-def test_finance_cannot_apply_a_change_directly_service_form_api_or_sql(shop, client):
-    org, owner, finance, viewer, _, customer = shop
+def test_finance_cannot_apply_a_change_directly_service_form_api_or_sql(credit_terms_org, client):
+    org, owner, finance, viewer, _, customer = credit_terms_org
     with tenant_context(org, finance):
         with pytest.raises(PermissionDenied):
             credit_terms.change(customer, actor=finance, credit_limit="5000", payment_terms_days=30)
@@ -141,8 +141,8 @@ def test_finance_cannot_apply_a_change_directly_service_form_api_or_sql(shop, cl
     assert terms(org, customer) == (Decimal("1000.00"), 30)
 
 
-def test_the_api_refuses_credit_terms_and_changes_the_rest(shop, client):
-    org, owner, *_, customer = shop
+def test_the_api_refuses_credit_terms_and_changes_the_rest(credit_terms_org, client):
+    org, owner, *_, customer = credit_terms_org
     with tenant_context(org, owner):
         _, secret = create_api_key(org, name="sync", scope="read_write", actor=owner)
     url = f"/api/v1/customers/{customer.pk}"
@@ -155,8 +155,8 @@ def test_the_api_refuses_credit_terms_and_changes_the_rest(shop, client):
     assert terms(org, customer) == (Decimal("1000.00"), 30)
 
 
-def test_owner_changes_directly_form_and_page(shop, client):
-    org, owner, *_, customer = shop
+def test_owner_changes_directly_form_and_page(credit_terms_org, client):
+    org, owner, *_, customer = credit_terms_org
     client.force_login(owner)
     assert client.post(page(org, customer), {"credit_limit": "2500.50", "payment_terms_days": "14"}).status_code == 302
     assert terms(org, customer) == (Decimal("2500.50"), 14)
@@ -176,9 +176,9 @@ def test_owner_changes_directly_form_and_page(shop, client):
     ("1000.00", "30", "r", "nothing to propose"),
     ("2000", "30", " ", "Say why"),
 ])
-def test_bad_proposals_are_refused_with_a_clear_message_and_nothing_changes(shop, client, limit, days, reason,
-                                                                             message):
-    org, _, finance, *_, customer = shop
+def test_bad_proposals_are_refused_with_a_clear_message_and_nothing_changes(credit_terms_org, client, limit, days,
+                                                                             reason, message):
+    org, _, finance, *_, customer = credit_terms_org
     client.force_login(finance)
     response = client.post(page(org, customer), {"credit_limit": limit, "payment_terms_days": days, "reason": reason})
     assert response.status_code == 400 and message in response.content.decode()
@@ -187,8 +187,8 @@ def test_bad_proposals_are_refused_with_a_clear_message_and_nothing_changes(shop
     assert terms(org, customer) == (Decimal("1000.00"), 30)
 
 
-def test_a_stale_proposal_is_not_approved(shop):
-    org, owner, finance, *_, customer = shop
+def test_a_stale_proposal_is_not_approved(credit_terms_org):
+    org, owner, finance, *_, customer = credit_terms_org
     with tenant_context(org, owner):
         proposal = credit_terms.propose(customer, actor=finance, credit_limit="5000", payment_terms_days=30,
                                         reason="r")
@@ -198,8 +198,8 @@ def test_a_stale_proposal_is_not_approved(shop):
     assert terms(org, customer) == (Decimal("2000.00"), 30)
 
 
-def test_pending_list_for_owners_and_proposals_invisible_to_another_org(shop, client):
-    org, owner, finance, *_, customer = shop
+def test_pending_list_for_owners_and_proposals_invisible_to_another_org(credit_terms_org, client):
+    org, owner, finance, *_, customer = credit_terms_org
     with tenant_context(org, finance):
         credit_terms.propose(customer, actor=finance, credit_limit="5000", payment_terms_days=30, reason="Growth")
     client.force_login(owner)

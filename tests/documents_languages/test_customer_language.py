@@ -118,7 +118,7 @@ def _org_and_customer(language, **customer_fields):
 
 
 @pytest.fixture(params=LANGUAGES)
-def book(request):
+def invoice_in_language(request):
     language = request.param
     org, owner, customer = _org_and_customer(language)
     with tenant_context(org):
@@ -133,16 +133,16 @@ def _expect(texts: str, language: str, part: str):
     assert english_left(text, language) == [], (language, part, english_left(text, language), text[:2000])
 
 
-def test_the_invoice_pdf_is_in_the_customers_language_with_its_amounts_and_dates(book):
-    language, org, _owner, _customer, invoice = book
+def test_the_invoice_pdf_is_in_the_customers_language_with_its_amounts_and_dates(invoice_in_language):
+    language, org, _owner, _customer, invoice = invoice_in_language
     with tenant_context(org):
         assert invoice.total == TOTAL
         text = "\n".join(pdf_pages_text(render_invoice_pdf(invoice)))
     _expect(text, language, "invoice")
 
 
-def test_the_credit_note_pdf_is_in_the_customers_language(book):
-    language, org, _owner, _customer, invoice = book
+def test_the_credit_note_pdf_is_in_the_customers_language(invoice_in_language):
+    language, org, _owner, _customer, invoice = invoice_in_language
     with tenant_context(org):
         from invoicing.credit_notes import credit_amount
 
@@ -151,8 +151,8 @@ def test_the_credit_note_pdf_is_in_the_customers_language(book):
     _expect(text, language, "credit")
 
 
-def test_the_statement_pdf_and_its_email_are_in_the_customers_language(book):
-    language, org, _owner, customer, _invoice = book
+def test_the_statement_pdf_and_its_email_are_in_the_customers_language(invoice_in_language):
+    language, org, _owner, customer, _invoice = invoice_in_language
     with tenant_context(org):
         payment = h.pay(org, customer, "500.00", h.ago(1))
         for style in (statements.BALANCE_FORWARD, statements.OPEN_ITEM):
@@ -167,16 +167,16 @@ def test_the_statement_pdf_and_its_email_are_in_the_customers_language(book):
     assert payment.amount == Decimal("500.00")
 
 
-def test_the_receipt_pdf_is_in_the_customers_language(book):
-    language, org, _owner, customer, invoice = book
+def test_the_receipt_pdf_is_in_the_customers_language(invoice_in_language):
+    language, org, _owner, customer, invoice = invoice_in_language
     with tenant_context(org):
         payment = h.pay(org, customer, "500.00", h.ago(1), {invoice: "500.00"})
         text = "\n".join(pdf_pages_text(render_receipt(payment)))
     _expect(text, language, "receipt")
 
 
-def test_every_reminder_email_of_the_default_policy_is_in_the_customers_language(book):
-    language, org, _owner, _customer, invoice = book
+def test_every_reminder_email_of_the_default_policy_is_in_the_customers_language(invoice_in_language):
+    language, org, _owner, _customer, invoice = invoice_in_language
     with tenant_context(org):
         policy = ReminderPolicy.objects.get(organization=org, is_default=True)
         steps = list(policy.steps.all())
@@ -191,8 +191,8 @@ def test_every_reminder_email_of_the_default_policy_is_in_the_customers_language
     _expect(first, language, "reminder")
 
 
-def test_the_document_email_is_in_the_customers_language(book):
-    language, org, owner, _customer, invoice = book
+def test_the_document_email_is_in_the_customers_language(invoice_in_language):
+    language, org, owner, _customer, invoice = invoice_in_language
     with tenant_context(org):
         draft = invoice_mail.draft_message(invoice)
         delivery = invoice_mail.queue_invoice_email(invoice, ["ap@kunde.example"], draft["subject"], draft["body"],
@@ -201,8 +201,8 @@ def test_the_document_email_is_in_the_customers_language(book):
     _expect(delivery.subject + "\n" + delivery.body, language, "email")
 
 
-def test_the_public_invoice_page_is_in_the_customers_language(book):
-    language, org, owner, _customer, invoice = book
+def test_the_public_invoice_page_is_in_the_customers_language(invoice_in_language):
+    language, org, owner, _customer, invoice = invoice_in_language
     with tenant_context(org):
         link = ensure_link(invoice, owner)
     response = Client().get(link_path(link))

@@ -48,7 +48,7 @@ ECB_CSV = b"Date, USD, JPY, CYP, \n04 December 2026, 1.0850, 162.00, N/A, \n"
 
 
 @pytest.fixture
-def shop():
+def fx_org():
     org, owner = make_org(name="Shop", slug="shop")
     client = Client()
     client.force_login(add_member(org, Role.FINANCE))
@@ -67,8 +67,8 @@ def save(org, rows, confirm=False, source=RateSource.MANUAL):
 
 # --------------------------------------------------------------------------- files
 
-def test_ecb_daily_xml_for_a_euro_organization(shop):
-    org, _ = shop
+def test_ecb_daily_xml_for_a_euro_organization(fx_org):
+    org, _ = fx_org
     parsed = fx.parse_ecb_xml(ECB_DAILY, "EUR")
     assert save(org, parsed.rows, source=parsed.source) == 4
     got = rates(org)
@@ -89,8 +89,8 @@ def test_ecb_rates_are_crossed_into_another_base_currency():
         fx.parse_ecb_xml(ECB_DAILY, "AED")
 
 
-def test_ecb_history_skips_withdrawn_currencies_and_says_so(shop):
-    org, _ = shop
+def test_ecb_history_skips_withdrawn_currencies_and_says_so(fx_org):
+    org, _ = fx_org
     parsed = fx.parse_file(ECB_HIST, "EUR")
     assert parsed.skipped == ["CYP"] and len(parsed.rows) == 2
 
@@ -128,8 +128,8 @@ def test_a_rates_file_in_the_wrong_format_is_refused(data, message):
     ("USD", D("5e9"), "is absurd"),
     ("USD", D("1e-12"), "is absurd"),
 ])
-def test_bad_rates_are_refused_and_nothing_is_saved(shop, currency, rate, message):
-    org, _ = shop
+def test_bad_rates_are_refused_and_nothing_is_saved(fx_org, currency, rate, message):
+    org, _ = fx_org
     rows = [fx.RateRow(DAY, "GBP", D("1.17")), fx.RateRow(DAY, currency, rate)]
     with pytest.raises(fx.RateError) as e:
         save(org, rows)
@@ -137,8 +137,8 @@ def test_bad_rates_are_refused_and_nothing_is_saved(shop, currency, rate, messag
     assert rates(org) == {}
 
 
-def test_a_jump_beyond_the_factor_needs_confirmation(shop, settings):
-    org, _ = shop
+def test_a_jump_beyond_the_factor_needs_confirmation(fx_org, settings):
+    org, _ = fx_org
     save(org, [fx.RateRow(DAY, "USD", D("0.92"))])
     later = DAY + datetime.timedelta(days=3)
     with pytest.raises(fx.RateNeedsConfirmation, match="move more than 1.5×") as e:
@@ -153,8 +153,8 @@ def test_a_jump_beyond_the_factor_needs_confirmation(shop, settings):
     assert len(rates(org)) == 3
 
 
-def test_a_missing_rate_names_the_currency_and_the_day(shop):
-    org, _ = shop
+def test_a_missing_rate_names_the_currency_and_the_day(fx_org):
+    org, _ = fx_org
     save(org, [fx.RateRow(DAY, "USD", D("0.92"))])
     with tenant_context(org):
         assert fx.rate_on(org, "USD", DAY + datetime.timedelta(days=7)) == D("0.92")
@@ -165,8 +165,8 @@ def test_a_missing_rate_names_the_currency_and_the_day(shop):
             fx.rate_on(org, "USD", DAY - datetime.timedelta(days=1))
 
 
-def test_rates_are_per_organization(shop):
-    org, _ = shop
+def test_rates_are_per_organization(fx_org):
+    org, _ = fx_org
     other, _owner = make_org(name="Other", slug="other")
     save(org, [fx.RateRow(DAY, "USD", D("0.92"))])
     with tenant_context(other):
@@ -177,8 +177,8 @@ def test_rates_are_per_organization(shop):
 
 # --------------------------------------------------------------------------- the page
 
-def test_hand_entry_and_upload_on_the_page(shop):
-    org, client = shop
+def test_hand_entry_and_upload_on_the_page(fx_org):
+    org, client = fx_org
     url = reverse("exchange_rates", kwargs={"org_slug": org.slug})
     assert client.get(url).status_code == 200
     form = {"action": "add", "add-day": "2026-12-04", "add-currency": "USD", "add-rate": "0.92"}
@@ -224,8 +224,8 @@ def rates_server():
     server.shutdown()
 
 
-def test_scheduled_fetch_saves_rates_from_the_configured_url(shop, rates_server, settings):
-    org, _ = shop
+def test_scheduled_fetch_saves_rates_from_the_configured_url(fx_org, rates_server, settings):
+    org, _ = fx_org
     dollars, _o = make_org(name="Dollars", slug="dollars", base_currency="USD")
     dirhams, _o = make_org(name="Dirhams", slug="dirhams", base_currency="AED")
     settings.FX_RATES_URL = ""
@@ -243,8 +243,8 @@ def test_fetch_refuses_a_non_http_url():
         fx.fetch("file:///etc/passwd")
 
 
-def test_the_rates_page_shows_fifty_rows_a_page_newest_first(shop):
-    org, client = shop
+def test_the_rates_page_shows_fifty_rows_a_page_newest_first(fx_org):
+    org, client = fx_org
     save(org, [fx.RateRow(DAY - datetime.timedelta(days=n), "USD", D("0.92")) for n in range(60)])
     url = reverse("exchange_rates", kwargs={"org_slug": org.slug})
     first = client.get(url).content.decode()

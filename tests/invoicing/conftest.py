@@ -34,7 +34,7 @@ class Shop:
 
 
 @pytest.fixture
-def shop(db):
+def acme(db):
     org, owner = make_org(name="Acme Ltd", address="1 Main Street\nDublin", tax_id="IE999")
     finance = add_member(org, Role.FINANCE)
     viewer = add_member(org, Role.VIEWER)

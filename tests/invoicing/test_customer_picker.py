@@ -17,57 +17,57 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def big(shop, settings):
+def big(acme, settings):
     """The shop (Bluebird Bakery, BLUE) above a lowered threshold, with names that collide."""
     settings.CUSTOMER_SELECT_MAX = 3
-    with shop.ctx():
-        CustomerFactory(organization=shop.org, name="Acme", code="ACME", currency="JPY", payment_terms_days=7)
-        CustomerFactory(organization=shop.org, name="Acme Holdings", code="ACH")
-        CustomerFactory(organization=shop.org, name="Harbour Bakery", code="HARB")
-        CustomerFactory(organization=shop.org, name="Archived Bakery", code="ARCV", archived_at=timezone.now())
-    return shop
+    with acme.ctx():
+        CustomerFactory(organization=acme.org, name="Acme", code="ACME", currency="JPY", payment_terms_days=7)
+        CustomerFactory(organization=acme.org, name="Acme Holdings", code="ACH")
+        CustomerFactory(organization=acme.org, name="Harbour Bakery", code="HARB")
+        CustomerFactory(organization=acme.org, name="Archived Bakery", code="ARCV", archived_at=timezone.now())
+    return acme
 
 
-def post(shop, customer_text, customer="", url=None, **extra):
+def post(acme, customer_text, customer="", url=None, **extra):
     data = {"action": "save", "customer_text": customer_text, "customer": customer,
             "issue_date": timezone.localdate().isoformat(), "due_date": "", "reference": "", "discount_percent": "0",
             "notes": "", "terms": "", "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0",
             "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "500", "lines-0-description": "Bread",
             "lines-0-quantity": "2", "lines-0-unit": "", "lines-0-unit_price": "5", "lines-0-discount_percent": "0",
             "lines-0-tax_rate": "", **extra}
-    return shop.client(shop.finance).post(url or shop.url("invoice_create"), data)
+    return acme.client(acme.finance).post(url or acme.url("invoice_create"), data)
 
 
-def customer(shop, code, org=None):
-    with shop.ctx() if org is None else tenant_context(org):
-        return Customer.objects.get(organization=org or shop.org, code=code)
+def customer(acme, code, org=None):
+    with acme.ctx() if org is None else tenant_context(org):
+        return Customer.objects.get(organization=org or acme.org, code=code)
 
 
-def saved_customer(shop):
-    with shop.ctx():
-        return Invoice.objects.get(organization=shop.org).customer.code
+def saved_customer(acme):
+    with acme.ctx():
+        return Invoice.objects.get(organization=acme.org).customer.code
 
 
 def field_errors(response):
     return re.findall(r'<small class="error" role="alert">([^<]*)</small>', response.content.decode())
 
 
-def test_a_small_organization_keeps_the_select(shop, settings):
+def test_a_small_organization_keeps_the_select(acme, settings):
     assert settings.CUSTOMER_SELECT_MAX == 200
-    with shop.ctx():
-        Customer.objects.bulk_create([Customer(organization=shop.org, name=f"Client {n:03d}", code=f"CL{n:03d}",
+    with acme.ctx():
+        Customer.objects.bulk_create([Customer(organization=acme.org, name=f"Client {n:03d}", code=f"CL{n:03d}",
                                                currency="EUR") for n in range(199)])  # 200 with Bluebird
-        CustomerFactory(organization=shop.org, name="Gone Ltd", archived_at=timezone.now())  # does not count
-    page = shop.client(shop.finance).get(shop.url("invoice_create")).content.decode()
+        CustomerFactory(organization=acme.org, name="Gone Ltd", archived_at=timezone.now())  # does not count
+    page = acme.client(acme.finance).get(acme.url("invoice_create")).content.decode()
     select = re.search(r'<select name="customer".*?</select>', page, re.S).group(0)
     assert select.count("<option") == 200 + 1 and "Choose a customer…" in select and "Gone Ltd" not in select
     assert 'data-currency="EUR" data-minor-units="2" data-terms="14"' in select  # Bluebird, for the live editor
     assert 'name="customer_text"' not in page
-    with shop.ctx():
-        CustomerFactory(organization=shop.org, name="Client 200", code="CL200")
-    page = shop.client(shop.finance).get(shop.url("invoice_create")).content.decode()
+    with acme.ctx():
+        CustomerFactory(organization=acme.org, name="Client 200", code="CL200")
+    page = acme.client(acme.finance).get(acme.url("invoice_create")).content.decode()
     assert '<select name="customer"' not in page and 'name="customer_text"' in page
-    assert "Client 000" not in page and f'data-lookup-url="/o/{shop.org.slug}/customers/lookup/"' in page
+    assert "Client 000" not in page and f'data-lookup-url="/o/{acme.org.slug}/customers/lookup/"' in page
 
 
 def test_above_the_threshold_the_page_lists_no_customers(big):

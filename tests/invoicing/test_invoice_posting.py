@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ctx():
+def posting_org():
     org, owner = make_org()
     with tenant_context(org, owner):
         yield org, owner, CustomerFactory(organization=org)
@@ -29,8 +29,8 @@ def lines_by_account(entry_id, org):
     return {acc[line.account_id]: line.amount for line in JournalLine.objects.filter(entry_id=entry_id)}
 
 
-def test_issue_posts_ar_total_revenue_net_and_tax(ctx):
-    org, owner, customer = ctx
+def test_issue_posts_ar_total_revenue_net_and_tax(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer, [("Design", "3", "33.333", "20"), ("Hosting", "1", "10", None)], actor=owner)
     # 3 × 33.333 = 99.999 → 100.00; tax 20.00; hosting 10.00 untaxed
     assert (inv.subtotal, inv.tax_total, inv.total) == (Decimal("110.00"), Decimal("20.00"), Decimal("130.00"))
@@ -41,8 +41,8 @@ def test_issue_posts_ar_total_revenue_net_and_tax(ctx):
     assert verify_organization(org).ok
 
 
-def test_numbers_are_assigned_on_issue_in_sequence(ctx):
-    org, _, customer = ctx
+def test_numbers_are_assigned_on_issue_in_sequence(posting_org):
+    org, _, customer = posting_org
     d1, d2 = draft(org, customer), draft(org, customer)
     assert d1.number is None
     issue_invoice(d2)
@@ -52,23 +52,23 @@ def test_numbers_are_assigned_on_issue_in_sequence(ctx):
     assert Invoice.objects.get(pk=d1.pk).number == f"INV-{year}-00002"
 
 
-def test_issuing_twice_is_refused(ctx):
-    org, _, customer = ctx
+def test_issuing_twice_is_refused(posting_org):
+    org, _, customer = posting_org
     inv = issued(org, customer)
     with pytest.raises(InvoiceError, match="Only a draft"):
         issue_invoice(inv)
 
 
-def test_empty_or_zero_invoice_cannot_be_issued(ctx):
-    org, _, customer = ctx
+def test_empty_or_zero_invoice_cannot_be_issued(posting_org):
+    org, _, customer = posting_org
     with pytest.raises(InvoiceError, match="at least one line"):
         issue_invoice(draft(org, customer, lines=()))
     with pytest.raises(InvoiceError, match="more than zero"):
         issue_invoice(draft(org, customer, lines=(("Free", "1", "0", None),)))
 
 
-def test_void_reverses_the_issue_entry(ctx):
-    org, owner, customer = ctx
+def test_void_reverses_the_issue_entry(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer)
     inv = void_invoice(inv, "issued by mistake", actor=owner)
     assert inv.status == "void" and inv.amount_due == 0
@@ -77,16 +77,16 @@ def test_void_reverses_the_issue_entry(ctx):
     assert verify_organization(org).ok
 
 
-def test_void_refused_once_something_is_applied(ctx):
-    org, owner, customer = ctx
+def test_void_refused_once_something_is_applied(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer)
     write_off(inv, Decimal("10.00"), "goodwill", actor=owner)
     with pytest.raises(InvoiceError, match="applied"):
         void_invoice(inv, "oops")
 
 
-def test_write_off_posts_bad_debt_and_reduces_amount_due(ctx):
-    org, owner, customer = ctx
+def test_write_off_posts_bad_debt_and_reduces_amount_due(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer)  # 240.00
     wo = write_off(inv, Decimal("40.00"), "small balance", actor=owner)
     assert lines_by_account(wo.entry_id, org) == {"bad_debt": Decimal("40.00"), "ar": Decimal("-40.00")}
@@ -96,8 +96,8 @@ def test_write_off_posts_bad_debt_and_reduces_amount_due(ctx):
         write_off(inv, Decimal("200.01"), "too much")
 
 
-def test_credit_note_on_lines_posts_returns_and_tax_and_reduces_amount_due(ctx):
-    org, owner, customer = ctx
+def test_credit_note_on_lines_posts_returns_and_tax_and_reduces_amount_due(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer, [("Widget", "4", "25.00", "20")])  # 100 + 20
     line = inv.lines.get()
     note = credit_invoice_lines(inv, {line.pk: Decimal("1")}, "one returned", actor=owner)
@@ -112,30 +112,30 @@ def test_credit_note_on_lines_posts_returns_and_tax_and_reduces_amount_due(ctx):
     assert verify_organization(org).ok
 
 
-def test_crediting_more_than_invoiced_is_refused(ctx):
-    org, _, customer = ctx
+def test_crediting_more_than_invoiced_is_refused(posting_org):
+    org, _, customer = posting_org
     inv = issued(org, customer)  # 240.00
     with pytest.raises(InvoiceError, match="more than the"):
         credit_amount(customer, Decimal("240.01"), "too much", invoice=inv)
 
 
-def test_standalone_credit_note_leaves_customer_credit(ctx):
-    org, _, customer = ctx
+def test_standalone_credit_note_leaves_customer_credit(posting_org):
+    org, _, customer = posting_org
     note = credit_amount(customer, Decimal("50.00"), "goodwill")
     assert note.unapplied == Decimal("50.00")
     assert ledger.customer_balance(customer) == Decimal("-50.00")
 
 
-def test_due_date_before_issue_date_is_refused_by_the_database(ctx):
+def test_due_date_before_issue_date_is_refused_by_the_database(posting_org):
     from django.db import IntegrityError, transaction
 
-    org, _, customer = ctx
+    org, _, customer = posting_org
     with pytest.raises(IntegrityError), transaction.atomic():
         draft(org, customer, issue_date=date.today(), due_date=date.today() - timedelta(days=1))
 
 
-def test_void_posts_the_exact_mirror_of_the_issue_entry(ctx):
-    org, owner, customer = ctx
+def test_void_posts_the_exact_mirror_of_the_issue_entry(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer, [("Design", "3", "33.333", "20"), ("Hosting", "1", "10", None)], actor=owner)
     inv = void_invoice(inv, "wrong customer", actor=owner)
     assert lines_by_account(inv.void_entry_id, org) == {
@@ -146,8 +146,8 @@ def test_void_posts_the_exact_mirror_of_the_issue_entry(ctx):
     assert verify_organization(org).ok
 
 
-def test_issue_with_line_and_invoice_discounts_posts_the_rounded_lines(ctx):
-    org, owner, customer = ctx
+def test_issue_with_line_and_invoice_discounts_posts_the_rounded_lines(posting_org):
+    org, owner, customer = posting_org
     inv = draft(org, customer, [("A", "3", "19.99", "20"), ("B", "7", "0.333", "9")], discount_percent=Decimal("5"))
     line_b = inv.lines.get(description="B")
     line_b.discount_percent = Decimal("12.5")
@@ -161,8 +161,8 @@ def test_issue_with_line_and_invoice_discounts_posts_the_rounded_lines(ctx):
         "ar": Decimal("70.47"), "revenue": Decimal("-58.91"), "tax": Decimal("-11.56")}
 
 
-def test_credit_amount_with_tax_against_an_invoice_posts_returns_tax_and_ar(ctx):
-    org, owner, customer = ctx
+def test_credit_amount_with_tax_against_an_invoice_posts_returns_tax_and_ar(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer)  # 240.00
     note = credit_amount(customer, Decimal("100.00"), "price adjustment", invoice=inv, tax_percent=Decimal("20"))
     # net = 100 × 100 / 120 = 83.333… → 83.33; tax = 16.67
@@ -173,15 +173,15 @@ def test_credit_amount_with_tax_against_an_invoice_posts_returns_tax_and_ar(ctx)
     assert ledger.customer_balance(customer) == Decimal("140.00")
 
 
-def test_standalone_credit_note_posts_returns_against_ar(ctx):
-    org, owner, customer = ctx
+def test_standalone_credit_note_posts_returns_against_ar(posting_org):
+    org, owner, customer = posting_org
     note = credit_amount(customer, Decimal("50.00"), "goodwill", actor=owner)
     assert lines_by_account(note.entry_id, org) == {"returns": Decimal("50.00"), "ar": Decimal("-50.00")}
     assert note.invoice is None and note.amount_applied == 0
 
 
-def test_credit_beyond_the_amount_due_leaves_customer_credit(ctx):
-    org, owner, customer = ctx
+def test_credit_beyond_the_amount_due_leaves_customer_credit(posting_org):
+    org, owner, customer = posting_org
     inv = issued(org, customer)  # 240.00
     write_off(inv, Decimal("200.00"), "mostly gone", actor=owner)
     note = credit_amount(customer, Decimal("100.00"), "returned", invoice=inv)
@@ -193,10 +193,10 @@ def test_credit_beyond_the_amount_due_leaves_customer_credit(ctx):
     assert verify_organization(org).ok
 
 
-def test_credit_note_retry_with_the_same_key_takes_no_number_and_posts_nothing(ctx):
+def test_credit_note_retry_with_the_same_key_takes_no_number_and_posts_nothing(posting_org):
     from invoicing.models import CreditNote, NumberSeries
 
-    org, owner, customer = ctx
+    org, owner, customer = posting_org
     inv = issued(org, customer)
     first = credit_amount(customer, Decimal("240.00"), "all back", invoice=inv, idempotency_key="retry-1")
     again = credit_amount(customer, Decimal("240.00"), "all back", invoice=inv, idempotency_key="retry-1")
@@ -208,8 +208,8 @@ def test_credit_note_retry_with_the_same_key_takes_no_number_and_posts_nothing(c
     assert sorted(CreditNote.objects.values_list("number", flat=True)) == [f"CN-{year}-00001", f"CN-{year}-00002"]
 
 
-def test_credit_notes_and_void_can_be_dated_in_the_past(ctx):
-    org, owner, customer = ctx
+def test_credit_notes_and_void_can_be_dated_in_the_past(posting_org):
+    org, owner, customer = posting_org
     past = date.today() - timedelta(days=40)
     inv = issued(org, customer, issue_date=past - timedelta(days=5), due_date=past + timedelta(days=25))
     line = inv.lines.get()

@@ -34,146 +34,146 @@ def untaxed(amount):
 
 
 @pytest.fixture
-def limited(shop):
+def limited(acme):
     """Bluebird Bakery: limit 1,000.00, owing 800.00 (issued by system code, not checked)."""
-    with shop.ctx():
-        with owner_edit(shop.org, shop.owner):  # the owner's decision (accounts.credit_terms)
-            Customer.objects.filter(pk=shop.customer.pk).update(credit_limit=D("1000.00"))
-        first = issued(shop.org, shop.customer, untaxed("800.00"))
-        big = draft(shop.org, shop.customer, untaxed("500.00"))
+    with acme.ctx():
+        with owner_edit(acme.org, acme.owner):  # the owner's decision (accounts.credit_terms)
+            Customer.objects.filter(pk=acme.customer.pk).update(credit_limit=D("1000.00"))
+        first = issued(acme.org, acme.customer, untaxed("800.00"))
+        big = draft(acme.org, acme.customer, untaxed("500.00"))
     return first, big
 
 
-def state(shop, invoice):
+def state(acme, invoice):
     """What a refused issue must leave untouched."""
-    with shop.ctx():
+    with acme.ctx():
         inv = Invoice.objects.get(pk=invoice.pk)
         return (inv.status, inv.number, inv.issue_entry_id,
-                NumberSeries.objects.get(organization=shop.org, kind="invoice").last_number,
-                JournalEntry.objects.filter(organization=shop.org).count(),
+                NumberSeries.objects.get(organization=acme.org, kind="invoice").last_number,
+                JournalEntry.objects.filter(organization=acme.org).count(),
                 CreditOverride.objects.count(), InvoiceEvent.objects.filter(kind="credit_override").count())
 
 
-def test_finance_is_refused_and_nothing_changes(shop, limited):
+def test_finance_is_refused_and_nothing_changes(acme, limited):
     _, big = limited
-    before = state(shop, big)
+    before = state(acme, big)
     assert before[:3] == (InvoiceStatus.DRAFT, None, None) and before[3:] == (1, 1, 0, 0)
-    with shop.ctx():
+    with acme.ctx():
         with pytest.raises(CreditLimitExceeded) as refused:
-            issue_invoice(big, actor=shop.finance)
+            issue_invoice(big, actor=acme.finance)
         check = refused.value.check
         assert (check.credit_limit, check.balance, check.extra_amount, check.over_limit_by) == \
             (D("1000.00"), D("800.00"), D("500.00"), D("300.00"))
         assert "over its credit limit of 1,000.00 EUR by 300.00 EUR" in refused.value.messages[0]
         assert "An owner must approve it" in refused.value.messages[0]
         with pytest.raises(CreditLimitExceeded, match="Only an owner"):
-            issue_invoice(big, actor=shop.finance, credit_override="They always pay")
-    assert state(shop, big) == before  # no number taken, no ledger entry, no audit row
+            issue_invoice(big, actor=acme.finance, credit_override="They always pay")
+    assert state(acme, big) == before  # no number taken, no ledger entry, no audit row
 
 
-def test_owner_needs_a_reason(shop, limited):
+def test_owner_needs_a_reason(acme, limited):
     _, big = limited
-    before = state(shop, big)
-    with shop.ctx():
+    before = state(acme, big)
+    with acme.ctx():
         with pytest.raises(CreditLimitExceeded, match="over its credit limit"):
-            issue_invoice(big, actor=shop.owner)  # the plain Issue button: no override asked for
+            issue_invoice(big, actor=acme.owner)  # the plain Issue button: no override asked for
         with pytest.raises(CreditLimitExceeded, match="needs a reason"):
-            issue_invoice(big, actor=shop.owner, credit_override="   ")
+            issue_invoice(big, actor=acme.owner, credit_override="   ")
         with pytest.raises(CreditLimitExceeded, match="within 500 characters"):
-            issue_invoice(big, actor=shop.owner, credit_override="x" * 501)
-    assert state(shop, big) == before
+            issue_invoice(big, actor=acme.owner, credit_override="x" * 501)
+    assert state(acme, big) == before
 
 
-def test_owner_with_a_reason_issues_and_the_override_is_recorded(shop, limited):
+def test_owner_with_a_reason_issues_and_the_override_is_recorded(acme, limited):
     _, big = limited
-    with shop.ctx():
-        inv = issue_invoice(big, actor=shop.owner, credit_override="  Paying 2,000 on Friday, agreed by phone ")
+    with acme.ctx():
+        inv = issue_invoice(big, actor=acme.owner, credit_override="  Paying 2,000 on Friday, agreed by phone ")
         assert inv.status == InvoiceStatus.ISSUED and inv.number and inv.issue_entry_id
         override = CreditOverride.objects.get()
         assert (override.invoice_id, override.customer_id, override.approved_by, override.reason) == \
-            (inv.pk, shop.customer.pk, shop.owner, "Paying 2,000 on Friday, agreed by phone")
+            (inv.pk, acme.customer.pk, acme.owner, "Paying 2,000 on Friday, agreed by phone")
         assert (override.amount, override.balance, override.credit_limit) == (D("500.00"), D("800.00"),
                                                                               D("1000.00"))
         kinds = list(inv.events.values_list("kind", flat=True))
         assert kinds[-2:] == ["credit_override", "issued"]  # approved, then issued
         event = inv.events.get(kind="credit_override")
-        assert event.actor == shop.owner
-        assert event.message == (f"Credit limit overridden by {shop.owner} (over the limit of 1,000.00 EUR by "
+        assert event.actor == acme.owner
+        assert event.message == (f"Credit limit overridden by {acme.owner} (over the limit of 1,000.00 EUR by "
                                  "300.00 EUR): Paying 2,000 on Friday, agreed by phone")
 
 
-def test_within_the_limit_issues_without_a_prompt_and_costs_no_query_of_its_own(shop, limited):
-    with shop.ctx():
-        small = draft(shop.org, shop.customer, untaxed("150.00"))  # 950.00 against 1,000.00
-        same = draft(shop.org, shop.customer, untaxed("1.00"))
+def test_within_the_limit_issues_without_a_prompt_and_costs_no_query_of_its_own(acme, limited):
+    with acme.ctx():
+        small = draft(acme.org, acme.customer, untaxed("150.00"))  # 950.00 against 1,000.00
+        same = draft(acme.org, acme.customer, untaxed("1.00"))
         with CaptureQueriesContext(connection) as checked:
-            assert issue_invoice(small, actor=shop.finance).status == InvoiceStatus.ISSUED
+            assert issue_invoice(small, actor=acme.finance).status == InvoiceStatus.ISSUED
         with CaptureQueriesContext(connection) as unchecked:
-            issue_invoice(same, actor=shop.finance, credit_control=False)
+            issue_invoice(same, actor=acme.finance, credit_control=False)
         assert not CreditOverride.objects.exists()
         assert not InvoiceEvent.objects.filter(kind="credit_override").exists()
         # Now at 951.00: exactly at the limit is still within it.
-        exact = draft(shop.org, shop.customer, untaxed("49.00"))
-        assert issue_invoice(exact, actor=shop.finance).status == InvoiceStatus.ISSUED
+        exact = draft(acme.org, acme.customer, untaxed("49.00"))
+        assert issue_invoice(exact, actor=acme.finance).status == InvoiceStatus.ISSUED
     # The figures come with the draft, in issuing's first round trip (invoicing.issuing.load_draft).
     assert len(checked) == len(unchecked)
 
 
-def test_no_limit_means_no_limit_check(shop):
-    with shop.ctx():
-        issued(shop.org, shop.customer, untaxed("250000.00"))
-        inv = issue_invoice(draft(shop.org, shop.customer, untaxed("99000.00")), actor=shop.finance)
+def test_no_limit_means_no_limit_check(acme):
+    with acme.ctx():
+        issued(acme.org, acme.customer, untaxed("250000.00"))
+        inv = issue_invoice(draft(acme.org, acme.customer, untaxed("99000.00")), actor=acme.finance)
         assert inv.status == InvoiceStatus.ISSUED and not CreditOverride.objects.exists()
 
 
-def test_long_overdue_invoices_block_too_and_the_override_says_so(shop):
+def test_long_overdue_invoices_block_too_and_the_override_says_so(acme):
     """The second rule of invoicing.credit_control: invoices overdue by more than 60 days (default)."""
     today = timezone.localdate()
-    with shop.ctx():
-        issued(shop.org, shop.customer, untaxed("120.00"), issue_date=today - timedelta(days=100),
+    with acme.ctx():
+        issued(acme.org, acme.customer, untaxed("120.00"), issue_date=today - timedelta(days=100),
                due_date=today - timedelta(days=70))
         with pytest.raises(CreditLimitExceeded, match="overdue by more than 60 days"):
-            issue_invoice(draft(shop.org, shop.customer, untaxed("10.00")), actor=shop.finance)
-        inv = issue_invoice(draft(shop.org, shop.customer, untaxed("10.00")), actor=shop.owner,
+            issue_invoice(draft(acme.org, acme.customer, untaxed("10.00")), actor=acme.finance)
+        inv = issue_invoice(draft(acme.org, acme.customer, untaxed("10.00")), actor=acme.owner,
                             credit_override="Old invoice is disputed")
         assert inv.events.get(kind="credit_override").message == (
-            f"Credit control overridden by {shop.owner} (120.00 EUR overdue by more than 60 days): "
+            f"Credit control overridden by {acme.owner} (120.00 EUR overdue by more than 60 days): "
             "Old invoice is disputed")
 
 
-def test_the_organizations_own_overdue_threshold_and_the_cutoff_day(shop):
+def test_the_organizations_own_overdue_threshold_and_the_cutoff_day(acme):
     """Issuing reads the organization's threshold (accounts.credit_terms), and the cutoff is
     strict: due exactly `days` ago is not yet beyond it, one day more is (the issuing statement's
     index-bounded scan must draw the same line as the rule's own statement)."""
     today = timezone.localdate()
-    with shop.ctx():
-        set_overdue_days(shop.org, 10, actor=shop.owner)
-        issued(shop.org, shop.customer, untaxed("70.00"), issue_date=today - timedelta(days=40),
+    with acme.ctx():
+        set_overdue_days(acme.org, 10, actor=acme.owner)
+        issued(acme.org, acme.customer, untaxed("70.00"), issue_date=today - timedelta(days=40),
                due_date=today - timedelta(days=10))
-        assert issue_invoice(draft(shop.org, shop.customer, untaxed("1.00")), actor=shop.finance).number
-        assert credit_check(shop.customer).ok
-        issued(shop.org, shop.customer, untaxed("30.00"), issue_date=today - timedelta(days=41),
+        assert issue_invoice(draft(acme.org, acme.customer, untaxed("1.00")), actor=acme.finance).number
+        assert credit_check(acme.customer).ok
+        issued(acme.org, acme.customer, untaxed("30.00"), issue_date=today - timedelta(days=41),
                due_date=today - timedelta(days=11))
-        assert not credit_check(shop.customer).ok
+        assert not credit_check(acme.customer).ok
         with pytest.raises(CreditLimitExceeded, match="30.00 EUR overdue by more than 10 days"):
-            issue_invoice(draft(shop.org, shop.customer, untaxed("1.00")), actor=shop.finance)
+            issue_invoice(draft(acme.org, acme.customer, untaxed("1.00")), actor=acme.finance)
 
 
-def test_late_fees_and_system_issuing_are_not_blocked(shop, limited):
+def test_late_fees_and_system_issuing_are_not_blocked(acme, limited):
     """A late fee is owed under terms already agreed, whatever the limit; system code has nobody to ask."""
     today = timezone.localdate()
-    with shop.ctx():
+    with acme.ctx():
         # An issued invoice is frozen (its dates too): this one is issued 120 days ago, by system code.
-        first = issued(shop.org, shop.customer, untaxed("800.00"), issue_date=today - timedelta(days=120),
+        first = issued(acme.org, acme.customer, untaxed("800.00"), issue_date=today - timedelta(days=120),
                        due_date=today - timedelta(days=90))
-        for actor in (None, shop.finance):  # the scheduler, and a person sending a reminder
+        for actor in (None, acme.finance):  # the scheduler, and a person sending a reminder
             charge = charge_late_fee(first, 90 if actor else 60, D("40.00"), today, actor=actor)
             assert charge.fee_invoice.status == InvoiceStatus.ISSUED
-        assert issued(shop.org, shop.customer, untaxed("5000.00")).status == InvoiceStatus.ISSUED  # actor=None
+        assert issued(acme.org, acme.customer, untaxed("5000.00")).status == InvoiceStatus.ISSUED  # actor=None
         assert not CreditOverride.objects.exists()
         # ... while a person issuing an ordinary invoice is still stopped.
         with pytest.raises(CreditLimitExceeded):
-            issue_invoice(draft(shop.org, shop.customer, untaxed("1.00")), actor=shop.finance)
+            issue_invoice(draft(acme.org, acme.customer, untaxed("1.00")), actor=acme.finance)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -219,47 +219,47 @@ def figures(html):
     return all(f in html for f in ("1,000.00 EUR", "800.00 EUR", "500.00 EUR", "300.00 EUR"))
 
 
-def test_finance_sees_the_warning_and_cannot_issue(shop, limited):
+def test_finance_sees_the_warning_and_cannot_issue(acme, limited):
     _, big = limited
-    before = state(shop, big)
-    client = shop.client(shop.finance)
-    html = client.get(shop.url("invoice_detail", pk=big.pk)).content.decode()
+    before = state(acme, big)
+    client = acme.client(acme.finance)
+    html = client.get(acme.url("invoice_detail", pk=big.pk)).content.decode()
     assert 'id="credit-warning"' in html and figures(html)
     assert "An owner must approve it" in html
     assert 'id="issue-invoice"' not in html and 'name="credit_override"' not in html
-    page = client.post(shop.url("invoice_issue", pk=big.pk), follow=True).content.decode()
+    page = client.post(acme.url("invoice_issue", pk=big.pk), follow=True).content.decode()
     assert "over its credit limit of 1,000.00 EUR by 300.00 EUR" in page and "An owner must approve it" in page
-    forged = client.post(shop.url("invoice_issue", pk=big.pk), {"credit_override": "trust me"}, follow=True)
+    forged = client.post(acme.url("invoice_issue", pk=big.pk), {"credit_override": "trust me"}, follow=True)
     assert "Only an owner can override credit control." in forged.content.decode()
-    assert state(shop, big) == before
+    assert state(acme, big) == before
 
 
-def test_owner_overrides_from_the_page(shop, limited):
+def test_owner_overrides_from_the_page(acme, limited):
     _, big = limited
-    before = state(shop, big)
-    client = shop.client(shop.owner)
-    url = shop.url("invoice_issue", pk=big.pk)
-    html = client.get(shop.url("invoice_detail", pk=big.pk)).content.decode()
+    before = state(acme, big)
+    client = acme.client(acme.owner)
+    url = acme.url("invoice_issue", pk=big.pk)
+    html = client.get(acme.url("invoice_detail", pk=big.pk)).content.decode()
     assert figures(html) and 'id="issue-invoice"' not in html
     form = html[html.index('class="credit-override"') - 200:html.index('id="issue-anyway"')]
     assert f'method="post" action="{url}"' in form and "data-confirm=" in form
     assert '<textarea name="credit_override"' in form and "required" in form
-    assert client.get(url).status_code == 405 and state(shop, big) == before  # never on GET
+    assert client.get(url).status_code == 405 and state(acme, big) == before  # never on GET
     empty = client.post(url, {"credit_override": ""}, follow=True).content.decode()
-    assert "An override needs a reason." in empty and state(shop, big) == before
+    assert "An override needs a reason." in empty and state(acme, big) == before
     done = client.post(url, {"credit_override": "Director <b>approved</b>"}, follow=True).content.decode()
     assert "issued." in done and 'id="credit-warning"' not in done
     assert "Credit override" in done and "Director &lt;b&gt;approved&lt;/b&gt;" in done  # escaped
-    with shop.ctx():
+    with acme.ctx():
         assert Invoice.objects.get(pk=big.pk).status == InvoiceStatus.ISSUED
         assert CreditOverride.objects.get().reason == "Director <b>approved</b>"
 
 
-def test_no_warning_within_the_limit_nor_for_viewers(shop, limited):
+def test_no_warning_within_the_limit_nor_for_viewers(acme, limited):
     _, big = limited
-    with shop.ctx():
-        small = draft(shop.org, shop.customer, untaxed("100.00"))
-    html = shop.client(shop.finance).get(shop.url("invoice_detail", pk=small.pk)).content.decode()
+    with acme.ctx():
+        small = draft(acme.org, acme.customer, untaxed("100.00"))
+    html = acme.client(acme.finance).get(acme.url("invoice_detail", pk=small.pk)).content.decode()
     assert 'id="issue-invoice"' in html and 'id="credit-warning"' not in html
-    html = shop.client(shop.viewer).get(shop.url("invoice_detail", pk=big.pk)).content.decode()
+    html = acme.client(acme.viewer).get(acme.url("invoice_detail", pk=big.pk)).content.decode()
     assert 'id="credit-warning"' not in html and 'id="issue-invoice"' not in html

@@ -18,7 +18,7 @@ from invoicing.pdf import FetchRefused, check_url, html_to_pdf, render_invoice_p
 from tests.documents_helpers import documents_world
 from tests.invoicing_helpers import issued
 
-world = pytest.fixture(documents_world)
+doc_world = pytest.fixture(documents_world)
 
 TINY_PNG = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGA"
             "hKmMIQAAAABJRU5ErkJggg==")
@@ -163,9 +163,9 @@ def test_a_raw_template_with_local_and_remote_references_fetches_nothing(http_li
     assert all(outcome == "refused" for _, outcome in calls)
 
 
-def test_markup_in_lines_and_notes_is_printed_as_text_and_fetches_nothing(world, http_listener):
+def test_markup_in_lines_and_notes_is_printed_as_text_and_fetches_nothing(doc_world, http_listener):
     base, hits = http_listener
-    invoice = issued(world.org, world.customer, notes=f'<link rel="stylesheet" href="{base}/n.css"> notes',
+    invoice = issued(doc_world.org, doc_world.customer, notes=f'<link rel="stylesheet" href="{base}/n.css"> notes',
                      lines=(('<img src="file:///etc/passwd">', "1", "10.00", "20"),
                             (f'<img src="{base}/x.png"> widget', "2", "5.00", "20")))
     text = " ".join(pdfmod_text(render_invoice_pdf(invoice)).split())
@@ -187,19 +187,19 @@ def media(tmp_path, settings):
     return settings.MEDIA_ROOT
 
 
-def test_an_uploaded_logo_appears_in_the_pdf(world, client, media):
-    client.force_login(world.owner)
+def test_an_uploaded_logo_appears_in_the_pdf(doc_world, client, media):
+    client.force_login(doc_world.owner)
     upload = SimpleUploadedFile("brand.png", png_bytes((300, 120)), content_type="image/png")
-    response = client.post(world.url("invoice_logo"), {"logo": upload})
+    response = client.post(doc_world.url("invoice_logo"), {"logo": upload})
     assert response.status_code == 302
-    with world.ctx():
-        s = InvoiceSettings.objects.get(organization=world.org)
-        assert s.logo.name.startswith(f"logos/org{world.org.pk}-logo") and s.logo.name.endswith(".png")
-        invoice = issued(world.org, world.customer)
+    with doc_world.ctx():
+        s = InvoiceSettings.objects.get(organization=doc_world.org)
+        assert s.logo.name.startswith(f"logos/org{doc_world.org.pk}-logo") and s.logo.name.endswith(".png")
+        invoice = issued(doc_world.org, doc_world.customer)
         pdf = render_invoice_pdf(invoice)
     images = [img for page in PdfReader(io.BytesIO(pdf)).pages for img in page.images]
     assert len(images) == 1
-    assert client.get(world.url("invoice_logo_image")).content == png_bytes((300, 120))
+    assert client.get(doc_world.url("invoice_logo_image")).content == png_bytes((300, 120))
 
 
 @pytest.mark.parametrize("name, content, message", [
@@ -208,7 +208,7 @@ def test_an_uploaded_logo_appears_in_the_pdf(world, client, media):
     ("huge.png", None, "larger than 1 MB"),
     ("wide.png", png_bytes((4100, 10)), "too large"),
 ], ids=["not-an-image", "gif", "over-1mb", "too-wide"])
-def test_a_bad_logo_is_refused_with_a_message_and_nothing_changes(world, client, media, name, content, message):
+def test_a_bad_logo_is_refused_with_a_message_and_nothing_changes(doc_world, client, media, name, content, message):
     if content is None:  # over 1 MB: noise does not compress
         import os
 
@@ -217,27 +217,27 @@ def test_a_bad_logo_is_refused_with_a_message_and_nothing_changes(world, client,
         img.save(buf, format="PNG")
         content = buf.getvalue()
         assert len(content) > 1024 * 1024
-    client.force_login(world.owner)
-    response = client.post(world.url("invoice_logo"), {"logo": SimpleUploadedFile(name, content)})
+    client.force_login(doc_world.owner)
+    response = client.post(doc_world.url("invoice_logo"), {"logo": SimpleUploadedFile(name, content)})
     assert response.status_code == 200
     assert message in response.content.decode()
-    with world.ctx():
-        assert not InvoiceSettings.objects.get(organization=world.org).logo
+    with doc_world.ctx():
+        assert not InvoiceSettings.objects.get(organization=doc_world.org).logo
     assert not (media / "logos").exists() or not any((media / "logos").iterdir())
 
 
-def test_only_owners_upload_a_logo_and_removal_asks_first(world, client, media):
-    client.force_login(world.finance)
-    assert client.get(world.url("invoice_logo")).status_code == 403
-    client.force_login(world.owner)
-    client.post(world.url("invoice_logo"), {"logo": SimpleUploadedFile("a.jpg", png_bytes(fmt="JPEG"))})
-    with world.ctx():
-        path = Path(InvoiceSettings.objects.get(organization=world.org).logo.path)
+def test_only_owners_upload_a_logo_and_removal_asks_first(doc_world, client, media):
+    client.force_login(doc_world.finance)
+    assert client.get(doc_world.url("invoice_logo")).status_code == 403
+    client.force_login(doc_world.owner)
+    client.post(doc_world.url("invoice_logo"), {"logo": SimpleUploadedFile("a.jpg", png_bytes(fmt="JPEG"))})
+    with doc_world.ctx():
+        path = Path(InvoiceSettings.objects.get(organization=doc_world.org).logo.path)
     assert path.exists() and path.suffix == ".jpg"
-    assert client.get(world.url("invoice_logo_remove")).status_code == 200  # the confirmation page
-    with world.ctx():
-        assert InvoiceSettings.objects.get(organization=world.org).logo
-    assert client.post(world.url("invoice_logo_remove")).status_code == 302
-    with world.ctx():
-        assert not InvoiceSettings.objects.get(organization=world.org).logo
+    assert client.get(doc_world.url("invoice_logo_remove")).status_code == 200  # the confirmation page
+    with doc_world.ctx():
+        assert InvoiceSettings.objects.get(organization=doc_world.org).logo
+    assert client.post(doc_world.url("invoice_logo_remove")).status_code == 302
+    with doc_world.ctx():
+        assert not InvoiceSettings.objects.get(organization=doc_world.org).logo
     assert not path.exists()

@@ -19,7 +19,7 @@ from tests.concurrency import run_at_once
 from tests.documents_helpers import documents_world
 from tests.invoicing_helpers import draft, issued
 
-world = pytest.fixture(documents_world)
+doc_world = pytest.fixture(documents_world)
 
 LINES = (("Consulting", "2", "100.00", "20"), ("Hosting", "1", "49.00", "20"))
 
@@ -54,37 +54,37 @@ def renders(monkeypatch):
     return calls
 
 
-def test_issuing_queues_the_render_in_its_transaction_and_the_task_stores_it(world, client, renders):
-    with world.ctx():
-        rolled_back = draft(world.org, world.customer, lines=LINES)
+def test_issuing_queues_the_render_in_its_transaction_and_the_task_stores_it(doc_world, client, renders):
+    with doc_world.ctx():
+        rolled_back = draft(doc_world.org, doc_world.customer, lines=LINES)
         with pytest.raises(RuntimeError), transaction.atomic():
             issue_invoice(rolled_back)
             assert len(queued()) == 1
             raise RuntimeError("the caller's transaction fails after the issue")
         assert OrmQ.objects.count() == 0  # the task went with the issue it belonged to
-        invoice = draft(world.org, world.customer, lines=LINES)
+        invoice = draft(doc_world.org, doc_world.customer, lines=LINES)
         issue_invoice(invoice)
-        assert queued() == [(documents.RENDER_TASK, (world.org.pk, invoice.pk))]
+        assert queued() == [(documents.RENDER_TASK, (doc_world.org.pk, invoice.pk))]
         [sha] = run_render_tasks()
         doc = StoredDocument.objects.get(invoice=invoice)
     assert sha == doc.sha256 == hashlib.sha256(bytes(doc.content)).hexdigest() and doc.size == len(doc.content)
     assert len(renders) == 1
 
-    client.force_login(world.viewer)
-    response = client.get(world.url("invoice_pdf", pk=invoice.pk))
+    client.force_login(doc_world.viewer)
+    response = client.get(doc_world.url("invoice_pdf", pk=invoice.pk))
     assert response.status_code == 200 and response.content == bytes(doc.content)
     assert response["ETag"] == f'"{doc.sha256}"'
     set_db_context(None, None)
-    assert tasks.render_invoice_pdf(world.org.pk, invoice.pk) == doc.sha256  # a second run is a no-op
+    assert tasks.render_invoice_pdf(doc_world.org.pk, invoice.pk) == doc.sha256  # a second run is a no-op
     assert len(renders) == 1
-    with world.ctx():
+    with doc_world.ctx():
         assert StoredDocument.objects.filter(invoice=invoice).count() == 1
 
 
-def test_the_first_download_renders_and_stores_once_and_later_ones_serve_the_stored_bytes(world, client, renders):
-    invoice = issued(world.org, world.customer, lines=LINES)  # its queued task never ran
-    client.force_login(world.viewer)
-    url = world.url("invoice_pdf", pk=invoice.pk)
+def test_the_first_download_renders_and_stores_once_and_later_ones_serve_the_stored_bytes(doc_world, client, renders):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)  # its queued task never ran
+    client.force_login(doc_world.viewer)
+    url = doc_world.url("invoice_pdf", pk=invoice.pk)
     first = client.get(url)
     assert first.status_code == 200 and len(renders) == 1
     for _ in range(3):
@@ -93,39 +93,39 @@ def test_the_first_download_renders_and_stores_once_and_later_ones_serve_the_sto
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     assert client.get(url, HTTP_IF_NONE_MATCH='"stale"').content == first.content
     assert len(renders) == 1
-    with world.ctx():
+    with doc_world.ctx():
         doc = StoredDocument.objects.get(invoice=invoice)
     assert first["ETag"] == f'"{hashlib.sha256(first.content).hexdigest()}"' == f'"{doc.sha256}"'
 
 
-def test_a_new_state_is_rendered_once_and_an_older_stored_state_is_served_without_rendering(world, client, renders):
+def test_a_new_state_is_rendered_once_and_an_older_stored_state_is_served_without_rendering(doc_world, client, renders):
     from django.utils import timezone
 
     from invoicing.services import write_off
 
-    invoice = issued(world.org, world.customer, lines=LINES)
-    client.force_login(world.viewer)
-    url = world.url("invoice_pdf", pk=invoice.pk)
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    client.force_login(doc_world.viewer)
+    url = doc_world.url("invoice_pdf", pk=invoice.pk)
     before = client.get(url)
-    with world.ctx():
+    with doc_world.ctx():
         write_off(invoice, Decimal("10.00"), "Goodwill")
     after = client.get(url)
     assert after.content != before.content and len(renders) == 2
     assert client.get(url).content == after.content and len(renders) == 2
-    with world.ctx():  # the latest stored row is of another state: found by its state key instead
-        StoredDocument.objects.create(organization=world.org, kind="invoice", invoice=invoice, state_key="0" * 64,
+    with doc_world.ctx():  # the latest stored row is of another state: found by its state key instead
+        StoredDocument.objects.create(organization=doc_world.org, kind="invoice", invoice=invoice, state_key="0" * 64,
                                       filename="other.pdf", content=b"%PDF-other", sha256="0" * 64, size=10,
                                       created_at=timezone.now() + timezone.timedelta(minutes=1))
     assert client.get(url).content == after.content and len(renders) == 2
 
 
-def test_serving_a_stored_pdf_reads_the_invoice_and_its_document_in_one_query(world, client,
+def test_serving_a_stored_pdf_reads_the_invoice_and_its_document_in_one_query(doc_world, client,
                                                                               django_assert_num_queries):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    with world.ctx():
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    with doc_world.ctx():
         pdf.stored_invoice_pdf(invoice)
-    client.force_login(world.viewer)
-    url = world.url("invoice_pdf", pk=invoice.pk)
+    client.force_login(doc_world.viewer)
+    url = doc_world.url("invoice_pdf", pk=invoice.pk)
     etag = client.get(url)["ETag"]
     # session, user, tenant context, membership, tenant context, THE query, the invoice's seal check,
     # (with content) the stored PDF's seal check, tenant context reset
@@ -135,17 +135,17 @@ def test_serving_a_stored_pdf_reads_the_invoice_and_its_document_in_one_query(wo
         assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
-def test_the_public_link_serves_the_stored_pdf_with_etag_and_still_counts_views(world, client, renders):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    with world.ctx():
-        link = ensure_link(invoice, world.owner)
+def test_the_public_link_serves_the_stored_pdf_with_etag_and_still_counts_views(doc_world, client, renders):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    with doc_world.ctx():
+        link = ensure_link(invoice, doc_world.owner)
     url = link_path(link) + "pdf"
     first = client.get(url)
     assert first.status_code == 200 and first["Cache-Control"] == "private, no-store"
     assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     assert client.get(url).content == first.content and len(renders) == 1
     assert client.get(url, REMOTE_ADDR="192.0.2.8").status_code == 200
-    with world.ctx():
+    with doc_world.ctx():
         link.refresh_from_db()
         # One client counts once per interval (PUBLIC_LINK_VIEW_INTERVAL_SECONDS); a second client again.
         assert link.view_count == 2 and link.first_viewed_at is not None
@@ -153,17 +153,17 @@ def test_the_public_link_serves_the_stored_pdf_with_etag_and_still_counts_views(
         assert first.content == bytes(StoredDocument.objects.get(invoice=invoice).content)
 
 
-def test_a_credit_note_queues_its_own_pdf_and_the_credited_invoices_new_state(world, client, renders,
+def test_a_credit_note_queues_its_own_pdf_and_the_credited_invoices_new_state(doc_world, client, renders,
                                                                               django_capture_on_commit_callbacks):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    with world.ctx():
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    with doc_world.ctx():
         first = pdf.stored_invoice_pdf(invoice)
         OrmQ.objects.all().delete()  # the invoice's own render, queued when it was issued
         with django_capture_on_commit_callbacks(execute=True):
             note = credit_line(invoice)
-        assert queued() == [(documents.CREDIT_NOTE_TASK, (world.org.pk, note.pk))]
+        assert queued() == [(documents.CREDIT_NOTE_TASK, (doc_world.org.pk, note.pk))]
         [sha] = run_render_tasks()
-        doc = StoredDocument.objects.get(kind="credit_note", customer=world.customer)
+        doc = StoredDocument.objects.get(kind="credit_note", customer=doc_world.customer)
         assert sha == doc.sha256 == hashlib.sha256(bytes(doc.content)).hexdigest()
         assert doc.invoice_id == invoice.pk and doc.filename == f"credit-note-{note.number}.pdf"
         newest = StoredDocument.objects.filter(invoice=invoice, kind="invoice").latest("created_at")
@@ -177,30 +177,30 @@ def test_a_credit_note_queues_its_own_pdf_and_the_credited_invoices_new_state(wo
     assert "Consulting" not in text  # only the credited line
     assert len(renders) == 2  # the first invoice state and its credited state; the note is not an invoice
 
-    client.force_login(world.viewer)
-    url = world.url("credit_note_pdf", pk=note.pk)
+    client.force_login(doc_world.viewer)
+    url = doc_world.url("credit_note_pdf", pk=note.pk)
     response = client.get(url)
     assert response.status_code == 200 and response.content == bytes(doc.content)
     assert response["ETag"] == f'"{doc.sha256}"'
     assert client.get(url, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
-    detail = client.get(world.url("credit_note_detail", pk=note.pk))
+    detail = client.get(doc_world.url("credit_note_detail", pk=note.pk))
     assert url.encode() in detail.content
-    with world.ctx():
+    with doc_world.ctx():
         assert StoredDocument.objects.filter(kind="credit_note").count() == 1
 
 
-def test_a_standalone_credit_note_gets_its_pdf_on_first_download(world, client, django_capture_on_commit_callbacks):
-    with world.ctx():
+def test_a_standalone_credit_note_gets_its_pdf_on_first_download(doc_world, client, django_capture_on_commit_callbacks):
+    with doc_world.ctx():
         with django_capture_on_commit_callbacks(execute=True):
-            note = credit_amount(world.customer, Decimal("5.00"), "Goodwill")
-        assert queued() == [(documents.CREDIT_NOTE_TASK, (world.org.pk, note.pk))]
+            note = credit_amount(doc_world.customer, Decimal("5.00"), "Goodwill")
+        assert queued() == [(documents.CREDIT_NOTE_TASK, (doc_world.org.pk, note.pk))]
         OrmQ.objects.all().delete()  # the worker never ran
-    client.force_login(world.viewer)
-    response = client.get(world.url("credit_note_pdf", pk=note.pk))
+    client.force_login(doc_world.viewer)
+    response = client.get(doc_world.url("credit_note_pdf", pk=note.pk))
     text = squash(pdf_text(response.content))
     assert note.number in text and "Credit on your account" in text and "Total credited 5.00 EUR" in text
     assert "Credits invoice" not in text
-    with world.ctx():
+    with doc_world.ctx():
         assert StoredDocument.objects.get(kind="credit_note").sha256 == hashlib.sha256(response.content).hexdigest()
 
 

@@ -17,7 +17,7 @@ from ledger_site.tenancy import tenant_context
 from tests.documents_helpers import documents_world, make_billing_customer, make_billing_org, pdf_pages_text
 from tests.invoicing_helpers import draft, issued
 
-world = pytest.fixture(documents_world)
+doc_world = pytest.fixture(documents_world)
 
 LINES = (("Consulting — March", "12.5", "95.00", "20"), ("Hosting", "1", "49.00", "20"))
 
@@ -33,14 +33,14 @@ def seen(client, url, **extra):
     return client.post(url + "seen", {"ticket": ticket}, **extra)
 
 
-def link_for(world, invoice):
-    with world.ctx():
+def link_for(doc_world, invoice):
+    with doc_world.ctx():
         return public.ensure_link(invoice)
 
 
-def test_the_link_shows_the_invoice_and_its_pdf_without_login(world, client):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    link = link_for(world, invoice)
+def test_the_link_shows_the_invoice_and_its_pdf_without_login(doc_world, client):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    link = link_for(doc_world, invoice)
     url = public.link_path(link)
     response = client.get(url)
     assert response.status_code == 200
@@ -53,20 +53,20 @@ def test_the_link_shows_the_invoice_and_its_pdf_without_login(world, client):
 
     pdf = client.get(url + "pdf")
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
-    with world.ctx():
+    with doc_world.ctx():
         stored = StoredDocument.objects.get(invoice=invoice)
     assert hashlib.sha256(pdf.content).hexdigest() == stored.sha256
     assert invoice.number in pdf_pages_text(pdf.content)[0]
 
 
-def test_the_first_view_is_recorded_as_viewed_once(world, client):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    link = link_for(world, invoice)
+def test_the_first_view_is_recorded_as_viewed_once(doc_world, client):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    link = link_for(doc_world, invoice)
     url = public.link_path(link)
     # A mail scanner fetches the link: no script runs, nothing is recorded.
     for _ in range(3):
         assert client.get(url).status_code == 200
-    with world.ctx():
+    with doc_world.ctx():
         link.refresh_from_db()
         assert link.view_count == 0 and not InvoiceEvent.objects.filter(invoice=invoice, kind="viewed").exists()
     # The page's script once the customer has it on screen, twice; then a PDF download: one client
@@ -75,68 +75,68 @@ def test_the_first_view_is_recorded_as_viewed_once(world, client):
     assert seen(client, url).status_code == 204
     assert client.get(url + "pdf").status_code == 200
     assert seen(client, url, REMOTE_ADDR="192.0.2.8").status_code == 204
-    with world.ctx():
+    with doc_world.ctx():
         events = list(InvoiceEvent.objects.filter(invoice=invoice, kind="viewed"))
         link.refresh_from_db()
     assert len(events) == 1 and events[0].actor is None
     assert link.view_count == 2 and link.first_viewed_at is not None and link.last_viewed_at >= link.first_viewed_at
 
 
-def test_the_page_asks_its_script_to_report_the_view(world, client):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    url = public.link_path(link_for(world, invoice))
+def test_the_page_asks_its_script_to_report_the_view(doc_world, client):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    url = public.link_path(link_for(doc_world, invoice))
     page = client.get(url).content.decode()
     assert f'data-seen-url="{url}seen"' in page and "js/public_seen.js" in page
     assert client.get(url + "seen").status_code == 405  # a GET (a scanner following links) changes nothing
 
 
-def test_a_member_previewing_the_link_is_not_the_customer_viewing_it(world, client):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    url = public.link_path(link_for(world, invoice))
-    client.force_login(world.viewer)
+def test_a_member_previewing_the_link_is_not_the_customer_viewing_it(doc_world, client):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    url = public.link_path(link_for(doc_world, invoice))
+    client.force_login(doc_world.viewer)
     assert client.get(url).status_code == 200
     assert seen(client, url).status_code == 204
     assert client.get(url + "pdf").status_code == 200
-    with world.ctx():
+    with doc_world.ctx():
         assert not InvoiceEvent.objects.filter(invoice=invoice, kind="viewed").exists()
 
 
-def test_a_tampered_token_is_404_before_any_query(world, client, django_assert_num_queries):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    link = link_for(world, invoice)
+def test_a_tampered_token_is_404_before_any_query(doc_world, client, django_assert_num_queries):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    link = link_for(doc_world, invoice)
     token = public.make_token(link)
     # The token is opaque: neither id nor the nonce appears in it.
-    assert link.nonce not in token and f"{world.org.pk}.{link.pk}" not in token
+    assert link.nonce not in token and f"{doc_world.org.pk}.{link.pk}" not in token
     flips = [token[:n] + ("A" if token[n] != "A" else "B") + token[n + 1:] for n in (0, 10, 20, len(token) - 2)]
-    old_style = f"{world.org.pk}.{link.pk}.{link.nonce}"
+    old_style = f"{doc_world.org.pk}.{link.pk}.{link.nonce}"
     for bad in [*flips, token[:-4], old_style, "nonsense", token + "xy"]:
         assert client.get(f"/p/{bad}/").status_code == 404, bad
         assert client.get(f"/p/{bad}/pdf").status_code == 404, bad
         assert client.post(f"/p/{bad}/seen").status_code == 404, bad
     with django_assert_num_queries(0):
         assert all(public.parse_token(bad) is None for bad in flips)
-    with world.ctx():
+    with doc_world.ctx():
         assert not InvoiceEvent.objects.filter(invoice=invoice, kind="viewed").exists()
 
 
-def test_a_revoked_link_is_404_and_a_new_link_is_a_new_url(world, client):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    old_url = public.link_path(link_for(world, invoice))
+def test_a_revoked_link_is_404_and_a_new_link_is_a_new_url(doc_world, client):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    old_url = public.link_path(link_for(doc_world, invoice))
     assert client.get(old_url).status_code == 200
-    client.force_login(world.finance)
-    revoke = world.url("invoice_link_revoke", pk=invoice.pk)
+    client.force_login(doc_world.finance)
+    revoke = doc_world.url("invoice_link_revoke", pk=invoice.pk)
     assert client.get(revoke).status_code == 200  # the confirmation step changes nothing
     client.logout()
     assert client.get(old_url).status_code == 200
-    client.force_login(world.finance)
+    client.force_login(doc_world.finance)
     assert client.post(revoke).status_code == 302
     client.logout()
     assert client.get(old_url).status_code == 404
     assert client.get(old_url + "pdf").status_code == 404
     assert client.post(old_url + "seen").status_code == 404
-    client.force_login(world.finance)
-    assert client.post(world.url("invoice_link_create", pk=invoice.pk)).status_code == 302
-    with world.ctx():
+    client.force_login(doc_world.finance)
+    assert client.post(doc_world.url("invoice_link_create", pk=invoice.pk)).status_code == 302
+    with doc_world.ctx():
         new = PublicLink.objects.get(invoice=invoice, revoked_at__isnull=True)
         assert InvoiceEvent.objects.filter(invoice=invoice, kind="link_revoked").count() == 1
     client.logout()
@@ -145,15 +145,15 @@ def test_a_revoked_link_is_404_and_a_new_link_is_a_new_url(world, client):
     assert client.get(old_url).status_code == 404
 
 
-def test_another_organizations_token_is_404(world, client):
-    mine = issued(world.org, world.customer, lines=LINES)
-    my_link = link_for(world, mine)
+def test_another_organizations_token_is_404(doc_world, client):
+    mine = issued(doc_world.org, doc_world.customer, lines=LINES)
+    my_link = link_for(doc_world, mine)
     other, _ = make_billing_org(name="Other Ltd")
     with tenant_context(other):
         theirs_invoice = issued(other, make_billing_customer(other), lines=LINES)
         theirs = public.ensure_link(theirs_invoice)
     # A genuinely signed token that names my organization with their link's id and nonce:
-    forged = token_for(world.org.pk, theirs.pk, theirs.nonce)
+    forged = token_for(doc_world.org.pk, theirs.pk, theirs.nonce)
     assert client.get(f"/p/{forged}/").status_code == 404
     assert client.get(f"/p/{forged}/pdf").status_code == 404
     # ... and theirs with my link's id: also 404
@@ -163,38 +163,38 @@ def test_another_organizations_token_is_404(world, client):
     assert client.get(public.link_path(theirs)).status_code == 200
 
 
-def test_row_level_security_hides_other_organizations_links_even_without_a_filter(world):
+def test_row_level_security_hides_other_organizations_links_even_without_a_filter(doc_world):
     other, _ = make_billing_org(name="Other Ltd")
     with tenant_context(other):
         theirs = public.ensure_link(issued(other, make_billing_customer(other), lines=LINES))
-    with world.ctx():
+    with doc_world.ctx():
         assert not PublicLink.objects.filter(pk=theirs.pk).exists()
-        assert public.find_link(world.org.pk, theirs.pk, theirs.nonce) is None
+        assert public.find_link(doc_world.org.pk, theirs.pk, theirs.nonce) is None
     with tenant_context(other):
         assert public.find_link(other.pk, theirs.pk, theirs.nonce) is not None
 
 
-def test_drafts_have_no_link_and_void_invoices_show_as_void(world, client):
+def test_drafts_have_no_link_and_void_invoices_show_as_void(doc_world, client):
     with pytest.raises(InvoiceError):
-        public.ensure_link(draft(world.org, world.customer))
-    invoice = issued(world.org, world.customer, lines=LINES)
-    link = link_for(world, invoice)
-    with world.ctx():
+        public.ensure_link(draft(doc_world.org, doc_world.customer))
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    link = link_for(doc_world, invoice)
+    with doc_world.ctx():
         void_invoice(invoice, "Issued by mistake")
     page = client.get(public.link_path(link)).content.decode()
     assert 'data-status="void"' in page and "Nothing is owed" in page
 
 
-def test_one_active_link_per_invoice_and_only_finance_creates_or_revokes(world, client):
-    invoice = issued(world.org, world.customer, lines=LINES)
-    client.force_login(world.viewer)
-    assert client.post(world.url("invoice_link_create", pk=invoice.pk)).status_code == 403
-    assert client.post(world.url("invoice_link_revoke", pk=invoice.pk)).status_code == 403
-    client.force_login(world.finance)
-    assert client.get(world.url("invoice_link_create", pk=invoice.pk)).status_code == 405
-    client.post(world.url("invoice_link_create", pk=invoice.pk))
-    client.post(world.url("invoice_link_create", pk=invoice.pk))
-    with world.ctx():
+def test_one_active_link_per_invoice_and_only_finance_creates_or_revokes(doc_world, client):
+    invoice = issued(doc_world.org, doc_world.customer, lines=LINES)
+    client.force_login(doc_world.viewer)
+    assert client.post(doc_world.url("invoice_link_create", pk=invoice.pk)).status_code == 403
+    assert client.post(doc_world.url("invoice_link_revoke", pk=invoice.pk)).status_code == 403
+    client.force_login(doc_world.finance)
+    assert client.get(doc_world.url("invoice_link_create", pk=invoice.pk)).status_code == 405
+    client.post(doc_world.url("invoice_link_create", pk=invoice.pk))
+    client.post(doc_world.url("invoice_link_create", pk=invoice.pk))
+    with doc_world.ctx():
         assert PublicLink.objects.filter(invoice=invoice).count() == 1
 
 

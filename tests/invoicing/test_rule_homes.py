@@ -68,7 +68,7 @@ def _sql_ids(org, fragment, params):
 
 
 @pytest.fixture
-def world():
+def rule_world():
     org, _ = make_org()
     with tenant_context(org):
         customer = CustomerFactory(organization=org)
@@ -77,8 +77,8 @@ def world():
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=st.lists(invoices, min_size=1, max_size=12), zone=st.sampled_from(ZONES), now=instants)
-def test_sql_and_python_select_the_same_invoices(world, specs, zone, now):
-    org, customer = world
+def test_sql_and_python_select_the_same_invoices(rule_world, specs, zone, now):
+    org, customer = rule_world
     org.timezone = zone
     with tenant_context(org), transaction.atomic():
         Organization.objects.filter(pk=org.pk).update(timezone=zone)
@@ -110,11 +110,11 @@ def test_sql_and_python_select_the_same_invoices(world, specs, zone, now):
     assert rows  # generated rows were written (and rolled back)
 
 
-def test_the_properties_use_the_organizations_today(world, monkeypatch):
+def test_the_properties_use_the_organizations_today(rule_world, monkeypatch):
     """`is_overdue` / `is_disputed` are the rules above applied on `Organization.today()`."""
     from django.utils import timezone
 
-    org, customer = world
+    org, customer = rule_world
     now = datetime.combine(BASE, time(11, 30), tzinfo=UTC)  # 00:30 on BASE+1 in Tonga
     monkeypatch.setattr(timezone, "now", lambda: now)
     Organization.objects.filter(pk=org.pk).update(timezone="Pacific/Tongatapu")

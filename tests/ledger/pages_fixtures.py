@@ -55,7 +55,7 @@ def running_balances(html: str) -> list[Decimal]:
     return [Decimal(v) for v in RUNNING_RE.findall(html)]
 
 
-@pytest.fixture(name="book")
+@pytest.fixture(name="tally")
 def book_fixture(db):
     org, owner = make_org(name="Acme Ltd")
     finance = add_member(org, Role.FINANCE)

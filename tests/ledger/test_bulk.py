@@ -23,7 +23,7 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def ctx():
+def bulk_org():
     org, owner = make_org()
     with tenant_context(org, owner):
         customers = [CustomerFactory(organization=org, currency=cur) for cur in ("EUR", "EUR", "USD", "JPY")]
@@ -62,8 +62,8 @@ def snapshot(org):
     )
 
 
-def test_bulk_post_chains_sequences_and_balances_like_post(ctx):
-    org, owner, customers, acc = ctx
+def test_bulk_post_chains_sequences_and_balances_like_post(bulk_org):
+    org, owner, customers, acc = bulk_org
     entries = entries_for(customers, acc, 60)
     result = bulk_post(org, entries, actor=owner, chunk_size=7)  # many chunk boundaries
     assert (result.posted, result.skipped, result.first_seq, result.last_seq) == (60, 0, 1, 60)
@@ -97,8 +97,8 @@ def test_bulk_post_chains_sequences_and_balances_like_post(ctx):
             .values_list("amount", flat=True), Decimal(0))
 
 
-def test_bulk_continues_the_chain_of_single_posts_and_single_posts_continue_it(ctx):
-    org, _, customers, acc = ctx
+def test_bulk_continues_the_chain_of_single_posts_and_single_posts_continue_it(bulk_org):
+    org, _, customers, acc = bulk_org
     sale(org, customers[0], "10.00")
     sale(org, customers[1], "20.00")
     result = bulk_post(org, entries_for(customers, acc, 25))
@@ -110,8 +110,8 @@ def test_bulk_continues_the_chain_of_single_posts_and_single_posts_continue_it(c
     assert check.entries == 28
 
 
-def test_keys_already_posted_are_skipped_and_a_rerun_posts_nothing(ctx):
-    org, _, customers, acc = ctx
+def test_keys_already_posted_are_skipped_and_a_rerun_posts_nothing(bulk_org):
+    org, _, customers, acc = bulk_org
     entries = entries_for(customers, acc, 12)
     ledger.post(org, entries[4].lines, effective_date=entries[4].effective_date,
                 idempotency_key=entries[4].idempotency_key, memo=entries[4].memo)
@@ -133,8 +133,8 @@ def test_keys_already_posted_are_skipped_and_a_rerun_posts_nothing(ctx):
     ("duplicate_key", "Entry 5: the idempotency key 'b:0' is used twice"),
     ("far_past", "Entry 5 .*ten years"),
 ])
-def test_one_bad_entry_refuses_the_whole_batch_and_writes_nothing(ctx, bad, message):
-    org, _, customers, acc = ctx
+def test_one_bad_entry_refuses_the_whole_batch_and_writes_nothing(bulk_org, bad, message):
+    org, _, customers, acc = bulk_org
     sale(org, customers[0], "10.00")
     before = snapshot(org)
     entries = entries_for(customers, acc, 9, prefix="b")
@@ -160,8 +160,8 @@ def test_one_bad_entry_refuses_the_whole_batch_and_writes_nothing(ctx, bad, mess
     assert verify_organization(org).ok
 
 
-def test_a_customer_of_another_organization_is_refused(ctx):
-    org, _, customers, acc = ctx
+def test_a_customer_of_another_organization_is_refused(bulk_org):
+    org, _, customers, acc = bulk_org
     other, _ = make_org()
     with tenant_context(other):
         foreign = CustomerFactory(organization=other)
@@ -171,15 +171,15 @@ def test_a_customer_of_another_organization_is_refused(ctx):
     assert JournalEntry.objects.count() == 0
 
 
-def test_an_empty_batch_changes_nothing(ctx):
-    org, _, _, _ = ctx
+def test_an_empty_batch_changes_nothing(bulk_org):
+    org, _, _, _ = bulk_org
     result = bulk_post(org, [])
     assert (result.posted, result.first_seq, result.last_seq) == (0, None, None)
     assert LedgerHead.objects.get(organization=org).last_seq == 0
 
 
-def test_two_bulk_calls_in_one_transaction(ctx):
-    org, _, customers, acc = ctx
+def test_two_bulk_calls_in_one_transaction(bulk_org):
+    org, _, customers, acc = bulk_org
     with transaction.atomic():
         bulk_post(org, entries_for(customers, acc, 5, prefix="one"))
         bulk_post(org, entries_for(customers, acc, 5, prefix="two"))
@@ -202,14 +202,14 @@ def test_committed_bulk_load_passes_verify_ledger(capsys):
     assert "301 entries" in out and "OK" in out
 
 
-def test_a_database_error_while_storing_rolls_back_the_batch_and_leaves_the_caller_usable(ctx):
+def test_a_database_error_while_storing_rolls_back_the_batch_and_leaves_the_caller_usable(bulk_org):
     """The rows are stored by a helper thread; its error reaches the caller as Django's error,
     the batch is rolled back to its savepoint and the caller's transaction goes on."""
     from django.db import IntegrityError
 
     from accounts.models import Account
 
-    org, _, customers, acc = ctx
+    org, _, customers, acc = bulk_org
     sale(org, customers[0], "10.00")
     before = snapshot(org)
     ghost = Account(organization=org, code="9999", name="never saved", type="asset")  # no id: NOT NULL fails

@@ -20,14 +20,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ctx():
+def posting_accounts():
     org, owner = make_org()
     with tenant_context(org, owner):
         yield org, owner, CustomerFactory(organization=org), system_accounts(org)
 
 
-def test_the_returned_entry_is_the_stored_row(ctx):
-    org, owner, customer, acc = ctx
+def test_the_returned_entry_is_the_stored_row(posting_accounts):
+    org, owner, customer, acc = posting_accounts
     first = sale(org, customer, "1.00")
     entry = ledger.post(org, [Line(acc["ar"], Decimal("121.00"), customer), Line(acc["revenue"], Decimal("-100")),
                               Line(acc["tax"], Decimal("-21"))],
@@ -49,8 +49,8 @@ def test_the_returned_entry_is_the_stored_row(ctx):
     assert LedgerHead.objects.get(organization=org).last_hash == stored.hash
 
 
-def test_an_entry_with_two_lines_for_one_customer_moves_its_balance_once(ctx):
-    org, _, customer, acc = ctx
+def test_an_entry_with_two_lines_for_one_customer_moves_its_balance_once(posting_accounts):
+    org, _, customer, acc = posting_accounts
     ledger.post(org, [Line(acc["ar"], Decimal("10"), customer), Line(acc["ar"], Decimal("5"), customer),
                       Line(acc["revenue"], Decimal("-15"))], effective_date=date.today(), idempotency_key="two")
     assert ledger.customer_balance(customer) == Decimal("15")
@@ -58,10 +58,10 @@ def test_an_entry_with_two_lines_for_one_customer_moves_its_balance_once(ctx):
     assert verify_organization(org).ok
 
 
-def test_a_head_out_of_step_with_the_journal_is_refused_and_writes_nothing(ctx):
+def test_a_head_out_of_step_with_the_journal_is_refused_and_writes_nothing(posting_accounts):
     """If the head were behind the journal (only tampering does that), the next sequence
     number is taken: the post is refused with a message instead of an integrity error."""
-    org, _, customer, _ = ctx
+    org, _, customer, _ = posting_accounts
     sale(org, customer, "10.00")
     sale(org, customer, "10.00")
     with connection.cursor() as c:
@@ -72,8 +72,8 @@ def test_a_head_out_of_step_with_the_journal_is_refused_and_writes_nothing(ctx):
     assert ledger.customer_balance(customer) == Decimal("20.00")
 
 
-def test_reversing_an_entry_already_reversed_under_another_key_is_refused(ctx):
-    org, _, customer, acc = ctx
+def test_reversing_an_entry_already_reversed_under_another_key_is_refused(posting_accounts):
+    org, _, customer, acc = posting_accounts
     entry = sale(org, customer, "30.00")
     ledger.reverse(entry, reason="first", idempotency_key="r1")
     lines = [Line(acc["ar"], Decimal("-30.00"), customer), Line(acc["revenue"], Decimal("30.00"))]

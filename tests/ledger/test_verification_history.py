@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def shop():
+def verify_org():
     org, owner = make_org(name="Verify Ltd")
     with tenant_context(org, owner):
         acme = CustomerFactory(organization=org, name="Acme Ltd")
@@ -57,8 +57,8 @@ def entry_id(org, seq):
 
 # --- History ----------------------------------------------------------------------------------
 
-def test_every_check_is_recorded_with_its_range_result_and_duration(shop):
-    org, owner, acme = shop
+def test_every_check_is_recorded_with_its_range_result_and_duration(verify_org):
+    org, owner, acme = verify_org
     verify_all()
     with tenant_context(org):
         sale(org, acme, "7.00")
@@ -76,8 +76,8 @@ def test_every_check_is_recorded_with_its_range_result_and_duration(shop):
     assert (h.verified_seq, h.verified_ok) == (8, True)
 
 
-def test_the_history_is_append_only_and_private_to_the_organization(shop):
-    org, owner, acme = shop
+def test_the_history_is_append_only_and_private_to_the_organization(verify_org):
+    org, owner, acme = verify_org
     verify_all()
     other, _ = make_org(name="Other Ltd")
     with tenant_context(other), connection.cursor() as c:  # the application role, as every request
@@ -91,8 +91,8 @@ def test_the_history_is_append_only_and_private_to_the_organization(shop):
                 c.execute(statement)
 
 
-def test_the_history_page_is_for_owners_and_lists_problems(shop, client, owner_sql):
-    org, owner, acme = shop
+def test_the_history_page_is_for_owners_and_lists_problems(verify_org, client, owner_sql):
+    org, owner, acme = verify_org
     finance = add_member(org, Role.FINANCE)
     client.login(email=owner.email, password=PASSWORD)
     response = client.post(reverse("ledger_verify", args=[org.slug]),
@@ -112,8 +112,8 @@ def test_the_history_page_is_for_owners_and_lists_problems(shop, client, owner_s
 
 # --- The banner ---------------------------------------------------------------------------------
 
-def test_the_banner_shows_owners_a_break_until_a_clean_check_and_costs_no_query(shop, client, owner_sql):
-    org, owner, acme = shop
+def test_the_banner_shows_owners_a_break_until_a_clean_check_and_costs_no_query(verify_org, client, owner_sql):
+    org, owner, acme = verify_org
     finance = add_member(org, Role.FINANCE)
     dashboard = reverse("dashboard", args=[org.slug])
     client.login(email=owner.email, password=PASSWORD)
@@ -164,8 +164,8 @@ def test_after_many_postings_the_incremental_check_agrees_with_the_full_one(batc
     assert head(org).verified_seq == posted
 
 
-def test_a_check_posting_700_entries_agrees_and_reads_only_the_new_ones(shop):
-    org, owner, acme = shop
+def test_a_check_posting_700_entries_agrees_and_reads_only_the_new_ones(verify_org):
+    org, owner, acme = verify_org
     with tenant_context(org):
         record_verification(org, verify_organization(org))
         for i in range(700):
@@ -188,8 +188,8 @@ def test_a_check_posting_700_entries_agrees_and_reads_only_the_new_ones(shop):
      "day total differs"),
     ("UPDATE accounts_ledgerhead SET last_seq = 7", "ledger head says #7"),
 ])
-def test_the_incremental_check_finds_a_break_after_or_at_the_verified_point(shop, owner_sql, tamper, expected):
-    org, owner, acme = shop
+def test_the_incremental_check_finds_a_break_after_or_at_the_verified_point(verify_org, owner_sql, tamper, expected):
+    org, owner, acme = verify_org
     with tenant_context(org):
         record_verification(org, verify_organization(org))
         sale(org, acme, "11.00")
@@ -205,10 +205,10 @@ def test_the_incremental_check_finds_a_break_after_or_at_the_verified_point(shop
     assert not result.ok and any(expected in p for p in result.problems), result.problems
 
 
-def test_an_older_change_waits_for_the_nightly_full_check(shop, owner_sql):
+def test_an_older_change_waits_for_the_nightly_full_check(verify_org, owner_sql):
     """What the incremental check does not read (an entry before the verified point, other than
     the one at it) the full check finds: the documented limit."""
-    org, owner, acme = shop
+    org, owner, acme = verify_org
     with tenant_context(org):
         record_verification(org, verify_organization(org))
     with triggers_off(owner_sql, "accounts_journalentry"):
@@ -219,8 +219,8 @@ def test_an_older_change_waits_for_the_nightly_full_check(shop, owner_sql):
         assert "entry #2: hash does not match its contents (altered after posting)" in verify_organization(org).problems
 
 
-def test_a_failed_check_does_not_move_the_verified_point(shop, owner_sql):
-    org, owner, acme = shop
+def test_a_failed_check_does_not_move_the_verified_point(verify_org, owner_sql):
+    org, owner, acme = verify_org
     verify_all()
     with tenant_context(org):
         sale(org, acme, "11.00")
@@ -250,8 +250,8 @@ def test_the_schedule_runs_the_incremental_check_every_five_minutes():
     assert (nightly.func, nightly.schedule_type) == ("accounts.tasks.verify_all", "D")
 
 
-def test_a_break_found_by_the_incremental_schedule_is_mailed_once(shop, owner_sql, smtp_server):
-    org, owner, acme = shop
+def test_a_break_found_by_the_incremental_schedule_is_mailed_once(verify_org, owner_sql, smtp_server):
+    org, owner, acme = verify_org
     verify_all()
     with tenant_context(org):
         sale(org, acme, "11.00")

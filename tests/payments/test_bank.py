@@ -38,7 +38,7 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def ctx():
+def bank_book():
     org, owner = make_org()
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org, name="Acme Trading GmbH")
@@ -56,8 +56,8 @@ def fresh(obj):
 
 # --- Bank accounts -----------------------------------------------------------------------------
 
-def test_bank_account_needs_an_asset_account_of_the_org_and_a_currency(ctx):
-    org, owner, customer, account = ctx
+def test_bank_account_needs_an_asset_account_of_the_org_and_a_currency(bank_book):
+    org, owner, customer, account = bank_book
     acc = system_accounts(org)
     with pytest.raises(BankError, match="asset accounts"):
         create_bank_account(org, name="X", currency="EUR", account=acc["revenue"])
@@ -73,8 +73,8 @@ def test_bank_account_needs_an_asset_account_of_the_org_and_a_currency(ctx):
 
 # --- Import ------------------------------------------------------------------------------------
 
-def test_preview_adds_nothing_then_commit_adds_the_lines_once(ctx):
-    org, owner, customer, account = ctx
+def test_preview_adds_nothing_then_commit_adds_the_lines_once(bank_book):
+    org, owner, customer, account = bank_book
     data = camt([("121.00", "Acme", "INV-1", "B-1"), ("-5.00", "Bank", "fee", "B-2")], opening="100.00")
     imp = stage_import(account, filename="march.xml", data=data, actor=owner)
     assert (imp.status, imp.format, imp.lines_total, imp.opening_balance, imp.closing_balance) == (
@@ -90,8 +90,8 @@ def test_preview_adds_nothing_then_commit_adds_the_lines_once(ctx):
     assert BankLine.objects.count() == 2
 
 
-def test_the_same_file_and_an_overlapping_one_add_nothing_twice(ctx):
-    org, owner, customer, account = ctx
+def test_the_same_file_and_an_overlapping_one_add_nothing_twice(bank_book):
+    org, owner, customer, account = bank_book
     import_lines(account, [("10.00", "A", "x", "B-1"), ("20.00", "B", "y", "B-2")])
     again = commit_import(stage_import(account, filename="again.xml",
                                        data=camt([("10.00", "A", "x", "B-1"), ("20.00", "B", "y", "B-2")])))
@@ -104,8 +104,8 @@ def test_the_same_file_and_an_overlapping_one_add_nothing_twice(ctx):
     assert sorted(BankLine.objects.values_list("amount", flat=True)) == [D("10"), D("20"), D("30")]
 
 
-def test_lines_without_a_bank_id_are_recognised_by_their_content(ctx):
-    org, owner, customer, account = ctx
+def test_lines_without_a_bank_id_are_recognised_by_their_content(bank_book):
+    org, owner, customer, account = bank_book
     account.iban = ""
     account.save()
     rows = "Date,Amount,Text\n{d},10.00,coffee\n{d},10.00,coffee\n".format(d=TODAY.isoformat())
@@ -124,15 +124,15 @@ def test_lines_without_a_bank_id_are_recognised_by_their_content(ctx):
      b"<Document>&b;</Document>", "declares a DTD"),
     (b"", "empty"),
 ])
-def test_bad_files_are_refused_and_nothing_is_kept(ctx, data, message):
-    org, owner, customer, account = ctx
+def test_bad_files_are_refused_and_nothing_is_kept(bank_book, data, message):
+    org, owner, customer, account = bank_book
     with pytest.raises(StatementError, match=message):
         stage_import(account, filename="bad.xml", data=data)
     assert StatementImport.objects.count() == 0 and BankLine.objects.count() == 0
 
 
-def test_a_statement_in_another_currency_or_of_another_account_is_refused(ctx):
-    org, owner, customer, account = ctx
+def test_a_statement_in_another_currency_or_of_another_account_is_refused(bank_book):
+    org, owner, customer, account = bank_book
     usd = camt([("10.00", "A", "x", "B-1")]).replace(b'Ccy="EUR"', b'Ccy="USD"').replace(b"<Ccy>EUR", b"<Ccy>USD")
     with pytest.raises(StatementError, match="The statement is in USD; the bank account Main account is in EUR"):
         stage_import(account, filename="usd.xml", data=usd)
@@ -142,8 +142,8 @@ def test_a_statement_in_another_currency_or_of_another_account_is_refused(ctx):
     assert StatementImport.objects.count() == 0
 
 
-def test_a_file_over_the_size_limit_is_refused_before_parsing(ctx, settings, monkeypatch):
-    org, owner, customer, account = ctx
+def test_a_file_over_the_size_limit_is_refused_before_parsing(bank_book, settings, monkeypatch):
+    org, owner, customer, account = bank_book
     monkeypatch.setattr("payments.bank.MAX_BYTES", 1000)
     with pytest.raises(StatementError, match="at most 0 MB"):
         stage_import(account, filename="big.xml", data=b"x" * 1001)
@@ -151,8 +151,8 @@ def test_a_file_over_the_size_limit_is_refused_before_parsing(ctx, settings, mon
 
 # --- Matching: explained suggestions -----------------------------------------------------------
 
-def test_invoice_number_in_the_reference_with_the_exact_amount(ctx):
-    org, owner, customer, account = ctx
+def test_invoice_number_in_the_reference_with_the_exact_amount(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "121.00")
     line, = import_lines(account, [("121.00", "Someone Else", f"Payment {invoice.number} thanks", "B-1")])
     best = suggestions_for(line)[0]
@@ -161,16 +161,16 @@ def test_invoice_number_in_the_reference_with_the_exact_amount(ctx):
                            "and the amount due, 121.00 EUR, equals the credit.")
 
 
-def test_invoice_number_written_differently_still_matches(ctx):
-    org, owner, customer, account = ctx
+def test_invoice_number_written_differently_still_matches(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "50.00")
     spaced = invoice.number.replace("-", " ")
     line, = import_lines(account, [("50.00", "", f"inv {spaced.lower()}", "B-1")])
     assert suggestions_for(line)[0].key == f"inv:{invoice.pk}"
 
 
-def test_amount_equal_to_a_combination_of_open_invoices(ctx):
-    org, owner, customer, account = ctx
+def test_amount_equal_to_a_combination_of_open_invoices(bank_book):
+    org, owner, customer, account = bank_book
     a, b, c = inv(org, customer, "100.00", 30), inv(org, customer, "40.00", 20), inv(org, customer, "21.00", 10)
     line, = import_lines(account, [("121.00", "ACME Trading", "March invoices", "B-1")])
     best = suggestions_for(line)[0]
@@ -182,8 +182,8 @@ def test_amount_equal_to_a_combination_of_open_invoices(ctx):
     assert b.pk not in best.allocation
 
 
-def test_amount_short_by_a_bank_fee_is_flagged(ctx):
-    org, owner, customer, account = ctx
+def test_amount_short_by_a_bank_fee_is_flagged(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "500.00")
     line, = import_lines(account, [("497.50", "Acme", invoice.number, "B-1")])
     best = suggestions_for(line)[0]
@@ -193,8 +193,8 @@ def test_amount_short_by_a_bank_fee_is_flagged(ctx):
             "fee or a discount.") in best.reason
 
 
-def test_partial_and_over_payments_are_flagged(ctx):
-    org, owner, customer, account = ctx
+def test_partial_and_over_payments_are_flagged(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "500.00")
     part, over = import_lines(account, [("200.00", "", invoice.number, "B-1"), ("600.00", "", invoice.number, "B-2")])
     p = suggestions_for(part)[0]
@@ -204,8 +204,8 @@ def test_partial_and_over_payments_are_flagged(ctx):
     assert o.allocation == {invoice.pk: D("500.00")}
 
 
-def test_two_customers_with_the_same_name_are_both_offered_and_flagged(ctx):
-    org, owner, customer, account = ctx
+def test_two_customers_with_the_same_name_are_both_offered_and_flagged(bank_book):
+    org, owner, customer, account = bank_book
     twin = CustomerFactory(organization=org, name="Acme Trading Ltd")
     a, b = inv(org, customer, "80.00"), inv(org, twin, "80.00")
     line, = import_lines(account, [("80.00", "Acme Trading", "thanks", "B-1")])
@@ -216,8 +216,8 @@ def test_two_customers_with_the_same_name_are_both_offered_and_flagged(ctx):
         assert s.reason.endswith("Careful: 2 customers match this payer; check which one paid.")
 
 
-def test_a_recorded_payment_not_yet_seen_in_the_bank(ctx):
-    org, owner, customer, account = ctx
+def test_a_recorded_payment_not_yet_seen_in_the_bank(bank_book):
+    org, owner, customer, account = bank_book
     payment = pay(org, customer, "75.00", allocation="none", reference="TRX-991",
                   received_date=TODAY - timedelta(days=2))
     line, = import_lines(account, [("75.00", "Acme", "TRX-991", "B-1")])
@@ -228,8 +228,8 @@ def test_a_recorded_payment_not_yet_seen_in_the_bank(ctx):
                            "Its reference appears in the bank text.")
 
 
-def test_payer_iban_from_an_earlier_confirmed_line(ctx):
-    org, owner, customer, account = ctx
+def test_payer_iban_from_an_earlier_confirmed_line(bank_book):
+    org, owner, customer, account = bank_book
     first_inv, second_inv = inv(org, customer, "10.00"), inv(org, customer, "33.00")
     iban = "DE44500105175407324931"
     first, = import_lines(account, [("10.00", "ACME", first_inv.number, "B-1", iban)])
@@ -240,16 +240,16 @@ def test_payer_iban_from_an_earlier_confirmed_line(ctx):
     assert best.reason.startswith(f"By payer: the payer's IBAN {iban} paid Acme Trading GmbH's invoices before")
 
 
-def test_only_the_amount(ctx):
-    org, owner, customer, account = ctx
+def test_only_the_amount(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "64.10")
     line, = import_lines(account, [("64.10", "Unknown Payer", "transfer", "B-1")])
     best, = suggestions_for(line)
     assert best.flags == ["amount_only"] and best.score == 45 and invoice.number in best.reason
 
 
-def test_debits_get_no_customer_suggestion(ctx):
-    org, owner, customer, account = ctx
+def test_debits_get_no_customer_suggestion(bank_book):
+    org, owner, customer, account = bank_book
     inv(org, customer, "5.00")
     line, = import_lines(account, [("-5.00", "Acme", "fee", "B-1")])
     assert suggestions_for(line) == []
@@ -257,8 +257,8 @@ def test_debits_get_no_customer_suggestion(ctx):
 
 # --- Confirm, undo, post, reconcile ------------------------------------------------------------
 
-def test_confirm_records_the_payment_through_the_service_and_allocates_it(ctx):
-    org, owner, customer, account = ctx
+def test_confirm_records_the_payment_through_the_service_and_allocates_it(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "121.00")
     line, = import_lines(account, [("121.00", "Acme", invoice.number, "B-1")])
     line = confirm_match(line, f"inv:{invoice.pk}", actor=owner)
@@ -277,8 +277,8 @@ def test_confirm_records_the_payment_through_the_service_and_allocates_it(ctx):
     assert snapshot(org) == before
 
 
-def test_confirm_links_an_existing_payment_without_posting(ctx):
-    org, owner, customer, account = ctx
+def test_confirm_links_an_existing_payment_without_posting(bank_book):
+    org, owner, customer, account = bank_book
     payment = pay(org, customer, "75.00", allocation="none", reference="TRX-1")
     line, = import_lines(account, [("75.00", "Acme", "TRX-1", "B-1")])
     head = snapshot(org)["head"]
@@ -287,8 +287,8 @@ def test_confirm_links_an_existing_payment_without_posting(ctx):
     assert snapshot(org)["head"] == head  # nothing posted
 
 
-def test_a_stale_or_forged_suggestion_is_refused(ctx):
-    org, owner, customer, account = ctx
+def test_a_stale_or_forged_suggestion_is_refused(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "121.00")
     other_org, _o = make_org()
     line, = import_lines(account, [("121.00", "Acme", invoice.number, "B-1")])
@@ -299,8 +299,8 @@ def test_a_stale_or_forged_suggestion_is_refused(ctx):
     assert snapshot(org) == before and fresh(line).status == "unmatched"
 
 
-def test_undo_reverses_the_payment_and_the_line_can_be_matched_again(ctx):
-    org, owner, customer, account = ctx
+def test_undo_reverses_the_payment_and_the_line_can_be_matched_again(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "121.00")
     line, = import_lines(account, [("121.00", "Acme", invoice.number, "B-1")])
     line = confirm_match(line, f"inv:{invoice.pk}", actor=owner)
@@ -318,8 +318,8 @@ def test_undo_reverses_the_payment_and_the_line_can_be_matched_again(ctx):
     check_invariants(org)
 
 
-def test_post_a_fee_to_another_account_and_undo_it(ctx):
-    org, owner, customer, account = ctx
+def test_post_a_fee_to_another_account_and_undo_it(bank_book):
+    org, owner, customer, account = bank_book
     acc = system_accounts(org)
     line, = import_lines(account, [("-12.50", "Bank", "account fee", "B-1")])
     with pytest.raises(BankError, match="not receivables"):
@@ -333,8 +333,8 @@ def test_post_a_fee_to_another_account_and_undo_it(ctx):
     assert JournalEntry.objects.filter(organization=org).count() == 2  # the posting and its reversal
 
 
-def test_reconciliation_balances_and_open_items(ctx):
-    org, owner, customer, account = ctx
+def test_reconciliation_balances_and_open_items(bank_book):
+    org, owner, customer, account = bank_book
     invoice = inv(org, customer, "121.00")
     unseen = pay(org, customer, "40.00", allocation="none", reference="CASH-DESK")
     lines = import_lines(account, [("121.00", "Acme", invoice.number, "B-1"), ("-7.00", "Bank", "fee", "B-2")],
@@ -355,8 +355,8 @@ def test_reconciliation_balances_and_open_items(ctx):
 
 # --- Tenancy -----------------------------------------------------------------------------------
 
-def test_another_organization_sees_no_bank_row(ctx):
-    org, owner, customer, account = ctx
+def test_another_organization_sees_no_bank_row(bank_book):
+    org, owner, customer, account = bank_book
     import_lines(account, [("10.00", "A", "x", "B-1")])
     other, other_owner = make_org()
     with tenant_context(other, other_owner):
@@ -367,8 +367,8 @@ def test_another_organization_sees_no_bank_row(ctx):
         assert len(import_lines(theirs, [("10.00", "A", "x", "B-1")])) == 1
 
 
-def test_matching_never_offers_another_organizations_invoice(ctx):
-    org, owner, customer, account = ctx
+def test_matching_never_offers_another_organizations_invoice(bank_book):
+    org, owner, customer, account = bank_book
     other, other_owner = make_org()
     with tenant_context(other, other_owner):
         foreign = inv(other, CustomerFactory(organization=other, name="Acme Trading GmbH"), "121.00")

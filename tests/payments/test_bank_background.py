@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ctx(monkeypatch):
+def small_batch_bank(monkeypatch):
     monkeypatch.setattr(bank, "BACKGROUND_LINES", 3)
     monkeypatch.setattr(bank, "BATCH", 2)
     org, owner = make_org()
@@ -31,8 +31,8 @@ def entries(n, start=0):
     return [(f"{k + 1}.00", "P", f"t{k}", f"B-{k}") for k in range(start, start + n)]
 
 
-def test_a_large_file_is_imported_by_the_job_in_batches(ctx, monkeypatch):
-    org, owner, account = ctx
+def test_a_large_file_is_imported_by_the_job_in_batches(small_batch_bank, monkeypatch):
+    org, owner, account = small_batch_bank
     monkeypatch.setattr(Conf, "SYNC", True)  # async_task runs the job at once, in this thread
     import_lines(account, entries(2))  # two of the five are known already
     imp = stage_import(account, filename="big.xml", data=camt(entries(5)), actor=owner)
@@ -43,8 +43,8 @@ def test_a_large_file_is_imported_by_the_job_in_batches(ctx, monkeypatch):
     assert BankLine.objects.filter(bank_account=account).count() == 5
 
 
-def test_the_job_is_claimed_once(ctx):
-    org, owner, account = ctx
+def test_the_job_is_claimed_once(small_batch_bank):
+    org, owner, account = small_batch_bank
     imp = stage_import(account, filename="big.xml", data=camt(entries(5)), actor=owner)
     start_import(imp, actor=owner)  # claimed and queued (the ORM broker's row); no worker runs here
     assert OrmQ.objects.count() == 1
@@ -55,8 +55,8 @@ def test_the_job_is_claimed_once(ctx):
     assert BankLine.objects.count() == 5
 
 
-def test_a_job_that_stops_goes_back_to_preview_and_a_retry_adds_the_rest(ctx, monkeypatch):
-    org, owner, account = ctx
+def test_a_job_that_stops_goes_back_to_preview_and_a_retry_adds_the_rest(small_batch_bank, monkeypatch):
+    org, owner, account = small_batch_bank
     imp = stage_import(account, filename="big.xml", data=camt(entries(5)), actor=owner)
     start_import(imp, actor=owner)
     real = BankLine.objects.bulk_create

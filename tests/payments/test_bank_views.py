@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop():
+def bank_views_org():
     org, owner = make_org()
     finance = add_member(org, Role.FINANCE)
     with tenant_context(org, owner):
@@ -40,8 +40,8 @@ def look(org, owner):
     return tenant_context(org, owner)
 
 
-def test_upload_preview_commit_confirm_undo(shop):
-    org, owner, account, invoice, client, url = shop
+def test_upload_preview_commit_confirm_undo(bank_views_org):
+    org, owner, account, invoice, client, url = bank_views_org
     data = camt([("80.00", "Maple Joinery", invoice.number, "B-1")])
     response = client.post(url("statement_upload", pk=account.pk), {"file": SimpleUploadedFile("s.xml", data)})
     with look(org, owner):
@@ -67,8 +67,8 @@ def test_upload_preview_commit_confirm_undo(shop):
         assert Payment.objects.get().reversed_at is not None
 
 
-def test_a_csv_that_cannot_be_read_lists_its_columns_and_keeps_nothing(shop):
-    org, owner, account, invoice, client, url = shop
+def test_a_csv_that_cannot_be_read_lists_its_columns_and_keeps_nothing(bank_views_org):
+    org, owner, account, invoice, client, url = bank_views_org
     data = b"Datum;Betrag;Text\n31.03.2026;10,00;x\n"
     response = client.post(url("statement_upload", pk=account.pk),
                            {"file": SimpleUploadedFile("s.csv", data), "format": "csv", "date_column": "Date",
@@ -81,8 +81,8 @@ def test_a_csv_that_cannot_be_read_lists_its_columns_and_keeps_nothing(shop):
         assert StatementImport.objects.count() == 0
 
 
-def test_a_large_file_goes_to_the_background_with_a_progress_page(shop, monkeypatch):
-    org, owner, account, invoice, client, url = shop
+def test_a_large_file_goes_to_the_background_with_a_progress_page(bank_views_org, monkeypatch):
+    org, owner, account, invoice, client, url = bank_views_org
     monkeypatch.setattr(bank, "BACKGROUND_LINES", 1)
     data = camt([("1.00", "A", "x", "B-1"), ("2.00", "B", "y", "B-2")])
     client.post(url("statement_upload", pk=account.pk), {"file": SimpleUploadedFile("s.xml", data)})
@@ -105,8 +105,8 @@ def test_a_large_file_goes_to_the_background_with_a_progress_page(shop, monkeypa
     assert "2 line(s) added, 0 already known skipped." in page and "refresh" not in page
 
 
-def test_a_file_over_the_limit_is_refused_before_it_is_read(shop):
-    org, owner, account, invoice, client, url = shop
+def test_a_file_over_the_limit_is_refused_before_it_is_read(bank_views_org):
+    org, owner, account, invoice, client, url = bank_views_org
     big = SimpleUploadedFile("huge.xml", b"<" + b"x" * (bank.MAX_BYTES + 10))
     response = client.post(url("statement_upload", pk=account.pk), {"file": big})
     assert response.status_code == 400
@@ -115,8 +115,8 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(shop):
         assert StatementImport.objects.count() == 0
 
 
-def test_a_statement_in_another_currency_is_refused_on_the_page(shop):
-    org, owner, account, invoice, client, url = shop
+def test_a_statement_in_another_currency_is_refused_on_the_page(bank_views_org):
+    org, owner, account, invoice, client, url = bank_views_org
     usd = camt([("10.00", "A", "x", "B-1")]).replace(b'Ccy="EUR"', b'Ccy="USD"').replace(b"<Ccy>EUR", b"<Ccy>USD")
     response = client.post(url("statement_upload", pk=account.pk), {"file": SimpleUploadedFile("usd.xml", usd)})
     assert response.status_code == 400

@@ -30,7 +30,7 @@ D = Decimal
 
 
 @pytest.fixture
-def shop():
+def payment_race_org():
     org, owner = make_org()
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org)
@@ -44,8 +44,8 @@ def _pay(org, customer, bank, amount, key=None, allocation="none"):
                           allocation=allocation)
 
 
-def test_two_payments_applied_to_one_invoice_at_once_never_overpay_it(shop):
-    org, owner, customer, bank = shop
+def test_two_payments_applied_to_one_invoice_at_once_never_overpay_it(payment_race_org):
+    org, owner, customer, bank = payment_race_org
     with tenant_context(org, owner):
         invoice = issued(org, customer, [("Work", "1", "100.00", None)])
         payments = [_pay(org, customer, bank, "70.00") for _ in range(2)]
@@ -65,10 +65,10 @@ def test_two_payments_applied_to_one_invoice_at_once_never_overpay_it(shop):
         check_invariants(org)
 
 
-def test_many_auto_allocated_payments_at_once_pay_exactly_what_is_due(shop):
+def test_many_auto_allocated_payments_at_once_pay_exactly_what_is_due(payment_race_org):
     """Eight payments of 40.00 recorded at the same moment against three invoices of 100.00,
     automatic allocation: 300.00 applied in total, never more per invoice, the rest unapplied."""
-    org, owner, customer, bank = shop
+    org, owner, customer, bank = payment_race_org
     with tenant_context(org, owner):
         invoices = [issued(org, customer, [("Work", "1", "100.00", None)]) for _ in range(3)]
 
@@ -81,8 +81,8 @@ def test_many_auto_allocated_payments_at_once_pay_exactly_what_is_due(shop):
         check_invariants(org)
 
 
-def test_the_same_idempotency_key_at_once_records_one_payment(shop):
-    org, owner, customer, bank = shop
+def test_the_same_idempotency_key_at_once_records_one_payment(payment_race_org):
+    org, owner, customer, bank = payment_race_org
     with tenant_context(org, owner):
         invoice = issued(org, customer, [("Work", "1", "100.00", None)])
     key = uuid.uuid4().hex
@@ -97,8 +97,8 @@ def test_the_same_idempotency_key_at_once_records_one_payment(shop):
         check_invariants(org)
 
 
-def test_a_double_clicked_reversal_reverses_once(shop):
-    org, owner, customer, bank = shop
+def test_a_double_clicked_reversal_reverses_once(payment_race_org):
+    org, owner, customer, bank = payment_race_org
     with tenant_context(org, owner):
         issued(org, customer, [("Work", "1", "100.00", None)])
         payment = _pay(org, customer, bank, "100.00", allocation="auto")

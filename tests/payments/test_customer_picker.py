@@ -18,55 +18,55 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop(settings):
+def picker(settings):
     settings.CUSTOMER_SELECT_MAX = 2
-    shop = Shop()  # Acme Ltd, EUR
-    with shop.ctx():
-        shop.dollars = CustomerFactory(organization=shop.org, name="Dollar Diner", code="DD", currency="USD")
-        flat_rates(shop.org, {"USD": "0.92"})
-        CustomerFactory(organization=shop.org, name="Acme Holdings", code="ACH")
-    return shop
+    picker = Shop()  # Acme Ltd, EUR
+    with picker.ctx():
+        picker.dollars = CustomerFactory(organization=picker.org, name="Dollar Diner", code="DD", currency="USD")
+        flat_rates(picker.org, {"USD": "0.92"})
+        CustomerFactory(organization=picker.org, name="Acme Holdings", code="ACH")
+    return picker
 
 
-def test_the_form_has_no_select_of_customers(shop):
-    page = shop.client().get(shop.url("payment_create")).content.decode()
+def test_the_form_has_no_select_of_customers(picker):
+    page = picker.client().get(picker.url("payment_create")).content.decode()
     assert '<select name="customer"' not in page and 'name="customer_text"' in page
     assert "Dollar Diner" not in page
-    page = shop.client().get(shop.url("payment_create") + f"?customer={shop.dollars.pk}").content.decode()
-    assert 'value="Dollar Diner (DD)"' in page and f'type="hidden" value="{shop.dollars.pk}"' in page
+    page = picker.client().get(picker.url("payment_create") + f"?customer={picker.dollars.pk}").content.decode()
+    assert 'value="Dollar Diner (DD)"' in page and f'type="hidden" value="{picker.dollars.pk}"' in page
 
 
-def test_a_typed_name_records_the_payment_for_that_customer(shop):
-    invoice = shop.invoice("100.00")
-    response = shop.client().post(shop.url("payment_create"),
-                                  shop.form(customer="", customer_text="acme ltd", amount="100.00"))
+def test_a_typed_name_records_the_payment_for_that_customer(picker):
+    invoice = picker.invoice("100.00")
+    response = picker.client().post(picker.url("payment_create"),
+                                  picker.form(customer="", customer_text="acme ltd", amount="100.00"))
     assert response.status_code == 302
-    with shop.ctx():
-        payment = Payment.objects.get(organization=shop.org)
-        assert payment.customer == shop.customer and payment.amount_allocated == 100
+    with picker.ctx():
+        payment = Payment.objects.get(organization=picker.org)
+        assert payment.customer == picker.customer and payment.amount_allocated == 100
         assert invoice.allocations.get().payment == payment
 
 
-def test_the_preview_follows_the_typed_text_not_a_stale_id(shop):
-    shop.invoice("100.00")
-    response = shop.client().post(shop.url("payment_create"), shop.form(
-        action="preview", customer=str(shop.dollars.pk), customer_text="Acme Ltd", currency="USD", amount="40"))
-    assert response.context["customer"] == shop.customer
+def test_the_preview_follows_the_typed_text_not_a_stale_id(picker):
+    picker.invoice("100.00")
+    response = picker.client().post(picker.url("payment_create"), picker.form(
+        action="preview", customer=str(picker.dollars.pk), customer_text="Acme Ltd", currency="USD", amount="40"))
+    assert response.context["customer"] == picker.customer
     assert response.context["currency"] == "EUR" and len(response.context["plan"].rows) == 1
     assert "Currency set to EUR" in response.content.decode()
-    with shop.ctx():
-        assert not Payment.objects.filter(organization=shop.org).exists()
+    with picker.ctx():
+        assert not Payment.objects.filter(organization=picker.org).exists()
 
 
 @pytest.mark.parametrize("typed, message", [
     ("acme", "Several customers match “acme”; type the code: ACH (Acme Holdings)"),
     ("Nobody", "No active customer matches “Nobody”."),
 ])
-def test_unresolvable_text_records_nothing(shop, typed, message):
-    response = shop.client().post(shop.url("payment_create"), shop.form(customer="", customer_text=typed))
+def test_unresolvable_text_records_nothing(picker, typed, message):
+    response = picker.client().post(picker.url("payment_create"), picker.form(customer="", customer_text=typed))
     assert response.status_code == 200 and message in response.content.decode()
-    with shop.ctx():
-        assert not Payment.objects.filter(organization=shop.org).exists()
+    with picker.ctx():
+        assert not Payment.objects.filter(organization=picker.org).exists()
 
 
 # --- Choosing the customer reloads the screen (allocation.js posts action=reload) ---------------
@@ -75,23 +75,23 @@ def field_errors(response):
     return re.findall(r'<small class="error" role="alert">([^<]*)</small>', response.content.decode())
 
 
-def test_choosing_a_customer_reloads_without_errors_for_fields_not_filled_yet(shop):
-    shop.invoice("100.00")
-    response = shop.client().post(shop.url("payment_create"), shop.form(
+def test_choosing_a_customer_reloads_without_errors_for_fields_not_filled_yet(picker):
+    picker.invoice("100.00")
+    response = picker.client().post(picker.url("payment_create"), picker.form(
         action="reload", customer="", customer_text="acme ltd", amount="",
         reference="", received_date=""))
     assert response.status_code == 200 and field_errors(response) == []
     assert "This field is required" not in response.content.decode()
-    assert response.context["customer"] == shop.customer and len(response.context["plan"].rows) == 1
-    with shop.ctx():
-        assert not Payment.objects.filter(organization=shop.org).exists()
+    assert response.context["customer"] == picker.customer and len(response.context["plan"].rows) == 1
+    with picker.ctx():
+        assert not Payment.objects.filter(organization=picker.org).exists()
 
 
-def test_the_reload_still_shows_what_is_wrong_with_typed_values_and_preview_checks_everything(shop):
-    response = shop.client().post(shop.url("payment_create"), shop.form(
+def test_the_reload_still_shows_what_is_wrong_with_typed_values_and_preview_checks_everything(picker):
+    response = picker.client().post(picker.url("payment_create"), picker.form(
         action="reload", customer="", customer_text="acme ltd", amount="12,x"))
     assert field_errors(response)[0].startswith("Type numbers as 1,234.56")
-    response = shop.client().post(shop.url("payment_create"), shop.form(
+    response = picker.client().post(picker.url("payment_create"), picker.form(
         action="preview", customer="", customer_text="acme ltd", amount=""))
     assert field_errors(response) == ["This field is required."]  # asked for: the Preview button
 
@@ -99,21 +99,21 @@ def test_the_reload_still_shows_what_is_wrong_with_typed_values_and_preview_chec
 # --- The payment list's customer filter ---------------------------------------------------------
 
 @pytest.fixture
-def paid(shop):
+def paid(picker):
     """A payment from each customer; Old Mill (MILL) archived since."""
-    with shop.ctx():
-        mill = CustomerFactory(organization=shop.org, name="Old Mill", code="MILL")
-        holdings = Customer.objects.get(organization=shop.org, code="ACH")
-        for c in (shop.customer, shop.dollars, holdings, mill):
-            pay(shop.org, c, "10.00", reference=f"REF-{c.code}", allocation="none")
+    with picker.ctx():
+        mill = CustomerFactory(organization=picker.org, name="Old Mill", code="MILL")
+        holdings = Customer.objects.get(organization=picker.org, code="ACH")
+        for c in (picker.customer, picker.dollars, holdings, mill):
+            pay(picker.org, c, "10.00", reference=f"REF-{c.code}", allocation="none")
         mill.archived_at = timezone.now()
         mill.save(update_fields=["archived_at"])
-    shop.mill = mill
-    return shop
+    picker.mill = mill
+    return picker
 
 
-def payments_listed(shop, params, name="payment_list"):
-    response = shop.client(shop.viewer).get(shop.url(name), params)
+def payments_listed(picker, params, name="payment_list"):
+    response = picker.client(picker.viewer).get(picker.url(name), params)
     assert response.status_code == 200
     return response, sorted(p.reference for p in response.context["page"]) if name == "payment_list" else None
 

@@ -33,7 +33,7 @@ def inv(org, customer, amount):
 
 
 @pytest.fixture
-def world(db):
+def remittance_world(db):
     org, owner = make_org()
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org, name="Acme Trading GmbH")
@@ -55,8 +55,8 @@ def test_the_advice_is_read_as_people_write_it():
     assert (german.number, german.amount) == ("RE-77", D("1250.00"))
 
 
-def test_a_receipt_split_over_three_invoices_with_one_short_is_recorded_as_one_payment(world):
-    org, owner, customer, account, (a, b, c) = world
+def test_a_receipt_split_over_three_invoices_with_one_short_is_recorded_as_one_payment(remittance_world):
+    org, owner, customer, account, (a, b, c) = remittance_world
     line, = import_lines(account, [("2781.50", "ACME TRADING", "see advice", "B-1")])
     advice = f"{a.number} 1,250.00\n{b.number} 1,181.50\n{c.number} 350.00"
     plan = split_plan(line, advice, "en")
@@ -70,8 +70,8 @@ def test_a_receipt_split_over_three_invoices_with_one_short_is_recorded_as_one_p
     check_invariants(org)
 
 
-def test_less_advised_than_received_leaves_the_rest_as_unapplied_credit(world):
-    org, owner, customer, account, (a, b, c) = world
+def test_less_advised_than_received_leaves_the_rest_as_unapplied_credit(remittance_world):
+    org, owner, customer, account, (a, b, c) = remittance_world
     line, = import_lines(account, [("1300.00", "ACME", "", "B-2")])
     plan = split_plan(line, f"{a.number} 1250", "en")
     assert plan.ok and plan.unapplied == D("50.00")
@@ -88,8 +88,8 @@ def test_less_advised_than_received_leaves_the_rest_as_unapplied_credit(world):
     ("{a} ten", "no amount on this line"),
     ("{a} 1,5", "is not an amount"),
 ])
-def test_rows_that_cannot_be_applied_block_the_plan_and_nothing_is_recorded(world, advice, problem):
-    org, owner, customer, account, (a, b, c) = world
+def test_rows_that_cannot_be_applied_block_the_plan_and_nothing_is_recorded(remittance_world, advice, problem):
+    org, owner, customer, account, (a, b, c) = remittance_world
     line, = import_lines(account, [("100.00", "ACME", "", "B-3")])
     advice = advice.format(a=a.number)
     plan = split_plan(line, advice, "en")
@@ -99,8 +99,8 @@ def test_rows_that_cannot_be_applied_block_the_plan_and_nothing_is_recorded(worl
     assert not Payment.objects.exists() and fresh(line).status == "unmatched"
 
 
-def test_another_customers_invoice_a_settled_one_and_too_much_in_total_are_refused(world):
-    org, owner, customer, account, (a, b, c) = world
+def test_another_customers_invoice_a_settled_one_and_too_much_in_total_are_refused(remittance_world):
+    org, owner, customer, account, (a, b, c) = remittance_world
     other = CustomerFactory(organization=org, name="Other Ltd")
     theirs = inv(org, other, "10.00")
     pay(org, customer, c.total, allocation={c.pk: c.total})
@@ -113,8 +113,8 @@ def test_another_customers_invoice_a_settled_one_and_too_much_in_total_are_refus
                                                      "1,000.00 EUR."]
 
 
-def test_another_organizations_invoice_number_is_unknown_here(world):
-    org, owner, customer, account, (a, b, c) = world
+def test_another_organizations_invoice_number_is_unknown_here(remittance_world):
+    org, owner, customer, account, (a, b, c) = remittance_world
     stranger, _ = make_org()
     with tenant_context(stranger):
         theirs = inv(stranger, CustomerFactory(organization=stranger), "10.00")
@@ -123,8 +123,8 @@ def test_another_organizations_invoice_number_is_unknown_here(world):
     assert "no invoice" in row.problem
 
 
-def test_a_plan_that_changed_since_it_was_shown_is_refused(world):
-    org, owner, customer, account, (a, b, c) = world
+def test_a_plan_that_changed_since_it_was_shown_is_refused(remittance_world):
+    org, owner, customer, account, (a, b, c) = remittance_world
     line, = import_lines(account, [("1250.00", "ACME", "", "B-6")])
     plan = split_plan(line, f"{a.number} 1250.00", "en")
     pay(org, customer, D("100.00"), allocation={a.pk: D("100.00")})
@@ -198,8 +198,8 @@ def world_for_property(django_db_setup, django_db_blocker):
         yield org, owner, customer, account, invoices
 
 
-def test_the_page_shows_the_plan_and_confirms_it(world, client):
-    org, owner, customer, account, (a, b, c) = world
+def test_the_page_shows_the_plan_and_confirms_it(remittance_world, client):
+    org, owner, customer, account, (a, b, c) = remittance_world
     clerk = add_member(org, Role.FINANCE)
     line, = import_lines(account, [("1650.00", "ACME", "", "B-8")])
     client.force_login(clerk)
@@ -217,8 +217,8 @@ def test_the_page_shows_the_plan_and_confirms_it(world, client):
         assert fresh(line).status == "matched" and fresh(a).amount_due == 0 and fresh(c).amount_due == 0
 
 
-def test_numbers_written_with_other_separators_or_case_are_found(world):
-    org, owner, customer, account, (a, b, c) = world
+def test_numbers_written_with_other_separators_or_case_are_found(remittance_world):
+    org, owner, customer, account, (a, b, c) = remittance_world
     line, = import_lines(account, [("1250.00", "ACME", "", "B-9")])
     loose = a.number.lower().replace("-", " ", 1).replace("-", "/")  # "inv 2026/00001"
     row, = split_plan(line, f"{loose.replace(' ', '_')} 1250.00", "en").rows

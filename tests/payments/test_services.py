@@ -44,7 +44,7 @@ def inv(org, customer, amount="100.00", days_ago=0, terms=30):
 
 
 @pytest.fixture
-def ctx():
+def payments_org():
     org, owner = make_org()
     with tenant_context(org, owner):
         yield org, owner, CustomerFactory(organization=org)
@@ -56,8 +56,8 @@ def fresh(obj):
 
 # --- Exact ledger lines ------------------------------------------------------------------------
 
-def test_receipt_posts_dr_deposit_account_cr_customer_ar(ctx):
-    org, owner, customer = ctx
+def test_receipt_posts_dr_deposit_account_cr_customer_ar(payments_org):
+    org, owner, customer = payments_org
     for account in ("bank", "cash", "card"):
         p = pay(org, customer, "75.50", account=account, reference=f"R-{account}", actor=owner, allocation="none")
         assert entry_lines(p.entry_id, org) == {(account, None): D("75.50"), ("ar", customer.pk): D("-75.50")}
@@ -68,8 +68,8 @@ def test_receipt_posts_dr_deposit_account_cr_customer_ar(ctx):
     check_invariants(org)
 
 
-def test_refund_posts_dr_customer_ar_cr_the_account_and_tracks_amount_refunded(ctx):
-    org, owner, customer = ctx
+def test_refund_posts_dr_customer_ar_cr_the_account_and_tracks_amount_refunded(payments_org):
+    org, owner, customer = payments_org
     p = pay(org, customer, "300.00", allocation="none")
     acc = system_accounts(org)
     r = refund_payment(p, amount=D("120.00"), refund_date=TODAY, method="bank_transfer", account=acc["bank"],
@@ -82,8 +82,8 @@ def test_refund_posts_dr_customer_ar_cr_the_account_and_tracks_amount_refunded(c
     check_invariants(org)
 
 
-def test_reversal_mirrors_the_receipt_unapplies_everything_and_reopens_invoices(ctx):
-    org, owner, customer = ctx
+def test_reversal_mirrors_the_receipt_unapplies_everything_and_reopens_invoices(payments_org):
+    org, owner, customer = payments_org
     a = inv(org, customer, "100.00", days_ago=60)  # due 30 days ago: overdue
     b = inv(org, customer, "50.00")
     p = pay(org, customer, "150.00", reference="CHQ-9", actor=owner)
@@ -110,8 +110,8 @@ def test_reversal_mirrors_the_receipt_unapplies_everything_and_reopens_invoices(
     assert JournalEntry.objects.filter(reverses_id=p.entry_id).count() == 1
 
 
-def test_reversal_of_a_refunded_payment_is_refused(ctx):
-    org, _, customer = ctx
+def test_reversal_of_a_refunded_payment_is_refused(payments_org):
+    org, _, customer = payments_org
     p = pay(org, customer, "80.00", allocation="none")
     refund_payment(p, amount=D("10.00"), refund_date=TODAY, method="cash", account=system_accounts(org)["cash"],
                    idempotency_key=key())
@@ -123,8 +123,8 @@ def test_reversal_of_a_refunded_payment_is_refused(ctx):
 
 # --- Allocation ----------------------------------------------------------------------------------
 
-def test_auto_allocation_pays_oldest_due_first_and_leaves_the_rest_partial(ctx):
-    org, _, customer = ctx
+def test_auto_allocation_pays_oldest_due_first_and_leaves_the_rest_partial(payments_org):
+    org, _, customer = payments_org
     newest = inv(org, customer, "100.00", days_ago=0)
     oldest = inv(org, customer, "100.00", days_ago=50)
     middle = inv(org, customer, "100.00", days_ago=20)
@@ -137,10 +137,10 @@ def test_auto_allocation_pays_oldest_due_first_and_leaves_the_rest_partial(ctx):
     check_invariants(org)
 
 
-def test_auto_allocation_skips_invoices_on_dispute_hold(ctx):
+def test_auto_allocation_skips_invoices_on_dispute_hold(payments_org):
     from invoicing.services import set_dispute
 
-    org, _, customer = ctx
+    org, _, customer = payments_org
     disputed = inv(org, customer, "100.00", days_ago=50)
     set_dispute(disputed, "wrong quantity")
     other = inv(org, customer, "100.00", days_ago=10)
@@ -149,8 +149,8 @@ def test_auto_allocation_skips_invoices_on_dispute_hold(ctx):
     assert fresh(other).amount_due == D("40.00")
 
 
-def test_overpayment_leaves_unapplied_credit_shown_as_negative_balance(ctx):
-    org, _, customer = ctx
+def test_overpayment_leaves_unapplied_credit_shown_as_negative_balance(payments_org):
+    org, _, customer = payments_org
     a = inv(org, customer, "100.00")
     p = pay(org, customer, "130.00")
     assert fresh(a).amount_due == 0 and p.unapplied == D("30.00")
@@ -159,8 +159,8 @@ def test_overpayment_leaves_unapplied_credit_shown_as_negative_balance(ctx):
     check_invariants(org)
 
 
-def test_manual_allocation_one_payment_many_invoices_and_one_invoice_many_payments(ctx):
-    org, _, customer = ctx
+def test_manual_allocation_one_payment_many_invoices_and_one_invoice_many_payments(payments_org):
+    org, _, customer = payments_org
     a, b = inv(org, customer, "100.00"), inv(org, customer, "200.00")
     p1 = pay(org, customer, "120.00", allocation={a.pk: D("70.00"), b.pk: D("50.00")})
     p2 = pay(org, customer, "40.00", allocation={a.pk: D("30.00")})
@@ -170,8 +170,8 @@ def test_manual_allocation_one_payment_many_invoices_and_one_invoice_many_paymen
     check_invariants(org)
 
 
-def test_deposit_before_any_invoice_is_unapplied_credit_then_applied_on_issue(ctx):
-    org, owner, customer = ctx
+def test_deposit_before_any_invoice_is_unapplied_credit_then_applied_on_issue(payments_org):
+    org, owner, customer = payments_org
     p = pay(org, customer, "500.00")  # nothing open: all unapplied
     assert p.amount_allocated == 0 and customer_unapplied_credit(customer) == D("500.00")
     note = credit_amount(customer, D("20.00"), "goodwill", issue_date=TODAY - timedelta(days=5))
@@ -186,8 +186,8 @@ def test_deposit_before_any_invoice_is_unapplied_credit_then_applied_on_issue(ct
     check_invariants(org)
 
 
-def test_apply_credit_later_auto_and_manual_then_unapply_one(ctx):
-    org, owner, customer = ctx
+def test_apply_credit_later_auto_and_manual_then_unapply_one(payments_org):
+    org, owner, customer = payments_org
     p = pay(org, customer, "100.00")  # unapplied
     note = credit_amount(customer, D("30.00"), "returned goods")
     a, b = inv(org, customer, "60.00", days_ago=40), inv(org, customer, "60.00", days_ago=10)
@@ -209,8 +209,8 @@ def test_apply_credit_later_auto_and_manual_then_unapply_one(ctx):
     check_invariants(org)
 
 
-def test_allocation_rows_are_append_only_in_the_database(ctx):
-    org, _, customer = ctx
+def test_allocation_rows_are_append_only_in_the_database(payments_org):
+    org, _, customer = payments_org
     a = inv(org, customer)
     pay(org, customer, "10.00")
     row = Allocation.objects.get(invoice=a)
@@ -220,8 +220,8 @@ def test_allocation_rows_are_append_only_in_the_database(ctx):
         Allocation.objects.filter(pk=row.pk).delete()
 
 
-def test_plan_preview_shows_new_amounts_due(ctx):
-    org, _, customer = ctx
+def test_plan_preview_shows_new_amounts_due(payments_org):
+    org, _, customer = payments_org
     a, b = inv(org, customer, "100.00", days_ago=40), inv(org, customer, "100.00")
     plan = build_plan(open_invoices(customer), D("130.00"), "EUR")
     assert [(r.invoice.pk, r.amount, r.new_due, r.new_status) for r in plan.rows] == [
@@ -236,8 +236,8 @@ def test_plan_preview_shows_new_amounts_due(ctx):
 
 # --- Idempotency ---------------------------------------------------------------------------------
 
-def test_the_same_key_records_once(ctx):
-    org, _, customer = ctx
+def test_the_same_key_records_once(payments_org):
+    org, _, customer = payments_org
     a = inv(org, customer, "100.00")
     k = key()
     p1 = pay(org, customer, "60.00", idempotency_key=k)
@@ -249,8 +249,8 @@ def test_the_same_key_records_once(ctx):
     check_invariants(org)
 
 
-def test_the_same_refund_and_apply_keys_act_once(ctx):
-    org, _, customer = ctx
+def test_the_same_refund_and_apply_keys_act_once(payments_org):
+    org, _, customer = payments_org
     p = pay(org, customer, "100.00")
     acc = system_accounts(org)
     k = key()
@@ -280,8 +280,8 @@ def test_the_same_refund_and_apply_keys_act_once(ctx):
     ({"method": "bitcoin"}, "payment method"),
     ({"idempotency_key": "x"}, "submission key"),
 ])
-def test_bad_payment_input_is_refused_and_changes_nothing(ctx, kwargs, message):
-    org, _, customer = ctx
+def test_bad_payment_input_is_refused_and_changes_nothing(payments_org, kwargs, message):
+    org, _, customer = payments_org
     inv(org, customer)
     before = snapshot(org)
     kwargs = {"amount": "10.00", **kwargs}
@@ -290,8 +290,8 @@ def test_bad_payment_input_is_refused_and_changes_nothing(ctx, kwargs, message):
     assert snapshot(org) == before
 
 
-def test_future_date_within_the_tolerance_is_accepted(ctx):
-    org, _, customer = ctx
+def test_future_date_within_the_tolerance_is_accepted(payments_org):
+    org, _, customer = payments_org
     with override_settings(PAYMENT_FUTURE_DAYS=3):
         p = pay(org, customer, "5.00", received_date=TODAY + timedelta(days=3))
     assert p.received_date == TODAY + timedelta(days=3)
@@ -299,8 +299,8 @@ def test_future_date_within_the_tolerance_is_accepted(ctx):
         pay(org, customer, "5.00", received_date=TODAY + timedelta(days=1))
 
 
-def test_allocating_more_than_the_payment_or_the_amount_due_is_refused(ctx):
-    org, _, customer = ctx
+def test_allocating_more_than_the_payment_or_the_amount_due_is_refused(payments_org):
+    org, _, customer = payments_org
     a, b = inv(org, customer, "100.00"), inv(org, customer, "100.00")
     before = snapshot(org)
     with pytest.raises(AllocationError, match="More than the amount due"):
@@ -319,8 +319,8 @@ def test_allocating_more_than_the_payment_or_the_amount_due_is_refused(ctx):
     assert snapshot(org) == before
 
 
-def test_allocation_never_makes_an_amount_due_negative_even_bypassing_the_service(ctx):
-    org, _, customer = ctx
+def test_allocation_never_makes_an_amount_due_negative_even_bypassing_the_service(payments_org):
+    org, _, customer = payments_org
     a = inv(org, customer, "100.00")
     pay(org, customer, "100.00")
     with pytest.raises(DatabaseError), transaction.atomic():
@@ -330,8 +330,8 @@ def test_allocation_never_makes_an_amount_due_negative_even_bypassing_the_servic
         Payment.objects.filter(pk=p.pk).update(amount_allocated=D("10.01"))
 
 
-def test_another_customers_or_organizations_invoice_is_refused(ctx):
-    org, _, customer = ctx
+def test_another_customers_or_organizations_invoice_is_refused(payments_org):
+    org, _, customer = payments_org
     other_customer = CustomerFactory(organization=org)
     theirs = inv(org, other_customer, "100.00")
     mine = inv(org, customer, "100.00")
@@ -352,8 +352,8 @@ def test_another_customers_or_organizations_invoice_is_refused(ctx):
     assert snapshot(org) == before
 
 
-def test_refunding_more_than_the_credit_and_other_bad_refunds_are_refused(ctx):
-    org, _, customer = ctx
+def test_refunding_more_than_the_credit_and_other_bad_refunds_are_refused(payments_org):
+    org, _, customer = payments_org
     inv(org, customer, "100.00")
     p = pay(org, customer, "130.00")  # 30.00 unapplied
     acc = system_accounts(org)
@@ -374,8 +374,8 @@ def test_refunding_more_than_the_credit_and_other_bad_refunds_are_refused(ctx):
     assert Refund.objects.count() == 0
 
 
-def test_reversal_needs_a_reason_and_a_plausible_date(ctx):
-    org, _, customer = ctx
+def test_reversal_needs_a_reason_and_a_plausible_date(payments_org):
+    org, _, customer = payments_org
     p = pay(org, customer, "10.00", received_date=TODAY - timedelta(days=2))
     before = snapshot(org)
     with pytest.raises(PaymentError, match="Say why"):
@@ -385,8 +385,8 @@ def test_reversal_needs_a_reason_and_a_plausible_date(ctx):
     assert snapshot(org) == before
 
 
-def test_a_reversed_payment_cannot_be_applied_or_refunded(ctx):
-    org, _, customer = ctx
+def test_a_reversed_payment_cannot_be_applied_or_refunded(payments_org):
+    org, _, customer = payments_org
     p = pay(org, customer, "50.00")
     reverse_payment(p, reason="bounced")
     a = inv(org, customer)

@@ -21,15 +21,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def shop(settings):
+def due_invoice(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     org, owner, customer = org_with_customer()
     invoice = invoice_due(org, customer, TODAY + timedelta(days=2))  # 240.00 EUR
     return org, owner, customer, invoice
 
 
-def test_resolving_needs_a_note_and_keeps_the_history(shop):
-    org, owner, customer, invoice = shop
+def test_resolving_needs_a_note_and_keeps_the_history(due_invoice):
+    org, owner, customer, invoice = due_invoice
     with tenant_context(org):
         first = disputes.raise_dispute(invoice, reason="wrong_amount", amount=Decimal("40"), actor=owner)
         second = disputes.raise_dispute(invoice, reason="quality", actor=owner)  # the whole amount
@@ -49,16 +49,16 @@ def test_resolving_needs_a_note_and_keeps_the_history(shop):
             disputes.resolve(first, outcome="rejected", note="again", actor=owner)
 
 
-def test_the_database_refuses_a_resolved_dispute_without_a_note(shop):
-    org, owner, customer, invoice = shop
+def test_the_database_refuses_a_resolved_dispute_without_a_note(due_invoice):
+    org, owner, customer, invoice = due_invoice
     with tenant_context(org):
         d = disputes.raise_dispute(invoice, reason="other", actor=owner)
         with pytest.raises(IntegrityError), transaction.atomic():
             Dispute.objects.filter(pk=d.pk).update(status="resolved", outcome="rejected")
 
 
-def test_reminders_chase_only_the_undisputed_part(shop, settings):
-    org, owner, customer, invoice = shop
+def test_reminders_chase_only_the_undisputed_part(due_invoice, settings):
+    org, owner, customer, invoice = due_invoice
     with tenant_context(org):
         line = invoice.lines.get()
         disputes.raise_dispute(invoice, reason="wrong_amount", amount=Decimal("90.00"), actor=owner)
@@ -71,8 +71,8 @@ def test_reminders_chase_only_the_undisputed_part(shop, settings):
         assert ReminderMessage.objects.get(invoice=invoice, status="sent").amount_due == Decimal("150.000")
 
 
-def test_a_whole_dispute_stops_the_reminders(shop):
-    org, owner, customer, invoice = shop
+def test_a_whole_dispute_stops_the_reminders(due_invoice):
+    org, owner, customer, invoice = due_invoice
     with tenant_context(org):
         disputes.raise_dispute(invoice, reason="not_received", actor=owner)
     mail.outbox.clear()
@@ -80,8 +80,8 @@ def test_a_whole_dispute_stops_the_reminders(shop):
     assert not [m for m in mail.outbox if invoice.number in m.subject + m.body]
 
 
-def test_messages_move_the_status_between_us_and_the_customer(shop):
-    org, owner, customer, invoice = shop
+def test_messages_move_the_status_between_us_and_the_customer(due_invoice):
+    org, owner, customer, invoice = due_invoice
     with tenant_context(org):
         d = disputes.raise_dispute(invoice, reason="other", actor=owner)
         disputes.add_message(d, "Which delivery do you mean?", from_customer=False, actor=owner)
@@ -91,10 +91,10 @@ def test_messages_move_the_status_between_us_and_the_customer(shop):
         assert [m.from_customer for m in d.messages.all()] == [False, True]
 
 
-def test_the_staff_pages_queue_raise_and_resolve(shop, client):
+def test_the_staff_pages_queue_raise_and_resolve(due_invoice, client):
     from accounts.models import Role
 
-    org, owner, customer, invoice = shop
+    org, owner, customer, invoice = due_invoice
     clerk = add_member(org, Role.FINANCE)
     client.force_login(clerk)
     url = f"/o/{org.slug}/reminders/"
@@ -119,14 +119,14 @@ def test_the_staff_pages_queue_raise_and_resolve(shop, client):
     assert invoice.number in client.get(f"{url}disputes/?status=resolved").content.decode()
 
 
-def test_a_portal_dispute_pauses_only_its_part_and_reaches_the_worklist(shop, client, settings):
+def test_a_portal_dispute_pauses_only_its_part_and_reaches_the_worklist(due_invoice, client, settings):
     import uuid
 
     from accounts.models import Role
     from invoicing import public
 
     settings.PUBLIC_BASE_URL = "http://testserver"
-    org, owner, customer, invoice = shop
+    org, owner, customer, invoice = due_invoice
     clerk = add_member(org, Role.FINANCE)
     with tenant_context(org):
         url = public.link_path(public.ensure_link(invoice)) + "account/"

@@ -81,15 +81,15 @@ def test_split_sums_exactly_in_the_currencys_minor_unit(minor, currency, count):
 # --- Making a plan -----------------------------------------------------------------------------------
 
 @pytest.fixture
-def world(db):
+def plan_world(db):
     org, owner, customer = org_with_customer(billing_emails="ap@example.com")
     clerk = add_member(org)
     inv = invoice_due(org, customer, TODAY - timedelta(days=40))  # 240.00 due
     return org, owner, clerk, customer, inv
 
 
-def test_bad_plans_are_refused_with_a_message_and_nothing_stored(world):
-    org, owner, _clerk, customer, inv = world
+def test_bad_plans_are_refused_with_a_message_and_nothing_stored(plan_world):
+    org, owner, _clerk, customer, inv = plan_world
     other = org_with_customer()
     with tenant_context(org):
         from tests.factories import CustomerFactory
@@ -115,8 +115,8 @@ def test_bad_plans_are_refused_with_a_message_and_nothing_stored(world):
     del other
 
 
-def test_a_proposed_plan_holds_nothing_until_accepted(world):
-    org, owner, _clerk, customer, inv = world
+def test_a_proposed_plan_holds_nothing_until_accepted(plan_world):
+    org, owner, _clerk, customer, inv = plan_world
     with tenant_context(org):
         plan = plans.create_plan(customer, [inv.pk], [(TODAY + timedelta(days=3), D("240"))], actor=owner,
                                  propose=True, today=TODAY)
@@ -140,8 +140,8 @@ def _plan(org, owner, customer, inv, clerk):
                                  assignee_id=clerk.pk)
 
 
-def test_an_active_plan_holds_step_reminders_and_reminds_each_instalment_once(world):
-    org, owner, clerk, customer, inv = world
+def test_an_active_plan_holds_step_reminders_and_reminds_each_instalment_once(plan_world):
+    org, owner, clerk, customer, inv = plan_world
     plan = _plan(org, owner, customer, inv, clerk)
     run(at(TODAY - timedelta(days=16)), org)
     assert mail.outbox == []  # overdue by 24 days, but held by the plan: no step reminder
@@ -165,8 +165,8 @@ def test_an_active_plan_holds_step_reminders_and_reminds_each_instalment_once(wo
     assert len(mail.outbox) == 2 and "Instalment 2 of 2" in mail.outbox[1].subject
 
 
-def test_a_missed_instalment_breaks_the_plan_resumes_chasing_and_tells_the_assignee(world, client):
-    org, owner, clerk, customer, inv = world
+def test_a_missed_instalment_breaks_the_plan_resumes_chasing_and_tells_the_assignee(plan_world, client):
+    org, owner, clerk, customer, inv = plan_world
     plan = _plan(org, owner, customer, inv, clerk)
     run(at(TODAY - timedelta(days=15)), org)
     assert len(mail.outbox) == 1
@@ -229,8 +229,8 @@ def test_check_plans_on_real_payments_and_unapplications(payments):
         assert Notification.objects.filter(kind="plan_broken").count() == (plan.status == PlanStatus.BROKEN)
 
 
-def test_staff_make_a_plan_from_the_customer_page_and_cancel_it(world, client):
-    org, owner, clerk, customer, inv = world
+def test_staff_make_a_plan_from_the_customer_page_and_cancel_it(plan_world, client):
+    org, owner, clerk, customer, inv = plan_world
     client.force_login(clerk)
     url = f"/o/{org.slug}/reminders/customers/{customer.pk}/plans/new/"
     assert client.get(url).status_code == 200
@@ -253,11 +253,11 @@ def test_staff_make_a_plan_from_the_customer_page_and_cancel_it(world, client):
         assert plan.status == PlanStatus.CANCELLED
 
 
-def test_the_sender_rechecks_an_instalment_paid_or_a_plan_cancelled_after_the_scan(world):
+def test_the_sender_rechecks_an_instalment_paid_or_a_plan_cancelled_after_the_scan(plan_world):
     from reminders.outbox import deliver
     from reminders.scheduler import scan
 
-    org, owner, clerk, customer, inv = world
+    org, owner, clerk, customer, inv = plan_world
     plan = _plan(org, owner, customer, inv, clerk)
     now = at(TODAY - timedelta(days=15))
     scan(now=now, org_ids=[org.pk], enqueue=lambda *a: None)

@@ -20,7 +20,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def aging_book():
     """Two customers with a history that straddles the as-of date D = 40 days ago."""
     org, owner = make_org()
     with tenant_context(org):
@@ -60,8 +60,8 @@ def _rows(report):
     return {r.code: (r.buckets, r.unapplied, r.total) for r in report.rows}
 
 
-def test_aging_as_of_a_past_date_matches_the_hand_computed_expectation(book):
-    org = book["org"]
+def test_aging_as_of_a_past_date_matches_the_hand_computed_expectation(aging_book):
+    org = aging_book["org"]
     with tenant_context(org):
         report = aging(org, query_for(org, h.ago(40), basis="due"))
     assert [b.label for b in report.buckets] == ["Current", "1–30", "31–60", "61–90", "Over 90"]
@@ -73,12 +73,12 @@ def test_aging_as_of_a_past_date_matches_the_hand_computed_expectation(book):
     assert report.reconciles
     assert report.everything.buckets == [D("400"), D("740"), D(0), D(0), D("250")]
     with tenant_context(org):
-        assert customer_balance(book["a"], h.ago(40)) == D("590")
-        assert customer_balance(book["b"], h.ago(40)) == D("170")
+        assert customer_balance(aging_book["a"], h.ago(40)) == D("590")
+        assert customer_balance(aging_book["b"], h.ago(40)) == D("170")
 
 
-def test_aging_today_matches_the_hand_computed_expectation(book):
-    org = book["org"]
+def test_aging_today_matches_the_hand_computed_expectation(aging_book):
+    org = aging_book["org"]
     with tenant_context(org):
         report = aging(org, query_for(org, h.today(), basis="due"))
     assert _rows(report) == {
@@ -88,8 +88,8 @@ def test_aging_today_matches_the_hand_computed_expectation(book):
     assert report.control == D("410") and report.reconciles
 
 
-def test_aging_by_invoice_date(book):
-    org = book["org"]
+def test_aging_by_invoice_date(aging_book):
+    org = aging_book["org"]
     with tenant_context(org):
         report = aging(org, query_for(org, h.ago(40), basis="issue"))
     assert [b.label for b in report.buckets] == ["0–30", "31–60", "61–90", "Over 90"]
@@ -97,32 +97,32 @@ def test_aging_by_invoice_date(book):
     assert _rows(report)["BETA"][0] == [D(0), D(0), D(0), D("250")]
 
 
-def test_drill_down_lists_the_invoices_behind_a_cell(book):
-    org = book["org"]
+def test_drill_down_lists_the_invoices_behind_a_cell(aging_book):
+    org = aging_book["org"]
     with tenant_context(org):
         q = query_for(org, h.ago(40), basis="due")
-        items = cell_items(org, book["a"].pk, q, 1)
-        unapplied = cell_items(org, book["a"].pk, q, None)
+        items = cell_items(org, aging_book["a"].pk, q, 1)
+        unapplied = cell_items(org, aging_book["a"].pk, q, None)
     assert {(it.item_id, it.amount) for it in items} == {
-        (book["i1"].pk, D("550")), (book["i4"].pk, D("120")), (book["i5"].pk, D("70"))}
+        (aging_book["i1"].pk, D("550")), (aging_book["i4"].pk, D("120")), (aging_book["i5"].pk, D("70"))}
     assert sorted(it.amount for it in unapplied) == [D("150"), D("200"), D("200")]
     assert all(it.kind == "p" for it in unapplied)
 
 
-def test_fast_and_direct_evaluations_agree_and_spans_are_exact(book):
-    org = book["org"]
+def test_fast_and_direct_evaluations_agree_and_spans_are_exact(aging_book):
+    org = aging_book["org"]
     with tenant_context(org):
         assert stored_spans(org) == derived_spans(org)
         for days in (300, 100, 60, 45, 40, 35, 20, 10, 0, -5):
             day = h.ago(days)
             fast = {(i.kind, i.item_id): i.amount for i in open_items(org, day)}
             direct = {(i.kind, i.item_id): i.amount
-                      for i in open_items(org, day, [book["a"].pk, book["b"].pk])}
+                      for i in open_items(org, day, [aging_book["a"].pk, aging_book["b"].pk])}
             assert fast == direct == h.reference_items(org, day), day
 
 
-def test_filters_sorting_and_paging(book):
-    org = book["org"]
+def test_filters_sorting_and_paging(aging_book):
+    org = aging_book["org"]
     with tenant_context(org):
         extra = CustomerFactory(organization=org, name="Gamma", code="GAMMA", tags="wholesale")
         h.invoice(org, extra, "5.00", h.ago(5))
@@ -144,8 +144,8 @@ def test_filters_sorting_and_paging(book):
         assert [r.code for r in report.rows] == ["BETA"] and report.row_count == 3 and report.pages == 2
 
 
-def test_configured_buckets(book):
-    org = book["org"]
+def test_configured_buckets(aging_book):
+    org = aging_book["org"]
     with tenant_context(org):
         ReportSettings.objects.create(organization=org, aging_limits="15,45")
         report = aging(org, query_for(org, h.ago(40)))

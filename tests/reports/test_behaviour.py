@@ -36,7 +36,7 @@ def disputed_on(invoice, day: date):
 
 
 @pytest.fixture
-def book():
+def behaviour_book():
     org, owner = make_org(name="Pay Co", slug="pay-co")
     with tenant_context(org):
         a = CustomerFactory(organization=org, name="Alpha", code="A", currency="EUR")
@@ -53,8 +53,8 @@ def book():
     return {"org": org, "owner": owner, "a": a, "b": b}
 
 
-def test_known_answers(book):
-    org = book["org"]
+def test_known_answers(behaviour_book):
+    org = behaviour_book["org"]
     with tenant_context(org):
         r = bh.behaviour(org, "EUR", date(2025, 1, 1), date(2025, 12, 31))
     s = r.total.all
@@ -74,8 +74,8 @@ def test_known_answers(book):
     assert (q1.count, q1.worst_delay, q1.on_time_percent, q1.days_late_of_late) == (1, 0, D("100.0"), None)
 
 
-def test_windows_and_bad_input(book):
-    org = book["org"]
+def test_windows_and_bad_input(behaviour_book):
+    org = behaviour_book["org"]
     with tenant_context(org):
         today = h.today()
         assert bh.window(org, "12m") == (today - timedelta(days=364), today)
@@ -87,8 +87,8 @@ def test_windows_and_bad_input(book):
                 bh.window(org, "range", *args)
 
 
-def test_page_and_csv(book):
-    org, owner = book["org"], book["owner"]
+def test_page_and_csv(behaviour_book):
+    org, owner = behaviour_book["org"], behaviour_book["owner"]
     client = Client()
     client.force_login(owner)
     base = reverse("payment_behaviour", kwargs={"org_slug": org.slug})

@@ -22,7 +22,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def credit_book():
     org, owner = make_org(name="Credit Co", slug="credit-co")
     with tenant_context(org):
         set_overdue_days(org, 30, actor=owner)
@@ -35,19 +35,19 @@ def book():
     return {"org": org, "owner": owner, "limited": limited, "late": late, "fine": fine}
 
 
-def test_credit_check(book):
-    with tenant_context(book["org"]):
-        ok = credit_check(book["limited"], D("150.00"))
+def test_credit_check(credit_book):
+    with tenant_context(credit_book["org"]):
+        ok = credit_check(credit_book["limited"], D("150.00"))
         assert ok.ok and ok.exposure == D("950.00")
-        over = credit_check(book["limited"], D("300.00"))
+        over = credit_check(credit_book["limited"], D("300.00"))
         assert not over.ok and over.over_limit_by == D("100.00") and "over its credit limit" in over.problems[0]
-        slow = credit_check(book["late"], D("10.00"))
+        slow = credit_check(credit_book["late"], D("10.00"))
         assert not slow.ok and slow.overdue_beyond == D("120.00") and slow.oldest_days == 60
-        assert credit_check(book["fine"], D("4900.00")).ok
+        assert credit_check(credit_book["fine"], D("4900.00")).ok
 
 
-def test_override_needs_an_owner_and_a_reason_and_is_recorded(book):
-    org, limited = book["org"], book["limited"]
+def test_override_needs_an_owner_and_a_reason_and_is_recorded(credit_book):
+    org, limited = credit_book["org"], credit_book["limited"]
     finance = add_member(org, Role.FINANCE)
     with tenant_context(org):
         invoice = draft(org, limited, lines=(("Big order", "1", "500.00", None),))
@@ -57,38 +57,38 @@ def test_override_needs_an_owner_and_a_reason_and_is_recorded(book):
         with pytest.raises(CreditLimitExceeded, match="Only an owner"):
             require_credit_ok(limited, invoice.total, actor=finance, override_reason="trusted", invoice=invoice)
         with pytest.raises(CreditLimitExceeded, match="needs a reason"):
-            require_credit_ok(limited, invoice.total, actor=book["owner"], override_reason="  ", invoice=invoice)
+            require_credit_ok(limited, invoice.total, actor=credit_book["owner"], override_reason="  ", invoice=invoice)
         assert not CreditOverride.objects.exists()
-        check = require_credit_ok(limited, invoice.total, actor=book["owner"], override_reason="Paid by Friday",
+        check = require_credit_ok(limited, invoice.total, actor=credit_book["owner"], override_reason="Paid by Friday",
                                   invoice=invoice)
         assert check.over_limit_by == D("300.00")
         override = CreditOverride.objects.get()
         assert (override.reason, override.approved_by, override.invoice, override.amount) == \
-            ("Paid by Friday", book["owner"], invoice, D("500.00"))
+            ("Paid by Friday", credit_book["owner"], invoice, D("500.00"))
         event = InvoiceEvent.objects.get(invoice=invoice, kind="credit_override")
-        assert "Paid by Friday" in event.message and event.actor == book["owner"]
-        assert require_credit_ok(book["fine"], D("1.00"), actor=finance).ok  # within limits: nothing needed
+        assert "Paid by Friday" in event.message and event.actor == credit_book["owner"]
+        assert require_credit_ok(credit_book["fine"], D("1.00"), actor=finance).ok  # within limits: nothing needed
 
 
-def test_control_list_and_page(book):
-    org = book["org"]
+def test_control_list_and_page(credit_book):
+    org = credit_book["org"]
     with tenant_context(org):
-        h.invoice(org, book["limited"], "300.00", h.ago(1), h.ago(-29))  # now 1,100 against 1,000
+        h.invoice(org, credit_book["limited"], "300.00", h.ago(1), h.ago(-29))  # now 1,100 against 1,000
         rows = control_list(org)
     assert [(r.code, r.over_by, r.late_amount) for r in rows] == [("LIM", D("100.00"), D(0)),
                                                                    ("SLOW", D(0), D("120.00"))]
     client = Client()
-    client.force_login(book["owner"])
+    client.force_login(credit_book["owner"])
     html = client.get(reverse("credit_control", kwargs={"org_slug": org.slug}) + "?days=90").content.decode()
     assert "Limited" in html and "Slow Payer" not in html  # 60 days late is within 90
     # What blocks issuing is the organization's threshold (30 here), whatever the list shows.
     assert "or for a customer with invoices more than 30 days overdue, needs an owner’s override" in html
 
 
-def test_profit_and_loss(book):
-    org = book["org"]
+def test_profit_and_loss(credit_book):
+    org = credit_book["org"]
     with tenant_context(org):
-        c = book["fine"]
+        c = credit_book["fine"]
         sold = h.invoice(org, c, "1000.00", h.ago(3))
         h.credit(sold, "100.00", h.ago(2))
         h.write_off(sold, "50.00", h.ago(1))

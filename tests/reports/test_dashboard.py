@@ -24,7 +24,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def dashboard_book():
     org, owner = make_org(name="Dash Co", slug="dash-co")
     with tenant_context(org):
         a = CustomerFactory(organization=org, name="Alpha", code="A")
@@ -41,8 +41,8 @@ def book():
     return {"org": org, "owner": owner, "a": a, "b": b}
 
 
-def test_dashboard_figures(book):
-    org = book["org"]
+def test_dashboard_figures(dashboard_book):
+    org = dashboard_book["org"]
     with tenant_context(org):
         d = dashboard.build(org)
     assert d.outstanding == D("1050.00")  # 600 + 200 + 300 − 50
@@ -80,18 +80,18 @@ def test_dso_definition_on_a_round_example():
     assert d.dso == D("45.0")  # 900 owed / 1,800 sold × 90
 
 
-def test_summaries_are_exact(book):
-    org = book["org"]
+def test_summaries_are_exact(dashboard_book):
+    org = dashboard_book["org"]
     with tenant_context(org):
         assert stored_open_by_due(org) == derived_open_by_due(org)
         assert stored_daily_flow(org) == derived_daily_flow(org)
         assert stored_paid_invoices(org) == derived_paid_invoices(org)
 
 
-def test_dashboard_page_renders_charts(book):
+def test_dashboard_page_renders_charts(dashboard_book):
     client = Client()
-    client.force_login(book["owner"])
-    response = client.get(reverse("dashboard", kwargs={"org_slug": book["org"].slug}))
+    client.force_login(dashboard_book["owner"])
+    response = client.get(reverse("dashboard", kwargs={"org_slug": dashboard_book["org"].slug}))
     html = response.content.decode()
     assert response.status_code == 200
     assert html.count('<svg class="chart"') == 2

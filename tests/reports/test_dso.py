@@ -32,7 +32,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def dso_book():
     org, owner = make_org(name="DSO Co", slug="dso-co")
     with tenant_context(org):
         c = CustomerFactory(organization=org, name="Gamma", code="G", currency="EUR")
@@ -43,8 +43,8 @@ def book():
     return {"org": org, "owner": owner, "customer": c}
 
 
-def test_sales_stop_mid_quarter(book):
-    org = book["org"]
+def test_sales_stop_mid_quarter(dso_book):
+    org = dso_book["org"]
     with tenant_context(org):
         d = dso.for_period(org, "EUR", "quarter", date(2025, 9, 30))
         k = kpis.kpis(org, "EUR", "quarter", date(2025, 9, 30))
@@ -56,8 +56,8 @@ def test_sales_stop_mid_quarter(book):
     assert (k.cei, k.add, k.at_risk_rate) == (D("16.7"), D("76.7"), D("0.0"))
 
 
-def test_quarter_without_sales_and_count_back_past_its_start(book):
-    org = book["org"]
+def test_quarter_without_sales_and_count_back_past_its_start(dso_book):
+    org = dso_book["org"]
     with tenant_context(org):
         d = dso.for_period(org, "EUR", "quarter", date(2025, 12, 31))
         k = kpis.kpis(org, "EUR", "quarter", date(2025, 12, 31))
@@ -70,8 +70,8 @@ def test_quarter_without_sales_and_count_back_past_its_start(book):
     assert k.cei == D("20.0")
 
 
-def test_month_to_date_and_trend(book):
-    org = book["org"]
+def test_month_to_date_and_trend(dso_book):
+    org = dso_book["org"]
     with tenant_context(org):
         aug = dso.for_period(org, "EUR", "month", date(2025, 8, 20))
         quarters = dso.trend(org, "EUR", date(2025, 12, 31), "quarter", 8)
@@ -87,8 +87,8 @@ def test_month_to_date_and_trend(book):
     assert months[0].period_end == D("31.0")  # 3,000 / 3,000 × 31
 
 
-def test_void_after_the_period_was_still_a_sale_then(book):
-    org, c = book["org"], book["customer"]
+def test_void_after_the_period_was_still_a_sale_then(dso_book):
+    org, c = dso_book["org"], dso_book["customer"]
     with tenant_context(org):
         late = h.invoice(org, c, "600.00", date(2025, 9, 20), date(2025, 10, 20))
         h.void(late, date(2025, 10, 5))
@@ -102,8 +102,8 @@ def test_void_after_the_period_was_still_a_sale_then(book):
     assert (q3_then, q3_now) == (D("6600.00"), D("6000.00"))
 
 
-def test_bad_as_of_dates_say_why(book):
-    org = book["org"]
+def test_bad_as_of_dates_say_why(dso_book):
+    org = dso_book["org"]
     with tenant_context(org):
         with pytest.raises(dso.Unavailable, match="before the books start"):
             dso.for_period(org, "EUR", "quarter", date(2025, 7, 14))
@@ -129,8 +129,8 @@ def test_count_back_cannot_reach_receivables_older_than_the_books():
     assert dso.figures(history, date(2025, 7, 1), date(2025, 9, 30)).count_back == D("92.0")
 
 
-def test_dashboard_headlines_the_chosen_formula(book):
-    org = book["org"]
+def test_dashboard_headlines_the_chosen_formula(dso_book):
+    org = dso_book["org"]
     with tenant_context(org):
         plain = dashboard.build(org)
         ReportSettings.objects.update_or_create(organization=org, defaults={"dso_formula": "count_back"})
@@ -140,8 +140,8 @@ def test_dashboard_headlines_the_chosen_formula(book):
     assert chosen.dso_formula == "count_back" and chosen.dso == expected.count_back is not None
 
 
-def test_pages_show_figures_and_reasons(book):
-    org, owner = book["org"], book["owner"]
+def test_pages_show_figures_and_reasons(dso_book):
+    org, owner = dso_book["org"], dso_book["owner"]
     client = Client()
     client.force_login(owner)
     base = reverse("dso_report", kwargs={"org_slug": org.slug})
@@ -166,8 +166,8 @@ def test_pages_show_figures_and_reasons(book):
                                         {"set": "nonsense"}).content.decode()
 
 
-def test_dashboard_as_of_a_past_day(book):
-    org, owner = book["org"], book["owner"]
+def test_dashboard_as_of_a_past_day(dso_book):
+    org, owner = dso_book["org"], dso_book["owner"]
     with tenant_context(org):
         q3 = dashboard.build(org, as_of=date(2025, 9, 30))
         aug = dashboard.build(org, as_of=date(2025, 8, 20))

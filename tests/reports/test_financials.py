@@ -25,7 +25,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def financials_book():
     org, owner = make_org(name="Books Co", slug="books-co")
     with tenant_context(org):
         c = CustomerFactory(organization=org, currency="EUR")
@@ -40,8 +40,8 @@ def _by_key(lines):
     return {x.account.system_key: x.amount for x in lines}
 
 
-def test_known_answers(book):
-    org = book["org"]
+def test_known_answers(financials_book):
+    org = financials_book["org"]
     with tenant_context(org):
         bs = balance_sheet(org, "EUR", date(2025, 9, 30))
         cf = cash_flow(org, "EUR", date(2025, 7, 1), date(2025, 9, 30))
@@ -56,8 +56,8 @@ def test_known_answers(book):
         D(0), D("1000.00"), D("1000.00"), D("2000.00"))
 
 
-def test_pages_and_bad_input(book):
-    org, owner = book["org"], book["owner"]
+def test_pages_and_bad_input(financials_book):
+    org, owner = financials_book["org"], financials_book["owner"]
     client = Client()
     client.force_login(owner)
     bs_url = reverse("balance_sheet", kwargs={"org_slug": org.slug})

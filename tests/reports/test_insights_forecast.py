@@ -18,7 +18,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def insights_book():
     org, owner = make_org(name="Insight Co", slug="insight-co")
     with tenant_context(org):
         a = CustomerFactory(organization=org, name="Late Larry", code="LARRY")
@@ -40,9 +40,9 @@ def book():
     return {"org": org, "owner": owner, "a": a, "b": b}
 
 
-def test_customer_behaviour(book):
-    with tenant_context(book["org"]):
-        b = customer_behaviour(book["a"])
+def test_customer_behaviour(insights_book):
+    with tenant_context(insights_book["org"]):
+        b = customer_behaviour(insights_book["a"])
     assert b.paid == 3
     assert b.days_to_pay == D("36.7")  # (40 + 25 + 45) / 3
     assert b.days_late == D("8.3")  # (10 + 0 + 15) / 3
@@ -57,17 +57,17 @@ def test_customer_behaviour(book):
     assert len(b.months) == 12 and b.months[-1][0] == h.today().replace(day=1)
 
 
-def test_behaviour_report_sorted_by_days_late(book):
-    with tenant_context(book["org"]):
-        rows, count = behaviour_report(book["org"], sort="-days_late")
+def test_behaviour_report_sorted_by_days_late(insights_book):
+    with tenant_context(insights_book["org"]):
+        rows, count = behaviour_report(insights_book["org"], sort="-days_late")
         assert count == 1 and rows[0].code == "LARRY" and rows[0].days_late == D("8.3")
-        assert org_average_days_late(book["org"]) == D("8.3")
-        rows, _ = behaviour_report(book["org"], sort="name")
+        assert org_average_days_late(insights_book["org"]) == D("8.3")
+        rows, _ = behaviour_report(insights_book["org"], sort="name")
         assert [r.code for r in rows] == ["LARRY"]
 
 
-def test_forecast_shifts_due_dates_by_lateness(book):
-    org = book["org"]
+def test_forecast_shifts_due_dates_by_lateness(insights_book):
+    org = insights_book["org"]
     with tenant_context(org):
         f = forecast(org)
         assert f.org_late == D("8.3")
@@ -83,10 +83,10 @@ def test_forecast_shifts_due_dates_by_lateness(book):
         assert rows[0].expected_on == h.today() + timedelta(days=11)
 
 
-def test_pages(book):
+def test_pages(insights_book):
     client = Client()
-    client.force_login(book["owner"])
-    slug = book["org"].slug
+    client.force_login(insights_book["owner"])
+    slug = insights_book["org"].slug
     insights = client.get(reverse("insights_report", kwargs={"org_slug": slug}) + "?sort=days_to_pay")
     assert insights.status_code == 200 and "Late Larry" in insights.content.decode()
     assert '<svg class="spark"' in insights.content.decode()
@@ -98,5 +98,6 @@ def test_pages(book):
     week = client.get(reverse("forecast_week", kwargs={"org_slug": slug, "week": "overdue"}))
     assert week.status_code == 200 and "Late Larry" in week.content.decode()
     assert client.get(reverse("forecast_week", kwargs={"org_slug": slug, "week": "99"})).status_code == 404
-    customer = client.get(reverse("customer_detail", kwargs={"org_slug": slug, "pk": book["a"].pk})).content.decode()
+    customer = client.get(reverse("customer_detail", kwargs={"org_slug": slug, "pk": insights_book["a"].pk})
+                          ).content.decode()
     assert "Payment behaviour" in customer and "36.7" in customer and "33%" in customer

@@ -29,7 +29,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def series_book():
     org, owner = make_org(name="Series Co", slug="series-co")
     with tenant_context(org):
         c = CustomerFactory(organization=org, currency="EUR")
@@ -42,8 +42,8 @@ def book():
     return {"org": org, "owner": owner}
 
 
-def test_known_answers(book):
-    org = book["org"]
+def test_known_answers(series_book):
+    org = series_book["org"]
     with tenant_context(org):
         weeks = series(org, "EUR", "week", date(2024, 12, 28), date(2025, 1, 5))
         quarters = series(org, "EUR", "quarter", date(2024, 12, 1), date(2025, 4, 30))
@@ -56,8 +56,8 @@ def test_known_answers(book):
     assert [p.label for p in days] == ["2025-01-01", "2025-01-02", "2025-01-03"]
 
 
-def test_page_exports_and_bad_ranges(book):
-    org, owner = book["org"], book["owner"]
+def test_page_exports_and_bad_ranges(series_book):
+    org, owner = series_book["org"], series_book["owner"]
     client = Client()
     client.force_login(owner)
     base = reverse("collections_series", kwargs={"org_slug": org.slug})

@@ -24,7 +24,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def statement_book():
     org, owner = make_org(name="Statement Co", slug="statement-co", address="1 Quay\nDublin", tax_id="IE99")
     with tenant_context(org):
         a = CustomerFactory(organization=org, name="Acme Stores", code="ACME", billing_emails="ap@acme.example",
@@ -45,9 +45,9 @@ def book():
     return {"org": org, "owner": owner, "a": a, "i1": i1}
 
 
-def test_balance_forward_opening_plus_transactions_is_closing_is_balance(book):
-    a = book["a"]
-    with tenant_context(book["org"]):
+def test_balance_forward_opening_plus_transactions_is_closing_is_balance(statement_book):
+    a = statement_book["a"]
+    with tenant_context(statement_book["org"]):
         st = statements.build(a, statements.BALANCE_FORWARD, h.ago(60), h.ago(1))
         assert st.opening == customer_balance(a, h.ago(61)) == D("200.00")  # 300 − 100
         assert st.opening + st.total_debits - st.total_credits == st.closing == customer_balance(a, h.ago(1))
@@ -60,9 +60,9 @@ def test_balance_forward_opening_plus_transactions_is_closing_is_balance(book):
         assert st.lines[0].due_date == h.ago(20)
 
 
-def test_open_item_statement_totals_to_the_same_balance(book):
-    a = book["a"]
-    with tenant_context(book["org"]):
+def test_open_item_statement_totals_to_the_same_balance(statement_book):
+    a = statement_book["a"]
+    with tenant_context(statement_book["org"]):
         st = statements.build(a, statements.OPEN_ITEM, h.ago(60), h.ago(1))
         owed = sum((it.amount for it in st.open_invoices), D(0)) - st.unapplied_total
         assert owed == st.closing == customer_balance(a, h.ago(1)) == D("680.00")
@@ -72,9 +72,9 @@ def test_open_item_statement_totals_to_the_same_balance(book):
         assert sum(amount for _label, amount in st.aging) == D("730.00")
 
 
-def test_statement_pdf_text(book):
-    a = book["a"]
-    with tenant_context(book["org"]):
+def test_statement_pdf_text(statement_book):
+    a = statement_book["a"]
+    with tenant_context(statement_book["org"]):
         st = statements.build(a, statements.BALANCE_FORWARD, h.ago(60), h.ago(1))
         pdf = statements.render_pdf(st)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
@@ -83,20 +83,20 @@ def test_statement_pdf_text(book):
         assert expected in text, expected
 
 
-def test_open_item_pdf_text(book):
-    with tenant_context(book["org"]):
-        st = statements.build(book["a"], statements.OPEN_ITEM, h.ago(60), h.ago(1))
+def test_open_item_pdf_text(statement_book):
+    with tenant_context(statement_book["org"]):
+        st = statements.build(statement_book["a"], statements.OPEN_ITEM, h.ago(60), h.ago(1))
         text = PdfReader(io.BytesIO(statements.render_pdf(st))).pages[0].extract_text()
-    assert "Open item" in text and book["i1"].number in text and "Balance due" in text and "680.00" in text
+    assert "Open item" in text and statement_book["i1"].number in text and "Balance due" in text and "680.00" in text
 
 
-def test_statement_email_goes_through_the_invoice_delivery_log(book, django_capture_on_commit_callbacks):
+def test_statement_email_goes_through_the_invoice_delivery_log(statement_book, django_capture_on_commit_callbacks):
     from invoicing.mail import deliver
 
-    org, a = book["org"], book["a"]
+    org, a = statement_book["org"], statement_book["a"]
     with tenant_context(org):
         st = statements.build(a, statements.BALANCE_FORWARD, h.ago(60), h.ago(1))
-        delivery = statements.email_statement(st, actor=book["owner"])
+        delivery = statements.email_statement(st, actor=statement_book["owner"])
         assert delivery.kind == "statement" and delivery.customer_id == a.pk and delivery.document.kind == "statement"
         assert deliver(delivery.pk) == "sent"
     message = mail.outbox[-1]
@@ -107,8 +107,8 @@ def test_statement_email_goes_through_the_invoice_delivery_log(book, django_capt
         assert EmailDelivery.objects.get(pk=delivery.pk).status == "sent"
 
 
-def test_statement_pages_and_permissions(book):
-    org, a = book["org"], book["a"]
+def test_statement_pages_and_permissions(statement_book):
+    org, a = statement_book["org"], statement_book["a"]
     url = reverse("customer_statement", kwargs={"org_slug": org.slug, "pk": a.pk})
     qs = f"?style=balance_forward&start={h.ago(60).isoformat()}&end={h.ago(1).isoformat()}"
     viewer = Client()
@@ -131,8 +131,8 @@ def test_statement_pages_and_permissions(book):
         assert StoredDocument.objects.filter(kind="statement", customer=a).exists()
 
 
-def test_bulk_statements_run_with_progress(book):
-    org, owner = book["org"], book["owner"]
+def test_bulk_statements_run_with_progress(statement_book):
+    org, owner = statement_book["org"], statement_book["owner"]
     with tenant_context(org):
         nobody = CustomerFactory(organization=org, name="No Mail", code="NOMAIL", billing_emails="")
         h.invoice(org, nobody, "10.00", h.ago(5))
@@ -146,7 +146,7 @@ def test_bulk_statements_run_with_progress(book):
         run.refresh_from_db()
         assert (run.status, run.done, run.sent, run.skipped, run.failed) == ("done", 2, 1, 1, 0)
         assert set(StatementRunItem.objects.filter(run=run).values_list("outcome", flat=True)) == {"sent", "skipped"}
-        assert EmailDelivery.objects.filter(kind="statement", customer=book["a"]).count() == 1
+        assert EmailDelivery.objects.filter(kind="statement", customer=statement_book["a"]).count() == 1
     client = Client()
     client.force_login(owner)
     page = client.get(reverse("statement_run", kwargs={"org_slug": org.slug, "pk": run.pk})).content.decode()
@@ -196,15 +196,16 @@ def ink(png) -> float:
     return sum(image.histogram()[:128]) / (image.width * image.height)
 
 
-def test_report_pdfs_render_to_pages_people_can_look_at(book):
+def test_report_pdfs_render_to_pages_people_can_look_at(statement_book):
     """The statement (both styles) and the aging PDF as PNGs under <tmp>/ledgerline-pdf-pngs/."""
     from reports import exports
     from reports.aging import AgingQuery, aging
     from tests.documents_helpers import pdf_to_pngs
 
-    org = book["org"]
+    org = statement_book["org"]
     with tenant_context(org):
-        pdfs = {f"statement-{style}": statements.render_pdf(statements.build(book["a"], style, h.ago(60), h.ago(1)))
+        pdfs = {f"statement-{style}": statements.render_pdf(
+            statements.build(statement_book["a"], style, h.ago(60), h.ago(1)))
                 for style in (statements.BALANCE_FORWARD, statements.OPEN_ITEM)}
         report = aging(org, AgingQuery(as_of=h.today(), currency="EUR", basis="due", limits=[30, 60, 90]))
         pdfs["aging"] = exports.aging_pdf(report, org)
