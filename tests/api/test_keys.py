@@ -138,7 +138,7 @@ def test_more_requests_than_the_limit_get_429_with_retry_after_per_key(api_shop)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_key_count_skips_the_wal_flush_but_never_the_requests_own_work(shop):
+def test_the_key_count_skips_the_wal_flush_but_never_the_requests_own_work(api_shop):
     """The count commits without waiting for the WAL flush only when it is a transaction of its
     own; inside the request's transaction (pooled connections) that setting would also cover the
     money the request moves."""
@@ -154,18 +154,18 @@ def test_the_key_count_skips_the_wal_flush_but_never_the_requests_own_work(shop)
 
     request = RequestFactory().get("/api/v1/customers")
     with transaction.atomic():
-        assert ApiKeyAuth().authenticate(request, shop.token) is not None
+        assert ApiKeyAuth().authenticate(request, api_shop.token) is not None
         assert setting() == "on"
-    assert ApiKeyAuth().authenticate(request, shop.token) is not None
+    assert ApiKeyAuth().authenticate(request, api_shop.token) is not None
     assert setting() == "on"  # SET LOCAL ended with the count's own transaction
 
 
-def test_a_change_through_the_api_is_audited_with_the_keys_creator_and_the_callers_address(shop):
+def test_a_change_through_the_api_is_audited_with_the_keys_creator_and_the_callers_address(api_shop):
     from accounts.models import AuditEvent
 
-    r = shop.api.post("/customers", {"name": "Audited Ltd", "billing_emails": ["a@example.com"]},
+    r = api_shop.api.post("/customers", {"name": "Audited Ltd", "billing_emails": ["a@example.com"]},
                       headers={"User-Agent": "shop-sync/1.0"})
     assert r.status_code == 201, r.content
-    with tenant_context(shop.org):
+    with tenant_context(api_shop.org):
         event = AuditEvent.objects.get(table_name="accounts_customer", object_id=r.json()["id"], action="insert")
-    assert (event.actor_id, event.ip, event.user_agent) == (shop.owner.pk, "127.0.0.1", "shop-sync/1.0")
+    assert (event.actor_id, event.ip, event.user_agent) == (api_shop.owner.pk, "127.0.0.1", "shop-sync/1.0")

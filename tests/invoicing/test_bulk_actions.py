@@ -20,12 +20,12 @@ from tests.invoicing_helpers import draft, issued
 pytestmark = pytest.mark.django_db
 
 
-def post(shop, data, user=None):
-    return shop.client(user or shop.finance).post(shop.url("invoice_bulk"), data)
+def post(acme, data, user=None):
+    return acme.client(user or acme.finance).post(acme.url("invoice_bulk"), data)
 
 
-def statuses(shop, invoices):
-    with shop.ctx():
+def statuses(acme, invoices):
+    with acme.ctx():
         return [Invoice.objects.get(pk=i.pk).status for i in invoices]
 
 
@@ -34,15 +34,15 @@ def result_notes(response):
 
 
 @pytest.fixture
-def drafts(shop):
-    with shop.ctx():
-        return [draft(shop.org, shop.customer, [(f"Work {n}", "1", "100.00", None)]) for n in range(3)]
+def drafts(acme):
+    with acme.ctx():
+        return [draft(acme.org, acme.customer, [(f"Work {n}", "1", "100.00", None)]) for n in range(3)]
 
 
-def test_the_first_post_only_shows_what_will_happen_and_changes_nothing(shop, drafts):
-    with shop.ctx():
-        done = issued(shop.org, shop.customer)
-    response = post(shop, {"action": "issue", "ids": [d.pk for d in drafts] + [done.pk]})
+def test_the_first_post_only_shows_what_will_happen_and_changes_nothing(acme, drafts):
+    with acme.ctx():
+        done = issued(acme.org, acme.customer)
+    response = post(acme, {"action": "issue", "ids": [d.pk for d in drafts] + [done.pk]})
     assert response.status_code == 200
     assert response.templates[0].name == "invoicing/bulk_confirm.html"
     notes = result_notes(response)
@@ -50,31 +50,31 @@ def test_the_first_post_only_shows_what_will_happen_and_changes_nothing(shop, dr
     assert notes[done.pk] == (False, "Not a draft (Issued).")
     assert response.context["ids"] == [d.pk for d in drafts]  # the confirmation carries only the drafts
     assert "Issue 3 drafts" in response.content.decode()
-    assert statuses(shop, drafts) == ["draft"] * 3
+    assert statuses(acme, drafts) == ["draft"] * 3
 
 
-def test_confirmed_issue_issues_every_ticked_draft(shop, drafts):
-    response = post(shop, {"action": "issue", "confirm": "1", "ids": [d.pk for d in drafts]})
+def test_confirmed_issue_issues_every_ticked_draft(acme, drafts):
+    response = post(acme, {"action": "issue", "confirm": "1", "ids": [d.pk for d in drafts]})
     assert response.status_code == 200
-    assert statuses(shop, drafts) == ["issued"] * 3
-    with shop.ctx():
+    assert statuses(acme, drafts) == ["issued"] * 3
+    with acme.ctx():
         numbers = [Invoice.objects.get(pk=d.pk).number for d in drafts]
     assert all(numbers) and len(set(numbers)) == 3
     assert [n for ok, n in result_notes(response).values()] == [f"Issued as {n}." for n in numbers]
 
 
-def test_issuing_is_all_or_nothing_when_one_draft_is_refused(shop, drafts):
-    with shop.ctx():
-        gone = CustomerFactory(organization=shop.org, name="Gone Ltd", code="GONE")
-        refused = draft(shop.org, gone, [("Old work", "1", "50.00", None)])
+def test_issuing_is_all_or_nothing_when_one_draft_is_refused(acme, drafts):
+    with acme.ctx():
+        gone = CustomerFactory(organization=acme.org, name="Gone Ltd", code="GONE")
+        refused = draft(acme.org, gone, [("Old work", "1", "50.00", None)])
         gone.archived_at = timezone.now()
         gone.save(update_fields=["archived_at"])
         entries_before = JournalEntry.objects.count()
     ids = [drafts[0].pk, refused.pk, drafts[1].pk]
-    response = post(shop, {"action": "issue", "confirm": "1", "ids": ids})
+    response = post(acme, {"action": "issue", "confirm": "1", "ids": ids})
     assert response.status_code == 200
-    assert statuses(shop, [drafts[0], refused, drafts[1]]) == ["draft"] * 3
-    with shop.ctx():
+    assert statuses(acme, [drafts[0], refused, drafts[1]]) == ["draft"] * 3
+    with acme.ctx():
         assert not Invoice.objects.filter(pk__in=ids).exclude(number="").exclude(number__isnull=True).exists()
         assert JournalEntry.objects.count() == entries_before
     notes = result_notes(response)
@@ -83,69 +83,69 @@ def test_issuing_is_all_or_nothing_when_one_draft_is_refused(shop, drafts):
     assert "0 done" in response.content.decode()
 
 
-def test_bulk_email_queues_each_once_and_skips_what_cannot_be_sent(shop, django_capture_on_commit_callbacks):
-    with shop.ctx():
-        shop.customer.billing_emails = "ap@bluebird.example"
-        shop.customer.save(update_fields=["billing_emails"])
-        silent = CustomerFactory(organization=shop.org, name="Quiet Co", code="QUIET", billing_emails="")
-        one, two = issued(shop.org, shop.customer), issued(shop.org, shop.customer)
-        mute = issued(shop.org, silent)
-        still_draft = draft(shop.org, shop.customer)
+def test_bulk_email_queues_each_once_and_skips_what_cannot_be_sent(acme, django_capture_on_commit_callbacks):
+    with acme.ctx():
+        acme.customer.billing_emails = "ap@bluebird.example"
+        acme.customer.save(update_fields=["billing_emails"])
+        silent = CustomerFactory(organization=acme.org, name="Quiet Co", code="QUIET", billing_emails="")
+        one, two = issued(acme.org, acme.customer), issued(acme.org, acme.customer)
+        mute = issued(acme.org, silent)
+        still_draft = draft(acme.org, acme.customer)
     ids = [one.pk, two.pk, mute.pk, still_draft.pk]
     data = {"action": "email", "confirm": "1", "ids": ids}
     with django_capture_on_commit_callbacks():
-        response = post(shop, data)
+        response = post(acme, data)
     notes = result_notes(response)
     assert notes[one.pk] == (True, "E-mail queued to ap@bluebird.example.")
     assert notes[mute.pk] == (False, "Quiet Co has no billing e-mail.")
     assert notes[still_draft.pk] == (False, "Only an issued invoice can be e-mailed.")
-    with shop.ctx():
+    with acme.ctx():
         assert sorted(EmailDelivery.objects.values_list("invoice_id", flat=True)) == sorted([one.pk, two.pk])
         assert EmailDelivery.objects.get(invoice=one).recipients == ["ap@bluebird.example"]
     # The same confirmation submitted again (a double click, the back button) sends nothing twice.
     with django_capture_on_commit_callbacks():
-        again = post(shop, data)
+        again = post(acme, data)
     assert result_notes(again)[one.pk] == (False, "Already e-mailed; to send it again, use Send on the invoice.")
-    with shop.ctx():
+    with acme.ctx():
         assert EmailDelivery.objects.count() == 2
 
 
-def test_bulk_delete_removes_drafts_only(shop, drafts):
-    with shop.ctx():
-        done = issued(shop.org, shop.customer)
-    response = post(shop, {"action": "delete", "confirm": "1", "ids": [drafts[0].pk, done.pk]})
+def test_bulk_delete_removes_drafts_only(acme, drafts):
+    with acme.ctx():
+        done = issued(acme.org, acme.customer)
+    response = post(acme, {"action": "delete", "confirm": "1", "ids": [drafts[0].pk, done.pk]})
     assert response.status_code == 200
-    with shop.ctx():
+    with acme.ctx():
         assert not Invoice.objects.filter(pk=drafts[0].pk).exists()
         assert Invoice.objects.get(pk=done.pk).status == InvoiceStatus.ISSUED
         assert Invoice.objects.filter(pk__in=[d.pk for d in drafts[1:]]).count() == 2
 
 
-def test_export_selected_streams_only_the_ticked_invoices(shop):
-    with shop.ctx():
-        a, b, c = (issued(shop.org, shop.customer, [("Item", "1", amount, None)]) for amount in ("10", "20", "30"))
-    response = post(shop, {"export": "1", "action": "issue", "ids": [a.pk, c.pk]})
+def test_export_selected_streams_only_the_ticked_invoices(acme):
+    with acme.ctx():
+        a, b, c = (issued(acme.org, acme.customer, [("Item", "1", amount, None)]) for amount in ("10", "20", "30"))
+    response = post(acme, {"export": "1", "action": "issue", "ids": [a.pk, c.pk]})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert sorted(r["number"] for r in rows) == sorted([a.number, c.number])
     assert sorted(r["total"] for r in rows) == ["10.00", "30.00"]
 
 
-def test_viewers_cannot_act_and_do_not_see_the_checkboxes(shop, drafts):
-    response = post(shop, {"action": "issue", "confirm": "1", "ids": [d.pk for d in drafts]}, user=shop.viewer)
+def test_viewers_cannot_act_and_do_not_see_the_checkboxes(acme, drafts):
+    response = post(acme, {"action": "issue", "confirm": "1", "ids": [d.pk for d in drafts]}, user=acme.viewer)
     assert response.status_code == 403
-    assert statuses(shop, drafts) == ["draft"] * 3
-    page = shop.client(shop.viewer).get(shop.url("invoice_list")).content.decode()
+    assert statuses(acme, drafts) == ["draft"] * 3
+    page = acme.client(acme.viewer).get(acme.url("invoice_list")).content.decode()
     assert 'name="ids"' not in page and "bulk-form" not in page
-    finance_page = shop.client(shop.finance).get(shop.url("invoice_list")).content.decode()
+    finance_page = acme.client(acme.finance).get(acme.url("invoice_list")).content.decode()
     assert finance_page.count('name="ids"') == 3
 
 
-def test_another_organizations_invoices_are_not_found_and_not_touched(shop, drafts):
+def test_another_organizations_invoices_are_not_found_and_not_touched(acme, drafts):
     other, other_owner = make_org(name="Other Org", slug="other-org")
     with tenant_context(other, other_owner):
         theirs = draft(other, CustomerFactory(organization=other, name="Theirs", code="T1"))
-    response = post(shop, {"action": "issue", "confirm": "1", "ids": [theirs.pk, drafts[0].pk]})
+    response = post(acme, {"action": "issue", "confirm": "1", "ids": [theirs.pk, drafts[0].pk]})
     notes = result_notes(response)
     assert notes[theirs.pk] == (False, "Not found in this organization.")
     assert notes[drafts[0].pk][0] is True
@@ -159,17 +159,17 @@ def test_another_organizations_invoices_are_not_found_and_not_touched(shop, draf
     ({"action": "issue", "ids": [str(n) for n in range(1, 102)]}, "Select at most 100 invoices at a time."),
     ({"action": "launch", "ids": ["1"]}, "Choose an action."),
 ])
-def test_bad_input_gets_a_clear_message_and_changes_nothing(shop, drafts, data, message):
-    client = shop.client(shop.finance)
-    response = client.post(shop.url("invoice_bulk"), {**data, "back": "status=draft&sort=-total"})
+def test_bad_input_gets_a_clear_message_and_changes_nothing(acme, drafts, data, message):
+    client = acme.client(acme.finance)
+    response = client.post(acme.url("invoice_bulk"), {**data, "back": "status=draft&sort=-total"})
     assert response.status_code == 302
     assert response["Location"].endswith("/invoices/?status=draft&sort=-total")
     assert message in client.get(response["Location"]).content.decode()
-    assert statuses(shop, drafts) == ["draft"] * 3
+    assert statuses(acme, drafts) == ["draft"] * 3
 
 
-def test_a_get_goes_back_to_the_list(shop):
-    response = shop.client(shop.finance).get(shop.url("invoice_bulk"))
+def test_a_get_goes_back_to_the_list(acme):
+    response = acme.client(acme.finance).get(acme.url("invoice_bulk"))
     assert response.status_code == 302 and response["Location"].endswith("/invoices/")
 
 

@@ -38,7 +38,7 @@ TODAY = date.today()
 
 
 @pytest.fixture
-def ctx():
+def short_book():
     org, owner = make_org()
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org, name="Acme Trading GmbH")
@@ -68,8 +68,8 @@ def books_match_bank(org, account):
 
 @pytest.mark.parametrize("kind, code, name", [("bank_fee", "6300", "Bank charges"),
                                               ("discount", "6200", "Discounts allowed")])
-def test_short_receipt_books_the_difference_as_a_fee_or_discount(ctx, kind, code, name):
-    org, owner, customer, account = ctx
+def test_short_receipt_books_the_difference_as_a_fee_or_discount(short_book, kind, code, name):
+    org, owner, customer, account = short_book
     invoice = inv(org, customer, "500.00")
     line, = import_lines(account, [("497.50", "Acme", invoice.number, "B-1")])
     assert not Account.objects.filter(organization=org, code=code).exists()  # made on first use
@@ -89,8 +89,8 @@ def test_short_receipt_books_the_difference_as_a_fee_or_discount(ctx, kind, code
     books_match_bank(org, account)
 
 
-def test_a_difference_beyond_the_tolerance_is_refused_and_nothing_is_recorded(ctx):
-    org, owner, customer, account = ctx
+def test_a_difference_beyond_the_tolerance_is_refused_and_nothing_is_recorded(short_book):
+    org, owner, customer, account = short_book
     invoice = inv(org, customer, "500.00")  # tolerance: min(25.00, 2 % of 500.00 = 10.00)
     line, = import_lines(account, [("489.99", "Acme", invoice.number, "B-1")])
     best = suggestions_for(line)[0]
@@ -102,8 +102,8 @@ def test_a_difference_beyond_the_tolerance_is_refused_and_nothing_is_recorded(ct
     assert not WriteOff.objects.filter(organization=org).exists()
 
 
-def test_the_write_off_service_guards_discounts_and_fees(ctx):
-    org, owner, customer, account = ctx
+def test_the_write_off_service_guards_discounts_and_fees(short_book):
+    org, owner, customer, account = short_book
     unpaid = inv(org, customer, "100.00")
     with pytest.raises(InvoiceError, match="nothing was paid on"):
         write_off(unpaid, D("1.00"), "fee", actor=owner, kind="bank_fee")
@@ -129,8 +129,8 @@ def test_the_write_off_service_guards_discounts_and_fees(ctx):
     check_invariants(org)
 
 
-def test_undoing_the_match_reverses_the_payment_and_the_booked_difference(ctx):
-    org, owner, customer, account = ctx
+def test_undoing_the_match_reverses_the_payment_and_the_booked_difference(short_book):
+    org, owner, customer, account = short_book
     invoice = inv(org, customer, "500.00")
     line, = import_lines(account, [("497.50", "Acme", invoice.number, "B-1")])
     line = confirm_match(line, suggestions_for(line)[0].key, actor=owner, settle="bank_fee")
@@ -152,8 +152,8 @@ def test_undoing_the_match_reverses_the_payment_and_the_booked_difference(ctx):
     books_match_bank(org, account)
 
 
-def test_a_write_off_is_reversed_once_the_database_says_so_too(ctx):
-    org, owner, customer, account = ctx
+def test_a_write_off_is_reversed_once_the_database_says_so_too(short_book):
+    org, owner, customer, account = short_book
     invoice = inv(org, customer, "100.00")
     wo = write_off(invoice, D("5.00"), "part", actor=owner)
     back = reverse_write_off(wo, "mistake", actor=owner)
@@ -165,8 +165,8 @@ def test_a_write_off_is_reversed_once_the_database_says_so_too(ctx):
                                 effective_date=TODAY, entry=back.entry)
 
 
-def test_remittance_advice_short_rows_booked_as_discount(ctx):
-    org, owner, customer, account = ctx
+def test_remittance_advice_short_rows_booked_as_discount(short_book):
+    org, owner, customer, account = short_book
     a, b = inv(org, customer, "300.00"), inv(org, customer, "200.00")
     line, = import_lines(account, [("494.00", "Acme", "see advice", "B-1")])
     advice = f"{a.number} 294.00\n{b.number} 200.00"
@@ -216,8 +216,8 @@ def test_payment_page_and_bank_line_page_book_a_short_rest():
 
 # --- Debits: refunds and bounced payments --------------------------------------------------------
 
-def test_a_debit_is_matched_to_the_refund_it_is(ctx):
-    org, owner, customer, account = ctx
+def test_a_debit_is_matched_to_the_refund_it_is(short_book):
+    org, owner, customer, account = short_book
     acc = system_accounts(org)
     payment = pay(org, customer, "80.00", allocation="none", received_date=TODAY - timedelta(days=3))
     refund = refund_payment(payment, amount=D("30.00"), refund_date=TODAY - timedelta(days=1),
@@ -243,8 +243,8 @@ def test_a_debit_is_matched_to_the_refund_it_is(ctx):
     check_invariants(org)
 
 
-def test_one_refund_is_seen_on_one_debit_line(ctx):
-    org, owner, customer, account = ctx
+def test_one_refund_is_seen_on_one_debit_line(short_book):
+    org, owner, customer, account = short_book
     payment = pay(org, customer, "80.00", allocation="none")
     refund = refund_payment(payment, amount=D("30.00"), refund_date=TODAY, method="bank_transfer",
                             account=system_accounts(org)["bank"], idempotency_key=key())
@@ -257,8 +257,8 @@ def test_one_refund_is_seen_on_one_debit_line(ctx):
         BankLine.objects.filter(pk=second.pk).update(entry_id=refund.entry_id, entry_linked=True, status="matched")
 
 
-def test_a_returned_payment_is_recorded_as_bounced_from_the_debit(ctx):
-    org, owner, customer, account = ctx
+def test_a_returned_payment_is_recorded_as_bounced_from_the_debit(short_book):
+    org, owner, customer, account = short_book
     invoice = inv(org, customer, "121.00")
     credit, = import_lines(account, [("121.00", "Acme", invoice.number, "B-1")], statement_id="S1")
     credit = confirm_match(credit, f"inv:{invoice.pk}", actor=owner)
@@ -285,8 +285,8 @@ def test_a_returned_payment_is_recorded_as_bounced_from_the_debit(ctx):
     books_match_bank(org, account)
 
 
-def test_a_bounce_recorded_on_the_payment_page_is_found_by_the_debit(ctx):
-    org, owner, customer, account = ctx
+def test_a_bounce_recorded_on_the_payment_page_is_found_by_the_debit(short_book):
+    org, owner, customer, account = short_book
     invoice = inv(org, customer, "121.00")
     credit, = import_lines(account, [("121.00", "Acme", invoice.number, "B-1")], statement_id="S1")
     credit = confirm_match(credit, f"inv:{invoice.pk}", actor=owner)
@@ -308,8 +308,8 @@ def test_a_bounce_recorded_on_the_payment_page_is_found_by_the_debit(ctx):
         books_match_bank(org, account)
 
 
-def test_a_debit_never_links_another_organizations_refund(ctx):
-    org, owner, customer, account = ctx
+def test_a_debit_never_links_another_organizations_refund(short_book):
+    org, owner, customer, account = short_book
     other, other_owner = make_org()
     with tenant_context(other, other_owner):
         c = CustomerFactory(organization=other)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def book():
+def accuracy_book():
     """T = today. inv0: 100, issued T-60, due T-50, paid T-40 (10 days late: the customer's lateness
     from then on). inv1: 200, issued T-30, due T-17 (expected T-7), paid T-3. inv2: 50, issued T-20, due
     T-12 (expected T-2), unpaid. The books start at T-60, so 8 weeks can be compared:
@@ -40,8 +40,8 @@ def book():
     return org, owner, c
 
 
-def test_weeks_known_answers(book):
-    org, _owner, c = book
+def test_weeks_known_answers(accuracy_book):
+    org, _owner, c = accuracy_book
     with tenant_context(org):
         a = accuracy(org, "EUR", weeks=8)
     t = org.today()
@@ -77,8 +77,8 @@ def test_median_and_mean_differ_when_lateness_is_skewed():
     assert a.best == "median" and a.improvement == Decimal("100.0")
 
 
-def test_page(book, client):
-    org, owner, c = book
+def test_page(accuracy_book, client):
+    org, owner, c = accuracy_book
     client.force_login(owner)
     page = client.get(f"/o/{org.slug}/reports/forecast/accuracy/").content.decode()
     assert 'data-mae="31.25"' in page and 'data-best="mean"' in page and c.name in page
