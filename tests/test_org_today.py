@@ -29,7 +29,8 @@ HONOLULU_EVENING = datetime.combine(DAY + timedelta(days=1), time(6, 0), tzinfo=
 
 def _org_with_invoice_due_today(zone):
     org, owner = make_org()
-    Organization.objects.filter(pk=org.pk).update(timezone=zone)
+    with tenant_context(org):
+        Organization.objects.filter(pk=org.pk).update(timezone=zone)
     org.refresh_from_db()
     with tenant_context(org):
         customer = CustomerFactory(organization=org)
