@@ -282,3 +282,23 @@ class SignInEvent(models.Model):
 
     def __str__(self):
         return f"{self.user} signed in at {self.at:%Y-%m-%d %H:%M} from {self.ip or '?'}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (accounts.passkeys): a second factor beside TOTP, kept per person like
+    TwoFactor. The public key verifies each sign-in's signature; the signature counter, where the
+    authenticator keeps one, must grow (a cloned authenticator shows an old count)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=60)
+    credential_id = models.BinaryField(unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"passkey {self.name} of {self.user}"

@@ -27,7 +27,11 @@ TONGA_AFTER_MIDNIGHT = datetime.combine(DAY, time(11, 30), tzinfo=UTC)
 HONOLULU_EVENING = datetime.combine(DAY + timedelta(days=1), time(6, 0), tzinfo=UTC)
 
 
-def _org_with_invoice_due_today(zone):
+def _org_with_invoice_due_today(zone, monkeypatch):
+    # Built at 00:30 UTC on DAY, when DAY is still "today" in Tonga and Honolulu alike (at the real
+    # time of day, after 11:00 UTC Tonga is already on the next day and the hold "until DAY" would
+    # be refused as in the past).
+    _at(monkeypatch, datetime.combine(DAY, time(0, 30), tzinfo=UTC))
     org, owner = make_org()
     with tenant_context(org):
         Organization.objects.filter(pk=org.pk).update(timezone=zone)
@@ -49,7 +53,7 @@ def _fresh(org, invoice_pk):
 
 
 def test_an_organization_at_utc_plus_13_is_already_on_the_next_day(monkeypatch):
-    org, owner, invoice = _org_with_invoice_due_today(TONGA)
+    org, owner, invoice = _org_with_invoice_due_today(TONGA, monkeypatch)
     _at(monkeypatch, TONGA_AFTER_MIDNIGHT)
     assert timezone.localdate(TONGA_AFTER_MIDNIGHT) == DAY  # the server still says DAY
     assert org.today() == today_in(org) == DAY + timedelta(days=1)
@@ -64,7 +68,7 @@ def test_an_organization_at_utc_plus_13_is_already_on_the_next_day(monkeypatch):
 
 
 def test_an_organization_at_utc_minus_10_is_still_on_the_previous_day(monkeypatch):
-    org, owner, invoice = _org_with_invoice_due_today(HONOLULU)
+    org, owner, invoice = _org_with_invoice_due_today(HONOLULU, monkeypatch)
     _at(monkeypatch, HONOLULU_EVENING)
     assert timezone.localdate(HONOLULU_EVENING) == DAY + timedelta(days=1)  # the server's next day
     assert org.today() == today_in(org) == DAY
@@ -79,7 +83,7 @@ def test_an_organization_at_utc_minus_10_is_still_on_the_previous_day(monkeypatc
 
 def test_the_request_organization_is_the_default_today(monkeypatch):
     """Code that says only `today_in()` gets the date of the organization it acts for."""
-    org, _, _ = _org_with_invoice_due_today(TONGA)
+    org, _, _ = _org_with_invoice_due_today(TONGA, monkeypatch)
     _at(monkeypatch, TONGA_AFTER_MIDNIGHT)
     assert today_in() == DAY  # no organization: the server's date
     with tenant_context(org):
