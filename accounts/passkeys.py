@@ -49,12 +49,11 @@ class PasskeyError(Exception):
 
 
 def rp_id(request) -> str:
-    return getattr(settings, "WEBAUTHN_RP_ID", "") or request.get_host().rsplit(":", 1)[0]
+    return settings.WEBAUTHN_RP_ID or request.get_host().rsplit(":", 1)[0]
 
 
 def origins(request) -> list[str]:
-    configured = getattr(settings, "WEBAUTHN_ORIGINS", [])
-    return list(configured) or [f"{request.scheme}://{request.get_host()}"]
+    return list(settings.WEBAUTHN_ORIGINS) or [f"{request.scheme}://{request.get_host()}"]
 
 
 def _keep_challenge(request, key: str, challenge: bytes) -> None:

@@ -44,8 +44,8 @@ def grant_application_role(sender, using="default", **kwargs):
     role = connection.ops.quote_name(settings.APP_DB_USER)
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
-        if cursor.fetchone()[0] == settings.APP_DB_USER:
-            return  # a test's flush as the application role: it could grant itself nothing anyway
+        if cursor.fetchone()[0] in (settings.APP_DB_USER, settings.APP_WORKER_DB_USER):
+            return  # a test's flush as the application or worker role: it could grant nothing anyway
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
         # Append-only tables: the role cannot even ask (their triggers refuse everyone else).

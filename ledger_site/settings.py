@@ -149,6 +149,10 @@ PASSWORD_RESET_PER_CLIENT = env.int("PASSWORD_RESET_PER_CLIENT", default=10)
 SIGNUP_PER_CLIENT = env.int("SIGNUP_PER_CLIENT", default=10)
 # Two-factor sign-in: wrong codes allowed per user in five minutes before the second step refuses.
 TWO_FACTOR_TRIES = env.int("TWO_FACTOR_TRIES", default=5)
+# Passkeys (accounts/passkeys.py): the relying-party id and the origins a passkey answer may come
+# from. Empty: the request's own host (already checked against ALLOWED_HOSTS) and scheme.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[])
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: none.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600

@@ -48,8 +48,8 @@ def _at(monkeypatch, instant):
 
 
 def _fresh(org, invoice_pk):
-    with tenant_context(org):
-        return Invoice.objects.get(pk=invoice_pk)
+    with tenant_context(org):  # with its organization: outside a context it could not be loaded
+        return Invoice.objects.select_related("organization").get(pk=invoice_pk)
 
 
 def test_an_organization_at_utc_plus_13_is_already_on_the_next_day(monkeypatch):

@@ -83,17 +83,20 @@ def test_the_answer_must_sign_this_sessions_challenge_once_from_this_origin():
     user, key = registered()
     client = Client()
     sign_in(client, user)
-    # Another origin (a phishing site relaying the challenge) is refused.
-    assert passkey_step(client, key, origin="https://ledgerline.example.evil").status_code == 400
-    # A challenge is used once: the same signed answer posted again is refused.
     options = json.loads(client.post(reverse("login_passkey_options")).content)
+    # Another origin (a phishing site relaying the challenge) is refused...
+    phished = client.post(reverse("login_passkey"), {"credential": key.get(options, origin="https://ledger.evil")})
+    assert phished.status_code == 400
+    # ...and that try used the challenge up: a right answer to it no longer counts.
     answer = key.get(options)
-    replay = Client()
-    sign_in(replay, user)
-    replay.post(reverse("login_passkey_options"))  # a challenge of its own, not the one signed above
-    assert replay.post(reverse("login_passkey"), {"credential": answer}).status_code == 400
-    assert client.post(reverse("login_passkey"), {"credential": answer}).status_code == 200
-    assert client.post(reverse("login_passkey"), {"credential": answer}).status_code == 400  # used up
+    assert client.post(reverse("login_passkey"), {"credential": answer}).status_code == 400
+    # Another session (its own challenge) does not take this answer either.
+    other = Client()
+    sign_in(other, user)
+    other.post(reverse("login_passkey_options"))
+    assert other.post(reverse("login_passkey"), {"credential": answer}).status_code == 400
+    # A fresh challenge, answered from this origin, signs in.
+    assert passkey_step(client, key).status_code == 200
 
 
 def test_another_persons_passkey_or_a_cloned_counter_does_not_sign_in():
