@@ -11,6 +11,7 @@ from accounts.locale import DEFAULT_LOCALE, LOCALES
 from accounts.models import Customer, Invitation, Organization, Role, User
 from accounts.models_org import RESERVED_SLUGS
 from accounts.money import babel_locale
+from accounts.org_directory import slug_taken
 
 # Every active ISO 4217 currency, from CLDR (accounts.currencies), not a hand list (issue 17).
 CURRENCIES = currencies.active_codes()
@@ -68,10 +69,8 @@ class OrganizationFieldsMixin:
         slug = self.cleaned_data["slug"].lower()
         if slug in RESERVED_SLUGS:
             raise ValidationError(_("This address is reserved. Please choose another."))
-        others = Organization.objects.filter(slug=slug)
-        if getattr(self, "instance", None) and self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
+        # Other organizations are behind row-level security: ask the one narrow function.
+        if slug_taken(slug, getattr(getattr(self, "instance", None), "pk", None)):
             raise ValidationError(_("This address is already taken. Please choose another."))
         return slug
 

@@ -4,6 +4,7 @@ from accounts.models_org import (
     LoginAttempt,
     Membership,
     Organization,
+    Passkey,
     RateLimitEvent,
     Role,
     SignInEvent,
@@ -11,7 +12,7 @@ from accounts.models_org import (
     User,
 )
 
-__all__ = ["Customer", "Invitation", "LoginAttempt", "Membership", "Organization", "RateLimitEvent", "Role",
+__all__ = ["Customer", "Invitation", "LoginAttempt", "Membership", "Organization", "Passkey", "RateLimitEvent", "Role",
            "SignInEvent", "TwoFactor", "User"]
 from accounts.models_ledger import (  # noqa: E402
     Account,

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, ChangeNotice, Organization
 from accounts.notify import mail_owners, owner_emails
+from accounts.org_directory import all_organizations, load
 from ledger_site.tenancy import tenant_context
 
 LOCK_KEY = 0x1EDC_0013  # pg_advisory_xact_lock(LOCK_KEY, organization_id)
@@ -101,7 +102,7 @@ def _candidates(org):
 
 def send_change_notices(org) -> int:
     """E-mail the owners about each sensitive change not yet noticed; the number of messages."""
-    org = org if isinstance(org, Organization) else Organization.objects.get(pk=org)
+    org = org if isinstance(org, Organization) else load(org)
     sent = 0
     with tenant_context(org), transaction.atomic():
         with connection.cursor() as cursor:
@@ -147,6 +148,6 @@ def _send(org, event) -> list[str]:
 def send_all() -> dict:
     """The schedule's task: every organization's pending notices."""
     total = 0
-    for org in Organization.objects.order_by("pk"):
+    for org in all_organizations():
         total += send_change_notices(org)
     return {"sent": total}

@@ -12,6 +12,8 @@ APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments
                       "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",
                       "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun",
                       "reminders_latefeecharge")
+# django-q2's tables: the worker's role only (accounts migration 0029).
+QUEUE_TABLES = ("django_q_ormq", "django_q_schedule", "django_q_task")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the
 # ledger_guard_frozen() trigger's arguments (state column, editable states, mutable columns[, final states[,
 # what still changes in them]]).
@@ -48,8 +50,8 @@ def grant_application_role(sender, using="default", **kwargs):
     role = connection.ops.quote_name(settings.APP_DB_USER)
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
-        if cursor.fetchone()[0] == settings.APP_DB_USER:
-            return  # a test's flush as the application role: it could grant itself nothing anyway
+        if cursor.fetchone()[0] in (settings.APP_DB_USER, settings.APP_WORKER_DB_USER):
+            return  # a test's flush as the application or worker role: it could grant nothing anyway
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
         # Append-only tables: the role cannot even ask (their triggers refuse everyone else).
@@ -61,9 +63,22 @@ def grant_application_role(sender, using="default", **kwargs):
         cursor.execute(f"GRANT UPDATE ({', '.join(LEDGER_HEAD_UPDATABLE)}) ON accounts_ledgerhead TO {role}")
         # Issue 22 #9: sessions only through the ledger_session_* functions (accounts/identity.py).
         cursor.execute(f"REVOKE ALL ON django_session FROM {role}")
+        # Issue 22 #9: django-q2's tables are the worker's (its own role, a member of this one);
+        # the application queues through ledger_task_enqueue() and friends (accounts 0029).
+        queue = _existing(cursor, QUEUE_TABLES)
+        if queue:
+            cursor.execute(f"REVOKE ALL ON {', '.join(queue)} FROM {role}")
+            if _role_exists(cursor, settings.APP_WORKER_DB_USER):
+                worker = connection.ops.quote_name(settings.APP_WORKER_DB_USER)
+                cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(queue)} TO {worker}")
         present = _existing(cursor, NEVER_DELETED)
         if present:
             cursor.execute(f"REVOKE DELETE, TRUNCATE ON {', '.join(present)} FROM {role}")
+
+
+def _role_exists(cursor, role: str) -> bool:
+    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+    return cursor.fetchone() is not None
 
 
 def _existing(cursor, tables) -> list[str]:

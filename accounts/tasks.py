@@ -21,7 +21,8 @@ from accounts.checkpoints import CHECKPOINT_HOOKS, mail_checkpoint, make_checkpo
 from accounts.ledger_verify import verify_organization
 from accounts.ledger_verify_incremental import verify_since_last
 from accounts.management.commands.verify_ledger import record_verification
-from accounts.models import LedgerHead, Membership, Organization, Role
+from accounts.models import LedgerHead, Membership, Role
+from accounts.org_directory import all_organizations
 from ledger_site.tenancy import tenant_context
 
 log = logging.getLogger("ledgerline.seal")
@@ -38,7 +39,7 @@ def verify_recent() -> dict:
 def _run(check, kind) -> dict:
     checked, broken, mailed = 0, 0, 0
     started = time.perf_counter()
-    for org in Organization.objects.order_by("pk"):
+    for org in all_organizations():
         with tenant_context(org):
             result, told = _check(org, check, kind)
             checked += 1
@@ -69,7 +70,7 @@ def checkpoint_all() -> dict:
     to the owners as an attachment and hand it to CHECKPOINT_HOOKS (the webhook outbox). A broken
     ledger gets no checkpoint (its break is mailed as by the other checks); an empty one neither."""
     sent, skipped = 0, 0
-    for org in Organization.objects.order_by("pk"):
+    for org in all_organizations():
         with tenant_context(org):
             result, _ = _check(org, verify_since_last, "incremental")
             head = LedgerHead.objects.filter(organization=org).first()
@@ -118,7 +119,7 @@ def fetch_exchange_rates() -> dict:
         return {"skipped": "FX_RATES_URL is not set"}
     data = fx.fetch(url)
     saved, refused = 0, {}
-    for org in Organization.objects.order_by("pk"):
+    for org in all_organizations():
         with tenant_context(org):
             try:
                 parsed = fx.parse_file(data, org.base_currency)

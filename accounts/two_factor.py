@@ -86,8 +86,15 @@ def disable(user) -> None:
     TwoFactor.objects.filter(user=user).delete()
 
 
-def is_enabled(user) -> bool:
+def totp_enabled(user) -> bool:
     return TwoFactor.objects.filter(user=user).exists()
+
+
+def is_enabled(user) -> bool:
+    """A second factor of either kind: an authenticator app (TOTP) or a passkey (accounts.passkeys)."""
+    from accounts.models import Passkey
+
+    return totp_enabled(user) or Passkey.objects.filter(user=user).exists()
 
 
 @transaction.atomic

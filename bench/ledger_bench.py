@@ -153,10 +153,11 @@ def _worker(bench_url, org_id, n, prefix, seed, barrier, queue):
     django_setup(bench_url)
     from django.db import connection
 
-    from accounts.models import Customer, Organization
+    from accounts.models import Customer
+    from accounts.org_directory import load
     from ledger_site.tenancy import tenant_context
 
-    org = Organization.objects.get(pk=org_id)
+    org = load(org_id)
     with tenant_context(org):
         customers = list(Customer.objects.filter(organization=org))
         workload = Workload(org, customers, seed)

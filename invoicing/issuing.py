@@ -31,7 +31,7 @@ from invoicing import credit_control
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
 from invoicing.numbering import NEXT_NUMBER
 from ledger_site.pg import prepared, raw_connection
-from ledger_site.queue import TASK_TABLE, TaskRow
+from ledger_site.queue import TaskRow
 
 
 def _columns(model, alias: str) -> tuple[list[str], str]:
@@ -128,7 +128,7 @@ def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
     return Draft(invoice, loaded, number_row[0] if number_row else None, by_key, credit_figures, today)
 
 
-_STORE_SQL = f"""
+_STORE_SQL = """
 WITH u AS (
     UPDATE invoicing_invoice SET status = 'issued', number = %(number)s, issue_date = %(issue_date)s,
         due_date = %(due_date)s, subtotal = %(subtotal)s, discount_total = %(discount_total)s,
@@ -141,11 +141,10 @@ WITH u AS (
 event AS (
     INSERT INTO invoicing_invoiceevent (organization_id, invoice_id, at, kind, message, actor_id)
     SELECT organization_id, id, %(issued_at)s, 'issued', %(message)s, %(actor)s FROM u
-),
-task AS (
-    INSERT INTO {TASK_TABLE} (key, payload, lock) SELECT %(task_key)s, %(task_payload)s, %(issued_at)s FROM u
 )
-SELECT id FROM u
+-- The render task (ledger_site.queue): one call per issued row, the application role cannot
+-- write the queue's table itself.
+SELECT id, ledger_task_enqueue(%(task_key)s, %(task_payload)s, %(issued_at)s) FROM u
 """
 
 

@@ -279,7 +279,7 @@ def _mark_sent(delivery: EmailDelivery, token: str) -> None:
 
 
 def _mark_failed(delivery: EmailDelivery, token: str, error: Exception, final: bool = False) -> None:
-    from django_q.models import Schedule
+    from ledger_site.queue import schedule_once
 
     with transaction.atomic():
         locked = engine.lock_if_ours(EmailDelivery.objects.all(), BOX, delivery.pk, token)
@@ -290,11 +290,8 @@ def _mark_failed(delivery: EmailDelivery, token: str, error: Exception, final: b
         status = engine.retry_or_fail(BOX, delivery, timezone.now(), text,
                                       max_attempts=delivery.attempts if final else delivery.max_attempts)
         if status == DeliveryStatus.RETRYING:
-            Schedule.objects.create(
-                name=f"email-delivery-{delivery.pk}-retry-{delivery.attempts}", func=TASK,
-                args=repr((delivery.organization_id, delivery.pk)), schedule_type=Schedule.ONCE, repeats=-1,
-                next_run=delivery.next_attempt_at,
-            )
+            schedule_once(f"email-delivery-{delivery.pk}-retry-{delivery.attempts}", TASK,
+                          (delivery.organization_id, delivery.pk), delivery.next_attempt_at)
         elif delivery.invoice_id:
             record_event(delivery.invoice, "email_failed",
                          _("E-mail to %(to)s failed after %(n)s attempts: %(error)s")

@@ -31,7 +31,7 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
-from accounts.models import Organization
+from accounts.org_directory import load, organization_ids
 from invoicing.forms import preview_totals
 from invoicing.mail import fill
 from invoicing.models import InvoiceSettings
@@ -203,7 +203,7 @@ def set_paused(schedule: RecurringSchedule, paused: bool, today: date | None = N
 
 def org_today(org_id: int, now: datetime | None = None) -> date:
     """The organization's own date (accounts.models_org: the one "today" of the application)."""
-    return Organization.objects.get(pk=org_id).today(now)
+    return load(org_id).today(now)
 
 
 @dataclass
@@ -219,10 +219,10 @@ def run_due(now: datetime | None = None, org_ids=None, today: date | None = None
     `today` overrides each organization's today (tests and tools)."""
     now = now or timezone.now()
     result = RunResult()
-    orgs = Organization.objects.order_by("pk").values_list("pk", flat=True)
+    orgs = organization_ids()
     if org_ids is not None:
-        orgs = orgs.filter(pk__in=org_ids)
-    for org_id in list(orgs):
+        orgs = [pk for pk in orgs if pk in set(org_ids)]
+    for org_id in orgs:
         with tenant_context(org_id):
             day = today or org_today(org_id, now)
             candidates = (RecurringSchedule.objects.filter(organization_id=org_id, paused_at__isnull=True,

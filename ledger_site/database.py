@@ -44,7 +44,12 @@ def database_settings(env: environ.Env) -> dict:
     owner["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_{owner['NAME']}")}
     owner["OWNER_USER"] = owner.get("USER") or "postgres"
     owner["OWNER_PASSWORD"] = owner.get("PASSWORD") or ""
-    if not env.bool("LEDGER_DB_AS_OWNER", default=False):
+    if env.bool("LEDGER_DB_AS_WORKER", default=False):
+        # The django-q2 worker (manage.py qcluster): its own role, the application role's rights
+        # plus the task-queue tables (accounts migration 0029, docs/security.md A12).
+        owner["USER"] = worker_user(env)
+        owner["PASSWORD"] = env.str("APP_WORKER_DB_PASSWORD", default="ledgerline-worker")
+    elif not env.bool("LEDGER_DB_AS_OWNER", default=False):
         owner["USER"] = app_user(env)
         owner["PASSWORD"] = env.str("APP_DB_PASSWORD", default="ledgerline-app")
     return owner
@@ -52,3 +57,7 @@ def database_settings(env: environ.Env) -> dict:
 
 def app_user(env: environ.Env) -> str:
     return env.str("APP_DB_USER", default="ledgerline_app")
+
+
+def worker_user(env: environ.Env) -> str:
+    return env.str("APP_WORKER_DB_USER", default=f"{app_user(env)}_worker")

@@ -13,7 +13,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from ledger_site.database import app_user, database_settings
+from ledger_site.database import app_user, database_settings, worker_user
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -115,6 +115,9 @@ APP_DB_USER = app_user(env)
 LEDGER_DB_POOLED = env.bool("LEDGER_DB_POOLED", default=False)
 LEDGER_PREPARED_STATEMENTS = env.bool("LEDGER_PREPARED_STATEMENTS", default=not LEDGER_DB_POOLED)
 APP_DB_PASSWORD = env.str("APP_DB_PASSWORD", default="ledgerline-app")
+# The worker's role (manage.py qcluster): the application role's rights plus django-q2's tables.
+APP_WORKER_DB_USER = worker_user(env)
+APP_WORKER_DB_PASSWORD = env.str("APP_WORKER_DB_PASSWORD", default="ledgerline-worker")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The invoice editor posts up to 500 lines of 7 fields each (invoicing.services.MAX_LINES).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
@@ -146,6 +149,10 @@ PASSWORD_RESET_PER_CLIENT = env.int("PASSWORD_RESET_PER_CLIENT", default=10)
 SIGNUP_PER_CLIENT = env.int("SIGNUP_PER_CLIENT", default=10)
 # Two-factor sign-in: wrong codes allowed per user in five minutes before the second step refuses.
 TWO_FACTOR_TRIES = env.int("TWO_FACTOR_TRIES", default=5)
+# Passkeys (accounts/passkeys.py): the relying-party id and the origins a passkey answer may come
+# from. Empty: the request's own host (already checked against ALLOWED_HOSTS) and scheme.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_ORIGINS = env.list("WEBAUTHN_ORIGINS", default=[])
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; empty: none.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 INVITATION_MAX_AGE_SECONDS = 7 * 24 * 3600
@@ -267,6 +274,9 @@ Q_CLUSTER = {
     "max_attempts": 5,
     "catch_up": False,
     "poll": 1,
+    # Queues through ledger_task_enqueue(): the application role has no privilege on the queue's
+    # tables (accounts migration 0029); the worker runs as APP_WORKER_DB_USER.
+    "broker_class": "ledger_site.queue.NarrowORM",
 }
 
 LOGGING = {

@@ -10,6 +10,7 @@ from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
@@ -32,7 +33,17 @@ def organization_of(obj):
     current = _current_org.get()
     if current is not None and current.pk == obj.organization_id:
         return current
-    return obj.organization
+    try:
+        return obj.organization
+    except ObjectDoesNotExist:
+        # Outside any context the organization's row is not visible (accounts migration 0029): the
+        # row in hand was read in its organization's context, so read its organization in that
+        # same context.
+        from accounts.org_directory import load
+
+        organization = load(obj.organization_id)
+        field.set_cached_value(obj, organization)
+        return organization
 
 
 def pooled() -> bool:

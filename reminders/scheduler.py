@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organization
+from accounts.org_directory import organization_ids
 from invoicing import invoice_sql
 from ledger_site import outbox as engine
 from ledger_site.tenancy import organization_of, tenant_context
@@ -252,9 +253,9 @@ def scan(now: datetime | None = None, org_ids=None, enqueue=None) -> ScanResult:
     enqueue = enqueue or _enqueue_delivery
     started = clock.perf_counter()
     result = ScanResult(now=now)
-    orgs = Organization.objects.order_by("pk").values_list("pk", flat=True)
+    orgs = organization_ids()
     if org_ids is not None:
-        orgs = orgs.filter(pk__in=org_ids)
+        orgs = [pk for pk in orgs if pk in set(org_ids)]
     for org_id in orgs:
         result.orgs.append(scan_organization(org_id, now, enqueue))
     result.seconds = clock.perf_counter() - started
@@ -274,7 +275,7 @@ def scan_organization(org_id: int, now: datetime, enqueue=None) -> OrgScan:
         if settings.last_scan_at is None or local_today(settings.last_scan_at, settings) != today:
             from reminders.promises import check_promises  # first scan of the local day: promises due
 
-            check_promises(Organization.objects.get(pk=org_id), today)
+            check_promises(Organization.objects.get(pk=org_id), today)  # in org_id's context
             plans.check_plans(Organization.objects.get(pk=org_id), today)  # payment plans: kept, broken
         if settings.paused:
             outcome.paused = True

@@ -6,6 +6,7 @@ import time
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from accounts.org_directory import all_organizations, organization_ids
 from ledger_site import outbox as engine
 from reminders.models import BATCH_OUTBOX
 from reminders.outbox import BATCH, BOX, deliver
@@ -48,11 +49,10 @@ def recover_outbox() -> dict:
     """Every minute (schedule "reminders: recover"): queue delivery for every organization with a
     row whose sender died (its lease ran out, in database time). Rows waiting for a retry are the
     scan's business; this only shortens recovery after a crash from a scan interval to a minute."""
-    from accounts.models import Organization
     from ledger_site.tenancy import tenant_context
 
     recovered = []
-    for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True).iterator():
+    for org_id in organization_ids():
         with tenant_context(org_id):
             stale = engine.has_stale(BOX, org_id) or engine.has_stale(BATCH_OUTBOX, org_id)
         if stale:
@@ -63,14 +63,13 @@ def recover_outbox() -> dict:
 
 def deliver_webhooks() -> dict:
     """Every minute (schedule "webhooks: deliver"): post the due webhook deliveries of every organization."""
-    from accounts.models import Organization
     from ledger_site.tenancy import tenant_context
     from reminders.webhooks import BOX as WEBHOOKS
     from reminders.webhooks import deliver
 
     started = time.monotonic()
     done = {}
-    for org_id in Organization.objects.order_by("pk").values_list("pk", flat=True).iterator():
+    for org_id in organization_ids():
         if time.monotonic() - started > TIME_BUDGET:
             break  # the next minute's run goes on
         with tenant_context(org_id):
@@ -91,12 +90,11 @@ def deliver_webhooks_org(org_id: int) -> dict:
 def announce_overdue() -> dict:
     """Hourly (schedule "webhooks: invoice.overdue"): emit invoice.overdue for the invoices that fell
     overdue since the last run, in each organization's own time zone (reminders.overdue_events)."""
-    from accounts.models import Organization
     from ledger_site.tenancy import tenant_context
     from reminders.overdue_events import announce
 
     announced = {}
-    for org in Organization.objects.order_by("pk").iterator():
+    for org in all_organizations():
         with tenant_context(org):
             count = announce(org)
         if count:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -432,21 +432,20 @@ def reminder_send(request, pk):
 
 @org_view(Role.OWNER)
 def reminder_health(request):
-    from django_q.models import Failure, OrmQ, Schedule
+    from ledger_site.queue import queue_health, recent_failures
 
     settings = _settings(request)
     now = timezone.now()
-    schedule = Schedule.objects.filter(func="reminders.tasks.run_scan").first()
-    failures = list(Failure.objects.filter(func__startswith="reminders.").order_by("-stopped")[:10])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM django_q_ormq WHERE lock IS NULL OR lock < now()")
-        waiting = cursor.fetchone()[0]
+    # The queue's tables are the worker's (issue 22 #9): counts, the scan's next run and the
+    # names and times of failed tasks only, through ledger_queue_health / ledger_task_failures.
+    depth, waiting, next_scan = queue_health("reminders.tasks.run_scan")
+    failures = recent_failures("reminders.")
     outbox = {s: ReminderMessage.objects.filter(organization=request.org, status=s).count()
               for s in (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED)}
     stale = settings.last_scan_at is None or now - settings.last_scan_at > timedelta(minutes=35)
     return render(request, "reminders/health.html", {
-        "tabs": _tabs(request, "reminder_health"), "settings": settings, "schedule": schedule,
-        "queue_depth": OrmQ.objects.count(), "queue_waiting": waiting, "failures": failures, "outbox": outbox,
+        "tabs": _tabs(request, "reminder_health"), "settings": settings, "next_scan": next_scan,
+        "queue_depth": depth, "queue_waiting": waiting, "failures": failures, "outbox": outbox,
         "stale": stale, "retrying": ReminderMessage.objects.filter(
             organization=request.org, status=OutboxStatus.PENDING, attempts__gt=0).select_related("invoice")[:10],
     })

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from django.db import connections
 
-from tests.db_roles import owner_conninfo, use_app_role, use_owner_role
+from tests.db_roles import owner_conninfo, use_app_role, use_owner_role, use_worker_role
 
 
 def pytest_configure(config):
@@ -65,3 +65,15 @@ def world(db):
     from tests.factories import World
 
     return World(a={"name": "Organization A", "slug": "org-a"}, b={"name": "Organization B", "slug": "org-b"})
+
+
+@pytest.fixture(scope="module")
+def as_worker_role(django_db_setup, django_db_blocker):
+    """The whole module connects as the worker's role: for tests that read or run django-q2's queue
+    as the worker does (the application role has no privilege on its tables). Use with
+    `pytestmark = pytest.mark.usefixtures("as_worker_role")`."""
+    with django_db_blocker.unblock():
+        use_worker_role()
+    yield
+    with django_db_blocker.unblock():
+        use_app_role()

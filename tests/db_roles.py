@@ -23,6 +23,17 @@ def use_app_role():
     conn.settings_dict["PASSWORD"] = _APP.get("PASSWORD", settings.APP_DB_PASSWORD)
 
 
+def use_worker_role():
+    """The django-q2 worker's role (APP_WORKER_DB_USER): the application role's rights plus the
+    task-queue tables. For tests that play the worker's side of the queue."""
+    conn = connections["default"]
+    conn.close()
+    _APP.setdefault("USER", conn.settings_dict["USER"])
+    _APP.setdefault("PASSWORD", conn.settings_dict["PASSWORD"])
+    conn.settings_dict["USER"] = settings.APP_WORKER_DB_USER
+    conn.settings_dict["PASSWORD"] = settings.APP_WORKER_DB_PASSWORD
+
+
 def owner_conninfo() -> str:
     s = connections["default"].settings_dict
     options = s.get("OPTIONS") or {}

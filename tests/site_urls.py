@@ -62,6 +62,12 @@ register_site_url("password_reset_complete", PUBLIC)
 register_site_url("password_reset_confirm", TOKEN, statuses=(200,))  # Django's "invalid link" page
 register_site_url("invitation_accept", TOKEN)
 register_site_url("two_factor_settings", SIGNED_IN)
+# Passkeys (accounts/passkeys.py): POST-only JSON steps; the sign-in ones need a pending sign-in.
+register_site_url("login_passkey_options", PUBLIC, statuses=(405,))
+register_site_url("login_passkey", PUBLIC, statuses=(405,))
+register_site_url("passkey_options", SIGNED_IN, statuses=(405,))
+register_site_url("passkey_add", SIGNED_IN, statuses=(405,))
+register_site_url("passkey_remove", SIGNED_IN, statuses=(405,), pk="1")
 register_site_url("my_sign_ins", SIGNED_IN)
 register_site_url("language_settings", SIGNED_IN)
 register_site_url("org_create", SIGNED_IN)

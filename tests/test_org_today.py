@@ -37,7 +37,8 @@ def _org_with_invoice_due_today(zone, monkeypatch):
     # "until DAY" is still allowed in both, whatever time of day the test runs.
     _at(monkeypatch, SET_UP)
     org, owner = make_org()
-    Organization.objects.filter(pk=org.pk).update(timezone=zone)
+    with tenant_context(org):
+        Organization.objects.filter(pk=org.pk).update(timezone=zone)
     org.refresh_from_db()
     with tenant_context(org):
         customer = CustomerFactory(organization=org)
@@ -51,8 +52,8 @@ def _at(monkeypatch, instant):
 
 
 def _fresh(org, invoice_pk):
-    with tenant_context(org):
-        return Invoice.objects.get(pk=invoice_pk)
+    with tenant_context(org):  # with its organization: outside a context it could not be loaded
+        return Invoice.objects.select_related("organization").get(pk=invoice_pk)
 
 
 def test_an_organization_at_utc_plus_13_is_already_on_the_next_day(monkeypatch):

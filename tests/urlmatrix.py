@@ -110,10 +110,12 @@ class World(factories.World):
         return self.call(route.spec.post) if route.spec.post else {}
 
     def snapshot(self) -> dict[str, str]:
-        """A digest of every table as organization A's context sees it (sessions excepted)."""
+        """A digest of every table as organization A's context sees it (sessions excepted). The
+        task queue's tables are the worker's (accounts 0029): the queue counts what was queued."""
         with tenant_context(self.org), connection.cursor() as cursor:
             cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                           " AND tablename <> 'django_session' ORDER BY tablename")
+                           " AND tablename <> 'django_session' AND tablename NOT LIKE 'django\\_q\\_%%'"
+                           " ORDER BY tablename")
             tables = [row[0] for row in cursor.fetchall()]
             digests = {}
             for table in tables:
@@ -123,6 +125,8 @@ class World(factories.World):
                 )
                 count, digest = cursor.fetchone()
                 digests[table] = f"{count}:{digest}"
+            cursor.execute("SELECT depth FROM ledger_queue_health('')")
+            digests["django_q_ormq (depth)"] = str(cursor.fetchone()[0])
         return digests
 
 

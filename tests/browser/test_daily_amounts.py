@@ -25,7 +25,8 @@ VIEWPORTS = [pytest.param({"width": 1366, "height": 900}, id="desktop"),
 
 def _shop(slug, locale="en_GB"):
     org, owner = make_org(name=f"Amounts {slug}", slug=slug)
-    Organization.objects.filter(pk=org.pk).update(locale=locale)
+    with tenant_context(org):
+        Organization.objects.filter(pk=org.pk).update(locale=locale)
     org.refresh_from_db()
     today = timezone.localdate()
     with tenant_context(org, owner):

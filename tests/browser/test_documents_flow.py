@@ -16,7 +16,8 @@ import pytest
 from tests.browser.conftest import sign_in
 from tests.smtp import SmtpServer, use_smtp
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The worker's side of the queue (django-q2's tables): only the worker's role may read them.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("as_worker_role")]
 
 
 def off_thread(fn, *args):

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from accounts.models import Customer, Membership, Organization, Role, User
+from accounts.models import Customer, Membership, Role, User
+from accounts.org_directory import organization_for_slug
 from ledger_site.tenancy import tenant_context
 from tests.browser.conftest import assert_every_control_is_labelled, sign_in
 from tests.factories import CustomerFactory, add_member, make_org
@@ -83,8 +84,9 @@ def test_sign_up_sign_in_customer_search_and_organization_switch(page, capture):
     capture(page, "06-customer-detail")
 
     # Find it by search.
-    with tenant_context(Organization.objects.get(slug="harbour")):
-        CustomerFactory(organization=Organization.objects.get(slug="harbour"), name="Quayside Cafe", code="QUAY")
+    harbour = organization_for_slug("harbour")
+    with tenant_context(harbour):
+        CustomerFactory(organization=harbour, name="Quayside Cafe", code="QUAY")
     page.click("nav.mainnav >> text=Customers")
     page.fill("#q", "lighth")
     page.press("#q", "Enter")

@@ -17,7 +17,8 @@ from ledger_site.tenancy import tenant_context
 from payments.bank import create_bank_account
 from tests.factories import CustomerFactory, add_member, make_org
 
-pytestmark = pytest.mark.django_db
+# The worker's side of the queue (django-q2's tables): only the worker's role may read them.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("as_worker_role")]
 
 IBAN = "IE29 AIBK 9311 5212 3456 78"
 NEW_IBAN = "DE89 3704 0044 0532 0130 00"

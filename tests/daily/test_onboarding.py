@@ -28,7 +28,8 @@ def test_a_new_organization_is_guided_step_by_step():
     page = client.get(f"/o/{org.slug}/setup/").content.decode()
     assert "Your postal address" in page and "Your bank details" in page and "Your first invoice" in page
 
-    Organization.objects.filter(pk=org.pk).update(address="1 Quay St\nDublin", tax_id="IE9999999X", country="IE")
+    with tenant_context(org):
+        Organization.objects.filter(pk=org.pk).update(address="1 Quay St\nDublin", tax_id="IE9999999X", country="IE")
     with tenant_context(org, owner):
         InvoiceSettings.objects.filter(organization=org).update(bank_details="IBAN IE00 BANK 0000 0000 00")
         customer = CustomerFactory(organization=org, name="First Customer")

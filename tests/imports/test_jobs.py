@@ -15,6 +15,9 @@ from ledger_site.tenancy import tenant_context
 from tests.factories import add_member, make_org
 from tests.imports.helpers import CUSTOMERS, INVOICES, do_import
 
+# The worker's side of the queue (django-q2's tables): only the worker's role may read them.
+pytestmark = pytest.mark.usefixtures("as_worker_role")
+
 
 def fresh(org, job):
     with tenant_context(org):

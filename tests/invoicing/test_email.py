@@ -19,6 +19,9 @@ from tests.documents_helpers import documents_world, make_billing_customer, make
 from tests.invoicing_helpers import draft, issued
 from tests.smtp import SmtpServer, free_port, smtp_server_fixture, use_smtp
 
+# The worker's side of the queue (django-q2's tables): only the worker's role may read them.
+pytestmark = pytest.mark.usefixtures("as_worker_role")
+
 doc_world = pytest.fixture(documents_world)
 smtp_server = pytest.fixture(smtp_server_fixture)
 

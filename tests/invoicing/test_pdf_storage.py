@@ -19,6 +19,9 @@ from tests.concurrency import run_at_once
 from tests.documents_helpers import documents_world
 from tests.invoicing_helpers import draft, issued
 
+# The worker's side of the queue (django-q2's tables): only the worker's role may read them.
+pytestmark = pytest.mark.usefixtures("as_worker_role")
+
 doc_world = pytest.fixture(documents_world)
 
 LINES = (("Consulting", "2", "100.00", "20"), ("Hosting", "1", "49.00", "20"))

@@ -21,7 +21,8 @@ from tests.invoicing.test_email import run_queued_tasks
 from tests.invoicing.test_quotes import make_quote, seller  # noqa: F401 - the fixture
 from tests.smtp import smtp_server_fixture
 
-pytestmark = pytest.mark.django_db
+# The worker's side of the queue (run_queued_tasks reads django-q2's tables): the worker's role.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("as_worker_role")]
 smtp_server = pytest.fixture(smtp_server_fixture)
 
 

@@ -117,7 +117,8 @@ def test_the_properties_use_the_organizations_today(rule_world, monkeypatch):
     org, customer = rule_world
     now = datetime.combine(BASE, time(11, 30), tzinfo=UTC)  # 00:30 on BASE+1 in Tonga
     monkeypatch.setattr(timezone, "now", lambda: now)
-    Organization.objects.filter(pk=org.pk).update(timezone="Pacific/Tongatapu")
+    with tenant_context(org):
+        Organization.objects.filter(pk=org.pk).update(timezone="Pacific/Tongatapu")
     org.timezone = "Pacific/Tongatapu"
     with tenant_context(org), transaction.atomic():
         spec = {"status": InvoiceStatus.ISSUED, "total": Decimal("100"), "paid": Decimal(0), "credited": Decimal(0),

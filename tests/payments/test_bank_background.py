@@ -15,7 +15,8 @@ from payments.models_bank import BankLine, StatementImport
 from tests.factories import make_org
 from tests.payments.bank_helpers import bank_account, camt, import_lines
 
-pytestmark = pytest.mark.django_db
+# The worker's side of the queue (django-q2's tables): only the worker's role may read them.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("as_worker_role")]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts import two_factor
 from accounts.models import Customer, Membership, Organization, Role, SignInEvent
+from accounts.org_directory import organization_for_slug
 from ledger_site.tenancy import tenant_context
 from tests.factories import PASSWORD, UserFactory, add_member, make_org
 
@@ -26,7 +27,8 @@ def client_for(user):
 
 
 def require(org, value=True):
-    Organization.objects.filter(pk=org.pk).update(require_two_factor=value)
+    with tenant_context(org):
+        Organization.objects.filter(pk=org.pk).update(require_two_factor=value)
 
 
 def test_a_member_without_two_factor_is_sent_to_set_it_up_before_entering():
@@ -86,14 +88,14 @@ def test_only_an_owner_with_two_factor_can_require_it():
             "require_two_factor": "on"}
     response = client_for(owner).post(url, form)
     assert response.status_code == 200 and "Turn on two-factor sign-in for yourself first" in response.content.decode()
-    assert not Organization.objects.get(pk=org.pk).require_two_factor
+    assert not organization_for_slug(org.slug).require_two_factor
     turn_on(owner)
     assert client_for(owner).post(url, form).status_code == 302
-    assert Organization.objects.get(pk=org.pk).require_two_factor
+    assert organization_for_slug(org.slug).require_two_factor
     finance = add_member(org, Role.FINANCE)
     turn_on(finance)
     assert client_for(finance).post(url, {**form, "require_two_factor": ""}).status_code == 403
-    assert Organization.objects.get(pk=org.pk).require_two_factor
+    assert organization_for_slug(org.slug).require_two_factor
 
 
 def test_sign_ins_are_recorded_with_time_address_and_device_and_shown_to_the_person():

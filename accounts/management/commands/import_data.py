@@ -16,7 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.imports import REGISTRY, get_importer, options_for
 from accounts.imports.engine import MappingError, run, suggest_mapping
 from accounts.imports.parsing import ImportFileError, open_table
-from accounts.models import Organization, User
+from accounts.models import User
+from accounts.org_directory import organization_for_slug
 from ledger_site.tenancy import tenant_context
 
 
@@ -40,7 +41,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, kind, file, org, mapping=None, dry_run=False, encoding=None, delimiter=None,
                user=None, books_start=None, option=(), **options):
-        organization = Organization.objects.filter(slug=org).first()
+        organization = organization_for_slug(org)
         if organization is None:
             raise CommandError(f"No organization {org!r}.")
         actor = User.objects.filter(email=user).first() if user else None

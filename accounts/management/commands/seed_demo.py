@@ -3,7 +3,8 @@ from django.db import transaction
 
 from accounts.demo_data import demo_customers
 from accounts.imports.demo import seed_demo_drafts, seed_demo_import, seed_demo_opening_balances
-from accounts.models import Customer, Organization, User
+from accounts.models import Customer, User
+from accounts.org_directory import organization_for_slug
 from accounts.services import create_organization, suggest_customer_code
 from ledger_site.tenancy import tenant_context
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
             owner = User.objects.filter(email=DEMO_EMAIL).first()
             if owner is None:
                 owner = User.objects.create_user(DEMO_EMAIL, DEMO_PASSWORD, full_name="Dana Owner")
-            org = Organization.objects.filter(slug="demo").first()
+            org = organization_for_slug("demo")
             if org is None:
                 org = create_organization(owner, name="Demo Co", slug="demo", base_currency="EUR",
                                           country="IE", address="12 Dock Street\nDublin 2",

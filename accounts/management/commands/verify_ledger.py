@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.checkpoints import CheckpointError, check_against, read_checkpoint
 from accounts.ledger_verify import verify_organization
 from accounts.models import LedgerHead, Organization, VerificationRun
+from accounts.org_directory import all_organizations, load_if_present, organization_for_slug
 from ledger_site.tenancy import tenant_context
 
 
@@ -30,9 +31,8 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {against}: {e.strerror}") from None
             except CheckpointError as e:
                 raise CommandError(f"{against}: {e}") from None
-        orgs = Organization.objects.order_by("pk")
         if checkpoint is not None:
-            own = orgs.filter(pk=checkpoint["organization_id"]).first()
+            own = load_if_present(checkpoint["organization_id"])
             if own is None:
                 raise CommandError(f"{against}: the checkpoint's organization ({checkpoint['organization']}) "
                                    "does not exist here")
@@ -41,9 +41,12 @@ class Command(BaseCommand):
                                    f"({checkpoint['organization']}), not {org}")
             org = own.slug
         if org:
-            orgs = orgs.filter(slug=org)
-            if not orgs.exists():
+            found = organization_for_slug(org)
+            if found is None:
                 raise CommandError(f"No organization with slug {org!r}.")
+            orgs = [found]
+        else:
+            orgs = all_organizations()
         failed = []
         for organization in orgs:
             started, started_at = time.perf_counter(), timezone.now()

@@ -10,8 +10,8 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.models import Organization
 from accounts.money import format_money
+from accounts.org_directory import all_organizations, organization_for_slug
 from reminders.outbox import deliver
 from reminders.scheduler import plan, scan
 
@@ -35,15 +35,17 @@ class Command(BaseCommand):
                 raise CommandError(f"--now: {e}") from e
             if timezone.is_naive(moment):
                 raise CommandError("--now needs a UTC offset, e.g. 2026-05-01T09:00:00+00:00")
-        orgs = Organization.objects.order_by("pk")
         if org:
-            orgs = orgs.filter(slug=org)
-            if not orgs.exists():
+            found = organization_for_slug(org)
+            if found is None:
                 raise CommandError(f"No organization {org!r}.")
+            orgs = [found]
+        else:
+            orgs = list(all_organizations())
         if dry_run:
             self._dry_run(orgs, moment)
             return
-        result = scan(now=moment, org_ids=list(orgs.values_list("pk", flat=True)),
+        result = scan(now=moment, org_ids=[o.pk for o in orgs],
                       enqueue=(lambda org_id, n: None) if not no_send else None)
         self.stdout.write(f"scan at {moment:%Y-%m-%d %H:%M %Z}: {result.queued} queued, {result.skipped} skipped "
                           f"(catch-up), {sum(o.paused for o in result.orgs)} organizations paused, "

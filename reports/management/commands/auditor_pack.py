@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import Organization
+from accounts.org_directory import organization_for_slug
 from ledger_site.tenancy import tenant_context
 from reports import auditor_pack
 from reports.journal_export import ExportError
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", help="file to write (default: the pack's own name in this directory)")
 
     def handle(self, *args, org, start, end, out=None, **options):
-        organization = Organization.objects.filter(slug=org).first()
+        organization = organization_for_slug(org)
         if organization is None:
             raise CommandError(f"No organization with slug {org!r}.")
         with tenant_context(organization):
