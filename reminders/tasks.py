@@ -105,12 +105,11 @@ def announce_overdue() -> dict:
 def send_digests() -> dict:
     """Hourly (schedule "notifications: e-mail digests"): put together and send the day's
     notification digests of every organization (reminders.digests)."""
-    from accounts.models import Organization
     from ledger_site.tenancy import tenant_context
     from reminders import digests
 
     done = {}
-    for org in Organization.objects.order_by("pk").iterator():
+    for org in all_organizations():
         with tenant_context(org):
             made = digests.queue(org)
             report = digests.deliver(org.pk, max_batches=5)

@@ -152,3 +152,22 @@ def test_the_demo_owner_gets_the_daily_digest():
     with tenant_context(org):
         assert seed_demo_digest(org, owner) == {"notification_digests": 1}
         assert digests.subscribed(org, owner)
+
+
+def test_the_hourly_task_sends_every_organizations_digests_each_in_its_own_context(smtp_server, monkeypatch):
+    """The schedule's function walks every organization (by id, outside any context: the
+    organizations table is behind row-level security) and sends what is due."""
+    from django.utils import timezone
+
+    from reminders.tasks import send_digests
+
+    org, owner = subscribed_org()
+    other, other_owner = subscribed_org()
+    tell(org, owner, "For the first")
+    tell(other, other_owner, "For the second")
+    monkeypatch.setattr(timezone, "now", lambda: MORNING)
+    done = send_digests()
+    assert done[org.pk]["sent"] == 1 and done[other.pk]["sent"] == 1
+    by_recipient = {m["To"]: m.get_content() for m in smtp_server.messages}
+    assert "For the first" in by_recipient[owner.email] and "For the second" not in by_recipient[owner.email]
+    assert "For the second" in by_recipient[other_owner.email]
