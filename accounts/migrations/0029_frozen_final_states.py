@@ -7,6 +7,6 @@ from accounts.frozen import FUNCTIONS
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0028_journal_line_base_amount")]
+    dependencies = [('accounts', '0028_journal_line_base_amount')]
 
     operations = [migrations.RunSQL(FUNCTIONS, migrations.RunSQL.noop)]

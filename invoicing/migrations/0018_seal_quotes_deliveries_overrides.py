@@ -16,7 +16,7 @@ QUOTE_MUTABLE = ("status", "decided_at", "decided_ip") + QUOTE_CONVERSION
 
 
 class Migration(migrations.Migration):
-    dependencies = [("invoicing", "0017_document_fx_rate"), ("accounts", "0029_frozen_final_states")]
+    dependencies = [('invoicing', '0017_document_fx_rate'), ("accounts", "0029_frozen_final_states")]
 
     operations = [
         frozen_sql("invoicing_quote", state="status", editable=("draft",), mutable=QUOTE_MUTABLE,

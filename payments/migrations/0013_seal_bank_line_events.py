@@ -8,6 +8,6 @@ from payments.seals import BANK_LINE_EVENT
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0012_payment_fx_rate_allocation_base"), ("accounts", "0029_frozen_final_states")]
+    dependencies = [('payments', '0012_payment_fx_rate_allocation_base'), ("accounts", "0029_frozen_final_states")]
 
     operations = [trigger_sql(BANK_LINE_EVENT), backfill_sql(BANK_LINE_EVENT)]

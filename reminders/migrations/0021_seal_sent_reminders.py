@@ -10,7 +10,7 @@ from reminders.seals import REMINDER, REMINDER_BATCH
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reminders", "0020_cover_plan_keys"), ("invoicing", "0018_seal_quotes_deliveries_overrides"),
+    dependencies = [('reminders', '0020_cover_plan_keys'), ("invoicing", "0018_seal_quotes_deliveries_overrides"),
                     ("accounts", "0029_frozen_final_states")]
 
     operations = [

@@ -17,8 +17,8 @@ FROM accounts_organization o WHERE r.organization_id = o.id
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("accounts", "0029_credit_overdue_days"),
-        ("reports", "0017_customer_open_rls_triggers"),
+        ("accounts", "0032_credit_overdue_days"),
+        ('reports', '0017_customer_open_rls_triggers'),
     ]
 
     operations = [

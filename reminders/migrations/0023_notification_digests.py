@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0028_journal_line_base_amount'),
-        ('reminders', '0020_cover_plan_keys'),
+        ('reminders', '0022_reminder_hold'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

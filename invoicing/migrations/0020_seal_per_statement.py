@@ -10,6 +10,6 @@ from invoicing.seals import INVOICE, PDF, WRITE_OFF
 
 
 class Migration(migrations.Migration):
-    dependencies = [("invoicing", "0017_document_fx_rate"), ("accounts", "0029_seal_rows")]
+    dependencies = [('invoicing', '0019_dispute_hold_history'), ("accounts", "0031_seal_rows")]
 
     operations = [statement_trigger_sql(kind) for kind in (INVOICE, WRITE_OFF, PDF)]

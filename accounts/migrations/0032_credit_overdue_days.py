@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0028_journal_line_base_amount'),
+        ('accounts', '0031_seal_rows'),
     ]
 
     operations = [

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0028_journal_line_base_amount'),
         ('invoicing', '0017_document_fx_rate'),
-        ('reminders', '0020_cover_plan_keys'),
+        ('reminders', '0021_seal_sent_reminders'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

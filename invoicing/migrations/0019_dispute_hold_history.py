@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0028_journal_line_base_amount'),
-        ('invoicing', '0017_document_fx_rate'),
+        ('invoicing', '0018_seal_quotes_deliveries_overrides'),
     ]
 
     operations = [

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0028_journal_line_base_amount'),
-        ('invoicing', '0017_document_fx_rate'),
+        ('invoicing', '0020_seal_per_statement'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,6 +9,6 @@ from payments.seals import ALLOCATION, PAYMENT, REFUND
 
 
 class Migration(migrations.Migration):
-    dependencies = [("payments", "0012_payment_fx_rate_allocation_base"), ("accounts", "0029_seal_rows")]
+    dependencies = [('payments', '0014_payment_received_other_currency'), ("accounts", "0031_seal_rows")]
 
     operations = [statement_trigger_sql(kind) for kind in (PAYMENT, REFUND, ALLOCATION)]

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0017_document_fx_rate'),
+        ('invoicing', '0021_write_off_reversal'),
     ]
 
     operations = [

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0028_journal_line_base_amount'),
-        ('payments', '0012_payment_fx_rate_allocation_base'),
+        ('payments', '0015_seal_per_statement'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,6 +7,6 @@ from accounts.seals import DROP_SEAL_ROWS_FUNCTION, SEAL_ROWS_FUNCTION
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0028_journal_line_base_amount")]
+    dependencies = [('accounts', '0030_narrow_organizations_and_queue')]
 
     operations = [migrations.RunSQL(SEAL_ROWS_FUNCTION, DROP_SEAL_ROWS_FUNCTION)]

@@ -10,7 +10,7 @@ from accounts.rls import rls_for
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0028_journal_line_base_amount'),
+        ('accounts', '0033_passkeys'),
     ]
 
     operations = [

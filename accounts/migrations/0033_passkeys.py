@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0029_narrow_organizations_and_queue'),
+        ('accounts', '0032_credit_overdue_days'),
     ]
 
     operations = [

@@ -106,7 +106,7 @@ ALTER TABLE accounts_organization DISABLE ROW LEVEL SECURITY;
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0028_journal_line_base_amount"),
+    dependencies = [('accounts', '0029_frozen_final_states'),
                     ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more")]
 
     operations = [
