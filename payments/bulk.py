@@ -75,7 +75,9 @@ class PaymentIn:
 
 PAYMENT_COLUMNS = ["id", "organization", "customer", "amount", "currency", "received_date", "method", "reference",
                    "deposit_account", "notes", "entry", "amount_allocated", "amount_refunded", "reversal_reason",
-                   "idempotency_key", "created_at", "created_by"]
+                   "idempotency_key", "created_at", "created_by",
+                   # received in the account's own currency: the conversion fields empty (payments.models)
+                   "received_currency"]
 ALLOCATION_COLUMNS = ["organization", "invoice", "payment", "amount", "reason", "effective_date", "created_at",
                       "created_by"]
 
