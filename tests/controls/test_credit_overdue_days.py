@@ -35,7 +35,8 @@ def firm():
 
 
 def stored(org) -> int:
-    return Organization.objects.get(pk=org.pk).credit_overdue_days
+    with tenant_context(org):  # organizations are behind row-level security (issue 22)
+        return Organization.objects.get(pk=org.pk).credit_overdue_days
 
 
 def flagged(org, customer) -> tuple[bool, list]:
@@ -49,7 +50,8 @@ def test_the_default_is_sixty_days_and_an_owner_moves_it_for_issuing_and_the_lis
     assert flagged(org, customer) == (True, [])
     with tenant_context(org, owner):
         assert credit_terms.set_overdue_days(org, "10", actor=owner) == 10
-    assert stored(org) == credit_terms.overdue_days(Organization.objects.get(pk=org.pk)) == 10
+    with tenant_context(org):
+        assert stored(org) == credit_terms.overdue_days(Organization.objects.get(pk=org.pk)) == 10
     assert flagged(org, customer) == (False, [customer.pk])
     with tenant_context(org):
         [event] = AuditEvent.objects.filter(table_name="accounts_organization", object_id=org.pk, action="update")
