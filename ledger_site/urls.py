@@ -8,7 +8,7 @@ from ledger_site.guide import guide
 from ledger_site.onboarding import setup_checklist
 from ledger_site.search import search_view
 from reminders.urls import portal_urlpatterns
-from reports.views import dashboard
+from reports.views.reports import dashboard
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
 org_patterns = [

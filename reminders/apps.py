@@ -18,7 +18,7 @@ class RemindersConfig(AppConfig):
             seed_demo_plans,
         )
         from reminders.setup import seed_reminders
-        from reminders.views import customer_panel
+        from reminders.views.reminders import customer_panel
 
         ORG_CREATED_HOOKS.append(seed_reminders)
         if importers.HOLD_OPTION not in OPTIONS:

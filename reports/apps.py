@@ -12,7 +12,7 @@ class ReportsConfig(AppConfig):
         from ledger_site.navigation import SETTINGS_TABS_EXTRA
         from reports.demo import seed_demo_reports
         from reports.statements import portal_statement_pdf
-        from reports.views import customer_panel
+        from reports.views.reports import customer_panel
 
         STATEMENT_PDF["customer"] = portal_statement_pdf
         SETTINGS_TABS_EXTRA.append((_("Reports"), "report_settings"))

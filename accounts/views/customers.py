@@ -19,6 +19,7 @@ from accounts import credit_terms
 from accounts.customer_activity import has_financial_activity
 from accounts.customer_picker import live_data, suggest
 from accounts.forms import CUSTOMER_LANGUAGES, CustomerForm
+from accounts.ledger import customer_balance
 from accounts.models import Customer, CustomerBalance, Role
 from accounts.permissions import can, org_view
 from ledger_site.sorting import sort_order
@@ -131,7 +132,6 @@ def customer_archive(request, pk):
     archive = request.POST.get("archive", "1") == "1"
     if archive and request.POST.get("confirm") != "1":
         # Archiving someone who still owes money is one click too easy (issue 21 point 14): ask.
-        from accounts.ledger import customer_balance
 
         balance = customer_balance(customer)
         if balance != 0:

@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.forms_import import MappingForm, UploadForm
-from accounts.imports import OPTIONS, get_importer, kinds
+from accounts.imports import OPTIONS, REGISTRY, get_importer, kinds
 from accounts.imports.engine import MappingError, suggest_mapping
+from accounts.imports.exports import export_csv, export_xlsx
 from accounts.imports.jobs import create_job, inline_max_bytes, is_running, queue_job, run_job, table_of
 from accounts.imports.parsing import DATE_FORMATS, ImportFileError, max_bytes
 from accounts.models import ImportJob, ImportMapping, ImportStatus, Role
@@ -139,8 +140,6 @@ def import_errors_csv(request, pk):
 @org_view(Role.FINANCE)
 def import_export(request, kind, fmt):
     """The organization's customers, invoices, credit notes or payments in the import's layout."""
-    from accounts.imports import REGISTRY
-    from accounts.imports.exports import export_csv, export_xlsx
 
     if kind not in REGISTRY or fmt not in ("csv", "xlsx") or REGISTRY[kind].export_rows(request.org) is None:
         raise Http404

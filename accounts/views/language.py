@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,7 +29,6 @@ def language_settings(request):
     if request.method == "POST" and form.is_valid():
         request.user.language = form.cleaned_data["language"]
         request.user.save(update_fields=["language"])
-        from django.utils import translation
 
         with translation.override(request.user.language or settings.LANGUAGE_CODE):
             messages.success(request, _("Your interface language is saved."))

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import two_factor
 from accounts.forms import InviteeForm, InviteForm, OrganizationForm, RoleForm
-from accounts.models import Invitation, Membership, Role, User
+from accounts.models import Customer, Invitation, Membership, Role, User
 from accounts.permissions import org_view
 from accounts.services import change_role, remove_member
 from ledger_site.tenancy import set_db_context, tenant_context
@@ -27,8 +27,6 @@ INVITE_SALT = "ledgerline.invitation"
 
 @org_view(Role.VIEWER)
 def dashboard(request):
-    from accounts.models import Customer
-
     return render(request, "accounts/dashboard.html", {
         "customer_count": Customer.objects.filter(organization=request.org).count(),
     })

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -99,8 +99,6 @@ def login_passkey(request):
 
 
 def _json_text(text: str):
-    from django.http import HttpResponse
-
     return HttpResponse(text, content_type="application/json")
 
 

@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.ledger import LedgerError, new_idempotency_key
-from accounts.models import Role
+from accounts.models import JournalEntry, Role
 from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
+from invoicing import mail
 from invoicing.credit_control import credit_check
 from invoicing.credit_notes import (
     amount_items,
@@ -39,6 +40,7 @@ from invoicing.forms import (
     percent_value,
 )
 from invoicing.hooks import ALLOCATIONS
+from invoicing.mail import emailed_annotation
 from invoicing.models import CreditNote, Invoice, InvoiceKind, InvoiceSettings, InvoiceStatus
 from invoicing.services import (
     clear_dispute,
@@ -78,8 +80,6 @@ def _back(request, invoice):
 
 @org_view(Role.VIEWER)
 def invoice_detail(request, pk):
-    from invoicing.mail import emailed_annotation
-
     invoice = get_object_or_404(Invoice.objects.select_related("customer", "issued_by", "disputed_by")
                                 .annotate(emailed=emailed_annotation()), organization=request.org, pk=pk)
     lines = list(invoice.lines.select_related("tax_rate"))
@@ -135,7 +135,6 @@ def invoice_issue(request, pk):
 def _email_after_issue(request, invoice):
     """E-mail a just-issued invoice with the organization's message to the customer's billing
     addresses; without any, the send page opens so that the clerk can type one."""
-    from invoicing import mail
 
     recipients = invoice.customer.email_list
     if not recipients:
@@ -244,8 +243,6 @@ def invoice_write_off(request, pk):
 
 
 def _already_done(org, key) -> bool:
-    from accounts.models import JournalEntry
-
     return JournalEntry.objects.filter(organization=org, idempotency_key=key).exists()
 
 

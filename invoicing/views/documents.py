@@ -29,6 +29,7 @@ from accounts.permissions import org_view
 from invoicing import documents, mail, public
 from invoicing.models import CreditNote, Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import EmailDelivery
+from invoicing.pdf import document_context, language_of, logo_path, stored_credit_note_pdf
 from invoicing.seal_check import SealBroken, refused
 from ledger_site.tenancy import tenant_context
 
@@ -121,8 +122,6 @@ def invoice_pdf(request, pk):
 @require_GET
 @org_view(Role.VIEWER)
 def credit_note_pdf(request, pk):
-    from invoicing.pdf import stored_credit_note_pdf
-
     note = get_object_or_404(CreditNote.objects.select_related("organization__invoice_settings", "customer"),
                              organization=request.org, pk=pk)
     doc = stored_credit_note_pdf(note, note.organization.invoice_settings)
@@ -250,7 +249,6 @@ def _delete_logo_file(inv_settings, name: str) -> None:
 def logo_image(request):
     """The organization's logo for the settings page preview (media is not served publicly)."""
     inv_settings = InvoiceSettings.objects.get(organization=request.org)
-    from invoicing.pdf import logo_path
 
     path = logo_path(inv_settings)
     if path is None:
@@ -293,7 +291,6 @@ def _public_link(token: str, annotate=None):
         link = public.find_link(org_id, link_id, nonce, annotate=annotate)
         if link is None:
             raise Http404
-        from invoicing.pdf import language_of
 
         if public.is_expired(link):
             raise _LinkExpired(link.invoice.organization.name, language_of(link.invoice))
@@ -321,7 +318,6 @@ def public_invoice(request, token):
     with _public_link(token) as link:
         # Not a view yet: mail scanners fetch every link. The page's script reports one
         # (public_invoice_seen) once a person has it on screen; a PDF download is one too.
-        from invoicing.pdf import document_context
 
         invoice = link.invoice
         ctx = document_context(invoice, invoice.organization.invoice_settings)
@@ -362,6 +358,6 @@ def public_invoice_pdf(request, token):
     return _public_headers(pdf_response(request, pdf, download=request.GET.get("download") == "1"))
 
 
-# The customer portal (reminders.views_portal) opens the same links the same way.
+# The customer portal (reminders.views.portal) opens the same links the same way.
 public_link, gone_when_expired = _public_link, _gone_when_expired
 public_headers, is_member = _public_headers, _is_member

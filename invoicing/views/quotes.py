@@ -21,6 +21,7 @@ from invoicing.forms import LineFormSet, active_tax_rates, check_preview, previe
 from invoicing.forms_quotes import QuoteForm
 from invoicing.items import items_by_id
 from invoicing.models_quotes import Quote, with_expired
+from invoicing.pdf import language_of
 from invoicing.quotes import (
     QuoteError,
     convert_to_invoice,
@@ -35,6 +36,7 @@ from invoicing.quotes import (
     save_quote,
     send_quote,
 )
+from invoicing.views.documents import SendInvoiceForm
 from invoicing.views.editor import PREFIX, _plain, default_tax_rate
 from ledger_site.tenancy import tenant_context
 
@@ -180,7 +182,6 @@ def quote_schedule(request, pk):
 @org_view(Role.FINANCE)
 def quote_email(request, pk):
     """E-mail a sent quote: its PDF attached and its link in the text, through the delivery log."""
-    from invoicing.views.documents import SendInvoiceForm
 
     quote = get_object_or_404(Quote.objects.select_related("customer", "organization"), organization=request.org,
                               pk=pk)
@@ -245,7 +246,6 @@ def public_quote(request, token):
         quote = find(quote_id, nonce)
         if quote is None:
             raise Http404
-        from invoicing.pdf import language_of
 
         with in_language(language_of(quote)):  # the customer's language (issue 17)
             response = _quote_page(request, token, quote)

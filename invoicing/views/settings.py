@@ -1,6 +1,7 @@
 """Owner settings: tax rates and invoice settings (numbering, layout, payment instructions, e-mail)."""
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -11,6 +12,7 @@ from accounts.permissions import org_view
 from invoicing import tax_proposals
 from invoicing.forms import InvoiceSettingsForm, TaxRateForm, next_number_example, tax_rate_label
 from invoicing.models import InvoiceSettings, NumberSeries, TaxRate
+from invoicing.sample import sample_invoice_pdf
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,9 +47,6 @@ def tax_rate_propose(request):
 @org_view(Role.OWNER)
 def invoice_sample_pdf(request):
     """A sample invoice as customers will receive it, with today's settings (nothing is saved)."""
-    from django.http import HttpResponse
-
-    from invoicing.sample import sample_invoice_pdf
 
     response = HttpResponse(sample_invoice_pdf(request.org), content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="sample-invoice.pdf"'

@@ -54,7 +54,7 @@ def invoice_status(status: str):
 
 @register.simple_tag
 def payment_status(payment):
-    from payments.views import status_of
+    from payments.views.payments import status_of
 
     status = status_of(payment)
     label, css = PAYMENT_STATUS[status]

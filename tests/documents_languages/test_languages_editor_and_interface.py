@@ -143,7 +143,7 @@ def _customer_facing(message) -> bool:
     prefixes = ("templates/invoicing/pdf/", "templates/payments/receipt_pdf.html",
                 "templates/reports/pdf/statement.html", "templates/public/", "templates/base_public.html",
                 "invoicing/pdf.py", "invoicing/mail.py",
-                "reports/statements.py", "reminders/outbox.py", "reminders/views_portal.py")
+                "reports/statements.py", "reminders/outbox.py", "reminders/views/portal.py")
     return any(path.startswith(prefixes) for path, _line in message.locations) or message.id in (
         "Credit", "Late fee on invoice %(number)s (%(days)s days overdue)", "Current", "Over %(n)s",
         "is due on %(date)s", "is due today", "was due on %(date)s")

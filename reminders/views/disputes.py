@@ -16,6 +16,7 @@ from accounts.permissions import can, org_view
 from invoicing.models import Invoice, InvoiceKind
 from reminders import disputes
 from reminders.models_collections import Dispute, DisputeOutcome, DisputeReason, DisputeStatus, Source
+from reminders.views.reminders import _tabs
 
 STATUS_FILTERS = {"active": ~Q(status=DisputeStatus.RESOLVED), "open": Q(status=DisputeStatus.OPEN),
                   "waiting": Q(status=DisputeStatus.WAITING), "resolved": Q(status=DisputeStatus.RESOLVED)}
@@ -76,7 +77,6 @@ def dispute_list(request):
     today = request.org.today()
     zone = request.org.zone
     page = [{"d": d, "age": (today - d.created_at.astimezone(zone).date()).days} for d in rows[:500]]
-    from reminders.views import _tabs
 
     return render(request, "reminders/disputes.html", {
         "tabs": _tabs(request, "dispute_list"), "rows": page, "status": status, "owner": mine or "", "statuses": [

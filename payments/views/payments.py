@@ -38,6 +38,7 @@ from payments.forms import (
     manual_amounts,
 )
 from payments.models import Allocation, Payment
+from payments.receipt import render_receipt
 from payments.screen import allocation_rows
 from payments.services import (
     _OPEN,
@@ -548,8 +549,6 @@ def payment_reverse(request, pk):
 
 @org_view(Role.VIEWER)
 def payment_receipt(request, pk):
-    from payments.receipt import render_receipt
-
     payment = get_payment(request, pk)
     pdf = render_receipt(payment)
     response = HttpResponse(pdf, content_type="application/pdf")

@@ -17,6 +17,8 @@ from reminders import digests
 from reminders.models import OutboxStatus, PromiseToPay, ReminderMessage
 from reminders.models_collections import Dispute, DisputeStatus, Notification, NotificationDigest, PortalAction
 from reminders.models_plans import ContactLog, PaymentPlan, PlanStatus
+from reminders.views.plans import call_form_context
+from reminders.views.reminders import _tabs
 
 NO_CONTACT_DAYS = 14
 LIMIT = 25
@@ -65,9 +67,6 @@ def worklist_data(org, user, today) -> dict:
 
 @org_view(Role.FINANCE)
 def worklist(request):
-    from reminders.views import _tabs
-    from reminders.views_plans import call_form_context
-
     today = request.org.today()
     return render(request, "reminders/worklist.html", {
         "tabs": _tabs(request, "worklist"), "today": today, **worklist_data(request.org, request.user, today),

@@ -37,7 +37,7 @@ from payments.bank import (
 )
 from payments.matching import MatchContext
 from payments.models_bank import BankAccount, BankLine, BankLineStatus, StatementImport
-from payments.statements import DATE_FORMATS, ENCODINGS, CsvMapping, StatementError, csv_header
+from payments.statements import DATE_FORMATS, ENCODINGS, CsvMapping, StatementError, csv_header, detect_format
 
 PAGE_SIZE = 50
 MAPPING_FIELDS = [f for f in CsvMapping.__dataclass_fields__]
@@ -139,8 +139,6 @@ def statement_upload(request, pk):
                 imp = stage_import(account, filename=upload.name, data=data, fmt=fmt, mapping=mapping,
                                    actor=request.user)
             except StatementError:
-                from payments.statements import detect_format
-
                 if (fmt or detect_format(data, upload.name)) == "csv":
                     try:
                         columns = csv_header(data, CsvMapping.from_dict(mapping))[0]

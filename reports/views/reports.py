@@ -17,8 +17,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts import fx
+from accounts import fx, revaluation
 from accounts.credit_terms import overdue_days, set_overdue_days
+from accounts.ledger import LedgerError
 from accounts.models import Customer, Role
 from accounts.models_org import MAX_CREDIT_OVERDUE_DAYS, today_in
 from accounts.permissions import can, org_view
@@ -32,8 +33,9 @@ from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
 from reports.asof import disputed_as_of, open_items, org_currencies, promises_as_of
 from reports.charts import Bar, bar_chart, sparkline
 from reports.credit_control import recent_overrides
-from reports.dso import Unavailable, check_as_of
+from reports.dso import Unavailable, books_start, check_as_of
 from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
+from reports.forecast_accuracy import WEEKS_BACK, accuracy
 from reports.forms import (
     BASE_CHOICE,
     AgingForm,
@@ -46,7 +48,9 @@ from reports.forms import (
 )
 from reports.insights import SORTS, add_months, behaviour_report, customer_behaviour
 from reports.models import ReportSettings, StatementRun, StatementRunItem
+from reports.pnl import ALL_IN_BASE
 from reports.pnl import profit_and_loss as build_pnl
+from reports.revenue import SEGMENTS, revenue_by_segment
 from reports.tasks import start_run
 
 
@@ -298,15 +302,12 @@ def dashboard(request):
 
 def _dashboard_as_of(request):
     """?as_of=YYYY-MM-DD (issue 20): (a past day, None), (None, None) for today, or (None, why not)."""
-    from datetime import date as date_cls
-
-    from accounts.models_org import today_in
 
     raw = request.GET.get("as_of", "").strip()
     if not raw:
         return None, None
     try:
-        day = date_cls.fromisoformat(raw)
+        day = datetime.date.fromisoformat(raw)
     except ValueError:
         return None, _("“%(raw)s” is not a date: use YYYY-MM-DD.") % {"raw": raw[:20]}
     today = today_in(request.org)
@@ -471,9 +472,6 @@ def forecast_report(request):
 @org_view(Role.VIEWER)
 def forecast_accuracy_report(request):
     """Past forecasts against what came in, week by week and per customer (issue 20 item 7)."""
-    from accounts.models import Customer
-    from reports.dso import books_start
-    from reports.forecast_accuracy import WEEKS_BACK, accuracy
 
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
@@ -570,8 +568,6 @@ def credit_control_export(request):
 
 @org_view(Role.VIEWER)
 def profit_and_loss(request):
-    from reports.pnl import ALL_IN_BASE
-
     currencies = org_currencies(request.org)
     choices = currencies + ([ALL_IN_BASE] if len(currencies) > 1 else [])
     currency = request.GET.get("currency") if request.GET.get("currency") in choices else currencies[0]
@@ -588,9 +584,6 @@ def profit_and_loss(request):
 def revenue_report(request):
     """Revenue, credits and net by customer, tag or item for a period, with the previous period and
     the same period last year (reports.revenue); ?format=csv exports the table."""
-
-    from reports.forms import PeriodForm
-    from reports.revenue import SEGMENTS, revenue_by_segment
 
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
@@ -612,8 +605,6 @@ def revenue_report(request):
 # --- unrealized exchange differences at a period end (issue 17, accounts.revaluation) ----------------
 
 def _revaluation_day(request, data) -> datetime.date:
-    from accounts.models_org import today_in
-
     try:
         return datetime.date.fromisoformat((data.get("date") or "").strip())
     except ValueError:
@@ -625,7 +616,6 @@ def _revaluation_day(request, data) -> datetime.date:
 def revaluation_report(request):
     """Open foreign-currency balances on a day: booked and at that day's rates, and their difference;
     an owner can post it (with its reversal on the next day)."""
-    from accounts import revaluation
 
     day = _revaluation_day(request, request.GET)
     try:
@@ -641,9 +631,6 @@ def revaluation_report(request):
 @org_view(Role.OWNER)
 @require_POST
 def revaluation_post(request):
-    from accounts import revaluation
-    from accounts.ledger import LedgerError
-
     day = _revaluation_day(request, request.POST)
     try:
         entry, reversal = revaluation.post(request.org, day, actor=request.user)

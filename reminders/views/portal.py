@@ -22,7 +22,8 @@ from accounts.ledger import customer_balance
 from accounts.money import quantum
 from invoicing.hooks import STATEMENT_PDF
 from invoicing.views.documents import gone_when_expired, is_member, pdf_response, public_headers, public_link
-from reminders import portal
+from ledger_site.tenancy import tenant_context
+from reminders import portal, reply_address
 from reminders.models_collections import Dispute, DisputeReason, DisputeStatus
 
 DONE = {
@@ -243,8 +244,6 @@ def statement_pdf(request, token):
 @require_GET
 def reply_to_verify(request, token):
     """The link e-mailed to an organization's new reply address (reminders.reply_address)."""
-    from ledger_site.tenancy import tenant_context
-    from reminders import reply_address
 
     parsed = reply_address.parse(token)
     if parsed is None:

@@ -6,14 +6,21 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.money import round_money
 from accounts.permissions import org_view
+from ledger_site.exports import XLSX_TYPE, csv_bytes, download, xlsx_append, xlsx_bytes, xlsx_workbook
+from reports import behaviour as bh
 from reports import dso as dso_mod
+from reports import financials
 from reports.asof import org_currencies
-from reports.forms import bound
-from reports.forms_kpi import KpiForm
+from reports.charts import Bar, bar_chart
+from reports.forms import AsOfForm, PeriodForm, bound
+from reports.forms_kpi import KpiForm, SeriesForm, WindowForm
 from reports.kpi_charts import line_chart
-from reports.kpis import SETS
+from reports.kpis import SETS, invoices_behind, kpis, total
 from reports.models import DsoFormula, ReportSettings
+from reports.series import series
+from reports.views.reports import page_number, query_string
 
 SET_TITLES = {
     "sales": "Credit sales: invoices issued in the period",
@@ -68,8 +75,6 @@ def dso_report(request):
 
 @org_view(Role.VIEWER)
 def collection_kpis(request):
-    from reports.kpis import kpis
-
     form, currencies = kpi_form(request)
     context = {"form": form, "currencies": currencies}
     if form.errors:
@@ -92,8 +97,6 @@ DRILL_LIMIT = 500
 
 @org_view(Role.VIEWER)
 def kpi_invoices(request):
-    from reports.kpis import invoices_behind, total
-
     form, currencies = kpi_form(request)
     which = request.GET.get("set")
     context = {"form": form, "which": which, "titles": SET_TITLES}
@@ -124,9 +127,6 @@ BEHAVIOUR_PAGE = 100
 def payment_behaviour(request):
     """Payment behaviour over a window, per customer and overall, split disputed / undisputed
     (reports.behaviour); ?format=csv exports every row through ledger_site.exports."""
-    from reports import behaviour as bh
-    from reports.forms_kpi import WindowForm
-    from reports.views import page_number, query_string
 
     currencies = org_currencies(request.org)
     form = bound(WindowForm, request, currencies=currencies)
@@ -158,9 +158,6 @@ def payment_behaviour(request):
 
 
 def _behaviour_csv(report):
-    from accounts.money import round_money
-    from ledger_site.exports import csv_bytes, download
-
     head = ["customer", "group", "invoices", "amount", "sum days to pay", "avg days to pay",
             "amount-weighted days to pay", "late", "sum days late", "avg days late (all)", "avg days late (late only)",
             "worst delay", "on time", "on-time %", "currency"]
@@ -180,10 +177,6 @@ def _behaviour_csv(report):
 @org_view(Role.VIEWER)
 def collections_series(request):
     """Collected and invoiced by day, ISO week, month or quarter; ?format=csv or xlsx exports."""
-    from reports.charts import Bar, bar_chart
-    from reports.forms_kpi import SeriesForm
-    from reports.series import series
-    from reports.views import query_string
 
     currencies = org_currencies(request.org)
     form = bound(SeriesForm, request, currencies=currencies)
@@ -207,8 +200,6 @@ def collections_series(request):
 
 
 def _series_export(points, fmt, grain, currency, start, end):
-    from ledger_site.exports import XLSX_TYPE, csv_bytes, download, xlsx_append, xlsx_bytes, xlsx_workbook
-
     rows = [[grain, "from", "to", "invoiced", "collected", "currency"]]
     rows += [[p.label, p.start, p.end, p.invoiced, p.collected, currency] for p in points]
     name = f"collections-by-{grain}-{start}-{end}"
@@ -222,9 +213,6 @@ def _series_export(points, fmt, grain, currency, start, end):
 
 @org_view(Role.VIEWER)
 def balance_sheet(request):
-    from reports.financials import balance_sheet as build
-    from reports.forms import AsOfForm
-
     currencies = org_currencies(request.org)
     form = bound(AsOfForm, request, currencies=currencies)
     context = {"form": form, "currencies": currencies}
@@ -237,15 +225,12 @@ def balance_sheet(request):
     except dso_mod.Unavailable as e:
         context["problem"] = str(e)
         return render(request, "reports/balance_sheet.html", context)
-    context.update({"bs": build(request.org, currency, as_of), "currency": currency})
+    context.update({"bs": financials.balance_sheet(request.org, currency, as_of), "currency": currency})
     return render(request, "reports/balance_sheet.html", context)
 
 
 @org_view(Role.VIEWER)
 def cash_flow(request):
-    from reports.financials import cash_flow as build
-    from reports.forms import PeriodForm
-
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
     form = bound(PeriodForm, request)
@@ -259,5 +244,5 @@ def cash_flow(request):
     except dso_mod.Unavailable as e:
         context["problem"] = str(e)
         return render(request, "reports/cash_flow.html", context)
-    context["cf"] = build(request.org, currency, start, end)
+    context["cf"] = financials.cash_flow(request.org, currency, start, end)
     return render(request, "reports/cash_flow.html", context)

@@ -21,7 +21,8 @@ from accounts.money import format_money
 from accounts.permissions import can, org_view
 from accounts.views.audit import history
 from invoicing.models import Invoice, InvoiceEvent, InvoiceKind
-from reminders import holds
+from ledger_site.queue import queue_health, recent_failures
+from reminders import activity, holds, portal
 from reminders.forms import (
     LANGUAGE_NAMES,
     CustomerReminderForm,
@@ -42,11 +43,15 @@ from reminders.models import (
     ReminderPolicy,
     ReminderStep,
 )
+from reminders.models_collections import BalanceAssertion, PortalAction
+from reminders.models_plans import PaymentPlan
 from reminders.outbox import deliver, queue_manual, render_message
 from reminders.policy import PLACEHOLDERS, missing_languages, points
 from reminders.policy import render as render_template
+from reminders.reply_address import send_verification
 from reminders.scheduler import local_today, next_step_id, upcoming
 from reminders.setup import ensure_setup
+from reminders.views.plans import call_form_context
 
 HOLD_LABELS = {"disputed": gettext_lazy("disputed"), "promise": gettext_lazy("promise to pay"),
                "do_not_remind": gettext_lazy("do not remind"), "plan": gettext_lazy("in a payment plan"),
@@ -272,8 +277,6 @@ def reminder_settings(request):
             saved.reply_to_verified_at = None
             saved.save(update_fields=["reply_to_verified_at"])
         if new_reply and saved.reply_to:
-            from reminders.reply_address import send_verification
-
             saved.organization = request.org
             transaction.on_commit(lambda: send_verification(saved, request.org.name))
             messages.info(request, _("We e-mailed a link to %(a)s: replies go there once it is confirmed.")
@@ -315,9 +318,6 @@ def customer_panel(request, customer):
 
 def _customer_plans(customer) -> dict:
     """Payment plans (live ones and the last ended), the call form and the latest activity (issue 19 #6, #7)."""
-    from reminders import activity
-    from reminders.models_plans import PaymentPlan
-    from reminders.views_plans import call_form_context
 
     plans = list(PaymentPlan.objects.filter(customer=customer).prefetch_related("instalments")[:3])
     recent, more = activity.page_of(customer, 1, size=5)
@@ -327,8 +327,6 @@ def _customer_plans(customer) -> dict:
 def _customer_activity(customer) -> dict:
     """The customer's timeline of what they did on their link (issue 19), and the latest balance
     they confirmed or contested with whether the ledger still says it (a fixed number of queries)."""
-    from reminders import portal
-    from reminders.models_collections import BalanceAssertion, PortalAction
 
     assertion = BalanceAssertion.objects.filter(customer=customer).first()
     return {"activity": list(PortalAction.objects.filter(customer=customer).select_related("invoice")[:10]),
@@ -432,8 +430,6 @@ def reminder_send(request, pk):
 
 @org_view(Role.OWNER)
 def reminder_health(request):
-    from ledger_site.queue import queue_health, recent_failures
-
     settings = _settings(request)
     now = timezone.now()
     # The queue's tables are the worker's (issue 22 #9): counts, the scan's next run and the
