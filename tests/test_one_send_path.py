@@ -13,6 +13,9 @@ import ast
 from pathlib import Path
 
 from django.apps import apps
+from django.core import mail
+
+from ledger_site import mailer
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("accounts", "invoicing", "payments", "reminders", "reports", "ledger_site")
@@ -99,3 +102,50 @@ def email_tables() -> set[str]:
 def test_no_new_table_of_outgoing_emails():
     assert email_tables() <= EMAIL_TABLES, "queue a new kind of e-mail through invoicing.outgoing.queue_email"
     assert email_tables() == EMAIL_TABLES, "a table left the list: take it out of EMAIL_TABLES too"
+
+
+class _Refusing:
+    """A mail connection whose server refuses every message."""
+
+    closed = 0
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("421 try later")
+
+    def close(self):
+        self.closed += 1
+
+
+def _loop(prepared, marked=True, connection=None, now=None):
+    calls = []
+
+    def retry_later(row_id, token, when, error):
+        calls.append(("retry", row_id, token, type(error).__name__))
+        return "pending"
+
+    def mark_sent(row_id, token, when):
+        calls.append(("sent", row_id, token))
+        return marked
+
+    outcome = mailer.send_claimed(7, "tok", now, prepare=lambda *a: prepared, retry_later=retry_later,
+                                  mark_sent=mark_sent, connection=connection)
+    return outcome, calls
+
+
+def test_the_sending_loop_marks_sent_only_after_the_server_took_the_message(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    message = mailer.compose(subject="s", body="b", to=["ap@buyer.example"], headers={"Message-ID": "<m@x>"})
+    assert _loop((object(), message)) == ("sent", [("sent", 7, "tok")])
+    assert [m.extra_headers["Message-ID"] for m in mail.outbox] == ["<m@x>"]
+    assert _loop((object(), message), marked=False)[0] == "lost", "sent, but another sender holds the claim"
+    assert _loop(None) == ("skipped", []), "prepare said no: nothing is sent or marked"
+    assert len(mail.outbox) == 2
+
+
+def test_a_refused_message_is_handed_to_the_retry_and_its_connection_closed():
+    refusing = _Refusing()
+    message = mailer.compose(subject="s", body="b", to=["ap@buyer.example"])
+    outcome, calls = _loop((object(), message), connection=refusing)
+    assert outcome == "pending" and calls == [("retry", 7, "tok", "ConnectionRefusedError")]
+    assert refusing.closed == 1, "the next message opens a new connection"
