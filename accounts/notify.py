@@ -1,10 +1,8 @@
 """E-mail to an organization's owners (the controls of issue 13): one helper, so every notice
 goes to the same people the same way."""
 
-from django.conf import settings
-from django.core.mail import EmailMessage
-
 from accounts.models import Membership, Role
+from ledger_site import mailer
 from ledger_site.tenancy import tenant_context
 
 
@@ -22,7 +20,4 @@ def mail_owners(org, subject: str, body: str, *, exclude=None, attachments=()) -
         emails = owner_emails(org, exclude)
     if not emails:
         return 0
-    message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=emails)
-    for attachment in attachments:
-        message.attach(*attachment)
-    return message.send()
+    return mailer.send_now(subject=subject, body=body, to=emails, attachments=attachments)

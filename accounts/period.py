@@ -19,14 +19,13 @@ to the organization's other owners.
 
 from datetime import date, timedelta
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import MAX_DAYS_BACK, LedgerError
 from accounts.models import LedgerHead, Membership, PeriodLockEvent, Role
+from ledger_site import mailer
 
 
 class PeriodError(LedgerError):
@@ -169,11 +168,11 @@ def _tell_other_owners(org, actor, event: PeriodLockEvent) -> None:
         new = event.new_date.isoformat() if event.new_date else _("no lock")
         subject = _("%(org)s: the books were reopened back to %(new)s") % {"org": org.name, "new": new}
         what = _("%(who)s reopened %(org)s's books on %(at)s.\n\nLock date: %(old)s → %(new)s\nReason: %(reason)s\n")
-    send_mail(
+    mailer.send_now(
         subject=subject,
-        message=(what
+        body=(what
                  % {"who": actor, "org": org.name, "at": event.at.strftime("%Y-%m-%d %H:%M UTC"),
                     "old": event.old_date.isoformat() if event.old_date else "-", "new": new,
                     "reason": event.reason}),
-        from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=emails,
+        to=emails,
     )

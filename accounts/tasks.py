@@ -14,7 +14,6 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.utils import timezone
 
 from accounts.checkpoints import CHECKPOINT_HOOKS, mail_checkpoint, make_checkpoint
@@ -23,6 +22,7 @@ from accounts.ledger_verify_incremental import verify_since_last
 from accounts.management.commands.verify_ledger import record_verification
 from accounts.models import LedgerHead, Membership, Role
 from accounts.org_directory import all_organizations
+from ledger_site import mailer
 from ledger_site.tenancy import tenant_context
 
 log = logging.getLogger("ledgerline.seal")
@@ -91,12 +91,12 @@ def _tell_owners(org, result) -> int:
         return 0
     listed = "\n".join(f"- {p}" for p in result.problems[:20])
     more = f"\n… and {len(result.problems) - 20} more." if len(result.problems) > 20 else ""
-    send_mail(
+    mailer.send_now(
         subject=f"{org.name}: the ledger check found a break",
-        message=(f"The scheduled check of {org.name}'s ledger found {len(result.problems)} problem(s):\n\n"
+        body=(f"The scheduled check of {org.name}'s ledger found {len(result.problems)} problem(s):\n\n"
                  f"{listed}{more}\n\nRun verify_ledger --org {org.slug} for the full list. This e-mail is sent "
                  "once; the verification history (Settings → Verification) shows every check."),
-        from_email=settings.DEFAULT_FROM_EMAIL, recipient_list=emails,
+        to=emails,
     )
     return 1
 

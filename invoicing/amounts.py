@@ -5,7 +5,8 @@ what of it is allocated and refunded; a credit note what of it is applied. Those
 only here: `change_amounts` (one document) and `change_invoice_amounts` (several invoices at
 once), called by payments and credit applications (payments.allocation), un-applications and
 payment reversals, write-offs, refunds, voiding and issuing (late fees too, which are issued
-invoices). The caller holds the documents' row locks and writes the rows behind the amounts
+invoices; issuing's one statement sets the first amount due with `ISSUE_SET_SQL`). The caller
+holds the documents' row locks and writes the rows behind the amounts
 (allocations, write-offs, refunds) in the same transaction.
 
 An invoice's amount due is never written on its own: it is `amount_due_of(invoice)`, total −
@@ -36,6 +37,16 @@ def amount_due_of(invoice: Invoice) -> Decimal:
     if not any(applied):
         return invoice.total  # as issued (its Decimal as totals rounded it, not widened by 0.000)
     return invoice.total - sum(applied, ZERO)
+
+
+# Issuing writes an invoice's frozen fields in one statement (invoicing.issuing.store_issued); its
+# first amount due is set there, by this fragment and these parameters: nothing is applied yet.
+ISSUE_SET_SQL = "amount_due = %(amount_due)s"
+
+
+def issue_params(invoice: Invoice) -> dict:
+    """The parameters of `ISSUE_SET_SQL` for an invoice being issued."""
+    return {"amount_due": amount_due_of(invoice)}
 
 
 def _add(document, deltas: dict) -> list[str]:

@@ -27,7 +27,7 @@ from django.db import connection
 
 from accounts.models import Account, Customer, Organization
 from accounts.models_org import today_in
-from invoicing import credit_control
+from invoicing import amounts, credit_control
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
 from invoicing.numbering import NEXT_NUMBER
 from ledger_site.pg import prepared, raw_connection
@@ -128,11 +128,11 @@ def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
     return Draft(invoice, loaded, number_row[0] if number_row else None, by_key, credit_figures, today)
 
 
-_STORE_SQL = """
+_STORE_SQL = f"""
 WITH u AS (
     UPDATE invoicing_invoice SET status = 'issued', number = %(number)s, issue_date = %(issue_date)s,
         due_date = %(due_date)s, subtotal = %(subtotal)s, discount_total = %(discount_total)s,
-        tax_total = %(tax_total)s, total = %(total)s, amount_due = %(amount_due)s,
+        tax_total = %(tax_total)s, total = %(total)s, {amounts.ISSUE_SET_SQL},
         snapshot = %(snapshot)s::jsonb, issue_entry_id = %(entry)s, issued_at = %(issued_at)s,
         issued_by_id = %(actor)s, fx_rate = %(fx_rate)s
     WHERE id = %(invoice)s AND status = 'draft'
@@ -154,7 +154,7 @@ def store_issued(invoice: Invoice, message: str, render: TaskRow) -> None:
     params = {
         "invoice": invoice.pk, "number": invoice.number, "issue_date": invoice.issue_date,
         "due_date": invoice.due_date, "subtotal": invoice.subtotal, "discount_total": invoice.discount_total,
-        "tax_total": invoice.tax_total, "total": invoice.total, "amount_due": invoice.amount_due,
+        "tax_total": invoice.tax_total, "total": invoice.total, **amounts.issue_params(invoice),
         "snapshot": json.dumps(invoice.snapshot), "entry": invoice.issue_entry_id, "fx_rate": invoice.fx_rate,
         "issued_at": invoice.issued_at, "actor": invoice.issued_by_id, "message": message[:500],
         "task_key": render.key, "task_payload": render.payload,

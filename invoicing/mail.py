@@ -8,7 +8,7 @@ error and schedules the next attempt with backoff (a one-off django-q2 Schedule 
 transaction as the row), up to `max_attempts`; after that the row stays "failed" and is shown
 with a Retry button. Nothing is retried silently and nothing is dropped.
 
-Reuse for statements and reminders: create an EmailDelivery with `kind="statement"` (customer,
+Reuse for statements and quotes: create an EmailDelivery with `kind="statement"` (customer,
 no invoice) or `kind="reminder"` (invoice), point `document` at a StoredDocument to attach (or
 leave it empty for no attachment), then call `queue_delivery(delivery)`; the same task, retry
 policy and log apply. Only kind "invoice" renders its PDF itself when it is sent.
@@ -23,12 +23,9 @@ import hashlib
 import logging
 import re
 from datetime import timedelta
-from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
-from django.core.mail.message import make_msgid
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -41,6 +38,7 @@ from accounts.money import format_money
 from invoicing.models import Invoice, InvoiceSettings, InvoiceStatus
 from invoicing.models_documents import DeliveryKind, DeliveryStatus, EmailDelivery
 from invoicing.services import InvoiceError, record_event
+from ledger_site import mailer
 from ledger_site import outbox as engine
 from ledger_site.outbox import Outbox
 from ledger_site.queue import enqueue
@@ -215,40 +213,48 @@ def deliver(delivery_id: int) -> str:
     token = claimed[0][1]
     delivery = (EmailDelivery.objects.select_related("invoice", "invoice__organization", "invoice__customer",
                                                      "organization").get(pk=delivery_id))
-    if delivery.kind == DeliveryKind.INVOICE and delivery.invoice.status != InvoiceStatus.ISSUED:
-        _mark_failed(delivery, token, InvoiceError(_("The invoice was voided before the e-mail went out; it was not "
-                                                     "sent.")), final=True)
-        return "failed"
-    try:
-        message = build_message(delivery)
-        timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 30
+
+    def prepare(_row_id, _token, _now):
+        if delivery.kind == DeliveryKind.INVOICE and delivery.invoice.status != InvoiceStatus.ISSUED:
+            _mark_failed(delivery, token, InvoiceError(_("The invoice was voided before the e-mail went out; it "
+                                                         "was not sent.")), final=True)
+            return None
+        try:
+            message = build_message(delivery)
+        except Exception as error:  # noqa: BLE001 - a PDF that cannot be made is a failed attempt, shown
+            logger.warning("e-mail delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error)
+            _mark_failed(delivery, token, error)
+            return None
         engine.heartbeat(BOX, delivery_id)
-        with get_connection(fail_silently=False, timeout=timeout) as connection:
-            sent = connection.send_messages([message])
-        if not sent:
-            raise RuntimeError("the e-mail backend accepted no message")
-    except Exception as error:  # every failure is logged on the row and retried or shown
-        logger.warning("e-mail delivery %s failed (attempt %s): %s", delivery.pk, delivery.attempts, error)
+        return delivery, message
+
+    def retry_later(_row_id, _token, _now, error):
         _mark_failed(delivery, token, error)
         return "failed"
-    _mark_sent(delivery, token)
-    return "sent"
+
+    def mark_sent(_row_id, _token, _now):
+        _mark_sent(delivery, token)
+        return True
+
+    timeout = getattr(settings, "EMAIL_TIMEOUT", None) or 30
+    outcome = mailer.send_claimed(delivery_id, token, timezone.now(), prepare=prepare, retry_later=retry_later,
+                                  mark_sent=mark_sent, connection=mailer.open_connection(timeout),
+                                  what="e-mail delivery")
+    return "sent" if outcome == "sent" else "failed"
 
 
-def build_message(delivery: EmailDelivery) -> EmailMessage:
-    org_name = delivery.organization.name
-    from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@localhost"
-    message = EmailMessage(subject=delivery.subject, body=delivery.body,
-                           from_email=formataddr((org_name, from_address)), to=delivery.recipients)
-    delivery.message_id = make_msgid(domain=from_address.rpartition("@")[2] or None)
-    message.extra_headers["Message-ID"] = delivery.message_id
+def build_message(delivery: EmailDelivery):
+    delivery.message_id = mailer.new_message_id()
+    attachments = []
     document = _attachment(delivery)
     if document is not None:
         content = bytes(document.content)
-        message.attach(document.filename, content, "application/pdf")
+        attachments.append((document.filename, content, "application/pdf"))
         delivery.document = document
         delivery.pdf_sha256 = hashlib.sha256(content).hexdigest()
-    return message
+    return mailer.compose(subject=delivery.subject, body=delivery.body, to=delivery.recipients,
+                          from_email=mailer.sender(delivery.organization.name),
+                          headers={"Message-ID": delivery.message_id}, attachments=attachments)
 
 
 def _attachment(delivery: EmailDelivery):

@@ -14,6 +14,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 # The Organization instance the current request or task acts for, when one was loaded: lets
 # `organization_of()` answer "today in this organization" without a query per row.
@@ -116,7 +117,8 @@ def _tenant_context(org, user=None):
 class TenantMiddleware:
     """Sets the database context for every request and attaches `request.org` and
     `request.membership` for URLs under /o/<org_slug>/. A non-member gets 404, so an
-    organization's existence is never revealed."""
+    organization's existence is never revealed. On those URLs the organization's time zone is the
+    active one: times of day on its pages (and typed into its forms) are on its wall clock."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -148,12 +150,15 @@ class TenantMiddleware:
                 request.membership = membership
                 request.org = membership.organization
                 set_db_context(request.org.pk, user_id, client)
+                # Times of day on the organization's pages are on its wall clock (the zone of its "today").
+                timezone.activate(request.org.zone)
             token = _current_org.set(request.org)
             try:
                 return self.get_response(request)
             finally:
                 _current_org.reset(token)
         finally:
+            timezone.deactivate()
             set_db_context(None, None)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -21,7 +21,6 @@ joined while the batch waited), the e-mail is rendered again, with a new Message
 from collections import defaultdict
 from datetime import datetime
 
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,6 +28,7 @@ from django.utils.translation import ngettext
 from accounts.locale import document_language, format_day, in_language
 from accounts.money import format_money
 from invoicing import hooks
+from ledger_site import mailer
 from ledger_site import outbox as engine
 from reminders import integration
 from reminders.models import BATCH_OUTBOX, OutboxStatus, ReminderBatch, ReminderMessage, ReminderSettings, Tone
@@ -128,12 +128,14 @@ def _prepare(batch_id: int, token: str, now: datetime):
         # the batch waited for a retry): render it (again); otherwise send the very same e-mail.
         if not batch.message_id or dropped or any(row.message_id != batch.message_id for row in rows):
             _render(batch, rows, today, emails)
-    message = EmailMessage(subject=batch.subject, body=batch.body, to=batch.to_emails.split(", "),
-                           from_email=sender(batch.organization), reply_to=reply_to(settings),
-                           headers={"Message-ID": batch.message_id, "X-Ledgerline-Reminder-Batch": str(batch.pk)})
+    attachments = []
     if "customer" in hooks.STATEMENT_PDF:
         document = hooks.STATEMENT_PDF["customer"](batch.customer, today)
-        message.attach(document.filename, bytes(document.content), "application/pdf")
+        attachments.append((document.filename, bytes(document.content), "application/pdf"))
+    message = mailer.compose(subject=batch.subject, body=batch.body, to=batch.to_emails.split(", "),
+                             from_email=sender(batch.organization), reply_to=reply_to(settings),
+                             headers={"Message-ID": batch.message_id, "X-Ledgerline-Reminder-Batch": str(batch.pk)},
+                             attachments=attachments)
     return batch, message
 
 

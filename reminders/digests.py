@@ -8,7 +8,7 @@ them about. The hourly schedule "notifications: e-mail digests" (reminders.tasks
    notifications gets that day's `NotificationDigest` row, and the notifications are attached to
    it in the same transaction, each to one digest only (`digest IS NULL` under the row locks).
    A notification that arrives after the day's digest went out waits for the next day's.
-2. **deliver**: the reminder outboxes' one shape of sending (reminders.outbox.send_prepared) on
+2. **deliver**: the one sending loop of every outbox (ledger_site.mailer.send_claimed) on
    the claim-lease-backoff engine (ledger_site.outbox, `DIGEST_OUTBOX`): under lock, what is still
    unread is listed (read in the meantime: left out; nothing left: cancelled), the message is
    fixed at the first attempt so that a retry carries the same Message-ID, sent outside any
@@ -18,13 +18,13 @@ them about. The hourly schedule "notifications: e-mail digests" (reminders.tasks
 from datetime import datetime
 
 from django.conf import settings as django_settings
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import Organization, User
+from ledger_site import mailer
 from ledger_site import outbox as engine
 from reminders.models import DIGEST_OUTBOX, OutboxStatus
 from reminders.models_collections import DigestSubscription, Notification, NotificationDigest
@@ -100,8 +100,8 @@ def _prepare(digest_id: int, token: str, now: datetime):
             return None
         if not digest.message_id:  # fixed at the first attempt: a retry is the very same e-mail
             _render(digest, items)
-    message = EmailMessage(subject=digest.subject, body=digest.body, to=[digest.to_emails],
-                           from_email=sender(digest.organization), headers={"Message-ID": digest.message_id})
+    message = mailer.compose(subject=digest.subject, body=digest.body, to=[digest.to_emails],
+                             from_email=sender(digest.organization), headers={"Message-ID": digest.message_id})
     return digest, message
 
 

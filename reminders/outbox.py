@@ -1,5 +1,8 @@
 """The sender: claims outbox rows, sends them, marks them sent (or retries with backoff).
 
+The claim is the one engine's (ledger_site.outbox) and the sending loop the one send path's
+(ledger_site.mailer.send_claimed); this module says what a reminder row means to them.
+
 Life of a row: the scan (or a "send reminder" click) writes it as *pending*. `deliver()`
 claims a batch in a short transaction (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
 LOCKED)`: pending → *sending*, attempts + 1, a lease of LEASE and a fresh claim token), commits,
@@ -27,14 +30,10 @@ alternative, marking sent before talking to the server, would turn that rare dup
 rare lost reminder (and a late fee charged without its notice), which is worse here.
 """
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr, parseaddr
 
-from django.conf import settings as django_settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,6 +50,7 @@ from accounts.money import format_money
 from invoicing import hooks
 from invoicing.models import Invoice
 from invoicing.services import record_event
+from ledger_site import mailer
 from ledger_site import outbox as engine
 from ledger_site.tenancy import tenant_context
 from reminders import integration, plans
@@ -96,7 +96,7 @@ def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int
     report = DeliveryReport()
     # One mail connection for the whole run (not one per message); after a failure it is closed
     # and the next message opens a new one.
-    conn = mail_connection or get_connection()
+    conn = mail_connection or mailer.open_connection()
     try:
         with tenant_context(org_id):
             for outcome in engine.run(BOX, org_id, lambda row_id, token, clock: send_one(
@@ -106,13 +106,8 @@ def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int
                 report += batches.deliver(org_id, now=now, max_batches=max_batches, mail_connection=conn)
     finally:
         if mail_connection is None:
-            _close_quietly(conn)
+            mailer.close_quietly(conn)
     return report
-
-
-def _close_quietly(conn) -> None:
-    with contextlib.suppress(Exception):  # closing a broken connection may fail; nothing to do then
-        conn.close()
 
 
 def claim(org_id: int, now: datetime, ids=None, limit: int = BATCH) -> list[tuple[int, str]]:
@@ -125,29 +120,21 @@ def send_one(row_id: int, token: str, now: datetime, mail_connection=None) -> De
 
 def send_prepared(model, row_id: int, token: str, now: datetime, prepare, retry_later, mark_sent,
                   mail_connection=None) -> DeliveryReport:
-    """Prepare under lock, send outside any transaction, then mark sent or retry: the one shape of
-    sending a reminder e-mail, for a per-invoice row and for a consolidated one (reminders.batches)."""
+    """A claimed reminder row (per-invoice, consolidated or a digest) through the one sending loop
+    (ledger_site.mailer.send_claimed), counted."""
     report = DeliveryReport()
-    prepared = prepare(row_id, token, now)
-    if prepared is None:  # cancelled, undeliverable or no longer ours: prepare recorded why
+    outcome = mailer.send_claimed(row_id, token, now, prepare=prepare, retry_later=retry_later,
+                                  mark_sent=mark_sent, connection=mail_connection, what=f"reminder {model.__name__}")
+    if outcome == "skipped":  # cancelled, undeliverable or no longer ours: prepare recorded why
         row = model.objects.only("status").get(pk=row_id)
         report.cancelled += row.status == OutboxStatus.CANCELLED
         report.failed += row.status == OutboxStatus.FAILED
-        return report
-    row, message = prepared
-    try:
-        message.connection = mail_connection or get_connection()
-        message.send(fail_silently=False)
-    except Exception as e:  # noqa: BLE001 - any failure to hand over the message is retried
-        _close_quietly(message.connection)
-        log.warning("reminder %s %s: sending failed (attempt %s): %s", model.__name__, row_id, row.attempts, e)
-        if retry_later(row_id, token, now, e) == OutboxStatus.FAILED:
-            report.failed += 1
-        else:
-            report.retrying += 1
-        return report
-    if mark_sent(row_id, token, now):
+    elif outcome == "sent":
         report.sent += 1
+    elif outcome == OutboxStatus.FAILED:
+        report.failed += 1
+    elif outcome != "lost":
+        report.retrying += 1
     return report
 
 
@@ -210,9 +197,9 @@ def _prepare(row_id: int, token: str, now: datetime):
             row.to_emails = ", ".join(emails)
             row.message_id = f"<reminder-{row.pk}.{row.organization_id}@{mail_domain()}>"
             row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
-    message = EmailMessage(subject=row.subject, body=row.body, to=row.to_emails.split(", "),
-                           from_email=sender(invoice.organization), reply_to=reply_to(settings),
-                           headers={"Message-ID": row.message_id, "X-Ledgerline-Reminder": str(row.pk)})
+    message = mailer.compose(subject=row.subject, body=row.body, to=row.to_emails.split(", "),
+                             from_email=sender(invoice.organization), reply_to=reply_to(settings),
+                             headers={"Message-ID": row.message_id, "X-Ledgerline-Reminder": str(row.pk)})
     if row.step is not None and row.step.attach_pdf:
         pdf = integration.invoice_pdf(invoice)
         if pdf is not None:
@@ -343,10 +330,8 @@ def _fee_skipped(row: ReminderMessage, now: datetime) -> str | None:
 
 
 def sender(org) -> str:
-    """From: the organization's name on the service's sending address (the address must be ours for
-    delivery; the name is whom the customer knows)."""
-    address = parseaddr(django_settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@localhost"
-    return formataddr((org.name, address))
+    """From: the organization's name on the service's sending address (ledger_site.mailer)."""
+    return mailer.sender(org.name)
 
 
 def reply_to(settings: ReminderSettings) -> list[str]:
@@ -354,9 +339,7 @@ def reply_to(settings: ReminderSettings) -> list[str]:
     return [settings.reply_to] if settings.reply_to and settings.reply_to_verified_at else []
 
 
-def mail_domain() -> str:
-    address = parseaddr(django_settings.DEFAULT_FROM_EMAIL)[1]
-    return address.rpartition("@")[2] or "ledgerline.local"
+mail_domain = mailer.mail_domain
 
 
 # --- Sending by hand ------------------------------------------------------------------------

@@ -4,11 +4,11 @@ address that is not theirs, and a typo does not swallow replies)."""
 
 from django.conf import settings as django_settings
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger_site import mailer
 from reminders.models import ReminderSettings
 
 SALT = "ledgerline.reminders.reply-to"
@@ -20,14 +20,12 @@ def token(settings: ReminderSettings) -> str:
 
 
 def send_verification(settings: ReminderSettings, org_name: str) -> None:
-    from reminders.outbox import sender
-
     url = django_settings.PUBLIC_BASE_URL.rstrip("/") + reverse("reply_to_verify", kwargs={"token": token(settings)})
-    EmailMessage(subject=_("Confirm the reply address for %(org)s") % {"org": org_name},
-                 body=_("Customers' replies to the reminders of %(org)s will come to this address once you "
-                        "confirm it:\n\n%(url)s\n\nThe link works for 3 days. If you did not expect this, ignore "
-                        "this message.") % {"org": org_name, "url": url},
-                 from_email=sender(settings.organization), to=[settings.reply_to]).send()
+    mailer.send_now(subject=_("Confirm the reply address for %(org)s") % {"org": org_name},
+                    body=_("Customers' replies to the reminders of %(org)s will come to this address once you "
+                           "confirm it:\n\n%(url)s\n\nThe link works for 3 days. If you did not expect this, "
+                           "ignore this message.") % {"org": org_name, "url": url},
+                    from_email=mailer.sender(settings.organization.name), to=[settings.reply_to])
 
 
 def parse(value: str) -> tuple[int, str] | None:

@@ -36,12 +36,12 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organization, Role
+from ledger_site import mailer
 from ledger_site import outbox as engine
 from ledger_site.tenancy import tenant_context
 from reminders.models_webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -368,12 +368,12 @@ def _tell_owners(org_id: int, endpoint_id: int) -> None:
         return
     link = f"{django_settings.PUBLIC_BASE_URL}/o/{endpoint.organization.slug}/reminders/webhooks/{endpoint.pk}/"
     try:
-        send_mail(
-            _("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url},
-            _("Ledgerline stopped sending events to %(url)s for %(org)s.\n\n%(reason)s\n\n"
-              "Events keep being recorded. Once the receiver works again, enable the endpoint and resend "
-              "what it missed: %(link)s\n") % {"url": endpoint.url, "org": endpoint.organization.name,
-                                                 "reason": endpoint.disabled_reason, "link": link},
-            None, emails, fail_silently=False)
+        mailer.send_now(
+            subject=_("Webhook endpoint disabled: %(url)s") % {"url": endpoint.url},
+            body=_("Ledgerline stopped sending events to %(url)s for %(org)s.\n\n%(reason)s\n\n"
+                   "Events keep being recorded. Once the receiver works again, enable the endpoint and resend "
+                   "what it missed: %(link)s\n") % {"url": endpoint.url, "org": endpoint.organization.name,
+                                                      "reason": endpoint.disabled_reason, "link": link},
+            to=emails)
     except Exception:  # noqa: BLE001 - the endpoint is disabled either way; its page says so
         log.exception("webhook endpoint %s disabled; the owners could not be e-mailed", endpoint_id)

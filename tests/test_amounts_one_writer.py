@@ -3,8 +3,8 @@ allocated and refunded; a credit note's applied) are written by one module, invo
 This test reads the application's code and fails on any other statement that writes them: an ORM
 `.update(...)`, `update_fields` or `bulk_update` naming them, or SQL assigning them.
 
-Named exceptions: issuing sets a document's first amount due (its total) in the issuing statement,
-and reminder messages keep an `amount_due` of their own (what the e-mail chased). A draft's totals
+Named exceptions: reminder messages keep an `amount_due` of their own (what the e-mail chased).
+Issuing sets a document's first amount due in its one statement with invoicing.amounts' fragment. A draft's totals
 (`invoicing.services._apply_totals`, through `amount_due_of`) and new rows written whole (an import's
 invoices, the bulk door's payments) are creation, not a change, and are not matched."""
 
@@ -22,7 +22,6 @@ WRITES = [
 ]
 HOME = "invoicing/amounts.py"
 NAMED = {
-    "invoicing/issuing.py": 1,  # the issuing statement: amount due = the total as issued
     # A reminder message's own `amount_due` (what that e-mail chased), a column of reminders' table:
     "reminders/batches.py": 1,
     "reminders/outbox.py": 1,

@@ -3,7 +3,7 @@ wires them (docs/architecture.md). Reads every import of the apps' code (ast, al
 inside functions; migrations aside) and fails on an arrow that runs the wrong way.
 
 An app may import the apps below it and ledger_site's infrastructure modules (tenancy, pg, queue,
-navigation, database, exports, api_support, checks, listing, sorting, outbox); ledger_site's wiring
+navigation, database, exports, api_support, checks, listing, sorting, outbox, mailer); ledger_site's wiring
 (urls, settings, wsgi) may import anything.
 """
 
@@ -23,7 +23,7 @@ APPS = set(ALLOWED)
 LEDGER_SITE_INFRASTRUCTURE = {"ledger_site", "ledger_site.tenancy", "ledger_site.pg", "ledger_site.queue",
                               "ledger_site.navigation", "ledger_site.database", "ledger_site.exports",
                               "ledger_site.api_support", "ledger_site.checks", "ledger_site.listing",
-                              "ledger_site.sorting", "ledger_site.outbox"}
+                              "ledger_site.sorting", "ledger_site.outbox", "ledger_site.mailer"}
 
 
 def imported_modules(path: Path):

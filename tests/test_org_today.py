@@ -6,9 +6,11 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.ledger import MAX_DAYS_AHEAD
@@ -220,3 +222,28 @@ def test_no_app_code_asks_the_server_for_todays_date():
              if "migrations" not in path.parts and path.relative_to(root) != HOME
              for n, line in enumerate(path.read_text().splitlines(), start=1) if SERVER_DATE.search(line)]
     assert found == [], "use Organization.today() / today_in(org), the one home of today"
+
+
+@pytest.mark.parametrize(("zone", "shown", "server"), [
+    (TONGA, "00:30", "11:30"),  # 11:30 UTC on DAY: 00:30 on DAY + 1 in Tonga
+    (HONOLULU, "01:30", "11:30"),  # 01:30 on DAY in Honolulu
+])
+def test_times_of_day_on_staff_pages_are_on_the_organizations_clock(zone, shown, server):
+    from reminders.models import OutboxStatus, ReminderMessage
+
+    org, owner = make_org()
+    with tenant_context(org):
+        Organization.objects.filter(pk=org.pk).update(timezone=zone)
+        customer = CustomerFactory(organization=org)
+        invoice = issued(org, customer, issue_date=DAY - timedelta(days=10), due_date=DAY)
+        ReminderMessage.objects.create(organization=org, invoice=invoice, customer=customer, offset_days=0,
+                                       due_at=TONGA_AFTER_MIDNIGHT, status=OutboxStatus.FAILED)
+    client = Client()
+    client.force_login(owner)
+    page = client.get(reverse("reminder_log", kwargs={"org_slug": org.slug}))
+    assert page.status_code == 200
+    due = re.search(r"<td>([^<]*\d\d:\d\d)", page.content.decode()).group(1)
+    assert due.endswith(shown) and not due.endswith(server)
+    assert due.startswith(str(TONGA_AFTER_MIDNIGHT.astimezone(ZoneInfo(zone)).day) + " "), "its day, too"
+    # after the request the server's zone is back (no organization's zone leaks into the next one)
+    assert timezone.get_current_timezone_name() == "UTC"

@@ -1,12 +1,15 @@
 """Sign-up, sign-in (throttled), sign-out and the landing redirect."""
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
-from django.core.mail import send_mail
+from django.contrib.auth.forms import PasswordResetForm
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -18,7 +21,9 @@ from accounts.forms import EmailAuthenticationForm, OrganizationForm, SignupForm
 from accounts.models import Membership, User
 from accounts.services import create_organization
 from accounts.views.two_factor import start_second_step
+from ledger_site import mailer
 
+log = logging.getLogger("accounts.auth")
 
 def home(request):
     if not request.user.is_authenticated:
@@ -69,19 +74,34 @@ def _tell_owner_of_signup_attempt(request, email):
     if not ratelimit.hit("signup-notice", email, limit=settings.PASSWORD_RESET_PER_ADDRESS,
                          window_seconds=settings.ABUSE_WINDOW_SECONDS):
         return
-    send_mail(
-        _("Your Ledgerline account"),
-        _("Someone tried to create a Ledgerline account with this address, which already has one.\n\n"
+    mailer.send_now(
+        subject=_("Your Ledgerline account"),
+        body=_("Someone tried to create a Ledgerline account with this address, which already has one.\n\n"
           "If it was you, sign in: %(login)s\nForgot the password? Reset it: %(reset)s\n\n"
           "If it was not you, you can ignore this e-mail; nothing changed.\n") % {
             "login": request.build_absolute_uri(reverse("login")),
             "reset": request.build_absolute_uri(reverse("password_reset"))},
-        settings.DEFAULT_FROM_EMAIL, [email])
+        to=[email])
+
+
+class ResetForm(PasswordResetForm):
+    """Django's reset form, its e-mail sent by the one send path (ledger_site.mailer)."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        try:
+            mailer.send_now(subject=subject, body=body, to=[to_email], from_email=from_email)
+        except Exception:  # as Django's form: the page says the same whether or not it went
+            log.exception("Failed to send password reset email to %s", context["user"].pk)
 
 
 class PasswordReset(auth_views.PasswordResetView):
     """Rate-limited per address and per client; over the limit nothing is sent, and the page says
     the same as always (so it tells nothing about whether the address has an account)."""
+
+    form_class = ResetForm
 
     def form_valid(self, form):
         email = form.cleaned_data["email"].strip().lower()

@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,6 +19,7 @@ from accounts.forms import InviteeForm, InviteForm, OrganizationForm, RoleForm
 from accounts.models import Customer, Invitation, Membership, Role, User
 from accounts.permissions import org_view
 from accounts.services import change_role, remove_member
+from ledger_site import mailer
 from ledger_site.tenancy import set_db_context, tenant_context
 
 INVITE_SALT = "ledgerline.invitation"
@@ -76,12 +76,12 @@ def _send_invitation(request, invitation):
     token = signing.dumps({"i": invitation.pk, "o": invitation.organization_id, "n": invitation.nonce},
                           salt=INVITE_SALT)
     link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
-    send_mail(
-        _("You are invited to %(org)s on Ledgerline") % {"org": invitation.organization.name},
-        _("%(who)s invited you to join %(org)s as %(role)s.\n\nAccept within 7 days: %(link)s\n") % {
+    mailer.send_now(
+        subject=_("You are invited to %(org)s on Ledgerline") % {"org": invitation.organization.name},
+        body=_("%(who)s invited you to join %(org)s as %(role)s.\n\nAccept within 7 days: %(link)s\n") % {
             "who": request.user, "org": invitation.organization.name,
             "role": invitation.get_role_display(), "link": link},
-        settings.DEFAULT_FROM_EMAIL, [invitation.email],
+        to=[invitation.email],
     )
 
 
