@@ -30,6 +30,7 @@ urlpatterns += [
     path("profit-and-loss/", views.profit_and_loss, name="profit_and_loss"),
     path("revaluation/", views.revaluation_report, name="revaluation_report"),
     path("revaluation/post/", views.revaluation_post, name="revaluation_post"),
+    path("revaluation/documents/", views.revaluation_documents, name="revaluation_documents"),
     path("revenue/", views.revenue_report, name="revenue_report"),
 ]
 # issue 20: reports over time

@@ -638,6 +638,39 @@ def revaluation_report(request):
     })
 
 
+@org_view(Role.VIEWER)
+@require_safe
+def revaluation_documents(request):
+    """The revaluation of a day per open document: the rows stored with the posted entry, or, before it
+    is posted, what posting it would store. Each customer's rows add up to its line of the entry."""
+    from accounts import revaluation
+
+    day = _revaluation_day(request, request.GET)
+    found, problem, rows = None, None, []
+    try:
+        found = revaluation.measure(request.org, day)
+    except revaluation.RevaluationError as e:
+        problem = " ".join(e.messages)
+    if found is not None and found.entry is not None:
+        rows = [{"customer_id": r.customer_id, "customer_name": r.customer.name, "currency": r.currency,
+                 "kind": r.kind, "document_id": r.document_id, "number": r.number, "doc_date": r.doc_date,
+                 "amount": r.amount, "booked": r.booked, "rate": r.rate, "current": r.current,
+                 "difference": r.difference} for r in revaluation.breakdown(found.entry)]
+    elif found is not None:
+        rows = [{"customer_id": r.customer_id, "customer_name": r.customer_name, "currency": r.currency,
+                 "kind": d.kind, "document_id": d.document_id, "number": d.number, "doc_date": d.doc_date,
+                 "amount": d.amount, "booked": d.booked, "rate": d.rate, "current": d.current,
+                 "difference": d.difference} for r in found.rows for d in r.documents]
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        row["own_rate"] = (row["booked"] / row["amount"]).quantize(Decimal("1e-6")) if row["amount"] else None
+        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["difference"]
+    return render(request, "reports/revaluation_documents.html", {
+        "day": day, "found": found, "problem": problem, "rows": rows, "totals": sorted(totals.items()),
+        "total": sum(totals.values(), Decimal(0)), "base": request.org.base_currency,
+    })
+
+
 @org_view(Role.OWNER)
 @require_POST
 def revaluation_post(request):
