@@ -458,14 +458,25 @@ def customer_panel(request, customer):
 
 @org_view(Role.VIEWER)
 def forecast_report(request):
+    from accounts import fx
+    from reports.forecast import ALL
+
     currencies = org_currencies(request.org)
-    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
-    f = forecast(request.org, currency)
+    wanted = request.GET.get("currency")
+    currency = wanted if wanted in currencies or (wanted == ALL and len(currencies) > 1) else currencies[0]
+    problem = None
+    try:
+        f = forecast(request.org, currency)
+    except fx.MissingRate as e:  # in base without a rate of the day: the base currency's own view
+        problem, currency = e.message.replace(" Nothing was posted.", ""), currencies[0]
+        f = forecast(request.org, currency)
+    shown = f.currency  # the base currency when in base
     base = reverse("forecast_week", kwargs={"org_slug": request.org.slug, "week": "0"})[:-2]
-    chart = bar_chart([Bar(w.start.strftime("%d %b"), w.amount, href=f"{base}{w.index}/?currency={currency}")
-                       for w in f.weeks], currency, title=_("Expected collections per week"), width=760)
-    return render(request, "reports/forecast.html", {"f": f, "chart": chart, "currency": currency,
-                                                     "currencies": currencies})
+    chart = bar_chart([Bar(w.start.strftime("%d %b"), w.amount,
+                           href="" if f.rates else f"{base}{w.index}/?currency={currency}")
+                       for w in f.weeks], shown, title=_("Expected collections per week"), width=760)
+    return render(request, "reports/forecast.html", {"f": f, "chart": chart, "currency": shown, "choice": currency,
+                                                     "currencies": currencies, "problem": problem, "all": ALL})
 
 
 @org_view(Role.VIEWER)
