@@ -139,6 +139,22 @@ def to_base(org, amount: Decimal, currency: str, day: datetime.date, rate: Decim
     return round_money(amount * rate, org.base_currency)
 
 
+# --------------------------------------------------------------------------- report figures in base
+
+def report_rates(org, currencies_used, day: datetime.date) -> dict[str, Decimal]:
+    """The rate of each currency on a report's day (rate_on: 1 for the base currency), in code order
+    with the base first; MissingRate names the first currency without a rate of that day."""
+    ordered = sorted(set(currencies_used) | {org.base_currency}, key=lambda c: (c != org.base_currency, c))
+    return {code: rate_on(org, code, day) for code in ordered}
+
+
+def sum_in_base(amounts: dict[str, Decimal], rates: dict[str, Decimal], base: str) -> Decimal:
+    """A report figure of several currencies in the base currency: each currency's own total at its
+    rate of the report's day, rounded once per currency (round_money), then added. Used by the DSO and
+    the forecast in base (reports.dso, reports.forecast); the aging rounds per item (its SQL)."""
+    return sum((round_money(amount * rates[code], base) for code, amount in amounts.items()), Decimal(0))
+
+
 def cross_rate(org, currency: str, into: str, day: datetime.date) -> Decimal:
     """Units of `into` one unit of `currency` is worth on the day, through the base currency (both
     rates of the day; 1 for the base itself), to the rates' 12 places. MissingRate names the first

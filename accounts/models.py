@@ -44,9 +44,9 @@ __all__ += ["CreditTermsProposal", "ProposalStatus"]
 from accounts.models_notice import ChangeNotice  # noqa: E402
 
 __all__ += ["ChangeNotice"]
-from accounts.models_fx import ExchangeRate, RateSource  # noqa: E402
+from accounts.models_fx import ExchangeRate, RateSource, RevaluationLine  # noqa: E402
 
-__all__ += ["ExchangeRate", "RateSource"]
+__all__ += ["ExchangeRate", "RateSource", "RevaluationLine"]
 from accounts.models_saved import SavedFilter  # noqa: E402
 
 __all__ += ["SavedFilter"]

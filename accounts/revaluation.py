@@ -17,6 +17,15 @@ Every figure is rounded once per the base currency's minor unit (accounts.money)
 rate on the day (accounts.fx.rate_on: at most FX_RATE_MAX_AGE_DAYS old) refuses the whole measure
 naming the currency and day; nothing is posted. Lines posted before base amounts existed (hash
 versions 1–2) have no booked base: those balances are listed as not measurable and left out.
+
+Per document. A customer's difference is the sum of its open documents' differences: each foreign
+invoice open on the day (and each payment or credit note not yet applied) is worth its open amount at
+the day's rate, rounded once, and is carried at what was booked for it (its entry's base minus the
+base of what was applied to it, at its own rate: `DOCUMENTS`, plugged in by reports, reads both), so
+its difference is its open amount × (the day's rate − its own rate). What the customer's receivable
+carries beyond its documents (an entry to the receivable no document explains) is one more row, of
+kind "o", so the rows always add up to the customer's line. `post` stores the rows
+(`RevaluationLine`, append-only) with the entry: the breakdown a user opens from the report.
 """
 
 from __future__ import annotations
@@ -31,12 +40,47 @@ from accounts import fx, ledger
 from accounts.chart import system_account, unrealized_fx_account
 from accounts.ledger import LedgerError, Line
 from accounts.models_customer import Customer
+from accounts.models_fx import RevaluationLine
 from accounts.models_ledger import JournalEntry
 from accounts.money import round_money
 
 
 class RevaluationError(LedgerError):
     """A revaluation that was refused; nothing was posted."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """An open foreign-currency document on a day, as the plugged-in reader (DOCUMENTS) gives it."""
+    kind: str  # "i" invoice, "p" payment, "c" credit note
+    document_id: int
+    customer_id: int
+    currency: str
+    number: str
+    doc_date: datetime.date
+    amount: Decimal  # open (invoice, positive) or unapplied (payment, credit note, negative)
+    booked: Decimal | None  # the base value the ledger carries it at; None: booked before base amounts
+
+
+# (org, day) -> [Document]: every foreign-currency document open at the end of the day. Set by
+# reports (reports.revaluation_items.open_documents), which owns what was open on a day.
+DOCUMENTS = None
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    kind: str  # Document.kind, or "o": what the customer's receivable carries beyond its documents
+    document_id: int | None
+    number: str
+    doc_date: datetime.date | None
+    amount: Decimal
+    booked: Decimal
+    rate: Decimal
+    current: Decimal  # the amount at the day's rate, rounded once
+
+    @property
+    def difference(self) -> Decimal:
+        return self.current - self.booked
 
 
 @dataclass(frozen=True)
@@ -47,12 +91,27 @@ class Row:
     balance: Decimal  # open on the day, in the currency (receivable positive, credit negative)
     booked: Decimal | None  # the base value the ledger carries (None: lines from before base amounts)
     rate: Decimal | None
-    current: Decimal | None  # the balance at the day's rate, rounded once
+    current: Decimal | None  # Σ of its documents' values at the day's rate (each rounded once)
+    documents: tuple[DocumentRow, ...] = ()
 
     @property
     def difference(self) -> Decimal:
         """Current minus booked: positive is an unrealized gain (the receivable is worth more)."""
         return Decimal(0) if self.booked is None or self.current is None else self.current - self.booked
+
+
+def _document_rows(balance: Decimal, booked: Decimal, rate: Decimal, base: str,
+                   documents: list[Document]) -> tuple[DocumentRow, ...]:
+    """One customer's open documents valued at the day's rate, and the "o" row of what its receivable
+    (balance, booked) carries beyond them, so that the rows add up to the receivable exactly."""
+    rows = [DocumentRow(d.kind, d.document_id, d.number, d.doc_date, d.amount, d.booked, rate,
+                        round_money(d.amount * rate, base)) for d in documents if d.booked is not None]
+    rest_amount = balance - sum((r.amount for r in rows), Decimal(0))
+    rest_booked = booked - sum((r.booked for r in rows), Decimal(0))
+    if rest_amount or rest_booked:
+        rows.append(DocumentRow("o", None, "", None, rest_amount, rest_booked, rate,
+                                round_money(rest_amount * rate, base)))
+    return tuple(rows)
 
 
 @dataclass
@@ -113,6 +172,16 @@ def measure(org, day: datetime.date) -> Measure:
     with connection.cursor() as cursor:
         cursor.execute(_BALANCES_SQL, [org.pk, ar.pk, day, base, org.pk, key(day)])
         found = cursor.fetchall()
+    documents: dict[tuple[int, str], list[Document]] = {}
+    for document in (DOCUMENTS(org, day) if DOCUMENTS is not None else []):
+        documents.setdefault((document.customer_id, document.currency), []).append(document)
+    listed = {(customer_id, currency) for customer_id, _name, currency, *_rest in found}
+    quiet = {customer_id for customer_id, currency in documents if (customer_id, currency) not in listed}
+    if quiet:  # documents open, the receivable at zero in both: the documents' differences still count
+        names = dict(Customer.objects.filter(pk__in=quiet).values_list("pk", "name"))
+        found += [(customer_id, names[customer_id], currency, Decimal(0), Decimal(0), 0)
+                  for customer_id, currency in documents if (customer_id, currency) not in listed]
+        found.sort(key=lambda r: (r[2], r[1], r[0]))
     rates: dict[str, Decimal] = {}
     rows = []
     for customer_id, name, currency, balance, booked, missing in found:
@@ -122,8 +191,12 @@ def measure(org, day: datetime.date) -> Measure:
             except fx.MissingRate as e:
                 raise RevaluationError(e.message.replace("Nothing was posted.", "Nothing was revalued.")) from e
         rate = rates[currency]
-        rows.append(Row(customer_id, name, currency, balance, None if missing else booked, rate,
-                        round_money(balance * rate, base)))
+        if missing:
+            rows.append(Row(customer_id, name, currency, balance, None, rate, round_money(balance * rate, base)))
+            continue
+        parts = _document_rows(balance, booked, rate, base, documents.get((customer_id, currency), []))
+        rows.append(Row(customer_id, name, currency, balance, booked, rate,
+                        sum((p.current for p in parts), Decimal(0)), parts))
     entry = JournalEntry.objects.filter(organization=org, idempotency_key=key(day)).first()
     reversal = JournalEntry.objects.filter(reverses=entry).first() if entry is not None else None
     return Measure(day, base, rows, rates, entry, reversal)
@@ -155,7 +228,18 @@ def post(org, day: datetime.date, actor=None) -> tuple[JournalEntry, JournalEntr
     entry = ledger.post(org, lines, effective_date=day, idempotency_key=key(day), actor=actor,
                         memo=f"Unrealized exchange differences at {day.isoformat()}",
                         source=("accounts.revaluation", None), source_label=day.isoformat())
+    RevaluationLine.objects.bulk_create([
+        RevaluationLine(organization=org, entry=entry, customer_id=r.customer_id, currency=r.currency, kind=d.kind,
+                        document_id=d.document_id, number=d.number[:100], doc_date=d.doc_date, amount=d.amount,
+                        booked=d.booked, rate=d.rate, current=d.current, difference=d.difference)
+        for r in found.rows if r.booked is not None for d in r.documents])
     reversal = ledger.reverse(entry, reason=f"Automatic reversal of the revaluation at {day.isoformat()}",
                               actor=actor, effective_date=day + datetime.timedelta(days=1),
                               idempotency_key=f"{key(day)}:reversal")
     return entry, reversal
+
+
+def breakdown(entry: JournalEntry) -> list[RevaluationLine]:
+    """The per-document rows stored with a posted revaluation entry."""
+    return list(RevaluationLine.objects.filter(organization_id=entry.organization_id, entry=entry)
+                .select_related("customer"))

@@ -11,7 +11,7 @@ APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments
                       "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
                       "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",
                       "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun",
-                      "reminders_latefeecharge")
+                      "reminders_latefeecharge", "accounts_revaluationline")
 # django-q2's tables: the worker's role only (accounts migration 0029).
 QUEUE_TABLES = ("django_q_ormq", "django_q_schedule", "django_q_task")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the

@@ -10,6 +10,7 @@ from typing import Literal
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from accounts.fx import rate_text
 from accounts.models import Customer
 from ledger_site.api_support import (
     DEFAULT_LIMIT,
@@ -38,7 +39,14 @@ class AllocationIn(InputSchema):
 class PaymentIn(InputSchema):
     customer_id: int
     amount: DecimalStr
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="Must be the customer's currency.")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description=(
+        "The currency the money was received in. Another currency than the customer's is converted into "
+        "the customer's when recorded: at `rate` if given, else at the day's cross rate through the base "
+        "currency; the converted amount is what the payment credits and applies."))
+    rate: DecimalStr | None = Field(None, description=(
+        "Money in another currency only: units of the customer's currency per unit received. Checked "
+        "against the day's cross rate; a rate far from it needs `confirm_rate`."))
+    confirm_rate: bool = Field(False, description="Confirms a `rate` far from the day's cross rate.")
     received_date: date
     method: Literal[tuple(PaymentMethod.values)]  # type: ignore[valid-type]
     deposit_account: Literal["bank", "cash", "card"] = "bank"
@@ -98,6 +106,10 @@ class PaymentOut(Schema):
     reversal_reason: str
     created_at: datetime
     allocations: list[AllocationOut]
+    received_amount: str | None = None  # money received in another currency than the customer's
+    received_currency: str | None = None
+    conversion_rate: str | None = None  # units of `currency` per unit of `received_currency`
+    fx_rate: str | None = None  # base currency per unit of `currency`, as posted
 
 
 class PaymentPage(Schema):
@@ -115,6 +127,10 @@ def payment_out(p: Payment) -> PaymentOut:
         amount_allocated=money(p.amount_allocated, c), amount_refunded=money(p.amount_refunded, c),
         unapplied=money(p.unapplied, c), reversed=p.reversed_at is not None, reversed_at=p.reversed_at,
         reversal_reason=p.reversal_reason, created_at=p.created_at, allocations=allocations,
+        received_amount=money(p.received_amount, p.received_currency) if p.received_currency else None,
+        received_currency=p.received_currency or None,
+        conversion_rate=rate_text(p.cross_rate) if p.cross_rate is not None else None,
+        fx_rate=rate_text(p.fx_rate) if p.fx_rate is not None else None,
     )
 
 
@@ -176,7 +192,8 @@ def record(request, payload: PaymentIn):
         org, customer, amount=Decimal(payload.amount), currency=payload.currency,
         received_date=payload.received_date, method=payload.method, deposit_account=account,
         idempotency_key=service_key(request, "payment"), reference=payload.reference, notes=payload.notes,
-        actor=request.actor, allocation=allocation)
+        actor=request.actor, allocation=allocation,
+        rate=None if payload.rate is None else Decimal(payload.rate), confirm_rate=payload.confirm_rate)
     return 201, partial(_fresh, payment.pk)
 
 

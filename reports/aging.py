@@ -478,7 +478,7 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
 def base_rates(org, day: date) -> dict:
     """The rate of every currency the organization has receivables in, as of `day`; fx.MissingRate
     (naming the currency and the day) when one is missing."""
-    return {c: fx.rate_on(org, c, day) for c in org_currencies(org)}
+    return fx.report_rates(org, org_currencies(org), day)
 
 
 def cell_items(org, customer_id: int, q: AgingQuery, bucket: int | None):

@@ -33,11 +33,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Min
 from django.utils.translation import gettext as _
 
+from accounts import fx
 from accounts.chart import system_account
 from accounts.models import AccountDayTotal
 from accounts.models_org import today_in
 from invoicing.models import Invoice
-from reports.asof import ZERO, items_cte, report_cursor
+from reports.asof import ZERO, items_cte, org_currencies, report_cursor
 from reports.models import DailyFlow
 
 PERIOD_END, AVERAGE, COUNT_BACK = "period_end", "average", "count_back"
@@ -48,6 +49,10 @@ FORMULAS = {
 }
 KINDS = ("month", "quarter", "year", "days90")
 TENTH = Decimal("0.1")
+# Issue 17: every currency together, in the base currency, each converted at the as-of day's rate
+# (accounts.fx.report_rates, sum_in_base): AR, sales and the not-yet-due part alike, so the ratio of
+# a single foreign currency is its own DSO. The page prints the rates and their day.
+ALL = "*"
 
 
 def rounded(value: Decimal | None) -> Decimal | None:
@@ -99,6 +104,12 @@ class History:
     sale_days: list[date] = field(default_factory=list)
     sale_running: list[Decimal] = field(default_factory=list)
     voided: list[tuple[date, date, Decimal]] = field(default_factory=list)  # issue day, void day, total
+    rates: dict[str, Decimal] | None = None  # in base (ALL): each currency's rate of the as-of day
+
+    def sales_to(self, day: date) -> Decimal:
+        """Invoiced up to the end of day (the running total)."""
+        i = bisect_right(self.sale_days, day)
+        return self.sale_running[i - 1] if i else ZERO
 
     def ar(self, day: date) -> Decimal:
         """AR at the end of day."""
@@ -135,6 +146,8 @@ def check_as_of(org, as_of: date, start: date | None = None) -> date:
 
 
 def load(org, currency: str, as_of: date) -> History:
+    if currency == ALL:
+        return load_in_base(org, as_of)
     first = check_as_of(org, as_of)
     h = History(org=org, currency=currency, as_of=as_of, books_start=first)
     running = ZERO
@@ -154,6 +167,34 @@ def load(org, currency: str, as_of: date) -> History:
                                            issue_date__lte=as_of)
                     .values_list("issue_date", "void_entry__effective_date", "total"))
     return h
+
+
+def load_in_base(org, as_of: date) -> History:
+    """Every currency's history merged into the base currency at the as-of day's rates; Unavailable
+    naming the currency and day when a rate is missing."""
+    first = check_as_of(org, as_of)
+    try:
+        rates = fx.report_rates(org, org_currencies(org), as_of)
+    except fx.MissingRate as e:
+        raise Unavailable(e.message.replace(" Nothing was posted.", "")) from e
+    base = org.base_currency
+    parts = {code: load(org, code, as_of) for code in rates}
+    h = History(org=org, currency=base, as_of=as_of, books_start=first, rates=rates)
+    h.ar_days = sorted({day for part in parts.values() for day in part.ar_days})
+    h.ar_running = [fx.sum_in_base({c: p.ar(day) for c, p in parts.items()}, rates, base) for day in h.ar_days]
+    h.sale_days = sorted({day for part in parts.values() for day in part.sale_days})
+    h.sale_running = [fx.sum_in_base({c: p.sales_to(day) for c, p in parts.items()}, rates, base)
+                      for day in h.sale_days]
+    h.voided = [(issued, voided, fx.sum_in_base({c: total}, rates, base))
+                for c, p in parts.items() for issued, voided, total in p.voided]
+    return h
+
+
+def current_ar_of(h: History, day: date) -> Decimal:
+    """The not-yet-due part of AR at the end of day, in the history's currency (or in base)."""
+    if h.rates is None:
+        return current_ar(h.org, h.currency, day)
+    return fx.sum_in_base({c: current_ar(h.org, c, day) for c in h.rates}, h.rates, h.currency)
 
 
 def current_ar(org, currency: str, day: date) -> Decimal:
@@ -189,6 +230,7 @@ class Dso:
     steps: list[CountBackStep] = field(default_factory=list)
     count_back_raw: Decimal | None = None
     count_back_reason: str = ""
+    rates: dict[str, Decimal] | None = None  # in base (ALL): the as-of day's rates used
 
     @property
     def days(self) -> int:
@@ -261,10 +303,10 @@ def count_back(h: History, end: date) -> tuple[Decimal | None, list[CountBackSte
 
 def figures(h: History, start: date, end: date, *, with_current: bool = False, label: str = "") -> Dso:
     d = Dso(currency=h.currency, start=start, end=end, sales=h.sales(start, end),
-            ar_open=h.ar(start - timedelta(days=1)), ar_close=h.ar(end), label=label)
+            ar_open=h.ar(start - timedelta(days=1)), ar_close=h.ar(end), label=label, rates=h.rates)
     d.count_back_raw, d.steps, d.count_back_reason = count_back(h, end)
     if with_current:
-        d.current = current_ar(h.org, h.currency, end)
+        d.current = current_ar_of(h, end)
     return d
 
 

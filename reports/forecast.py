@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from reports.asof import ZERO, report_cursor
+from accounts import fx
+from reports.asof import ZERO, org_currencies, report_cursor
 from reports.insights import query_params as insights_params
 
 WEEKS = 13
+ALL = "*"  # issue 17: every currency, in the base currency at the rates of the forecast's day
 OVERDUE, LATER = -1, WEEKS
 
 FORECAST_SQL = """
@@ -56,6 +58,7 @@ class Forecast:
     overdue: Week | None = None
     later: Week | None = None
     org_late: Decimal = ZERO
+    rates: dict[str, Decimal] | None = None  # in base: each currency's rate of `today`
 
     @property
     def total_13_weeks(self) -> Decimal:
@@ -80,7 +83,32 @@ def _sql(ctes: str, select: str, method: str = METHOD) -> str:
     return FORECAST_SQL.format(ctes=ctes, days=WEEKS * 7, weeks=WEEKS, late=LATENESS[method]) + select
 
 
+def forecast_in_base(org, today: date | None = None) -> Forecast:
+    """The forecast of every currency, each week's amounts converted at the rates of the forecast's
+    day (accounts.fx.report_rates, sum_in_base; MissingRate names the currency and day). Each
+    currency keeps its own organization average for customers without history; `org_late` is the
+    base currency's."""
+    by_currency = {code: forecast(org, code, today) for code in org_currencies(org)}
+    result = by_currency[org.base_currency]
+    rates = fx.report_rates(org, by_currency, result.today)
+    base = org.base_currency
+
+    def merged(pick) -> Week:
+        weeks = [pick(f) for f in by_currency.values()]
+        first = weeks[0]
+        return Week(first.index, first.start, first.end,
+                    fx.sum_in_base({c: pick(f).amount for c, f in by_currency.items()}, rates, base),
+                    sum(w.count for w in weeks))
+
+    out = Forecast(today=result.today, currency=base, org_late=result.org_late, rates=rates)
+    out.weeks = [merged(lambda f, i=i: f.weeks[i]) for i in range(WEEKS)]
+    out.overdue, out.later = merged(lambda f: f.overdue), merged(lambda f: f.later)
+    return out
+
+
 def forecast(org, currency=None, today: date | None = None) -> Forecast:
+    if currency == ALL:
+        return forecast_in_base(org, today)
     params, ctes = _params(org, currency, today)
     today = params["today"]
     result = Forecast(today=today, currency=params["cur"])

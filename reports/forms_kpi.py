@@ -19,9 +19,11 @@ class KpiForm(FilterForm):
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     formula = forms.ChoiceField(label=_("Headline formula"), choices=DsoFormula.choices, required=False)
 
-    def __init__(self, *args, currencies=(), formula=DsoFormula.PERIOD_END, **kwargs):
+    def __init__(self, *args, currencies=(), formula=DsoFormula.PERIOD_END, all_in_base=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["currency"].choices = [(c, c) for c in currencies]
+        if all_in_base and len(currencies) > 1:  # issue 17: every currency at the as-of day's rates
+            self.fields["currency"].choices.append(("*", _("All, in %(base)s") % {"base": currencies[0]}))
         self.fields["currency"].initial = currencies[0] if currencies else None
         self.fields["formula"].initial = formula
 

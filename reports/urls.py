@@ -30,6 +30,7 @@ urlpatterns += [
     path("profit-and-loss/", reports.profit_and_loss, name="profit_and_loss"),
     path("revaluation/", reports.revaluation_report, name="revaluation_report"),
     path("revaluation/post/", reports.revaluation_post, name="revaluation_post"),
+    path("revaluation/documents/", reports.revaluation_documents, name="revaluation_documents"),
     path("revenue/", reports.revenue_report, name="revenue_report"),
 ]
 # issue 20: reports over time

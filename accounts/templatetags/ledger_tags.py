@@ -28,6 +28,14 @@ def signed(value):
 register.filter("money", money_filter)  # accounts.money: the one money filter
 
 
+@register.filter
+def rate(value):
+    """An exchange rate as people read it (accounts.fx.rate_text): 0.95, 0.006, 150."""
+    from accounts.fx import rate_text
+
+    return rate_text(value) if isinstance(value, Decimal) else ("" if value is None else value)
+
+
 @register.inclusion_tag("ledger/_verification.html", takes_context=True)
 def ledger_verification(context):
     """The "Ledger verified ✓ at …" line with the owners' "Verify now" button, for any page of

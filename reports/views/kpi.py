@@ -33,10 +33,10 @@ SET_TITLES = {
 SERIES_CSS = {DsoFormula.PERIOD_END: "s1", DsoFormula.AVERAGE: "s2", DsoFormula.COUNT_BACK: "s3"}
 
 
-def kpi_form(request) -> tuple[KpiForm, list[str]]:
+def kpi_form(request, all_in_base: bool = False) -> tuple[KpiForm, list[str]]:
     currencies = org_currencies(request.org)
     settings = ReportSettings.for_org(request.org)
-    form = bound(KpiForm, request, currencies=currencies, formula=settings.dso_formula)
+    form = bound(KpiForm, request, currencies=currencies, formula=settings.dso_formula, all_in_base=all_in_base)
     return form, currencies
 
 
@@ -48,8 +48,11 @@ def _trend_chart(periods: list[dso_mod.Dso], title: str) -> str:
 
 @org_view(Role.VIEWER)
 def dso_report(request):
-    form, currencies = kpi_form(request)
-    context = {"form": form, "currencies": currencies, "formulas": DsoFormula.choices}
+    form, currencies = kpi_form(request, all_in_base=True)
+    # The collection KPIs have no "all, in base" view: their link keeps the rest of the query.
+    in_base = request.GET.get("currency") == dso_mod.ALL
+    kpi_query = query_string(request, drop=("page", "currency") if in_base else ("page",))
+    context = {"form": form, "currencies": currencies, "formulas": DsoFormula.choices, "kpi_query": kpi_query}
     if form.errors:
         context["problem"] = " ".join(e for errors in form.errors.values() for e in errors)
         return render(request, "reports/dso.html", context)
@@ -63,7 +66,9 @@ def dso_report(request):
     quarters = dso_mod.trend(request.org, currency, as_of, "quarter", 8)
     months = dso_mod.trend(request.org, currency, as_of, "month", 12)
     context.update({
-        "d": d, "as_of": as_of, "currency": currency, "kind": kind, "formula": formula,
+        # In base (currency "*"): amounts shown in the base currency, with the rates and their day.
+        "d": d, "as_of": as_of, "currency": currencies[0] if currency == dso_mod.ALL else currency,
+        "rates": d.rates if currency == dso_mod.ALL else None, "kind": kind, "formula": formula,
         "headline": d.value(formula), "headline_reason": d.reason(formula),
         "rows": [(f, label, d.value(f), d.reason(f)) for f, label in DsoFormula.choices],
         "quarters": quarters, "months": months,

@@ -34,7 +34,7 @@ from reports.asof import disputed_as_of, open_items, org_currencies, promises_as
 from reports.charts import Bar, bar_chart, sparkline
 from reports.credit_control import recent_overrides
 from reports.dso import Unavailable, books_start, check_as_of
-from reports.forecast import LATER, OVERDUE, WEEKS, forecast, week_invoices
+from reports.forecast import ALL, LATER, OVERDUE, WEEKS, forecast, week_invoices
 from reports.forecast_accuracy import WEEKS_BACK, accuracy
 from reports.forms import (
     BASE_CHOICE,
@@ -460,13 +460,21 @@ def customer_panel(request, customer):
 @org_view(Role.VIEWER)
 def forecast_report(request):
     currencies = org_currencies(request.org)
-    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
-    f = forecast(request.org, currency)
+    wanted = request.GET.get("currency")
+    currency = wanted if wanted in currencies or (wanted == ALL and len(currencies) > 1) else currencies[0]
+    problem = None
+    try:
+        f = forecast(request.org, currency)
+    except fx.MissingRate as e:  # in base without a rate of the day: the base currency's own view
+        problem, currency = e.message.replace(" Nothing was posted.", ""), currencies[0]
+        f = forecast(request.org, currency)
+    shown = f.currency  # the base currency when in base
     base = reverse("forecast_week", kwargs={"org_slug": request.org.slug, "week": "0"})[:-2]
-    chart = bar_chart([Bar(w.start.strftime("%d %b"), w.amount, href=f"{base}{w.index}/?currency={currency}")
-                       for w in f.weeks], currency, title=_("Expected collections per week"), width=760)
-    return render(request, "reports/forecast.html", {"f": f, "chart": chart, "currency": currency,
-                                                     "currencies": currencies})
+    chart = bar_chart([Bar(w.start.strftime("%d %b"), w.amount,
+                           href="" if f.rates else f"{base}{w.index}/?currency={currency}")
+                       for w in f.weeks], shown, title=_("Expected collections per week"), width=760)
+    return render(request, "reports/forecast.html", {"f": f, "chart": chart, "currency": shown, "choice": currency,
+                                                     "currencies": currencies, "problem": problem, "all": ALL})
 
 
 @org_view(Role.VIEWER)
@@ -625,6 +633,38 @@ def revaluation_report(request):
     return render(request, "reports/revaluation.html", {
         "day": day, "found": found, "problem": problem, "base": request.org.base_currency,
         "next_day": day + datetime.timedelta(days=1), "can_post": can(request, Role.OWNER),
+    })
+
+
+@org_view(Role.VIEWER)
+@require_safe
+def revaluation_documents(request):
+    """The revaluation of a day per open document: the rows stored with the posted entry, or, before it
+    is posted, what posting it would store. Each customer's rows add up to its line of the entry."""
+
+    day = _revaluation_day(request, request.GET)
+    found, problem, rows = None, None, []
+    try:
+        found = revaluation.measure(request.org, day)
+    except revaluation.RevaluationError as e:
+        problem = " ".join(e.messages)
+    if found is not None and found.entry is not None:
+        rows = [{"customer_id": r.customer_id, "customer_name": r.customer.name, "currency": r.currency,
+                 "kind": r.kind, "document_id": r.document_id, "number": r.number, "doc_date": r.doc_date,
+                 "amount": r.amount, "booked": r.booked, "rate": r.rate, "current": r.current,
+                 "difference": r.difference} for r in revaluation.breakdown(found.entry)]
+    elif found is not None:
+        rows = [{"customer_id": r.customer_id, "customer_name": r.customer_name, "currency": r.currency,
+                 "kind": d.kind, "document_id": d.document_id, "number": d.number, "doc_date": d.doc_date,
+                 "amount": d.amount, "booked": d.booked, "rate": d.rate, "current": d.current,
+                 "difference": d.difference} for r in found.rows for d in r.documents]
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        row["own_rate"] = (row["booked"] / row["amount"]).quantize(Decimal("1e-6")) if row["amount"] else None
+        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["difference"]
+    return render(request, "reports/revaluation_documents.html", {
+        "day": day, "found": found, "problem": problem, "rows": rows, "totals": sorted(totals.items()),
+        "total": sum(totals.values(), Decimal(0)), "base": request.org.base_currency,
     })
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from django.test import Client
 from django.urls import reverse
@@ -21,14 +21,15 @@ from accounts.chart import system_accounts
 from accounts.ledger import LedgerError
 from accounts.ledger_verify import verify_organization
 from accounts.models import JournalEntry, JournalLine, Role
-from accounts.models_fx import ExchangeRate
+from accounts.models_fx import ExchangeRate, RevaluationLine
 from accounts.models_org import today_in
 from accounts.money import minor_units, round_money
 from accounts.period import close_period
 from ledger_site.tenancy import tenant_context
 from payments.allocation import apply
-from payments.models import Payment
+from payments.models import Allocation, Payment
 from payments.services import NONE, record_payment
+from reports.asof import open_items
 from tests.factories import CustomerFactory, add_member, make_org
 from tests.fx.test_realized_property import _entries_balance_in_both
 from tests.invoicing_helpers import issued
@@ -146,6 +147,80 @@ def test_the_page_lists_the_balances_and_only_an_owner_posts(books):
     assert "There is no JPY exchange rate" in bad
 
 
+def _pay(org, customer, amount, day, currency="USD"):
+    payment = record_payment(org, customer, amount=D(amount), currency=currency, received_date=day,
+                             method="bank_transfer", deposit_account=system_accounts(org)["bank"], allocation=NONE,
+                             idempotency_key=ledger.new_idempotency_key())
+    return Payment.objects.get(pk=payment.pk)
+
+
+def test_the_revaluation_is_posted_per_document_and_the_rows_add_up_to_the_entry(books):
+    org, owner, end, usd, jpy = books
+    mid = end - timedelta(days=3)
+    _rates(org, "USD", {mid: "0.92"})
+    invoice = usd.invoices.get()
+    apply(invoice, _pay(org, usd, "400.00", mid), D("400.00"), effective_date=mid)  # 360 booked, 368 received
+    second = issued(org, usd, lines=(("More", "1", "200.00", None),), issue_date=mid)  # 184.00 booked
+    _pay(org, usd, "50.00", mid)  # unapplied: −46.00 booked
+    found = revaluation.measure(org, end)
+    usd_row = next(r for r in found.rows if r.currency == "USD")
+    parts = {(d.kind, d.number): (d.amount, d.booked, d.current, d.difference) for d in usd_row.documents}
+    assert parts == {("i", invoice.number): (D("600.00"), D("540.00"), D("570.00"), D("30.00")),
+                     ("i", second.number): (D("200.00"), D("184.00"), D("190.00"), D("6.00")),
+                     ("p", "#" + str(Payment.objects.filter(amount=D("50.00")).get().pk)):
+                         (D("-50.00"), D("-46.00"), D("-47.50"), D("-1.50"))}
+    assert usd_row.difference == D("34.50")  # = Σ per document, and the ledger's own balance at the rate
+    assert usd_row.current == round_money(usd_row.balance * D("0.95"), "EUR")
+    entry, _reversal = revaluation.post(org, end, actor=owner)
+    stored = revaluation.breakdown(entry)
+    assert sorted((r.kind, r.document_id, r.difference) for r in stored) == sorted(
+        [("i", invoice.pk, D("30.00")), ("i", second.pk, D("6.00")),
+         ("p", Payment.objects.get(amount=D("50.00")).pk, D("-1.50")), ("i", jpy.invoices.get().pk, D("-20.00"))])
+    ar = {line.customer_id: line.base_amount for line in entry.lines.filter(account__system_key="ar")}
+    assert ar == {usd.pk: D("34.50"), jpy.pk: D("-20.00")}
+    assert -_base(entry=entry, **UNREALIZED) == sum(r.difference for r in stored) == D("14.50")
+    refused = pytest.raises(DatabaseError, match="permission denied|append-only")
+    with connection.cursor() as cursor, refused, transaction.atomic():
+        cursor.execute("UPDATE accounts_revaluationline SET difference = 0 WHERE entry_id = %s", [entry.pk])
+
+
+def test_a_receivable_line_no_document_explains_is_a_row_of_its_own(books):
+    """An entry straight to the receivable (a general journal line on the customer) is not lost: it is
+    the customer's "o" row, so the rows still add up to what the entry posts for the customer."""
+    from accounts.ledger import Line
+
+    org, owner, end, usd, jpy = books
+    d0 = end - timedelta(days=15)
+    accounts = system_accounts(org)
+    ledger.post(org, [Line(accounts["ar"], D("10.00"), usd, "USD", base_amount=D("9.00")),
+                      Line(accounts["bank"], D("-10.00"), None, "USD", base_amount=D("-9.00"))],
+                effective_date=d0, idempotency_key="manual-ar", memo="by hand")
+    usd_row = next(r for r in revaluation.measure(org, end).rows if r.currency == "USD")
+    other = [d for d in usd_row.documents if d.kind == "o"]
+    assert [(d.amount, d.booked, d.current) for d in other] == [(D("10.00"), D("9.00"), D("9.50"))]
+    assert usd_row.difference == D("50.50") == sum(d.difference for d in usd_row.documents)
+    entry, _reversal = revaluation.post(org, end, actor=owner)
+    assert RevaluationLine.objects.filter(entry=entry, kind="o").get().difference == D("0.50")
+
+
+def test_the_breakdown_page_previews_then_shows_the_posted_rows(books):
+    org, owner, end, usd, jpy = books
+    invoice = usd.invoices.get()
+    client = Client()
+    client.force_login(add_member(org, Role.VIEWER))
+    url = reverse("revaluation_documents", kwargs={"org_slug": org.slug})
+    text = client.get(url, {"date": end.isoformat()}).content.decode()
+    assert 'id="preview"' in text and invoice.number in text and "50.00 EUR" in text and "30.00 EUR" in text
+    with tenant_context(org, owner):
+        entry, _reversal = revaluation.post(org, end, actor=owner)
+    text = client.get(url, {"date": end.isoformat()}).content.decode()
+    assert 'id="posted"' in text and f"entry #{entry.seq}" in text and "0.9" in text and "950.00 EUR" in text
+    report = client.get(reverse("revaluation_report", kwargs={"org_slug": org.slug}), {"date": end.isoformat()})
+    assert 'id="per-document"' in report.content.decode()
+    bad = client.get(url, {"date": (end - timedelta(days=5)).isoformat()}).content.decode()
+    assert "There is no JPY exchange rate" in bad
+
+
 # --------------------------------------------------------------------------- the property
 
 DAYS = 30
@@ -222,12 +297,15 @@ def _check(org, owner, customers, rates, start, end):
         c.execute("SELECT coalesce(sum(base_amount), 0) FROM accounts_journalline l JOIN accounts_account a "
                   "ON a.id = l.account_id WHERE a.system_key = 'fx_conversion' AND l.organization_id = %s", [org.pk])
         assert c.fetchone()[0] == 0
+    _check_documents(org, end, rates, start)
+    items = open_items(org, end)
     invoiced, received, current = D(0), D(0), D(0)
     for code, customer in customers.items():
         lines = JournalLine.objects.filter(customer=customer, effective_date__lte=end)
-        balance = lines.aggregate(s=Sum("amount"))["s"] or D(0)
-        worth = round_money(balance * rates[code][(end - start).days], "EUR")
-        # On the period end every customer is carried at the day's rate (nothing was left unrevalued).
+        # On the period end every customer is carried at the day's rate, document by document (each open
+        # document's amount at the rate, rounded once; nothing was left unrevalued).
+        worth = sum((round_money((it.amount if it.kind == "i" else -it.amount) * rates[code][(end - start).days],
+                                 "EUR") for it in items if it.customer_id == customer.pk), D(0))
         assert (lines.aggregate(s=Sum("base_amount"))["s"] or D(0)) == worth
         current += worth
         documents = JournalLine.objects.filter(customer=customer, effective_date__lte=end,
@@ -241,6 +319,43 @@ def _check(org, owner, customers, rates, start, end):
     assert _base(**UNREALIZED) == 0
     result = verify_organization(org)
     assert result.ok, result.problems
+
+
+def _check_documents(org, end, rates, start):
+    """Σ per document = what the entry posted (per customer and in all), no row beyond the documents
+    (the booked values per document add up to the ledger's), and each document's difference is its
+    open amount × (the day's rate − its own rate) up to one rounding per booked part."""
+    from invoicing.models import Invoice
+
+    found = revaluation.measure(org, end)
+    documents = [(r, d) for r in found.rows for d in r.documents]
+    assert all(d.kind != "o" for _r, d in documents)
+    expected = {(it.kind, it.item_id) for it in open_items(org, end) if it.currency != "EUR"}
+    assert {(d.kind, d.document_id) for _r, d in documents} == expected
+    for r in found.rows:
+        assert r.difference == sum((d.difference for d in r.documents), D(0))
+    for row, d in documents:
+        day_rate = rates[row.currency][(end - start).days]
+        if d.kind == "i":
+            own, parts = Invoice.objects.get(pk=d.document_id).fx_rate, Allocation.objects.filter(
+                invoice_id=d.document_id).count()
+        else:
+            own, parts = Payment.objects.get(pk=d.document_id).fx_rate, Allocation.objects.filter(
+                payment_id=d.document_id).count()
+        assert abs(d.difference - d.amount * (day_rate - own)) <= D("0.005") * (parts + 2) + D("0.000001")
+    entry = found.entry
+    if entry is None:
+        assert found.difference == 0
+        return
+    stored = RevaluationLine.objects.filter(entry=entry)
+    assert sorted((s.customer_id, s.kind, s.document_id, s.difference) for s in stored) == sorted(
+        (r.customer_id, d.kind, d.document_id, d.difference) for r, d in documents)
+    per_customer = {}
+    for s in stored:
+        per_customer[s.customer_id] = per_customer.get(s.customer_id, D(0)) + s.difference
+    posted = {line.customer_id: line.base_amount for line in entry.lines.filter(account__system_key="ar")}
+    assert {k: v for k, v in per_customer.items() if v} == posted
+    assert sum(per_customer.values(), D(0)) == -_base(entry=entry, **UNREALIZED)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
