@@ -427,11 +427,13 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     for name, value in fields.items():
         setattr(invoice, name, value)
     invoice.currency = customer.currency
+    objs = [InvoiceLine.from_entry(org, n, line, invoice=invoice) for n, line in enumerate(lines, start=1)]
+    # The lines' amounts and the totals first, so the invoice row is written once, totals included,
+    # and the lines in one insert.
+    _apply_totals(invoice, objs, write_lines=False)
     invoice.save()
     if not created:
         invoice.lines.all().delete()
-    objs = [InvoiceLine.from_entry(org, n, line, invoice=invoice) for n, line in enumerate(lines, start=1)]
-    recompute_totals(invoice, new_lines=objs)  # amounts set before the insert: one statement, no update
     InvoiceLine.objects.bulk_create(objs, batch_size=500)
     if created:
         record_event(invoice, "created", _("Draft created"), actor)
