@@ -5,7 +5,8 @@ gunicorn on 127.0.0.1, against the same work through the Python services in one 
     .venv/bin/python bench/run.py api            # 20 clients × 10 rounds
     .venv/bin/python bench/run.py api --quick    # 20 clients × 3 rounds, a smoke run
 
-On a fresh database `ledgerline_apibench` (the server DATABASE_URL names, or the embedded one):
+On a fresh database `ledgerline_apibench` (or `$API_BENCH_DB`) on the server DATABASE_URL names (or the
+embedded one):
 
 1. migrate as the owner; one organization with 200 customers and a read-write API key; ANALYZE;
 2. **services, one process**: `invoicing.services.save_draft` + `issue_invoice`, then
@@ -44,7 +45,8 @@ if str(ROOT) not in sys.path:
 
 from bench.common import RESULTS, django_setup, fresh_database, log, owner_sql, owner_url  # noqa: E402
 
-DB_NAME = "ledgerline_apibench"
+# API_BENCH_DB: another name, so engineers sharing one server do not drop each other's run.
+DB_NAME = os.environ.get("API_BENCH_DB", "ledgerline_apibench")
 CLIENTS = 20
 FULL = {"rounds": 10, "service_rounds": 60, "single_rounds": 60, "paced_seconds": 40}
 QUICK = {"rounds": 3, "service_rounds": 20, "single_rounds": 20, "paced_seconds": 10}

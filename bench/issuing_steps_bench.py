@@ -54,7 +54,8 @@ def run(count: int, bench_url: str, analyze: bool) -> None:
     from ledger_site.tenancy import tenant_context
 
     clock = StepClock()
-    clock.wrap(issuing, "load_draft", "load_draft: one pipeline, five statements")
+    clock.wrap(issuing, "load_draft", "load_draft: one pipeline, four statements")
+    clock.wrap(services, "take_number", "the number (series upsert)")
     clock.wrap(services.ledger, "post", "ledger posting")
     clock.wrap(documents, "render_task_row", "render task package")
     clock.wrap(issuing, "store_issued", "store_issued: update, event, task row")

@@ -178,14 +178,17 @@ def _fresh(invoice_id: int) -> InvoiceOut:
 def _form_data(org, payload: DraftIn) -> dict:
     from invoicing.models import InvoiceSettings
 
-    settings = InvoiceSettings.objects.get(organization=org)
+    notes, terms = payload.notes, payload.terms
+    if notes is None or terms is None:  # the organization's defaults only when one is left out
+        settings = InvoiceSettings.objects.only("default_notes", "default_terms").get(organization=org)
+        notes = settings.default_notes if notes is None else notes
+        terms = settings.default_terms if terms is None else terms
     data = {
         "customer": str(payload.customer_id),
         "issue_date": (payload.issue_date or org.today()).isoformat(),
         "due_date": payload.due_date.isoformat() if payload.due_date else "",
         "reference": payload.reference, "discount_percent": payload.discount_percent,
-        "notes": settings.default_notes if payload.notes is None else payload.notes,
-        "terms": settings.default_terms if payload.terms is None else payload.terms,
+        "notes": notes, "terms": terms,
         "lines-TOTAL_FORMS": str(len(payload.lines)), "lines-INITIAL_FORMS": "0",
         "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": str(services.MAX_LINES),
     }
@@ -216,11 +219,17 @@ def _errors(form, formset) -> ApiError:
 
 
 def _save_draft(request, invoice: Invoice | None, payload: DraftIn) -> Invoice:
+    """The editor's forms check the draft, without what only a page needs: the customer by id
+    (no count of customers to choose a widget), the tax rates and the organization's default
+    texts read only when the draft uses them."""
     org = request.org
-    keep = set(invoice.lines.exclude(tax_rate=None).values_list("tax_rate_id", flat=True)) if invoice else set()
+    rates = []
+    if any(line.tax_rate_id is not None for line in payload.lines):
+        keep = set(invoice.lines.exclude(tax_rate=None).values_list("tax_rate_id", flat=True)) if invoice else set()
+        rates = list(active_tax_rates(org, keep))
     data = _form_data(org, payload)
-    form = InvoiceForm(data, org=org, instance=invoice)
-    formset = LineFormSet(data, prefix="lines", tax_rates=list(active_tax_rates(org, keep)))
+    form = InvoiceForm(data, org=org, instance=invoice, plain_customer=True)
+    formset = LineFormSet(data, prefix="lines", tax_rates=rates)
     if not (form.is_valid() and formset.is_valid()):
         raise _errors(form, formset)
     preview = preview_totals(formset.lines(), form.cleaned_data["discount_percent"],

@@ -13,7 +13,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.customer_picker import customer_field, customer_filter_field, live_data
+from accounts.customer_picker import (
+    CustomerChoiceField,
+    active_customers,
+    customer_field,
+    customer_filter_field,
+    live_data,
+)
 from accounts.forms_fields import NumberField, NumberInput
 from accounts.ledger import in_window
 from accounts.models import Customer
@@ -106,10 +112,17 @@ class InvoiceForm(forms.ModelForm):
         widgets = {"issue_date": DATE_WIDGET,
                    "notes": forms.Textarea(attrs={"rows": 3}), "terms": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, org, **kwargs):
+    def __init__(self, *args, org, plain_customer=False, **kwargs):
+        """plain_customer: the customer by id only, no widget (the JSON API): the same choice of
+        active customers, without counting them to pick a widget."""
         super().__init__(*args, **kwargs)
         self.org = org
-        self.fields["customer"] = customer_field(org, label=_("Customer"), select_widget=CustomerSelect)
+        if plain_customer:
+            self.fields["customer"] = CustomerChoiceField(
+                queryset=active_customers(org), label=_("Customer"),
+                error_messages={"invalid_choice": _("Choose one of your active customers.")})
+        else:
+            self.fields["customer"] = customer_field(org, label=_("Customer"), select_widget=CustomerSelect)
         self.fields["issue_date"].input_formats = ["%Y-%m-%d"]
         self.fields["due_date"].input_formats = ["%Y-%m-%d"]
 

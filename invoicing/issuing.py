@@ -1,15 +1,21 @@
-"""The database side of issuing an invoice, in three round trips plus the commit.
+"""The database side of issuing an invoice: few round trips, and the organization-wide locks last.
 
-Issuing is the busiest write of the product (a month-end run issues thousands), and through
-the ORM it took eight statements, each compiled in Python and waited for in turn. Here:
+Issuing is the busiest write of the product (a month-end run issues thousands, the API issues
+for shops at their own pace), and every issue of an organization queues on two rows: its number
+series (the gapless number) and its ledger head (the sequence and the hash chain). Whatever runs
+between taking the first of them and the commit is run by one issue at a time, so issuing does
+everything it can before (invoicing.services.issue_invoice):
 
-1. `load_draft`: one psycopg pipeline, one wait, for five statements that run in order on the
+1. `load_draft`: one psycopg pipeline, one wait, for four statements that run in order on the
    server: lock the invoice row and its customer's (read with its organization and settings),
-   read its lines, take the next number (only if the locked row is still a draft; the upsert
-   keeps the series row locked until commit, see invoicing.numbering), read the system
-   accounts, read the customer's credit figures (invoicing.credit_control).
-2. the ledger posting (accounts.ledger.post, one prepared statement).
-3. `store_issued`: one statement updating the invoice, inserting its timeline event and queueing
+   read its lines, read the system accounts, read the customer's credit figures
+   (invoicing.credit_control). Only this document's and its customer's rows are locked.
+2. in Python, no organization-wide lock held: the checks, totals, credit control, the snapshot,
+   the rate, the render task's row.
+3. `invoicing.numbering.take_number`: the number (the series row stays locked until commit, so a
+   rolled-back issue gives its number back);
+4. the ledger posting (accounts.ledger.post, one prepared statement, which takes the head lock);
+5. `store_issued`: one statement updating the invoice, inserting its timeline event and queueing
    its PDF render (the django-q2 task row, ledger_site.queue.task_row).
 
 Every statement is prepared (ledger_site.pg): planning the joins cost more than running them.
@@ -29,7 +35,6 @@ from accounts.models import Account, Customer, Organization
 from accounts.models_org import today_in
 from invoicing import amounts, credit_control
 from invoicing.models import Invoice, InvoiceLine, InvoiceSettings, TaxRate
-from invoicing.numbering import NEXT_NUMBER
 from ledger_site.pg import prepared, raw_connection
 from ledger_site.queue import TaskRow
 
@@ -63,14 +68,6 @@ FROM invoicing_invoiceline l LEFT JOIN {TaxRate._meta.db_table} r ON r.id = l.ta
 WHERE l.invoice_id = %(invoice)s
 ORDER BY l.position, l.id
 """
-# Runs after the lock, so it reads the locked row: the year is the (possibly new) issue date's.
-_NUMBER_SQL = """
-INSERT INTO invoicing_numberseries (organization_id, kind, year, last_number)
-SELECT i.organization_id, i.kind,
-       CASE WHEN s.reset_yearly THEN extract(year FROM coalesce(%(issue_date)s::date, i.issue_date))::int ELSE 0 END, 1
-FROM invoicing_invoice i JOIN invoicing_invoicesettings s ON s.organization_id = i.organization_id
-WHERE i.id = %(invoice)s AND i.status = 'draft'
-""" + NEXT_NUMBER
 ISSUE_ACCOUNTS = ("ar", "revenue", "late_fee", "tax")  # what invoicing.services._post_issue posts to
 _ACCOUNTS_SQL = f"""
 SELECT {_ACCOUNT_SQL} FROM accounts_account a
@@ -83,28 +80,26 @@ WHERE a.organization_id = (SELECT organization_id FROM invoicing_invoice WHERE i
 class Draft:
     invoice: Invoice  # with .customer and .organization (and its .invoice_settings) attached
     lines: list[InvoiceLine]  # with .tax_rate attached
-    number: int | None  # the series' next number; None when the invoice was no longer a draft
     accounts: dict[str, Account]  # ISSUE_ACCOUNTS, by system key
     credit_figures: tuple  # credit_control.ISSUE_CHECK_SQL's row, read on `today`
     today: date
 
 
-def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
+def load_draft(invoice_pk: int) -> Draft | None:
     """Lock and read everything issuing needs; None if there is no such invoice (or it is not
     visible to this organization). Call inside the issuing transaction."""
     today = today_in()
-    params = {"invoice": invoice_pk, "issue_date": issue_date, **credit_control.figures_params(today)}
+    params = {"invoice": invoice_pk, **credit_control.figures_params(today)}
     pg = raw_connection()
     with connection.wrap_database_errors, pg.pipeline(), \
-            psycopg.Cursor(pg) as lock, psycopg.Cursor(pg) as lines, psycopg.Cursor(pg) as number, \
-            psycopg.Cursor(pg) as accounts, psycopg.Cursor(pg) as credit:
+            psycopg.Cursor(pg) as lock, psycopg.Cursor(pg) as lines, psycopg.Cursor(pg) as accounts, \
+            psycopg.Cursor(pg) as credit:
         lock.execute(_LOCK_SQL, params, prepare=prepared())
         lines.execute(_LINES_SQL, params, prepare=prepared())
-        number.execute(_NUMBER_SQL, params, prepare=prepared())
         accounts.execute(_ACCOUNTS_SQL, params, prepare=prepared())
         credit.execute(credit_control.ISSUE_CHECK_SQL, params, prepare=prepared())
         head = lock.fetchone()
-        line_rows, number_row, account_rows = lines.fetchall(), number.fetchone(), accounts.fetchall()
+        line_rows, account_rows = lines.fetchall(), accounts.fetchall()
         credit_figures = credit.fetchone()
     if head is None:
         return None
@@ -125,7 +120,7 @@ def load_draft(invoice_pk: int, issue_date=None) -> Draft | None:
     for row in account_rows:
         account = _build(Account, _ACCOUNT, row, 0)
         by_key[account.system_key] = account
-    return Draft(invoice, loaded, number_row[0] if number_row else None, by_key, credit_figures, today)
+    return Draft(invoice, loaded, by_key, credit_figures, today)
 
 
 _STORE_SQL = f"""

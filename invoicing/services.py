@@ -32,7 +32,7 @@ from invoicing.models import (
     WriteOff,
     tax_category,
 )
-from invoicing.numbering import format_number
+from invoicing.numbering import take_number
 from invoicing.totals import LineAmounts, sum_lines
 
 MAX_LINES = 500
@@ -99,11 +99,16 @@ def _locked(invoice: Invoice) -> Invoice:
 def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, *, credit_override: str | None = None,
                   credit_control: bool = True) -> Invoice:
     """Freeze a draft: totals, number, seller and buyer snapshot, ledger posting, timeline event.
-    The rows move in three round trips (invoicing.issuing); the rules are here.
+    The rows move in few round trips (invoicing.issuing); the rules are here.
+
+    Every issue of an organization queues on its number series and its ledger head, so these two
+    are taken last: the checks, totals, credit control, snapshot and rate are done first, holding
+    only this draft's and its customer's rows; then the number, the posting, the stored invoice
+    and its webhook event, and the commit.
 
     credit_override: an owner's reason to issue past credit control (invoicing.credit_control);
     credit_control=False only for replays of history (the demo), where today's balances mean nothing."""
-    draft = issuing.load_draft(invoice.pk, issue_date)
+    draft = issuing.load_draft(invoice.pk)
     if draft is None:
         raise InvoiceError(_("This invoice does not exist."))
     invoice, lines = draft.invoice, draft.lines
@@ -121,19 +126,20 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     if invoice.customer.is_archived:
         raise InvoiceError(_("The customer is archived; restore it before invoicing."))
     if credit_control:
-        # A refusal rolls the transaction back, and with it the number already taken.
         check_on_issue(invoice, actor, credit_override, draft.credit_figures, draft.today)
     settings = invoice.organization.invoice_settings
-    invoice.number = format_number(settings, invoice.kind, invoice.issue_date.year, draft.number)
     invoice.snapshot = _snapshot(invoice, lines, settings)
     invoice.fx_rate = ledger.rate_of(invoice.organization, invoice.currency, invoice.issue_date)
-    invoice.issue_entry = _post_issue(invoice, actor, draft.accounts)
+    render = documents.render_task_row(invoice)
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at, invoice.issued_by = timezone.now(), actor
-    issuing.store_issued(invoice, _("Issued as %(number)s for %(total)s %(currency)s")
-                         % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency},
-                         documents.render_task_row(invoice))
+    # From here on every other issue of the organization waits for this transaction's commit.
+    # A refusal after this point (the ledger's period lock) rolls the number back with the rest.
+    invoice.number = take_number(invoice.organization, invoice.kind, invoice.issue_date, settings)
     hooks.emit(invoice.organization_id, "invoice.issued", hooks.invoice_data(invoice))
+    invoice.issue_entry = _post_issue(invoice, actor, draft.accounts)  # takes the ledger head's lock
+    issuing.store_issued(invoice, _("Issued as %(number)s for %(total)s %(currency)s")
+                         % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency}, render)
     return invoice
 
 
@@ -421,11 +427,13 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     for name, value in fields.items():
         setattr(invoice, name, value)
     invoice.currency = customer.currency
+    objs = [InvoiceLine.from_entry(org, n, line, invoice=invoice) for n, line in enumerate(lines, start=1)]
+    # The lines' amounts and the totals first, so the invoice row is written once, totals included,
+    # and the lines in one insert.
+    _apply_totals(invoice, objs, write_lines=False)
     invoice.save()
     if not created:
         invoice.lines.all().delete()
-    objs = [InvoiceLine.from_entry(org, n, line, invoice=invoice) for n, line in enumerate(lines, start=1)]
-    recompute_totals(invoice, new_lines=objs)  # amounts set before the insert: one statement, no update
     InvoiceLine.objects.bulk_create(objs, batch_size=500)
     if created:
         record_event(invoice, "created", _("Draft created"), actor)

@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from accounts.models import ApiKey, Organization
 from accounts.money import quantum
 from ledger_site.pg import prepared, raw_connection
-from ledger_site.tenancy import pooled, request_client, set_db_context
+from ledger_site.tenancy import pooled, request_client, set_current_org, set_db_context
 
 KEY_PREFIX = "llk"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -178,6 +178,15 @@ WHERE k.id = %(id)s AND k.organization_id = %(org)s AND k.secret_hash = %(hash)s
   AND o.id = k.organization_id
 RETURNING extract(epoch FROM k.window_start + %(window)s - now()), {_KEY_COLUMNS}, {_ORG_COLUMNS}
 """  # noqa: S608 - column names from the models' metadata
+# The request's context (ledger_site.tenancy.set_db_context) in the same round trip: the
+# organization and the client before the key is read, its creator (the actor) after.
+_CONTEXT_SQL = ("SELECT set_config('app.organization_id', %(org_text)s, {local}), "
+                "set_config('app.client_ip', %(ip_text)s, {local}), set_config('app.user_agent', %(agent)s, {local})")
+_ACTOR_SQL = """
+SELECT set_config('app.user_id', coalesce((SELECT k.created_by_id::text FROM accounts_apikey k
+    WHERE k.id = %(id)s AND k.organization_id = %(org)s AND k.secret_hash = %(hash)s AND k.revoked_at IS NULL), ''),
+    {local})
+"""
 
 
 class ApiKeyAuth(HttpBearer):
@@ -198,19 +207,21 @@ class ApiKeyAuth(HttpBearer):
         if parsed is None:
             raise ApiError(401, "invalid_key", "This API key is malformed. Send 'Authorization: Bearer llk_...'.")
         org_id, key_id, secret = parsed
+        ip, agent = request_client(request)
         params = {"window": timedelta(seconds=settings.API_RATE_WINDOW_SECONDS), "ip": client_ip(request),
-                  "id": key_id, "org": org_id, "hash": hash_secret(secret)}
+                  "id": key_id, "org": org_id, "hash": hash_secret(secret), "org_text": str(org_id),
+                  "ip_text": ip, "agent": agent}
         # Inside a transaction already (pooled, the request is one, see ledger_site.tenancy.pooled)
         # the count commits with the request's work, at its durability.
         relaxed = "" if connection.in_atomic_block else ", set_config('synchronous_commit', 'off', true)"
         with transaction.atomic():
             local = "true" if pooled() else "false"
             pg = raw_connection()
-            with connection.wrap_database_errors, pg.pipeline(), \
-                    psycopg.Cursor(pg) as context, psycopg.Cursor(pg) as use:
-                context.execute(f"SELECT set_config('app.organization_id', %s, {local}){relaxed}",  # noqa: S608
-                                [str(org_id)])
+            with connection.wrap_database_errors, pg.pipeline(), psycopg.Cursor(pg) as context, \
+                    psycopg.Cursor(pg) as use, psycopg.Cursor(pg) as actor:
+                context.execute(_CONTEXT_SQL.format(local=local) + relaxed, params)
                 use.execute(_USE_SQL, params, prepare=prepared())
+                actor.execute(_ACTOR_SQL.format(local=local), params)
                 row = use.fetchone()
         if row is None:
             raise self._refused(org_id, key_id)
@@ -223,9 +234,12 @@ class ApiKeyAuth(HttpBearer):
                            f"seconds with this key; retry in {retry} seconds.", headers={"Retry-After": str(retry)})
         if request.method in WRITE_METHODS and not key.can_write:
             raise ApiError(403, "read_only_key", "This API key may only read; create a read-write key to change data.")
-        # Like a signed-in request: the audit log records the key's creator and where the call came from.
-        set_db_context(org_id, key.created_by_id, request_client(request))
-        request.org, request.api_key, request.actor = key.organization, key, key.created_by
+        # Like a signed-in request: the audit log records the key's creator and where the call came
+        # from (set above, in the key's round trip). The actor is the creator's row, its fields
+        # read only if something asks for one (most operations need its id only).
+        request.org, request.api_key, request.actor = key.organization, key, _actor(key.created_by_id)
+        # Like the organization of a signed-in web request: "today" and the like without a query.
+        set_current_org(key.organization)
         return key
 
     @staticmethod
@@ -237,6 +251,14 @@ class ApiKeyAuth(HttpBearer):
         if revoked:
             return ApiError(401, "revoked_key", "This API key was revoked.")
         return ApiError(401, "invalid_key", "This API key is not valid.")
+
+
+def _actor(user_id):
+    if user_id is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().from_db(connection.alias, ["id"], [user_id])  # the other fields deferred
 
 
 _KEY_FIELDS = [f.attname for f in ApiKey._meta.concrete_fields]

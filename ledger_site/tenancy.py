@@ -25,6 +25,12 @@ def current_organization():
     return _current_org.get()
 
 
+def set_current_org(org) -> None:
+    """The request acts for `org` (loaded), which the request's database context already names:
+    the API's key authentication. TenantMiddleware resets it when the request ends."""
+    _current_org.set(org)
+
+
 def organization_of(obj):
     """`obj.organization` for a tenant row, without a query when the row's organization is
     already loaded or is the one the current request/task acts for."""

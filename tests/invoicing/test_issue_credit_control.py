@@ -184,16 +184,16 @@ def test_two_invoices_issued_at_once_cannot_both_pass_against_the_same_balance(m
         issued(org, customer, untaxed("500.00"))
         drafts = [draft(org, customer, untaxed("300.00")) for _ in range(2)]  # each fits alone, not both
     passed = threading.Barrier(2)
-    format_number = services.format_number
+    take_number = services.take_number
 
-    def format_number_once_both_passed(*args):
+    def take_number_once_both_passed(*args):
         # Past the check: wait (at most 2 s) for the other issue to get past it too. Without the
         # customer lock both would, and both would then be issued.
         with contextlib.suppress(threading.BrokenBarrierError):
             passed.wait(timeout=2)
-        return format_number(*args)
+        return take_number(*args)
 
-    monkeypatch.setattr(services, "format_number", format_number_once_both_passed)
+    monkeypatch.setattr(services, "take_number", take_number_once_both_passed)
 
     # Dated in different years, so that they take numbers from different series: the series row's
     # lock must not be what serializes them.

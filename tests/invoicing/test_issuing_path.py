@@ -1,8 +1,9 @@
 """The lean issuing path (invoicing.issuing): what it reads under the lock is what it issues.
 
-The rows move in three round trips; these tests pin down the cases where reading everything at
-once could go wrong: stale drafts, another year's series, another organization's invoice, and a
-second issue that must not take a number.
+The rows move in few round trips, the number last (tests/invoicing/test_issue_late_locks.py);
+these tests pin down the cases where reading everything at once could go wrong: stale drafts,
+another year's series, another organization's invoice, and a second issue that must not take a
+number.
 """
 
 from datetime import date

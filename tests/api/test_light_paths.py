@@ -1,0 +1,57 @@
+"""The API's write paths read only what they use (issue 15): the draft is checked by the editor's
+forms without what only a page needs, and a request reads neither its key's creator nor its
+organization again."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from invoicing.models import Invoice
+from ledger_site.tenancy import tenant_context
+from tests.api.helpers import draft_body
+from tests.factories import CustomerFactory
+from tests.invoicing_helpers import draft
+
+
+def _sql(queries) -> str:
+    return "\n".join(q["sql"] for q in queries.captured_queries)
+
+
+def test_a_draft_without_tax_rates_or_default_texts_reads_only_its_customer(api_shop):
+    with tenant_context(api_shop.org, api_shop.owner):
+        customer = CustomerFactory(organization=api_shop.org)
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post("/invoices", draft_body(customer.pk, notes="", terms=""))
+    assert r.status_code == 201, r.content
+    sql = _sql(queries)
+    assert "COUNT(" not in sql  # no count of customers to choose a page's widget
+    for table in ("invoicing_taxrate", "invoicing_invoicesettings", "accounts_user", "accounts_organization"):
+        assert f'FROM "{table}"' not in sql, table
+    assert sql.count('FROM "accounts_customer"') == 1
+    assert sql.count('UPDATE "invoicing_invoice"') == 0  # the totals are in the insert
+    with tenant_context(api_shop.org, api_shop.owner):
+        invoice = Invoice.objects.get(pk=r.json()["id"])
+        assert (invoice.total, invoice.amount_due, invoice.lines.count()) == (200, 200, 1)
+
+
+def test_the_tax_rates_and_default_texts_are_read_when_the_draft_uses_them(api_shop):
+    with tenant_context(api_shop.org, api_shop.owner):
+        customer = CustomerFactory(organization=api_shop.org)
+        rate = draft(api_shop.org, customer).lines.get().tax_rate  # a 20 % rate of the organization
+    lines = [{"description": "Taxed", "quantity": "1", "unit_price": "100.00", "tax_rate_id": rate.pk}]
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post("/invoices", draft_body(customer.pk, lines))
+    assert r.status_code == 201, r.content
+    sql = _sql(queries)
+    assert 'FROM "invoicing_taxrate"' in sql and 'FROM "invoicing_invoicesettings"' in sql
+    assert (r.json()["tax_total"], r.json()["total"]) == ("20.00", "120.00")
+
+
+def test_issuing_reads_neither_the_actor_nor_the_organization_again(api_shop):
+    with tenant_context(api_shop.org, api_shop.owner):
+        invoice = draft(api_shop.org, CustomerFactory(organization=api_shop.org))
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post(f"/invoices/{invoice.pk}/issue")
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "issued" and r.json()["display_status"] == "open"
+    sql = _sql(queries)
+    assert 'FROM "accounts_user"' not in sql and 'FROM "accounts_organization"' not in sql
