@@ -21,6 +21,7 @@ has run out and can be retried by hand. The outcome is recorded only while the c
 
 import hashlib
 import logging
+import mimetypes
 import re
 from datetime import timedelta
 from email.utils import formataddr, parseaddr
@@ -245,7 +246,8 @@ def build_message(delivery: EmailDelivery) -> EmailMessage:
     document = _attachment(delivery)
     if document is not None:
         content = bytes(document.content)
-        message.attach(document.filename, content, "application/pdf")
+        # A PDF, or a scheduled report's XLSX (reports.subscriptions): the type follows the file name.
+        message.attach(document.filename, content, mimetypes.guess_type(document.filename)[0] or "application/pdf")
         delivery.document = document
         delivery.pdf_sha256 = hashlib.sha256(content).hexdigest()
     return message

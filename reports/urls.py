@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports import views, views_journal, views_kpi
+from reports import views, views_journal, views_kpi, views_subscriptions
 
 urlpatterns = [
     path("", views.report_index, name="report_index"),
@@ -35,6 +35,9 @@ urlpatterns += [
 # issue 20: reports over time
 urlpatterns += [
     path("dso/", views_kpi.dso_report, name="dso_report"),
+    path("subscriptions/", views_subscriptions.report_subscriptions, name="report_subscriptions"),
+    path("subscriptions/<int:pk>/delete/", views_subscriptions.report_subscription_delete,
+         name="report_subscription_delete"),
     path("collection-kpis/", views_kpi.collection_kpis, name="collection_kpis"),
     path("collection-kpis/invoices/", views_kpi.kpi_invoices, name="kpi_invoices"),
     path("payment-behaviour/", views_kpi.payment_behaviour, name="payment_behaviour"),
