@@ -158,4 +158,3 @@ class ReportSubscriptionForm(forms.ModelForm):
     class Meta:
         model = ReportSubscription
         fields = ["report", "frequency", "file_format"]
-        widgets = {"report": forms.RadioSelect, "frequency": forms.RadioSelect, "file_format": forms.RadioSelect}

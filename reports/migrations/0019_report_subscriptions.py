@@ -6,7 +6,6 @@ from django.db import migrations, models
 from django.utils import timezone
 
 from accounts.rls import rls_for
-from accounts.tenant_keys import CoverTenantForeignKeys
 
 NAME = "reports: scheduled report e-mails"
 
@@ -69,6 +68,5 @@ class Migration(migrations.Migration):
         ),
         rls_for("reports_reportsubscription"),
         rls_for("reports_reportdispatch"),
-        CoverTenantForeignKeys(),
         migrations.RunPython(create_schedule, remove_schedule),
     ]

@@ -214,3 +214,22 @@ def test_demo_data_has_a_subscription():
         result = seed_demo_reports(org, owner)
         sub = ReportSubscription.objects.get(pk=result["report_subscription"])
     assert (sub.user, sub.report, sub.frequency, sub.file_format) == (owner, "summary", "weekly", "pdf")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_the_period_once():
+    """Two schedulers (or a retry of the hourly task) overlapping: the dispatch row's unique key
+    makes the second wait for the first's commit and then send nothing."""
+    from tests.concurrency import run_at_once
+    from tests.factories import make_org
+
+    org, owner = make_org(name="Overlap Ltd")
+    with tenant_context(org, owner):
+        customer = CustomerFactory(organization=org, name="Overlap customer")
+        invoice(org, customer, "420.00", org.today() - timedelta(days=20), actor=owner)
+    subscribe(org, owner, report="summary", frequency="weekly", file_format="pdf")
+    results = run_at_once(2, lambda i: subscriptions.send_due(org), org=org)
+    assert sorted(r["sent"] for r in results) == [0, 1]
+    with tenant_context(org):
+        assert ReportDispatch.objects.count() == 1
+        assert EmailDelivery.objects.filter(kind="report").count() == 1
