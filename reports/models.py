@@ -264,13 +264,13 @@ class PaidInvoice(models.Model):
 # --- scheduled report e-mails (issue 20 item 9) -----------------------------------------------------
 
 class SubscribedReport(models.TextChoices):
-    SUMMARY = "summary", _("AR summary (outstanding, overdue, DSO, aging)")
+    SUMMARY = "summary", _("AR summary")
     AGING = "aging", _("Aging by customer")
 
 
 class ReportFrequency(models.TextChoices):
-    WEEKLY = "weekly", _("Weekly, on Monday, for the week before")
-    MONTHLY = "monthly", _("Monthly, on the 1st, for the month before")
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
 
 
 class ReportFormat(models.TextChoices):

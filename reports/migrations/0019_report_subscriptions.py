@@ -55,8 +55,8 @@ class Migration(migrations.Migration):
             name='ReportSubscription',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('report', models.CharField(choices=[('summary', 'AR summary (outstanding, overdue, DSO, aging)'), ('aging', 'Aging by customer')], default='summary', max_length=10, verbose_name='report')),
-                ('frequency', models.CharField(choices=[('weekly', 'Weekly, on Monday, for the week before'), ('monthly', 'Monthly, on the 1st, for the month before')], default='weekly', max_length=10, verbose_name='how often')),
+                ('report', models.CharField(choices=[('summary', 'AR summary'), ('aging', 'Aging by customer')], default='summary', max_length=10, verbose_name='report')),
+                ('frequency', models.CharField(choices=[('weekly', 'Weekly'), ('monthly', 'Monthly')], default='weekly', max_length=10, verbose_name='how often')),
                 ('file_format', models.CharField(choices=[('pdf', 'PDF'), ('xlsx', 'Excel (XLSX)')], default='pdf', max_length=4, verbose_name='attachment')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),

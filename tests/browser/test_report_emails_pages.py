@@ -38,7 +38,7 @@ def test_subscribe_and_overview_at_desktop_and_phone_width(transactional_db, new
         page.select_option("select[name=report]", "aging")
         page.select_option("select[name=frequency]", "monthly")
         page.select_option("select[name=file_format]", "xlsx" if width > 1000 else "pdf")
-        page.click("main button:has-text('Subscribe')")
+        page.get_by_role("button", name="Subscribe", exact=True).click()
         page.wait_for_selector("text=Subscribed.")
         assert page.locator("table >> text=Aging by customer").count() >= 1
         # Nothing may stick out sideways on a phone.
