@@ -22,6 +22,7 @@ enters each organization's context in turn (accounts.org_directory) and calls `s
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -51,6 +52,7 @@ from reports.models import (
 )
 from reports.series import series
 
+logger = logging.getLogger(__name__)
 SUBSCRIBER_ROLE = Role.FINANCE  # owners and finance staff may subscribe (and keep receiving)
 KIND = "report"  # invoicing's DeliveryKind / DocumentKind for these e-mails
 
@@ -162,7 +164,8 @@ def still_allowed(sub: ReportSubscription) -> bool:
 
 def send_due(org, now: datetime | None = None) -> dict:
     """Send every subscription's latest complete period that was not sent yet (the caller is in
-    the organization's tenant context). Returns {"sent": n, "skipped": n}."""
+    the organization's tenant context). Returns {"sent": n, "skipped": n} (and "failed": n when a
+    report could not be made: nothing of it was kept, so the next hourly run tries that period again)."""
     now = now or timezone.now()
     today = org.today(now)
     done = {"sent": 0, "skipped": 0}
@@ -170,9 +173,13 @@ def send_due(org, now: datetime | None = None) -> dict:
         start, end = last_complete_period(sub.frequency, today)
         if end < timezone.localtime(sub.created_at, org.zone).date():
             continue  # the first period ends after subscribing
-        outcome = _send_one(org, sub, start, end)
+        try:
+            outcome = _send_one(org, sub, start, end)
+        except Exception:  # one report's failure must not stop the others; its transaction rolled back
+            logger.exception("report e-mail %s of organization %s for %s failed", sub.pk, org.pk, end)
+            outcome = "failed"
         if outcome:
-            done[outcome] += 1
+            done[outcome] = done.get(outcome, 0) + 1
     return done
 
 

@@ -233,3 +233,24 @@ def test_two_runs_at_once_send_the_period_once():
     with tenant_context(org):
         assert ReportDispatch.objects.count() == 1
         assert EmailDelivery.objects.filter(kind="report").count() == 1
+
+
+def test_a_report_that_fails_keeps_nothing_and_is_tried_again(auckland_week, monkeypatch):
+    org, monday, world = auckland_week["org"], auckland_week["monday"], auckland_week["world"]
+    subscribe(org, world.owner, report="aging", frequency="weekly", file_format="pdf")
+    subscribe(org, world.finance, report="summary", frequency="weekly", file_format="pdf")
+    real = subscriptions.render
+
+    def broken(org_, sub, start, end):
+        if sub.report == "aging":
+            raise RuntimeError("renderer down")
+        return real(org_, sub, start, end)
+
+    monkeypatch.setattr(subscriptions, "render", broken)
+    assert run(org, local(org, monday, 7)) == {"sent": 1, "skipped": 0, "failed": 1}
+    with tenant_context(org):
+        assert list(ReportDispatch.objects.values_list("user_id", flat=True)) == [world.finance.pk]
+    monkeypatch.setattr(subscriptions, "render", real)
+    assert run(org, local(org, monday, 8)) == {"sent": 1, "skipped": 0}
+    with tenant_context(org):
+        assert EmailDelivery.objects.filter(kind="report").count() == 2
