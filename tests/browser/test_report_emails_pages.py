@@ -51,6 +51,10 @@ def test_subscribe_and_overview_at_desktop_and_phone_width(transactional_db, new
         assert page.locator(f"main >> text={format_money(Decimal('1234.50'), 'EUR')}").count() >= 1
         assert page.locator(f"main >> text={format_money(Decimal('1234.50'), 'USD')}").count() >= 1
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+        # Every column visible at once, also on a phone (no sideways scrolling inside the table either).
+        assert page.evaluate("[...document.querySelectorAll('main table')].every(t => t.scrollWidth <= "
+                             "t.parentElement.clientWidth + 1)")
+        assert page.locator("main >> text=DSO: 90.0 days").count() == 2
         capture(page, f"organizations-overview-{width}")
 
     with tenant_context(north):
