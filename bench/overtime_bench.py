@@ -92,6 +92,22 @@ def measure(org, owner, runs, results, today):
         med, best, k = timed(lambda: kpis.kpis(org, "EUR", "quarter", quarter_end), runs)
         results["kpis_s"] = round(med, 3)
         log(f"collection KPIs: median {med * 1000:.0f} ms (CEI {k.cei} %, ADD {k.add}, at risk {k.at_risk_rate} %)")
+        # Issue 20 item 9: a scheduled report e-mail's attachment for last week (as of its Sunday), rendered.
+        from reports.models import ReportSubscription
+        from reports.subscriptions import last_complete_period, render
+
+        start, end = last_complete_period("weekly", org.today())
+        for key, report, fmt in (("report_email_summary_pdf_s", "summary", "pdf"),
+                                 ("report_email_aging_xlsx_s", "aging", "xlsx")):
+            sub = ReportSubscription(organization=org, user=owner, report=report, frequency="weekly", file_format=fmt)
+            med, best, attachment = timed(lambda sub=sub: render(org, sub, start, end), runs)
+            results[key] = round(med, 3)
+            log(f"{key} ({len(attachment.content)} bytes): median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
+    # Issue 20 item 8: the overview across the owner's organizations (here one: its dashboard, plus the page).
+    overview = reverse("organizations_overview")
+    med, best, _ = timed(lambda: page(overview), runs)
+    results["overview_s"] = round(med, 3)
+    log(f"overview_s: median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
 
 
 def main(argv=None):
@@ -143,7 +159,8 @@ def main(argv=None):
                                                                                          default=str))
     print("\n| measurement | median | target (full size) |\n|---|---:|---:|")
     for key in ("dashboard_today_s", "dashboard_as_of_s", "dso_trend_s", "dso_page_s", "behaviour_all_time_s",
-                "kpis_s", "open_items_as_of_s", "insights_today_s", "insights_as_of_s", "forecast_accuracy_s"):
+                "kpis_s", "open_items_as_of_s", "insights_today_s", "insights_as_of_s", "forecast_accuracy_s",
+                "report_email_summary_pdf_s", "report_email_aging_xlsx_s", "overview_s"):
         target = TARGETS.get(key)
         print(f"| {key} | {results[key] * 1000:.0f} ms | {'' if target is None else f'≤ {target * 1000:.0f} ms'} |")
     print(f"\nload average before {results['load_average_before']}, after {results['load_average_after']}")

@@ -21,6 +21,7 @@ has run out and can be retried by hand. The outcome is recorded only while the c
 
 import hashlib
 import logging
+import mimetypes
 import re
 from datetime import timedelta
 
@@ -249,7 +250,9 @@ def build_message(delivery: EmailDelivery):
     document = _attachment(delivery)
     if document is not None:
         content = bytes(document.content)
-        attachments.append((document.filename, content, "application/pdf"))
+        # A PDF, or a scheduled report's XLSX (reports.subscriptions): the type follows the file name.
+        kind = mimetypes.guess_type(document.filename)[0] or "application/pdf"
+        attachments.append((document.filename, content, kind))
         delivery.document = document
         delivery.pdf_sha256 = hashlib.sha256(content).hexdigest()
     return mailer.compose(subject=delivery.subject, body=delivery.body, to=delivery.recipients,

@@ -29,6 +29,7 @@ class DocumentKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", _("Credit note")
     STATEMENT = "statement", _("Statement")
     QUOTE = "quote", _("Quote")
+    REPORT = "report", _("Report")  # a scheduled report e-mail's attachment (reports.subscriptions)
 
 
 class StoredDocument(models.Model):
@@ -63,6 +64,7 @@ class DeliveryKind(models.TextChoices):
     STATEMENT = "statement", _("Statement")
     REMINDER = "reminder", _("Reminder")
     QUOTE = "quote", _("Quote")
+    REPORT = "report", _("Report")  # a scheduled report to a member (reports.subscriptions)
 
 
 class DeliveryStatus(models.TextChoices):

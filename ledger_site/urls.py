@@ -9,6 +9,7 @@ from ledger_site.onboarding import setup_checklist
 from ledger_site.search import search_view
 from reminders.urls import portal_urlpatterns
 from reports.views.reports import dashboard
+from reports.views.subscriptions import organizations_overview
 
 # Everything an organization owns lives under /o/<org_slug>/; each app adds its own list.
 org_patterns = [
@@ -39,6 +40,7 @@ urlpatterns = [
     path("account/sign-ins/", sign_ins.my_sign_ins, name="my_sign_ins"),
     path("account/language/", language.language_settings, name="language_settings"),  # issue 17
     path("orgs/new/", auth.org_create, name="org_create"),
+    path("overview/", organizations_overview, name="organizations_overview"),  # issue 20: across organizations
     path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
     path("password-reset/", auth.PasswordReset.as_view(
         template_name="accounts/password_reset.html",

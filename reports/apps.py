@@ -19,5 +19,6 @@ class ReportsConfig(AppConfig):
         STATEMENT_PDF["customer"] = portal_statement_pdf
         revaluation.DOCUMENTS = open_documents  # issue 17: the revaluation's per-document breakdown
         SETTINGS_TABS_EXTRA.append((_("Reports"), "report_settings"))
+        SETTINGS_TABS_EXTRA.append((_("Report e-mails"), "report_subscriptions"))
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
         DEMO_HOOKS.append(seed_demo_reports)  # after invoicing and payments (apps order in INSTALLED_APPS)

@@ -1,5 +1,7 @@
 """Demo data for the reports (seed_demo): one finished bulk statement run, so the statements page
-has something to show. Invoices and payments come from the invoicing and payments hooks."""
+has something to show, and the owner's subscription to the weekly AR summary as a PDF (Settings →
+Report e-mails), whose first e-mail goes out after the coming Sunday. Invoices and payments
+come from the invoicing and payments hooks."""
 
 from datetime import timedelta
 
@@ -14,4 +16,8 @@ def seed_demo_reports(org, owner) -> dict:
                     tag="key-account", send=False)
     if run.total:
         run_statements(org.pk, run.pk)
-    return {"statement_run": run.pk}
+    from reports.models import ReportSubscription
+
+    subscription, _created = ReportSubscription.objects.get_or_create(
+        organization=org, user=owner, report="summary", frequency="weekly", file_format="pdf")
+    return {"statement_run": run.pk, "report_subscription": subscription.pk}

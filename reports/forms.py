@@ -11,7 +11,7 @@ from accounts.credit_terms import CreditTermsError, clean_overdue_days, overdue_
 from accounts.forms_fields import NumberField
 from accounts.models import Organization
 from accounts.models_org import today_in
-from reports.models import AgingBasis, ReportSettings
+from reports.models import AgingBasis, ReportSettings, ReportSubscription
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MAX_RANGE_DAYS = 3700
@@ -150,3 +150,11 @@ class ReportSettingsForm(forms.ModelForm):
 
     def clean_dso_formula(self):
         return self.cleaned_data.get("dso_formula") or self.instance.dso_formula or "period_end"
+
+
+class ReportSubscriptionForm(forms.ModelForm):
+    """Subscribe oneself to a report by e-mail (reports.subscriptions)."""
+
+    class Meta:
+        model = ReportSubscription
+        fields = ["report", "frequency", "file_format"]

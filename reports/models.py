@@ -259,3 +259,65 @@ class PaidInvoice(models.Model):
 
     def __str__(self):
         return f"invoice {self.invoice_id} paid {self.paid_on}"
+
+
+# --- scheduled report e-mails (issue 20 item 9) -----------------------------------------------------
+
+class SubscribedReport(models.TextChoices):
+    SUMMARY = "summary", _("AR summary")
+    AGING = "aging", _("Aging by customer")
+
+
+class ReportFrequency(models.TextChoices):
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
+
+
+class ReportFormat(models.TextChoices):
+    PDF = "pdf", _("PDF")
+    XLSX = "xlsx", _("Excel (XLSX)")
+
+
+class ReportSubscription(models.Model):
+    """A member (owner or finance) who gets a report by e-mail after every week or month
+    (reports.subscriptions). Sent to the member's own address, only while they hold that role."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    report = models.CharField(_("report"), max_length=10, choices=SubscribedReport.choices,
+                              default=SubscribedReport.SUMMARY)
+    frequency = models.CharField(_("how often"), max_length=10, choices=ReportFrequency.choices,
+                                 default=ReportFrequency.WEEKLY)
+    file_format = models.CharField(_("attachment"), max_length=4, choices=ReportFormat.choices,
+                                   default=ReportFormat.PDF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user", "report", "frequency", "file_format"],
+                                               name="report_subscription_once")]
+
+    def __str__(self):
+        return f"{self.report} {self.frequency} {self.file_format} for user {self.user_id}"
+
+
+class ReportDispatch(models.Model):
+    """One period's e-mail of one subscription: its idempotency key (user, report, frequency,
+    format, period) is unique per organization, so a period is sent at most once, also when
+    two runs overlap; the row outlives the subscription (re-subscribing does not resend)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=120)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    delivery = models.ForeignKey("invoicing.EmailDelivery", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+")
+    skipped = models.CharField(max_length=300, blank=True)  # why nothing was sent for the period
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_end", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="report_dispatch_once")]
+
+    def __str__(self):
+        return f"{self.key}: {self.delivery_id or self.skipped}"

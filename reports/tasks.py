@@ -93,3 +93,19 @@ def run_statements(org_id: int, run_id: int) -> str:
         run.status, run.finished_at = RunStatus.DONE, timezone.now()
         run.save(update_fields=["status", "finished_at"])
         return f"{run.done} statements, {run.sent} sent, {run.skipped} skipped, {run.failed} failed"
+
+
+def send_report_emails() -> dict:
+    """Hourly (schedule "reports: scheduled report e-mails"): each organization's subscribed
+    reports for the period that ended, once each (reports.subscriptions), each organization in its
+    own tenant context, walked through the narrow directory (organizations are behind RLS)."""
+    from accounts.org_directory import all_organizations
+    from reports.subscriptions import send_due
+
+    done = {}
+    for org in all_organizations():
+        with tenant_context(org):
+            outcome = send_due(org)
+        if outcome["sent"] or outcome["skipped"]:
+            done[org.pk] = outcome
+    return done

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reports.views import journal, kpi, reports
+from reports.views import journal, kpi, reports, subscriptions
 
 urlpatterns = [
     path("", reports.report_index, name="report_index"),
@@ -36,6 +36,9 @@ urlpatterns += [
 # issue 20: reports over time
 urlpatterns += [
     path("dso/", kpi.dso_report, name="dso_report"),
+    path("subscriptions/", subscriptions.report_subscriptions, name="report_subscriptions"),
+    path("subscriptions/<int:pk>/delete/", subscriptions.report_subscription_delete,
+         name="report_subscription_delete"),
     path("collection-kpis/", kpi.collection_kpis, name="collection_kpis"),
     path("collection-kpis/invoices/", kpi.kpi_invoices, name="kpi_invoices"),
     path("payment-behaviour/", kpi.payment_behaviour, name="payment_behaviour"),

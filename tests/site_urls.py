@@ -72,3 +72,4 @@ register_site_url("my_sign_ins", SIGNED_IN)
 register_site_url("language_settings", SIGNED_IN)
 register_site_url("org_create", SIGNED_IN)
 register_site_url("api:api-root", API, statuses=(404,))  # ninja's root: nothing there
+register_site_url("organizations_overview", SIGNED_IN)  # issue 20: the overview across organizations

@@ -37,3 +37,17 @@ register_url("customer_statement_email", pk="customer", post=_statement_email)
 register_url("statement_bulk_start", post=_bulk)
 register_url("statement_run", pk="statement_run")
 register_url("forecast_week", week=lambda world: "0")
+
+
+# issue 20 item 9: report e-mails (each member's own subscriptions; finance is the lowest role allowed)
+@register_object("report_subscription")
+def _report_subscription(world):
+    from reports.models import ReportSubscription
+
+    return ReportSubscription.objects.create(organization=world.org, user=world.finance, report="aging",
+                                             frequency="monthly", file_format="xlsx")
+
+
+register_url("report_subscriptions", post=lambda world: {"report": "summary", "frequency": "weekly",
+                                                         "file_format": "pdf"})
+register_url("report_subscription_delete", pk="report_subscription")
