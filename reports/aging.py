@@ -263,27 +263,48 @@ WITH {adj},
 everything AS (
     SELECT 'all'::text AS part, NULL::bigint AS customer_id, NULL::text AS name, NULL::text AS code,
            {t_buckets}, t.unapplied, t.total, t.overdue,
-           (SELECT count(*) FROM (SELECT DISTINCT r.customer_id FROM reports_customeropen r
-                                  WHERE r.organization_id = %(org)s AND r.currency = %(cur)s) x
-            WHERE NOT EXISTS (SELECT 1 FROM adj a WHERE a.customer_id = x.customer_id))
+           (SELECT count(*) FROM reports_customertotal x
+            WHERE x.organization_id = %(org)s AND x.currency = %(cur)s
+              AND NOT EXISTS (SELECT 1 FROM adj a WHERE a.customer_id = x.customer_id))
            + (SELECT count(*) FROM (
                   SELECT u.customer_id FROM (
                       SELECT a.customer_id, a.n FROM adj a
                       UNION ALL
-                      SELECT r.customer_id, r.count FROM reports_customeropen r
+                      SELECT r.customer_id, r.count FROM reports_customertotal r
                       WHERE r.organization_id = %(org)s AND r.currency = %(cur)s
                         AND r.customer_id IN (SELECT customer_id FROM adj)
                   ) u GROUP BY u.customer_id HAVING sum(u.n) > 0) ac)
     FROM ({org_totals}) t
 ),
-page AS (
+{page}
+SELECT * FROM everything UNION ALL SELECT * FROM page
+"""
+NAME_PAGE_CTE = """page AS (
     SELECT 'row'::text, c.id, c.name::text, c.code::text, {p_buckets}, p.unapplied, p.total, p.overdue, p.open_count
     FROM accounts_customer c CROSS JOIN LATERAL ({one_customer_c}) p
     WHERE c.organization_id = %(org)s AND p.n > 0
     ORDER BY {order} {limit}
-)
-SELECT * FROM everything UNION ALL SELECT * FROM page
-"""
+)"""
+# Today's pages sorted by total without filters: a customer without adjustments owes exactly its
+# maintained total (reports_customertotal), so the page's customers are among the first
+# offset + limit + (adjusted customers) of that table's index in the page's order, or adjusted ones;
+# those candidates are computed exactly (as on the page by name) and the page taken from them.
+TOTAL_PAGE_CTE = """adjusted AS MATERIALIZED (SELECT DISTINCT a.customer_id FROM adj a),
+candidates AS (
+    (SELECT t.customer_id FROM reports_customertotal t
+     WHERE t.organization_id = %(org)s AND t.currency = %(cur)s
+     ORDER BY t.amount {direction}, t.customer_id {direction}
+     LIMIT %(limit)s + %(offset)s + (SELECT count(*) FROM adjusted))
+    UNION
+    SELECT customer_id FROM adjusted
+),
+page AS (
+    SELECT 'row'::text, c.id, c.name::text, c.code::text, {p_buckets}, p.unapplied, p.total, p.overdue, p.open_count
+    FROM candidates k JOIN accounts_customer c ON c.id = k.customer_id AND c.organization_id = %(org)s
+    CROSS JOIN LATERAL ({one_customer_c}) p
+    WHERE p.n > 0
+    ORDER BY p.total {direction}, c.id {direction} {limit}
+)"""
 
 
 def default_source(org, q: "AgingQuery") -> str:
@@ -315,16 +336,22 @@ def _summary_per_sql(buckets, basis) -> str:
     return SUMMARY_PER_SQL.format(adj=ADJ_CTES, summed=summed, bucket_columns=", ".join(f"b{b.index}" for b in buckets))
 
 
-def _summary_page_sql(buckets, basis, order: str, limit: str) -> str:
+def _summary_page_sql(buckets, basis, limit: str, *, order: str = "", direction: str = "") -> str:
+    """Today's page by name or code (`order`), or by total (`direction`, LIMIT required)."""
     if basis == AgingBasis.DUE:
         org_rows = ORG_DUE_ROWS
     else:  # by invoice date the organization's rows are the customers' rows (no per-org table by it)
         org_rows = SUMMARY_ROWS.format(cust="", where="", cust_a="", where_a="")
+    p_buckets = ", ".join(f"p.b{b.index}" for b in buckets)
+    one_customer_c = _one_customer(buckets, basis, "c.id")
+    if order:
+        page = NAME_PAGE_CTE.format(p_buckets=p_buckets, one_customer_c=one_customer_c, order=order, limit=limit)
+    else:
+        page = TOTAL_PAGE_CTE.format(p_buckets=p_buckets, one_customer_c=one_customer_c, direction=direction,
+                                     limit=limit)
     return SUMMARY_PAGE_SQL.format(
         adj=ADJ_CTES, t_buckets=", ".join(f"t.b{b.index}" for b in buckets),
-        p_buckets=", ".join(f"p.b{b.index}" for b in buckets),
-        org_totals=_summed(buckets, basis, org_rows),
-        one_customer_c=_one_customer(buckets, basis, "c.id"), order=order, limit=limit)
+        org_totals=_summed(buckets, basis, org_rows), page=page)
 
 
 def _like(text: str) -> str:
@@ -408,9 +435,10 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
                     f"WHERE c.organization_id = %(org)s ORDER BY {order} {limit}")
     else:
         column = {"open": "open_count"}.get(key, key)
-        inner = f"SELECT * FROM {source} ORDER BY {column} {direction}, customer_id {limit}"  # noqa: S608
+        # Ties in the sorted column go by customer id in the same direction (one index serves both).
+        inner = f"SELECT * FROM {source} ORDER BY {column} {direction}, customer_id {direction} {limit}"  # noqa: S608
         page_sql = (f"SELECT {select} FROM ({inner}) m JOIN accounts_customer c ON c.id = m.customer_id "  # noqa: S608
-                    f"ORDER BY m.{column} {direction}, m.customer_id")
+                    f"ORDER BY m.{column} {direction}, m.customer_id {direction}")
     # By due date, "overdue" is every bucket but the first; by invoice date it is summed apart.
     by_due = q.basis == AgingBasis.DUE
     per_sql = PER_SQL.format(
@@ -437,7 +465,12 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
                 # One statement: no temporary table (and none of its catalog locks) on today's page.
                 # (Every row at once, for exports and bulk runs, is one aggregate of the summary below.)
                 order = f"{NAME_ORDER[key]} {direction}, c.id {direction}"
-                cursor.execute(_summary_page_sql(buckets, q.basis, order, limit), params)
+                cursor.execute(_summary_page_sql(buckets, q.basis, limit, order=order), params)
+                raw = cursor.fetchall()
+                per_sql = None
+            elif not q.filters_active and key == "total" and q.page_size:
+                # One statement: a walk of the maintained per-customer totals (see TOTAL_PAGE_CTE).
+                cursor.execute(_summary_page_sql(buckets, q.basis, limit, direction=direction), params)
                 raw = cursor.fetchall()
                 per_sql = None
             else:

@@ -215,6 +215,30 @@ class CustomerOpen(models.Model):
         return f"{self.customer_id} {self.due_date} {self.amount} {self.currency} ({self.count})"
 
 
+class CustomerTotal(models.Model):
+    """Σ amount due and count of one customer's issued, unpaid invoices per currency (issue 23):
+    `CustomerOpen` summed over the dates, kept by the same kind of triggers on invoicing_invoice
+    (migration 0019) in the same transaction as the change; a row whose count reaches 0 is deleted.
+    Today's aging sorted by total walks its index (amount, customer) for a page instead of summing
+    every customer's rows; the customers with post-dated rows or unapplied items are computed
+    exactly beside it (`reports.aging`)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT, default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "customer_id", "currency"],
+                                               name="reports_customertotal_unique")]
+        indexes = [models.Index(fields=["organization", "currency", "amount", "customer_id"],
+                                name="reports_custtotal_by_amount")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.amount} {self.currency} ({self.count})"
+
+
 class DailyFlow(models.Model):
     """Per day and currency: invoiced (issued invoices' totals by issue date, voided ones not)
     and collected (payments by date received, reversed ones not). Kept by triggers on
