@@ -93,3 +93,19 @@ def run_statements(org_id: int, run_id: int) -> str:
         run.status, run.finished_at = RunStatus.DONE, timezone.now()
         run.save(update_fields=["status", "finished_at"])
         return f"{run.done} statements, {run.sent} sent, {run.skipped} skipped, {run.failed} failed"
+
+
+def take_snapshots() -> dict:
+    """Daily (schedule "reports: period-end snapshots"): every organization's missing month-end aging
+    snapshots up to its lock date (reports.snapshots), each organization in its own context."""
+    from accounts.models import Organization
+    from accounts.org_directory import organization_ids
+    from reports import snapshots
+
+    written = {}
+    for org_id in organization_ids():
+        with tenant_context(org_id):
+            days = snapshots.take_due(Organization.objects.get(pk=org_id))
+        if days:
+            written[org_id] = [d.isoformat() for d in days]
+    return written
