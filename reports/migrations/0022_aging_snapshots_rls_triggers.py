@@ -1,12 +1,12 @@
-"""Period-end aging snapshots (issue 23 item 2): row-level security, the reopening trigger, and the
-indexes that find what moved after a snapshot.
+"""Period-end aging snapshots (issue 23 item 2): row-level security, the reopening trigger and the
+daily schedule.
 
 A snapshot is only written for a day on or before the lock date, when nothing dated that day or before
 can change. Reopening the period (the lock date moved back or removed) deletes, in the same
 transaction, every snapshot after the new lock date: whichever code moves the lock.
 
-What moved in (S, D]: invoices issued (rep_invoice_issued_day, existing), allocations to invoices and
-write-offs by effective day, voids (a partial index on voided invoices: a few hundred of a million).
+What moved in (S, D] is found through indexes the owning apps declare (rep_invoice_issued_day,
+rep_allocation_invoice_org_day, rep_writeoff_org_day, rep_invoice_voided).
 The daily schedule "reports: period-end snapshots" writes the missing month-ends up to each lock date.
 """
 
@@ -44,18 +44,10 @@ CREATE TRIGGER reports_snapshots_reopened AFTER UPDATE OF lock_date ON accounts_
     WHEN (OLD.lock_date IS NOT NULL AND (NEW.lock_date IS NULL OR NEW.lock_date < OLD.lock_date))
     EXECUTE FUNCTION reports_snapshots_reopened();
 
-CREATE INDEX rep_allocation_invoice_org_day ON payments_allocation (organization_id, effective_date)
-    INCLUDE (invoice_id) WHERE invoice_id IS NOT NULL;
-CREATE INDEX rep_writeoff_org_day ON invoicing_writeoff (organization_id, effective_date) INCLUDE (invoice_id);
-CREATE INDEX rep_invoice_voided ON invoicing_invoice (organization_id) INCLUDE (void_entry_id)
-    WHERE void_entry_id IS NOT NULL;
 """
 UNDO = """
 DROP TRIGGER IF EXISTS reports_snapshots_reopened ON accounts_ledgerhead;
 DROP FUNCTION IF EXISTS reports_snapshots_reopened();
-DROP INDEX IF EXISTS rep_allocation_invoice_org_day;
-DROP INDEX IF EXISTS rep_writeoff_org_day;
-DROP INDEX IF EXISTS rep_invoice_voided;
 """
 
 

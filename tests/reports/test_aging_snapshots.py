@@ -53,7 +53,7 @@ def _play(org, customers, history):
 @settings(deadline=None, max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(early=st.lists(before, min_size=3, max_size=14), late=st.lists(after, min_size=3, max_size=16),
-       offsets=st.lists(st.integers(1, LOCK + 20), min_size=1, max_size=2), rotate=st.integers(0, 20))
+       offsets=st.lists(st.integers(1, LOCK + 10), min_size=1, max_size=2), rotate=st.integers(0, 20))
 def test_aging_from_a_snapshot_equals_the_item_path(early, late, offsets, rotate):
     org, owner = make_org()
     with tenant_context(org):
@@ -149,3 +149,19 @@ def test_month_ends_up_to_the_lock_date_and_the_reach():
         q = query_for(org, newest + timedelta(days=1), "EUR")
         assert aging(org, q).rows[0].total == Decimal("101")
         assert aging(org, q, source="items").rows[0].total == Decimal("100")
+
+
+def test_the_daily_task_writes_each_organizations_month_ends_in_its_own_context():
+    from reports.tasks import take_snapshots
+
+    closed, open_org = make_org(), make_org()
+    with tenant_context(closed[0]):
+        h.invoice(closed[0], CustomerFactory(organization=closed[0], currency="EUR"), "10.00", h.ago(120), h.ago(100))
+        close_period(closed[0], h.ago(60), actor=closed[1])
+    written = take_snapshots()
+    assert list(written) == [closed[0].pk] and open_org[0].pk not in written
+    with tenant_context(closed[0]):
+        days = list(AgingSnapshot.objects.filter(organization=closed[0]).values_list("day", flat=True))
+        assert days and max(days) <= h.ago(60) and all((d + timedelta(days=1)).day == 1 for d in days)
+        assert SnapshotOpen.objects.filter(organization=closed[0], day=min(days)).exists() or min(days) < h.ago(120)
+    assert take_snapshots() == {}
