@@ -315,7 +315,7 @@ everything AS (
            {t_buckets}, t.unapplied, t.total, t.overdue,
            (SELECT count(*) FROM reports_customertotal x
             WHERE x.organization_id = %(org)s AND x.currency = %(cur)s
-              AND NOT EXISTS (SELECT 1 FROM adj a WHERE a.customer_id = x.customer_id))
+              AND x.customer_id NOT IN (SELECT a.customer_id FROM adj a))  -- hashed: adj has no index
            + (SELECT count(*) FROM (
                   SELECT u.customer_id FROM (
                       SELECT a.customer_id, a.n FROM adj a
@@ -350,8 +350,7 @@ candidates AS (
 ),
 page AS (
     SELECT 'row'::text, c.id, c.name::text, c.code::text, {p_buckets}, p.unapplied, p.total, p.overdue, p.open_count
-    FROM candidates k JOIN accounts_customer c ON c.id = k.customer_id AND c.organization_id = %(org)s
-    CROSS JOIN LATERAL ({one_customer_c}) p
+    FROM ({candidates_summed}) p JOIN accounts_customer c ON c.id = p.customer_id AND c.organization_id = %(org)s
     WHERE p.n > 0
     ORDER BY p.total {direction}, c.id {direction} {limit}
 )"""
@@ -410,8 +409,11 @@ def _summary_page_sql(buckets, basis, limit: str, *, order: str = "", direction:
     if order:
         page = NAME_PAGE_CTE.format(p_buckets=p_buckets, one_customer_c=one_customer_c, order=order, limit=limit)
     else:
-        page = TOTAL_PAGE_CTE.format(p_buckets=p_buckets, one_customer_c=one_customer_c, direction=direction,
-                                     limit=limit)
+        # The candidates' rows summed in one grouped pass (a probe of `adj` per candidate would scan it each time).
+        rows = SUMMARY_ROWS.format(cust="r.customer_id, ", cust_a="a.customer_id, ", where_a="",
+                                   where="AND r.customer_id IN (SELECT customer_id FROM candidates)")
+        summed = _summed(buckets, basis, rows, cust="customer_id, ", group="GROUP BY customer_id")
+        page = TOTAL_PAGE_CTE.format(p_buckets=p_buckets, candidates_summed=summed, direction=direction, limit=limit)
     return SUMMARY_PAGE_SQL.format(
         adj=ADJ_CTES, t_buckets=", ".join(f"t.b{b.index}" for b in buckets),
         org_totals=_summed(buckets, basis, org_rows), page=page)
