@@ -186,12 +186,58 @@ def measure(org, owner, cfg, results, today):
                 log(f"aging {label} sorted by {sort}: median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
             if label == "today":
                 measure_summary(org, day, runs, results)
+            else:
+                measure_snapshot(org, owner, day, runs, results)
             with transaction.atomic():
                 plans[label] = explain_aging(org, day, aging_mod)
     RESULTS.mkdir(parents=True, exist_ok=True)
     for label, text in plans.items():
         (RESULTS / f"reports-plan-aging-{label}.txt").write_text(text)
     measure_pages(org, owner, runs, results, today)
+
+
+def measure_snapshot(org, owner, day, runs, results):
+    """Issue 23 item 2, same run: a past day from the latest period-end snapshot (what the page does once
+    a period is closed: reports.snapshots) against the as-of path over every open item (before), interleaved,
+    after checking both give the same report. With no period closed yet, the books are closed up to the
+    month-end before the day and the month-end snapshots written (timed: what the daily task costs)."""
+    from reports import snapshots
+    from reports.aging import aging, query_for
+
+    if snapshots.lock_date(org) is None:
+        from accounts.period import close_period
+
+        lock = day.replace(day=1) - timedelta(days=1)
+        close_period(org, lock, actor=owner, reason="reports bench: snapshots")
+        t0 = time.perf_counter()
+        written = snapshots.take_due(org, months=3)
+        took = time.perf_counter() - t0
+        results["snapshot_write_s"] = round(took / max(1, len(written)), 2)
+        log(f"period closed up to {lock}; {len(written)} month-end snapshots written, "
+            f"{took / max(1, len(written)):.1f} s each")
+    taken = snapshots.latest(org, day)
+    if taken is None:
+        log("no snapshot on or before the day: skipped")
+        return
+    results["snapshot_day"] = taken.isoformat()
+    for sort in ("name", "-total"):
+        for page in (1, 20):
+            fast = aging(org, query_for(org, day, sort=sort, page=page), source="snapshot")
+            slow = aging(org, query_for(org, day, sort=sort, page=page), source="items")
+            assert [r.__dict__ for r in fast.rows] == [r.__dict__ for r in slow.rows], (sort, page)
+            assert fast.everything == slow.everything and fast.row_count == slow.row_count, (sort, page)
+    for sort in ("name", "-total"):
+        times = {"snapshot": [], "items": []}
+        for _ in range(runs):
+            for source in times:
+                t0 = time.perf_counter()
+                aging(org, query_for(org, day, sort=sort), source=source)
+                times[source].append(time.perf_counter() - t0)
+        for source, spent in times.items():
+            key = f"aging_year_ago_{'by_total_' if sort != 'name' else ''}{source}_s"
+            results[key] = round(statistics.median(spent), 3)
+            log(f"aging a year ago sorted by {sort} from {source} (snapshot {taken}): median "
+                f"{statistics.median(spent) * 1000:.1f} ms")
 
 
 def measure_summary(org, day, runs, results):
@@ -423,6 +469,12 @@ def print_summary(results):
             ("aging, all customers, by total, today", "aging_today_by_total_s", TARGETS["aging_today_s"]),
             ("aging, as of a year ago", "aging_year_ago_s", TARGETS["aging_year_ago_s"]),
             ("aging, by total, a year ago", "aging_year_ago_by_total_s", TARGETS["aging_year_ago_s"]),
+            ("  a year ago by name: snapshot / items", "aging_year_ago_snapshot_s", TARGETS["aging_year_ago_s"]),
+            ("  (items path, same run)", "aging_year_ago_items_s", None),
+            ("  a year ago by total: snapshot / items", "aging_year_ago_by_total_snapshot_s", None),
+            ("  (items path, same run)", "aging_year_ago_by_total_items_s", None),
+            ("  today by total: summary / items", "aging_today_by_total_summary_s", None),
+            ("  (items path, same run)", "aging_today_by_total_items_s", None),
             ("dashboard (whole request)", "dashboard_s", TARGETS["dashboard_s"]),
             ("statement page (~1,000 lines)", "statement_page_s", None),
             ("statement PDF (~1,000 lines)", "statement_pdf_s", None),

@@ -275,6 +275,9 @@ class Invoice(models.Model):
             models.Index(fields=["id"], name="rep_invoice_id_cover",
                          include=["organization", "customer", "currency", "issue_date", "due_date", "total", "status",
                                   "void_entry"]),
+            # For the aging from a period-end snapshot: voided invoices (a few hundred of a million).
+            models.Index(fields=["organization"], name="rep_invoice_voided", include=["void_entry"],
+                         condition=Q(void_entry__isnull=False)),
             # For the reminder scan: open ordinary invoices by due date.
             models.Index(fields=["organization", "due_date"], name="reminders_open_invoice_due", include=["customer"],
                          condition=Q(status="issued", amount_due__gt=0, kind="invoice")),
@@ -517,6 +520,9 @@ class WriteOff(models.Model):
             models.UniqueConstraint(fields=["organization", "reverses"], condition=Q(reverses__isnull=False),
                                     name="write_off_reversed_once"),
         ]
+        # For the aging from a period-end snapshot: the invoices written off in (snapshot, day].
+        indexes = [models.Index(fields=["organization", "effective_date"], include=["invoice"],
+                                name="rep_writeoff_org_day")]
 
     def __str__(self):
         return f"write-off {self.amount} of {self.invoice_id}"

@@ -174,6 +174,9 @@ class Allocation(models.Model):
                          name="rep_allocation_credit_day", condition=Q(credit_note__isnull=False)),
             models.Index(fields=["invoice", "effective_date"], include=["amount", "organization"],
                          name="rep_allocation_invoice_cover"),
+            # For the aging from a period-end snapshot: the invoices allocated to in (snapshot, day].
+            models.Index(fields=["organization", "effective_date"], include=["invoice"],
+                         name="rep_allocation_invoice_org_day", condition=Q(invoice__isnull=False)),
         ]
 
     def __str__(self):

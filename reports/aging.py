@@ -6,6 +6,7 @@ the totals reconcile), then the customer's net total. The totals row of all cust
 compared with the AR control account as of the same date; any difference is shown and flagged.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -15,9 +16,11 @@ from django.utils.translation import gettext as _
 from accounts import fx
 from accounts.money import minor_units
 from invoicing import invoice_sql
+from reports import snapshots
 from reports.asof import (
     FAST_UNAPPLIED_ITEMS,
     INVOICE_EXACT,
+    INVOICE_JOINS,
     INVOICE_JOINS_MANY,
     ZERO,
     ar_control,
@@ -208,6 +211,14 @@ NAME_ORDER = {"name": "lower(c.name)", "code": "c.code"}
 # credit notes are few (partial indexes) and come from the as-of definition as before. Both go to
 # a small materialized CTE `adj` of signed adjustments ('i' rows: m = thousandths, n = open-count change;
 # 'u' rows: one unapplied item). Exact for any D; cheap when few spans end after D, i.e. today.
+ADJ = """adj AS MATERIALIZED (
+    SELECT 'i'::text AS kind, customer_id, due_date, issue_date, ((exact - now) * 1000)::bigint AS m,
+           (exact <> 0)::int - (now <> 0)::int AS n
+    FROM inv WHERE exact <> now
+    UNION ALL
+    SELECT 'u', it.customer_id, NULL::date, NULL::date, (it.amount * 1000)::bigint, 1
+    FROM items it WHERE it.amount <> 0 AND it.currency = %(cur)s
+)"""
 ADJ_CTES = f"""{FAST_UNAPPLIED_ITEMS},
 late AS MATERIALIZED (
     SELECT s.item_id FROM reports_itemspan s
@@ -219,14 +230,53 @@ inv AS (
     FROM late l JOIN invoicing_invoice i ON i.id = l.item_id {INVOICE_JOINS_MANY}
     WHERE i.organization_id = %(org)s AND i.currency = %(cur)s
 ),
-adj AS MATERIALIZED (
-    SELECT 'i'::text AS kind, customer_id, due_date, issue_date, ((exact - now) * 1000)::bigint AS m,
-           (exact <> 0)::int - (now <> 0)::int AS n
-    FROM inv WHERE exact <> now
-    UNION ALL
-    SELECT 'u', it.customer_id, NULL::date, NULL::date, (it.amount * 1000)::bigint, 1
-    FROM items it WHERE it.amount <> 0 AND it.currency = %(cur)s
-)"""  # noqa: S608 - built from constants only
+{ADJ}"""  # noqa: S608 - built from constants only
+# As of a past day D from the period-end snapshot S <= D (reports.snapshots): the snapshot's rows hold
+# every invoice's open amount as of S; an invoice with nothing dated in (S, D] is open by the same amount
+# as of D (its amount only moves on its issue, void, allocation and write-off days), so only the invoices
+# touched in (S, D] are adjusted: minus their amount as of S, plus their amount as of D, both by the one
+# definition (asof.INVOICE_EXACT at each day).
+EXACT_AT_S = f"(SELECT {INVOICE_EXACT} FROM invoicing_invoice i {INVOICE_JOINS} WHERE i.id = t.id)"  # noqa: S608
+INVOICE_EXACT_AT_S = EXACT_AT_S.replace("%(d)s", "%(s)s")
+SNAPSHOT_ADJ_CTES = f"""{FAST_UNAPPLIED_ITEMS},
+touched AS MATERIALIZED (
+    SELECT a.invoice_id AS id FROM payments_allocation a
+    WHERE a.organization_id = %(org)s AND a.invoice_id IS NOT NULL AND a.effective_date > %(s)s
+      AND a.effective_date <= %(d)s
+    UNION
+    SELECT w.invoice_id FROM invoicing_writeoff w
+    WHERE w.organization_id = %(org)s AND w.effective_date > %(s)s AND w.effective_date <= %(d)s
+    UNION
+    SELECT i.id FROM invoicing_invoice i
+    WHERE i.organization_id = %(org)s AND i.status <> 'draft' AND i.issue_date > %(s)s AND i.issue_date <= %(d)s
+    UNION
+    SELECT i.id FROM invoicing_invoice i JOIN accounts_journalentry v ON v.id = i.void_entry_id
+    WHERE i.organization_id = %(org)s AND i.void_entry_id IS NOT NULL AND v.effective_date > %(s)s
+      AND v.effective_date <= %(d)s
+),
+inv AS (
+    SELECT i.customer_id, i.due_date, i.issue_date, {INVOICE_EXACT} AS exact, {INVOICE_EXACT_AT_S} AS now
+    FROM touched t JOIN invoicing_invoice i ON i.id = t.id {INVOICE_JOINS_MANY}
+    WHERE i.organization_id = %(org)s AND i.currency = %(cur)s AND i.status <> 'draft'
+),
+{ADJ}"""  # noqa: S608 - built from constants only
+# The summary's tables and their snapshot twins (the same columns, plus the snapshot's day).
+SNAPSHOT_TABLES = {"reports_customeropen": "reports_snapshotopen", "reports_customertotal": "reports_snapshottotal",
+                   "reports_openbyduedate": "reports_snapshotdates"}
+
+
+def _on_snapshot(sql: str) -> str:
+    """The summary path's statement reading the snapshot of day %(s)s instead of today's summary."""
+    sql = sql.replace(ADJ_CTES, SNAPSHOT_ADJ_CTES)
+    for table, twin in SNAPSHOT_TABLES.items():
+        pattern = re.compile(table + r" (\w+)(\s+)WHERE (\w+)\.organization_id = %\(org\)s")
+        sql = pattern.sub(lambda m, t=twin: f"{t} {m[1]}{m[2]}WHERE {m[3]}.organization_id = %(org)s "
+                                            f"AND {m[3]}.day = %(s)s", sql)
+        if table in sql:
+            raise AssertionError(f"{table} left in a snapshot statement")
+    return sql
+
+
 # One customer's rows (LATERAL on c.id), or every customer's (with customer_id), or the
 # organization's per-due-date rows (reports_openbyduedate, for the totals by due date).
 SUMMARY_ROWS = """
@@ -263,33 +313,66 @@ WITH {adj},
 everything AS (
     SELECT 'all'::text AS part, NULL::bigint AS customer_id, NULL::text AS name, NULL::text AS code,
            {t_buckets}, t.unapplied, t.total, t.overdue,
-           (SELECT count(*) FROM (SELECT DISTINCT r.customer_id FROM reports_customeropen r
-                                  WHERE r.organization_id = %(org)s AND r.currency = %(cur)s) x
-            WHERE NOT EXISTS (SELECT 1 FROM adj a WHERE a.customer_id = x.customer_id))
+           (SELECT count(*) FROM reports_customertotal x
+            WHERE x.organization_id = %(org)s AND x.currency = %(cur)s
+              AND x.customer_id NOT IN (SELECT a.customer_id FROM adj a))  -- hashed: adj has no index
            + (SELECT count(*) FROM (
                   SELECT u.customer_id FROM (
                       SELECT a.customer_id, a.n FROM adj a
                       UNION ALL
-                      SELECT r.customer_id, r.count FROM reports_customeropen r
+                      SELECT r.customer_id, r.count FROM reports_customertotal r
                       WHERE r.organization_id = %(org)s AND r.currency = %(cur)s
                         AND r.customer_id IN (SELECT customer_id FROM adj)
                   ) u GROUP BY u.customer_id HAVING sum(u.n) > 0) ac)
     FROM ({org_totals}) t
 ),
-page AS (
+{page}
+SELECT * FROM everything UNION ALL SELECT * FROM page
+"""
+NAME_PAGE_CTE = """page AS (
     SELECT 'row'::text, c.id, c.name::text, c.code::text, {p_buckets}, p.unapplied, p.total, p.overdue, p.open_count
     FROM accounts_customer c CROSS JOIN LATERAL ({one_customer_c}) p
     WHERE c.organization_id = %(org)s AND p.n > 0
     ORDER BY {order} {limit}
-)
-SELECT * FROM everything UNION ALL SELECT * FROM page
-"""
+)"""
+# Today's pages sorted by total without filters: a customer without adjustments owes exactly its
+# maintained total (reports_customertotal), so the page's customers are among the first
+# offset + limit + (adjusted customers) of that table's index in the page's order, or adjusted ones;
+# those candidates are computed exactly (as on the page by name) and the page taken from them.
+TOTAL_PAGE_CTE = """adjusted AS MATERIALIZED (SELECT DISTINCT a.customer_id FROM adj a),
+candidates AS (
+    (SELECT t.customer_id FROM reports_customertotal t
+     WHERE t.organization_id = %(org)s AND t.currency = %(cur)s
+     ORDER BY t.amount {direction}, t.customer_id {direction}
+     LIMIT %(limit)s + %(offset)s + (SELECT count(*) FROM adjusted))
+    UNION
+    SELECT customer_id FROM adjusted
+),
+page AS (
+    SELECT 'row'::text, c.id, c.name::text, c.code::text, {p_buckets}, p.unapplied, p.total, p.overdue, p.open_count
+    FROM ({candidates_summed}) p JOIN accounts_customer c ON c.id = p.customer_id AND c.organization_id = %(org)s
+    WHERE p.n > 0
+    ORDER BY p.total {direction}, c.id {direction} {limit}
+)"""
+
+
+# How far past a snapshot the aging still starts from it (each day further adds that day's movements;
+# the items path costs the same whatever the day).
+SNAPSHOT_REACH_DAYS = 92
 
 
 def default_source(org, q: "AgingQuery") -> str:
-    """"summary" for today (and later) in one currency; "items" (the as-of path) for past days and
-    for conversions to the base currency (rounded per item, so not a sum of summary rows)."""
-    return "summary" if not q.in_base and q.as_of >= org.today() else "items"
+    """"summary" for today (and later) in one currency; "snapshot" for a past day in one currency within
+    SNAPSHOT_REACH_DAYS after a period-end snapshot (reports.snapshots); "items" (the as-of path) for
+    other past days and for conversions to the base currency (rounded per item, not a sum of rows)."""
+    if q.in_base:
+        return "items"
+    if q.as_of >= org.today():
+        return "summary"
+    taken = snapshots.latest(org, q.as_of)
+    if taken is not None and (q.as_of - taken).days <= SNAPSHOT_REACH_DAYS:
+        return "snapshot"
+    return "items"
 
 
 def _summed(buckets, basis, rows, *, cust="", group="") -> str:
@@ -315,16 +398,25 @@ def _summary_per_sql(buckets, basis) -> str:
     return SUMMARY_PER_SQL.format(adj=ADJ_CTES, summed=summed, bucket_columns=", ".join(f"b{b.index}" for b in buckets))
 
 
-def _summary_page_sql(buckets, basis, order: str, limit: str) -> str:
+def _summary_page_sql(buckets, basis, limit: str, *, order: str = "", direction: str = "") -> str:
+    """Today's page by name or code (`order`), or by total (`direction`, LIMIT required)."""
     if basis == AgingBasis.DUE:
         org_rows = ORG_DUE_ROWS
     else:  # by invoice date the organization's rows are the customers' rows (no per-org table by it)
         org_rows = SUMMARY_ROWS.format(cust="", where="", cust_a="", where_a="")
+    p_buckets = ", ".join(f"p.b{b.index}" for b in buckets)
+    one_customer_c = _one_customer(buckets, basis, "c.id")
+    if order:
+        page = NAME_PAGE_CTE.format(p_buckets=p_buckets, one_customer_c=one_customer_c, order=order, limit=limit)
+    else:
+        # The candidates' rows summed in one grouped pass (a probe of `adj` per candidate would scan it each time).
+        rows = SUMMARY_ROWS.format(cust="r.customer_id, ", cust_a="a.customer_id, ", where_a="",
+                                   where="AND r.customer_id IN (SELECT customer_id FROM candidates)")
+        summed = _summed(buckets, basis, rows, cust="customer_id, ", group="GROUP BY customer_id")
+        page = TOTAL_PAGE_CTE.format(p_buckets=p_buckets, candidates_summed=summed, direction=direction, limit=limit)
     return SUMMARY_PAGE_SQL.format(
         adj=ADJ_CTES, t_buckets=", ".join(f"t.b{b.index}" for b in buckets),
-        p_buckets=", ".join(f"p.b{b.index}" for b in buckets),
-        org_totals=_summed(buckets, basis, org_rows),
-        one_customer_c=_one_customer(buckets, basis, "c.id"), order=order, limit=limit)
+        org_totals=_summed(buckets, basis, org_rows), page=page)
 
 
 def _like(text: str) -> str:
@@ -345,15 +437,25 @@ def _sort_key(sort: str, n_buckets: int) -> str:
 
 
 def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
-    """The report; `source` "summary" (maintained per-customer rows, see above) or "items" (the
-    as-of definition over every open item); by default default_source(). Both give the same report."""
-    from_summary = (source or default_source(org, q)) == "summary"
+    """The report; `source` "summary" (maintained per-customer rows, see above), "snapshot" (the latest
+    period-end snapshot on or before the day plus what moved since) or "items" (the as-of definition over
+    every open item); by default default_source(). All give the same report."""
+    path = source or default_source(org, q)
+    from_summary = path in ("summary", "snapshot")
     if from_summary and q.in_base:
         raise ValueError("the summary path is per currency; conversions use the items path")
+    on = (lambda sql: sql)  # noqa: E731
+    taken = None
+    if path == "snapshot":
+        taken = snapshots.latest(org, q.as_of)
+        if taken is None:
+            raise ValueError(f"no snapshot on or before {q.as_of.isoformat()}")
+        on = _on_snapshot
     buckets = make_buckets(q.limits, q.basis)
     age_sql = "(%(d)s - it.due_date)" if q.basis == AgingBasis.DUE else "(%(d)s - it.doc_date)"
     items, params = items_cte(org.pk, q.as_of)
     params["cur"] = q.currency
+    params["s"] = taken
     if q.in_base:
         # Each open item at the as-of date's rate, rounded once to the base currency's minor unit
         # (round() in PostgreSQL is half away from zero, as accounts.money.round_money).
@@ -408,9 +510,10 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
                     f"WHERE c.organization_id = %(org)s ORDER BY {order} {limit}")
     else:
         column = {"open": "open_count"}.get(key, key)
-        inner = f"SELECT * FROM {source} ORDER BY {column} {direction}, customer_id {limit}"  # noqa: S608
+        # Ties in the sorted column go by customer id in the same direction (one index serves both).
+        inner = f"SELECT * FROM {source} ORDER BY {column} {direction}, customer_id {direction} {limit}"  # noqa: S608
         page_sql = (f"SELECT {select} FROM ({inner}) m JOIN accounts_customer c ON c.id = m.customer_id "  # noqa: S608
-                    f"ORDER BY m.{column} {direction}, m.customer_id")
+                    f"ORDER BY m.{column} {direction}, m.customer_id {direction}")
     # By due date, "overdue" is every bucket but the first; by invoice date it is summed apart.
     by_due = q.basis == AgingBasis.DUE
     per_sql = PER_SQL.format(
@@ -437,11 +540,16 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
                 # One statement: no temporary table (and none of its catalog locks) on today's page.
                 # (Every row at once, for exports and bulk runs, is one aggregate of the summary below.)
                 order = f"{NAME_ORDER[key]} {direction}, c.id {direction}"
-                cursor.execute(_summary_page_sql(buckets, q.basis, order, limit), params)
+                cursor.execute(on(_summary_page_sql(buckets, q.basis, limit, order=order)), params)
+                raw = cursor.fetchall()
+                per_sql = None
+            elif not q.filters_active and key == "total" and q.page_size:
+                # One statement: a walk of the maintained per-customer totals (see TOTAL_PAGE_CTE).
+                cursor.execute(on(_summary_page_sql(buckets, q.basis, limit, direction=direction)), params)
                 raw = cursor.fetchall()
                 per_sql = None
             else:
-                per_sql = _summary_per_sql(buckets, q.basis)
+                per_sql = on(_summary_per_sql(buckets, q.basis))
         if per_sql is not None:
             cursor.execute("DROP TABLE IF EXISTS pg_temp.reports_aging_per")
             cursor.execute(per_sql, params)

@@ -215,6 +215,109 @@ class CustomerOpen(models.Model):
         return f"{self.customer_id} {self.due_date} {self.amount} {self.currency} ({self.count})"
 
 
+class CustomerTotal(models.Model):
+    """Σ amount due and count of one customer's issued, unpaid invoices per currency (issue 23):
+    `CustomerOpen` summed over the dates, kept by the same kind of triggers on invoicing_invoice
+    (migration 0019) in the same transaction as the change; a row whose count reaches 0 is deleted.
+    Today's aging sorted by total walks its index (amount, customer) for a page instead of summing
+    every customer's rows; the customers with post-dated rows or unapplied items are computed
+    exactly beside it (`reports.aging`)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT, default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "customer_id", "currency"],
+                                               name="reports_customertotal_unique")]
+        indexes = [models.Index(fields=["organization", "currency", "amount", "customer_id"],
+                                name="reports_custtotal_by_amount")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.amount} {self.currency} ({self.count})"
+
+
+class AgingSnapshot(models.Model):
+    """A period-end snapshot (issue 23 item 2): what was open at the end of `day` by the one as-of
+    definition, written only for days on or before the organization's lock date (nothing dated then can
+    change: invariant 11), so it never goes stale; reopening the period deletes the snapshots after the
+    new lock date (a trigger on the ledger head, migration 0022). This row is written last, in the same
+    transaction as the rows below: a snapshot is complete or absent. The aging as of a past day D reads
+    the latest snapshot S <= D and adds the invoices with something dated in (S, D] (reports.snapshots)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day"], name="reports_agingsnapshot_unique")]
+
+    def __str__(self):
+        return f"snapshot {self.day}"
+
+
+class SnapshotOpen(models.Model):
+    """A snapshot's `CustomerOpen`: per customer, currency, due date and invoice date, Σ open and count."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    customer_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    due_date = models.DateField()
+    issue_date = models.DateField()
+    amount = models.DecimalField(**AMOUNT, default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["organization", "day", "customer_id", "currency", "due_date", "issue_date"],
+            name="reports_snapshotopen_unique")]
+
+    def __str__(self):
+        return f"{self.day} {self.customer_id} {self.due_date} {self.amount} {self.currency} ({self.count})"
+
+
+class SnapshotTotal(models.Model):
+    """A snapshot's `CustomerTotal`: per customer and currency (the walk for pages sorted by total)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    customer_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT, default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "customer_id", "currency"],
+                                               name="reports_snapshottotal_unique")]
+        indexes = [models.Index(fields=["organization", "day", "currency", "amount", "customer_id"],
+                                name="reports_snaptotal_by_amount")]
+
+    def __str__(self):
+        return f"{self.day} {self.customer_id} {self.amount} {self.currency} ({self.count})"
+
+
+class SnapshotDates(models.Model):
+    """A snapshot's organization-wide rows: per currency, due date and invoice date (the totals row)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    due_date = models.DateField()
+    issue_date = models.DateField()
+    amount = models.DecimalField(**AMOUNT, default=0)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "currency", "due_date", "issue_date"],
+                                               name="reports_snapshotdates_unique")]
+
+    def __str__(self):
+        return f"{self.day} {self.due_date} {self.amount} {self.currency} ({self.count})"
+
+
 class DailyFlow(models.Model):
     """Per day and currency: invoiced (issued invoices' totals by issue date, voided ones not)
     and collected (payments by date received, reversed ones not). Kept by triggers on

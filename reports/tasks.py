@@ -109,3 +109,19 @@ def send_report_emails() -> dict:
         if outcome["sent"] or outcome["skipped"]:
             done[org.pk] = outcome
     return done
+
+
+def take_snapshots() -> dict:
+    """Daily (schedule "reports: period-end snapshots"): every organization's missing month-end aging
+    snapshots up to its lock date (reports.snapshots), each organization in its own context."""
+    from accounts.models import Organization
+    from accounts.org_directory import organization_ids
+    from reports import snapshots
+
+    written = {}
+    for org_id in organization_ids():
+        with tenant_context(org_id):
+            days = snapshots.take_due(Organization.objects.get(pk=org_id))
+        if days:
+            written[org_id] = [d.isoformat() for d in days]
+    return written

@@ -23,7 +23,13 @@ from invoicing.models import Invoice
 from ledger_site.tenancy import tenant_context
 from reports.aging import aging, default_source, query_for
 from reports.models import AgingBasis
-from reports.summaries import derived_customer_open, rebuild, stored_customer_open
+from reports.summaries import (
+    derived_customer_open,
+    derived_customer_total,
+    rebuild,
+    stored_customer_open,
+    stored_customer_total,
+)
 from tests.factories import CustomerFactory, make_org
 from tests.ledger_helpers import flat_rates
 from tests.reports import helpers as h
@@ -46,6 +52,7 @@ def _queries(search):
     return [{"page_size": None}, {"page_size": 2}, {"page_size": 2, "page": 2}, {"page_size": 2, "sort": "-name"},
             {"page_size": 2, "sort": "code", "page": 2}, {"page_size": 3, "sort": "-total"},
             {"page_size": 3, "sort": "b1"}, {"page_size": 3, "sort": "-unapplied"},
+            {"page_size": 1, "sort": "total", "page": 2}, {"page_size": 1, "sort": "-total", "page": 3},
             {"page_size": None, "only_overdue": True}, {"page_size": None, "min_amount": Decimal("100")},
             {"page_size": 2, "search": search}]
 
@@ -74,6 +81,9 @@ def test_summary_equals_recomputation_and_aging_from_it_equals_the_item_path(his
         stored = stored_customer_open(org)
         assert stored == derived_customer_open(org)
         assert all(count > 0 and amount > 0 for amount, count in stored.values())
+        totals = stored_customer_total(org)
+        assert totals == derived_customer_total(org)
+        assert all(count > 0 and amount > 0 for amount, count in totals.values())
         days = sorted({h.today(), h.ago(-2)} | {h.ago(o) for o in offsets})
         queries = _queries(customers[1].name[:4])
         # Every report call holds its temporary tables' locks to the end of the test's transaction
@@ -92,6 +102,7 @@ def test_summary_equals_recomputation_and_aging_from_it_equals_the_item_path(his
         # The rebuild from scratch gives what the triggers kept.
         rebuild(org)
         assert stored_customer_open(org) == stored
+        assert stored_customer_total(org) == totals
 
 
 def test_rows_follow_issue_payment_and_void_and_leave_no_zero_row():
@@ -150,3 +161,53 @@ def test_post_dated_items_are_corrected_exactly_today():
         ahead = aging(org, query_for(org, h.ago(-1), "EUR"))
         assert ahead.rows[0].buckets[0] == Decimal("40") and ahead.rows[0].open_count == 1
         assert _shape(ahead) == _shape(aging(org, query_for(org, h.ago(-1), "EUR"), source="items"))
+
+
+def test_customer_totals_follow_issue_payment_void_and_write_off():
+    org, _ = make_org()
+    with tenant_context(org):
+        customer = CustomerFactory(organization=org, currency="EUR")
+        first = h.invoice(org, customer, "100.00", h.ago(20), h.ago(5))
+        h.invoice(org, customer, "50.00", h.ago(20), h.ago(5))
+        third = h.invoice(org, customer, "70.00", h.ago(10), h.ago(1))
+        assert stored_customer_total(org) == {(customer.pk, "EUR"): (Decimal("220.000"), 3)}
+        h.pay(org, customer, "80.00", h.ago(2), {first: "30.00", third: "50.00"})
+        assert stored_customer_total(org) == {(customer.pk, "EUR"): (Decimal("140.000"), 3)}
+        h.void(h.invoice(org, customer, "5.00", h.ago(3), h.ago(1)), h.ago(1))
+        assert stored_customer_total(org) == {(customer.pk, "EUR"): (Decimal("140.000"), 3)}
+        h.write_off(Invoice.objects.get(pk=first.pk), Decimal("70.00"), h.today())
+        assert stored_customer_total(org) == {(customer.pk, "EUR"): (Decimal("70.000"), 2)}
+        assert stored_customer_total(org) == derived_customer_total(org)
+
+
+def test_page_by_total_takes_customers_whose_amount_today_differs_from_the_summary_into_account():
+    """A customer whose maintained total is the largest but who owes little as of today (an invoice dated
+    tomorrow): the page by total must reach past it in the maintained order to the next customer."""
+    org, _ = make_org()
+    with tenant_context(org):
+        ahead, middle, small = (CustomerFactory(organization=org, currency="EUR") for _ in range(3))
+        h.invoice(org, ahead, "1000.00", h.ago(-1), h.ago(-30))
+        h.invoice(org, ahead, "5.00", h.ago(10), h.ago(1))
+        h.invoice(org, middle, "50.00", h.ago(10), h.ago(1))
+        h.invoice(org, small, "30.00", h.ago(10), h.ago(1))
+        for sort, page, expected in (("-total", 1, middle), ("-total", 2, small), ("-total", 3, ahead),
+                                     ("total", 1, ahead), ("total", 3, middle)):
+            q = query_for(org, h.today(), "EUR", sort=sort, page=page, page_size=1)
+            fast, slow = aging(org, q, source="summary"), aging(org, q, source="items")
+            assert [r.customer_id for r in fast.rows] == [expected.pk], (sort, page)
+            assert _shape(fast) == _shape(slow)
+
+
+def test_todays_page_by_total_reads_the_maintained_totals():
+    org, _ = make_org()
+    with tenant_context(org):
+        first, second = (CustomerFactory(organization=org, currency="EUR") for _ in range(2))
+        h.invoice(org, first, "100.00", h.ago(20), h.ago(5))
+        h.invoice(org, second, "60.00", h.ago(20), h.ago(5))
+        q = query_for(org, h.today(), "EUR", sort="-total", page_size=1)
+        assert aging(org, q).rows[0].customer_id == first.pk
+        # Tamper with the maintained total (the triggers would never leave it so): the walk follows it.
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE reports_customertotal SET amount = 1 WHERE customer_id = %s", [first.pk])
+        assert aging(org, q).rows[0].customer_id == second.pk
+        assert aging(org, q, source="items").rows[0].customer_id == first.pk

@@ -10,6 +10,6 @@ from accounts.tenant_keys import CoverTenantForeignKeys
 
 class Migration(migrations.Migration):
 
-    dependencies = [("reports", "0019_report_subscriptions")]
+    dependencies = [("reports", "0021_customer_total_rls_triggers")]
 
     operations = [CoverTenantForeignKeys()]
