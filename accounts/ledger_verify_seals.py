@@ -43,6 +43,7 @@ from accounts.seals import GENESIS, SealKind, chain_text, load_kinds
 SUBLEDGER_CHECKS = []
 
 SEAL_CHUNK = 50_000
+_NO_END = 2**62  # an open range's upper bound
 
 _HEAD_SQL = "SELECT seal_seq, seal_hash FROM accounts_ledgerhead WHERE organization_id = %s"
 _AT_SQL = "SELECT hash FROM accounts_sealrecord WHERE organization_id = %s AND seq = %s"
@@ -106,12 +107,17 @@ def unsealed_sql(kinds) -> str:
     return "\nUNION ALL\n".join(_unsealed_branch(kind) for kind in kinds.values()) + "\nORDER BY 1, 2"
 
 
-def watermarks_sql(kinds) -> str:
-    """Per kind, the newest row sealed up to seal #%(since)s: the incremental check's unsealed scan
-    starts after it (the unique (organization, kind, object_id) index, read backwards)."""
-    return "SELECT " + ", ".join(
-        f"(SELECT coalesce(max(s.object_id), 0) FROM accounts_sealrecord s WHERE s.organization_id = %(org)s"
-        f" AND s.kind = '{kind.kind}' AND s.seq <= %(since)s)" for kind in kinds.values())
+# What an incremental check needs before it plans anything: per kind, the newest row sealed up to
+# the verified seal (the unique (organization, kind, object_id) index, read backwards: one sub-plan,
+# planned once, run per kind), and whether the kind was sealed since (the (organization, seq) index).
+_NEWS_SQL = """
+SELECT k.kind,
+       (SELECT coalesce(max(s.object_id), 0) FROM accounts_sealrecord s
+        WHERE s.organization_id = %(org)s AND s.kind = k.kind AND s.seq <= %(since)s),
+       k.kind = ANY(array(SELECT DISTINCT s.kind FROM accounts_sealrecord s
+                          WHERE s.organization_id = %(org)s AND s.seq > %(since)s))
+FROM unnest(%(kinds)s::text[]) AS k(kind)
+"""
 
 
 class Names:
@@ -148,14 +154,21 @@ def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_ent
     journal lines after it, starting from the figures the last clean check vouched for, and only
     the documents those entries and the seals after `since` touched. `side`: a second connection
     in the same snapshot (in pipeline mode) that takes every other range and the sub-ledger."""
-    kinds = load_kinds()
+    kinds = sealed_kinds = load_kinds()
+    after = {f"after_{k}": 0 for k in kinds}
     with pg.cursor() as c:
-        first, last = c.execute(_BOUNDS_SQL, [org_id, since[0]]).fetchone()
-        after = {f"after_{k}": 0 for k in kinds}
-        if since[0] and kinds:
-            marks = c.execute(watermarks_sql(kinds), {"org": org_id, "since": since[0]}).fetchone()
-            after = {f"after_{k}": mark for k, mark in zip(kinds, marks, strict=True)}
-    ranges = _seal_ranges(since[0], first, last)
+        if since[0]:
+            # What is new since a clean check is one range. Only the kinds sealed since are
+            # re-derived (with nothing new of a kind, its expressions are not even planned); each
+            # kind's scan for rows never sealed starts after its newest row sealed up to then.
+            ranges = [(since[0], _NO_END)]
+            if kinds:
+                news = c.execute(_NEWS_SQL, {"org": org_id, "since": since[0], "kinds": list(kinds)}).fetchall()
+                sealed_kinds = {k: kinds[k] for k, _mark, new in news if new}
+                after = {f"after_{k}": mark for k, mark, _new in news}
+        else:
+            first, last = c.execute(_BOUNDS_SQL, [org_id, since[0]]).fetchone()
+            ranges = _seal_ranges(since[0], first, last)
     connections = [pg] if side is None else [pg, side]
     # Every query is sent first (one pipeline: one round trip, not one per query), then each step
     # reads its answers, in this order. A step is a generator that sends, yields, then reads; a
@@ -164,11 +177,11 @@ def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_ent
         names = Names(pg.cursor(), org_id)
         chain = _Chain(pg, org_id, result, since, kinds)
         steps = [chain.head()]
-        documents = sealed_sql(kinds) if kinds else ""
+        documents = sealed_sql(sealed_kinds) if sealed_kinds else ""
         for i, (lo, hi) in enumerate(ranges):
             on = connections[i % len(connections)]
             steps.append(chain.range(on, lo, hi))
-            if kinds:
+            if sealed_kinds:
                 steps.append(_documents(on, org_id, documents, kinds, result, names, lo, hi))
         if kinds:
             steps.append(_unsealed(pg, org_id, kinds, result, names, after))
