@@ -236,7 +236,8 @@ def verify_organization(org) -> VerifyResult:
             with _side_connection(pg, org.pk) if sums_aside else nullcontext(pg) as side, \
                     side.pipeline() if side is not pg else nullcontext():
                 _verify(pg, side, org.pk, ar_ids, result)
-            verify_seals_and_subledger(pg, org.pk, result)
+                # The seal chain and the documents in ranges over both connections too.
+                verify_seals_and_subledger(pg, org.pk, result, side=None if side is pg else side)
         finally:
             with pg.cursor() as c:
                 c.execute("SELECT set_config('jit', %s, true)", [jit])

@@ -242,3 +242,19 @@ def statement_trigger_sql(kind: SealKind) -> migrations.RunSQL:
         back += f" DROP TRIGGER {row} ON {kind.table};"
     restore = trigger_sql(kind)
     return migrations.RunSQL(function + keep, [back, restore.sql])
+
+
+# What accounts itself seals: each change of an organization's lock date or books start (close,
+# reopen, books start moved): who, when, from where, the dates before and after, why. It posts
+# nothing (no entry); the database already refuses to change it (append-only), and the seal makes
+# a change or deletion past the triggers visible to verify_ledger. Dates absent (no lock before,
+# none after) hash as '' (concat_ws would otherwise skip them and shift the fields).
+PERIOD_LOCK = register(SealKind(
+    kind="period_lock", table="accounts_periodlockevent", noun="the period-lock event",
+    label="'period lock: ' || d.action || ' ' || coalesce(to_char(d.old_date, 'YYYY-MM-DD'), 'none') || ' → '"
+          " || coalesce(to_char(d.new_date, 'YYYY-MM-DD'), 'none') || ' (event #' || d.id || ')'",
+    customer="NULL::bigint",
+    content=f"""concat_ws('|', 'period-lock-v1', d.action, coalesce({iso('d.old_date')}, ''),
+        coalesce({iso('d.new_date')}, ''), coalesce(d.actor_id, 0), d.reason, coalesce(host(d.ip), ''),
+        {instant('d.at')})""",
+))

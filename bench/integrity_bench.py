@@ -1,27 +1,31 @@
-"""Integrity benchmark (issue 13): the full verify_ledger at size, and the incremental check after
-1,000 new entries, with same-run baselines.
+"""Integrity benchmark (issue 13): the full verify_ledger at size with documents, and the
+incremental check after 1,000 new entries, with same-run baselines.
 
-    .venv/bin/python bench/run.py integrity            # 330,000 entries (~1,000,000 lines)
-    .venv/bin/python bench/run.py integrity --quick    # 5,000 entries, a smoke run
+    .venv/bin/python bench/run.py integrity            # 300,000 invoices + 35,000 entries (~1,000,000 lines)
+    .venv/bin/python bench/run.py integrity --quick    # 2,000 invoices + 5,000 entries, a smoke run
 
 On a fresh database (`--db-name`, default ledgerline_integrity_bench) on the server DATABASE_URL
 names, as the application role under row-level security:
 
-1. one organization, 10,000 customers; `entries` entries loaded through the bulk door
-   (`accounts.ledger_bulk.bulk_post`, the same hash chain), in batches; VACUUM (ANALYZE);
-2. the full check (`verify_organization`): a first run (sets hint bits), then the median of two;
-   recorded as a clean check, so the incremental check starts at the journal's end;
+1. one organization, 10,000 customers; `documents` invoices of two lines each (one taxed at 20 %),
+   issued and sealed, imported through the invoices importer (accounts.imports, the same code as the
+   import pages: one issue entry of three lines per invoice, posted through the bulk door, each
+   invoice sealed by its statement trigger with its lines); then `entries` entries loaded through
+   the bulk door (`accounts.ledger_bulk.bulk_post`, the same hash chain), in batches; VACUUM (ANALYZE);
+2. the full check (`verify_organization`: the journal, the seal chain, every document re-derived
+   to its seal, the never-sealed scan and the sub-ledger): a first run (sets hint bits), then the
+   median of two; recorded as a clean check, so the incremental check starts at the journal's end;
+   baseline in the same run: the journal part alone (the full check with no seal kinds registered);
 3. 1,000 entries posted through the one door (`accounts.ledger.post`, hash version 2, seals
    none: no documents), then the incremental check (`verify_since_last`) from the verified point,
    five times without recording (each run checks the same 1,000), median and max;
-4. baselines in the same run: the incremental check with nothing new (its fixed cost), and a bare
-   SQL read of the 1,000 entries and their lines (the floor any check of them pays);
+4. baselines in the same run: the incremental check with nothing new (its fixed cost), a bare
+   SQL read of the 1,000 entries and their lines (the floor any check of them pays), and the seal
+   part as it was before the batched check: two queries per seal kind (each kind's sealed rows
+   since the verified seal, and its never-sealed scan over every row), against the batched one;
 5. the load average before and after.
 
-The documents' part of the check (seal chain, re-derived document hashes, sub-ledger sums) is
-measured by bench/ledger_bench.py's documents step; this organization has no documents, so here
-the incremental check's sub-ledger queries (over the documents touched since) find none. Results go to
-bench/results/integrity-<timestamp>.json and a summary is printed.
+Results go to bench/results/integrity-<timestamp>.json and a summary is printed.
 """
 
 import argparse
@@ -42,8 +46,8 @@ if str(ROOT) not in sys.path:
 from bench.common import RESULTS, django_setup, drop_database, fresh_database, log, owner_sql, owner_url  # noqa: E402
 
 DB_NAME = "ledgerline_integrity_bench"
-FULL = {"customers": 10_000, "entries": 330_000, "new": 1_000, "repeats": 5}
-QUICK = {"customers": 500, "entries": 5_000, "new": 1_000, "repeats": 5}
+FULL = {"customers": 10_000, "documents": 300_000, "entries": 35_000, "new": 1_000, "repeats": 5}
+QUICK = {"customers": 500, "documents": 2_000, "entries": 5_000, "new": 1_000, "repeats": 5}
 TARGETS = {"verify_entries_per_s": 100_000, "incremental_ms": 50}
 BATCH = 20_000
 
@@ -78,6 +82,8 @@ def run(bench_url: str, sizes: dict) -> dict:
         today = org.today()
         ExchangeRate.objects.bulk_create([ExchangeRate(organization=org, currency="USD", day=today - timedelta(days=d),
                                                        rate=Decimal("0.9")) for d in range(-14, 420, 7)])
+    r["documents"] = import_invoices(org, owner, customers, sizes["documents"], today)
+    with tenant_context(org, owner):
         workload = Workload(org, customers, seed=13)
         t0, posted, lines = time.perf_counter(), 0, 0
         while posted < sizes["entries"]:
@@ -99,8 +105,28 @@ def run(bench_url: str, sizes: dict) -> dict:
         log(f"full check {i + 1}: {check.entries} entries in {full[-1]:.2f}s, ok={check.ok}")
         assert check.ok, check.problems[:5]
     seconds = statistics.median(full[1:])
-    r["full"] = {"entries": check.entries, "lines": check.lines, "first_run_seconds": full[0], "seconds": seconds,
+    r["full"] = {"entries": check.entries, "lines": check.lines, "seals": check.seals, "documents": check.documents,
+                 "first_run_seconds": full[0], "seconds": seconds, "runs_seconds": full,
                  "entries_per_s": check.entries / seconds, "lines_per_s": check.lines / seconds}
+    # Baseline: the journal part alone (no seal kinds, no sub-ledger checks), in the same run.
+    from accounts import ledger_verify_seals, seals
+
+    kinds, checks = dict(seals.KINDS), list(ledger_verify_seals.SUBLEDGER_CHECKS)
+    journal_only = []
+    try:
+        seals.KINDS.clear()
+        ledger_verify_seals.SUBLEDGER_CHECKS.clear()
+        for _ in range(2):
+            t0 = time.perf_counter()
+            with tenant_context(org):
+                verify_organization(org)
+            journal_only.append(time.perf_counter() - t0)
+    finally:
+        seals.KINDS.update(kinds)
+        ledger_verify_seals.SUBLEDGER_CHECKS[:] = checks
+    r["baseline_full_journal_only"] = {"seconds": statistics.median(journal_only), "runs_seconds": journal_only,
+                                       "entries_per_s": check.entries / statistics.median(journal_only)}
+    log(f"journal part alone: {statistics.median(journal_only):.2f}s")
     with tenant_context(org):
         record_verification(org, check, kind="full", trigger="command")
 
@@ -151,14 +177,70 @@ def run(bench_url: str, sizes: dict) -> dict:
                                        since_entry=since_entry)
             parts.append(time.perf_counter() - t0)
     r["part_seals_and_subledger_ms"] = statistics.median(parts) * 1000
+    # Baseline: the seal part as before the batched check, two queries per kind (its sealed rows
+    # since the verified seal; its never-sealed scan over every row), sent in one pipeline.
+    from accounts.ledger_verify_seals import _sealed_branch, _unsealed_branch
+    from accounts.seals import load_kinds
+
+    per_kind = []
+    for _ in range(sizes["repeats"]):
+        with tenant_context(org), transaction.atomic():
+            head = LedgerHead.objects.get(organization=org)
+            pg = connection.connection
+            t0 = time.perf_counter()
+            with pg.pipeline():
+                cursors = []
+                for kind in load_kinds().values():
+                    sealed, unsealed = pg.cursor(), pg.cursor()
+                    sealed.execute(_sealed_branch(kind), {"org": org.pk, "lo": head.verified_seal_seq, "hi": 2**62})
+                    unsealed.execute(_unsealed_branch(kind), {"org": org.pk, f"after_{kind.kind}": 0})
+                    cursors += [sealed, unsealed]
+                for cursor in cursors:
+                    cursor.fetchall()
+            per_kind.append(time.perf_counter() - t0)
+    r["baseline_seals_two_queries_per_kind_ms"] = statistics.median(per_kind) * 1000
     with tenant_context(org):
-        r["journal"] = {"entries": posted + sizes["new"],
+        r["journal"] = {"entries": JournalEntry.objects.filter(organization=org).count(),
                         "lines": JournalLine.objects.filter(organization=org).count()}
     with connection.cursor() as c:
         c.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         r["journal"]["database_size"] = c.fetchone()[0]
     r["load_average_after"] = os.getloadavg()
     return r
+
+
+def import_invoices(org, owner, customers, n: int, today) -> dict:
+    """`n` invoices of two lines (one taxed at 20 %) through the invoices importer, issued and sealed."""
+    import random
+
+    from django.conf import settings
+
+    from accounts.imports import get_importer
+    from accounts.imports.engine import run as run_import
+    from accounts.imports.engine import suggest_mapping
+    from accounts.imports.parsing import open_table
+    from ledger_site.tenancy import tenant_context
+
+    if not n:
+        return {"invoices": 0}
+    settings.IMPORT_MAX_BYTES = 500 * 1024 * 1024
+    rng = random.Random(13)
+    rows = ["number,customer_code,issue_date,description,quantity,unit_price,tax\n"]
+    for i in range(n):
+        day = today - timedelta(days=rng.randint(1, 400))
+        code = customers[rng.randrange(len(customers))].code
+        rows.append(f"B-{i:07d},{code},{day:%Y-%m-%d},Goods,{rng.randint(1, 5)},{rng.randint(100, 500_000) / 100:.2f},"
+                    f"20\n")
+        rows.append(f"B-{i:07d},{code},{day:%Y-%m-%d},Handling,1,{rng.randint(100, 10_000) / 100:.2f},0\n")
+    importer = get_importer("invoices")
+    table = open_table("".join(rows).encode(), "invoices.csv")
+    t0 = time.perf_counter()
+    with tenant_context(org, owner):
+        done = run_import(org, importer, table, suggest_mapping(importer, table.headers), {}, actor=owner, commit=True)
+    assert done.ok, done.errors[:5]
+    seconds = time.perf_counter() - t0
+    log(f"imported {n} invoices in {seconds:.1f}s")
+    return {"invoices": n, "lines": 2 * n, "seconds": seconds}
 
 
 def report(r: dict) -> None:
@@ -168,15 +250,19 @@ def report(r: dict) -> None:
     full, inc, none = r["full"], r["incremental"], r["incremental_nothing_new"]
     rows = [
         ("journal", f"{r['journal']['entries']:,} entries, {r['journal']['lines']:,} lines, "
+                    f"{r['documents']['invoices']:,} invoices imported, {full['seals']:,} seals, "
                     f"{r['journal']['database_size']}"),
         ("full verify (median of 2 after a first run)",
-         f"{full['entries_per_s']:,.0f} entries/s ({full['seconds']:.1f}s; first run {full['first_run_seconds']:.1f}s);"
+         f"{full['entries_per_s']:,.0f} entries/s ({full['seconds']:.2f}s; first run {full['first_run_seconds']:.2f}s);"
          f" target {TARGETS['verify_entries_per_s']:,}/s"),
+        ("baseline: the journal part alone", f"{r['baseline_full_journal_only']['entries_per_s']:,.0f} entries/s "
+                                             f"({r['baseline_full_journal_only']['seconds']:.2f}s)"),
         (f"incremental after {inc['entries']:,} new entries",
          f"median {inc['median_ms']:.1f} ms, max {inc['max_ms']:.1f} ms; target {TARGETS['incremental_ms']} ms"),
         ("baseline: incremental with nothing new", f"median {none['median_ms']:.1f} ms"),
         ("baseline: bare SQL read of the new entries and lines", f"{r['baseline_read_new_ms']:.1f} ms"),
         ("part: seals + unsealed scan + sub-ledger sums", f"{r['part_seals_and_subledger_ms']:.1f} ms"),
+        ("baseline: seal part as before (2 queries per kind)", f"{r['baseline_seals_two_queries_per_kind_ms']:.1f} ms"),
         ("load average before / after", f"{r['load_average_before']} / {r['load_average_after']}"),
     ]
     width = max(len(a) for a, _ in rows)
