@@ -37,7 +37,8 @@ KIND = {"invoice_list": "invoices", "payment_list": "payments", "customer_list":
 
 
 def rows_of(html: str, name: str) -> list[str]:
-    return re.findall(rf'href="/o/[^"]+/{KIND[name]}/(\d+)/"', html)
+    """The row ids of a page in order (a row may link its document more than once)."""
+    return list(dict.fromkeys(re.findall(rf'href="/o/[^"]+/{KIND[name]}/(\d+)/"', html)))
 
 
 def pages(client, url, query, last):
