@@ -9,6 +9,7 @@ is that small the totals and count are exact; when it is larger the page says "m
 (no totals: a partial sum would be wrong), and the paginator pages without a last page. The rows
 shown, and their order, are the same either way (the page's own query is unchanged)."""
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 
 CAP = 10_000
@@ -16,7 +17,15 @@ CAP = 10_000
 
 def capped(queryset):
     """The rows of `queryset` to aggregate: at most CAP + 1 of them (by primary key, any order)."""
-    return queryset.model._default_manager.filter(pk__in=queryset.order_by().values("pk")[:CAP + 1])
+    # id = ANY(ARRAY(…)): the at most CAP + 1 ids are read first and fetched by primary key; as
+    # "id IN (…)" the planner hashed them against every row of the organization (~0.3 s at 200,000).
+    try:
+        sql, params = queryset.order_by().values("pk")[:CAP + 1].query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing by construction (.none(): a bad filter)
+        return queryset.none()
+    model = queryset.model
+    column = f'"{model._meta.db_table}"."{model._meta.pk.column}"'  # names from the model, values as params
+    return model._default_manager.extra(where=[f"{column} = ANY(ARRAY({sql}))"], params=list(params))  # noqa: S610
 
 
 def more_than_cap(count: int) -> bool:
