@@ -65,6 +65,22 @@ def timed(fn, runs: int):
 
 # --- loading -------------------------------------------------------------------------------------
 
+def owner_and_org(reuse: bool, email: str, slug: str, load, full_name: str = "Bench Owner"):
+    """The benchmark's owner and the organization it measures: with `reuse`, the ones a kept
+    database already holds (the owner by e-mail, the organization by slug: organizations are
+    behind row-level security, so it is read in the owner's context); else a new owner and the
+    organization `load(owner)` returns after loading it (with load_org). (owner, org, loaded)."""
+    from accounts.models import Organization, User
+    from ledger_site.tenancy import tenant_context
+
+    if reuse:
+        owner = User.objects.get(email=email)
+        with tenant_context(None, owner):
+            return owner, Organization.objects.get(slug=slug), False
+    owner = User.objects.create_user(email, "bench-password-123", full_name=full_name)
+    return owner, load(owner), True
+
+
 SEAL_TRIGGERS_SQL = "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE tgname LIKE 'ledger_seal_%%'"
 
 
@@ -414,18 +430,11 @@ def main(argv=None):
     django_setup(bench_url)
     import psycopg
 
-    from accounts.models import Organization, User
     from bench.reports_data import Size
 
     today = date.today()
-    if args.reuse:
-        owner = User.objects.get(email="bench-owner@example.com")
-        from ledger_site.tenancy import tenant_context
 
-        with tenant_context(None, owner):
-            org = Organization.objects.get(slug="bench-big")
-    else:
-        owner = User.objects.create_user("bench-owner@example.com", "bench-password-123", full_name="Bench Owner")
+    def load(owner):
         t0 = time.perf_counter()
         org, counts = load_org(bench_url, owner, "Bench Big Co", "bench-big",
                                Size(cfg["customers"], cfg["invoices"], cfg["whale"]), 1, today, args.unsealed)
@@ -434,6 +443,10 @@ def main(argv=None):
             load_org(bench_url, owner, f"Bench Small {n + 1}", f"bench-small-{n + 1}",
                      Size(cfg["small_customers"], cfg["small_invoices"]), 100 + n, today, args.unsealed)
         results["load_s"] = round(time.perf_counter() - t0, 1)
+        return org
+
+    owner, org, loaded = owner_and_org(args.reuse, "bench-owner@example.com", "bench-big", load)
+    if loaded:
         with psycopg.connect(bench_url, autocommit=True) as conn:
             conn.execute("ANALYZE")  # fresh statistics before the services read the loaded tables
         t1 = time.perf_counter()

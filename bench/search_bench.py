@@ -72,21 +72,15 @@ def main(argv=None):
     from django.test import Client
     from django.urls import reverse
 
-    from accounts.models import Organization, User
-    from bench.reports_bench import load_org
+    from bench.reports_bench import load_org, owner_and_org
     from bench.reports_data import Size
-    from ledger_site.tenancy import tenant_context
 
     today = date.today()
-    if args.reuse:
-        owner = User.objects.get(email="bench-owner@example.com")
-        with tenant_context(None, owner):
-            org = Organization.objects.get(slug="bench-big")
-    else:
-        owner = User.objects.create_user("bench-owner@example.com", "bench-password-123", full_name="Bench Owner")
+
+    def load(owner):
         t0 = time.perf_counter()
-        org, counts = load_org(bench_url, owner, "Bench Big Co", "bench-big",
-                               Size(cfg["customers"], cfg["invoices"]), 1, today, unsealed=True)
+        org, _counts = load_org(bench_url, owner, "Bench Big Co", "bench-big",
+                                Size(cfg["customers"], cfg["invoices"]), 1, today, unsealed=True)
         for n in range(cfg["small_orgs"]):
             load_org(bench_url, owner, f"Bench Small {n + 1}", f"bench-small-{n + 1}",
                      Size(max(50, cfg["customers"] // 20), max(500, cfg["invoices"] // 20)), 100 + n, today,
@@ -94,6 +88,9 @@ def main(argv=None):
         results["load_s"] = round(time.perf_counter() - t0, 1)
         with psycopg.connect(bench_url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
+        return org
+
+    owner, org, _loaded = owner_and_org(args.reuse, "bench-owner@example.com", "bench-big", load)
     with psycopg.connect(bench_url, autocommit=True) as conn:
         results["invoices"], results["customers"], results["payments"] = conn.execute(
             "SELECT (SELECT count(*) FROM invoicing_invoice WHERE organization_id = %(o)s),"

@@ -66,19 +66,14 @@ def main(argv=None):
     from django.test import Client
     from django.urls import reverse
 
-    from accounts.models import Organization, User
-    from bench.reports_bench import load_org
+    from bench.reports_bench import load_org, owner_and_org
     from bench.reports_data import Size
     from ledger_site.tenancy import tenant_context
     from reminders.notifications import notify
 
     today = date.today()
-    if args.reuse:
-        owner = User.objects.get(email="worklist-owner@example.com")
-        with tenant_context(None, owner):
-            org = Organization.objects.get(slug="worklist-big")
-    else:
-        owner = User.objects.create_user("worklist-owner@example.com", "bench-password-123", full_name="Collector")
+
+    def load(owner):
         t0 = time.perf_counter()
         org, counts = load_org(bench_url, owner, "Worklist Co", "worklist-big",
                                Size(cfg["customers"], cfg["invoices"]), 7, today, unsealed=True)
@@ -88,6 +83,10 @@ def main(argv=None):
         log(f"loaded {counts} in {time.perf_counter() - t0:.0f}s")
         with psycopg.connect(bench_url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
+        return org
+
+    owner, org, _loaded = owner_and_org(args.reuse, "worklist-owner@example.com", "worklist-big", load,
+                                        full_name="Collector")
     with psycopg.connect(bench_url, autocommit=True) as conn:
         open_invoices, overdue = conn.execute(
             "SELECT count(*) FILTER (WHERE amount_due > 0), count(*) FILTER (WHERE amount_due > 0 AND due_date < %s) "

@@ -1,7 +1,8 @@
 """The global search of the top bar (issue 21 point 3): customers (name, code, e-mail, tax id),
 invoices (number, reference, total) and payments (reference, amount) of the request's
 organization. Three queries whatever the data size (tests/daily/test_search.py pins them), each
-served by a trigram index on UPPER(column) (icontains) or a btree on (organization, amount);
+served by a trigram index or a btree on (organization, amount) through the leakproof operators of
+accounts.search_ops (under row-level security nothing else can use an index: accounts/search_indexes.py);
 row-level security scopes them like every other query. Lives here because it reads three apps.
 
 Relevance: an exact code/number/reference first, then names or numbers that start with the text,
@@ -10,7 +11,7 @@ then the rest; amounts match exactly, in the organization's way of writing numbe
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import F, IntegerField, Value
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from accounts.locale import NumberInputError, parse_number
 from accounts.models import Customer, Role
 from accounts.money import format_money
 from accounts.permissions import org_view
+from accounts.search_ops import AmountEquals, IContains, IExact, IStartsWith
 from invoicing.models import Invoice
 from payments.models import Payment
 
@@ -47,9 +49,22 @@ def _amount(text: str) -> Decimal | None:
     return value if value is not None and value > 0 and abs(value) < Decimal(10) ** 15 else None
 
 
-def _rank(exact: Q, starts: Q):
-    return Case(When(exact, then=Value(0)), When(starts, then=Value(1)), default=Value(2),
-                output_field=IntegerField())
+def _ranked(qs, ranks, order, fields, limit):
+    """The first `limit` rows of `qs` matching any of `ranks` (conditions, best first), ordered by
+    the best rank each row meets, then `order`: one query, a UNION ALL of one branch per rank, each
+    its own first `limit` rows in `order`. A row a better rank already gave is dropped from the
+    worse ones, so this is exactly the first `limit` rows of ORDER BY rank, *order; and each branch
+    can be served by an index (a trigram bitmap for a rare text, a walk of the order's index that
+    stops after `limit` rows for a common one) instead of ranking every match of a broad text."""
+    branches = [qs.filter(condition).annotate(rank=Value(n, output_field=IntegerField()))
+                .values(*fields, "rank").order_by(*order)[:limit] for n, condition in enumerate(ranks)]
+    rows = branches[0].union(*branches[1:], all=True).order_by("rank", *order) if len(branches) > 1 else branches[0]
+    seen, out = set(), []
+    for row in rows:
+        if row["pk"] not in seen:
+            seen.add(row["pk"])
+            out.append(row)
+    return out[:limit]
 
 
 def search(org, text: str, limit: int = LIMIT) -> dict[str, list[Hit]]:
@@ -59,38 +74,39 @@ def search(org, text: str, limit: int = LIMIT) -> dict[str, list[Hit]]:
     amount = _amount(text)
     slug = org.slug
 
-    customers = (Customer.objects.filter(organization=org)
-                 .filter(Q(name__icontains=text) | Q(code__icontains=text) | Q(billing_emails__icontains=text)
-                         | Q(tax_id__icontains=text))
-                 .annotate(rank=_rank(Q(code__iexact=text) | Q(tax_id__iexact=text), Q(name__istartswith=text)))
-                 .order_by("rank", "name", "pk")
-                 .only("pk", "name", "code", "currency", "archived_at")[:limit])
-    invoice_q = Q(number__icontains=text) | Q(reference__icontains=text)
+    # Under row-level security only leakproof conditions can use an index: accounts.search_ops
+    # writes them (accounts/search_indexes.py); exact code or tax id, then names that start with
+    # the text, then anything containing it.
+    customers = _ranked(
+        Customer.objects.filter(organization=org),
+        [IExact(F("code"), text) | IExact(F("tax_id"), text), IStartsWith(F("name"), text),
+         IContains(F("name"), text) | IContains(F("code"), text) | IContains(F("billing_emails"), text)
+         | IContains(F("tax_id"), text)],
+        ("name", "pk"), ("pk", "name", "code", "archived_at"), limit)
+    exact = IExact(F("number"), text) | IExact(F("reference"), text)
     if amount is not None:
-        invoice_q |= Q(total=amount)
-    invoices = (Invoice.objects.filter(organization=org).filter(invoice_q)
-                .annotate(rank=_rank(Q(number__iexact=text) | Q(reference__iexact=text) | Q(total=amount or -1),
-                                     Q(number__istartswith=text)))
-                .select_related("customer").only("pk", "number", "status", "total", "currency", "customer__name")
-                .order_by("rank", "-issue_date", "-pk")[:limit])
-    payment_q = Q(reference__icontains=text)
+        exact |= AmountEquals(F("total"), amount)
+    invoices = _ranked(
+        Invoice.objects.filter(organization=org),
+        [exact, IStartsWith(F("number"), text), IContains(F("number"), text) | IContains(F("reference"), text)],
+        ("-issue_date", "-pk"), ("pk", "number", "issue_date", "total", "currency", "customer__name"), limit)
+    exact = IExact(F("reference"), text)
     if amount is not None:
-        payment_q |= Q(amount=amount)
-    payments = (Payment.objects.filter(organization=org).filter(payment_q)
-                .annotate(rank=_rank(Q(reference__iexact=text) | Q(amount=amount or -1),
-                                     Q(reference__istartswith=text)))
-                .select_related("customer").only("pk", "reference", "amount", "currency", "received_date",
-                                                 "customer__name")
-                .order_by("rank", "-received_date", "-pk")[:limit])
+        exact |= AmountEquals(F("amount"), amount)
+    payments = _ranked(
+        Payment.objects.filter(organization=org),
+        [exact, IStartsWith(F("reference"), text), IContains(F("reference"), text)],
+        ("-received_date", "-pk"), ("pk", "reference", "received_date", "amount", "currency", "customer__name"),
+        limit)
     return {
-        "customers": [Hit("customer", f"{c.name} ({c.code})", _("archived") if c.archived_at else "",
-                          reverse("customer_detail", args=[slug, c.pk])) for c in customers],
-        "invoices": [Hit("invoice", i.number or _("Draft #%(n)s") % {"n": i.pk},
-                         f"{i.customer.name} · {format_money(i.total, i.currency)}",
-                         reverse("invoice_detail", args=[slug, i.pk])) for i in invoices],
-        "payments": [Hit("payment", p.reference or _("Payment #%(n)s") % {"n": p.pk},
-                         f"{p.customer.name} · {format_money(p.amount, p.currency)}",
-                         reverse("payment_detail", args=[slug, p.pk])) for p in payments],
+        "customers": [Hit("customer", f"{c['name']} ({c['code']})", _("archived") if c["archived_at"] else "",
+                          reverse("customer_detail", args=[slug, c["pk"]])) for c in customers],
+        "invoices": [Hit("invoice", i["number"] or _("Draft #%(n)s") % {"n": i["pk"]},
+                         f"{i['customer__name']} · {format_money(i['total'], i['currency'])}",
+                         reverse("invoice_detail", args=[slug, i["pk"]])) for i in invoices],
+        "payments": [Hit("payment", p["reference"] or _("Payment #%(n)s") % {"n": p["pk"]},
+                         f"{p['customer__name']} · {format_money(p['amount'], p['currency'])}",
+                         reverse("payment_detail", args=[slug, p["pk"]])) for p in payments],
     }
 
 

@@ -69,7 +69,7 @@ def test_indexes_on_an_apps_tables_are_declared_by_the_owning_model():
         names.update(c.name for c in model._meta.constraints)
     # The search's trigram indexes are declared in one place of their own (made only where the
     # database has pg_trgm, so they cannot live in model state).
-    for name, (table, _expressions) in SEARCH_INDEXES.items():
+    for name, (table, *_definition) in SEARCH_INDEXES.items():
         owned.setdefault(table, set()).add(name)
     with connection.cursor() as cursor:
         cursor.execute("SELECT tablename, indexname FROM pg_indexes WHERE schemaname = current_schema()")

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
@@ -22,6 +21,8 @@ from accounts.forms import CUSTOMER_LANGUAGES, CustomerForm
 from accounts.ledger import customer_balance
 from accounts.models import Customer, CustomerBalance, Role
 from accounts.permissions import can, org_view
+from ledger_site import listing
+from ledger_site.listing import CountedPaginator, capped, more_than_cap
 from ledger_site.sorting import sort_order
 
 OWNER_ONLY_FIELDS = ("credit_limit", "payment_terms_days")
@@ -29,6 +30,7 @@ CUSTOMER_DETAIL_PANELS = []  # callables(request, customer) -> (template, contex
 # Columns other apps add to the customer list: {name: callable(org) -> an expression per customer}
 # (invoicing plugs in "overdue"). The list shows and sorts by them (ledger_site.sorting).
 CUSTOMER_LIST_ANNOTATIONS = {}
+PAGE_SIZE = 25
 
 
 def customer_queryset(request):
@@ -58,10 +60,13 @@ def customer_list(request):
                         for name, column in CUSTOMER_LIST_ANNOTATIONS.items()})
     sort, order = sort_order("customers", request.GET.get("sort"))
     customers = customers.order_by(*order)
-    page = Paginator(customers, 25).get_page(request.GET.get("page"))
+    # Counted up to CAP + 1 rows (ledger_site.listing): above that, "more than CAP" and no last page.
+    count = capped(customers).count()
+    page = CountedPaginator(customers, PAGE_SIZE, count, more=more_than_cap(count)).get_page(request.GET.get("page"))
+    total_count = capped(customer_queryset(request)).count()
     return render(request, "accounts/customer_list.html", {
         "page": page, "q": q, "status": status, "tag": tag, "sort": sort,
-        "total_count": customer_queryset(request).count(),
+        "total_count": total_count, "total_more": more_than_cap(total_count), "more_than": listing.CAP,
     })
 
 

@@ -24,8 +24,9 @@ from accounts.money import format_money, quantum
 from accounts.permissions import can, org_view
 from invoicing.models import CreditNote, Invoice
 from invoicing.services import WRITE_OFF_KINDS, short_payment_tolerance, write_off
+from ledger_site import listing
 from ledger_site.exports import csv_stream_response
-from ledger_site.listing import CountedPaginator
+from ledger_site.listing import CountedPaginator, capped, more_than_cap
 from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 from payments.forms import (
@@ -109,17 +110,23 @@ def filter_payments(org, data):
 def payment_list(request):
     form, payments = filter_payments(request.org, request.GET)
     live = Q(reversed_at__isnull=True)
-    totals = list(payments.order_by().values("currency").annotate(
+    # Over at most CAP + 1 rows (ledger_site.listing): above that, "more than CAP" and no totals.
+    totals = list(capped(payments).order_by().values("currency").annotate(
         count=Count("pk"), received=Sum("amount", filter=live), unapplied=Sum(_OPEN, filter=live),
         reversed=Count("pk", filter=~live)).order_by("currency"))
+    count = sum(t["count"] for t in totals)
+    more = more_than_cap(count)
+    if more:
+        totals = []
     sort, order = sort_order("payments", request.GET.get("sort"))  # the keys: ledger_site.sorting
     rows = payments.select_related("customer", "deposit_account").order_by(*order)
     # The totals' counts are the paginator's count: no second scan.
-    page = CountedPaginator(rows, PAGE_SIZE, sum(t["count"] for t in totals)).get_page(request.GET.get("page"))
+    page = CountedPaginator(rows, PAGE_SIZE, count, more=more).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "payments/payment_list.html", {
         "form": form, "page": page, "totals": totals, "query": query.urlencode(), "sort": sort,
+        "more_than": listing.CAP if more else None,
         "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
         "any_payment": Payment.objects.filter(organization=request.org).exists(),
         "can_act": can(request, Role.FINANCE),
