@@ -10,7 +10,7 @@ from accounts.search_indexes import LeakproofOperators, LeakproofSearchIndexes
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0034_saved_filters'),
+        ("accounts", "0034_saved_filters"),
     ]
 
     operations = [LeakproofOperators(), LeakproofSearchIndexes("search_customer_trgm")]

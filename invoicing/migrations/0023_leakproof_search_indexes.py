@@ -10,8 +10,8 @@ from accounts.search_indexes import LeakproofSearchIndexes
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0035_leakproof_search_operators'),
-        ('invoicing', '0022_document_line'),
+        ("accounts", "0035_leakproof_search_operators"),
+        ("invoicing", "0022_document_line"),
     ]
 
     operations = [LeakproofSearchIndexes("search_invoice_trgm", "lp_invoice_total")]

@@ -10,8 +10,8 @@ from accounts.search_indexes import LeakproofSearchIndexes
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0035_leakproof_search_operators'),
-        ('payments', '0016_bank_line_entry_link_parsed_statement'),
+        ("accounts", "0035_leakproof_search_operators"),
+        ("payments", "0016_bank_line_entry_link_parsed_statement"),
     ]
 
     operations = [LeakproofSearchIndexes("search_payment_trgm", "lp_payment_amount")]

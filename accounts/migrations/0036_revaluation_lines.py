@@ -15,7 +15,7 @@ from accounts.tenant_keys import CoverTenantForeignKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("accounts", "0034_saved_filters"),
+        ("accounts", "0035_leakproof_search_operators"),
     ]
 
     operations = [

@@ -8,8 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0034_saved_filters'),
-        ("invoicing", "0024_snapshot_indexes"),
-        ("payments", "0016_bank_line_entry_link_parsed_statement"),
+        ("invoicing", "0025_snapshot_indexes"),
+        ("payments", "0017_leakproof_search_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
