@@ -12,7 +12,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.imports.exports import export_csv, export_xlsx
+from accounts.imports.exports import export_csv, export_xlsx, number_text
 from accounts.ledger_verify import verify_organization
 from invoicing.importers import InvoiceImporter
 from invoicing.models import Invoice
@@ -121,6 +121,23 @@ def test_bad_disputed_lines_are_reported_on_their_row_and_nothing_is_written(lin
         assert not Dispute.objects.exists()
 
 
+def test_a_quantity_that_reads_like_a_thousand_is_exported_so_that_it_imports_back():
+    """1.001 alone in a column could be a thousand and one: the export writes 1.0010."""
+    # In the source file a second line (2.5) decides the column's decimal point.
+    source = fresh(("customers", CUSTOMERS), ("invoices", "number,customer_code,issue_date,description,quantity,"
+                                                          "unit_price\nT-1,0042,2025-05-02,Bolts,1.001,2.50\n"
+                                                          "T-1,0042,2025-05-02,Nuts,2.5,1\n"))
+    with tenant_context(source):
+        assert Invoice.objects.get(number="T-1").lines.get(position=1).quantity == Decimal("1.001")
+        data = export_csv(source, "invoices")
+    assert ",Bolts,1.0010,2.5," in data.decode()
+    # Only the first line, as a file of its own: 1.0010 decides the column alone.
+    header, bolts = data.decode().splitlines()[:2]
+    target = fresh(("customers", CUSTOMERS), ("invoices", f"{header}\n{bolts}\n"))
+    with tenant_context(target):
+        assert Invoice.objects.get(number="T-1").lines.get().quantity == Decimal("1.001")
+
+
 # The property: a file in the export's layout comes back as itself.
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 äéß,;.:'\"()/&", min_size=0, max_size=30)
 FIRST = st.sampled_from("ABCDEFGHKLMNPRSTWÄÉ")
@@ -144,7 +161,7 @@ INVOICE = st.tuples(st.sampled_from(["0042", "0043"]), st.integers(min_value=1, 
 
 
 def _plain(d: Decimal) -> str:
-    return f"{d.normalize():f}"
+    return number_text(f"{d.normalize():f}")
 
 
 def _rows(invoices):
