@@ -196,6 +196,83 @@ $$;
 """
 DROP_SEAL_ROWS_FUNCTION = "DROP FUNCTION ledger_seal_rows(bigint, text, bigint[], text[], bigint[], text[]);"
 
+# The same rule without a query per row (issue 14, imports at speed). The first version asked, for
+# every row, whether it was sealed already and what its entry's hash was: two statements per row,
+# whose plans PL/pgSQL caches for the session. Planned while the import's tables were nearly empty,
+# those plans scan the seal records in full for every row of a large import (12 ms a row at 4,000
+# invoices). Now both questions are asked once for the whole call (`= ANY`, one scan at worst), the
+# chain is computed in the loop from what they returned, and the records go in by one INSERT.
+# What is hashed, the order (the statement's id order), the lock and the head are unchanged.
+SEAL_ROWS_FUNCTION_SET = """
+CREATE OR REPLACE FUNCTION ledger_seal_rows(org bigint, seal_kind text, objs bigint[], obj_labels text[],
+                                            entries bigint[], contents text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    head_seq bigint;
+    prev text;
+    done bigint[];
+    entry_hashes jsonb;
+    entry_hash text;
+    digest text;
+    i integer;
+    n integer := coalesce(array_length(objs, 1), 0);
+    out_seq bigint[] := '{}';
+    out_obj bigint[] := '{}';
+    out_label text[] := '{}';
+    out_entry bigint[] := '{}';
+    out_entry_hash text[] := '{}';
+    out_content text[] := '{}';
+    out_prev text[] := '{}';
+    out_hash text[] := '{}';
+BEGIN
+    -- The lock posting takes, held to commit: two statements sealing for one organization run one
+    -- after the other, the second continuing the chain from the first's head.
+    SELECT seal_seq, seal_hash INTO head_seq, prev FROM accounts_ledgerhead WHERE organization_id = org
+        FOR UPDATE;
+    IF head_seq IS NULL THEN
+        RAISE EXCEPTION 'organization % has no ledger head to seal %', org, seal_kind;
+    END IF;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    SELECT array_agg(object_id) INTO done FROM accounts_sealrecord
+     WHERE organization_id = org AND kind = seal_kind AND object_id = ANY(objs);
+    SELECT jsonb_object_agg(id::text, hash) INTO entry_hashes FROM accounts_journalentry
+     WHERE id = ANY(entries);
+    FOR i IN 1 .. n LOOP
+        CONTINUE WHEN done IS NOT NULL AND objs[i] = ANY(done);
+        head_seq := head_seq + 1;
+        entry_hash := NULL;
+        IF entries[i] IS NOT NULL THEN
+            entry_hash := entry_hashes ->> entries[i]::text;
+        END IF;
+        digest := encode(sha256(convert_to(prev || '|' || head_seq || '|' || seal_kind || '|' || objs[i] || '|'
+                                           || coalesce(entry_hash, '-') || '|' || contents[i] || '|'
+                                           || coalesce(obj_labels[i], ''), 'UTF8')), 'hex');
+        out_seq := out_seq || head_seq;
+        out_obj := out_obj || objs[i];
+        out_label := out_label || coalesce(obj_labels[i], '');
+        out_entry := out_entry || entries[i];
+        out_entry_hash := out_entry_hash || entry_hash;
+        out_content := out_content || contents[i];
+        out_prev := out_prev || prev;
+        out_hash := out_hash || digest;
+        prev := digest;
+    END LOOP;
+    IF array_length(out_seq, 1) IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO accounts_sealrecord (organization_id, seq, kind, object_id, label, entry_id, entry_hash,
+                                     content_hash, prev_hash, hash, sealed_at)
+    SELECT org, s, seal_kind, o, l, e, eh, c, p, h, now()
+      FROM unnest(out_seq, out_obj, out_label, out_entry, out_entry_hash, out_content, out_prev, out_hash)
+           AS u(s, o, l, e, eh, c, p, h)
+     ORDER BY s;
+    UPDATE accounts_ledgerhead SET seal_seq = head_seq, seal_hash = prev WHERE organization_id = org;
+END;
+$$;
+"""
+
 
 def statement_trigger_sql(kind: SealKind) -> migrations.RunSQL:
     """Seal `kind`'s inserted rows once per statement (a transition table, `ledger_seal_rows`),

@@ -17,6 +17,8 @@ the rule in the database.
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.db import connection
+
 from invoicing import hooks
 from invoicing.models import Invoice, InvoiceStatus
 
@@ -77,5 +79,17 @@ def change_invoice_amounts(changes: Iterable[tuple[Invoice, dict]]) -> None:
     for invoice, deltas in changes:
         _add(invoice, deltas)
         invoices.append(invoice)
-    if invoices:
-        Invoice.objects.bulk_update(invoices, [*INVOICE_AMOUNTS, "amount_due"])
+    if not invoices:
+        return
+    # One UPDATE joined to the new values (not bulk_update's CASE per column, whose every row walks
+    # the list of ids: quadratic, 3 s of a 2,000-payment import). The row triggers fire the same.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE invoicing_invoice i SET amount_paid = v.paid, amount_credited = v.credited,"
+            " amount_written_off = v.written_off, amount_due = v.due"
+            " FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::numeric[])"
+            " AS v(organization_id, id, paid, credited, written_off, due)"
+            " WHERE i.organization_id = v.organization_id AND i.id = v.id",
+            [[i.organization_id for i in invoices], [i.pk for i in invoices],
+             [i.amount_paid for i in invoices], [i.amount_credited for i in invoices],
+             [i.amount_written_off for i in invoices], [i.amount_due for i in invoices]])

@@ -5,6 +5,7 @@ Rows go through the product's one export writer (ledger_site.exports), which wri
 cell a spreadsheet would run as a formula with a leading apostrophe, in CSV and XLSX alike.
 """
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from accounts.imports import get_importer
@@ -24,11 +25,36 @@ def _value(value):
     return text
 
 
+# "1.001" alone in a column reads as a thousand and one as well as one point nought nought one: the
+# import reports such a column as undecided (parsing.NumberColumn). A fourth decimal (1.0010) is the
+# same number and cannot be a thousands group.
+LOOKS_GROUPED = re.compile(r"^[+-]?\d{1,3}\.\d{3}$")
+
+
+def number_text(text: str) -> str:
+    """A number as the export writes it (plain, no trailing zeros), read back by the import as the
+    same number whatever else its column holds."""
+    return text + "0" if LOOKS_GROUPED.match(text) else text
+
+
 def export_rows(org, kind: str):
-    rows = get_importer(kind).export_rows(org)
+    importer = get_importer(kind)
+    rows = importer.export_rows(org)
     if rows is None:
         raise LookupError(f"There is no export for {kind}.")
-    return ([_value(v) for v in row] for row in rows)
+    types = {f.name: f.type for f in importer.fields}
+    return _written(rows, types)
+
+
+def _written(rows, types):
+    numbers = None
+    for row in rows:
+        if numbers is None:  # the header: which columns hold numbers
+            numbers = [types.get(str(name)) == "number" for name in row]
+            yield [_value(v) for v in row]
+            continue
+        yield [_value(number_text(str(v)) if i < len(numbers) and numbers[i] and v not in (None, "") else v)
+               for i, v in enumerate(row)]
 
 
 def export_csv(org, kind: str) -> bytes:
