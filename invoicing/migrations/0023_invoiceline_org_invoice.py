@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0022_document_line'),
+        ("invoicing", "0022_document_line"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0034_saved_filters'),
-        ("invoicing", "0025_snapshot_indexes"),
+        ("invoicing", "0026_snapshot_indexes"),
         ("payments", "0017_leakproof_search_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

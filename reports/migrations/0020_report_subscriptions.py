@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0034_saved_filters'),
-        ("invoicing", "0024_report_kind"),
+        ("invoicing", "0025_report_kind"),
         ("reports", "0019_customer_total"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ('django_q', '0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more'),

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0034_saved_filters'),
-        ("invoicing", "0024_report_kind"),
+        ("invoicing", "0025_report_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

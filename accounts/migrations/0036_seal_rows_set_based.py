@@ -8,6 +8,6 @@ from accounts.seals import SEAL_ROWS_FUNCTION, SEAL_ROWS_FUNCTION_SET
 
 
 class Migration(migrations.Migration):
-    dependencies = [('accounts', '0034_saved_filters')]
+    dependencies = [("accounts", "0035_leakproof_search_operators")]
 
     operations = [migrations.RunSQL(SEAL_ROWS_FUNCTION_SET, SEAL_ROWS_FUNCTION)]

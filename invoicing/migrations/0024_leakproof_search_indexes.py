@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("accounts", "0035_leakproof_search_operators"),
-        ("invoicing", "0022_document_line"),
+        ("invoicing", "0023_invoiceline_org_invoice"),
     ]
 
     operations = [LeakproofSearchIndexes("search_invoice_trgm", "lp_invoice_total")]

@@ -8,6 +8,6 @@ from accounts.seals import PERIOD_LOCK, backfill_sql, trigger_sql
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0036_revaluation_lines")]
+    dependencies = [("accounts", "0037_revaluation_lines")]
 
     operations = [trigger_sql(PERIOD_LOCK), backfill_sql(PERIOD_LOCK)]

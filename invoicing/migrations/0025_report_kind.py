@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("invoicing", "0023_leakproof_search_indexes"),
+        ("invoicing", "0024_leakproof_search_indexes"),
     ]
 
     operations = [

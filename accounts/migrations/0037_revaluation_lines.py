@@ -15,7 +15,7 @@ from accounts.tenant_keys import CoverTenantForeignKeys
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("accounts", "0035_leakproof_search_operators"),
+        ("accounts", "0036_seal_rows_set_based"),
     ]
 
     operations = [
