@@ -55,7 +55,7 @@ def test_capped_lists_show_the_same_rows_in_the_same_order(busy, monkeypatch, na
 
     client = busy.client("viewer")
     url = reverse(name, kwargs={"org_slug": busy.org.slug})
-    for view in ("invoicing.views.lists", "payments.views", "accounts.views.customers"):
+    for view in ("invoicing.views.lists", "payments.views.payments", "accounts.views.customers"):
         monkeypatch.setattr(f"{view}.PAGE_SIZE", 2)  # 2 rows a page: several pages of a few rows
     for q in queries:
         monkeypatch.setattr("ledger_site.listing.CAP", 10_000)
