@@ -21,9 +21,11 @@ class KpiForm(FilterForm):
 
     def __init__(self, *args, currencies=(), formula=DsoFormula.PERIOD_END, all_in_base=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["currency"].choices = [(c, c) for c in currencies]
+        choices = [(c, c) for c in currencies]
         if all_in_base and len(currencies) > 1:  # issue 17: every currency at the as-of day's rates
-            self.fields["currency"].choices.append(("*", _("All, in %(base)s") % {"base": currencies[0]}))
+            choices.append(("*", _("All, in %(base)s") % {"base": currencies[0]}))
+        # Assigned whole: the setter also gives the widget its options (appending reached only the field).
+        self.fields["currency"].choices = choices
         self.fields["currency"].initial = currencies[0] if currencies else None
         self.fields["formula"].initial = formula
 

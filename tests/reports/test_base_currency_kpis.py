@@ -89,6 +89,7 @@ def test_the_pages_show_the_rates_and_their_day_and_a_missing_rate_by_name(books
     url = reverse("dso_report", kwargs={"org_slug": org.slug})
     text = client.get(url, {"currency": "*", "kind": "days90", "as_of": today.isoformat()}).content.decode()
     assert 'id="base-rates"' in text and "1 USD = 0.95 EUR" in text and "1 JPY = 0.006 EUR" in text
+    assert '<option value="*" selected>All, in EUR</option>' in text  # the select says what is shown
     assert "2,366.66 EUR" in text and "data-problem" not in text
     page = client.get(reverse("forecast_report", kwargs={"org_slug": org.slug}), {"currency": "*"}).content.decode()
     assert 'id="base-rates"' in page and "1 USD = 0.95 EUR" in page and "All, in EUR" in page
