@@ -18,23 +18,31 @@ from django.db.models.lookups import Lookup
 ILIKE = "#~~*#"
 
 
-class _Pattern(Lookup):
-    """`column #~~*# pattern`, the pattern built from the escaped text."""
+class _Leakproof(Lookup):
+    """`column OPERATOR(public.<operator>) <right side><cast>`: one of the leakproof operators."""
 
     prepare_rhs = False
-    pattern = "%s"
+    operator = ""
+    cast = ""
 
     @property
     def output_field(self):
         return BooleanField()
 
-    def get_db_prep_lookup(self, value, connection):
-        return "%s", [self.pattern % connection.ops.prep_for_like_query(str(value))]
-
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} OPERATOR(public.{ILIKE}) {rhs}", [*lhs_params, *rhs_params]
+        return f"{lhs} OPERATOR(public.{self.operator}) {rhs}{self.cast}", [*lhs_params, *rhs_params]
+
+
+class _Pattern(_Leakproof):
+    """`column #~~*# pattern`, the pattern built from the escaped text."""
+
+    operator = ILIKE
+    pattern = "%s"
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [self.pattern % connection.ops.prep_for_like_query(str(value))]
 
 
 class IContains(_Pattern):
@@ -52,20 +60,12 @@ class IExact(_Pattern):
     pattern = "%s"
 
 
-class _Amount(Lookup):
-    operator = ""
-
-    @property
-    def output_field(self):
-        return BooleanField()
+class _Amount(_Leakproof):
+    prepare_rhs = True  # the column's own preparation first, as before
+    cast = "::numeric"
 
     def get_db_prep_lookup(self, value, connection):
         return "%s", [Decimal(value)]  # exactly as given: no rounding to the column's places
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} OPERATOR(public.{self.operator}) {rhs}::numeric", [*lhs_params, *rhs_params]
 
 
 class AmountEquals(_Amount):
