@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,6 +37,21 @@ def customer_queryset(request):
     return Customer.objects.filter(organization=request.org)
 
 
+def with_balance(customers, joined: bool):
+    """Annotate `balance`: the customer's maintained balance row in its own currency, or 0.
+
+    Sorted by balance, every customer's balance is needed: one LEFT JOIN (a hash join) instead of a
+    subquery per customer (~0.3 s at 100,000 customers). Otherwise the page's 25 rows come from an
+    index in name or code order and a subquery for just those rows is cheaper than joining them all."""
+    if joined:
+        return customers.annotate(
+            own_balance=FilteredRelation("balances", condition=Q(balances__currency=F("currency"))),
+            balance=Coalesce(F("own_balance__amount"), Decimal(0)))
+    return customers.annotate(balance=Coalesce(Subquery(
+        CustomerBalance.objects.filter(customer=OuterRef("pk"), currency=OuterRef("currency")).values("amount")[:1]),
+        Decimal(0)))
+
+
 @org_view(Role.VIEWER)
 def customer_list(request):
     customers = customer_queryset(request)
@@ -53,12 +68,10 @@ def customer_list(request):
     tag = request.GET.get("tag", "").strip()
     if tag:  # a whole tag of the comma-separated list: "eu" finds "retail, eu", not "europe"
         customers = customers.filter(tags__iregex=r"(^|,)\s*" + re.escape(tag) + r"\s*(,|$)")
-    # what each customer owes now (the maintained balance row) and, from invoicing, how much is overdue
-    customers = customers.annotate(balance=Coalesce(Subquery(
-        CustomerBalance.objects.filter(customer=OuterRef("pk"), currency=OuterRef("currency")).values("amount")[:1]),
-        Decimal(0)), **{name: Coalesce(column(request.org), Decimal(0))
-                        for name, column in CUSTOMER_LIST_ANNOTATIONS.items()})
     sort, order = sort_order("customers", request.GET.get("sort"))
+    # what each customer owes now (the maintained balance row) and, from invoicing, how much is overdue
+    customers = with_balance(customers, joined=sort.lstrip("-") == "balance").annotate(
+        **{name: Coalesce(column(request.org), Decimal(0)) for name, column in CUSTOMER_LIST_ANNOTATIONS.items()})
     customers = customers.order_by(*order)
     # Counted up to CAP + 1 rows (ledger_site.listing): above that, "more than CAP" and no last page.
     count = capped(customers).count()

@@ -48,3 +48,43 @@ def test_lists_sort_by_the_column_asked_for():
     page = client.get(f"{base}/customers/?sort=balance").content.decode()
     assert page.index("Zed Small") < page.index("Aaron Big")
     assert re.search(r'data-balance="600\.0+"', page)
+
+
+def test_the_joined_balance_equals_the_balance_per_row_for_every_customer():
+    """Sorted by balance, the customer list joins the balance rows (accounts.views.customers.with_balance);
+    otherwise it reads one row per shown customer. Both must give every customer the same balance, the
+    customers with no balance row (0) and with a balance in another currency than their own (not theirs: 0)
+    included, and the joined order must be the order of those balances."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from accounts.models import Customer, CustomerBalance
+    from accounts.views.customers import with_balance
+
+    org, owner = make_org(name="Balance Co", slug="balance-co")
+    with tenant_context(org, owner):
+        customers = [CustomerFactory(organization=org, name=f"C{n}", code=f"C{n}") for n in range(4)]
+        issued(org, customers[0], [("x", "1", "900.00", None)])
+        issued(org, customers[1], [("x", "1", "50.00", None)])
+        pay(org, customers[2], Decimal("20.00"), reference="P-CREDIT")  # unapplied: a credit balance
+        # customers[3] never posted: no balance row
+        Customer.objects.filter(pk=customers[1].pk).update(currency="USD")  # its EUR row is not its own
+        rows = CustomerBalance.objects.filter(organization=org).count()
+
+    @settings(max_examples=15, deadline=None)
+    @given(descending=st.booleans(), archived=st.sets(st.integers(0, 3)))
+    def agree(descending, archived):
+        base = Customer.objects.filter(organization=org).exclude(pk__in=[customers[i].pk for i in archived])
+        per_row = dict(with_balance(base, joined=False).values_list("pk", "balance"))
+        sign = "-" if descending else ""
+        joined = list(with_balance(base, joined=True).order_by(f"{sign}balance", f"{sign}pk")
+                      .values_list("pk", "balance"))
+        assert dict(joined) == per_row
+        assert joined == sorted(per_row.items(), key=lambda kv: (kv[1], kv[0]), reverse=descending)
+
+    with tenant_context(org, owner):
+        assert rows == 3
+        assert dict(with_balance(Customer.objects.filter(organization=org), joined=True)
+                    .values_list("code", "balance")) == {"C0": Decimal("900.00"), "C1": 0,
+                                                         "C2": Decimal("-20.00"), "C3": 0}
+        agree()
