@@ -5,6 +5,8 @@ test the superuser connection for what only an owner may do (tamper tests, flush
 append-only tables between transactional tests).
 """
 
+import os
+
 import psycopg
 import pytest
 from django.db import connections
@@ -21,19 +23,25 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# LEDGER_TEST_KEEPDB=1 (development only): keep the test database between runs and only apply new
+# migrations, instead of migrating from nothing each time (about a minute of CPU per run). A changed
+# migration is not re-applied then: drop the database or run without it. CI and `make test` never set it.
+KEEPDB = os.environ.get("LEDGER_TEST_KEEPDB") == "1"
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
         use_owner_role()
-        old_config = setup_databases(verbosity=0, interactive=False, keepdb=False)
+        old_config = setup_databases(verbosity=0, interactive=False, keepdb=KEEPDB)
         use_app_role()
         _flush_as_owner()
     yield
     with django_db_blocker.unblock():
         use_owner_role()
-        teardown_databases(old_config, verbosity=0)
+        teardown_databases(old_config, verbosity=0, keepdb=KEEPDB)
 
 
 def _flush_as_owner():
