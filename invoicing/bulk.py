@@ -113,11 +113,15 @@ class _Refused(Exception):
     pass
 
 
-def run(org, action: str, ids: list[int], actor=None, base_url: str = "") -> list[Row]:
+def run(org, action: str, ids: list[int], actor=None, base_url: str = "", all_or_nothing: bool = True) -> list[Row]:
+    """With all_or_nothing=False (a background job over a whole filter) each draft is issued
+    or refused on its own."""
     if action not in ACTIONS:
         raise BulkError(_("Choose an action."))
     if action == "issue":
-        return _issue_all(org, ids, actor)
+        if all_or_nothing:
+            return _issue_all(org, ids, actor)
+        return [row for pk in ids for row in _issue_all(org, [pk], actor)]
     rows = []
     with transaction.atomic():
         for item in _load(org, ids, lock=True):
