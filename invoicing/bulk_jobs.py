@@ -71,7 +71,7 @@ def run_job(org_id: int, job_id: int, user_id: int) -> int:
             chunk = ids[start_at:start_at + CHUNK]
             with tenant_context(org_id, user_id), transaction.atomic():
                 rows = bulk.run(job.organization, job.action, chunk, actor=job.started_by,
-                                base_url=job.params.get("base_url", ""), all_or_nothing=False)
+                                base_url=job.params.get("base_url", ""), all_or_nothing=False, params=job.params)
                 BulkJobRow.objects.bulk_create([_row(job, r) for r in rows])
                 succeeded += sum(1 for r in rows if r.ok)
                 BulkJob.objects.filter(pk=job.pk).update(done=start_at + len(chunk), succeeded=succeeded)

@@ -50,8 +50,11 @@ def invoice_bulk(request):
             return render(request, "invoicing/bulk_confirm.html", {
                 "rows": rows, "action": action, "label": bulk.ACTIONS[action], "back": back,
                 "ready": sum(1 for r in rows if r.ok), "ids": [r.invoice.pk for r in rows if r.ok],
+                "reasons": _reasons(action),
             })
-        rows = bulk.run(request.org, action, ids, actor=request.user, base_url=request.build_absolute_uri("/"))
+        params = bulk.clean_params(action, request.POST)
+        rows = bulk.run(request.org, action, ids, actor=request.user, base_url=request.build_absolute_uri("/"),
+                        params=params)
     except bulk.BulkError as e:
         messages.error(request, " ".join(e.messages))
         url = redirect("invoice_list", org_slug=request.org.slug).url
@@ -60,6 +63,11 @@ def invoice_bulk(request):
         "rows": rows, "action": action, "label": bulk.ACTIONS[action], "back": back,
         "done": sum(1 for r in rows if r.ok), "skipped": sum(1 for r in rows if not r.ok),
     })
+
+
+def _reasons(action):
+    plugged = bulk.PLUGGED.get(action)
+    return plugged.reasons if plugged else []
 
 
 def _back_to_list(request, back):
@@ -75,8 +83,8 @@ def _all_matching(request, action, back):
         return redirect(f"{url}?{back}" if back else url)
     try:
         if request.POST.get("confirm") == "1":
-            job = bulk_jobs.start(request.org, request.user, action, back, request.POST.get("token", ""),
-                                  {"base_url": request.build_absolute_uri("/")})
+            params = {**bulk.clean_params(action, request.POST), "base_url": request.build_absolute_uri("/")}
+            job = bulk_jobs.start(request.org, request.user, action, back, request.POST.get("token", ""), params)
             return redirect("invoice_bulk_job", org_slug=request.org.slug, pk=job.pk)
         if action not in bulk.ACTIONS:
             raise bulk.BulkError(_("Choose an action."))
@@ -91,7 +99,7 @@ def _all_matching(request, action, back):
         return _back_to_list(request, back)
     return render(request, "invoicing/bulk_all_confirm.html", {
         "action": action, "label": bulk.ACTIONS[action], "back": back, "count": count,
-        "token": new_idempotency_key(),
+        "token": new_idempotency_key(), "reasons": _reasons(action),
     })
 
 
