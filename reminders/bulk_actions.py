@@ -59,6 +59,8 @@ def remind(invoice, actor, params) -> str:
         raise ValueError(reason)
     step = _step(invoice)
     row, created = queue_manual(invoice, step, actor, f"bulk:{invoice.pk}:{step.pk}")
+    if not created and row.status in GONE:  # an earlier bulk send of this step that failed
+        raise ValueError(_("The earlier reminder “%(step)s” failed; retry it from the reminder log.") % {"step": step})
     if not created:
         raise ValueError(_("The reminder “%(step)s” was already sent.") % {"step": step})
     org_id, row_id = invoice.organization_id, row.pk
