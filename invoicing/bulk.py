@@ -15,11 +15,17 @@ Actions:
   the invoice rows are locked while this is decided.
 - **delete** drafts (issued invoices are never deleted: they are voided one by one, with a reason).
 
+Apps above invoicing add actions with `register_action` (from their AppConfig.ready; invoicing
+never imports them): reminders adds "send a reminder now" and "put on hold / dispute". A plugged
+action says why it does not apply to an invoice and does it to one invoice; it runs under the
+same row locks, one savepoint per invoice, as e-mailing does.
+
 The selection is at most `MAX_SELECTED` rows (a list page holds 50); every id is looked up in the
 organization (and row-level security scopes it again): ids of other organizations are not found.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -41,6 +47,37 @@ ACTIONS = {
 
 class BulkError(LedgerError):
     pass
+
+
+@dataclass
+class PluggedAction:
+    """An action another app adds. `why_not(invoice)` is "" when it applies; `do(invoice, actor,
+    params)` does it and returns the note to show, or raises LedgerError / ValueError to refuse.
+    `reasons` (value, label) makes the confirmation ask for params["reason"] among them."""
+    label: object
+    will: object
+    why_not: Callable
+    do: Callable
+    reasons: list = field(default_factory=list)
+
+
+PLUGGED: dict[str, PluggedAction] = {}
+
+
+def register_action(key: str, action: PluggedAction) -> None:
+    PLUGGED[key] = action
+    ACTIONS[key] = action.label
+
+
+def clean_params(action: str, data) -> dict:
+    """What a plugged action needs besides the rows (a reason from its list), or BulkError."""
+    plugged = PLUGGED.get(action)
+    if plugged is None or not plugged.reasons:
+        return {}
+    reason = str(data.get("reason", ""))
+    if reason not in {value for value, _label in plugged.reasons}:
+        raise BulkError(_("Choose a reason from the list."))
+    return {"reason": reason}
 
 
 @dataclass
@@ -78,6 +115,8 @@ def _load(org, ids, lock=False) -> list[Row | Invoice]:
 
 def _why_not(action: str, inv: Invoice) -> str:
     """Empty when the action applies to this invoice; otherwise the reason it is skipped."""
+    if action in PLUGGED:
+        return PLUGGED[action].why_not(inv)
     if action in ("issue", "delete"):
         return "" if inv.status == InvoiceStatus.DRAFT else _("Not a draft (%(status)s).") % {
             "status": inv.get_status_display()}
@@ -101,7 +140,8 @@ def plan(org, action: str, ids: list[int]) -> list[Row]:
             rows.append(item)
         else:
             reason = _why_not(action, item)
-            rows.append(Row(item, not reason, reason or _WILL[action]()))
+            will = PLUGGED[action].will if action in PLUGGED else _WILL[action]()
+            rows.append(Row(item, not reason, reason or will))
     return rows
 
 
@@ -113,11 +153,16 @@ class _Refused(Exception):
     pass
 
 
-def run(org, action: str, ids: list[int], actor=None, base_url: str = "") -> list[Row]:
+def run(org, action: str, ids: list[int], actor=None, base_url: str = "", all_or_nothing: bool = True,
+        params: dict | None = None) -> list[Row]:
+    """With all_or_nothing=False (a background job over a whole filter) each draft is issued
+    or refused on its own."""
     if action not in ACTIONS:
         raise BulkError(_("Choose an action."))
     if action == "issue":
-        return _issue_all(org, ids, actor)
+        if all_or_nothing:
+            return _issue_all(org, ids, actor)
+        return [row for pk in ids for row in _issue_all(org, [pk], actor)]
     rows = []
     with transaction.atomic():
         for item in _load(org, ids, lock=True):
@@ -130,7 +175,9 @@ def run(org, action: str, ids: list[int], actor=None, base_url: str = "") -> lis
                 continue
             try:
                 with transaction.atomic():
-                    if action == "email":
+                    if action in PLUGGED:
+                        note = PLUGGED[action].do(item, actor, params or {})
+                    elif action == "email":
                         message = draft_message(item)
                         queue_invoice_email(item, item.customer.email_list, message["subject"], message["body"],
                                             actor=actor, base_url=base_url)
@@ -141,6 +188,8 @@ def run(org, action: str, ids: list[int], actor=None, base_url: str = "") -> lis
                         note = _("%(draft)s deleted.") % {"draft": label}
             except LedgerError as e:
                 rows.append(Row(item, False, " ".join(e.messages)))
+            except ValueError as e:  # the plugged apps' own refusals (DisputeError, HoldError…)
+                rows.append(Row(item, False, str(e)))
             else:
                 rows.append(Row(item, True, note))
     return rows

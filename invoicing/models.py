@@ -600,6 +600,7 @@ class CreditOverride(models.Model):
         return f"credit override for {self.customer_id} by {self.approved_by_id}"
 
 
+from invoicing.models_bulk import BulkJob, BulkJobRow, BulkJobStatus  # noqa: E402, F401
 from invoicing.models_documents import EmailDelivery, PublicLink, StoredDocument  # noqa: E402, F401
 from invoicing.models_items import Item, ItemPrice  # noqa: E402, F401
 from invoicing.models_quotes import Quote, QuoteLine  # noqa: E402, F401

@@ -5,6 +5,7 @@ from payments.views import bank, payments
 urlpatterns = [
     path("", payments.payment_list, name="payment_list"),
     path("export.csv", payments.payment_export, name="payment_export"),
+    path("bulk/", payments.payment_bulk, name="payment_bulk"),
     path("new/", payments.payment_create, name="payment_create"),
     path("<int:pk>/", payments.payment_detail, name="payment_detail"),
     path("<int:pk>/apply/", payments.payment_apply, name="payment_apply"),

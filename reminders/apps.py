@@ -33,6 +33,11 @@ class RemindersConfig(AppConfig):
 
         hooks.PROMISES_AS_OF = promises_as_of  # reports' pages as of a past day (issue 20)
         CUSTOMER_DETAIL_PANELS.append(customer_panel)
+        from invoicing.bulk import register_action
+        from reminders.bulk_actions import DISPUTE, REMIND
+
+        register_action("remind", REMIND)  # the invoice list's bulk actions (invoicing never imports reminders)
+        register_action("dispute", DISPUTE)
 
     def _webhooks(self):
         from django.db.models.signals import post_save

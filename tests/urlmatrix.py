@@ -294,6 +294,17 @@ register_url("customer_detail", pk="customer")
 register_url("customer_edit", pk="customer",
              post=lambda w: _customer_form(w, name="Renamed", code="MATRIX"))
 register_url("customer_archive", pk="customer", post=lambda w: {"archive": "1"})
+
+
+@register_object("bulk_customer")
+def _bulk_customer(world):
+    from tests.factories import CustomerFactory
+
+    return CustomerFactory(organization=world.org, name="Bulk Customer", code="BULKC")
+
+
+register_url("customer_bulk", methods=["POST"],
+             post=lambda w: {"action": "archive", "ids": [w.get("bulk_customer").pk]})
 register_url("customer_delete", pk="customer", post=lambda w: {})
 register_url("org_settings", post=lambda w: {"name": "Renamed Org", "slug": w.org.slug,
                                              "base_currency": "EUR", "country": "DE",

@@ -10,6 +10,10 @@
   var boxes = function () { return Array.prototype.slice.call(form.querySelectorAll("input[name=ids]")); };
   var buttons = form.querySelectorAll(".bulk-bar button");
   var idle = count ? count.textContent : "";
+  // "Select all N matching" is offered once the whole page is ticked (without this script it is
+  // always shown); unticking a row takes it back.
+  var matching = document.getElementById("bulk-all-matching");
+  var matchingBox = document.getElementById("bulk-all-matching-box");
 
   function refresh() {
     var list = boxes();
@@ -24,6 +28,12 @@
       all.indeterminate = ticked > 0 && ticked < list.length;
     }
     form.classList.toggle("has-selection", ticked > 0);
+    var whole = ticked > 0 && ticked === list.length;
+    if (matching) matching.hidden = !whole;
+    if (matchingBox && !whole) matchingBox.checked = false;
+    if (matchingBox && matchingBox.checked && count && matchingBox.parentNode) {
+      count.textContent = matchingBox.parentNode.textContent.trim();
+    }
   }
 
   if (all) {
@@ -34,7 +44,7 @@
     });
   }
   form.addEventListener("change", function (e) {
-    if (e.target && e.target.name === "ids") refresh();
+    if (e.target && (e.target.name === "ids" || e.target.name === "all_matching")) refresh();
   });
   // The export downloads a file and the page stays: give the buttons back (app.js disables them).
   form.addEventListener("submit", function (e) {

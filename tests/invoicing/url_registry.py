@@ -189,3 +189,16 @@ register_url("invoice_bulk", get_status=302,
              post=lambda w: {"action": "issue", "confirm": "1", "ids": [w.get("bulk_draft").pk]})
 # The matrix organization has no country: the POST says so and adds nothing.
 register_url("tax_rate_propose", post=lambda w: {}, post_changes=False)
+
+
+@register_object("bulk_job")
+def _bulk_job(world):
+    from invoicing.models import BulkJob
+
+    return BulkJob.objects.create(organization=world.org, started_by=world.owner, action="delete",
+                                  query="status=draft", token=uuid.uuid4().hex)
+
+
+# A "select all matching" job's progress / summary page and its outcomes CSV (finance staff and owners).
+register_url("invoice_bulk_job", pk="bulk_job", methods=["GET"])
+register_url("invoice_bulk_job_csv", pk="bulk_job", methods=["GET"])

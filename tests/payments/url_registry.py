@@ -97,3 +97,8 @@ register_url("allocation_unapply", pk="pay_allocation",
              post=lambda w: {"reason": "wrong invoice", "idempotency_key": _key()})
 register_url("credit_note_apply", pk="pay_credit_note", post=_apply_form)
 register_url("invoice_apply_credit", pk="pay_open_invoice", post=_apply_credit_form)
+
+
+# "Export selected": a CSV of the ticked payments, changes nothing.
+register_url("payment_bulk", methods=["POST"], post_changes=False,
+             post=lambda w: {"export": "1", "ids": [w.get("pay_payment").pk]})
