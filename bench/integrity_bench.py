@@ -3,6 +3,8 @@ incremental check after 1,000 new entries, with same-run baselines.
 
     .venv/bin/python bench/run.py integrity            # 300,000 invoices + 35,000 entries (~1,000,000 lines)
     .venv/bin/python bench/run.py integrity --quick    # 2,000 invoices + 5,000 entries, a smoke run
+    .venv/bin/python bench/run.py integrity --db-name ll_b_x --keep    # load once and keep the database
+    .venv/bin/python bench/run.py integrity --db-name ll_b_x --reuse   # measure the kept one again (+1,000 entries)
 
 On a fresh database (`--db-name`, default ledgerline_integrity_bench) on the server DATABASE_URL
 names, as the application role under row-level security:
@@ -16,10 +18,14 @@ names, as the application role under row-level security:
 2. the full check (`verify_organization`: the journal, the seal chain, every document re-derived
    to its seal, the never-sealed scan and the sub-ledger): a first run (sets hint bits), then the
    median of two; recorded as a clean check, so the incremental check starts at the journal's end;
-   baseline in the same run: the journal part alone (the full check with no seal kinds registered);
+   baselines in the same run: the journal part alone (the full check with no seal kinds registered),
+   and the full check with the documents query as it was before (`previous_sealed_sql`: each kind's
+   table and the journal joined whole for every range of the chain, lines by a subquery per document);
 3. 1,000 entries posted through the one door (`accounts.ledger.post`, hash version 2, seals
    none: no documents), then the incremental check (`verify_since_last`) from the verified point,
-   five times without recording (each run checks the same 1,000), median and max;
+   five times without recording (each run checks the same 1,000), median and max; then the same
+   on a new connection for each run (a new server process, as the worker's scheduled check gets
+   after CONN_MAX_AGE), and the first call in three fresh processes (`--fresh-once`);
 4. baselines in the same run: the incremental check with nothing new (its fixed cost), a bare
    SQL read of the 1,000 entries and their lines (the floor any check of them pays), and the seal
    part as it was before the batched check: two queries per seal kind (each kind's sealed rows
