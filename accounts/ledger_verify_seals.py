@@ -47,7 +47,6 @@ _NO_END = 2**62  # an open range's upper bound
 
 _HEAD_SQL = "SELECT seal_seq, seal_hash FROM accounts_ledgerhead WHERE organization_id = %s"
 _AT_SQL = "SELECT hash FROM accounts_sealrecord WHERE organization_id = %s AND seq = %s"
-_BOUNDS_SQL = "SELECT min(seq), max(seq) FROM accounts_sealrecord WHERE organization_id = %s AND seq > %s"
 # One range of the chain, checked by the server: the same text as ledger_seal() hashes
 # (accounts.seals.chain_text), the link to the previous record, the count. Back come the range's
 # first and last records (the seams) and those with a problem.
@@ -70,27 +69,54 @@ ORDER BY seq
 """
 
 
-def _sealed_branch(kind: SealKind) -> str:
-    """One kind's sealed rows in a range of the chain that no longer match their seal."""
+def _sealed_branch(kind: SealKind, grouped: bool = True) -> str:
+    """One kind's sealed rows in a range (lo, hi] of the chain that no longer match their seal.
+
+    `%(<kind>_lo)s`..`%(<kind>_hi)s` and `%(<kind>_lo_entry)s`..`%(<kind>_hi_entry)s`: the least
+    and greatest object id and entry id the range's records of this kind name (_KIND_BOUNDS_SQL).
+    They only narrow what is read (every row the records name lies within them): the kind's table
+    and the journal through an id range on their primary key, not whole for each range. `grouped`:
+    a kind's children (an invoice's lines) are aggregated in one GROUP BY over the id range instead
+    of by a subquery per document; the same aggregate, so the same text is hashed."""
+    k = kind.kind
+    lo, hi, lo_entry, hi_entry = (f"%({k}_{b})s" for b in ("lo", "hi", "lo_entry", "hi_entry"))
+    children, content = "", kind.hash_sql()
+    if grouped and kind.children is not None:
+        c = kind.children
+        children = f"""
+        LEFT JOIN (SELECT l.{c.fk} AS id, {c.agg} AS agg FROM {c.table} l
+                   WHERE l.{c.fk} >= {lo} AND l.{c.fk} <= {hi} GROUP BY l.{c.fk}) ch ON ch.id = d.id"""
+        content = kind.hash_sql(children="ch.agg")
     return f"""
     SELECT * FROM (
         SELECT s.seq, s.kind, s.label, s.content_hash AS sealed_hash, s.entry_id, s.entry_hash,
-               d.id IS NOT NULL AS present, CASE WHEN d.id IS NOT NULL THEN {kind.hash_sql()} END AS content_now,
+               d.id IS NOT NULL AS present, CASE WHEN d.id IS NOT NULL THEN {content} END AS content_now,
                CASE WHEN d.id IS NOT NULL THEN {kind.entry} END AS entry_now, je.hash AS je_hash, je.seq AS je_seq,
                CASE WHEN d.id IS NOT NULL THEN {kind.customer} END AS customer_id
         FROM accounts_sealrecord s
-        LEFT JOIN {kind.table} d ON d.id = s.object_id
-        LEFT JOIN accounts_journalentry je ON je.id = s.entry_id
-        WHERE s.organization_id = %(org)s AND s.kind = '{kind.kind}' AND s.seq > %(lo)s AND s.seq <= %(hi)s
+        LEFT JOIN (SELECT * FROM {kind.table} WHERE id >= {lo} AND id <= {hi}) d ON d.id = s.object_id{children}
+        LEFT JOIN (SELECT id, hash, seq FROM accounts_journalentry WHERE id >= {lo_entry} AND id <= {hi_entry}) je
+            ON je.id = s.entry_id
+        WHERE s.organization_id = %(org)s AND s.kind = '{k}' AND s.seq > %(lo)s AND s.seq <= %(hi)s
     ) x
     WHERE NOT present OR content_now IS DISTINCT FROM sealed_hash OR entry_now IS DISTINCT FROM entry_id
        OR (entry_id IS NOT NULL AND je_hash IS DISTINCT FROM entry_hash)
     """
 
 
-def sealed_sql(kinds) -> str:
+def sealed_sql(kinds, grouped: bool = True) -> str:
     """Every kind's broken seals in a range (lo, hi] of the chain: one query."""
-    return "\nUNION ALL\n".join(_sealed_branch(kind) for kind in kinds.values()) + "\nORDER BY 1"
+    return "\nUNION ALL\n".join(_sealed_branch(kind, grouped) for kind in kinds.values()) + "\nORDER BY 1"
+
+
+# Per range of the chain (its number from `lo`, ranges of `width` records) and kind: the first and
+# last record, and the bounds of the object and entry ids they name (the parameters of sealed_sql).
+_KIND_BOUNDS_SQL = """
+SELECT (seq - %(lo)s - 1) / %(width)s AS part, kind, min(seq), max(seq), min(object_id), max(object_id),
+       coalesce(min(entry_id), 0), coalesce(max(entry_id), 0)
+FROM accounts_sealrecord WHERE organization_id = %(org)s AND seq > %(lo)s
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
 
 
 def _unsealed_branch(kind: SealKind) -> str:
@@ -146,6 +172,19 @@ def _seal_ranges(lo: int, first: int | None, last: int | None) -> list[tuple[int
     return list(zip(bounds, bounds[1:], strict=False))
 
 
+def _kind_bounds(cursor, org_id, lo, width) -> dict:
+    """{range number: {kind: its sealed_sql parameters}} for the records after `lo`, and the first
+    and last record's number (None, None: no record after `lo`)."""
+    parts, first, last = {}, None, None
+    for part, kind, lo_seq, hi_seq, lo_obj, hi_obj, lo_entry, hi_entry in cursor.execute(
+            _KIND_BOUNDS_SQL, {"org": org_id, "lo": lo, "width": width}).fetchall():
+        parts.setdefault(part, {})[kind] = {f"{kind}_lo": lo_obj, f"{kind}_hi": hi_obj,
+                                            f"{kind}_lo_entry": lo_entry, f"{kind}_hi_entry": hi_entry}
+        first = lo_seq if first is None else min(first, lo_seq)
+        last = hi_seq if last is None else max(last, hi_seq)
+    return parts, first, last
+
+
 def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_entry=None, side=None) -> None:
     """`since`: (seal seq, its hash) a previous check vouched for; only the seals after it, and
     the documents they seal, are checked (accounts.ledger_verify_incremental), and the unsealed-row
@@ -154,7 +193,7 @@ def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_ent
     journal lines after it, starting from the figures the last clean check vouched for, and only
     the documents those entries and the seals after `since` touched. `side`: a second connection
     in the same snapshot (in pipeline mode) that takes every other range and the sub-ledger."""
-    kinds = sealed_kinds = load_kinds()
+    kinds = load_kinds()
     after = {f"after_{k}": 0 for k in kinds}
     with pg.cursor() as c:
         if since[0]:
@@ -162,12 +201,12 @@ def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_ent
             # re-derived (with nothing new of a kind, its expressions are not even planned); each
             # kind's scan for rows never sealed starts after its newest row sealed up to then.
             ranges = [(since[0], _NO_END)]
+            parts, _first, _last = _kind_bounds(c, org_id, since[0], _NO_END)
             if kinds:
                 news = c.execute(_NEWS_SQL, {"org": org_id, "since": since[0], "kinds": list(kinds)}).fetchall()
-                sealed_kinds = {k: kinds[k] for k, _mark, new in news if new}
                 after = {f"after_{k}": mark for k, mark, _new in news}
         else:
-            first, last = c.execute(_BOUNDS_SQL, [org_id, since[0]]).fetchone()
+            parts, first, last = _kind_bounds(c, org_id, since[0], SEAL_CHUNK)
             ranges = _seal_ranges(since[0], first, last)
     connections = [pg] if side is None else [pg, side]
     # Every query is sent first (one pipeline: one round trip, not one per query), then each step
@@ -177,12 +216,16 @@ def verify_seals_and_subledger(pg, org_id, result, since=(0, GENESIS), since_ent
         names = Names(pg.cursor(), org_id)
         chain = _Chain(pg, org_id, result, since, kinds)
         steps = [chain.head()]
-        documents = sealed_sql(sealed_kinds) if sealed_kinds else ""
         for i, (lo, hi) in enumerate(ranges):
             on = connections[i % len(connections)]
             steps.append(chain.range(on, lo, hi))
-            if sealed_kinds:
-                steps.append(_documents(on, org_id, documents, kinds, result, names, lo, hi))
+            # Only the kinds this range seals (a kind unknown here is not re-derived; its records
+            # still count in the chain, as before).
+            present = {k: bounds for k, bounds in parts.get(i, {}).items() if k in kinds}
+            if present:
+                query = sealed_sql({k: kinds[k] for k in present})
+                params = {key: value for bounds in present.values() for key, value in bounds.items()}
+                steps.append(_documents(on, org_id, query, kinds, result, names, lo, hi, params))
         if kinds:
             steps.append(_unsealed(pg, org_id, kinds, result, names, after))
         steps.append(chain.end())
@@ -248,9 +291,9 @@ class _Chain:
             result.fail(f"the seal chain's head says seal #{head[0]}, the chain ends at seal #{self.prev_seq}")
 
 
-def _documents(on, org_id, query, kinds, result, names, lo, hi):
+def _documents(on, org_id, query, kinds, result, names, lo, hi, bounds):
     cursor = on.cursor()
-    cursor.execute(query, {"org": org_id, "lo": lo, "hi": hi})
+    cursor.execute(query, {"org": org_id, "lo": lo, "hi": hi, **bounds})
     yield
     for (seq, kind_name, label, sealed_hash, entry_id, entry_hash, present, content_hash, now_entry, je_hash,
          je_seq, customer_id) in cursor.fetchall():

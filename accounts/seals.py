@@ -32,6 +32,22 @@ GENESIS = "0" * 64
 
 
 @dataclass(frozen=True)
+class Children:
+    """A kind's child rows folded into its content (an invoice's lines): `agg`, an aggregate over
+    the child alias `l`, of the rows of `table` whose `fk` is the document's id. The seal trigger
+    reads it as a correlated subquery per document (`subquery`); the full check groups a whole
+    range's children once (accounts.ledger_verify_seals), with the same aggregate, so the same text."""
+
+    table: str
+    fk: str
+    agg: str
+
+    @property
+    def subquery(self) -> str:
+        return f"(SELECT {self.agg}\n         FROM {self.table} l WHERE l.{self.fk} = d.id)"
+
+
+@dataclass(frozen=True)
 class SealKind:
     kind: str  # 'invoice', 'credit_note', 'pdf', 'payment', ...
     table: str
@@ -43,9 +59,19 @@ class SealKind:
     update_of: str = ""  # a column whose change (to sealed_when) seals an existing row; "" = on insert only
     deferred: bool = False  # seal at commit (the row's children are inserted after it)
     noun: str = ""  # how a message calls it: "the invoice"
+    children: Children | None = None  # child rows in `content`, as `children.subquery`
 
-    def hash_sql(self) -> str:
-        return f"encode(sha256(convert_to({self.content}, 'UTF8')), 'hex')"
+    def __post_init__(self):
+        assert self.children is None or self.children.subquery in self.content, \
+            f"{self.kind}: content must read its children as children.subquery"
+
+    def hash_sql(self, children: str | None = None) -> str:
+        """The content hash; `children`: an expression that replaces the children's subquery (their
+        aggregate, grouped once for many documents)."""
+        content = self.content
+        if children is not None and self.children is not None:
+            content = content.replace(self.children.subquery, children)
+        return f"encode(sha256(convert_to({content}, 'UTF8')), 'hex')"
 
 
 KINDS: dict[str, SealKind] = {}

@@ -3,22 +3,29 @@ incremental check after 1,000 new entries, with same-run baselines.
 
     .venv/bin/python bench/run.py integrity            # 300,000 invoices + 35,000 entries (~1,000,000 lines)
     .venv/bin/python bench/run.py integrity --quick    # 2,000 invoices + 5,000 entries, a smoke run
+    .venv/bin/python bench/run.py integrity --db-name ll_b_x --keep    # load once and keep the database
+    .venv/bin/python bench/run.py integrity --db-name ll_b_x --reuse   # measure the kept one again (+1,000 entries)
 
 On a fresh database (`--db-name`, default ledgerline_integrity_bench) on the server DATABASE_URL
 names, as the application role under row-level security:
 
 1. one organization, 10,000 customers; `documents` invoices of two lines each (one taxed at 20 %),
-   issued and sealed, imported through the invoices importer (accounts.imports, the same code as the
-   import pages: one issue entry of three lines per invoice, posted through the bulk door, each
-   invoice sealed by its statement trigger with its lines); then `entries` entries loaded through
+   issued and sealed, written set-based by the invoices importer's own writer in batches
+   (bench/integrity_data.py: one issue entry of three lines per invoice, posted through the bulk
+   door, lines and invoices by COPY, each invoice sealed by its statement trigger with its lines);
+   then `entries` entries loaded through
    the bulk door (`accounts.ledger_bulk.bulk_post`, the same hash chain), in batches; VACUUM (ANALYZE);
 2. the full check (`verify_organization`: the journal, the seal chain, every document re-derived
    to its seal, the never-sealed scan and the sub-ledger): a first run (sets hint bits), then the
    median of two; recorded as a clean check, so the incremental check starts at the journal's end;
-   baseline in the same run: the journal part alone (the full check with no seal kinds registered);
+   baselines in the same run: the journal part alone (the full check with no seal kinds registered),
+   and the full check with the documents query as it was before (`previous_sealed_sql`: each kind's
+   table and the journal joined whole for every range of the chain, lines by a subquery per document);
 3. 1,000 entries posted through the one door (`accounts.ledger.post`, hash version 2, seals
    none: no documents), then the incremental check (`verify_since_last`) from the verified point,
-   five times without recording (each run checks the same 1,000), median and max;
+   five times without recording (each run checks the same 1,000), median and max; then the same
+   on a new connection for each run (a new server process, as the worker's scheduled check gets
+   after CONN_MAX_AGE), and the first call in three fresh processes (`--fresh-once`);
 4. baselines in the same run: the incremental check with nothing new (its fixed cost), a bare
    SQL read of the 1,000 entries and their lines (the floor any check of them pays), and the seal
    part as it was before the batched check: two queries per seal kind (each kind's sealed rows
@@ -43,7 +50,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, django_setup, drop_database, fresh_database, log, owner_sql, owner_url  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    bench_database,
+    django_setup,
+    drop_database,
+    log,
+    owner_sql,
+    owner_url,
+)
+from bench.integrity_data import load_invoices  # noqa: E402
 
 DB_NAME = "ledgerline_integrity_bench"
 FULL = {"customers": 10_000, "documents": 300_000, "entries": 35_000, "new": 1_000, "repeats": 5}
@@ -52,23 +68,47 @@ TARGETS = {"verify_entries_per_s": 100_000, "incremental_ms": 50}
 BATCH = 20_000
 
 
-def run(bench_url: str, sizes: dict) -> dict:
-    django_setup(bench_url)
-    from django.db import connection, transaction
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
-    from accounts.ledger_bulk import BulkEntry, bulk_post
-    from accounts.ledger_verify import VerifyResult, verify_organization
-    from accounts.ledger_verify_incremental import verify_since_last
-    from accounts.ledger_verify_seals import verify_seals_and_subledger
-    from accounts.management.commands.verify_ledger import record_verification
-    from accounts.models import Customer, JournalEntry, JournalLine, LedgerHead, User
-    from accounts.models_fx import ExchangeRate
-    from accounts.seals import GENESIS
-    from accounts.services import create_organization
-    from bench.ledger_bench import Workload, post_many
+
+def run(bench_url: str, sizes: dict, reuse: bool = False) -> dict:
+    django_setup(bench_url)
+    from accounts.models import Customer
+    from bench.ledger_bench import Workload
     from ledger_site.tenancy import tenant_context
 
-    r = {"load_average_before": os.getloadavg()}
+    r = {"load_average_before": os.getloadavg(), "uptime_before": uptime()}
+    if reuse:
+        org, owner = _kept(bench_url)
+        r["documents"], r["load"] = {"reused": True}, {"reused": True}
+        with tenant_context(org, owner):
+            customers = list(Customer.objects.filter(organization=org).order_by("pk"))
+            workload = Workload(org, customers, seed=int(time.time()))
+    else:
+        org, owner, workload = _load(bench_url, sizes, r)
+    return _measure(bench_url, sizes, r, org, owner, workload)
+
+
+def _kept(bench_url):
+    """The organization and owner a kept database (--keep) holds."""
+    from accounts.models import Organization, User
+    from ledger_site.tenancy import tenant_context
+
+    (org_id, owner_id), = owner_sql(bench_url, "SELECT o.id, u.id FROM accounts_organization o, accounts_user u WHERE "
+                                               "o.slug = 'integrity-bench' AND u.email = 'integrity-bench@example.com'")
+    with tenant_context(org_id, owner_id):
+        return Organization.objects.get(pk=org_id), User.objects.get(pk=owner_id)
+
+
+def _load(bench_url, sizes, r):
+    from accounts.ledger_bulk import BulkEntry, bulk_post
+    from accounts.models import Customer, User
+    from accounts.models_fx import ExchangeRate
+    from accounts.services import create_organization
+    from bench.ledger_bench import Workload
+    from ledger_site.tenancy import tenant_context
+
     owner = User.objects.create_user(email="integrity-bench@example.com", password=None)
     org = create_organization(owner, name="Integrity Bench Ltd", slug="integrity-bench", base_currency="EUR")
     with tenant_context(org, owner):
@@ -82,7 +122,7 @@ def run(bench_url: str, sizes: dict) -> dict:
         today = org.today()
         ExchangeRate.objects.bulk_create([ExchangeRate(organization=org, currency="USD", day=today - timedelta(days=d),
                                                        rate=Decimal("0.9")) for d in range(-14, 420, 7)])
-    r["documents"] = import_invoices(org, owner, customers, sizes["documents"], today)
+    r["documents"] = load_invoices(org, owner, customers, sizes["documents"], today, log)
     with tenant_context(org, owner):
         workload = Workload(org, customers, seed=13)
         t0, posted, lines = time.perf_counter(), 0, 0
@@ -95,6 +135,20 @@ def run(bench_url: str, sizes: dict) -> dict:
             log(f"bulk: {posted} entries, {lines} lines")
         r["load"] = {"entries": posted, "lines": lines, "seconds": time.perf_counter() - t0}
     owner_sql(bench_url, "VACUUM (ANALYZE)", "CHECKPOINT")
+    return org, owner, workload
+
+
+def _measure(bench_url, sizes, r, org, owner, workload):
+    from django.db import connection, transaction
+
+    from accounts.ledger_verify import VerifyResult, verify_organization
+    from accounts.ledger_verify_incremental import verify_since_last
+    from accounts.ledger_verify_seals import verify_seals_and_subledger
+    from accounts.management.commands.verify_ledger import record_verification
+    from accounts.models import JournalEntry, JournalLine, LedgerHead
+    from accounts.seals import GENESIS
+    from bench.ledger_bench import post_many
+    from ledger_site.tenancy import tenant_context
 
     full = []
     for i in range(3):
@@ -127,12 +181,32 @@ def run(bench_url: str, sizes: dict) -> dict:
     r["baseline_full_journal_only"] = {"seconds": statistics.median(journal_only), "runs_seconds": journal_only,
                                        "entries_per_s": check.entries / statistics.median(journal_only)}
     log(f"journal part alone: {statistics.median(journal_only):.2f}s")
+    # Baseline: the full check with the documents query as before this change (each document's
+    # children by a subquery, its table and the journal joined whole for every range of the chain).
+    current, previous = ledger_verify_seals.sealed_sql, []
+    try:
+        ledger_verify_seals.sealed_sql = previous_sealed_sql
+        for _ in range(2):
+            t0 = time.perf_counter()
+            with tenant_context(org):
+                assert verify_organization(org).ok
+            previous.append(time.perf_counter() - t0)
+    finally:
+        ledger_verify_seals.sealed_sql = current
+    r["baseline_full_previous_documents_query"] = {
+        "seconds": statistics.median(previous), "runs_seconds": previous,
+        "entries_per_s": check.entries / statistics.median(previous)}
+    log(f"full check, documents query as before: {statistics.median(previous):.2f}s")
     with tenant_context(org):
         record_verification(org, check, kind="full", trigger="command")
 
-    def incremental(label):
+    def incremental(label, reconnect=False):
+        """`reconnect`: each run on a new connection (a new server process, its catalog caches
+        cold), as the worker's scheduled check gets when its last one is older than CONN_MAX_AGE."""
         runs, result = [], None
         for _ in range(sizes["repeats"]):
+            if reconnect:
+                connection.close()
             t0 = time.perf_counter()
             with tenant_context(org):
                 result = verify_since_last(org)
@@ -145,9 +219,15 @@ def run(bench_url: str, sizes: dict) -> dict:
     r["incremental_nothing_new"] = incremental("nothing new")
     with tenant_context(org, owner):
         t0 = time.perf_counter()
-        post_many(org, workload, sizes["new"], "new")
+        post_many(org, workload, sizes["new"], f"new-{int(time.time())}")  # a fresh key per run (--reuse)
         r["new_postings"] = {"entries": sizes["new"], "seconds": time.perf_counter() - t0}
     r["incremental"] = incremental(f"{sizes['new']} new")
+    r["incremental_new_connection"] = incremental(f"{sizes['new']} new, a new connection each", reconnect=True)
+    # A fresh process (imports, Django, a new connection), timed from the call: what a one-off
+    # `manage.py verify_ledger --since-last` pays; the worker's process is long-lived.
+    fresh = [first_check_in_fresh_process(bench_url) for _ in range(3)]
+    r["incremental_fresh_process"] = {"median_ms": statistics.median(fresh), "runs_ms": fresh}
+    log(f"incremental in a fresh process: median {statistics.median(fresh):.1f} ms")
 
     # The floor: reading those entries and their lines, nothing checked.
     reads = []
@@ -179,7 +259,7 @@ def run(bench_url: str, sizes: dict) -> dict:
     r["part_seals_and_subledger_ms"] = statistics.median(parts) * 1000
     # Baseline: the seal part as before the batched check, two queries per kind (its sealed rows
     # since the verified seal; its never-sealed scan over every row), sent in one pipeline.
-    from accounts.ledger_verify_seals import _sealed_branch, _unsealed_branch
+    from accounts.ledger_verify_seals import _unsealed_branch
     from accounts.seals import load_kinds
 
     per_kind = []
@@ -192,7 +272,8 @@ def run(bench_url: str, sizes: dict) -> dict:
                 cursors = []
                 for kind in load_kinds().values():
                     sealed, unsealed = pg.cursor(), pg.cursor()
-                    sealed.execute(_sealed_branch(kind), {"org": org.pk, "lo": head.verified_seal_seq, "hi": 2**62})
+                    sealed.execute(previous_sealed_sql({kind.kind: kind}),
+                                   {"org": org.pk, "lo": head.verified_seal_seq, "hi": 2**62})
                     unsealed.execute(_unsealed_branch(kind), {"org": org.pk, f"after_{kind.kind}": 0})
                     cursors += [sealed, unsealed]
                 for cursor in cursors:
@@ -209,38 +290,46 @@ def run(bench_url: str, sizes: dict) -> dict:
     return r
 
 
-def import_invoices(org, owner, customers, n: int, today) -> dict:
-    """`n` invoices of two lines (one taxed at 20 %) through the invoices importer, issued and sealed."""
-    import random
+def first_check_in_fresh_process(bench_url) -> float:
+    """Milliseconds of the first verify_since_last in a new process (Django set up first, not timed)."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "integrity", "--fresh-once", bench_url],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
 
-    from django.conf import settings
 
-    from accounts.imports import get_importer
-    from accounts.imports.engine import run as run_import
-    from accounts.imports.engine import suggest_mapping
-    from accounts.imports.parsing import open_table
+def _fresh_once(bench_url) -> int:
+    django_setup(bench_url)
+    from accounts.ledger_verify_incremental import verify_since_last
     from ledger_site.tenancy import tenant_context
 
-    if not n:
-        return {"invoices": 0}
-    settings.IMPORT_MAX_BYTES = 500 * 1024 * 1024
-    rng = random.Random(13)
-    rows = ["number,customer_code,issue_date,description,quantity,unit_price,tax\n"]
-    for i in range(n):
-        day = today - timedelta(days=rng.randint(1, 400))
-        code = customers[rng.randrange(len(customers))].code
-        rows.append(f"B-{i:07d},{code},{day:%Y-%m-%d},Goods,{rng.randint(1, 5)},{rng.randint(100, 500_000) / 100:.2f},"
-                    f"20\n")
-        rows.append(f"B-{i:07d},{code},{day:%Y-%m-%d},Handling,1,{rng.randint(100, 10_000) / 100:.2f},0\n")
-    importer = get_importer("invoices")
-    table = open_table("".join(rows).encode(), "invoices.csv")
+    org, _owner = _kept(bench_url)
     t0 = time.perf_counter()
-    with tenant_context(org, owner):
-        done = run_import(org, importer, table, suggest_mapping(importer, table.headers), {}, actor=owner, commit=True)
-    assert done.ok, done.errors[:5]
-    seconds = time.perf_counter() - t0
-    log(f"imported {n} invoices in {seconds:.1f}s")
-    return {"invoices": n, "lines": 2 * n, "seconds": seconds}
+    with tenant_context(org):
+        verify_since_last(org)
+    print((time.perf_counter() - t0) * 1000)
+    return 0
+
+
+def previous_sealed_sql(kinds) -> str:
+    """The documents query of the full check before issue 13's second pass (the same-run baseline):
+    each kind's table and the journal joined whole, children by a subquery per document."""
+    branches = []
+    for kind in kinds.values():
+        branches.append(f"""
+    SELECT * FROM (
+        SELECT s.seq, s.kind, s.label, s.content_hash AS sealed_hash, s.entry_id, s.entry_hash,
+               d.id IS NOT NULL AS present, CASE WHEN d.id IS NOT NULL THEN {kind.hash_sql()} END AS content_now,
+               CASE WHEN d.id IS NOT NULL THEN {kind.entry} END AS entry_now, je.hash AS je_hash, je.seq AS je_seq,
+               CASE WHEN d.id IS NOT NULL THEN {kind.customer} END AS customer_id
+        FROM accounts_sealrecord s
+        LEFT JOIN {kind.table} d ON d.id = s.object_id
+        LEFT JOIN accounts_journalentry je ON je.id = s.entry_id
+        WHERE s.organization_id = %(org)s AND s.kind = '{kind.kind}' AND s.seq > %(lo)s AND s.seq <= %(hi)s
+    ) x
+    WHERE NOT present OR content_now IS DISTINCT FROM sealed_hash OR entry_now IS DISTINCT FROM entry_id
+       OR (entry_id IS NOT NULL AND je_hash IS DISTINCT FROM entry_hash)
+    """)
+    return "\nUNION ALL\n".join(branches) + "\nORDER BY 1"
 
 
 def report(r: dict) -> None:
@@ -250,16 +339,21 @@ def report(r: dict) -> None:
     full, inc, none = r["full"], r["incremental"], r["incremental_nothing_new"]
     rows = [
         ("journal", f"{r['journal']['entries']:,} entries, {r['journal']['lines']:,} lines, "
-                    f"{r['documents']['invoices']:,} invoices imported, {full['seals']:,} seals, "
+                    f"{full['documents']:,} documents, {full['seals']:,} seals, "
                     f"{r['journal']['database_size']}"),
         ("full verify (median of 2 after a first run)",
          f"{full['entries_per_s']:,.0f} entries/s ({full['seconds']:.2f}s; first run {full['first_run_seconds']:.2f}s);"
          f" target {TARGETS['verify_entries_per_s']:,}/s"),
         ("baseline: the journal part alone", f"{r['baseline_full_journal_only']['entries_per_s']:,.0f} entries/s "
                                              f"({r['baseline_full_journal_only']['seconds']:.2f}s)"),
+        ("baseline: full, documents query as before",
+         f"{r['baseline_full_previous_documents_query']['entries_per_s']:,.0f} entries/s "
+         f"({r['baseline_full_previous_documents_query']['seconds']:.2f}s)"),
         (f"incremental after {inc['entries']:,} new entries",
          f"median {inc['median_ms']:.1f} ms, max {inc['max_ms']:.1f} ms; target {TARGETS['incremental_ms']} ms"),
         ("baseline: incremental with nothing new", f"median {none['median_ms']:.1f} ms"),
+        ("the same, a new connection each run", f"median {r['incremental_new_connection']['median_ms']:.1f} ms"),
+        ("the same, first call in a fresh process", f"median {r['incremental_fresh_process']['median_ms']:.1f} ms"),
         ("baseline: bare SQL read of the new entries and lines", f"{r['baseline_read_new_ms']:.1f} ms"),
         ("part: seals + unsealed scan + sub-ledger sums", f"{r['part_seals_and_subledger_ms']:.1f} ms"),
         ("baseline: seal part as before (2 queries per kind)", f"{r['baseline_seals_two_queries_per_kind_ms']:.1f} ms"),
@@ -271,9 +365,13 @@ def report(r: dict) -> None:
 
 
 def main(argv=None) -> int:
+    if argv and argv[0] == "--fresh-once":
+        return _fresh_once(argv[1])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="measure a kept database (--keep) again: no loading; "
+                                                             "each run adds its 1,000 new entries to it")
     parser.add_argument("--db-name", default=DB_NAME)
     for name in FULL:
         parser.add_argument(f"--{name}", type=int)
@@ -284,11 +382,11 @@ def main(argv=None) -> int:
             sizes[name] = getattr(args, name)
     url, where = owner_url()
     log(f"database: {where}, fresh database {args.db_name}; sizes: {sizes}")
-    bench_url = fresh_database(url, args.db_name)
+    bench_url = bench_database(url, args.db_name, args.reuse)
     try:
-        results = run(bench_url, sizes)
+        results = run(bench_url, sizes, reuse=args.reuse)
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             from django.db import connections
 
             connections.close_all()

@@ -3,8 +3,11 @@ write-offs and stored PDFs; sent quotes with their lines and the customer's deci
 each e-mail of the delivery log once sent; credit-control overrides. Each content expression is
 fixed once rows are sealed with it."""
 
-from accounts.seals import SealKind, instant, iso, register
+from accounts.seals import Children, SealKind, instant, iso, register
 
+INVOICE_LINES = Children("invoicing_invoiceline", "invoice_id", """string_agg(concat_ws('~', l.position, l.description,
+    l.quantity, l.unit, l.unit_price, l.discount_percent, l.tax_percent, l.gross_amount, l.net_amount, l.tax_amount),
+    '^' ORDER BY l.position, l.id)""")
 INVOICE = register(SealKind(
     kind="invoice", table="invoicing_invoice", noun="the invoice",
     sealed_when="d.status <> 'draft'", update_of="status",
@@ -12,21 +15,20 @@ INVOICE = register(SealKind(
     content=f"""concat_ws('|', 'invoice-v1', d.number, d.kind, d.currency, {iso('d.issue_date')}, {iso('d.due_date')},
         d.customer_id, d.reference, d.discount_percent, d.subtotal, d.discount_total, d.tax_total, d.total,
         d.issue_entry_id, coalesce(d.related_invoice_id, 0), d.notes, d.terms, d.snapshot::text,
-        (SELECT string_agg(concat_ws('~', l.position, l.description, l.quantity, l.unit, l.unit_price,
-                                     l.discount_percent, l.tax_percent, l.gross_amount, l.net_amount, l.tax_amount),
-                           '^' ORDER BY l.position, l.id)
-         FROM invoicing_invoiceline l WHERE l.invoice_id = d.id))""",
+        {INVOICE_LINES.subquery})""",
+    children=INVOICE_LINES,
 ))
 
+CREDIT_NOTE_LINES = Children("invoicing_creditnoteline", "credit_note_id", """string_agg(concat_ws('~', l.position,
+    l.description, l.quantity, l.unit_price, l.tax_percent, l.net_amount, l.tax_amount, coalesce(l.invoice_line_id, 0)),
+    '^' ORDER BY l.position, l.id)""")
 CREDIT_NOTE = register(SealKind(
     kind="credit_note", table="invoicing_creditnote", noun="the credit note", deferred=True,
     label="d.number", entry="d.entry_id",
     content=f"""concat_ws('|', 'credit-note-v1', d.number, d.currency, {iso('d.issue_date')}, d.customer_id,
         coalesce(d.invoice_id, 0), d.reason, d.subtotal, d.tax_total, d.total, d.entry_id, d.snapshot::text,
-        (SELECT string_agg(concat_ws('~', l.position, l.description, l.quantity, l.unit_price, l.tax_percent,
-                                     l.net_amount, l.tax_amount, coalesce(l.invoice_line_id, 0)),
-                           '^' ORDER BY l.position, l.id)
-         FROM invoicing_creditnoteline l WHERE l.credit_note_id = d.id))""",
+        {CREDIT_NOTE_LINES.subquery})""",
+    children=CREDIT_NOTE_LINES,
 ))
 
 WRITE_OFF = register(SealKind(
@@ -48,16 +50,16 @@ PDF = register(SealKind(
 
 # A quote posts nothing (no entry): what it said when sent, with its lines. The columns that still
 # move after sending (the decision, the conversion) are left out here; the decision has its own seal.
+QUOTE_LINES = Children("invoicing_quoteline", "quote_id", """string_agg(concat_ws('~', l.position, l.description,
+    l.quantity, l.unit, l.unit_price, l.discount_percent, l.tax_percent, l.gross_amount, l.tax_amount,
+    coalesce(l.item_id, 0), coalesce(l.tax_rate_id, 0)), '^' ORDER BY l.position, l.id)""")
 QUOTE = register(SealKind(
     kind="quote", table="invoicing_quote", noun="the quote",
     sealed_when="d.status <> 'draft'", update_of="status", label="d.number",
     content=f"""concat_ws('|', 'quote-v1', d.number, d.customer_id, d.currency, {iso('d.issue_date')},
         {iso('d.valid_until')}, d.reference, d.notes, d.subtotal, d.tax_total, d.total, d.nonce, {instant('d.sent_at')},
-        (SELECT string_agg(concat_ws('~', l.position, l.description, l.quantity, l.unit, l.unit_price,
-                                     l.discount_percent, l.tax_percent, l.gross_amount, l.tax_amount,
-                                     coalesce(l.item_id, 0), coalesce(l.tax_rate_id, 0)),
-                           '^' ORDER BY l.position, l.id)
-         FROM invoicing_quoteline l WHERE l.quote_id = d.id))""",
+        {QUOTE_LINES.subquery})""",
+    children=QUOTE_LINES,
 ))
 
 # The customer's answer to a sent quote (accepted or declined, when, from which address).
