@@ -104,6 +104,9 @@ def test_reachable_from_the_reminder_pages_and_the_query_count_does_not_grow_wit
     url = reverse("reminder_batches", kwargs={"org_slug": org.slug})
     for name in ("reminder_log", "reminder_list", "reminder_policies", "dispute_list"):
         assert f'href="{url}"' in client.get(reverse(name, kwargs={"org_slug": org.slug})).content.decode()
+    # Each line of the sent log that went out in a customer's e-mail links to it.
+    log = client.get(reverse("reminder_log", kwargs={"org_slug": org.slug})).content.decode()
+    assert log.count(f'href="{url}?q=INV-') == 2
     with CaptureQueriesContext(connection) as few:
         assert client.get(url).status_code == 200
     bigger, _ = sent_batches([(0, 7), (7, 14), (14, 21), (21,), (0,), (-3, 0)])

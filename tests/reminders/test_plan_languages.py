@@ -1,6 +1,7 @@
-"""Payment plans in the customer's language (issue 19 #7 with issue 17): the instalment reminder
-e-mail and the customer's account page on the link (the plan offered, its acceptance, "e-mail me a
-copy") are in German, French, Spanish and Hindi, with no English left in what the customer reads."""
+"""Payment plans and the one e-mail per customer in the customer's language (issue 19 #7 and #4 with
+issue 17): the instalment reminder e-mail, the customer's account page on the link (the plan offered,
+its acceptance, "e-mail me a copy") and the consolidated reminder e-mail are in German, French, Spanish
+and Hindi, with no English left in what the customer reads."""
 
 import re
 import uuid
@@ -18,6 +19,7 @@ from tests.documents_languages.test_customer_language import _org_and_customer, 
 from tests.invoicing_helpers import issued
 from tests.payments.helpers import pay
 from tests.reminders.helpers import TODAY, at, run
+from tests.reminders.test_consolidated import AT_STEP, BASE, consolidating
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +124,37 @@ def test_an_english_customer_still_reads_english(language):
     text = visible_text(Client().get(url).content.decode())
     assert "A payment plan for you" in text and "I accept this payment plan" in text
     assert english_left(text, language) != []
+
+
+# The consolidated e-mail for three invoices at days 0, +7 and +21 (the firmest tone: final).
+CONSOLIDATED = {
+    "de": ["Letzte Mahnung: 3 Rechnungen von Nordwind GmbH", "Guten Tag Kunde X-1,",
+           "Dies ist unsere letzte Mahnung zu den folgenden Rechnungen.", "(7 Tage überfällig)", "Gesamt:",
+           "Ihr Kontoauszug ist beigefügt."],
+    "fr": ["Dernier rappel : 3 factures de Nordwind GmbH", "Bonjour Kunde X-1,",
+           "Ceci est notre dernier rappel concernant les factures ci-dessous.", "(en retard de 7 jours)",
+           "Total :", "Votre relevé de compte est joint."],
+    "es": ["Último aviso: 3 facturas de Nordwind GmbH", "Estimado/a Kunde X-1:",
+           "Este es nuestro último aviso sobre las facturas siguientes.", "(7 días de retraso)", "Total:",
+           "Adjuntamos su extracto de cuenta."],
+    "hi": ["अंतिम अनुस्मारक: Nordwind GmbH के 3 चालान", "प्रिय Kunde X-1,",
+           "यह नीचे दिए गए चालानों के बारे में हमारा अंतिम अनुस्मारक है।", "(7 दिनों से बकाया)", "कुल:",
+           "आपका खाता विवरण संलग्न है।"],
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_one_email_per_customer_is_in_the_customers_language(language, settings):
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    org, _owner, customer = _org_and_customer(language)
+    consolidating(org)
+    with tenant_context(org):
+        for offset in (0, 7, 21):
+            due = AT_STEP[offset]
+            issued(org, customer, lines=LINES, issue_date=min(due, TODAY), due_date=due)
+    run(at(BASE), org)
+    (message,) = mail.outbox
+    text = squash(message.subject) + " " + squash(re.sub(r"https?://\S+", " ", message.body))
+    for phrase in CONSOLIDATED[language]:
+        assert phrase in text, (phrase, text)
+    assert english_left(text, language) == [], text
