@@ -23,7 +23,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from accounts.locale import document_language, format_day, in_language
 from accounts.money import format_money
@@ -49,21 +49,23 @@ from reminders.outbox import (
 from reminders.scheduler import local_today
 
 FIRMNESS = {Tone.FRIENDLY: 0, Tone.FIRM: 1, Tone.FINAL: 2}
-# (one invoice, several): chosen with ngettext when rendered.
+# (one invoice, several), marked for makemessages: ngettext_lazy picks the form from the "n" formatted in.
 SUBJECTS = {
-    Tone.FRIENDLY: ("Reminder: %(n)s invoice from %(org)s", "Reminder: %(n)s invoices from %(org)s"),
-    Tone.FIRM: ("Payment reminder: %(n)s invoice from %(org)s", "Payment reminder: %(n)s invoices from %(org)s"),
-    Tone.FINAL: ("Final reminder: %(n)s invoice from %(org)s", "Final reminder: %(n)s invoices from %(org)s"),
+    Tone.FRIENDLY: ngettext_lazy("Reminder: %(n)s invoice from %(org)s", "Reminder: %(n)s invoices from %(org)s", "n"),
+    Tone.FIRM: ngettext_lazy("Payment reminder: %(n)s invoice from %(org)s",
+                             "Payment reminder: %(n)s invoices from %(org)s", "n"),
+    Tone.FINAL: ngettext_lazy("Final reminder: %(n)s invoice from %(org)s",
+                              "Final reminder: %(n)s invoices from %(org)s", "n"),
 }
 OPENINGS = {
-    Tone.FRIENDLY: ("This is a friendly reminder about the invoice below.",
-                    "This is a friendly reminder about the invoices below."),
-    Tone.FIRM: ("The invoice below is still unpaid. Please arrange payment now.",
-                "The invoices below are still unpaid. Please arrange payment now."),
-    Tone.FINAL: ("This is our final reminder about the invoice below. Please pay it without delay; otherwise we "
-                 "will have to take further steps.",
-                 "This is our final reminder about the invoices below. Please pay them without delay; otherwise we "
-                 "will have to take further steps."),
+    Tone.FRIENDLY: ngettext_lazy("This is a friendly reminder about the invoice below.",
+                                 "This is a friendly reminder about the invoices below.", "n"),
+    Tone.FIRM: ngettext_lazy("The invoice below is still unpaid. Please arrange payment now.",
+                             "The invoices below are still unpaid. Please arrange payment now.", "n"),
+    Tone.FINAL: ngettext_lazy("This is our final reminder about the invoice below. Please pay it without delay; "
+                              "otherwise we will have to take further steps.",
+                              "This is our final reminder about the invoices below. Please pay them without delay; "
+                              "otherwise we will have to take further steps.", "n"),
 }
 
 
@@ -175,7 +177,7 @@ def render_batch(customer, rows: list[ReminderMessage], today, tone: str) -> tup
     """Subject and body of a customer's one reminder of the day, as of `today` (local): one line per
     invoice with the amount asked and what is true of its due date that day, totals per currency."""
     org = rows[0].invoice.organization
-    subject = ngettext(*SUBJECTS[tone], len(rows)) % {"n": len(rows), "org": org.name}
+    subject = SUBJECTS[tone] % {"n": len(rows), "org": org.name}
     totals: dict[str, object] = defaultdict(int)
     for row in rows:
         totals[row.invoice.currency] += row.amount_due + (row.late_fee or 0)
@@ -183,7 +185,7 @@ def render_batch(customer, rows: list[ReminderMessage], today, tone: str) -> tup
     link = integration.public_link(rows[0].invoice)
     lines = [
         _("Dear %(customer)s,") % {"customer": customer.name}, "",
-        ngettext(*OPENINGS[tone], len(rows)), "",
+        OPENINGS[tone] % {"n": len(rows)}, "",
         *[_line(row, today) for row in rows], "",
         _("Total: %(total)s") % {"total": total}, "",
         _("Your statement is attached. Your account with %(org)s, every open invoice and what you can do about "

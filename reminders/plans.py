@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.locale import format_day
+from accounts.locale import document_language, format_day, in_language, reader_date_locale
 from accounts.money import MoneyError, check_exact, format_money, quantum
 from invoicing.models import Invoice, InvoiceKind
 from invoicing.services import record_event
@@ -345,21 +345,24 @@ def why_not_send(row: ReminderMessage, today: date) -> str | None:
 
 
 def render_reminder(row: ReminderMessage, today: date) -> tuple[str, str]:
-    """Subject and body of an instalment reminder (and the amount it asks for, set on the row)."""
+    """Subject and body of an instalment reminder (and the amount it asks for, set on the row), in the
+    customer's language with its amounts and dates (issue 17, as every other reminder)."""
     inst = instalment_of(row)
     plan, org = inst.plan, row.invoice.organization
     owed = owed_now(plan, inst, today)
     row.amount_due = owed
     count = plan.instalments.count()
-    values = {"n": inst.number, "count": count, "amount": format_money(owed, plan.currency),
-              "date": format_day(inst.due_date, org.locale), "organization": org.name,
-              "customer": plan.customer.name}
-    subject = _("Instalment %(n)s of %(count)s of your payment plan: %(amount)s") % values
-    when = (_("is due today") if inst.due_date == today else _("was due on %(date)s") % values)
-    lines = [_("Dear %(customer)s,") % values, "",
-             _("Instalment %(n)s of %(count)s of the payment plan you agreed with %(organization)s %(when)s. "
-               "%(amount)s is still to be paid for it.") % {**values, "when": when}, "",
-             _("The plan covers:")]
-    lines += [f"- {i.number}: {format_money(i.amount_due, i.currency)}" for i in _invoices(plan) if i.amount_due > 0]
-    lines += ["", _("If you have already paid, thank you, and please ignore this message."), "", org.name]
+    with in_language(document_language(plan.customer, org)):
+        values = {"n": inst.number, "count": count, "amount": format_money(owed, plan.currency),
+                  "date": format_day(inst.due_date, reader_date_locale() or org.locale),
+                  "organization": org.name, "customer": plan.customer.name}
+        subject = _("Instalment %(n)s of %(count)s of your payment plan: %(amount)s") % values
+        when = (_("is due today") if inst.due_date == today else _("was due on %(date)s") % values)
+        lines = [_("Dear %(customer)s,") % values, "",
+                 _("Instalment %(n)s of %(count)s of the payment plan you agreed with %(organization)s %(when)s. "
+                   "%(amount)s is still to be paid for it.") % {**values, "when": when}, "",
+                 _("The plan covers:")]
+        lines += [f"- {i.number}: {format_money(i.amount_due, i.currency)}" for i in _invoices(plan)
+                  if i.amount_due > 0]
+        lines += ["", _("If you have already paid, thank you, and please ignore this message."), "", org.name]
     return subject, "\n".join(lines)

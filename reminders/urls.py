@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from reminders.views import disputes, plans, portal, reminders, webhooks, worklist
+from reminders.views import batches, disputes, plans, portal, reminders, webhooks, worklist
 
 urlpatterns = [
     path("", reminders.reminder_list, name="reminder_list"),
     path("skip/", reminders.reminder_skip, name="reminder_skip"),
     path("log/", reminders.reminder_log, name="reminder_log"),
+    path("emails/", batches.reminder_batches, name="reminder_batches"),
     path("log/<int:pk>/retry/", reminders.reminder_retry, name="reminder_retry"),
     path("policies/", reminders.reminder_policies, name="reminder_policies"),
     path("policies/new/", reminders.reminder_policy_edit, name="reminder_policy_create"),

@@ -64,7 +64,7 @@ def _settings(request):
 
 def _tabs(request, current):
     tabs = [("reminder_list", _("Upcoming")), ("dispute_list", _("Disputes")), ("reminder_log", _("Sent log")),
-            ("reminder_policies", _("Policies"))]
+            ("reminder_batches", _("Customer e-mails")), ("reminder_policies", _("Policies"))]
     if can(request, Role.FINANCE):
         tabs.insert(0, ("worklist", _("Today")))
     if can(request, Role.OWNER):
