@@ -14,14 +14,13 @@ figures whatever day it is run. New invoices issued during the week are not in t
 so not in "came in" either.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from accounts.models_org import today_in
-from reports.asof import ZERO, report_cursor
-from reports.forecast import LATENESS
+from reports.asof import ZERO, report_cursor, suffixed
+from reports.forecast import LATENESS, METHOD
 from reports.insights import query_params
 
 WEEKS_BACK = 12
@@ -42,28 +41,31 @@ expected AS (
 came AS (
     SELECT a.invoice_id, sum(a.amount) AS amount FROM payments_allocation a
     WHERE a.organization_id = %(org)s AND a.payment_id IS NOT NULL
-      AND a.effective_date > %(today)s AND a.effective_date <= %(today)s + 7
+      AND a.effective_date > %(today)s AND a.effective_date <= %(today)s + %(span)s::int
       AND a.invoice_id IN (SELECT id FROM expected)
     GROUP BY a.invoice_id
 )
 SELECT {week}::int, e.customer_id,
-       coalesce(sum(e.amount_due) FILTER (WHERE e.on_mean > %(today)s AND e.on_mean <= %(today)s + 7), 0),
-       coalesce(sum(e.amount_due) FILTER (WHERE e.on_median > %(today)s AND e.on_median <= %(today)s + 7), 0),
+       coalesce(sum(e.amount_due) FILTER (WHERE e.on_mean > %(today)s
+                                          AND e.on_mean <= %(today)s + %(span)s::int), 0),
+       coalesce(sum(e.amount_due) FILTER (WHERE e.on_median > %(today)s
+                                          AND e.on_median <= %(today)s + %(span)s::int), 0),
        coalesce(sum(c.amount), 0)
 FROM expected e LEFT JOIN came c ON c.invoice_id = e.id
 GROUP BY e.customer_id
 """  # noqa: S608 - built from constants only
-PARAM = re.compile(r"%\((\w+)\)s")
 
 
-def _week_sql(org, currency: str, made_on: date, week: int) -> tuple[str, dict]:
-    """Week `week`'s statement with its parameters renamed `name_<week>`, so that the weeks can share one."""
+def _week_sql(org, currency: str, made_on: date, week: int, span: int = 7) -> tuple[str, dict]:
+    """Week `week`'s statement (the `span` days after `made_on`) with its parameters renamed `name_<week>`,
+    so that the weeks can share one."""
     params, ctes = query_params(org, currency, made_on)
+    params["span"] = span
     sql = WEEK_SQL.format(ctes=ctes, week=week, mean=LATENESS["mean"], median=LATENESS["median"])
-    return PARAM.sub(lambda m: f"%({m.group(1)}_{week})s", sql), {f"{k}_{week}": v for k, v in params.items()}
+    return suffixed(sql, params, week)
 
 
-def weeks_figures(org, currency: str, days: list[date]) -> dict[int, dict[int, tuple]]:
+def weeks_figures(org, currency: str, days: list[date], span: int = 7) -> dict[int, dict[int, tuple]]:
     """{week index: {customer id: (forecast by the mean, forecast by the median, came in)}} for the forecasts
     made at the end of each of `days` (week index = position in `days`), in one statement: each week's
     as-of evaluation is a subquery of a UNION ALL."""
@@ -71,7 +73,7 @@ def weeks_figures(org, currency: str, days: list[date]) -> dict[int, dict[int, t
         return {}
     parts, params = [], {}
     for week, made_on in enumerate(days):
-        sql, p = _week_sql(org, currency, made_on, week)
+        sql, p = _week_sql(org, currency, made_on, week, span)
         parts.append(f"SELECT * FROM ({sql}) w{week}")  # noqa: S608 - constants and an int
         params.update(p)
     out: dict[int, dict[int, tuple]] = {week: {} for week in range(len(days))}
@@ -160,3 +162,30 @@ def accuracy(org, currency: str | None = None, today: date | None = None, weeks:
                 row["abs_error"][method] += abs(came - by_method[method])
         result.weeks.append(week)
     return result
+
+
+@dataclass
+class PeriodForecast:
+    """A period's forecast as it stood at the end of the day before it (by the forecast's own method),
+    against what came in on the invoices it counted on (the AR summary's "collections vs forecast")."""
+    start: date
+    end: date
+    forecast: Decimal
+    came_in: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.came_in - self.forecast
+
+    @property
+    def made_on(self) -> date:
+        return self.start - timedelta(days=1)
+
+
+def period_forecast(org, currency: str, start: date, end: date) -> PeriodForecast:
+    """The forecast made at the end of `start` − 1 for the days `start`..`end`, and what came in on it."""
+    span = (end - start).days + 1
+    figures = weeks_figures(org, currency, [start - timedelta(days=1)], span)[0]
+    index = list(LATENESS).index(METHOD)
+    return PeriodForecast(start, end, sum((f[index] for f in figures.values()), ZERO),
+                          sum((f[2] for f in figures.values()), ZERO))
