@@ -320,8 +320,8 @@ def test_the_summary_is_html_with_the_text_alternative_and_the_pdf_and_their_fig
         assert _figure(html, label) == value, label
     for label in SUMMARY_LABELS:  # every figure of the HTML is the PDF's, DSO included
         assert _figure(html, label) == _figure(pdf, label), label
-    assert f"Kowhai Traders {eur('750.00')} {eur('950.00')} +{eur('200.00')}" in html
-    assert f"Rata Supplies {eur('400.00')} {eur('0.00')} {eur('-400.00')}" in html
+    assert f"Kowhai Traders {eur('750.00')} → {eur('950.00')} +{eur('200.00')}" in html
+    assert f"Rata Supplies {eur('400.00')} → {eur('0.00')} {eur('-400.00')}" in html
     for line in (f"Kowhai Traders {eur('750.00')} {eur('950.00')} +{eur('200.00')}",
                  f"Rata Supplies {eur('400.00')} {eur('0.00')} {eur('-400.00')}"):
         assert line in pdf
