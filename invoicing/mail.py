@@ -257,7 +257,8 @@ def build_message(delivery: EmailDelivery):
         delivery.pdf_sha256 = hashlib.sha256(content).hexdigest()
     return mailer.compose(subject=delivery.subject, body=delivery.body, to=delivery.recipients,
                           from_email=mailer.sender(delivery.organization.name),
-                          headers={"Message-ID": delivery.message_id}, attachments=attachments)
+                          headers={"Message-ID": delivery.message_id}, attachments=attachments,
+                          html=delivery.html_body)
 
 
 def _attachment(delivery: EmailDelivery):

@@ -90,6 +90,8 @@ class EmailDelivery(models.Model):
     recipients = models.JSONField(default=list)
     subject = models.CharField(max_length=300)
     body = models.TextField(max_length=10000)
+    # An HTML alternative of `body` (scheduled report e-mails); empty: the e-mail is plain text.
+    html_body = models.TextField(blank=True, default="")
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=5)

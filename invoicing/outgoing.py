@@ -51,14 +51,15 @@ def store_pdf(org_id: int, kind: str, state_key: str, render, *, filename: str, 
 
 def queue_email(org_id: int, kind: str, *, recipients: list[str], subject: str, body: str, customer=None,
                 invoice=None, document: StoredDocument | None = None, actor=None,
-                max_attempts: int = 5) -> EmailDelivery:
-    """Log an e-mail (its PDF `document` attached) and send it after the current transaction commits;
-    failures are retried by invoicing's delivery task and shown in the delivery log."""
+                max_attempts: int = 5, html: str = "") -> EmailDelivery:
+    """Log an e-mail (its PDF `document` attached; `html`, if given, an HTML alternative of `body`) and
+    send it after the current transaction commits; failures are retried by invoicing's delivery task and
+    shown in the delivery log."""
     delivery = EmailDelivery.objects.create(
         organization_id=org_id, kind=kind, customer=customer, invoice=invoice, document=document,
         recipients=list(recipients), subject=one_line(subject), body=body[:BODY_MAX],
         created_by=actor if getattr(actor, "pk", None) else None, max_attempts=max_attempts,
-        pdf_sha256=document.sha256 if document is not None else "",
+        pdf_sha256=document.sha256 if document is not None else "", html_body=html,
     )
     queue_delivery(delivery)
     return delivery

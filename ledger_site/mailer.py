@@ -18,7 +18,7 @@ from datetime import datetime
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 
 log = logging.getLogger("ledger_site.mailer")
@@ -45,10 +45,14 @@ def new_message_id() -> str:
 
 
 def compose(*, subject: str, body: str, to: list[str], from_email: str | None = None, reply_to=(),
-            headers: dict | None = None, attachments=()) -> EmailMessage:
-    """A message; `attachments` are (filename, content, mimetype) triples."""
-    message = EmailMessage(subject=subject, body=body, from_email=from_email or settings.DEFAULT_FROM_EMAIL,
-                           to=list(to), reply_to=list(reply_to), headers=dict(headers or {}))
+            headers: dict | None = None, attachments=(), html: str = "") -> EmailMessage:
+    """A message; `attachments` are (filename, content, mimetype) triples. With `html`, the body is
+    multipart/alternative: `body` as text/plain, then `html` as text/html (readers show the last they can)."""
+    kind = EmailMultiAlternatives if html else EmailMessage
+    message = kind(subject=subject, body=body, from_email=from_email or settings.DEFAULT_FROM_EMAIL,
+                   to=list(to), reply_to=list(reply_to), headers=dict(headers or {}))
+    if html:
+        message.attach_alternative(html, "text/html")
     for attachment in attachments:
         message.attach(*attachment)
     return message

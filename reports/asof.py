@@ -22,6 +22,7 @@ Two evaluations of the same definition:
   whose span starts after D are nothing yet. Both give the same rows (tests/reports prove it).
 """
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -156,6 +157,16 @@ def items_cte(org_id: int, as_of: date, customers=None) -> tuple[str, dict]:
         params["customers"] = [int(c) for c in customers]
         return DIRECT_ITEMS, params
     return FAST_ITEMS, params
+
+
+PARAM = re.compile(r"%\((\w+)\)s")
+
+
+def suffixed(sql: str, params: dict, tag) -> tuple[str, dict]:
+    """`sql` and `params` with every parameter renamed `name_<tag>`: several as-of evaluations (each its
+    own `%(d)s`) can then be subqueries of one statement."""
+    return (PARAM.sub(lambda m: f"%({m.group(1)}_{tag})s", sql),
+            {f"{k}_{tag}": v for k, v in params.items()})
 
 
 @contextmanager

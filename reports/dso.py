@@ -145,6 +145,25 @@ def check_as_of(org, as_of: date, start: date | None = None) -> date:
     return first
 
 
+def as_of_note(org, as_of: date) -> str:
+    """What the aging and the open items say about a day they cannot show as a fact: before the books
+    start (nothing was owed yet) or after today (only what is known today). Empty for any other day."""
+    today = today_in(org)
+    if as_of > today:
+        return _("%(d)s is after today (%(t)s): this is what is known today (documents dated up to that day), "
+                 "aged as of that day; payments still to come are not in it.") % {
+            "d": as_of.isoformat(), "t": today.isoformat()}
+    if as_of == today:  # today's page needs no statement (and no query): an empty book says "nothing owed"
+        return ""
+    first = books_start(org)
+    if first is None:
+        return _("Nothing has been posted yet, so nothing is owed.")
+    if as_of < first:
+        return _("%(d)s is before the books start (first posting dated %(f)s): nothing was owed then, so there "
+                 "is nothing to show.") % {"d": as_of.isoformat(), "f": first.isoformat()}
+    return ""
+
+
 def load(org, currency: str, as_of: date) -> History:
     if currency == ALL:
         return load_in_base(org, as_of)

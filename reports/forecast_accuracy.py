@@ -19,26 +19,69 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from accounts.models_org import today_in
-from reports.asof import ZERO, report_cursor
-from reports.forecast import LATENESS, _sql
+from reports.asof import ZERO, report_cursor, suffixed
+from reports.forecast import LATENESS, METHOD
 from reports.insights import query_params
 
 WEEKS_BACK = 12
 
-SELECT = """
-, came AS (
+# One week's figures for both methods: the forecast's expected day by each way of summing up lateness
+# (reports.forecast.LATENESS), then what came in on the invoices open on the forecast's day.
+WEEK_SQL = """
+WITH {ctes},
+lateness AS (SELECT customer_id, {mean} AS mean, {median} AS median FROM paid GROUP BY customer_id),
+org_late AS (SELECT coalesce({mean}, 0) AS mean, coalesce({median}, 0) AS median FROM paid),
+expected AS (
+    SELECT it.item_id AS id, it.customer_id, it.amount AS amount_due,
+           it.due_date + round(coalesce(l.mean, o.mean))::int AS on_mean,
+           it.due_date + round(coalesce(l.median, o.median))::int AS on_median
+    FROM items it LEFT JOIN lateness l ON l.customer_id = it.customer_id CROSS JOIN org_late o
+    WHERE it.kind = 'i' AND it.amount > 0 AND it.currency = %(cur)s
+),
+came AS (
     SELECT a.invoice_id, sum(a.amount) AS amount FROM payments_allocation a
     WHERE a.organization_id = %(org)s AND a.payment_id IS NOT NULL
-      AND a.effective_date > %(today)s AND a.effective_date <= %(today)s + 7
+      AND a.effective_date > %(today)s AND a.effective_date <= %(today)s + %(span)s::int
       AND a.invoice_id IN (SELECT id FROM expected)
     GROUP BY a.invoice_id
 )
-SELECT e.customer_id,
-       coalesce(sum(e.amount_due) FILTER (WHERE e.expected_on > %(today)s AND e.expected_on <= %(today)s + 7), 0),
+SELECT {week}::int, e.customer_id,
+       coalesce(sum(e.amount_due) FILTER (WHERE e.on_mean > %(today)s
+                                          AND e.on_mean <= %(today)s + %(span)s::int), 0),
+       coalesce(sum(e.amount_due) FILTER (WHERE e.on_median > %(today)s
+                                          AND e.on_median <= %(today)s + %(span)s::int), 0),
        coalesce(sum(c.amount), 0)
 FROM expected e LEFT JOIN came c ON c.invoice_id = e.id
 GROUP BY e.customer_id
-"""
+"""  # noqa: S608 - built from constants only
+
+
+def _week_sql(org, currency: str, made_on: date, week: int, span: int = 7) -> tuple[str, dict]:
+    """Week `week`'s statement (the `span` days after `made_on`) with its parameters renamed `name_<week>`,
+    so that the weeks can share one."""
+    params, ctes = query_params(org, currency, made_on)
+    params["span"] = span
+    sql = WEEK_SQL.format(ctes=ctes, week=week, mean=LATENESS["mean"], median=LATENESS["median"])
+    return suffixed(sql, params, week)
+
+
+def weeks_figures(org, currency: str, days: list[date], span: int = 7) -> dict[int, dict[int, tuple]]:
+    """{week index: {customer id: (forecast by the mean, forecast by the median, came in)}} for the forecasts
+    made at the end of each of `days` (week index = position in `days`), in one statement: each week's
+    as-of evaluation is a subquery of a UNION ALL."""
+    if not days:
+        return {}
+    parts, params = [], {}
+    for week, made_on in enumerate(days):
+        sql, p = _week_sql(org, currency, made_on, week, span)
+        parts.append(f"SELECT * FROM ({sql}) w{week}")  # noqa: S608 - constants and an int
+        params.update(p)
+    out: dict[int, dict[int, tuple]] = {week: {} for week in range(len(days))}
+    with report_cursor() as cursor:
+        cursor.execute("\nUNION ALL\n".join(parts), params)
+        for week, cid, by_mean, by_median, came in cursor.fetchall():
+            out[week][cid] = (by_mean, by_median, came)
+    return out
 
 
 @dataclass
@@ -96,33 +139,53 @@ class Accuracy:
         return ((mean - self.mae(self.best)) * 100 / mean).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def week_figures(org, currency: str, made_on: date, method: str) -> dict[int, tuple[Decimal, Decimal]]:
-    """{customer id: (forecast for the 7 days after made_on, came in then)} by one method."""
-    params, ctes = query_params(org, currency, made_on)
-    with report_cursor() as cursor:
-        cursor.execute(_sql(ctes, SELECT, method), params)
-        return {cid: (forecast, came) for cid, forecast, came in cursor.fetchall()}
-
-
 def accuracy(org, currency: str | None = None, today: date | None = None, weeks: int = WEEKS_BACK) -> Accuracy:
     """The last `weeks` whole weeks before today (each ends yesterday or earlier), newest first; weeks
-    that start before the books do are left out by the caller (reports.dso.check_as_of)."""
+    that start before the books do are left out by the caller (reports.dso.check_as_of). One query."""
     today = today or today_in(org)
     currency = currency or org.base_currency
     result = Accuracy(currency=currency, today=today)
-    for k in range(1, weeks + 1):
-        made_on = today - timedelta(days=7 * k + 1)
+    days = [today - timedelta(days=7 * k + 1) for k in range(1, weeks + 1)]
+    figures = weeks_figures(org, currency, days)
+    for index, made_on in enumerate(days):
         week = WeekResult(made_on=made_on, start=made_on + timedelta(days=1))
-        for method in result.methods:
-            figures = week_figures(org, currency, made_on, method)
-            week.forecast[method] = sum((f for f, _c in figures.values()), ZERO)
-            week.came_in = sum((c for _f, c in figures.values()), ZERO)
-            for cid, (forecast, came) in figures.items():
-                row = result.customers.setdefault(cid, {"came_in": ZERO, "forecast": {m: ZERO for m in result.methods},
-                                                        "abs_error": {m: ZERO for m in result.methods}})
-                row["forecast"][method] += forecast
-                row["abs_error"][method] += abs(came - forecast)
-                if method == result.methods[0]:
-                    row["came_in"] += came
+        week.forecast = {m: ZERO for m in result.methods}
+        for cid, (by_mean, by_median, came) in figures[index].items():
+            by_method = {"mean": by_mean, "median": by_median}
+            week.came_in += came
+            row = result.customers.setdefault(cid, {"came_in": ZERO, "forecast": {m: ZERO for m in result.methods},
+                                                    "abs_error": {m: ZERO for m in result.methods}})
+            row["came_in"] += came
+            for method in result.methods:
+                week.forecast[method] += by_method[method]
+                row["forecast"][method] += by_method[method]
+                row["abs_error"][method] += abs(came - by_method[method])
         result.weeks.append(week)
     return result
+
+
+@dataclass
+class PeriodForecast:
+    """A period's forecast as it stood at the end of the day before it (by the forecast's own method),
+    against what came in on the invoices it counted on (the AR summary's "collections vs forecast")."""
+    start: date
+    end: date
+    forecast: Decimal
+    came_in: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.came_in - self.forecast
+
+    @property
+    def made_on(self) -> date:
+        return self.start - timedelta(days=1)
+
+
+def period_forecast(org, currency: str, start: date, end: date) -> PeriodForecast:
+    """The forecast made at the end of `start` − 1 for the days `start`..`end`, and what came in on it."""
+    span = (end - start).days + 1
+    figures = weeks_figures(org, currency, [start - timedelta(days=1)], span)[0]
+    index = list(LATENESS).index(METHOD)
+    return PeriodForecast(start, end, sum((f[index] for f in figures.values()), ZERO),
+                          sum((f[2] for f in figures.values()), ZERO))

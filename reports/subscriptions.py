@@ -42,6 +42,7 @@ from reports import exports
 from reports.aging import AgingQuery, aging
 from reports.asof import org_currencies
 from reports.dso import Unavailable
+from reports.forecast_accuracy import period_forecast
 from reports.models import (
     ReportDispatch,
     ReportFormat,
@@ -50,6 +51,7 @@ from reports.models import (
     ReportSubscription,
     SubscribedReport,
 )
+from reports.period_changes import top_changes
 from reports.series import series
 
 logger = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Attachment:
     filename: str
     content: bytes
     summary: str  # the e-mail's text: the headline figures
+    html: str = ""  # the same figures as the e-mail's HTML body
 
 
 def _currency(org) -> str:
@@ -87,18 +90,22 @@ def _currency(org) -> str:
 
 def summary_figures(org, start: date, end: date) -> dict:
     """The AR summary as of the end of `end`: the dashboard as it stood then (reports.dashboard),
-    with what was invoiced and collected in the period (the daily flow)."""
+    with what was invoiced and collected in the period (the daily flow), the period's forecast (made at
+    the end of the day before it) against what came in on it, and the customers whose balance moved most.
+    The PDF, the XLSX, the e-mail's text and its HTML are all rendered from this one dict."""
     cur = _currency(org)
     d = dash.build(org, cur, as_of=end)  # today's dashboard if `end` is today or later
     flows = series(org, cur, "day", start, end)
     return {"d": d, "currency": cur, "start": start, "end": end,
             "invoiced": sum((p.invoiced for p in flows), Decimal(0)),
             "collected": sum((p.collected for p in flows), Decimal(0)),
-            "aging_rows": list(zip(d.buckets, d.bucket_amounts, strict=True))}
+            "aging_rows": list(zip(d.buckets, d.bucket_amounts, strict=True)),
+            "vs_forecast": period_forecast(org, cur, start, end),
+            "changes": top_changes(org, cur, start, end)}
 
 
 def summary_text(org, f: dict) -> str:
-    d, cur = f["d"], f["currency"]
+    d, cur, vf = f["d"], f["currency"], f["vs_forecast"]
     dso = (_("%(days)s days") % {"days": d.dso}) if d.dso is not None else (d.dso_reason or _("not computable"))
     lines = [
         _("%(org)s: accounts receivable as of %(day)s") % {"org": org.name, "day": format_day(f["end"], org.locale)},
@@ -108,7 +115,15 @@ def summary_text(org, f: dict) -> str:
         _("DSO: %(v)s") % {"v": dso},
         _("Invoiced in the period: %(v)s") % {"v": format_money(f["invoiced"], cur)},
         _("Collected in the period: %(v)s") % {"v": format_money(f["collected"], cur)},
+        _("Forecast for the period: %(v)s; came in on it: %(c)s (difference %(x)s)") % {
+            "v": format_money(vf.forecast, cur), "c": format_money(vf.came_in, cur),
+            "x": format_money(vf.difference, cur)},
     ]
+    for title, rows in ((_("Largest increases:"), f["changes"].increases),
+                        (_("Largest decreases:"), f["changes"].decreases)):
+        if rows:
+            lines += ["", title] + [f"  {c.name}: {format_money(c.before, cur)} → {format_money(c.after, cur)} "
+                                    f"({format_money(c.change, cur)})" for c in rows]
     return "\n".join(lines)
 
 
@@ -127,6 +142,9 @@ def _summary_xlsx(org, f: dict) -> bytes:
         [_("Outstanding"), d.outstanding], [_("Overdue"), d.overdue], [_("Overdue invoices"), d.overdue_count],
         [_("DSO (days)"), d.dso if d.dso is not None else (d.dso_reason or _("not computable"))],
         [_("Invoiced in the period"), f["invoiced"]], [_("Collected in the period"), f["collected"]],
+        [_("Forecast for the period"), f["vs_forecast"].forecast], [_("Came in on it"), f["vs_forecast"].came_in],
+        [], [_("Largest changes"), _("Before"), _("After"), _("Change")],
+        *[[c.name, c.before, c.after, c.change] for c in f["changes"].increases + f["changes"].decreases],
         [], [_("Aging"), _("Amount")],
         *[[b.label, amount] for b, amount in f["aging_rows"]],
     ]
@@ -143,6 +161,7 @@ def render(org, sub: ReportSubscription, start: date, end: date) -> Attachment:
     with translation.override(django_settings.LANGUAGE_CODE):
         f = summary_figures(org, start, end)
         text = summary_text(org, f)
+        html = render_to_string("reports/email/summary.html", {"org": org, **f})
         if sub.report == SubscribedReport.AGING:
             rs = ReportSettings.for_org(org)
             report = aging(org, AgingQuery(as_of=end, currency=f["currency"], basis=rs.aging_basis,
@@ -153,7 +172,7 @@ def render(org, sub: ReportSubscription, start: date, end: date) -> Attachment:
             content = _summary_xlsx(org, f)
         else:
             content = render_pdf(render_to_string("reports/pdf/summary.html", {"org": org, **f}))
-    return Attachment(f"{stem}.{sub.file_format}", content, text)
+    return Attachment(f"{stem}.{sub.file_format}", content, text, html)
 
 
 def still_allowed(sub: ReportSubscription) -> bool:
@@ -212,6 +231,6 @@ def _send_one(org, sub: ReportSubscription, start: date, end: date) -> str | Non
                                                   "you subscribed in Settings → Report e-mails.")
                             % {"file": attachment.filename}])
         dispatch.delivery = queue_email(org.pk, KIND, recipients=[sub.user.email], subject=subject, body=body,
-                                        document=document)
+                                        document=document, html=attachment.html)
         dispatch.save(update_fields=["delivery"])
     return "sent"

@@ -33,7 +33,7 @@ from reports.aging import PAGE_SIZE, AgingQuery, aging, cell_items, make_buckets
 from reports.asof import disputed_as_of, open_items, org_currencies, promises_as_of
 from reports.charts import Bar, bar_chart, sparkline
 from reports.credit_control import recent_overrides
-from reports.dso import Unavailable, books_start, check_as_of
+from reports.dso import Unavailable, as_of_note, books_start, check_as_of
 from reports.forecast import ALL, LATER, OVERDUE, WEEKS, forecast, week_invoices
 from reports.forecast_accuracy import WEEKS_BACK, accuracy
 from reports.forms import (
@@ -164,6 +164,7 @@ def aging_report(request):
                              as_of=q.as_of.isoformat(), basis=q.basis, currency=q.currency)
     return render(request, "reports/aging.html", {
         "form": form, "report": report, "sort_links": sort_links, "cell_base": cell_base,
+        "as_of_note": as_of_note(request.org, q.as_of),
         "bucket_headers": bucket_headers,
         "customer_base": pk_prefix("customer_detail", request.org), "cell_prefix": pk_prefix("aging_cell", request.org),
         "export_qs": query_string(request, drop=("page",)),
@@ -254,7 +255,8 @@ def open_items_report(request):
     groups = [{"row": r, "items": by_customer.get(r.customer_id, [])} for r in report.rows]
     return render(request, "reports/open_items.html", {
         "form": form, "as_of": as_of, "currency": currency, "groups": groups, "report": report,
-        "search": search, "open_total": sum(report.everything.buckets, Decimal(0)),
+        "search": search, "as_of_note": as_of_note(request.org, as_of),
+        "open_total": sum(report.everything.buckets, Decimal(0)),
         "prev_qs": query_string(request, page=report.page - 1), "next_qs": query_string(request, page=report.page + 1),
     })
 

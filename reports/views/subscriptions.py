@@ -12,7 +12,14 @@ from accounts.models import Role
 from accounts.permissions import org_view
 from reports.forms import ReportSubscriptionForm
 from reports.models import ReportDispatch, ReportSubscription
-from reports.overview import overview_rows, totals_by_currency
+from reports.overview import (
+    converted_total,
+    currency_choices,
+    overview_rows,
+    shared_customers,
+    totals_by_currency,
+    user_memberships,
+)
 from reports.subscriptions import SUBSCRIBER_ROLE
 
 
@@ -49,5 +56,15 @@ def report_subscription_delete(request, pk):
 @require_safe
 @login_required
 def organizations_overview(request):
-    rows = overview_rows(request.user)
-    return render(request, "reports/overview.html", {"rows": rows, "totals": totals_by_currency(rows)})
+    """?currency=XXX: every organization's figures also in XXX (one of the user's organizations' base
+    currencies), converted with each organization's own rates."""
+    memberships = user_memberships(request.user)
+    choices = currency_choices(memberships)
+    asked = request.GET.get("currency", "").strip().upper()
+    into = asked if asked in choices else ""
+    problem = (_("%(code)s is not a currency of your organizations; choose one of %(choices)s.")
+               % {"code": asked[:10], "choices": ", ".join(choices)}) if asked and not into else ""
+    rows = overview_rows(request.user, into, memberships)
+    return render(request, "reports/overview.html", {
+        "rows": rows, "totals": totals_by_currency(rows), "into": into, "choices": choices, "problem": problem,
+        "converted_total": converted_total(rows), "shared": shared_customers(memberships, request.user, into)})

@@ -87,3 +87,25 @@ def test_page(accuracy_book, client):
     client.force_login(empty_owner)
     page = client.get(f"/o/{empty.slug}/reports/forecast/accuracy/").content.decode()
     assert "data-problem" in page and "No past week to compare yet" in page
+
+
+def _report_statements(ctx) -> list[str]:
+    """The statements that read data (not the cursor's SET LOCALs or savepoints)."""
+    return [q["sql"] for q in ctx.captured_queries
+            if not q["sql"].lstrip().upper().startswith(("SET ", "SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+@pytest.mark.parametrize("weeks", [1, 8, 12])
+def test_one_query_whatever_the_weeks(accuracy_book, weeks):
+    """Issue 20 follow-up: the page ran 2 queries per week (24 for 12 weeks); now every week and both
+    methods are one statement, and the figures are those of the known answers above."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    org, _owner, _c = accuracy_book
+    with tenant_context(org), CaptureQueriesContext(connection) as ctx:
+        a = accuracy(org, "EUR", weeks=weeks)
+    assert len(_report_statements(ctx)) == 1, _report_statements(ctx)
+    assert len(a.weeks) == weeks
+    assert a.weeks[0].forecast == {"mean": Decimal("250.000"), "median": Decimal("250.000")}
+    assert a.weeks[0].came_in == Decimal("200.000")

@@ -110,3 +110,85 @@ def _rows_for(user):
         return overview.overview_rows(user)
     finally:
         set_db_context(None, None)
+
+
+def _rate(org, code, rate):
+    from accounts.models_fx import ExchangeRate
+
+    with tenant_context(org):
+        ExchangeRate.objects.create(organization=org, currency=code, day=org.today(), rate=Decimal(rate))
+
+
+def _overview(user, **params):
+    client = Client()
+    client.force_login(user)
+    response = client.get(reverse("organizations_overview"), params)
+    assert response.status_code == 200
+    return response, " ".join(response.content.decode().split())
+
+
+def test_in_a_chosen_currency_each_organization_converts_with_its_own_rates(accountant):
+    """Gamma (CHF) holds 1 EUR = 0.95 CHF; A (EUR) holds 1 CHF = 2 EUR, a rate that must not be used for
+    Gamma. In EUR: A stays 999.00 / 900.00; Gamma's 499.00 / 400.00 CHF ÷ 0.95 = 525.26 / 421.05 EUR;
+    all in EUR 1,524.26, overdue 1,321.05 on 3 invoices."""
+    world, org_c, user = accountant["world"], accountant["org_c"], accountant["user"]
+    _rate(org_c, "EUR", "0.95")
+    _rate(world.org, "CHF", "2")
+    response, page = _overview(user, currency="EUR")
+    rows = {r.org.pk: r for r in response.context["rows"]}
+    a, c = rows[world.org.pk].converted, rows[org_c.pk].converted
+    assert (a.outstanding, a.overdue, a.overdue_count) == (Decimal("999.00"), Decimal("900.00"), 2)
+    assert (c.outstanding, c.overdue, c.overdue_count) == (Decimal("525.26"), Decimal("421.05"), 1)
+    total = response.context["converted_total"]
+    assert (total["outstanding"], total["overdue"], total["overdue_count"], total["left_out"]) == (
+        Decimal("1524.26"), Decimal("1321.05"), 3, [])
+    assert format_money(Decimal("1524.26"), "EUR") in page and format_money(Decimal("525.26"), "EUR") in page
+    # The per-currency totals are still there, never added across currencies.
+    assert {t["currency"] for t in response.context["totals"]} == {"CHF", "EUR"}
+
+
+def test_a_missing_rate_is_named_and_that_organization_left_out_of_the_total(accountant):
+    world, org_c, user = accountant["world"], accountant["org_c"], accountant["user"]
+    response, page = _overview(user, currency="EUR")  # Gamma has no EUR rate
+    gamma = next(r for r in response.context["rows"] if r.org.pk == org_c.pk)
+    assert gamma.converted.missing.startswith("Gamma Holdings has no EUR exchange rate for")
+    assert "Gamma Holdings has no EUR exchange rate for" in page
+    total = response.context["converted_total"]
+    assert (total["outstanding"], total["orgs"], total["left_out"]) == (Decimal("999.00"), 1, ["Gamma Holdings"])
+    assert "Not included (a rate is missing): Gamma Holdings" in page
+    response, page = _overview(user, currency="CHF")  # A has no CHF rate
+    alpha = next(r for r in response.context["rows"] if r.org.pk == world.org.pk)
+    assert "Organization A has no CHF exchange rate for" in alpha.converted.missing
+
+
+def test_an_unknown_currency_is_refused_with_a_statement(accountant):
+    response, page = _overview(accountant["user"], currency="XYZ")
+    assert response.context["into"] == ""
+    assert "XYZ is not a currency of your organizations; choose one of CHF, EUR." in page
+    assert all(r.converted is None for r in response.context["rows"])
+
+
+def test_the_same_customer_is_recognised_by_tax_id_across_the_users_organizations(accountant):
+    """Alpha Customer (A) and Gamma Customer (Gamma) share a tax id written two ways; B's customer has it
+    too, but the user is not a member of B: neither its name nor its balance may show."""
+    from accounts.models import Customer
+
+    world, org_c, user = accountant["world"], accountant["org_c"], accountant["user"]
+    for org, name, tax_id, who in ((world.org, "Alpha Customer", "DE 123-456", world.owner),
+                                   (org_c, "Gamma Customer", "de123456", None),
+                                   (world.other_org, "Secret Beta Customer", "DE123456", world.outsider)):
+        with tenant_context(org, who):
+            Customer.objects.filter(organization=org, name=name).update(tax_id=tax_id)
+    with tenant_context(org_c):
+        lonely = CustomerFactory(organization=org_c, name="Only In Gamma", tax_id="CH999")
+    response, page = _overview(user)
+    [shared] = response.context["shared"]
+    assert [(p.org.pk, p.name) for p in shared.presences] == [(org_c.pk, "Gamma Customer"),
+                                                             (world.org.pk, "Alpha Customer")]
+    assert shared.totals == {"EUR": Decimal("999.00"), "CHF": Decimal("499.00")}
+    assert "Secret Beta" not in page and "7,777" not in page and lonely.name not in page
+    _rate(org_c, "EUR", "0.95")
+    response, page = _overview(user, currency="EUR")
+    [shared] = response.context["shared"]
+    assert shared.combined == Decimal("999.00") + Decimal("525.26")
+    assert format_money(Decimal("1524.26"), "EUR") in page
