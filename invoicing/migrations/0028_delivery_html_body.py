@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0026_snapshot_indexes'),
+        ('invoicing', '0027_bulk_jobs'),
     ]
 
     operations = [
