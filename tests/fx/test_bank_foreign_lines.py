@@ -13,8 +13,14 @@ from accounts.chart import system_accounts
 from accounts.models_fx import ExchangeRate
 from accounts.models_org import today_in
 from ledger_site.tenancy import tenant_context
-from payments.bank import commit_import, confirm_match, create_bank_account, reconciliation, stage_import, \
-    suggestions_for
+from payments.bank import (
+    commit_import,
+    confirm_match,
+    create_bank_account,
+    reconciliation,
+    stage_import,
+    suggestions_for,
+)
 from payments.camt_writer import Entry, camt053_document
 from payments.models import Payment
 from payments.services import record_payment, refund_payment
