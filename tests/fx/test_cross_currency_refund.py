@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.test import Client
+from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,7 +36,7 @@ D = Decimal
 def eur_org():
     org, owner = make_org(base_currency="EUR")
     with tenant_context(org, owner):
-        yield org, today_in(org)
+        yield org, today_in(org), owner
 
 
 def _rates(org, currency, by_day):
@@ -75,7 +77,7 @@ def _balances_in_both(org):
 
 
 def test_a_payment_received_in_dollars_is_paid_back_in_dollars_at_the_days_rate(eur_org):
-    org, today = eur_org
+    org, today, owner = eur_org
     gbp = CustomerFactory(organization=org, currency="GBP")
     received = today - timedelta(days=5)
     _rates(org, "GBP", {received: "1.15", today: "1.20"})
@@ -103,10 +105,15 @@ def test_a_payment_received_in_dollars_is_paid_back_in_dollars_at_the_days_rate(
     assert _base(account__system_key="fx_conversion") == 0
     _balances_in_both(org)
     assert verify_organization(org).ok
+    # The payment's page shows what left the account beside the credit refunded.
+    client = Client()
+    client.force_login(owner)
+    page = client.get(reverse("payment_detail", kwargs={"org_slug": org.slug, "pk": payment.pk})).content.decode()
+    assert "4.00 GBP" in page and "paid back as 5.33 USD" in page
 
 
 def test_a_missing_rate_on_the_refund_day_names_the_currency_and_day_and_writes_nothing(eur_org):
-    org, today = eur_org
+    org, today, _owner = eur_org
     gbp = CustomerFactory(organization=org, currency="GBP")
     received = today - timedelta(days=30)
     _rates(org, "GBP", {received: "1.15", today: "1.16"})
@@ -120,7 +127,7 @@ def test_a_missing_rate_on_the_refund_day_names_the_currency_and_day_and_writes_
 
 
 def test_a_refund_in_the_accounts_own_currency_is_unchanged(eur_org):
-    org, today = eur_org
+    org, today, _owner = eur_org
     usd = CustomerFactory(organization=org, currency="USD")
     _rates(org, "USD", {today - timedelta(days=3): "0.90", today: "0.95"})
     payment = _pay(org, usd, "100.00", "USD", today - timedelta(days=3))
@@ -132,7 +139,7 @@ def test_a_refund_in_the_accounts_own_currency_is_unchanged(eur_org):
 
 
 def test_the_database_keeps_the_paid_back_fields_all_set_or_all_empty(eur_org):
-    org, today = eur_org
+    org, today, _owner = eur_org
     gbp = CustomerFactory(organization=org, currency="GBP")
     _rates(org, "GBP", {today: "1.15"})
     _rates(org, "USD", {today: "0.92"})
@@ -159,7 +166,7 @@ def test_property_refunds_balance_in_both_currencies_and_clear_the_booked_value(
     currency and in base, the conversion account is zero in base, the realized differences are exactly
     what paying back cost beyond what was booked (plus the allocations'), and once everything is applied or
     paid back nothing of the payment is left on the receivable in base."""
-    org, today = eur_org
+    org, today, _owner = eur_org
     with transaction.atomic():
         sid = transaction.savepoint()
         gbp = CustomerFactory(organization=org, currency="GBP")
