@@ -39,6 +39,7 @@ def checklist(org) -> list[Step]:
         Step("logo", _("Your logo"), _("Optional; shown on invoices, statements and receipts."),
              bool(inv and inv.logo), reverse("invoice_logo", args=[slug])),
         Step("tax_rates", _("Your country and its tax rates"),
+             # xgettext:no-python-format
              _("A standard 20% rate is set up to start with: say which country you are in (Settings), then "
                "add the rates proposed for it on the Tax rates page."),
              bool(org.country) and TaxRate.objects.filter(organization=org).exists(),

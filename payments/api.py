@@ -81,6 +81,9 @@ class RefundOut(Schema):
     method: str
     reference: str
     created_at: datetime
+    paid_amount: str | None = None  # a payment received in another currency is paid back in it
+    paid_currency: str | None = None
+    conversion_rate: str | None = None  # units of `paid_currency` per unit of `currency`, the day's
 
 
 class AllocationOut(Schema):
@@ -214,7 +217,9 @@ def reverse(request, payment_id: int, payload: ReverseIn):
              summary="Refund part or all of a payment's unapplied amount")
 @write
 def refund(request, payment_id: int, payload: RefundIn):
-    """Posts Dr AR (customer), Cr the account paid from."""
+    """Posts Dr AR (customer), Cr the account paid from. A payment received in another currency than the
+    customer's is paid back in that currency at the day's rate (`paid_amount`, `paid_currency`); the
+    exchange difference against what the receipt booked is realized in the same entry."""
     payment = Payment.objects.filter(organization=request.org, pk=payment_id).first()
     if payment is None:
         raise not_found("payment")
@@ -226,4 +231,7 @@ def refund(request, payment_id: int, payload: RefundIn):
     c = done.currency
     return 201, RefundOut(id=done.pk, payment_id=done.payment_id, customer_id=done.customer_id,
                           amount=money(done.amount, c), currency=c, refund_date=done.refund_date, method=done.method,
-                          reference=done.reference, created_at=done.created_at)
+                          reference=done.reference, created_at=done.created_at,
+                          **({"paid_amount": money(done.paid_amount, done.paid_currency),
+                              "paid_currency": done.paid_currency, "conversion_rate": rate_text(done.cross_rate)}
+                             if done.paid_currency else {}))

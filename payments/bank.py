@@ -33,7 +33,7 @@ from accounts.money import MoneyError, check_exact, format_money
 from invoicing.models import Invoice, WriteOff
 from invoicing.services import WRITE_OFF_KINDS, reverse_write_off, write_off
 from ledger_site.tenancy import organization_of
-from payments.matching import MatchContext, Suggestion
+from payments.matching import MatchContext, Suggestion, bank_amount, in_bank_currency, refund_in_bank_currency
 from payments.models import Payment, PaymentMethod
 from payments.models_bank import BankAccount, BankLine, BankLineEvent, BankLineStatus, StatementImport
 from payments.remittance import plan_split
@@ -648,13 +648,13 @@ def _unseen_out(bank_account: BankAccount, as_of: date) -> list[UnseenOut]:
     org_id, acc, cur = bank_account.organization_id, bank_account.account_id, bank_account.currency
     linked = BankLine.objects.filter(organization_id=org_id, entry__isnull=False).values("entry_id")
     seen = BankLine.objects.filter(organization_id=org_id, payment__isnull=False).values("payment_id")
-    out = [UnseenOut(r.refund_date, _("refund"), r.customer.name, r.reference, -r.amount, r.payment_id)
-           for r in Refund.objects.filter(organization_id=org_id, account_id=acc, currency=cur,
+    out = [UnseenOut(r.refund_date, _("refund"), r.customer.name, r.reference, -r.out_amount, r.payment_id)
+           for r in Refund.objects.filter(refund_in_bank_currency(cur), organization_id=org_id, account_id=acc,
                                           refund_date__lte=as_of).exclude(entry_id__in=linked)
            .select_related("customer")]
     out += [UnseenOut(p.reversal_entry.effective_date, _("reversed payment"), p.customer.name, p.reference,
-                      -p.amount, p.pk)
-            for p in Payment.objects.filter(organization_id=org_id, deposit_account_id=acc, currency=cur,
+                      -bank_amount(p), p.pk)
+            for p in Payment.objects.filter(in_bank_currency(cur), organization_id=org_id, deposit_account_id=acc,
                                             pk__in=seen, reversal_entry__isnull=False,
                                             reversal_entry__effective_date__lte=as_of)
             .exclude(reversal_entry_id__in=linked).select_related("customer", "reversal_entry")]

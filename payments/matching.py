@@ -38,6 +38,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.models import Customer
@@ -173,7 +175,7 @@ class MatchContext:
                 self.by_name[key].append(c)
         self.payments_by_amount = defaultdict(list)
         for p in payments:
-            self.payments_by_amount[p.amount].append(p)
+            self.payments_by_amount[bank_amount(p)].append(p)
         self.iban_customers = iban_customers
         self.refunds_by_amount, self.reversed_by_amount, self.seen_by_amount = defaultdict(list), defaultdict(list), \
             defaultdict(list)
@@ -197,7 +199,7 @@ class MatchContext:
         if days:
             seen = BankLine.objects.filter(organization_id=org_id, payment__isnull=False).values("payment_id")
             payments = list(Payment.objects.filter(
-                organization_id=org_id, currency=cur, deposit_account_id=bank_account.account_id,
+                in_bank_currency(cur), organization_id=org_id, deposit_account_id=bank_account.account_id,
                 reversed_at__isnull=True, received_date__gte=min(days) - timedelta(days=PAYMENT_DAYS),
                 received_date__lte=max(days) + timedelta(days=PAYMENT_DAYS)).exclude(pk__in=seen)
                 .select_related("customer"))
@@ -297,7 +299,7 @@ class MatchContext:
             when = _("the same day") if days == 0 else (_("%(n)s day(s) from the bank date") % {"n": days})
             reason = _("Recorded payment %(ref)s from %(customer)s of %(amount)s, received %(day)s (%(when)s), is not "
                        "yet seen in the bank.") % {"ref": p.reference or f"#{p.pk}", "customer": p.customer.name,
-                                                   "amount": _money(p.amount, cur), "day": p.received_date,
+                                                   "amount": _money(bank_amount(p), cur), "day": p.received_date,
                                                    "when": when}
             if same_ref:
                 reason += " " + _("Its reference appears in the bank text.")
@@ -451,17 +453,34 @@ def _debit_candidates(bank_account, days) -> list[tuple[str, Outgoing]]:
                                        payment__isnull=False).values("payment_id")
     out = [("refund", Outgoing(pk, amount, day, ref, name, entry))
            for pk, amount, day, ref, name, entry in Refund.objects.filter(
-               organization_id=org_id, account_id=acc, currency=cur, refund_date__gte=low, refund_date__lte=high)
-           .exclude(entry_id__in=linked).values_list("pk", "amount", "refund_date", "reference", "customer__name",
-                                                      "entry_id")]
-    payments = Payment.objects.filter(organization_id=org_id, deposit_account_id=acc, currency=cur,
+               refund_in_bank_currency(cur), organization_id=org_id, account_id=acc, refund_date__gte=low,
+               refund_date__lte=high)
+           .exclude(entry_id__in=linked).annotate(out=Coalesce("paid_amount", "amount"))
+           .values_list("pk", "out", "refund_date", "reference", "customer__name", "entry_id")]
+    payments = Payment.objects.filter(in_bank_currency(cur), organization_id=org_id, deposit_account_id=acc,
                                       pk__in=on_lines, received_date__gte=low - timedelta(days=BOUNCE_DAYS),
-                                      received_date__lte=high)
+                                      received_date__lte=high).annotate(came_in=Coalesce("received_amount", "amount"))
     for pk, amount, ref, name, entry, reversal_day, why in payments.filter(
             reversal_entry__isnull=False).exclude(reversal_entry_id__in=linked).values_list(
-            "pk", "amount", "reference", "customer__name", "reversal_entry_id",
+            "pk", "came_in", "reference", "customer__name", "reversal_entry_id",
             "reversal_entry__effective_date", "reversal_reason"):
         out.append(("reversed", Outgoing(pk, amount, reversal_day, ref, name, entry, why)))
     out += [("seen", Outgoing(*row, None)) for row in payments.filter(reversed_at__isnull=True).values_list(
-        "pk", "amount", "received_date", "reference", "customer__name")]
+        "pk", "came_in", "received_date", "reference", "customer__name")]
     return out
+
+
+def in_bank_currency(cur: str) -> Q:
+    """Payments whose money reached a bank account in `cur`: received in the customer's currency `cur`,
+    or received in `cur` for an account in another currency (issue 17, cross-currency receipts)."""
+    return Q(currency=cur, received_currency="") | Q(received_currency=cur)
+
+
+def refund_in_bank_currency(cur: str) -> Q:
+    """Refunds whose money left in `cur`: in the account's currency `cur`, or paid back in `cur`."""
+    return Q(currency=cur, paid_currency="") | Q(paid_currency=cur)
+
+
+def bank_amount(payment: Payment) -> Decimal:
+    """What a payment brought into the bank, in the currency it came in."""
+    return payment.received_amount if payment.received_currency else payment.amount

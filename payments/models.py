@@ -198,6 +198,12 @@ class Refund(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("paid from"))
     notes = models.CharField(_("notes"), max_length=500, blank=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    # A payment received in another currency is paid back in that currency (issue 17): what left the
+    # account (paid_amount in paid_currency) and the day's rate that turned `amount` into it (units of
+    # `paid_currency` per unit of `currency`). NULL for a refund in the account's own currency.
+    paid_amount = models.DecimalField(_("amount paid back"), max_digits=18, decimal_places=3, null=True, blank=True)
+    paid_currency = models.CharField(_("currency paid back"), max_length=3, blank=True)
+    cross_rate = models.DecimalField(_("conversion rate"), max_digits=28, decimal_places=12, null=True, blank=True)
     idempotency_key = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
@@ -207,10 +213,24 @@ class Refund(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "idempotency_key"], name="refund_idempotency_unique"),
             models.CheckConstraint(name="refund_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="refund_paid_in_other_currency",
+                condition=Q(paid_currency="", paid_amount__isnull=True, cross_rate__isnull=True)
+                | (Q(paid_amount__isnull=False, cross_rate__isnull=False, paid_amount__gt=0, cross_rate__gt=0)
+                   & ~Q(paid_currency="") & ~Q(paid_currency=F("currency")))),
         ]
 
     def __str__(self):
         return f"Refund {self.amount} {self.currency} of payment {self.payment_id}"
+
+    @property
+    def out_amount(self) -> Decimal:
+        """What left the account, in `out_currency`."""
+        return self.paid_amount if self.paid_currency else self.amount
+
+    @property
+    def out_currency(self) -> str:
+        return self.paid_currency or self.currency
 
 
 class Submission(models.Model):

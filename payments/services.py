@@ -564,6 +564,87 @@ def unapply_allocation(allocation: Allocation, reason: str, *, actor=None,
         return unapply(allocation, reason, actor)
 
 
+@dataclass(frozen=True)
+class RefundConversion:
+    """A refund of money received in another currency, paid back in that currency at the day's rate."""
+    paid: Decimal  # what leaves the account, in `currency` (the currency the payment was received in)
+    currency: str
+    rate: Decimal  # units of `currency` per unit of the customer's currency: the day's cross rate
+    base_paid: Decimal  # what leaves, in the base currency at its rate of the day
+    base_booked: Decimal  # the refunded credit's base value as the receipt booked it (the payment's own rate)
+
+
+def convert_refund(org, payment: Payment, amount: Decimal, day: date) -> RefundConversion:
+    """`amount` of a payment's unapplied credit (in the customer's currency) in the currency the money
+    came in, at the day's cross rate (accounts.fx.cross_rate). PaymentError names a missing rate's
+    currency and day; nothing is written."""
+    from accounts import fx
+    from accounts.money import round_money
+
+    base, into = org.base_currency, payment.received_currency
+    try:
+        rate = fx.cross_rate(org, payment.currency, into, day)
+        paid = round_money(amount * rate, into)
+        base_paid = paid if into == base else round_money(paid * fx.rate_on(org, into, day), base)
+    except fx.RateError as e:
+        raise PaymentError(e.message) from e
+    if paid <= 0:
+        raise PaymentError(_("%(amount)s at %(rate)s is less than the smallest %(cur)s amount.")
+                           % {"amount": format_money(amount, payment.currency), "rate": fx.rate_text(rate),
+                              "cur": into})
+    return RefundConversion(paid, into, rate, base_paid, _refunded_base(org, payment, amount))
+
+
+def _refunded_base(org, payment: Payment, amount: Decimal) -> Decimal:
+    """The base value the receipt booked for `amount` of its credit: at the payment's own rate, rounded
+    once; a refund that spends the whole rest takes the rest of what the receipt booked (less what its
+    allocations and earlier refunds took), so a payment paid back in full leaves no base remainder."""
+    from django.db.models import Sum as Total
+
+    from accounts.models import JournalLine
+    from accounts.money import round_money
+    from payments.allocation import _settled_so_far
+
+    base = org.base_currency
+    if payment.currency == base:
+        return amount
+    part = round_money(amount * payment.fx_rate, base)
+    if amount != payment.unapplied:
+        return part
+    booked = ledger.booked_base(payment.entry_id)
+    applied = _settled_so_far(Allocation.objects.filter(payment=payment), "source_base")
+    refunded = JournalLine.objects.filter(
+        entry_id__in=Refund.objects.filter(payment=payment).values("entry_id"),
+        account=system_accounts(org)["ar"]).aggregate(s=Total("base_amount"))["s"] or Decimal(0)
+    if booked is None or applied is None:
+        return part
+    return -booked - applied - refunded
+
+
+def _refund_lines(org, payment: Payment, account: Account, amount: Decimal,
+                  paid_back: RefundConversion | None) -> list[Line]:
+    """The refund entry, the receipt's mirror. In the account's currency: Dr AR / Cr the account paid from.
+    Paid back in the currency received: Dr AR and Cr currency conversion in the account's currency (at the
+    value the receipt booked), Dr currency conversion and Cr the account in the currency paid (at the day's
+    rate), so the conversion account nets to zero in base; what paying back costs in base beyond what was
+    booked is a realized exchange loss (less: a gain), posted here, through the ledger's one door."""
+    from accounts.chart import conversion_account, realized_fx_account
+
+    ar, customer = system_accounts(org)["ar"], payment.customer
+    if paid_back is None:
+        return [Line(ar, amount, customer), Line(account, -amount, currency=payment.currency)]
+    p, conv = paid_back, conversion_account(org)
+    lines = [Line(ar, amount, customer, base_amount=p.base_booked),
+             Line(conv, -amount, currency=payment.currency, base_amount=-p.base_paid),
+             Line(conv, p.paid, currency=p.currency, base_amount=p.base_paid),
+             Line(account, -p.paid, currency=p.currency, base_amount=-p.base_paid)]
+    difference = p.base_paid - p.base_booked  # paid back more than was booked: a loss (debit)
+    if difference:
+        lines.append(Line(realized_fx_account(org, gain=difference < 0), Decimal(0), None, p.currency,
+                          base_amount=difference))
+    return lines
+
+
 def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, method: str, account: Account,
                    idempotency_key: str, reference: str = "", notes: str = "", actor=None) -> Refund:
     """Pay back (part of) a payment's unapplied amount: Dr AR (customer) / Cr account.
@@ -590,11 +671,11 @@ def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, meth
         _check_method(method)
         _check_account(org, account)
         reference, notes = (reference or "").strip()[:100], (notes or "").strip()[:500]
+        paid_back = convert_refund(org, payment, amount, refund_date) if payment.is_cross_currency else None
         pk = _next_id(Refund)
-        acc = system_accounts(org)
         label = payment.reference or f"#{payment.pk}"
         entry = ledger.post(
-            org, [Line(acc["ar"], amount, customer), Line(account, -amount, currency=payment.currency)],
+            org, _refund_lines(org, payment, account, amount, paid_back),
             effective_date=refund_date, idempotency_key=f"refund:{key}",
             memo=f"Refund of payment {label} to {customer.name}"[:500], actor=actor,
             source=("payments.refund", pk), source_label=(reference or f"refund {label}")[:100], reason=notes,
@@ -605,6 +686,8 @@ def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, meth
             pk=pk, organization=org, payment=payment, customer=customer, amount=amount, currency=payment.currency,
             refund_date=refund_date, method=method, reference=reference, account=account, notes=notes,
             entry=entry, idempotency_key=key, created_by=actor,
+            **({"paid_amount": paid_back.paid, "paid_currency": paid_back.currency, "cross_rate": paid_back.rate}
+               if paid_back else {}),
         )
         change_amounts(payment, amount_refunded=amount)
     return refund

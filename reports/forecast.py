@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from accounts import fx
+from accounts.models_org import today_in
+from accounts.money import round_money
 from reports.asof import ZERO, org_currencies, report_cursor
 from reports.insights import query_params as insights_params
 
@@ -141,6 +143,8 @@ class ExpectedInvoice:
     shift: int
     org_average: bool
     amount: Decimal
+    currency: str = ""  # set in the drill-down in base, where currencies mix
+    base_amount: Decimal | None = None  # the amount at the forecast day's rate, rounded once
 
 
 def week_invoices(org, week: int, currency=None, today: date | None = None, limit: int = 500):
@@ -155,3 +159,22 @@ def week_invoices(org, week: int, currency=None, today: date | None = None, limi
             WHERE w.week = %(week)s ORDER BY w.amount_due DESC, w.expected_on, w.id LIMIT %(limit)s"""), params)
         raw = cursor.fetchall()
     return [ExpectedInvoice(*r[:9]) for r in raw], (raw[0][9] if raw else 0)
+
+
+def week_invoices_in_base(org, week: int, today: date | None = None, limit: int = 500):
+    """The invoices behind one week of the forecast in base (forecast_in_base): every currency's, each
+    with its amount in the base currency at the rates of the forecast's day (as the week's total is
+    converted: accounts.fx.report_rates; MissingRate names the currency and day), largest in base first.
+    Returns (invoices, their count, the rates)."""
+    today = today or today_in(org)
+    currencies = org_currencies(org)
+    rates = fx.report_rates(org, currencies, today)
+    base, rows, count = org.base_currency, [], 0
+    for code in currencies:
+        found, n = week_invoices(org, week, code, today, limit)
+        count += n
+        for e in found:
+            e.currency, e.base_amount = code, round_money(e.amount * rates[code], base)
+        rows += found
+    rows.sort(key=lambda e: (-e.base_amount, e.expected_on, e.invoice_id))
+    return rows[:limit], count, rates

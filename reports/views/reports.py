@@ -34,7 +34,7 @@ from reports.asof import disputed_as_of, open_items, org_currencies, promises_as
 from reports.charts import Bar, bar_chart, sparkline
 from reports.credit_control import recent_overrides
 from reports.dso import Unavailable, as_of_note, books_start, check_as_of
-from reports.forecast import ALL, LATER, OVERDUE, WEEKS, forecast, week_invoices
+from reports.forecast import ALL, LATER, OVERDUE, WEEKS, forecast, week_invoices, week_invoices_in_base
 from reports.forecast_accuracy import WEEKS_BACK, accuracy
 from reports.forms import (
     BASE_CHOICE,
@@ -472,8 +472,7 @@ def forecast_report(request):
         f = forecast(request.org, currency)
     shown = f.currency  # the base currency when in base
     base = reverse("forecast_week", kwargs={"org_slug": request.org.slug, "week": "0"})[:-2]
-    chart = bar_chart([Bar(w.start.strftime("%d %b"), w.amount,
-                           href="" if f.rates else f"{base}{w.index}/?currency={currency}")
+    chart = bar_chart([Bar(w.start.strftime("%d %b"), w.amount, href=f"{base}{w.index}/?currency={currency}")
                        for w in f.weeks], shown, title=_("Expected collections per week"), width=760)
     return render(request, "reports/forecast.html", {"f": f, "chart": chart, "currency": shown, "choice": currency,
                                                      "currencies": currencies, "problem": problem, "all": ALL})
@@ -510,12 +509,21 @@ def forecast_week(request, week):
         if not 0 <= index < WEEKS:
             raise Http404
     currencies = org_currencies(request.org)
-    currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
+    wanted = request.GET.get("currency")
+    currency = wanted if wanted in currencies or (wanted == ALL and len(currencies) > 1) else currencies[0]
+    rates, problem = None, None
+    if currency == ALL:  # every currency's invoices, in base at the forecast day's rates (as its weeks)
+        try:
+            invoices, count, rates = week_invoices_in_base(request.org, index)
+        except fx.MissingRate as e:
+            problem, currency = e.message.replace(" Nothing was posted.", ""), currencies[0]
     f = forecast(request.org, currency)
+    if currency != ALL:
+        invoices, count = week_invoices(request.org, index, currency)
     chosen = f.overdue if index == OVERDUE else f.later if index == LATER else f.weeks[index]
-    invoices, count = week_invoices(request.org, index, currency)
-    return render(request, "reports/forecast_week.html", {"f": f, "week": chosen, "invoices": invoices,
-                                                          "count": count, "currency": currency})
+    return render(request, "reports/forecast_week.html", {
+        "f": f, "week": chosen, "invoices": invoices, "count": count, "currency": f.currency, "choice": currency,
+        "rates": rates, "problem": problem})
 
 
 def _credit_control_query(request):

@@ -72,3 +72,22 @@ def test_refusals_record_nothing(api_books):
                                                    confirm_rate=True))
     assert confirmed.status_code == 201 and confirmed.json()["amount"] == "250.00"
     assert _count(org, owner) == before + 1
+
+
+def test_a_refund_of_money_received_in_another_currency_is_paid_back_in_it(api_books):
+    org, owner, api, customer, today = api_books
+    paid = api.post("/payments", payment_body(customer.pk, "100.00", "GBP", allocation="none",
+                                              received_date=today.isoformat())).json()
+    r = api.post(f"/payments/{paid['id']}/refunds", {"amount": "25.00", "refund_date": today.isoformat(),
+                                                      "method": "bank_transfer", "reference": "RF-1"})
+    assert r.status_code == 201, r.content
+    body = r.json()
+    # 25.00 USD of the credit, paid back in pounds at the day's 0.92 / 1.15 = 0.8.
+    assert (body["amount"], body["currency"], body["paid_amount"], body["paid_currency"], body["conversion_rate"]) \
+        == ("25.00", "USD", "20.00", "GBP", "0.8")
+    assert api.get(f"/payments/{paid['id']}").json()["unapplied"] == "100.00"
+    own = api.post("/payments", payment_body(customer.pk, "10.00", "USD", allocation="none",
+                                             received_date=today.isoformat())).json()
+    back = api.post(f"/payments/{own['id']}/refunds", {"amount": "10.00", "refund_date": today.isoformat(),
+                                                        "method": "bank_transfer"}).json()
+    assert back["paid_amount"] is None and back["paid_currency"] is None

@@ -19,7 +19,7 @@ from accounts.models_org import today_in
 from accounts.money import round_money
 from ledger_site.tenancy import tenant_context
 from reports import dso
-from reports.forecast import ALL, forecast
+from reports.forecast import ALL, LATER, OVERDUE, WEEKS, forecast, week_invoices_in_base
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import issued
 
@@ -80,6 +80,37 @@ def test_the_forecast_in_base_adds_each_currencys_weeks_at_the_days_rate(books):
         assert week.count == sum(f.weeks[i].count for f in per.values())
     assert together.later.amount == _in_base({c: f.later.amount for c, f in per.items()})
     assert together.total_13_weeks + together.overdue.amount + together.later.amount == D("2366.66")
+
+
+def test_the_forecast_week_drill_down_in_base_lists_every_currencys_invoices_at_the_days_rate(books):
+    org, owner, today = books
+    together = forecast(org, ALL)
+    per = {c: forecast(org, c) for c in RATES}
+    shown = []
+    for index in [OVERDUE, *range(WEEKS), LATER]:
+        pick = (lambda f: f.overdue) if index == OVERDUE else (lambda f: f.later) if index == LATER else (
+            lambda f, i=index: f.weeks[i])
+        rows, count, rates = week_invoices_in_base(org, index)
+        assert rates == RATES and count == pick(together).count == len(rows)
+        for code, f in per.items():  # each currency's invoices add up to its own week, in its own currency
+            assert sum((e.amount for e in rows if e.currency == code), D(0)) == (pick(f).amount or 0)
+        assert all(e.base_amount == round_money(e.amount * RATES[e.currency], "EUR") for e in rows)
+        assert [e.base_amount for e in rows] == sorted((e.base_amount for e in rows), reverse=True)
+        shown += [(index, e) for e in rows]
+    assert {e.currency for _i, e in shown} == {"EUR", "USD", "JPY"}
+    client = Client()
+    client.force_login(owner)
+    index, usd = next((i, e) for i, e in shown if e.currency == "USD")
+    week = "overdue" if index == OVERDUE else "later" if index == LATER else str(index)
+    page = client.get(reverse("forecast_week", kwargs={"org_slug": org.slug, "week": week}),
+                      {"currency": "*"}).content.decode()
+    assert 'id="base-rates"' in page and "1 USD = 0.95 EUR" in page and ">In EUR</th>" in page
+    assert usd.number in page and f"{usd.amount:,.2f} USD" in page
+    assert f"<td class=\"num\">{usd.base_amount:,.2f}</td>" in page  # the base column, in EUR
+    # The forecast page links its weeks to this drill-down in base.
+    forecast_page = client.get(reverse("forecast_report", kwargs={"org_slug": org.slug}),
+                               {"currency": "*"}).content.decode()
+    assert reverse("forecast_week", kwargs={"org_slug": org.slug, "week": week}) + "?currency=" in forecast_page
 
 
 def test_the_pages_show_the_rates_and_their_day_and_a_missing_rate_by_name(books):
