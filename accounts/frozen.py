@@ -98,12 +98,15 @@ def _args(*values: str) -> str:
 
 
 def frozen_sql(table: str, *, state: str = "", editable: tuple = (), mutable: tuple = (),
-               final: tuple = (), final_mutable: tuple = ()) -> migrations.RunSQL:
+               final: tuple = (), final_mutable: tuple = (), after: bool = False) -> migrations.RunSQL:
+    """`after`: check each row once written (AFTER UPDATE OR DELETE; a refusal still undoes the
+    statement). Needed when `state` is a stored generated column: PostgreSQL computes it only after
+    the BEFORE triggers, which would read the new state as null."""
     extra = [",".join(final)] + ([",".join(final_mutable)] if final_mutable else []) if final else []
     args = _args(state, ",".join(editable), ",".join(mutable), *extra)
     return migrations.RunSQL(
         f"""
-        CREATE TRIGGER {table}_frozen BEFORE UPDATE OR DELETE ON {table}
+        CREATE TRIGGER {table}_frozen {"AFTER" if after else "BEFORE"} UPDATE OR DELETE ON {table}
             FOR EACH ROW EXECUTE FUNCTION ledger_guard_frozen({args});
         CREATE TRIGGER {table}_frozen_truncate BEFORE TRUNCATE ON {table}
             FOR EACH STATEMENT EXECUTE FUNCTION ledger_guard_frozen({args});

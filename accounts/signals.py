@@ -21,8 +21,9 @@ FROZEN_TABLES = {
     "invoicing_invoice": ("status", "draft", "amount_paid,amount_credited,amount_written_off,amount_due,status,"
                           "void_entry_id,disputed_at,dispute_reason,disputed_by_id,dispute_until,disputed_amount"),
     "invoicing_creditnote": ("", "", "amount_applied"),
-    "invoicing_emaildelivery": ("status", "", "status,attempts,max_attempts,last_error,next_attempt_at,message_id,"
-                                "sent_at,document_id,pdf_sha256,lease_until,claim_token", "sent"),
+    "invoicing_emaildelivery": ("guard_state", "unfixed", "status,attempts,max_attempts,last_error,next_attempt_at,"
+                                "message_id,sent_at,document_id,pdf_sha256,lease_until,claim_token,result,"
+                                "guard_state", "sent"),
     "payments_payment": ("", "", "amount_allocated,amount_refunded,reversed_at,reversal_entry_id,reversal_reason"),
     "reminders_remindermessage": ("status", "pending,sending,failed", ""),
     "reminders_reminderbatch": ("status", "pending,sending,failed", ""),

@@ -11,12 +11,16 @@ indexed SELECT. An invoice PDF is 20–200 KB, well inside what bytea handles co
 EmailDelivery is deliberately not invoice-specific: `kind` says what was sent and the invoice
 and customer links are nullable, so statements (customer, no invoice) and reminders (invoice,
 kind "reminder") use the same log, the same sending task and the same retry policy
-(invoicing.mail.queue_delivery).
+(invoicing.mail.queue_delivery). It is also the outbox row of messages that another app sends on
+its own schedule (issue 12: one e-mail table): a staff notification digest (kind "digest",
+reminders.digests) is a *pending* row with a due time, claimed by its owner's delivery run on the
+one engine (ledger_site.outbox), while the owner's row (reminders.NotificationDigest) keeps only
+its domain facts and points here.
 """
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -65,6 +69,12 @@ class DeliveryKind(models.TextChoices):
     REMINDER = "reminder", _("Reminder")
     QUOTE = "quote", _("Quote")
     REPORT = "report", _("Report")  # a scheduled report to a member (reports.subscriptions)
+    DIGEST = "digest", _("Notification digest")  # a member's daily digest (reminders.digests)
+
+
+# Kinds sent by their owner's scheduled run (invoicing.outgoing.queue_scheduled), whose message is
+# fixed at the first attempt; every other kind is written with its message.
+SCHEDULED_KINDS = (DeliveryKind.DIGEST,)
 
 
 class DeliveryStatus(models.TextChoices):
@@ -73,6 +83,10 @@ class DeliveryStatus(models.TextChoices):
     RETRYING = "retrying", _("Failed, will retry")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # Rows sent by their owner's scheduled run when due (queue_scheduled), not by invoicing's task:
+    # waiting for their time (retries come back here), or given up by the owner before sending.
+    PENDING = "pending", _("Waiting to send")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class EmailDelivery(models.Model):
@@ -105,6 +119,15 @@ class EmailDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     sent_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=500, blank=True)  # what happened, in words (scheduled kinds)
+    # What the frozen guard (accounts.frozen) reads as the row's state: "unfixed" while a scheduled
+    # kind's message is not fixed yet (pending or sending, no Message-ID: its first attempt writes
+    # recipients, subject and body), else the status. A document e-mail is never unfixed: it is frozen
+    # from the start except its delivery progress; every row is frozen for good once sent.
+    guard_state = models.GeneratedField(
+        expression=Case(When(Q(kind__in=SCHEDULED_KINDS, status__in=["pending", "sending"], message_id=""),
+                             then=Value("unfixed")), default=F("status")),
+        output_field=models.CharField(max_length=10), db_persist=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -117,6 +140,8 @@ class EmailDelivery(models.Model):
         indexes = [
             models.Index(fields=["invoice", "-created_at"], name="email_delivery_by_invoice"),
             models.Index(fields=["organization", "status"], name="email_delivery_by_status"),
+            models.Index(fields=["organization", "next_attempt_at"], name="email_delivery_claimable",
+                         condition=Q(status__in=["pending", "sending"])),
         ]
 
     def __str__(self):

@@ -8,6 +8,8 @@ writing invoicing's tables (StoredDocument, EmailDelivery) or calling its render
 - `store_pdf(...)`: the stored PDF of a document state, rendered once (invoicing.pdf._store_once);
 - `queue_email(...)`: log an e-mail in the delivery log and queue it on commit (invoicing.mail);
 - `log_sent_email(...)`: record an e-mail another outbox has already sent (reminders);
+- `queue_scheduled(...)`: the outbox row of an e-mail its owner sends on its own schedule when due
+  (reminders' digests): pending, claimed by the owner's run on the one engine (ledger_site.outbox);
 - `invoice_pdf(invoice)`, `public_url(invoice)`: an invoice's PDF and its customer link.
 """
 
@@ -73,6 +75,18 @@ def log_sent_email(org_id: int, kind: str, *, recipients: list[str], subject: st
         organization_id=org_id, kind=kind, invoice_id=invoice_id, customer_id=customer_id,
         recipients=list(recipients), subject=subject[:300], body=body[:BODY_MAX], status=DeliveryStatus.SENT,
         attempts=attempts, message_id=message_id, sent_at=sent_at, created_by=actor)
+
+
+def queue_scheduled(org_id: int, kind: str, *, due_at, max_attempts: int, recipients=(), subject: str = "",
+                    body: str = "", customer=None, invoice=None) -> EmailDelivery:
+    """A pending outbox row sent by its owner's delivery run once `due_at` has come (not by
+    invoicing's task). The message may be fixed at the first attempt: until the row has a Message-ID
+    its guard state is "unfixed" and the frozen guard lets the sender write recipients, subject and
+    body; from then on only the delivery progress moves, and nothing once sent."""
+    return EmailDelivery.objects.create(
+        organization_id=org_id, kind=kind, customer=customer, invoice=invoice, recipients=list(recipients),
+        subject=subject[:300], body=body[:BODY_MAX], status=DeliveryStatus.PENDING, next_attempt_at=due_at,
+        max_attempts=max_attempts)
 
 
 def invoice_pdf(invoice) -> bytes:

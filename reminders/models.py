@@ -258,12 +258,13 @@ class OutboxStatus(models.TextChoices):
 
 # The delivery engine's data for the reminder outboxes (ledger_site.outbox): the per-invoice
 # messages, the consolidated e-mails (ReminderBatch), whose messages go out with their batch, and
-# staff's daily notification digests (NotificationDigest, reminders.digests).
+# staff's daily notification digests (reminders.digests), whose e-mails are rows of invoicing's one
+# outbox table (kind "digest"; the table's other kinds are never "pending").
 OUTBOX = Outbox(table="reminders_remindermessage", lease=timedelta(seconds=20),
                 backoff=tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)),  # after attempt 1, 2, ...
                 where="AND x.batch_id IS NULL")
 BATCH_OUTBOX = replace(OUTBOX, table="reminders_reminderbatch", where="")
-DIGEST_OUTBOX = replace(OUTBOX, table="reminders_notificationdigest", where="")
+DIGEST_OUTBOX = replace(OUTBOX, table="invoicing_emaildelivery", where="AND x.kind = 'digest'")
 
 
 class ReminderEmail(models.Model):

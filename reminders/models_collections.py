@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Customer, Organization
 from invoicing.models import Invoice
-from reminders.models import OutboxStatus, ReminderEmail
+from invoicing.models_documents import EmailDelivery
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
 
@@ -197,22 +197,49 @@ class DigestSubscription(models.Model):
         return f"digest for user {self.user_id} in organization {self.organization_id}"
 
 
-class NotificationDigest(ReminderEmail):
+class DigestManager(models.Manager):
+    """A digest comes with its e-mail: what became of it is read there (one query, and in the tenant
+    context the digest was read in)."""
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("email")
+
+
+class NotificationDigest(models.Model):
     """One day's e-mail of a user's unread notifications (reminders.digests): at most one per user,
-    organization and day; its notifications point at it. Sent on the outbox engine like reminders."""
+    organization and day; its notifications point at it. The e-mail itself (recipient, subject,
+    body, Message-ID, status, attempts, lease) is a row of invoicing's one outbox table (kind
+    "digest", `email`), sent on the outbox engine like reminders; this row keeps the domain facts."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()  # the organization's local day
-    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
+    email = models.OneToOneField(EmailDelivery, on_delete=models.PROTECT, related_name="+")
+
+    objects = DigestManager()
 
     class Meta:
         ordering = ["-day", "-pk"]
         constraints = [models.UniqueConstraint(fields=["organization", "user", "day"],
                                                name="notification_digest_once_a_day")]
-        indexes = [models.Index(fields=["organization", "next_attempt_at"], name="notification_digest_claimable",
-                                condition=Q(status__in=["pending", "sending"]))]
 
     def __str__(self):
-        return f"digest {self.pk} for user {self.user_id} on {self.day} ({self.status})"
+        return f"digest {self.pk} for user {self.user_id} on {self.day}"
+
+    # What became of the e-mail, read from the outbox row (one home for send state).
+    @property
+    def status(self) -> str:
+        return self.email.status
+
+    @property
+    def message_id(self) -> str:
+        return self.email.message_id
+
+    @property
+    def next_attempt_at(self):
+        return self.email.next_attempt_at
+
+    @property
+    def sent_at(self):
+        return self.email.sent_at

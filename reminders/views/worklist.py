@@ -72,7 +72,7 @@ def worklist(request):
         "tabs": _tabs(request, "worklist"), "today": today, **worklist_data(request.org, request.user, today),
         **call_form_context(None), "digest_on": digests.subscribed(request.org, request.user),
         "last_digest": NotificationDigest.objects.filter(organization=request.org, user=request.user,
-                                                         status=OutboxStatus.SENT).first()})
+                                                         email__status=OutboxStatus.SENT).first()})
 
 
 @require_POST
