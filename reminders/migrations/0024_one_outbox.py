@@ -36,7 +36,7 @@ def move_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0027_one_outbox'),
+        ('invoicing', '0029_one_outbox'),
         ('reminders', '0023_notification_digests'),
     ]
 

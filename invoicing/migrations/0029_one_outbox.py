@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0038_seal_period_lock_events'),
-        ('invoicing', '0026_snapshot_indexes'),
+        ('invoicing', '0028_delivery_html_body'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
