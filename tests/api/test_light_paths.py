@@ -64,8 +64,9 @@ def _savepoints(sql: str) -> int:
 
 def test_issuing_reads_the_invoice_once_and_opens_no_transaction_around_the_services(api_shop):
     """The issue operation does not read the invoice before the service locks it (only the answer
-    after the commit reads it), and its one transaction is the service's (here inside the test's
-    transaction, so it shows as one savepoint; was two, the operation's and the service's)."""
+    after the commit reads it), and its one transaction is the service's. Inside the test's
+    transaction every block shows as a savepoint: the key's round trip and the service (was three,
+    with the operation's around the service)."""
     with tenant_context(api_shop.org, api_shop.owner):
         invoice = draft(api_shop.org, CustomerFactory(organization=api_shop.org))
     with CaptureQueriesContext(connection) as queries:
@@ -73,7 +74,7 @@ def test_issuing_reads_the_invoice_once_and_opens_no_transaction_around_the_serv
     assert r.status_code == 200, r.content
     sql = _sql(queries)
     assert sql.count('FROM "invoicing_invoice"') == 1
-    assert _savepoints(sql) == 1
+    assert _savepoints(sql) == 2
 
 
 def test_a_payment_is_one_transaction_and_reads_the_webhook_endpoints_once(api_shop):
@@ -86,7 +87,8 @@ def test_a_payment_is_one_transaction_and_reads_the_webhook_endpoints_once(api_s
     assert r.status_code == 201, r.content
     assert r.json()["allocations"][0] == {**r.json()["allocations"][0], "invoice_id": invoice.pk, "amount": total}
     sql = _sql(queries)
-    assert _savepoints(sql) == 1  # was three: the operation's, record_payment's and apply_many's
+    # The key's round trip and record_payment (was four: also the operation's and apply_many's).
+    assert _savepoints(sql) == 2
     # invoice.paid and payment.recorded: one read of the endpoints for both (was one each).
     assert sql.count('FROM "reminders_webhookendpoint"') == 1
 
