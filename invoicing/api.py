@@ -281,7 +281,7 @@ def get_invoice_op(request, invoice_id: int):
 
 
 @router.post("/invoices", response=responses(201, InvoiceOut), summary="Create a draft invoice")
-@write
+@write(one_service=True)
 def create_draft(request, payload: DraftIn):
     return 201, partial(_fresh, _save_draft(request, None, payload).pk)
 
@@ -297,12 +297,16 @@ def update_draft(request, invoice_id: int, payload: DraftIn):
 
 
 @router.post("/invoices/{invoice_id}/issue", response=responses(200, InvoiceOut), summary="Issue a draft")
-@write
+@write(one_service=True)
 def issue(request, invoice_id: int, payload: IssueIn | None = None):
     """Gives the invoice its number and posts it to the ledger. Credit control applies."""
-    invoice = get_invoice(request, invoice_id)
-    services.issue_invoice(invoice, actor=request.actor, issue_date=payload.issue_date if payload else None)
-    return 200, partial(_fresh, invoice.pk)
+    # Not read first: issuing locks and reads the draft in this organization, or finds none.
+    try:
+        services.issue_invoice(Invoice(pk=invoice_id, organization_id=request.org.pk), actor=request.actor,
+                               issue_date=payload.issue_date if payload else None)
+    except services.InvoiceNotFound:
+        raise not_found("invoice") from None
+    return 200, partial(_fresh, invoice_id)
 
 
 @router.post("/invoices/{invoice_id}/void", response=responses(200, InvoiceOut), summary="Void an issued invoice")

@@ -58,7 +58,11 @@ def emit(organization_id: int, event_type: str, data: dict) -> None:
 def batched():
     """Collect the events emitted inside the block and write them when it ends, in one go per
     organization (the bulk doors: an import of thousands of payments). Still inside the caller's
-    transaction; nothing is written if the block raises."""
+    transaction; nothing is written if the block raises. Inside another such block, the outer one
+    writes them."""
+    if _PENDING.get() is not None:
+        yield
+        return
     pending: list = []
     token = _PENDING.set(pending)
     try:

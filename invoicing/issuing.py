@@ -59,7 +59,7 @@ FROM invoicing_invoice i
 JOIN accounts_customer c ON c.id = i.customer_id
 JOIN accounts_organization o ON o.id = i.organization_id
 JOIN invoicing_invoicesettings s ON s.organization_id = i.organization_id
-WHERE i.id = %(invoice)s
+WHERE i.id = %(invoice)s AND i.organization_id = %(org)s
 FOR UPDATE OF i FOR NO KEY UPDATE OF c
 """
 _LINES_SQL = f"""
@@ -85,11 +85,11 @@ class Draft:
     today: date
 
 
-def load_draft(invoice_pk: int) -> Draft | None:
-    """Lock and read everything issuing needs; None if there is no such invoice (or it is not
-    visible to this organization). Call inside the issuing transaction."""
+def load_draft(invoice_pk: int, organization_id: int) -> Draft | None:
+    """Lock and read everything issuing needs; None if there is no such invoice in this
+    organization. Call inside the issuing transaction."""
     today = today_in()
-    params = {"invoice": invoice_pk, **credit_control.figures_params(today)}
+    params = {"invoice": invoice_pk, "org": organization_id, **credit_control.figures_params(today)}
     pg = raw_connection()
     with connection.wrap_database_errors, pg.pipeline(), \
             psycopg.Cursor(pg) as lock, psycopg.Cursor(pg) as lines, psycopg.Cursor(pg) as accounts, \

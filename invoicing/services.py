@@ -42,6 +42,10 @@ class InvoiceError(LedgerError):
     """A refused invoice action; nothing was changed."""
 
 
+class InvoiceNotFound(InvoiceError):
+    """No such invoice in the organization (e.g. an id sent to the API); nothing was changed."""
+
+
 def record_event(invoice, kind: str, message: str, actor=None, at=None) -> InvoiceEvent:
     return InvoiceEvent.objects.create(organization_id=invoice.organization_id, invoice=invoice, kind=kind,
                                        message=message[:500], actor=actor, at=at or timezone.now())
@@ -108,9 +112,9 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
 
     credit_override: an owner's reason to issue past credit control (invoicing.credit_control);
     credit_control=False only for replays of history (the demo), where today's balances mean nothing."""
-    draft = issuing.load_draft(invoice.pk)
+    draft = issuing.load_draft(invoice.pk, invoice.organization_id)
     if draft is None:
-        raise InvoiceError(_("This invoice does not exist."))
+        raise InvoiceNotFound(_("This invoice does not exist."))
     invoice, lines = draft.invoice, draft.lines
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceError(_("Only a draft can be issued; this invoice is already %(status)s.")

@@ -11,6 +11,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import wraps
@@ -300,7 +301,7 @@ def json_response(status: int, schema_obj) -> HttpResponse:
     return HttpResponse(schema_obj.model_dump_json(), status=status, content_type="application/json")
 
 
-def write(handler):
+def write(handler=None, *, one_service: bool = False):
     """Wrap a write operation: one transaction; with an `Idempotency-Key` header, the first
     response is stored and replayed for a retry with the same body (409 for another body).
 
@@ -310,16 +311,23 @@ def write(handler):
     while the response is read; with a key it runs inside the transaction, because the stored
     response must be the committed one.
 
+    `one_service=True`: the handler's only write is one call of a service that is a transaction of
+    its own (`issue_invoice`, `record_payment`...); what it reads before is only looked up. Without
+    a key no transaction is opened around it, so the service's is the outermost one and costs no
+    savepoint (SAVEPOINT and RELEASE: two round trips per write).
+
     The key is claimed by inserting its row first, in the same transaction: a concurrent
     duplicate waits on the unique index until the first commits, then reads and replays its
     response. A refused request (an error) rolls the claim back with everything else, so the key
     may be retried."""
+    if handler is None:
+        return lambda h: write(h, one_service=one_service)
 
     @wraps(handler)
     def wrapper(request, *args, **kwargs):
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
-            with transaction.atomic():
+            with nullcontext() if one_service else transaction.atomic():
                 status, body = handler(request, *args, **kwargs)
             return json_response(status, body() if callable(body) else body)
         with transaction.atomic():

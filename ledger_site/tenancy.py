@@ -120,6 +120,9 @@ def _tenant_context(org, user=None):
         set_db_context(previous[0] or None, previous[1] or None)
 
 
+API_PATH = "/api/"
+
+
 class TenantMiddleware:
     """Sets the database context for every request and attaches `request.org` and
     `request.membership` for URLs under /o/<org_slug>/. A non-member gets 404, so an
@@ -142,7 +145,11 @@ class TenantMiddleware:
         request.membership = None
         user_id = request.user.pk if request.user.is_authenticated else None
         client = request_client(request)
-        set_db_context(None, user_id, client)
+        if not request.path_info.startswith(API_PATH):
+            # The API's key authentication sets the whole context (organization, user, client) in its
+            # own round trip before the request's first query (ledger_site.api_support.ApiKeyAuth); an
+            # API request without a valid key makes none. The reset at the end is for every request.
+            set_db_context(None, user_id, client)
         try:
             slug = self._org_slug(request)
             if slug and user_id:

@@ -87,20 +87,7 @@ def apply(invoice: Invoice, source: Payment | CreditNote, amount: Decimal, actor
     return apply_many(source, {invoice.pk: amount}, actor=actor, effective_date=effective_date)[0]
 
 
-@transaction.atomic
-def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], actor=None,
-               effective_date: date | None = None, at: datetime | None = None,
-               locked: dict[int, Invoice] | None = None) -> list[Allocation]:
-    """Apply `source` to several invoices at once ({invoice id: amount}), all or nothing.
-
-    Zero amounts are skipped. Refused (AllocationError, nothing changed): a negative amount or one
-    with more decimals than the currency has, an invoice that is not the same customer's open
-    invoice, more than an invoice's amount due, more in total than the source has unapplied,
-    a reversed payment.
-
-    `locked`: only for a caller that has, in this same transaction, locked these invoices (fresh
-    rows, by id) and created or locked `source` itself; then neither is read again.
-    """
+def _wanted(amounts: Mapping[int, Decimal]) -> dict[int, Decimal]:
     wanted: dict[int, Decimal] = {}
     for invoice_id, amount in amounts.items():
         if amount is None or amount == 0:
@@ -108,13 +95,51 @@ def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], act
         if amount < 0:
             raise AllocationError(_("Apply an amount greater than zero."))
         wanted[int(invoice_id)] = amount
+    return wanted
+
+
+@transaction.atomic
+def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], actor=None,
+               effective_date: date | None = None, at: datetime | None = None) -> list[Allocation]:
+    """Apply `source` to several invoices at once ({invoice id: amount}), all or nothing.
+
+    Zero amounts are skipped. Refused (AllocationError, nothing changed): a negative amount or one
+    with more decimals than the currency has, an invoice that is not the same customer's open
+    invoice, more than an invoice's amount due, more in total than the source has unapplied,
+    a reversed payment. A realized exchange difference is posted last (the ledger head's lock is
+    the organization's: taken once the rows are written).
+    """
+    wanted = _wanted(amounts)
     if not wanted:
         return []
-    if locked is not None and set(wanted) <= set(locked):
-        invoices = locked
-    else:
-        invoices = lock_invoices(source.organization_id, wanted)
-        source = type(source).objects.select_for_update().get(pk=source.pk)
+    invoices = lock_invoices(source.organization_id, wanted)
+    source = type(source).objects.select_for_update().get(pk=source.pk)
+    rows = _allocate(source, invoices, wanted, actor, effective_date, at)
+    change_amounts(source, **{_source_field(source): sum(wanted.values(), Decimal(0))})
+    post_realized(rows, invoices, source, actor)
+    return rows
+
+
+def apply_new_payment(payment: Payment, amounts: Mapping[int, Decimal], invoices: dict[int, Invoice], *,
+                      booked_base: Decimal, actor=None, effective_date: date | None = None,
+                      at: datetime | None = None) -> list[Allocation]:
+    """`apply_many` for payments.services.record_payment, which inserts its payment after posting its
+    receipt, and posts that last: `payment` is not inserted yet (its id is reserved; the rows' foreign
+    key to it is checked at commit) and its `amount_allocated` is set on the object for that insert;
+    `invoices` are this transaction's locked rows; `booked_base` is what the receipt will book on the
+    receivable in the base currency. The caller posts the realized differences (`post_realized`)
+    after the receipt."""
+    wanted = _wanted(amounts)
+    if not wanted:
+        return []
+    rows = _allocate(payment, invoices, wanted, actor, effective_date, at, booked_base=booked_base)
+    payment.amount_allocated += sum(wanted.values(), Decimal(0))
+    return rows
+
+
+def _allocate(source, invoices: dict[int, Invoice], wanted: dict[int, Decimal], actor, effective_date, at,
+              booked_base: Decimal | None = None) -> list[Allocation]:
+    """Check and write the allocation rows and the invoices' amounts (the source's are the caller's)."""
     if isinstance(source, Payment) and source.reversed_at:
         raise AllocationError(_("This payment was reversed; it has nothing to apply."))
     total = Decimal(0)
@@ -141,7 +166,7 @@ def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], act
     is_payment = isinstance(source, Payment)
     when = effective_date or today_in()
     check_open(source.organization_id, when, AllocationError)  # the period lock: nothing allocated in a closed period
-    bases = _base_values(source, invoices, wanted)
+    bases = _base_values(source, invoices, wanted, booked_base)
     rows = Allocation.objects.bulk_create([
         Allocation(organization_id=source.organization_id, invoice_id=invoice_id, amount=amount,
                    payment=source if is_payment else None, credit_note=None if is_payment else source,
@@ -150,17 +175,20 @@ def apply_many(source: Payment | CreditNote, amounts: Mapping[int, Decimal], act
                    source_base=bases.get(invoice_id, (None, None))[1])
         for invoice_id, amount in wanted.items()
     ])
-    for row in rows:
-        _post_realized(row, invoices[row.invoice_id], source, actor)
     field = "amount_paid" if is_payment else "amount_credited"
     change_invoice_amounts((invoices[invoice_id], {field: amount}) for invoice_id, amount in wanted.items())
-    change_amounts(source, **{_source_field(source): total})
     what = describe_source(source)
     for invoice_id, amount in wanted.items():
         record_event(invoices[invoice_id], "payment_applied" if is_payment else "credit_applied",
                      _("%(amount)s applied from %(what)s") % {"amount": format_money(amount, source.currency),
                                                               "what": what}, actor, at=at)
     return rows
+
+
+def post_realized(rows: list[Allocation], invoices: dict[int, Invoice], source, actor) -> None:
+    """The realized exchange differences of new allocation rows, through the ledger's one door."""
+    for row in rows:
+        _post_realized(row, invoices[row.invoice_id], source, actor)
 
 
 @transaction.atomic
@@ -207,14 +235,16 @@ def _settled_so_far(rows, field) -> Decimal | None:
     return None if row["missing"] else (row["base"] or Decimal(0))
 
 
-def _base_values(source, invoices, wanted) -> dict[int, tuple[Decimal, Decimal]]:
+def _base_values(source, invoices, wanted, booked_base=None) -> dict[int, tuple[Decimal, Decimal]]:
     """{invoice id: (base value as the invoice booked it, as the source booked it)} of each amount
     applied, or {} where there is nothing to realize: both documents at rate 1 (the base currency:
     exactly as before rates), or a document from before stored rates.
 
     Each part is the amount at its document's rate, rounded once to the base currency; the part that
     completes the invoice (nothing written off) or spends the whole source (nothing refunded) is the
-    rest of what that document booked, so no base remainder is left on a settled document."""
+    rest of what that document booked, so no base remainder is left on a settled document.
+    `booked_base`: for a payment whose receipt is posted after its allocation (`apply_new_payment`),
+    what the receipt will book; nothing is allocated from it yet."""
     if source.fx_rate is None or (source.fx_rate == 1 and all(
             invoices[i].fx_rate == 1 for i in wanted)):
         return {}
@@ -235,9 +265,12 @@ def _base_values(source, invoices, wanted) -> dict[int, tuple[Decimal, Decimal]]
         source_part = round_money(amount * source.fx_rate, base)
         left -= amount
         if left == 0 and not (is_payment and source.amount_refunded):
-            booked = ledger.booked_base(source.entry_id)
-            so_far = _settled_so_far(Allocation.objects.filter(**{"payment" if is_payment else "credit_note": source}),
-                                     "source_base")
+            if booked_base is not None:
+                booked, so_far = booked_base, Decimal(0)
+            else:
+                booked = ledger.booked_base(source.entry_id)
+                so_far = _settled_so_far(
+                    Allocation.objects.filter(**{"payment" if is_payment else "credit_note": source}), "source_base")
             if booked is not None and so_far is not None:
                 source_part = -booked - so_far - sum((parts[1] for parts in out.values()), Decimal(0))
         out[invoice_id] = (invoice_part, source_part)

@@ -175,7 +175,7 @@ def get_payment(request, payment_id: int):
 
 
 @router.post("/payments", response=responses(201, PaymentOut), summary="Record a payment")
-@write
+@write(one_service=True)
 def record(request, payload: PaymentIn):
     """Posts Dr Bank/Cash/Card clearing, Cr AR (customer) and applies the money as asked."""
     org = request.org

@@ -15,7 +15,9 @@ organization, and the ledger key derives from it); apply / un-apply / reverse cl
 key in `Submission`. A double submission or a retried request therefore acts once.
 
 Lock order: the customer's payments advisory lock (`lock_customer_payments`), then invoices
-(by id), then the payment or credit note, then the ledger head.
+(by id), then the payment or credit note, then the ledger head. The head is the organization's
+(every posting waits for it until the holder commits), so it is taken last: a payment's receipt is
+posted after its allocations are written, and the payment row that names the entry after that.
 """
 
 import re
@@ -35,12 +37,20 @@ from accounts.ledger import LedgerError, Line
 from accounts.locale import expected_format, parse_number
 from accounts.models import Account, JournalEntry
 from accounts.models_org import today_in
-from accounts.money import MoneyError, check_exact, format_money
+from accounts.money import MoneyError, check_exact, format_money, round_money
 from invoicing import hooks
 from invoicing.amounts import change_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
 from ledger_site.tenancy import organization_of
-from payments.allocation import AllocationError, apply_many, describe_source, lock_invoices, unapply
+from payments.allocation import (
+    AllocationError,
+    apply_many,
+    apply_new_payment,
+    describe_source,
+    lock_invoices,
+    post_realized,
+    unapply,
+)
 from payments.models import Allocation, Payment, PaymentMethod, Refund, Submission
 
 DEPOSIT_KEYS = ("bank", "cash", "card")
@@ -356,7 +366,6 @@ def convert_receipt(org, customer, received: Decimal, currency: str, day: date, 
     rate entered (checked by accounts.fx.check_entered_rate), else at the day's cross rate
     (accounts.fx.cross_rate). PaymentError names a missing rate's currency and day; nothing is written."""
     from accounts import currencies, fx
-    from accounts.money import round_money
 
     try:
         currency = currencies.validate_code(currency)
@@ -425,13 +434,14 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
     exchange difference against each invoice is realized when it is applied (payments.allocation).
     """
     key = check_key(idempotency_key)
-    done = Payment.objects.filter(organization=org, idempotency_key=key).first()
-    if done is not None:
-        return done
     with transaction.atomic():
         if customer.organization_id != org.pk:
             raise PaymentError(_("That customer belongs to another organization."))
         lock_customer_payments(customer.pk)
+        # Under the customer's lock: a request with this key that came first has committed its payment.
+        done = Payment.objects.filter(organization=org, idempotency_key=key).first()
+        if done is not None:
+            return done
         if customer.is_archived:
             raise PaymentError(_("%(name)s is archived; restore the customer first.") % {"name": customer.name})
         _check_not_future(received_date, _("date received"))
@@ -446,7 +456,6 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         _check_method(method)
         _check_account(org, deposit_account)
         reference, notes = (reference or "").strip()[:100], (notes or "").strip()[:2000]
-        # Lock what the allocation will touch before the ledger head (the lock order).
         if allocation == AUTO:
             invoices = _lock_for_auto(customer, amount)
             amounts = auto_amounts(invoices, amount)
@@ -465,28 +474,35 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         pk = _next_id(Payment)
         label = reference or f"#{pk}"
         fx_rate = conversion.fx_rate if conversion else ledger.rate_of(org, currency, received_date)
+        payment = Payment(
+            pk=pk, organization=org, customer=customer, amount=amount, currency=currency,
+            received_date=received_date, method=method, reference=reference, deposit_account=deposit_account,
+            notes=notes, idempotency_key=key, created_by=actor, fx_rate=fx_rate,
+            **({"received_amount": conversion.received, "received_currency": conversion.currency,
+                "cross_rate": conversion.rate} if conversion else {}),
+        )
+        # What the receipt books on the receivable in the base currency (as ledger.base_amounts rounds it).
+        booked = -(conversion.base_credited if conversion else round_money(amount * fx_rate, org.base_currency))
+        # The invoices are locked above; the payment row is inserted below, after its entry. The
+        # webhook events (invoice.paid, payment.recorded) are written together: one read of the endpoints.
+        with hooks.batched():
+            rows = apply_new_payment(payment, amounts, locked, booked_base=booked, actor=actor,
+                                     effective_date=received_date, at=at)
+            hooks.emit(org.pk, "payment.recorded", payment_data(payment))
+        # The organization's ledger head last (its lock is held until the commit, and every posting of
+        # the organization waits for it): the receipt, the payment row that names it, the realized
+        # exchange differences of the allocations.
         entry = ledger.post(
             org, _receipt_lines(org, customer, deposit_account, amount, currency, conversion),
             effective_date=received_date, idempotency_key=f"payment:{key}",
             memo=f"Payment {label} from {customer.name}"[:500], actor=actor,
             source=("payments.payment", pk), source_label=label[:100], rates={currency: fx_rate},
         )
-        if entry.source_id != pk:  # the key had posted before: a concurrent request with it got here first
-            done = Payment.objects.filter(entry=entry).first()
-            if done is not None:
-                return done
+        if entry.source_id != pk:  # the ledger key was used by another payment (another customer's)
             raise PaymentError(_("This submission key was already used; reload the page."))
-        payment = Payment.objects.create(
-            pk=pk, organization=org, customer=customer, amount=amount, currency=currency,
-            received_date=received_date, method=method, reference=reference, deposit_account=deposit_account,
-            notes=notes, entry=entry, idempotency_key=key, created_by=actor, fx_rate=fx_rate,
-            **({"received_amount": conversion.received, "received_currency": conversion.currency,
-                "cross_rate": conversion.rate} if conversion else {}),
-        )
-        if amounts:
-            # The invoices were locked above, the payment is this transaction's own row.
-            apply_many(payment, amounts, actor=actor, effective_date=received_date, at=at, locked=locked)
-        hooks.emit(org.pk, "payment.recorded", payment_data(payment))
+        payment.entry = entry
+        payment.save(force_insert=True)
+        post_realized(rows, locked, payment, actor)
     return payment
 
 
@@ -674,6 +690,8 @@ def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, meth
         paid_back = convert_refund(org, payment, amount, refund_date) if payment.is_cross_currency else None
         pk = _next_id(Refund)
         label = payment.reference or f"#{payment.pk}"
+        change_amounts(payment, amount_refunded=amount)
+        # The ledger head last (see the lock order above), then the refund row that names its entry.
         entry = ledger.post(
             org, _refund_lines(org, payment, account, amount, paid_back),
             effective_date=refund_date, idempotency_key=f"refund:{key}",
@@ -689,7 +707,6 @@ def refund_payment(payment: Payment, *, amount: Decimal, refund_date: date, meth
             **({"paid_amount": paid_back.paid, "paid_currency": paid_back.currency, "cross_rate": paid_back.rate}
                if paid_back else {}),
         )
-        change_amounts(payment, amount_refunded=amount)
     return refund
 
 
@@ -728,15 +745,16 @@ def reverse_payment(payment: Payment, *, reason: str, actor=None, effective_date
                     % {"ref": label, "reason": reason,
                        "amount": format_money(allocation.amount, payment.currency)})
         entry = JournalEntry.objects.get(pk=payment.entry_id)
+        payment.reversed_at = at or timezone.now()
+        payment.reversal_reason = reason[:500]
+        payment.refresh_from_db(fields=["amount_allocated"])
+        hooks.emit(payment.organization_id, "payment.reversed", payment_data(payment))
+        # The ledger head last (see the lock order above), then the payment row that names the reversal.
         payment.reversal_entry = ledger.reverse(
             entry, reason=reason, actor=actor, effective_date=day, idempotency_key=f"payment:{payment.pk}:reversal",
             source=("payments.payment", payment.pk), source_label=label[:100],
         )
-        payment.reversed_at = at or timezone.now()
-        payment.reversal_reason = reason[:500]
         payment.save(update_fields=["reversal_entry", "reversed_at", "reversal_reason"])
-        payment.refresh_from_db(fields=["amount_allocated"])
-        hooks.emit(payment.organization_id, "payment.reversed", payment_data(payment))
     return payment
 
 

@@ -5,10 +5,11 @@ organization again."""
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from invoicing import issuing
 from invoicing.models import Invoice
 from ledger_site.tenancy import tenant_context
-from tests.api.helpers import draft_body
-from tests.factories import CustomerFactory
+from tests.api.helpers import draft_body, payment_body
+from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft
 
 
@@ -55,3 +56,51 @@ def test_issuing_reads_neither_the_actor_nor_the_organization_again(api_shop):
     assert r.json()["status"] == "issued" and r.json()["display_status"] == "open"
     sql = _sql(queries)
     assert 'FROM "accounts_user"' not in sql and 'FROM "accounts_organization"' not in sql
+
+
+def _savepoints(sql: str) -> int:
+    return sql.count('SAVEPOINT "') - sql.count('RELEASE SAVEPOINT "') - sql.count('ROLLBACK TO SAVEPOINT "')
+
+
+def test_issuing_reads_the_invoice_once_and_opens_no_transaction_around_the_services(api_shop):
+    """The issue operation does not read the invoice before the service locks it (only the answer
+    after the commit reads it), and its one transaction is the service's. Inside the test's
+    transaction every block shows as a savepoint: the key's round trip and the service (was three,
+    with the operation's around the service)."""
+    with tenant_context(api_shop.org, api_shop.owner):
+        invoice = draft(api_shop.org, CustomerFactory(organization=api_shop.org))
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post(f"/invoices/{invoice.pk}/issue")
+    assert r.status_code == 200, r.content
+    sql = _sql(queries)
+    assert sql.count('FROM "invoicing_invoice"') == 1
+    assert _savepoints(sql) == 2
+
+
+def test_a_payment_is_one_transaction_and_reads_the_webhook_endpoints_once(api_shop):
+    with tenant_context(api_shop.org, api_shop.owner):
+        customer = CustomerFactory(organization=api_shop.org)
+        invoice = draft(api_shop.org, customer)
+    total = api_shop.api.post(f"/invoices/{invoice.pk}/issue").json()["total"]
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post("/payments", payment_body(customer.pk, total))
+    assert r.status_code == 201, r.content
+    assert r.json()["allocations"][0] == {**r.json()["allocations"][0], "invoice_id": invoice.pk, "amount": total}
+    sql = _sql(queries)
+    # The key's round trip and record_payment (was four: also the operation's and apply_many's).
+    assert _savepoints(sql) == 2
+    # invoice.paid and payment.recorded: one read of the endpoints for both (was one each).
+    assert sql.count('FROM "reminders_webhookendpoint"') == 1
+
+
+def test_issuing_another_organizations_draft_is_404_and_changes_nothing(api_shop):
+    other, other_owner = make_org()
+    with tenant_context(other, other_owner):
+        theirs = draft(other, CustomerFactory(organization=other))
+        # The draft's lock and read name the organization (row-level security aside).
+        assert issuing.load_draft(theirs.pk, api_shop.org.pk) is None
+        assert issuing.load_draft(theirs.pk, other.pk) is not None
+    r = api_shop.api.post(f"/invoices/{theirs.pk}/issue")
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "not_found"
+    with tenant_context(other, other_owner):
+        assert Invoice.objects.get(pk=theirs.pk).status == "draft"
