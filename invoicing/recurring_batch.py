@@ -121,8 +121,22 @@ def _prepare(org, schedule, entries, when, end, settings) -> _Bill:
     bill.lines = [InvoiceLine.from_entry(org, n, {**e, "description": fill(e["description"], values)[:500]},
                                          invoice=invoice) for n, e in enumerate(entries, start=1)]
     _apply_totals(invoice, bill.lines, write_lines=False)
+    for line in bill.lines:
+        _as_stored(line)
     bill.invoice = invoice
     return bill
+
+
+_DECIMALS = [f for f in InvoiceLine._meta.concrete_fields if f.get_internal_type() == "DecimalField"]
+
+
+def _as_stored(line: InvoiceLine) -> None:
+    """Give the line's numbers the scale the database stores them with (a 0 discount is 0.0000,
+    an amount 100.000), as the single path's issue reads them back: the snapshot writes them as text."""
+    for f in _DECIMALS:
+        value = getattr(line, f.attname)
+        if value is not None:
+            setattr(line, f.attname, value.quantize(Decimal(1).scaleb(-f.decimal_places)))
 
 
 def _issue(org, bills: list[_Bill], settings) -> None:
