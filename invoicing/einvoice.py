@@ -415,7 +415,9 @@ def cii_xml(source: Invoice | CreditNote | EDoc) -> bytes:
         if party.get("tax_id"):
             _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party["tax_id"], schemeID="VA")
     delivery = _el(trade, "ram:ApplicableHeaderTradeDelivery")
-    if "K" in doc.categories:  # BR-IC-11/12: the delivery date and country
+    if "K" in doc.categories:  # BR-IC-11/12: the delivery country (the buyer's) and date
+        ship_to = _el(_el(delivery, "ram:ShipToTradeParty"), "ram:PostalTradeAddress")
+        _el(ship_to, "ram:CountryID", doc.buyer.get("country") or "")
         _date(_el(delivery, "ram:ActualDeliverySupplyChainEvent"), "ram:OccurrenceDateTime", doc.issue_date)
     settle = _el(trade, "ram:ApplicableHeaderTradeSettlement")
     if doc.kind == "invoice" and doc.iban:  # BT-83: the ISO 11649 reference printed on the PDF

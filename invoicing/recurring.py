@@ -31,6 +31,7 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
 from accounts.ledger import LedgerError
+from accounts.models import Organization
 from accounts.org_directory import load, organization_ids
 from invoicing.forms import preview_totals
 from invoicing.mail import fill
@@ -222,17 +223,23 @@ def run_due(now: datetime | None = None, org_ids=None, today: date | None = None
     orgs = organization_ids()
     if org_ids is not None:
         orgs = [pk for pk in orgs if pk in set(org_ids)]
+    from invoicing.recurring_batch import BATCH, bill_batch
+
     for org_id in orgs:
         with tenant_context(org_id):
             day = today or org_today(org_id, now)
             candidates = (RecurringSchedule.objects.filter(organization_id=org_id, paused_at__isnull=True,
                                                            start_date__lte=day)
                           .annotate(done=Count("runs")).order_by("pk"))
-            for schedule in candidates:
-                # Runs exist only for billing dates, so fewer runs than dates due means something is
-                # due: only those schedules are locked and billed (the lock re-checks, exactly).
-                if sum(1 for _ in schedule_dates(schedule, day)) > schedule.done:
-                    result.runs.extend(run_schedule(schedule.pk, day))
+            # Runs exist only for billing dates, so fewer runs than dates due means something is
+            # due: only those schedules are locked and billed (the lock re-checks, exactly).
+            due = [s.pk for s in candidates if sum(1 for _ in schedule_dates(s, day)) > s.done]
+            org = Organization.objects.get(pk=org_id) if due else None
+            for start in range(0, len(due), BATCH):
+                runs, left = bill_batch(org, due[start:start + BATCH], day)
+                result.runs.extend(runs)
+                for schedule_id in left:
+                    result.runs.extend(run_schedule(schedule_id, day))
     log.info("recurring run: %s issued, %s drafts, %s skipped", result.count(RunStatus.ISSUED)
              + result.count(RunStatus.SENT), result.count(RunStatus.CREATED), result.count(RunStatus.SKIPPED))
     return result

@@ -147,8 +147,9 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     return invoice
 
 
-def _post_issue(invoice: Invoice, actor, acc: dict):
-    """AR (customer) debit total; revenue credit net; tax payable credit tax."""
+def issue_lines(invoice: Invoice, acc: dict) -> list[Line]:
+    """The issuing entry: AR (customer) debit total; revenue credit net; tax payable credit tax.
+    `acc`: the system accounts by key (also the recurring run's bulk posting)."""
     revenue_key = "late_fee" if invoice.kind == "late_fee" else "revenue"
     lines = [Line(acc["ar"], invoice.total, invoice.customer)]
     net = invoice.total - invoice.tax_total
@@ -156,6 +157,11 @@ def _post_issue(invoice: Invoice, actor, acc: dict):
         lines.append(Line(acc[revenue_key], -net, currency=invoice.currency))
     if invoice.tax_total:
         lines.append(Line(acc["tax"], -invoice.tax_total, currency=invoice.currency))
+    return lines
+
+
+def _post_issue(invoice: Invoice, actor, acc: dict):
+    lines = issue_lines(invoice, acc)
     return ledger.post(invoice.organization, lines, effective_date=invoice.issue_date,
                        idempotency_key=f"invoice:{invoice.pk}:issue", memo=f"Invoice {invoice.number}",
                        actor=actor, source=invoice, source_label=invoice.number,

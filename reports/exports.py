@@ -1,5 +1,6 @@
 """Exports of the aging report: CSV, XLSX (openpyxl) and PDF (WeasyPrint, the invoice renderer's
-restricted fetcher). Amounts are written as exact decimals, never through float text."""
+restricted fetcher); of revenue by segment: CSV and XLSX with the same columns. Amounts are
+written as exact decimals, never through float text."""
 
 from decimal import Decimal
 
@@ -68,6 +69,41 @@ def aging_xlsx(report) -> bytes:
     for col in range(3, len(header) + 1):
         ws.column_dimensions[get_column_letter(col)].width = 15
     ws.freeze_panes = "C3"
+    return xlsx_bytes(wb)
+
+
+def revenue_table(report) -> list[list]:
+    """Revenue by segment (reports.revenue) as rows: the header, one row per segment, the total."""
+    header = [report.by, "invoiced", "credited", "net", "previous period net", "same period last year net",
+              "currency"]
+    return [header, *([row.label, row.invoiced, row.credited, row.net, row.previous, row.last_year, report.currency]
+                      for row in [*report.rows, report.total])]
+
+
+def revenue_csv(report) -> bytes:
+    return csv_bytes(revenue_table(report), bom=False)
+
+
+def revenue_xlsx(report) -> bytes:
+    """The CSV's columns; amounts are numbers in the currency's format, the header and total bold."""
+    from openpyxl.styles import Font
+
+    header, *rows = revenue_table(report)
+    wb, ws = xlsx_workbook(_("Revenue by %(by)s") % {"by": report.by})
+    xlsx_append(ws, header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    places = minor_units(report.currency)
+    fmt = "#,##0" + ("." + "0" * places if places else "")
+    for row in rows:
+        xlsx_append(ws, row)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = fmt
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    ws.column_dimensions["A"].width = 36
+    ws.freeze_panes = "B2"
     return xlsx_bytes(wb)
 
 

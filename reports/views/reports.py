@@ -24,7 +24,7 @@ from accounts.models import Customer, Role
 from accounts.models_org import MAX_CREDIT_OVERDUE_DAYS, today_in
 from accounts.permissions import can, org_view
 from invoicing.mail import parse_recipients
-from ledger_site.exports import XLSX_TYPE, csv_bytes, csv_stream_response, download
+from ledger_site.exports import XLSX_TYPE, csv_stream_response, download
 from ledger_site.tenancy import tenant_context
 from reports import credit_control as cc
 from reports import dashboard as dash
@@ -601,7 +601,7 @@ def profit_and_loss(request):
 @org_view(Role.VIEWER)
 def revenue_report(request):
     """Revenue, credits and net by customer, tag or item for a period, with the previous period and
-    the same period last year (reports.revenue); ?format=csv exports the table."""
+    the same period last year (reports.revenue); ?format=csv or xlsx exports the table."""
 
     currencies = org_currencies(request.org)
     currency = request.GET.get("currency") if request.GET.get("currency") in currencies else currencies[0]
@@ -609,11 +609,11 @@ def revenue_report(request):
     form = bound(PeriodForm, request)
     start, end = form.period()
     report = revenue_by_segment(request.org, by, start, end, currency)
+    name = f"revenue-by-{by}-{start}-{end}"
     if request.GET.get("format") == "csv":
-        rows = [[by, "invoiced", "credited", "net", "previous period net", "same period last year net", "currency"]]
-        rows += [[row.label, row.invoiced, row.credited, row.net, row.previous, row.last_year, currency]
-                 for row in [*report.rows, report.total]]
-        return download(csv_bytes(rows, bom=False), "text/csv; charset=utf-8", f"revenue-by-{by}-{start}-{end}.csv")
+        return download(exports.revenue_csv(report), "text/csv; charset=utf-8", f"{name}.csv")
+    if request.GET.get("format") == "xlsx":
+        return download(exports.revenue_xlsx(report), XLSX_TYPE, f"{name}.xlsx")
     top = max([abs(r.net) for r in report.rows] or [0])
     bars = [(r, int(abs(r.net) * 100 / top) if top else 0) for r in report.rows]
     return render(request, "reports/revenue.html", {"form": form, "report": report, "bars": bars, "by": by,

@@ -103,3 +103,27 @@ def test_another_currency_is_reported_apart(trading):
         issue_invoice(draft(org, usd, [("Work", "1", "999.00", None)], issue_date=start))
         assert revenue_by_segment(org, "customer", start, today, "EUR").total.net == Decimal("1030.00")
         assert revenue_by_segment(org, "customer", start, today, "USD").total.net == Decimal("999.00")
+
+
+def test_the_xlsx_has_the_csvs_columns_with_numbers_as_numbers(trading, client):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    org, owner, start, today = trading
+    client.force_login(owner)
+    url = f"/o/{org.slug}/reports/revenue/?by=item&start={start}&end={today}"
+    response = client.get(url + "&format=xlsx")
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    from_csv = list(csv.reader(io.StringIO(client.get(url + "&format=csv").content.decode())))
+    assert cells[0] == from_csv[0]
+    assert len(cells) == len(from_csv)
+    for got, text in zip(cells[1:], from_csv[1:], strict=True):
+        assert got[0] == text[0] and got[-1] == text[-1] == "EUR"
+        assert all(isinstance(v, int | float) for v in got[1:-1])  # numbers, not text
+        assert [Decimal(str(v)).quantize(Decimal("0.01")) for v in got[1:-1]] == [Decimal(v) for v in text[1:-1]]
+    assert cells[1][:4] == ["Design (DES)", 1200, 200, 1000]
+    assert sheet["B2"].number_format == "#,##0.00"
