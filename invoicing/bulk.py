@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import selection
 from accounts.ledger import LedgerError
 from invoicing.mail import draft_message, emailed_annotation, queue_invoice_email
 from invoicing.models import Invoice, InvoiceStatus
@@ -88,19 +89,18 @@ class Row:
     pk: int | None = None
 
 
+INVOICE_REFUSALS = selection.Refusals(
+    gettext_lazy("The selection is not valid; tick the invoices again."),
+    gettext_lazy("Tick at least one invoice first."),
+    gettext_lazy("Select at most %(n)s invoices at a time."))
+
+
 def parse_ids(values) -> list[int]:
-    """The ticked ids, in the order given, without repeats; anything not a number is refused."""
-    ids: list[int] = []
-    for value in values:
-        if not str(value).isdigit():
-            raise BulkError(_("The selection is not valid; tick the invoices again."))
-        if int(value) not in ids:
-            ids.append(int(value))
-    if not ids:
-        raise BulkError(_("Tick at least one invoice first."))
-    if len(ids) > MAX_SELECTED:
-        raise BulkError(_("Select at most %(n)s invoices at a time.") % {"n": MAX_SELECTED})
-    return ids
+    """The ticked ids, in the order given, without repeats (accounts.selection), in the invoice list's words."""
+    try:
+        return selection.parse_ids(values, MAX_SELECTED, INVOICE_REFUSALS)
+    except ValueError as e:
+        raise BulkError(str(e)) from None
 
 
 def _load(org, ids, lock=False) -> list[Row | Invoice]:
