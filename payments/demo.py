@@ -149,10 +149,18 @@ def seed_demo_cross_currency(org, owner) -> dict:
     record_payment(org, customer, amount=euros, currency=org.base_currency, received_date=max(day, invoice.issue_date),
                    method=PaymentMethod.BANK_TRANSFER, deposit_account=system_accounts(org)["bank"],
                    reference="SEPA EUR for USD invoice", idempotency_key=uuid.uuid4().hex, actor=owner)
+    # A deposit sent in euros by mistake, paid back in euros (the refund day's rate, the difference realized).
+    deposit = record_payment(org, customer, amount=Decimal("50.00"), currency=org.base_currency, received_date=day,
+                             method=PaymentMethod.BANK_TRANSFER, deposit_account=system_accounts(org)["bank"],
+                             reference="EUR deposit sent by mistake", idempotency_key=uuid.uuid4().hex, actor=owner,
+                             allocation=NONE)
+    refund_payment(deposit, amount=deposit.unapplied, refund_date=day, method=PaymentMethod.BANK_TRANSFER,
+                   account=system_accounts(org)["bank"], idempotency_key=uuid.uuid4().hex,
+                   reference="Returned in EUR", actor=owner)
     month_end = today.replace(day=1) - timedelta(days=1)
     try:
         revaluation.post(org, month_end, actor=owner)
         revalued = 1
     except revaluation.RevaluationError:
         revalued = 0
-    return {"cross_currency_payments": 1, "revaluations": revalued}
+    return {"cross_currency_payments": 1, "cross_currency_refunds": 1, "revaluations": revalued}

@@ -39,8 +39,14 @@ def test_demo_has_a_payment_received_in_euros_for_a_dollar_invoice_and_a_revalua
         seed_demo_foreign(org, owner)
         counts = seed_demo_cross_currency(org, owner)
         assert counts["cross_currency_payments"] == 1
-        payment = Payment.objects.get(organization=org, received_currency="EUR")
+        payment = Payment.objects.get(organization=org, received_currency="EUR", reference="SEPA EUR for USD invoice")
         assert payment.currency == "USD" and payment.amount_allocated > 0
+        # the deposit sent in euros by mistake is paid back in euros, in full
+        assert counts["cross_currency_refunds"] == 1
+        deposit = Payment.objects.get(organization=org, reference="EUR deposit sent by mistake")
+        assert deposit.received_currency == "EUR"
+        assert deposit.amount_refunded == deposit.amount and deposit.unapplied == 0
+        assert deposit.refunds.get().paid_currency == "EUR"
         assert counts["revaluations"] == 1
         assert JournalEntry.objects.filter(organization=org, idempotency_key__startswith="revaluation:").count() == 2
         assert verify_organization(org).ok
