@@ -134,7 +134,7 @@ def test_customer_list_balance_and_overdue_and_archive_warning(daily_flow_org, l
     sign_in(page, owner.email)
     page.goto(f"{base}/customers/?sort=-balance")
     rows = page.locator("table tbody tr")
-    assert rows.nth(0).inner_text().startswith("Oak Partners")  # owes 700, Elm 300
+    assert rows.nth(0).inner_text().strip().startswith("Oak Partners")  # owes 700, Elm 300 (after the tick box)
     assert rows.nth(0).locator("[data-overdue]").inner_text() == "700.00 EUR"
     assert rows.nth(1).locator("[data-balance]").inner_text() == "300.00 EUR"
     assert rows.nth(1).locator("[data-overdue]").inner_text() == "—"
