@@ -27,7 +27,7 @@ def csv_rows(response):
 
 
 @pytest.fixture
-def book(world):
+def listed_rows(world):
     with tenant_context(world.org, world.owner):
         owing = CustomerFactory(organization=world.org, name="Owing Ltd", code="OWE")
         settled = CustomerFactory(organization=world.org, name="Settled Ltd", code="SET")
@@ -40,15 +40,15 @@ def book(world):
     return owing, settled, payments, theirs, their_payment
 
 
-def test_export_selected_payments(world, book):
-    owing, settled, payments, theirs, their_payment = book
+def test_export_selected_payments(world, listed_rows):
+    owing, settled, payments, theirs, their_payment = listed_rows
     response = world.client("finance").post(url(world, "payment_bulk"), {
         "export": "1", "ids": [payments[0].pk, payments[2].pk, their_payment.pk]})
     rows = csv_rows(response)
     assert rows[0][0] == "id" and sorted(r[10] for r in rows[1:]) == ["R1", "R3"]  # not theirs, not R2
 
 
-def test_payment_bulk_refuses_bad_input_and_viewers(world, book):
+def test_payment_bulk_refuses_bad_input_and_viewers(world, listed_rows):
     response = world.client("finance").post(url(world, "payment_bulk"), {"export": "1", "back": "sort=amount"})
     assert response.status_code == 302 and response["Location"].endswith("/payments/?sort=amount")
     assert world.client("viewer").post(url(world, "payment_bulk"), {"export": "1", "ids": [1]}).status_code == 403
@@ -57,16 +57,16 @@ def test_payment_bulk_refuses_bad_input_and_viewers(world, book):
     assert 'name="ids"' not in world.client("viewer").get(url(world, "payment_list")).content.decode()
 
 
-def test_export_selected_customers(world, book):
-    owing, settled, payments, theirs, their_payment = book
+def test_export_selected_customers(world, listed_rows):
+    owing, settled, payments, theirs, their_payment = listed_rows
     rows = csv_rows(world.client("finance").post(url(world, "customer_bulk"), {
         "export": "1", "ids": [owing.pk, settled.pk, theirs.pk]}))
     assert rows[0][:2] == ["code", "name"]
     assert {r[0]: r[6] for r in rows[1:]} == {"OWE": "100.00", "SET": "-60.00"}
 
 
-def test_archive_refuses_customers_with_a_balance(world, book):
-    owing, settled, payments, theirs, their_payment = book
+def test_archive_refuses_customers_with_a_balance(world, listed_rows):
+    owing, settled, payments, theirs, their_payment = listed_rows
     with tenant_context(world.org, world.owner):
         quiet = CustomerFactory(organization=world.org, name="Quiet Ltd", code="QUI")
     response = world.client("finance").post(url(world, "customer_bulk"), {
@@ -83,7 +83,7 @@ def test_archive_refuses_customers_with_a_balance(world, book):
         assert Customer.objects.get(pk=theirs.pk).archived_at is None
 
 
-def test_customer_list_has_the_bulk_bar_for_finance_only(world, book):
+def test_customer_list_has_the_bulk_bar_for_finance_only(world, listed_rows):
     page = world.client("finance").get(url(world, "customer_list")).content.decode()
     assert 'id="bulk-form"' in page and page.count('name="ids"') == 2
     assert 'name="ids"' not in world.client("viewer").get(url(world, "customer_list")).content.decode()

@@ -42,7 +42,7 @@ def run_queued_jobs() -> list[int]:
 
 
 @pytest.fixture
-def book(acme):
+def bulk_invoices(acme):
     """Four drafts (one with no lines: issuing it is refused) and one issued invoice."""
     with acme.ctx():
         drafts = [draft(acme.org, acme.customer, LINE) for _ in range(3)]
@@ -69,8 +69,8 @@ def the_job(acme):
         return BulkJob.objects.get()
 
 
-def test_the_first_post_asks_once_with_the_count_and_changes_nothing(acme, book):
-    drafts, empty, done = book
+def test_the_first_post_asks_once_with_the_count_and_changes_nothing(acme, bulk_invoices):
+    drafts, empty, done = bulk_invoices
     response = acme.client(acme.finance).post(acme.url("invoice_bulk"), {
         "action": "issue", "all_matching": "1", "back": "status=draft"})
     assert response.status_code == 200
@@ -82,8 +82,8 @@ def test_the_first_post_asks_once_with_the_count_and_changes_nothing(acme, book)
         assert not BulkJob.objects.exists()
 
 
-def test_the_job_issues_every_matching_draft_on_its_own_and_reports_the_refusal(acme, book):
-    drafts, empty, done = book
+def test_the_job_issues_every_matching_draft_on_its_own_and_reports_the_refusal(acme, bulk_invoices):
+    drafts, empty, done = bulk_invoices
     response = confirm(acme, run=True)
     job = the_job(acme)
     assert response.status_code == 302 and response["Location"] == acme.url("invoice_bulk_job", pk=job.pk)
@@ -104,8 +104,8 @@ def test_the_job_issues_every_matching_draft_on_its_own_and_reports_the_refusal(
         [(d.pk, "done") for d in drafts] + [(empty.pk, "not done")])
 
 
-def test_the_filter_is_applied_again_when_the_job_runs(acme, book):
-    drafts, empty, done = book
+def test_the_filter_is_applied_again_when_the_job_runs(acme, bulk_invoices):
+    drafts, empty, done = bulk_invoices
     confirm(acme, back="status=draft")  # queued: no worker runs here
     job = the_job(acme)
     assert job.status == "queued"
@@ -121,7 +121,7 @@ def test_the_filter_is_applied_again_when_the_job_runs(acme, book):
                                                                                 late.pk, empty.pk}
 
 
-def test_two_clicks_start_one_job(acme, book):
+def test_two_clicks_start_one_job(acme, bulk_invoices):
     first = confirm(acme, token="same")
     second = confirm(acme, token="same")
     assert first["Location"] == second["Location"]
@@ -130,7 +130,7 @@ def test_two_clicks_start_one_job(acme, book):
     assert len(queued_jobs()) == 1
 
 
-def test_a_job_delivered_twice_runs_once(acme, book):
+def test_a_job_delivered_twice_runs_once(acme, bulk_invoices):
     confirm(acme)
     job = the_job(acme)
     assert bulk_jobs.run_job(acme.org.pk, job.pk, acme.finance.pk) == 3
@@ -139,7 +139,7 @@ def test_a_job_delivered_twice_runs_once(acme, book):
         assert BulkJobRow.objects.count() == 4
 
 
-def test_a_job_belongs_to_its_organization(acme, book):
+def test_a_job_belongs_to_its_organization(acme, bulk_invoices):
     confirm(acme)
     job = the_job(acme)
     other, other_owner = make_org(name="Other Org", slug="other-org")
@@ -152,15 +152,15 @@ def test_a_job_belongs_to_its_organization(acme, book):
     assert client.get(acme.url("invoice_bulk_job", pk=job.pk)).status_code in (403, 404)
 
 
-def test_viewers_cannot_start_a_job(acme, book):
+def test_viewers_cannot_start_a_job(acme, bulk_invoices):
     response = confirm(acme, user=acme.viewer)
     assert response.status_code == 403
-    assert statuses(acme, book[0]) == ["draft"] * 3
+    assert statuses(acme, bulk_invoices[0]) == ["draft"] * 3
     with acme.ctx():
         assert not BulkJob.objects.exists()
 
 
-def test_above_the_cap_the_selection_is_refused(acme, book, monkeypatch):
+def test_above_the_cap_the_selection_is_refused(acme, bulk_invoices, monkeypatch):
     monkeypatch.setattr(listing, "CAP", 3)
     client = acme.client(acme.finance)
     response = client.post(acme.url("invoice_bulk"), {"action": "issue", "all_matching": "1", "back": "status=draft"})
@@ -171,17 +171,17 @@ def test_above_the_cap_the_selection_is_refused(acme, book, monkeypatch):
     assert 'name="all_matching"' not in list_page
 
 
-def test_a_job_that_finds_more_than_the_cap_at_run_time_stops_and_changes_nothing(acme, book, monkeypatch):
+def test_a_job_that_finds_more_than_the_cap_at_run_time_stops_and_changes_nothing(acme, bulk_invoices, monkeypatch):
     confirm(acme)
     job = the_job(acme)
     monkeypatch.setattr(listing, "CAP", 3)
     assert bulk_jobs.run_job(acme.org.pk, job.pk, acme.finance.pk) == 0
     job = the_job(acme)
     assert job.status == "failed" and "More than 3 invoices match now" in job.error
-    assert statuses(acme, book[0]) == ["draft"] * 3
+    assert statuses(acme, bulk_invoices[0]) == ["draft"] * 3
 
 
-def test_the_list_offers_all_matching_only_beyond_the_page(acme, book, monkeypatch):
+def test_the_list_offers_all_matching_only_beyond_the_page(acme, bulk_invoices, monkeypatch):
     client = acme.client(acme.finance)
     assert 'name="all_matching"' not in client.get(acme.url("invoice_list")).content.decode()  # 5 on one page
     monkeypatch.setattr("invoicing.views.lists.PAGE_SIZE", 2)
@@ -189,14 +189,14 @@ def test_the_list_offers_all_matching_only_beyond_the_page(acme, book, monkeypat
     assert 'name="all_matching"' in page and "Select all 4 matching invoices" in page
 
 
-def test_export_of_all_matching_is_the_filtered_export(acme, book):
+def test_export_of_all_matching_is_the_filtered_export(acme, bulk_invoices):
     response = acme.client(acme.finance).post(acme.url("invoice_bulk"), {
         "export": "1", "all_matching": "1", "back": "status=draft"})
     assert response.status_code == 302 and response["Location"].endswith("/invoices/export.csv?status=draft")
 
 
-def test_a_deleting_job_lists_the_deleted_drafts(acme, book):
-    drafts, empty, done = book
+def test_a_deleting_job_lists_the_deleted_drafts(acme, bulk_invoices):
+    drafts, empty, done = bulk_invoices
     confirm(acme, action="delete", back="", run=True)
     job = the_job(acme)
     assert (job.status, job.total, job.succeeded) == ("done", 5, 4)

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def shop():
+def paying_customer():
     org, owner = make_org()
     with tenant_context(org, owner):
         customer = CustomerFactory(organization=org)
@@ -55,11 +55,12 @@ def short_lock_timeout():
         cursor.execute("RESET lock_timeout")
 
 
-def test_a_payment_refused_by_its_allocation_does_not_wait_for_the_ledger_head(shop, owner_sql, short_lock_timeout):
+def test_a_payment_refused_by_its_allocation_does_not_wait_for_the_ledger_head(paying_customer, owner_sql,
+                                                                                short_lock_timeout):
     """While another transaction holds the ledger head, a payment whose allocation is refused (a
     closed period) comes back at once. Fails (lock timeout) when the receipt is posted before the
     allocation."""
-    org, owner, customer, invoice, bank = shop
+    org, owner, customer, invoice, bank = paying_customer
     today = timezone.localdate()
     with tenant_context(org, owner):
         close_period(org, today - timedelta(days=5), actor=owner)
@@ -77,8 +78,8 @@ def test_a_payment_refused_by_its_allocation_does_not_wait_for_the_ledger_head(s
         assert Invoice.objects.get(pk=invoice.pk).amount_due == D("100.00")
 
 
-def test_the_receipt_is_posted_after_the_allocation_and_the_webhook_event(shop, monkeypatch):
-    org, owner, customer, invoice, bank = shop
+def test_the_receipt_is_posted_after_the_allocation_and_the_webhook_event(paying_customer, monkeypatch):
+    org, owner, customer, invoice, bank = paying_customer
     calls = []
 
     def spy(owner_object, name, label):
@@ -107,10 +108,10 @@ def test_the_receipt_is_posted_after_the_allocation_and_the_webhook_event(shop, 
         assert verify_organization(org).ok
 
 
-def test_a_posting_refused_after_the_allocation_leaves_nothing_behind(shop):
+def test_a_posting_refused_after_the_allocation_leaves_nothing_behind(paying_customer):
     """Without an allocation the ledger refuses a closed period itself, under its head lock, after
     the payment's id was reserved: the transaction rolls back whole, nothing is recorded."""
-    org, owner, customer, invoice, bank = shop
+    org, owner, customer, invoice, bank = paying_customer
     today = timezone.localdate()
     with tenant_context(org, owner):
         close_period(org, today - timedelta(days=5), actor=owner)

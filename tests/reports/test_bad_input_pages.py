@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def book(world):
+def young_books(world):
     org = world.org
     with tenant_context(org, world.owner):
         today = org.today()
@@ -48,18 +48,18 @@ AS_OF_PAGES = [
 
 
 @pytest.mark.parametrize(("name", "param", "statements"), AS_OF_PAGES, ids=[p[0] for p in AS_OF_PAGES])
-def test_an_as_of_day_before_the_books_or_in_the_future_is_stated(book, name, param, statements):
-    url = reverse(name, kwargs={"org_slug": book["org"].slug})
+def test_an_as_of_day_before_the_books_or_in_the_future_is_stated(young_books, name, param, statements):
+    url = reverse(name, kwargs={"org_slug": young_books["org"].slug})
     for offset, statement in zip((BEFORE, AFTER), statements, strict=True):
-        day = (book["today"] + timedelta(days=offset)).isoformat()
-        text = _text(book["client"].get(url, {param: day}))
+        day = (young_books["today"] + timedelta(days=offset)).isoformat()
+        text = _text(young_books["client"].get(url, {param: day}))
         assert statement in text, (name, day, text[:600])
         assert day in text, (name, "the statement names the day")
 
 
-def _period_pages(book):
+def _period_pages(young_books):
     """page, parameters of an empty period (before the books start), the statement it must show."""
-    today, customer = book["today"], book["customer"]
+    today, customer = young_books["today"], young_books["customer"]
     start, end = (today - timedelta(days=400)).isoformat(), (today - timedelta(days=380)).isoformat()
     return [
         ("cash_flow", {}, {"start": start, "end": end}, "before the books start"),
@@ -71,18 +71,18 @@ def _period_pages(book):
     ]
 
 
-def test_an_empty_period_is_stated(book):
-    for name, kwargs, params, statement in _period_pages(book):
-        url = reverse(name, kwargs={"org_slug": book["org"].slug, **kwargs})
-        text = _text(book["client"].get(url, params))
+def test_an_empty_period_is_stated(young_books):
+    for name, kwargs, params, statement in _period_pages(young_books):
+        url = reverse(name, kwargs={"org_slug": young_books["org"].slug, **kwargs})
+        text = _text(young_books["client"].get(url, params))
         assert statement in text, (name, text[:800])
 
 
-def test_a_period_that_ends_before_it_starts_is_refused(book):
-    today = book["today"]
+def test_a_period_that_ends_before_it_starts_is_refused(young_books):
+    today = young_books["today"]
     params = {"start": today.isoformat(), "end": (today - timedelta(days=5)).isoformat()}
     for name, kwargs in (("profit_and_loss", {}), ("cash_flow", {}), ("collections_series", {}),
-                         ("customer_statement", {"pk": book["customer"].pk})):
-        url = reverse(name, kwargs={"org_slug": book["org"].slug, **kwargs})
-        text = _text(book["client"].get(url, params))
+                         ("customer_statement", {"pk": young_books["customer"].pk})):
+        url = reverse(name, kwargs={"org_slug": young_books["org"].slug, **kwargs})
+        text = _text(young_books["client"].get(url, params))
         assert "The start date is after the end date." in text or "after the end" in text, (name, text[:800])
