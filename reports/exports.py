@@ -58,8 +58,7 @@ def aging_xlsx(report) -> bytes:
     places = minor_units(report.currency)
     fmt = "#,##0" + ("." + "0" * places if places else "")
     for n, row in enumerate(rows + summary):
-        xlsx_append(ws, row)
-        for cell in ws[ws.max_row]:
+        for cell in xlsx_append(ws, row):
             if isinstance(cell.value, Decimal):
                 cell.number_format = fmt
             if n >= len(rows):
@@ -96,11 +95,11 @@ def revenue_xlsx(report) -> bytes:
     places = minor_units(report.currency)
     fmt = "#,##0" + ("." + "0" * places if places else "")
     for row in rows:
-        xlsx_append(ws, row)
-        for cell in ws[ws.max_row]:
+        cells = xlsx_append(ws, row)
+        for cell in cells:
             if isinstance(cell.value, Decimal):
                 cell.number_format = fmt
-    for cell in ws[ws.max_row]:
+    for cell in cells if rows else ws[1]:  # the total row (the last)
         cell.font = Font(bold=True)
     ws.column_dimensions["A"].width = 36
     ws.freeze_panes = "B2"

@@ -175,9 +175,9 @@ def to_xlsx(export: JournalExport) -> bytes:
         row = _row(line)
         row[5] = line.debit if line.debit else None
         row[6] = line.credit if line.credit else None
-        xlsx_append(journal, row)
+        cells = xlsx_append(journal, row)
         places = len(str(quantum(line.currency)).split(".")[1]) if "." in str(quantum(line.currency)) else 0
-        for amount in journal[journal.max_row][5:7]:
+        for amount in cells[5:7]:
             amount.number_format = "0." + "0" * places if places else "0"
     about = wb.create_sheet("About")
     for key, value in metadata(export):
