@@ -29,14 +29,14 @@ from django.utils.translation import gettext as _
 from accounts import ledger
 from accounts.chart import realized_fx_account, system_account
 from accounts.ledger import LedgerError, Line
-from accounts.models import JournalEntry
+from accounts.models import JournalEntry, JournalLine
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money, round_money
 from accounts.period import check_open
 from invoicing.amounts import change_amounts, change_invoice_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
 from invoicing.services import record_event
-from payments.models import Allocation, Payment
+from payments.models import Allocation, Payment, Refund
 
 
 class AllocationError(LedgerError):
@@ -235,21 +235,39 @@ def _settled_so_far(rows, field) -> Decimal | None:
     return None if row["missing"] else (row["base"] or Decimal(0))
 
 
+def source_base_left(source) -> Decimal | None:
+    """The base value a payment's receipt (a credit note's issue) booked on the receivable that its
+    allocations and refunds have not yet taken; None for a document from before stored base values.
+    The one place the last part of a foreign source is computed, by allocations and refunds alike."""
+    booked = ledger.booked_base(source.entry_id)
+    is_payment = isinstance(source, Payment)
+    so_far = _settled_so_far(
+        Allocation.objects.filter(**{"payment" if is_payment else "credit_note": source}), "source_base")
+    if booked is None or so_far is None:
+        return None
+    refunded = Decimal(0)
+    if is_payment and source.amount_refunded:  # each refund's debit to the receivable, in base
+        refunded = JournalLine.objects.filter(
+            entry_id__in=Refund.objects.filter(payment=source).values("entry_id"),
+            account=system_account(source.organization, "ar")).aggregate(s=Sum("base_amount"))["s"] or Decimal(0)
+    return -booked - so_far - refunded
+
+
 def _base_values(source, invoices, wanted, booked_base=None) -> dict[int, tuple[Decimal, Decimal]]:
     """{invoice id: (base value as the invoice booked it, as the source booked it)} of each amount
     applied, or {} where there is nothing to realize: both documents at rate 1 (the base currency:
     exactly as before rates), or a document from before stored rates.
 
     Each part is the amount at its document's rate, rounded once to the base currency; the part that
-    completes the invoice (nothing written off) or spends the whole source (nothing refunded) is the
-    rest of what that document booked, so no base remainder is left on a settled document.
+    completes the invoice (nothing written off) or spends the whole source is the rest of what that
+    document booked (less what earlier allocations and refunds took), so no base remainder is left on a
+    settled document.
     `booked_base`: for a payment whose receipt is posted after its allocation (`apply_new_payment`),
     what the receipt will book; nothing is allocated from it yet."""
     if source.fx_rate is None or (source.fx_rate == 1 and all(
             invoices[i].fx_rate == 1 for i in wanted)):
         return {}
     base = source.organization.base_currency
-    is_payment = isinstance(source, Payment)
     left = source.unapplied
     out = {}
     for invoice_id, amount in wanted.items():
@@ -264,15 +282,10 @@ def _base_values(source, invoices, wanted, booked_base=None) -> dict[int, tuple[
                 invoice_part = booked - so_far
         source_part = round_money(amount * source.fx_rate, base)
         left -= amount
-        if left == 0 and not (is_payment and source.amount_refunded):
-            if booked_base is not None:
-                booked, so_far = booked_base, Decimal(0)
-            else:
-                booked = ledger.booked_base(source.entry_id)
-                so_far = _settled_so_far(
-                    Allocation.objects.filter(**{"payment" if is_payment else "credit_note": source}), "source_base")
-            if booked is not None and so_far is not None:
-                source_part = -booked - so_far - sum((parts[1] for parts in out.values()), Decimal(0))
+        if left == 0:
+            rest = -booked_base if booked_base is not None else source_base_left(source)
+            if rest is not None:
+                source_part = rest - sum((parts[1] for parts in out.values()), Decimal(0))
         out[invoice_id] = (invoice_part, source_part)
     return out
 

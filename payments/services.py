@@ -615,26 +615,16 @@ def _refunded_base(org, payment: Payment, amount: Decimal) -> Decimal:
     """The base value the receipt booked for `amount` of its credit: at the payment's own rate, rounded
     once; a refund that spends the whole rest takes the rest of what the receipt booked (less what its
     allocations and earlier refunds took), so a payment paid back in full leaves no base remainder."""
-    from django.db.models import Sum as Total
-
-    from accounts.models import JournalLine
     from accounts.money import round_money
-    from payments.allocation import _settled_so_far
+    from payments.allocation import source_base_left
 
-    base = org.base_currency
-    if payment.currency == base:
+    if payment.currency == org.base_currency:
         return amount
-    part = round_money(amount * payment.fx_rate, base)
+    part = round_money(amount * payment.fx_rate, org.base_currency)
     if amount != payment.unapplied:
         return part
-    booked = ledger.booked_base(payment.entry_id)
-    applied = _settled_so_far(Allocation.objects.filter(payment=payment), "source_base")
-    refunded = JournalLine.objects.filter(
-        entry_id__in=Refund.objects.filter(payment=payment).values("entry_id"),
-        account=system_accounts(org)["ar"]).aggregate(s=Total("base_amount"))["s"] or Decimal(0)
-    if booked is None or applied is None:
-        return part
-    return -booked - applied - refunded
+    rest = source_base_left(payment)
+    return part if rest is None else rest
 
 
 def _refund_lines(org, payment: Payment, account: Account, amount: Decimal,

@@ -252,3 +252,27 @@ def test_pages_show_the_rate_the_base_amounts_and_the_realized_difference(usd):
     assert '<span class="fx-base">5.00 EUR</span>' in page
     journal = client.get(reverse("journal", args=[org.slug])).content.decode()
     assert "exchange difference" in journal and "= 90.00 EUR" in journal and "= 95.00 EUR" in journal
+
+
+def test_a_payment_refunded_in_part_then_applied_leaves_no_base_cent_behind(usd):
+    """A refund first takes its part at the payment's rate, rounded once; the allocation that then
+    spends the rest takes the rest of the receipt's base value (not its own rounded part), so the
+    receivable ends at exactly zero in base: at 1 USD = 0.33333 EUR the parts 0.02 + 33.32 would be
+    0.01 more than the 33.33 the receipt booked."""
+    from payments.services import refund_payment
+
+    org, owner, customer, today = usd
+    _rates(org, "USD", {today: "0.33333"})
+    invoice = issued(org, customer, lines=(("Work", "1", "99.95", None),), issue_date=today)
+    payment = _pay(org, customer, "100.00", today)
+    refund_payment(payment, amount=D("0.05"), refund_date=today, method="bank_transfer",
+                   account=system_accounts(org)["bank"], idempotency_key="refund-first")
+    apply(Invoice.objects.get(pk=invoice.pk), Payment.objects.get(pk=payment.pk), D("99.95"))
+    assert Payment.objects.get(pk=payment.pk).unapplied == 0
+    assert Invoice.objects.get(pk=invoice.pk).amount_due == 0
+    assert _ar_base(customer) == 0  # nothing owed either way, so nothing left in base
+    allocation = Allocation.objects.get(payment=payment)
+    assert (allocation.invoice_base, allocation.source_base) == (D("33.32"), D("33.31"))
+    assert _fx_base(org) == D("0.01")  # the cent lost to rounding is a realized loss, not a residue
+    _every_entry_balances_in_both(org)
+    assert verify_organization(org).ok

@@ -28,8 +28,8 @@ from accounts.money import minor_units
 from invoicing.credit_notes import credit_amount
 from ledger_site.tenancy import tenant_context
 from payments.allocation import apply, unapply
-from payments.models import Allocation
-from payments.services import NONE, record_payment
+from payments.models import Allocation, Payment, Refund
+from payments.services import NONE, record_payment, refund_payment
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import issued
 
@@ -42,6 +42,8 @@ op = st.one_of(
     st.tuples(st.just("pay"), st.integers(0, 20), st.integers(1, 100), st.integers(0, 3)),
     st.tuples(st.just("credit"), st.integers(0, 20), st.integers(1, 100), st.integers(0, 3)),
     st.tuples(st.just("unapply"), st.integers(0, 50)),
+    # Pay more than the part, refund the excess first, then apply the part: the payment is spent.
+    st.tuples(st.just("overpay"), st.integers(0, 20), st.integers(1, 100), st.integers(1, 500_000), st.integers(0, 3)),
 )
 
 
@@ -84,6 +86,18 @@ def _run(currency, rates, ops):
                 if kind == "invoice":
                     price = D(step[1]) * q
                     invoices.append(issued(org, customer, lines=(("Work", "1", str(price), step[2]),), issue_date=day))
+                elif kind == "overpay" and invoices:
+                    invoice = invoices[step[1] % len(invoices)]
+                    invoice.refresh_from_db()
+                    part, extra = _part(invoice.amount_due, step[2], currency), D(step[3]) * q
+                    if part <= 0 or day < invoice.issue_date:
+                        continue
+                    payment = record_payment(org, customer, amount=part + extra, currency=currency, received_date=day,
+                                             method="bank_transfer", deposit_account=bank,
+                                             idempotency_key=ledger.new_idempotency_key(), allocation=NONE)
+                    refund_payment(payment, amount=extra, refund_date=day, method="bank_transfer", account=bank,
+                                   idempotency_key=ledger.new_idempotency_key())
+                    apply(invoice, Payment.objects.get(pk=payment.pk), part, effective_date=day)
                 elif kind in ("pay", "credit") and invoices:
                     invoice = invoices[step[1] % len(invoices)]
                     invoice.refresh_from_db()
@@ -114,6 +128,13 @@ def _check(org, customer, invoices):
     invoiced = rows.aggregate(s=Sum("invoice_base"))["s"] or D(0)
     received = rows.aggregate(s=Sum("source_base"))["s"] or D(0)
     assert _base(**fx_accounts) == invoiced - received
+    ar = {"account__system_key": "ar"}
+    for payment in Payment.objects.filter(customer=customer):  # a spent payment leaves no base behind
+        if payment.unapplied == 0:
+            refunds = Refund.objects.filter(payment=payment).values("entry_id")
+            taken = (rows.filter(payment=payment).aggregate(s=Sum("source_base"))["s"] or D(0)) + _base(
+                entry_id__in=refunds, **ar)
+            assert taken == -_base(entry_id=payment.entry_id, **ar), payment
     for invoice in invoices:
         invoice.refresh_from_db()
         if invoice.amount_due == 0:
