@@ -266,6 +266,9 @@ def missing(source: Invoice | CreditNote | EDoc, syntax: str = "cii") -> list[st
         out.append(_("Buyer's address (the customer's billing address)."))
     if not COUNTRY.match(buyer.get("country") or ""):
         out.append(_("Buyer's country code (the customer's page)."))
+    if "O" in doc.categories and doc.categories != {"O"}:
+        out.append(_("Lines not subject to VAT (category O) cannot share an e-invoice with lines of other VAT "
+                     "categories (EN 16931 BR-O-11, BR-O-12): issue them on a separate invoice."))
     for code, what in NEED_BUYER_VAT.items():
         if code in doc.categories and not (buyer.get("tax_id") or "").strip():
             out.append(_("Buyer's VAT id (the customer's “tax id”): required for %(what)s.") % {"what": what})
@@ -405,15 +408,21 @@ def cii_xml(source: Invoice | CreditNote | EDoc) -> bytes:
             money(li.amount))
     agreement = _el(trade, "ram:ApplicableHeaderTradeAgreement")
     _el(agreement, "ram:BuyerReference", doc.buyer_reference)
+    no_vat_ids = _no_vat_ids(doc)
     for tag, party in (("ram:SellerTradeParty", doc.seller), ("ram:BuyerTradeParty", doc.buyer)):
         node = _el(agreement, tag)
+        seller = tag == "ram:SellerTradeParty"
+        if seller and no_vat_ids and party.get("tax_id"):  # BT-29: what identifies the seller instead
+            _el(node, "ram:ID", party["tax_id"])
         _el(node, "ram:Name", party.get("name") or "")
         _cii_address(node, party)
         if party.get("endpoint_id") and party.get("endpoint_scheme"):
             _el(_el(node, "ram:URIUniversalCommunication"), "ram:URIID", party["endpoint_id"],
                 schemeID=party["endpoint_scheme"])
-        if party.get("tax_id"):
+        if party.get("tax_id") and not no_vat_ids:
             _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party["tax_id"], schemeID="VA")
+        elif seller and party.get("tax_id"):  # BT-32, the seller's tax registration
+            _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party["tax_id"], schemeID="FC")
     delivery = _el(trade, "ram:ApplicableHeaderTradeDelivery")
     if "K" in doc.categories:  # BR-IC-11/12: the delivery country (the buyer's) and date
         ship_to = _el(_el(delivery, "ram:ShipToTradeParty"), "ram:PostalTradeAddress")
@@ -493,11 +502,19 @@ def _ubl_tax_category(parent, tag: str, category: str, percent: Decimal, reason:
     return node
 
 
-def _ubl_party(parent, tag: str, party: dict):
+def _no_vat_ids(doc: EDoc) -> bool:
+    """An invoice not subject to VAT (category O alone, as `missing` insists) names no VAT identifier
+    of either party (BR-O-02); the seller's tax id identifies it as a seller id and tax registration."""
+    return doc.categories == {"O"}
+
+
+def _ubl_party(parent, tag: str, party: dict, *, seller: bool, no_vat_ids: bool):
     node = _cac(_cac(parent, tag), "Party")
     _cbc(node, "EndpointID", party.get("endpoint_id") or "", schemeID=party.get("endpoint_scheme") or "")
     if party.get("code"):
         _cbc(_cac(node, "PartyIdentification"), "ID", party["code"])
+    elif seller and no_vat_ids and party.get("tax_id"):  # BT-29
+        _cbc(_cac(node, "PartyIdentification"), "ID", party["tax_id"])
     _cbc(_cac(node, "PartyName"), "Name", party.get("name") or "")
     parts = _address_parts(party)
     addr = _cac(node, "PostalAddress")
@@ -510,10 +527,10 @@ def _ubl_party(parent, tag: str, party: dict):
     if parts["zone"]:
         _cbc(addr, "PostalZone", parts["zone"])
     _cbc(_cac(addr, "Country"), "IdentificationCode", party.get("country") or "")
-    if party.get("tax_id"):
+    if party.get("tax_id") and (seller or not no_vat_ids):
         scheme = _cac(node, "PartyTaxScheme")
         _cbc(scheme, "CompanyID", party["tax_id"])
-        _cbc(_cac(scheme, "TaxScheme"), "ID", "VAT")
+        _cbc(_cac(scheme, "TaxScheme"), "ID", "TAX" if no_vat_ids else "VAT")  # TAX: BT-32, not a VAT id
     _cbc(_cac(node, "PartyLegalEntity"), "RegistrationName", party.get("name") or "")
 
 
@@ -550,8 +567,8 @@ def ubl_xml(source: Invoice | CreditNote | EDoc) -> bytes:
         _cbc(ref, "ID", doc.invoice_number)
         if doc.invoice_date:
             _cbc(ref, "IssueDate", doc.invoice_date)
-    _ubl_party(root, "AccountingSupplierParty", doc.seller)
-    _ubl_party(root, "AccountingCustomerParty", doc.buyer)
+    _ubl_party(root, "AccountingSupplierParty", doc.seller, seller=True, no_vat_ids=_no_vat_ids(doc))
+    _ubl_party(root, "AccountingCustomerParty", doc.buyer, seller=False, no_vat_ids=_no_vat_ids(doc))
     if "K" in doc.categories:  # BR-IC-11/12: the delivery date and country
         delivery = _cac(root, "Delivery")
         _cbc(delivery, "ActualDeliveryDate", doc.issue_date.isoformat())

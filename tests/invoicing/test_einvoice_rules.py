@@ -49,8 +49,8 @@ def test_credit_notes_pass_the_en16931_rules(vendor):  # noqa: F811
 
 
 def test_intra_eu_and_export_lines_pass_the_rules(vendor):  # noqa: F811
-    # Not with an out-of-scope (O) line: EN 16931 refuses O next to other categories and with VAT
-    # ids (BR-O-02, BR-O-11, BR-O-12); the invoice editor does not prevent that yet (docs/billing.md).
+    # Not with an out-of-scope (O) line: EN 16931 refuses O next to other categories (BR-O-11, BR-O-12);
+    # `missing` says so (test_out_of_scope_lines_stand_alone_and_carry_no_vat_ids below).
     org, owner, customer = vendor
     with tenant_context(org, owner):
         invoice = make_invoice(org, customer, [("Lamps to Germany", "4", "210", "intra", "0"),
@@ -77,3 +77,29 @@ def test_totals_that_do_not_add_up_are_refused_by_rule_id(vendor):  # noqa: F811
             check_rules(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"), syntax)
         assert "BR-CO-15" in {f.rule for f in refused.value.findings}
         assert "[BR-CO-15]" in str(refused.value)
+
+
+def test_out_of_scope_lines_stand_alone_and_carry_no_vat_ids(vendor):  # noqa: F811
+    """EN 16931 allows "not subject to VAT" (O) only alone on its invoice (BR-O-11, BR-O-12) and with no
+    VAT identifiers (BR-O-02). Mixed with another category, the e-invoice is refused with a message that
+    says what to do; alone, both syntaxes pass the rules: the parties' VAT ids are left out and the
+    seller's tax id identifies it (BT-29, BT-32) instead."""
+    from invoicing.einvoice import EInvoiceError, missing
+
+    org, owner, customer = vendor
+    with tenant_context(org, owner):
+        mixed = make_invoice(org, customer, [("Lamps", "2", "80", "standard", "0"),
+                                             ("Membership fee", "1", "50", "outside", "0")])
+        assert any("BR-O-11" in m for m in missing(mixed)) and any("BR-O-11" in m for m in missing(mixed, "ubl"))
+        for build in (cii_xml, ubl_xml):
+            with pytest.raises(EInvoiceError, match="separate invoice"):
+                build(mixed)
+        alone = make_invoice(org, customer, [("Membership fee", "1", "50", "outside", "0")])
+        assert missing(alone) == []
+        ubl, cii = ubl_xml(alone), cii_xml(alone)
+    check_rules(ubl, "ubl")
+    check_rules(cii, "cii")
+    check_xsd(cii)
+    assert b"FR40303265045" in cii and b'schemeID="VA"' not in cii
+    buyer = etree.fromstring(cii).find(f".//{RAM}BuyerTradeParty")
+    assert buyer.find(f"{RAM}SpecifiedTaxRegistration") is None  # its endpoint (an address) stays

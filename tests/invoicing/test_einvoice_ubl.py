@@ -212,18 +212,20 @@ def test_reverse_charge_without_the_buyers_vat_id_is_refused_with_the_field_name
         assert "required for reverse charge" in refused.content.decode()
 
 
-def test_intra_eu_and_export_and_outside_scope_lines_validate(vendor):
+def test_intra_eu_and_export_lines_and_an_outside_scope_invoice_validate(vendor):
+    # Out-of-scope (O) lines stand alone on their invoice (BR-O-11/12, tests/invoicing/test_einvoice_rules.py).
     org, owner, customer = vendor
     with tenant_context(org, owner):
         invoice = make_invoice(org, customer, [("Lamps to Germany", "4", "210", "intra", "0"),
-                                               ("Lamps to Norway", "1", "99.99", "export", "0"),
-                                               ("Insurance passed on", "1", "12.5", "outside", "0")])
+                                               ("Lamps to Norway", "1", "99.99", "export", "0")])
         xml, cii = ubl_xml(invoice), cii_xml(invoice)
+        outside_scope = ubl_xml(make_invoice(org, customer, [("Insurance passed on", "1", "12.5", "outside", "0")]))
     check_ubl_xsd(xml)
     check_xsd(cii)
-    tree = ubl(xml)
-    assert text(tree, "cac:Delivery/cbc:ActualDeliveryDate") == invoice.issue_date.isoformat()
-    outside = [e for e in tree.iter(f"{{{CAC}}}ClassifiedTaxCategory") if e.find(f"{{{CBC}}}ID").text == "O"]
+    assert text(ubl(xml), "cac:Delivery/cbc:ActualDeliveryDate") == invoice.issue_date.isoformat()
+    check_ubl_xsd(outside_scope)
+    outside = [e for e in ubl(outside_scope).iter(f"{{{CAC}}}ClassifiedTaxCategory")
+               if e.find(f"{{{CBC}}}ID").text == "O"]
     assert outside and outside[0].find(f"{{{CBC}}}Percent") is None  # BR-O-05: no rate
 
 
@@ -314,6 +316,11 @@ def test_any_invoice_validates_and_keeps_the_en16931_sums(vendor, lines, discoun
         invoice = issue_invoice(invoice)
         doc = edoc(invoice)
         assert check_totals(doc) == []
+        if "O" in doc.categories and doc.categories != {"O"}:  # refused by rule, never written (BR-O-11/12)
+            for build in (ubl_xml, cii_xml):
+                with pytest.raises(EInvoiceError, match="BR-O-11"):
+                    build(doc)
+            return
         xml = ubl_xml(doc)
         check_ubl_xsd(xml)
         check_xsd(cii_xml(doc))
