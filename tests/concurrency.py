@@ -41,3 +41,31 @@ def run_at_once(n, work, *, org=None, actor=None, timeout=300):
     if errors:
         raise errors[0]
     return results
+
+
+@contextlib.contextmanager
+def lock_timeout(seconds: int = 2):
+    """This connection waits at most `seconds` for a lock: a test that must not queue behind another
+    connection's lock fails with "lock timeout" instead of hanging."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET lock_timeout = '{int(seconds)}s'")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+
+def call_order(monkeypatch, spied) -> list[str]:
+    """Record the order of calls: `spied` is (object, attribute name, label) triples; each call appends
+    its label to the list returned, then runs the original."""
+    calls = []
+    for owner_object, name, label in spied:
+        original = getattr(owner_object, name)
+
+        def wrapper(*args, _original=original, _label=label, **kwargs):
+            calls.append(_label)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(owner_object, name, wrapper)
+    return calls

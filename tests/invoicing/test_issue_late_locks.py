@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.ledger import LedgerError
@@ -20,6 +20,7 @@ from invoicing.credit_control import CreditLimitExceeded
 from invoicing.models import Invoice, InvoiceStatus, NumberSeries
 from invoicing.services import InvoiceError, issue_invoice
 from ledger_site.tenancy import tenant_context
+from tests.concurrency import call_order, lock_timeout
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft, issued
 
@@ -52,11 +53,8 @@ def _hold_org_locks(owner_sql, org):
 
 @pytest.fixture
 def short_lock_timeout():
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '2s'")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET lock_timeout")
+    with lock_timeout(2):
+        yield
 
 
 def test_a_refused_issue_does_not_wait_for_the_organizations_locks(org_with_limit, owner_sql, short_lock_timeout):
@@ -81,24 +79,15 @@ def test_a_refused_issue_does_not_wait_for_the_organizations_locks(org_with_limi
 
 def test_the_number_and_the_posting_come_after_every_check_and_computation(org_with_limit, monkeypatch):
     org, owner, _tight, roomy = org_with_limit
-    calls = []
-
-    def spy(module, name, label):
-        original = getattr(module, name)
-
-        def wrapper(*args, **kwargs):
-            calls.append(label)
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, wrapper)
-
-    spy(services, "check_on_issue", "credit control")
-    spy(services, "_snapshot", "snapshot")
-    spy(services.ledger, "rate_of", "rate")
-    spy(services.documents, "render_task_row", "render task")
-    spy(services, "take_number", "number")
-    spy(services, "_post_issue", "ledger head")
-    spy(issuing, "store_issued", "store")
+    calls = call_order(monkeypatch, [
+        (services, "check_on_issue", "credit control"),
+        (services, "_snapshot", "snapshot"),
+        (services.ledger, "rate_of", "rate"),
+        (services.documents, "render_task_row", "render task"),
+        (services, "take_number", "number"),
+        (services, "_post_issue", "ledger head"),
+        (issuing, "store_issued", "store"),
+    ])
     with tenant_context(org, owner):
         invoice = issue_invoice(draft(org, roomy, UNTAXED), actor=owner)
     assert calls == ["credit control", "snapshot", "rate", "render task", "number", "ledger head", "store"]

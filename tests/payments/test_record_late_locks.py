@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.utils import timezone
 
 from accounts.chart import system_accounts
@@ -24,6 +24,7 @@ from payments import allocation, services
 from payments.allocation import AllocationError
 from payments.models import Allocation, Payment
 from payments.services import record_payment
+from tests.concurrency import call_order, lock_timeout
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import issued
 
@@ -48,11 +49,8 @@ def _pay(org, customer, bank, day, actor=None, allocation_mode="auto"):
 
 @pytest.fixture
 def short_lock_timeout():
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '2s'")
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("RESET lock_timeout")
+    with lock_timeout(2):
+        yield
 
 
 def test_a_payment_refused_by_its_allocation_does_not_wait_for_the_ledger_head(paying_customer, owner_sql,
@@ -80,21 +78,12 @@ def test_a_payment_refused_by_its_allocation_does_not_wait_for_the_ledger_head(p
 
 def test_the_receipt_is_posted_after_the_allocation_and_the_webhook_event(paying_customer, monkeypatch):
     org, owner, customer, invoice, bank = paying_customer
-    calls = []
-
-    def spy(owner_object, name, label):
-        original = getattr(owner_object, name)
-
-        def wrapper(*args, **kwargs):
-            calls.append(label)
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(owner_object, name, wrapper)
-
-    spy(allocation, "change_invoice_amounts", "invoice amounts")
-    spy(services.hooks, "emit", "webhook event")
-    spy(services.ledger, "post", "ledger head")
-    spy(Payment, "save", "payment row")
+    calls = call_order(monkeypatch, [
+        (allocation, "change_invoice_amounts", "invoice amounts"),
+        (services.hooks, "emit", "webhook event"),
+        (services.ledger, "post", "ledger head"),
+        (Payment, "save", "payment row"),
+    ])
     with tenant_context(org, owner):
         payment = _pay(org, customer, bank, timezone.localdate(), actor=owner)
         assert calls[-4:] == ["invoice amounts", "webhook event", "ledger head", "payment row"], calls
