@@ -259,8 +259,11 @@ class Invoice(models.Model):
         indexes = [
             # The global search: a trigram index on number/reference where the database has pg_trgm
             # (accounts/search_indexes.py); the amount typed uses invoice_list_total below.
+            # Open by customer (allocation order, statements) and, covering currency and amount due, the
+            # sub-ledger check's open amounts of the customers an incremental check touches (index-only;
+            # "<> 0" so that check's predicate matches, and "> 0" queries are implied by it).
             models.Index(fields=["organization", "customer", "due_date"], name="invoice_open_by_customer",
-                         condition=Q(status="issued", amount_due__gt=0)),
+                         include=["currency", "amount_due"], condition=Q(status="issued") & ~Q(amount_due=0)),
             models.Index(fields=["organization", "status", "issue_date"]),
             # One per sort the invoice list offers (ledger_site.sorting); the total's serves search too.
             *[models.Index(fields=["organization", column, "id"], name=f"invoice_list_{column}")
