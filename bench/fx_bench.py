@@ -75,6 +75,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="measure a kept database (still all in EUR) again")
+    # Any kept database of the reports benchmark's shape, e.g. the overtime bench's 1M one:
+    # FX_BENCH_DB=ll_1m_fx ... --reuse --org bench-big --owner bench-owner@example.com (it spreads that copy).
+    parser.add_argument("--org", default="fx-bench", help="with --reuse: the organization's slug")
+    parser.add_argument("--owner", default="fx-bench@example.com", help="with --reuse: its owner's e-mail")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     url, where = owner_url()
@@ -92,9 +96,9 @@ def main(argv=None):
     if args.reuse:
         from accounts.models import Organization
 
-        owner = User.objects.get(email="fx-bench@example.com")
+        owner = User.objects.get(email=args.owner)
         with tenant_context(None, owner):
-            org = Organization.objects.get(slug="fx-bench")
+            org = Organization.objects.get(slug=args.org)
     else:
         owner = User.objects.create_user("fx-bench@example.com", "bench-password-123", full_name="FX Bench")
         org, counts = load_org(bench_url, owner, "FX Bench Co", "fx-bench",
