@@ -12,12 +12,16 @@ from django.db import DatabaseError, connection, transaction
 
 from accounts.ledger_verify import verify_organization
 from accounts.models import SealRecord
+from invoicing import outgoing
 from invoicing.models_documents import EmailDelivery
 from invoicing.services import void_invoice
 from ledger_site.tenancy import tenant_context
+from reminders import scheduler
 from reminders.models import ReminderBatch, Tone
 from reminders.outbox import deliver
-from tests.reminders.test_consolidated import scanned
+from reminders.scheduler import scan
+from tests.reminders.helpers import at, invoice_due, org_with_customer
+from tests.reminders.test_consolidated import AT_STEP, BASE, NO_QUEUE, consolidating, scanned
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +92,31 @@ def test_the_batch_is_frozen_by_its_emails_state_and_sealed_when_it_is_sent():
         _refused(lambda: ReminderBatch.objects.filter(pk=batch.pk).update(tone=Tone.FRIENDLY))
         _refused(lambda: EmailDelivery.objects.filter(pk=batch.email_id).update(subject="Pay now"))
         assert verify_organization(org).problems == []
+
+
+def test_an_email_written_for_a_customer_whose_days_email_another_scan_wrote_first_is_cancelled(monkeypatch):
+    """Two scans at once may both write an outbox row for a customer's e-mail of the day; the batch's
+    unique key keeps one, the rows join it, and the other outbox row is cancelled (left pending, a
+    sender would claim an e-mail that has no batch)."""
+    org, _, customer = org_with_customer()
+    consolidating(org)
+    invoice_due(org, customer, AT_STEP[7])
+    real, theirs = outgoing.queue_scheduled_each, {}
+
+    def racing(org_id, kind, customer_ids, *, due_at, max_attempts):
+        ours = real(org_id, kind, customer_ids, due_at=due_at, max_attempts=max_attempts)
+        # Meanwhile the other scan writes the customer's e-mail of the day (here in the same transaction).
+        for customer_id, email_id in real(org_id, kind, customer_ids, due_at=due_at, max_attempts=max_attempts).items():
+            theirs[customer_id] = ReminderBatch.objects.create(organization_id=org_id, customer_id=customer_id,
+                                                               day=BASE, email_id=email_id)
+        return ours
+
+    monkeypatch.setattr(scheduler.outgoing, "queue_scheduled_each", racing)
+    now = at(BASE)
+    assert scan(now=now, org_ids=[org.pk], enqueue=NO_QUEUE).orgs[0].batched == 1
+    with tenant_context(org):
+        (batch,) = ReminderBatch.objects.all()
+        assert batch.pk == theirs[customer.pk].pk and batch.messages.count() == 1
+        (unused,) = EmailDelivery.objects.filter(kind="reminder_batch").exclude(pk=batch.email_id)
+        assert unused.status == "cancelled" and "another scan" in unused.result
+    assert deliver(org.pk, now=now).sent == 1
