@@ -21,6 +21,7 @@ from reminders.models import ReminderBatch, Tone
 from reminders.outbox import deliver
 from reminders.scheduler import scan
 from tests.reminders.helpers import at, invoice_due, org_with_customer
+from tests.reminders.test_batch_page import page, sent_batches
 from tests.reminders.test_consolidated import AT_STEP, BASE, NO_QUEUE, consolidating, scanned
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,12 @@ def test_an_email_written_for_a_customer_whose_days_email_another_scan_wrote_fir
         (unused,) = EmailDelivery.objects.filter(kind="reminder_batch").exclude(pk=batch.email_id)
         assert unused.status == "cancelled" and "another scan" in unused.result
     assert deliver(org.pk, now=now).sent == 1
+
+
+def test_the_emails_page_finds_an_email_by_an_address_it_went_to():
+    """The page searches the recipients where they now live: the outbox row's JSON list."""
+    org, [(customer, _), (other, _)] = sent_batches([(0, 7), (14,)])
+    address = customer.email_list[0]
+    found = page(org, q=address[2:]).content.decode()
+    assert customer.name in found and other.name not in found
+    assert "No e-mails match" in page(org, q="nobody@nowhere.example").content.decode()
