@@ -26,15 +26,18 @@ FROZEN_TABLES = {
                                 "guard_state", "sent"),
     "payments_payment": ("", "", "amount_allocated,amount_refunded,reversed_at,reversal_entry_id,reversal_reason"),
     "reminders_remindermessage": ("status", "pending,sending,failed", ""),
-    "reminders_reminderbatch": ("status", "pending,sending,failed", ""),
     "invoicing_quote": ("status", "draft", "status,decided_at,decided_ip,invoice_id,converted_at,schedule_id",
                         "accepted,declined", "invoice_id,converted_at,schedule_id"),
 }
-# Rows of a document, changeable only while it is a draft (ledger_guard_child()'s arguments).
+# Rows of a document, changeable only while it is a draft (ledger_guard_child()'s arguments); domain rows
+# frozen by the state of their e-mail in invoicing's outbox.
 CHILD_TABLES = {
     "invoicing_invoiceline": ("invoicing_invoice", "invoice_id", "status", "draft", "UPDATE,DELETE"),
     "invoicing_invoiceevent": ("invoicing_invoice", "invoice_id", "status", "draft", "DELETE"),
     "invoicing_quoteline": ("invoicing_quote", "quote_id", "status", "draft", "UPDATE,DELETE"),
+    # A consolidated reminder (its tone, its e-mail) changes only while its e-mail waits or is being
+    # sent, as when the batch table held that e-mail's state itself (reminders 0025).
+    "reminders_reminderbatch": ("invoicing_emaildelivery", "email_id", "status", "pending,sending,failed", "UPDATE"),
 }
 LEDGER_HEAD_UPDATABLE = ("last_seq", "last_hash", "verified_at", "verified_ok", "verified_message", "lock_date",
                          "books_start", "verified_seq", "verified_hash", "verified_seal_seq", "verified_seal_hash")

@@ -264,6 +264,7 @@ def compare_consolidated(bench_url, now, rounds: int) -> dict:
             conn.execute("SET session_replication_role = replica")
             conn.execute("DELETE FROM reminders_remindermessage WHERE NOT (status = 'sent' AND subject = 's')")
             conn.execute("DELETE FROM reminders_reminderbatch")
+            conn.execute("DELETE FROM invoicing_emaildelivery WHERE kind = 'reminder_batch'")  # their e-mails
             conn.execute("UPDATE reminders_reminderpolicy SET one_message_per_customer = %s", [consolidate])
             conn.execute("VACUUM ANALYZE reminders_remindermessage")
             conn.execute("VACUUM ANALYZE reminders_reminderbatch")

@@ -70,11 +70,17 @@ class DeliveryKind(models.TextChoices):
     QUOTE = "quote", _("Quote")
     REPORT = "report", _("Report")  # a scheduled report to a member (reports.subscriptions)
     DIGEST = "digest", _("Notification digest")  # a member's daily digest (reminders.digests)
+    # a customer's one reminder e-mail of a day, listing their invoices at a step (reminders.batches)
+    REMINDER_BATCH = "reminder_batch", _("Consolidated reminder")
 
 
 # Kinds sent by their owner's scheduled run (invoicing.outgoing.queue_scheduled), whose message is
 # fixed at the first attempt; every other kind is written with its message.
-SCHEDULED_KINDS = (DeliveryKind.DIGEST,)
+SCHEDULED_KINDS = (DeliveryKind.DIGEST, DeliveryKind.REMINDER_BATCH)
+# Scheduled kinds whose message is written again until it is sent (not only at the first attempt): a
+# consolidated reminder lists what is still due when it goes out, so a retry after an invoice dropped
+# out (or joined) renders it anew, with a new Message-ID (reminders.batches).
+REWRITTEN_UNTIL_SENT = (DeliveryKind.REMINDER_BATCH,)
 
 
 class DeliveryStatus(models.TextChoices):
@@ -122,10 +128,12 @@ class EmailDelivery(models.Model):
     result = models.CharField(max_length=500, blank=True)  # what happened, in words (scheduled kinds)
     # What the frozen guard (accounts.frozen) reads as the row's state: "unfixed" while a scheduled
     # kind's message is not fixed yet (pending or sending, no Message-ID: its first attempt writes
-    # recipients, subject and body), else the status. A document e-mail is never unfixed: it is frozen
-    # from the start except its delivery progress; every row is frozen for good once sent.
+    # recipients, subject and body; a consolidated reminder's until it is sent), else the status. A
+    # document e-mail is never unfixed: it is frozen from the start except its delivery progress;
+    # every row is frozen for good once sent.
     guard_state = models.GeneratedField(
-        expression=Case(When(Q(kind__in=SCHEDULED_KINDS, status__in=["pending", "sending"], message_id=""),
+        expression=Case(When(Q(kind__in=REWRITTEN_UNTIL_SENT, status__in=["pending", "sending", "failed"])
+                             | Q(kind__in=SCHEDULED_KINDS, status__in=["pending", "sending"], message_id=""),
                              then=Value("unfixed")), default=F("status")),
         output_field=models.CharField(max_length=10), db_persist=True)
 

@@ -9,7 +9,9 @@ writing invoicing's tables (StoredDocument, EmailDelivery) or calling its render
 - `queue_email(...)`: log an e-mail in the delivery log and queue it on commit (invoicing.mail);
 - `log_sent_email(...)`: record an e-mail another outbox has already sent (reminders);
 - `queue_scheduled(...)`: the outbox row of an e-mail its owner sends on its own schedule when due
-  (reminders' digests): pending, claimed by the owner's run on the one engine (ledger_site.outbox);
+  (reminders' digests and consolidated reminders): pending, claimed by the owner's run on the one
+  engine (ledger_site.outbox); `queue_scheduled_each` writes one per customer in one INSERT, and
+  `cancel_scheduled` gives up rows their owner did not use;
 - `invoice_pdf(invoice)`, `public_url(invoice)`: an invoice's PDF and its customer link.
 """
 
@@ -87,6 +89,22 @@ def queue_scheduled(org_id: int, kind: str, *, due_at, max_attempts: int, recipi
         organization_id=org_id, kind=kind, customer=customer, invoice=invoice, recipients=list(recipients),
         subject=subject[:300], body=body[:BODY_MAX], status=DeliveryStatus.PENDING, next_attempt_at=due_at,
         max_attempts=max_attempts)
+
+
+def queue_scheduled_each(org_id: int, kind: str, customer_ids, *, due_at, max_attempts: int) -> dict[int, int]:
+    """queue_scheduled for many customers in one INSERT (a scan's consolidated reminders):
+    {customer id: the pending row's id}."""
+    rows = EmailDelivery.objects.bulk_create([EmailDelivery(
+        organization_id=org_id, kind=kind, customer_id=customer_id, recipients=[], subject="", body="",
+        status=DeliveryStatus.PENDING, next_attempt_at=due_at, max_attempts=max_attempts)
+        for customer_id in customer_ids])
+    return {row.customer_id: row.pk for row in rows}
+
+
+def cancel_scheduled(ids, result: str) -> None:
+    """Give up pending rows that never went out (their owner's row was not written after all)."""
+    EmailDelivery.objects.filter(pk__in=list(ids), status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.CANCELLED, result=result[:500])
 
 
 def invoice_pdf(invoice) -> bytes:

@@ -92,8 +92,8 @@ def has_claimable(box: Outbox, org_id: int, now: datetime) -> bool:
 
 def has_stale(box: Outbox, org_id: int) -> bool:
     """A row whose sender died: sending, with its lease run out (database time)."""
-    sql = (f"SELECT EXISTS (SELECT 1 FROM {box.table} WHERE organization_id = %s "  # noqa: S608 - constants
-           "AND status = %s AND lease_until < clock_timestamp())")
+    sql = (f"SELECT EXISTS (SELECT 1 FROM {box.table} x {box.join} WHERE x.organization_id = %s "  # noqa: S608
+           f"AND x.status = %s AND x.lease_until < clock_timestamp() {box.where})")
     with connection.cursor() as cursor:
         cursor.execute(sql, [org_id, box.sending])
         return cursor.fetchone()[0]

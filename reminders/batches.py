@@ -8,8 +8,9 @@ customer's statement PDF attached. Its rows are never sent on their own (the per
 claims only rows without a batch); they are marked sent, each with its late fee, timeline event,
 webhook and delivery-log line, in the transaction that marks the batch sent.
 
-Sending is the reminder outbox's (reminders/outbox.py) on the one claim-lease-backoff engine
-(ledger_site/outbox.py, `BATCH_OUTBOX`): claim (SKIP LOCKED, lease in database time), prepare
+The e-mail is a row of invoicing's one outbox table (kind "reminder_batch", `ReminderBatch.email`);
+sending is the reminder outbox's (reminders/outbox.py) on the one claim-lease-backoff engine
+(ledger_site/outbox.py, `BATCH_OUTBOX`, over those rows): claim (SKIP LOCKED, lease in database time), prepare
 under lock (re-check every invoice: paid, void, disputed, promised... cancel that row; render once,
 a Message-ID per batch), send outside any transaction, mark sent only if the claim is still ours.
 At-least-once like every reminder: a crash between the server's 250 and our commit resends after the
@@ -28,6 +29,7 @@ from django.utils.translation import ngettext, ngettext_lazy
 from accounts.locale import document_language, format_day, in_language
 from accounts.money import format_money
 from invoicing import hooks
+from invoicing.models_documents import EmailDelivery
 from ledger_site import mailer
 from ledger_site import outbox as engine
 from reminders import integration
@@ -70,6 +72,7 @@ OPENINGS = {
 
 
 def claim(org_id: int, now: datetime, ids=None, limit: int | None = None) -> list[tuple[int, str]]:
+    """Claim due consolidated e-mails: [(id of the e-mail's outbox row, token)]."""
     return engine.claim(BATCH_OUTBOX, org_id, now, ids=ids, limit=limit)
 
 
@@ -78,14 +81,21 @@ def deliver(org_id: int, now: datetime | None = None, ids=None, max_batches: int
     """Send every claimable consolidated e-mail of the organization (the caller is in its tenant
     context). `sent` counts e-mails, not the invoices they list."""
     report = DeliveryReport()
-    for outcome in engine.run(BATCH_OUTBOX, org_id, lambda batch_id, token, clock: send_batch(
-            batch_id, token, clock, mail_connection), now=now, ids=ids, max_batches=max_batches):
+    for outcome in engine.run(BATCH_OUTBOX, org_id, lambda email_id, token, clock: send_batch(
+            email_id, token, clock, mail_connection), now=now, ids=ids, max_batches=max_batches):
         report += outcome
     return report
 
 
-def send_batch(batch_id: int, token: str, now: datetime, mail_connection=None) -> DeliveryReport:
-    return send_prepared(ReminderBatch, batch_id, token, now, _prepare, _retry_later, _mark_sent, mail_connection)
+def send_batch(email_id: int, token: str, now: datetime, mail_connection=None) -> DeliveryReport:
+    return send_prepared(EmailDelivery, email_id, token, now, _prepare, _retry_later, _mark_sent, mail_connection)
+
+
+def _batch(email: EmailDelivery) -> ReminderBatch:
+    """The consolidated reminder of a (locked) outbox row, carrying that very row."""
+    batch = ReminderBatch.objects.select_related("customer", "organization").get(email_id=email.pk)
+    batch.email = email
+    return batch
 
 
 def _rows(batch: ReminderBatch):
@@ -96,15 +106,15 @@ def _rows(batch: ReminderBatch):
                 .order_by("invoice__due_date", "invoice__number", "pk"))
 
 
-def _prepare(batch_id: int, token: str, now: datetime):
+def _prepare(email_id: int, token: str, now: datetime):
     """Re-check every row under lock, render the e-mail once (again only if an invoice dropped out),
-    return (batch, EmailMessage) or None (nothing left to send, or no longer ours)."""
+    return (outbox row, EmailMessage) or None (nothing left to send, or no longer ours)."""
     with transaction.atomic():
-        batch = engine.lock_if_ours(ReminderBatch.objects.select_related("customer", "organization"),
-                                    BATCH_OUTBOX, batch_id, token)
-        if batch is None:
+        email = engine.lock_if_ours(EmailDelivery.objects.all(), BATCH_OUTBOX, email_id, token)
+        if email is None:
             return None
-        engine.heartbeat(BATCH_OUTBOX, batch_id)
+        engine.heartbeat(BATCH_OUTBOX, email_id)
+        batch = _batch(email)
         settings = ReminderSettings.objects.get(organization_id=batch.organization_id)
         today = local_today(now, settings)
         rows, dropped = [], False
@@ -116,15 +126,15 @@ def _prepare(batch_id: int, token: str, now: datetime):
                 dropped = dropped or (bool(batch.message_id) and row.message_id == batch.message_id)
                 cancel(row, reason)
         if not rows:
-            batch.status, batch.lease_until = OutboxStatus.CANCELLED, None
-            batch.result = _("Not sent: none of its invoices is to be reminded any more.")
-            batch.save(update_fields=["status", "lease_until", "result"])
+            email.status, email.lease_until = OutboxStatus.CANCELLED, None
+            email.result = _("Not sent: none of its invoices is to be reminded any more.")
+            email.save(update_fields=["status", "lease_until", "result"])
             return None
         emails = batch.customer.email_list
         if not emails:
             for row in rows:
                 cannot_send(row)
-            cannot_send(batch)
+            cannot_send(email)
             return None
         # First attempt, or the list changed since (an invoice dropped out, or a row joined while
         # the batch waited for a retry): render it (again); otherwise send the very same e-mail.
@@ -134,11 +144,11 @@ def _prepare(batch_id: int, token: str, now: datetime):
     if "customer" in hooks.STATEMENT_PDF:
         document = hooks.STATEMENT_PDF["customer"](batch.customer, today)
         attachments.append((document.filename, bytes(document.content), "application/pdf"))
-    message = mailer.compose(subject=batch.subject, body=batch.body, to=batch.to_emails.split(", "),
+    message = mailer.compose(subject=email.subject, body=email.body, to=email.recipients,
                              from_email=sender(batch.organization), reply_to=reply_to(settings),
-                             headers={"Message-ID": batch.message_id, "X-Ledgerline-Reminder-Batch": str(batch.pk)},
+                             headers={"Message-ID": email.message_id, "X-Ledgerline-Reminder-Batch": str(batch.pk)},
                              attachments=attachments)
-    return batch, message
+    return email, message
 
 
 def _render(batch: ReminderBatch, rows: list[ReminderMessage], today, emails: list[str]) -> None:
@@ -147,15 +157,17 @@ def _render(batch: ReminderBatch, rows: list[ReminderMessage], today, emails: li
     for row in rows:
         fix_amounts(row, today)
     batch.tone = max((row.tone for row in rows), key=lambda tone: FIRMNESS.get(tone, 0))
+    batch.save(update_fields=["tone"])
+    email = batch.email
     with in_language(document_language(batch.customer, batch.organization)):  # issue 17: the customer's language
-        batch.subject, batch.body = render_batch(batch.customer, rows, today, batch.tone)
+        email.subject, email.body = render_batch(batch.customer, rows, today, batch.tone)
         lines = {row.pk: _line(row, today) for row in rows}
-    batch.to_emails = ", ".join(emails)
-    revision = f".{batch.attempts}" if batch.message_id else ""
-    batch.message_id = f"<reminder-batch-{batch.pk}{revision}.{batch.organization_id}@{mail_domain()}>"
-    batch.save(update_fields=["tone", "subject", "body", "to_emails", "message_id"])
+    email.recipients = list(emails)
+    revision = f".{email.attempts}" if email.message_id else ""
+    email.message_id = f"<reminder-batch-{batch.pk}{revision}.{batch.organization_id}@{mail_domain()}>"
+    email.save(update_fields=["subject", "body", "recipients", "message_id"])
     for row in rows:
-        row.subject, row.to_emails, row.message_id = batch.subject, batch.to_emails, batch.message_id
+        row.subject, row.to_emails, row.message_id = email.subject, email.recipient_list, email.message_id
         row.body = lines[row.pk]
         row.save(update_fields=["late_fee", "amount_due", "subject", "body", "to_emails", "message_id"])
 
@@ -197,11 +209,11 @@ def render_batch(customer, rows: list[ReminderMessage], today, tone: str) -> tup
     return subject, "\n".join(lines)
 
 
-def _retry_later(batch_id: int, token: str, now: datetime, error: Exception) -> str | None:
-    status = retry_later(ReminderBatch.objects.all(), BATCH_OUTBOX, batch_id, token, now, error)
+def _retry_later(email_id: int, token: str, now: datetime, error: Exception) -> str | None:
+    status = retry_later(EmailDelivery.objects.all(), BATCH_OUTBOX, email_id, token, now, error)
     if status == OutboxStatus.FAILED:  # given up: so are its rows (the log shows each invoice's)
         with transaction.atomic():
-            batch = ReminderBatch.objects.get(pk=batch_id)
+            batch = ReminderBatch.objects.get(email_id=email_id)
             for row in _rows(batch):
                 row.status, row.last_error = OutboxStatus.FAILED, batch.last_error
                 row.result = _("Gave up after %(n)s attempts (one e-mail for the customer's invoices).") % {
@@ -210,19 +222,21 @@ def _retry_later(batch_id: int, token: str, now: datetime, error: Exception) -> 
     return status
 
 
-def _mark_sent(batch_id: int, token: str, now: datetime) -> bool:
+def _mark_sent(email_id: int, token: str, now: datetime) -> bool:
     """The server accepted the e-mail: the batch and every row it listed are sent, in one transaction
-    (each row's late fee, timeline event, webhook and delivery-log line with it)."""
+    (each row's late fee, timeline event, webhook and delivery-log line with it). The batch is sealed
+    when its e-mail's row turns sent (reminders.seals.sealed_on_send_sql)."""
     with transaction.atomic():
-        batch = engine.lock_if_ours(ReminderBatch.objects.all(), BATCH_OUTBOX, batch_id, token)
-        if batch is None:
+        email = engine.lock_if_ours(EmailDelivery.objects.all(), BATCH_OUTBOX, email_id, token)
+        if email is None:
             return False  # our lease ran out and another sender took over; it will record the outcome
-        rows = [row for row in _rows(batch) if row.message_id == batch.message_id]  # what the e-mail listed
-        batch.status, batch.sent_at, batch.lease_until = OutboxStatus.SENT, now, None
-        batch.result = ngettext("Accepted by the mail server for %(to)s: one e-mail listing %(n)s invoice.",
+        batch = _batch(email)
+        rows = [row for row in _rows(batch) if row.message_id == email.message_id]  # what the e-mail listed
+        email.status, email.sent_at, email.lease_until = OutboxStatus.SENT, now, None
+        email.result = ngettext("Accepted by the mail server for %(to)s: one e-mail listing %(n)s invoice.",
                                 "Accepted by the mail server for %(to)s: one e-mail listing %(n)s invoices.",
-                                len(rows)) % {"to": batch.to_emails, "n": len(rows)}
-        batch.save(update_fields=["status", "sent_at", "lease_until", "result"])
+                                len(rows)) % {"to": email.recipient_list, "n": len(rows)}
+        email.save(update_fields=["status", "sent_at", "lease_until", "result"])
         for row in rows:
             record_sent(row, now, _("Accepted by the mail server for %(to)s, in one e-mail with the customer's other "
                                     "invoices at a step today.") % {"to": row.to_emails})

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Customer, Organization
 from accounts.models_org import validate_timezone  # noqa: F401 (migration 0001 names it here)
 from invoicing.models import Invoice
+from invoicing.models_documents import EmailDelivery
 from ledger_site.outbox import Outbox
 from ledger_site.tenancy import organization_of
 from reminders.policy import MAX_TEMPLATE_LENGTH, TemplateError, parse
@@ -258,12 +259,12 @@ class OutboxStatus(models.TextChoices):
 
 # The delivery engine's data for the reminder outboxes (ledger_site.outbox): the per-invoice
 # messages, the consolidated e-mails (ReminderBatch), whose messages go out with their batch, and
-# staff's daily notification digests (reminders.digests), whose e-mails are rows of invoicing's one
-# outbox table (kind "digest"; the table's other kinds are never "pending").
+# staff's daily notification digests (reminders.digests). The last two's e-mails are rows of
+# invoicing's one outbox table (kinds "reminder_batch" and "digest"; its other kinds are never "pending").
 OUTBOX = Outbox(table="reminders_remindermessage", lease=timedelta(seconds=20),
                 backoff=tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)),  # after attempt 1, 2, ...
                 where="AND x.batch_id IS NULL")
-BATCH_OUTBOX = replace(OUTBOX, table="reminders_reminderbatch", where="")
+BATCH_OUTBOX = replace(OUTBOX, table="invoicing_emaildelivery", where="AND x.kind = 'reminder_batch'")
 DIGEST_OUTBOX = replace(OUTBOX, table="invoicing_emaildelivery", where="AND x.kind = 'digest'")
 
 
@@ -287,27 +288,56 @@ class ReminderEmail(models.Model):
         abstract = True
 
 
-class ReminderBatch(ReminderEmail):
+class EmailManager(models.Manager):
+    """A domain row comes with its e-mail: what became of it is read there (one query)."""
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("email")
+
+
+class ReminderBatch(models.Model):
     """One consolidated reminder e-mail: every invoice of a customer at a step on one day
     (`ReminderPolicy.one_message_per_customer`, reminders/batches.py). At most one per customer and
-    day; its per-invoice ReminderMessage rows point at it and are marked sent with it."""
+    day; its per-invoice ReminderMessage rows point at it and are marked sent with it. The e-mail
+    itself (recipients, subject, body, Message-ID, status, attempts, lease, sent time) is a row of
+    invoicing's one outbox table (kind "reminder_batch", `email`); this row keeps the domain facts,
+    and the database freezes it by that e-mail's state (accounts.signals.CHILD_TABLES)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
     day = models.DateField()  # the organization's local send day
-    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     tone = models.CharField(max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
     created_at = models.DateTimeField(default=timezone.now)
+    email = models.OneToOneField(EmailDelivery, on_delete=models.PROTECT, related_name="+")
+
+    objects = EmailManager()
 
     class Meta:
         ordering = ["-day", "-pk"]
         constraints = [models.UniqueConstraint(fields=["organization", "customer", "day"],
                                                name="reminder_batch_once_per_customer_and_day")]
-        indexes = [models.Index(fields=["organization", "next_attempt_at"], name="reminder_batch_claimable",
-                                condition=Q(status__in=["pending", "sending"]))]
 
     def __str__(self):
         return f"reminder e-mail {self.pk} to customer {self.customer_id} on {self.day} ({self.status})"
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        """Reloaded with its e-mail (in the tenant context of the call, not of a later read)."""
+        if fields is None and from_queryset is None:
+            from_queryset = type(self)._base_manager.select_related("email")
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+    # What became of the e-mail, read from its outbox row (one home for the sending state).
+    status = property(lambda self: self.email.status)
+    get_status_display = property(lambda self: self.email.get_status_display)
+    message_id = property(lambda self: self.email.message_id)
+    subject = property(lambda self: self.email.subject)
+    body = property(lambda self: self.email.body)
+    to_emails = property(lambda self: self.email.recipient_list)
+    attempts = property(lambda self: self.email.attempts)
+    next_attempt_at = property(lambda self: self.email.next_attempt_at)
+    sent_at = property(lambda self: self.email.sent_at)
+    result = property(lambda self: self.email.result)
+    last_error = property(lambda self: self.email.last_error)
 
 
 class ReminderMessage(ReminderEmail):

@@ -34,7 +34,8 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.org_directory import organization_ids
-from invoicing import invoice_sql
+from invoicing import invoice_sql, outgoing
+from invoicing.models_documents import DeliveryKind
 from ledger_site import outbox as engine
 from ledger_site.tenancy import organization_of, tenant_context
 from reminders.holds import held_sql, on_plan_sql
@@ -139,31 +140,36 @@ ORDER BY c.due_date + pts.offset_days, i.number, pts.offset_days
 _BOUNDS = "".join(["WITH ", _POINTS, " SELECT min(offset_days), max(offset_days) FROM pts"])
 
 # Consolidated policies (ReminderPolicy.one_message_per_customer): the new pending rows whose step
-# belongs to such a policy, by customer. They join the customer's e-mail of the day (ReminderBatch),
-# written here if there is none; a batch is joined only while it is pending, under its row lock, so
-# a sender that has claimed it (and rendered its list) never marks a row sent it did not list.
-_TO_BATCH = """
-WITH new AS (
+# belongs to such a policy, by customer. They join the customer's e-mail of the day (ReminderBatch,
+# its e-mail a pending row of invoicing's outbox), written here if there is none; a batch is joined
+# only while its e-mail is pending, under that row's lock, so a sender that has claimed it (and
+# rendered its list) never marks a row sent it did not list.
+_NEW = """
     SELECT m.id, m.customer_id FROM reminders_remindermessage m
     JOIN reminders_reminderstep s ON s.id = m.step_id
     JOIN reminders_reminderpolicy p ON p.id = s.policy_id
     WHERE m.organization_id = %(org)s AND m.id = ANY(%(ids)s) AND m.batch_id IS NULL
       AND p.one_message_per_customer
-), created AS (
-    INSERT INTO reminders_reminderbatch
-        (organization_id, customer_id, day, status, tone, created_at, attempts, next_attempt_at, claim_token,
-         message_id, to_emails, subject, body, result, last_error)
-    SELECT DISTINCT %(org)s, customer_id, %(day)s::date, 'pending', 'friendly', %(now)s, 0, %(at)s, '', '', '', '',
-           '', '', ''
-    FROM new
+"""
+# Customers of those rows without an e-mail of that day yet: each gets its outbox row first.
+_WITHOUT_BATCH = "SELECT DISTINCT new.customer_id FROM (" + _NEW + """) new
+WHERE NOT EXISTS (SELECT 1 FROM reminders_reminderbatch b
+                  WHERE b.organization_id = %(org)s AND b.customer_id = new.customer_id AND b.day = %(day)s::date)
+ORDER BY 1
+"""  # noqa: S608 - built from constants only
+_TO_BATCH = "WITH new AS (" + _NEW + """), created AS (
+    INSERT INTO reminders_reminderbatch (organization_id, customer_id, day, tone, created_at, email_id)
+    SELECT %(org)s, u.customer_id, %(day)s::date, 'friendly', %(now)s, u.email_id
+    FROM unnest(%(customers)s::bigint[], %(emails)s::bigint[]) AS u(customer_id, email_id)
     ON CONFLICT (organization_id, customer_id, day) DO NOTHING
     RETURNING customer_id, id
 ), waiting AS (
-    SELECT customer_id, id FROM reminders_reminderbatch
-    WHERE organization_id = %(org)s AND day = %(day)s::date AND status = 'pending'
-      AND customer_id IN (SELECT customer_id FROM new)
-    ORDER BY id
-    FOR UPDATE
+    SELECT b.customer_id, b.id FROM reminders_reminderbatch b
+    JOIN invoicing_emaildelivery e ON e.id = b.email_id
+    WHERE b.organization_id = %(org)s AND b.day = %(day)s::date AND e.status = 'pending'
+      AND b.customer_id IN (SELECT customer_id FROM new)
+    ORDER BY b.id
+    FOR UPDATE OF b, e
 ), open AS (
     SELECT customer_id, id FROM created UNION ALL SELECT customer_id, id FROM waiting
 ), joined AS (
@@ -173,21 +179,32 @@ WITH new AS (
     RETURNING m.id
 )
 SELECT new.id, joined.id IS NOT NULL FROM new LEFT JOIN joined USING (id)
-"""
+"""  # noqa: S608 - built from constants only
 MAX_DAYS_AHEAD = 31  # a customer whose e-mail of the day has gone waits for the next day's, not longer
 
 
 def batch_new_rows(cursor, org_id: int, ids: list[int], day: date, settings, now: datetime) -> int:
     """Put the new pending rows of consolidating policies into their customer's e-mail of `day` (or,
     if that one is already being sent or has gone, of the first later day whose e-mail is still
-    pending): at most one reminder e-mail per customer a day. One statement per day tried (nearly
+    pending): at most one reminder e-mail per customer a day. A few statements per day tried (nearly
     always just today); returns how many rows were batched."""
     batched = 0
     for ahead in range(MAX_DAYS_AHEAD):
         on = day + timedelta(days=ahead)
         at = now if ahead == 0 else datetime.combine(on, time(settings.send_hour), tzinfo=settings.zone)
-        cursor.execute(_TO_BATCH, {"org": org_id, "ids": ids, "day": on, "now": now, "at": at})
+        params = {"org": org_id, "ids": ids, "day": on, "now": now}
+        cursor.execute(_WITHOUT_BATCH, params)
+        emails = outgoing.queue_scheduled_each(org_id, DeliveryKind.REMINDER_BATCH,
+                                               [row[0] for row in cursor.fetchall()], due_at=at,
+                                               max_attempts=BATCH_OUTBOX.max_attempts)
+        cursor.execute(_TO_BATCH, {**params, "customers": list(emails), "emails": list(emails.values())})
         rows = cursor.fetchall()
+        if emails:  # a concurrent scan wrote some of these customers' e-mail of the day first
+            cursor.execute("SELECT email_id FROM reminders_reminderbatch WHERE email_id = ANY(%s)",
+                           [list(emails.values())])
+            unused = set(emails.values()) - {row[0] for row in cursor.fetchall()}
+            if unused:
+                outgoing.cancel_scheduled(unused, "Not sent: another scan wrote this customer's e-mail of the day.")
         batched += sum(placed for _id, placed in rows)
         ids = [row_id for row_id, placed in rows if not placed]  # that day's e-mail is being sent or has gone
         if not ids:

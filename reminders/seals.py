@@ -11,6 +11,8 @@ late fee it stated, when; tied to the invoice's issue entry. So is each consolid
 freezes both from then on (accounts.frozen), and verify_ledger names one changed or deleted past
 the triggers."""
 
+from django.db import migrations
+
 from accounts.seals import SealKind, instant, iso, register
 
 LATE_FEE_CHARGE = register(SealKind(
@@ -35,10 +37,50 @@ REMINDER = register(SealKind(
         {instant('d.sent_at')}, {instant('d.due_at')})""",
 ))
 
+
+
+def email_column(column: str, domain: str = "d") -> str:
+    """A column of the domain row's e-mail in invoicing's outbox (`email_id`), as SQL over `d`."""
+    return f"(SELECT e.{column} FROM invoicing_emaildelivery e WHERE e.id = {domain}.email_id)"  # noqa: S608
+
+
+def email_recipients(domain: str = "d") -> str:
+    """The e-mail's recipients as the reminder tables wrote them: joined by ", " in order ('' for none)."""
+    return ("(SELECT coalesce(string_agg(r.address, ', ' ORDER BY r.n), '') FROM invoicing_emaildelivery e, "  # noqa: S608
+            "jsonb_array_elements_text(e.recipients) WITH ORDINALITY AS r(address, n) "
+            f"WHERE e.id = {domain}.email_id)")
+
+
+# The e-mail's fields are read through its outbox row (issue 12), in the very text the batch table's
+# own columns gave before (reminders 0025 moved them), so the seals made before still verify. Sealed
+# when that row is sent: the trigger on the outbox (`SEALED_ON_SEND`) seals the batch then.
 REMINDER_BATCH = register(SealKind(
     kind="reminder_batch", table="reminders_reminderbatch", noun="the consolidated reminder",
-    sealed_when="d.status = 'sent'", update_of="status",
+    sealed_when=f"{email_column('status')} = 'sent'", update_of="email_id",
     label="'reminder e-mail #' || d.id || ' of ' || " + iso("d.day"),
-    content=f"""concat_ws('|', 'reminder-batch-v1', d.customer_id, {iso('d.day')}, d.status, d.tone, d.to_emails,
-        d.subject, d.body, d.message_id, {instant('d.sent_at')})""",
+    content=f"""concat_ws('|', 'reminder-batch-v1', d.customer_id, {iso('d.day')}, {email_column('status')}, d.tone,
+        {email_recipients()}, {email_column('subject')}, {email_column('body')}, {email_column('message_id')},
+        {instant(email_column('sent_at'))})""",
 ))
+
+
+def sealed_on_send_sql(kind, email_kind: str) -> migrations.RunSQL:
+    """A trigger on invoicing's outbox that seals `kind`'s domain row (pointing at its e-mail by
+    `email_id`) when that e-mail of `email_kind` becomes sent: the sending state lives on the outbox."""
+    name = f"{kind.table}_sealed_on_send"
+    function = f"""
+    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        acting text := current_setting('app.organization_id', true);
+    BEGIN
+        PERFORM set_config('app.organization_id', NEW.organization_id::text, true);
+        PERFORM ledger_seal(d.organization_id, '{kind.kind}', d.id, {kind.label}, {kind.entry}, {kind.hash_sql()})
+        FROM {kind.table} d WHERE d.email_id = NEW.id AND ({kind.sealed_when});
+        PERFORM set_config('app.organization_id', coalesce(acting, ''), true);
+        RETURN NULL;
+    END;
+    $$;
+    CREATE CONSTRAINT TRIGGER {name} AFTER UPDATE OF status ON invoicing_emaildelivery NOT DEFERRABLE
+        FOR EACH ROW WHEN (NEW.kind = '{email_kind}' AND NEW.status = 'sent') EXECUTE FUNCTION {name}();
+    """
+    return migrations.RunSQL(function, f"DROP TRIGGER {name} ON invoicing_emaildelivery; DROP FUNCTION {name}();")

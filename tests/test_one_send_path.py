@@ -25,12 +25,12 @@ MAIL_NAMES = {"send_mail", "send_mass_mail", "mail_admins", "mail_managers", "Em
               "EmailMultiAlternatives", "get_connection", "send_messages", "SMTP", "SMTP_SSL"}
 
 # The tables that hold an outgoing e-mail today. invoicing's delivery log is the outbox (documents,
-# report e-mails, notification digests); the reminder rows still carry their own e-mail
-# (docs/architecture.md, "Known arrows still to straighten"): this list may only shrink.
+# report e-mails, notification digests, consolidated reminders); the per-invoice reminder rows still
+# carry their own e-mail (docs/architecture.md, "Known arrows still to straighten"): this list may
+# only shrink.
 EMAIL_TABLES = {
     "invoicing_emaildelivery",
     "reminders_remindermessage",
-    "reminders_reminderbatch",
 }
 
 

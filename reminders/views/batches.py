@@ -6,7 +6,8 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, TextField
+from django.db.models.functions import Cast
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -28,11 +29,12 @@ def batches_for(org, *, status="", q="", day_from=None, day_to=None):
     rows = (ReminderBatch.objects.filter(organization=org).select_related("customer")
             .prefetch_related(Prefetch("messages", queryset=lines)).order_by("-day", "customer__name", "pk"))
     if status in OutboxStatus.values:
-        rows = rows.filter(status=status)
+        rows = rows.filter(email__status=status)
     if q:
         listed = ReminderMessage.objects.filter(organization=org, invoice__number__icontains=q).values("batch_id")
-        rows = rows.filter(Q(customer__name__icontains=q) | Q(to_emails__icontains=q) | Q(message_id__icontains=q)
-                           | Q(pk__in=listed))
+        rows = rows.annotate(to_emails_text=Cast("email__recipients", TextField())).filter(
+            Q(customer__name__icontains=q) | Q(to_emails_text__icontains=q) | Q(email__message_id__icontains=q)
+            | Q(pk__in=listed))
     if day_from:
         rows = rows.filter(day__gte=day_from)
     if day_to:

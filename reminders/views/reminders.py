@@ -21,6 +21,7 @@ from accounts.money import format_money
 from accounts.permissions import can, org_view
 from accounts.views.audit import history
 from invoicing.models import Invoice, InvoiceEvent, InvoiceKind
+from invoicing.models_documents import EmailDelivery
 from ledger_site.queue import queue_health, recent_failures
 from reminders import activity, holds, portal
 from reminders.forms import (
@@ -38,7 +39,6 @@ from reminders.models import (
     OutboxKind,
     OutboxStatus,
     PromiseToPay,
-    ReminderBatch,
     ReminderMessage,
     ReminderPolicy,
     ReminderStep,
@@ -152,7 +152,7 @@ def reminder_retry(request, pk):
     org_id = request.org.pk
     if row.batch_id is not None and row.status == OutboxStatus.PENDING and row.customer.email_list:
         # Waiting in the customer's one e-mail of the day: that e-mail is tried now.
-        waiting = ReminderBatch.objects.filter(pk=row.batch_id, status=OutboxStatus.PENDING)
+        waiting = EmailDelivery.objects.filter(pk=row.batch.email_id, status=OutboxStatus.PENDING)
         waiting.update(next_attempt_at=timezone.now())
         transaction.on_commit(lambda: deliver(org_id))
         messages.success(request, _("Trying again now."))

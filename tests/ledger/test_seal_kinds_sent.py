@@ -47,9 +47,11 @@ def _quote(org, customer, description="Kitchen refit"):
 
 
 def _batch(org, customer, day):
-    batch = ReminderBatch.objects.create(organization=org, customer=customer, day=day)
-    ReminderBatch.objects.filter(pk=batch.pk).update(  # the batch sender's pending -> sent
-        status="sent", sent_at=timezone.now(), to_emails="ap@acme.example", subject="Your overdue invoices",
+    email = EmailDelivery.objects.create(organization=org, kind="reminder_batch", customer=customer,
+                                         status="pending", subject="", body="")
+    batch = ReminderBatch.objects.create(organization=org, customer=customer, day=day, email=email)
+    EmailDelivery.objects.filter(pk=email.pk).update(  # the batch sender's pending -> sent
+        status="sent", sent_at=timezone.now(), recipients=["ap@acme.example"], subject="Your overdue invoices",
         body="Three invoices are overdue.", message_id="<b1@x>")
     return ReminderBatch.objects.get(pk=batch.pk)
 
@@ -161,7 +163,7 @@ TAMPER = {
     "delivery": ("invoicing_emaildelivery",
                  """UPDATE invoicing_emaildelivery SET recipients = '["thief@example.com"]' WHERE id = %s"""),
     "reminder": ("reminders_remindermessage", "UPDATE reminders_remindermessage SET amount_due = 1 WHERE id = %s"),
-    "reminder_batch": ("reminders_reminderbatch", "UPDATE reminders_reminderbatch SET body = 'Pay now' WHERE id = %s"),
+    "reminder_batch": ("reminders_reminderbatch", "UPDATE reminders_reminderbatch SET tone = 'final' WHERE id = %s"),
     "credit_override": ("reports_creditoverride", "UPDATE reports_creditoverride SET reason = 'x' WHERE id = %s"),
     "bank_line_event": ("payments_banklineevent", "UPDATE payments_banklineevent SET detail = 'x' WHERE id = %s"),
 }

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role
+from invoicing.models_documents import EmailDelivery
 from ledger_site.tenancy import tenant_context
 from reminders.models import OutboxStatus, ReminderBatch
 from reminders.outbox import deliver
@@ -69,7 +70,7 @@ def test_filters_by_status_search_and_day():
     org, [(customer, invoices), (other, theirs)] = sent_batches([(0, 7), (14,)], deliver_them=False)
     with tenant_context(org):  # a sent e-mail is frozen: fail one while it is still waiting
         first = ReminderBatch.objects.get(customer=customer)
-        ReminderBatch.objects.filter(pk=first.pk).update(status=OutboxStatus.FAILED, last_error="SMTP down")
+        EmailDelivery.objects.filter(pk=first.email_id).update(status=OutboxStatus.FAILED, last_error="SMTP down")
     failed = page(org, status="failed").content.decode()
     assert customer.name in failed and "SMTP down" in failed and other.name not in failed
     by_invoice = page(org, q=theirs[0].number).content.decode()

@@ -76,7 +76,7 @@ def rows(org, **filters):
         return list(ReminderMessage.objects.filter(**filters).order_by("pk"))
 
 
-def expire_leases(org, table="reminders_reminderbatch"):
+def expire_leases(org, table="invoicing_emaildelivery"):
     with tenant_context(org), connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET lease_until = clock_timestamp() - interval '1 second'"  # noqa: S608
                        " WHERE status = 'sending'")
@@ -267,9 +267,9 @@ def test_a_claim_passes_over_a_batch_locked_by_a_scan_instead_of_waiting_for_it(
     rows), a sender claims around it at once; without SKIP LOCKED it would wait (here: time out)."""
     org, customer, _, now = scanned((7,))
     with tenant_context(org):
-        batch_id = ReminderBatch.objects.get().pk
+        email_id = ReminderBatch.objects.get().email_id
     with psycopg.connect(owner_conninfo()) as other:
-        other.execute("SELECT id FROM reminders_reminderbatch WHERE id = %s FOR UPDATE", [batch_id])
+        other.execute("SELECT id FROM invoicing_emaildelivery WHERE id = %s FOR UPDATE", [email_id])
         with tenant_context(org), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = '3s'")
             assert batches.claim(org.pk, now) == []
@@ -285,13 +285,14 @@ def test_a_scan_adding_to_the_days_email_holds_it_so_no_sender_claims_it_half_fi
     first, and the row the scan adds would never be listed nor sent."""
     org, customer, _, now = scanned((7,))
     late = invoice_due(org, customer, AT_STEP[14])
-    claim_sql = ("UPDATE reminders_reminderbatch SET status = 'sending' WHERE id IN (SELECT id FROM "
-                 "reminders_reminderbatch WHERE status = 'pending' FOR UPDATE SKIP LOCKED) RETURNING id")
+    pending = "SELECT id FROM invoicing_emaildelivery WHERE kind = 'reminder_batch' AND status = 'pending'"
+    claim_sql = (f"UPDATE invoicing_emaildelivery SET status = 'sending' WHERE id IN ({pending} "  # noqa: S608
+                 "FOR UPDATE SKIP LOCKED) RETURNING id")
     with psycopg.connect(owner_conninfo(), autocommit=True) as other:
         with transaction.atomic():  # the scan's transaction, not committed yet
             assert scan(now=now + timedelta(minutes=15), org_ids=[org.pk], enqueue=NO_QUEUE).orgs[0].batched == 1
             assert other.execute(claim_sql).fetchall() == [], "the batch is held by the scan"
-        assert len(other.execute("SELECT id FROM reminders_reminderbatch WHERE status = 'pending'").fetchall()) == 1
+        assert len(other.execute(pending).fetchall()) == 1
     (row,) = rows(org, invoice=late, status=OutboxStatus.PENDING)
     with tenant_context(org):
         assert row.batch.day == BASE, "joined today's e-mail, which was still pending"
