@@ -71,7 +71,7 @@ def move_back(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoicing", "0030_reminder_batch_outbox"),
+        ("invoicing", "0031_reminder_batch_outbox"),
         ("reminders", "0024_one_outbox"),
     ]
 

@@ -25,7 +25,7 @@ AFTER = models.GeneratedField(
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("invoicing", "0029_one_outbox"),
+        ("invoicing", "0030_open_by_customer_covers_amounts"),
     ]
 
     operations = [
