@@ -91,13 +91,16 @@ def load_draft(invoice_pk: int, organization_id: int) -> Draft | None:
     today = today_in()
     params = {"invoice": invoice_pk, "org": organization_id, **credit_control.figures_params(today)}
     pg = raw_connection()
-    with connection.wrap_database_errors, pg.pipeline(), \
+    with connection.wrap_database_errors, \
             psycopg.Cursor(pg) as lock, psycopg.Cursor(pg) as lines, psycopg.Cursor(pg) as accounts, \
             psycopg.Cursor(pg) as credit:
-        lock.execute(_LOCK_SQL, params, prepare=prepared())
-        lines.execute(_LINES_SQL, params, prepare=prepared())
-        accounts.execute(_ACCOUNTS_SQL, params, prepare=prepared())
-        credit.execute(credit_control.ISSUE_CHECK_SQL, params, prepare=prepared())
+        with pg.pipeline():
+            lock.execute(_LOCK_SQL, params, prepare=prepared())
+            lines.execute(_LINES_SQL, params, prepare=prepared())
+            accounts.execute(_ACCOUNTS_SQL, params, prepare=prepared())
+            credit.execute(credit_control.ISSUE_CHECK_SQL, params, prepare=prepared())
+        # Read once the pipeline has ended: a fetch inside it waits for its answer, and the end (the
+        # Sync) waits again.
         head = lock.fetchone()
         line_rows, account_rows = lines.fetchall(), accounts.fetchall()
         credit_figures = credit.fetchone()

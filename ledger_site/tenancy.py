@@ -11,7 +11,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -123,6 +123,17 @@ def _tenant_context(org, user=None):
 API_PATH = "/api/"
 
 
+def _clear_db_context() -> None:
+    """The end of a request on a direct connection. A connection Django has closed meanwhile has
+    no context left; one that fails now is closed (a new one starts empty)."""
+    if connection.connection is None:
+        return
+    try:
+        set_db_context(None, None)
+    except DatabaseError:
+        connection.close()
+
+
 class TenantMiddleware:
     """Sets the database context for every request and attaches `request.org` and
     `request.membership` for URLs under /o/<org_slug>/. A non-member gets 404, so an
@@ -167,12 +178,23 @@ class TenantMiddleware:
                 timezone.activate(request.org.zone)
             token = _current_org.set(request.org)
             try:
-                return self.get_response(request)
+                response = self.get_response(request)
             finally:
                 _current_org.reset(token)
+        except BaseException:
+            set_db_context(None, None)
+            raise
         finally:
             timezone.deactivate()
+        if pooled() or response.streaming:
+            # Pooled: inside the request's transaction (see __call__). A stream is sent as it is read,
+            # maybe never to the end: its context is cleared now, as it always was.
             set_db_context(None, None)
+        else:
+            # Once the response is sent (the server closes it): the client does not wait for this
+            # round trip, and the connection is clean before the thread serves another request.
+            response._resource_closers.append(_clear_db_context)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         """Check the role a view declares (`org_view` sets `.required_role`) before the view's

@@ -197,7 +197,10 @@ def record(request, payload: PaymentIn):
         idempotency_key=service_key(request, "payment"), reference=payload.reference, notes=payload.notes,
         actor=request.actor, allocation=allocation,
         rate=None if payload.rate is None else Decimal(payload.rate), confirm_rate=payload.confirm_rate)
-    return 201, partial(_fresh, payment.pk)
+    # The answer from what was written (record_payment returns the row with its allocations), not
+    # read back; a retry the service recognised returns the stored payment, read whole.
+    written = "allocations" in getattr(payment, "_prefetched_objects_cache", {})
+    return 201, partial(payment_out, payment) if written else partial(_fresh, payment.pk)
 
 
 @router.post("/payments/{payment_id}/reverse", response=responses(200, PaymentOut),

@@ -503,6 +503,8 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         payment.entry = entry
         payment.save(force_insert=True)
         post_realized(rows, locked, payment, actor)
+        # The payment as written, with its allocations: a caller answers from it without reading back.
+        payment._prefetched_objects_cache = {"allocations": rows}
     return payment
 
 
