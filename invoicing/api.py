@@ -283,7 +283,10 @@ def get_invoice_op(request, invoice_id: int):
 @router.post("/invoices", response=responses(201, InvoiceOut), summary="Create a draft invoice")
 @write(one_service=True)
 def create_draft(request, payload: DraftIn):
-    return 201, partial(_fresh, _save_draft(request, None, payload).pk)
+    # The answer from what was inserted, not read back: the row's database default (updated_at)
+    # comes back with the insert, and save_draft keeps the lines it wrote. (An update is read
+    # back: a trigger sets its updated_at.)
+    return 201, partial(invoice_out, _save_draft(request, None, payload))
 
 
 @router.put("/invoices/{invoice_id}", response=responses(200, InvoiceOut), summary="Replace a draft")

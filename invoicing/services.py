@@ -447,6 +447,8 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     InvoiceLine.objects.bulk_create(objs, batch_size=500)
     if created:
         record_event(invoice, "created", _("Draft created"), actor)
+    # The lines as written: a caller answers from them without reading them back.
+    invoice._prefetched_objects_cache = {"lines": objs}
     return invoice
 
 

@@ -165,3 +165,25 @@ def test_a_payment_is_answered_from_what_was_written_as_a_read_would_answer(api_
         read_back = json.loads(payments_api._fresh(r.json()["id"]).model_dump_json())  # the answer before
     assert r.json() == read_back
     assert len(r.json()["allocations"]) == {"auto": 1, "none": 0, "manual": 2}[allocation]
+
+
+@pytest.mark.parametrize("taxed", [False, True])
+def test_a_new_draft_is_answered_from_what_was_written_as_a_read_would_answer(api_shop, taxed):
+    """POST /invoices answers from the rows it inserted (no read after the commit): the same body the
+    read after the commit gave, totals, line amounts, times and defaults included."""
+    from invoicing import api as invoicing_api
+
+    customer = _customer(api_shop)
+    with tenant_context(api_shop.org, api_shop.owner):
+        rate = draft(api_shop.org, customer).lines.get().tax_rate.pk if taxed else None
+    lines = [{"description": "Work", "quantity": "2.5", "unit_price": "80.10", "discount_percent": "12.5",
+              "tax_rate_id": rate},
+             {"description": "Parts", "quantity": "3", "unit": "pcs", "unit_price": "19.99", "tax_rate_id": rate}]
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post("/invoices", draft_body(customer.pk, lines, discount_percent="5", reference="PO-7"))
+    assert r.status_code == 201, r.content
+    assert 'FROM "invoicing_invoiceline"' not in _sql(queries)
+    with tenant_context(api_shop.org, api_shop.owner):
+        read_back = json.loads(invoicing_api._fresh(r.json()["id"]).model_dump_json())  # the answer before
+    assert r.json() == read_back
+    assert len(r.json()["lines"]) == 2 and r.json()["total"] != "0.00"
