@@ -144,6 +144,8 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     invoice.issue_entry = _post_issue(invoice, actor, draft.accounts)  # takes the ledger head's lock
     issuing.store_issued(invoice, _("Issued as %(number)s for %(total)s %(currency)s")
                          % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency}, render)
+    # The invoice as stored, with its lines (as read and written above): a caller answers from it.
+    invoice._prefetched_objects_cache = {"lines": lines}
     return invoice
 
 
