@@ -12,6 +12,7 @@ from pydantic import Field
 
 from accounts.fx import rate_text
 from accounts.models import Customer
+from accounts.related_rows import has_kept
 from ledger_site.api_support import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -199,8 +200,7 @@ def record(request, payload: PaymentIn):
         rate=None if payload.rate is None else Decimal(payload.rate), confirm_rate=payload.confirm_rate)
     # The answer from what was written (record_payment returns the row with its allocations), not
     # read back; a retry the service recognised returns the stored payment, read whole.
-    written = "allocations" in getattr(payment, "_prefetched_objects_cache", {})
-    return 201, partial(payment_out, payment) if written else partial(_fresh, payment.pk)
+    return 201, partial(payment_out, payment) if has_kept(payment, "allocations") else partial(_fresh, payment.pk)
 
 
 @router.post("/payments/{payment_id}/reverse", response=responses(200, PaymentOut),
