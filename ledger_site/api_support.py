@@ -226,7 +226,8 @@ class ApiKeyAuth(HttpBearer):
         try:
             row = _use_key(params)
         except (DatabaseOperationalError, InterfaceError):
-            if not _connection_lost():
+            # Inside a transaction (pooled: the request's) its health check has run at its BEGIN.
+            if connection.in_atomic_block or not _connection_lost():
                 raise
             connection.close()  # what Django's health check does with a dead connection
             row = _use_key(params)

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.signals import request_finished
 from django.db import DatabaseError, connection, transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
@@ -123,15 +124,27 @@ def _tenant_context(org, user=None):
 API_PATH = "/api/"
 
 
-def _clear_db_context() -> None:
-    """The end of a request on a direct connection. A connection Django has closed meanwhile has
-    no context left; one that fails now is closed (a new one starts empty)."""
+# A request on a direct connection whose context is cleared once its response is sent.
+_clear_pending: ContextVar[bool] = ContextVar("ledgerline_clear_context_pending", default=False)
+
+
+def _clear_db_context(**kwargs) -> None:
+    """request_finished: the server has sent the response and closed it. The signal, not the
+    response object: a middleware above may have answered with another response (a redirect for a
+    missing slash). A connection Django has closed meanwhile (its own receiver runs first) has no
+    context left; one that fails now is closed (a new one starts empty)."""
+    if not _clear_pending.get():
+        return
+    _clear_pending.set(False)
     if connection.connection is None:
         return
     try:
         set_db_context(None, None)
     except DatabaseError:
         connection.close()
+
+
+request_finished.connect(_clear_db_context)
 
 
 class TenantMiddleware:
@@ -191,9 +204,9 @@ class TenantMiddleware:
             # maybe never to the end: its context is cleared now, as it always was.
             set_db_context(None, None)
         else:
-            # Once the response is sent (the server closes it): the client does not wait for this
-            # round trip, and the connection is clean before the thread serves another request.
-            response._resource_closers.append(_clear_db_context)
+            # Once the response is sent (request_finished): the client does not wait for this round
+            # trip, and the connection is clean before the thread serves another request.
+            _clear_pending.set(True)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
