@@ -283,7 +283,10 @@ def get_invoice_op(request, invoice_id: int):
 @router.post("/invoices", response=responses(201, InvoiceOut), summary="Create a draft invoice")
 @write(one_service=True)
 def create_draft(request, payload: DraftIn):
-    return 201, partial(_fresh, _save_draft(request, None, payload).pk)
+    # The answer from what was inserted, not read back: the row's database default (updated_at)
+    # comes back with the insert, and save_draft keeps the lines it wrote. (An update is read
+    # back: a trigger sets its updated_at.)
+    return 201, partial(invoice_out, _save_draft(request, None, payload))
 
 
 @router.put("/invoices/{invoice_id}", response=responses(200, InvoiceOut), summary="Replace a draft")
@@ -302,11 +305,13 @@ def issue(request, invoice_id: int, payload: IssueIn | None = None):
     """Gives the invoice its number and posts it to the ledger. Credit control applies."""
     # Not read first: issuing locks and reads the draft in this organization, or finds none.
     try:
-        services.issue_invoice(Invoice(pk=invoice_id, organization_id=request.org.pk), actor=request.actor,
-                               issue_date=payload.issue_date if payload else None)
+        issued = services.issue_invoice(Invoice(pk=invoice_id, organization_id=request.org.pk), actor=request.actor,
+                                        issue_date=payload.issue_date if payload else None)
     except services.InvoiceNotFound:
         raise not_found("invoice") from None
-    return 200, partial(_fresh, invoice_id)
+    # The answer from the invoice as issue_invoice stored it (its lines and the row's new updated_at
+    # included), not read back after the commit.
+    return 200, partial(invoice_out, issued)
 
 
 @router.post("/invoices/{invoice_id}/void", response=responses(200, InvoiceOut), summary="Void an issued invoice")

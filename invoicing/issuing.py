@@ -91,13 +91,16 @@ def load_draft(invoice_pk: int, organization_id: int) -> Draft | None:
     today = today_in()
     params = {"invoice": invoice_pk, "org": organization_id, **credit_control.figures_params(today)}
     pg = raw_connection()
-    with connection.wrap_database_errors, pg.pipeline(), \
+    with connection.wrap_database_errors, \
             psycopg.Cursor(pg) as lock, psycopg.Cursor(pg) as lines, psycopg.Cursor(pg) as accounts, \
             psycopg.Cursor(pg) as credit:
-        lock.execute(_LOCK_SQL, params, prepare=prepared())
-        lines.execute(_LINES_SQL, params, prepare=prepared())
-        accounts.execute(_ACCOUNTS_SQL, params, prepare=prepared())
-        credit.execute(credit_control.ISSUE_CHECK_SQL, params, prepare=prepared())
+        with pg.pipeline():
+            lock.execute(_LOCK_SQL, params, prepare=prepared())
+            lines.execute(_LINES_SQL, params, prepare=prepared())
+            accounts.execute(_ACCOUNTS_SQL, params, prepare=prepared())
+            credit.execute(credit_control.ISSUE_CHECK_SQL, params, prepare=prepared())
+        # Read once the pipeline has ended: a fetch inside it waits for its answer, and the end (the
+        # Sync) waits again.
         head = lock.fetchone()
         line_rows, account_rows = lines.fetchall(), accounts.fetchall()
         credit_figures = credit.fetchone()
@@ -131,7 +134,7 @@ WITH u AS (
         snapshot = %(snapshot)s::jsonb, issue_entry_id = %(entry)s, issued_at = %(issued_at)s,
         issued_by_id = %(actor)s, fx_rate = %(fx_rate)s
     WHERE id = %(invoice)s AND status = 'draft'
-    RETURNING id, organization_id
+    RETURNING id, organization_id, updated_at
 ),
 event AS (
     INSERT INTO invoicing_invoiceevent (organization_id, invoice_id, at, kind, message, actor_id)
@@ -139,13 +142,13 @@ event AS (
 )
 -- The render task (ledger_site.queue): one call per issued row, the application role cannot
 -- write the queue's table itself.
-SELECT id, ledger_task_enqueue(%(task_key)s, %(task_payload)s, %(issued_at)s) FROM u
+SELECT id, ledger_task_enqueue(%(task_key)s, %(task_payload)s, %(issued_at)s), updated_at FROM u
 """
 
 
 def store_issued(invoice: Invoice, message: str, render: TaskRow) -> None:
     """Write the issued invoice's frozen fields, its "issued" event and its `render` task row (one
-    statement)."""
+    statement); `invoice` then carries the row's new `updated_at`."""
     params = {
         "invoice": invoice.pk, "number": invoice.number, "issue_date": invoice.issue_date,
         "due_date": invoice.due_date, "subtotal": invoice.subtotal, "discount_total": invoice.discount_total,
@@ -157,8 +160,10 @@ def store_issued(invoice: Invoice, message: str, render: TaskRow) -> None:
     pg = raw_connection()
     with connection.wrap_database_errors, psycopg.Cursor(pg) as cursor:
         cursor.execute(_STORE_SQL, params, prepare=prepared())
-        if cursor.fetchone() is None:
+        row = cursor.fetchone()
+        if row is None:
             raise RuntimeError(f"invoice {invoice.pk} was not a draft when stored; the transaction must roll back")
+    invoice.updated_at = row[2]  # set by the row's trigger (invoicing_invoice_touch)
 
 
 def _build(model, names: list[str], row, start: int):

@@ -19,6 +19,7 @@ from accounts.ledger import LedgerError, Line
 from accounts.models import JournalLine
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money, round_money
+from accounts.related_rows import keep_related
 from invoicing import documents, hooks, issuing
 from invoicing.amounts import amount_due_of, change_amounts
 from invoicing.credit_control import check_on_issue
@@ -144,6 +145,8 @@ def issue_invoice(invoice: Invoice, actor=None, issue_date: date | None = None, 
     invoice.issue_entry = _post_issue(invoice, actor, draft.accounts)  # takes the ledger head's lock
     issuing.store_issued(invoice, _("Issued as %(number)s for %(total)s %(currency)s")
                          % {"number": invoice.number, "total": invoice.total, "currency": invoice.currency}, render)
+    # The invoice as stored, with its lines (as read and written above): a caller answers from it.
+    keep_related(invoice, "lines", lines)
     return invoice
 
 
@@ -447,6 +450,8 @@ def save_draft(org, invoice: Invoice | None, fields: dict, lines: list[dict], ac
     InvoiceLine.objects.bulk_create(objs, batch_size=500)
     if created:
         record_event(invoice, "created", _("Draft created"), actor)
+    # The lines as written: a caller answers from them without reading them back.
+    keep_related(invoice, "lines", objs)
     return invoice
 
 

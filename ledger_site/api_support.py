@@ -19,7 +19,8 @@ from typing import Annotated
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, connection, transaction
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Schema
@@ -31,6 +32,7 @@ from accounts.models import ApiKey, Organization
 from accounts.money import quantum
 from ledger_site.pg import prepared, raw_connection
 from ledger_site.tenancy import pooled, request_client, set_current_org, set_db_context
+from reminders.webhooks import ENDPOINTS_EXIST_SQL, note_endpoints
 
 KEY_PREFIX = "llk"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -164,9 +166,10 @@ def client_ip(request) -> str | None:
 
 
 # Count the request in the key's current window (or start a new one) and record its use, only
-# for the key whose secret matches and that is not revoked; return the key row and its
-# organization's. The secret's hash is compared by PostgreSQL: it is the SHA-256 of 256 random
-# bits, so how long a comparison takes says nothing an attacker could use.
+# for the key whose secret matches and that is not revoked; return the seconds left in the window,
+# whether the organization has an active webhook endpoint, the key row and its organization's.
+# The secret's hash is compared by PostgreSQL: it is the SHA-256 of 256 random bits, so how long
+# a comparison takes says nothing an attacker could use.
 _KEY_COLUMNS = ", ".join(f'k."{f.column}"' for f in ApiKey._meta.concrete_fields)
 _ORG_COLUMNS = ", ".join(f'o."{f.column}"' for f in Organization._meta.concrete_fields)
 _USE_SQL = f"""
@@ -177,8 +180,9 @@ UPDATE accounts_apikey k SET
 FROM accounts_organization o
 WHERE k.id = %(id)s AND k.organization_id = %(org)s AND k.secret_hash = %(hash)s AND k.revoked_at IS NULL
   AND o.id = k.organization_id
-RETURNING extract(epoch FROM k.window_start + %(window)s - now()), {_KEY_COLUMNS}, {_ORG_COLUMNS}
-"""  # noqa: S608 - column names from the models' metadata
+RETURNING extract(epoch FROM k.window_start + %(window)s - now()),
+    ({ENDPOINTS_EXIST_SQL.format(org="k.organization_id")}), {_KEY_COLUMNS}, {_ORG_COLUMNS}
+"""  # noqa: S608 - column names from the models' metadata and a constant
 # The request's context (ledger_site.tenancy.set_db_context) in the same round trip: the
 # organization and the client before the key is read, its creator (the actor) after.
 _CONTEXT_SQL = ("SELECT set_config('app.organization_id', %(org_text)s, {local}), "
@@ -196,10 +200,17 @@ class ApiKeyAuth(HttpBearer):
     compared, and the request then runs in that organization's context exactly like a signed-in
     web request (ledger_site.tenancy), the key's creator as the actor.
 
-    The context, the count and the key's read go to the database in one round trip (a pipeline),
-    in a short transaction of their own that does not wait for the WAL flush: a lost count or
-    last-use time after a crash costs nothing, and every request would otherwise wait for one more
-    fsync. Only a refused key costs a second query, to say why."""
+    The context, the count, the key's read and whether the organization has webhook endpoints go
+    to the database in one round trip: a pipeline, which outside a transaction the server runs as
+    one implicit transaction committed at its end (no BEGIN, no COMMIT of their own), set not to
+    wait for the WAL flush: a lost count or last-use time after a crash costs nothing, and every
+    request would otherwise wait for one more fsync. Nothing is cached between requests, so a
+    revoked key is refused from its next request on. Only a refused key costs a second query, to
+    say why.
+
+    The round trip is also the connection's health check: Django's (a `SELECT 1` on a persistent
+    connection's first use in a request) is marked done when it succeeds, and a connection the
+    server has closed meanwhile is replaced and the round trip made again, as the check would."""
 
     openapi_scheme = "bearer"
 
@@ -212,22 +223,20 @@ class ApiKeyAuth(HttpBearer):
         params = {"window": timedelta(seconds=settings.API_RATE_WINDOW_SECONDS), "ip": client_ip(request),
                   "id": key_id, "org": org_id, "hash": hash_secret(secret), "org_text": str(org_id),
                   "ip_text": ip, "agent": agent}
-        # Inside a transaction already (pooled, the request is one, see ledger_site.tenancy.pooled)
-        # the count commits with the request's work, at its durability.
-        relaxed = "" if connection.in_atomic_block else ", set_config('synchronous_commit', 'off', true)"
-        with transaction.atomic():
-            local = "true" if pooled() else "false"
-            pg = raw_connection()
-            with connection.wrap_database_errors, pg.pipeline(), psycopg.Cursor(pg) as context, \
-                    psycopg.Cursor(pg) as use, psycopg.Cursor(pg) as actor:
-                context.execute(_CONTEXT_SQL.format(local=local) + relaxed, params)
-                use.execute(_USE_SQL, params, prepare=prepared())
-                actor.execute(_ACTOR_SQL.format(local=local), params)
-                row = use.fetchone()
+        try:
+            row = _use_key(params)
+        except (DatabaseOperationalError, InterfaceError):
+            # Inside a transaction (pooled: the request's) its health check has run at its BEGIN.
+            if connection.in_atomic_block or not _connection_lost():
+                raise
+            connection.close()  # what Django's health check does with a dead connection
+            row = _use_key(params)
+        connection.health_check_done = True
         if row is None:
             raise self._refused(org_id, key_id)
-        key = ApiKey.from_db(connection.alias, _KEY_FIELDS, row[1:1 + len(_KEY_FIELDS)])
-        key.organization = Organization.from_db(connection.alias, _ORG_FIELDS, row[1 + len(_KEY_FIELDS):])
+        key = ApiKey.from_db(connection.alias, _KEY_FIELDS, row[2:2 + len(_KEY_FIELDS)])
+        key.organization = Organization.from_db(connection.alias, _ORG_FIELDS, row[2 + len(_KEY_FIELDS):])
+        note_endpoints(key.organization, row[1])
         if key.window_count > settings.API_RATE_LIMIT:
             retry = max(1, int(-(-Decimal(row[0]) // 1)))
             raise ApiError(429, "rate_limited",
@@ -252,6 +261,29 @@ class ApiKeyAuth(HttpBearer):
         if revoked:
             return ApiError(401, "revoked_key", "This API key was revoked.")
         return ApiError(401, "invalid_key", "This API key is not valid.")
+
+
+def _use_key(params: dict):
+    """The key's round trip (see ApiKeyAuth): its row and its organization's, or None."""
+    local = "true" if pooled() else "false"
+    pg = raw_connection()
+    # Inside a transaction already (pooled, the request is one, see ledger_site.tenancy.pooled)
+    # the count commits with the request's work, at its durability.
+    relaxed = "" if connection.in_atomic_block else ", set_config('synchronous_commit', 'off', true)"
+    with connection.wrap_database_errors, psycopg.Cursor(pg) as context, psycopg.Cursor(pg) as use, \
+            psycopg.Cursor(pg) as actor:
+        with pg.pipeline():
+            context.execute(_CONTEXT_SQL.format(local=local) + relaxed, params)
+            use.execute(_USE_SQL, params, prepare=prepared())
+            actor.execute(_ACTOR_SQL.format(local=local), params)
+        # Read once the pipeline has ended: a fetch inside it waits for the answer, and its end
+        # (the Sync) then waits a second time.
+        return use.fetchone()
+
+
+def _connection_lost() -> bool:
+    pg = connection.connection
+    return pg is None or pg.closed or pg.broken
 
 
 def _actor(user_id):

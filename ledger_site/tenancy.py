@@ -11,7 +11,8 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import connection, transaction
+from django.core.signals import request_finished
+from django.db import DatabaseError, connection, transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -123,6 +124,29 @@ def _tenant_context(org, user=None):
 API_PATH = "/api/"
 
 
+# A request on a direct connection whose context is cleared once its response is sent.
+_clear_pending: ContextVar[bool] = ContextVar("ledgerline_clear_context_pending", default=False)
+
+
+def _clear_db_context(**kwargs) -> None:
+    """request_finished: the server has sent the response and closed it. The signal, not the
+    response object: a middleware above may have answered with another response (a redirect for a
+    missing slash). A connection Django has closed meanwhile (its own receiver runs first) has no
+    context left; one that fails now is closed (a new one starts empty)."""
+    if not _clear_pending.get():
+        return
+    _clear_pending.set(False)
+    if connection.connection is None:
+        return
+    try:
+        set_db_context(None, None)
+    except DatabaseError:
+        connection.close()
+
+
+request_finished.connect(_clear_db_context)
+
+
 class TenantMiddleware:
     """Sets the database context for every request and attaches `request.org` and
     `request.membership` for URLs under /o/<org_slug>/. A non-member gets 404, so an
@@ -167,12 +191,23 @@ class TenantMiddleware:
                 timezone.activate(request.org.zone)
             token = _current_org.set(request.org)
             try:
-                return self.get_response(request)
+                response = self.get_response(request)
             finally:
                 _current_org.reset(token)
+        except BaseException:
+            set_db_context(None, None)
+            raise
         finally:
             timezone.deactivate()
+        if pooled() or response.streaming:
+            # Pooled: inside the request's transaction (see __call__). A stream is sent as it is read,
+            # maybe never to the end: its context is cleared now, as it always was.
             set_db_context(None, None)
+        else:
+            # Once the response is sent (request_finished): the client does not wait for this round
+            # trip, and the connection is clean before the thread serves another request.
+            _clear_pending.set(True)
+        return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         """Check the role a view declares (`org_view` sets `.required_role`) before the view's

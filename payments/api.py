@@ -12,6 +12,7 @@ from pydantic import Field
 
 from accounts.fx import rate_text
 from accounts.models import Customer
+from accounts.related_rows import has_kept
 from ledger_site.api_support import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -197,7 +198,9 @@ def record(request, payload: PaymentIn):
         idempotency_key=service_key(request, "payment"), reference=payload.reference, notes=payload.notes,
         actor=request.actor, allocation=allocation,
         rate=None if payload.rate is None else Decimal(payload.rate), confirm_rate=payload.confirm_rate)
-    return 201, partial(_fresh, payment.pk)
+    # The answer from what was written (record_payment returns the row with its allocations), not
+    # read back; a retry the service recognised returns the stored payment, read whole.
+    return 201, partial(payment_out, payment) if has_kept(payment, "allocations") else partial(_fresh, payment.pk)
 
 
 @router.post("/payments/{payment_id}/reverse", response=responses(200, PaymentOut),

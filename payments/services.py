@@ -38,6 +38,7 @@ from accounts.locale import expected_format, parse_number
 from accounts.models import Account, JournalEntry
 from accounts.models_org import today_in
 from accounts.money import MoneyError, check_exact, format_money, round_money
+from accounts.related_rows import keep_related
 from invoicing import hooks
 from invoicing.amounts import change_amounts
 from invoicing.models import CreditNote, Invoice, InvoiceStatus
@@ -503,6 +504,8 @@ def record_payment(org, customer, *, amount: Decimal, currency: str, received_da
         payment.entry = entry
         payment.save(force_insert=True)
         post_realized(rows, locked, payment, actor)
+        # The payment as written, with its allocations: a caller answers from it without reading back.
+        keep_related(payment, "allocations", rows)
     return payment
 
 

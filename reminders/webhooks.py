@@ -43,7 +43,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Organization, Role
 from ledger_site import mailer
 from ledger_site import outbox as engine
-from ledger_site.tenancy import tenant_context
+from ledger_site.tenancy import current_organization, tenant_context
 from reminders.models_webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 log = logging.getLogger("reminders.webhooks")
@@ -140,8 +140,32 @@ def create_endpoint(org: Organization, url: str, events: list[str], description:
                                           secret=new_secret(), created_by=actor)
 
 
+# Whether the request's organization has an active endpoint, answered in a round trip the request
+# makes anyway (the API key's, ledger_site.api_support): most organizations have none, and their
+# events then cost no read of the endpoints. The answer lives on the request's Organization
+# instance (tenancy's current organization), so it ends with the request: no cache to invalidate.
+# An endpoint registered while the request runs is concurrent with its events, and either order
+# is a true one; the endpoint gets the events of requests that start after it was saved.
+# `{org}`: the SQL expression of the organization's id in the caller's statement.
+ENDPOINTS_EXIST_SQL = ("SELECT EXISTS (SELECT 1 FROM reminders_webhookendpoint e"
+                       " WHERE e.organization_id = {org} AND e.is_active)")
+_ENDPOINTS_FLAG = "_has_active_webhook_endpoints"
+
+
+def note_endpoints(org: Organization, exist: bool) -> None:
+    """Record on the request's `org` whether it had an active endpoint when the request began."""
+    setattr(org, _ENDPOINTS_FLAG, bool(exist))
+
+
+def _known_without_endpoints(organization_id: int) -> bool:
+    org = current_organization()
+    return org is not None and org.pk == organization_id and getattr(org, _ENDPOINTS_FLAG, True) is False
+
+
 def record_event(organization_id: int, event_type: str, data: dict) -> list[WebhookDelivery]:
     """The EVENT_HOOKS writer: one outbox row per active endpoint subscribed to the event."""
+    if _known_without_endpoints(organization_id):
+        return []
     endpoints = list(WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True,
                                                     events__contains=[event_type]).only("pk"))
     if not endpoints:
@@ -157,6 +181,8 @@ def record_event(organization_id: int, event_type: str, data: dict) -> list[Webh
 
 def record_events(organization_id: int, events: list[tuple[str, dict]]) -> list[WebhookDelivery]:
     """`record_event` for many events (invoicing.hooks.batched): one read of the endpoints, one insert."""
+    if _known_without_endpoints(organization_id):
+        return []
     # An organization has a handful of endpoints: read the active ones, match the events here.
     endpoints = list(WebhookEndpoint.objects.filter(organization_id=organization_id, is_active=True)
                      .only("pk", "events"))

@@ -169,3 +169,40 @@ def test_a_change_through_the_api_is_audited_with_the_keys_creator_and_the_calle
     with tenant_context(api_shop.org):
         event = AuditEvent.objects.get(table_name="accounts_customer", object_id=r.json()["id"], action="insert")
     assert (event.actor_id, event.ip, event.user_agent) == (api_shop.owner.pk, "127.0.0.1", "shop-sync/1.0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keys_round_trip_replaces_a_connection_the_server_closed(api_shop):
+    """The key's round trip is the API's connection health check (Django's SELECT 1 is skipped):
+    a persistent connection the server ended between two requests is replaced, and the request
+    answers as if nothing happened, like Django's check would have made it."""
+    import psycopg
+    from django.db import connection
+
+    from tests.db_roles import owner_conninfo
+
+    def backend_pid():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    assert api_shop.api.get("/customers").status_code == 200
+    ended = backend_pid()
+    with psycopg.connect(owner_conninfo(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [ended])
+    connection.health_check_done = False  # a new request (request_started) on the same connection
+    r = api_shop.api.get("/customers")
+    assert r.status_code == 200, r.content
+    assert backend_pid() != ended
+
+
+def test_an_api_request_leaves_no_tenant_context_on_its_connection(api_shop):
+    """The key sets the organization's context on the (persistent) connection; it is cleared once
+    the response is sent (closed), before the connection serves anything else."""
+    from ledger_site.tenancy import current_org_id
+
+    r = api_shop.api.post("/customers", {"name": "Context Ltd", "billing_emails": ["c@example.com"]})
+    assert r.status_code == 201, r.content
+    assert current_org_id() is None
+    r = api_shop.api.get("/customers")
+    assert r.status_code == 200 and current_org_id() is None

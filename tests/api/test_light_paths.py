@@ -2,12 +2,17 @@
 forms without what only a page needs, and a request reads neither its key's creator nor its
 organization again."""
 
+import json
+
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from invoicing import issuing
 from invoicing.models import Invoice
 from ledger_site.tenancy import tenant_context
+from payments import api as payments_api
+from reminders.models_webhooks import WebhookDelivery, WebhookEndpoint
 from tests.api.helpers import draft_body, payment_body
 from tests.factories import CustomerFactory, make_org
 from tests.invoicing_helpers import draft
@@ -63,34 +68,69 @@ def _savepoints(sql: str) -> int:
 
 
 def test_issuing_reads_the_invoice_once_and_opens_no_transaction_around_the_services(api_shop):
-    """The issue operation does not read the invoice before the service locks it (only the answer
-    after the commit reads it), and its one transaction is the service's. Inside the test's
-    transaction every block shows as a savepoint: the key's round trip and the service (was three,
-    with the operation's around the service)."""
+    """The issue operation does not read the invoice before the service locks it (in a pipeline of
+    its own, not seen here), nor after the commit (the answer is the stored invoice), and its one
+    transaction is the service's. Inside the test's
+    transaction every block shows as a savepoint: the service's (was three, with the operation's
+    around the service and the key's round trip, which now runs in no transaction of its own)."""
     with tenant_context(api_shop.org, api_shop.owner):
         invoice = draft(api_shop.org, CustomerFactory(organization=api_shop.org))
     with CaptureQueriesContext(connection) as queries:
         r = api_shop.api.post(f"/invoices/{invoice.pk}/issue")
     assert r.status_code == 200, r.content
     sql = _sql(queries)
-    assert sql.count('FROM "invoicing_invoice"') == 1
-    assert _savepoints(sql) == 2
+    assert sql.count('FROM "invoicing_invoice"') == 0
+    assert _savepoints(sql) == 1
 
 
-def test_a_payment_is_one_transaction_and_reads_the_webhook_endpoints_once(api_shop):
+def _paid_invoice_and_payment(api_shop, customer):
     with tenant_context(api_shop.org, api_shop.owner):
-        customer = CustomerFactory(organization=api_shop.org)
         invoice = draft(api_shop.org, customer)
     total = api_shop.api.post(f"/invoices/{invoice.pk}/issue").json()["total"]
     with CaptureQueriesContext(connection) as queries:
         r = api_shop.api.post("/payments", payment_body(customer.pk, total))
     assert r.status_code == 201, r.content
     assert r.json()["allocations"][0] == {**r.json()["allocations"][0], "invoice_id": invoice.pk, "amount": total}
-    sql = _sql(queries)
-    # The key's round trip and record_payment (was four: also the operation's and apply_many's).
-    assert _savepoints(sql) == 2
+    return _sql(queries)
+
+
+def _endpoint(org, owner):
+    with tenant_context(org, owner):
+        return WebhookEndpoint.objects.create(organization=org, url="https://hooks.example.com/in", secret="s",
+                                              events=["payment.recorded", "invoice.paid"])
+
+
+def _events(org, owner) -> set[str]:
+    with tenant_context(org, owner):
+        return set(WebhookDelivery.objects.filter(organization=org).values_list("event_type", flat=True))
+
+
+def test_a_payment_is_one_transaction_and_reads_the_webhook_endpoints_once(api_shop):
+    _endpoint(api_shop.org, api_shop.owner)
+    sql = _paid_invoice_and_payment(api_shop, _customer(api_shop))
+    # record_payment's only (was four: also the key's, the operation's and apply_many's).
+    assert _savepoints(sql) == 1
     # invoice.paid and payment.recorded: one read of the endpoints for both (was one each).
     assert sql.count('FROM "reminders_webhookendpoint"') == 1
+    assert _events(api_shop.org, api_shop.owner) == {"payment.recorded", "invoice.paid"}
+
+
+def test_an_organization_without_webhook_endpoints_pays_without_reading_them(api_shop):
+    """The key's round trip says there is none; the answer lasts one request: an endpoint saved
+    before the next request gets that request's events."""
+    customer = _customer(api_shop)
+    sql = _paid_invoice_and_payment(api_shop, customer)
+    assert 'FROM "reminders_webhookendpoint"' not in sql
+    assert _events(api_shop.org, api_shop.owner) == set()
+    _endpoint(api_shop.org, api_shop.owner)
+    sql = _paid_invoice_and_payment(api_shop, customer)
+    assert sql.count('FROM "reminders_webhookendpoint"') == 1
+    assert _events(api_shop.org, api_shop.owner) == {"payment.recorded", "invoice.paid"}
+
+
+def _customer(api_shop):
+    with tenant_context(api_shop.org, api_shop.owner):
+        return CustomerFactory(organization=api_shop.org)
 
 
 def test_issuing_another_organizations_draft_is_404_and_changes_nothing(api_shop):
@@ -104,3 +144,71 @@ def test_issuing_another_organizations_draft_is_404_and_changes_nothing(api_shop
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "not_found"
     with tenant_context(other, other_owner):
         assert Invoice.objects.get(pk=theirs.pk).status == "draft"
+
+
+@pytest.mark.parametrize("allocation", ["auto", "none", "manual"])
+def test_a_payment_is_answered_from_what_was_written_as_a_read_would_answer(api_shop, allocation):
+    """POST /payments builds its answer from the rows it wrote (no read after the commit): the same
+    body the read after the commit gave."""
+    customer = _customer(api_shop)
+    with tenant_context(api_shop.org, api_shop.owner):
+        invoices = [draft(api_shop.org, customer) for _ in range(2)]
+    totals = [api_shop.api.post(f"/invoices/{i.pk}/issue").json()["total"] for i in invoices]
+    chosen = {"auto": "auto", "none": "none",
+              "manual": [{"invoice_id": invoices[1].pk, "amount": "50.00"},
+                         {"invoice_id": invoices[0].pk, "amount": "25.5"}]}[allocation]
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post("/payments", payment_body(customer.pk, totals[0], allocation=chosen,
+                                                        reference="R-1"))
+    assert r.status_code == 201, r.content
+    assert 'FROM "payments_allocation"' not in _sql(queries)
+    with tenant_context(api_shop.org, api_shop.owner):
+        read_back = json.loads(payments_api._fresh(r.json()["id"]).model_dump_json())  # the answer before
+    assert r.json() == read_back
+    assert len(r.json()["allocations"]) == {"auto": 1, "none": 0, "manual": 2}[allocation]
+
+
+@pytest.mark.parametrize("taxed", [False, True])
+def test_a_new_draft_is_answered_from_what_was_written_as_a_read_would_answer(api_shop, taxed):
+    """POST /invoices answers from the rows it inserted (no read after the commit): the same body the
+    read after the commit gave, totals, line amounts, times and defaults included."""
+    from invoicing import api as invoicing_api
+
+    customer = _customer(api_shop)
+    with tenant_context(api_shop.org, api_shop.owner):
+        rate = draft(api_shop.org, customer).lines.get().tax_rate.pk if taxed else None
+    lines = [{"description": "Work", "quantity": "2.5", "unit_price": "80.10", "discount_percent": "12.5",
+              "tax_rate_id": rate},
+             {"description": "Parts", "quantity": "3", "unit": "pcs", "unit_price": "19.99", "tax_rate_id": rate}]
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post("/invoices", draft_body(customer.pk, lines, discount_percent="5", reference="PO-7"))
+    assert r.status_code == 201, r.content
+    assert 'FROM "invoicing_invoiceline"' not in _sql(queries)
+    with tenant_context(api_shop.org, api_shop.owner):
+        read_back = json.loads(invoicing_api._fresh(r.json()["id"]).model_dump_json())  # the answer before
+    assert r.json() == read_back
+    assert len(r.json()["lines"]) == 2 and r.json()["total"] != "0.00"
+
+
+@pytest.mark.parametrize("issue_date", [None, "2026-01-15"])
+def test_an_issued_invoice_is_answered_as_stored_as_a_read_would_answer(api_shop, issue_date):
+    """POST /invoices/{id}/issue answers from the invoice issue_invoice stored (no read after the
+    commit): the same body the read after the commit gave, number, amounts, issued_at and the
+    trigger-set updated_at included."""
+    from invoicing import api as invoicing_api
+
+    customer = _customer(api_shop)
+    with tenant_context(api_shop.org, api_shop.owner):
+        rate = draft(api_shop.org, customer).lines.get().tax_rate.pk
+    lines = [{"description": "Work", "quantity": "2.5", "unit_price": "80.10", "discount_percent": "12.5",
+              "tax_rate_id": rate},
+             {"description": "Parts", "quantity": "3", "unit": "pcs", "unit_price": "19.99"}]
+    created = api_shop.api.post("/invoices", draft_body(customer.pk, lines, discount_percent="5")).json()
+    with CaptureQueriesContext(connection) as queries:
+        r = api_shop.api.post(f"/invoices/{created['id']}/issue", {"issue_date": issue_date} if issue_date else None)
+    assert r.status_code == 200, r.content
+    assert 'FROM "invoicing_invoiceline"' not in _sql(queries)
+    with tenant_context(api_shop.org, api_shop.owner):
+        read_back = json.loads(invoicing_api._fresh(created["id"]).model_dump_json())  # the answer before
+    assert r.json() == read_back
+    assert r.json()["status"] == "issued" and r.json()["number"] and r.json()["updated_at"] != created["updated_at"]
