@@ -20,10 +20,10 @@ from accounts import fx
 from accounts.models import CustomerBalance, JournalEntry, JournalLine
 from accounts.models_org import today_in
 from accounts.money import round_money
-from invoicing import invoice_sql
 from invoicing.models import Invoice
 from reports.aging import Bucket, bucket_of, make_buckets
 from reports.asof import ZERO, ar_control
+from reports.dashboard_past import past_figures
 from reports.models import AgingBasis, DailyFlow, OpenByDueDate, ReportSettings
 
 DSO_DAYS = 90
@@ -261,40 +261,20 @@ def _recent_rows(org, entries) -> list[dict]:
 
 
 def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
-    """Every figure as it stood at the end of as_of, aggregated in SQL over the one as-of
-    definition (reports.asof's fast evaluation). Collections per month count payments by the day
-    received, reversed ones not (the daily flow), as the today dashboard does."""
+    """Every figure as it stood at the end of as_of, by the one as-of definition, read from today's
+    summaries corrected by what moved after that day (reports.dashboard_past). Collections per month
+    count payments by the day received, reversed ones not (the daily flow), as the today dashboard does."""
     from accounts.models import Customer
     from reports import dso
-    from reports.asof import items_cte, report_cursor
 
     dso.check_as_of(org, as_of)
     d = Dashboard(currency=cur, today=as_of, past=True)
     settings = ReportSettings.for_org(org)
     d.outstanding = ar_control(org, as_of, cur)
-    cte, params = items_cte(org.pk, as_of)
-    params.update({"cur": cur, "soon": as_of + timedelta(days=7)})
-    mine = "WITH " + cte + ", mine AS MATERIALIZED (SELECT * FROM items WHERE currency = %(cur)s AND amount <> 0) "  # noqa: S608,E501
-    with report_cursor() as cursor:
-        cursor.execute(mine + "SELECT kind = 'i', due_date, sum(amount), count(*) FROM mine "  # noqa: S608 - constants
-                       "GROUP BY kind = 'i', due_date", params)
-        rows = cursor.fetchall()
-        cursor.execute(mine + "SELECT customer_id, sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) AS net, "  # noqa: S608 - constants
-                       "coalesce(sum(amount) FILTER (WHERE kind = 'i' AND due_date < %(d)s), 0) FROM mine "
-                       "GROUP BY customer_id HAVING sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) > 0 "
-                       "ORDER BY net DESC, customer_id LIMIT 10", params)
-        top = cursor.fetchall()
-        cursor.execute(mine + "SELECT item_id, amount FROM mine WHERE kind = 'i' AND due_date >= %(d)s "  # noqa: S608 - constants
-                       "AND due_date <= %(soon)s ORDER BY due_date, amount DESC, item_id LIMIT 10", params)
-        soon = cursor.fetchall()
-        # In dispute then: each open invoice's hold of that day (its history) on its open amount then.
-        cursor.execute(mine + "SELECT coalesce(sum(part), 0), count(*) FILTER (WHERE part > 0) FROM ("  # noqa: S608
-                       "SELECT " + invoice_sql.disputed_part_as_of("i", "m.amount") + " AS part "
-                       "FROM mine m JOIN invoicing_invoice i ON i.id = m.item_id "
-                       "WHERE m.kind = 'i' AND m.amount > 0) AS held", {**params, "tz": org.timezone})
-        d.disputed, d.disputed_count = cursor.fetchone()
-    _open_summary(org, d, settings.limits, rows=[(due, a, n) for is_invoice, due, a, n in rows if is_invoice])
-    d.unapplied = sum((a for is_invoice, _due, a, _n in rows if not is_invoice), ZERO)
+    past = past_figures(org, cur, as_of)
+    d.disputed, d.disputed_count = past.disputed, past.disputed_count
+    _open_summary(org, d, settings.limits, rows=past.due_rows)
+    d.unapplied = past.unapplied
     _flows(org, d)
     d.dso_formula = settings.dso_formula
     if d.dso_formula == "period_end":
@@ -302,12 +282,12 @@ def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
             d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
     else:
         _headline_dso(org, d)
-    customers = Customer.objects.in_bulk([cid for cid, _n, _o in top])
-    d.top_debtors = [{"customer": customers[cid], "balance": net, "overdue": overdue} for cid, net, overdue in top]
-    found = Invoice.objects.select_related("customer").in_bulk([pk for pk, _a in soon])
-    for pk, amount in soon:
+    customers = Customer.objects.in_bulk([cid for cid, _n, _o in past.top])
+    d.top_debtors = [{"customer": customers[cid], "balance": net, "overdue": overdue} for cid, net, overdue in past.top]
+    found = Invoice.objects.select_related("customer").in_bulk([pk for pk, _a in past.soon])
+    for pk, amount in past.soon:
         found[pk].amount_due = amount  # shown as it stood then; never saved
-    d.due_soon_invoices = [found[pk] for pk, _a in soon]
+    d.due_soon_invoices = [found[pk] for pk, _a in past.soon]
     d.recent = _recent_rows(org, list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of)
                                       .order_by("-seq")[:10]))
     return d
