@@ -83,8 +83,9 @@ class Dashboard:
         return (change / self.collected_last_month_to_date).quantize(Decimal(1), ROUND_HALF_UP)
 
 
-def build(org, currency: str | None = None, today: date | None = None, in_base: bool = False, *,
-          as_of: date | None = None) -> Dashboard:
+def build(
+    org, currency: str | None = None, today: date | None = None, in_base: bool = False, *, as_of: date | None = None
+) -> Dashboard:
     """Today's dashboard, or with `as_of` (a past day) the dashboard as it stood at the end of
     that day (issue 20): open amounts by the one as-of definition (reports.asof) instead of
     today's maintained summaries; that view is per currency. in_base: every currency converted to
@@ -151,11 +152,14 @@ def unapplied_now(org, cur: str) -> Decimal:
         cursor.execute(
             f"SELECT coalesce(sum({PAYMENT_NOW}), 0) FROM payments_payment p "  # noqa: S608 - constants
             f"WHERE p.organization_id = %(org)s AND {PAYMENT_NOW_PREDICATE} AND p.currency = %(cur)s",
-            {"org": org.pk, "cur": cur})
+            {"org": org.pk, "cur": cur},
+        )
         payments = cursor.fetchone()[0]
-        cursor.execute("SELECT coalesce(sum(c.total - c.amount_applied), 0) FROM invoicing_creditnote c "
-                       "WHERE c.organization_id = %(org)s AND c.total - c.amount_applied <> 0 AND c.currency = %(cur)s",
-                       {"org": org.pk, "cur": cur})
+        cursor.execute(
+            "SELECT coalesce(sum(c.total - c.amount_applied), 0) FROM invoicing_creditnote c "
+            "WHERE c.organization_id = %(org)s AND c.total - c.amount_applied <> 0 AND c.currency = %(cur)s",
+            {"org": org.pk, "cur": cur},
+        )
         return payments + cursor.fetchone()[0]
 
 
@@ -169,8 +173,10 @@ def _open_summary(org, d: Dashboard, limits, conv=None, rows=None) -> None:
         query = OpenByDueDate.objects.filter(organization=org, count__gt=0)
         if conv is None:
             query = query.filter(currency=d.currency)
-        rows = [(due, conv(amount, currency) if conv else amount, count)
-                for due, amount, count, currency in query.values_list("due_date", "amount", "count", "currency")]
+        rows = [
+            (due, conv(amount, currency) if conv else amount, count)
+            for due, amount, count, currency in query.values_list("due_date", "amount", "count", "currency")
+        ]
     for due, amount, count in rows:
         amounts[bucket_of((d.today - due).days, d.buckets)] += amount
         d.open_invoices += amount
@@ -192,8 +198,10 @@ def _flows(org, d: Dashboard, conv=None) -> None:
     if conv is None:
         rows = rows.filter(currency=d.currency).values_list("day", "invoiced", "collected")
     else:  # realized figures at the rate of their own day
-        rows = [(day, conv(invoiced, c, day), conv(collected, c, day))
-                for day, invoiced, collected, c in rows.values_list("day", "invoiced", "collected", "currency")]
+        rows = [
+            (day, conv(invoiced, c, day), conv(collected, c, day))
+            for day, invoiced, collected, c in rows.values_list("day", "invoiced", "collected", "currency")
+        ]
     months = {month_start(d.today, back): ZERO for back in range(11, -1, -1)}
     this_month, last_month = month_start(d.today), month_start(d.today, 1)
     same_day_last_month = last_month + timedelta(days=d.today.day - 1)
@@ -230,18 +238,27 @@ def _top_debtors(org, cur: str, today: date, rates: dict | None = None) -> list[
         # Ranked by the base value at today's rates. Within a currency that order is the amount's
         # (a rate is positive), so the overall ten are among each currency's ten: one index range
         # per currency instead of sorting every balance by a computed value.
-        candidates = [b for c in rates
-                      for b in balances.filter(currency=c).order_by("-amount", "customer_id")[:10]]
+        candidates = [b for c in rates for b in balances.filter(currency=c).order_by("-amount", "customer_id")[:10]]
         top = sorted(candidates, key=lambda b: (-b.amount * rates[b.currency], b.customer_id))[:10]
-    overdue = dict(Invoice.objects.overdue(today).filter(organization=org,
-                                                         customer_id__in=[b.customer_id for b in top])
-                   .values("customer_id").annotate(s=Sum("amount_due")).values_list("customer_id", "s"))
+    overdue = dict(
+        Invoice.objects.overdue(today)
+        .filter(organization=org, customer_id__in=[b.customer_id for b in top])
+        .values("customer_id")
+        .annotate(s=Sum("amount_due"))
+        .values_list("customer_id", "s")
+    )
 
     def shown(amount, currency):
         return amount if rates is None else round_money(amount * rates[currency], cur)
 
-    return [{"customer": b.customer, "balance": shown(b.amount, b.currency),
-             "overdue": shown(overdue.get(b.customer_id, ZERO), b.currency)} for b in top]
+    return [
+        {
+            "customer": b.customer,
+            "balance": shown(b.amount, b.currency),
+            "overdue": shown(overdue.get(b.customer_id, ZERO), b.currency),
+        }
+        for b in top
+    ]
 
 
 def _recent(org) -> list[dict]:
@@ -256,8 +273,10 @@ def _recent_rows(org, entries) -> list[dict]:
     ar = {}
     for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
         ar.setdefault(line.entry_id, line)
-    return [{"entry": e, "line": ar.get(e.pk), "url": source_url(org, e), "kind": source_label(e.source_type)}
-            for e in entries]
+    return [
+        {"entry": e, "line": ar.get(e.pk), "url": source_url(org, e), "kind": source_label(e.source_type)}
+        for e in entries
+    ]
 
 
 def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
@@ -288,6 +307,7 @@ def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
     for pk, amount in past.soon:
         found[pk].amount_due = amount  # shown as it stood then; never saved
     d.due_soon_invoices = [found[pk] for pk, _a in past.soon]
-    d.recent = _recent_rows(org, list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of)
-                                      .order_by("-seq")[:10]))
+    d.recent = _recent_rows(
+        org, list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of).order_by("-seq")[:10])
+    )
     return d

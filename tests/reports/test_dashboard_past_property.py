@@ -55,24 +55,31 @@ def plain_board(org, currency, day):
     soon = sorted(week, key=lambda t: (t[0].due_date, -t[1], t[0].pk))[:10]
     overdue = [(inv, a) for inv, a in open_invoices if inv.due_date < day]
     return {
-        "buckets": amounts, "open": (sum((a for _i, a in open_invoices), ZERO), len(open_invoices)),
+        "buckets": amounts,
+        "open": (sum((a for _i, a in open_invoices), ZERO), len(open_invoices)),
         "overdue": (sum((a for _i, a in overdue), ZERO), len(overdue)),
         "due_soon": (sum((a for _i, a in week), ZERO), len(week)),
-        "unapplied": sum(unapplied.values(), ZERO), "top": top, "soon": [(i.pk, a) for i, a in soon],
+        "unapplied": sum(unapplied.values(), ZERO),
+        "top": top,
+        "soon": [(i.pk, a) for i, a in soon],
     }
 
 
 def board_figures(d):
     return {
-        "buckets": d.bucket_amounts, "open": (d.open_invoices, d.open_count), "overdue": (d.overdue, d.overdue_count),
-        "due_soon": (d.due_soon, d.due_soon_count), "unapplied": d.unapplied,
+        "buckets": d.bucket_amounts,
+        "open": (d.open_invoices, d.open_count),
+        "overdue": (d.overdue, d.overdue_count),
+        "due_soon": (d.due_soon, d.due_soon_count),
+        "unapplied": d.unapplied,
         "top": [(t["customer"].pk, t["balance"], t["overdue"]) for t in d.top_debtors],
         "soon": [(i.pk, i.amount_due) for i in d.due_soon_invoices],
     }
 
 
-@settings(deadline=None, max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    deadline=None, max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(history=st.lists(op, min_size=4, max_size=22), picks=st.lists(st.integers(1, 70), min_size=2, max_size=4))
 def test_the_dashboard_of_a_past_day_equals_a_plain_recomputation(history, picks):
     org, _ = make_org()
