@@ -16,10 +16,12 @@ reversals, refunds and un-applications through the services) on its own database
 * DSO trend: 8 quarters and 12 months, each with the three formulas (reports.dso.trend), and
   the whole DSO page (which also computes best-possible DSO);
 * payment behaviour for all customers over all time (reports.behaviour);
-* the collection KPIs (CEI, ADD, at-risk) for the last quarter.
+* the collection KPIs (CEI, ADD, at-risk) for the last quarter;
+* the balance sheet as of today and as of the end of last quarter, and the cash-flow statement of
+  last quarter (whole requests: the pages an owner opens), with the balance and reconciliation checked.
 
 Targets (issue 20, full size): dashboard as of a past day ≤ 1 s, DSO trend (8 quarters × 3
-formulas) ≤ 1 s, payment behaviour for all customers over all time ≤ 2 s.
+formulas) ≤ 1 s, payment behaviour for all customers over all time ≤ 2 s, balance sheet ≤ 200 ms.
 """
 
 import argparse
@@ -39,7 +41,8 @@ from bench.common import RESULTS, bench_database, django_setup, log, owner_url, 
 from bench.reports_bench import FULL, QUICK, check_balances, load_org, service_activity, timed  # noqa: E402
 
 DB_NAME = os.environ.get("OVERTIME_BENCH_DB", "ll_overtime_bench")
-TARGETS = {"dashboard_as_of_s": 1.0, "dso_trend_s": 1.0, "behaviour_all_time_s": 2.0}
+TARGETS = {"dashboard_as_of_s": 1.0, "dso_trend_s": 1.0, "behaviour_all_time_s": 2.0, "balance_sheet_s": 0.2,
+           "balance_sheet_as_of_s": 0.2}
 
 
 def measure(org, owner, runs, results, today):
@@ -47,7 +50,7 @@ def measure(org, owner, runs, results, today):
     from django.urls import reverse
 
     from ledger_site.tenancy import tenant_context
-    from reports import behaviour, dso, kpis
+    from reports import behaviour, dso, financials, kpis
 
     quarter_end = dso.period_start("quarter", today) - timedelta(days=1)
     results["as_of"] = quarter_end.isoformat()
@@ -68,10 +71,21 @@ def measure(org, owner, runs, results, today):
                      ("insights_today_s", reverse("insights_report", kwargs={"org_slug": org.slug})),
                      ("insights_as_of_s", reverse("insights_report", kwargs={"org_slug": org.slug})
                       + f"?as_of={quarter_end}"),
-                     ("forecast_accuracy_s", reverse("forecast_accuracy", kwargs={"org_slug": org.slug}))):
+                     ("forecast_accuracy_s", reverse("forecast_accuracy", kwargs={"org_slug": org.slug})),
+                     # issue 20 item 6: the balance sheet (target ≤ 200 ms) and the cash-flow statement
+                     ("balance_sheet_s", reverse("balance_sheet", kwargs={"org_slug": org.slug})),
+                     ("balance_sheet_as_of_s", reverse("balance_sheet", kwargs={"org_slug": org.slug})
+                      + f"?as_of={quarter_end}"),
+                     ("cash_flow_s", reverse("cash_flow", kwargs={"org_slug": org.slug})
+                      + f"?start={dso.period_start('quarter', quarter_end)}&end={quarter_end}")):
         med, best, _ = timed(lambda url=url: page(url), runs)
         results[key] = round(med, 3)
         log(f"{key}: median {med * 1000:.0f} ms (best {best * 1000:.0f} ms)")
+    with tenant_context(org, owner):  # what those pages showed: balanced, reconciled
+        for day in (today, quarter_end):
+            assert financials.balance_sheet(org, "EUR", day).balances, f"the balance sheet of {day} does not balance"
+        assert financials.cash_flow(org, "EUR", dso.period_start("quarter", quarter_end), quarter_end).reconciles, \
+            "the cash-flow statement does not reconcile to the cash accounts"
     with tenant_context(org, owner):
         def trend():
             return (dso.trend(org, "EUR", quarter_end, "quarter", 8), dso.trend(org, "EUR", quarter_end, "month", 12))
@@ -160,7 +174,8 @@ def main(argv=None):
     print("\n| measurement | median | target (full size) |\n|---|---:|---:|")
     for key in ("dashboard_today_s", "dashboard_as_of_s", "dso_trend_s", "dso_page_s", "behaviour_all_time_s",
                 "kpis_s", "open_items_as_of_s", "insights_today_s", "insights_as_of_s", "forecast_accuracy_s",
-                "report_email_summary_pdf_s", "report_email_aging_xlsx_s", "overview_s"):
+                "report_email_summary_pdf_s", "report_email_aging_xlsx_s", "overview_s", "balance_sheet_s",
+                "balance_sheet_as_of_s", "cash_flow_s"):
         target = TARGETS.get(key)
         print(f"| {key} | {results[key] * 1000:.0f} ms | {'' if target is None else f'≤ {target * 1000:.0f} ms'} |")
     print(f"\nload average before {results['load_average_before']}, after {results['load_average_after']}")
