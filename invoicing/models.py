@@ -24,8 +24,11 @@ from ledger_site.sorting import indexed_columns
 from ledger_site.tenancy import organization_of
 
 AMOUNT = {"max_digits": 18, "decimal_places": 3}
-PERCENT = {"max_digits": 7, "decimal_places": 4,
-           "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]}
+PERCENT = {
+    "max_digits": 7,
+    "decimal_places": 4,
+    "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+}
 ZERO = Decimal("0")
 
 
@@ -82,21 +85,25 @@ class InvoiceSettings(models.Model):
     late_fee_prefix = models.CharField(_("late fee prefix"), max_length=10, default="LF-")
     number_includes_year = models.BooleanField(_("include the year in numbers"), default=True)
     number_padding = models.PositiveSmallIntegerField(
-        _("digits"), default=5, validators=[MinValueValidator(1), MaxValueValidator(10)])
+        _("digits"), default=5, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
     reset_yearly = models.BooleanField(_("restart numbering every year"), default=True)
     paper_size = models.CharField(_("paper size"), max_length=6, choices=PaperSize.choices, default=PaperSize.A4)
-    payment_methods = models.CharField(_("accepted payment methods"), max_length=200,
-                                       default="Bank transfer, card")
+    payment_methods = models.CharField(_("accepted payment methods"), max_length=200, default="Bank transfer, card")
     bank_details = models.TextField(_("bank details"), max_length=1000, blank=True)
     default_terms = models.TextField(_("default terms"), max_length=2000, blank=True)
     default_notes = models.TextField(_("default notes"), max_length=2000, blank=True)
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
-    email_subject = models.CharField(_("e-mail subject"), max_length=200,
-                                     default="Invoice {number} from {organization}")
+    email_subject = models.CharField(
+        _("e-mail subject"), max_length=200, default="Invoice {number} from {organization}"
+    )
     email_body = models.TextField(
-        _("e-mail body"), max_length=5000,
-        default=("Dear {customer},\n\nPlease find attached invoice {number} for {amount_due}, "
-                 "due on {due_date}.\n\nYou can also view it online: {link}\n\nKind regards,\n{organization}"),
+        _("e-mail body"),
+        max_length=5000,
+        default=(
+            "Dear {customer},\n\nPlease find attached invoice {number} for {amount_due}, "
+            "due on {due_date}.\n\nYou can also view it online: {link}\n\nKind regards,\n{organization}"
+        ),
     )
 
     def __str__(self):
@@ -114,9 +121,7 @@ class NumberSeries(models.Model):
     last_number = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "kind", "year"], name="number_series_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "kind", "year"], name="number_series_unique")]
 
     def __str__(self):
         return f"{self.kind} {self.year}: {self.last_number}"
@@ -153,8 +158,11 @@ def disputed_q(day) -> Q:
     """Disputed on `day` (on hold): a dispute is recorded, its end date, if any, is not yet past, and
     it covers the whole amount due (`disputed_amount` empty, or at least the amount due). A partial
     dispute holds only its part: the rest is chased (reminders state the undisputed amount)."""
-    return (Q(disputed_at__isnull=False) & (Q(dispute_until__isnull=True) | Q(dispute_until__gte=day))
-            & (Q(disputed_amount__isnull=True) | Q(disputed_amount__gte=F("amount_due"))))
+    return (
+        Q(disputed_at__isnull=False)
+        & (Q(dispute_until__isnull=True) | Q(dispute_until__gte=day))
+        & (Q(disputed_amount__isnull=True) | Q(disputed_amount__gte=F("amount_due")))
+    )
 
 
 def not_disputed_q(day) -> Q:
@@ -223,8 +231,9 @@ class Invoice(models.Model):
     void_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, related_name="+")
     issued_at = models.DateTimeField(null=True, blank=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
-    related_invoice = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="late_fees")  # a late fee's invoice
+    related_invoice = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="late_fees"
+    )  # a late fee's invoice
     # Dispute hold: shown everywhere, respected by reminders.
     disputed_at = models.DateTimeField(null=True, blank=True)
     dispute_reason = models.CharField(max_length=500, blank=True)
@@ -244,47 +253,92 @@ class Invoice(models.Model):
             models.UniqueConstraint(fields=["organization", "number"], name="invoice_number_unique_per_org"),
             models.CheckConstraint(
                 name="invoice_amount_due_consistent",
-                condition=(Q(status="void", amount_due=0)
-                           | (~Q(status="void")
-                              & Q(amount_due=F("total") - F("amount_paid") - F("amount_credited")
-                                  - F("amount_written_off")))),
+                condition=(
+                    Q(status="void", amount_due=0)
+                    | (
+                        ~Q(status="void")
+                        & Q(amount_due=F("total") - F("amount_paid") - F("amount_credited") - F("amount_written_off"))
+                    )
+                ),
             ),
-            models.CheckConstraint(name="invoice_amounts_not_negative",
-                                   condition=Q(amount_due__gte=0, amount_paid__gte=0, amount_credited__gte=0,
-                                               amount_written_off__gte=0, total__gte=0)),
+            models.CheckConstraint(
+                name="invoice_amounts_not_negative",
+                condition=Q(
+                    amount_due__gte=0,
+                    amount_paid__gte=0,
+                    amount_credited__gte=0,
+                    amount_written_off__gte=0,
+                    total__gte=0,
+                ),
+            ),
             models.CheckConstraint(name="invoice_due_after_issue", condition=Q(due_date__gte=F("issue_date"))),
-            models.CheckConstraint(name="invoice_issued_has_number",
-                                   condition=Q(status="draft") | Q(number__isnull=False)),
+            models.CheckConstraint(
+                name="invoice_issued_has_number", condition=Q(status="draft") | Q(number__isnull=False)
+            ),
         ]
         indexes = [
             # The global search: a trigram index on number/reference where the database has pg_trgm
             # (accounts/search_indexes.py); the amount typed uses invoice_list_total below.
-            models.Index(fields=["organization", "customer", "due_date"], name="invoice_open_by_customer",
-                         condition=Q(status="issued", amount_due__gt=0)),
+            models.Index(
+                fields=["organization", "customer", "due_date"],
+                name="invoice_open_by_customer",
+                condition=Q(status="issued", amount_due__gt=0),
+            ),
             models.Index(fields=["organization", "status", "issue_date"]),
             # One per sort the invoice list offers (ledger_site.sorting); the total's serves search too.
-            *[models.Index(fields=["organization", column, "id"], name=f"invoice_list_{column}")
-              for column in indexed_columns("invoices")],
+            *[
+                models.Index(fields=["organization", column, "id"], name=f"invoice_list_{column}")
+                for column in indexed_columns("invoices")
+            ],
             # For reports: open invoices by due date (aging, dashboard, forecast), sales by day, by id
             # with what the as-of sums read (index-only under row-level security).
-            models.Index(fields=["organization", "due_date"], name="rep_invoice_open_due",
-                         include=["customer", "amount_due", "issue_date", "currency", "id"],
-                         condition=Q(status="issued", amount_due__gt=0)),
-            models.Index(fields=["organization", "issue_date"], name="rep_invoice_issued_day",
-                         include=["total", "currency", "status", "customer"], condition=~Q(status="draft")),
-            models.Index(fields=["id"], name="rep_invoice_id_cover",
-                         include=["organization", "customer", "currency", "issue_date", "due_date", "total", "status",
-                                  "void_entry"]),
+            models.Index(
+                fields=["organization", "due_date"],
+                name="rep_invoice_open_due",
+                include=["customer", "amount_due", "issue_date", "currency", "id"],
+                condition=Q(status="issued", amount_due__gt=0),
+            ),
+            models.Index(
+                fields=["organization", "issue_date"],
+                name="rep_invoice_issued_day",
+                include=["total", "currency", "status", "customer"],
+                condition=~Q(status="draft"),
+            ),
+            models.Index(
+                fields=["id"],
+                name="rep_invoice_id_cover",
+                include=[
+                    "organization",
+                    "customer",
+                    "currency",
+                    "issue_date",
+                    "due_date",
+                    "total",
+                    "status",
+                    "void_entry",
+                ],
+            ),
             # For the aging from a period-end snapshot: voided invoices (a few hundred of a million).
-            models.Index(fields=["organization"], name="rep_invoice_voided", include=["void_entry"],
-                         condition=Q(void_entry__isnull=False)),
+            models.Index(
+                fields=["organization"],
+                name="rep_invoice_voided",
+                include=["void_entry"],
+                condition=Q(void_entry__isnull=False),
+            ),
             # For the reminder scan: open ordinary invoices by due date.
-            models.Index(fields=["organization", "due_date"], name="reminders_open_invoice_due", include=["customer"],
-                         condition=Q(status="issued", amount_due__gt=0, kind="invoice")),
+            models.Index(
+                fields=["organization", "due_date"],
+                name="reminders_open_invoice_due",
+                include=["customer"],
+                condition=Q(status="issued", amount_due__gt=0, kind="invoice"),
+            ),
             models.Index(fields=["organization", "updated_at"], name="invoice_updated"),
             # Open invoices on dispute hold (a few): the dashboard's "in dispute" today.
-            models.Index(fields=["organization", "currency"], name="invoice_on_hold",
-                         condition=Q(disputed_at__isnull=False, status="issued", amount_due__gt=0)),
+            models.Index(
+                fields=["organization", "currency"],
+                name="invoice_on_hold",
+                condition=Q(disputed_at__isnull=False, status="issued", amount_due__gt=0),
+            ),
         ]
 
     def __str__(self):
@@ -325,8 +379,11 @@ class Invoice(models.Model):
     def is_disputed_on(self, day) -> bool:
         """disputed_q: a dispute is recorded, its end date, if any, is not before `day`, and it covers
         the whole amount due."""
-        return (self.disputed_at is not None and (self.dispute_until is None or self.dispute_until >= day)
-                and (self.disputed_amount is None or self.disputed_amount >= self.amount_due))
+        return (
+            self.disputed_at is not None
+            and (self.dispute_until is None or self.dispute_until >= day)
+            and (self.disputed_amount is None or self.disputed_amount >= self.amount_due)
+        )
 
     def disputed_part_on(self, day) -> Decimal:
         """How much of the amount due is in dispute on `day` (all of it while on hold)."""
@@ -337,8 +394,12 @@ class Invoice(models.Model):
     @property
     def can_void(self) -> bool:
         """CAN_VOID_Q: issued, and no payment, credit or write-off is applied to it."""
-        return (self.status == InvoiceStatus.ISSUED and not self.amount_paid and not self.amount_credited
-                and not self.amount_written_off)
+        return (
+            self.status == InvoiceStatus.ISSUED
+            and not self.amount_paid
+            and not self.amount_credited
+            and not self.amount_written_off
+        )
 
     @property
     def can_write_off(self) -> bool:
@@ -384,11 +445,13 @@ class DocumentLine(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveIntegerField()
     description = models.CharField(_("description"), max_length=500)
-    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=3,
-                                   validators=[MinValueValidator(Decimal("0.001"))])
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=12, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+    )
     unit = models.CharField(_("unit"), max_length=20, blank=True)
-    unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=4,
-                                     validators=[MinValueValidator(Decimal("0"))])
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=18, decimal_places=4, validators=[MinValueValidator(Decimal("0"))]
+    )
     discount_percent = models.DecimalField(_("discount (%)"), default=ZERO, **PERCENT)
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # The catalogue item the line was filled from (invoicing.models_items); the line keeps its own copy.
@@ -410,16 +473,30 @@ class DocumentLine(models.Model):
         frozen percent of a stored line, else the rate's."""
         from invoicing.totals import line_amounts
 
-        return line_amounts(self.quantity, self.unit_price, self.discount_percent, invoice_discount_percent,
-                            self.rate_percent() if tax_percent is None else tax_percent, currency)
+        return line_amounts(
+            self.quantity,
+            self.unit_price,
+            self.discount_percent,
+            invoice_discount_percent,
+            self.rate_percent() if tax_percent is None else tax_percent,
+            currency,
+        )
 
     @classmethod
     def from_entry(cls, org, position: int, entry: dict, **document):
         """A new line from what the save services take (`entry`); `document`: invoice=, quote= or schedule=."""
-        return cls(organization=org, position=position, description=entry["description"],
-                   quantity=entry["quantity"], unit=entry.get("unit", ""), unit_price=entry["unit_price"],
-                   discount_percent=entry.get("discount_percent") or ZERO, tax_rate=entry.get("tax_rate"),
-                   item=entry.get("item"), **document)
+        return cls(
+            organization=org,
+            position=position,
+            description=entry["description"],
+            quantity=entry["quantity"],
+            unit=entry.get("unit", ""),
+            unit_price=entry["unit_price"],
+            discount_percent=entry.get("discount_percent") or ZERO,
+            tax_rate=entry.get("tax_rate"),
+            item=entry.get("item"),
+            **document,
+        )
 
     def entry(self) -> dict:
         """The line as the save services take it (save_draft, save_quote, save_schedule)."""
@@ -427,9 +504,15 @@ class DocumentLine(models.Model):
 
     def editor_row(self, plain) -> dict:
         """The line as the editor's line formset shows it; `plain` writes a number as typed."""
-        return {"description": self.description, "quantity": plain(self.quantity), "unit": self.unit,
-                "unit_price": plain(self.unit_price), "discount_percent": plain(self.discount_percent),
-                "tax_rate": self.tax_rate_id, "item": self.item_id}
+        return {
+            "description": self.description,
+            "quantity": plain(self.quantity),
+            "unit": self.unit,
+            "unit_price": plain(self.unit_price),
+            "discount_percent": plain(self.discount_percent),
+            "tax_rate": self.tax_rate_id,
+            "item": self.item_id,
+        }
 
 
 class InvoiceLine(DocumentLine):
@@ -450,8 +533,7 @@ class InvoiceLine(DocumentLine):
 class CreditNote(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="credit_notes")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="credit_notes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes")
     number = models.CharField(max_length=40)
     currency = models.CharField(max_length=3)
     issue_date = models.DateField()
@@ -472,13 +554,20 @@ class CreditNote(models.Model):
         ordering = ["-issue_date", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "number"], name="credit_note_number_unique_per_org"),
-            models.CheckConstraint(name="credit_note_applied_within_total",
-                                   condition=Q(amount_applied__gte=0, amount_applied__lte=F("total"))),
+            models.CheckConstraint(
+                name="credit_note_applied_within_total",
+                condition=Q(amount_applied__gte=0, amount_applied__lte=F("total")),
+            ),
         ]
         # For reports: credit notes with something unapplied.
-        indexes = [models.Index(fields=["organization", "customer"], name="rep_creditnote_unapplied",
-                                include=["currency", "issue_date", "total", "amount_applied"],
-                                condition=~Q(Exact(F("total") - F("amount_applied"), 0)))]
+        indexes = [
+            models.Index(
+                fields=["organization", "customer"],
+                name="rep_creditnote_unapplied",
+                include=["currency", "issue_date", "total", "amount_applied"],
+                condition=~Q(Exact(F("total") - F("amount_applied"), 0)),
+            )
+        ]
 
     def __str__(self):
         return self.number
@@ -521,15 +610,18 @@ class WriteOff(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(name="write_off_positive_or_reversal",
-                                   condition=Q(amount__gt=0, reverses__isnull=True)
-                                   | Q(amount__lt=0, reverses__isnull=False)),
-            models.UniqueConstraint(fields=["organization", "reverses"], condition=Q(reverses__isnull=False),
-                                    name="write_off_reversed_once"),
+            models.CheckConstraint(
+                name="write_off_positive_or_reversal",
+                condition=Q(amount__gt=0, reverses__isnull=True) | Q(amount__lt=0, reverses__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "reverses"], condition=Q(reverses__isnull=False), name="write_off_reversed_once"
+            ),
         ]
         # For the aging from a period-end snapshot: the invoices written off in (snapshot, day].
-        indexes = [models.Index(fields=["organization", "effective_date"], include=["invoice"],
-                                name="rep_writeoff_org_day")]
+        indexes = [
+            models.Index(fields=["organization", "effective_date"], include=["invoice"], name="rep_writeoff_org_day")
+        ]
 
     def __str__(self):
         return f"write-off {self.amount} of {self.invoice_id}"
@@ -547,7 +639,16 @@ class InvoiceEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["invoice", "at"])]
+        indexes = [
+            models.Index(fields=["invoice", "at"]),
+            # Payment behaviour's disputed split (reports.behaviour): the organization's dispute events only.
+            models.Index(
+                fields=["organization", "invoice"],
+                include=["at"],
+                condition=models.Q(kind="disputed"),
+                name="invoice_event_disputed",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind}: {self.message}"
@@ -582,8 +683,7 @@ class CreditOverride(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     amount = models.DecimalField(**AMOUNT)  # the new exposure asked for
     balance = models.DecimalField(**AMOUNT)  # the customer's balance at the time
     credit_limit = models.DecimalField(**AMOUNT)
