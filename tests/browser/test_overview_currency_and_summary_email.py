@@ -55,6 +55,9 @@ def test_overview_in_a_chosen_currency_with_a_shared_customer(transactional_db, 
         page.wait_for_url("**/overview/?currency=EUR")
         assert page.locator(f"main >> text={format_money(Decimal('1600.00'), 'EUR')}").count() >= 1
         assert page.locator(f"main .converted-total >> text={combined}").count() == 1
+        # Aging and DSO in EUR too: everything is 15 days overdue (bucket 1–30); DSO = 2,834.50 × 90 ÷ 2,834.50.
+        assert page.locator("main .converted-total [data-bucket='1']").inner_text() == combined
+        assert page.locator("main .converted-total [data-dso]").inner_text() == "90.0 days"
         shared = page.locator("main table.shared-customers")
         assert shared.locator("text=GB 123 456 789").count() == 1
         assert shared.locator(f"text={combined}").count() == 1
