@@ -3,13 +3,11 @@ corrected by what moved after the day) equals a plain recomputation from the doc
 bucket, count, overdue and due-soon figure, the unapplied money, the ten largest balances with their
 overdue part and the invoices due within the week, on random histories and random days."""
 
-import contextlib
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,9 +18,8 @@ from reports import dashboard
 from reports.aging import bucket_of, make_buckets
 from reports.models import AgingBasis, ReportSettings
 from tests.factories import CustomerFactory, make_org
-from tests.ledger_helpers import flat_rates
 from tests.reports import helpers as h
-from tests.reports.test_asof_property import _run, op
+from tests.reports.test_asof_property import op, play
 
 pytestmark = pytest.mark.django_db
 ZERO = Decimal(0)
@@ -84,14 +81,7 @@ def board_figures(d):
 def test_the_dashboard_of_a_past_day_equals_a_plain_recomputation(history, picks):
     org, _ = make_org()
     with tenant_context(org):
-        customers = [CustomerFactory(organization=org, currency="EUR") for _ in range(3)]
-        customers.append(CustomerFactory(organization=org, currency="USD"))
-        flat_rates(org, {"USD": "0.92"})
-        for c in customers:
-            h.invoice(org, c, "99.99", h.ago(75), h.ago(60))
-        for step in history:
-            with contextlib.suppress(ValidationError):
-                _run(org, customers, *step)
+        play(org, history, eur=3)
         for back in picks:
             day = h.ago(back)
             for currency in ("EUR", "USD"):
