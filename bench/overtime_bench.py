@@ -167,15 +167,24 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--tiny", action="store_true", help="500 customers, 5,000 invoices (a busy machine)")
+    parser.add_argument("--invoices", type=int, default=0, help="a size in between: N invoices, N/10 customers")
     parser.add_argument("--only", default="", help="comma-separated name prefixes, e.g. dashboard,behaviour,balance")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.tiny:
         cfg = dict(QUICK, customers=500, invoices=5_000, whale=200, services=10)
+    if args.invoices:
+        cfg = dict(QUICK, customers=args.invoices // 10, invoices=args.invoices)
     started = time.perf_counter()
     url, _where = owner_url()
     results = {
-        "size": "tiny" if args.tiny else "quick" if args.quick else "full",
+        "size": f"{args.invoices} invoices"
+        if args.invoices
+        else "tiny"
+        if args.tiny
+        else "quick"
+        if args.quick
+        else "full",
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
         "load_average_before": os.getloadavg(),
