@@ -6,7 +6,10 @@ By the one as-of definition (reports.asof), read the way the aging's summary pat
   what it owes today, and one issued after D was nothing yet, so today's per-customer summary rows
   (reports_customeropen) with an invoice date on or before D hold every such invoice;
 * the invoices whose span straddles D (`moving`: something dated after D changed them) are
-  corrected row by row: minus what the summary holds for them, plus their exact amount as of D;
+  corrected row by row: minus what the summary holds for them, plus their exact amount as of D. Both
+  halves read index columns only (no invoice row is fetched): the exact amount from the invoice's
+  covering index (rep_invoice_id_cover) and its allocations', what the summary holds from one pass over
+  the open-invoice index (rep_invoice_open_due: open now and dated on or before D, as the summary rows);
 * unapplied payments and credit notes come from the as-of definition directly (a few per cent of
   them, read through partial indexes).
 
@@ -33,11 +36,18 @@ OPEN_NOW = invoice_sql.is_open("i")
 
 PAST_SQL = f"""
 WITH {MOVING},
-shifted AS MATERIALIZED (
-    SELECT i.id, i.customer_id, i.due_date, {INVOICE_EXACT} AS exact,
-           CASE WHEN {OPEN_NOW} AND i.issue_date <= %(d)s THEN i.amount_due ELSE 0 END AS now
+moved AS (
+    SELECT i.id, i.customer_id, i.due_date, {INVOICE_EXACT} AS exact
     FROM moving m JOIN invoicing_invoice i ON i.id = m.item_id {INVOICE_JOINS_MANY}
     WHERE m.kind = 'i' AND i.currency = %(cur)s
+),
+held_now AS MATERIALIZED (
+    SELECT i.id, i.amount_due FROM invoicing_invoice i
+    WHERE i.organization_id = %(org)s AND {OPEN_NOW} AND i.currency = %(cur)s AND i.issue_date <= %(d)s
+),
+shifted AS MATERIALIZED (
+    SELECT mv.id, mv.customer_id, mv.due_date, mv.exact, coalesce(h.amount_due, 0) AS now
+    FROM moved mv LEFT JOIN held_now h ON h.id = mv.id
 ),
 open_rows AS MATERIALIZED (
     SELECT r.customer_id, r.due_date, r.amount, r.count FROM reports_customeropen r
