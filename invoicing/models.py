@@ -550,7 +550,12 @@ class InvoiceEvent(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
-        indexes = [models.Index(fields=["invoice", "at"])]
+        indexes = [
+            models.Index(fields=["invoice", "at"]),
+            # Payment behaviour's disputed split (reports.behaviour): the organization's dispute events only.
+            models.Index(fields=["organization", "invoice"], include=["at"], condition=models.Q(kind="disputed"),
+                         name="invoice_event_disputed"),
+        ]
 
     def __str__(self):
         return f"{self.kind}: {self.message}"

@@ -20,10 +20,10 @@ from accounts import fx
 from accounts.models import CustomerBalance, JournalEntry, JournalLine
 from accounts.models_org import today_in
 from accounts.money import round_money
-from invoicing import invoice_sql
 from invoicing.models import Invoice
 from reports.aging import Bucket, bucket_of, make_buckets
 from reports.asof import ZERO, ar_control
+from reports.dashboard_past import past_figures
 from reports.models import AgingBasis, DailyFlow, OpenByDueDate, ReportSettings
 
 DSO_DAYS = 90
@@ -83,8 +83,9 @@ class Dashboard:
         return (change / self.collected_last_month_to_date).quantize(Decimal(1), ROUND_HALF_UP)
 
 
-def build(org, currency: str | None = None, today: date | None = None, in_base: bool = False, *,
-          as_of: date | None = None) -> Dashboard:
+def build(
+    org, currency: str | None = None, today: date | None = None, in_base: bool = False, *, as_of: date | None = None
+) -> Dashboard:
     """Today's dashboard, or with `as_of` (a past day) the dashboard as it stood at the end of
     that day (issue 20): open amounts by the one as-of definition (reports.asof) instead of
     today's maintained summaries; that view is per currency. in_base: every currency converted to
@@ -151,11 +152,14 @@ def unapplied_now(org, cur: str) -> Decimal:
         cursor.execute(
             f"SELECT coalesce(sum({PAYMENT_NOW}), 0) FROM payments_payment p "  # noqa: S608 - constants
             f"WHERE p.organization_id = %(org)s AND {PAYMENT_NOW_PREDICATE} AND p.currency = %(cur)s",
-            {"org": org.pk, "cur": cur})
+            {"org": org.pk, "cur": cur},
+        )
         payments = cursor.fetchone()[0]
-        cursor.execute("SELECT coalesce(sum(c.total - c.amount_applied), 0) FROM invoicing_creditnote c "
-                       "WHERE c.organization_id = %(org)s AND c.total - c.amount_applied <> 0 AND c.currency = %(cur)s",
-                       {"org": org.pk, "cur": cur})
+        cursor.execute(
+            "SELECT coalesce(sum(c.total - c.amount_applied), 0) FROM invoicing_creditnote c "
+            "WHERE c.organization_id = %(org)s AND c.total - c.amount_applied <> 0 AND c.currency = %(cur)s",
+            {"org": org.pk, "cur": cur},
+        )
         return payments + cursor.fetchone()[0]
 
 
@@ -169,8 +173,10 @@ def _open_summary(org, d: Dashboard, limits, conv=None, rows=None) -> None:
         query = OpenByDueDate.objects.filter(organization=org, count__gt=0)
         if conv is None:
             query = query.filter(currency=d.currency)
-        rows = [(due, conv(amount, currency) if conv else amount, count)
-                for due, amount, count, currency in query.values_list("due_date", "amount", "count", "currency")]
+        rows = [
+            (due, conv(amount, currency) if conv else amount, count)
+            for due, amount, count, currency in query.values_list("due_date", "amount", "count", "currency")
+        ]
     for due, amount, count in rows:
         amounts[bucket_of((d.today - due).days, d.buckets)] += amount
         d.open_invoices += amount
@@ -192,8 +198,10 @@ def _flows(org, d: Dashboard, conv=None) -> None:
     if conv is None:
         rows = rows.filter(currency=d.currency).values_list("day", "invoiced", "collected")
     else:  # realized figures at the rate of their own day
-        rows = [(day, conv(invoiced, c, day), conv(collected, c, day))
-                for day, invoiced, collected, c in rows.values_list("day", "invoiced", "collected", "currency")]
+        rows = [
+            (day, conv(invoiced, c, day), conv(collected, c, day))
+            for day, invoiced, collected, c in rows.values_list("day", "invoiced", "collected", "currency")
+        ]
     months = {month_start(d.today, back): ZERO for back in range(11, -1, -1)}
     this_month, last_month = month_start(d.today), month_start(d.today, 1)
     same_day_last_month = last_month + timedelta(days=d.today.day - 1)
@@ -230,18 +238,27 @@ def _top_debtors(org, cur: str, today: date, rates: dict | None = None) -> list[
         # Ranked by the base value at today's rates. Within a currency that order is the amount's
         # (a rate is positive), so the overall ten are among each currency's ten: one index range
         # per currency instead of sorting every balance by a computed value.
-        candidates = [b for c in rates
-                      for b in balances.filter(currency=c).order_by("-amount", "customer_id")[:10]]
+        candidates = [b for c in rates for b in balances.filter(currency=c).order_by("-amount", "customer_id")[:10]]
         top = sorted(candidates, key=lambda b: (-b.amount * rates[b.currency], b.customer_id))[:10]
-    overdue = dict(Invoice.objects.overdue(today).filter(organization=org,
-                                                         customer_id__in=[b.customer_id for b in top])
-                   .values("customer_id").annotate(s=Sum("amount_due")).values_list("customer_id", "s"))
+    overdue = dict(
+        Invoice.objects.overdue(today)
+        .filter(organization=org, customer_id__in=[b.customer_id for b in top])
+        .values("customer_id")
+        .annotate(s=Sum("amount_due"))
+        .values_list("customer_id", "s")
+    )
 
     def shown(amount, currency):
         return amount if rates is None else round_money(amount * rates[currency], cur)
 
-    return [{"customer": b.customer, "balance": shown(b.amount, b.currency),
-             "overdue": shown(overdue.get(b.customer_id, ZERO), b.currency)} for b in top]
+    return [
+        {
+            "customer": b.customer,
+            "balance": shown(b.amount, b.currency),
+            "overdue": shown(overdue.get(b.customer_id, ZERO), b.currency),
+        }
+        for b in top
+    ]
 
 
 def _recent(org) -> list[dict]:
@@ -256,45 +273,27 @@ def _recent_rows(org, entries) -> list[dict]:
     ar = {}
     for line in JournalLine.objects.filter(entry__in=entries, customer__isnull=False).select_related("customer"):
         ar.setdefault(line.entry_id, line)
-    return [{"entry": e, "line": ar.get(e.pk), "url": source_url(org, e), "kind": source_label(e.source_type)}
-            for e in entries]
+    return [
+        {"entry": e, "line": ar.get(e.pk), "url": source_url(org, e), "kind": source_label(e.source_type)}
+        for e in entries
+    ]
 
 
 def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
-    """Every figure as it stood at the end of as_of, aggregated in SQL over the one as-of
-    definition (reports.asof's fast evaluation). Collections per month count payments by the day
-    received, reversed ones not (the daily flow), as the today dashboard does."""
+    """Every figure as it stood at the end of as_of, by the one as-of definition, read from today's
+    summaries corrected by what moved after that day (reports.dashboard_past). Collections per month
+    count payments by the day received, reversed ones not (the daily flow), as the today dashboard does."""
     from accounts.models import Customer
     from reports import dso
-    from reports.asof import items_cte, report_cursor
 
     dso.check_as_of(org, as_of)
     d = Dashboard(currency=cur, today=as_of, past=True)
     settings = ReportSettings.for_org(org)
     d.outstanding = ar_control(org, as_of, cur)
-    cte, params = items_cte(org.pk, as_of)
-    params.update({"cur": cur, "soon": as_of + timedelta(days=7)})
-    mine = "WITH " + cte + ", mine AS MATERIALIZED (SELECT * FROM items WHERE currency = %(cur)s AND amount <> 0) "  # noqa: S608,E501
-    with report_cursor() as cursor:
-        cursor.execute(mine + "SELECT kind = 'i', due_date, sum(amount), count(*) FROM mine "  # noqa: S608 - constants
-                       "GROUP BY kind = 'i', due_date", params)
-        rows = cursor.fetchall()
-        cursor.execute(mine + "SELECT customer_id, sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) AS net, "  # noqa: S608 - constants
-                       "coalesce(sum(amount) FILTER (WHERE kind = 'i' AND due_date < %(d)s), 0) FROM mine "
-                       "GROUP BY customer_id HAVING sum(CASE WHEN kind = 'i' THEN amount ELSE -amount END) > 0 "
-                       "ORDER BY net DESC, customer_id LIMIT 10", params)
-        top = cursor.fetchall()
-        cursor.execute(mine + "SELECT item_id, amount FROM mine WHERE kind = 'i' AND due_date >= %(d)s "  # noqa: S608 - constants
-                       "AND due_date <= %(soon)s ORDER BY due_date, amount DESC, item_id LIMIT 10", params)
-        soon = cursor.fetchall()
-        # In dispute then: each open invoice's hold of that day (its history) on its open amount then.
-        cursor.execute(mine + "SELECT coalesce(sum(part), 0), count(*) FILTER (WHERE part > 0) FROM ("  # noqa: S608
-                       "SELECT " + invoice_sql.disputed_part_as_of("i", "m.amount") + " AS part "
-                       "FROM mine m JOIN invoicing_invoice i ON i.id = m.item_id "
-                       "WHERE m.kind = 'i' AND m.amount > 0) AS held", {**params, "tz": org.timezone})
-        d.disputed, d.disputed_count = cursor.fetchone()
-    _open_summary(org, d, settings.limits, rows=[(due, a, n) for is_invoice, due, a, n in rows if is_invoice])
-    d.unapplied = sum((a for is_invoice, _due, a, _n in rows if not is_invoice), ZERO)
+    past = past_figures(org, cur, as_of)
+    d.disputed, d.disputed_count = past.disputed, past.disputed_count
+    _open_summary(org, d, settings.limits, rows=past.due_rows)
+    d.unapplied = past.unapplied
     _flows(org, d)
     d.dso_formula = settings.dso_formula
     if d.dso_formula == "period_end":
@@ -302,12 +301,13 @@ def _build_as_of(org, cur: str, as_of: date) -> Dashboard:
             d.dso = (d.outstanding * DSO_DAYS / d.invoiced_dso_window).quantize(Decimal("0.1"), ROUND_HALF_UP)
     else:
         _headline_dso(org, d)
-    customers = Customer.objects.in_bulk([cid for cid, _n, _o in top])
-    d.top_debtors = [{"customer": customers[cid], "balance": net, "overdue": overdue} for cid, net, overdue in top]
-    found = Invoice.objects.select_related("customer").in_bulk([pk for pk, _a in soon])
-    for pk, amount in soon:
+    customers = Customer.objects.in_bulk([cid for cid, _n, _o in past.top])
+    d.top_debtors = [{"customer": customers[cid], "balance": net, "overdue": overdue} for cid, net, overdue in past.top]
+    found = Invoice.objects.select_related("customer").in_bulk([pk for pk, _a in past.soon])
+    for pk, amount in past.soon:
         found[pk].amount_due = amount  # shown as it stood then; never saved
-    d.due_soon_invoices = [found[pk] for pk, _a in soon]
-    d.recent = _recent_rows(org, list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of)
-                                      .order_by("-seq")[:10]))
+    d.due_soon_invoices = [found[pk] for pk, _a in past.soon]
+    d.recent = _recent_rows(
+        org, list(JournalEntry.objects.filter(organization=org, effective_date__lte=as_of).order_by("-seq")[:10])
+    )
     return d

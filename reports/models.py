@@ -21,7 +21,7 @@ DEFAULT_LIMITS = "30,60,90"
 
 
 def parse_limits(text: str) -> list[int]:
-    """"30,60,90" -> [30, 60, 90]; strictly increasing positive day counts, one to six of them."""
+    """ "30,60,90" -> [30, 60, 90]; strictly increasing positive day counts, one to six of them."""
     try:
         limits = [int(p) for p in str(text).replace(" ", "").split(",") if p != ""]
     except ValueError as e:
@@ -54,14 +54,19 @@ class ReportSettings(models.Model):
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="report_settings")
     aging_limits = models.CharField(
-        _("aging buckets (upper limits in days)"), max_length=60, default=DEFAULT_LIMITS,
+        _("aging buckets (upper limits in days)"),
+        max_length=60,
+        default=DEFAULT_LIMITS,
         validators=[validate_limits],
-        help_text=_("Comma-separated, e.g. 30,60,90 gives current, 1–30, 31–60, 61–90 and over 90."))
-    aging_basis = models.CharField(_("age invoices by"), max_length=5, choices=AgingBasis.choices,
-                                   default=AgingBasis.DUE)
+        help_text=_("Comma-separated, e.g. 30,60,90 gives current, 1–30, 31–60, 61–90 and over 90."),
+    )
+    aging_basis = models.CharField(
+        _("age invoices by"), max_length=5, choices=AgingBasis.choices, default=AgingBasis.DUE
+    )
     # Issue 20: which DSO formula the dashboard headlines (reports.dso has all three).
-    dso_formula = models.CharField(_("DSO formula on the dashboard"), max_length=12, choices=DsoFormula.choices,
-                                   default=DsoFormula.PERIOD_END)
+    dso_formula = models.CharField(
+        _("DSO formula on the dashboard"), max_length=12, choices=DsoFormula.choices, default=DsoFormula.PERIOD_END
+    )
 
     def __str__(self):
         return f"report settings of {self.organization_id}"
@@ -95,13 +100,17 @@ class ItemSpan(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["kind", "item_id"], name="reports_itemspan_unique"),
-            models.CheckConstraint(condition=models.Q(first_day__lte=models.F("last_day")),
-                                   name="reports_itemspan_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(first_day__lte=models.F("last_day")), name="reports_itemspan_ordered"
+            ),
         ]
         indexes = [
             # Items whose span straddles a date D: last_day > D (range), first_day <= D (filter).
-            models.Index(fields=["organization", "last_day"], include=["first_day", "kind", "item_id"],
-                         name="reports_itemspan_org_last"),
+            models.Index(
+                fields=["organization", "last_day"],
+                include=["first_day", "kind", "item_id"],
+                name="reports_itemspan_org_last",
+            ),
         ]
 
     def __str__(self):
@@ -181,8 +190,11 @@ class OpenByDueDate(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "currency", "due_date"],
-                                               name="reports_openbyduedate_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "currency", "due_date"], name="reports_openbyduedate_unique"
+            )
+        ]
 
     def __str__(self):
         return f"{self.due_date} {self.amount} {self.currency} ({self.count})"
@@ -207,9 +219,12 @@ class CustomerOpen(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["organization", "customer_id", "currency", "due_date", "issue_date"],
-            name="reports_customeropen_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer_id", "currency", "due_date", "issue_date"],
+                name="reports_customeropen_unique",
+            )
+        ]
 
     def __str__(self):
         return f"{self.customer_id} {self.due_date} {self.amount} {self.currency} ({self.count})"
@@ -230,10 +245,16 @@ class CustomerTotal(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "customer_id", "currency"],
-                                               name="reports_customertotal_unique")]
-        indexes = [models.Index(fields=["organization", "currency", "amount", "customer_id"],
-                                name="reports_custtotal_by_amount")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer_id", "currency"], name="reports_customertotal_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "currency", "amount", "customer_id"], name="reports_custtotal_by_amount"
+            )
+        ]
 
     def __str__(self):
         return f"{self.customer_id} {self.amount} {self.currency} ({self.count})"
@@ -271,9 +292,12 @@ class SnapshotOpen(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(
-            fields=["organization", "day", "customer_id", "currency", "due_date", "issue_date"],
-            name="reports_snapshotopen_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "customer_id", "currency", "due_date", "issue_date"],
+                name="reports_snapshotopen_unique",
+            )
+        ]
 
     def __str__(self):
         return f"{self.day} {self.customer_id} {self.due_date} {self.amount} {self.currency} ({self.count})"
@@ -290,10 +314,16 @@ class SnapshotTotal(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "day", "customer_id", "currency"],
-                                               name="reports_snapshottotal_unique")]
-        indexes = [models.Index(fields=["organization", "day", "currency", "amount", "customer_id"],
-                                name="reports_snaptotal_by_amount")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "customer_id", "currency"], name="reports_snapshottotal_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "day", "currency", "amount", "customer_id"], name="reports_snaptotal_by_amount"
+            )
+        ]
 
     def __str__(self):
         return f"{self.day} {self.customer_id} {self.amount} {self.currency} ({self.count})"
@@ -311,8 +341,12 @@ class SnapshotDates(models.Model):
     count = models.IntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "day", "currency", "due_date", "issue_date"],
-                                               name="reports_snapshotdates_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "currency", "due_date", "issue_date"],
+                name="reports_snapshotdates_unique",
+            )
+        ]
 
     def __str__(self):
         return f"{self.day} {self.due_date} {self.amount} {self.currency} ({self.count})"
@@ -331,8 +365,9 @@ class DailyFlow(models.Model):
     collected = models.DecimalField(**AMOUNT, default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "currency", "day"],
-                                               name="reports_dailyflow_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "currency", "day"], name="reports_dailyflow_unique")
+        ]
 
     def __str__(self):
         return f"{self.day} +{self.invoiced} -{self.collected} {self.currency}"
@@ -351,13 +386,20 @@ class PaidInvoice(models.Model):
     issue_date = models.DateField()
     due_date = models.DateField()
     paid_on = models.DateField()
+    total = models.DecimalField(max_digits=18, decimal_places=3, default=0)  # the invoice's (frozen once issued)
 
     class Meta:
         indexes = [
-            models.Index(fields=["organization", "paid_on"], include=["customer_id", "currency", "issue_date",
-                                                                       "due_date"], name="reports_paid_org_day"),
-            models.Index(fields=["customer_id", "paid_on"], include=["organization", "currency", "issue_date",
-                                                                      "due_date"], name="reports_paid_customer_day"),
+            models.Index(
+                fields=["organization", "paid_on"],
+                include=["customer_id", "currency", "issue_date", "due_date", "total"],
+                name="reports_paid_org_day",
+            ),
+            models.Index(
+                fields=["customer_id", "paid_on"],
+                include=["organization", "currency", "issue_date", "due_date"],
+                name="reports_paid_customer_day",
+            ),
         ]
 
     def __str__(self):
@@ -365,6 +407,7 @@ class PaidInvoice(models.Model):
 
 
 # --- scheduled report e-mails (issue 20 item 9) -----------------------------------------------------
+
 
 class SubscribedReport(models.TextChoices):
     SUMMARY = "summary", _("AR summary")
@@ -387,17 +430,23 @@ class ReportSubscription(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    report = models.CharField(_("report"), max_length=10, choices=SubscribedReport.choices,
-                              default=SubscribedReport.SUMMARY)
-    frequency = models.CharField(_("how often"), max_length=10, choices=ReportFrequency.choices,
-                                 default=ReportFrequency.WEEKLY)
-    file_format = models.CharField(_("attachment"), max_length=4, choices=ReportFormat.choices,
-                                   default=ReportFormat.PDF)
+    report = models.CharField(
+        _("report"), max_length=10, choices=SubscribedReport.choices, default=SubscribedReport.SUMMARY
+    )
+    frequency = models.CharField(
+        _("how often"), max_length=10, choices=ReportFrequency.choices, default=ReportFrequency.WEEKLY
+    )
+    file_format = models.CharField(
+        _("attachment"), max_length=4, choices=ReportFormat.choices, default=ReportFormat.PDF
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["organization", "user", "report", "frequency", "file_format"],
-                                               name="report_subscription_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user", "report", "frequency", "file_format"], name="report_subscription_once"
+            )
+        ]
 
     def __str__(self):
         return f"{self.report} {self.frequency} {self.file_format} for user {self.user_id}"
@@ -413,8 +462,9 @@ class ReportDispatch(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     period_start = models.DateField()
     period_end = models.DateField()
-    delivery = models.ForeignKey("invoicing.EmailDelivery", on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="+")
+    delivery = models.ForeignKey(
+        "invoicing.EmailDelivery", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     skipped = models.CharField(max_length=300, blank=True)  # why nothing was sent for the period
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -9,8 +9,13 @@ in different currencies are never added together.
 
 **In a chosen currency** (`?currency=`): each organization's figures of every currency it uses are
 converted with that organization's own rates of its today (accounts.fx.cross_rate through its base
-currency; each currency's total rounded once, fx.sum_in_base). An organization without a rate for one
-of them shows which rate is missing and is left out of the total, which says so; nothing is guessed.
+currency; each currency's total rounded once, fx.sum_in_base): outstanding, overdue, every aging bucket
+(the organization's own buckets) and the amount invoiced over the last 90 days. DSO in that currency is
+the period-end formula over those converted figures (outstanding ÷ invoiced in the last 90 days × 90):
+both sides at the same rates, so for an organization with one currency it is its own period-end DSO.
+An organization without a rate for one of them shows which rate is missing and is left out of the
+total, which says so; nothing is guessed. The total adds the buckets only when every organization in it
+ages in the same buckets (else it says so), and its DSO is Σ outstanding ÷ Σ invoiced × 90.
 
 **The same customer in several organizations** is recognised by its tax id (upper case, letters and
 digits only): each organization's customers with a tax id and their ledger balances (accounts'
@@ -21,7 +26,7 @@ currency).
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from accounts import fx
 from accounts.locale import format_day
@@ -52,19 +57,32 @@ class OrgRow:
 @dataclass
 class Converted:
     """One organization's figures over all its currencies in the chosen one, or why they cannot be."""
+
     currency: str
     outstanding: Decimal = Decimal(0)
     overdue: Decimal = Decimal(0)
     overdue_count: int = 0
     rates: dict = field(default_factory=dict)  # currency -> units of `currency` per unit, the org's rates
     missing: str = ""  # the rate that is missing, named
+    buckets: list = field(default_factory=list)  # (label, amount) in the organization's own aging buckets
+    invoiced_90: Decimal = Decimal(0)  # invoiced over the last 90 days (the DSO's denominator)
+    dso: Decimal | None = None  # period-end, 90 days; None when nothing was invoiced then
+
+
+def period_end_dso(outstanding: Decimal, invoiced: Decimal) -> Decimal | None:
+    """Outstanding ÷ invoiced over the last 90 days × 90, to a tenth of a day (the dashboard's rounding)."""
+    if invoiced <= 0:
+        return None
+    return (outstanding * dash.DSO_DAYS / invoiced).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def missing_rate_text(org, error: fx.MissingRate, into: str) -> str:
-    return (f"{org.name} has no {error.currency} exchange rate for {format_day(error.day, org.locale)} "
-            f"(nor in the {fx.max_age_days()} days before): its figures cannot be shown in {into}. "
-            f"Enter the {error.currency}→{org.base_currency} rate under that organization's "
-            "Settings → Exchange rates.")
+    return (
+        f"{org.name} has no {error.currency} exchange rate for {format_day(error.day, org.locale)} "
+        f"(nor in the {fx.max_age_days()} days before): its figures cannot be shown in {into}. "
+        f"Enter the {error.currency}→{org.base_currency} rate under that organization's "
+        "Settings → Exchange rates."
+    )
 
 
 def _convert(org, into: str, by_currency: dict, today) -> Converted:
@@ -78,6 +96,13 @@ def _convert(org, into: str, by_currency: dict, today) -> Converted:
     out.outstanding = fx.sum_in_base({c: d.outstanding for c, d in by_currency.items()}, out.rates, into)
     out.overdue = fx.sum_in_base({c: d.overdue for c, d in by_currency.items()}, out.rates, into)
     out.overdue_count = sum(d.overdue_count for d in by_currency.values())
+    labels = [b.label for b in next(iter(by_currency.values())).buckets]
+    out.buckets = [
+        (label, fx.sum_in_base({c: d.bucket_amounts[i] for c, d in by_currency.items()}, out.rates, into))
+        for i, label in enumerate(labels)
+    ]
+    out.invoiced_90 = fx.sum_in_base({c: d.invoiced_dso_window for c, d in by_currency.items()}, out.rates, into)
+    out.dso = period_end_dso(out.outstanding, out.invoiced_90)
     return out
 
 
@@ -100,8 +125,11 @@ def figures(org, user=None, into: str = "") -> OrgRow:
 
 
 def user_memberships(user) -> list:
-    return list(Membership.objects.filter(user=user).select_related("organization")
-                .order_by("organization__name", "organization_id"))
+    return list(
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name", "organization_id")
+    )
 
 
 def currency_choices(memberships) -> list[str]:
@@ -124,10 +152,26 @@ def converted_total(rows: list[OrgRow]) -> dict | None:
     done = [r for r in rows if r.converted is not None and not r.converted.missing]
     if not any(r.converted is not None for r in rows):
         return None
-    return {"outstanding": sum((r.converted.outstanding for r in done), Decimal(0)),
-            "overdue": sum((r.converted.overdue for r in done), Decimal(0)),
-            "overdue_count": sum(r.converted.overdue_count for r in done), "orgs": len(done),
-            "left_out": [r.org.name for r in rows if r.converted is not None and r.converted.missing]}
+    outstanding = sum((r.converted.outstanding for r in done), Decimal(0))
+    invoiced = sum((r.converted.invoiced_90 for r in done), Decimal(0))
+    labels = {tuple(label for label, _a in r.converted.buckets) for r in done}
+    buckets = None  # organizations ageing in different buckets: no bucket is added up
+    if len(labels) == 1:
+        buckets = [
+            (label, sum((r.converted.buckets[i][1] for r in done), Decimal(0)))
+            for i, label in enumerate(next(iter(labels)))
+        ]
+    return {
+        "outstanding": outstanding,
+        "overdue": sum((r.converted.overdue for r in done), Decimal(0)),
+        "overdue_count": sum(r.converted.overdue_count for r in done),
+        "orgs": len(done),
+        "buckets": buckets,
+        "buckets_differ": len(labels) > 1,
+        "invoiced_90": invoiced,
+        "dso": period_end_dso(outstanding, invoiced),
+        "left_out": [r.org.name for r in rows if r.converted is not None and r.converted.missing],
+    }
 
 
 def tax_key(tax_id: str) -> str:
@@ -149,6 +193,7 @@ class Presence:
 @dataclass
 class SharedCustomer:
     """One tax id found in two or more of the user's organizations."""
+
     tax_id: str
     presences: list
     totals: dict = field(default_factory=dict)  # currency -> Σ balances (when no currency is chosen)
@@ -159,10 +204,17 @@ class SharedCustomer:
 def customers_by_tax_id(org, user=None, into: str = "") -> list[Presence]:
     """The organization's customers with a tax id and their balances, read in its own context."""
     with tenant_context(org, user):
-        customers = {pk: Presence(org, pk, name, tax_id, {}) for pk, name, tax_id in
-                     Customer.objects.filter(organization=org).exclude(tax_id="").values_list("pk", "name", "tax_id")}
-        for cid, code, amount in CustomerBalance.objects.filter(organization=org, customer_id__in=list(customers)) \
-                .exclude(amount=0).values_list("customer_id", "currency", "amount"):
+        customers = {
+            pk: Presence(org, pk, name, tax_id, {})
+            for pk, name, tax_id in Customer.objects.filter(organization=org)
+            .exclude(tax_id="")
+            .values_list("pk", "name", "tax_id")
+        }
+        for cid, code, amount in (
+            CustomerBalance.objects.filter(organization=org, customer_id__in=list(customers))
+            .exclude(amount=0)
+            .values_list("customer_id", "currency", "amount")
+        ):
             customers[cid].balances[code] = amount
         if into:
             today = org.today()
@@ -205,8 +257,10 @@ def totals_by_currency(rows: list[OrgRow]) -> list[dict]:
     for row in rows:
         if row.empty:
             continue
-        t = totals.setdefault(row.currency, {"currency": row.currency, "outstanding": Decimal(0),
-                                             "overdue": Decimal(0), "overdue_count": 0, "orgs": 0})
+        t = totals.setdefault(
+            row.currency,
+            {"currency": row.currency, "outstanding": Decimal(0), "overdue": Decimal(0), "overdue_count": 0, "orgs": 0},
+        )
         t["outstanding"] += row.outstanding
         t["overdue"] += row.overdue
         t["overdue_count"] += row.overdue_count

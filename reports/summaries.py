@@ -33,7 +33,7 @@ WHERE organization_id = %(org)s AND {invoice_sql.is_open("")} GROUP BY customer_
 
 
 PAID = """
-SELECT i.id, i.customer_id, i.currency, i.issue_date, i.due_date, coalesce(s.last_day, i.issue_date)
+SELECT i.id, i.customer_id, i.currency, i.issue_date, i.due_date, coalesce(s.last_day, i.issue_date), i.total
 FROM invoicing_invoice i LEFT JOIN reports_itemspan s ON s.kind = 'i' AND s.item_id = i.id
 WHERE i.organization_id = %(org)s AND i.status = 'issued' AND i.amount_due = 0 AND i.amount_paid > 0
   AND i.amount_written_off = 0
@@ -48,8 +48,11 @@ def derived_paid_invoices(org) -> set[tuple]:
 
 def stored_paid_invoices(org) -> set[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT invoice_id, customer_id, currency, issue_date, due_date, paid_on "
-                       "FROM reports_paidinvoice WHERE organization_id = %s", [org.pk])
+        cursor.execute(
+            "SELECT invoice_id, customer_id, currency, issue_date, due_date, paid_on, total "
+            "FROM reports_paidinvoice WHERE organization_id = %s",
+            [org.pk],
+        )
         return set(cursor.fetchall())
 
 
@@ -68,13 +71,18 @@ def derived_daily_flow(org):
 
 
 def stored_open_by_due(org):
-    return _rows("SELECT currency, due_date, amount, count FROM reports_openbyduedate "
-                 "WHERE organization_id = %(org)s AND count <> 0", org, False)
+    return _rows(
+        "SELECT currency, due_date, amount, count FROM reports_openbyduedate "
+        "WHERE organization_id = %(org)s AND count <> 0",
+        org,
+        False,
+    )
 
 
 def stored_daily_flow(org):
-    return _rows("SELECT currency, day, invoiced, collected FROM reports_dailyflow WHERE organization_id = %(org)s",
-                 org, True)
+    return _rows(
+        "SELECT currency, day, invoiced, collected FROM reports_dailyflow WHERE organization_id = %(org)s", org, True
+    )
 
 
 def derived_customer_open(org) -> dict[tuple, tuple]:
@@ -87,8 +95,11 @@ def stored_customer_open(org) -> dict[tuple, tuple]:
     """Every maintained row, zero ones included (the triggers delete a row whose count reaches 0,
     so a zero row here is a bug the tests catch)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT customer_id, currency, due_date, issue_date, amount, count FROM reports_customeropen "
-                       "WHERE organization_id = %s", [org.pk])
+        cursor.execute(
+            "SELECT customer_id, currency, due_date, issue_date, amount, count FROM reports_customeropen "
+            "WHERE organization_id = %s",
+            [org.pk],
+        )
         return {tuple(r[:4]): tuple(r[4:]) for r in cursor.fetchall()}
 
 
@@ -101,26 +112,42 @@ def derived_customer_total(org) -> dict[tuple, tuple]:
 def stored_customer_total(org) -> dict[tuple, tuple]:
     """Every maintained row, zero ones included (a zero row is a bug the tests catch)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT customer_id, currency, amount, count FROM reports_customertotal "
-                       "WHERE organization_id = %s", [org.pk])
+        cursor.execute(
+            "SELECT customer_id, currency, amount, count FROM reports_customertotal WHERE organization_id = %s",
+            [org.pk],
+        )
         return {tuple(r[:2]): tuple(r[2:]) for r in cursor.fetchall()}
 
 
 def rebuild(org) -> None:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM reports_paidinvoice WHERE organization_id = %s", [org.pk])
-        cursor.execute("INSERT INTO reports_paidinvoice (organization_id, invoice_id, customer_id, currency, "  # noqa: S608
-                       "issue_date, due_date, paid_on) SELECT %(org)s, d.* FROM (" + PAID + ") AS d", {"org": org.pk})
+        cursor.execute(
+            "INSERT INTO reports_paidinvoice (organization_id, invoice_id, customer_id, currency, "  # noqa: S608
+            "issue_date, due_date, paid_on, total) SELECT %(org)s, d.* FROM (" + PAID + ") AS d",
+            {"org": org.pk},
+        )
         cursor.execute("DELETE FROM reports_customeropen WHERE organization_id = %s", [org.pk])
-        cursor.execute("INSERT INTO reports_customeropen (organization_id, customer_id, currency, due_date, "  # noqa: S608
-                       "issue_date, amount, count) SELECT %(org)s, d.* FROM (" + CUSTOMER_OPEN + ") AS d",
-                       {"org": org.pk})
+        cursor.execute(
+            "INSERT INTO reports_customeropen (organization_id, customer_id, currency, due_date, "  # noqa: S608
+            "issue_date, amount, count) SELECT %(org)s, d.* FROM (" + CUSTOMER_OPEN + ") AS d",
+            {"org": org.pk},
+        )
         cursor.execute("DELETE FROM reports_customertotal WHERE organization_id = %s", [org.pk])
-        cursor.execute("INSERT INTO reports_customertotal (organization_id, customer_id, currency, amount, count) "  # noqa: S608
-                       "SELECT %(org)s, d.* FROM (" + CUSTOMER_TOTAL + ") AS d", {"org": org.pk})
+        cursor.execute(
+            "INSERT INTO reports_customertotal (organization_id, customer_id, currency, amount, count) "  # noqa: S608
+            "SELECT %(org)s, d.* FROM (" + CUSTOMER_TOTAL + ") AS d",
+            {"org": org.pk},
+        )
         cursor.execute("DELETE FROM reports_openbyduedate WHERE organization_id = %s", [org.pk])
         cursor.execute("DELETE FROM reports_dailyflow WHERE organization_id = %s", [org.pk])
-        cursor.execute("INSERT INTO reports_openbyduedate (organization_id, currency, due_date, amount, count) "  # noqa: S608
-                       "SELECT %(org)s, d.* FROM (" + OPEN_BY_DUE + ") AS d", {"org": org.pk})
-        cursor.execute("INSERT INTO reports_dailyflow (organization_id, currency, day, invoiced, collected) "  # noqa: S608
-                       "SELECT %(org)s, d.* FROM (" + DAILY_FLOW + ") AS d", {"org": org.pk})
+        cursor.execute(
+            "INSERT INTO reports_openbyduedate (organization_id, currency, due_date, amount, count) "  # noqa: S608
+            "SELECT %(org)s, d.* FROM (" + OPEN_BY_DUE + ") AS d",
+            {"org": org.pk},
+        )
+        cursor.execute(
+            "INSERT INTO reports_dailyflow (organization_id, currency, day, invoiced, collected) "  # noqa: S608
+            "SELECT %(org)s, d.* FROM (" + DAILY_FLOW + ") AS d",
+            {"org": org.pk},
+        )

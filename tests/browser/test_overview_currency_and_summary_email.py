@@ -23,9 +23,11 @@ WIDTHS = ((1280, 860), (390, 844))
 
 def _fits(page) -> bool:
     """Nothing sticks out sideways, neither the page nor a table inside its frame."""
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1 && "
-                         "[...document.querySelectorAll('table')].every(t => t.scrollWidth <= "
-                         "t.parentElement.clientWidth + 1)")
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth + 1 && "
+        "[...document.querySelectorAll('table')].every(t => t.scrollWidth <= "
+        "t.parentElement.clientWidth + 1)"
+    )
 
 
 def test_overview_in_a_chosen_currency_with_a_shared_customer(transactional_db, new_page, capture):
@@ -36,8 +38,9 @@ def test_overview_in_a_chosen_currency_with_a_shared_customer(transactional_db, 
     for org, owner, currency, amount in ((north, owner_n, "EUR", "1234.50"), (south, owner_s, "USD", "2000.00")):
         with tenant_context(org, owner):
             today = org.today()
-            customer = CustomerFactory(organization=org, name="Acme Shipping", currency=currency,
-                                       tax_id="GB 123 456 789")
+            customer = CustomerFactory(
+                organization=org, name="Acme Shipping", currency=currency, tax_id="GB 123 456 789"
+            )
             invoice(org, customer, amount, today - timedelta(days=45), today - timedelta(days=15), actor=owner)
     with tenant_context(south, owner_s):  # Southwind's own rate: 1 EUR = 1.25 USD
         ExchangeRate.objects.create(organization=south, currency="EUR", day=south.today(), rate=Decimal("1.25"))
@@ -55,6 +58,9 @@ def test_overview_in_a_chosen_currency_with_a_shared_customer(transactional_db, 
         page.wait_for_url("**/overview/?currency=EUR")
         assert page.locator(f"main >> text={format_money(Decimal('1600.00'), 'EUR')}").count() >= 1
         assert page.locator(f"main .converted-total >> text={combined}").count() == 1
+        # Aging and DSO in EUR too: everything is 15 days overdue (bucket 1–30); DSO = 2,834.50 × 90 ÷ 2,834.50.
+        assert page.locator("main .converted-total [data-bucket='1']").inner_text() == combined
+        assert page.locator("main .converted-total [data-dso]").inner_text() == "90.0 days"
         shared = page.locator("main table.shared-customers")
         assert shared.locator("text=GB 123 456 789").count() == 1
         assert shared.locator(f"text={combined}").count() == 1
@@ -72,16 +78,19 @@ def test_the_summary_emails_html_reads_well_on_a_desktop_and_a_phone(transaction
         today = org.today()
         start = today - timedelta(days=today.isoweekday() + 6)
         end = start + timedelta(days=6)
-        for n, (name, amount) in enumerate((("Harbour Lights Ltd", "1800.00"), ("Kowhai Traders", "950.00"),
-                                             ("Rata Supplies International", "400.00"))):
+        for n, (name, amount) in enumerate(
+            (("Harbour Lights Ltd", "1800.00"), ("Kowhai Traders", "950.00"), ("Rata Supplies International", "400.00"))
+        ):
             customer = CustomerFactory(organization=org, name=name, currency="EUR")
-            first = invoice(org, customer, amount, start - timedelta(days=30 + n), start + timedelta(days=n),
-                            actor=owner)
+            first = invoice(
+                org, customer, amount, start - timedelta(days=30 + n), start + timedelta(days=n), actor=owner
+            )
             if n != 1:
                 pay(org, customer, amount, start + timedelta(days=3), allocation={first: amount}, actor=owner)
             invoice(org, customer, "250.00", start + timedelta(days=2), actor=owner)
-        sub = ReportSubscription.objects.create(organization=org, user=owner, report="summary", frequency="weekly",
-                                                file_format="pdf")
+        sub = ReportSubscription.objects.create(
+            organization=org, user=owner, report="summary", frequency="weekly", file_format="pdf"
+        )
         attachment = subscriptions.render(org, sub, start, end)
     for width, height in WIDTHS:
         context = browser.new_context(viewport={"width": width, "height": height})

@@ -34,8 +34,7 @@ from tests.reports import helpers as h
 
 pytestmark = pytest.mark.django_db
 
-OPS = ["invoice", "invoice", "pay", "pay", "apply_later", "unapply", "reverse", "refund", "credit", "write_off",
-       "void"]
+OPS = ["invoice", "invoice", "pay", "pay", "apply_later", "unapply", "reverse", "refund", "credit", "write_off", "void"]
 op = st.tuples(st.sampled_from(OPS), st.integers(0, 60), st.integers(1, 40), st.integers(0, 11))
 
 
@@ -63,8 +62,11 @@ def _run(org, customers, kind, offset, units, sel):
         if source and target:
             h.apply_later(source, target, min(source.unapplied, target.amount_due), day)
     elif kind == "unapply":
-        live = list(Allocation.objects.filter(invoice__customer=customer, amount__gt=0, reversed_by__isnull=True)
-                    .select_related("invoice", "payment", "credit_note").order_by("pk"))
+        live = list(
+            Allocation.objects.filter(invoice__customer=customer, amount__gt=0, reversed_by__isnull=True)
+            .select_related("invoice", "payment", "credit_note")
+            .order_by("pk")
+        )
         if live:
             h.unapply(_pick(live, sel), day)
     elif kind == "reverse":
@@ -72,8 +74,10 @@ def _run(org, customers, kind, offset, units, sel):
         if payment:
             h.reverse(payment, max(day, payment.received_date))
     elif kind == "refund":
-        payment = _pick([p for p in Payment.objects.filter(customer=customer, reversed_at=None).order_by("pk")
-                         if p.unapplied > 0], sel)
+        payment = _pick(
+            [p for p in Payment.objects.filter(customer=customer, reversed_at=None).order_by("pk") if p.unapplied > 0],
+            sel,
+        )
         if payment:
             h.refund(payment, min(amount, payment.unapplied), max(day, payment.received_date))
     elif kind == "credit":
@@ -92,30 +96,39 @@ def _run(org, customers, kind, offset, units, sel):
             h.void(target, max(day, target.issue_date))
 
 
-@settings(deadline=None, max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+def play(org, history, eur: int = 2) -> list:
+    """`eur` customers in EUR and one in USD (a flat USD rate), an old invoice each (always something to
+    work with), then the history's steps; a refused step (over-application, nothing open, ...) changes
+    nothing. Inside the organization's tenant context; returns the customers."""
+    customers = [CustomerFactory(organization=org, currency="EUR") for _ in range(eur)]
+    customers.append(CustomerFactory(organization=org, currency="USD"))
+    flat_rates(org, {"USD": "0.92"})
+    for c in customers:
+        h.invoice(org, c, "99.99", h.ago(75), h.ago(60))
+    for step in history:
+        with contextlib.suppress(ValidationError):
+            _run(org, customers, *step)
+    return customers
+
+
+@settings(
+    deadline=None, max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(history=st.lists(op, min_size=4, max_size=22))
 def test_aging_totals_equal_ar_control_on_every_date(history):
     org, _ = make_org()
     with tenant_context(org):
-        customers = [CustomerFactory(organization=org, currency="EUR"),
-                     CustomerFactory(organization=org, currency="EUR"),
-                     CustomerFactory(organization=org, currency="USD")]
-        flat_rates(org, {"USD": "0.92"})
-        # Always something to work with: an old invoice per customer.
-        for c in customers:
-            h.invoice(org, c, "99.99", h.ago(75), h.ago(60))
-        for step in history:
-            # A refused action (over-application, nothing open, ...) changes nothing.
-            with contextlib.suppress(ValidationError):
-                _run(org, customers, *step)
+        customers = play(org, history)
         assert stored_spans(org) == derived_spans(org)
         assert stored_open_by_due(org) == derived_open_by_due(org)
         assert stored_daily_flow(org) == derived_daily_flow(org)
         assert stored_paid_invoices(org) == derived_paid_invoices(org)
-        days = sorted({h.ago(76), h.ago(75), h.today(), h.ago(-4)} | {h.ago(s[1]) for s in history}
-                      | {h.ago(s[1]) - timedelta(days=1) for s in history})
-        days = days[::max(1, len(days) // 12)]  # a dozen dates spread over the history, the ends included
+        days = sorted(
+            {h.ago(76), h.ago(75), h.today(), h.ago(-4)}
+            | {h.ago(s[1]) for s in history}
+            | {h.ago(s[1]) - timedelta(days=1) for s in history}
+        )
+        days = days[:: max(1, len(days) // 12)]  # a dozen dates spread over the history, the ends included
         days = sorted(set(days) | {h.ago(76), h.today()})
         ids = [c.pk for c in customers]
         for day in days:

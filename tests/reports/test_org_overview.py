@@ -2,7 +2,7 @@
 their own organizations only, each with the figures its own dashboard shows."""
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.test import Client
@@ -24,10 +24,18 @@ def history(org, name, currency, amounts, owner):
     with tenant_context(org, owner):
         today = org.today()
         customer = CustomerFactory(organization=org, name=name, currency=currency)
-        invoices = [invoice(org, customer, a, today - timedelta(days=50), today - timedelta(days=20), actor=owner)
-                    for a in amounts]
-        pay(org, customer, str(Decimal(amounts[0]) / 2), today - timedelta(days=10),
-            allocation={invoices[0]: str(Decimal(amounts[0]) / 2)}, actor=owner)
+        invoices = [
+            invoice(org, customer, a, today - timedelta(days=50), today - timedelta(days=20), actor=owner)
+            for a in amounts
+        ]
+        pay(
+            org,
+            customer,
+            str(Decimal(amounts[0]) / 2),
+            today - timedelta(days=10),
+            allocation={invoices[0]: str(Decimal(amounts[0]) / 2)},
+            actor=owner,
+        )
         invoice(org, customer, "99.00", today - timedelta(days=5), actor=owner)
 
 
@@ -59,7 +67,12 @@ def test_the_overview_shows_only_the_users_organizations_with_their_dashboards_f
     for row in rows:
         d = client.get(reverse("dashboard", kwargs={"org_slug": row.org.slug})).context["d"]
         assert (row.currency, row.outstanding, row.overdue, row.overdue_count, row.dso) == (
-            d.currency, d.outstanding, d.overdue, d.overdue_count, d.dso)
+            d.currency,
+            d.outstanding,
+            d.overdue,
+            d.overdue_count,
+            d.dso,
+        )
         assert format_money(row.outstanding, row.currency) in page
     a, c = rows[1], rows[0]
     # Worked out by hand: A owes 1,200 − 600 + 300 + 99, of which 900 is overdue on 2 invoices.
@@ -84,8 +97,11 @@ def test_each_organization_is_read_in_its_own_context(accountant):
     before = overview.figures(world.org, accountant["user"])
     history(world.other_org, "More Beta", "EUR", ["5000.00"], world.outsider)
     after = overview.figures(world.org, accountant["user"])
-    assert (before.outstanding, before.overdue) == (after.outstanding, after.overdue) == (
-        Decimal("999.00"), Decimal("900.00"))
+    assert (
+        (before.outstanding, before.overdue)
+        == (after.outstanding, after.overdue)
+        == (Decimal("999.00"), Decimal("900.00"))
+    )
 
 
 def test_an_organization_without_customers_and_the_switcher_link(world):
@@ -141,7 +157,11 @@ def test_in_a_chosen_currency_each_organization_converts_with_its_own_rates(acco
     assert (c.outstanding, c.overdue, c.overdue_count) == (Decimal("525.26"), Decimal("421.05"), 1)
     total = response.context["converted_total"]
     assert (total["outstanding"], total["overdue"], total["overdue_count"], total["left_out"]) == (
-        Decimal("1524.26"), Decimal("1321.05"), 3, [])
+        Decimal("1524.26"),
+        Decimal("1321.05"),
+        3,
+        [],
+    )
     assert format_money(Decimal("1524.26"), "EUR") in page and format_money(Decimal("525.26"), "EUR") in page
     # The per-currency totals are still there, never added across currencies.
     assert {t["currency"] for t in response.context["totals"]} == {"CHF", "EUR"}
@@ -174,17 +194,21 @@ def test_the_same_customer_is_recognised_by_tax_id_across_the_users_organization
     from accounts.models import Customer
 
     world, org_c, user = accountant["world"], accountant["org_c"], accountant["user"]
-    for org, name, tax_id, who in ((world.org, "Alpha Customer", "DE 123-456", world.owner),
-                                   (org_c, "Gamma Customer", "de123456", None),
-                                   (world.other_org, "Secret Beta Customer", "DE123456", world.outsider)):
+    for org, name, tax_id, who in (
+        (world.org, "Alpha Customer", "DE 123-456", world.owner),
+        (org_c, "Gamma Customer", "de123456", None),
+        (world.other_org, "Secret Beta Customer", "DE123456", world.outsider),
+    ):
         with tenant_context(org, who):
             Customer.objects.filter(organization=org, name=name).update(tax_id=tax_id)
     with tenant_context(org_c):
         lonely = CustomerFactory(organization=org_c, name="Only In Gamma", tax_id="CH999")
     response, page = _overview(user)
     [shared] = response.context["shared"]
-    assert [(p.org.pk, p.name) for p in shared.presences] == [(org_c.pk, "Gamma Customer"),
-                                                             (world.org.pk, "Alpha Customer")]
+    assert [(p.org.pk, p.name) for p in shared.presences] == [
+        (org_c.pk, "Gamma Customer"),
+        (world.org.pk, "Alpha Customer"),
+    ]
     assert shared.totals == {"EUR": Decimal("999.00"), "CHF": Decimal("499.00")}
     assert "Secret Beta" not in page and "7,777" not in page and lonely.name not in page
     _rate(org_c, "EUR", "0.95")
@@ -192,3 +216,63 @@ def test_the_same_customer_is_recognised_by_tax_id_across_the_users_organization
     [shared] = response.context["shared"]
     assert shared.combined == Decimal("999.00") + Decimal("525.26")
     assert format_money(Decimal("1524.26"), "EUR") in page
+
+
+def _tenth(x):
+    return x.quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def test_aging_and_dso_in_a_chosen_currency_worked_by_hand(accountant):
+    """The fixture's books (each organization's own buckets: Current, 1–30, 31–60, 61–90, Over 90):
+    A (EUR): 600 + 300 overdue 20 days (1–30), 99 current; invoiced in the last 90 days 1,200 + 300 + 99.
+    Gamma (CHF): 400 overdue 20 days, 99 current; invoiced 800 + 99. In EUR, Gamma's rate 1 EUR = 0.95 CHF:
+    each currency's amount ÷ 0.95 rounded once (99 → 104.21, 400 → 421.05, 899 → 946.32)."""
+    world, org_c, user = accountant["world"], accountant["org_c"], accountant["user"]
+    _rate(org_c, "EUR", "0.95")
+    response, page = _overview(user, currency="EUR")
+    rows = {r.org.pk: r for r in response.context["rows"]}
+    a, c = rows[world.org.pk].converted, rows[org_c.pk].converted
+    zero = Decimal("0.00")
+    assert [amount for _label, amount in a.buckets] == [Decimal("99.00"), Decimal("900.00"), zero, zero, zero]
+    assert [amount for _label, amount in c.buckets] == [Decimal("104.21"), Decimal("421.05"), zero, zero, zero]
+    assert (a.invoiced_90, c.invoiced_90) == (Decimal("1599.00"), Decimal("946.32"))
+    # DSO = outstanding ÷ invoiced in the last 90 days × 90; for a one-currency organization the rate cancels.
+    assert a.dso == _tenth(Decimal("999.00") * 90 / Decimal("1599.00")) == Decimal("56.2")
+    assert c.dso == _tenth(Decimal("525.26") * 90 / Decimal("946.32")) == Decimal("50.0")
+    assert c.dso == _tenth(Decimal("499.00") * 90 / Decimal("899.00"))  # Gamma's own period-end DSO in CHF
+    total = response.context["converted_total"]
+    assert total["buckets"] == [
+        (label, amount)
+        for label, amount in zip(
+            [label for label, _a in a.buckets], [Decimal("203.21"), Decimal("1321.05"), zero, zero, zero], strict=True
+        )
+    ]
+    assert total["dso"] == _tenth(
+        (Decimal("999.00") + Decimal("525.26")) * 90 / (Decimal("1599.00") + Decimal("946.32"))
+    )
+    assert total["dso"] == Decimal("53.9")
+    assert f"{format_money(Decimal('421.05'), 'EUR')}</span>" in page and "53.9 days" in page and "50.0 days" in page
+    # Buckets added only when every organization ages in the same ones.
+    from reports.models import ReportSettings
+
+    with tenant_context(org_c):
+        settings = ReportSettings.for_org(org_c)
+        settings.aging_limits = "15,45"
+        settings.save()
+    response, page = _overview(user, currency="EUR")
+    rows = {r.org.pk: r for r in response.context["rows"]}
+    c = rows[org_c.pk].converted
+    assert [amount for _label, amount in c.buckets] == [Decimal("104.21"), zero, Decimal("421.05"), zero]
+    total = response.context["converted_total"]
+    assert (total["buckets"], total["buckets_differ"], total["dso"]) == (None, True, Decimal("53.9"))
+    assert "Aging not added up: the organizations age in different buckets." in page
+
+
+def test_a_missing_rate_leaves_aging_and_dso_out_too(accountant):
+    org_c, user = accountant["org_c"], accountant["user"]
+    response, page = _overview(user, currency="EUR")  # Gamma has no EUR rate
+    gamma = next(r for r in response.context["rows"] if r.org.pk == org_c.pk)
+    assert gamma.converted.missing and gamma.converted.buckets == [] and gamma.converted.dso is None
+    total = response.context["converted_total"]
+    assert total["dso"] == Decimal("56.2") and total["buckets"][1][1] == Decimal("900.00")
+    assert total["left_out"] == ["Gamma Holdings"]
