@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -18,11 +18,11 @@ from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
-from accounts.search_ops import AmountAtLeast, AmountAtMost
 from invoicing.bulk import ACTIONS as BULK_ACTIONS
 from invoicing.credit_notes import credit_amount
-from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
+from invoicing.forms import StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
+from invoicing.invoice_filters import filter_invoices
 from invoicing.mail import emailed_annotation
 from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site import listing
@@ -32,48 +32,6 @@ from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 
 PAGE_SIZE = 50
-
-
-def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
-    form = InvoiceFilterForm(data, org=org)
-    invoices = Invoice.objects.filter(organization=org)
-    if not form.is_valid():
-        return form, invoices.none() if form.errors else invoices
-    f = form.cleaned_data
-    today = today_in(org)
-    status = f.get("status")
-    if status == "draft":
-        invoices = invoices.filter(status=InvoiceStatus.DRAFT)
-    elif status == "open":
-        invoices = invoices.open()
-    elif status == "overdue":
-        invoices = invoices.overdue(today)
-    elif status == "paid":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due=0).exclude(
-            amount_written_off__gt=0, amount_paid=0)
-    elif status == "written_off":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_written_off__gt=0)
-    elif status == "void":
-        invoices = invoices.filter(status=InvoiceStatus.VOID)
-    elif status == "disputed":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED).disputed_on(today)
-    if f.get("customer"):
-        invoices = invoices.filter(customer=f["customer"])
-    if f.get("date_from"):
-        invoices = invoices.filter(issue_date__gte=f["date_from"])
-    if f.get("date_to"):
-        invoices = invoices.filter(issue_date__lte=f["date_to"])
-    # total >= / <= written with the leakproof operators, so row-level security lets
-    # lp_invoice_total serve them (accounts.search_ops; numeric comparisons are not leakproof)
-    if f.get("amount_min") is not None:
-        invoices = invoices.filter(AmountAtLeast(F("total"), f["amount_min"]))
-    if f.get("amount_max") is not None:
-        invoices = invoices.filter(AmountAtMost(F("total"), f["amount_max"]))
-    q = (f.get("q") or "").strip()
-    if q:
-        invoices = invoices.filter(Q(number__icontains=q) | Q(customer__name__icontains=q)
-                                   | Q(customer__code__iexact=q) | Q(reference__icontains=q))
-    return form, invoices
 
 
 @org_view(Role.VIEWER)
