@@ -27,7 +27,7 @@ from invoicing.mail import emailed_annotation
 from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site import listing
 from ledger_site.exports import csv_stream_response
-from ledger_site.listing import CountedPaginator, capped, more_than_cap
+from ledger_site.listing import CountedPaginator, capped, capped_count, more_than_cap
 from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 
@@ -37,16 +37,15 @@ PAGE_SIZE = 50
 @org_view(Role.VIEWER)
 def invoice_list(request):
     form, invoices = filter_invoices(request.org, request.GET or None)
-    # One aggregate gives the totals (void invoices not counted; due: open invoices only, never
-    # drafts) and the paginator's count, over at most CAP + 1 rows (ledger_site.listing): above
-    # that the page says "more than CAP" and shows no totals.
-    live = ~Q(status=InvoiceStatus.VOID)
-    groups = list(capped(invoices).order_by().values("currency").annotate(
-        all=Count("pk"), n=Count("pk", filter=live), total=Sum("total", filter=live),
-        due=Sum("amount_due", filter=live & OPEN_Q, default=0)).order_by("currency"))
-    count = sum(g["all"] for g in groups)
+    # The count up to CAP + 1 (ids only), then, within the cap, one aggregate for the totals (void
+    # invoices not counted; due: open invoices only, never drafts). Above it the page says "more
+    # than CAP" and shows no totals (ledger_site.listing).
+    count = capped_count(invoices)
     more = more_than_cap(count)
-    totals = [] if more else [g for g in groups if g["n"]]
+    live = ~Q(status=InvoiceStatus.VOID)
+    totals = [] if more else [g for g in capped(invoices).order_by().values("currency").annotate(
+        n=Count("pk", filter=live), total=Sum("total", filter=live),
+        due=Sum("amount_due", filter=live & OPEN_Q, default=0)).order_by("currency") if g["n"]]
     sort, order = sort_order("invoices", request.GET.get("sort"))  # the keys: ledger_site.sorting
     rows = invoices.select_related("customer").annotate(emailed=emailed_annotation()).order_by(*order)
     page = CountedPaginator(rows, PAGE_SIZE, count, more=more).get_page(request.GET.get("page"))
