@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,9 +32,8 @@ CUSTOMER_DETAIL_PANELS = []  # callables(request, customer) -> (template, contex
 # (invoicing plugs in "overdue"). The list shows and sorts by them (ledger_site.sorting).
 CUSTOMER_LIST_ANNOTATIONS = {}
 # ... and, for a column the list can be sorted by, {name: callable(org) -> a queryset of (cid, s)
-# rows, none for a customer whose value is 0}; "balance" is this module's own. Sorted, every
-# customer's value is needed: one join (SortedBySum) beats a subquery per customer (100,000 at the
-# issue's size) and a join of whole customer rows.
+# rows, one per customer with a non-zero sum}: sorted, every customer's value is needed, and one
+# grouped join (SortedBySum) beats a subquery per customer (100,000 at the issue's size).
 CUSTOMER_LIST_SUMS = {}
 PAGE_SIZE = 25
 
@@ -43,25 +42,25 @@ def customer_queryset(request):
     return Customer.objects.filter(organization=request.org)
 
 
-def with_balance(customers):
-    """Annotate `balance`: the customer's maintained balance row in its own currency, or 0 (a
-    subquery for each customer shown; sorted by balance, SortedBySum orders the ids instead)."""
+def with_balance(customers, joined: bool):
+    """Annotate `balance`: the customer's maintained balance row in its own currency, or 0.
+
+    Sorted by balance, every customer's balance is needed: one LEFT JOIN (a hash join) instead of a
+    subquery per customer (~0.3 s at 100,000 customers). Otherwise the page's 25 rows come from an
+    index in name or code order and a subquery for just those rows is cheaper than joining them all."""
+    if joined:
+        return customers.annotate(
+            own_balance=FilteredRelation("balances", condition=Q(balances__currency=F("currency"))),
+            balance=Coalesce(F("own_balance__amount"), Decimal(0)))
     return customers.annotate(balance=Coalesce(Subquery(
         CustomerBalance.objects.filter(customer=OuterRef("pk"), currency=OuterRef("currency")).values("amount")[:1]),
         Decimal(0)))
 
 
-def balance_sums(org):
-    """Each customer's balance in its own currency as rows (cid, s), for SortedBySum; a customer
-    with no row, or a row only in another currency, has none (0)."""
-    return (CustomerBalance.objects.filter(organization=org, currency=F("customer__currency")).order_by()
-            .annotate(cid=F("customer"), s=F("amount")).values("cid", "s"))
-
-
-def annotated(org, customers):
+def annotated(org, customers, joined: bool):
     """What each customer owes now (the maintained balance row) and the columns other apps add
     (invoicing: how much is overdue)."""
-    return with_balance(customers).annotate(
+    return with_balance(customers, joined=joined).annotate(
         **{name: Coalesce(column(org), Decimal(0)) for name, column in CUSTOMER_LIST_ANNOTATIONS.items()})
 
 
@@ -84,15 +83,12 @@ class SortedBySum:
         limit = window.stop - window.start
         with connection.cursor() as cursor:
             cursor.execute(  # the two parts are the ORM's own SQL; values are parameters
-                f"SELECT c.id FROM ({ids_sql}) AS c(id) LEFT JOIN ({sums_sql}) AS s ON s.cid = c.id "  # noqa: S608
+                f"SELECT c.id FROM ({ids_sql}) AS c(id) LEFT JOIN ({sums_sql}) AS s(cid, s) ON s.cid = c.id "  # noqa: S608
                 f"ORDER BY COALESCE(s.s, 0) {direction}, c.id {direction} LIMIT %s OFFSET %s",
                 [*ids_params, *sums_params, limit, window.start])
             ids = [row[0] for row in cursor.fetchall()]
         found = {c.pk: c for c in self.annotate(Customer.objects.filter(pk__in=ids))}
         return [found[pk] for pk in ids if pk in found]
-
-
-CUSTOMER_LIST_SUMS["balance"] = balance_sums
 
 
 @org_view(Role.VIEWER)
@@ -117,9 +113,9 @@ def customer_list(request):
     key = sort.lstrip("-")
     if key in CUSTOMER_LIST_SUMS:
         rows = SortedBySum(customers, CUSTOMER_LIST_SUMS[key](request.org), sort.startswith("-"),
-                           lambda qs: annotated(request.org, qs))
+                           lambda qs: annotated(request.org, qs, joined=False))
     else:
-        rows = annotated(request.org, customers).order_by(*order)
+        rows = annotated(request.org, customers, joined=key == "balance").order_by(*order)
     page = CountedPaginator(rows, PAGE_SIZE, count, more=more_than_cap(count)).get_page(request.GET.get("page"))
     total_count = capped(customer_queryset(request)).count()
     return render(request, "accounts/customer_list.html", {
