@@ -60,6 +60,8 @@ def main(argv=None):
     parser.add_argument("--reuse", action="store_true", help="measure a kept database (SEARCH_BENCH_DB), load nothing")
     parser.add_argument("--keep", action="store_true", help="keep the loaded database afterwards")
     parser.add_argument("--runs", type=int)
+    parser.add_argument("--only", action="append", help="measure only the cases whose label contains this "
+                        "(repeatable; the yardstick always runs)")
     args = parser.parse_args(argv)
     cfg = dict(QUICK if args.quick else FULL)
     runs = args.runs or cfg["runs"]
@@ -99,10 +101,10 @@ def main(argv=None):
         results["trigram_indexes"] = conn.execute(
             "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'search_%%trgm'").fetchone()[0]
         sample = conn.execute(
-            "SELECT i.number, i.total, c.name, c.code FROM invoicing_invoice i JOIN accounts_customer c"
+            "SELECT i.number, i.total, c.name, c.code, c.id FROM invoicing_invoice i JOIN accounts_customer c"
             " ON c.id = i.customer_id WHERE i.organization_id = %s AND i.status = 'issued'"
             " ORDER BY i.id DESC LIMIT 1", [org.pk]).fetchone()
-    number, total, name, code = sample
+    number, total, name, code, customer_id = sample
     log(f"{DB_NAME}: {results['invoices']} invoices, {results['customers']} customers, {results['payments']} payments "
         f"in the measured organization; trigram indexes: {results['trigram_indexes']}; load {results['load_before']}")
     client = Client()
@@ -127,13 +129,24 @@ def main(argv=None):
         "search results page 'bench'": ("search", page("global_search", "?q=bench")),
         "invoice list open, by amount due": ("list", page("invoice_list", "?status=open&sort=-amount_due")),
         "invoice list overdue, by due, page 3": ("list", page("invoice_list", "?status=overdue&sort=due&page=3")),
-        "invoice list by customer, page 5": ("list", page("invoice_list", "?sort=customer&page=5")),
+        "invoice list overdue (default sort)": ("list", page("invoice_list", "?status=overdue")),
+        f"invoice list of customer {code}": ("list", page("invoice_list", f"?customer={customer_id}")),
         "invoice list total 500-5,000, by total": ("list", page("invoice_list",
                                                                "?amount_min=500&amount_max=5000&sort=-total")),
-        "payment list by amount, page 3": ("list", page("payment_list", "?sort=-amount&page=3")),
-        "customer list by balance": ("list", page("customer_list", "?sort=-balance")),
         "customer list active, by name, page 4": ("list", page("customer_list", "?status=active&sort=name&page=4")),
+        "customer list by -balance (who owes most)": ("list", page("customer_list", "?sort=-balance")),
     }
+    # every offered sort of the three lists, unfiltered, page 3 (ledger_site.sorting: one home for the keys)
+    from ledger_site.sorting import DEFAULT_DIRECTION, SORTS
+
+    for list_name, url_name in (("invoices", "invoice_list"), ("payments", "payment_list"),
+                                ("customers", "customer_list")):
+        cases[f"{list_name} list (default sort)"] = ("list", page(url_name))
+        for key in SORTS[list_name]:
+            sort = DEFAULT_DIRECTION[list_name] + key
+            cases[f"{list_name} list by {sort}, page 3"] = ("list", page(url_name, f"?sort={sort}&page=3"))
+    if args.only:
+        cases = {k: v for k, v in cases.items() if k.startswith("light") or any(o in k for o in args.only)}
     figures = {}
     for label, (kind, fn) in cases.items():
         figures[label] = {"kind": kind, **percentiles(fn, runs)}
@@ -146,6 +159,9 @@ def main(argv=None):
     out = RESULTS / f"search-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     log(f"load before {results['load_before']}, after {results['load_after']}; written {out}")
+    print("| case | median ms | p95 ms | target |\n|---|---:|---:|---:|")
+    for label, f in figures.items():
+        print(f"| {label} | {f['median_ms']} | {f['p95_ms']} | {TARGETS_MS.get(f['kind'], '–')} |")
     if not args.keep and not args.reuse:
         from django.db import connections
 

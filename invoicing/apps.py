@@ -31,10 +31,11 @@ class InvoicingConfig(AppConfig):
         register_source("invoicing.invoice", _("Invoice"),
                         lambda org, pk: reverse("invoice_detail", kwargs={"org_slug": org.slug, "pk": pk}))
         CUSTOMER_DETAIL_PANELS.append(customer_invoices_panel)
-        from accounts.views.customers import CUSTOMER_LIST_ANNOTATIONS
-        from invoicing.views.panels import overdue_per_customer
+        from accounts.views.customers import CUSTOMER_LIST_ANNOTATIONS, CUSTOMER_LIST_SUMS
+        from invoicing.views.panels import overdue_per_customer, overdue_sums
 
         CUSTOMER_LIST_ANNOTATIONS["overdue"] = overdue_per_customer
+        CUSTOMER_LIST_SUMS["overdue"] = overdue_sums
         # Drafts too: a customer with any invoice can be archived, not deleted (the rows are protected).
         ACTIVITY_CHECKS.append(lambda customer: Invoice.objects.filter(customer=customer).exists())
         SETTINGS_TABS_EXTRA.extend([(_("Invoicing"), "invoice_settings"), (_("Tax rates"), "tax_rate_list"),

@@ -15,20 +15,28 @@ filters, run by the worker (django-q2) with progress, then a result summary.
   for one refusal); the summary lists every refusal.
 """
 
+import time
+from datetime import timedelta
+
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
+from django.db.models.functions import Now
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.org_directory import organization_ids
 from invoicing import bulk
+from invoicing.invoice_filters import filter_invoices
 from invoicing.models import BulkJob, BulkJobRow, BulkJobStatus
-from invoicing.views.lists import filter_invoices
 from ledger_site import listing
 from ledger_site.queue import enqueue
 from ledger_site.tenancy import tenant_context
 
 CHUNK = 50  # invoices per transaction: short locks, progress that moves
+TIME_BUDGET = 90  # seconds a worker runs a job before handing it over (Q_CLUSTER's timeout is 120)
+STALLED = timedelta(minutes=5)  # no chunk committed for this long: the worker is gone
+MAX_RECOVERIES = 3  # then the job is stopped with the reason
 
 
 def matching_ids(org, query: str) -> list[int]:
@@ -45,42 +53,100 @@ def start(org, user, action: str, query: str, token: str, params: dict | None = 
     with transaction.atomic():
         job, created = BulkJob.objects.get_or_create(organization=org, token=token, defaults={
             "started_by": user, "action": action, "query": query[:2000], "params": params or {}})
-        if created and not enqueue("invoicing.bulk_jobs.run_job", org.pk, job.pk, user.pk,
-                                   task_name=f"bulk-{org.pk}-{job.pk}", group=f"bulk-{org.pk}"):
-            raise bulk.BulkError(_("The background job could not be started; try again."))
+        if created:
+            _queue(job)
     job.refresh_from_db()
     return job
 
 
 def run_job(org_id: int, job_id: int, user_id: int) -> int:
-    """The worker's side; returns how many invoices the action was done to."""
+    """The worker's side; returns how many invoices this run did the action to. A job resumed after
+    its worker died (`sweep_stalled`) or handed over at the time budget goes on with the invoices
+    it has no outcome for yet; the outcomes saved so far stay."""
+    started = time.monotonic()
     with tenant_context(org_id, user_id):
         # Claimed once: a task delivered twice (a worker restart) finds it running and stops.
-        if not BulkJob.objects.filter(pk=job_id, status=BulkJobStatus.QUEUED).update(status=BulkJobStatus.RUNNING):
+        if not BulkJob.objects.filter(pk=job_id, status=BulkJobStatus.QUEUED).update(
+                status=BulkJobStatus.RUNNING, claims=F("claims") + 1, heartbeat_at=Now()):
             return 0
         job = BulkJob.objects.select_related("organization", "started_by").get(pk=job_id)
+        mine = BulkJob.objects.filter(pk=job_id, status=BulkJobStatus.RUNNING, claims=job.claims)
     try:
         with tenant_context(org_id, user_id):
-            ids = matching_ids(job.organization, job.query)
-            if len(ids) > listing.CAP:
+            seen = set(job.rows.values_list("invoice_id", flat=True))
+            succeeded = job.rows.filter(ok=True).count()
+            ids = [pk for pk in matching_ids(job.organization, job.query) if pk not in seen]
+            if len(seen) + len(ids) > listing.CAP:
                 return _stop(job, _("More than %(n)s invoices match now: narrow the filter and start again.")
                              % {"n": f"{listing.CAP:,}"})
-            BulkJob.objects.filter(pk=job.pk).update(total=len(ids))
-        succeeded = 0
+            mine.update(total=len(seen) + len(ids))
+        done_here = 0
         for start_at in range(0, len(ids), CHUNK):
+            if start_at and time.monotonic() - started > TIME_BUDGET:  # at least one chunk per claim
+                return done_here + _hand_over(job, mine)
             chunk = ids[start_at:start_at + CHUNK]
             with tenant_context(org_id, user_id), transaction.atomic():
+                # The heartbeat first: it locks the job row until the chunk commits, and writes
+                # nothing if the sweep gave the job to another worker meanwhile (this one was
+                # only slow): then this chunk is not done here.
+                if not mine.update(heartbeat_at=Now()):
+                    return done_here
                 rows = bulk.run(job.organization, job.action, chunk, actor=job.started_by,
                                 base_url=job.params.get("base_url", ""), all_or_nothing=False, params=job.params)
                 BulkJobRow.objects.bulk_create([_row(job, r) for r in rows])
-                succeeded += sum(1 for r in rows if r.ok)
-                BulkJob.objects.filter(pk=job.pk).update(done=start_at + len(chunk), succeeded=succeeded)
+                ok = sum(1 for r in rows if r.ok)
+                succeeded += ok
+                done_here += ok
+                mine.update(done=len(seen) + start_at + len(chunk), succeeded=succeeded)
         with tenant_context(org_id, user_id):
-            BulkJob.objects.filter(pk=job.pk).update(status=BulkJobStatus.DONE, finished_at=timezone.now())
-        return succeeded
+            mine.update(status=BulkJobStatus.DONE, finished_at=timezone.now())
+        return done_here
     except Exception as e:
         _stop(job, f"{type(e).__name__}: {e}")
         raise
+
+
+def _hand_over(job: BulkJob, mine) -> int:
+    """Past the time budget: queue the job again for the next worker (before django-q2's timeout
+    kills this one), in one transaction with giving up the claim."""
+    with tenant_context(job.organization_id, job.started_by_id), transaction.atomic():
+        if mine.update(status=BulkJobStatus.QUEUED):
+            _queue(job)
+    return 0
+
+
+def _queue(job: BulkJob) -> None:
+    if not enqueue("invoicing.bulk_jobs.run_job", job.organization_id, job.pk, job.started_by_id,
+                   task_name=f"bulk-{job.organization_id}-{job.pk}-{job.claims}", group=f"bulk-{job.organization_id}"):
+        raise bulk.BulkError(_("The background job could not be started; try again."))
+
+
+def sweep_stalled() -> dict:
+    """Every two minutes (schedule "invoicing: recover bulk jobs"): a job still "running" whose
+    worker has shown no sign of life for STALLED (it was killed hard: out of memory, a deploy,
+    django-q2's timeout) is queued again, where it goes on with the invoices it has no outcome
+    for; after MAX_RECOVERIES it is stopped with the reason, its outcomes so far kept."""
+    resumed, stopped = [], []
+    for org_id in organization_ids():
+        with tenant_context(org_id):
+            stalled = list(BulkJob.objects.filter(status=BulkJobStatus.RUNNING,
+                                                  heartbeat_at__lt=timezone.now() - STALLED))
+        for job in stalled:
+            with tenant_context(org_id), transaction.atomic():
+                # Only if nothing moved since it was read: a chunk commit changes the heartbeat
+                # (and holds the job row while it runs), another sweep the claims.
+                same = BulkJob.objects.filter(pk=job.pk, status=BulkJobStatus.RUNNING, claims=job.claims,
+                                              heartbeat_at=job.heartbeat_at)
+                if job.recoveries >= MAX_RECOVERIES:
+                    reason = _("The worker running this job stopped %(n)s times; %(done)s of %(total)s invoices "
+                               "were looked at and their outcomes are below. Start it again for the rest.") % {
+                        "n": job.recoveries + 1, "done": job.done, "total": job.total}
+                    if same.update(status=BulkJobStatus.FAILED, error=reason[:500], finished_at=timezone.now()):
+                        stopped.append(job.pk)
+                elif same.update(status=BulkJobStatus.QUEUED, recoveries=F("recoveries") + 1):
+                    _queue(job)
+                    resumed.append(job.pk)
+    return {"resumed": resumed, "stopped": stopped}
 
 
 def _stop(job: BulkJob, reason: str) -> int:

@@ -34,6 +34,12 @@ class BulkJob(models.Model):
     done = models.PositiveIntegerField(default=0)  # of them, looked at so far
     succeeded = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True)
+    # Recovery of a worker that died (bulk_jobs.sweep_stalled): `claims` counts the claims (each
+    # worker's chunks commit only while the count is still its own), `heartbeat_at` is the last
+    # chunk's commit, `recoveries` how often the sweep re-queued the job after its worker stopped.
+    claims = models.PositiveSmallIntegerField(default=0)
+    recoveries = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -25,10 +25,12 @@ pytestmark = pytest.mark.django_db
 # since it shows the payment plans (one query) and the latest activity (one UNION query, issue 19 #6, #7).
 # Issue 21: the invoice and payment lists read the person's saved filters (one query each: 14 -> 15, 15 -> 16).
 # Issue 20: the dashboard's in-dispute figure (29 -> 30), open items' disputes and promises of the day (24 -> 26).
-PINS = {"dashboard": 30, "aging_report": 19, "customer_detail": 42, "invoice_list": 15, "reminder_list": 18,
+# Issue 21 at 1M: the invoice and payment lists count (ids only, up to the cap) before they sum, and
+# sum only within the cap: one query more each under the cap (15 -> 16, 16 -> 17), none read above it.
+PINS = {"dashboard": 30, "aging_report": 19, "customer_detail": 42, "invoice_list": 16, "reminder_list": 18,
         # issue 23: every paginated page of the whole organization (the invoice and payment lists
         # take their count from the totals' aggregate: one query fewer each)
-        "payment_list": 16, "credit_control": 19, "open_items_report": 26, "insights_report": 22,
+        "payment_list": 17, "credit_control": 19, "open_items_report": 26, "insights_report": 22,
         "forecast_report": 16}
 # Issue 23 item 2: today's aging (and the open items page built on it) reads the per-customer summary in
 # one statement where it created, indexed, read and dropped a temporary table (aging 23 -> 19, open items

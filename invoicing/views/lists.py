@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -18,77 +18,34 @@ from accounts.models import Customer, Role
 from accounts.models_org import today_in
 from accounts.money import format_money
 from accounts.permissions import can, org_view
-from accounts.search_ops import AmountAtLeast, AmountAtMost
 from invoicing.bulk import ACTIONS as BULK_ACTIONS
 from invoicing.credit_notes import credit_amount
-from invoicing.forms import InvoiceFilterForm, StandaloneCreditForm, percent_value
+from invoicing.forms import StandaloneCreditForm, percent_value
 from invoicing.hooks import ALLOCATIONS
+from invoicing.invoice_filters import filter_invoices
 from invoicing.mail import emailed_annotation
 from invoicing.models import OPEN_Q, CreditNote, Invoice, InvoiceStatus, TaxRate
 from ledger_site import listing
 from ledger_site.exports import csv_stream_response
-from ledger_site.listing import CountedPaginator, capped, more_than_cap
+from ledger_site.listing import CountedPaginator, capped, capped_count, more_than_cap
 from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 
 PAGE_SIZE = 50
 
 
-def filter_invoices(org, data) -> tuple[InvoiceFilterForm, object]:
-    form = InvoiceFilterForm(data, org=org)
-    invoices = Invoice.objects.filter(organization=org)
-    if not form.is_valid():
-        return form, invoices.none() if form.errors else invoices
-    f = form.cleaned_data
-    today = today_in(org)
-    status = f.get("status")
-    if status == "draft":
-        invoices = invoices.filter(status=InvoiceStatus.DRAFT)
-    elif status == "open":
-        invoices = invoices.open()
-    elif status == "overdue":
-        invoices = invoices.overdue(today)
-    elif status == "paid":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_due=0).exclude(
-            amount_written_off__gt=0, amount_paid=0)
-    elif status == "written_off":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED, amount_written_off__gt=0)
-    elif status == "void":
-        invoices = invoices.filter(status=InvoiceStatus.VOID)
-    elif status == "disputed":
-        invoices = invoices.filter(status=InvoiceStatus.ISSUED).disputed_on(today)
-    if f.get("customer"):
-        invoices = invoices.filter(customer=f["customer"])
-    if f.get("date_from"):
-        invoices = invoices.filter(issue_date__gte=f["date_from"])
-    if f.get("date_to"):
-        invoices = invoices.filter(issue_date__lte=f["date_to"])
-    # total >= / <= written with the leakproof operators, so row-level security lets
-    # lp_invoice_total serve them (accounts.search_ops; numeric comparisons are not leakproof)
-    if f.get("amount_min") is not None:
-        invoices = invoices.filter(AmountAtLeast(F("total"), f["amount_min"]))
-    if f.get("amount_max") is not None:
-        invoices = invoices.filter(AmountAtMost(F("total"), f["amount_max"]))
-    q = (f.get("q") or "").strip()
-    if q:
-        invoices = invoices.filter(Q(number__icontains=q) | Q(customer__name__icontains=q)
-                                   | Q(customer__code__iexact=q) | Q(reference__icontains=q))
-    return form, invoices
-
-
 @org_view(Role.VIEWER)
 def invoice_list(request):
     form, invoices = filter_invoices(request.org, request.GET or None)
-    # One aggregate gives the totals (void invoices not counted; due: open invoices only, never
-    # drafts) and the paginator's count, over at most CAP + 1 rows (ledger_site.listing): above
-    # that the page says "more than CAP" and shows no totals.
-    live = ~Q(status=InvoiceStatus.VOID)
-    groups = list(capped(invoices).order_by().values("currency").annotate(
-        all=Count("pk"), n=Count("pk", filter=live), total=Sum("total", filter=live),
-        due=Sum("amount_due", filter=live & OPEN_Q, default=0)).order_by("currency"))
-    count = sum(g["all"] for g in groups)
+    # The count up to CAP + 1 (ids only), then, within the cap, one aggregate for the totals (void
+    # invoices not counted; due: open invoices only, never drafts). Above it the page says "more
+    # than CAP" and shows no totals (ledger_site.listing).
+    count = capped_count(invoices)
     more = more_than_cap(count)
-    totals = [] if more else [g for g in groups if g["n"]]
+    live = ~Q(status=InvoiceStatus.VOID)
+    totals = [] if more else [g for g in capped(invoices).order_by().values("currency").annotate(
+        n=Count("pk", filter=live), total=Sum("total", filter=live),
+        due=Sum("amount_due", filter=live & OPEN_Q, default=0)).order_by("currency") if g["n"]]
     sort, order = sort_order("invoices", request.GET.get("sort"))  # the keys: ledger_site.sorting
     rows = invoices.select_related("customer").annotate(emailed=emailed_annotation()).order_by(*order)
     page = CountedPaginator(rows, PAGE_SIZE, count, more=more).get_page(request.GET.get("page"))

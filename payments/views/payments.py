@@ -27,7 +27,7 @@ from invoicing.models import CreditNote, Invoice
 from invoicing.services import WRITE_OFF_KINDS, short_payment_tolerance, write_off
 from ledger_site import listing
 from ledger_site.exports import csv_stream_response
-from ledger_site.listing import CountedPaginator, capped, more_than_cap
+from ledger_site.listing import CountedPaginator, capped, capped_count, more_than_cap
 from ledger_site.sorting import sort_order
 from ledger_site.tenancy import tenant_context
 from payments.forms import (
@@ -111,17 +111,15 @@ def filter_payments(org, data):
 def payment_list(request):
     form, payments = filter_payments(request.org, request.GET)
     live = Q(reversed_at__isnull=True)
-    # Over at most CAP + 1 rows (ledger_site.listing): above that, "more than CAP" and no totals.
-    totals = list(capped(payments).order_by().values("currency").annotate(
+    # The count up to CAP + 1 (ids only), then the totals within the cap (ledger_site.listing):
+    # above it, "more than CAP" and no totals.
+    count = capped_count(payments)
+    more = more_than_cap(count)
+    totals = [] if more else list(capped(payments).order_by().values("currency").annotate(
         count=Count("pk"), received=Sum("amount", filter=live), unapplied=Sum(_OPEN, filter=live),
         reversed=Count("pk", filter=~live)).order_by("currency"))
-    count = sum(t["count"] for t in totals)
-    more = more_than_cap(count)
-    if more:
-        totals = []
     sort, order = sort_order("payments", request.GET.get("sort"))  # the keys: ledger_site.sorting
     rows = payments.select_related("customer", "deposit_account").order_by(*order)
-    # The totals' counts are the paginator's count: no second scan.
     page = CountedPaginator(rows, PAGE_SIZE, count, more=more).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

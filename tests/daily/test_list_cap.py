@@ -87,3 +87,27 @@ def test_the_totals_are_exact_up_to_the_cap(busy, monkeypatch):
     page = client.get(url + "?status=open").content.decode()
     assert "More than 8" in page and "9 invoices" not in page
     assert listing.more_than_cap(9) and not listing.more_than_cap(8)
+
+
+@pytest.mark.parametrize("name", ["invoice_list", "payment_list"])
+def test_above_the_cap_the_list_counts_ids_and_reads_no_sums(busy, monkeypatch, name):
+    """Above the cap the totals are not shown, so they are not read: the page counts ids (at most
+    CAP + 1) and runs no SUM at all; within the cap it sums once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    client = busy.client("viewer")
+    url = reverse(name, kwargs={"org_slug": busy.org.slug})
+    client.get(url)
+
+    def sums(cap):
+        monkeypatch.setattr("ledger_site.listing.CAP", cap)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url).content.decode()
+        return page, [q["sql"] for q in queries if "SUM(" in q["sql"]]
+
+    page, read = sums(3)
+    assert "More than 3" in page and read == []
+    page, read = sums(10_000)
+    assert "More than" not in page and len(read) == 1 and "LIMIT 10001" in read[0]

@@ -88,3 +88,53 @@ def test_the_joined_balance_equals_the_balance_per_row_for_every_customer():
                     .values_list("code", "balance")) == {"C0": Decimal("900.00"), "C1": 0,
                                                          "C2": Decimal("-20.00"), "C3": 0}
         agree()
+
+
+def test_the_list_sorted_by_overdue_pages_like_the_overdue_column_per_row():
+    """Sorted by "Overdue", the customer list orders ids by one grouped join of the overdue sums
+    (accounts.views.customers.SortedBySum, invoicing.views.panels.overdue_sums) instead of a subquery
+    per customer. Every window of it must be that window of the per-row column's order (0 for a
+    customer with nothing overdue: not yet due, paid, or no invoice), in both directions, whatever
+    the filter leaves out, and show the per-row values."""
+    from datetime import timedelta
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from accounts.models import Customer
+    from accounts.models_org import today_in
+    from accounts.views.customers import CUSTOMER_LIST_SUMS, SortedBySum, annotated
+
+    org, owner = make_org(name="Overdue Co", slug="overdue-co")
+    with tenant_context(org, owner):
+        today = today_in(org)
+        past, later = today - timedelta(days=40), today + timedelta(days=10)
+        customers = [CustomerFactory(organization=org, name=f"C{n}", code=f"C{n}") for n in range(6)]
+        for n, (price, due) in enumerate([("300.00", past), ("300.00", past), ("50.00", past), ("80.00", later)]):
+            issued(org, customers[n], [("x", "1", price, None)], issue_date=past - timedelta(days=5), due_date=due)
+        issued(org, customers[0], [("x", "1", "25.00", None)], issue_date=past - timedelta(days=5), due_date=past)
+        issued(org, customers[4], [("x", "1", "70.00", None)], issue_date=past - timedelta(days=5),
+                      due_date=past)
+        pay(org, customers[4], Decimal("70.00"), reference="P-ALL")  # auto: its only open invoice
+        # customers[5]: no invoice at all
+
+    @settings(max_examples=25, deadline=None)
+    @given(descending=st.booleans(), left_out=st.sets(st.integers(0, 5)), start=st.integers(0, 6),
+           size=st.integers(1, 4))
+    def agree(descending, left_out, start, size):
+        base = Customer.objects.filter(organization=org).exclude(pk__in=[customers[i].pk for i in left_out])
+        sign = "-" if descending else ""
+        per_row = list(annotated(org, base, joined=False).order_by(f"{sign}overdue", f"{sign}pk"))
+        window = SortedBySum(base, CUSTOMER_LIST_SUMS["overdue"](org), descending,
+                             lambda qs: annotated(org, qs, joined=False))[start:start + size]
+        expected = per_row[start:start + size]
+        assert [c.pk for c in window] == [c.pk for c in expected]
+        assert [c.overdue for c in window] == [c.overdue for c in expected]
+
+    with tenant_context(org, owner):
+        everyone = SortedBySum(Customer.objects.filter(organization=org), CUSTOMER_LIST_SUMS["overdue"](org), True,
+                               lambda qs: annotated(org, qs, joined=False))[0:10]
+        assert [(c.code, c.overdue) for c in everyone] == [
+            ("C0", Decimal("325.00")), ("C1", Decimal("300.00")), ("C2", Decimal("50.00")),
+            ("C5", 0), ("C4", 0), ("C3", 0)]
+        agree()

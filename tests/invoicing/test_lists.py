@@ -116,7 +116,7 @@ def test_list_query_count_does_not_grow_with_rows(acme):
     with CaptureQueriesContext(connection) as many:
         client.get(acme.url("invoice_list"))
     assert len(many) == len(few)
-    assert len(many) <= 15
+    assert len(many) <= 16  # the count (up to the cap) and, within it, the totals: tests/test_query_pins.py
 
 
 def test_pagination(acme):
