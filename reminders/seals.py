@@ -9,7 +9,8 @@ Each reminder message is sealed once sent (kind reminder): to whom, what it said
 late fee it stated, when; tied to the invoice's issue entry. So is each consolidated reminder e-mail
 (kind reminder_batch: one e-mail listing a customer's invoices at a step on one day). The database
 freezes both from then on (accounts.frozen), and verify_ledger names one changed or deleted past
-the triggers."""
+the triggers. Each file attached to a dispute is sealed when it is added (kind dispute_attachment)
+and is append-only from the start."""
 
 from accounts.seals import SealKind, instant, iso, register
 
@@ -41,4 +42,17 @@ REMINDER_BATCH = register(SealKind(
     label="'reminder e-mail #' || d.id || ' of ' || " + iso("d.day"),
     content=f"""concat_ws('|', 'reminder-batch-v1', d.customer_id, {iso('d.day')}, d.status, d.tone, d.to_emails,
         d.subject, d.body, d.message_id, {instant('d.sent_at')})""",
+))
+
+# A file attached to a dispute (reminders.attachments): its bytes' own hash (recomputed from the content,
+# like a stored PDF's), what it is called and who gave it when; tied to the disputed invoice's issue entry.
+DISPUTE_ATTACHMENT = register(SealKind(
+    kind="dispute_attachment", table="reminders_disputeattachment", noun="the dispute attachment",
+    label="'attachment ' || d.filename || ' on dispute #' || d.dispute_id",
+    entry="""(SELECT i.issue_entry_id FROM reminders_dispute x JOIN invoicing_invoice i ON i.id = x.invoice_id
+        WHERE x.id = d.dispute_id)""",
+    customer="(SELECT x.customer_id FROM reminders_dispute x WHERE x.id = d.dispute_id)",
+    content=f"""concat_ws('|', 'dispute-attachment-v1', d.dispute_id, d.filename, d.content_type, d.size,
+        encode(sha256(d.content), 'hex'), d.from_customer, coalesce(d.uploaded_by_id, 0), coalesce(d.link_id, 0),
+        {instant('d.created_at')})""",
 ))
