@@ -116,7 +116,9 @@ def _page(request, token, link, *, error=None, status=200):
     for d in (Dispute.objects.filter(customer_id=customer.pk).exclude(status=DisputeStatus.RESOLVED)
               .prefetch_related(files)):
         open_disputes.setdefault(d.invoice_id, []).append(d)
+    retry = _dispute_retry(request)
     rows = [{"invoice": i, "overdue": i.is_overdue_on(today), "disputes": open_disputes.get(i.pk, []),
+             "dispute_again": retry if retry and retry["invoice"] == str(i.pk) else None,
              "lines": [(line, line.net_amount + line.tax_amount) for line in i.lines.all()],
              "dispute_key": _key(), "promise_key": _key(), "copy_key": _key(),
              # The promise form suggests what is not in dispute, in the currency's minor units.
@@ -137,6 +139,15 @@ def _page(request, token, link, *, error=None, status=200):
     # the CSRF origin check. "same-origin" still never sends the token-bearing URL to another site.
     response["Referrer-Policy"] = "same-origin"
     return response
+
+
+def _dispute_retry(request) -> dict | None:
+    """A refused dispute's form comes back open with what was typed (a browser never keeps chosen files)."""
+    if request.method != "POST" or request.resolver_match.url_name != "portal_dispute":
+        return None
+    post = request.POST
+    return {"invoice": post.get("invoice", ""), "reason": post.get("reason", ""), "amount": post.get("amount", ""),
+            "message": post.get("message", ""), "lines": post.getlist("lines")}
 
 
 def _back(token, done):

@@ -118,7 +118,9 @@ def test_files_sent_with_a_dispute_are_stored_checked_sealed_and_shown_to_both_s
 def test_a_bad_file_refuses_the_whole_dispute_and_stores_nothing(two_orgs, client, files, message):  # noqa: F811
     w = two_orgs
     response = client.post(w["url_a"] + "dispute/", dispute_post(w, [upload(n, c) for n, c in files]))
-    assert response.status_code == 400 and message in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 400 and message in page
+    assert "See the note</textarea>" in page  # the form comes back with what was typed
     with w["x"].ctx():
         assert not Dispute.objects.exists() and not DisputeAttachment.objects.exists()
         assert not PortalAction.objects.exists()
