@@ -157,12 +157,27 @@ def trigger_sql(kind: SealKind) -> migrations.RunSQL:
     END;
     $$;
     """
+    return migrations.RunSQL(function + _create_trigger(kind),
+                             f"DROP TRIGGER {name} ON {kind.table}; DROP FUNCTION {name}();")
+
+
+def _create_trigger(kind: SealKind, only_when_sealed: bool = False) -> str:
+    name = f"ledger_seal_{kind.kind}"
     timing = "DEFERRABLE INITIALLY DEFERRED" if kind.deferred else "NOT DEFERRABLE"
     events = "INSERT" + (f" OR UPDATE OF {kind.update_of}" if kind.update_of else "")
-    trigger = (f"CREATE CONSTRAINT TRIGGER {name} AFTER {events} ON {kind.table} {timing} "
-               f"FOR EACH ROW EXECUTE FUNCTION {name}();")
-    return migrations.RunSQL(function + trigger,
-                             f"DROP TRIGGER {name} ON {kind.table}; DROP FUNCTION {name}();")
+    when = f" WHEN ({kind.sealed_when.replace('d.', 'NEW.')})" if only_when_sealed else ""
+    return (f"CREATE CONSTRAINT TRIGGER {name} AFTER {events} ON {kind.table} {timing} "
+            f"FOR EACH ROW{when} EXECUTE FUNCTION {name}();")
+
+
+def seal_only_when_sealed_sql(kind: SealKind) -> migrations.RunSQL:
+    """Re-create `kind`'s row trigger so that it fires only for a row that must be sealed (its
+    `sealed_when` read on NEW): a row written in an earlier state (a reminder still in the outbox)
+    no longer calls the trigger function and its query at all. Only for a kind sealed at once (a
+    deferred kind's condition would be read before commit) whose condition names its own columns."""
+    assert not kind.deferred and kind.sealed_when != "true" and "SELECT" not in kind.sealed_when.upper()
+    drop = f"DROP TRIGGER ledger_seal_{kind.kind} ON {kind.table};"
+    return migrations.RunSQL(drop + _create_trigger(kind, only_when_sealed=True), drop + _create_trigger(kind))
 
 
 def backfill_sql(kind: SealKind) -> migrations.RunSQL:

@@ -6,12 +6,13 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 # Every table carrying the ledger_refuse_change() triggers (accounts 0004, payments 0002 and 0003, reports 0011,
-# reminders 0010).
+# reminders 0010 and 0025).
 APPEND_ONLY_TABLES = ("accounts_journalentry", "accounts_journalline", "payments_allocation", "payments_refund",
                       "reports_creditoverride", "invoicing_creditnoteline", "invoicing_writeoff",
                       "invoicing_storeddocument", "accounts_sealrecord", "accounts_periodlockevent",
                       "accounts_auditevent", "payments_banklineevent", "accounts_verificationrun",
-                      "reminders_latefeecharge", "accounts_revaluationline")
+                      "reminders_latefeecharge", "accounts_revaluationline",
+                      "reminders_disputeattachment")
 # django-q2's tables: the worker's role only (accounts migration 0029).
 QUEUE_TABLES = ("django_q_ormq", "django_q_schedule", "django_q_task")
 # Tables frozen once issued except for maintained running figures (accounts.frozen): the

@@ -417,6 +417,7 @@ from reminders.models_collections import (  # noqa: E402,F401
     BalanceAssertion,
     DigestSubscription,
     Dispute,
+    DisputeAttachment,
     DisputeMessage,
     Notification,
     NotificationDigest,

@@ -4,6 +4,8 @@
   keeps it with its outcome and note. The invoice's own hold columns (invoicing's rule home for
   "disputed", `Invoice.disputed_*`) are kept in step by reminders.disputes, nothing else.
 * `DisputeMessage`: the thread of a dispute (customer through the portal, staff).
+* `DisputeAttachment`: a file on a dispute (a delivery note, a photo), kept in the database like
+  stored PDFs, append-only and sealed (reminders.attachments has the rules).
 * `PortalAction`: every action taken through the customer's link, with time and address; its
   unique (organization, key) is what makes a double submit do one thing.
 * `BalanceAssertion`: the customer confirmed (or contested) the balance shown as of a date; the
@@ -104,6 +106,46 @@ class DisputeMessage(models.Model):
 
     def __str__(self):
         return f"message {self.pk} on dispute {self.dispute_id}"
+
+
+class AttachmentType(models.TextChoices):
+    # Decided from the file's first bytes only (reminders.attachments.sniff), never its name.
+    PDF = "application/pdf", "PDF"
+    PNG = "image/png", "PNG"
+    JPEG = "image/jpeg", "JPEG"
+
+
+class DisputeAttachment(models.Model):
+    """A file attached to a dispute by the customer (through their link) or by staff. Never changed
+    or deleted: the database refuses it (accounts.frozen.append_only_sql) and seals each row
+    (reminders.seals.DISPUTE_ATTACHMENT)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="attachments")
+    filename = models.CharField(max_length=120)  # cleaned, with the extension of its real type
+    content_type = models.CharField(max_length=20, choices=AttachmentType.choices)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    from_customer = models.BooleanField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    link_id = models.BigIntegerField(null=True, blank=True)  # the invoicing.PublicLink it came through
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # The same file twice on one dispute is a double submit, never new evidence.
+            models.UniqueConstraint(fields=["dispute", "sha256"], name="dispute_attachment_once"),
+            models.CheckConstraint(name="dispute_attachment_not_empty", condition=Q(size__gt=0)),
+            models.CheckConstraint(name="dispute_attachment_uploader", condition=(
+                Q(from_customer=True, uploaded_by__isnull=True) | Q(from_customer=False, uploaded_by__isnull=False))),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} on dispute {self.dispute_id}"
 
 
 class PortalActionKind(models.TextChoices):

@@ -28,9 +28,9 @@ from accounts.models import JournalLine
 from accounts.money import format_money
 from invoicing.models import Invoice, InvoiceKind
 from invoicing.models_documents import PublicLink
-from reminders import disputes, holds, notifications
+from reminders import attachments, disputes, holds, notifications
 from reminders.models import ReminderSettings
-from reminders.models_collections import BalanceAssertion, PortalAction, PortalActionKind, Source
+from reminders.models_collections import BalanceAssertion, DisputeAttachment, PortalAction, PortalActionKind, Source
 
 RECENT_DAYS = 90
 KEY_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -120,8 +120,14 @@ def _record(link: PublicLink, kind: str, key: str, ip, invoice=None, summary: st
 
 @transaction.atomic
 def dispute(link: PublicLink, *, invoice: Invoice, reason: str, amount: Decimal | None, line_ids, message: str,
-            key: str, ip) -> PortalAction:
+            key: str, ip, files=()) -> PortalAction:
+    """`files`: the uploaded attachments, all checked before anything is stored and stored with the
+    dispute under the form's one-time key (a double submit stores them once)."""
     message = check_text(message)
+    try:
+        checked = attachments.check(files)
+    except attachments.AttachmentError as e:
+        raise PortalError(str(e)) from e
     action = _record(link, PortalActionKind.DISPUTE, key, ip, invoice,
                      _("Disputed %(number)s") % {"number": invoice.number})
     try:
@@ -129,6 +135,7 @@ def dispute(link: PublicLink, *, invoice: Invoice, reason: str, amount: Decimal 
                                    source=Source.PORTAL, ip=ip)
     except disputes.DisputeError as e:
         raise PortalError(str(e)) from e
+    attachments.store(d, checked, link_id=link.pk, ip=ip)
     action.summary = _("Disputed %(amount)s of %(number)s: %(reason)s") % {
         "amount": format_money(d.amount, invoice.currency), "number": invoice.number, "reason": d.get_reason_display()}
     action.save(update_fields=["summary"])
@@ -173,6 +180,11 @@ def assert_balance(link: PublicLink, *, confirmed: bool, as_of: date, balance: D
     return BalanceAssertion.objects.create(organization_id=link.organization_id, customer=customer, as_of=as_of,
                                            balance=balance, currency=customer.currency, confirmed=confirmed,
                                            note=note, ip=ip)
+
+
+def attachment_of(link: PublicLink, attachment_id: int) -> DisputeAttachment | None:
+    """A file on a dispute of the link's customer, or None (whatever id was sent)."""
+    return DisputeAttachment.objects.filter(pk=attachment_id, dispute__customer_id=link.invoice.customer_id).first()
 
 
 def recheck(assertion: BalanceAssertion) -> bool:

@@ -9,7 +9,8 @@ Each reminder message is sealed once sent (kind reminder): to whom, what it said
 late fee it stated, when; tied to the invoice's issue entry. So is each consolidated reminder e-mail
 (kind reminder_batch: one e-mail listing a customer's invoices at a step on one day). The database
 freezes both from then on (accounts.frozen), and verify_ledger names one changed or deleted past
-the triggers."""
+the triggers. Each file attached to a dispute is sealed when it is added (kind dispute_attachment)
+and is append-only from the start."""
 
 from django.db import migrations
 
@@ -61,6 +62,19 @@ REMINDER_BATCH = register(SealKind(
     content=f"""concat_ws('|', 'reminder-batch-v1', d.customer_id, {iso('d.day')}, {email_column('status')}, d.tone,
         {email_recipients()}, {email_column('subject')}, {email_column('body')}, {email_column('message_id')},
         {instant(email_column('sent_at'))})""",
+))
+
+# A file attached to a dispute (reminders.attachments): its bytes' own hash (recomputed from the content,
+# like a stored PDF's), what it is called and who gave it when; tied to the disputed invoice's issue entry.
+DISPUTE_ATTACHMENT = register(SealKind(
+    kind="dispute_attachment", table="reminders_disputeattachment", noun="the dispute attachment",
+    label="'attachment ' || d.filename || ' on dispute #' || d.dispute_id",
+    entry="""(SELECT i.issue_entry_id FROM reminders_dispute x JOIN invoicing_invoice i ON i.id = x.invoice_id
+        WHERE x.id = d.dispute_id)""",
+    customer="(SELECT x.customer_id FROM reminders_dispute x WHERE x.id = d.dispute_id)",
+    content=f"""concat_ws('|', 'dispute-attachment-v1', d.dispute_id, d.filename, d.content_type, d.size,
+        encode(sha256(d.content), 'hex'), d.from_customer, coalesce(d.uploaded_by_id, 0), coalesce(d.link_id, 0),
+        {instant('d.created_at')})""",
 ))
 
 

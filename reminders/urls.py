@@ -32,6 +32,8 @@ urlpatterns = [
     path("disputes/<int:pk>/resolve/", disputes.dispute_resolve, name="dispute_resolve"),
     path("disputes/<int:pk>/reply/", disputes.dispute_reply, name="dispute_reply"),
     path("disputes/<int:pk>/assign/", disputes.dispute_assign, name="dispute_assign"),
+    path("disputes/<int:pk>/attach/", disputes.dispute_attach, name="dispute_attach"),
+    path("disputes/<int:pk>/attachments/<int:file_pk>/", disputes.dispute_attachment, name="dispute_attachment"),
     path("invoices/<int:pk>/dispute/", disputes.dispute_create, name="dispute_create"),
     path("webhooks/", webhooks.webhook_list, name="webhook_list"),
     path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
@@ -50,6 +52,7 @@ portal_urlpatterns = [
     path("<str:token>/account/balance/", portal.balance, name="portal_balance"),
     path("<str:token>/account/plan/", portal.plan_accept, name="portal_plan_accept"),
     path("<str:token>/account/copy/", portal.copy, name="portal_copy"),
+    path("<str:token>/account/attachments/<int:pk>/", portal.attachment, name="portal_attachment"),
     path("<str:token>/account/statement.pdf", portal.statement_pdf, name="portal_statement"),
     path("reply-address/<str:token>/", portal.reply_to_verify, name="reply_to_verify"),
 ]

@@ -6,16 +6,24 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms_fields import NumberField
 from accounts.models import Membership, Role
 from accounts.permissions import can, org_view
 from invoicing.models import Invoice, InvoiceKind
-from reminders import disputes
-from reminders.models_collections import Dispute, DisputeOutcome, DisputeReason, DisputeStatus, Source
+from reminders import attachments, disputes
+from reminders.models_collections import (
+    Dispute,
+    DisputeAttachment,
+    DisputeOutcome,
+    DisputeReason,
+    DisputeStatus,
+    Source,
+)
 from reminders.views.reminders import _tabs
 
 STATUS_FILTERS = {"active": ~Q(status=DisputeStatus.RESOLVED), "open": Q(status=DisputeStatus.OPEN),
@@ -97,6 +105,8 @@ def dispute_detail(request, pk):
         "d": d, "thread": d.messages.select_related("author"), "lines": [lines[i] for i in d.line_ids if i in lines],
         "history": Dispute.objects.filter(invoice=d.invoice).exclude(pk=d.pk).select_related("resolved_by"),
         "can_act": can(request, Role.FINANCE) and d.is_open,
+        "attachments": attachments.listing(d.attachments.all()), "max_file": attachments.MAX_FILE_BYTES,
+        "max_files": attachments.MAX_FILES,
         "resolve_form": ResolveForm(), "reply_form": ReplyForm(), "assign_form": AssignForm(
             org=request.org, initial={"assignee": d.assignee_id})})
 
@@ -141,6 +151,29 @@ def dispute_assign(request, pk):
         Dispute.objects.filter(pk=d.pk).update(assignee=form.cleaned_data["assignee"])
         messages.success(request, _("Owner changed."))
     return redirect("dispute_detail", org_slug=request.org.slug, pk=d.pk)
+
+
+@require_POST
+@org_view(Role.FINANCE)
+def dispute_attach(request, pk):
+    """Staff attach their own files (a signed delivery note, a photo of the goods) to an open dispute."""
+    d = _dispute(request, pk)
+    try:
+        added = attachments.attach(d, request.FILES.getlist("files"), actor=request.user)
+    except attachments.AttachmentError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, ngettext("%(n)d file attached.", "%(n)d files attached.", len(added))
+                         % {"n": len(added)})
+    return redirect(reverse("dispute_detail", kwargs={"org_slug": request.org.slug, "pk": d.pk}) + "#attachments")
+
+
+@require_GET
+@org_view(Role.VIEWER)
+def dispute_attachment(request, pk, file_pk):
+    """One file of this organization's dispute, as a download (another organization's: 404)."""
+    found = get_object_or_404(DisputeAttachment.objects.filter(organization=request.org, dispute_id=pk), pk=file_pk)
+    return attachments.response(found)
 
 
 @org_view(Role.FINANCE)

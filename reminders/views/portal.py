@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,8 +24,8 @@ from accounts.money import quantum
 from invoicing.hooks import STATEMENT_PDF
 from invoicing.views.documents import gone_when_expired, is_member, pdf_response, public_headers, public_link
 from ledger_site.tenancy import tenant_context
-from reminders import portal, reply_address
-from reminders.models_collections import Dispute, DisputeReason, DisputeStatus
+from reminders import attachments, portal, reply_address
+from reminders.models_collections import Dispute, DisputeAttachment, DisputeReason, DisputeStatus
 
 DONE = {
     "dispute": gettext_lazy("Thank you: your dispute has been sent. We will look into it and answer you."),
@@ -111,9 +112,13 @@ def _page(request, token, link, *, error=None, status=200):
     switches = portal.switches(org.pk)
     invoices = list(portal.open_invoices(customer.pk).prefetch_related("lines"))
     open_disputes = {}
-    for d in Dispute.objects.filter(customer_id=customer.pk).exclude(status=DisputeStatus.RESOLVED):
+    files = Prefetch("attachments", queryset=attachments.listing(DisputeAttachment.objects.all()))
+    for d in (Dispute.objects.filter(customer_id=customer.pk).exclude(status=DisputeStatus.RESOLVED)
+              .prefetch_related(files)):
         open_disputes.setdefault(d.invoice_id, []).append(d)
+    retry = _dispute_retry(request)
     rows = [{"invoice": i, "overdue": i.is_overdue_on(today), "disputes": open_disputes.get(i.pk, []),
+             "dispute_again": retry if retry and retry["invoice"] == str(i.pk) else None,
              "lines": [(line, line.net_amount + line.tax_amount) for line in i.lines.all()],
              "dispute_key": _key(), "promise_key": _key(), "copy_key": _key(),
              # The promise form suggests what is not in dispute, in the currency's minor units.
@@ -127,12 +132,22 @@ def _page(request, token, link, *, error=None, status=200):
         "key": _key(), "error": error, "done": DONE.get(request.GET.get("done", "")),
         "statement": switches.portal_statement and "customer" in STATEMENT_PDF,
         "plans": [(p, _key()) for p in portal.proposed_plans(customer.pk)],
+        "max_file": attachments.MAX_FILE_BYTES, "max_files": attachments.MAX_FILES,
     }, status=status)
     response = public_headers(response)
     # The page posts forms to itself: "no-referrer" would make the browser send "Origin: null" and fail
     # the CSRF origin check. "same-origin" still never sends the token-bearing URL to another site.
     response["Referrer-Policy"] = "same-origin"
     return response
+
+
+def _dispute_retry(request) -> dict | None:
+    """A refused dispute's form comes back open with what was typed (a browser never keeps chosen files)."""
+    if request.method != "POST" or request.resolver_match.url_name != "portal_dispute":
+        return None
+    post = request.POST
+    return {"invoice": post.get("invoice", ""), "reason": post.get("reason", ""), "amount": post.get("amount", ""),
+            "message": post.get("message", ""), "lines": post.getlist("lines")}
 
 
 def _back(token, done):
@@ -181,7 +196,8 @@ def _act(request, token, form_class, switch, run):
 def dispute(request, token):
     def run(link, data, invoice, ip):
         portal.dispute(link, invoice=invoice, reason=data["reason"], amount=data["amount"],
-                       line_ids=data["lines"], message=data["message"], key=data["key"], ip=ip)
+                       line_ids=data["lines"], message=data["message"], key=data["key"], ip=ip,
+                       files=request.FILES.getlist("files"))
         return "dispute"
     return _act(request, token, DisputeForm, "portal_disputes", run)
 
@@ -226,6 +242,17 @@ def copy(request, token):
         portal.ask_for_copy(link, invoice=invoice, key=data["key"], ip=ip, base_url=request.build_absolute_uri("/"))
         return "copy"
     return _act(request, token, CopyForm, None, run)
+
+
+@gone_when_expired
+@require_GET
+def attachment(request, token, pk):
+    """A file on one of the customer's disputes, as a download; another customer's: 404."""
+    with public_link(token) as link:
+        found = portal.attachment_of(link, pk)
+        if found is None:
+            raise Http404
+        return public_headers(attachments.response(found))
 
 
 @gone_when_expired

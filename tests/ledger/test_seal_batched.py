@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 
 from accounts import ledger_verify, ledger_verify_seals, period
@@ -22,6 +23,7 @@ from invoicing.models import StoredDocument
 from invoicing.services import write_off
 from ledger_site.tenancy import tenant_context
 from payments.services import refund_payment
+from reminders import attachments, disputes
 from reminders.late_fees import charge_late_fee
 from tests.invoicing_helpers import issued
 from tests.ledger.test_seal_kinds_sent import sent  # noqa: F401 (the fixture, extended below)
@@ -54,6 +56,9 @@ def every_kind(sent):  # noqa: F811
         overdue = issued(org, acme, lines=(("Consulting", "2", "100.00", "20"),),
                          issue_date=today - timedelta(days=50), due_date=today - timedelta(days=20))
         charge_late_fee(overdue, 14, D("25.00"), today)
+        dispute = disputes.raise_dispute(overdue, reason="quality", amount=D("10.00"), actor=owner)
+        attachments.store(dispute, attachments.check([SimpleUploadedFile("note.pdf", b"%PDF-1.7 evidence")]),
+                          actor=owner)
     with tenant_context(org), connection.cursor() as c:
         c.execute("SELECT DISTINCT kind FROM accounts_sealrecord WHERE organization_id = %s", [org.pk])
         present = {row[0] for row in c.fetchall()}

@@ -1,5 +1,6 @@
 """How to build the reminder pages' URL arguments, and a valid POST for each write, for the matrix."""
 
+import io
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -116,6 +117,34 @@ register_url("dispute_reply", pk="dispute", post=lambda w: {"body": "Which item?
 register_url("dispute_assign", pk="dispute", post=lambda w: {"assignee": w.finance.pk}, methods=["POST"])
 register_url("dispute_create", pk="reminder_invoice", post=lambda w: {"reason": "quality", "amount": "5",
                                                                       "message": ""})
+
+
+@register_object("dispute_attachment")
+def _dispute_attachment(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from reminders import attachments
+
+    files = [SimpleUploadedFile("note.pdf", b"%PDF-1.4 matrix", content_type="application/pdf")]
+    return attachments.attach(world.get("dispute"), files, actor=world.owner)[0]
+
+
+class _Rewound(io.BytesIO):
+    """A file the matrix posts once per role: each post reads it from the start."""
+
+    name = "more.pdf"
+
+    def read(self, *args):
+        self.seek(0)
+        return super().read(*args)
+
+
+def _attach_post(world):
+    return {"files": [_Rewound(f"%PDF-1.4 {uuid.uuid4().hex}".encode())]}
+
+
+register_url("dispute_attach", pk="dispute", post=_attach_post, methods=["POST"])
+register_url("dispute_attachment", pk="dispute", file_pk="dispute_attachment")
 register_url("worklist")
 register_url("notifications_read", post=lambda w: {}, methods=["POST"], post_changes=False)
 
