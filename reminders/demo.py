@@ -1,10 +1,12 @@
-"""seed_demo (DEMO_HOOKS): what customers said on their links — a dispute of one line and a promise
-to pay the rest, raised through the portal's own service as a customer would (issue 19)."""
+"""seed_demo (DEMO_HOOKS): what customers said on their links — a dispute of one line with the delivery
+note attached and a promise to pay the rest, raised through the portal's own service as a customer
+would (issue 19)."""
 
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Count
 
 from invoicing import public
@@ -26,14 +28,26 @@ def seed_demo_collections(org, owner) -> dict:
     line = invoice.lines.all()[len(invoice.lines.all()) - 1]
     portal.dispute(link, invoice=invoice, reason="not_received", amount=None, line_ids=[line.pk],
                    message="We never received this item; the rest is fine and will be paid.",
-                   key=uuid.uuid4().hex, ip=DEMO_ADDRESS)
+                   key=uuid.uuid4().hex, ip=DEMO_ADDRESS, files=[_delivery_note(invoice, line)])
     invoice.refresh_from_db()
     rest = invoice.amount_due - invoice.disputed_part_on(today)
     if rest > 0:
         portal.promise(link, invoice=invoice, until=today + timedelta(days=5), amount=rest,
                        note="Paying the undisputed part on Friday", key=uuid.uuid4().hex, ip=DEMO_ADDRESS,
                        today=today)
-    return {"portal_disputes": 1}
+    return {"portal_disputes": 1, "dispute_attachments": 1}
+
+
+def _delivery_note(invoice, line) -> SimpleUploadedFile:
+    """The customer's signed delivery note, without the disputed item: a real PDF, as a customer uploads."""
+    from html import escape
+
+    from weasyprint import HTML
+
+    html = (f"<h1>Delivery note</h1><p>Order {escape(invoice.reference or invoice.number)}, received "
+            f"{invoice.issue_date.isoformat()}.</p><p>Missing from the parcel: {escape(line.description)}.</p>"
+            "<p>Signed: goods inwards</p>")
+    return SimpleUploadedFile("delivery-note.pdf", HTML(string=html).write_pdf(), content_type="application/pdf")
 
 
 ONE_A_DAY = "One e-mail a day"

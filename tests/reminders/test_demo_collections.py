@@ -7,7 +7,7 @@ import pytest
 from ledger_site.tenancy import tenant_context
 from reminders.demo import DEMO_ADDRESS, seed_demo_collections, seed_demo_one_email_a_day
 from reminders.models import CustomerReminderSettings, PromiseToPay
-from reminders.models_collections import Dispute, PortalAction
+from reminders.models_collections import Dispute, DisputeAttachment, PortalAction
 from tests.invoicing_helpers import issued
 from tests.reminders.helpers import TODAY, org_with_customer
 
@@ -19,8 +19,11 @@ def test_the_demo_has_a_dispute_raised_from_the_portal():
     with tenant_context(org):
         invoice = issued(org, customer, lines=(("Design", "1", "300.00", "0"), ("Printing", "1", "80.00", "0")),
                          issue_date=TODAY - timedelta(days=40), due_date=TODAY - timedelta(days=10))
-        assert seed_demo_collections(org, owner) == {"portal_disputes": 1}
+        assert seed_demo_collections(org, owner) == {"portal_disputes": 1, "dispute_attachments": 1}
         d = Dispute.objects.get(invoice=invoice)
+        note = DisputeAttachment.objects.get(dispute=d)  # the customer's delivery note, a real PDF
+        assert (note.filename, note.content_type, note.from_customer) == ("delivery-note.pdf", "application/pdf", True)
+        assert bytes(note.content).startswith(b"%PDF")
         assert d.source == "portal" and d.amount == 80 and d.ip == DEMO_ADDRESS
         assert PromiseToPay.objects.get(invoice=invoice).amount == 300
         assert set(PortalAction.objects.values_list("kind", flat=True)) == {"dispute", "promise"}
