@@ -65,6 +65,8 @@ class Customer(models.Model):
             # For reports: customers in case-insensitive name order (the aging report's default sort).
             models.Index(F("organization"), Lower("name"), F("id"), name="rep_customer_lower_name"),
             models.Index(fields=["organization", "updated_at"], name="customer_updated"),
+            # The customer list sorted by created (ledger_site.sorting; name and code have theirs above).
+            models.Index(fields=["organization", "created_at", "id"], name="customer_list_created_at"),
             # The global search's trigram index: accounts/search_indexes.py (only where pg_trgm exists).
         ]
 

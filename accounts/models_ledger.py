@@ -171,7 +171,9 @@ class CustomerBalance(models.Model):
             models.UniqueConstraint(fields=["customer", "currency"], name="customer_balance_unique")
         ]
         # For reports: the top debtors (the largest balances).
-        indexes = [models.Index(fields=["organization", "currency", "amount"], name="rep_customerbalance_amount")]
+        indexes = [models.Index(fields=["organization", "currency", "amount"], name="rep_customerbalance_amount"),
+                   # The customer list by balance (accounts.views.customers.SortedByBalance).
+                   models.Index(fields=["organization", "amount", "customer"], name="customer_balance_list")]
 
     def __str__(self):
         return f"{self.customer_id} {self.amount} {self.currency}"

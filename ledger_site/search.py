@@ -11,6 +11,7 @@ then the rest; amounts match exactly, in the organization's way of writing numbe
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import F, IntegerField, Value
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -49,16 +50,40 @@ def _amount(text: str) -> Decimal | None:
     return value if value is not None and value > 0 and abs(value) < Decimal(10) ** 15 else None
 
 
-def _ranked(qs, ranks, order, fields, limit):
+def _ranked(qs, ranks, order, fields, limit, sorted_ranks=()):
     """The first `limit` rows of `qs` matching any of `ranks` (conditions, best first), ordered by
     the best rank each row meets, then `order`: one query, a UNION ALL of one branch per rank, each
     its own first `limit` rows in `order`. A row a better rank already gave is dropped from the
     worse ones, so this is exactly the first `limit` rows of ORDER BY rank, *order; and each branch
     can be served by an index (a trigram bitmap for a rare text, a walk of the order's index that
-    stops after `limit` rows for a common one) instead of ranking every match of a broad text."""
-    branches = [qs.filter(condition).annotate(rank=Value(n, output_field=IntegerField()))
-                .values(*fields, "rank").order_by(*order)[:limit] for n, condition in enumerate(ranks)]
-    rows = branches[0].union(*branches[1:], all=True).order_by("rank", *order) if len(branches) > 1 else branches[0]
+    stops after `limit` rows for a common one) instead of ranking every match of a broad text.
+
+    The last (broadest) rank is read only when the better ones gave fewer than `limit` rows: else
+    none of its rows could be shown. A rank in `sorted_ranks` reads all its matches and sorts them
+    (a fence keeps the planner off the order's index): for matches that sit together in that order,
+    like names starting with a text, a walk would read every row before them first."""
+    order_sql = ", ".join(f'"{o.lstrip("-")}" {"DESC" if o.startswith("-") else "ASC"}' for o in order)
+    parts = []
+    for n, condition in enumerate(ranks):
+        branch = qs.filter(condition).annotate(rank=Value(n, output_field=IntegerField())).values(*fields, "rank")
+        if n in sorted_ranks:
+            sql, params = branch.order_by().query.sql_with_params()
+            sql = f"SELECT * FROM ({sql} OFFSET 0) AS m ORDER BY {order_sql} LIMIT {int(limit)}"  # noqa: S608
+        else:
+            sql, params = branch.order_by(*order)[:limit].query.sql_with_params()
+        parts.append((sql, params))
+    if len(parts) == 1:
+        sql, params = parts[0]
+    else:  # the ORM's own SQL for each branch; the values are parameters
+        better = " UNION ALL ".join(f"({p})" for p, _params in parts[:-1])
+        sql = (f"WITH better AS MATERIALIZED ({better}) SELECT * FROM better UNION ALL "  # noqa: S608
+               f"SELECT * FROM ({parts[-1][0]}) AS worst WHERE (SELECT count(DISTINCT pk) FROM better) < %s "
+               f"ORDER BY rank, {order_sql}")
+        params = [*(v for _sql, p in parts[:-1] for v in p), *parts[-1][1], limit]
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     seen, out = set(), []
     for row in rows:
         if row["pk"] not in seen:
@@ -82,7 +107,7 @@ def search(org, text: str, limit: int = LIMIT) -> dict[str, list[Hit]]:
         [IExact(F("code"), text) | IExact(F("tax_id"), text), IStartsWith(F("name"), text),
          IContains(F("name"), text) | IContains(F("code"), text) | IContains(F("billing_emails"), text)
          | IContains(F("tax_id"), text)],
-        ("name", "pk"), ("pk", "name", "code", "archived_at"), limit)
+        ("name", "pk"), ("pk", "name", "code", "archived_at"), limit, sorted_ranks={1})
     exact = IExact(F("number"), text) | IExact(F("reference"), text)
     if amount is not None:
         exact |= AmountEquals(F("total"), amount)

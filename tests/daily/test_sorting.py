@@ -138,3 +138,53 @@ def test_the_list_sorted_by_overdue_pages_like_the_overdue_column_per_row():
             ("C0", Decimal("325.00")), ("C1", Decimal("300.00")), ("C2", Decimal("50.00")),
             ("C5", 0), ("C4", 0), ("C3", 0)]
         agree()
+
+
+def test_the_list_sorted_by_balance_pages_like_the_balance_column_per_row():
+    """Sorted by balance, a page before the customers who owe 0 is read by walking the balance rows
+    in order (accounts.views.customers.SortedByBalance); a page reaching them comes from the joined
+    queryset. Every window must be that window of the per-row balance's order, in both directions,
+    whatever the filter leaves out: ties, credit balances, a paid-up row of 0, a row in another
+    currency than the customer's own (not its balance) and no row at all included."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from accounts.models import Customer
+    from accounts.views.customers import SortedByBalance, annotated
+
+    org, owner = make_org(name="Owes Co", slug="owes-co")
+    with tenant_context(org, owner):
+        customers = [CustomerFactory(organization=org, name=f"C{n}", code=f"C{n}") for n in range(8)]
+        for n, price in enumerate(["300.00", "300.00", "50.00", "80.00", "40.00"]):
+            issued(org, customers[n], [("x", "1", price, None)])
+        pay(org, customers[4], Decimal("40.00"), reference="P-ALL")  # paid up: a row of 0
+        pay(org, customers[5], Decimal("20.00"), reference="P-CREDIT")  # a credit balance
+        pay(org, customers[6], Decimal("35.00"), reference="P-CREDIT2")
+        Customer.objects.filter(pk=customers[3].pk).update(currency="USD")  # its EUR row is not its own
+        # customers[7]: no balance row
+
+    def window(base, descending, start, size, fallback=None):
+        sign = "-" if descending else ""
+        ordered = annotated(org, base, joined=True).order_by(f"{sign}balance", f"{sign}pk")
+        return SortedByBalance(org, base, descending, ordered if fallback is None else fallback,
+                               lambda qs: annotated(org, qs, joined=False))[start:start + size]
+
+    @settings(max_examples=30, deadline=None)
+    @given(descending=st.booleans(), left_out=st.sets(st.integers(0, 7)), start=st.integers(0, 8),
+           size=st.integers(1, 4))
+    def agree(descending, left_out, start, size):
+        base = Customer.objects.filter(organization=org).exclude(pk__in=[customers[i].pk for i in left_out])
+        sign = "-" if descending else ""
+        expected = list(annotated(org, base, joined=False).order_by(f"{sign}balance", f"{sign}pk"))
+        got = window(base, descending, start, size)
+        assert [c.pk for c in got] == [c.pk for c in expected[start:start + size]]
+        assert [c.balance for c in got] == [c.balance for c in expected[start:start + size]]
+
+    with tenant_context(org, owner):
+        everyone = Customer.objects.filter(organization=org)
+        # the top three owe something: read from the balance rows alone, never the fallback
+        assert [(c.code, c.balance) for c in window(everyone, True, 0, 3, fallback=[])] == [
+            ("C1", Decimal("300.00")), ("C0", Decimal("300.00")), ("C2", Decimal("50.00"))]
+        assert [(c.code, c.balance) for c in window(everyone, False, 0, 2, fallback=[])] == [
+            ("C6", Decimal("-35.00")), ("C5", Decimal("-20.00"))]
+        agree()
