@@ -30,12 +30,10 @@ from reports.dso import Unavailable, books_start
 TENTH = Decimal("0.1")
 DEFAULT_DAYS = 365
 
-# One pass over the organization's paid invoices of the window (an index-only range of
-# reports_paid_org_day, which carries the invoice total): the organization's dispute events are read
-# once (a partial index) and hashed instead of being probed per invoice. Grouped per customer and
-# disputed / undisputed, plus per disputed / undisputed and overall (GROUPING SETS), so no sum is
-# redone in Python; each customer's name joined to its group rows.
-GROUPS_SQL = """
+# The organization's paid invoices of the window (an index-only range of reports_paid_org_day, which
+# carries the invoice total), each marked disputed or not: the organization's dispute events are read
+# once (a partial index) and hashed instead of being probed per invoice.
+PAID_SQL = """
 WITH disputes AS (
     SELECT e.invoice_id, min((e.at AT TIME ZONE %(tz)s)::date) AS first_day FROM invoicing_invoiceevent e
     WHERE e.organization_id = %(org)s AND e.kind = 'disputed' GROUP BY e.invoice_id
@@ -45,7 +43,11 @@ paid AS (
            coalesce(d.first_day <= p.paid_on, false) AS disputed
     FROM reports_paidinvoice p LEFT JOIN disputes d ON d.invoice_id = p.invoice_id
     WHERE p.organization_id = %(org)s AND p.currency = %(cur)s AND p.paid_on >= %(start)s AND p.paid_on <= %(end)s
-),
+)"""
+
+# Every row: grouped per customer and disputed / undisputed, plus per disputed / undisputed and overall
+# (GROUPING SETS), so no sum is redone in Python; each customer's name joined to its group rows.
+GROUPS_SQL = PAID_SQL + """,
 groups AS (
     SELECT customer_id, disputed, grouping(customer_id, disputed) AS level, count(*) AS n, sum(total) AS amount,
            sum(paid_on - issue_date) AS days, sum(total * (paid_on - issue_date)) AS weighted,
@@ -56,7 +58,39 @@ groups AS (
 SELECT g.level, g.customer_id, g.disputed, c.name, g.n, g.amount, g.days, g.weighted, g.late_n, g.late_days, g.worst,
        g.on_time
 FROM groups g LEFT JOIN accounts_customer c ON c.id = g.customer_id AND c.organization_id = %(org)s
-"""
+"""  # noqa: S608 - built from constants only
+
+# One page of customers: the per-customer groups are summed once in SQL; the overall and disputed /
+# undisputed rows are re-added from them (exact: integer and numeric sums), and only the page's customers
+# (ordered as behaviour() orders them: amount descending, then name by code point, then id) come back,
+# each row also carrying how many customers there are in all.
+PAGE_SQL = PAID_SQL + """,
+cg AS MATERIALIZED (
+    SELECT customer_id, disputed, count(*) AS n, sum(total) AS amount, sum(paid_on - issue_date) AS days,
+           sum(total * (paid_on - issue_date)) AS weighted, count(*) FILTER (WHERE paid_on > due_date) AS late_n,
+           sum(greatest(paid_on - due_date, 0)) AS late_days, max(paid_on - due_date) AS worst,
+           count(*) FILTER (WHERE paid_on <= due_date) AS on_time
+    FROM paid GROUP BY customer_id, disputed
+),
+customers AS MATERIALIZED (
+    SELECT t.customer_id, coalesce(c.name, '') AS name, t.amount
+    FROM (SELECT customer_id, sum(amount) AS amount FROM cg GROUP BY customer_id) t
+    LEFT JOIN accounts_customer c ON c.id = t.customer_id AND c.organization_id = %(org)s
+),
+shown AS (
+    SELECT customer_id, name FROM customers ORDER BY amount DESC, name COLLATE "C", customer_id
+    LIMIT %(limit)s OFFSET %(offset)s
+),
+counted AS (SELECT count(*) AS customers FROM customers)
+SELECT grouping(disputed) + 2, NULL::bigint, disputed, NULL::text, sum(n)::bigint, sum(amount), sum(days)::bigint,
+       sum(weighted), sum(late_n)::bigint, sum(late_days)::bigint, max(worst), sum(on_time)::bigint,
+       (SELECT customers FROM counted)
+FROM cg GROUP BY GROUPING SETS ((disputed), ())
+UNION ALL
+SELECT 0, g.customer_id, g.disputed, s.name, g.n, g.amount, g.days, g.weighted, g.late_n, g.late_days, g.worst,
+       g.on_time, (SELECT customers FROM counted)
+FROM cg g JOIN shown s ON s.customer_id = g.customer_id
+"""  # noqa: S608 - built from constants only
 
 
 def _avg(total, n) -> Decimal | None:
@@ -125,7 +159,8 @@ class Report:
     end: date
     currency: str
     total: Row
-    rows: list[Row]
+    rows: list[Row]  # every customer, or only one page's (behaviour_page)
+    customers: int  # how many customers paid in the window
 
 
 def window(org, choice: str, start: date | None = None, end: date | None = None) -> tuple[date, date]:
@@ -153,9 +188,30 @@ NONE = Stats()
 
 
 def behaviour(org, currency: str, start: date, end: date) -> Report:
+    """Every customer's row (the CSV export)."""
+    groups = _fetch(GROUPS_SQL, org, currency, start, end)
+    total, rows = _build(groups)
+    return Report(start=start, end=end, currency=currency, total=total, rows=rows, customers=len(rows))
+
+
+def behaviour_page(org, currency: str, start: date, end: date, page: int, per_page: int) -> Report:
+    """The overall figures and one page (1-based) of the customers' rows, as the page shows them; a hundred
+    thousand customers are ordered in SQL instead of built in Python."""
+    groups = _fetch(PAGE_SQL, org, currency, start, end, limit=per_page, offset=(page - 1) * per_page)
+    total, rows = _build([g[:-1] for g in groups])
+    customers = groups[0][-1] if groups else 0
+    return Report(start=start, end=end, currency=currency, total=total, rows=rows, customers=customers)
+
+
+def _fetch(sql, org, currency, start, end, **more) -> list[tuple]:
+    params = {"org": org.pk, "cur": currency, "start": start, "end": end, "tz": org.timezone, **more}
     with report_cursor() as cursor:
-        cursor.execute(GROUPS_SQL, {"org": org.pk, "cur": currency, "start": start, "end": end, "tz": org.timezone})
-        groups = cursor.fetchall()
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _build(groups) -> tuple[Row, list[Row]]:
+    """The overall row and the customers' rows (ordered) from (level, customer, disputed, name, figures…)."""
     rows: dict[int, Row] = {}
     total = Row(customer_id=0)
     for level, customer_id, disputed, name, *figures in groups:
@@ -182,5 +238,4 @@ def behaviour(org, currency: str, start: date, end: date) -> Report:
                 row.disputed = s
             else:
                 row.undisputed = s
-    ordered = sorted(rows.values(), key=lambda r: (-r.all.amount, r.name, r.customer_id))
-    return Report(start=start, end=end, currency=currency, total=total, rows=ordered)
+    return total, sorted(rows.values(), key=lambda r: (-r.all.amount, r.name, r.customer_id))

@@ -68,6 +68,11 @@ def test_known_answers(behaviour_book):
     assert (d.count, d.days_to_pay, d.days_late_of_late, d.worst_delay, d.on_time_percent) == (1, D("40.0"),
                                                                                                  D("10.0"), 10, D(0))
     assert [(row.name, row.all.count) for row in r.rows] == [("Alpha", 2), ("Beta", 1)]
+    with tenant_context(org):
+        second = bh.behaviour_page(org, "EUR", date(2025, 1, 1), date(2025, 12, 31), 2, 1)
+    assert ([(row.name, row.all.count, row.disputed.count) for row in second.rows], second.customers) == (
+        [("Beta", 1, 1)], 2)
+    assert second.total == r.total
     # A window ending before April holds only the January invoice (paid early: worst delay 0, 100 % on time).
     with tenant_context(org):
         q1 = bh.behaviour(org, "EUR", date(2025, 1, 1), date(2025, 3, 31)).total.all
@@ -162,3 +167,9 @@ def test_behaviour_equals_a_plain_recomputation(history, disputes, bounds):
             assert s.worst_delay == (max(0, *[lt for _t, _d, lt in rows]) if rows else None)
             assert s.on_time_count == sum(1 for *_x, lt in rows if lt <= 0)
         assert sum(r.all.count for r in report.rows) == report.total.all.count
+        # The page's query (customers ordered and cut in SQL) gives the same figures and the same slice.
+        for per_page in (1, 2):
+            for page in range(1, len(report.rows) // per_page + 2):
+                part = bh.behaviour_page(org, "EUR", start, end, page, per_page)
+                assert (part.total, part.customers) == (report.total, len(report.rows))
+                assert part.rows == report.rows[(page - 1) * per_page: page * per_page], (per_page, page)
