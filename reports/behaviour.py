@@ -72,16 +72,17 @@ cg AS MATERIALIZED (
            count(*) FILTER (WHERE paid_on <= due_date) AS on_time
     FROM paid GROUP BY customer_id, disputed
 ),
-customers AS MATERIALIZED (
-    SELECT t.customer_id, coalesce(c.name, '') AS name, t.amount
-    FROM (SELECT customer_id, sum(amount) AS amount FROM cg GROUP BY customer_id) t
-    LEFT JOIN accounts_customer c ON c.id = t.customer_id AND c.organization_id = %(org)s
-),
+ranked AS MATERIALIZED (SELECT customer_id, sum(amount) AS amount FROM cg GROUP BY customer_id),
+cut AS (SELECT amount FROM ranked ORDER BY amount DESC OFFSET %(last)s LIMIT 1),
 shown AS (
-    SELECT customer_id, name FROM customers ORDER BY amount DESC, name COLLATE "C", customer_id
-    LIMIT %(limit)s OFFSET %(offset)s
+    -- Names only for the customers that can be on the page (amount at least the page's last place's; ties are
+    -- ordered by name), not ninety thousand look-ups.
+    SELECT r.customer_id, coalesce(c.name, '') AS name FROM ranked r
+    LEFT JOIN accounts_customer c ON c.id = r.customer_id AND c.organization_id = %(org)s
+    WHERE NOT EXISTS (SELECT FROM cut) OR r.amount >= (SELECT amount FROM cut)
+    ORDER BY r.amount DESC, name COLLATE "C", r.customer_id LIMIT %(limit)s OFFSET %(offset)s
 ),
-counted AS (SELECT count(*) AS customers FROM customers)
+counted AS (SELECT count(*) AS customers FROM ranked)
 SELECT grouping(disputed) + 2, NULL::bigint, disputed, NULL::text, sum(n)::bigint, sum(amount), sum(days)::bigint,
        sum(weighted), sum(late_n)::bigint, sum(late_days)::bigint, max(worst), sum(on_time)::bigint,
        (SELECT customers FROM counted)
@@ -197,7 +198,8 @@ def behaviour(org, currency: str, start: date, end: date) -> Report:
 def behaviour_page(org, currency: str, start: date, end: date, page: int, per_page: int) -> Report:
     """The overall figures and one page (1-based) of the customers' rows, as the page shows them; a hundred
     thousand customers are ordered in SQL instead of built in Python."""
-    groups = _fetch(PAGE_SQL, org, currency, start, end, limit=per_page, offset=(page - 1) * per_page)
+    offset = (page - 1) * per_page
+    groups = _fetch(PAGE_SQL, org, currency, start, end, limit=per_page, offset=offset, last=offset + per_page - 1)
     total, rows = _build([g[:-1] for g in groups])
     customers = groups[0][-1] if groups else 0
     return Report(start=start, end=end, currency=currency, total=total, rows=rows, customers=customers)
