@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, Phase, given, settings
@@ -77,6 +78,23 @@ def test_known_answers(behaviour_book):
     with tenant_context(org):
         q1 = bh.behaviour(org, "EUR", date(2025, 1, 1), date(2025, 3, 31)).total.all
     assert (q1.count, q1.worst_delay, q1.on_time_percent, q1.days_late_of_late) == (1, 0, D("100.0"), None)
+
+
+def test_products_too_large_for_a_bigint_are_summed_exactly():
+    """FIGURES sums total × days to pay in integer thousandths, except for invoices of 10⁹ or more: the largest
+    amount the ledger takes (999,999,999,999.999) paid 10,000 days after its date would overflow a bigint
+    (about 10¹⁹ thousandth-days). Both parts add up exactly; run on the fragment itself, since no book opened
+    ten years ago at most holds such an invoice yet."""
+    big = D("999999999999.999")
+    rows = [(big, date(2000, 1, 1), date(2027, 5, 19)), (D("10.005"), date(2025, 1, 1), date(2025, 1, 31))]
+    values = ", ".join(["(%s::numeric(18,3), %s::date, %s::date, %s::date)"] * len(rows))
+    params = [x for total, issued, paid in rows for x in (total, issued, issued, paid)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH paid(total, issue_date, due_date, paid_on) AS (VALUES {values}) "  # noqa: S608
+                       f"SELECT {bh.FIGURES} FROM paid", params)
+        n, amount, days, weighted, *_rest = cursor.fetchone()
+    assert (n, amount, days) == (2, big + D("10.005"), 10_000 + 30)
+    assert weighted == big * 10_000 + D("10.005") * 30
 
 
 def test_windows_and_bad_input(behaviour_book):
