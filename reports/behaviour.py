@@ -56,27 +56,29 @@ FIGURES = """count(*) AS n, sum((total * 1000)::bigint) * 0.001 AS amount, sum(p
        sum(greatest(paid_on - due_date, 0)) AS late_days, max(paid_on - due_date) AS worst,
        count(*) FILTER (WHERE paid_on <= due_date) AS on_time"""
 
-# Every row: grouped per customer and disputed / undisputed, plus per disputed / undisputed and overall
-# (GROUPING SETS), so no sum is redone in Python; each customer's name joined to its group rows.
-GROUPS_SQL = PAID_SQL + """,
-groups AS (
-    SELECT customer_id, disputed, grouping(customer_id, disputed) AS level, """ + FIGURES + """
-    FROM paid GROUP BY GROUPING SETS ((customer_id, disputed), (disputed), ())
-)
-SELECT g.level, g.customer_id, g.disputed, c.name, g.n, g.amount, g.days, g.weighted, g.late_n, g.late_days,
-       g.worst, g.on_time
-FROM groups g LEFT JOIN accounts_customer c ON c.id = g.customer_id AND c.organization_id = %(org)s
-"""  # noqa: S608 - built from constants only
-
-# One page of customers: the per-customer groups are summed once in SQL; the overall and disputed /
-# undisputed rows are re-added from them (exact: integer and numeric sums), and only the page's customers
-# (ordered as behaviour() orders them: amount descending, then name by code point, then id) come back,
-# each row also carrying how many customers there are in all.
-PAGE_SQL = PAID_SQL + """,
+# The figures summed once per customer and disputed / undisputed (cg); the disputed / undisputed and overall
+# rows are re-added from those (exact: integer and numeric sums), not summed again over every invoice.
+GROUPED_SQL = PAID_SQL + """,
 cg AS MATERIALIZED (
     SELECT customer_id, disputed, """ + FIGURES + """
     FROM paid GROUP BY customer_id, disputed
-),
+)"""  # noqa: S608 - built from constants only
+OVERALL_SQL = """
+SELECT grouping(disputed) + 2, NULL::bigint, disputed, NULL::text, sum(n)::bigint, sum(amount), sum(days)::bigint,
+       sum(weighted), sum(late_n)::bigint, sum(late_days)::bigint, max(worst), sum(on_time)::bigint
+FROM cg GROUP BY GROUPING SETS ((disputed), ())
+UNION ALL"""
+
+# Every customer's rows, each with its name.
+ALL_SQL = GROUPED_SQL + OVERALL_SQL + """
+SELECT 0, g.customer_id, g.disputed, c.name, g.n, g.amount, g.days, g.weighted, g.late_n, g.late_days, g.worst,
+       g.on_time
+FROM cg g LEFT JOIN accounts_customer c ON c.id = g.customer_id AND c.organization_id = %(org)s
+"""  # noqa: S608 - built from constants only
+
+# Only one page's customers (ordered as the page orders them: amount descending, then name by code point,
+# then id), and how many customers there are in all.
+PAGE_SQL = GROUPED_SQL + """,
 ranked AS MATERIALIZED (SELECT customer_id, sum(amount) AS amount FROM cg GROUP BY customer_id),
 cut AS (SELECT amount FROM ranked ORDER BY amount DESC OFFSET %(last)s LIMIT 1),
 shown AS (
@@ -86,16 +88,12 @@ shown AS (
     LEFT JOIN accounts_customer c ON c.id = r.customer_id AND c.organization_id = %(org)s
     WHERE NOT EXISTS (SELECT FROM cut) OR r.amount >= (SELECT amount FROM cut)
     ORDER BY r.amount DESC, name COLLATE "C", r.customer_id LIMIT %(limit)s OFFSET %(offset)s
-),
-counted AS (SELECT count(*) AS customers FROM ranked)
-SELECT grouping(disputed) + 2, NULL::bigint, disputed, NULL::text, sum(n)::bigint, sum(amount), sum(days)::bigint,
-       sum(weighted), sum(late_n)::bigint, sum(late_days)::bigint, max(worst), sum(on_time)::bigint,
-       (SELECT customers FROM counted)
-FROM cg GROUP BY GROUPING SETS ((disputed), ())
-UNION ALL
+)""" + OVERALL_SQL + """
 SELECT 0, g.customer_id, g.disputed, s.name, g.n, g.amount, g.days, g.weighted, g.late_n, g.late_days, g.worst,
-       g.on_time, (SELECT customers FROM counted)
+       g.on_time
 FROM cg g JOIN shown s ON s.customer_id = g.customer_id
+UNION ALL
+SELECT -1, NULL, NULL, NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ranked
 """  # noqa: S608 - built from constants only
 
 
@@ -195,8 +193,7 @@ NONE = Stats()
 
 def behaviour(org, currency: str, start: date, end: date) -> Report:
     """Every customer's row (the CSV export)."""
-    groups = _fetch(GROUPS_SQL, org, currency, start, end)
-    total, rows = _build(groups)
+    total, rows = _build(_fetch(ALL_SQL, org, currency, start, end))
     return Report(start=start, end=end, currency=currency, total=total, rows=rows, customers=len(rows))
 
 
@@ -205,8 +202,8 @@ def behaviour_page(org, currency: str, start: date, end: date, page: int, per_pa
     thousand customers are ordered in SQL instead of built in Python."""
     offset = (page - 1) * per_page
     groups = _fetch(PAGE_SQL, org, currency, start, end, limit=per_page, offset=offset, last=offset + per_page - 1)
-    total, rows = _build([g[:-1] for g in groups])
-    customers = groups[0][-1] if groups else 0
+    customers = next(g[4] for g in groups if g[0] == -1)
+    total, rows = _build([g for g in groups if g[0] != -1])
     return Report(start=start, end=end, currency=currency, total=total, rows=rows, customers=customers)
 
 
