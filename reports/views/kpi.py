@@ -146,14 +146,13 @@ def payment_behaviour(request):
     except dso_mod.Unavailable as e:
         context["problem"] = str(e)
         return render(request, "reports/payment_behaviour.html", context)
-    report = bh.behaviour(request.org, currency, start, end)
     if request.GET.get("format") == "csv":
-        return _behaviour_csv(report)
+        return _behaviour_csv(bh.behaviour(request.org, currency, start, end))
     page = page_number(request)
-    pages = max(1, -(-len(report.rows) // BEHAVIOUR_PAGE))
+    report = bh.behaviour_page(request.org, currency, start, end, page, BEHAVIOUR_PAGE)
+    pages = max(1, -(-report.customers // BEHAVIOUR_PAGE))
     context.update({
-        "r": report, "currency": currency, "page": page, "pages": pages,
-        "rows": report.rows[(page - 1) * BEHAVIOUR_PAGE: page * BEHAVIOUR_PAGE],
+        "r": report, "currency": currency, "page": page, "pages": pages, "rows": report.rows,
         "overall": [(_("All paid invoices"), report.total.all), (_("Never disputed"), report.total.undisputed),
                     (_("Disputed before payment"), report.total.disputed)],
         "prev_qs": query_string(request, page=page - 1), "next_qs": query_string(request, page=page + 1),
