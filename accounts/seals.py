@@ -138,11 +138,10 @@ $$;
 DROP_SEAL_FUNCTION = "DROP FUNCTION ledger_seal(bigint, text, bigint, text, bigint, text);"
 
 
-def trigger_sql(kind: SealKind) -> migrations.RunSQL:
-    """The trigger that seals `kind`'s rows: after insert (and after `update_of` changes), with
-    the row as it is then (at commit for a deferred kind)."""
-    name = f"ledger_seal_{kind.kind}"
-    function = f"""
+def seal_function_sql(name: str, kind: SealKind, match: str = "d.id = NEW.id") -> str:
+    """A trigger function `name` that seals the rows of `kind` that `match` (SQL over the row `d` and the
+    trigger's NEW) and are due to be sealed, each with its content as it is then."""
+    return f"""
     CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         acting text := current_setting('app.organization_id', true);
@@ -151,12 +150,19 @@ def trigger_sql(kind: SealKind) -> migrations.RunSQL:
         -- deferred seal runs at commit, when the code that wrote the row may have left its context.
         PERFORM set_config('app.organization_id', NEW.organization_id::text, true);
         PERFORM ledger_seal(d.organization_id, '{kind.kind}', d.id, {kind.label}, {kind.entry}, {kind.hash_sql()})
-        FROM {kind.table} d WHERE d.id = NEW.id AND ({kind.sealed_when});
+        FROM {kind.table} d WHERE {match} AND ({kind.sealed_when});
         PERFORM set_config('app.organization_id', coalesce(acting, ''), true);
         RETURN NULL;
     END;
     $$;
     """
+
+
+def trigger_sql(kind: SealKind) -> migrations.RunSQL:
+    """The trigger that seals `kind`'s rows: after insert (and after `update_of` changes), with
+    the row as it is then (at commit for a deferred kind)."""
+    name = f"ledger_seal_{kind.kind}"
+    function = seal_function_sql(name, kind)
     return migrations.RunSQL(function + _create_trigger(kind),
                              f"DROP TRIGGER {name} ON {kind.table}; DROP FUNCTION {name}();")
 

@@ -14,7 +14,7 @@ and is append-only from the start."""
 
 from django.db import migrations
 
-from accounts.seals import SealKind, instant, iso, register
+from accounts.seals import SealKind, instant, iso, register, seal_function_sql
 
 LATE_FEE_CHARGE = register(SealKind(
     kind="late_fee_charge", table="reminders_latefeecharge", noun="the late-fee charge",
@@ -82,18 +82,7 @@ def sealed_on_send_sql(kind, email_kind: str) -> migrations.RunSQL:
     """A trigger on invoicing's outbox that seals `kind`'s domain row (pointing at its e-mail by
     `email_id`) when that e-mail of `email_kind` becomes sent: the sending state lives on the outbox."""
     name = f"{kind.table}_sealed_on_send"
-    function = f"""
-    CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE
-        acting text := current_setting('app.organization_id', true);
-    BEGIN
-        PERFORM set_config('app.organization_id', NEW.organization_id::text, true);
-        PERFORM ledger_seal(d.organization_id, '{kind.kind}', d.id, {kind.label}, {kind.entry}, {kind.hash_sql()})
-        FROM {kind.table} d WHERE d.email_id = NEW.id AND ({kind.sealed_when});
-        PERFORM set_config('app.organization_id', coalesce(acting, ''), true);
-        RETURN NULL;
-    END;
-    $$;
+    function = seal_function_sql(name, kind, match="d.email_id = NEW.id") + f"""
     CREATE CONSTRAINT TRIGGER {name} AFTER UPDATE OF status ON invoicing_emaildelivery NOT DEFERRABLE
         FOR EACH ROW WHEN (NEW.kind = '{email_kind}' AND NEW.status = 'sent') EXECUTE FUNCTION {name}();
     """

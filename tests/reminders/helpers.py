@@ -7,7 +7,9 @@ date of the simulated calendar is derived from it.
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import pytest
 from django.core import mail
+from django.db import DatabaseError, connection, transaction
 
 from ledger_site.tenancy import tenant_context
 from reminders.outbox import deliver
@@ -58,7 +60,6 @@ def days(n: int) -> timedelta:
 
 def killed_after_the_servers_accept(module, org, now) -> None:
     """One delivery run that dies right after the mail server accepted (its `_mark_sent` never runs)."""
-    import pytest
 
     real_mark_sent = module._mark_sent
 
@@ -71,3 +72,17 @@ def killed_after_the_servers_accept(module, org, now) -> None:
             deliver(org.pk, now=now)
     finally:
         module._mark_sent = real_mark_sent
+
+
+def refused(run) -> None:
+    """`run` is refused by a database guard (a trigger raising "refused"), in its own savepoint."""
+
+    with pytest.raises(DatabaseError, match="refused"), transaction.atomic():
+        run()
+
+
+def guard_state(email_id) -> str:
+    """The outbox row's generated `guard_state` (what its frozen guard reads)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT guard_state FROM invoicing_emaildelivery WHERE id = %s", [email_id])
+        return cursor.fetchone()[0]

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import DatabaseError, connection, transaction
 
 from accounts.ledger_verify import verify_organization
 from accounts.models import SealRecord
@@ -20,22 +19,11 @@ from reminders import scheduler
 from reminders.models import ReminderBatch, Tone
 from reminders.outbox import deliver
 from reminders.scheduler import scan
-from tests.reminders.helpers import at, invoice_due, org_with_customer
+from tests.reminders.helpers import at, guard_state, invoice_due, org_with_customer, refused
 from tests.reminders.test_batch_page import page, sent_batches
 from tests.reminders.test_consolidated import AT_STEP, BASE, NO_QUEUE, consolidating, scanned
 
 pytestmark = pytest.mark.django_db
-
-
-def _refused(run):
-    with pytest.raises(DatabaseError, match="refused"), transaction.atomic():
-        run()
-
-
-def _guard_state(email_id):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT guard_state FROM invoicing_emaildelivery WHERE id = %s", [email_id])
-        return cursor.fetchone()[0]
 
 
 def test_the_batch_points_at_its_email_in_the_one_outbox_table():
@@ -45,7 +33,7 @@ def test_the_batch_points_at_its_email_in_the_one_outbox_table():
         email = EmailDelivery.objects.get(pk=batch.email_id)
         assert (email.kind, email.status, email.customer_id, email.next_attempt_at) == (
             "reminder_batch", "pending", customer.pk, now)
-        assert _guard_state(email.pk) == "unfixed"
+        assert guard_state(email.pk) == "unfixed"
         assert sorted(batch.messages.values_list("invoice_id", flat=True)) == sorted(i.pk for i in invoices)
     assert deliver(org.pk, now=now).sent == 1
     with tenant_context(org):
@@ -66,7 +54,7 @@ def test_a_retry_after_an_invoice_dropped_out_writes_the_email_again_with_a_new_
     with tenant_context(org):
         batch = ReminderBatch.objects.get()
         before = (batch.message_id, batch.subject)
-        assert _guard_state(batch.email_id) == "unfixed" and "2 invoices" in before[1]
+        assert guard_state(batch.email_id) == "unfixed" and "2 invoices" in before[1]
         void_invoice(first, reason="issued by mistake")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert deliver(org.pk, now=now + timedelta(days=1)).sent == 1
@@ -90,8 +78,8 @@ def test_the_batch_is_frozen_by_its_emails_state_and_sealed_when_it_is_sent():
         seal = SealRecord.objects.get(organization=org, kind="reminder_batch", object_id=batch.pk)
         assert seal.label == f"reminder e-mail #{batch.pk} of {batch.day.isoformat()}"
         assert SealRecord.objects.filter(organization=org, kind="delivery", object_id=batch.email_id).exists()
-        _refused(lambda: ReminderBatch.objects.filter(pk=batch.pk).update(tone=Tone.FRIENDLY))
-        _refused(lambda: EmailDelivery.objects.filter(pk=batch.email_id).update(subject="Pay now"))
+        refused(lambda: ReminderBatch.objects.filter(pk=batch.pk).update(tone=Tone.FRIENDLY))
+        refused(lambda: EmailDelivery.objects.filter(pk=batch.email_id).update(subject="Pay now"))
         assert verify_organization(org).problems == []
 
 

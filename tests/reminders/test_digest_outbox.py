@@ -7,7 +7,6 @@ the delivery progress, and nothing once sent (then it is sealed as a delivery-lo
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, connection, transaction
 
 from accounts.ledger_verify import verify_organization
 from accounts.models import SealRecord
@@ -15,21 +14,11 @@ from invoicing.models_documents import EmailDelivery
 from ledger_site.tenancy import tenant_context
 from reminders import digests
 from reminders.models_collections import NotificationDigest
+from tests.reminders.helpers import guard_state, refused
 from tests.reminders.test_digests import MORNING, subscribed_org, tell
 from tests.smtp import SmtpServer, free_port, use_smtp
 
 pytestmark = pytest.mark.django_db
-
-
-def _refused(run):
-    with pytest.raises(DatabaseError, match="refused"), transaction.atomic():
-        run()
-
-
-def _guard_state(email_id):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT guard_state FROM invoicing_emaildelivery WHERE id = %s", [email_id])
-        return cursor.fetchone()[0]
 
 
 def test_the_digest_points_at_its_email_in_the_one_outbox_table(settings):
@@ -42,7 +31,7 @@ def test_the_digest_points_at_its_email_in_the_one_outbox_table(settings):
         email = EmailDelivery.objects.get(pk=digest.email_id)
         assert (email.kind, email.status, email.message_id, email.next_attempt_at) == ("digest", "pending", "",
                                                                                        MORNING)
-        assert _guard_state(email.pk) == "unfixed"
+        assert guard_state(email.pk) == "unfixed"
         assert digests.deliver(org.pk, MORNING).retrying == 1
         email.refresh_from_db()
     assert email.recipients == [owner.email] and "1 notification" in email.subject
@@ -61,10 +50,10 @@ def test_the_message_is_fixed_at_the_first_attempt_and_frozen_for_good_once_sent
         email_id = NotificationDigest.objects.get().email_id
         emails = EmailDelivery.objects.filter(pk=email_id)
         digests.deliver(org.pk, MORNING)  # refused: pending again, the message fixed
-        assert _guard_state(email_id) == "pending"
-        _refused(lambda: emails.update(subject="Another subject on the retry"))
-        _refused(lambda: emails.update(recipients=["thief@example.com"]))
-        _refused(lambda: emails.update(message_id=""))  # a fixed message cannot be unfixed again
+        assert guard_state(email_id) == "pending"
+        refused(lambda: emails.update(subject="Another subject on the retry"))
+        refused(lambda: emails.update(recipients=["thief@example.com"]))
+        refused(lambda: emails.update(message_id=""))  # a fixed message cannot be unfixed again
         retry_at = emails.get().next_attempt_at
     server = SmtpServer(port=port).start()
     try:
@@ -77,7 +66,7 @@ def test_the_message_is_fixed_at_the_first_attempt_and_frozen_for_good_once_sent
         assert server.messages[0]["Message-ID"] == email.message_id
         assert SealRecord.objects.filter(organization=org, kind="delivery", object_id=email_id).exists()
         for change in ({"body": "changed"}, {"status": "pending"}, {"result": "x"}, {"attempts": 9}):
-            _refused(lambda change=change: emails.update(**change))
+            refused(lambda change=change: emails.update(**change))
         assert verify_organization(org).problems == []
 
 
@@ -91,7 +80,7 @@ def test_a_document_email_is_never_unfixed():
                                               subject="Aging report", body="Attached.")
         rows = EmailDelivery.objects.filter(pk=queued.pk)
         rows.update(status="sending", attempts=1)
-        assert _guard_state(queued.pk) == "sending"
-        _refused(lambda: rows.update(subject="Something else"))
-        _refused(lambda: rows.update(kind="digest"))
-        _refused(lambda: rows.update(kind="digest", subject="Something else"))
+        assert guard_state(queued.pk) == "sending"
+        refused(lambda: rows.update(subject="Something else"))
+        refused(lambda: rows.update(kind="digest"))
+        refused(lambda: rows.update(kind="digest", subject="Something else"))
