@@ -151,7 +151,7 @@ def report_rates(org, currencies_used, day: datetime.date) -> dict[str, Decimal]
 def sum_in_base(amounts: dict[str, Decimal], rates: dict[str, Decimal], base: str) -> Decimal:
     """A report figure of several currencies in the base currency: each currency's own total at its
     rate of the report's day, rounded once per currency (round_money), then added. Used by the DSO and
-    the forecast in base (reports.dso, reports.forecast); the aging rounds per item (its SQL)."""
+    the forecast in base (reports.dso, reports.forecast); the aging rounds per group (reports.aging.CONVERTED)."""
     return sum((round_money(amount * rates[code], base) for code, amount in amounts.items()), Decimal(0))
 
 
