@@ -113,6 +113,9 @@ class AgingReport:
     sort: str = "name"
     in_base: bool = False  # issue 17: converted at `rates` (currency → base units per unit)
     rates: dict | None = None
+    # In base: the totals row converted per currency and due date (today, the summary path) rather than
+    # the sum of the rows (past days); the page states which.
+    totals_per_due_date: bool = False
 
     @property
     def difference(self) -> Decimal:
@@ -645,7 +648,7 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
         as_of=q.as_of, basis=q.basis, currency=q.currency, buckets=buckets, rows=rows,
         row_count=filtered.customers, filtered=filtered, everything=everything, control=control,
         filters_active=q.filters_active, page=page, page_size=q.page_size or 0, sort=sort,
-        in_base=q.in_base, rates=q.rates if q.in_base else None,
+        in_base=q.in_base, rates=q.rates if q.in_base else None, totals_per_due_date=from_summary and q.in_base,
     )
 
 

@@ -155,3 +155,18 @@ def test_the_dashboards_grouped_figures_equal_the_per_currency_ones(books):
         board = dash.build(org, "EUR", TODAY, in_base=True)
     # 70 USD × 0.85 + 5 EUR; 95 EUR + 930 USD × 0.85 + 33,333 JPY × 0.006
     assert board.unapplied == D("64.50") and board.outstanding == D("95.00") + D("790.50") + D("200.00")
+
+
+def test_the_page_states_the_rounding_rule_of_its_totals(books):
+    org, _ = books
+    with tenant_context(org):
+        fx.save_rates(org, [fx.RateRow(TODAY, "USD", D("0.85")), fx.RateRow(TODAY, "JPY", D("0.006"))],
+                      RateSource.MANUAL)
+    client = Client()
+    client.force_login(add_member(org, Role.VIEWER))
+    url = reverse("aging_report", kwargs={"org_slug": org.slug})
+    today = client.get(url, {"currency": "*"}).content.decode()
+    assert 'data-rounding="due-date"' in today and "converted per currency and due date over all customers" in today
+    past = client.get(url, {"currency": "*", "as_of": DAY1.isoformat()}).content.decode()
+    assert 'data-rounding="rows"' in past and "the totals row is the sum of the rows" in past
+    assert "data-rounding" not in client.get(url, {"currency": "USD"}).content.decode()
