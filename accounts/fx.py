@@ -15,6 +15,7 @@ only a clean batch is written, in one transaction.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime
 import io
@@ -87,12 +88,11 @@ def rate_series(org, currency: str, start: datetime.date, end: datetime.date):
                                             day__gte=start - datetime.timedelta(days=max_age_days()), day__lte=end)
                 .order_by("day").values_list("day", "rate"))
 
-    def lookup(day):
-        found = None
-        for when, rate in rows:
-            if when > day:
-                break
-            found = (when, rate)
+    days = [when for when, _rate in rows]
+
+    def lookup(day):  # the latest rate on or before the day, by bisection (a year of flows asks daily)
+        at = bisect.bisect_right(days, day)
+        found = rows[at - 1] if at else None
         if found is None or (day - found[0]).days > max_age_days():
             raise MissingRate(currency, day, org.base_currency)
         return found[1]
