@@ -115,7 +115,7 @@ def build(
     else:
         d.outstanding = ar_control(org, today, cur)
         d.unapplied = unapplied_now(org, cur)
-    _open_summary(org, d, settings.limits, conv)
+    _open_summary(org, d, settings.limits, conv, _open_in_base(org, d) if in_base else None)
     _flows(org, d, conv)
     d.dso_formula = "period_end" if in_base else settings.dso_formula  # the others read one currency's ledger
     if d.dso_formula == "period_end":
@@ -194,6 +194,22 @@ def _open_summary(org, d: Dashboard, limits, conv=None, rows=None) -> None:
             d.due_soon += amount
             d.due_soon_count += count
     d.bucket_amounts = amounts
+
+
+def _open_in_base(org, d: Dashboard) -> list[tuple]:
+    """Today's open invoices per due date in the base currency: each (currency, due date) summary row at
+    today's rate, rounded once (as conv would), summed in the database rather than row by row here."""
+    from accounts.money import minor_units
+    from reports.asof import report_cursor
+
+    with report_cursor() as cursor:
+        cursor.execute(
+            "SELECT o.due_date, sum(round(o.amount * fx.rate, %(places)s)), sum(o.count) "
+            "FROM reports_openbyduedate o JOIN unnest(%(cur)s::varchar[], %(rate)s::numeric[]) AS fx(cur, rate) "
+            "ON fx.cur = o.currency WHERE o.organization_id = %(org)s AND o.count > 0 GROUP BY o.due_date",
+            {"org": org.pk, "cur": list(d.rates), "rate": list(d.rates.values()), "places": minor_units(d.currency)},
+        )
+        return cursor.fetchall()
 
 
 def _flows(org, d: Dashboard, conv=None) -> None:

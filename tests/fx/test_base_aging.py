@@ -170,3 +170,23 @@ def test_the_page_states_the_rounding_rule_of_its_totals(books):
     past = client.get(url, {"currency": "*", "as_of": DAY1.isoformat()}).content.decode()
     assert 'data-rounding="rows"' in past and "the totals row is the sum of the rows" in past
     assert "data-rounding" not in client.get(url, {"currency": "USD"}).content.decode()
+
+
+def test_the_dashboards_open_invoices_in_base_are_the_row_by_row_conversion(books):
+    from accounts.money import round_money
+    from reports import dashboard as dash
+    from reports.models import ReportSettings
+
+    org, _ = books
+    with tenant_context(org):
+        issue_day = DAY1 - datetime.timedelta(days=5)
+        fx.save_rates(org, [fx.RateRow(TODAY, "USD", D("0.85")), fx.RateRow(TODAY, "JPY", D("0.006")),
+                            fx.RateRow(issue_day, "USD", D("0.9")), fx.RateRow(issue_day, "JPY", D("0.0061"))],
+                      RateSource.MANUAL)
+        board = dash.build(org, "EUR", TODAY, in_base=True)
+        check = dash.Dashboard(currency="EUR", today=TODAY, in_base=True)
+        dash._open_summary(org, check, ReportSettings.for_org(org).limits,
+                           lambda amount, cur: round_money(amount * board.rates[cur], "EUR"))
+    figures = ("bucket_amounts", "open_invoices", "open_count", "overdue", "overdue_count", "due_soon")
+    assert [getattr(board, f) for f in figures] == [getattr(check, f) for f in figures]
+    assert board.open_invoices == D("100.00") + D("850.00") + D("200.00") and board.open_count == 3
