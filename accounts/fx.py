@@ -15,6 +15,7 @@ only a clean batch is written, in one transaction.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime
 import io
@@ -87,12 +88,11 @@ def rate_series(org, currency: str, start: datetime.date, end: datetime.date):
                                             day__gte=start - datetime.timedelta(days=max_age_days()), day__lte=end)
                 .order_by("day").values_list("day", "rate"))
 
-    def lookup(day):
-        found = None
-        for when, rate in rows:
-            if when > day:
-                break
-            found = (when, rate)
+    days = [when for when, _rate in rows]
+
+    def lookup(day):  # the latest rate on or before the day, by bisection (a year of flows asks daily)
+        at = bisect.bisect_right(days, day)
+        found = rows[at - 1] if at else None
         if found is None or (day - found[0]).days > max_age_days():
             raise MissingRate(currency, day, org.base_currency)
         return found[1]
@@ -151,7 +151,7 @@ def report_rates(org, currencies_used, day: datetime.date) -> dict[str, Decimal]
 def sum_in_base(amounts: dict[str, Decimal], rates: dict[str, Decimal], base: str) -> Decimal:
     """A report figure of several currencies in the base currency: each currency's own total at its
     rate of the report's day, rounded once per currency (round_money), then added. Used by the DSO and
-    the forecast in base (reports.dso, reports.forecast); the aging rounds per item (its SQL)."""
+    the forecast in base (reports.dso, reports.forecast); the aging rounds per group (reports.aging.CONVERTED)."""
     return sum((round_money(amount * rates[code], base) for code, amount in amounts.items()), Decimal(0))
 
 

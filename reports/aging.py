@@ -113,6 +113,9 @@ class AgingReport:
     sort: str = "name"
     in_base: bool = False  # issue 17: converted at `rates` (currency → base units per unit)
     rates: dict | None = None
+    # In base: the totals row converted per currency and due date (today, the summary path) rather than
+    # the sum of the rows (past days); the page states which.
+    totals_per_due_date: bool = False
 
     @property
     def difference(self) -> Decimal:
@@ -168,18 +171,32 @@ PER_SQL = """
 CREATE TEMP TABLE reports_aging_per ON COMMIT DROP AS
 WITH {items},
 aged AS (
-    SELECT it.customer_id, ({amount} * 1000)::bigint AS m,
+    SELECT it.customer_id, (it.amount * 1000)::bigint AS m, {n} AS n,
            CASE WHEN it.kind <> 'i' THEN -1 ELSE {bucket} END AS b,
            it.kind = 'i' AND it.due_date < %(d)s AS late
-    FROM items it {currency_join} WHERE it.amount <> 0 {currency_filter}
+    FROM {items_in} it WHERE {items_where}
 )
 SELECT customer_id, {bucket_columns}, unapplied, {total} AS total, {overdue} AS overdue, open_count
 FROM (
     SELECT customer_id, {bucket_sums}, coalesce(sum(m) FILTER (WHERE b = -1), 0) AS unapplied,
-           count(*) FILTER (WHERE b >= 0) AS open_count {late_sum}
+           {open_count} AS open_count {late_sum}
     FROM aged GROUP BY customer_id
 ) AS sums
 """
+# Issue 17, the base currency as of any day: the open items grouped as the summary path groups them
+# (see CONVERTED), each group converted at the day's rate and rounded once, so both paths give a
+# customer the same row. (The totals row here is the sum of the rows; the summary path's is converted
+# per currency and due date: the two may differ by rounding.)
+ITEMS_IN_BASE = """(
+    SELECT customer_id, kind, due_date, doc_date, round(sum(amount) * rate, %(fx_places)s) AS amount, count(*) AS n
+    FROM (SELECT it.customer_id, it.currency, fx.rate, CASE WHEN it.kind = 'i' THEN 'i' ELSE 'u' END AS kind,
+                 CASE WHEN it.kind = 'i' THEN it.due_date END AS due_date,
+                 CASE WHEN it.kind = 'i' THEN it.doc_date END AS doc_date, it.amount
+          FROM items it JOIN unnest(%(fx_cur)s::varchar[], %(fx_rate)s::numeric[]) AS fx(cur, rate)
+            ON fx.cur = it.currency
+          WHERE it.amount <> 0) x
+    GROUP BY customer_id, currency, rate, kind, due_date, doc_date
+)"""
 # The per-customer rows go to a temporary table (dropped at commit): PostgreSQL then knows how
 # many there are and joins the customers by hash instead of probing them one by one.
 EVERYTHING_CTE = """everything AS (
@@ -212,11 +229,11 @@ NAME_ORDER = {"name": "lower(c.name)", "code": "c.code"}
 # a small materialized CTE `adj` of signed adjustments ('i' rows: m = thousandths, n = open-count change;
 # 'u' rows: one unapplied item). Exact for any D; cheap when few spans end after D, i.e. today.
 ADJ = """adj AS MATERIALIZED (
-    SELECT 'i'::text AS kind, customer_id, due_date, issue_date, ((exact - now) * 1000)::bigint AS m,
-           (exact <> 0)::int - (now <> 0)::int AS n
+    SELECT 'i'::text AS kind, customer_id, currency AS cur, due_date, issue_date,
+           ((exact - now) * 1000)::bigint AS m, (exact <> 0)::int - (now <> 0)::int AS n
     FROM inv WHERE exact <> now
     UNION ALL
-    SELECT 'u', it.customer_id, NULL::date, NULL::date, (it.amount * 1000)::bigint, 1
+    SELECT 'u', it.customer_id, it.currency, NULL::date, NULL::date, (it.amount * 1000)::bigint, 1
     FROM items it WHERE it.amount <> 0 AND it.currency = %(cur)s
 )"""
 ADJ_CTES = f"""{FAST_UNAPPLIED_ITEMS},
@@ -225,7 +242,7 @@ late AS MATERIALIZED (
     WHERE s.organization_id = %(org)s AND s.last_day > %(d)s AND s.kind = 'i'
 ),
 inv AS (
-    SELECT i.customer_id, i.due_date, i.issue_date, {INVOICE_EXACT} AS exact,
+    SELECT i.customer_id, i.currency, i.due_date, i.issue_date, {INVOICE_EXACT} AS exact,
            CASE WHEN {invoice_sql.is_open("i")} THEN i.amount_due ELSE 0 END AS now
     FROM late l JOIN invoicing_invoice i ON i.id = l.item_id {INVOICE_JOINS_MANY}
     WHERE i.organization_id = %(org)s AND i.currency = %(cur)s
@@ -255,7 +272,8 @@ touched AS MATERIALIZED (
       AND v.effective_date <= %(d)s
 ),
 inv AS (
-    SELECT i.customer_id, i.due_date, i.issue_date, {INVOICE_EXACT} AS exact, {INVOICE_EXACT_AT_S} AS now
+    SELECT i.customer_id, i.currency, i.due_date, i.issue_date, {INVOICE_EXACT} AS exact,
+           {INVOICE_EXACT_AT_S} AS now
     FROM touched t JOIN invoicing_invoice i ON i.id = t.id {INVOICE_JOINS_MANY}
     WHERE i.organization_id = %(org)s AND i.currency = %(cur)s AND i.status <> 'draft'
 ),
@@ -280,16 +298,18 @@ def _on_snapshot(sql: str) -> str:
 # One customer's rows (LATERAL on c.id), or every customer's (with customer_id), or the
 # organization's per-due-date rows (reports_openbyduedate, for the totals by due date).
 SUMMARY_ROWS = """
-    SELECT {cust}r.due_date, r.issue_date, (r.amount * 1000)::bigint AS m, r.count AS n, 'i'::text AS kind
+    SELECT {cust}r.currency AS cur, r.due_date, r.issue_date, (r.amount * 1000)::bigint AS m, r.count AS n,
+           'i'::text AS kind
     FROM reports_customeropen r WHERE r.organization_id = %(org)s AND r.currency = %(cur)s {where}
     UNION ALL
-    SELECT {cust_a}a.due_date, a.issue_date, a.m, a.n, a.kind FROM adj a {where_a}
+    SELECT {cust_a}a.cur, a.due_date, a.issue_date, a.m, a.n, a.kind FROM adj a {where_a}
 """
 ORG_DUE_ROWS = """
-    SELECT o.due_date, NULL::date AS issue_date, (o.amount * 1000)::bigint AS m, o.count AS n, 'i'::text AS kind
+    SELECT o.currency AS cur, o.due_date, NULL::date AS issue_date, (o.amount * 1000)::bigint AS m, o.count AS n,
+           'i'::text AS kind
     FROM reports_openbyduedate o WHERE o.organization_id = %(org)s AND o.currency = %(cur)s
     UNION ALL
-    SELECT a.due_date, a.issue_date, a.m, a.n, a.kind FROM adj a
+    SELECT a.cur, a.due_date, NULL::date, a.m, a.n, a.kind FROM adj a  -- by due date: one group per (currency, day)
 """
 SUMMED = """
 SELECT {cust}{bucket_columns}, unapplied, {total} AS total, {overdue} AS overdue, open_count, n FROM (
@@ -356,19 +376,60 @@ page AS (
 )"""
 
 
+# Issue 17: today's aging in the base currency from the same summaries, every currency at once
+# (`= %(cur)s` becomes `= ANY(the rates' currencies)`). Rounding rule: each group is converted at the
+# day's rate and rounded once to the base currency's minor unit (as the dashboard converts its
+# per-(currency, due date) rows): a customer's row per currency, due date and invoice date of its open
+# invoices and per currency of its unapplied items; the totals row per currency and due date (by
+# invoice date: per currency, due date and invoice date) over all customers. So the rows need not add
+# up to the totals to the cent; the page says so.
+CONVERTED = """
+    SELECT {cust}g.due_date, g.issue_date, (round(sum(g.m) * fx.rate / 1000, %(fx_places)s) * 1000)::bigint AS m,
+           sum(g.n)::bigint AS n, g.kind
+    FROM ({rows}) g JOIN unnest(%(fx_cur)s::varchar[], %(fx_rate)s::numeric[]) AS fx(cur, rate) ON fx.cur = g.cur
+    GROUP BY {cust}g.cur, fx.rate, g.due_date, g.issue_date, g.kind
+"""
+
+
+def _converted(rows: str, cust: str, in_base: bool) -> str:
+    return CONVERTED.format(rows=rows, cust=cust) if in_base else rows
+
+
+def _base_everything_cte(buckets, basis) -> str:
+    """The `everything` CTE of today's base view read from the organization's rows (per currency and
+    due date, as on the first page), for the statements that build the per-customer table first
+    (filters, exports, sorts other than by name): one totals row whatever the page."""
+    org_rows = ORG_DUE_ROWS if basis == AgingBasis.DUE else SUMMARY_ROWS.format(cust="", where="", cust_a="",
+                                                                               where_a="")
+    t_buckets = ", ".join(f"t.b{b.index}" for b in buckets)
+    return _every_currency(f"""{ADJ_CTES},
+everything AS (
+    SELECT 'all'::text AS part, NULL::bigint AS customer_id, NULL::text AS name, NULL::text AS code,
+           {t_buckets}, t.unapplied, t.total, t.overdue, (SELECT count(*) FROM reports_aging_per)
+    FROM ({_summed(buckets, basis, _converted(org_rows, "", True))}) t
+)""")  # noqa: S608 - built from constants only
+
+
+def _every_currency(sql: str) -> str:
+    """A summary statement over every currency with a rate (the base view) instead of %(cur)s."""
+    sql = sql.replace("SELECT count(*) FROM reports_customertotal x", "SELECT count(DISTINCT x.customer_id) "
+                      "FROM reports_customertotal x")  # a customer may owe in several currencies
+    return sql.replace("= %(cur)s", "= ANY(%(fx_cur)s::varchar[])")
+
+
 # How far past a snapshot the aging still starts from it (each day further adds that day's movements;
 # the items path costs the same whatever the day).
 SNAPSHOT_REACH_DAYS = 92
 
 
 def default_source(org, q: "AgingQuery") -> str:
-    """"summary" for today (and later) in one currency; "snapshot" for a past day in one currency within
-    SNAPSHOT_REACH_DAYS after a period-end snapshot (reports.snapshots); "items" (the as-of path) for
-    other past days and for conversions to the base currency (rounded per item, not a sum of rows)."""
-    if q.in_base:
-        return "items"
+    """"summary" for today (and later), in one currency or in the base currency (see CONVERTED);
+    "snapshot" for a past day in one currency within SNAPSHOT_REACH_DAYS after a period-end snapshot
+    (reports.snapshots); "items" (the as-of path) for other past days, in the base currency too."""
     if q.as_of >= org.today():
         return "summary"
+    if q.in_base:
+        return "items"
     taken = snapshots.latest(org, q.as_of)
     if taken is not None and (q.as_of - taken).days <= SNAPSHOT_REACH_DAYS:
         return "snapshot"
@@ -386,26 +447,31 @@ def _summed(buckets, basis, rows, *, cust="", group="") -> str:
         overdue=" + ".join(f"b{b.index}" for b in buckets[1:]) if by_due else "late")
 
 
-def _one_customer(buckets, basis, ref: str) -> str:
+def _one_customer(buckets, basis, ref: str, in_base: bool = False) -> str:
     rows = SUMMARY_ROWS.format(cust="", where=f"AND r.customer_id = {ref}", cust_a="",
                                where_a=f"WHERE a.customer_id = {ref}")
-    return _summed(buckets, basis, rows)
+    return _summed(buckets, basis, _converted(rows, "", in_base))
 
 
-def _summary_per_sql(buckets, basis) -> str:
+def _summary_per_sql(buckets, basis, in_base: bool = False) -> str:
     rows = SUMMARY_ROWS.format(cust="r.customer_id, ", where="", cust_a="a.customer_id, ", where_a="")
-    summed = _summed(buckets, basis, rows, cust="customer_id, ", group="GROUP BY customer_id")
-    return SUMMARY_PER_SQL.format(adj=ADJ_CTES, summed=summed, bucket_columns=", ".join(f"b{b.index}" for b in buckets))
+    summed = _summed(buckets, basis, _converted(rows, "customer_id, ", in_base), cust="customer_id, ",
+                     group="GROUP BY customer_id")
+    sql = SUMMARY_PER_SQL.format(adj=ADJ_CTES, summed=summed, bucket_columns=", ".join(f"b{b.index}" for b in buckets))
+    return _every_currency(sql) if in_base else sql
 
 
-def _summary_page_sql(buckets, basis, limit: str, *, order: str = "", direction: str = "") -> str:
-    """Today's page by name or code (`order`), or by total (`direction`, LIMIT required)."""
+def _summary_page_sql(buckets, basis, limit: str, *, order: str = "", direction: str = "",
+                      in_base: bool = False) -> str:
+    """Today's page by name or code (`order`), or by total (`direction`, LIMIT required; not in base:
+    it walks the per-currency totals)."""
     if basis == AgingBasis.DUE:
         org_rows = ORG_DUE_ROWS
     else:  # by invoice date the organization's rows are the customers' rows (no per-org table by it)
         org_rows = SUMMARY_ROWS.format(cust="", where="", cust_a="", where_a="")
+    org_rows = _converted(org_rows, "", in_base)
     p_buckets = ", ".join(f"p.b{b.index}" for b in buckets)
-    one_customer_c = _one_customer(buckets, basis, "c.id")
+    one_customer_c = _one_customer(buckets, basis, "c.id", in_base)
     if order:
         page = NAME_PAGE_CTE.format(p_buckets=p_buckets, one_customer_c=one_customer_c, order=order, limit=limit)
     else:
@@ -414,9 +480,10 @@ def _summary_page_sql(buckets, basis, limit: str, *, order: str = "", direction:
                                    where="AND r.customer_id IN (SELECT customer_id FROM candidates)")
         summed = _summed(buckets, basis, rows, cust="customer_id, ", group="GROUP BY customer_id")
         page = TOTAL_PAGE_CTE.format(p_buckets=p_buckets, candidates_summed=summed, direction=direction, limit=limit)
-    return SUMMARY_PAGE_SQL.format(
+    sql = SUMMARY_PAGE_SQL.format(
         adj=ADJ_CTES, t_buckets=", ".join(f"t.b{b.index}" for b in buckets),
         org_totals=_summed(buckets, basis, org_rows), page=page)
+    return _every_currency(sql) if in_base else sql
 
 
 def _like(text: str) -> str:
@@ -439,11 +506,13 @@ def _sort_key(sort: str, n_buckets: int) -> str:
 def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
     """The report; `source` "summary" (maintained per-customer rows, see above), "snapshot" (the latest
     period-end snapshot on or before the day plus what moved since) or "items" (the as-of definition over
-    every open item); by default default_source(). All give the same report."""
+    every open item); by default default_source(). All give the same report; in the base currency the same
+    customer rows, while the totals row is converted per currency and due date on the summary path and is
+    the sum of the rows on the items path (past days): the two may differ by rounding (see CONVERTED)."""
     path = source or default_source(org, q)
     from_summary = path in ("summary", "snapshot")
-    if from_summary and q.in_base:
-        raise ValueError("the summary path is per currency; conversions use the items path")
+    if path == "snapshot" and q.in_base:
+        raise ValueError("the snapshot path is per currency; past days in the base currency use the items path")
     on = (lambda sql: sql)  # noqa: E731
     taken = None
     if path == "snapshot":
@@ -457,18 +526,16 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
     params["cur"] = q.currency
     params["s"] = taken
     if q.in_base:
-        # Each open item at the as-of date's rate, rounded once to the base currency's minor unit
+        # Each group at the as-of date's rate, rounded once to the base currency's minor unit
         # (round() in PostgreSQL is half away from zero, as accounts.money.round_money).
         if q.rates is None:
             q.rates = base_rates(org, q.as_of)
         params["fx_cur"], params["fx_rate"] = list(q.rates), [q.rates[c] for c in q.rates]
         params["fx_places"] = minor_units(org.base_currency)
-        amount_sql = "round(it.amount * fx.rate, %(fx_places)s)"
-        currency_join = ("JOIN unnest(%(fx_cur)s::varchar[], %(fx_rate)s::numeric[]) AS fx(cur, rate) "
-                         "ON fx.cur = it.currency")
-        currency_filter = ""
+        items_in, items_where, n_sql, open_count = ITEMS_IN_BASE, "true", "it.n", "sum(n) FILTER (WHERE b >= 0)"
     else:
-        amount_sql, currency_join, currency_filter = "it.amount", "", "AND it.currency = %(cur)s"
+        items_in, items_where, n_sql = "items", "it.amount <> 0 AND it.currency = %(cur)s", "1"
+        open_count = "count(*) FILTER (WHERE b >= 0)"
     filters = ["true"]
     customer_filters = []
     if q.tag:
@@ -517,7 +584,7 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
     # By due date, "overdue" is every bucket but the first; by invoice date it is summed apart.
     by_due = q.basis == AgingBasis.DUE
     per_sql = PER_SQL.format(
-        items=items, amount=amount_sql, currency_join=currency_join, currency_filter=currency_filter,
+        items=items, items_in=items_in, items_where=items_where, n=n_sql, open_count=open_count,
         bucket=_bucket_sql(buckets, age_sql),
         bucket_sums=", ".join(f"coalesce(sum(m) FILTER (WHERE b = {b.index}), 0) AS b{b.index}"
                               for b in buckets),
@@ -527,6 +594,8 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
         late_sum="" if by_due else ", coalesce(sum(m) FILTER (WHERE late), 0) AS late")
     sum_buckets = ", ".join(f"sum(b{b.index})" for b in buckets)
     ctes, parts = [EVERYTHING_CTE.format(sum_buckets=sum_buckets)], ["SELECT * FROM everything"]
+    if from_summary and q.in_base:
+        ctes = [_base_everything_cte(buckets, q.basis)]
     if q.filters_active:
         ctes.append(FILTERED_CTES.format(matching=matching, sum_buckets=sum_buckets))
         parts.append("SELECT * FROM filtered")
@@ -540,16 +609,16 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
                 # One statement: no temporary table (and none of its catalog locks) on today's page.
                 # (Every row at once, for exports and bulk runs, is one aggregate of the summary below.)
                 order = f"{NAME_ORDER[key]} {direction}, c.id {direction}"
-                cursor.execute(on(_summary_page_sql(buckets, q.basis, limit, order=order)), params)
+                cursor.execute(on(_summary_page_sql(buckets, q.basis, limit, order=order, in_base=q.in_base)), params)
                 raw = cursor.fetchall()
                 per_sql = None
-            elif not q.filters_active and key == "total" and q.page_size:
+            elif not q.filters_active and key == "total" and q.page_size and not q.in_base:
                 # One statement: a walk of the maintained per-customer totals (see TOTAL_PAGE_CTE).
                 cursor.execute(on(_summary_page_sql(buckets, q.basis, limit, direction=direction)), params)
                 raw = cursor.fetchall()
                 per_sql = None
             else:
-                per_sql = on(_summary_per_sql(buckets, q.basis))
+                per_sql = on(_summary_per_sql(buckets, q.basis, q.in_base))
         if per_sql is not None:
             cursor.execute("DROP TABLE IF EXISTS pg_temp.reports_aging_per")
             cursor.execute(per_sql, params)
@@ -579,7 +648,7 @@ def aging(org, q: AgingQuery, source: str | None = None) -> AgingReport:
         as_of=q.as_of, basis=q.basis, currency=q.currency, buckets=buckets, rows=rows,
         row_count=filtered.customers, filtered=filtered, everything=everything, control=control,
         filters_active=q.filters_active, page=page, page_size=q.page_size or 0, sort=sort,
-        in_base=q.in_base, rates=q.rates if q.in_base else None,
+        in_base=q.in_base, rates=q.rates if q.in_base else None, totals_per_due_date=from_summary and q.in_base,
     )
 
 

@@ -264,6 +264,16 @@ def ar_control(org, as_of: date, currency: str) -> Decimal:
     return account_balance(system_account(org, "ar"), as_of=as_of, currency=currency)
 
 
+def ar_control_by_currency(org, as_of: date) -> dict[str, Decimal]:
+    """ar_control of every currency at once: {currency: balance as of the date} (one grouped query)."""
+    from django.db.models import Sum
+
+    from accounts.models import AccountDayTotal
+
+    return dict(AccountDayTotal.objects.filter(account=system_account(org, "ar"), day__lte=as_of)
+                .values("currency").annotate(s=Sum("amount")).values_list("currency", "s"))
+
+
 def customer_net(items: list[OpenItem]) -> Decimal:
     """Σ open − Σ unapplied: what these items say the customer owes."""
     return sum((it.amount if it.kind == "i" else -it.amount for it in items), ZERO)

@@ -22,7 +22,7 @@ from accounts.models_org import today_in
 from accounts.money import round_money
 from invoicing.models import Invoice
 from reports.aging import Bucket, bucket_of, make_buckets
-from reports.asof import ZERO, ar_control
+from reports.asof import ZERO, ar_control, ar_control_by_currency
 from reports.dashboard_past import past_figures
 from reports.models import AgingBasis, DailyFlow, OpenByDueDate, ReportSettings
 
@@ -108,12 +108,14 @@ def build(
             rate = d.rates[currency] if day == today else series[currency](day)
             return round_money(amount * rate, cur)
 
-        d.outstanding = sum((conv(ar_control(org, today, c), c) for c in d.rates), ZERO)
-        d.unapplied = sum((conv(unapplied_now(org, c), c) for c in d.rates), ZERO)
+        # One grouped query each (not one per currency), each currency's figure converted once.
+        control, unapplied = ar_control_by_currency(org, today), unapplied_by_currency(org)
+        d.outstanding = sum((conv(control.get(c, ZERO), c) for c in d.rates), ZERO)
+        d.unapplied = sum((conv(unapplied.get(c, ZERO), c) for c in d.rates), ZERO)
     else:
         d.outstanding = ar_control(org, today, cur)
         d.unapplied = unapplied_now(org, cur)
-    _open_summary(org, d, settings.limits, conv)
+    _open_summary(org, d, settings.limits, conv, _open_in_base(org, d) if in_base else None)
     _flows(org, d, conv)
     d.dso_formula = "period_end" if in_base else settings.dso_formula  # the others read one currency's ledger
     if d.dso_formula == "period_end":
@@ -146,21 +148,25 @@ def _headline_dso(org, d: Dashboard) -> None:
 
 def unapplied_now(org, cur: str) -> Decimal:
     """Payments and credit notes not yet applied today (read through the partial indexes)."""
+    return unapplied_by_currency(org, cur).get(cur, ZERO)
+
+
+def unapplied_by_currency(org, cur: str | None = None) -> dict[str, Decimal]:
+    """{currency: unapplied today} of every currency (or of `cur`), one grouped query."""
     from reports.asof import PAYMENT_NOW, PAYMENT_NOW_PREDICATE, report_cursor
 
+    only = "" if cur is None else "AND {t}.currency = %(cur)s"
     with report_cursor() as cursor:
         cursor.execute(
-            f"SELECT coalesce(sum({PAYMENT_NOW}), 0) FROM payments_payment p "  # noqa: S608 - constants
-            f"WHERE p.organization_id = %(org)s AND {PAYMENT_NOW_PREDICATE} AND p.currency = %(cur)s",
+            f"SELECT currency, sum(a) FROM ("  # noqa: S608 - constants
+            f"  SELECT p.currency, {PAYMENT_NOW} AS a FROM payments_payment p "
+            f"  WHERE p.organization_id = %(org)s AND {PAYMENT_NOW_PREDICATE} {only.format(t='p')}"
+            f"  UNION ALL SELECT c.currency, c.total - c.amount_applied FROM invoicing_creditnote c "
+            f"  WHERE c.organization_id = %(org)s AND c.total - c.amount_applied <> 0 {only.format(t='c')}"
+            f") u GROUP BY currency",
             {"org": org.pk, "cur": cur},
         )
-        payments = cursor.fetchone()[0]
-        cursor.execute(
-            "SELECT coalesce(sum(c.total - c.amount_applied), 0) FROM invoicing_creditnote c "
-            "WHERE c.organization_id = %(org)s AND c.total - c.amount_applied <> 0 AND c.currency = %(cur)s",
-            {"org": org.pk, "cur": cur},
-        )
-        return payments + cursor.fetchone()[0]
+        return dict(cursor.fetchall())
 
 
 def _open_summary(org, d: Dashboard, limits, conv=None, rows=None) -> None:
@@ -188,6 +194,22 @@ def _open_summary(org, d: Dashboard, limits, conv=None, rows=None) -> None:
             d.due_soon += amount
             d.due_soon_count += count
     d.bucket_amounts = amounts
+
+
+def _open_in_base(org, d: Dashboard) -> list[tuple]:
+    """Today's open invoices per due date in the base currency: each (currency, due date) summary row at
+    today's rate, rounded once (as conv would), summed in the database rather than row by row here."""
+    from accounts.money import minor_units
+    from reports.asof import report_cursor
+
+    with report_cursor() as cursor:
+        cursor.execute(
+            "SELECT o.due_date, sum(round(o.amount * fx.rate, %(places)s)), sum(o.count) "
+            "FROM reports_openbyduedate o JOIN unnest(%(cur)s::varchar[], %(rate)s::numeric[]) AS fx(cur, rate) "
+            "ON fx.cur = o.currency WHERE o.organization_id = %(org)s AND o.count > 0 GROUP BY o.due_date",
+            {"org": org.pk, "cur": list(d.rates), "rate": list(d.rates.values()), "places": minor_units(d.currency)},
+        )
+        return cursor.fetchall()
 
 
 def _flows(org, d: Dashboard, conv=None) -> None:

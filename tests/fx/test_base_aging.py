@@ -128,3 +128,65 @@ def test_top_debtors_in_the_base_currency_are_ranked_by_converted_balance(books)
     # 33,333 JPY → 200.00; 100 EUR; 1,000 USD → 50.00
     assert [(t["customer"].name, t["balance"]) for t in top] == [
         ("Yen KK", D("200.00")), ("Euro GmbH", D("100.00")), ("Dollar Inc", D("50.00"))]
+
+
+def test_the_dashboards_grouped_figures_equal_the_per_currency_ones(books):
+    from accounts.models import Customer
+    from reports import dashboard as dash
+    from reports.asof import ar_control, ar_control_by_currency
+    from tests.reports import helpers as h
+
+    org, _ = books
+    with tenant_context(org):
+        issue_day = DAY1 - datetime.timedelta(days=5)  # the flows' day
+        fx.save_rates(org, [fx.RateRow(TODAY, "USD", D("0.85")), fx.RateRow(TODAY, "JPY", D("0.006")),
+                            fx.RateRow(issue_day, "USD", D("0.9")), fx.RateRow(issue_day, "JPY", D("0.0061"))],
+                      RateSource.MANUAL)
+        usd = Customer.objects.get(organization=org, currency="USD")
+        eur = Customer.objects.get(organization=org, currency="EUR")
+        h.pay(org, usd, "70.00", TODAY, allocation="none")
+        h.pay(org, eur, "5.00", TODAY, allocation="none")
+        unapplied, control = dash.unapplied_by_currency(org), ar_control_by_currency(org, TODAY)
+        assert unapplied == {"USD": D("70.00"), "EUR": D("5.00")}
+        assert {c: dash.unapplied_now(org, c) for c in ["EUR", "USD", "JPY"]} == {
+            "EUR": D("5.00"), "USD": D("70.00"), "JPY": D("0")}
+        assert control == {c: ar_control(org, TODAY, c) for c in ["EUR", "USD", "JPY"]}
+        assert control["USD"] == D("930.00")
+        board = dash.build(org, "EUR", TODAY, in_base=True)
+    # 70 USD × 0.85 + 5 EUR; 95 EUR + 930 USD × 0.85 + 33,333 JPY × 0.006
+    assert board.unapplied == D("64.50") and board.outstanding == D("95.00") + D("790.50") + D("200.00")
+
+
+def test_the_page_states_the_rounding_rule_of_its_totals(books):
+    org, _ = books
+    with tenant_context(org):
+        fx.save_rates(org, [fx.RateRow(TODAY, "USD", D("0.85")), fx.RateRow(TODAY, "JPY", D("0.006"))],
+                      RateSource.MANUAL)
+    client = Client()
+    client.force_login(add_member(org, Role.VIEWER))
+    url = reverse("aging_report", kwargs={"org_slug": org.slug})
+    today = client.get(url, {"currency": "*"}).content.decode()
+    assert 'data-rounding="due-date"' in today and "converted per currency and due date over all customers" in today
+    past = client.get(url, {"currency": "*", "as_of": DAY1.isoformat()}).content.decode()
+    assert 'data-rounding="rows"' in past and "the totals row is the sum of the rows" in past
+    assert "data-rounding" not in client.get(url, {"currency": "USD"}).content.decode()
+
+
+def test_the_dashboards_open_invoices_in_base_are_the_row_by_row_conversion(books):
+    from accounts.money import round_money
+    from reports import dashboard as dash
+    from reports.models import ReportSettings
+
+    org, _ = books
+    with tenant_context(org):
+        issue_day = DAY1 - datetime.timedelta(days=5)
+        fx.save_rates(org, [fx.RateRow(TODAY, "USD", D("0.85")), fx.RateRow(TODAY, "JPY", D("0.006")),
+                            fx.RateRow(issue_day, "USD", D("0.9")), fx.RateRow(issue_day, "JPY", D("0.0061"))],
+                      RateSource.MANUAL)
+        board = dash.build(org, "EUR", TODAY, in_base=True)
+        check = dash.Dashboard(currency="EUR", today=TODAY, in_base=True)
+        dash._open_summary(org, check, ReportSettings.for_org(org).limits,
+                           lambda amount, cur: round_money(amount * board.rates[cur], "EUR"))
+    figures = ("bucket_amounts", "open_invoices", "open_count", "overdue", "overdue_count", "due_soon")
+    assert [getattr(board, f) for f in figures] == [getattr(check, f) for f in figures]
+    assert board.open_invoices == D("100.00") + D("850.00") + D("200.00") and board.open_count == 3

@@ -251,3 +251,24 @@ def test_the_rates_page_shows_fifty_rows_a_page_newest_first(fx_org):
     assert first.count('<td class="num">0.92</td>') == 50 and "Page 1 of 2" in first
     second = client.get(url, {"page": "2"}).content.decode()
     assert second.count('<td class="num">0.92</td>') == 10
+
+
+def test_a_rate_series_answers_what_rate_on_answers_for_every_day():
+    org, _ = make_org(name="Series", slug="series")
+    today = datetime.date.today()
+    start = today - datetime.timedelta(days=60)
+    with tenant_context(org):
+        # Rates on scattered days, with a gap longer than the allowed age in the middle.
+        days = [0, 1, 5, 12, 13, 40, 44, 58]
+        fx.save_rates(org, [fx.RateRow(start + datetime.timedelta(days=n), "USD", Decimal("0.9") + Decimal(n) / 1000)
+                            for n in days], RateSource.MANUAL, confirm=True)
+        series = fx.rate_series(org, "USD", start, today)
+        for n in range(61):
+            day = start + datetime.timedelta(days=n)
+            try:
+                expected = fx.rate_on(org, "USD", day)
+            except fx.MissingRate:
+                with pytest.raises(fx.MissingRate, match=f"no USD exchange rate for {day.isoformat()}"):
+                    series(day)
+            else:
+                assert series(day) == expected, day
