@@ -15,6 +15,15 @@ from django.db import connection
 _ANSWERED_BY_READY = {b"Q", b"S"}  # each gets one ReadyForQuery ("Z") back
 
 
+def _connect(host: str, port: int) -> socket.socket:
+    """The server's socket: TCP, or the Unix socket in directory `host` (the embedded server's)."""
+    if host.startswith("/"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(f"{host}/.s.PGSQL.{port}")
+        return sock
+    return socket.create_connection((host, port))
+
+
 class Relay:
     def __init__(self, host: str, port: int):
         self.target = (host, port)
@@ -33,7 +42,7 @@ class Relay:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.target)
+            server = _connect(*self.target)
             threading.Thread(target=self._relay, args=(client, server, self._from_client, True), daemon=True).start()
             threading.Thread(target=self._relay, args=(server, client, self._from_server, False), daemon=True).start()
 
